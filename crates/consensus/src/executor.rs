@@ -1,0 +1,38 @@
+//! The seam between consensus and the chain: what the engine asks of the ledger.
+
+use lazai_types::{Address, Block};
+
+/// The chain side of consensus. Implemented by the node (ledger + state snapshots + mempool);
+/// the engine only ever hands it whole blocks.
+///
+/// Contract:
+/// - `genesis` returns the same block on every validator of a network.
+/// - `propose` and `verify` may be called for blocks that never finalize (forks of unfinalized
+///   views) and for parents that are not finalized yet; the executor keeps post-states of
+///   unfinalized blocks it built or verified, keyed by block hash.
+/// - `verify` is single-shot: `false` means the block is permanently invalid as a child of
+///   `parent` (bad state root, bad transaction, wrong height/parent hash). It never sees a block
+///   whose parent it has not built or verified, except the last finalized block.
+/// - `finalized` is called in height order, at least once per height (a restart may redeliver
+///   blocks at or below `last_finalized_height`, which the executor ignores). It returns only once
+///   the block and its state are durable.
+///
+/// The methods are synchronous and may be CPU-heavy (executing thousands of transactions); the
+/// engine calls them off its async tasks.
+pub trait Executor: Clone + Send + Sync + 'static {
+    /// The genesis block (height 0).
+    fn genesis(&self) -> Block;
+
+    /// Builds a child of `parent` with the given timestamp (strictly greater than the parent's)
+    /// and fee recipient. `None` declines to propose (the view times out).
+    fn propose(&self, parent: &Block, timestamp_ms: u64, proposer: Address) -> Option<Block>;
+
+    /// Checks that `block` is a valid child of `parent` by re-executing it.
+    fn verify(&self, parent: &Block, block: &Block) -> bool;
+
+    /// Applies a finalized block durably.
+    fn finalized(&self, block: &Block);
+
+    /// Height of the last block that `finalized` made durable (0 after genesis).
+    fn last_finalized_height(&self) -> u64;
+}

@@ -1,0 +1,320 @@
+//! Transaction and block execution: the pure `apply(state, tx, block) -> receipt` core.
+//!
+//! Fee rule (exact integers): a transaction pays `gas_used * effective_gas_price`, where
+//! `effective_gas_price = min(max_fee, base_fee + max_priority_fee)`. Of that, `gas_used *
+//! base_fee` is burned (added to the state's `burned` counter, never to any balance) and
+//! `gas_used * (effective_gas_price - base_fee)` goes to the block's proposer. The sender is
+//! debited `gas_limit * effective_gas_price` up front and refunded the unused part, so no
+//! division is involved and nothing is rounded.
+
+use crate::error::{BlockError, TxError};
+use crate::gas;
+use crate::modules::{Call, ModuleError, Modules};
+use crate::state::{Changes, State};
+use crate::tx::RecoveredTx;
+use alloy_primitives::{Address, B256, Bloom, Bytes, Log, U256};
+use lazai_types::{Receipt, logs_bloom};
+use std::sync::Arc;
+
+/// Everything about the block that execution may depend on (no clocks, no randomness).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlockEnv {
+    pub chain_id: u64,
+    pub height: u64,
+    pub timestamp_ms: u64,
+    /// Fee recipient of the proposer.
+    pub proposer: Address,
+    pub base_fee: u64,
+    pub gas_limit: u64,
+}
+
+/// The outcome of a read-only call (`eth_call`, `eth_estimateGas`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallOutcome {
+    pub success: bool,
+    /// Return data on success, revert data otherwise.
+    pub output: Bytes,
+    /// Gas including the intrinsic cost of a transaction with this calldata.
+    pub gas_used: u64,
+    pub logs: Vec<Log>,
+    /// True when the call ran out of gas.
+    pub out_of_gas: bool,
+}
+
+/// A block executed on a parent state.
+#[derive(Clone, Debug)]
+pub struct ExecutedBlock {
+    pub state: State,
+    pub changes: Changes,
+    pub receipts: Vec<Receipt>,
+    pub transactions: Vec<Arc<RecoveredTx>>,
+    pub gas_used: u64,
+    pub logs_bloom: Bloom,
+    pub state_root: B256,
+    pub receipts_root: B256,
+}
+
+/// The ledger: chain id and the native modules. Pure; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Ledger {
+    pub chain_id: u64,
+    pub modules: Modules,
+}
+
+struct Dispatch {
+    success: bool,
+    output: Bytes,
+    gas_used: u64,
+    logs: Vec<Log>,
+    out_of_gas: bool,
+}
+
+impl Ledger {
+    pub fn new(chain_id: u64) -> Self {
+        Self { chain_id, modules: Modules::standard() }
+    }
+
+    /// Checks a transaction against a state and block without changing anything. Returns its
+    /// intrinsic gas.
+    pub fn validate(
+        &self,
+        state: &State,
+        env: &BlockEnv,
+        tx: &RecoveredTx,
+        gas_left: u64,
+    ) -> Result<u64, TxError> {
+        if tx.chain_id() != Some(self.chain_id) {
+            return Err(match tx.chain_id() {
+                None => TxError::MissingChainId,
+                Some(got) => TxError::WrongChainId { expected: self.chain_id, got },
+            });
+        }
+        let to = tx.to().ok_or(TxError::ContractCreation)?;
+        if !tx.input().is_empty() && self.modules.get(&to).is_none() {
+            return Err(TxError::NoContract(to));
+        }
+        let account = state.account(&tx.sender);
+        if tx.nonce() < account.nonce {
+            return Err(TxError::NonceTooLow { expected: account.nonce, got: tx.nonce() });
+        }
+        if tx.nonce() > account.nonce {
+            return Err(TxError::NonceTooHigh { expected: account.nonce, got: tx.nonce() });
+        }
+        let intrinsic = gas::check_intrinsic(&tx.envelope)?;
+        if tx.gas_limit() > gas_left {
+            return Err(TxError::GasLimitExceeded { gas: tx.gas_limit(), left: gas_left });
+        }
+        if tx.effective_gas_price(env.base_fee).is_none() {
+            return Err(TxError::FeeCapTooLow { fee_cap: tx.max_fee_per_gas(), base_fee: env.base_fee });
+        }
+        let cost = U256::from(tx.gas_limit())
+            .saturating_mul(U256::from(tx.max_fee_per_gas()))
+            .saturating_add(tx.value());
+        if account.balance < cost {
+            return Err(TxError::InsufficientFunds { balance: account.balance, cost });
+        }
+        Ok(intrinsic)
+    }
+
+    /// Applies one transaction. On `Err` the state is unchanged and the transaction cannot be
+    /// included; on `Ok` the nonce is bumped and fees are charged whether or not the call
+    /// succeeded (see the receipt's `success`).
+    pub fn apply(
+        &self,
+        state: &mut State,
+        env: &BlockEnv,
+        tx: &RecoveredTx,
+        cumulative_gas: u64,
+    ) -> Result<Receipt, TxError> {
+        let gas_left = env.gas_limit.saturating_sub(cumulative_gas);
+        let intrinsic = self.validate(state, env, tx, gas_left)?;
+        let price = tx
+            .effective_gas_price(env.base_fee)
+            .ok_or(TxError::FeeCapTooLow { fee_cap: tx.max_fee_per_gas(), base_fee: env.base_fee })?;
+        let price_u = U256::from(price);
+
+        // Up-front charge for the whole gas limit, and the nonce bump; neither is undone by a
+        // revert.
+        let mut sender = state.account(&tx.sender);
+        sender.nonce += 1;
+        sender.balance -= U256::from(tx.gas_limit()) * price_u;
+        state.set_account(&tx.sender, sender);
+
+        let to = tx.to().ok_or(TxError::ContractCreation)?;
+        let call_gas = tx.gas_limit() - intrinsic;
+        let mut scratch = state.clone();
+        let outcome = self.dispatch(&mut scratch, env, tx.sender, to, tx.value(), tx.input(), call_gas);
+        if outcome.success {
+            *state = scratch;
+        }
+        let gas_used = intrinsic + outcome.gas_used;
+
+        // Refund the unused gas, pay the tip to the proposer, burn the base fee.
+        let refund = U256::from(tx.gas_limit() - gas_used) * price_u;
+        let mut sender = state.account(&tx.sender);
+        sender.balance += refund;
+        state.set_account(&tx.sender, sender);
+        let tip = U256::from(gas_used) * U256::from(price - u128::from(env.base_fee));
+        if !tip.is_zero() {
+            let mut proposer = state.account(&env.proposer);
+            proposer.balance += tip;
+            state.set_account(&env.proposer, proposer);
+        }
+        state.add_burned(U256::from(gas_used) * U256::from(env.base_fee));
+
+        Ok(Receipt {
+            tx_type: tx.tx_type(),
+            success: outcome.success,
+            gas_used,
+            cumulative_gas_used: cumulative_gas + gas_used,
+            effective_gas_price: price,
+            logs: if outcome.success { outcome.logs } else { Vec::new() },
+            output: outcome.output,
+            from: tx.sender,
+            to,
+            tx_hash: tx.hash,
+        })
+    }
+
+    /// Moves `value` to `to` and runs the module there, if any. Never fails the transaction:
+    /// failures are reverts.
+    #[allow(clippy::too_many_arguments)]
+    fn dispatch(
+        &self,
+        state: &mut State,
+        env: &BlockEnv,
+        from: Address,
+        to: Address,
+        value: U256,
+        input: &Bytes,
+        gas_limit: u64,
+    ) -> Dispatch {
+        let module = self.modules.get(&to);
+        let mut meter = gas::GasMeter::new(gas_limit);
+        if !value.is_zero() {
+            if module.is_some() && meter.charge(gas::CALL_VALUE).is_err() {
+                return Dispatch { success: false, output: Bytes::new(), gas_used: gas_limit, logs: vec![], out_of_gas: true };
+            }
+            let mut sender = state.account(&from);
+            if sender.balance < value {
+                let err = crate::modules::revert_msg("insufficient balance for transfer");
+                let ModuleError::Revert(output) = err else { unreachable!("revert_msg reverts") };
+                return Dispatch { success: false, output, gas_used: meter.used(), logs: vec![], out_of_gas: false };
+            }
+            sender.balance -= value;
+            state.set_account(&from, sender);
+            let mut recipient = state.account(&to);
+            recipient.balance += value;
+            state.set_account(&to, recipient);
+        }
+        let Some(module) = module else {
+            // A plain transfer. Calldata to a non-module was refused by `validate`.
+            return Dispatch { success: true, output: Bytes::new(), gas_used: meter.used(), logs: vec![], out_of_gas: false };
+        };
+        let already = meter.used();
+        let mut call = Call::new(to, from, value, env, state, gas_limit - already);
+        let result = call.charge(gas::MODULE_CALL).and_then(|_| module.call(&mut call, input));
+        let gas_used = already + call.gas_used();
+        match result {
+            Ok(output) => Dispatch { success: true, output: output.into(), gas_used, logs: call.into_logs(), out_of_gas: false },
+            Err(ModuleError::Revert(output)) => Dispatch { success: false, output, gas_used, logs: vec![], out_of_gas: false },
+            Err(ModuleError::OutOfGas) => Dispatch { success: false, output: Bytes::new(), gas_used: gas_limit, logs: vec![], out_of_gas: true },
+        }
+    }
+
+    /// Runs a call against a state without keeping any change (`eth_call`). Does not check
+    /// nonce or fees; value is moved only if `from` can afford it. `gas_used` includes the
+    /// intrinsic gas of a transaction carrying this calldata, as `eth_estimateGas` reports.
+    pub fn call(
+        &self,
+        state: &State,
+        env: &BlockEnv,
+        from: Address,
+        to: Option<Address>,
+        value: U256,
+        input: &Bytes,
+        gas_limit: u64,
+    ) -> Result<CallOutcome, TxError> {
+        let to = to.ok_or(TxError::ContractCreation)?;
+        if !input.is_empty() && self.modules.get(&to).is_none() {
+            return Err(TxError::NoContract(to));
+        }
+        let zeros = input.iter().filter(|b| **b == 0).count() as u64;
+        let intrinsic = gas::TX_BASE
+            + zeros * gas::CALLDATA_ZERO
+            + (input.len() as u64 - zeros) * gas::CALLDATA_NONZERO;
+        if gas_limit < intrinsic {
+            return Err(TxError::IntrinsicGas { have: gas_limit, want: intrinsic });
+        }
+        let mut scratch = state.clone();
+        let d = self.dispatch(&mut scratch, env, from, to, value, input, gas_limit - intrinsic);
+        Ok(CallOutcome {
+            success: d.success,
+            output: d.output,
+            gas_used: intrinsic + d.gas_used,
+            logs: d.logs,
+            out_of_gas: d.out_of_gas,
+        })
+    }
+
+    /// Executes a proposed block's transactions in order; any invalid transaction makes the
+    /// whole block invalid.
+    pub fn execute_block(
+        &self,
+        parent: &State,
+        env: &BlockEnv,
+        txs: Vec<Arc<RecoveredTx>>,
+    ) -> Result<ExecutedBlock, BlockError> {
+        let mut state = parent.clone();
+        let _ = state.take_changes();
+        let mut receipts = Vec::with_capacity(txs.len());
+        let mut cumulative = 0u64;
+        for (index, tx) in txs.iter().enumerate() {
+            let receipt = self
+                .apply(&mut state, env, tx, cumulative)
+                .map_err(|error| BlockError::InvalidTx { index, hash: tx.hash, error })?;
+            cumulative = receipt.cumulative_gas_used;
+            receipts.push(receipt);
+        }
+        Ok(Self::seal(state, receipts, txs, cumulative))
+    }
+
+    /// Builds a block from candidate transactions (in the order given), skipping those that are
+    /// invalid against the evolving state. Returns the block and the skipped ones with reasons.
+    pub fn build_block(
+        &self,
+        parent: &State,
+        env: &BlockEnv,
+        candidates: impl IntoIterator<Item = Arc<RecoveredTx>>,
+    ) -> (ExecutedBlock, Vec<(Arc<RecoveredTx>, TxError)>) {
+        let mut state = parent.clone();
+        let _ = state.take_changes();
+        let mut receipts = Vec::new();
+        let mut included = Vec::new();
+        let mut skipped = Vec::new();
+        let mut cumulative = 0u64;
+        for tx in candidates {
+            if env.gas_limit - cumulative < gas::TX_BASE {
+                break;
+            }
+            match self.apply(&mut state, env, &tx, cumulative) {
+                Ok(receipt) => {
+                    cumulative = receipt.cumulative_gas_used;
+                    receipts.push(receipt);
+                    included.push(tx);
+                }
+                Err(e) => skipped.push((tx, e)),
+            }
+        }
+        (Self::seal(state, receipts, included, cumulative), skipped)
+    }
+
+    fn seal(mut state: State, receipts: Vec<Receipt>, transactions: Vec<Arc<RecoveredTx>>, gas_used: u64) -> ExecutedBlock {
+        let changes = state.take_changes();
+        let state_root = state.root();
+        let encoded: Vec<Vec<u8>> = receipts.iter().map(|r| r.consensus_encoding()).collect();
+        let receipts_root = alloy_trie::root::ordered_trie_root_with_encoder(&encoded, |r, buf| buf.extend_from_slice(r));
+        let logs_bloom = logs_bloom(receipts.iter().flat_map(|r| r.logs.iter()));
+        ExecutedBlock { state, changes, receipts, transactions, gas_used, logs_bloom, state_root, receipts_root }
+    }
+}

@@ -1,0 +1,36 @@
+//! The deterministic LazChain state machine.
+//!
+//! `Ledger::apply(state, tx, block_env) -> Receipt` and its block-level forms are pure: no I/O,
+//! no clocks, no randomness. Everything execution depends on comes in [`BlockEnv`], which is what
+//! makes blocks replayable on every validator and safe under BFT consensus.
+
+pub mod error;
+mod exec;
+pub mod gas;
+pub mod modules;
+mod state;
+mod tx;
+
+pub use error::{BlockError, TxError};
+pub use exec::{BlockEnv, CallOutcome, ExecutedBlock, Ledger};
+pub use state::{Account, Changes, State, account_key, module_key};
+pub use tx::{RecoveredTx, decode_and_recover, decode_and_recover_many};
+
+use lazai_types::{Genesis, U256};
+
+/// The state a genesis document describes: its pre-funded accounts.
+pub fn genesis_state(genesis: &Genesis) -> State {
+    let mut state = State::default();
+    for a in &genesis.alloc {
+        let mut acct = state.account(&a.address);
+        acct.balance = acct.balance.saturating_add(a.balance);
+        state.set_account(&a.address, acct);
+    }
+    let _ = state.take_changes();
+    state
+}
+
+/// Total LAZAI in existence plus burned: conserved by every transaction.
+pub fn total_supply(state: &State, holders: &[lazai_types::Address]) -> U256 {
+    holders.iter().map(|a| state.balance(a)).fold(state.burned(), |acc, b| acc + b)
+}

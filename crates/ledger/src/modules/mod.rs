@@ -1,0 +1,200 @@
+//! Native modules: LazAI's contracts as Rust code at fixed addresses, called with Solidity ABI.
+//!
+//! A module receives the calldata of a transaction (or `eth_call`) addressed to it, decodes it
+//! by selector, and answers exactly as a Solidity contract would: ABI-encoded return data,
+//! reverts as `Error(string)` or custom errors (selector + args), events as Ethereum logs with
+//! topic0 = keccak256 of the event signature. State lives in the module's own key space of the
+//! world state; every read, write and log is metered by the gas schedule in [`crate::gas`].
+
+mod idao;
+
+pub use idao::{IDAO_REGISTRY_ADDRESS, IIdaoRegistry, IdaoRegistry};
+
+use crate::gas::{self, GasMeter, OutOfGas};
+use crate::state::State;
+use crate::BlockEnv;
+use alloy_primitives::{Address, Bytes, Log, U256};
+use alloy_sol_types::{Revert, SolError, SolEvent, SolInterface};
+use std::sync::Arc;
+
+/// How a module call ends without success.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModuleError {
+    /// The call reverted with this revert data; state changes are discarded, gas used is kept.
+    Revert(Bytes),
+    /// The call ran out of gas; state changes are discarded and all gas is consumed.
+    OutOfGas,
+}
+
+impl From<OutOfGas> for ModuleError {
+    fn from(_: OutOfGas) -> Self {
+        ModuleError::OutOfGas
+    }
+}
+
+/// A revert with a Solidity `Error(string)` reason.
+pub fn revert_msg(reason: impl Into<String>) -> ModuleError {
+    ModuleError::Revert(Revert::from(reason.into()).abi_encode().into())
+}
+
+/// A revert with a Solidity custom error.
+pub fn revert_with<E: SolError>(error: E) -> ModuleError {
+    ModuleError::Revert(error.abi_encode().into())
+}
+
+/// Decodes calldata into a module's call enum, with clear reverts for unknown selectors and
+/// undecodable arguments.
+pub fn decode_call<C: SolInterface>(module: &str, input: &[u8]) -> Result<C, ModuleError> {
+    if input.len() < 4 {
+        return Err(revert_msg(format!(
+            "{module}: calldata of {} bytes has no function selector",
+            input.len()
+        )));
+    }
+    let selector: [u8; 4] = [input[0], input[1], input[2], input[3]];
+    if !C::valid_selector(selector) {
+        return Err(revert_msg(format!(
+            "{module}: unknown function selector 0x{}",
+            alloy_primitives::hex::encode(selector)
+        )));
+    }
+    C::abi_decode(input).map_err(|e| revert_msg(format!("{module}: invalid calldata: {e}")))
+}
+
+/// The environment of one module call.
+pub struct Call<'a> {
+    /// The module's address.
+    pub module: Address,
+    /// Who called (the transaction's sender).
+    pub caller: Address,
+    /// LAZAI (wei) sent with the call; already credited to the module's balance.
+    pub value: U256,
+    pub block: &'a BlockEnv,
+    state: &'a mut State,
+    gas: GasMeter,
+    logs: Vec<Log>,
+}
+
+impl<'a> Call<'a> {
+    pub fn new(
+        module: Address,
+        caller: Address,
+        value: U256,
+        block: &'a BlockEnv,
+        state: &'a mut State,
+        gas_limit: u64,
+    ) -> Self {
+        Self { module, caller, value, block, state, gas: GasMeter::new(gas_limit), logs: Vec::new() }
+    }
+
+    pub fn charge(&mut self, gas: u64) -> Result<(), ModuleError> {
+        Ok(self.gas.charge(gas)?)
+    }
+
+    pub fn gas_used(&self) -> u64 {
+        self.gas.used()
+    }
+
+    pub fn into_logs(self) -> Vec<Log> {
+        self.logs
+    }
+
+    /// Reverts when value was sent to a function that is not payable.
+    pub fn non_payable(&self) -> Result<(), ModuleError> {
+        if self.value.is_zero() { Ok(()) } else { Err(revert_msg("function is not payable")) }
+    }
+
+    /// Reads one of this module's slots (empty when unset).
+    pub fn load(&mut self, slot: &[u8]) -> Result<Bytes, ModuleError> {
+        self.charge(gas::SLOAD)?;
+        Ok(self.state.module_get(&self.module, slot))
+    }
+
+    /// Writes one of this module's slots; an empty value deletes it.
+    pub fn store(&mut self, slot: &[u8], value: Bytes) -> Result<(), ModuleError> {
+        let exists = !self.state.module_get(&self.module, slot).is_empty();
+        let words = (value.len() as u64).div_ceil(32).saturating_sub(1);
+        self.charge(if exists { gas::SSTORE_RESET } else { gas::SSTORE_SET })?;
+        self.charge(words.saturating_mul(gas::SSTORE_WORD))?;
+        self.state.module_set(&self.module, slot, value);
+        Ok(())
+    }
+
+    /// Reads a slot holding a U256 (zero when unset).
+    pub fn load_u256(&mut self, slot: &[u8]) -> Result<U256, ModuleError> {
+        let raw = self.load(slot)?;
+        if raw.len() > 32 {
+            return Err(revert_msg("corrupt module storage"));
+        }
+        Ok(U256::from_be_slice(&raw))
+    }
+
+    pub fn store_u256(&mut self, slot: &[u8], value: U256) -> Result<(), ModuleError> {
+        self.store(slot, value.to_be_bytes_trimmed_vec().into())
+    }
+
+    /// Emits a Solidity event as an Ethereum log of this module.
+    pub fn emit<E: SolEvent>(&mut self, event: &E) -> Result<(), ModuleError> {
+        let data = event.encode_log_data();
+        self.charge(gas::LOG)?;
+        self.charge(gas::LOG_TOPIC.saturating_mul(data.topics().len() as u64))?;
+        self.charge(gas::LOG_BYTE.saturating_mul(data.data.len() as u64))?;
+        self.logs.push(Log { address: self.module, data });
+        Ok(())
+    }
+}
+
+/// A native module.
+pub trait Module: Send + Sync + 'static {
+    /// Contract name, as in reverts and `eth_getCode`.
+    fn name(&self) -> &'static str;
+    /// The fixed address it answers at.
+    fn address(&self) -> Address;
+    /// Handles one call; returns ABI-encoded return data.
+    fn call(&self, call: &mut Call<'_>, input: &[u8]) -> Result<Vec<u8>, ModuleError>;
+}
+
+/// The set of native modules of a chain, looked up by address.
+#[derive(Clone)]
+pub struct Modules {
+    list: Arc<Vec<Arc<dyn Module>>>,
+}
+
+impl std::fmt::Debug for Modules {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.list.iter().map(|m| (m.name(), m.address()))).finish()
+    }
+}
+
+impl Modules {
+    /// Every module LazChain runs today.
+    pub fn standard() -> Self {
+        Self::new(vec![Arc::new(IdaoRegistry)])
+    }
+
+    pub fn new(list: Vec<Arc<dyn Module>>) -> Self {
+        Self { list: Arc::new(list) }
+    }
+
+    pub fn get(&self, address: &Address) -> Option<&Arc<dyn Module>> {
+        self.list.iter().find(|m| m.address() == *address)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<dyn Module>> {
+        self.list.iter()
+    }
+
+    /// What `eth_getCode` returns for a module: the INVALID opcode (so the bytes can never run
+    /// as EVM code) followed by a readable marker. Empty for any other address.
+    pub fn code(&self, address: &Address) -> Bytes {
+        match self.get(address) {
+            Some(m) => {
+                let mut code = vec![0xfe];
+                code.extend_from_slice(b"lazai-native:");
+                code.extend_from_slice(m.name().as_bytes());
+                code.into()
+            }
+            None => Bytes::new(),
+        }
+    }
+}
