@@ -12,7 +12,7 @@ use lazai_types::B256;
 use rand_core::CryptoRng;
 use std::{
     fmt,
-    ops::{Deref, DerefMut},
+    ops::Deref,
 };
 
 /// Length in bytes of a [`BlockDigest`].
@@ -81,12 +81,6 @@ impl Deref for BlockDigest {
 
     fn deref(&self) -> &[u8] {
         &self.0
-    }
-}
-
-impl DerefMut for BlockDigest {
-    fn deref_mut(&mut self) -> &mut [u8] {
-        &mut self.0
     }
 }
 
