@@ -74,11 +74,11 @@ impl Ledger {
         Self { chain_id, modules: Modules::standard() }
     }
 
-    /// Checks a transaction against a state and block without changing anything. Returns its
-    /// intrinsic gas.
-    pub fn validate(
+    /// Checks everything about a transaction that does not depend on its sender's account:
+    /// chain id, recipient, intrinsic gas, gas limit against the gas left, fee cap against the
+    /// base fee. Returns its intrinsic gas.
+    pub fn validate_stateless(
         &self,
-        state: &State,
         env: &BlockEnv,
         tx: &RecoveredTx,
         gas_left: u64,
@@ -93,13 +93,6 @@ impl Ledger {
         if !tx.input().is_empty() && self.modules.get(&to).is_none() {
             return Err(TxError::NoContract(to));
         }
-        let account = state.account(&tx.sender);
-        if tx.nonce() < account.nonce {
-            return Err(TxError::NonceTooLow { expected: account.nonce, got: tx.nonce() });
-        }
-        if tx.nonce() > account.nonce {
-            return Err(TxError::NonceTooHigh { expected: account.nonce, got: tx.nonce() });
-        }
         let intrinsic = gas::check_intrinsic(&tx.envelope)?;
         if tx.gas_limit() > gas_left {
             return Err(TxError::GasLimitExceeded { gas: tx.gas_limit(), left: gas_left });
@@ -107,9 +100,34 @@ impl Ledger {
         if tx.effective_gas_price(env.base_fee).is_none() {
             return Err(TxError::FeeCapTooLow { fee_cap: tx.max_fee_per_gas(), base_fee: env.base_fee });
         }
-        let cost = U256::from(tx.gas_limit())
+        Ok(intrinsic)
+    }
+
+    /// The most a transaction can cost its sender: `gas_limit * max_fee_per_gas + value`.
+    pub fn max_cost(tx: &RecoveredTx) -> U256 {
+        U256::from(tx.gas_limit())
             .saturating_mul(U256::from(tx.max_fee_per_gas()))
-            .saturating_add(tx.value());
+            .saturating_add(tx.value())
+    }
+
+    /// Checks a transaction against a state and block without changing anything. Returns its
+    /// intrinsic gas.
+    pub fn validate(
+        &self,
+        state: &State,
+        env: &BlockEnv,
+        tx: &RecoveredTx,
+        gas_left: u64,
+    ) -> Result<u64, TxError> {
+        let intrinsic = self.validate_stateless(env, tx, gas_left)?;
+        let account = state.account(&tx.sender);
+        if tx.nonce() < account.nonce {
+            return Err(TxError::NonceTooLow { expected: account.nonce, got: tx.nonce() });
+        }
+        if tx.nonce() > account.nonce {
+            return Err(TxError::NonceTooHigh { expected: account.nonce, got: tx.nonce() });
+        }
+        let cost = Self::max_cost(tx);
         if account.balance < cost {
             return Err(TxError::InsufficientFunds { balance: account.balance, cost });
         }

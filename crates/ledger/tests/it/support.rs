@@ -1,0 +1,132 @@
+//! Signing helpers and a funded test state.
+
+use alloy_consensus::{SignableTransaction, TxEip1559, TxEip2930, TxEnvelope, TxLegacy};
+use alloy_eips::eip2718::Encodable2718;
+use alloy_primitives::{Address, Bytes, Signature, TxKind, U256};
+use alloy_signer::SignerSync;
+use alloy_signer_local::PrivateKeySigner;
+use lazai_ledger::{BlockEnv, Ledger, RecoveredTx, State, decode_and_recover};
+
+pub const CHAIN_ID: u64 = 133_718;
+pub const BASE_FEE: u64 = 1_000_000_000;
+pub const GWEI: u128 = 1_000_000_000;
+
+pub fn signer(i: u8) -> PrivateKeySigner {
+    let mut key = [0u8; 32];
+    key[31] = i + 1;
+    PrivateKeySigner::from_slice(&key).expect("valid key")
+}
+
+pub fn env() -> BlockEnv {
+    BlockEnv {
+        chain_id: CHAIN_ID,
+        height: 1,
+        timestamp_ms: 1_700_000_000_000,
+        proposer: Address::repeat_byte(0xfe),
+        base_fee: BASE_FEE,
+        gas_limit: 30_000_000,
+    }
+}
+
+pub fn funded(signers: &[&PrivateKeySigner], wei: U256) -> State {
+    let mut state = State::default();
+    for s in signers {
+        let mut a = state.account(&s.address());
+        a.balance = wei;
+        state.set_account(&s.address(), a);
+    }
+    let _ = state.take_changes();
+    state
+}
+
+pub fn ledger() -> Ledger {
+    Ledger::new(CHAIN_ID)
+}
+
+pub struct Tx {
+    pub nonce: u64,
+    pub to: Address,
+    pub value: U256,
+    pub input: Bytes,
+    pub gas: u64,
+    pub max_fee: u128,
+    pub tip: u128,
+    pub chain_id: u64,
+}
+
+impl Tx {
+    pub fn transfer(nonce: u64, to: Address, value: U256) -> Self {
+        Self { nonce, to, value, input: Bytes::new(), gas: 21_000, max_fee: 2 * GWEI, tip: GWEI, chain_id: CHAIN_ID }
+    }
+    pub fn call(nonce: u64, to: Address, input: Vec<u8>) -> Self {
+        Self { input: input.into(), gas: 200_000, ..Self::transfer(nonce, to, U256::ZERO) }
+    }
+
+    pub fn eip1559(&self, s: &PrivateKeySigner) -> Vec<u8> {
+        let tx = TxEip1559 {
+            chain_id: self.chain_id,
+            nonce: self.nonce,
+            gas_limit: self.gas,
+            max_fee_per_gas: self.max_fee,
+            max_priority_fee_per_gas: self.tip,
+            to: TxKind::Call(self.to),
+            value: self.value,
+            input: self.input.clone(),
+            access_list: Default::default(),
+        };
+        let sig = s.sign_hash_sync(&tx.signature_hash()).expect("sign");
+        TxEnvelope::from(tx.into_signed(sig)).encoded_2718()
+    }
+
+    pub fn legacy(&self, s: &PrivateKeySigner, chain_id: Option<u64>) -> Vec<u8> {
+        let tx = TxLegacy {
+            chain_id,
+            nonce: self.nonce,
+            gas_price: self.max_fee,
+            gas_limit: self.gas,
+            to: TxKind::Call(self.to),
+            value: self.value,
+            input: self.input.clone(),
+        };
+        let sig = s.sign_hash_sync(&tx.signature_hash()).expect("sign");
+        TxEnvelope::from(tx.into_signed(sig)).encoded_2718()
+    }
+
+    pub fn eip2930(&self, s: &PrivateKeySigner) -> Vec<u8> {
+        let tx = TxEip2930 {
+            chain_id: self.chain_id,
+            nonce: self.nonce,
+            gas_price: self.max_fee,
+            gas_limit: self.gas,
+            to: TxKind::Call(self.to),
+            value: self.value,
+            input: self.input.clone(),
+            access_list: Default::default(),
+        };
+        let sig = s.sign_hash_sync(&tx.signature_hash()).expect("sign");
+        TxEnvelope::from(tx.into_signed(sig)).encoded_2718()
+    }
+
+    /// The same EIP-1559 transaction with its signature's `s` flipped to the high half.
+    pub fn eip1559_high_s(&self, s: &PrivateKeySigner) -> Vec<u8> {
+        let tx = TxEip1559 {
+            chain_id: self.chain_id,
+            nonce: self.nonce,
+            gas_limit: self.gas,
+            max_fee_per_gas: self.max_fee,
+            max_priority_fee_per_gas: self.tip,
+            to: TxKind::Call(self.to),
+            value: self.value,
+            input: self.input.clone(),
+            access_list: Default::default(),
+        };
+        let sig = s.sign_hash_sync(&tx.signature_hash()).expect("sign");
+        let n = U256::from_str_radix("fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141", 16).expect("n");
+        let high = Signature::new(sig.r(), n - sig.s(), !sig.v());
+        TxEnvelope::from(tx.into_signed(high)).encoded_2718()
+    }
+}
+
+pub fn recover(raw: &[u8]) -> RecoveredTx {
+    decode_and_recover(raw, CHAIN_ID).expect("valid transaction")
+}

@@ -1,0 +1,177 @@
+//! The node's answers to the RPC server: reads of finalized blocks and state, calls, and
+//! admission of transactions into the mempool.
+
+use crate::chain::Chain;
+use lazai_ledger::{Account, CallOutcome, TxError, decode_and_recover, decode_and_recover_many};
+use lazai_rpc::{CallRequest, ChainApi, FinalizedBlock, NodeStatus, SubmitError, TxInBlock, TxLookup, ValidatorStatus};
+use lazai_types::{Address, B256, Block, Bytes, Receipt, U256};
+use parking_lot::RwLock;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use tokio::sync::broadcast;
+
+/// The suggested priority fee: 1 gwei, as Ethereum devnets suggest.
+pub const SUGGESTED_TIP: u128 = 1_000_000_000;
+
+/// What the RPC sees of a node: its chain plus consensus facts for `lazai_status`.
+#[derive(Clone)]
+pub struct NodeApi {
+    chain: Chain,
+    validators: Arc<RwLock<Vec<ValidatorStatus>>>,
+    peers: Arc<AtomicU64>,
+}
+
+impl NodeApi {
+    pub fn new(chain: Chain, validators: Vec<ValidatorStatus>) -> Self {
+        Self { chain, validators: Arc::new(RwLock::new(validators)), peers: Arc::new(AtomicU64::new(0)) }
+    }
+
+    /// Shared counter the consensus side updates with its connected peers.
+    pub fn peers_counter(&self) -> Arc<AtomicU64> {
+        self.peers.clone()
+    }
+
+    pub fn chain(&self) -> &Chain {
+        &self.chain
+    }
+
+    fn recent(&self, height: u64) -> Option<FinalizedBlock> {
+        self.chain.inner.recent.lock().get(&height).cloned()
+    }
+
+    fn next_env(&self) -> lazai_ledger::BlockEnv {
+        let head = self.chain.head();
+        let ts = head.block.header.timestamp_ms + 1;
+        self.chain.child_env(&head.block.header, ts, Address::ZERO)
+    }
+
+    fn admit(&self, tx: Result<Arc<lazai_ledger::RecoveredTx>, TxError>) -> Result<B256, SubmitError> {
+        let tx = tx?;
+        let head = self.chain.head();
+        let env = self.chain.child_env(&head.block.header, head.block.header.timestamp_ms + 1, Address::ZERO);
+        self.chain.mempool().admit(self.chain.ledger(), &head.state, &env, tx)
+    }
+}
+
+impl ChainApi for NodeApi {
+    fn chain_id(&self) -> u64 {
+        self.chain.genesis().chain_id
+    }
+
+    fn client_version(&self) -> String {
+        format!("lazai/v{}/rust", env!("CARGO_PKG_VERSION"))
+    }
+
+    fn finalized_height(&self) -> u64 {
+        self.chain.finalized_height()
+    }
+
+    fn block_by_height(&self, height: u64) -> Option<Arc<Block>> {
+        if let Some(b) = self.recent(height) {
+            return Some(b.block);
+        }
+        if height > self.chain.finalized_height() {
+            return None;
+        }
+        self.chain.inner.store.block(height).ok().flatten().map(Arc::new)
+    }
+
+    fn block_by_hash(&self, hash: &B256) -> Option<Arc<Block>> {
+        let height = self.chain.inner.store.height_of(hash).ok().flatten()?;
+        self.block_by_height(height)
+    }
+
+    fn receipts(&self, height: u64) -> Option<Arc<Vec<Receipt>>> {
+        if let Some(b) = self.recent(height) {
+            return Some(b.receipts);
+        }
+        if height > self.chain.finalized_height() {
+            return None;
+        }
+        self.chain.inner.store.receipts(height).ok().map(Arc::new)
+    }
+
+    fn transaction(&self, hash: &B256) -> Option<TxLookup> {
+        if let Some(tx) = self.chain.mempool().get(hash) {
+            // A pooled transaction may have just been finalized; prefer the finalized view.
+            if self.chain.inner.store.tx_location(hash).ok().flatten().is_none() {
+                return Some(TxLookup { tx, location: None });
+            }
+        }
+        let loc = self.chain.inner.store.tx_location(hash).ok().flatten()?;
+        let block = self.block_by_height(loc.height)?;
+        let raw = block.transactions.get(loc.index as usize)?;
+        let tx = decode_and_recover(raw, self.chain_id()).ok()?;
+        Some(TxLookup {
+            tx: Arc::new(tx),
+            location: Some(TxInBlock { block_hash: block.hash(), height: loc.height, index: loc.index }),
+        })
+    }
+
+    fn account(&self, address: &Address, pending: bool) -> Account {
+        let mut account = self.chain.head().state.account(address);
+        if pending {
+            account.nonce = self.chain.mempool().pending_nonce(address, account.nonce);
+        }
+        account
+    }
+
+    fn code(&self, address: &Address) -> Bytes {
+        self.chain.ledger().modules.code(address)
+    }
+
+    fn call(&self, request: &CallRequest) -> Result<CallOutcome, TxError> {
+        let head = self.chain.head();
+        let env = self.next_env();
+        let gas = request.gas.unwrap_or(env.gas_limit).min(env.gas_limit);
+        self.chain.ledger().call(
+            &head.state,
+            &env,
+            request.from.unwrap_or_default(),
+            request.to,
+            request.value.unwrap_or(U256::ZERO),
+            &request.input,
+            gas,
+        )
+    }
+
+    fn next_base_fee(&self) -> u64 {
+        self.next_env().base_fee
+    }
+
+    fn suggested_priority_fee(&self) -> u128 {
+        SUGGESTED_TIP
+    }
+
+    fn gas_limit(&self) -> u64 {
+        self.chain.genesis().gas_limit
+    }
+
+    fn submit(&self, raw: Bytes) -> Result<B256, SubmitError> {
+        self.admit(decode_and_recover(&raw, self.chain_id()).map(Arc::new))
+    }
+
+    fn submit_many(&self, raws: Vec<Bytes>) -> Vec<Result<B256, SubmitError>> {
+        decode_and_recover_many(&raws, self.chain_id()).into_iter().map(|r| self.admit(r)).collect()
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<FinalizedBlock> {
+        self.chain.subscribe()
+    }
+
+    fn status(&self) -> NodeStatus {
+        let head = self.chain.head();
+        NodeStatus {
+            chain_id: self.chain_id(),
+            height: head.block.height(),
+            finalized_height: head.block.height(),
+            finalized_hash: head.hash,
+            state_root: head.block.header.state_root,
+            epoch: 0,
+            validators: self.validators.read().clone(),
+            peers: self.peers.load(Ordering::Relaxed),
+            mempool_size: self.chain.mempool().len() as u64,
+            client_version: self.client_version(),
+        }
+    }
+}

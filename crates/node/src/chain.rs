@@ -1,0 +1,348 @@
+//! The chain: finalized state, post-states of unfinalized blocks, and the `Executor` that
+//! consensus drives (propose, verify, finalize).
+//!
+//! Headers commit to their own post-state. A proposer executes its block on the parent's
+//! post-state, which may not be finalized yet; every block this node builds or verifies keeps
+//! its post-state here (structurally shared, so a copy costs O(1)) until a descendant is
+//! finalized. Finalization commits the block, its receipts and its write set to disk in one
+//! transaction, then swaps the in-memory head.
+
+use crate::mempool::Mempool;
+use lazai_consensus::Executor;
+use lazai_ledger::{BlockEnv, ExecutedBlock, Ledger, RecoveredTx, State, decode_and_recover, gas};
+use lazai_rpc::FinalizedBlock;
+use lazai_storage::Store;
+use lazai_types::{Address, B256, Block, Genesis, Header, keccak256};
+use parking_lot::{Mutex, RwLock};
+use rayon::prelude::*;
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::sync::broadcast;
+use tracing::{debug, error, info, warn};
+
+/// How many recent finalized blocks (with receipts) stay in memory for RPC.
+const RECENT_BLOCKS: usize = 512;
+
+/// Errors opening a chain.
+#[derive(Debug, thiserror::Error)]
+pub enum ChainError {
+    #[error("storage: {0}")]
+    Storage(#[from] lazai_storage::Error),
+    #[error("genesis: {0}")]
+    Genesis(#[from] lazai_types::GenesisError),
+    #[error("database head {height} is missing its block")]
+    MissingHead { height: u64 },
+    #[error("state on disk has root {computed} but block {height} commits to {header}; the data dir is corrupt")]
+    StateRootMismatch { height: u64, header: B256, computed: B256 },
+}
+
+/// Chain parameters that are local choices, not consensus rules.
+#[derive(Clone, Debug)]
+pub struct ChainConfig {
+    pub genesis: Genesis,
+    /// The database file.
+    pub db_path: PathBuf,
+    /// Most transactions a block built here carries.
+    pub max_block_txs: usize,
+    /// Most transaction bytes a block built here carries.
+    pub max_block_tx_bytes: usize,
+}
+
+/// The finalized head and its state.
+#[derive(Clone)]
+pub(crate) struct Head {
+    pub block: Arc<Block>,
+    pub hash: B256,
+    pub state: State,
+}
+
+/// A block this node built or verified but that is not finalized yet.
+struct Candidate {
+    height: u64,
+    executed: ExecutedBlock,
+}
+
+pub(crate) struct Inner {
+    pub ledger: Ledger,
+    pub genesis: Genesis,
+    genesis_block: Block,
+    pub store: Store,
+    pub mempool: Arc<Mempool>,
+    pub head: RwLock<Head>,
+    candidates: Mutex<HashMap<B256, Arc<Candidate>>>,
+    pub recent: Mutex<BTreeMap<u64, FinalizedBlock>>,
+    pub events: broadcast::Sender<FinalizedBlock>,
+    max_block_txs: usize,
+    max_block_tx_bytes: usize,
+}
+
+/// A handle to the chain; cheap to clone.
+#[derive(Clone)]
+pub struct Chain {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl Chain {
+    /// Opens the chain in its data dir: creates genesis on first start, otherwise reloads the
+    /// last finalized state and checks it against that block's state root.
+    pub fn open(config: ChainConfig, mempool: Arc<Mempool>) -> Result<Self, ChainError> {
+        config.genesis.validate()?;
+        let ledger = Ledger::new(config.genesis.chain_id);
+        let genesis_state = lazai_ledger::genesis_state(&config.genesis);
+        let genesis_block = config.genesis.block(genesis_state.root());
+        let store = Store::open(&config.db_path)?;
+        if store.init_genesis(&genesis_block, genesis_state.iter())? {
+            info!(hash = %genesis_block.hash(), chain_id = config.genesis.chain_id, "initialised genesis");
+        }
+        let height = store.head()?.unwrap_or(0);
+        let block = store.block(height)?.ok_or(ChainError::MissingHead { height })?;
+        let state = State::from_entries(store.load_state()?);
+        let computed = state.root();
+        if computed != block.header.state_root {
+            return Err(ChainError::StateRootMismatch { height, header: block.header.state_root, computed });
+        }
+        info!(height, hash = %block.hash(), state_root = %computed, accounts = state.len(), "chain opened");
+        let (events, _) = broadcast::channel(1024);
+        let hash = block.hash();
+        Ok(Self {
+            inner: Arc::new(Inner {
+                ledger,
+                genesis: config.genesis,
+                genesis_block,
+                store,
+                mempool,
+                head: RwLock::new(Head { block: Arc::new(block), hash, state }),
+                candidates: Mutex::new(HashMap::new()),
+                recent: Mutex::new(BTreeMap::new()),
+                events,
+                max_block_txs: config.max_block_txs,
+                max_block_tx_bytes: config.max_block_tx_bytes,
+            }),
+        })
+    }
+
+    pub(crate) fn head(&self) -> Head {
+        self.inner.head.read().clone()
+    }
+
+    pub fn finalized_height(&self) -> u64 {
+        self.inner.head.read().block.height()
+    }
+
+    pub fn state_root(&self) -> B256 {
+        self.inner.head.read().block.header.state_root
+    }
+
+    /// Finalized blocks as they commit.
+    pub fn subscribe(&self) -> broadcast::Receiver<FinalizedBlock> {
+        self.inner.events.subscribe()
+    }
+
+    pub fn mempool(&self) -> &Arc<Mempool> {
+        &self.inner.mempool
+    }
+
+    pub fn ledger(&self) -> &Ledger {
+        &self.inner.ledger
+    }
+
+    pub fn genesis(&self) -> &Genesis {
+        &self.inner.genesis
+    }
+
+    /// The environment of a child of `parent`.
+    pub(crate) fn child_env(&self, parent: &Header, timestamp_ms: u64, proposer: Address) -> BlockEnv {
+        let g = &self.inner.genesis;
+        BlockEnv {
+            chain_id: g.chain_id,
+            height: parent.height + 1,
+            timestamp_ms,
+            proposer,
+            base_fee: gas::next_base_fee(parent.base_fee, parent.gas_used, g.gas_limit, g.min_base_fee),
+            gas_limit: g.gas_limit,
+        }
+    }
+
+    /// The post-state of a block this node knows: the finalized head or a candidate.
+    fn post_state(&self, hash: &B256) -> Option<State> {
+        {
+            let head = self.inner.head.read();
+            if head.hash == *hash {
+                return Some(head.state.clone());
+            }
+        }
+        self.inner.candidates.lock().get(hash).map(|c| c.executed.state.clone())
+    }
+
+    fn header_for(parent: &Header, env: &BlockEnv, block: &Block, exec: &ExecutedBlock) -> Header {
+        Header {
+            parent_hash: parent.hash(),
+            height: env.height,
+            timestamp_ms: env.timestamp_ms,
+            proposer: env.proposer,
+            transactions_root: block.compute_transactions_root(),
+            receipts_root: exec.receipts_root,
+            state_root: exec.state_root,
+            logs_bloom: exec.logs_bloom,
+            base_fee: env.base_fee,
+            gas_limit: env.gas_limit,
+            gas_used: exec.gas_used,
+        }
+    }
+
+    /// Recovers a block's transactions, reusing the mempool's recovered copies.
+    fn recover(&self, block: &Block) -> Option<Vec<Arc<RecoveredTx>>> {
+        let chain_id = self.inner.genesis.chain_id;
+        let mempool = &self.inner.mempool;
+        block
+            .transactions
+            .par_iter()
+            .map(|raw| match mempool.get(&keccak256(raw)) {
+                Some(tx) => Some(tx),
+                None => match decode_and_recover(raw, chain_id) {
+                    Ok(tx) => Some(Arc::new(tx)),
+                    Err(e) => {
+                        debug!(?e, "undecodable transaction in block");
+                        None
+                    }
+                },
+            })
+            .collect()
+    }
+
+    /// Re-executes `block` on `parent_state` and checks every header field it commits to.
+    fn execute_and_check(&self, parent: &Header, parent_state: &State, block: &Block) -> Result<ExecutedBlock, String> {
+        let h = &block.header;
+        if h.parent_hash != parent.hash() || h.height != parent.height + 1 {
+            return Err("not a child of its parent".into());
+        }
+        if h.timestamp_ms <= parent.timestamp_ms {
+            return Err("timestamp does not increase".into());
+        }
+        let env = self.child_env(parent, h.timestamp_ms, h.proposer);
+        if h.base_fee != env.base_fee || h.gas_limit != env.gas_limit {
+            return Err(format!("base fee {} / gas limit {} differ from the rule's {} / {}", h.base_fee, h.gas_limit, env.base_fee, env.gas_limit));
+        }
+        let txs = self.recover(block).ok_or("a transaction does not decode")?;
+        let executed = self.inner.ledger.execute_block(parent_state, &env, txs).map_err(|e| e.to_string())?;
+        let expected = Self::header_for(parent, &env, block, &executed);
+        if expected != *h {
+            return Err(format!(
+                "header mismatch: state root {} vs {}, receipts root {} vs {}, gas used {} vs {}",
+                h.state_root, expected.state_root, h.receipts_root, expected.receipts_root, h.gas_used, expected.gas_used
+            ));
+        }
+        Ok(executed)
+    }
+
+    fn remember(&self, hash: B256, height: u64, executed: ExecutedBlock) {
+        self.inner.candidates.lock().insert(hash, Arc::new(Candidate { height, executed }));
+    }
+
+    /// Commits the next finalized block. Returns an error string on an inconsistency that
+    /// must stop the node (a finalized block this node finds invalid, or a failing disk).
+    fn commit(&self, block: &Block) -> Result<(), String> {
+        let hash = block.hash();
+        let head = self.head();
+        if block.height() <= head.block.height() {
+            return Ok(());
+        }
+        if block.height() != head.block.height() + 1 || block.header.parent_hash != head.hash {
+            return Err(format!("finalized block {} at {} does not extend head {}", hash, block.height(), head.hash));
+        }
+        let cached = self.inner.candidates.lock().get(&hash).cloned();
+        let executed = match cached {
+            Some(c) => c.executed.clone(),
+            None => self.execute_and_check(&head.block.header, &head.state, block)?,
+        };
+        self.inner
+            .store
+            .commit_block(block, &executed.receipts, executed.changes.iter().map(|(k, v)| (k, v.as_ref())))
+            .map_err(|e| format!("cannot persist block {}: {e}", block.height()))?;
+        let block = Arc::new(block.clone());
+        let receipts = Arc::new(executed.receipts.clone());
+        *self.inner.head.write() = Head { block: block.clone(), hash, state: executed.state.clone() };
+        self.inner.mempool.remove_finalized(&executed.transactions, &executed.state);
+        let height = block.height();
+        self.inner.candidates.lock().retain(|_, c| c.height > height);
+        let event = FinalizedBlock { block, hash, receipts };
+        {
+            let mut recent = self.inner.recent.lock();
+            recent.insert(height, event.clone());
+            while recent.len() > RECENT_BLOCKS {
+                recent.pop_first();
+            }
+        }
+        let _ = self.inner.events.send(event);
+        debug!(height, %hash, txs = executed.transactions.len(), gas_used = executed.gas_used, "finalized");
+        Ok(())
+    }
+}
+
+impl Executor for Chain {
+    fn genesis(&self) -> Block {
+        self.inner.genesis_block.clone()
+    }
+
+    fn propose(&self, parent: &Block, timestamp_ms: u64, proposer: Address) -> Option<Block> {
+        let parent_hash = parent.hash();
+        let Some(state) = self.post_state(&parent_hash) else {
+            warn!(height = parent.height(), %parent_hash, "cannot propose: parent state unknown");
+            return None;
+        };
+        let env = self.child_env(&parent.header, timestamp_ms, proposer);
+        let candidates = self.inner.mempool.candidates(|a| state.nonce(a), self.inner.max_block_txs);
+        let mut bytes = 0usize;
+        let budget = self.inner.max_block_tx_bytes;
+        let candidates = candidates.into_iter().take_while(|tx| {
+            bytes += tx.raw.len();
+            bytes <= budget
+        });
+        let (executed, skipped) = self.inner.ledger.build_block(&state, &env, candidates);
+        if !skipped.is_empty() {
+            debug!(skipped = skipped.len(), first = %skipped[0].1, "skipped transactions while building");
+        }
+        let mut block = Block {
+            header: Header::default(),
+            transactions: executed.transactions.iter().map(|tx| tx.raw.clone()).collect(),
+        };
+        block.header = Self::header_for(&parent.header, &env, &block, &executed);
+        let hash = block.hash();
+        debug!(height = env.height, %hash, txs = block.transactions.len(), "proposed");
+        self.remember(hash, env.height, executed);
+        Some(block)
+    }
+
+    fn verify(&self, parent: &Block, block: &Block) -> bool {
+        let hash = block.hash();
+        if self.inner.candidates.lock().contains_key(&hash) {
+            return true;
+        }
+        let Some(state) = self.post_state(&parent.hash()) else {
+            warn!(height = block.height(), %hash, "cannot verify: parent state unknown");
+            return false;
+        };
+        match self.execute_and_check(&parent.header, &state, block) {
+            Ok(executed) => {
+                self.remember(hash, block.height(), executed);
+                true
+            }
+            Err(reason) => {
+                warn!(height = block.height(), %hash, %reason, "rejected proposal");
+                false
+            }
+        }
+    }
+
+    fn finalized(&self, block: &Block) {
+        if let Err(reason) = self.commit(block) {
+            error!(height = block.height(), %reason, "cannot apply finalized block; halting this node's chain");
+            panic!("cannot apply finalized block {}: {reason}", block.height());
+        }
+    }
+
+    fn last_finalized_height(&self) -> u64 {
+        self.finalized_height()
+    }
+}

@@ -1,0 +1,135 @@
+//! The read/submit API the RPC server needs from a node. The server depends on this trait
+//! only, never on the node's storage or consensus.
+
+use lazai_ledger::{Account, CallOutcome, RecoveredTx, TxError};
+use lazai_types::{Address, B256, Block, Bytes, Header, Receipt, U256};
+use std::sync::Arc;
+
+/// A finalized block with its receipts, as the node announces it to subscribers.
+#[derive(Clone, Debug)]
+pub struct FinalizedBlock {
+    pub block: Arc<Block>,
+    pub hash: B256,
+    pub receipts: Arc<Vec<Receipt>>,
+}
+
+/// Where a known transaction is.
+#[derive(Clone, Debug)]
+pub struct TxLookup {
+    pub tx: Arc<RecoveredTx>,
+    /// `None` while it waits in the mempool.
+    pub location: Option<TxInBlock>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TxInBlock {
+    pub block_hash: B256,
+    pub height: u64,
+    pub index: u32,
+}
+
+/// Parameters of `eth_call` / `eth_estimateGas` after the RPC layer has parsed them.
+#[derive(Clone, Debug, Default)]
+pub struct CallRequest {
+    pub from: Option<Address>,
+    pub to: Option<Address>,
+    pub value: Option<U256>,
+    pub input: Bytes,
+    /// Defaults to the block gas limit.
+    pub gas: Option<u64>,
+}
+
+/// Why a submitted transaction was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SubmitError {
+    #[error(transparent)]
+    Invalid(#[from] TxError),
+    #[error("already known")]
+    AlreadyKnown,
+    #[error("replacement transaction underpriced")]
+    ReplacementUnderpriced,
+    #[error("txpool is full")]
+    PoolFull,
+    #[error("too many pending transactions for sender {0}")]
+    SenderLimit(Address),
+}
+
+/// A validator as `lazai_status` reports it.
+#[derive(Clone, Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ValidatorStatus {
+    pub name: String,
+    /// Fee recipient.
+    pub address: Address,
+    /// Hex of the ed25519 consensus public key.
+    pub consensus_key: String,
+    pub stake: U256,
+}
+
+/// What `lazai_status` returns.
+#[derive(Clone, Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeStatus {
+    pub chain_id: u64,
+    /// Highest block this node knows of (finalized, since RPC serves finalized state).
+    pub height: u64,
+    pub finalized_height: u64,
+    pub finalized_hash: B256,
+    pub state_root: B256,
+    pub epoch: u64,
+    pub validators: Vec<ValidatorStatus>,
+    /// Connected consensus peers.
+    pub peers: u64,
+    pub mempool_size: u64,
+    pub client_version: String,
+}
+
+/// What the RPC server asks of the node. "Latest" always means the last finalized block.
+///
+/// The server calls these from async tasks. `submit`, `submit_many`, `call`, and the range
+/// scans of `eth_getLogs` / `eth_feeHistory` (`header_by_height`, `block_by_height`,
+/// `receipts`) run on tokio's blocking pool; every other method is called inline on a runtime
+/// worker and must return quickly (an in-memory read or a short storage lookup, never a wait
+/// on consensus).
+pub trait ChainApi: Send + Sync + 'static {
+    fn chain_id(&self) -> u64;
+    fn client_version(&self) -> String;
+    fn finalized_height(&self) -> u64;
+    /// A finalized block by height.
+    fn block_by_height(&self, height: u64) -> Option<Arc<Block>>;
+    /// The header of a finalized block by height.
+    ///
+    /// `eth_getLogs` calls this once per block of the queried range (up to
+    /// `RpcConfig::max_log_range` times per request) to test the header bloom before it
+    /// fetches receipts, so a node that can read a header without its transactions should
+    /// override the default, which loads the whole block.
+    fn header_by_height(&self, height: u64) -> Option<Header> {
+        self.block_by_height(height).map(|block| block.header.clone())
+    }
+    /// A finalized block by hash.
+    fn block_by_hash(&self, hash: &B256) -> Option<Arc<Block>>;
+    /// Receipts of a finalized block, in transaction order.
+    fn receipts(&self, height: u64) -> Option<Arc<Vec<Receipt>>>;
+    /// A transaction that is finalized or waiting in the mempool.
+    fn transaction(&self, hash: &B256) -> Option<TxLookup>;
+    /// An account at the last finalized block; with `pending`, the nonce also counts the
+    /// sender's transactions waiting in the mempool.
+    fn account(&self, address: &Address, pending: bool) -> Account;
+    /// `eth_getCode`: non-empty for native modules.
+    fn code(&self, address: &Address) -> Bytes;
+    /// Runs a read-only call on the last finalized state.
+    fn call(&self, request: &CallRequest) -> Result<CallOutcome, TxError>;
+    /// Base fee the next block will charge.
+    fn next_base_fee(&self) -> u64;
+    /// Suggested priority fee (wei per gas).
+    fn suggested_priority_fee(&self) -> u128;
+    /// Block gas limit.
+    fn gas_limit(&self) -> u64;
+    /// Validates and admits one signed transaction (EIP-2718 bytes) to the mempool.
+    fn submit(&self, raw: Bytes) -> Result<B256, SubmitError>;
+    /// Admits many at once (signatures are recovered in parallel); results in input order.
+    fn submit_many(&self, raws: Vec<Bytes>) -> Vec<Result<B256, SubmitError>>;
+    /// Finalized blocks as they commit.
+    fn subscribe(&self) -> tokio::sync::broadcast::Receiver<FinalizedBlock>;
+    fn status(&self) -> NodeStatus;
+}
