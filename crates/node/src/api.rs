@@ -6,8 +6,8 @@ use lazai_ledger::{Account, CallOutcome, TxError, decode_and_recover, decode_and
 use lazai_rpc::{CallRequest, ChainApi, FinalizedBlock, NodeStatus, SubmitError, TxInBlock, TxLookup, ValidatorStatus};
 use lazai_types::{Address, B256, Block, Bytes, Receipt, U256};
 use parking_lot::RwLock;
+use lazai_consensus::StatusHandle;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::broadcast;
 
 /// The suggested priority fee: 1 gwei, as Ethereum devnets suggest.
@@ -18,17 +18,13 @@ pub const SUGGESTED_TIP: u128 = 1_000_000_000;
 pub struct NodeApi {
     chain: Chain,
     validators: Arc<RwLock<Vec<ValidatorStatus>>>,
-    peers: Arc<AtomicU64>,
+    consensus: Option<StatusHandle>,
 }
 
 impl NodeApi {
-    pub fn new(chain: Chain, validators: Vec<ValidatorStatus>) -> Self {
-        Self { chain, validators: Arc::new(RwLock::new(validators)), peers: Arc::new(AtomicU64::new(0)) }
-    }
-
-    /// Shared counter the consensus side updates with its connected peers.
-    pub fn peers_counter(&self) -> Arc<AtomicU64> {
-        self.peers.clone()
+    /// `consensus` is the status of this node's consensus engine (peers), when it runs one.
+    pub fn new(chain: Chain, validators: Vec<ValidatorStatus>, consensus: Option<StatusHandle>) -> Self {
+        Self { chain, validators: Arc::new(RwLock::new(validators)), consensus }
     }
 
     pub fn chain(&self) -> &Chain {
@@ -169,7 +165,7 @@ impl ChainApi for NodeApi {
             state_root: head.block.header.state_root,
             epoch: 0,
             validators: self.validators.read().clone(),
-            peers: self.peers.load(Ordering::Relaxed),
+            peers: self.consensus.as_ref().map_or(0, |c| c.active_peers() as u64),
             mempool_size: self.chain.mempool().len() as u64,
             client_version: self.client_version(),
         }

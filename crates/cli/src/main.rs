@@ -1,0 +1,63 @@
+//! `lazai`: run a LazChain devnet or validator, manage keys and genesis, query status, and
+//! benchmark the transaction path.
+
+mod bench;
+mod devnet;
+mod genesis;
+mod keys;
+mod node;
+mod status;
+
+use clap::{Parser, Subcommand};
+
+/// LazAI network node: LazChain, an Ethereum-compatible chain finalized by commonware BFT
+/// consensus, with LazAI's contracts as native modules.
+#[derive(Parser)]
+#[command(name = "lazai", version, propagate_version = true)]
+struct Cli {
+    /// Log filter (`info`, `debug`, `lazai_node=debug,info`, ...).
+    #[arg(long, global = true, env = "LAZAI_LOG", default_value = "info")]
+    log: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a local development network with pre-funded accounts (chain id 133718).
+    Devnet(devnet::DevnetArgs),
+    /// Run one validator from a config file.
+    Node(node::NodeArgs),
+    /// Manage validator consensus keys.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+    /// Build a genesis file.
+    Genesis(genesis::GenesisArgs),
+    /// Print a node's status (height, finalized block, validators, peers).
+    Status(status::StatusArgs),
+    /// Benchmarks of the full transaction path.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_new(&cli.log)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let result = match cli.command {
+        Command::Devnet(args) => devnet::run(args),
+        Command::Node(args) => node::run(args),
+        Command::Keys(cmd) => keys::run(cmd),
+        Command::Genesis(args) => genesis::run(args),
+        Command::Status(args) => status::run(args),
+        Command::Bench(cmd) => bench::run(cmd),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

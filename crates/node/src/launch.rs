@@ -1,0 +1,227 @@
+//! Starting nodes: a devnet of N validators in one process, or one validator from a config
+//! file. Both run every validator through the same consensus engine over real authenticated
+//! p2p on the configured addresses, and serve JSON-RPC from one node's chain.
+
+use crate::api::NodeApi;
+use crate::chain::{Chain, ChainConfig, ChainError};
+use crate::mempool::{Mempool, MempoolConfig};
+use lazai_consensus::keys::{self, PrivateKey};
+use lazai_consensus::{
+    EngineConfig, LocalValidator, P2pConfig, ValidatorHandle, start_local_network, start_validator,
+};
+use lazai_rpc::{RpcConfig, RpcHandle, ValidatorStatus};
+use lazai_types::{Address, Genesis, U256, keccak256};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tracing::info;
+
+/// Most transactions a block built by this node carries.
+pub const DEFAULT_MAX_BLOCK_TXS: usize = 50_000;
+/// Most transaction bytes a block built by this node carries (leaves room for the header).
+pub const DEFAULT_MAX_BLOCK_TX_BYTES: usize = 12 * 1024 * 1024;
+
+/// Errors starting a node.
+#[derive(Debug, thiserror::Error)]
+pub enum LaunchError {
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+    #[error("consensus: {0}")]
+    Consensus(#[from] lazai_consensus::Error),
+    #[error("rpc: {0}")]
+    Rpc(String),
+    #[error("{0}")]
+    Config(String),
+    #[error("io: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The fee recipient of a validator that did not name one: the last 20 bytes of the keccak
+/// hash of its consensus key, so every validator's fees land in a distinct account.
+pub fn default_fee_recipient(consensus_key: &keys::PublicKey) -> Address {
+    Address::from_slice(&keccak256(consensus_key.as_ref())[12..])
+}
+
+/// Settings shared by devnets and config-file nodes.
+#[derive(Clone, Debug)]
+pub struct NodeSettings {
+    pub genesis: Genesis,
+    /// Where each validator's chain database lives (`<data_dir>/<name>/chain.redb`).
+    pub data_dir: PathBuf,
+    pub rpc: RpcConfig,
+    pub block_time: Duration,
+    pub mempool: MempoolConfig,
+    pub max_block_txs: usize,
+}
+
+/// A running devnet.
+pub struct Devnet {
+    /// The JSON-RPC server (serving validator 0's chain).
+    pub rpc: RpcHandle,
+    /// Every validator's API, in genesis order.
+    pub nodes: Vec<NodeApi>,
+    pub validators: Vec<ValidatorHandle>,
+}
+
+impl Devnet {
+    pub fn rpc_addr(&self) -> SocketAddr {
+        self.rpc.local_addr()
+    }
+}
+
+fn validator_statuses(genesis: &Genesis) -> Vec<ValidatorStatus> {
+    genesis
+        .validators
+        .iter()
+        .map(|v| ValidatorStatus {
+            name: v.name.clone(),
+            address: v.fee_recipient,
+            consensus_key: v.consensus_key.clone(),
+            stake: U256::ZERO,
+        })
+        .collect()
+}
+
+fn open_chain(settings: &NodeSettings, name: &str, mempool: Arc<Mempool>) -> Result<Chain, LaunchError> {
+    let dir = settings.data_dir.join(name);
+    std::fs::create_dir_all(&dir)?;
+    Ok(Chain::open(
+        ChainConfig {
+            genesis: settings.genesis.clone(),
+            db_path: dir.join("chain.redb"),
+            max_block_txs: settings.max_block_txs,
+            max_block_tx_bytes: DEFAULT_MAX_BLOCK_TX_BYTES,
+        },
+        mempool,
+    )?)
+}
+
+fn engine_config(settings: &NodeSettings, signer: PrivateKey, index: usize) -> Result<EngineConfig, LaunchError> {
+    let participants = keys::genesis_participants(&settings.genesis)?;
+    let fee_recipient = settings.genesis.validators[index].fee_recipient;
+    let mut config = EngineConfig::new(signer, fee_recipient, participants, settings.genesis.chain_id);
+    config.block_time = settings.block_time;
+    config.partition_prefix = format!("v{index}");
+    config.validate()?;
+    Ok(config)
+}
+
+/// Starts every validator of `settings.genesis` in this process, with the given private keys
+/// (genesis order) and p2p ports `p2p_base_port + i` on 127.0.0.1. The validators share one
+/// mempool (they share a process); each keeps its own chain state and database.
+pub async fn start_devnet<E>(
+    context: E,
+    settings: NodeSettings,
+    signers: Vec<PrivateKey>,
+    p2p_base_port: u16,
+) -> Result<Devnet, LaunchError>
+where
+    E: commonware_runtime_bounds::Context,
+{
+    if signers.len() != settings.genesis.validators.len() {
+        return Err(LaunchError::Config(format!(
+            "{} keys for {} genesis validators",
+            signers.len(),
+            settings.genesis.validators.len()
+        )));
+    }
+    let mempool = Arc::new(Mempool::new(settings.mempool.clone()));
+    let mut locals = Vec::new();
+    let mut chains = Vec::new();
+    for (i, signer) in signers.into_iter().enumerate() {
+        let chain = open_chain(&settings, &format!("v{i}"), mempool.clone())?;
+        let port = p2p_base_port
+            .checked_add(i as u16)
+            .ok_or_else(|| LaunchError::Config("p2p port overflow".into()))?;
+        locals.push(LocalValidator {
+            config: engine_config(&settings, signer, i)?,
+            p2p_addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port),
+            executor: chain.clone(),
+        });
+        chains.push(chain);
+    }
+    let validators = start_local_network(context, locals)?;
+    let statuses = validator_statuses(&settings.genesis);
+    let nodes: Vec<NodeApi> = chains
+        .into_iter()
+        .zip(&validators)
+        .map(|(chain, v)| NodeApi::new(chain, statuses.clone(), Some(v.status.clone())))
+        .collect();
+    let rpc = lazai_rpc::start(Arc::new(nodes[0].clone()), settings.rpc.clone())
+        .await
+        .map_err(|e| LaunchError::Rpc(e.to_string()))?;
+    info!(rpc = %rpc.local_addr(), validators = nodes.len(), "devnet running");
+    Ok(Devnet { rpc, nodes, validators })
+}
+
+/// A single validator started from a config file.
+pub struct Validator {
+    pub rpc: RpcHandle,
+    pub node: NodeApi,
+    pub handle: ValidatorHandle,
+}
+
+/// Starts one validator: `signer` must be one of the genesis validators, and every genesis
+/// validator must list its `p2p_addr`.
+pub async fn start_node<E>(
+    context: E,
+    settings: NodeSettings,
+    signer: PrivateKey,
+    p2p_listen: SocketAddr,
+) -> Result<Validator, LaunchError>
+where
+    E: commonware_runtime_bounds::Context,
+{
+    let me = keys::public_key_to_hex(&keys::public_key(&signer));
+    let index = settings
+        .genesis
+        .validators
+        .iter()
+        .position(|v| v.consensus_key.trim_start_matches("0x").eq_ignore_ascii_case(&me))
+        .ok_or_else(|| LaunchError::Config(format!("key {me} is not a genesis validator")))?;
+    let mut peers = Vec::new();
+    for v in &settings.genesis.validators {
+        let addr = v
+            .p2p_addr
+            .as_deref()
+            .ok_or_else(|| LaunchError::Config(format!("genesis validator {} has no p2p_addr", v.name)))?;
+        let addr: SocketAddr = addr
+            .parse()
+            .map_err(|e| LaunchError::Config(format!("validator {} p2p_addr {addr:?}: {e}", v.name)))?;
+        peers.push((keys::public_key_from_hex(&v.consensus_key)?, addr));
+    }
+    let mempool = Arc::new(Mempool::new(settings.mempool.clone()));
+    let chain = open_chain(&settings, "chain", mempool)?;
+    let config = engine_config(&settings, signer, index)?;
+    let local = p2p_listen.ip().is_loopback() || peers.iter().all(|(_, a)| !is_global(a));
+    let handle = start_validator(context, config, P2pConfig { listen: p2p_listen, peers, local }, chain.clone())?;
+    let node = NodeApi::new(chain, validator_statuses(&settings.genesis), Some(handle.status.clone()));
+    let rpc = lazai_rpc::start(Arc::new(node.clone()), settings.rpc.clone())
+        .await
+        .map_err(|e| LaunchError::Rpc(e.to_string()))?;
+    info!(rpc = %rpc.local_addr(), p2p = %p2p_listen, index, "validator running");
+    Ok(Validator { rpc, node, handle })
+}
+
+fn is_global(addr: &SocketAddr) -> bool {
+    match addr.ip() {
+        IpAddr::V4(ip) => !(ip.is_private() || ip.is_loopback() || ip.is_link_local()),
+        IpAddr::V6(ip) => !ip.is_loopback(),
+    }
+}
+
+/// The runtime capabilities a node needs (the commonware runtime's context traits).
+pub mod commonware_runtime_bounds {
+    use lazai_consensus::runtime::{Clock, Metrics, Network, Resolver, Spawner, Storage};
+
+    /// A runtime context that can run validators.
+    pub trait Context:
+        Spawner + Metrics + Clock + Storage + Network + Resolver + rand_core::CryptoRng + Clone + Send + 'static
+    {
+    }
+    impl<T> Context for T where
+        T: Spawner + Metrics + Clock + Storage + Network + Resolver + rand_core::CryptoRng + Clone + Send + 'static
+    {
+    }
+}

@@ -1,0 +1,89 @@
+//! Starting a devnet inside the commonware tokio runtime for a test.
+
+use alloy::network::EthereumWallet;
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy_signer_local::PrivateKeySigner;
+use lazai_consensus::runtime::{Runner as _, tokio as cw_tokio};
+use lazai_node::{DEFAULT_MAX_BLOCK_TXS, Devnet, MempoolConfig, NodeSettings, dev_account, devnet_genesis, start_devnet};
+use lazai_rpc::RpcConfig;
+use lazai_types::{DEVNET_CHAIN_ID, Genesis, lazai};
+use std::future::Future;
+use std::path::Path;
+use std::time::Duration;
+
+pub fn account(i: u32) -> PrivateKeySigner {
+    dev_account(i).expect("dev account")
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+/// The devnet genesis kept in `dir` (created on first use, reused on restart).
+fn genesis(dir: &Path, validators: usize) -> Genesis {
+    let path = dir.join("genesis.json");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        return Genesis::parse(&text).expect("stored genesis");
+    }
+    let accounts: Vec<_> = (0..4).map(|i| account(i).address()).collect();
+    let g = devnet_genesis(DEVNET_CHAIN_ID, validators, &accounts, lazai(10_000), 1_000_000_000);
+    std::fs::write(&path, serde_json::to_string(&g).expect("json")).expect("write genesis");
+    g
+}
+
+/// Runs `test` against a devnet whose state lives in `dir`; returns when `test` does, dropping
+/// the whole runtime without a graceful shutdown (as a killed process would).
+pub fn with_devnet<F, Fut, T>(dir: &Path, validators: usize, test: F) -> T
+where
+    F: FnOnce(Devnet) -> Fut + Send + 'static,
+    Fut: Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let settings = NodeSettings {
+        genesis: genesis(dir, validators),
+        data_dir: dir.to_path_buf(),
+        rpc: RpcConfig { addr: "127.0.0.1:0".parse().expect("addr"), ..RpcConfig::default() },
+        block_time: Duration::from_millis(100),
+        mempool: MempoolConfig::default(),
+        max_block_txs: DEFAULT_MAX_BLOCK_TXS,
+    };
+    let keys = (0..validators).map(lazai_consensus::devnet_key).collect();
+    let p2p = free_port();
+    let runtime = cw_tokio::Config::new().with_storage_directory(dir.join("consensus")).with_worker_threads(2);
+    cw_tokio::Runner::new(runtime).start(|context| async move {
+        let devnet = start_devnet(context, settings, keys, p2p).await.expect("devnet starts");
+        test(devnet).await
+    })
+}
+
+/// An alloy provider that signs with `signer` and talks HTTP to the devnet.
+pub fn provider(devnet: &Devnet, signer: PrivateKeySigner) -> DynProvider {
+    let url = format!("http://{}", devnet.rpc_addr()).parse().expect("url");
+    ProviderBuilder::new().wallet(EthereumWallet::from(signer)).connect_http(url).erased()
+}
+
+/// Waits until the devnet's RPC reports at least `height`.
+pub async fn wait_for_height(p: &DynProvider, height: u64) {
+    for _ in 0..600 {
+        if p.get_block_number().await.expect("blockNumber") >= height {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("devnet did not reach height {height}");
+}
+
+/// A raw JSON-RPC call over HTTP; returns the whole reply object.
+pub async fn raw_call(devnet: &Devnet, body: serde_json::Value) -> serde_json::Value {
+    let url = format!("http://{}", devnet.rpc_addr());
+    let client = alloy::transports::http::reqwest::Client::new();
+    let resp = client
+        .post(url)
+        .header("content-type", "application/json")
+        .body(serde_json::to_vec(&body).expect("json"))
+        .send()
+        .await
+        .expect("post");
+    let bytes = resp.bytes().await.expect("body");
+    serde_json::from_slice(&bytes).unwrap_or_else(|_| serde_json::json!({ "raw": String::from_utf8_lossy(&bytes) }))
+}
