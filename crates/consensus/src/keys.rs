@@ -2,7 +2,7 @@
 //! key files and the genesis document (`consensus_key`).
 
 use crate::Error;
-use commonware_codec::{DecodeExt, Encode};
+use commonware_codec::{Copying, DecodeExt, Encode};
 use commonware_cryptography::{Signer, ed25519};
 use rand::RngCore;
 
@@ -24,7 +24,7 @@ pub fn key_from_seed(seed: u64) -> PrivateKey {
 
 fn private_key_from_bytes(bytes: &[u8; 32]) -> PrivateKey {
     // Any 32 bytes are a valid ed25519 secret seed, so decoding cannot fail here.
-    match ed25519::PrivateKey::decode(&bytes[..]) {
+    match ed25519::PrivateKey::decode(Copying(&bytes[..])) {
         Ok(key) => key,
         Err(_) => unreachable!("every 32-byte string is an ed25519 secret"),
     }
@@ -55,7 +55,7 @@ pub fn public_key_to_hex(key: &PublicKey) -> String {
 /// valid ed25519 keys.
 pub fn public_key_from_hex(s: &str) -> Result<PublicKey, Error> {
     let bytes = lazai_types::decode_hex32(s.trim()).map_err(Error::InvalidKey)?;
-    ed25519::PublicKey::decode(&bytes[..]).map_err(|e| Error::InvalidKey(e.to_string()))
+    ed25519::PublicKey::decode(Copying(&bytes[..])).map_err(|e| Error::InvalidKey(e.to_string()))
 }
 
 /// The consensus keys of a genesis validator set, in genesis order.
@@ -80,7 +80,10 @@ mod tests {
         assert_eq!(parsed.public_key(), key.public_key());
 
         let public = public_key_to_hex(&key.public_key());
-        assert_eq!(public_key_from_hex(&public).expect("parses"), key.public_key());
+        assert_eq!(
+            public_key_from_hex(&public).expect("parses"),
+            key.public_key()
+        );
     }
 
     #[test]

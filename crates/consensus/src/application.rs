@@ -1,0 +1,356 @@
+//! The chain application marshal drives in standard inline mode: building blocks on the parent
+//! consensus names and verifying peers' blocks, both through the [`Executor`].
+//!
+//! Besides the header checks consensus needs (height, parent hash, timestamp monotonicity and
+//! drift), this file guarantees the executor's contract that it only ever sees a child of a block
+//! it has built or verified, or of the last finalized block: when consensus asks about a block
+//! whose unfinalized ancestors this node never verified (after a restart, or when it missed a
+//! proposal), those ancestors are verified first, oldest to newest.
+
+use crate::{Executor, block::ConsensusBlock, digest::BlockDigest, keys::PublicKey};
+use commonware_consensus::{
+    Heightable,
+    marshal::{ancestry::Ancestry, core::Mailbox, standard::Standard},
+    simplex::types::Context,
+    types::Height,
+};
+use commonware_cryptography::{Digested, Digestible};
+use commonware_runtime::{Clock, Spawner};
+use futures::StreamExt;
+use lazai_types::Address;
+use parking_lot::Mutex;
+use std::{
+    collections::HashMap,
+    sync::Arc,
+    time::{Duration, UNIX_EPOCH},
+};
+use tracing::{debug, info, warn};
+
+/// The signing scheme votes and certificates use: ed25519, attributable.
+pub type SigningScheme = commonware_consensus::simplex::scheme::ed25519::Scheme;
+
+/// Consensus metadata handed to propose/verify.
+pub type ConsensusContext = Context<BlockDigest, PublicKey>;
+
+/// Marshal's mailbox for our block type.
+pub type MarshalMailbox = Mailbox<SigningScheme, Standard<ConsensusBlock>>;
+
+/// Unfinalized blocks the executor has built or verified in this process, by hash.
+#[derive(Default)]
+pub(crate) struct KnownBlocks {
+    heights: HashMap<BlockDigest, u64>,
+}
+
+impl KnownBlocks {
+    fn insert(&mut self, digest: BlockDigest, height: u64) {
+        self.heights.insert(digest, height);
+    }
+
+    fn contains(&self, digest: &BlockDigest) -> bool {
+        self.heights.contains_key(digest)
+    }
+
+    /// Forgets blocks at or below the finalized height.
+    pub(crate) fn prune(&mut self, finalized: u64) {
+        self.heights.retain(|_, height| *height > finalized);
+    }
+}
+
+/// Static parameters of [`ChainApplication`].
+#[derive(Clone, Debug)]
+pub(crate) struct ApplicationConfig {
+    pub fee_recipient: Address,
+    pub block_time: Duration,
+    pub max_future_drift: Duration,
+    pub max_block_bytes: usize,
+    pub genesis: BlockDigest,
+}
+
+/// Marshal application backed by an [`Executor`].
+#[derive(Clone)]
+pub struct ChainApplication<X> {
+    executor: X,
+    config: ApplicationConfig,
+    known: Arc<Mutex<KnownBlocks>>,
+    marshal: MarshalMailbox,
+}
+
+fn now_ms(clock: &impl Clock) -> u64 {
+    clock
+        .current()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+/// Runs CPU-heavy executor work on the runtime's blocking pool. `None` if the task was aborted.
+async fn off_core<E, T>(context: &E, work: impl FnOnce() -> T + Send + 'static) -> Option<T>
+where
+    E: Spawner,
+    T: Send + 'static,
+{
+    context
+        .child("executor")
+        .shared(true)
+        .spawn(move |_| async move { work() })
+        .await
+        .ok()
+}
+
+impl<X: Executor> ChainApplication<X> {
+    pub(crate) fn new(
+        executor: X,
+        config: ApplicationConfig,
+        known: Arc<Mutex<KnownBlocks>>,
+        marshal: MarshalMailbox,
+    ) -> Self {
+        Self {
+            executor,
+            config,
+            known,
+            marshal,
+        }
+    }
+
+    /// Whether `block` is the finalized block at its height (its height must be finalized).
+    async fn is_finalized(&self, block: &ConsensusBlock) -> bool {
+        let height = block.number();
+        if height == 0 {
+            return block.hash() == self.config.genesis;
+        }
+        match self.marshal.get_info(Height::new(height)).await {
+            Some((_, digest)) => digest == block.hash(),
+            None => {
+                debug!(height, "finalized block not in local storage");
+                false
+            }
+        }
+    }
+
+    /// Makes sure the executor has built or verified `parent`, verifying any unknown unfinalized
+    /// ancestors first. `false` if the chain conflicts with finality or an ancestor is invalid.
+    async fn ensure_known<E: Spawner>(
+        &self,
+        context: &E,
+        parent: &Digested<ConsensusBlock>,
+        ancestry: &mut (impl Ancestry<ConsensusBlock> + 'static),
+    ) -> bool {
+        let finalized = self.executor.last_finalized_height();
+        let parent_height = parent.height().get();
+        if parent_height <= finalized {
+            return parent_height == finalized && self.is_finalized(parent.inner()).await;
+        }
+        if self.known.lock().contains(&parent.digest()) {
+            return true;
+        }
+
+        // Collect [parent, ..., anchor] where the anchor is known or the last finalized block.
+        let mut chain = vec![parent.clone()];
+        loop {
+            let Some(ancestor) = ancestry.next().await else {
+                warn!(parent_height, "ancestry ended before a known block");
+                return false;
+            };
+            let height = ancestor.height().get();
+            let known = self.known.lock().contains(&ancestor.digest());
+            chain.push(ancestor);
+            if known || height <= finalized {
+                break;
+            }
+        }
+
+        // Finality may have advanced while walking: re-anchor on the newest finalized block.
+        let finalized = self.executor.last_finalized_height();
+        if let Some(index) = chain.iter().position(|b| b.height().get() <= finalized) {
+            let anchor = &chain[index];
+            if anchor.height().get() != finalized || !self.is_finalized(anchor.inner()).await {
+                warn!(
+                    height = anchor.height().get(),
+                    finalized, "ancestry conflicts with the finalized chain"
+                );
+                return false;
+            }
+            chain.truncate(index + 1);
+        }
+
+        info!(
+            parent_height,
+            unknown = chain.len() - 1,
+            "verifying unknown ancestors first"
+        );
+        for pair in chain.windows(2).rev() {
+            let (child, anchor) = (pair[0].inner().clone(), pair[1].inner().clone());
+            let executor = self.executor.clone();
+            let valid = off_core(context, move || {
+                executor.verify(anchor.block(), child.block())
+            })
+            .await
+            .unwrap_or(false);
+            if !valid {
+                warn!(
+                    height = pair[0].height().get(),
+                    hash = %pair[0].digest(),
+                    "ancestor failed verification"
+                );
+                return false;
+            }
+            self.known
+                .lock()
+                .insert(pair[0].digest(), pair[0].height().get());
+        }
+        true
+    }
+}
+
+impl<E, X> commonware_consensus::Application<E> for ChainApplication<X>
+where
+    E: Spawner + Clock,
+    X: Executor,
+{
+    type SigningScheme = SigningScheme;
+    type Context = ConsensusContext;
+    type Block = ConsensusBlock;
+    type Input = ();
+
+    async fn propose(
+        &mut self,
+        (context, consensus): (E, ConsensusContext),
+        mut ancestry: impl Ancestry<ConsensusBlock>,
+        _input: (),
+    ) -> Option<Digested<ConsensusBlock>> {
+        let view = consensus.round.view().get();
+        let parent = ancestry.next().await?;
+        if !self.ensure_known(&context, &parent, &mut ancestry).await {
+            warn!(view, parent = %parent.digest(), "cannot build on parent");
+            return None;
+        }
+
+        // Pace the chain: build no earlier than one block time after the parent (bounded, so a
+        // parent stamped in our future cannot stall us).
+        let parent_ts = parent.inner().block().header.timestamp_ms;
+        let block_time_ms = u64::try_from(self.config.block_time.as_millis()).unwrap_or(u64::MAX);
+        let now = now_ms(&context);
+        let target = parent_ts
+            .saturating_add(block_time_ms)
+            .min(now.saturating_add(block_time_ms));
+        if target > now {
+            context.sleep(Duration::from_millis(target - now)).await;
+        }
+        let timestamp = now_ms(&context).max(parent_ts.saturating_add(1));
+
+        let executor = self.executor.clone();
+        let fee_recipient = self.config.fee_recipient;
+        let parent_block = parent.inner().clone();
+        let built = off_core(&context, move || {
+            executor.propose(parent_block.block(), timestamp, fee_recipient)
+        })
+        .await
+        .flatten()?;
+
+        let header = &built.header;
+        if header.height != parent.height().get() + 1
+            || header.parent_hash != parent.digest().to_b256()
+            || header.timestamp_ms <= parent_ts
+        {
+            warn!(
+                view,
+                height = header.height,
+                "executor built a block that does not extend the parent"
+            );
+            return None;
+        }
+        let block = ConsensusBlock::new(built);
+        if block.rlp_len() > self.config.max_block_bytes {
+            warn!(
+                view,
+                size = block.rlp_len(),
+                limit = self.config.max_block_bytes,
+                "executor built an oversized block"
+            );
+            return None;
+        }
+        self.known.lock().insert(block.hash(), block.number());
+        info!(
+            view,
+            height = block.number(),
+            hash = %block.hash(),
+            transactions = block.block().transactions.len(),
+            "proposed block"
+        );
+        let digest = block.hash();
+        Some(Digested::precomputed(block, digest))
+    }
+
+    async fn verify(
+        &mut self,
+        (context, consensus): (E, ConsensusContext),
+        mut ancestry: impl Ancestry<ConsensusBlock>,
+    ) -> bool {
+        let view = consensus.round.view().get();
+        let (Some(block), Some(parent)) = (ancestry.next().await, ancestry.next().await) else {
+            // Marshal always supplies the block and its parent; without them, abstain.
+            warn!(view, "verification without block and parent");
+            return futures::future::pending().await;
+        };
+        let header = &block.inner().block().header;
+        let parent_header = &parent.inner().block().header;
+        let reason = if header.height != parent_header.height + 1 {
+            Some("height is not parent height + 1")
+        } else if header.parent_hash != parent.digest().to_b256() {
+            Some("parent hash mismatch")
+        } else if header.timestamp_ms <= parent_header.timestamp_ms {
+            Some("timestamp not after parent")
+        } else if block.inner().rlp_len() > self.config.max_block_bytes {
+            Some("block too large")
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            warn!(view, height = header.height, hash = %block.digest(), reason, "rejected block");
+            return false;
+        }
+
+        // A timestamp too far in our future is not invalid forever: abstain until it is near.
+        let drift_ms = u64::try_from(self.config.max_future_drift.as_millis()).unwrap_or(0);
+        let horizon = now_ms(&context).saturating_add(drift_ms);
+        if header.timestamp_ms > horizon {
+            let wait = header.timestamp_ms - horizon;
+            debug!(
+                view,
+                height = header.height,
+                wait_ms = wait,
+                "block from the future"
+            );
+            context.sleep(Duration::from_millis(wait)).await;
+        }
+
+        if header.height <= self.executor.last_finalized_height() {
+            return self.is_finalized(block.inner()).await;
+        }
+        if self.known.lock().contains(&block.digest()) {
+            return true;
+        }
+        if !self.ensure_known(&context, &parent, &mut ancestry).await {
+            return false;
+        }
+
+        let executor = self.executor.clone();
+        let (child, anchor) = (block.inner().clone(), parent.inner().clone());
+        let Some(valid) = off_core(&context, move || {
+            executor.verify(anchor.block(), child.block())
+        })
+        .await
+        else {
+            return futures::future::pending().await;
+        };
+        if valid {
+            self.known
+                .lock()
+                .insert(block.digest(), block.height().get());
+            debug!(view, height = header.height, hash = %block.digest(), "verified block");
+        } else {
+            warn!(view, height = header.height, hash = %block.digest(), "executor rejected block");
+        }
+        valid
+    }
+}

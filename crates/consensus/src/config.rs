@@ -1,0 +1,208 @@
+//! Engine configuration: the validator's identity and set, storage naming, block pacing, and the
+//! consensus timeouts derived from the target block time.
+
+use crate::{
+    Error,
+    keys::{PrivateKey, PublicKey, public_key_to_hex},
+};
+use commonware_cryptography::Signer;
+use lazai_types::Address;
+use std::{collections::BTreeSet, time::Duration};
+
+/// Default target block time.
+pub const DEFAULT_BLOCK_TIME: Duration = Duration::from_secs(1);
+
+/// Default tolerated lead of a proposer's clock over ours.
+pub const DEFAULT_MAX_FUTURE_DRIFT: Duration = Duration::from_secs(3);
+
+/// Everything one validator needs to run consensus (besides its executor and network).
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    /// This validator's ed25519 identity (signs votes, authenticates p2p connections).
+    pub signer: PrivateKey,
+    /// Fee recipient written into the blocks this validator proposes.
+    pub fee_recipient: Address,
+    /// The validator set (genesis order; consensus sorts it internally).
+    pub participants: Vec<PublicKey>,
+    /// Prefix of every storage partition this validator writes (alphanumeric, `-`, `_`). Two
+    /// validators sharing a storage directory need different prefixes.
+    pub partition_prefix: String,
+    /// Target block time; proposers wait until `parent.timestamp + block_time` before building.
+    pub block_time: Duration,
+    /// Chain id, bound into the consensus and p2p namespaces so chains never cross-talk.
+    pub chain_id: u64,
+    /// Largest RLP-encoded block accepted from peers (and sized into p2p message limits).
+    pub max_block_bytes: usize,
+    /// Capacity of the engine's internal mailboxes.
+    pub mailbox_size: usize,
+    /// How far ahead of our clock a block timestamp may be before verification waits for it.
+    pub max_future_drift: Duration,
+}
+
+impl EngineConfig {
+    /// A configuration with default pacing and limits.
+    pub fn new(
+        signer: PrivateKey,
+        fee_recipient: Address,
+        participants: Vec<PublicKey>,
+        chain_id: u64,
+    ) -> Self {
+        Self {
+            signer,
+            fee_recipient,
+            participants,
+            partition_prefix: "lazai".to_string(),
+            block_time: DEFAULT_BLOCK_TIME,
+            chain_id,
+            max_block_bytes: lazai_types::MAX_BLOCK_BYTES,
+            mailbox_size: 1024,
+            max_future_drift: DEFAULT_MAX_FUTURE_DRIFT,
+        }
+    }
+
+    /// This validator's public key.
+    pub fn public_key(&self) -> PublicKey {
+        self.signer.public_key()
+    }
+
+    /// Checks the configuration; returns the first problem found.
+    pub fn validate(&self) -> Result<(), Error> {
+        if self.participants.is_empty() {
+            return Err(Error::NoParticipants);
+        }
+        let mut seen = BTreeSet::new();
+        for participant in &self.participants {
+            if !seen.insert(participant.clone()) {
+                return Err(Error::DuplicateParticipant(public_key_to_hex(participant)));
+            }
+        }
+        let me = self.public_key();
+        if !seen.contains(&me) {
+            return Err(Error::NotAParticipant(public_key_to_hex(&me)));
+        }
+        if self.partition_prefix.is_empty() {
+            return Err(Error::InvalidConfig("partition prefix is empty".into()));
+        }
+        if !self
+            .partition_prefix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(Error::InvalidConfig(format!(
+                "partition prefix {:?} may only contain ascii letters, digits, '-' and '_'",
+                self.partition_prefix
+            )));
+        }
+        if self.block_time.is_zero() || self.block_time > Duration::from_secs(60) {
+            return Err(Error::InvalidConfig(format!(
+                "block time {:?} must be in (0, 60s]",
+                self.block_time
+            )));
+        }
+        if self.max_block_bytes == 0 || self.max_block_bytes > lazai_types::MAX_BLOCK_BYTES {
+            return Err(Error::InvalidConfig(format!(
+                "max block bytes {} must be in (0, {}]",
+                self.max_block_bytes,
+                lazai_types::MAX_BLOCK_BYTES
+            )));
+        }
+        if self.mailbox_size == 0 {
+            return Err(Error::InvalidConfig("mailbox size must be non-zero".into()));
+        }
+        Ok(())
+    }
+
+    /// Namespace bound into every consensus signature and p2p handshake of this chain.
+    pub fn namespace(&self) -> Vec<u8> {
+        namespace(self.chain_id)
+    }
+
+    /// The consensus timeouts derived from [`Self::block_time`].
+    pub fn timeouts(&self) -> Timeouts {
+        Timeouts::from_block_time(self.block_time)
+    }
+}
+
+/// Namespace for a chain id: `b"lazai-consensus-" || chain_id (big endian)`.
+pub fn namespace(chain_id: u64) -> Vec<u8> {
+    let mut namespace = b"lazai-consensus-".to_vec();
+    namespace.extend_from_slice(&chain_id.to_be_bytes());
+    namespace
+}
+
+/// Simplex and resolver timeouts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeouts {
+    /// How long to wait for the leader's proposal in a view.
+    pub leader: Duration,
+    /// How long to wait for a view to certify before voting to skip it.
+    pub certification: Duration,
+    /// How often to rebroadcast a nullify vote while stuck in a view.
+    pub retry: Duration,
+    /// Inactivity after which an unresponsive leader may be skipped early.
+    pub skip: Duration,
+    /// How long to wait for a peer to answer a fetch.
+    pub fetch: Duration,
+}
+
+impl Timeouts {
+    /// Timeouts for a target block time: the leader gets the pacing delay plus a second of slack
+    /// to build and relay; every other timeout follows from it.
+    pub fn from_block_time(block_time: Duration) -> Self {
+        let leader = block_time * 2 + Duration::from_secs(1);
+        let certification = leader * 2;
+        let retry = leader;
+        let skip = certification + leader;
+        let fetch = Duration::from_secs(2).max(block_time * 2);
+        Self {
+            leader,
+            certification,
+            retry,
+            skip,
+            fetch,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::key_from_seed;
+
+    fn config() -> EngineConfig {
+        let keys: Vec<_> = (0..4).map(key_from_seed).collect();
+        EngineConfig::new(
+            keys[0].clone(),
+            Address::ZERO,
+            keys.iter().map(|k| k.public_key()).collect(),
+            7,
+        )
+    }
+
+    #[test]
+    fn validates() {
+        assert!(config().validate().is_ok());
+
+        let mut c = config();
+        c.participants.remove(0);
+        assert!(matches!(c.validate(), Err(Error::NotAParticipant(_))));
+
+        let mut c = config();
+        c.participants.push(c.participants[1].clone());
+        assert!(matches!(c.validate(), Err(Error::DuplicateParticipant(_))));
+
+        let mut c = config();
+        c.partition_prefix = "a/b".into();
+        assert!(matches!(c.validate(), Err(Error::InvalidConfig(_))));
+    }
+
+    #[test]
+    fn timeouts_are_ordered() {
+        for ms in [50, 200, 1000, 5000] {
+            let t = Timeouts::from_block_time(Duration::from_millis(ms));
+            assert!(t.certification > t.leader);
+            assert!(t.skip > t.certification && t.skip > t.retry);
+            assert!(t.leader > Duration::from_millis(ms));
+        }
+    }
+}
