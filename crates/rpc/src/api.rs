@@ -104,7 +104,8 @@ pub trait ChainApi: Send + Sync + 'static {
     /// fetches receipts, so a node that can read a header without its transactions should
     /// override the default, which loads the whole block.
     fn header_by_height(&self, height: u64) -> Option<Header> {
-        self.block_by_height(height).map(|block| block.header.clone())
+        self.block_by_height(height)
+            .map(|block| block.header.clone())
     }
     /// A finalized block by hash.
     fn block_by_hash(&self, hash: &B256) -> Option<Arc<Block>>;

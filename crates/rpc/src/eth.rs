@@ -1,0 +1,364 @@
+//! The `eth_*` namespace (everything but subscriptions, which live in
+//! [`crate::subscriptions`]).
+//!
+//! Cheap reads run inline; methods that execute code, recover signatures or scan many blocks
+//! (`eth_call`, `eth_estimateGas`, `eth_sendRawTransaction`, `eth_getLogs`, `eth_feeHistory`,
+//! `eth_getBlockBy*`) run on tokio's blocking pool so they neither stall the runtime nor
+//! serialize concurrent requests.
+//!
+//! `eth_getStorageAt` always answers the zero word: native modules keep their storage in
+//! their own key space, not in 32-byte slots of an account.
+
+use crate::api::{CallRequest, ChainApi};
+use crate::blocks::{self, state_block, tag_height};
+use crate::error::{EthError, join_error};
+use crate::fees;
+use crate::logs::{self, LogLimits};
+use alloy_eips::{BlockId, BlockNumberOrTag};
+use alloy_primitives::{Address, B256, Bytes, TxKind, U64, U256};
+use alloy_rpc_types_eth::{
+    Block as RpcBlock, FeeHistory, Filter, Index, Log as RpcLog, Transaction as RpcTransaction,
+    TransactionReceipt, TransactionRequest,
+};
+use jsonrpsee::core::{RpcResult, async_trait};
+use jsonrpsee::proc_macros::rpc;
+use std::sync::Arc;
+
+/// Ethereum's `eth_*` methods.
+#[rpc(server, namespace = "eth")]
+pub trait EthApi {
+    /// Chain id (EIP-155).
+    #[method(name = "chainId")]
+    fn chain_id(&self) -> RpcResult<U64>;
+    /// Always `false`: the node serves what it has finalized.
+    #[method(name = "syncing")]
+    fn syncing(&self) -> RpcResult<bool>;
+    /// Always empty: the node holds no user keys.
+    #[method(name = "accounts")]
+    fn accounts(&self) -> RpcResult<Vec<Address>>;
+    /// Height of the finalized head.
+    #[method(name = "blockNumber")]
+    fn block_number(&self) -> RpcResult<U64>;
+    /// Balance at the finalized head.
+    #[method(name = "getBalance")]
+    fn balance(&self, address: Address, block: Option<BlockId>) -> RpcResult<U256>;
+    /// Nonce at the finalized head; with `pending`, also counting mempool transactions.
+    #[method(name = "getTransactionCount")]
+    fn transaction_count(&self, address: Address, block: Option<BlockId>) -> RpcResult<U64>;
+    /// Non-empty for native modules.
+    #[method(name = "getCode")]
+    fn code(&self, address: Address, block: Option<BlockId>) -> RpcResult<Bytes>;
+    /// Always the zero word (see the module documentation).
+    #[method(name = "getStorageAt")]
+    fn storage_at(&self, address: Address, slot: U256, block: Option<BlockId>) -> RpcResult<B256>;
+    /// Next block's base fee plus the suggested tip.
+    #[method(name = "gasPrice")]
+    fn gas_price(&self) -> RpcResult<U256>;
+    /// The suggested tip.
+    #[method(name = "maxPriorityFeePerGas")]
+    fn max_priority_fee_per_gas(&self) -> RpcResult<U256>;
+    /// Base fees, gas use and tip percentiles of recent blocks.
+    #[method(name = "feeHistory")]
+    async fn fee_history(
+        &self,
+        block_count: U64,
+        newest_block: BlockNumberOrTag,
+        reward_percentiles: Option<Vec<f64>>,
+    ) -> RpcResult<FeeHistory>;
+    /// Runs a call on the finalized state; a revert fails with code 3 and the revert data.
+    #[method(name = "call")]
+    async fn call(&self, request: TransactionRequest, block: Option<BlockId>) -> RpcResult<Bytes>;
+    /// Gas a call uses on the finalized state, intrinsic cost included.
+    #[method(name = "estimateGas")]
+    async fn estimate_gas(
+        &self,
+        request: TransactionRequest,
+        block: Option<BlockId>,
+    ) -> RpcResult<U64>;
+    /// Admits a signed transaction (EIP-2718 bytes) to the mempool; returns its hash.
+    #[method(name = "sendRawTransaction")]
+    async fn send_raw_transaction(&self, raw: Bytes) -> RpcResult<B256>;
+    /// A finalized or pending transaction.
+    #[method(name = "getTransactionByHash")]
+    fn transaction_by_hash(&self, hash: B256) -> RpcResult<Option<RpcTransaction>>;
+    /// The receipt of a finalized transaction; `null` while it is pending.
+    #[method(name = "getTransactionReceipt")]
+    fn transaction_receipt(&self, hash: B256) -> RpcResult<Option<TransactionReceipt>>;
+    /// A finalized block by number or tag.
+    #[method(name = "getBlockByNumber")]
+    async fn block_by_number(
+        &self,
+        number: BlockNumberOrTag,
+        full: bool,
+    ) -> RpcResult<Option<RpcBlock>>;
+    /// A finalized block by hash.
+    #[method(name = "getBlockByHash")]
+    async fn block_by_hash(&self, hash: B256, full: bool) -> RpcResult<Option<RpcBlock>>;
+    /// Number of transactions of a finalized block.
+    #[method(name = "getBlockTransactionCountByNumber")]
+    fn block_transaction_count_by_number(&self, number: BlockNumberOrTag)
+    -> RpcResult<Option<U64>>;
+    /// Number of transactions of a finalized block.
+    #[method(name = "getBlockTransactionCountByHash")]
+    fn block_transaction_count_by_hash(&self, hash: B256) -> RpcResult<Option<U64>>;
+    /// A transaction by its block and position.
+    #[method(name = "getTransactionByBlockNumberAndIndex")]
+    async fn transaction_by_block_number_and_index(
+        &self,
+        number: BlockNumberOrTag,
+        index: Index,
+    ) -> RpcResult<Option<RpcTransaction>>;
+    /// A transaction by its block and position.
+    #[method(name = "getTransactionByBlockHashAndIndex")]
+    async fn transaction_by_block_hash_and_index(
+        &self,
+        hash: B256,
+        index: Index,
+    ) -> RpcResult<Option<RpcTransaction>>;
+    /// Every receipt of a finalized block.
+    #[method(name = "getBlockReceipts")]
+    async fn block_receipts(&self, block: BlockId) -> RpcResult<Option<Vec<TransactionReceipt>>>;
+    /// Logs of finalized blocks that match a filter.
+    #[method(name = "getLogs")]
+    async fn logs(&self, filter: Filter) -> RpcResult<Vec<RpcLog>>;
+}
+
+/// The `eth_*` handler over a [`ChainApi`].
+pub struct EthRpc<A> {
+    api: Arc<A>,
+    log_limits: LogLimits,
+}
+
+impl<A: ChainApi> EthRpc<A> {
+    pub fn new(api: Arc<A>, log_limits: LogLimits) -> Self {
+        Self { api, log_limits }
+    }
+
+    /// Runs `f` with the API on the blocking pool.
+    async fn blocking<T, F>(&self, f: F) -> RpcResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&A) -> Result<T, EthError> + Send + 'static,
+    {
+        let api = self.api.clone();
+        let result = tokio::task::spawn_blocking(move || f(&api))
+            .await
+            .map_err(join_error)?;
+        Ok(result?)
+    }
+
+    /// Parses call parameters; the gas is capped at the block gas limit.
+    fn call_request(&self, request: TransactionRequest) -> Result<CallRequest, EthError> {
+        let to = match request.to {
+            Some(TxKind::Call(to)) => Some(to),
+            Some(TxKind::Create) | None => None,
+        };
+        let input = request
+            .input
+            .try_into_unique_input()
+            .map_err(|e| EthError::InvalidParams(e.to_string()))?
+            .unwrap_or_default();
+        let gas = request.gas.map(|gas| gas.min(self.api.gas_limit()));
+        Ok(CallRequest {
+            from: request.from,
+            to,
+            value: request.value,
+            input,
+            gas,
+        })
+    }
+}
+
+#[async_trait]
+impl<A: ChainApi> EthApiServer for EthRpc<A> {
+    fn chain_id(&self) -> RpcResult<U64> {
+        Ok(U64::from(self.api.chain_id()))
+    }
+
+    fn syncing(&self) -> RpcResult<bool> {
+        Ok(false)
+    }
+
+    fn accounts(&self) -> RpcResult<Vec<Address>> {
+        Ok(Vec::new())
+    }
+
+    fn block_number(&self) -> RpcResult<U64> {
+        Ok(U64::from(self.api.finalized_height()))
+    }
+
+    fn balance(&self, address: Address, block: Option<BlockId>) -> RpcResult<U256> {
+        state_block(&*self.api, block)?;
+        Ok(self.api.account(&address, false).balance)
+    }
+
+    fn transaction_count(&self, address: Address, block: Option<BlockId>) -> RpcResult<U64> {
+        let pending = state_block(&*self.api, block)?;
+        Ok(U64::from(self.api.account(&address, pending).nonce))
+    }
+
+    fn code(&self, address: Address, block: Option<BlockId>) -> RpcResult<Bytes> {
+        state_block(&*self.api, block)?;
+        Ok(self.api.code(&address))
+    }
+
+    fn storage_at(
+        &self,
+        _address: Address,
+        _slot: U256,
+        block: Option<BlockId>,
+    ) -> RpcResult<B256> {
+        state_block(&*self.api, block)?;
+        Ok(B256::ZERO)
+    }
+
+    fn gas_price(&self) -> RpcResult<U256> {
+        Ok(U256::from(fees::gas_price(&*self.api)))
+    }
+
+    fn max_priority_fee_per_gas(&self) -> RpcResult<U256> {
+        Ok(U256::from(self.api.suggested_priority_fee()))
+    }
+
+    async fn fee_history(
+        &self,
+        block_count: U64,
+        newest_block: BlockNumberOrTag,
+        reward_percentiles: Option<Vec<f64>>,
+    ) -> RpcResult<FeeHistory> {
+        let count = block_count.saturating_to::<u64>();
+        self.blocking(move |api| {
+            fees::fee_history(api, count, newest_block, reward_percentiles.as_deref())
+        })
+        .await
+    }
+
+    async fn call(&self, request: TransactionRequest, block: Option<BlockId>) -> RpcResult<Bytes> {
+        state_block(&*self.api, block)?;
+        let request = self.call_request(request)?;
+        self.blocking(move |api| {
+            let outcome = api.call(&request)?;
+            if outcome.out_of_gas {
+                Err(EthError::OutOfGas)
+            } else if !outcome.success {
+                Err(EthError::Reverted(outcome.output))
+            } else {
+                Ok(outcome.output)
+            }
+        })
+        .await
+    }
+
+    async fn estimate_gas(
+        &self,
+        request: TransactionRequest,
+        block: Option<BlockId>,
+    ) -> RpcResult<U64> {
+        state_block(&*self.api, block)?;
+        let request = self.call_request(request)?;
+        self.blocking(move |api| {
+            let outcome = api.call(&request)?;
+            if outcome.out_of_gas {
+                Err(EthError::GasAllowance(
+                    request.gas.unwrap_or_else(|| api.gas_limit()),
+                ))
+            } else if !outcome.success {
+                Err(EthError::Reverted(outcome.output))
+            } else {
+                Ok(U64::from(outcome.gas_used))
+            }
+        })
+        .await
+    }
+
+    async fn send_raw_transaction(&self, raw: Bytes) -> RpcResult<B256> {
+        self.blocking(move |api| {
+            api.submit(raw).map_err(|error| {
+                tracing::debug!(%error, "transaction refused");
+                EthError::Submit(error)
+            })
+        })
+        .await
+    }
+
+    fn transaction_by_hash(&self, hash: B256) -> RpcResult<Option<RpcTransaction>> {
+        Ok(blocks::transaction_by_hash(&*self.api, &hash)?)
+    }
+
+    fn transaction_receipt(&self, hash: B256) -> RpcResult<Option<TransactionReceipt>> {
+        Ok(blocks::receipt_by_hash(&*self.api, &hash)?)
+    }
+
+    async fn block_by_number(
+        &self,
+        number: BlockNumberOrTag,
+        full: bool,
+    ) -> RpcResult<Option<RpcBlock>> {
+        self.blocking(move |api| {
+            api.block_by_height(tag_height(api, number))
+                .map(|block| blocks::rpc_block_of(api, &block, full))
+                .transpose()
+        })
+        .await
+    }
+
+    async fn block_by_hash(&self, hash: B256, full: bool) -> RpcResult<Option<RpcBlock>> {
+        self.blocking(move |api| {
+            api.block_by_hash(&hash)
+                .map(|block| blocks::rpc_block_of(api, &block, full))
+                .transpose()
+        })
+        .await
+    }
+
+    fn block_transaction_count_by_number(
+        &self,
+        number: BlockNumberOrTag,
+    ) -> RpcResult<Option<U64>> {
+        let height = tag_height(&*self.api, number);
+        Ok(self
+            .api
+            .block_by_height(height)
+            .map(|b| U64::from(b.transactions.len())))
+    }
+
+    fn block_transaction_count_by_hash(&self, hash: B256) -> RpcResult<Option<U64>> {
+        Ok(self
+            .api
+            .block_by_hash(&hash)
+            .map(|b| U64::from(b.transactions.len())))
+    }
+
+    async fn transaction_by_block_number_and_index(
+        &self,
+        number: BlockNumberOrTag,
+        index: Index,
+    ) -> RpcResult<Option<RpcTransaction>> {
+        self.blocking(move |api| {
+            blocks::transaction_by_block_and_index(api, BlockId::Number(number), index.into())
+        })
+        .await
+    }
+
+    async fn transaction_by_block_hash_and_index(
+        &self,
+        hash: B256,
+        index: Index,
+    ) -> RpcResult<Option<RpcTransaction>> {
+        self.blocking(move |api| {
+            blocks::transaction_by_block_and_index(api, BlockId::from(hash), index.into())
+        })
+        .await
+    }
+
+    async fn block_receipts(&self, block: BlockId) -> RpcResult<Option<Vec<TransactionReceipt>>> {
+        self.blocking(move |api| blocks::block_receipts(api, block))
+            .await
+    }
+
+    async fn logs(&self, filter: Filter) -> RpcResult<Vec<RpcLog>> {
+        let limits = self.log_limits;
+        self.blocking(move |api| logs::get_logs(api, &filter, limits))
+            .await
+    }
+}

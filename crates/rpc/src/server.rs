@@ -1,0 +1,149 @@
+//! The server: configuration, start-up and the handle that stops it.
+//!
+//! HTTP and WebSocket share one port. JSON-RPC batches are accepted up to
+//! [`RpcConfig::max_batch_len`] calls (a longer batch is answered with one error); request
+//! bodies over [`RpcConfig::max_request_body_bytes`] are refused. Every origin may call the
+//! server (permissive CORS) so browser wallets and dapps work; bind it to a public address
+//! only behind whatever access control the deployment needs.
+
+use crate::api::ChainApi;
+use crate::batch::BatchService;
+use crate::error::RpcError;
+use crate::eth::{EthApiServer, EthRpc};
+use crate::lazai::{LazaiApiServer, LazaiRpc};
+use crate::logs::LogLimits;
+use crate::net_web3::{NetApiServer, NetWeb3Rpc, Web3ApiServer};
+use crate::subscriptions::{EthPubSub, EthPubSubApiServer};
+use jsonrpsee::RpcModule;
+use jsonrpsee::server::middleware::rpc::RpcServiceBuilder;
+use jsonrpsee::server::{BatchRequestConfig, Server, ServerConfig, ServerHandle};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use tower_http::cors::CorsLayer;
+
+/// Default JSON-RPC port, as Ethereum clients use.
+pub const DEFAULT_PORT: u16 = 8545;
+
+/// Server settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RpcConfig {
+    /// Where to listen (HTTP and WebSocket); port 0 picks a free port.
+    pub addr: SocketAddr,
+    /// Largest request body (one call or one batch).
+    pub max_request_body_bytes: u32,
+    /// Largest response body (one call or one batch).
+    pub max_response_body_bytes: u32,
+    /// Most calls in one batch.
+    pub max_batch_len: u32,
+    /// Most simultaneous connections.
+    pub max_connections: u32,
+    /// Most subscriptions one WebSocket connection may hold.
+    pub max_subscriptions_per_connection: u32,
+    /// Most blocks one `eth_getLogs` range may span.
+    pub max_log_range: u64,
+    /// Most logs one `eth_getLogs` call may return.
+    pub max_logs_per_query: usize,
+}
+
+impl Default for RpcConfig {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, DEFAULT_PORT)),
+            max_request_body_bytes: 5 * 1024 * 1024,
+            max_response_body_bytes: 32 * 1024 * 1024,
+            max_batch_len: 1000,
+            max_connections: 1000,
+            max_subscriptions_per_connection: 1024,
+            max_log_range: 10_000,
+            max_logs_per_query: 10_000,
+        }
+    }
+}
+
+/// A running server. Dropping it does not stop the server; call [`RpcHandle::stop`].
+#[derive(Clone, Debug)]
+pub struct RpcHandle {
+    local_addr: SocketAddr,
+    inner: ServerHandle,
+}
+
+impl RpcHandle {
+    /// The address the server listens on (the actual port when configured with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Asks the server to stop accepting connections and close the open ones; returns at
+    /// once. Fails if it has already stopped.
+    pub fn stop(&self) -> Result<(), RpcError> {
+        self.inner.stop().map_err(|_| RpcError::AlreadyStopped)
+    }
+
+    /// Resolves once the server has stopped.
+    pub async fn stopped(self) {
+        self.inner.stopped().await
+    }
+
+    /// Whether the server has stopped.
+    pub fn is_stopped(&self) -> bool {
+        self.inner.is_stopped()
+    }
+}
+
+/// Every method of the server: `eth_*` (with subscriptions), `net_*`, `web3_*`, `lazai_*`.
+pub fn rpc_module<A: ChainApi>(api: Arc<A>, config: &RpcConfig) -> Result<RpcModule<()>, RpcError> {
+    let limits = LogLimits {
+        max_range: config.max_log_range,
+        max_results: config.max_logs_per_query,
+    };
+    let mut module = RpcModule::new(());
+    let register = |e: jsonrpsee::core::RegisterMethodError| RpcError::Register(e.to_string());
+    module
+        .merge(EthRpc::new(api.clone(), limits).into_rpc())
+        .map_err(register)?;
+    module
+        .merge(EthPubSub::new(api.clone()).into_rpc())
+        .map_err(register)?;
+    module
+        .merge(NetApiServer::into_rpc(NetWeb3Rpc::new(api.clone())))
+        .map_err(register)?;
+    module
+        .merge(Web3ApiServer::into_rpc(NetWeb3Rpc::new(api.clone())))
+        .map_err(register)?;
+    module
+        .merge(LazaiRpc::new(api).into_rpc())
+        .map_err(register)?;
+    Ok(module)
+}
+
+/// Binds `config.addr` and serves JSON-RPC over HTTP and WebSocket on it until stopped.
+///
+/// Must be called within a tokio runtime; the server runs on it.
+pub async fn start<A: ChainApi>(api: Arc<A>, config: RpcConfig) -> Result<RpcHandle, RpcError> {
+    let module = rpc_module(api.clone(), &config)?;
+    let server_config = ServerConfig::builder()
+        .max_request_body_size(config.max_request_body_bytes)
+        .max_response_body_size(config.max_response_body_bytes)
+        .max_connections(config.max_connections)
+        .max_subscriptions_per_connection(config.max_subscriptions_per_connection)
+        .set_batch_request_config(BatchRequestConfig::Limit(config.max_batch_len))
+        .build();
+    let max_response = config.max_response_body_bytes as usize;
+    let rpc_middleware = RpcServiceBuilder::new()
+        .layer_fn(move |service| BatchService::new(service, api.clone(), max_response));
+    let http_middleware = tower::ServiceBuilder::new().layer(CorsLayer::permissive());
+    let server = Server::builder()
+        .set_config(server_config)
+        .set_rpc_middleware(rpc_middleware)
+        .set_http_middleware(http_middleware)
+        .build(config.addr)
+        .await
+        .map_err(|source| RpcError::Bind {
+            addr: config.addr,
+            source,
+        })?;
+    let local_addr = server.local_addr().map_err(RpcError::LocalAddr)?;
+    let inner = server.start(module);
+    tracing::info!(addr = %local_addr, "rpc server listening (http and websocket)");
+    Ok(RpcHandle { local_addr, inner })
+}

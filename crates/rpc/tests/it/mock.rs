@@ -1,0 +1,229 @@
+//! An in-memory `ChainApi` with a genesis block and one block holding one transfer.
+
+use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};
+use alloy_eips::eip2718::Encodable2718;
+use alloy_primitives::{Address, B256, Bytes, Log, LogData, TxKind, U256};
+use alloy_signer::SignerSync;
+use alloy_signer_local::PrivateKeySigner;
+use alloy_sol_types::{Revert, SolError};
+use lazai_ledger::{Account, CallOutcome, RecoveredTx, TxError, decode_and_recover};
+use lazai_rpc::{
+    CallRequest, ChainApi, FinalizedBlock, NodeStatus, SubmitError, TxInBlock, TxLookup,
+};
+use lazai_types::{Block, Header, Receipt, logs_bloom};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use tokio::sync::broadcast;
+
+pub const CHAIN_ID: u64 = 133_718;
+pub const BASE_FEE: u64 = 1_000_000_000;
+pub const TIP: u128 = 1_000_000_000;
+/// Nonce the mock reports for every account; lower nonces are refused.
+pub const ACCOUNT_NONCE: u64 = 5;
+/// Calldata prefix that makes `call` revert with `Error("nope")`.
+pub const REVERT_INPUT: [u8; 2] = [0xde, 0xad];
+/// Calldata that makes `call` run out of gas.
+pub const OOG_INPUT: [u8; 1] = [0xff];
+
+pub fn signer() -> PrivateKeySigner {
+    PrivateKeySigner::from_bytes(&B256::repeat_byte(0x11)).expect("valid key")
+}
+
+/// A signed EIP-1559 transfer of 1 wei to `0x22..22`.
+pub fn signed_transfer(nonce: u64) -> Bytes {
+    let tx = TxEip1559 {
+        chain_id: CHAIN_ID,
+        nonce,
+        gas_limit: 21_000,
+        max_fee_per_gas: 2 * u128::from(BASE_FEE),
+        max_priority_fee_per_gas: TIP,
+        to: TxKind::Call(Address::repeat_byte(0x22)),
+        value: U256::from(1),
+        access_list: Default::default(),
+        input: Bytes::new(),
+    };
+    let signature = signer()
+        .sign_hash_sync(&tx.signature_hash())
+        .expect("signs");
+    TxEnvelope::from(tx.into_signed(signature))
+        .encoded_2718()
+        .into()
+}
+
+pub fn event_log() -> Log {
+    Log {
+        address: Address::repeat_byte(0x33),
+        data: LogData::new_unchecked(
+            vec![B256::repeat_byte(0x44), B256::repeat_byte(0x55)],
+            Bytes::from_static(b"data"),
+        ),
+    }
+}
+
+pub struct Mock {
+    pub blocks: Vec<Arc<Block>>,
+    pub receipts: Vec<Arc<Vec<Receipt>>>,
+    pub tx: Arc<RecoveredTx>,
+    pub finalized: broadcast::Sender<FinalizedBlock>,
+    pub submit_many_calls: AtomicUsize,
+    pub submit_calls: AtomicUsize,
+}
+
+impl Mock {
+    pub fn new() -> Arc<Self> {
+        let genesis = Block {
+            header: Header {
+                height: 0,
+                timestamp_ms: 1_700_000_000_000,
+                base_fee: BASE_FEE,
+                gas_limit: 30_000_000,
+                ..Default::default()
+            },
+            transactions: Vec::new(),
+        };
+        let raw = signed_transfer(0);
+        let tx = Arc::new(decode_and_recover(&raw, CHAIN_ID).expect("valid tx"));
+        let receipt = Receipt {
+            tx_type: 2,
+            success: true,
+            gas_used: 21_000,
+            cumulative_gas_used: 21_000,
+            effective_gas_price: u128::from(BASE_FEE) + TIP,
+            logs: vec![event_log()],
+            output: Bytes::new(),
+            from: tx.sender,
+            to: Address::repeat_byte(0x22),
+            tx_hash: tx.hash,
+        };
+        let mut block = Block {
+            header: Header {
+                parent_hash: genesis.hash(),
+                height: 1,
+                timestamp_ms: 1_700_000_001_500,
+                proposer: Address::repeat_byte(0x99),
+                logs_bloom: logs_bloom(receipt.logs.iter()),
+                base_fee: BASE_FEE,
+                gas_limit: 30_000_000,
+                gas_used: 21_000,
+                ..Default::default()
+            },
+            transactions: vec![raw],
+        };
+        block.header.transactions_root = block.compute_transactions_root();
+        let (finalized, _) = broadcast::channel(16);
+        Arc::new(Self {
+            blocks: vec![Arc::new(genesis), Arc::new(block)],
+            receipts: vec![Arc::new(Vec::new()), Arc::new(vec![receipt])],
+            tx,
+            finalized,
+            submit_many_calls: AtomicUsize::new(0),
+            submit_calls: AtomicUsize::new(0),
+        })
+    }
+
+    fn admit(&self, raw: &[u8]) -> Result<B256, SubmitError> {
+        let tx = decode_and_recover(raw, CHAIN_ID)?;
+        if tx.nonce() < ACCOUNT_NONCE {
+            return Err(TxError::NonceTooLow {
+                expected: ACCOUNT_NONCE,
+                got: tx.nonce(),
+            }
+            .into());
+        }
+        Ok(tx.hash)
+    }
+}
+
+impl ChainApi for Mock {
+    fn chain_id(&self) -> u64 {
+        CHAIN_ID
+    }
+    fn client_version(&self) -> String {
+        "lazai/test".to_owned()
+    }
+    fn finalized_height(&self) -> u64 {
+        self.blocks.len() as u64 - 1
+    }
+    fn block_by_height(&self, height: u64) -> Option<Arc<Block>> {
+        self.blocks.get(usize::try_from(height).ok()?).cloned()
+    }
+    fn block_by_hash(&self, hash: &B256) -> Option<Arc<Block>> {
+        self.blocks.iter().find(|b| b.hash() == *hash).cloned()
+    }
+    fn receipts(&self, height: u64) -> Option<Arc<Vec<Receipt>>> {
+        self.receipts.get(usize::try_from(height).ok()?).cloned()
+    }
+    fn transaction(&self, hash: &B256) -> Option<TxLookup> {
+        (*hash == self.tx.hash).then(|| TxLookup {
+            tx: self.tx.clone(),
+            location: Some(TxInBlock {
+                block_hash: self.blocks[1].hash(),
+                height: 1,
+                index: 0,
+            }),
+        })
+    }
+    fn account(&self, _address: &Address, pending: bool) -> Account {
+        Account {
+            nonce: if pending {
+                ACCOUNT_NONCE + 2
+            } else {
+                ACCOUNT_NONCE
+            },
+            balance: U256::from(1_000_000u64),
+        }
+    }
+    fn code(&self, _address: &Address) -> Bytes {
+        Bytes::new()
+    }
+    fn call(&self, request: &CallRequest) -> Result<CallOutcome, TxError> {
+        let input = request.input.clone();
+        let revert = input.starts_with(&REVERT_INPUT);
+        let out_of_gas = input.as_ref() == OOG_INPUT;
+        Ok(CallOutcome {
+            success: !revert && !out_of_gas,
+            output: if revert {
+                Revert::from("nope").abi_encode().into()
+            } else {
+                input.clone()
+            },
+            gas_used: 21_000 + input.len() as u64,
+            logs: Vec::new(),
+            out_of_gas,
+        })
+    }
+    fn next_base_fee(&self) -> u64 {
+        BASE_FEE + 1
+    }
+    fn suggested_priority_fee(&self) -> u128 {
+        TIP
+    }
+    fn gas_limit(&self) -> u64 {
+        30_000_000
+    }
+    fn submit(&self, raw: Bytes) -> Result<B256, SubmitError> {
+        self.submit_calls.fetch_add(1, Ordering::SeqCst);
+        self.admit(&raw)
+    }
+    fn submit_many(&self, raws: Vec<Bytes>) -> Vec<Result<B256, SubmitError>> {
+        self.submit_many_calls.fetch_add(1, Ordering::SeqCst);
+        raws.iter().map(|raw| self.admit(raw)).collect()
+    }
+    fn subscribe(&self) -> broadcast::Receiver<FinalizedBlock> {
+        self.finalized.subscribe()
+    }
+    fn status(&self) -> NodeStatus {
+        NodeStatus {
+            chain_id: CHAIN_ID,
+            height: self.finalized_height(),
+            finalized_height: self.finalized_height(),
+            finalized_hash: self.blocks[1].hash(),
+            state_root: B256::ZERO,
+            epoch: 0,
+            validators: Vec::new(),
+            peers: 3,
+            mempool_size: 0,
+            client_version: self.client_version(),
+        }
+    }
+}
