@@ -217,11 +217,11 @@ pub mod commonware_runtime_bounds {
 
     /// A runtime context that can run validators.
     pub trait Context:
-        Spawner + Metrics + Clock + Storage + Network + Resolver + rand_core::CryptoRng + Clone + Send + 'static
+        Spawner + Metrics + Clock + Storage + Network + Resolver + rand_core::CryptoRng + Send + 'static
     {
     }
     impl<T> Context for T where
-        T: Spawner + Metrics + Clock + Storage + Network + Resolver + rand_core::CryptoRng + Clone + Send + 'static
+        T: Spawner + Metrics + Clock + Storage + Network + Resolver + rand_core::CryptoRng + Send + 'static
     {
     }
 }

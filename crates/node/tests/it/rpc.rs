@@ -10,6 +10,7 @@ use lazai_types::lazai;
 
 sol! {
     #[sol(rpc)]
+    #[derive(Debug)]
     interface IIdaoRegistry {
         struct Idao { uint256 id; address owner; string name; string metadataUri; }
         function name() external view returns (string memory);

@@ -15,8 +15,18 @@ pub fn account(i: u32) -> PrivateKeySigner {
     dev_account(i).expect("dev account")
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+/// A run of `n` consecutive loopback ports that are free now; tests in one binary run in
+/// parallel, so runs are handed out from a shared counter and probed before use.
+fn free_ports(n: u16) -> u16 {
+    use std::sync::atomic::{AtomicU16, Ordering};
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let _ = NEXT.compare_exchange(0, 20_000 + (std::process::id() % 2_000) as u16 * 10, Ordering::SeqCst, Ordering::SeqCst);
+    loop {
+        let base = NEXT.fetch_add(n, Ordering::SeqCst);
+        if (0..n).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok()) {
+            return base;
+        }
+    }
 }
 
 /// The devnet genesis kept in `dir` (created on first use, reused on restart).
@@ -48,7 +58,7 @@ where
         max_block_txs: DEFAULT_MAX_BLOCK_TXS,
     };
     let keys = (0..validators).map(lazai_consensus::devnet_key).collect();
-    let p2p = free_port();
+    let p2p = free_ports(validators as u16);
     let runtime = cw_tokio::Config::new().with_storage_directory(dir.join("consensus")).with_worker_threads(2);
     cw_tokio::Runner::new(runtime).start(|context| async move {
         let devnet = start_devnet(context, settings, keys, p2p).await.expect("devnet starts");
@@ -73,8 +83,9 @@ pub async fn wait_for_height(p: &DynProvider, height: u64) {
     panic!("devnet did not reach height {height}");
 }
 
-/// A raw JSON-RPC call over HTTP; returns the whole reply object.
-pub async fn raw_call(devnet: &Devnet, body: serde_json::Value) -> serde_json::Value {
+/// A raw JSON-RPC request over HTTP: the HTTP status and the reply body as JSON (or as
+/// `{"raw": text}` when it is not JSON); `Err` when the server cut the connection.
+pub async fn raw_post(devnet: &Devnet, body: serde_json::Value) -> Result<(u16, serde_json::Value), String> {
     let url = format!("http://{}", devnet.rpc_addr());
     let client = alloy::transports::http::reqwest::Client::new();
     let resp = client
@@ -83,7 +94,14 @@ pub async fn raw_call(devnet: &Devnet, body: serde_json::Value) -> serde_json::V
         .body(serde_json::to_vec(&body).expect("json"))
         .send()
         .await
-        .expect("post");
-    let bytes = resp.bytes().await.expect("body");
-    serde_json::from_slice(&bytes).unwrap_or_else(|_| serde_json::json!({ "raw": String::from_utf8_lossy(&bytes) }))
+        .map_err(|e| e.to_string())?;
+    let status = resp.status().as_u16();
+    let bytes = resp.bytes().await.map_err(|e| e.to_string())?;
+    let json = serde_json::from_slice(&bytes).unwrap_or_else(|_| serde_json::json!({ "raw": String::from_utf8_lossy(&bytes) }));
+    Ok((status, json))
+}
+
+/// A raw JSON-RPC call over HTTP; returns the whole reply object.
+pub async fn raw_call(devnet: &Devnet, body: serde_json::Value) -> serde_json::Value {
+    raw_post(devnet, body).await.expect("post").1
 }
