@@ -12,7 +12,9 @@ use alloy_signer_local::PrivateKeySigner;
 use anyhow::{Context as _, Result, bail};
 use clap::{Args, Subcommand};
 use lazai_consensus::runtime::{Runner as _, tokio as cw_tokio};
-use lazai_node::{DEFAULT_MAX_BLOCK_TXS, MempoolConfig, NodeSettings, devnet_genesis, start_devnet};
+use lazai_node::{
+    DEFAULT_MAX_BLOCK_TXS, MempoolConfig, NodeSettings, devnet_genesis, start_devnet,
+};
 use lazai_rpc::RpcConfig;
 use lazai_types::{DEVNET_CHAIN_ID, lazai};
 use rayon::prelude::*;
@@ -82,10 +84,16 @@ fn sign_transfer(signer: &PrivateKeySigner, nonce: u64, to: Address) -> Result<B
 fn recovery_rates(raws: &[Bytes]) -> (f64, f64) {
     let sample = &raws[..raws.len().min(20_000)];
     let start = Instant::now();
-    let ok = sample.iter().filter(|r| lazai_ledger::decode_and_recover(r, DEVNET_CHAIN_ID).is_ok()).count();
+    let ok = sample
+        .iter()
+        .filter(|r| lazai_ledger::decode_and_recover(r, DEVNET_CHAIN_ID).is_ok())
+        .count();
     let single = ok as f64 / start.elapsed().as_secs_f64();
     let start = Instant::now();
-    let ok = lazai_ledger::decode_and_recover_many(sample, DEVNET_CHAIN_ID).iter().filter(|r| r.is_ok()).count();
+    let ok = lazai_ledger::decode_and_recover_many(sample, DEVNET_CHAIN_ID)
+        .iter()
+        .filter(|r| r.is_ok())
+        .count();
     let parallel = ok as f64 / start.elapsed().as_secs_f64();
     (single, parallel)
 }
@@ -114,33 +122,60 @@ fn transfers(args: TransfersArgs) -> Result<()> {
     }
     let per_sender = args.txs / args.senders;
     let total = per_sender * args.senders;
-    eprintln!("signing {total} transfers from {} senders ...", args.senders);
-    let senders: Vec<PrivateKeySigner> = (0..args.senders).map(sender_key).collect::<Result<_>>()?;
-    let recipients: Vec<Address> = (0..256u64).map(|i| Address::from_word(keccak256(i.to_be_bytes()))).collect();
+    eprintln!(
+        "signing {total} transfers from {} senders ...",
+        args.senders
+    );
+    let senders: Vec<PrivateKeySigner> =
+        (0..args.senders).map(sender_key).collect::<Result<_>>()?;
+    let recipients: Vec<Address> = (0..256u64)
+        .map(|i| Address::from_word(keccak256(i.to_be_bytes())))
+        .collect();
     // Round-major order per sender: all senders' nonce 0, then nonce 1, ...
     let signed: Vec<Vec<Bytes>> = senders
         .par_iter()
         .enumerate()
-        .map(|(i, s)| (0..per_sender as u64).map(|n| sign_transfer(s, n, recipients[(i + n as usize) % recipients.len()])).collect())
+        .map(|(i, s)| {
+            (0..per_sender as u64)
+                .map(|n| sign_transfer(s, n, recipients[(i + n as usize) % recipients.len()]))
+                .collect()
+        })
         .collect::<Result<_>>()?;
     let all: Vec<Bytes> = signed.iter().flatten().cloned().collect();
     let (single, parallel) = recovery_rates(&all);
-    println!("sender recovery: {single:.0} tx/s on one core, {parallel:.0} tx/s on {} cores", rayon::current_num_threads());
+    println!(
+        "sender recovery: {single:.0} tx/s on one core, {parallel:.0} tx/s on {} cores",
+        rayon::current_num_threads()
+    );
 
     let addresses: Vec<Address> = senders.iter().map(|s| s.address()).collect();
-    let genesis = devnet_genesis(DEVNET_CHAIN_ID, args.validators, &addresses, lazai(1_000), 2_000_000_000);
+    let genesis = devnet_genesis(
+        DEVNET_CHAIN_ID,
+        args.validators,
+        &addresses,
+        lazai(1_000),
+        2_000_000_000,
+    );
     let dir = tempfile::Builder::new().prefix("lazai-bench-").tempdir()?;
     let settings = NodeSettings {
         genesis,
         data_dir: dir.path().to_path_buf(),
-        rpc: RpcConfig { addr: "127.0.0.1:0".parse()?, max_batch_len: args.batch.max(1000) as u32, ..RpcConfig::default() },
+        rpc: RpcConfig {
+            addr: "127.0.0.1:0".parse()?,
+            max_batch_len: args.batch.max(1000) as u32,
+            ..RpcConfig::default()
+        },
         block_time: Duration::from_millis(args.block_time),
         mempool: MempoolConfig::default(),
         max_block_txs: DEFAULT_MAX_BLOCK_TXS,
     };
-    let keys: Vec<_> = (0..args.validators).map(lazai_consensus::devnet_key).collect();
+    let keys: Vec<_> = (0..args.validators)
+        .map(lazai_consensus::devnet_key)
+        .collect();
     let p2p = free_port_base(args.validators)?;
-    let runtime = cw_tokio::Config::new().with_storage_directory(dir.path().join("consensus")).with_worker_threads(2);
+    let runtime = cw_tokio::Config::new()
+        .with_storage_directory(dir.path().join("consensus"))
+        .with_worker_threads(2);
     let report = cw_tokio::Runner::new(runtime).start(|context| async move {
         let devnet = start_devnet(context, settings, keys, p2p).await?;
         let url = format!("http://{}", devnet.rpc_addr());
@@ -239,9 +274,18 @@ fn transfers(args: TransfersArgs) -> Result<()> {
     let done = latencies.len();
     println!(
         "validators {}  transfers {}  rejected {}  finalized {}  blocks {}  avg {:.0} tx/block",
-        args.validators, total, rejected, done, blocks, done as f64 / blocks.max(1) as f64
+        args.validators,
+        total,
+        rejected,
+        done,
+        blocks,
+        done as f64 / blocks.max(1) as f64
     );
-    println!("ingest: {:.0} tx/s over RPC ({:.2} s)", total as f64 / ingest.as_secs_f64(), ingest.as_secs_f64());
+    println!(
+        "ingest: {:.0} tx/s over RPC ({:.2} s)",
+        total as f64 / ingest.as_secs_f64(),
+        ingest.as_secs_f64()
+    );
     println!(
         "finalized: {:.0} tx/s ({} in {:.2} s)  submit→finalized p50 {} ms  p99 {} ms",
         done as f64 / elapsed.as_secs_f64().max(1e-9),
@@ -254,7 +298,11 @@ fn transfers(args: TransfersArgs) -> Result<()> {
         println!("note: validators were at different heights when the run ended");
     }
     if done < total - rejected {
-        bail!("only {done} of {} transfers finalized within {} s", total - rejected, args.timeout);
+        bail!(
+            "only {done} of {} transfers finalized within {} s",
+            total - rejected,
+            args.timeout
+        );
     }
     Ok(())
 }

@@ -3,7 +3,10 @@
 use anyhow::{Context as _, Result, bail};
 use clap::Args;
 use lazai_consensus::runtime::{Runner as _, tokio as cw_tokio};
-use lazai_node::{DEFAULT_MAX_BLOCK_TXS, DEV_MNEMONIC, MempoolConfig, NodeSettings, dev_account, devnet_genesis, start_devnet};
+use lazai_node::{
+    DEFAULT_MAX_BLOCK_TXS, DEV_MNEMONIC, MempoolConfig, NodeSettings, dev_account, devnet_genesis,
+    start_devnet,
+};
 use lazai_rpc::RpcConfig;
 use lazai_types::{Address, DEVNET_CHAIN_ID, Genesis, lazai};
 use std::net::SocketAddr;
@@ -47,7 +50,8 @@ pub struct DevnetArgs {
 fn load_or_store_genesis(dir: &Path, genesis: Genesis) -> Result<Genesis> {
     let path = dir.join("genesis.json");
     if path.exists() {
-        let text = std::fs::read_to_string(&path).with_context(|| format!("read {}", path.display()))?;
+        let text =
+            std::fs::read_to_string(&path).with_context(|| format!("read {}", path.display()))?;
         return Genesis::parse(&text).with_context(|| format!("parse {}", path.display()));
     }
     std::fs::create_dir_all(dir)?;
@@ -63,10 +67,22 @@ pub fn run(args: DevnetArgs) -> Result<()> {
         bail!("--block-time must be between 1 and 60000 ms");
     }
     let temp = tempfile::Builder::new().prefix("lazai-devnet-").tempdir()?;
-    let data_dir = args.data_dir.clone().unwrap_or_else(|| temp.path().to_path_buf());
-    let signers: Vec<_> = (0..args.accounts).map(dev_account).collect::<Result<_, _>>().context("derive dev accounts")?;
+    let data_dir = args
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| temp.path().to_path_buf());
+    let signers: Vec<_> = (0..args.accounts)
+        .map(dev_account)
+        .collect::<Result<_, _>>()
+        .context("derive dev accounts")?;
     let addresses: Vec<Address> = signers.iter().map(|s| s.address()).collect();
-    let fresh = devnet_genesis(args.chain_id, args.validators, &addresses, lazai(args.balance), args.gas_limit);
+    let fresh = devnet_genesis(
+        args.chain_id,
+        args.validators,
+        &addresses,
+        lazai(args.balance),
+        args.gas_limit,
+    );
     let genesis = load_or_store_genesis(&data_dir, fresh)?;
     if genesis.validators.len() != args.validators {
         bail!(
@@ -79,18 +95,35 @@ pub fn run(args: DevnetArgs) -> Result<()> {
     let settings = NodeSettings {
         genesis: genesis.clone(),
         data_dir: data_dir.clone(),
-        rpc: RpcConfig { addr: args.rpc_addr, ..RpcConfig::default() },
+        rpc: RpcConfig {
+            addr: args.rpc_addr,
+            ..RpcConfig::default()
+        },
         block_time: Duration::from_millis(args.block_time),
         mempool: MempoolConfig::default(),
         max_block_txs: DEFAULT_MAX_BLOCK_TXS,
     };
-    let keys: Vec<_> = (0..args.validators).map(lazai_consensus::devnet_key).collect();
+    let keys: Vec<_> = (0..args.validators)
+        .map(lazai_consensus::devnet_key)
+        .collect();
     let runtime = cw_tokio::Config::new()
         .with_storage_directory(data_dir.join("consensus"))
-        .with_worker_threads(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).max(2));
+        .with_worker_threads(
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+                .max(2),
+        );
     cw_tokio::Runner::new(runtime).start(|context| async move {
         let devnet = start_devnet(context, settings, keys, args.p2p_port).await?;
-        print_banner(&args, &genesis, &signers, devnet.rpc_addr(), &data_dir, args.data_dir.is_none());
+        print_banner(
+            &args,
+            &genesis,
+            &signers,
+            devnet.rpc_addr(),
+            &data_dir,
+            args.data_dir.is_none(),
+        );
         tokio::signal::ctrl_c().await?;
         eprintln!("shutting down");
         Ok::<_, anyhow::Error>(())
@@ -108,7 +141,12 @@ fn print_banner(
     temporary: bool,
 ) {
     println!();
-    println!("LazAI devnet — LazChain chain id {} — {} validator(s), block time {} ms", genesis.chain_id, genesis.validators.len(), args.block_time);
+    println!(
+        "LazAI devnet — LazChain chain id {} — {} validator(s), block time {} ms",
+        genesis.chain_id,
+        genesis.validators.len(),
+        args.block_time
+    );
     println!();
     println!("Available accounts (mnemonic: \"{DEV_MNEMONIC}\")");
     println!("==================");
@@ -119,10 +157,17 @@ fn print_banner(
     println!("Private keys");
     println!("==================");
     for (i, s) in signers.iter().enumerate() {
-        println!("({i}) 0x{}", alloy_primitives::hex::encode(s.credential().to_bytes()));
+        println!(
+            "({i}) 0x{}",
+            alloy_primitives::hex::encode(s.credential().to_bytes())
+        );
     }
     println!();
     println!("Listening on http://{rpc} and ws://{rpc}");
-    println!("Data dir: {}{}", data_dir.display(), if temporary { " (temporary)" } else { "" });
+    println!(
+        "Data dir: {}{}",
+        data_dir.display(),
+        if temporary { " (temporary)" } else { "" }
+    );
     println!();
 }

@@ -39,11 +39,14 @@ fn parse_validator(i: usize, spec: &str) -> Result<GenesisValidator> {
     let (key, addr) = spec
         .rsplit_once('@')
         .with_context(|| format!("validator {spec:?}: expected KEY@HOST:PORT"))?;
-    let addr: std::net::SocketAddr = addr.parse().with_context(|| format!("validator {spec:?}: bad p2p address"))?;
+    let addr: std::net::SocketAddr = addr
+        .parse()
+        .with_context(|| format!("validator {spec:?}: bad p2p address"))?;
     let public = if std::path::Path::new(key).exists() {
         keys::public_key(&crate::keys::read_key(std::path::Path::new(key))?)
     } else {
-        keys::public_key_from_hex(key).with_context(|| format!("validator {spec:?}: not a key file nor a hex public key"))?
+        keys::public_key_from_hex(key)
+            .with_context(|| format!("validator {spec:?}: not a key file nor a hex public key"))?
     };
     Ok(GenesisValidator {
         name: format!("validator-{i}"),
@@ -58,13 +61,33 @@ pub fn run(args: GenesisArgs) -> Result<()> {
         .map(|i| dev_account(i).map(|s| s.address()))
         .collect::<Result<_, _>>()
         .context("derive dev accounts")?;
-    let mut genesis = devnet_genesis(args.chain_id, 0, &accounts, lazai(args.dev_balance), args.gas_limit);
-    genesis.validators = args.validators.iter().enumerate().map(|(i, v)| parse_validator(i, v)).collect::<Result<_>>()?;
+    let mut genesis = devnet_genesis(
+        args.chain_id,
+        0,
+        &accounts,
+        lazai(args.dev_balance),
+        args.gas_limit,
+    );
+    genesis.validators = args
+        .validators
+        .iter()
+        .enumerate()
+        .map(|(i, v)| parse_validator(i, v))
+        .collect::<Result<_>>()?;
     for spec in &args.alloc {
-        let (addr, amount) = spec.split_once('=').with_context(|| format!("alloc {spec:?}: expected ADDRESS=LAZAI"))?;
-        let address: Address = addr.parse().with_context(|| format!("alloc {spec:?}: bad address"))?;
-        let whole: u64 = amount.parse().with_context(|| format!("alloc {spec:?}: bad amount"))?;
-        genesis.alloc.push(GenesisAccount { address, balance: lazai(whole) });
+        let (addr, amount) = spec
+            .split_once('=')
+            .with_context(|| format!("alloc {spec:?}: expected ADDRESS=LAZAI"))?;
+        let address: Address = addr
+            .parse()
+            .with_context(|| format!("alloc {spec:?}: bad address"))?;
+        let whole: u64 = amount
+            .parse()
+            .with_context(|| format!("alloc {spec:?}: bad amount"))?;
+        genesis.alloc.push(GenesisAccount {
+            address,
+            balance: lazai(whole),
+        });
     }
     if let Some(g) = args.governance {
         genesis.governance = g;
@@ -78,6 +101,12 @@ pub fn run(args: GenesisArgs) -> Result<()> {
         bail!("invalid genesis: {e}");
     }
     std::fs::write(&args.out, serde_json::to_string_pretty(&genesis)?)?;
-    println!("wrote {} ({} validators, {} funded accounts, chain id {})", args.out.display(), genesis.validators.len(), genesis.alloc.len(), genesis.chain_id);
+    println!(
+        "wrote {} ({} validators, {} funded accounts, chain id {})",
+        args.out.display(),
+        genesis.validators.len(),
+        genesis.alloc.len(),
+        genesis.chain_id
+    );
     Ok(())
 }

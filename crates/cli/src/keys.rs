@@ -37,15 +37,25 @@ pub struct KeyFile {
 
 /// Reads a key file and checks that its public key matches its private key.
 pub fn read_key(path: &Path) -> Result<PrivateKey> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("read key file {}", path.display()))?;
-    let file: KeyFile = serde_json::from_str(&text).with_context(|| format!("parse key file {}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("read key file {}", path.display()))?;
+    let file: KeyFile = serde_json::from_str(&text)
+        .with_context(|| format!("parse key file {}", path.display()))?;
     if file.kind != "ed25519" {
-        bail!("key file {}: unsupported key kind {:?}", path.display(), file.kind);
+        bail!(
+            "key file {}: unsupported key kind {:?}",
+            path.display(),
+            file.kind
+        );
     }
-    let key = keys::private_key_from_hex(&file.private_key).with_context(|| format!("key file {}", path.display()))?;
+    let key = keys::private_key_from_hex(&file.private_key)
+        .with_context(|| format!("key file {}", path.display()))?;
     let public = keys::public_key_to_hex(&keys::public_key(&key));
     if !public.eq_ignore_ascii_case(file.public_key.trim_start_matches("0x")) {
-        bail!("key file {}: public key does not match the private key", path.display());
+        bail!(
+            "key file {}: public key does not match the private key",
+            path.display()
+        );
     }
     Ok(key)
 }
@@ -59,7 +69,9 @@ fn write_secret(path: &Path, contents: &str) -> Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut f = options.open(path).with_context(|| format!("create {}", path.display()))?;
+    let mut f = options
+        .open(path)
+        .with_context(|| format!("create {}", path.display()))?;
     f.write_all(contents.as_bytes())?;
     f.sync_all()?;
     Ok(())
@@ -73,7 +85,11 @@ pub fn run(cmd: KeysCommand) -> Result<()> {
             }
             let key = keys::generate_key();
             let public = keys::public_key_to_hex(&keys::public_key(&key));
-            let file = KeyFile { kind: "ed25519".into(), private_key: keys::private_key_to_hex(&key), public_key: public.clone() };
+            let file = KeyFile {
+                kind: "ed25519".into(),
+                private_key: keys::private_key_to_hex(&key),
+                public_key: public.clone(),
+            };
             write_secret(&out, &serde_json::to_string_pretty(&file)?)?;
             println!("wrote {}", out.display());
             println!("public key: {public}");

@@ -50,32 +50,52 @@ fn default_block_time() -> u64 {
 }
 
 fn resolve(base: &Path, p: &Path) -> PathBuf {
-    if p.is_absolute() { p.to_path_buf() } else { base.join(p) }
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base.join(p)
+    }
 }
 
 pub fn run(args: NodeArgs) -> Result<()> {
-    let text = std::fs::read_to_string(&args.config).with_context(|| format!("read {}", args.config.display()))?;
-    let config: NodeConfig = toml::from_str(&text).with_context(|| format!("parse {}", args.config.display()))?;
+    let text = std::fs::read_to_string(&args.config)
+        .with_context(|| format!("read {}", args.config.display()))?;
+    let config: NodeConfig =
+        toml::from_str(&text).with_context(|| format!("parse {}", args.config.display()))?;
     let base = args.config.parent().unwrap_or(Path::new("."));
     let genesis_path = resolve(base, &config.genesis);
-    let genesis_text = std::fs::read_to_string(&genesis_path).with_context(|| format!("read {}", genesis_path.display()))?;
-    let genesis = Genesis::parse(&genesis_text).with_context(|| format!("genesis {}", genesis_path.display()))?;
+    let genesis_text = std::fs::read_to_string(&genesis_path)
+        .with_context(|| format!("read {}", genesis_path.display()))?;
+    let genesis = Genesis::parse(&genesis_text)
+        .with_context(|| format!("genesis {}", genesis_path.display()))?;
     let key = crate::keys::read_key(&resolve(base, &config.key))?;
     let data_dir = resolve(base, &config.data_dir);
     let settings = NodeSettings {
         genesis,
         data_dir: data_dir.clone(),
-        rpc: RpcConfig { addr: config.rpc_addr, ..RpcConfig::default() },
+        rpc: RpcConfig {
+            addr: config.rpc_addr,
+            ..RpcConfig::default()
+        },
         block_time: Duration::from_millis(config.block_time_ms.clamp(1, 60_000)),
         mempool: MempoolConfig::default(),
         max_block_txs: DEFAULT_MAX_BLOCK_TXS,
     };
     let runtime = cw_tokio::Config::new()
         .with_storage_directory(data_dir.join("consensus"))
-        .with_worker_threads(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).max(2));
+        .with_worker_threads(
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+                .max(2),
+        );
     cw_tokio::Runner::new(runtime).start(|context| async move {
         let node = start_node(context, settings, key, config.p2p_addr).await?;
-        println!("validator running: rpc http://{} p2p {}", node.rpc.local_addr(), config.p2p_addr);
+        println!(
+            "validator running: rpc http://{} p2p {}",
+            node.rpc.local_addr(),
+            config.p2p_addr
+        );
         tokio::signal::ctrl_c().await?;
         eprintln!("shutting down");
         Ok::<_, anyhow::Error>(())

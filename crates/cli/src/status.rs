@@ -15,9 +15,14 @@ pub struct StatusArgs {
 }
 
 pub fn run(args: StatusArgs) -> Result<()> {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async {
-        let url = args.rpc.parse().with_context(|| format!("bad RPC URL {:?}", args.rpc))?;
+        let url = args
+            .rpc
+            .parse()
+            .with_context(|| format!("bad RPC URL {:?}", args.rpc))?;
         let provider = ProviderBuilder::new().connect_http(url);
         let status: serde_json::Value = provider
             .raw_request("lazai_status".into(), ())
@@ -27,10 +32,19 @@ pub fn run(args: StatusArgs) -> Result<()> {
             println!("{}", serde_json::to_string_pretty(&status)?);
             return Ok(());
         }
-        let get = |k: &str| status.get(k).map(|v| v.to_string().trim_matches('"').to_string()).unwrap_or_default();
+        let get = |k: &str| {
+            status
+                .get(k)
+                .map(|v| v.to_string().trim_matches('"').to_string())
+                .unwrap_or_default()
+        };
         println!("chain id         {}", get("chainId"));
         println!("height           {}", get("height"));
-        println!("finalized        {} ({})", get("finalizedHeight"), get("finalizedHash"));
+        println!(
+            "finalized        {} ({})",
+            get("finalizedHeight"),
+            get("finalizedHash")
+        );
         println!("state root       {}", get("stateRoot"));
         println!("epoch            {}", get("epoch"));
         println!("peers            {}", get("peers"));
@@ -39,7 +53,12 @@ pub fn run(args: StatusArgs) -> Result<()> {
             println!("validators       {}", vals.len());
             for v in vals {
                 let f = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string();
-                println!("  {:<14} {}  key {}", f("name"), f("address"), f("consensusKey"));
+                println!(
+                    "  {:<14} {}  key {}",
+                    f("name"),
+                    f("address"),
+                    f("consensusKey")
+                );
             }
         }
         Ok(())

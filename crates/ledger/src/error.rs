@@ -33,7 +33,9 @@ pub enum TxError {
     GasLimitExceeded { gas: u64, left: u64 },
     #[error("insufficient funds for gas * price + value: balance {balance}, cost {cost}")]
     InsufficientFunds { balance: U256, cost: U256 },
-    #[error("contract creation is not supported: LazChain runs native modules (a general EVM comes later)")]
+    #[error(
+        "contract creation is not supported: LazChain runs native modules (a general EVM comes later)"
+    )]
     ContractCreation,
     #[error("no contract at address {0}: only native LazAI modules accept calldata")]
     NoContract(Address),
@@ -43,11 +45,19 @@ pub enum TxError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BlockError {
     #[error("transaction {index} ({hash}) invalid: {error}")]
-    InvalidTx { index: usize, hash: B256, error: TxError },
+    InvalidTx {
+        index: usize,
+        hash: B256,
+        error: TxError,
+    },
     #[error("transaction {index} could not be decoded: {error}")]
     UndecodableTx { index: usize, error: TxError },
     #[error("block gas used {used} exceeds gas limit {limit}")]
     GasLimit { used: u64, limit: u64 },
     #[error("header field {field} mismatch: header {header}, computed {computed}")]
-    HeaderMismatch { field: &'static str, header: String, computed: String },
+    HeaderMismatch {
+        field: &'static str,
+        header: String,
+        computed: String,
+    },
 }

@@ -41,6 +41,17 @@ pub struct CallOutcome {
     pub out_of_gas: bool,
 }
 
+/// A read-only call (`eth_call`, `eth_estimateGas`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CallParams {
+    pub from: Address,
+    /// `None` would create a contract, which is refused.
+    pub to: Option<Address>,
+    pub value: U256,
+    pub input: Bytes,
+    pub gas_limit: u64,
+}
+
 /// A block executed on a parent state.
 #[derive(Clone, Debug)]
 pub struct ExecutedBlock {
@@ -71,7 +82,10 @@ struct Dispatch {
 
 impl Ledger {
     pub fn new(chain_id: u64) -> Self {
-        Self { chain_id, modules: Modules::standard() }
+        Self {
+            chain_id,
+            modules: Modules::standard(),
+        }
     }
 
     /// Checks everything about a transaction that does not depend on its sender's account:
@@ -86,7 +100,10 @@ impl Ledger {
         if tx.chain_id() != Some(self.chain_id) {
             return Err(match tx.chain_id() {
                 None => TxError::MissingChainId,
-                Some(got) => TxError::WrongChainId { expected: self.chain_id, got },
+                Some(got) => TxError::WrongChainId {
+                    expected: self.chain_id,
+                    got,
+                },
             });
         }
         let to = tx.to().ok_or(TxError::ContractCreation)?;
@@ -95,10 +112,16 @@ impl Ledger {
         }
         let intrinsic = gas::check_intrinsic(&tx.envelope)?;
         if tx.gas_limit() > gas_left {
-            return Err(TxError::GasLimitExceeded { gas: tx.gas_limit(), left: gas_left });
+            return Err(TxError::GasLimitExceeded {
+                gas: tx.gas_limit(),
+                left: gas_left,
+            });
         }
         if tx.effective_gas_price(env.base_fee).is_none() {
-            return Err(TxError::FeeCapTooLow { fee_cap: tx.max_fee_per_gas(), base_fee: env.base_fee });
+            return Err(TxError::FeeCapTooLow {
+                fee_cap: tx.max_fee_per_gas(),
+                base_fee: env.base_fee,
+            });
         }
         Ok(intrinsic)
     }
@@ -122,14 +145,23 @@ impl Ledger {
         let intrinsic = self.validate_stateless(env, tx, gas_left)?;
         let account = state.account(&tx.sender);
         if tx.nonce() < account.nonce {
-            return Err(TxError::NonceTooLow { expected: account.nonce, got: tx.nonce() });
+            return Err(TxError::NonceTooLow {
+                expected: account.nonce,
+                got: tx.nonce(),
+            });
         }
         if tx.nonce() > account.nonce {
-            return Err(TxError::NonceTooHigh { expected: account.nonce, got: tx.nonce() });
+            return Err(TxError::NonceTooHigh {
+                expected: account.nonce,
+                got: tx.nonce(),
+            });
         }
         let cost = Self::max_cost(tx);
         if account.balance < cost {
-            return Err(TxError::InsufficientFunds { balance: account.balance, cost });
+            return Err(TxError::InsufficientFunds {
+                balance: account.balance,
+                cost,
+            });
         }
         Ok(intrinsic)
     }
@@ -148,7 +180,10 @@ impl Ledger {
         let intrinsic = self.validate(state, env, tx, gas_left)?;
         let price = tx
             .effective_gas_price(env.base_fee)
-            .ok_or(TxError::FeeCapTooLow { fee_cap: tx.max_fee_per_gas(), base_fee: env.base_fee })?;
+            .ok_or(TxError::FeeCapTooLow {
+                fee_cap: tx.max_fee_per_gas(),
+                base_fee: env.base_fee,
+            })?;
         let price_u = U256::from(price);
 
         // Up-front charge for the whole gas limit, and the nonce bump; neither is undone by a
@@ -161,7 +196,15 @@ impl Ledger {
         let to = tx.to().ok_or(TxError::ContractCreation)?;
         let call_gas = tx.gas_limit() - intrinsic;
         let mut scratch = state.clone();
-        let outcome = self.dispatch(&mut scratch, env, tx.sender, to, tx.value(), tx.input(), call_gas);
+        let outcome = self.dispatch(
+            &mut scratch,
+            env,
+            tx.sender,
+            to,
+            tx.value(),
+            tx.input(),
+            call_gas,
+        );
         if outcome.success {
             *state = scratch;
         }
@@ -186,7 +229,11 @@ impl Ledger {
             gas_used,
             cumulative_gas_used: cumulative_gas + gas_used,
             effective_gas_price: price,
-            logs: if outcome.success { outcome.logs } else { Vec::new() },
+            logs: if outcome.success {
+                outcome.logs
+            } else {
+                Vec::new()
+            },
             output: outcome.output,
             from: tx.sender,
             to,
@@ -211,13 +258,27 @@ impl Ledger {
         let mut meter = gas::GasMeter::new(gas_limit);
         if !value.is_zero() {
             if module.is_some() && meter.charge(gas::CALL_VALUE).is_err() {
-                return Dispatch { success: false, output: Bytes::new(), gas_used: gas_limit, logs: vec![], out_of_gas: true };
+                return Dispatch {
+                    success: false,
+                    output: Bytes::new(),
+                    gas_used: gas_limit,
+                    logs: vec![],
+                    out_of_gas: true,
+                };
             }
             let mut sender = state.account(&from);
             if sender.balance < value {
                 let err = crate::modules::revert_msg("insufficient balance for transfer");
-                let ModuleError::Revert(output) = err else { unreachable!("revert_msg reverts") };
-                return Dispatch { success: false, output, gas_used: meter.used(), logs: vec![], out_of_gas: false };
+                let ModuleError::Revert(output) = err else {
+                    unreachable!("revert_msg reverts")
+                };
+                return Dispatch {
+                    success: false,
+                    output,
+                    gas_used: meter.used(),
+                    logs: vec![],
+                    out_of_gas: false,
+                };
             }
             sender.balance -= value;
             state.set_account(&from, sender);
@@ -227,16 +288,42 @@ impl Ledger {
         }
         let Some(module) = module else {
             // A plain transfer. Calldata to a non-module was refused by `validate`.
-            return Dispatch { success: true, output: Bytes::new(), gas_used: meter.used(), logs: vec![], out_of_gas: false };
+            return Dispatch {
+                success: true,
+                output: Bytes::new(),
+                gas_used: meter.used(),
+                logs: vec![],
+                out_of_gas: false,
+            };
         };
         let already = meter.used();
         let mut call = Call::new(to, from, value, env, state, gas_limit - already);
-        let result = call.charge(gas::MODULE_CALL).and_then(|_| module.call(&mut call, input));
+        let result = call
+            .charge(gas::MODULE_CALL)
+            .and_then(|_| module.call(&mut call, input));
         let gas_used = already + call.gas_used();
         match result {
-            Ok(output) => Dispatch { success: true, output: output.into(), gas_used, logs: call.into_logs(), out_of_gas: false },
-            Err(ModuleError::Revert(output)) => Dispatch { success: false, output, gas_used, logs: vec![], out_of_gas: false },
-            Err(ModuleError::OutOfGas) => Dispatch { success: false, output: Bytes::new(), gas_used: gas_limit, logs: vec![], out_of_gas: true },
+            Ok(output) => Dispatch {
+                success: true,
+                output: output.into(),
+                gas_used,
+                logs: call.into_logs(),
+                out_of_gas: false,
+            },
+            Err(ModuleError::Revert(output)) => Dispatch {
+                success: false,
+                output,
+                gas_used,
+                logs: vec![],
+                out_of_gas: false,
+            },
+            Err(ModuleError::OutOfGas) => Dispatch {
+                success: false,
+                output: Bytes::new(),
+                gas_used: gas_limit,
+                logs: vec![],
+                out_of_gas: true,
+            },
         }
     }
 
@@ -247,12 +334,16 @@ impl Ledger {
         &self,
         state: &State,
         env: &BlockEnv,
-        from: Address,
-        to: Option<Address>,
-        value: U256,
-        input: &Bytes,
-        gas_limit: u64,
+        params: &CallParams,
     ) -> Result<CallOutcome, TxError> {
+        let CallParams {
+            from,
+            to,
+            value,
+            input,
+            gas_limit,
+        } = params;
+        let (from, value, gas_limit) = (*from, *value, *gas_limit);
         let to = to.ok_or(TxError::ContractCreation)?;
         if !input.is_empty() && self.modules.get(&to).is_none() {
             return Err(TxError::NoContract(to));
@@ -262,10 +353,21 @@ impl Ledger {
             + zeros * gas::CALLDATA_ZERO
             + (input.len() as u64 - zeros) * gas::CALLDATA_NONZERO;
         if gas_limit < intrinsic {
-            return Err(TxError::IntrinsicGas { have: gas_limit, want: intrinsic });
+            return Err(TxError::IntrinsicGas {
+                have: gas_limit,
+                want: intrinsic,
+            });
         }
         let mut scratch = state.clone();
-        let d = self.dispatch(&mut scratch, env, from, to, value, input, gas_limit - intrinsic);
+        let d = self.dispatch(
+            &mut scratch,
+            env,
+            from,
+            to,
+            value,
+            input,
+            gas_limit - intrinsic,
+        );
         Ok(CallOutcome {
             success: d.success,
             output: d.output,
@@ -290,7 +392,11 @@ impl Ledger {
         for (index, tx) in txs.iter().enumerate() {
             let receipt = self
                 .apply(&mut state, env, tx, cumulative)
-                .map_err(|error| BlockError::InvalidTx { index, hash: tx.hash, error })?;
+                .map_err(|error| BlockError::InvalidTx {
+                    index,
+                    hash: tx.hash,
+                    error,
+                })?;
             cumulative = receipt.cumulative_gas_used;
             receipts.push(receipt);
         }
@@ -327,12 +433,28 @@ impl Ledger {
         (Self::seal(state, receipts, included, cumulative), skipped)
     }
 
-    fn seal(mut state: State, receipts: Vec<Receipt>, transactions: Vec<Arc<RecoveredTx>>, gas_used: u64) -> ExecutedBlock {
+    fn seal(
+        mut state: State,
+        receipts: Vec<Receipt>,
+        transactions: Vec<Arc<RecoveredTx>>,
+        gas_used: u64,
+    ) -> ExecutedBlock {
         let changes = state.take_changes();
         let state_root = state.root();
         let encoded: Vec<Vec<u8>> = receipts.iter().map(|r| r.consensus_encoding()).collect();
-        let receipts_root = alloy_trie::root::ordered_trie_root_with_encoder(&encoded, |r, buf| buf.extend_from_slice(r));
+        let receipts_root = alloy_trie::root::ordered_trie_root_with_encoder(&encoded, |r, buf| {
+            buf.extend_from_slice(r)
+        });
         let logs_bloom = logs_bloom(receipts.iter().flat_map(|r| r.logs.iter()));
-        ExecutedBlock { state, changes, receipts, transactions, gas_used, logs_bloom, state_root, receipts_root }
+        ExecutedBlock {
+            state,
+            changes,
+            receipts,
+            transactions,
+            gas_used,
+            logs_bloom,
+            state_root,
+            receipts_root,
+        }
     }
 }

@@ -48,7 +48,8 @@ pub fn intrinsic_gas(tx: &TxEnvelope) -> u64 {
     if let Some(list) = tx.access_list() {
         for item in list.iter() {
             gas = gas.saturating_add(ACCESS_LIST_ADDRESS);
-            gas = gas.saturating_add(ACCESS_LIST_KEY.saturating_mul(item.storage_keys.len() as u64));
+            gas =
+                gas.saturating_add(ACCESS_LIST_KEY.saturating_mul(item.storage_keys.len() as u64));
         }
     }
     gas
@@ -65,7 +66,12 @@ pub fn check_intrinsic(tx: &TxEnvelope) -> Result<u64, TxError> {
 }
 
 /// The base fee of a child block, from its parent's gas use (EIP-1559).
-pub fn next_base_fee(parent_base_fee: u64, parent_gas_used: u64, gas_limit: u64, min_base_fee: u64) -> u64 {
+pub fn next_base_fee(
+    parent_base_fee: u64,
+    parent_gas_used: u64,
+    gas_limit: u64,
+    min_base_fee: u64,
+) -> u64 {
     let target = (gas_limit / ELASTICITY).max(1);
     let base = u128::from(parent_base_fee);
     let next = match parent_gas_used.cmp(&target) {
@@ -125,8 +131,14 @@ mod tests {
     #[test]
     fn base_fee_follows_eip1559() {
         // At target: unchanged. Full block: +12.5%. Empty block: -12.5%, floored.
-        assert_eq!(next_base_fee(1_000_000_000, 15_000_000, 30_000_000, 7), 1_000_000_000);
-        assert_eq!(next_base_fee(1_000_000_000, 30_000_000, 30_000_000, 7), 1_125_000_000);
+        assert_eq!(
+            next_base_fee(1_000_000_000, 15_000_000, 30_000_000, 7),
+            1_000_000_000
+        );
+        assert_eq!(
+            next_base_fee(1_000_000_000, 30_000_000, 30_000_000, 7),
+            1_125_000_000
+        );
         assert_eq!(next_base_fee(1_000_000_000, 0, 30_000_000, 7), 875_000_000);
         assert_eq!(next_base_fee(8, 0, 30_000_000, 7), 7);
     }

@@ -12,7 +12,7 @@ mod state;
 mod tx;
 
 pub use error::{BlockError, TxError};
-pub use exec::{BlockEnv, CallOutcome, ExecutedBlock, Ledger};
+pub use exec::{BlockEnv, CallOutcome, CallParams, ExecutedBlock, Ledger};
 pub use state::{Account, Changes, State, account_key, module_key};
 pub use tx::{RecoveredTx, decode_and_recover, decode_and_recover_many};
 
@@ -32,5 +32,8 @@ pub fn genesis_state(genesis: &Genesis) -> State {
 
 /// Total LAZAI in existence plus burned: conserved by every transaction.
 pub fn total_supply(state: &State, holders: &[lazai_types::Address]) -> U256 {
-    holders.iter().map(|a| state.balance(a)).fold(state.burned(), |acc, b| acc + b)
+    holders
+        .iter()
+        .map(|a| state.balance(a))
+        .fold(state.burned(), |acc, b| acc + b)
 }

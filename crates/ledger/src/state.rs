@@ -128,7 +128,9 @@ impl State {
 
     /// Reads a module slot; empty when unset.
     pub fn module_get(&self, module: &Address, slot: &[u8]) -> Bytes {
-        self.get(&module_key(module, slot)).cloned().unwrap_or_default()
+        self.get(&module_key(module, slot))
+            .cloned()
+            .unwrap_or_default()
     }
 
     pub fn module_set(&mut self, module: &Address, slot: &[u8], value: Bytes) {
@@ -167,7 +169,10 @@ impl State {
     /// The write set since the last call: every touched key with its current value.
     pub fn take_changes(&mut self) -> Changes {
         let touched = std::mem::take(&mut self.touched);
-        touched.into_iter().map(|k| (k, self.entries.get(&k).cloned())).collect()
+        touched
+            .into_iter()
+            .map(|k| (k, self.entries.get(&k).cloned()))
+            .collect()
     }
 
     /// Iterates every entry in key order (used to persist a full snapshot).
@@ -185,7 +190,13 @@ mod tests {
         let a = Address::repeat_byte(1);
         let mut s1 = State::default();
         assert_eq!(s1.root(), EMPTY_ROOT_HASH);
-        s1.set_account(&a, Account { nonce: 1, balance: U256::from(5) });
+        s1.set_account(
+            &a,
+            Account {
+                nonce: 1,
+                balance: U256::from(5),
+            },
+        );
         let r1 = s1.root();
         let mut s2 = s1.clone();
         s2.module_set(&a, b"x", Bytes::from_static(b"1"));

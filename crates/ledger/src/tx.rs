@@ -30,7 +30,9 @@ impl RecoveredTx {
     }
     /// The tip cap: `max_priority_fee_per_gas` for EIP-1559, the gas price otherwise.
     pub fn max_priority_fee_per_gas(&self) -> u128 {
-        self.envelope.max_priority_fee_per_gas().unwrap_or_else(|| self.envelope.max_fee_per_gas())
+        self.envelope
+            .max_priority_fee_per_gas()
+            .unwrap_or_else(|| self.envelope.max_fee_per_gas())
     }
     pub fn to(&self) -> Option<Address> {
         match self.envelope.kind() {
@@ -68,7 +70,10 @@ impl RecoveredTx {
 /// and anything larger than `MAX_TX_BYTES`. Never panics.
 pub fn decode_and_recover(raw: &[u8], chain_id: u64) -> Result<RecoveredTx, TxError> {
     if raw.len() > MAX_TX_BYTES {
-        return Err(TxError::Oversized { size: raw.len(), max: MAX_TX_BYTES });
+        return Err(TxError::Oversized {
+            size: raw.len(),
+            max: MAX_TX_BYTES,
+        });
     }
     if raw.is_empty() {
         return Err(TxError::Decode("empty transaction".into()));
@@ -85,17 +90,32 @@ pub fn decode_and_recover(raw: &[u8], chain_id: u64) -> Result<RecoveredTx, TxEr
     }
     match envelope.chain_id() {
         None => return Err(TxError::MissingChainId),
-        Some(id) if id != chain_id => return Err(TxError::WrongChainId { expected: chain_id, got: id }),
+        Some(id) if id != chain_id => {
+            return Err(TxError::WrongChainId {
+                expected: chain_id,
+                got: id,
+            });
+        }
         Some(_) => {}
     }
-    if envelope.max_priority_fee_per_gas().is_some_and(|tip| tip > envelope.max_fee_per_gas()) {
+    if envelope
+        .max_priority_fee_per_gas()
+        .is_some_and(|tip| tip > envelope.max_fee_per_gas())
+    {
         return Err(TxError::TipAboveFeeCap);
     }
     // Rejects high-s signatures (EIP-2) and recovers with libsecp256k1.
-    let sender = envelope.recover_signer().map_err(|_| TxError::BadSignature)?;
+    let sender = envelope
+        .recover_signer()
+        .map_err(|_| TxError::BadSignature)?;
     let hash = envelope.trie_hash();
     debug_assert_eq!(envelope.encoded_2718().len(), raw.len());
-    Ok(RecoveredTx { hash, sender, envelope, raw: Bytes::copy_from_slice(raw) })
+    Ok(RecoveredTx {
+        hash,
+        sender,
+        envelope,
+        raw: Bytes::copy_from_slice(raw),
+    })
 }
 
 /// Recovers many transactions in parallel across cores (the expensive part is the signature).
@@ -103,7 +123,9 @@ pub fn decode_and_recover_many(
     raws: &[Bytes],
     chain_id: u64,
 ) -> Vec<Result<Arc<RecoveredTx>, TxError>> {
-    raws.par_iter().map(|raw| decode_and_recover(raw, chain_id).map(Arc::new)).collect()
+    raws.par_iter()
+        .map(|raw| decode_and_recover(raw, chain_id).map(Arc::new))
+        .collect()
 }
 
 #[cfg(test)]

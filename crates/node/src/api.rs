@@ -2,11 +2,16 @@
 //! admission of transactions into the mempool.
 
 use crate::chain::Chain;
-use lazai_ledger::{Account, CallOutcome, TxError, decode_and_recover, decode_and_recover_many};
-use lazai_rpc::{CallRequest, ChainApi, FinalizedBlock, NodeStatus, SubmitError, TxInBlock, TxLookup, ValidatorStatus};
+use lazai_consensus::StatusHandle;
+use lazai_ledger::{
+    Account, CallOutcome, CallParams, TxError, decode_and_recover, decode_and_recover_many,
+};
+use lazai_rpc::{
+    CallRequest, ChainApi, FinalizedBlock, NodeStatus, SubmitError, TxInBlock, TxLookup,
+    ValidatorStatus,
+};
 use lazai_types::{Address, B256, Block, Bytes, Receipt, U256};
 use parking_lot::RwLock;
-use lazai_consensus::StatusHandle;
 use std::sync::Arc;
 use tokio::sync::broadcast;
 
@@ -23,8 +28,16 @@ pub struct NodeApi {
 
 impl NodeApi {
     /// `consensus` is the status of this node's consensus engine (peers), when it runs one.
-    pub fn new(chain: Chain, validators: Vec<ValidatorStatus>, consensus: Option<StatusHandle>) -> Self {
-        Self { chain, validators: Arc::new(RwLock::new(validators)), consensus }
+    pub fn new(
+        chain: Chain,
+        validators: Vec<ValidatorStatus>,
+        consensus: Option<StatusHandle>,
+    ) -> Self {
+        Self {
+            chain,
+            validators: Arc::new(RwLock::new(validators)),
+            consensus,
+        }
     }
 
     pub fn chain(&self) -> &Chain {
@@ -41,11 +54,20 @@ impl NodeApi {
         self.chain.child_env(&head.block.header, ts, Address::ZERO)
     }
 
-    fn admit(&self, tx: Result<Arc<lazai_ledger::RecoveredTx>, TxError>) -> Result<B256, SubmitError> {
+    fn admit(
+        &self,
+        tx: Result<Arc<lazai_ledger::RecoveredTx>, TxError>,
+    ) -> Result<B256, SubmitError> {
         let tx = tx?;
         let head = self.chain.head();
-        let env = self.chain.child_env(&head.block.header, head.block.header.timestamp_ms + 1, Address::ZERO);
-        self.chain.mempool().admit(self.chain.ledger(), &head.state, &env, tx)
+        let env = self.chain.child_env(
+            &head.block.header,
+            head.block.header.timestamp_ms + 1,
+            Address::ZERO,
+        );
+        self.chain
+            .mempool()
+            .admit(self.chain.ledger(), &head.state, &env, tx)
     }
 }
 
@@ -69,7 +91,13 @@ impl ChainApi for NodeApi {
         if height > self.chain.finalized_height() {
             return None;
         }
-        self.chain.inner.store.block(height).ok().flatten().map(Arc::new)
+        self.chain
+            .inner
+            .store
+            .block(height)
+            .ok()
+            .flatten()
+            .map(Arc::new)
     }
 
     fn block_by_hash(&self, hash: &B256) -> Option<Arc<Block>> {
@@ -90,7 +118,15 @@ impl ChainApi for NodeApi {
     fn transaction(&self, hash: &B256) -> Option<TxLookup> {
         if let Some(tx) = self.chain.mempool().get(hash) {
             // A pooled transaction may have just been finalized; prefer the finalized view.
-            if self.chain.inner.store.tx_location(hash).ok().flatten().is_none() {
+            if self
+                .chain
+                .inner
+                .store
+                .tx_location(hash)
+                .ok()
+                .flatten()
+                .is_none()
+            {
                 return Some(TxLookup { tx, location: None });
             }
         }
@@ -100,7 +136,11 @@ impl ChainApi for NodeApi {
         let tx = decode_and_recover(raw, self.chain_id()).ok()?;
         Some(TxLookup {
             tx: Arc::new(tx),
-            location: Some(TxInBlock { block_hash: block.hash(), height: loc.height, index: loc.index }),
+            location: Some(TxInBlock {
+                block_hash: block.hash(),
+                height: loc.height,
+                index: loc.index,
+            }),
         })
     }
 
@@ -120,15 +160,14 @@ impl ChainApi for NodeApi {
         let head = self.chain.head();
         let env = self.next_env();
         let gas = request.gas.unwrap_or(env.gas_limit).min(env.gas_limit);
-        self.chain.ledger().call(
-            &head.state,
-            &env,
-            request.from.unwrap_or_default(),
-            request.to,
-            request.value.unwrap_or(U256::ZERO),
-            &request.input,
-            gas,
-        )
+        let params = CallParams {
+            from: request.from.unwrap_or_default(),
+            to: request.to,
+            value: request.value.unwrap_or(U256::ZERO),
+            input: request.input.clone(),
+            gas_limit: gas,
+        };
+        self.chain.ledger().call(&head.state, &env, &params)
     }
 
     fn next_base_fee(&self) -> u64 {
@@ -148,7 +187,10 @@ impl ChainApi for NodeApi {
     }
 
     fn submit_many(&self, raws: Vec<Bytes>) -> Vec<Result<B256, SubmitError>> {
-        decode_and_recover_many(&raws, self.chain_id()).into_iter().map(|r| self.admit(r)).collect()
+        decode_and_recover_many(&raws, self.chain_id())
+            .into_iter()
+            .map(|r| self.admit(r))
+            .collect()
     }
 
     fn subscribe(&self) -> broadcast::Receiver<FinalizedBlock> {
@@ -165,7 +207,10 @@ impl ChainApi for NodeApi {
             state_root: head.block.header.state_root,
             epoch: 0,
             validators: self.validators.read().clone(),
-            peers: self.consensus.as_ref().map_or(0, |c| c.active_peers() as u64),
+            peers: self
+                .consensus
+                .as_ref()
+                .map_or(0, |c| c.active_peers() as u64),
             mempool_size: self.chain.mempool().len() as u64,
             client_version: self.client_version(),
         }

@@ -33,8 +33,14 @@ pub enum ChainError {
     Genesis(#[from] lazai_types::GenesisError),
     #[error("database head {height} is missing its block")]
     MissingHead { height: u64 },
-    #[error("state on disk has root {computed} but block {height} commits to {header}; the data dir is corrupt")]
-    StateRootMismatch { height: u64, header: B256, computed: B256 },
+    #[error(
+        "state on disk has root {computed} but block {height} commits to {header}; the data dir is corrupt"
+    )]
+    StateRootMismatch {
+        height: u64,
+        header: B256,
+        computed: B256,
+    },
 }
 
 /// Chain parameters that are local choices, not consensus rules.
@@ -96,11 +102,17 @@ impl Chain {
             info!(hash = %genesis_block.hash(), chain_id = config.genesis.chain_id, "initialised genesis");
         }
         let height = store.head()?.unwrap_or(0);
-        let block = store.block(height)?.ok_or(ChainError::MissingHead { height })?;
+        let block = store
+            .block(height)?
+            .ok_or(ChainError::MissingHead { height })?;
         let state = State::from_entries(store.load_state()?);
         let computed = state.root();
         if computed != block.header.state_root {
-            return Err(ChainError::StateRootMismatch { height, header: block.header.state_root, computed });
+            return Err(ChainError::StateRootMismatch {
+                height,
+                header: block.header.state_root,
+                computed,
+            });
         }
         info!(height, hash = %block.hash(), state_root = %computed, accounts = state.len(), "chain opened");
         let (events, _) = broadcast::channel(1024);
@@ -112,7 +124,11 @@ impl Chain {
                 genesis_block,
                 store,
                 mempool,
-                head: RwLock::new(Head { block: Arc::new(block), hash, state }),
+                head: RwLock::new(Head {
+                    block: Arc::new(block),
+                    hash,
+                    state,
+                }),
                 candidates: Mutex::new(HashMap::new()),
                 recent: Mutex::new(BTreeMap::new()),
                 events,
@@ -152,14 +168,24 @@ impl Chain {
     }
 
     /// The environment of a child of `parent`.
-    pub(crate) fn child_env(&self, parent: &Header, timestamp_ms: u64, proposer: Address) -> BlockEnv {
+    pub(crate) fn child_env(
+        &self,
+        parent: &Header,
+        timestamp_ms: u64,
+        proposer: Address,
+    ) -> BlockEnv {
         let g = &self.inner.genesis;
         BlockEnv {
             chain_id: g.chain_id,
             height: parent.height + 1,
             timestamp_ms,
             proposer,
-            base_fee: gas::next_base_fee(parent.base_fee, parent.gas_used, g.gas_limit, g.min_base_fee),
+            base_fee: gas::next_base_fee(
+                parent.base_fee,
+                parent.gas_used,
+                g.gas_limit,
+                g.min_base_fee,
+            ),
             gas_limit: g.gas_limit,
         }
     }
@@ -172,7 +198,11 @@ impl Chain {
                 return Some(head.state.clone());
             }
         }
-        self.inner.candidates.lock().get(hash).map(|c| c.executed.state.clone())
+        self.inner
+            .candidates
+            .lock()
+            .get(hash)
+            .map(|c| c.executed.state.clone())
     }
 
     fn header_for(parent: &Header, env: &BlockEnv, block: &Block, exec: &ExecutedBlock) -> Header {
@@ -212,7 +242,12 @@ impl Chain {
     }
 
     /// Re-executes `block` on `parent_state` and checks every header field it commits to.
-    fn execute_and_check(&self, parent: &Header, parent_state: &State, block: &Block) -> Result<ExecutedBlock, String> {
+    fn execute_and_check(
+        &self,
+        parent: &Header,
+        parent_state: &State,
+        block: &Block,
+    ) -> Result<ExecutedBlock, String> {
         let h = &block.header;
         if h.parent_hash != parent.hash() || h.height != parent.height + 1 {
             return Err("not a child of its parent".into());
@@ -222,22 +257,37 @@ impl Chain {
         }
         let env = self.child_env(parent, h.timestamp_ms, h.proposer);
         if h.base_fee != env.base_fee || h.gas_limit != env.gas_limit {
-            return Err(format!("base fee {} / gas limit {} differ from the rule's {} / {}", h.base_fee, h.gas_limit, env.base_fee, env.gas_limit));
+            return Err(format!(
+                "base fee {} / gas limit {} differ from the rule's {} / {}",
+                h.base_fee, h.gas_limit, env.base_fee, env.gas_limit
+            ));
         }
         let txs = self.recover(block).ok_or("a transaction does not decode")?;
-        let executed = self.inner.ledger.execute_block(parent_state, &env, txs).map_err(|e| e.to_string())?;
+        let executed = self
+            .inner
+            .ledger
+            .execute_block(parent_state, &env, txs)
+            .map_err(|e| e.to_string())?;
         let expected = Self::header_for(parent, &env, block, &executed);
         if expected != *h {
             return Err(format!(
                 "header mismatch: state root {} vs {}, receipts root {} vs {}, gas used {} vs {}",
-                h.state_root, expected.state_root, h.receipts_root, expected.receipts_root, h.gas_used, expected.gas_used
+                h.state_root,
+                expected.state_root,
+                h.receipts_root,
+                expected.receipts_root,
+                h.gas_used,
+                expected.gas_used
             ));
         }
         Ok(executed)
     }
 
     fn remember(&self, hash: B256, height: u64, executed: ExecutedBlock) {
-        self.inner.candidates.lock().insert(hash, Arc::new(Candidate { height, executed }));
+        self.inner
+            .candidates
+            .lock()
+            .insert(hash, Arc::new(Candidate { height, executed }));
     }
 
     /// Commits the next finalized block. Returns an error string on an inconsistency that
@@ -249,7 +299,12 @@ impl Chain {
             return Ok(());
         }
         if block.height() != head.block.height() + 1 || block.header.parent_hash != head.hash {
-            return Err(format!("finalized block {} at {} does not extend head {}", hash, block.height(), head.hash));
+            return Err(format!(
+                "finalized block {} at {} does not extend head {}",
+                hash,
+                block.height(),
+                head.hash
+            ));
         }
         let cached = self.inner.candidates.lock().get(&hash).cloned();
         let executed = match cached {
@@ -258,15 +313,32 @@ impl Chain {
         };
         self.inner
             .store
-            .commit_block(block, &executed.receipts, executed.changes.iter().map(|(k, v)| (k, v.as_ref())))
+            .commit_block(
+                block,
+                &executed.receipts,
+                executed.changes.iter().map(|(k, v)| (k, v.as_ref())),
+            )
             .map_err(|e| format!("cannot persist block {}: {e}", block.height()))?;
         let block = Arc::new(block.clone());
         let receipts = Arc::new(executed.receipts.clone());
-        *self.inner.head.write() = Head { block: block.clone(), hash, state: executed.state.clone() };
-        self.inner.mempool.remove_finalized(&executed.transactions, &executed.state);
+        *self.inner.head.write() = Head {
+            block: block.clone(),
+            hash,
+            state: executed.state.clone(),
+        };
+        self.inner
+            .mempool
+            .remove_finalized(&executed.transactions, &executed.state);
         let height = block.height();
-        self.inner.candidates.lock().retain(|_, c| c.height > height);
-        let event = FinalizedBlock { block, hash, receipts };
+        self.inner
+            .candidates
+            .lock()
+            .retain(|_, c| c.height > height);
+        let event = FinalizedBlock {
+            block,
+            hash,
+            receipts,
+        };
         {
             let mut recent = self.inner.recent.lock();
             recent.insert(height, event.clone());
@@ -292,7 +364,10 @@ impl Executor for Chain {
             return None;
         };
         let env = self.child_env(&parent.header, timestamp_ms, proposer);
-        let candidates = self.inner.mempool.candidates(|a| state.nonce(a), self.inner.max_block_txs);
+        let candidates = self
+            .inner
+            .mempool
+            .candidates(|a| state.nonce(a), self.inner.max_block_txs);
         let mut bytes = 0usize;
         let budget = self.inner.max_block_tx_bytes;
         let candidates = candidates.into_iter().take_while(|tx| {
@@ -305,7 +380,11 @@ impl Executor for Chain {
         }
         let mut block = Block {
             header: Header::default(),
-            transactions: executed.transactions.iter().map(|tx| tx.raw.clone()).collect(),
+            transactions: executed
+                .transactions
+                .iter()
+                .map(|tx| tx.raw.clone())
+                .collect(),
         };
         block.header = Self::header_for(&parent.header, &env, &block, &executed);
         let hash = block.hash();

@@ -11,15 +11,29 @@ pub const DEV_MNEMONIC: &str = "test test test test test test test test test tes
 pub const DEVNET_BASE_FEE: u64 = 1_000_000_000;
 
 /// Dev account `i` of the standard test mnemonic (m/44'/60'/0'/0/i).
-pub fn dev_account(i: u32) -> Result<alloy_signer_local::PrivateKeySigner, alloy_signer_local::LocalSignerError> {
+pub fn dev_account(
+    i: u32,
+) -> Result<alloy_signer_local::PrivateKeySigner, alloy_signer_local::LocalSignerError> {
     use alloy_signer_local::{MnemonicBuilder, coins_bip39::English};
-    MnemonicBuilder::<English>::default().phrase(DEV_MNEMONIC).index(i)?.build()
+    MnemonicBuilder::<English>::default()
+        .phrase(DEV_MNEMONIC)
+        .index(i)?
+        .build()
 }
 
 /// A devnet genesis: `validators` seeded validator keys (`lazai_consensus::devnet_key`), the
 /// given accounts funded with `balance` wei each, the first of them as governance.
-pub fn devnet_genesis(chain_id: u64, validators: usize, accounts: &[Address], balance: U256, gas_limit: u64) -> Genesis {
-    let timestamp_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+pub fn devnet_genesis(
+    chain_id: u64,
+    validators: usize,
+    accounts: &[Address],
+    balance: U256,
+    gas_limit: u64,
+) -> Genesis {
+    let timestamp_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
     Genesis {
         chain_id,
         timestamp_ms,
@@ -38,6 +52,12 @@ pub fn devnet_genesis(chain_id: u64, validators: usize, accounts: &[Address], ba
                 }
             })
             .collect(),
-        alloc: accounts.iter().map(|a| GenesisAccount { address: *a, balance }).collect(),
+        alloc: accounts
+            .iter()
+            .map(|a| GenesisAccount {
+                address: *a,
+                balance,
+            })
+            .collect(),
     }
 }

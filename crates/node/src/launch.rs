@@ -83,7 +83,11 @@ fn validator_statuses(genesis: &Genesis) -> Vec<ValidatorStatus> {
         .collect()
 }
 
-fn open_chain(settings: &NodeSettings, name: &str, mempool: Arc<Mempool>) -> Result<Chain, LaunchError> {
+fn open_chain(
+    settings: &NodeSettings,
+    name: &str,
+    mempool: Arc<Mempool>,
+) -> Result<Chain, LaunchError> {
     let dir = settings.data_dir.join(name);
     std::fs::create_dir_all(&dir)?;
     Ok(Chain::open(
@@ -97,10 +101,19 @@ fn open_chain(settings: &NodeSettings, name: &str, mempool: Arc<Mempool>) -> Res
     )?)
 }
 
-fn engine_config(settings: &NodeSettings, signer: PrivateKey, index: usize) -> Result<EngineConfig, LaunchError> {
+fn engine_config(
+    settings: &NodeSettings,
+    signer: PrivateKey,
+    index: usize,
+) -> Result<EngineConfig, LaunchError> {
     let participants = keys::genesis_participants(&settings.genesis)?;
     let fee_recipient = settings.genesis.validators[index].fee_recipient;
-    let mut config = EngineConfig::new(signer, fee_recipient, participants, settings.genesis.chain_id);
+    let mut config = EngineConfig::new(
+        signer,
+        fee_recipient,
+        participants,
+        settings.genesis.chain_id,
+    );
     config.block_time = settings.block_time;
     config.partition_prefix = format!("v{index}");
     config.validate()?;
@@ -152,7 +165,11 @@ where
         .await
         .map_err(|e| LaunchError::Rpc(e.to_string()))?;
     info!(rpc = %rpc.local_addr(), validators = nodes.len(), "devnet running");
-    Ok(Devnet { rpc, nodes, validators })
+    Ok(Devnet {
+        rpc,
+        nodes,
+        validators,
+    })
 }
 
 /// A single validator started from a config file.
@@ -178,25 +195,41 @@ where
         .genesis
         .validators
         .iter()
-        .position(|v| v.consensus_key.trim_start_matches("0x").eq_ignore_ascii_case(&me))
+        .position(|v| {
+            v.consensus_key
+                .trim_start_matches("0x")
+                .eq_ignore_ascii_case(&me)
+        })
         .ok_or_else(|| LaunchError::Config(format!("key {me} is not a genesis validator")))?;
     let mut peers = Vec::new();
     for v in &settings.genesis.validators {
-        let addr = v
-            .p2p_addr
-            .as_deref()
-            .ok_or_else(|| LaunchError::Config(format!("genesis validator {} has no p2p_addr", v.name)))?;
-        let addr: SocketAddr = addr
-            .parse()
-            .map_err(|e| LaunchError::Config(format!("validator {} p2p_addr {addr:?}: {e}", v.name)))?;
+        let addr = v.p2p_addr.as_deref().ok_or_else(|| {
+            LaunchError::Config(format!("genesis validator {} has no p2p_addr", v.name))
+        })?;
+        let addr: SocketAddr = addr.parse().map_err(|e| {
+            LaunchError::Config(format!("validator {} p2p_addr {addr:?}: {e}", v.name))
+        })?;
         peers.push((keys::public_key_from_hex(&v.consensus_key)?, addr));
     }
     let mempool = Arc::new(Mempool::new(settings.mempool.clone()));
     let chain = open_chain(&settings, "chain", mempool)?;
     let config = engine_config(&settings, signer, index)?;
     let local = p2p_listen.ip().is_loopback() || peers.iter().all(|(_, a)| !is_global(a));
-    let handle = start_validator(context, config, P2pConfig { listen: p2p_listen, peers, local }, chain.clone())?;
-    let node = NodeApi::new(chain, validator_statuses(&settings.genesis), Some(handle.status.clone()));
+    let handle = start_validator(
+        context,
+        config,
+        P2pConfig {
+            listen: p2p_listen,
+            peers,
+            local,
+        },
+        chain.clone(),
+    )?;
+    let node = NodeApi::new(
+        chain,
+        validator_statuses(&settings.genesis),
+        Some(handle.status.clone()),
+    );
     let rpc = lazai_rpc::start(Arc::new(node.clone()), settings.rpc.clone())
         .await
         .map_err(|e| LaunchError::Rpc(e.to_string()))?;
@@ -217,11 +250,27 @@ pub mod commonware_runtime_bounds {
 
     /// A runtime context that can run validators.
     pub trait Context:
-        Spawner + Metrics + Clock + Storage + Network + Resolver + rand_core::CryptoRng + Send + 'static
+        Spawner
+        + Metrics
+        + Clock
+        + Storage
+        + Network
+        + Resolver
+        + rand_core::CryptoRng
+        + Send
+        + 'static
     {
     }
     impl<T> Context for T where
-        T: Spawner + Metrics + Clock + Storage + Network + Resolver + rand_core::CryptoRng + Send + 'static
+        T: Spawner
+            + Metrics
+            + Clock
+            + Storage
+            + Network
+            + Resolver
+            + rand_core::CryptoRng
+            + Send
+            + 'static
     {
     }
 }

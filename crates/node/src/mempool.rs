@@ -24,7 +24,10 @@ pub struct MempoolConfig {
 
 impl Default for MempoolConfig {
     fn default() -> Self {
-        Self { max_txs: 500_000, max_per_sender: 16_384 }
+        Self {
+            max_txs: 500_000,
+            max_per_sender: 16_384,
+        }
     }
 }
 
@@ -42,7 +45,10 @@ pub struct Mempool {
 
 impl Mempool {
     pub fn new(config: MempoolConfig) -> Self {
-        Self { config, inner: Mutex::new(Inner::default()) }
+        Self {
+            config,
+            inner: Mutex::new(Inner::default()),
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -89,7 +95,11 @@ impl Mempool {
         ledger.validate_stateless(env, &tx, env.gas_limit)?;
         let account = state.account(&tx.sender);
         if tx.nonce() < account.nonce {
-            return Err(TxError::NonceTooLow { expected: account.nonce, got: tx.nonce() }.into());
+            return Err(TxError::NonceTooLow {
+                expected: account.nonce,
+                got: tx.nonce(),
+            }
+            .into());
         }
         let mut inner = self.inner.lock();
         if inner.by_hash.contains_key(&tx.hash) {
@@ -112,7 +122,11 @@ impl Mempool {
         }
         let replacing = queue.get(&tx.nonce()).cloned();
         if replacing.is_none() && tx.nonce() > next {
-            return Err(TxError::NonceTooHigh { expected: next, got: tx.nonce() }.into());
+            return Err(TxError::NonceTooHigh {
+                expected: next,
+                got: tx.nonce(),
+            }
+            .into());
         }
         if let Some(old) = &replacing {
             let bump = |old: u128| old.saturating_add(old / 10);
@@ -131,7 +145,11 @@ impl Mempool {
         }
         let cost = committed.saturating_add(Ledger::max_cost(&tx));
         if account.balance < cost {
-            return Err(TxError::InsufficientFunds { balance: account.balance, cost }.into());
+            return Err(TxError::InsufficientFunds {
+                balance: account.balance,
+                cost,
+            }
+            .into());
         }
         let hash = tx.hash;
         queue.insert(tx.nonce(), tx.clone());
@@ -145,25 +163,29 @@ impl Mempool {
     /// Candidates for a block built on a parent whose post-state gives `nonce_of`: each
     /// sender's gap-free run starting at its nonce there, senders ordered by their first
     /// transaction's tip (highest first), at most `max` in all.
-    pub fn candidates(&self, nonce_of: impl Fn(&Address) -> u64, max: usize) -> Vec<Arc<RecoveredTx>> {
+    pub fn candidates(
+        &self,
+        nonce_of: impl Fn(&Address) -> u64,
+        max: usize,
+    ) -> Vec<Arc<RecoveredTx>> {
         let inner = self.inner.lock();
         let mut runs: Vec<(u128, Vec<Arc<RecoveredTx>>)> = Vec::new();
         for (sender, queue) in inner.by_sender.iter() {
-            let mut next = nonce_of(sender);
-            let mut run = Vec::new();
-            for (nonce, tx) in queue.range(next..) {
-                if *nonce != next {
-                    break;
-                }
-                run.push(tx.clone());
-                next += 1;
-            }
+            let start = nonce_of(sender);
+            let run: Vec<_> = (start..)
+                .zip(queue.range(start..))
+                .take_while(|(expected, (nonce, _))| *expected == **nonce)
+                .map(|(_, (_, tx))| tx.clone())
+                .collect();
             if let Some(first) = run.first() {
                 runs.push((first.max_priority_fee_per_gas(), run));
             }
         }
-        runs.sort_by(|a, b| b.0.cmp(&a.0));
-        runs.into_iter().flat_map(|(_, run)| run).take(max).collect()
+        runs.sort_by_key(|run| std::cmp::Reverse(run.0));
+        runs.into_iter()
+            .flat_map(|(_, run)| run)
+            .take(max)
+            .collect()
     }
 
     /// Removes transactions a finalized block included, and every pooled transaction of their
@@ -179,7 +201,9 @@ impl Mempool {
         senders.dedup();
         for sender in senders {
             let nonce = state.nonce(&sender);
-            let Some(queue) = inner.by_sender.get_mut(&sender) else { continue };
+            let Some(queue) = inner.by_sender.get_mut(&sender) else {
+                continue;
+            };
             let stale: Vec<u64> = queue.range(..nonce).map(|(n, _)| *n).collect();
             let mut dropped = Vec::new();
             for n in stale {

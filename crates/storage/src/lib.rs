@@ -83,23 +83,35 @@ impl Store {
             }
             return Ok(false);
         }
-        let changes: Vec<(B256, Option<Bytes>)> =
-            state.into_iter().map(|(k, v)| (*k, Some(v.clone()))).collect();
-        self.write_block(genesis, &[], changes.iter().map(|(k, v)| (k, v.as_ref())), true)?;
+        let changes: Vec<(B256, Option<Bytes>)> = state
+            .into_iter()
+            .map(|(k, v)| (*k, Some(v.clone())))
+            .collect();
+        self.write_block(
+            genesis,
+            &[],
+            changes.iter().map(|(k, v)| (k, v.as_ref())),
+            true,
+        )?;
         Ok(true)
     }
 
     fn genesis_hash(&self) -> Result<Option<B256>> {
         let tx = self.db.begin_read().map_err(db_err)?;
         let meta = tx.open_table(META).map_err(db_err)?;
-        Ok(meta.get(GENESIS_KEY).map_err(db_err)?.map(|v| B256::from_slice(v.value())))
+        Ok(meta
+            .get(GENESIS_KEY)
+            .map_err(db_err)?
+            .map(|v| B256::from_slice(v.value())))
     }
 
     /// Height of the last committed block (`None` before genesis).
     pub fn head(&self) -> Result<Option<u64>> {
         let tx = self.db.begin_read().map_err(db_err)?;
         let meta = tx.open_table(META).map_err(db_err)?;
-        let Some(v) = meta.get(HEAD_KEY).map_err(db_err)? else { return Ok(None) };
+        let Some(v) = meta.get(HEAD_KEY).map_err(db_err)? else {
+            return Ok(None);
+        };
         let bytes: [u8; 8] = v.value().try_into().map_err(|_| Error::Corrupt {
             table: "meta",
             reason: "head is not 8 bytes".into(),
@@ -116,7 +128,10 @@ impl Store {
     ) -> Result<()> {
         let head = self.head()?.unwrap_or(0);
         if block.height() != head + 1 {
-            return Err(Error::NotNext { head, got: block.height() });
+            return Err(Error::NotNext {
+                head,
+                got: block.height(),
+            });
         }
         self.write_block(block, receipts, changes, false)
     }
@@ -134,7 +149,9 @@ impl Store {
         tx.set_durability(Durability::Immediate).map_err(db_err)?;
         {
             let mut blocks = tx.open_table(BLOCKS).map_err(db_err)?;
-            blocks.insert(height, block.to_bytes().as_slice()).map_err(db_err)?;
+            blocks
+                .insert(height, block.to_bytes().as_slice())
+                .map_err(db_err)?;
             let mut hashes = tx.open_table(HASHES).map_err(db_err)?;
             hashes.insert(&hash.0, height).map_err(db_err)?;
             let mut encoded = Vec::new();
@@ -143,7 +160,8 @@ impl Store {
             rtable.insert(height, encoded.as_slice()).map_err(db_err)?;
             let mut txs = tx.open_table(TXS).map_err(db_err)?;
             for (index, r) in receipts.iter().enumerate() {
-                txs.insert(&r.tx_hash.0, (height, index as u32)).map_err(db_err)?;
+                txs.insert(&r.tx_hash.0, (height, index as u32))
+                    .map_err(db_err)?;
             }
             let mut state = tx.open_table(STATE).map_err(db_err)?;
             for (k, v) in changes {
@@ -157,7 +175,8 @@ impl Store {
                 }
             }
             let mut meta = tx.open_table(META).map_err(db_err)?;
-            meta.insert(HEAD_KEY, height.to_be_bytes().as_slice()).map_err(db_err)?;
+            meta.insert(HEAD_KEY, height.to_be_bytes().as_slice())
+                .map_err(db_err)?;
             if genesis {
                 meta.insert(GENESIS_KEY, hash.as_slice()).map_err(db_err)?;
             }
@@ -180,10 +199,15 @@ impl Store {
     pub fn block(&self, height: u64) -> Result<Option<Block>> {
         let tx = self.db.begin_read().map_err(db_err)?;
         let table = tx.open_table(BLOCKS).map_err(db_err)?;
-        let Some(v) = table.get(height).map_err(db_err)? else { return Ok(None) };
+        let Some(v) = table.get(height).map_err(db_err)? else {
+            return Ok(None);
+        };
         Block::from_bytes(v.value())
             .map(Some)
-            .map_err(|e| Error::Corrupt { table: "blocks", reason: e.to_string() })
+            .map_err(|e| Error::Corrupt {
+                table: "blocks",
+                reason: e.to_string(),
+            })
     }
 
     pub fn height_of(&self, hash: &B256) -> Result<Option<u64>> {
@@ -195,22 +219,23 @@ impl Store {
     pub fn receipts(&self, height: u64) -> Result<Vec<Receipt>> {
         let tx = self.db.begin_read().map_err(db_err)?;
         let table = tx.open_table(RECEIPTS).map_err(db_err)?;
-        let Some(v) = table.get(height).map_err(db_err)? else { return Ok(Vec::new()) };
+        let Some(v) = table.get(height).map_err(db_err)? else {
+            return Ok(Vec::new());
+        };
         let mut slice = v.value();
-        Vec::<Receipt>::decode(&mut slice)
-            .map_err(|e| Error::Corrupt { table: "receipts", reason: e.to_string() })
+        Vec::<Receipt>::decode(&mut slice).map_err(|e| Error::Corrupt {
+            table: "receipts",
+            reason: e.to_string(),
+        })
     }
 
     pub fn tx_location(&self, hash: &B256) -> Result<Option<TxLocation>> {
         let tx = self.db.begin_read().map_err(db_err)?;
         let table = tx.open_table(TXS).map_err(db_err)?;
-        Ok(table
-            .get(&hash.0)
-            .map_err(db_err)?
-            .map(|v| {
-                let (height, index) = v.value();
-                TxLocation { height, index }
-            }))
+        Ok(table.get(&hash.0).map_err(db_err)?.map(|v| {
+            let (height, index) = v.value();
+            TxLocation { height, index }
+        }))
     }
 }
 
@@ -220,7 +245,13 @@ mod tests {
     use lazai_types::Header;
 
     fn block(height: u64) -> Block {
-        Block { header: Header { height, ..Default::default() }, transactions: vec![] }
+        Block {
+            header: Header {
+                height,
+                ..Default::default()
+            },
+            transactions: vec![],
+        }
     }
 
     #[test]
@@ -232,8 +263,13 @@ mod tests {
         {
             let store = Store::open(&path).expect("open");
             assert!(store.init_genesis(&block(0), [(&k, &v)]).expect("genesis"));
-            assert!(matches!(store.commit_block(&block(2), &[], []), Err(Error::NotNext { .. })));
-            store.commit_block(&block(1), &[], [(&k, None)]).expect("commit");
+            assert!(matches!(
+                store.commit_block(&block(2), &[], []),
+                Err(Error::NotNext { .. })
+            ));
+            store
+                .commit_block(&block(1), &[], [(&k, None)])
+                .expect("commit");
         }
         let store = Store::open(&path).expect("reopen");
         assert!(!store.init_genesis(&block(0), []).expect("same genesis"));
@@ -243,6 +279,9 @@ mod tests {
         assert_eq!(store.height_of(&block(1).hash()).expect("read"), Some(1));
         let mut other = block(0);
         other.header.timestamp_ms = 5;
-        assert!(matches!(store.init_genesis(&other, []), Err(Error::GenesisMismatch { .. })));
+        assert!(matches!(
+            store.init_genesis(&other, []),
+            Err(Error::GenesisMismatch { .. })
+        ));
     }
 }

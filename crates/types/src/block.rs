@@ -80,7 +80,9 @@ impl Block {
     /// Decodes a block from untrusted bytes: rejects oversized input and trailing bytes.
     pub fn from_bytes(mut bytes: &[u8]) -> Result<Self, alloy_rlp::Error> {
         if bytes.len() > MAX_BLOCK_BYTES {
-            return Err(alloy_rlp::Error::Custom("block larger than MAX_BLOCK_BYTES"));
+            return Err(alloy_rlp::Error::Custom(
+                "block larger than MAX_BLOCK_BYTES",
+            ));
         }
         let block = Block::decode(&mut bytes)?;
         if !bytes.is_empty() {
@@ -105,7 +107,12 @@ mod tests {
     #[test]
     fn block_round_trips() {
         let block = Block {
-            header: Header { height: 7, timestamp_ms: 1_000, base_fee: 7, ..Default::default() },
+            header: Header {
+                height: 7,
+                timestamp_ms: 1_000,
+                base_fee: 7,
+                ..Default::default()
+            },
             transactions: vec![Bytes::from_static(&[2, 1, 2, 3])],
         };
         let bytes = block.to_bytes();
@@ -117,7 +124,10 @@ mod tests {
 
     #[test]
     fn empty_transactions_root_is_ethereum_empty_root() {
-        assert_eq!(Block::default().compute_transactions_root(), alloy_trie::EMPTY_ROOT_HASH);
+        assert_eq!(
+            Block::default().compute_transactions_root(),
+            alloy_trie::EMPTY_ROOT_HASH
+        );
     }
 
     proptest! {

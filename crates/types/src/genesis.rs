@@ -125,5 +125,7 @@ impl Genesis {
 pub fn decode_hex32(s: &str) -> Result<[u8; 32], String> {
     let s = s.strip_prefix("0x").unwrap_or(s);
     let bytes = alloy_primitives::hex::decode(s).map_err(|e| e.to_string())?;
-    bytes.try_into().map_err(|b: Vec<u8>| format!("expected 32 bytes, got {}", b.len()))
+    bytes
+        .try_into()
+        .map_err(|b: Vec<u8>| format!("expected 32 bytes, got {}", b.len()))
 }

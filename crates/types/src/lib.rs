@@ -8,7 +8,9 @@ mod block;
 mod genesis;
 mod receipt;
 
-pub use alloy_primitives::{Address, B256, Bloom, Bytes, Log, LogData, U256, address, b256, keccak256};
+pub use alloy_primitives::{
+    Address, B256, Bloom, Bytes, Log, LogData, U256, address, b256, keccak256,
+};
 pub use block::{Block, Header, MAX_BLOCK_BYTES, MAX_TX_BYTES};
 pub use genesis::{Genesis, GenesisAccount, GenesisError, GenesisValidator, decode_hex32};
 pub use receipt::{Receipt, logs_bloom};

@@ -103,7 +103,11 @@ impl Module for IdaoRegistry {
                 };
                 call.store(&idao_slot(id), Bytes::from(record.abi_encode()))?;
                 call.store_u256(COUNT_SLOT, id)?;
-                call.emit(&IIdaoRegistry::IdaoRegistered { idaoId: id, owner: call.caller, name: c.name })?;
+                call.emit(&IIdaoRegistry::IdaoRegistered {
+                    idaoId: id,
+                    owner: call.caller,
+                    name: c.name,
+                })?;
                 Ok(id.abi_encode())
             }
             Calls::updateMetadata(c) => {

@@ -10,9 +10,9 @@ mod idao;
 
 pub use idao::{IDAO_REGISTRY_ADDRESS, IIdaoRegistry, IdaoRegistry};
 
+use crate::BlockEnv;
 use crate::gas::{self, GasMeter, OutOfGas};
 use crate::state::State;
-use crate::BlockEnv;
 use alloy_primitives::{Address, Bytes, Log, U256};
 use alloy_sol_types::{Revert, SolError, SolEvent, SolInterface};
 use std::sync::Arc;
@@ -84,7 +84,15 @@ impl<'a> Call<'a> {
         state: &'a mut State,
         gas_limit: u64,
     ) -> Self {
-        Self { module, caller, value, block, state, gas: GasMeter::new(gas_limit), logs: Vec::new() }
+        Self {
+            module,
+            caller,
+            value,
+            block,
+            state,
+            gas: GasMeter::new(gas_limit),
+            logs: Vec::new(),
+        }
     }
 
     pub fn charge(&mut self, gas: u64) -> Result<(), ModuleError> {
@@ -101,7 +109,11 @@ impl<'a> Call<'a> {
 
     /// Reverts when value was sent to a function that is not payable.
     pub fn non_payable(&self) -> Result<(), ModuleError> {
-        if self.value.is_zero() { Ok(()) } else { Err(revert_msg("function is not payable")) }
+        if self.value.is_zero() {
+            Ok(())
+        } else {
+            Err(revert_msg("function is not payable"))
+        }
     }
 
     /// Reads one of this module's slots (empty when unset).
@@ -114,7 +126,11 @@ impl<'a> Call<'a> {
     pub fn store(&mut self, slot: &[u8], value: Bytes) -> Result<(), ModuleError> {
         let exists = !self.state.module_get(&self.module, slot).is_empty();
         let words = (value.len() as u64).div_ceil(32).saturating_sub(1);
-        self.charge(if exists { gas::SSTORE_RESET } else { gas::SSTORE_SET })?;
+        self.charge(if exists {
+            gas::SSTORE_RESET
+        } else {
+            gas::SSTORE_SET
+        })?;
         self.charge(words.saturating_mul(gas::SSTORE_WORD))?;
         self.state.module_set(&self.module, slot, value);
         Ok(())
@@ -139,7 +155,10 @@ impl<'a> Call<'a> {
         self.charge(gas::LOG)?;
         self.charge(gas::LOG_TOPIC.saturating_mul(data.topics().len() as u64))?;
         self.charge(gas::LOG_BYTE.saturating_mul(data.data.len() as u64))?;
-        self.logs.push(Log { address: self.module, data });
+        self.logs.push(Log {
+            address: self.module,
+            data,
+        });
         Ok(())
     }
 }
@@ -162,7 +181,9 @@ pub struct Modules {
 
 impl std::fmt::Debug for Modules {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list().entries(self.list.iter().map(|m| (m.name(), m.address()))).finish()
+        f.debug_list()
+            .entries(self.list.iter().map(|m| (m.name(), m.address())))
+            .finish()
     }
 }
 
@@ -173,7 +194,9 @@ impl Modules {
     }
 
     pub fn new(list: Vec<Arc<dyn Module>>) -> Self {
-        Self { list: Arc::new(list) }
+        Self {
+            list: Arc::new(list),
+        }
     }
 
     pub fn get(&self, address: &Address) -> Option<&Arc<dyn Module>> {

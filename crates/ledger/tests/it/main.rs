@@ -1,6 +1,6 @@
 //! Ledger integration tests: signed transactions through `Ledger::apply` and blocks.
 
+mod conservation;
+mod modules;
 mod support;
 mod transfers;
-mod modules;
-mod conservation;

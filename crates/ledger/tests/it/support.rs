@@ -56,10 +56,23 @@ pub struct Tx {
 
 impl Tx {
     pub fn transfer(nonce: u64, to: Address, value: U256) -> Self {
-        Self { nonce, to, value, input: Bytes::new(), gas: 21_000, max_fee: 2 * GWEI, tip: GWEI, chain_id: CHAIN_ID }
+        Self {
+            nonce,
+            to,
+            value,
+            input: Bytes::new(),
+            gas: 21_000,
+            max_fee: 2 * GWEI,
+            tip: GWEI,
+            chain_id: CHAIN_ID,
+        }
     }
     pub fn call(nonce: u64, to: Address, input: Vec<u8>) -> Self {
-        Self { input: input.into(), gas: 200_000, ..Self::transfer(nonce, to, U256::ZERO) }
+        Self {
+            input: input.into(),
+            gas: 200_000,
+            ..Self::transfer(nonce, to, U256::ZERO)
+        }
     }
 
     pub fn eip1559(&self, s: &PrivateKeySigner) -> Vec<u8> {
@@ -121,7 +134,11 @@ impl Tx {
             access_list: Default::default(),
         };
         let sig = s.sign_hash_sync(&tx.signature_hash()).expect("sign");
-        let n = U256::from_str_radix("fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141", 16).expect("n");
+        let n = U256::from_str_radix(
+            "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141",
+            16,
+        )
+        .expect("n");
         let high = Signature::new(sig.r(), n - sig.s(), !sig.v());
         TxEnvelope::from(tx.into_signed(high)).encoded_2718()
     }

@@ -20,8 +20,16 @@ fn transfer_charges_exact_fees() {
     let fee = U256::from(21_000u128 * 2 * GWEI);
     assert_eq!(state.balance(&alice.address()), start - value - fee);
     assert_eq!(state.balance(&bob.address()), value);
-    assert_eq!(state.balance(&env.proposer), U256::from(21_000u128 * GWEI), "tip to proposer");
-    assert_eq!(state.burned(), U256::from(21_000u128 * GWEI), "base fee burned");
+    assert_eq!(
+        state.balance(&env.proposer),
+        U256::from(21_000u128 * GWEI),
+        "tip to proposer"
+    );
+    assert_eq!(
+        state.burned(),
+        U256::from(21_000u128 * GWEI),
+        "base fee burned"
+    );
     assert_eq!(state.nonce(&alice.address()), 1);
 }
 
@@ -30,12 +38,17 @@ fn legacy_and_eip2930_transactions_apply() {
     let (alice, bob) = (signer(0), signer(1));
     let mut state = funded(&[&alice], U256::from(10u128.pow(18)));
     let env = env();
-    let legacy = recover(&Tx::transfer(0, bob.address(), U256::from(1)).legacy(&alice, Some(CHAIN_ID)));
+    let legacy =
+        recover(&Tx::transfer(0, bob.address(), U256::from(1)).legacy(&alice, Some(CHAIN_ID)));
     assert_eq!(legacy.tx_type(), 0);
-    ledger().apply(&mut state, &env, &legacy, 0).expect("legacy applies");
+    ledger()
+        .apply(&mut state, &env, &legacy, 0)
+        .expect("legacy applies");
     let t2930 = recover(&Tx::transfer(1, bob.address(), U256::from(1)).eip2930(&alice));
     assert_eq!(t2930.tx_type(), 1);
-    ledger().apply(&mut state, &env, &t2930, 21_000).expect("eip2930 applies");
+    ledger()
+        .apply(&mut state, &env, &t2930, 21_000)
+        .expect("eip2930 applies");
     assert_eq!(state.balance(&bob.address()), U256::from(2));
 }
 
@@ -56,42 +69,123 @@ fn refusals_have_distinct_errors_and_leave_state_alone() {
         assert_eq!(s.root(), root, "state untouched");
     };
     let t = |nonce| Tx::transfer(nonce, bob.address(), U256::from(1));
-    check(Tx { chain_id: 1, ..t(0) }.eip1559(&alice), |e| matches!(e, TxError::WrongChainId { expected: CHAIN_ID, got: 1 }));
-    check(t(0).legacy(&alice, None), |e| matches!(e, TxError::MissingChainId));
-    check(t(1).eip1559(&alice), |e| matches!(e, TxError::NonceTooHigh { expected: 0, got: 1 }));
-    check(Tx { max_fee: 1, tip: 1, ..t(0) }.eip1559(&alice), |e| matches!(e, TxError::FeeCapTooLow { .. }));
-    check(Tx { max_fee: GWEI, tip: 2 * GWEI, ..t(0) }.eip1559(&alice), |e| matches!(e, TxError::TipAboveFeeCap));
-    check(Tx { gas: 20_999, ..t(0) }.eip1559(&alice), |e| matches!(e, TxError::IntrinsicGas { want: 21_000, .. }));
-    check(Tx { gas: 31_000_000, ..t(0) }.eip1559(&alice), |e| matches!(e, TxError::GasLimitExceeded { .. }));
-    check(Tx::transfer(0, bob.address(), U256::from(10u128.pow(18))).eip1559(&alice), |e| matches!(e, TxError::InsufficientFunds { .. }));
-    check(Tx::call(0, Address::repeat_byte(7), vec![1, 2, 3, 4]).eip1559(&alice), |e| matches!(e, TxError::NoContract(_)));
-    check(t(0).eip1559_high_s(&alice), |e| matches!(e, TxError::BadSignature));
-    check(t(0).eip1559(&bob), |e| matches!(e, TxError::InsufficientFunds { .. }));
+    check(
+        Tx {
+            chain_id: 1,
+            ..t(0)
+        }
+        .eip1559(&alice),
+        |e| {
+            matches!(
+                e,
+                TxError::WrongChainId {
+                    expected: CHAIN_ID,
+                    got: 1
+                }
+            )
+        },
+    );
+    check(t(0).legacy(&alice, None), |e| {
+        matches!(e, TxError::MissingChainId)
+    });
+    check(t(1).eip1559(&alice), |e| {
+        matches!(
+            e,
+            TxError::NonceTooHigh {
+                expected: 0,
+                got: 1
+            }
+        )
+    });
+    check(
+        Tx {
+            max_fee: 1,
+            tip: 1,
+            ..t(0)
+        }
+        .eip1559(&alice),
+        |e| matches!(e, TxError::FeeCapTooLow { .. }),
+    );
+    check(
+        Tx {
+            max_fee: GWEI,
+            tip: 2 * GWEI,
+            ..t(0)
+        }
+        .eip1559(&alice),
+        |e| matches!(e, TxError::TipAboveFeeCap),
+    );
+    check(
+        Tx {
+            gas: 20_999,
+            ..t(0)
+        }
+        .eip1559(&alice),
+        |e| matches!(e, TxError::IntrinsicGas { want: 21_000, .. }),
+    );
+    check(
+        Tx {
+            gas: 31_000_000,
+            ..t(0)
+        }
+        .eip1559(&alice),
+        |e| matches!(e, TxError::GasLimitExceeded { .. }),
+    );
+    check(
+        Tx::transfer(0, bob.address(), U256::from(10u128.pow(18))).eip1559(&alice),
+        |e| matches!(e, TxError::InsufficientFunds { .. }),
+    );
+    check(
+        Tx::call(0, Address::repeat_byte(7), vec![1, 2, 3, 4]).eip1559(&alice),
+        |e| matches!(e, TxError::NoContract(_)),
+    );
+    check(t(0).eip1559_high_s(&alice), |e| {
+        matches!(e, TxError::BadSignature)
+    });
+    check(t(0).eip1559(&bob), |e| {
+        matches!(e, TxError::InsufficientFunds { .. })
+    });
     let mut raw = t(0).eip1559(&alice);
     raw.push(0);
     check(raw, |e| matches!(e, TxError::Decode(_)));
-    check(vec![0u8; 128 * 1024 + 1], |e| matches!(e, TxError::Oversized { .. }));
+    check(vec![0u8; 128 * 1024 + 1], |e| {
+        matches!(e, TxError::Oversized { .. })
+    });
 
     // A replayed transaction: applies once, then is too low.
     let mut s = state.clone();
     let tx = recover(&t(0).eip1559(&alice));
     l.apply(&mut s, &env, &tx, 0).expect("first time");
-    assert!(matches!(l.apply(&mut s, &env, &tx, 21_000), Err(TxError::NonceTooLow { expected: 1, got: 0 })));
+    assert!(matches!(
+        l.apply(&mut s, &env, &tx, 21_000),
+        Err(TxError::NonceTooLow {
+            expected: 1,
+            got: 0
+        })
+    ));
 }
 
 #[test]
 fn block_with_an_invalid_transaction_is_rejected_whole() {
     let (alice, bob) = (signer(0), signer(1));
     let state = funded(&[&alice], U256::from(10u128.pow(18)));
-    let good = std::sync::Arc::new(recover(&Tx::transfer(0, bob.address(), U256::from(1)).eip1559(&alice)));
-    let gapped = std::sync::Arc::new(recover(&Tx::transfer(5, bob.address(), U256::from(1)).eip1559(&alice)));
-    let err = ledger().execute_block(&state, &env(), vec![good.clone(), gapped.clone()]).expect_err("invalid");
+    let good = std::sync::Arc::new(recover(
+        &Tx::transfer(0, bob.address(), U256::from(1)).eip1559(&alice),
+    ));
+    let gapped = std::sync::Arc::new(recover(
+        &Tx::transfer(5, bob.address(), U256::from(1)).eip1559(&alice),
+    ));
+    let err = ledger()
+        .execute_block(&state, &env(), vec![good.clone(), gapped.clone()])
+        .expect_err("invalid");
     assert!(err.to_string().contains("transaction 1"), "{err}");
     // The builder skips it instead.
     let (built, skipped) = ledger().build_block(&state, &env(), vec![good, gapped]);
     assert_eq!(built.transactions.len(), 1);
     assert_eq!(skipped.len(), 1);
-    let replay = ledger().execute_block(&state, &env(), built.transactions.clone()).expect("valid");
+    let replay = ledger()
+        .execute_block(&state, &env(), built.transactions.clone())
+        .expect("valid");
     assert_eq!(replay.state_root, built.state_root);
     assert_eq!(replay.receipts_root, built.receipts_root);
 }

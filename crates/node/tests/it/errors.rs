@@ -9,7 +9,14 @@ use alloy::signers::SignerSync;
 use alloy_primitives::{Address, Bytes, TxKind, U256};
 use serde_json::json;
 
-fn signed(signer: &alloy_signer_local::PrivateKeySigner, chain_id: u64, nonce: u64, max_fee: u128, value: U256, input: Bytes) -> Bytes {
+fn signed(
+    signer: &alloy_signer_local::PrivateKeySigner,
+    chain_id: u64,
+    nonce: u64,
+    max_fee: u128,
+    value: U256,
+    input: Bytes,
+) -> Bytes {
     let tx = TxEip1559 {
         chain_id,
         nonce,
@@ -26,9 +33,18 @@ fn signed(signer: &alloy_signer_local::PrivateKeySigner, chain_id: u64, nonce: u
 }
 
 async fn send_raw_error(devnet: &lazai_node::Devnet, raw: &Bytes) -> (i64, String) {
-    let reply = raw_call(devnet, json!({"jsonrpc":"2.0","id":1,"method":"eth_sendRawTransaction","params":[raw]})).await;
-    let err = reply.get("error").unwrap_or_else(|| panic!("expected an error, got {reply}"));
-    (err["code"].as_i64().unwrap_or_default(), err["message"].as_str().unwrap_or_default().to_string())
+    let reply = raw_call(
+        devnet,
+        json!({"jsonrpc":"2.0","id":1,"method":"eth_sendRawTransaction","params":[raw]}),
+    )
+    .await;
+    let err = reply
+        .get("error")
+        .unwrap_or_else(|| panic!("expected an error, got {reply}"));
+    (
+        err["code"].as_i64().unwrap_or_default(),
+        err["message"].as_str().unwrap_or_default().to_string(),
+    )
 }
 
 #[test]
@@ -40,26 +56,87 @@ fn bad_transactions_and_requests_get_clear_errors() {
         wait_for_height(&p, 1).await;
         let gwei = 1_000_000_000u128;
         let cases: Vec<(Bytes, &str)> = vec![
-            (signed(&alice, 1, 0, 2 * gwei, U256::ZERO, Bytes::new()), "invalid chain id"),
-            (signed(&alice, 133_718, 5, 2 * gwei, U256::ZERO, Bytes::new()), "nonce too high"),
-            (signed(&alice, 133_718, 0, 1, U256::ZERO, Bytes::new()), "max fee per gas less than block base fee"),
-            (signed(&poor, 133_718, 0, 2 * gwei, U256::from(1), Bytes::new()), "insufficient funds"),
-            (signed(&alice, 133_718, 0, 2 * gwei, U256::ZERO, Bytes::from(vec![1u8; 4])), "no contract at address"),
-            (signed(&alice, 133_718, 0, 2 * gwei, U256::ZERO, Bytes::from(vec![1u8; 130 * 1024])), "too large"),
-            (Bytes::from_static(&[0xde, 0xad, 0xbe, 0xef]), "invalid transaction encoding"),
+            (
+                signed(&alice, 1, 0, 2 * gwei, U256::ZERO, Bytes::new()),
+                "invalid chain id",
+            ),
+            (
+                signed(&alice, 133_718, 5, 2 * gwei, U256::ZERO, Bytes::new()),
+                "nonce too high",
+            ),
+            (
+                signed(&alice, 133_718, 0, 1, U256::ZERO, Bytes::new()),
+                "max fee per gas less than block base fee",
+            ),
+            (
+                signed(&poor, 133_718, 0, 2 * gwei, U256::from(1), Bytes::new()),
+                "insufficient funds",
+            ),
+            (
+                signed(
+                    &alice,
+                    133_718,
+                    0,
+                    2 * gwei,
+                    U256::ZERO,
+                    Bytes::from(vec![1u8; 4]),
+                ),
+                "no contract at address",
+            ),
+            (
+                signed(
+                    &alice,
+                    133_718,
+                    0,
+                    2 * gwei,
+                    U256::ZERO,
+                    Bytes::from(vec![1u8; 130 * 1024]),
+                ),
+                "too large",
+            ),
+            (
+                Bytes::from_static(&[0xde, 0xad, 0xbe, 0xef]),
+                "invalid transaction encoding",
+            ),
         ];
         for (raw, expect) in &cases {
             let (code, message) = send_raw_error(&devnet, raw).await;
-            assert!(message.contains(expect), "expected {expect:?}, got {code} {message:?}");
+            assert!(
+                message.contains(expect),
+                "expected {expect:?}, got {code} {message:?}"
+            );
         }
         // A pre-EIP-155 legacy transaction (no chain id) is refused.
-        let legacy = TxLegacy { chain_id: None, nonce: 0, gas_price: 2 * gwei, gas_limit: 21_000, to: TxKind::Call(Address::ZERO), value: U256::ZERO, input: Bytes::new() };
-        let sig = alice.sign_hash_sync(&legacy.signature_hash()).expect("sign");
-        let raw: Bytes = TxEnvelope::from(legacy.into_signed(sig)).encoded_2718().into();
-        assert!(send_raw_error(&devnet, &raw).await.1.contains("replay-protected"));
+        let legacy = TxLegacy {
+            chain_id: None,
+            nonce: 0,
+            gas_price: 2 * gwei,
+            gas_limit: 21_000,
+            to: TxKind::Call(Address::ZERO),
+            value: U256::ZERO,
+            input: Bytes::new(),
+        };
+        let sig = alice
+            .sign_hash_sync(&legacy.signature_hash())
+            .expect("sign");
+        let raw: Bytes = TxEnvelope::from(legacy.into_signed(sig))
+            .encoded_2718()
+            .into();
+        assert!(
+            send_raw_error(&devnet, &raw)
+                .await
+                .1
+                .contains("replay-protected")
+        );
 
         // Nothing was admitted and nothing changed.
-        assert_eq!(p.get_transaction_count(alice.address()).pending().await.expect("nonce"), 0);
+        assert_eq!(
+            p.get_transaction_count(alice.address())
+                .pending()
+                .await
+                .expect("nonce"),
+            0
+        );
         assert_eq!(devnet.nodes[0].chain().mempool().len(), 0);
 
         // A good transaction, then its replay.
@@ -67,28 +144,56 @@ fn bad_transactions_and_requests_get_clear_errors() {
         let sent = p.send_raw_transaction(&raw).await.expect("send");
         let receipt = sent.get_receipt().await.expect("receipt");
         assert!(receipt.status());
-        assert!(send_raw_error(&devnet, &raw).await.1.contains("nonce too low"));
+        assert!(
+            send_raw_error(&devnet, &raw)
+                .await
+                .1
+                .contains("nonce too low")
+        );
 
         // Protocol-level errors.
-        let r = raw_call(&devnet, json!({"jsonrpc":"2.0","id":1,"method":"eth_noSuchMethod","params":[]})).await;
+        let r = raw_call(
+            &devnet,
+            json!({"jsonrpc":"2.0","id":1,"method":"eth_noSuchMethod","params":[]}),
+        )
+        .await;
         assert_eq!(r["error"]["code"], -32601, "{r}");
-        let r = raw_call(&devnet, json!({"jsonrpc":"2.0","id":1,"method":"eth_getBalance","params":["not-an-address"]})).await;
+        let r = raw_call(
+            &devnet,
+            json!({"jsonrpc":"2.0","id":1,"method":"eth_getBalance","params":["not-an-address"]}),
+        )
+        .await;
         assert_eq!(r["error"]["code"], -32602, "{r}");
-        let big: Vec<_> = (0..1001).map(|i| json!({"jsonrpc":"2.0","id":i,"method":"eth_chainId","params":[]})).collect();
+        let big: Vec<_> = (0..1001)
+            .map(|i| json!({"jsonrpc":"2.0","id":i,"method":"eth_chainId","params":[]}))
+            .collect();
         let r = raw_call(&devnet, json!(big)).await;
         assert!(r.to_string().contains("error"), "batch over the limit: {r}");
-        let small: Vec<_> = (0..3).map(|i| json!({"jsonrpc":"2.0","id":i,"method":"eth_chainId","params":[]})).collect();
+        let small: Vec<_> = (0..3)
+            .map(|i| json!({"jsonrpc":"2.0","id":i,"method":"eth_chainId","params":[]}))
+            .collect();
         let r = raw_call(&devnet, json!(small)).await;
         assert_eq!(r.as_array().map(|a| a.len()), Some(3), "{r}");
         // A body over the 5 MiB limit is refused with 413 (or cut off while still being sent).
         let huge = "0x".to_string() + &"00".repeat(3 * 1024 * 1024);
-        match raw_post(&devnet, json!({"jsonrpc":"2.0","id":1,"method":"eth_sendRawTransaction","params":[huge]})).await {
+        match raw_post(
+            &devnet,
+            json!({"jsonrpc":"2.0","id":1,"method":"eth_sendRawTransaction","params":[huge]}),
+        )
+        .await
+        {
             Ok((status, reply)) => assert_eq!(status, 413, "oversized body: {reply}"),
             Err(cut) => assert!(!cut.is_empty()),
         }
         // eth_call with data to a non-module address.
         let r = raw_call(&devnet, json!({"jsonrpc":"2.0","id":1,"method":"eth_call","params":[{"to": "0x1111111111111111111111111111111111111111", "data": "0x01020304"}, "latest"]})).await;
-        assert!(r["error"]["message"].as_str().unwrap_or_default().contains("no contract"), "{r}");
+        assert!(
+            r["error"]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("no contract"),
+            "{r}"
+        );
         // Still serving.
         assert_eq!(p.get_chain_id().await.expect("alive"), 133_718);
     });

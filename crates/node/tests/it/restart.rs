@@ -15,28 +15,67 @@ fn restart_resumes_at_the_same_state() {
         let p = provider(&devnet, account(0));
         let mut last = None;
         for i in 1..=3u64 {
-            let tx = TransactionRequest::default().with_to(recipient).with_value(U256::from(i));
-            last = Some(p.send_transaction(tx).await.expect("send").get_receipt().await.expect("receipt"));
+            let tx = TransactionRequest::default()
+                .with_to(recipient)
+                .with_value(U256::from(i));
+            last = Some(
+                p.send_transaction(tx)
+                    .await
+                    .expect("send")
+                    .get_receipt()
+                    .await
+                    .expect("receipt"),
+            );
         }
         let receipt = last.expect("sent");
         let chain = devnet.nodes[0].chain();
         let height = chain.finalized_height();
-        let block = p.get_block_by_number(BlockNumberOrTag::Number(height)).await.expect("rpc").expect("block");
+        let block = p
+            .get_block_by_number(BlockNumberOrTag::Number(height))
+            .await
+            .expect("rpc")
+            .expect("block");
         assert!(height >= receipt.block_number.expect("mined"));
-        (height, block.header.state_root, p.get_balance(recipient).await.expect("balance"))
+        (
+            height,
+            block.header.state_root,
+            p.get_balance(recipient).await.expect("balance"),
+        )
     });
     assert_eq!(balance, U256::from(6));
     with_devnet(dir.path(), 1, move |devnet| async move {
         let chain = devnet.nodes[0].chain();
-        assert!(chain.finalized_height() >= height, "restarted below the finalized height");
+        assert!(
+            chain.finalized_height() >= height,
+            "restarted below the finalized height"
+        );
         let p = provider(&devnet, account(0));
-        let block = p.get_block_by_number(BlockNumberOrTag::Number(height)).await.expect("rpc").expect("block survives");
+        let block = p
+            .get_block_by_number(BlockNumberOrTag::Number(height))
+            .await
+            .expect("rpc")
+            .expect("block survives");
         assert_eq!(block.header.state_root, root);
         assert_eq!(p.get_balance(recipient).await.expect("balance"), balance);
-        assert_eq!(p.get_transaction_count(account(0).address()).await.expect("nonce"), 3);
+        assert_eq!(
+            p.get_transaction_count(account(0).address())
+                .await
+                .expect("nonce"),
+            3
+        );
         // And the chain goes on from there.
         wait_for_height(&p, height + 3).await;
-        let tx = TransactionRequest::default().with_to(recipient).with_value(U256::from(1));
-        assert!(p.send_transaction(tx).await.expect("send").get_receipt().await.expect("receipt").status());
+        let tx = TransactionRequest::default()
+            .with_to(recipient)
+            .with_value(U256::from(1));
+        assert!(
+            p.send_transaction(tx)
+                .await
+                .expect("send")
+                .get_receipt()
+                .await
+                .expect("receipt")
+                .status()
+        );
     });
 }

@@ -34,27 +34,63 @@ fn transfers_receipts_and_blocks() {
         assert_eq!(p.get_chain_id().await.expect("chainId"), 133_718);
         let before = p.get_balance(bob.address()).await.expect("balance");
         assert_eq!(before, lazai(10_000));
-        let tx = TransactionRequest::default().with_to(bob.address()).with_value(lazai(1));
-        let receipt = p.send_transaction(tx).await.expect("send").get_receipt().await.expect("receipt");
+        let tx = TransactionRequest::default()
+            .with_to(bob.address())
+            .with_value(lazai(1));
+        let receipt = p
+            .send_transaction(tx)
+            .await
+            .expect("send")
+            .get_receipt()
+            .await
+            .expect("receipt");
         assert!(receipt.status());
         assert_eq!(receipt.gas_used, 21_000);
         assert_eq!(receipt.from, alice.address());
-        assert_eq!(p.get_balance(bob.address()).await.expect("balance"), lazai(10_001));
+        assert_eq!(
+            p.get_balance(bob.address()).await.expect("balance"),
+            lazai(10_001)
+        );
         let fee = U256::from(receipt.gas_used) * U256::from(receipt.effective_gas_price);
-        assert_eq!(p.get_balance(alice.address()).await.expect("balance"), lazai(10_000) - lazai(1) - fee);
-        assert_eq!(p.get_transaction_count(alice.address()).await.expect("nonce"), 1);
+        assert_eq!(
+            p.get_balance(alice.address()).await.expect("balance"),
+            lazai(10_000) - lazai(1) - fee
+        );
+        assert_eq!(
+            p.get_transaction_count(alice.address())
+                .await
+                .expect("nonce"),
+            1
+        );
 
         let height = receipt.block_number.expect("mined");
-        let block = p.get_block_by_number(BlockNumberOrTag::Number(height)).full().await.expect("rpc").expect("block");
+        let block = p
+            .get_block_by_number(BlockNumberOrTag::Number(height))
+            .full()
+            .await
+            .expect("rpc")
+            .expect("block");
         assert_eq!(block.header.hash, receipt.block_hash.expect("hash"));
         assert!(block.header.base_fee_per_gas.is_some());
         assert_eq!(block.transactions.len(), 1);
-        let by_hash = p.get_block_by_hash(block.header.hash).await.expect("rpc").expect("block");
+        let by_hash = p
+            .get_block_by_hash(block.header.hash)
+            .await
+            .expect("rpc")
+            .expect("block");
         assert_eq!(by_hash.header.state_root, block.header.state_root);
-        let tx = p.get_transaction_by_hash(receipt.transaction_hash).await.expect("rpc").expect("tx");
+        let tx = p
+            .get_transaction_by_hash(receipt.transaction_hash)
+            .await
+            .expect("rpc")
+            .expect("tx");
         assert_eq!(tx.block_number, Some(height));
         // `latest` is the last finalized block.
-        let latest = p.get_block_by_number(BlockNumberOrTag::Latest).await.expect("rpc").expect("latest");
+        let latest = p
+            .get_block_by_number(BlockNumberOrTag::Latest)
+            .await
+            .expect("rpc")
+            .expect("latest");
         assert!(latest.header.number >= height);
     });
 }
@@ -65,37 +101,74 @@ fn native_module_calls_logs_and_estimates() {
     with_devnet(dir.path(), 1, |devnet| async move {
         let alice = account(0);
         let p = provider(&devnet, alice.clone());
-        assert!(!p.get_code_at(REGISTRY).await.expect("code").is_empty(), "modules have code");
-        assert!(p.get_code_at(alice.address()).await.expect("code").is_empty());
+        assert!(
+            !p.get_code_at(REGISTRY).await.expect("code").is_empty(),
+            "modules have code"
+        );
+        assert!(
+            p.get_code_at(alice.address())
+                .await
+                .expect("code")
+                .is_empty()
+        );
         let registry = IIdaoRegistry::new(REGISTRY, p.clone());
-        assert_eq!(registry.name().call().await.expect("name"), "LazAI iDAO Registry");
-        assert_eq!(registry.version().call().await.expect("version"), U256::from(1));
+        assert_eq!(
+            registry.name().call().await.expect("name"),
+            "LazAI iDAO Registry"
+        );
+        assert_eq!(
+            registry.version().call().await.expect("version"),
+            U256::from(1)
+        );
 
         let call = registry.registerIdao("weather".into(), "ipfs://weather".into());
         let estimate = call.estimate_gas().await.expect("estimate");
         assert!(estimate > 21_000);
-        let receipt = call.send().await.expect("send").get_receipt().await.expect("receipt");
+        let receipt = call
+            .send()
+            .await
+            .expect("send")
+            .get_receipt()
+            .await
+            .expect("receipt");
         assert!(receipt.status());
         assert!(receipt.gas_used <= estimate);
         let logs = receipt.inner.logs();
         assert_eq!(logs.len(), 1);
-        let event = logs[0].log_decode::<IIdaoRegistry::IdaoRegistered>().expect("decodes");
+        let event = logs[0]
+            .log_decode::<IIdaoRegistry::IdaoRegistered>()
+            .expect("decodes");
         assert_eq!(event.inner.owner, alice.address());
 
         let filter = Filter::new()
             .address(REGISTRY)
-            .event_signature(<IIdaoRegistry::IdaoRegistered as alloy::sol_types::SolEvent>::SIGNATURE_HASH)
+            .event_signature(
+                <IIdaoRegistry::IdaoRegistered as alloy::sol_types::SolEvent>::SIGNATURE_HASH,
+            )
             .from_block(0);
         let found = p.get_logs(&filter).await.expect("logs");
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].transaction_hash, Some(receipt.transaction_hash));
-        let none = p.get_logs(&Filter::new().address(alice.address()).from_block(0)).await.expect("logs");
+        let none = p
+            .get_logs(&Filter::new().address(alice.address()).from_block(0))
+            .await
+            .expect("logs");
         assert!(none.is_empty());
 
-        let idao = registry.getIdao(U256::from(1)).call().await.expect("getIdao");
+        let idao = registry
+            .getIdao(U256::from(1))
+            .call()
+            .await
+            .expect("getIdao");
         assert_eq!(idao.name, "weather");
-        let missing = registry.getIdao(U256::from(7)).call().await.expect_err("reverts");
-        let decoded = missing.as_decoded_error::<IIdaoRegistry::IdaoNotFound>().expect("custom error");
+        let missing = registry
+            .getIdao(U256::from(7))
+            .call()
+            .await
+            .expect_err("reverts");
+        let decoded = missing
+            .as_decoded_error::<IIdaoRegistry::IdaoNotFound>()
+            .expect("custom error");
         assert_eq!(decoded.idaoId, U256::from(7));
     });
 }

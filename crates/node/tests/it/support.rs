@@ -4,7 +4,10 @@ use alloy::network::EthereumWallet;
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy_signer_local::PrivateKeySigner;
 use lazai_consensus::runtime::{Runner as _, tokio as cw_tokio};
-use lazai_node::{DEFAULT_MAX_BLOCK_TXS, Devnet, MempoolConfig, NodeSettings, dev_account, devnet_genesis, start_devnet};
+use lazai_node::{
+    DEFAULT_MAX_BLOCK_TXS, Devnet, MempoolConfig, NodeSettings, dev_account, devnet_genesis,
+    start_devnet,
+};
 use lazai_rpc::RpcConfig;
 use lazai_types::{DEVNET_CHAIN_ID, Genesis, lazai};
 use std::future::Future;
@@ -20,7 +23,12 @@ pub fn account(i: u32) -> PrivateKeySigner {
 fn free_ports(n: u16) -> u16 {
     use std::sync::atomic::{AtomicU16, Ordering};
     static NEXT: AtomicU16 = AtomicU16::new(0);
-    let _ = NEXT.compare_exchange(0, 20_000 + (std::process::id() % 2_000) as u16 * 10, Ordering::SeqCst, Ordering::SeqCst);
+    let _ = NEXT.compare_exchange(
+        0,
+        20_000 + (std::process::id() % 2_000) as u16 * 10,
+        Ordering::SeqCst,
+        Ordering::SeqCst,
+    );
     loop {
         let base = NEXT.fetch_add(n, Ordering::SeqCst);
         if (0..n).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok()) {
@@ -36,7 +44,13 @@ fn genesis(dir: &Path, validators: usize) -> Genesis {
         return Genesis::parse(&text).expect("stored genesis");
     }
     let accounts: Vec<_> = (0..4).map(|i| account(i).address()).collect();
-    let g = devnet_genesis(DEVNET_CHAIN_ID, validators, &accounts, lazai(10_000), 1_000_000_000);
+    let g = devnet_genesis(
+        DEVNET_CHAIN_ID,
+        validators,
+        &accounts,
+        lazai(10_000),
+        1_000_000_000,
+    );
     std::fs::write(&path, serde_json::to_string(&g).expect("json")).expect("write genesis");
     g
 }
@@ -52,24 +66,36 @@ where
     let settings = NodeSettings {
         genesis: genesis(dir, validators),
         data_dir: dir.to_path_buf(),
-        rpc: RpcConfig { addr: "127.0.0.1:0".parse().expect("addr"), ..RpcConfig::default() },
+        rpc: RpcConfig {
+            addr: "127.0.0.1:0".parse().expect("addr"),
+            ..RpcConfig::default()
+        },
         block_time: Duration::from_millis(100),
         mempool: MempoolConfig::default(),
         max_block_txs: DEFAULT_MAX_BLOCK_TXS,
     };
     let keys = (0..validators).map(lazai_consensus::devnet_key).collect();
     let p2p = free_ports(validators as u16);
-    let runtime = cw_tokio::Config::new().with_storage_directory(dir.join("consensus")).with_worker_threads(2);
+    let runtime = cw_tokio::Config::new()
+        .with_storage_directory(dir.join("consensus"))
+        .with_worker_threads(2);
     cw_tokio::Runner::new(runtime).start(|context| async move {
-        let devnet = start_devnet(context, settings, keys, p2p).await.expect("devnet starts");
+        let devnet = start_devnet(context, settings, keys, p2p)
+            .await
+            .expect("devnet starts");
         test(devnet).await
     })
 }
 
 /// An alloy provider that signs with `signer` and talks HTTP to the devnet.
 pub fn provider(devnet: &Devnet, signer: PrivateKeySigner) -> DynProvider {
-    let url = format!("http://{}", devnet.rpc_addr()).parse().expect("url");
-    ProviderBuilder::new().wallet(EthereumWallet::from(signer)).connect_http(url).erased()
+    let url = format!("http://{}", devnet.rpc_addr())
+        .parse()
+        .expect("url");
+    ProviderBuilder::new()
+        .wallet(EthereumWallet::from(signer))
+        .connect_http(url)
+        .erased()
 }
 
 /// Waits until the devnet's RPC reports at least `height`.
@@ -85,7 +111,10 @@ pub async fn wait_for_height(p: &DynProvider, height: u64) {
 
 /// A raw JSON-RPC request over HTTP: the HTTP status and the reply body as JSON (or as
 /// `{"raw": text}` when it is not JSON); `Err` when the server cut the connection.
-pub async fn raw_post(devnet: &Devnet, body: serde_json::Value) -> Result<(u16, serde_json::Value), String> {
+pub async fn raw_post(
+    devnet: &Devnet,
+    body: serde_json::Value,
+) -> Result<(u16, serde_json::Value), String> {
     let url = format!("http://{}", devnet.rpc_addr());
     let client = alloy::transports::http::reqwest::Client::new();
     let resp = client
@@ -97,7 +126,8 @@ pub async fn raw_post(devnet: &Devnet, body: serde_json::Value) -> Result<(u16, 
         .map_err(|e| e.to_string())?;
     let status = resp.status().as_u16();
     let bytes = resp.bytes().await.map_err(|e| e.to_string())?;
-    let json = serde_json::from_slice(&bytes).unwrap_or_else(|_| serde_json::json!({ "raw": String::from_utf8_lossy(&bytes) }));
+    let json = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| serde_json::json!({ "raw": String::from_utf8_lossy(&bytes) }));
     Ok((status, json))
 }
 
