@@ -270,7 +270,7 @@ where
             return None;
         }
         self.known.lock().insert(block.hash(), block.number());
-        info!(
+        debug!(
             view,
             height = block.number(),
             hash = %block.hash(),
