@@ -143,3 +143,25 @@ fn out_of_gas_consumes_the_whole_limit() {
     assert!(!receipt.success);
     assert_eq!(receipt.gas_used, 30_000);
 }
+
+mod garbage {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn calldata_decoder_never_panics(selector in prop_oneof![
+            Just(IIdaoRegistry::registerIdaoCall::SELECTOR),
+            Just(IIdaoRegistry::getIdaoCall::SELECTOR),
+            Just(IIdaoRegistry::updateMetadataCall::SELECTOR),
+            any::<[u8; 4]>(),
+        ], rest in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let alice = signer(0);
+            let state = funded(&[&alice], U256::from(10u128.pow(18)));
+            let mut input = selector.to_vec();
+            input.extend(rest);
+            let out = ledger().call(&state, &env(), &view(alice.address(), input)).expect("a module call never fails the transaction");
+            prop_assert!(out.gas_used >= 21_000);
+        }
+    }
+}
