@@ -12,10 +12,7 @@ use alloy_signer_local::PrivateKeySigner;
 use anyhow::{Context as _, Result, bail};
 use clap::{Args, Subcommand};
 use lazai_consensus::runtime::{Runner as _, tokio as cw_tokio};
-use lazai_node::{
-    DEFAULT_MAX_BLOCK_TXS, MempoolConfig, NodeSettings, devnet_genesis, start_devnet,
-};
-use lazai_rpc::RpcConfig;
+use lazai_node::{NodeSettings, devnet_genesis, start_devnet};
 use lazai_types::{DEVNET_CHAIN_ID, lazai};
 use rayon::prelude::*;
 use std::collections::HashMap;
@@ -157,25 +154,18 @@ fn transfers(args: TransfersArgs) -> Result<()> {
         2_000_000_000,
     );
     let dir = tempfile::Builder::new().prefix("lazai-bench-").tempdir()?;
-    let settings = NodeSettings {
+    let mut settings = NodeSettings::new(
         genesis,
-        data_dir: dir.path().to_path_buf(),
-        rpc: RpcConfig {
-            addr: "127.0.0.1:0".parse()?,
-            max_batch_len: args.batch.max(1000) as u32,
-            ..RpcConfig::default()
-        },
-        block_time: Duration::from_millis(args.block_time),
-        mempool: MempoolConfig::default(),
-        max_block_txs: DEFAULT_MAX_BLOCK_TXS,
-    };
+        dir.path().to_path_buf(),
+        "127.0.0.1:0".parse()?,
+        Duration::from_millis(args.block_time),
+    );
+    settings.rpc.max_batch_len = args.batch.max(1000) as u32;
     let keys: Vec<_> = (0..args.validators)
         .map(lazai_consensus::devnet_key)
         .collect();
     let p2p = free_port_base(args.validators)?;
-    let runtime = cw_tokio::Config::new()
-        .with_storage_directory(dir.path().join("consensus"))
-        .with_worker_threads(2);
+    let runtime = settings.runtime().with_worker_threads(2);
     let report = cw_tokio::Runner::new(runtime).start(|context| async move {
         let devnet = start_devnet(context, settings, keys, p2p).await?;
         let url = format!("http://{}", devnet.rpc_addr());

@@ -3,11 +3,7 @@
 use anyhow::{Context as _, Result, bail};
 use clap::Args;
 use lazai_consensus::runtime::{Runner as _, tokio as cw_tokio};
-use lazai_node::{
-    DEFAULT_MAX_BLOCK_TXS, DEV_MNEMONIC, MempoolConfig, NodeSettings, dev_account, devnet_genesis,
-    start_devnet,
-};
-use lazai_rpc::RpcConfig;
+use lazai_node::{DEV_MNEMONIC, NodeSettings, dev_account, devnet_genesis, start_devnet};
 use lazai_types::{Address, DEVNET_CHAIN_ID, Genesis, lazai};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -92,28 +88,16 @@ pub fn run(args: DevnetArgs) -> Result<()> {
             genesis.validators.len()
         );
     }
-    let settings = NodeSettings {
-        genesis: genesis.clone(),
-        data_dir: data_dir.clone(),
-        rpc: RpcConfig {
-            addr: args.rpc_addr,
-            ..RpcConfig::default()
-        },
-        block_time: Duration::from_millis(args.block_time),
-        mempool: MempoolConfig::default(),
-        max_block_txs: DEFAULT_MAX_BLOCK_TXS,
-    };
+    let settings = NodeSettings::new(
+        genesis.clone(),
+        data_dir.clone(),
+        args.rpc_addr,
+        Duration::from_millis(args.block_time),
+    );
     let keys: Vec<_> = (0..args.validators)
         .map(lazai_consensus::devnet_key)
         .collect();
-    let runtime = cw_tokio::Config::new()
-        .with_storage_directory(data_dir.join("consensus"))
-        .with_worker_threads(
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(2)
-                .max(2),
-        );
+    let runtime = settings.runtime();
     cw_tokio::Runner::new(runtime).start(|context| async move {
         let devnet = start_devnet(context, settings, keys, args.p2p_port).await?;
         print_banner(

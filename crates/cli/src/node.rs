@@ -3,8 +3,7 @@
 use anyhow::{Context as _, Result};
 use clap::Args;
 use lazai_consensus::runtime::{Runner as _, tokio as cw_tokio};
-use lazai_node::{DEFAULT_MAX_BLOCK_TXS, MempoolConfig, NodeSettings, start_node};
-use lazai_rpc::RpcConfig;
+use lazai_node::{NodeSettings, start_node};
 use lazai_types::Genesis;
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -70,25 +69,13 @@ pub fn run(args: NodeArgs) -> Result<()> {
         .with_context(|| format!("genesis {}", genesis_path.display()))?;
     let key = crate::keys::read_key(&resolve(base, &config.key))?;
     let data_dir = resolve(base, &config.data_dir);
-    let settings = NodeSettings {
+    let settings = NodeSettings::new(
         genesis,
-        data_dir: data_dir.clone(),
-        rpc: RpcConfig {
-            addr: config.rpc_addr,
-            ..RpcConfig::default()
-        },
-        block_time: Duration::from_millis(config.block_time_ms.clamp(1, 60_000)),
-        mempool: MempoolConfig::default(),
-        max_block_txs: DEFAULT_MAX_BLOCK_TXS,
-    };
-    let runtime = cw_tokio::Config::new()
-        .with_storage_directory(data_dir.join("consensus"))
-        .with_worker_threads(
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(2)
-                .max(2),
-        );
+        data_dir.clone(),
+        config.rpc_addr,
+        Duration::from_millis(config.block_time_ms.clamp(1, 60_000)),
+    );
+    let runtime = settings.runtime();
     cw_tokio::Runner::new(runtime).start(|context| async move {
         let node = start_node(context, settings, key, config.p2p_addr).await?;
         println!(

@@ -22,7 +22,7 @@ use tokio::sync::broadcast;
 use tracing::{debug, error, info, warn};
 
 /// How many recent finalized blocks (with receipts) stay in memory for RPC.
-const RECENT_BLOCKS: usize = 512;
+const RECENT_BLOCKS: usize = 64;
 
 /// Errors opening a chain.
 #[derive(Debug, thiserror::Error)]

@@ -55,6 +55,40 @@ pub struct NodeSettings {
     pub max_block_txs: usize,
 }
 
+impl NodeSettings {
+    /// Settings with the default mempool and block limits.
+    pub fn new(
+        genesis: Genesis,
+        data_dir: PathBuf,
+        rpc_addr: SocketAddr,
+        block_time: Duration,
+    ) -> Self {
+        Self {
+            genesis,
+            data_dir,
+            rpc: RpcConfig {
+                addr: rpc_addr,
+                ..RpcConfig::default()
+            },
+            block_time,
+            mempool: MempoolConfig::default(),
+            max_block_txs: DEFAULT_MAX_BLOCK_TXS,
+        }
+    }
+
+    /// The commonware tokio runtime for these settings: consensus storage under
+    /// `<data_dir>/consensus`, one worker thread per core (at least two).
+    pub fn runtime(&self) -> lazai_consensus::runtime::tokio::Config {
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+            .max(2);
+        lazai_consensus::runtime::tokio::Config::new()
+            .with_storage_directory(self.data_dir.join("consensus"))
+            .with_worker_threads(threads)
+    }
+}
+
 /// A running devnet.
 pub struct Devnet {
     /// The JSON-RPC server (serving validator 0's chain).

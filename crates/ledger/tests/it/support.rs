@@ -75,8 +75,8 @@ impl Tx {
         }
     }
 
-    pub fn eip1559(&self, s: &PrivateKeySigner) -> Vec<u8> {
-        let tx = TxEip1559 {
+    fn unsigned_1559(&self) -> TxEip1559 {
+        TxEip1559 {
             chain_id: self.chain_id,
             nonce: self.nonce,
             gas_limit: self.gas,
@@ -86,7 +86,11 @@ impl Tx {
             value: self.value,
             input: self.input.clone(),
             access_list: Default::default(),
-        };
+        }
+    }
+
+    pub fn eip1559(&self, s: &PrivateKeySigner) -> Vec<u8> {
+        let tx = self.unsigned_1559();
         let sig = s.sign_hash_sync(&tx.signature_hash()).expect("sign");
         TxEnvelope::from(tx.into_signed(sig)).encoded_2718()
     }
@@ -122,17 +126,7 @@ impl Tx {
 
     /// The same EIP-1559 transaction with its signature's `s` flipped to the high half.
     pub fn eip1559_high_s(&self, s: &PrivateKeySigner) -> Vec<u8> {
-        let tx = TxEip1559 {
-            chain_id: self.chain_id,
-            nonce: self.nonce,
-            gas_limit: self.gas,
-            max_fee_per_gas: self.max_fee,
-            max_priority_fee_per_gas: self.tip,
-            to: TxKind::Call(self.to),
-            value: self.value,
-            input: self.input.clone(),
-            access_list: Default::default(),
-        };
+        let tx = self.unsigned_1559();
         let sig = s.sign_hash_sync(&tx.signature_hash()).expect("sign");
         let n = U256::from_str_radix(
             "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141",

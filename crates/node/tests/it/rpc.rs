@@ -2,7 +2,7 @@
 
 use crate::support::*;
 use alloy::network::TransactionBuilder;
-use alloy::providers::Provider;
+use alloy::providers::{Provider, ProviderBuilder};
 use alloy::rpc::types::{BlockNumberOrTag, Filter, TransactionRequest};
 use alloy::sol;
 use alloy_primitives::{Address, U256, address};
@@ -170,5 +170,47 @@ fn native_module_calls_logs_and_estimates() {
             .as_decoded_error::<IIdaoRegistry::IdaoNotFound>()
             .expect("custom error");
         assert_eq!(decoded.idaoId, U256::from(7));
+    });
+}
+
+#[test]
+fn websocket_subscriptions_deliver_heads_and_logs() {
+    use alloy::providers::WsConnect;
+    use futures::StreamExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    with_devnet(dir.path(), 1, |devnet| async move {
+        let alice = account(0);
+        let ws = ProviderBuilder::new()
+            .wallet(alloy::network::EthereumWallet::from(alice.clone()))
+            .connect_ws(WsConnect::new(format!("ws://{}", devnet.rpc_addr())))
+            .await
+            .expect("ws connects");
+        let mut heads = ws.subscribe_blocks().await.expect("newHeads").into_stream();
+        let first = heads.next().await.expect("a head");
+        let second = heads.next().await.expect("another head");
+        assert_eq!(second.number, first.number + 1);
+        assert_eq!(second.parent_hash, first.hash);
+
+        let filter = Filter::new().address(REGISTRY);
+        let mut logs = ws
+            .subscribe_logs(&filter)
+            .await
+            .expect("logs")
+            .into_stream();
+        let registry = IIdaoRegistry::new(REGISTRY, ws.clone());
+        let receipt = registry
+            .registerIdao("ws".into(), String::new())
+            .send()
+            .await
+            .expect("send")
+            .get_receipt()
+            .await
+            .expect("receipt");
+        let log = tokio::time::timeout(std::time::Duration::from_secs(10), logs.next())
+            .await
+            .expect("log in time")
+            .expect("a log");
+        assert_eq!(log.transaction_hash, Some(receipt.transaction_hash));
+        assert_eq!(log.address(), REGISTRY);
     });
 }

@@ -4,11 +4,7 @@ use alloy::network::EthereumWallet;
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy_signer_local::PrivateKeySigner;
 use lazai_consensus::runtime::{Runner as _, tokio as cw_tokio};
-use lazai_node::{
-    DEFAULT_MAX_BLOCK_TXS, Devnet, MempoolConfig, NodeSettings, dev_account, devnet_genesis,
-    start_devnet,
-};
-use lazai_rpc::RpcConfig;
+use lazai_node::{Devnet, NodeSettings, dev_account, devnet_genesis, start_devnet};
 use lazai_types::{DEVNET_CHAIN_ID, Genesis, lazai};
 use std::future::Future;
 use std::path::Path;
@@ -63,22 +59,15 @@ where
     Fut: Future<Output = T> + Send + 'static,
     T: Send + 'static,
 {
-    let settings = NodeSettings {
-        genesis: genesis(dir, validators),
-        data_dir: dir.to_path_buf(),
-        rpc: RpcConfig {
-            addr: "127.0.0.1:0".parse().expect("addr"),
-            ..RpcConfig::default()
-        },
-        block_time: Duration::from_millis(100),
-        mempool: MempoolConfig::default(),
-        max_block_txs: DEFAULT_MAX_BLOCK_TXS,
-    };
+    let settings = NodeSettings::new(
+        genesis(dir, validators),
+        dir.to_path_buf(),
+        "127.0.0.1:0".parse().expect("addr"),
+        Duration::from_millis(100),
+    );
     let keys = (0..validators).map(lazai_consensus::devnet_key).collect();
     let p2p = free_ports(validators as u16);
-    let runtime = cw_tokio::Config::new()
-        .with_storage_directory(dir.join("consensus"))
-        .with_worker_threads(2);
+    let runtime = settings.runtime().with_worker_threads(2);
     cw_tokio::Runner::new(runtime).start(|context| async move {
         let devnet = start_devnet(context, settings, keys, p2p)
             .await
