@@ -65,7 +65,9 @@ pub fn check_intrinsic(tx: &TxEnvelope) -> Result<u64, TxError> {
     Ok(want)
 }
 
-/// The base fee of a child block, from its parent's gas use (EIP-1559).
+/// The base fee of a child block, from its parent's gas use (EIP-1559). Divisions round toward
+/// zero, as EIP-1559 specifies; the remainder is simply not charged (no one receives it). An
+/// increase is at least 1 wei so a full chain always moves the fee up.
 pub fn next_base_fee(
     parent_base_fee: u64,
     parent_gas_used: u64,
