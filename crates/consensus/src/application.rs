@@ -60,6 +60,7 @@ impl KnownBlocks {
 #[derive(Clone, Debug)]
 pub(crate) struct ApplicationConfig {
     pub fee_recipient: Address,
+    pub fee_recipients: std::collections::BTreeMap<PublicKey, Address>,
     pub block_time: Duration,
     pub max_future_drift: Duration,
     pub max_block_bytes: usize,
@@ -302,6 +303,10 @@ where
             Some("timestamp not after parent")
         } else if block.inner().rlp_len() > self.config.max_block_bytes {
             Some("block too large")
+        } else if !self.config.fee_recipients.is_empty()
+            && self.config.fee_recipients.get(&consensus.leader) != Some(&header.proposer)
+        {
+            Some("proposer is not the view leader's fee recipient")
         } else {
             None
         };

@@ -7,7 +7,10 @@ use crate::{
 };
 use commonware_cryptography::Signer;
 use lazai_types::Address;
-use std::{collections::BTreeSet, time::Duration};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    time::Duration,
+};
 
 /// Default target block time.
 pub const DEFAULT_BLOCK_TIME: Duration = Duration::from_secs(1);
@@ -22,6 +25,10 @@ pub struct EngineConfig {
     pub signer: PrivateKey,
     /// Fee recipient written into the blocks this validator proposes.
     pub fee_recipient: Address,
+    /// Every validator's fee recipient. When set, a block is valid only if its `proposer`
+    /// field is the fee recipient of the view's leader, so a leader cannot credit its tips to
+    /// another validator's identity; empty disables the check.
+    pub fee_recipients: BTreeMap<PublicKey, Address>,
     /// The validator set (genesis order; consensus sorts it internally).
     pub participants: Vec<PublicKey>,
     /// Prefix of every storage partition this validator writes (alphanumeric, `-`, `_`). Two
@@ -50,6 +57,7 @@ impl EngineConfig {
         Self {
             signer,
             fee_recipient,
+            fee_recipients: BTreeMap::new(),
             participants,
             partition_prefix: "lazai".to_string(),
             block_time: DEFAULT_BLOCK_TIME,

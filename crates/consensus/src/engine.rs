@@ -342,6 +342,7 @@ impl<X: Executor> Engine<X> {
             executor,
             ApplicationConfig {
                 fee_recipient: config.fee_recipient,
+                fee_recipients: config.fee_recipients.clone(),
                 block_time: config.block_time,
                 max_future_drift: config.max_future_drift,
                 max_block_bytes: block_cfg.max_block_bytes,

@@ -183,3 +183,39 @@ fn validators_resume_after_crash() {
         assert!(verifies > 0);
     }
 }
+
+#[test]
+fn leader_cannot_credit_fees_to_another_identity() {
+    init_logging();
+    let mut configs = configs(4, BLOCK_TIME);
+    let expected: std::collections::BTreeMap<_, _> = configs
+        .iter()
+        .map(|c| (c.public_key(), c.fee_recipient))
+        .collect();
+    for config in &mut configs {
+        config.fee_recipients = expected.clone();
+    }
+    // Validator 3 writes somebody else's address into its blocks.
+    let rogue = Address::repeat_byte(0xee);
+    configs[3].fee_recipient = rogue;
+    let executors: Vec<_> = (0..4).map(|_| MockExecutor::new()).collect();
+    let honest = executors[..3].to_vec();
+    runner(11).start(|context| {
+        let executors = executors.clone();
+        async move {
+            start(&context, &configs, &executors).await;
+            wait_for(&context, &executors[..3], 12).await;
+        }
+    });
+    assert!(assert_consistent(&honest) >= 12);
+    let proposers: BTreeSet<_> = honest[0]
+        .blocks()
+        .iter()
+        .map(|b| b.header.proposer)
+        .collect();
+    assert!(
+        !proposers.contains(&rogue),
+        "a block crediting the wrong identity was finalized"
+    );
+    assert!(proposers.len() >= 2, "honest leaders keep the chain going");
+}
