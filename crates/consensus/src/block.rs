@@ -95,6 +95,15 @@ impl ConsensusBlock {
                 "non-canonical block rlp",
             ));
         }
+        // The digest covers only the header; the header commits to the transactions through
+        // their root. Checking it here means a peer cannot pair a real header with another
+        // transaction list: every block marshal holds is the block its digest names.
+        if block.compute_transactions_root() != block.header.transactions_root {
+            return Err(CodecError::Invalid(
+                "ConsensusBlock",
+                "transactions do not match the header's transactions root",
+            ));
+        }
         let digest = BlockDigest::from(block.hash());
         Ok(Self(Arc::new(Inner {
             block,
@@ -194,7 +203,7 @@ mod tests {
     use lazai_types::{Address, B256, Block, Bytes as TxBytes, Header};
 
     fn sample() -> Block {
-        Block {
+        let mut block = Block {
             header: Header {
                 parent_hash: B256::repeat_byte(7),
                 height: 42,
@@ -207,7 +216,22 @@ mod tests {
                 TxBytes::from(vec![1u8, 2, 3]),
                 TxBytes::from(vec![0xffu8; 300]),
             ],
-        }
+        };
+        block.header.transactions_root = block.compute_transactions_root();
+        block
+    }
+
+    #[test]
+    fn rejects_a_header_paired_with_other_transactions() {
+        let mut tampered = sample();
+        tampered.transactions[0] = TxBytes::from(vec![9u8, 9, 9]);
+        assert_eq!(tampered.hash(), sample().hash(), "same header, same digest");
+        let bytes = tampered.to_bytes();
+        let err = ConsensusBlock::from_rlp(&bytes, &BlockCodecConfig::default());
+        assert!(
+            err.is_err(),
+            "a transaction list that does not match the root is refused"
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@ use lazai_rpc::{
     CallRequest, ChainApi, FinalizedBlock, NodeStatus, SubmitError, TxInBlock, TxLookup,
     ValidatorStatus,
 };
-use lazai_types::{Address, B256, Block, Bytes, Receipt, U256};
+use lazai_types::{Address, B256, Block, Bytes, Header, Receipt, U256};
 use parking_lot::RwLock;
 use std::sync::Arc;
 use tokio::sync::broadcast;
@@ -59,15 +59,12 @@ impl NodeApi {
         tx: Result<Arc<lazai_ledger::RecoveredTx>, TxError>,
     ) -> Result<B256, SubmitError> {
         let tx = tx?;
-        let head = self.chain.head();
-        let env = self.chain.child_env(
-            &head.block.header,
-            head.block.header.timestamp_ms + 1,
-            Address::ZERO,
-        );
-        self.chain
-            .mempool()
-            .admit(self.chain.ledger(), &head.state, &env, tx)
+        self.chain.mempool().admit(self.chain.ledger(), tx, || {
+            let head = self.chain.head();
+            let ts = head.block.header.timestamp_ms + 1;
+            let env = self.chain.child_env(&head.block.header, ts, Address::ZERO);
+            (head.state, env)
+        })
     }
 }
 
@@ -109,10 +106,25 @@ impl ChainApi for NodeApi {
         if let Some(b) = self.recent(height) {
             return Some(b.receipts);
         }
-        if height > self.chain.finalized_height() {
+        if self
+            .chain
+            .inner
+            .store
+            .head()
+            .ok()
+            .flatten()
+            .is_none_or(|head| height > head)
+        {
             return None;
         }
         self.chain.inner.store.receipts(height).ok().map(Arc::new)
+    }
+
+    fn header_by_height(&self, height: u64) -> Option<Header> {
+        if let Some(b) = self.recent(height) {
+            return Some(b.block.header.clone());
+        }
+        self.chain.inner.store.header(height).ok().flatten()
     }
 
     fn transaction(&self, hash: &B256) -> Option<TxLookup> {

@@ -190,19 +190,15 @@ impl Chain {
         }
     }
 
-    /// The post-state of a block this node knows: the finalized head or a candidate.
+    /// The post-state of a block this node knows: a candidate or the finalized head. Candidates
+    /// are looked up first: `commit` installs the new head before it drops the candidate, so a
+    /// block being finalized concurrently is always found in one of the two.
     fn post_state(&self, hash: &B256) -> Option<State> {
-        {
-            let head = self.inner.head.read();
-            if head.hash == *hash {
-                return Some(head.state.clone());
-            }
+        if let Some(c) = self.inner.candidates.lock().get(hash) {
+            return Some(c.executed.state.clone());
         }
-        self.inner
-            .candidates
-            .lock()
-            .get(hash)
-            .map(|c| c.executed.state.clone())
+        let head = self.inner.head.read();
+        (head.hash == *hash).then(|| head.state.clone())
     }
 
     fn header_for(parent: &Header, env: &BlockEnv, block: &Block, exec: &ExecutedBlock) -> Header {
@@ -306,6 +302,11 @@ impl Chain {
                 head.hash
             ));
         }
+        if block.compute_transactions_root() != block.header.transactions_root {
+            return Err(format!(
+                "finalized block {hash} carries transactions that do not match its header"
+            ));
+        }
         let cached = self.inner.candidates.lock().get(&hash).cloned();
         let executed = match cached {
             Some(c) => c.executed.clone(),
@@ -321,21 +322,9 @@ impl Chain {
             .map_err(|e| format!("cannot persist block {}: {e}", block.height()))?;
         let block = Arc::new(block.clone());
         let receipts = Arc::new(executed.receipts.clone());
-        *self.inner.head.write() = Head {
-            block: block.clone(),
-            hash,
-            state: executed.state.clone(),
-        };
-        self.inner
-            .mempool
-            .remove_finalized(&executed.transactions, &executed.state);
         let height = block.height();
-        self.inner
-            .candidates
-            .lock()
-            .retain(|_, c| c.height > height);
         let event = FinalizedBlock {
-            block,
+            block: block.clone(),
             hash,
             receipts,
         };
@@ -346,6 +335,22 @@ impl Chain {
                 recent.pop_first();
             }
         }
+        // The head swap happens under the mempool's lock, so no admission sees the new nonces
+        // with the old pool or the old nonces with the pruned pool.
+        let head = Head {
+            block,
+            hash,
+            state: executed.state.clone(),
+        };
+        self.inner
+            .mempool
+            .finalize(&executed.transactions, &executed.state, || {
+                *self.inner.head.write() = head;
+            });
+        self.inner
+            .candidates
+            .lock()
+            .retain(|_, c| c.height > height);
         let _ = self.inner.events.send(event);
         debug!(height, %hash, txs = executed.transactions.len(), gas_used = executed.gas_used, "finalized");
         Ok(())

@@ -83,16 +83,18 @@ impl Mempool {
         next
     }
 
-    /// Admits a recovered transaction, checked against the finalized `state` and the next
-    /// block's `env` (`state` must be the finalized state the pool was last pruned against).
+    /// Admits a recovered transaction. `current` yields the finalized state and the next
+    /// block's environment; it is read while the pool is locked, so admission can never
+    /// interleave with a finalization (which swaps the head under the same lock).
     pub fn admit(
         &self,
         ledger: &Ledger,
-        state: &State,
-        env: &BlockEnv,
         tx: Arc<RecoveredTx>,
+        current: impl FnOnce() -> (State, BlockEnv),
     ) -> Result<B256, SubmitError> {
-        ledger.validate_stateless(env, &tx, env.gas_limit)?;
+        let mut inner = self.inner.lock();
+        let (state, env) = current();
+        ledger.validate_stateless(&env, &tx, env.gas_limit)?;
         let account = state.account(&tx.sender);
         if tx.nonce() < account.nonce {
             return Err(TxError::NonceTooLow {
@@ -101,17 +103,17 @@ impl Mempool {
             }
             .into());
         }
-        let mut inner = self.inner.lock();
         if inner.by_hash.contains_key(&tx.hash) {
             return Err(SubmitError::AlreadyKnown);
         }
         let total = inner.by_hash.len();
-        let queue = inner.by_sender.entry(tx.sender).or_default();
-        // Drop what finalization already consumed, so the gap check sees the true queue.
-        queue.retain(|n, _| *n >= account.nonce);
+        let empty = BTreeMap::new();
+        let queue = inner.by_sender.get(&tx.sender).unwrap_or(&empty);
+        // Entries below the finalized nonce are stale (eviction catches them at the sender's
+        // next finalized transaction); they do not count here.
         let mut next = account.nonce;
         let mut committed = U256::ZERO;
-        for (nonce, pooled) in queue.iter() {
+        for (nonce, pooled) in queue.range(account.nonce..) {
             if *nonce != next {
                 break;
             }
@@ -151,8 +153,13 @@ impl Mempool {
             }
             .into());
         }
+        // Every check passed: only now does the sender get a queue.
         let hash = tx.hash;
-        queue.insert(tx.nonce(), tx.clone());
+        inner
+            .by_sender
+            .entry(tx.sender)
+            .or_default()
+            .insert(tx.nonce(), tx.clone());
         if let Some(old) = replacing {
             inner.by_hash.remove(&old.hash);
         }
@@ -188,10 +195,12 @@ impl Mempool {
             .collect()
     }
 
-    /// Removes transactions a finalized block included, and every pooled transaction of their
-    /// senders whose nonce is now used.
-    pub fn remove_finalized(&self, txs: &[Arc<RecoveredTx>], state: &State) {
+    /// Runs `swap` (which installs the new finalized head) and then removes the transactions
+    /// the block included and every pooled transaction of their senders whose nonce is now
+    /// used, all under the pool's lock.
+    pub fn finalize(&self, txs: &[Arc<RecoveredTx>], state: &State, swap: impl FnOnce()) {
         let mut inner = self.inner.lock();
+        swap();
         let mut senders = Vec::new();
         for tx in txs {
             inner.by_hash.remove(&tx.hash);
@@ -204,19 +213,110 @@ impl Mempool {
             let Some(queue) = inner.by_sender.get_mut(&sender) else {
                 continue;
             };
-            let stale: Vec<u64> = queue.range(..nonce).map(|(n, _)| *n).collect();
-            let mut dropped = Vec::new();
-            for n in stale {
-                if let Some(tx) = queue.remove(&n) {
-                    dropped.push(tx.hash);
-                }
-            }
+            let keep = queue.split_off(&nonce);
+            let stale = std::mem::replace(queue, keep);
             if queue.is_empty() {
                 inner.by_sender.remove(&sender);
             }
-            for h in dropped {
-                inner.by_hash.remove(&h);
+            for tx in stale.values() {
+                inner.by_hash.remove(&tx.hash);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};
+    use alloy_primitives::{Bytes, TxKind};
+    use alloy_signer::SignerSync;
+    use alloy_signer_local::PrivateKeySigner;
+    use lazai_ledger::{Account, decode_and_recover};
+
+    const CHAIN: u64 = 133_718;
+
+    fn tx(signer: &PrivateKeySigner, nonce: u64) -> Arc<RecoveredTx> {
+        let tx = TxEip1559 {
+            chain_id: CHAIN,
+            nonce,
+            gas_limit: 21_000,
+            max_fee_per_gas: 2_000_000_000,
+            max_priority_fee_per_gas: 1_000_000_000,
+            to: TxKind::Call(Address::repeat_byte(9)),
+            value: U256::from(1),
+            input: Bytes::new(),
+            access_list: Default::default(),
+        };
+        let sig = signer.sign_hash_sync(&tx.signature_hash()).expect("sign");
+        let raw = alloy_eips::eip2718::Encodable2718::encoded_2718(&TxEnvelope::from(
+            tx.into_signed(sig),
+        ));
+        Arc::new(decode_and_recover(&raw, CHAIN).expect("valid"))
+    }
+
+    fn env() -> BlockEnv {
+        BlockEnv {
+            chain_id: CHAIN,
+            height: 1,
+            timestamp_ms: 1,
+            proposer: Address::ZERO,
+            base_fee: 1_000_000_000,
+            gas_limit: 30_000_000,
+        }
+    }
+
+    #[test]
+    fn rejected_senders_leave_nothing_and_finalization_prunes_both_indexes() {
+        let (alice, poor) = (PrivateKeySigner::random(), PrivateKeySigner::random());
+        let mut state = State::default();
+        state.set_account(
+            &alice.address(),
+            Account {
+                nonce: 0,
+                balance: U256::from(10u128.pow(18)),
+            },
+        );
+        let ledger = Ledger::new(CHAIN);
+        let pool = Mempool::new(MempoolConfig::default());
+        let current = || (state.clone(), env());
+
+        assert!(pool.admit(&ledger, tx(&poor, 0), current).is_err());
+        assert!(pool.admit(&ledger, tx(&alice, 5), current).is_err(), "gap");
+        assert!(
+            pool.inner.lock().by_sender.is_empty(),
+            "refusals create no queue"
+        );
+
+        let (t0, t1) = (tx(&alice, 0), tx(&alice, 1));
+        pool.admit(&ledger, t0.clone(), current).expect("nonce 0");
+        pool.admit(&ledger, t1.clone(), current).expect("nonce 1");
+        assert_eq!(
+            pool.admit(&ledger, t1.clone(), current),
+            Err(SubmitError::AlreadyKnown)
+        );
+        assert_eq!(pool.pending_nonce(&alice.address(), 0), 2);
+        assert_eq!(pool.candidates(|_| 0, 10).len(), 2);
+        assert_eq!(
+            pool.candidates(|_| 1, 10).len(),
+            1,
+            "a parent that used nonce 0"
+        );
+
+        // A block included nonce 0 and another path used nonce 1: both leave both indexes.
+        let mut after = state.clone();
+        after.set_account(
+            &alice.address(),
+            Account {
+                nonce: 2,
+                balance: U256::from(10u128.pow(17)),
+            },
+        );
+        let mut swapped = false;
+        pool.finalize(&[t0], &after, || swapped = true);
+        assert!(swapped);
+        assert!(pool.is_empty());
+        assert!(pool.inner.lock().by_sender.is_empty());
+        assert!(pool.get(&t1.hash).is_none());
     }
 }

@@ -7,12 +7,13 @@
 //! of a block.
 
 use alloy_rlp::{Decodable, Encodable};
-use lazai_types::{B256, Block, Bytes, Receipt};
+use lazai_types::{B256, Block, Bytes, Header, Receipt};
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
 use std::path::Path;
 
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const BLOCKS: TableDefinition<u64, &[u8]> = TableDefinition::new("blocks");
+const HEADERS: TableDefinition<u64, &[u8]> = TableDefinition::new("headers");
 const HASHES: TableDefinition<&[u8; 32], u64> = TableDefinition::new("block_hashes");
 const RECEIPTS: TableDefinition<u64, &[u8]> = TableDefinition::new("receipts");
 const TXS: TableDefinition<&[u8; 32], (u64, u32)> = TableDefinition::new("tx_index");
@@ -60,6 +61,7 @@ impl Store {
         {
             tx.open_table(META).map_err(db_err)?;
             tx.open_table(BLOCKS).map_err(db_err)?;
+            tx.open_table(HEADERS).map_err(db_err)?;
             tx.open_table(HASHES).map_err(db_err)?;
             tx.open_table(RECEIPTS).map_err(db_err)?;
             tx.open_table(TXS).map_err(db_err)?;
@@ -152,6 +154,10 @@ impl Store {
             blocks
                 .insert(height, block.to_bytes().as_slice())
                 .map_err(db_err)?;
+            let mut header = Vec::with_capacity(600);
+            block.header.encode(&mut header);
+            let mut headers = tx.open_table(HEADERS).map_err(db_err)?;
+            headers.insert(height, header.as_slice()).map_err(db_err)?;
             let mut hashes = tx.open_table(HASHES).map_err(db_err)?;
             hashes.insert(&hash.0, height).map_err(db_err)?;
             let mut encoded = Vec::new();
@@ -206,6 +212,22 @@ impl Store {
             .map(Some)
             .map_err(|e| Error::Corrupt {
                 table: "blocks",
+                reason: e.to_string(),
+            })
+    }
+
+    /// A committed block's header alone (cheaper than the whole block).
+    pub fn header(&self, height: u64) -> Result<Option<Header>> {
+        let tx = self.db.begin_read().map_err(db_err)?;
+        let table = tx.open_table(HEADERS).map_err(db_err)?;
+        let Some(v) = table.get(height).map_err(db_err)? else {
+            return Ok(None);
+        };
+        let mut slice = v.value();
+        Header::decode(&mut slice)
+            .map(Some)
+            .map_err(|e| Error::Corrupt {
+                table: "headers",
                 reason: e.to_string(),
             })
     }
@@ -276,6 +298,10 @@ mod tests {
         assert_eq!(store.head().expect("head"), Some(1));
         assert!(store.load_state().expect("state").is_empty());
         assert_eq!(store.block(1).expect("read").expect("present"), block(1));
+        assert_eq!(
+            store.header(1).expect("read").expect("present"),
+            block(1).header
+        );
         assert_eq!(store.height_of(&block(1).hash()).expect("read"), Some(1));
         let mut other = block(0);
         other.header.timestamp_ms = 5;

@@ -18,6 +18,8 @@ pub enum GenesisError {
     DuplicateValidator(String),
     #[error("account {0} appears twice in alloc")]
     DuplicateAccount(Address),
+    #[error("the alloc balances add up to more than 2^256 - 1 wei")]
+    SupplyOverflow,
     #[error("cannot parse genesis: {0}")]
     Parse(String),
 }
@@ -53,7 +55,8 @@ pub struct Genesis {
     pub timestamp_ms: u64,
     /// Gas limit of every block.
     pub gas_limit: u64,
-    /// Base fee of the first block (wei per gas).
+    /// Base fee of the genesis block (wei per gas); block 1's follows from it by the EIP-1559
+    /// rule (an empty genesis lowers it by 1/8, down to `min_base_fee`).
     pub initial_base_fee: u64,
     /// The base fee never drops below this (wei per gas).
     pub min_base_fee: u64,
@@ -84,10 +87,14 @@ impl Genesis {
             }
         }
         let mut seen = std::collections::BTreeSet::new();
+        let mut supply = U256::ZERO;
         for a in &self.alloc {
             if !seen.insert(a.address) {
                 return Err(GenesisError::DuplicateAccount(a.address));
             }
+            supply = supply
+                .checked_add(a.balance)
+                .ok_or(GenesisError::SupplyOverflow)?;
         }
         Ok(())
     }

@@ -25,13 +25,15 @@ pub struct MockExecutor {
 }
 
 fn genesis() -> Block {
-    Block {
+    let mut block = Block {
         header: Header {
             gas_limit: 30_000_000,
             ..Default::default()
         },
         transactions: Vec::new(),
-    }
+    };
+    block.header.transactions_root = block.compute_transactions_root();
+    block
 }
 
 fn state_root(parent: &Block, height: u64, transactions: &[Bytes]) -> B256 {
@@ -108,7 +110,7 @@ impl Executor for MockExecutor {
         }
         let height = parent.header.height + 1;
         let transactions = vec![Bytes::from(format!("tx-{height}-{proposer}").into_bytes())];
-        let block = Block {
+        let mut block = Block {
             header: Header {
                 parent_hash: parent.hash(),
                 height,
@@ -120,6 +122,7 @@ impl Executor for MockExecutor {
             },
             transactions,
         };
+        block.header.transactions_root = block.compute_transactions_root();
         s.known.insert(block.hash());
         s.proposals += 1;
         Some(block)

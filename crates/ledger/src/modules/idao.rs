@@ -82,14 +82,16 @@ impl Module for IdaoRegistry {
         IDAO_REGISTRY_ADDRESS
     }
 
+    /// Nothing in the registry is payable: value sent with any call reverts (and so returns
+    /// to the sender) instead of being locked at the module's address.
     fn call(&self, call: &mut Call<'_>, input: &[u8]) -> Result<Vec<u8>, ModuleError> {
+        call.non_payable()?;
         match decode_call::<Calls>(self.name(), input)? {
             Calls::name(_) => Ok("LazAI iDAO Registry".to_string().abi_encode()),
             Calls::version(_) => Ok(U256::from(1).abi_encode()),
             Calls::idaoCount(_) => Ok(call.load_u256(COUNT_SLOT)?.abi_encode()),
             Calls::getIdao(c) => Ok(Self::load(call, c.idaoId)?.abi_encode()),
             Calls::registerIdao(c) => {
-                call.non_payable()?;
                 if c.name.is_empty() || c.name.len() > MAX_NAME_BYTES {
                     return Err(revert_with(IIdaoRegistry::InvalidName {}));
                 }
@@ -111,7 +113,6 @@ impl Module for IdaoRegistry {
                 Ok(id.abi_encode())
             }
             Calls::updateMetadata(c) => {
-                call.non_payable()?;
                 Self::check_uri(&c.metadataUri)?;
                 let mut record = Self::load(call, c.idaoId)?;
                 if record.owner != call.caller {
