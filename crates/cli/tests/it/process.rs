@@ -59,6 +59,21 @@ async fn wait_for_height(p: &DynProvider, height: u64) -> u64 {
     panic!("node did not reach height {height}");
 }
 
+/// Sends `value` wei to `to` from dev account 0 and waits for the finalized receipt.
+async fn transfer(
+    p: &DynProvider,
+    to: Address,
+    value: U256,
+) -> alloy::rpc::types::TransactionReceipt {
+    let tx = TransactionRequest::default().with_to(to).with_value(value);
+    p.send_transaction(tx)
+        .await
+        .expect("send")
+        .get_receipt()
+        .await
+        .expect("receipt")
+}
+
 fn devnet(dir: &Path, rpc: u16, p2p: u16) -> Killed {
     let (dir, rpc, p2p) = (
         dir.display().to_string(),
@@ -88,18 +103,7 @@ async fn sigkill_and_restart_keeps_every_finalized_transaction() {
     let p = provider(rpc);
     wait_for_height(&p, 1).await;
     for i in 1..=5u64 {
-        let tx = TransactionRequest::default()
-            .with_to(recipient)
-            .with_value(U256::from(i));
-        assert!(
-            p.send_transaction(tx)
-                .await
-                .expect("send")
-                .get_receipt()
-                .await
-                .expect("receipt")
-                .status()
-        );
+        assert!(transfer(&p, recipient, U256::from(i)).await.status());
     }
     // Kill it mid-flight: keep sending while it dies.
     let tx = TransactionRequest::default()
@@ -149,18 +153,7 @@ async fn sigkill_and_restart_keeps_every_finalized_transaction() {
     assert_eq!(block.header.parent_hash, parent.header.hash);
     // And it keeps finalizing.
     wait_for_height(&p, height + 5).await;
-    let tx = TransactionRequest::default()
-        .with_to(recipient)
-        .with_value(U256::from(1));
-    assert!(
-        p.send_transaction(tx)
-            .await
-            .expect("send")
-            .get_receipt()
-            .await
-            .expect("receipt")
-            .status()
-    );
+    assert!(transfer(&p, recipient, U256::from(1)).await.status());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -210,16 +203,9 @@ async fn validator_from_cli_made_key_genesis_and_config() {
     );
     let p = provider(rpc);
     wait_for_height(&p, 3).await;
-    let tx = TransactionRequest::default()
-        .with_to(Address::repeat_byte(0x66))
-        .with_value(U256::from(7));
     assert!(
-        p.send_transaction(tx)
+        transfer(&p, Address::repeat_byte(0x66), U256::from(7))
             .await
-            .expect("send")
-            .get_receipt()
-            .await
-            .expect("receipt")
             .status()
     );
     let status = Command::new(env!("CARGO_BIN_EXE_lazai"))

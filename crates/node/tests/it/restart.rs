@@ -2,9 +2,8 @@
 //! and balances, and keeps finalizing.
 
 use crate::support::*;
-use alloy::network::TransactionBuilder;
 use alloy::providers::Provider;
-use alloy::rpc::types::{BlockNumberOrTag, TransactionRequest};
+use alloy::rpc::types::BlockNumberOrTag;
 use alloy_primitives::{Address, U256};
 
 #[test]
@@ -15,17 +14,7 @@ fn restart_resumes_at_the_same_state() {
         let p = provider(&devnet, account(0));
         let mut last = None;
         for i in 1..=3u64 {
-            let tx = TransactionRequest::default()
-                .with_to(recipient)
-                .with_value(U256::from(i));
-            last = Some(
-                p.send_transaction(tx)
-                    .await
-                    .expect("send")
-                    .get_receipt()
-                    .await
-                    .expect("receipt"),
-            );
+            last = Some(transfer(&p, recipient, U256::from(i)).await);
         }
         let receipt = last.expect("sent");
         let chain = devnet.nodes[0].chain();
@@ -65,17 +54,6 @@ fn restart_resumes_at_the_same_state() {
         );
         // And the chain goes on from there.
         wait_for_height(&p, height + 3).await;
-        let tx = TransactionRequest::default()
-            .with_to(recipient)
-            .with_value(U256::from(1));
-        assert!(
-            p.send_transaction(tx)
-                .await
-                .expect("send")
-                .get_receipt()
-                .await
-                .expect("receipt")
-                .status()
-        );
+        assert!(transfer(&p, recipient, U256::from(1)).await.status());
     });
 }

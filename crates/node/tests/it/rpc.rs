@@ -1,9 +1,8 @@
 //! Transfers, receipts, balances, logs, calls and gas estimates through alloy.
 
 use crate::support::*;
-use alloy::network::TransactionBuilder;
 use alloy::providers::{Provider, ProviderBuilder};
-use alloy::rpc::types::{BlockNumberOrTag, Filter, TransactionRequest};
+use alloy::rpc::types::{BlockNumberOrTag, Filter};
 use alloy::sol;
 use alloy_primitives::{Address, U256, address};
 use lazai_types::lazai;
@@ -34,16 +33,7 @@ fn transfers_receipts_and_blocks() {
         assert_eq!(p.get_chain_id().await.expect("chainId"), 133_718);
         let before = p.get_balance(bob.address()).await.expect("balance");
         assert_eq!(before, lazai(10_000));
-        let tx = TransactionRequest::default()
-            .with_to(bob.address())
-            .with_value(lazai(1));
-        let receipt = p
-            .send_transaction(tx)
-            .await
-            .expect("send")
-            .get_receipt()
-            .await
-            .expect("receipt");
+        let receipt = transfer(&p, bob.address(), lazai(1)).await;
         assert!(receipt.status());
         assert_eq!(receipt.gas_used, 21_000);
         assert_eq!(receipt.from, alice.address());

@@ -124,3 +124,21 @@ pub async fn raw_post(
 pub async fn raw_call(devnet: &Devnet, body: serde_json::Value) -> serde_json::Value {
     raw_post(devnet, body).await.expect("post").1
 }
+
+/// Sends `value` wei to `to` from the provider's wallet and waits for the finalized receipt.
+pub async fn transfer(
+    p: &DynProvider,
+    to: alloy_primitives::Address,
+    value: alloy_primitives::U256,
+) -> alloy::rpc::types::TransactionReceipt {
+    use alloy::network::TransactionBuilder;
+    let tx = alloy::rpc::types::TransactionRequest::default()
+        .with_to(to)
+        .with_value(value);
+    p.send_transaction(tx)
+        .await
+        .expect("send")
+        .get_receipt()
+        .await
+        .expect("receipt")
+}

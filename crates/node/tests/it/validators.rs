@@ -1,9 +1,7 @@
 //! Four validators in one process finalize blocks and agree on every block and state root.
 
 use crate::support::*;
-use alloy::network::TransactionBuilder;
 use alloy::providers::Provider;
-use alloy::rpc::types::TransactionRequest;
 use alloy_primitives::{Address, U256};
 use lazai_rpc::ChainApi;
 
@@ -13,16 +11,7 @@ fn four_validators_agree_on_every_state_root() {
     with_devnet(dir.path(), 4, |devnet| async move {
         let p = provider(&devnet, account(1));
         for i in 0..5u64 {
-            let tx = TransactionRequest::default()
-                .with_to(Address::repeat_byte(0x44))
-                .with_value(U256::from(i + 1));
-            let receipt = p
-                .send_transaction(tx)
-                .await
-                .expect("send")
-                .get_receipt()
-                .await
-                .expect("receipt");
+            let receipt = transfer(&p, Address::repeat_byte(0x44), U256::from(i + 1)).await;
             assert!(receipt.status());
         }
         wait_for_height(&p, 12).await;
