@@ -102,25 +102,19 @@ where
         NonZeroUsize::new(config.participants.len()).unwrap_or(NonZeroUsize::MIN);
     let mailbox_size = NonZeroUsize::new(config.mailbox_size).unwrap_or(NonZeroUsize::MIN);
     let namespace = config.namespace();
-    let cfg = if p2p.local {
-        lookup::Config::local(
-            handshake,
-            &namespace,
-            p2p.listen,
-            max_peers_per_set,
-            max_message_size,
-            mailbox_size,
-        )
+    let preset = if p2p.local {
+        lookup::Config::local
     } else {
-        lookup::Config::recommended(
-            handshake,
-            &namespace,
-            p2p.listen,
-            max_peers_per_set,
-            max_message_size,
-            mailbox_size,
-        )
+        lookup::Config::recommended
     };
+    let cfg = preset(
+        handshake,
+        &namespace,
+        p2p.listen,
+        max_peers_per_set,
+        max_message_size,
+        mailbox_size,
+    );
 
     let (mut network, mut oracle) = lookup::Network::new(context.child("p2p"), cfg);
     let _ = oracle.track(0, peers);

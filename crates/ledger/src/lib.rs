@@ -14,7 +14,7 @@ mod tx;
 pub use error::{BlockError, TxError};
 pub use exec::{BlockEnv, CallOutcome, CallParams, ExecutedBlock, Ledger};
 pub use state::{Account, Changes, State, account_key, module_key};
-pub use tx::{RecoveredTx, decode_and_recover, decode_and_recover_many};
+pub use tx::{RecoveredTx, decode_and_recover, decode_and_recover_many, decode_with_sender};
 
 use lazai_types::{Genesis, U256};
 

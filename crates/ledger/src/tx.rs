@@ -69,6 +69,37 @@ impl RecoveredTx {
 /// EIP-1559 transactions for `chain_id`; refuses high-s (malleable) signatures, trailing bytes,
 /// and anything larger than `MAX_TX_BYTES`. Never panics.
 pub fn decode_and_recover(raw: &[u8], chain_id: u64) -> Result<RecoveredTx, TxError> {
+    let envelope = decode(raw, chain_id)?;
+    // Rejects high-s signatures (EIP-2) and recovers with libsecp256k1.
+    let sender = envelope
+        .recover_signer()
+        .map_err(|_| TxError::BadSignature)?;
+    Ok(RecoveredTx {
+        hash: envelope.trie_hash(),
+        sender,
+        envelope,
+        raw: Bytes::copy_from_slice(raw),
+    })
+}
+
+/// Decodes a transaction whose sender is already known (one this chain finalized, whose
+/// receipt records the sender), without recovering the signature again.
+pub fn decode_with_sender(
+    raw: &[u8],
+    chain_id: u64,
+    sender: Address,
+) -> Result<RecoveredTx, TxError> {
+    let envelope = decode(raw, chain_id)?;
+    Ok(RecoveredTx {
+        hash: envelope.trie_hash(),
+        sender,
+        envelope,
+        raw: Bytes::copy_from_slice(raw),
+    })
+}
+
+/// The stateless checks of [`decode_and_recover`], without the signature.
+fn decode(raw: &[u8], chain_id: u64) -> Result<TxEnvelope, TxError> {
     if raw.len() > MAX_TX_BYTES {
         return Err(TxError::Oversized {
             size: raw.len(),
@@ -104,18 +135,7 @@ pub fn decode_and_recover(raw: &[u8], chain_id: u64) -> Result<RecoveredTx, TxEr
     {
         return Err(TxError::TipAboveFeeCap);
     }
-    // Rejects high-s signatures (EIP-2) and recovers with libsecp256k1.
-    let sender = envelope
-        .recover_signer()
-        .map_err(|_| TxError::BadSignature)?;
-    let hash = envelope.trie_hash();
-    debug_assert_eq!(envelope.encoded_2718().len(), raw.len());
-    Ok(RecoveredTx {
-        hash,
-        sender,
-        envelope,
-        raw: Bytes::copy_from_slice(raw),
-    })
+    Ok(envelope)
 }
 
 /// Recovers many transactions in parallel across cores (the expensive part is the signature).

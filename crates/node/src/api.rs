@@ -5,6 +5,7 @@ use crate::chain::Chain;
 use lazai_consensus::StatusHandle;
 use lazai_ledger::{
     Account, CallOutcome, CallParams, TxError, decode_and_recover, decode_and_recover_many,
+    decode_with_sender,
 };
 use lazai_rpc::{
     CallRequest, ChainApi, FinalizedBlock, NodeStatus, SubmitError, TxInBlock, TxLookup,
@@ -128,24 +129,16 @@ impl ChainApi for NodeApi {
     }
 
     fn transaction(&self, hash: &B256) -> Option<TxLookup> {
-        if let Some(tx) = self.chain.mempool().get(hash) {
-            // A pooled transaction may have just been finalized; prefer the finalized view.
-            if self
-                .chain
-                .inner
-                .store
-                .tx_location(hash)
-                .ok()
-                .flatten()
-                .is_none()
-            {
-                return Some(TxLookup { tx, location: None });
-            }
-        }
-        let loc = self.chain.inner.store.tx_location(hash).ok().flatten()?;
+        // The finalized view wins: a pooled copy may linger for a moment after finalization.
+        let Some(loc) = self.chain.inner.store.tx_location(hash).ok().flatten() else {
+            let tx = self.chain.mempool().get(hash)?;
+            return Some(TxLookup { tx, location: None });
+        };
         let block = self.block_by_height(loc.height)?;
         let raw = block.transactions.get(loc.index as usize)?;
-        let tx = decode_and_recover(raw, self.chain_id()).ok()?;
+        // The receipt records the sender, so the signature is not recovered again.
+        let sender = self.receipts(loc.height)?.get(loc.index as usize)?.from;
+        let tx = decode_with_sender(raw, self.chain_id(), sender).ok()?;
         Some(TxLookup {
             tx: Arc::new(tx),
             location: Some(TxInBlock {

@@ -90,9 +90,7 @@ impl Tx {
     }
 
     pub fn eip1559(&self, s: &PrivateKeySigner) -> Vec<u8> {
-        let tx = self.unsigned_1559();
-        let sig = s.sign_hash_sync(&tx.signature_hash()).expect("sign");
-        TxEnvelope::from(tx.into_signed(sig)).encoded_2718()
+        sign(self.unsigned_1559(), s)
     }
 
     pub fn legacy(&self, s: &PrivateKeySigner, chain_id: Option<u64>) -> Vec<u8> {
@@ -105,8 +103,7 @@ impl Tx {
             value: self.value,
             input: self.input.clone(),
         };
-        let sig = s.sign_hash_sync(&tx.signature_hash()).expect("sign");
-        TxEnvelope::from(tx.into_signed(sig)).encoded_2718()
+        sign(tx, s)
     }
 
     pub fn eip2930(&self, s: &PrivateKeySigner) -> Vec<u8> {
@@ -120,8 +117,7 @@ impl Tx {
             input: self.input.clone(),
             access_list: Default::default(),
         };
-        let sig = s.sign_hash_sync(&tx.signature_hash()).expect("sign");
-        TxEnvelope::from(tx.into_signed(sig)).encoded_2718()
+        sign(tx, s)
     }
 
     /// The same EIP-1559 transaction with its signature's `s` flipped to the high half.
@@ -136,6 +132,16 @@ impl Tx {
         let high = Signature::new(sig.r(), n - sig.s(), !sig.v());
         TxEnvelope::from(tx.into_signed(high)).encoded_2718()
     }
+}
+
+/// Signs `tx` with `s` and returns its EIP-2718 encoding.
+fn sign<T>(tx: T, s: &PrivateKeySigner) -> Vec<u8>
+where
+    T: SignableTransaction<Signature>,
+    TxEnvelope: From<alloy_consensus::Signed<T>>,
+{
+    let sig = s.sign_hash_sync(&tx.signature_hash()).expect("sign");
+    TxEnvelope::from(tx.into_signed(sig)).encoded_2718()
 }
 
 pub fn recover(raw: &[u8]) -> RecoveredTx {
