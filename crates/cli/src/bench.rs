@@ -1,39 +1,46 @@
-//! `lazai bench transfers`: signed transfers through the full path — JSON-RPC ingest, mempool,
-//! consensus, execution, commit — on an in-process devnet, with finalized throughput and
-//! submit-to-finalized latency. Also measures the single-core and all-core sender-recovery
-//! rate, the physical ceiling of this path.
+//! `lazai bench`: signed transfers through the full path — JSON-RPC ingest, mempool,
+//! consensus, execution, commit — with finalized throughput and submit-to-finalized latency.
+//!
+//! `transfers` runs an in-process devnet and also measures the single-core and all-core
+//! sender-recovery rate, the physical ceiling of this path. `cluster` runs one `lazai node`
+//! process per validator and submits everything to validator 0's JSON-RPC.
 
+use crate::cluster::{self, Cluster, ClusterPlan, NodeSpec};
+use alloy::providers::{Provider as _, ProviderBuilder, WsConnect};
+use alloy::pubsub::Subscription;
 use alloy::transports::http::reqwest;
 use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};
 use alloy_eips::eip2718::Encodable2718;
 use alloy_primitives::{Address, B256, Bytes, TxKind, U256, keccak256};
 use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Context as _, Result, anyhow, bail};
 use clap::{Args, Subcommand};
 use lazai_consensus::runtime::{Runner as _, tokio as cw_tokio};
-use lazai_node::{NodeSettings, devnet_genesis, start_devnet};
+use lazai_node::{Chain, NodeSettings, devnet_genesis, start_devnet};
 use lazai_types::{DEVNET_CHAIN_ID, lazai};
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::sync::{broadcast, mpsc};
 
 #[derive(Subcommand, Debug)]
 pub enum BenchCommand {
     /// Push signed LAZAI transfers through RPC → mempool → consensus → execution → commit.
     Transfers(TransfersArgs),
+    /// The same load against a local cluster of `lazai node` processes (one per validator),
+    /// all submitted to validator 0.
+    Cluster(ClusterArgs),
 }
 
+/// The transfer load and how it is submitted.
 #[derive(Args, Debug, Clone)]
-pub struct TransfersArgs {
-    /// Validators in the in-process devnet (run it with 1 and with 4).
-    #[arg(long, default_value_t = 1)]
-    pub validators: usize,
+pub struct LoadArgs {
     /// Transfers to send.
     #[arg(long, default_value_t = 60_000)]
     pub txs: usize,
-    /// Distinct funded senders (each sends txs/senders transfers in nonce order).
+    /// Distinct funded senders (each sends about txs/senders transfers in nonce order).
     #[arg(long, default_value_t = 3_000)]
     pub senders: usize,
     /// `eth_sendRawTransaction` calls per JSON-RPC batch request.
@@ -50,9 +57,28 @@ pub struct TransfersArgs {
     pub timeout: u64,
 }
 
-pub fn run(cmd: BenchCommand) -> Result<()> {
+#[derive(Args, Debug, Clone)]
+pub struct TransfersArgs {
+    /// Validators in the in-process devnet (run it with 1 and with 4).
+    #[arg(long, default_value_t = 1)]
+    pub validators: usize,
+    #[command(flatten)]
+    pub load: LoadArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ClusterArgs {
+    /// Validator processes.
+    #[arg(long, default_value_t = 4)]
+    pub validators: usize,
+    #[command(flatten)]
+    pub load: LoadArgs,
+}
+
+pub fn run(cmd: BenchCommand, log_filter: &str) -> Result<()> {
     match cmd {
         BenchCommand::Transfers(args) => transfers(args),
+        BenchCommand::Cluster(args) => cluster(args, log_filter),
     }
 }
 
@@ -75,6 +101,67 @@ fn sign_transfer(signer: &PrivateKeySigner, nonce: u64, to: Address) -> Result<B
     };
     let sig = signer.sign_hash_sync(&tx.signature_hash())?;
     Ok(TxEnvelope::from(tx.into_signed(sig)).encoded_2718().into())
+}
+
+/// Signed transfers from funded bench senders, ready to submit.
+struct Workload {
+    /// The senders (fund them at genesis).
+    senders: Vec<Address>,
+    /// Each sender's transfers, in nonce order from nonce 0.
+    signed: Vec<Vec<Bytes>>,
+    total: usize,
+}
+
+impl Workload {
+    /// `load.txs` transfers spread over `load.senders` senders.
+    fn sign(load: &LoadArgs) -> Result<Self> {
+        if load.senders == 0 || load.txs < load.senders || load.batch == 0 || load.connections == 0
+        {
+            bail!("need senders > 0, txs >= senders, batch > 0, connections > 0");
+        }
+        eprintln!(
+            "signing {} transfers from {} senders ...",
+            load.txs, load.senders
+        );
+        let keys: Vec<PrivateKeySigner> =
+            (0..load.senders).map(sender_key).collect::<Result<_>>()?;
+        let recipients: Vec<Address> = (0..256u64)
+            .map(|i| Address::from_word(keccak256(i.to_be_bytes())))
+            .collect();
+        let (each, extra) = (load.txs / load.senders, load.txs % load.senders);
+        let signed: Vec<Vec<Bytes>> = keys
+            .par_iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let count = each + usize::from(i < extra);
+                (0..count as u64)
+                    .map(|n| sign_transfer(s, n, recipients[(i + n as usize) % recipients.len()]))
+                    .collect()
+            })
+            .collect::<Result<_>>()?;
+        Ok(Self {
+            senders: keys.iter().map(|s| s.address()).collect(),
+            signed,
+            total: load.txs,
+        })
+    }
+
+    /// Streams, one per connection: stream c carries the senders i with i % conns == c,
+    /// round-major (every sender's nonce 0, then nonce 1, ...), so nonces arrive in order and
+    /// any `batch_len(conns)` consecutive entries hold at most one transaction per sender
+    /// (calls in a batch run concurrently).
+    fn streams(&self, conns: usize) -> Vec<Vec<(B256, Bytes)>> {
+        let mut streams: Vec<Vec<(B256, Bytes)>> = vec![Vec::new(); conns];
+        let rounds = self.signed.iter().map(Vec::len).max().unwrap_or(0);
+        for n in 0..rounds {
+            for (i, txs) in self.signed.iter().enumerate() {
+                if let Some(raw) = txs.get(n) {
+                    streams[i % conns].push((keccak256(raw), raw.clone()));
+                }
+            }
+        }
+        streams
+    }
 }
 
 /// Sender recovery over `raws`, on one core and on all cores: transactions per second.
@@ -113,43 +200,277 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[idx.min(sorted.len() - 1)]
 }
 
-fn transfers(args: TransfersArgs) -> Result<()> {
-    if args.senders == 0 || args.txs < args.senders || args.batch == 0 || args.connections == 0 {
-        bail!("need senders > 0, txs >= senders, batch > 0, connections > 0");
+/// What [`submit`] did.
+struct Submission {
+    /// When each transaction's batch was sent.
+    sent: HashMap<B256, Instant>,
+    start: Instant,
+    /// Time to submit everything.
+    ingest: Duration,
+    rejected: usize,
+}
+
+/// Submits the workload to `url` as JSON-RPC batches of `eth_sendRawTransaction` over
+/// `load.connections` concurrent connections.
+async fn submit(url: &str, work: &Workload, load: &LoadArgs) -> Result<Submission> {
+    let conns = load.connections.min(work.senders.len());
+    // Every connection carries at least `senders / conns` senders per round.
+    let batch = load.batch.min(work.senders.len() / conns).max(1);
+    let sent: Arc<parking_lot::Mutex<HashMap<B256, Instant>>> = Default::default();
+    let start = Instant::now();
+    let client = reqwest::Client::new();
+    let mut tasks = Vec::new();
+    for stream in work.streams(conns) {
+        let (client, url, sent) = (client.clone(), url.to_string(), sent.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut rejected = 0usize;
+            let mut first_error = None;
+            for chunk in stream.chunks(batch) {
+                let body: Vec<_> = chunk
+                    .iter()
+                    .enumerate()
+                    .map(|(id, (_, raw))| serde_json::json!({"jsonrpc":"2.0","id":id,"method":"eth_sendRawTransaction","params":[raw]}))
+                    .collect();
+                let now = Instant::now();
+                sent.lock().extend(chunk.iter().map(|(h, _)| (*h, now)));
+                let resp = client
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .body(serde_json::to_vec(&body)?)
+                    .send()
+                    .await?
+                    .bytes()
+                    .await?;
+                let replies: Vec<serde_json::Value> =
+                    serde_json::from_slice(&resp).context("batch reply")?;
+                for r in replies {
+                    if let Some(e) = r.get("error") {
+                        rejected += 1;
+                        first_error.get_or_insert_with(|| e.to_string());
+                    }
+                }
+            }
+            Ok::<_, anyhow::Error>((rejected, first_error))
+        }));
     }
-    let per_sender = args.txs / args.senders;
-    let total = per_sender * args.senders;
-    eprintln!(
-        "signing {total} transfers from {} senders ...",
-        args.senders
-    );
-    let senders: Vec<PrivateKeySigner> =
-        (0..args.senders).map(sender_key).collect::<Result<_>>()?;
-    let recipients: Vec<Address> = (0..256u64)
-        .map(|i| Address::from_word(keccak256(i.to_be_bytes())))
-        .collect();
-    // Round-major order per sender: all senders' nonce 0, then nonce 1, ...
-    let signed: Vec<Vec<Bytes>> = senders
-        .par_iter()
-        .enumerate()
-        .map(|(i, s)| {
-            (0..per_sender as u64)
-                .map(|n| sign_transfer(s, n, recipients[(i + n as usize) % recipients.len()]))
-                .collect()
+    let mut rejected = 0;
+    for t in tasks {
+        let (r, e) = t.await??;
+        rejected += r;
+        if let Some(e) = e {
+            eprintln!("a submission was rejected: {e}");
+        }
+    }
+    let ingest = start.elapsed();
+    let sent = std::mem::take(&mut *sent.lock());
+    Ok(Submission {
+        sent,
+        start,
+        ingest,
+        rejected,
+    })
+}
+
+/// The transactions of one finalized block, and when this process learned it was final.
+struct FinalizedTxs {
+    at: Instant,
+    hashes: Vec<B256>,
+}
+
+/// Finalized blocks in height order, timestamped as they arrive.
+type FinalizedFeed = mpsc::UnboundedReceiver<Result<FinalizedTxs>>;
+
+/// The finalized blocks of an in-process chain.
+fn chain_feed(chain: &Chain) -> FinalizedFeed {
+    let mut blocks = chain.subscribe();
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        loop {
+            let item = match blocks.recv().await {
+                Ok(ev) => Ok(FinalizedTxs {
+                    at: Instant::now(),
+                    hashes: ev.receipts.iter().map(|r| r.tx_hash).collect(),
+                }),
+                Err(broadcast::error::RecvError::Lagged(n)) => {
+                    Err(anyhow!("lagged {n} blocks behind"))
+                }
+                Err(broadcast::error::RecvError::Closed) => Err(anyhow!("finalized stream ended")),
+            };
+            let stop = item.is_err();
+            if tx.send(item).is_err() || stop {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+/// The finalized blocks of a node, from its `newHeads` WebSocket subscription (each timestamped
+/// when its header arrives) and `eth_getBlockByNumber` (for the transaction hashes). Starts
+/// after the node's current height.
+async fn rpc_feed(node: &NodeSpec) -> Result<FinalizedFeed> {
+    let provider = ProviderBuilder::new()
+        .connect_ws(WsConnect::new(node.ws_url()))
+        .await
+        .with_context(|| format!("connect to {}", node.ws_url()))?;
+    let mut heads: Subscription<serde_json::Value> = provider
+        .subscribe(("newHeads",))
+        .await
+        .context("subscribe to newHeads")?;
+    let client = cluster::http_client()?;
+    let url = node.rpc_url();
+    let mut next = cluster::block_number(&client, &url).await? + 1;
+    let (head_tx, mut head_rx) = mpsc::unbounded_channel::<(Instant, u64)>();
+    tokio::spawn(async move {
+        let _connection = provider;
+        loop {
+            match heads.recv().await {
+                Ok(head) => {
+                    let at = Instant::now();
+                    let Some(n) = head.get("number").and_then(cluster::parse_quantity) else {
+                        continue;
+                    };
+                    if head_tx.send((at, n)).is_err() {
+                        return;
+                    }
+                }
+                // Missed heads are fetched by height below.
+                Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    });
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Some((at, n)) = head_rx.recv().await {
+            while next <= n {
+                let item = block_tx_hashes(&client, &url, next)
+                    .await
+                    .map(|hashes| FinalizedTxs { at, hashes });
+                let stop = item.is_err();
+                if tx.send(item).is_err() || stop {
+                    return;
+                }
+                next += 1;
+            }
+        }
+        let _ = tx.send(Err(anyhow!("the newHeads subscription ended")));
+    });
+    Ok(rx)
+}
+
+async fn block_tx_hashes(client: &reqwest::Client, url: &str, height: u64) -> Result<Vec<B256>> {
+    let block = cluster::block_by_number(client, url, height).await?;
+    block
+        .get("transactions")
+        .and_then(|t| t.as_array())
+        .with_context(|| format!("block {height} has no transaction list"))?
+        .iter()
+        .map(|h| {
+            h.as_str()
+                .and_then(|h| h.parse().ok())
+                .with_context(|| format!("block {height}: bad transaction hash {h}"))
         })
-        .collect::<Result<_>>()?;
-    let all: Vec<Bytes> = signed.iter().flatten().cloned().collect();
+        .collect()
+}
+
+/// Submit-to-finalized latencies of the submitted transactions.
+struct Finality {
+    latencies: Vec<Duration>,
+    /// Blocks that carried submitted transactions.
+    blocks: usize,
+    /// Blocks finalized from the first submission to the last finalized transaction.
+    blocks_seen: usize,
+    /// When the last submitted transaction was finalized.
+    last: Instant,
+}
+
+/// Follows `feed` until `expected` submitted transactions are final or `timeout` passes.
+async fn collect(
+    feed: &mut FinalizedFeed,
+    sub: &Submission,
+    expected: usize,
+    timeout: Duration,
+) -> Result<Finality> {
+    let mut fin = Finality {
+        latencies: Vec::with_capacity(expected),
+        blocks: 0,
+        blocks_seen: 0,
+        last: sub.start,
+    };
+    let deadline = tokio::time::Instant::now() + timeout;
+    while fin.latencies.len() < expected {
+        let ev = match tokio::time::timeout_at(deadline, feed.recv()).await {
+            Ok(Some(ev)) => ev?,
+            Ok(None) => bail!("finalized block feed ended"),
+            Err(_) => break,
+        };
+        if ev.at >= sub.start {
+            fin.blocks_seen += 1;
+        }
+        let before = fin.latencies.len();
+        fin.latencies.extend(
+            ev.hashes
+                .iter()
+                .filter_map(|h| sub.sent.get(h))
+                .map(|t| ev.at.saturating_duration_since(*t)),
+        );
+        if fin.latencies.len() > before {
+            fin.blocks += 1;
+            fin.last = ev.at;
+        }
+    }
+    fin.latencies.sort_unstable();
+    Ok(fin)
+}
+
+/// Prints the run's figures; fails if some accepted transfer did not finalize.
+fn report(label: &str, total: usize, sub: &Submission, fin: &Finality, timeout: u64) -> Result<()> {
+    let done = fin.latencies.len();
+    println!(
+        "{label}  transfers {total}  rejected {}  finalized {done}  blocks {} (of {} finalized)  avg {:.0} tx/block",
+        sub.rejected,
+        fin.blocks,
+        fin.blocks_seen,
+        done as f64 / fin.blocks.max(1) as f64
+    );
+    println!(
+        "ingest: {:.0} tx/s over RPC ({:.2} s)",
+        total as f64 / sub.ingest.as_secs_f64(),
+        sub.ingest.as_secs_f64()
+    );
+    let elapsed = fin.last - sub.start;
+    println!(
+        "finalized: {:.0} tx/s ({} in {:.2} s)  submit→finalized p50 {} ms  p99 {} ms",
+        done as f64 / elapsed.as_secs_f64().max(1e-9),
+        done,
+        elapsed.as_secs_f64(),
+        percentile(&fin.latencies, 0.50).as_millis(),
+        percentile(&fin.latencies, 0.99).as_millis()
+    );
+    if done < total - sub.rejected {
+        bail!(
+            "only {done} of {} transfers finalized within {timeout} s",
+            total - sub.rejected,
+        );
+    }
+    Ok(())
+}
+
+fn transfers(args: TransfersArgs) -> Result<()> {
+    let work = Workload::sign(&args.load)?;
+    let all: Vec<Bytes> = work.signed.iter().flatten().cloned().collect();
     let (single, parallel) = recovery_rates(&all);
+    drop(all);
     println!(
         "sender recovery: {single:.0} tx/s on one core, {parallel:.0} tx/s on {} cores",
         rayon::current_num_threads()
     );
 
-    let addresses: Vec<Address> = senders.iter().map(|s| s.address()).collect();
     let genesis = devnet_genesis(
         DEVNET_CHAIN_ID,
         args.validators,
-        &addresses,
+        &work.senders,
         lazai(1_000),
         2_000_000_000,
     );
@@ -158,141 +479,123 @@ fn transfers(args: TransfersArgs) -> Result<()> {
         genesis,
         dir.path().to_path_buf(),
         "127.0.0.1:0".parse()?,
-        Duration::from_millis(args.block_time),
+        Duration::from_millis(args.load.block_time),
     );
-    settings.rpc.max_batch_len = args.batch.max(1000) as u32;
+    settings.rpc.max_batch_len = args.load.batch.max(1000) as u32;
     let keys: Vec<_> = (0..args.validators)
         .map(lazai_consensus::devnet_key)
         .collect();
     let p2p = free_port_base(args.validators)?;
     let runtime = settings.runtime().with_worker_threads(2);
-    let report = cw_tokio::Runner::new(runtime).start(|context| async move {
+    let load = args.load.clone();
+    let (sub, fin, roots) = cw_tokio::Runner::new(runtime).start(|context| async move {
         let devnet = start_devnet(context, settings, keys, p2p).await?;
         let url = format!("http://{}", devnet.rpc_addr());
-        let mut finalized = devnet.nodes[0].chain().subscribe();
-
-        // Streams: connection c carries the senders i with i % connections == c, round-major,
-        // so a batch never holds two transactions of one sender (calls in a batch run
-        // concurrently) and nonces arrive in order.
-        let conns = args.connections.min(args.senders);
-        let mut streams: Vec<Vec<(B256, Bytes)>> = vec![Vec::new(); conns];
-        for n in 0..per_sender {
-            for (i, txs) in signed.iter().enumerate() {
-                let raw = txs[n].clone();
-                streams[i % conns].push((keccak256(&raw), raw));
-            }
-        }
-        let per_conn_senders = args.senders.div_ceil(conns);
-        let batch = args.batch.min(per_conn_senders).max(1);
-        let submitted: Arc<parking_lot::Mutex<HashMap<B256, Instant>>> = Default::default();
-        let start = Instant::now();
-        let client = reqwest::Client::new();
-        let mut tasks = Vec::new();
-        for stream in streams {
-            let (client, url, submitted) = (client.clone(), url.clone(), submitted.clone());
-            tasks.push(tokio::spawn(async move {
-                let mut rejected = 0usize;
-                let mut first_error = None;
-                for chunk in stream.chunks(batch) {
-                    let body: Vec<_> = chunk
-                        .iter()
-                        .enumerate()
-                        .map(|(id, (_, raw))| serde_json::json!({"jsonrpc":"2.0","id":id,"method":"eth_sendRawTransaction","params":[raw]}))
-                        .collect();
-                    let now = Instant::now();
-                    submitted.lock().extend(chunk.iter().map(|(h, _)| (*h, now)));
-                    let resp = client
-                        .post(&url)
-                        .header("content-type", "application/json")
-                        .body(serde_json::to_vec(&body)?)
-                        .send()
-                        .await?
-                        .bytes()
-                        .await?;
-                    let replies: Vec<serde_json::Value> = serde_json::from_slice(&resp).context("batch reply")?;
-                    for r in replies {
-                        if let Some(e) = r.get("error") {
-                            rejected += 1;
-                            first_error.get_or_insert_with(|| e.to_string());
-                        }
-                    }
-                }
-                Ok::<_, anyhow::Error>((rejected, first_error))
-            }));
-        }
-        let mut rejected = 0;
-        for t in tasks {
-            let (r, e) = t.await??;
-            rejected += r;
-            if let Some(e) = e {
-                eprintln!("a submission was rejected: {e}");
-            }
-        }
-        let ingest = start.elapsed();
-        let expected = total - rejected;
-        let mut latencies = Vec::with_capacity(expected);
-        let mut blocks = 0usize;
-        let mut last = start;
-        let deadline = Instant::now() + Duration::from_secs(args.timeout);
-        while latencies.len() < expected && Instant::now() < deadline {
-            let ev = match tokio::time::timeout(Duration::from_secs(5), finalized.recv()).await {
-                Ok(Ok(ev)) => ev,
-                Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(n))) => bail!("lagged {n} blocks behind"),
-                Ok(Err(e)) => bail!("finalized stream ended: {e}"),
-                Err(_) => continue,
-            };
-            let now = Instant::now();
-            let subs = submitted.lock();
-            let mut counted = 0;
-            for r in ev.receipts.iter() {
-                if let Some(t) = subs.get(&r.tx_hash) {
-                    latencies.push(now - *t);
-                    counted += 1;
-                }
-            }
-            if counted > 0 {
-                blocks += 1;
-                last = now;
-            }
-        }
-        let elapsed = last - start;
-        let root = devnet.nodes.iter().map(|n| n.chain().state_root()).collect::<Vec<_>>();
-        Ok::<_, anyhow::Error>((latencies, blocks, elapsed, ingest, rejected, root))
+        let mut feed = chain_feed(devnet.nodes[0].chain());
+        let sub = submit(&url, &work, &load).await?;
+        let expected = work.total - sub.rejected;
+        let fin = collect(&mut feed, &sub, expected, Duration::from_secs(load.timeout)).await?;
+        let roots: Vec<_> = devnet
+            .nodes
+            .iter()
+            .map(|n| n.chain().state_root())
+            .collect();
+        Ok::<_, anyhow::Error>((sub, fin, roots))
     })?;
-    let (mut latencies, blocks, elapsed, ingest, rejected, roots) = report;
-    latencies.sort_unstable();
-    let done = latencies.len();
-    println!(
-        "validators {}  transfers {}  rejected {}  finalized {}  blocks {}  avg {:.0} tx/block",
-        args.validators,
-        total,
-        rejected,
-        done,
-        blocks,
-        done as f64 / blocks.max(1) as f64
-    );
-    println!(
-        "ingest: {:.0} tx/s over RPC ({:.2} s)",
-        total as f64 / ingest.as_secs_f64(),
-        ingest.as_secs_f64()
-    );
-    println!(
-        "finalized: {:.0} tx/s ({} in {:.2} s)  submit→finalized p50 {} ms  p99 {} ms",
-        done as f64 / elapsed.as_secs_f64().max(1e-9),
-        done,
-        elapsed.as_secs_f64(),
-        percentile(&latencies, 0.50).as_millis(),
-        percentile(&latencies, 0.99).as_millis()
-    );
     if roots.windows(2).any(|w| w[0] != w[1]) {
         println!("note: validators were at different heights when the run ended");
     }
-    if done < total - rejected {
-        bail!(
-            "only {done} of {} transfers finalized within {} s",
-            total - rejected,
-            args.timeout
-        );
+    report(
+        &format!("validators {}", args.validators),
+        args.load.txs,
+        &sub,
+        &fin,
+        args.load.timeout,
+    )
+}
+
+/// The largest JSON-RPC batch a `lazai node` accepts.
+const NODE_MAX_BATCH: usize = 1000;
+
+fn cluster(args: ClusterArgs, log_filter: &str) -> Result<()> {
+    if args.validators == 0 || args.validators > 64 {
+        bail!("--validators must be between 1 and 64");
     }
-    Ok(())
+    if args.load.batch > NODE_MAX_BATCH {
+        bail!("--batch is at most {NODE_MAX_BATCH} (a node's JSON-RPC batch limit)");
+    }
+    let work = Workload::sign(&args.load)?;
+    let dir = tempfile::Builder::new()
+        .prefix("lazai-bench-cluster-")
+        .tempdir()?;
+    let plan = ClusterPlan {
+        chain_id: DEVNET_CHAIN_ID,
+        validators: cluster::free_loopback_addrs(args.validators)?,
+        accounts: work.senders.clone(),
+        balance: lazai(1_000),
+        gas_limit: 2_000_000_000,
+        block_time_ms: args.load.block_time,
+    };
+    let layout = cluster::init_or_load(dir.path(), &plan)?;
+    let exe = std::env::current_exe().context("locate the lazai executable")?;
+    let mut cluster = Cluster::start(&exe, &layout.nodes, log_filter)?;
+    eprintln!(
+        "started {} validator processes of {} in {}",
+        layout.nodes.len(),
+        exe.display(),
+        dir.path().display()
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let target = &layout.nodes[0];
+    let outcome = runtime.block_on(async {
+        cluster.wait_finalizing(Duration::from_secs(120)).await?;
+        eprintln!(
+            "finalizing; submitting to {} at {}",
+            target.name,
+            target.rpc_url()
+        );
+        let mut feed = rpc_feed(target).await?;
+        let run = async {
+            let sub = submit(&target.rpc_url(), &work, &args.load).await?;
+            let expected = work.total - sub.rejected;
+            let timeout = Duration::from_secs(args.load.timeout);
+            let fin = collect(&mut feed, &sub, expected, timeout).await?;
+            Ok::<_, anyhow::Error>((sub, fin))
+        };
+        let (sub, fin) = tokio::select! {
+            r = run => r?,
+            exit = cluster.watch() => return Err(anyhow::Error::new(exit)),
+        };
+        let agreement = cluster::agreement(&layout.nodes).await;
+        Ok((sub, fin, agreement))
+    });
+    drop(runtime);
+    for (name, status) in cluster.stop(Duration::from_secs(10)) {
+        match status {
+            Ok(s) if s.success() => {}
+            Ok(s) => eprintln!("{name} stopped: {s}"),
+            Err(e) => eprintln!("{name}: {e:#}"),
+        }
+    }
+    let (sub, fin, agreement) = outcome?;
+    match agreement {
+        Ok(a) => println!(
+            "all {} nodes at height ≥ {} agree on block {} (state root {})",
+            layout.nodes.len(),
+            a.height,
+            a.hash,
+            a.state_root
+        ),
+        Err(e) => println!("note: {e:#}"),
+    }
+    report(
+        &format!("validator processes {}", args.validators),
+        args.load.txs,
+        &sub,
+        &fin,
+        args.load.timeout,
+    )
 }

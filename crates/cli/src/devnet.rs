@@ -1,5 +1,7 @@
 //! `lazai devnet`: a local network with the LazAI SDK's devnet defaults.
 
+use crate::cluster::{self, Cluster, ClusterPlan};
+use alloy_signer_local::PrivateKeySigner;
 use anyhow::{Context as _, Result, bail};
 use clap::Args;
 use lazai_consensus::runtime::{Runner as _, tokio as cw_tokio};
@@ -11,9 +13,17 @@ use std::time::Duration;
 
 #[derive(Args, Debug, Clone)]
 pub struct DevnetArgs {
-    /// Validators to run in this process (each with its own state, over loopback p2p).
+    /// Validators to run (each with its own state, over loopback p2p).
     #[arg(long, default_value_t = 1)]
     pub validators: usize,
+    /// Run each validator as its own `lazai node` process (keys, genesis, configs and logs
+    /// under --data-dir), instead of all in this process.
+    #[arg(long, conflicts_with_all = ["rpc_addr", "p2p_port"])]
+    pub processes: bool,
+    /// With --processes: validator i serves JSON-RPC on 127.0.0.1:(port + i) and p2p on
+    /// 127.0.0.1:(port + 100 + i). An existing --data-dir keeps the ports it was created with.
+    #[arg(long, requires = "processes")]
+    pub base_port: Option<u16>,
     /// JSON-RPC (HTTP and WebSocket) listen address.
     #[arg(long, default_value = "127.0.0.1:8545")]
     pub rpc_addr: SocketAddr,
@@ -55,7 +65,7 @@ fn load_or_store_genesis(dir: &Path, genesis: Genesis) -> Result<Genesis> {
     Ok(genesis)
 }
 
-pub fn run(args: DevnetArgs) -> Result<()> {
+pub fn run(args: DevnetArgs, log_filter: &str) -> Result<()> {
     if args.validators == 0 || args.validators > 64 {
         bail!("--validators must be between 1 and 64");
     }
@@ -72,6 +82,21 @@ pub fn run(args: DevnetArgs) -> Result<()> {
         .collect::<Result<_, _>>()
         .context("derive dev accounts")?;
     let addresses: Vec<Address> = signers.iter().map(|s| s.address()).collect();
+    if args.processes {
+        run_processes(&args, &data_dir, &signers, log_filter)?;
+        drop(temp);
+        return Ok(());
+    }
+    if data_dir
+        .join("validator-0")
+        .join(cluster::CONFIG_FILE)
+        .exists()
+    {
+        bail!(
+            "{} holds a cluster of node processes; start it with --processes",
+            data_dir.display()
+        );
+    }
     let fresh = devnet_genesis(
         args.chain_id,
         args.validators,
@@ -108,18 +133,133 @@ pub fn run(args: DevnetArgs) -> Result<()> {
             &data_dir,
             args.data_dir.is_none(),
         );
-        tokio::signal::ctrl_c().await?;
-        eprintln!("shutting down");
+        let signal = crate::shutdown_signal().await?;
+        eprintln!("{signal}: shutting down");
         Ok::<_, anyhow::Error>(())
     })?;
     drop(temp);
     Ok(())
 }
 
+/// `devnet --processes`: one `lazai node` process per validator, supervised until a signal
+/// or until one of them exits.
+fn run_processes(
+    args: &DevnetArgs,
+    data_dir: &Path,
+    signers: &[PrivateKeySigner],
+    log_filter: &str,
+) -> Result<()> {
+    let plan = ClusterPlan {
+        chain_id: args.chain_id,
+        validators: cluster::loopback_addrs(
+            args.base_port.unwrap_or(DEFAULT_BASE_PORT),
+            args.validators,
+        )?,
+        accounts: signers.iter().map(|s| s.address()).collect(),
+        balance: lazai(args.balance),
+        gas_limit: args.gas_limit,
+        block_time_ms: args.block_time,
+    };
+    let layout = cluster::init_or_load(data_dir, &plan)?;
+    if !layout.created && args.base_port.is_some() {
+        eprintln!(
+            "note: {} already holds a cluster; its nodes keep the ports in their configs",
+            data_dir.display()
+        );
+    }
+    let exe = std::env::current_exe().context("locate the lazai executable")?;
+    let mut cluster = Cluster::start(&exe, &layout.nodes, log_filter)?;
+
+    println!();
+    println!(
+        "LazAI devnet — LazChain chain id {} — {} validator processes{}",
+        layout.genesis.chain_id,
+        layout.genesis.validators.len(),
+        if layout.created {
+            String::new()
+        } else {
+            " (restarted from the existing keys, genesis, configs and data)".to_string()
+        }
+    );
+    println!();
+    print_accounts(args.balance, signers);
+    cluster::print_table(&layout.nodes);
+    println!();
+    println!(
+        "Data dir: {}{}",
+        data_dir.display(),
+        if args.data_dir.is_none() {
+            " (temporary)"
+        } else {
+            ""
+        }
+    );
+    println!();
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let outcome = runtime.block_on(async {
+        let signal = crate::shutdown_signal();
+        tokio::pin!(signal);
+        tokio::select! {
+            ready = cluster.wait_finalizing(Duration::from_secs(120)) => {
+                let height = ready?;
+                println!("finalizing (height {height}); Ctrl-C stops every node");
+            }
+            s = &mut signal => {
+                eprintln!("{}: stopping the nodes", s?);
+                return Ok(());
+            }
+        }
+        tokio::select! {
+            exit = cluster.watch() => Err(anyhow::Error::new(exit)),
+            s = &mut signal => {
+                eprintln!("{}: stopping the nodes", s?);
+                Ok(())
+            }
+        }
+    });
+    if outcome.is_err() {
+        eprintln!("stopping the nodes");
+    }
+    for (name, status) in cluster.stop(STOP_GRACE) {
+        match status {
+            Ok(status) => eprintln!("{name}: {status}"),
+            Err(e) => eprintln!("{name}: {e:#}"),
+        }
+    }
+    outcome
+}
+
+/// Validator 0's JSON-RPC port under `--processes` without `--base-port`.
+const DEFAULT_BASE_PORT: u16 = 8545;
+
+/// How long a node gets to shut down after SIGTERM before it is killed.
+const STOP_GRACE: Duration = Duration::from_secs(10);
+
+fn print_accounts(balance: u64, signers: &[PrivateKeySigner]) {
+    println!("Available accounts (mnemonic: \"{DEV_MNEMONIC}\")");
+    println!("==================");
+    for (i, s) in signers.iter().enumerate() {
+        println!("({i}) {} ({balance} LAZAI)", s.address());
+    }
+    println!();
+    println!("Private keys");
+    println!("==================");
+    for (i, s) in signers.iter().enumerate() {
+        println!(
+            "({i}) 0x{}",
+            alloy_primitives::hex::encode(s.credential().to_bytes())
+        );
+    }
+    println!();
+}
+
 fn print_banner(
     args: &DevnetArgs,
     genesis: &Genesis,
-    signers: &[alloy_signer_local::PrivateKeySigner],
+    signers: &[PrivateKeySigner],
     rpc: SocketAddr,
     data_dir: &Path,
     temporary: bool,
@@ -132,21 +272,7 @@ fn print_banner(
         args.block_time
     );
     println!();
-    println!("Available accounts (mnemonic: \"{DEV_MNEMONIC}\")");
-    println!("==================");
-    for (i, s) in signers.iter().enumerate() {
-        println!("({i}) {} ({} LAZAI)", s.address(), args.balance);
-    }
-    println!();
-    println!("Private keys");
-    println!("==================");
-    for (i, s) in signers.iter().enumerate() {
-        println!(
-            "({i}) 0x{}",
-            alloy_primitives::hex::encode(s.credential().to_bytes())
-        );
-    }
-    println!();
+    print_accounts(args.balance, signers);
     println!("Listening on http://{rpc} and ws://{rpc}");
     println!(
         "Data dir: {}{}",

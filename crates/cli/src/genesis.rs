@@ -5,6 +5,7 @@ use clap::Args;
 use lazai_consensus::keys;
 use lazai_node::{default_fee_recipient, dev_account, devnet_genesis};
 use lazai_types::{Address, DEVNET_CHAIN_ID, GenesisAccount, GenesisValidator, lazai};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 #[derive(Args, Debug)]
@@ -39,7 +40,7 @@ fn parse_validator(i: usize, spec: &str) -> Result<GenesisValidator> {
     let (key, addr) = spec
         .rsplit_once('@')
         .with_context(|| format!("validator {spec:?}: expected KEY@HOST:PORT"))?;
-    let addr: std::net::SocketAddr = addr
+    let addr: SocketAddr = addr
         .parse()
         .with_context(|| format!("validator {spec:?}: bad p2p address"))?;
     let public = if std::path::Path::new(key).exists() {
@@ -48,12 +49,24 @@ fn parse_validator(i: usize, spec: &str) -> Result<GenesisValidator> {
         keys::public_key_from_hex(key)
             .with_context(|| format!("validator {spec:?}: not a key file nor a hex public key"))?
     };
-    Ok(GenesisValidator {
+    Ok(genesis_validator(i, &public, addr))
+}
+
+/// Genesis validator `i` (named `validator-i`) with consensus key `public`, listening for p2p
+/// on `p2p_addr`, its fees going to the default fee recipient of its key.
+pub fn genesis_validator(
+    i: usize,
+    public: &keys::PublicKey,
+    p2p_addr: SocketAddr,
+) -> GenesisValidator {
+    GenesisValidator {
         name: format!("validator-{i}"),
-        consensus_key: keys::public_key_to_hex(&public),
-        fee_recipient: default_fee_recipient(&public),
-        p2p_addr: Some(addr.to_string()),
-    })
+        consensus_key: keys::public_key_to_hex(public),
+        fee_recipient: default_fee_recipient(public),
+        p2p_addr: Some(p2p_addr.to_string()),
+        stake: lazai_types::DEFAULT_GENESIS_STAKE,
+        owner: None,
+    }
 }
 
 pub fn run(args: GenesisArgs) -> Result<()> {

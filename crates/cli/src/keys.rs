@@ -2,7 +2,7 @@
 
 use anyhow::{Context as _, Result, bail};
 use clap::Subcommand;
-use lazai_consensus::keys::{self, PrivateKey};
+use lazai_consensus::keys::{self, PrivateKey, PublicKey};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -60,7 +60,8 @@ pub fn read_key(path: &Path) -> Result<PrivateKey> {
     Ok(key)
 }
 
-fn write_secret(path: &Path, contents: &str) -> Result<()> {
+/// Writes `contents` to `path`, readable by the owner only.
+pub fn write_secret(path: &Path, contents: &str) -> Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
@@ -77,22 +78,29 @@ fn write_secret(path: &Path, contents: &str) -> Result<()> {
     Ok(())
 }
 
+/// Generates a new consensus key, writes it to the key file `path` (overwriting it) and
+/// returns its public key.
+pub fn generate_key_file(path: &Path) -> Result<PublicKey> {
+    let key = keys::generate_key();
+    let public = keys::public_key(&key);
+    let file = KeyFile {
+        kind: "ed25519".into(),
+        private_key: keys::private_key_to_hex(&key),
+        public_key: keys::public_key_to_hex(&public),
+    };
+    write_secret(path, &serde_json::to_string_pretty(&file)?)?;
+    Ok(public)
+}
+
 pub fn run(cmd: KeysCommand) -> Result<()> {
     match cmd {
         KeysCommand::Generate { out, force } => {
             if out.exists() && !force {
                 bail!("{} exists; pass --force to overwrite it", out.display());
             }
-            let key = keys::generate_key();
-            let public = keys::public_key_to_hex(&keys::public_key(&key));
-            let file = KeyFile {
-                kind: "ed25519".into(),
-                private_key: keys::private_key_to_hex(&key),
-                public_key: public.clone(),
-            };
-            write_secret(&out, &serde_json::to_string_pretty(&file)?)?;
+            let public = generate_key_file(&out)?;
             println!("wrote {}", out.display());
-            println!("public key: {public}");
+            println!("public key: {}", keys::public_key_to_hex(&public));
         }
         KeysCommand::Show { file } => {
             let key = read_key(&file)?;

@@ -1,14 +1,8 @@
 //! `lazai`: run a LazChain devnet or validator, manage keys and genesis, query status, and
 //! benchmark the transaction path.
 
-mod bench;
-mod devnet;
-mod genesis;
-mod keys;
-mod node;
-mod status;
-
 use clap::{Parser, Subcommand};
+use lazai_cli::{bench, devnet, genesis, keys, node, status};
 
 /// LazAI network node: LazChain, an Ethereum-compatible chain finalized by commonware BFT
 /// consensus, with LazAI's contracts as native modules.
@@ -50,12 +44,12 @@ fn main() -> std::process::ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let result = match cli.command {
-        Command::Devnet(args) => devnet::run(args),
+        Command::Devnet(args) => devnet::run(args, &cli.log),
         Command::Node(args) => node::run(args),
         Command::Keys(cmd) => keys::run(cmd),
         Command::Genesis(args) => genesis::run(args),
         Command::Status(args) => status::run(args),
-        Command::Bench(cmd) => bench::run(cmd),
+        Command::Bench(cmd) => bench::run(cmd, &cli.log),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

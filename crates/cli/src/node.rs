@@ -5,7 +5,7 @@ use clap::Args;
 use lazai_consensus::runtime::{Runner as _, tokio as cw_tokio};
 use lazai_node::{NodeSettings, start_node};
 use lazai_types::Genesis;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -27,17 +27,17 @@ pub struct NodeArgs {
 /// p2p_addr = "0.0.0.0:30300"
 /// block_time_ms = 500
 /// ```
-#[derive(Deserialize, Debug)]
+#[derive(Serialize, Deserialize, Debug, Clone)]
 #[serde(deny_unknown_fields)]
-struct NodeConfig {
-    genesis: PathBuf,
-    key: PathBuf,
-    data_dir: PathBuf,
+pub struct NodeConfig {
+    pub genesis: PathBuf,
+    pub key: PathBuf,
+    pub data_dir: PathBuf,
     #[serde(default = "default_rpc")]
-    rpc_addr: SocketAddr,
-    p2p_addr: SocketAddr,
+    pub rpc_addr: SocketAddr,
+    pub p2p_addr: SocketAddr,
     #[serde(default = "default_block_time")]
-    block_time_ms: u64,
+    pub block_time_ms: u64,
 }
 
 fn default_rpc() -> SocketAddr {
@@ -56,11 +56,23 @@ fn resolve(base: &Path, p: &Path) -> PathBuf {
     }
 }
 
+impl NodeConfig {
+    /// Reads and parses a config file.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("read {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("parse {}", path.display()))
+    }
+
+    /// Writes this config to `path`.
+    pub fn store(&self, path: &Path) -> Result<()> {
+        std::fs::write(path, toml::to_string(self)?)
+            .with_context(|| format!("write {}", path.display()))
+    }
+}
+
 pub fn run(args: NodeArgs) -> Result<()> {
-    let text = std::fs::read_to_string(&args.config)
-        .with_context(|| format!("read {}", args.config.display()))?;
-    let config: NodeConfig =
-        toml::from_str(&text).with_context(|| format!("parse {}", args.config.display()))?;
+    let config = NodeConfig::load(&args.config)?;
     let base = args.config.parent().unwrap_or(Path::new("."));
     let genesis_path = resolve(base, &config.genesis);
     let genesis_text = std::fs::read_to_string(&genesis_path)
@@ -83,8 +95,8 @@ pub fn run(args: NodeArgs) -> Result<()> {
             node.rpc.local_addr(),
             config.p2p_addr
         );
-        tokio::signal::ctrl_c().await?;
-        eprintln!("shutting down");
+        let signal = crate::shutdown_signal().await?;
+        eprintln!("{signal}: shutting down");
         Ok::<_, anyhow::Error>(())
     })
 }

@@ -7,7 +7,9 @@
 //! whose unfinalized ancestors this node never verified (after a restart, or when it missed a
 //! proposal), those ancestors are verified first, oldest to newest.
 
-use crate::{Executor, block::ConsensusBlock, digest::BlockDigest, keys::PublicKey};
+use crate::{
+    Executor, block::ConsensusBlock, digest::BlockDigest, epochs::EpochRegistry, keys::PublicKey,
+};
 use commonware_consensus::{
     Heightable,
     marshal::{ancestry::Ancestry, core::Mailbox, standard::Standard},
@@ -59,8 +61,10 @@ impl KnownBlocks {
 /// Static parameters of [`ChainApplication`].
 #[derive(Clone, Debug)]
 pub(crate) struct ApplicationConfig {
+    /// Fee recipient to propose with when the epoch names none for this node.
     pub fee_recipient: Address,
-    pub fee_recipients: std::collections::BTreeMap<PublicKey, Address>,
+    /// Per-epoch fee recipients (and schemes).
+    pub epochs: EpochRegistry,
     pub block_time: Duration,
     pub max_future_drift: Duration,
     pub max_block_bytes: usize,
@@ -110,6 +114,19 @@ impl<X: Executor> ChainApplication<X> {
             config,
             known,
             marshal,
+        }
+    }
+
+    /// Whether `proposer` is the fee recipient the epoch assigns to the view's leader.
+    fn proposer_matches(&self, consensus: &ConsensusContext, proposer: Address) -> bool {
+        match self
+            .config
+            .epochs
+            .fee_recipient(consensus.round.epoch(), &consensus.leader)
+        {
+            Ok(None) => true,
+            Ok(Some(expected)) => expected == proposer,
+            Err(()) => false,
         }
     }
 
@@ -240,7 +257,14 @@ where
         let timestamp = now_ms(&context).max(parent_ts.saturating_add(1));
 
         let executor = self.executor.clone();
-        let fee_recipient = self.config.fee_recipient;
+        let fee_recipient = match self
+            .config
+            .epochs
+            .fee_recipient(consensus.round.epoch(), &consensus.leader)
+        {
+            Ok(Some(address)) => address,
+            _ => self.config.fee_recipient,
+        };
         let parent_block = parent.inner().clone();
         let built = off_core(&context, move || {
             executor.propose(parent_block.block(), timestamp, fee_recipient)
@@ -303,9 +327,7 @@ where
             Some("timestamp not after parent")
         } else if block.inner().rlp_len() > self.config.max_block_bytes {
             Some("block too large")
-        } else if !self.config.fee_recipients.is_empty()
-            && self.config.fee_recipients.get(&consensus.leader) != Some(&header.proposer)
-        {
+        } else if !self.proposer_matches(&consensus, header.proposer) {
             Some("proposer is not the view leader's fee recipient")
         } else {
             None

@@ -2,13 +2,14 @@
 //! consensus timeouts derived from the target block time.
 
 use crate::{
-    Error,
+    Error, Validator, ValidatorSet,
     keys::{PrivateKey, PublicKey, public_key_to_hex},
 };
 use commonware_cryptography::Signer;
-use lazai_types::Address;
+use lazai_types::{Address, U256};
 use std::{
     collections::{BTreeMap, BTreeSet},
+    num::NonZeroU64,
     time::Duration,
 };
 
@@ -29,8 +30,12 @@ pub struct EngineConfig {
     /// field is the fee recipient of the view's leader, so a leader cannot credit its tips to
     /// another validator's identity; empty disables the check.
     pub fee_recipients: BTreeMap<PublicKey, Address>,
-    /// The validator set (genesis order; consensus sorts it internally).
+    /// The validator set of a chain without epochs (genesis order; consensus sorts it
+    /// internally). On a chain with epochs the executor's state names each epoch's set and this
+    /// is only the fallback.
     pub participants: Vec<PublicKey>,
+    /// Blocks per epoch (at least 2); `None` runs one endless epoch with `participants`.
+    pub epoch_length: Option<NonZeroU64>,
     /// Prefix of every storage partition this validator writes (alphanumeric, `-`, `_`). Two
     /// validators sharing a storage directory need different prefixes.
     pub partition_prefix: String,
@@ -59,6 +64,7 @@ impl EngineConfig {
             fee_recipient,
             fee_recipients: BTreeMap::new(),
             participants,
+            epoch_length: None,
             partition_prefix: "lazai".to_string(),
             block_time: DEFAULT_BLOCK_TIME,
             chain_id,
@@ -84,9 +90,10 @@ impl EngineConfig {
                 return Err(Error::DuplicateParticipant(public_key_to_hex(participant)));
             }
         }
-        let me = self.public_key();
-        if !seen.contains(&me) {
-            return Err(Error::NotAParticipant(public_key_to_hex(&me)));
+        if self.epoch_length.is_some_and(|length| length.get() < 2) {
+            return Err(Error::InvalidConfig(
+                "an epoch must span at least two blocks".into(),
+            ));
         }
         if self.partition_prefix.is_empty() {
             return Err(Error::InvalidConfig("partition prefix is empty".into()));
@@ -118,6 +125,25 @@ impl EngineConfig {
             return Err(Error::InvalidConfig("mailbox size must be non-zero".into()));
         }
         Ok(())
+    }
+
+    /// The set of a chain without epochs: `participants` with their configured fee recipients
+    /// (zero when none is configured, which disables the proposer check).
+    pub(crate) fn static_validator_set(&self, genesis: crate::BlockDigest) -> ValidatorSet {
+        ValidatorSet {
+            epoch: 0,
+            validators: self
+                .participants
+                .iter()
+                .map(|key| Validator {
+                    key: key.clone(),
+                    fee_recipient: self.fee_recipients.get(key).copied().unwrap_or_default(),
+                    stake: U256::ZERO,
+                    p2p_addr: None,
+                })
+                .collect(),
+            boundary: genesis.to_b256(),
+        }
     }
 
     /// Namespace bound into every consensus signature and p2p handshake of this chain.
@@ -192,8 +218,8 @@ mod tests {
         assert!(config().validate().is_ok());
 
         let mut c = config();
-        c.participants.remove(0);
-        assert!(matches!(c.validate(), Err(Error::NotAParticipant(_))));
+        c.epoch_length = NonZeroU64::new(1);
+        assert!(matches!(c.validate(), Err(Error::InvalidConfig(_))));
 
         let mut c = config();
         c.participants.push(c.participants[1].clone());

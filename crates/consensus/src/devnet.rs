@@ -8,7 +8,7 @@ use crate::{
     EngineConfig, Error, Executor,
     engine::Engine,
     keys::{PrivateKey, PublicKey, key_from_seed},
-    network::{P2pConfig, run_authenticated},
+    network::{Gossip, P2pConfig, run_authenticated},
     status::StatusHandle,
 };
 use commonware_cryptography::Signer;
@@ -113,12 +113,14 @@ pub fn devnet_validators(devnet: &DevnetConfig) -> Result<Vec<(EngineConfig, Soc
         .collect()
 }
 
-/// Starts one validator over authenticated p2p as a task of `context`.
+/// Starts one node (a validator, or an observer when its key is in no epoch's set) over
+/// authenticated p2p as a task of `context`, with transaction gossip when `gossip` is given.
 pub fn start_validator<E, X>(
     context: E,
     config: EngineConfig,
     p2p: P2pConfig,
     executor: X,
+    gossip: Option<Gossip>,
 ) -> Result<ValidatorHandle, Error>
 where
     E: Spawner + Metrics + Clock + Storage + CryptoRng + RuntimeNetwork + Resolver,
@@ -131,7 +133,7 @@ where
     let handle = context
         .child("validator")
         .with_attribute("key", &public_key)
-        .spawn(move |context| run_authenticated(context, engine, p2p));
+        .spawn(move |context| run_authenticated(context, engine, p2p, gossip));
     Ok(ValidatorHandle {
         public_key,
         p2p_addr,
@@ -169,9 +171,11 @@ where
             let p2p = P2pConfig {
                 listen: v.p2p_addr,
                 peers: peers.clone(),
+                observers: Vec::new(),
+                max_validators: peers.len(),
                 local: true,
             };
-            start_validator(context.child("devnet"), v.config, p2p, v.executor)
+            start_validator(context.child("devnet"), v.config, p2p, v.executor, None)
         })
         .collect()
 }

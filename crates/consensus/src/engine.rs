@@ -2,16 +2,34 @@
 //! buffered broadcast of blocks, the chain application and the finalizer onto five p2p
 //! channels, then runs until one of them stops.
 //!
+//! ## Epochs
+//!
+//! Heights are cut into fixed-length epochs (`EngineConfig::epoch_length`; one endless epoch
+//! when unset). Each epoch runs its own simplex instance over the epoch's validator set, on
+//! sub-channels of the vote, certificate and resolver channels keyed by the epoch number.
+//! Marshal, the block broadcast and the finalizer span epochs. When the finalizer applies the
+//! last block of epoch `e`, the executor's state names the set of epoch `e + 1`; the
+//! orchestrator then registers that set's signing scheme and fee recipients, tells the network
+//! which peers to connect to, starts simplex for `e + 1` from the boundary block (marshal's
+//! inline wrapper re-proposes it for the rest of `e`, so no block of `e` follows it) and stops
+//! the instance of `e`. A node that is not in an epoch's set runs that epoch's simplex as an
+//! observer: it verifies and follows certificates but never votes. A node that falls behind
+//! learns of a later epoch from messages on an unknown sub-channel and asks marshal to fetch
+//! the finalization of its current epoch's last block from that peer, which moves it forward
+//! one epoch at a time.
+//!
 //! Everything persistent lives under the configured partition prefix `P` in the runtime's
-//! storage: `P-simplex-epoch-0` (simplex's vote journal), `P-marshal-*` (marshal's caches and
-//! processed-height metadata), `P-marshal-finalizations-*` and `P-marshal-blocks-*` (finalized
-//! certificates and blocks by height). Restarting over the same storage resumes all of them.
+//! storage: `P-simplex-epoch-<e>` (simplex's vote journal of each epoch), `P-marshal-*`
+//! (marshal's caches and processed-height metadata), `P-marshal-finalizations-*` and
+//! `P-marshal-blocks-*` (finalized certificates and blocks by height). Restarting over the same
+//! storage resumes all of them.
 
 use crate::{
-    EngineConfig, Error, Executor,
+    EngineConfig, Error, Executor, ValidatorSet,
     application::{ApplicationConfig, ChainApplication, KnownBlocks, SigningScheme},
     block::{BlockCodecConfig, ConsensusBlock},
     digest::BlockDigest,
+    epochs::EpochRegistry,
     finalizer::{self, Finalizer},
     keys::PublicKey,
     status::{StatusHandle, StatusReporter, TrackedReceiver},
@@ -20,32 +38,34 @@ use commonware_broadcast::buffered;
 use commonware_consensus::{
     marshal::{self, core::Actor, resolver::p2p as marshal_resolver, standard::Standard},
     simplex::{self, elector::RoundRobin},
-    types::{Epoch, FixedEpocher, ViewDelta},
+    types::{Epoch, Epocher, FixedEpocher, Height, ViewDelta},
 };
-use commonware_cryptography::{
-    Digested, Sha256,
-    certificate::{Provider, Scoped, Verifier as _},
+use commonware_cryptography::{Digested, Sha256, Signer as _, certificate::Verifier as _};
+use lazai_types::Address;
+use commonware_p2p::{
+    Blocker, Receiver, Sender,
+    utils::mux::{Builder as _, Muxer},
 };
-use commonware_p2p::{Blocker, Receiver, Sender};
 use commonware_parallel::Sequential;
 use commonware_runtime::{
     Clock, Metrics, Spawner, Storage,
     buffer::paged::{CacheRef, page_size},
 };
 use commonware_storage::archive::immutable;
-use commonware_utils::{NonZeroDuration, ordered::Set};
-use futures::{FutureExt, future::BoxFuture};
+use commonware_utils::{NonZeroDuration, ordered::Set, vec::NonEmptyVec};
+use futures::{FutureExt, StreamExt, channel::mpsc::UnboundedReceiver, future::BoxFuture};
 use parking_lot::Mutex;
 use rand_core::CryptoRng;
 use std::{
+    collections::BTreeMap,
     num::{NonZeroU64, NonZeroUsize},
     sync::Arc,
-    time::Duration,
+    time::{Duration, Instant},
 };
-use tracing::{error, info};
+use tracing::{debug, error, info, warn};
 
-/// The only epoch for now: a static validator set from genesis.
-pub const EPOCH: Epoch = Epoch::zero();
+/// Tells the network layer which peers an epoch needs (called once per epoch, in order).
+pub type PeerTracker = Box<dyn FnMut(&ValidatorSet) + Send>;
 
 /// Views of history simplex and marshal keep behind the finalized tip.
 const VIEW_RETENTION: u64 = 256;
@@ -83,6 +103,8 @@ pub mod channel {
     pub const BROADCAST: u64 = 3;
     /// Marshal backfill.
     pub const BACKFILL: u64 = 4;
+    /// Transaction gossip (registered by the network layer, not the engine).
+    pub const TRANSACTIONS: u64 = 5;
 }
 
 /// Largest p2p payload the engine sends for `participants` validators and blocks of at most
@@ -97,22 +119,6 @@ pub fn max_message_size(participants: usize, max_block_bytes: usize) -> u32 {
             &block_cfg,
         ),
     ])
-}
-
-/// Signing schemes by epoch (one static epoch today).
-#[derive(Clone)]
-struct EpochSchemes {
-    epoch: Epoch,
-    scheme: Arc<SigningScheme>,
-}
-
-impl Provider for EpochSchemes {
-    type Scope = Epoch;
-    type Scheme = SigningScheme;
-
-    fn scoped(&self, scope: Epoch) -> Option<Scoped<SigningScheme>> {
-        (scope == self.epoch).then(|| Scoped::scheme(self.scheme.clone()))
-    }
 }
 
 fn nz_usize(value: usize) -> NonZeroUsize {
@@ -189,13 +195,15 @@ impl<X: Executor> Engine<X> {
     /// Runs consensus until a component stops (the runtime shuts down or storage fails).
     ///
     /// `blocker` disconnects misbehaving peers; `peers` tells the broadcast and backfill engines
-    /// which peers exist (both come from the network the channels were registered on).
+    /// which peers exist (both come from the network the channels were registered on);
+    /// `tracker` is told each epoch's validator set so the network can connect to it.
     pub async fn run<E, S, R, B, P>(
         self,
         context: E,
         channels: Channels<S, R>,
         blocker: B,
         peers: P,
+        tracker: PeerTracker,
     ) -> Result<(), Error>
     where
         E: Spawner + Metrics + Clock + Storage + CryptoRng,
@@ -215,18 +223,9 @@ impl<X: Executor> Engine<X> {
         let mailbox_size = nz_usize(config.mailbox_size);
         let block_cfg = BlockCodecConfig::new(config.max_block_bytes);
         let page_cache = CacheRef::new(page_size(4096), nz_usize(PAGE_CACHE_PAGES));
-
-        let participants = Set::try_from(config.participants.clone())
-            .map_err(|_| Error::InvalidConfig("duplicate participants".into()))?;
-        let scheme =
-            SigningScheme::signer(&config.namespace(), participants, config.signer.clone())
-                .ok_or_else(|| Error::NotAParticipant(crate::keys::public_key_to_hex(&me)))?;
-        let provider = EpochSchemes {
-            epoch: EPOCH,
-            scheme: Arc::new(scheme.clone()),
-        };
-        // One epoch spanning every height (FixedEpocher requires a length above one).
-        let epocher = FixedEpocher::new(NonZeroU64::MAX);
+        let registry = EpochRegistry::default();
+        // Without epochs, one epoch spans every height (FixedEpocher needs a length above one).
+        let epocher = FixedEpocher::new(config.epoch_length.unwrap_or(NonZeroU64::MAX));
 
         let genesis_executor = executor.clone();
         let genesis = context
@@ -236,8 +235,8 @@ impl<X: Executor> Engine<X> {
             .await?;
         info!(
             public_key = %me,
-            participants = config.participants.len(),
             genesis = %genesis.hash(),
+            epoch_length = config.epoch_length.map(NonZeroU64::get),
             block_time_ms = config.block_time.as_millis() as u64,
             "starting consensus engine"
         );
@@ -266,7 +265,7 @@ impl<X: Executor> Engine<X> {
             finalizations,
             blocks,
             marshal::Config {
-                provider,
+                provider: registry.clone(),
                 epocher: epocher.clone(),
                 start: marshal::Start::Genesis(Digested::precomputed(
                     genesis.clone(),
@@ -323,26 +322,33 @@ impl<X: Executor> Engine<X> {
         );
         let broadcast = broadcast.start(channels.broadcast);
 
-        // Finalized block delivery to the executor.
+        // Finalized block delivery to the executor; it announces each epoch's validator set.
         let known = Arc::new(Mutex::new(KnownBlocks::default()));
         let (reporter, updates) = finalizer::channel();
         let marshal = actor.start(reporter, buffer, resolver);
+        let (epoch_sender, epoch_receiver) = futures::channel::mpsc::unbounded();
+        if config.epoch_length.is_none() || executor.validator_set().is_none() {
+            // A chain without epochs: the configured participants validate epoch 0 forever.
+            let _ = epoch_sender.unbounded_send(config.static_validator_set(genesis.hash()));
+        }
         let finalizer = Finalizer {
             executor: executor.clone(),
             marshal: marshal_mailbox.clone(),
             status: status.clone(),
             known: known.clone(),
+            epocher: epocher.clone(),
+            epochs: epoch_sender,
         };
         let finalizer = context
             .child("finalizer")
             .spawn(move |context| finalizer.run(context, updates));
 
-        // Application behind marshal's inline wrapper, driven by simplex.
+        // Application behind marshal's inline wrapper, driven by each epoch's simplex.
         let application = ChainApplication::new(
             executor,
             ApplicationConfig {
                 fee_recipient: config.fee_recipient,
-                fee_recipients: config.fee_recipients.clone(),
+                epochs: registry.clone(),
                 block_time: config.block_time,
                 max_future_drift: config.max_future_drift,
                 max_block_bytes: block_cfg.max_block_bytes,
@@ -354,56 +360,77 @@ impl<X: Executor> Engine<X> {
         let inline = marshal::standard::Inline::new(
             context.child("application"),
             application,
-            marshal_mailbox,
-            epocher,
-        );
-        let engine = simplex::Engine::new(
-            context.child("simplex"),
-            simplex::Config {
-                scheme,
-                elector: RoundRobin::<Sha256>::default(),
-                blocker,
-                automaton: inline.clone(),
-                relay: inline.clone(),
-                reporter: StatusReporter::new(inline, status.clone()),
-                strategy: Sequential,
-                partition: format!("{prefix}-simplex-epoch-{}", EPOCH.get()),
-                mailbox_size,
-                epoch: EPOCH,
-                floor: simplex::Floor::Genesis(genesis.hash()),
-                replay_buffer: nz_usize(IO_BUFFER),
-                write_buffer: nz_usize(IO_BUFFER),
-                page_cache,
-                leader_timeout: timeouts.leader,
-                certification_timeout: timeouts.certification,
-                timeout_retry: timeouts.retry,
-                view_retention: ViewDelta::new(VIEW_RETENTION),
-                skip: simplex::SkipPolicy::Enabled {
-                    timeout: timeouts.skip,
-                    budget: simplex::SkipBudget::Participants,
-                },
-                fetch_timeout: nz_duration(timeouts.fetch),
-                fetch_retry_delay: Duration::from_millis(100),
-                forward: simplex::ForwardPolicy::SilentLeader,
-                track_historical_votes: false,
-            },
-        );
-        let (vote_sender, vote_receiver) = channels.votes;
-        let simplex = engine.start(
-            (vote_sender, TrackedReceiver::new(vote_receiver, status)),
-            channels.certificates,
-            channels.resolver,
+            marshal_mailbox.clone(),
+            epocher.clone(),
         );
 
+        // Per-epoch sub-channels; votes for epochs we don't run land in the backup queue.
+        let (vote_sender, vote_receiver) = channels.votes;
+        let (vote_mux, votes, backup) = Muxer::builder(
+            context.child("votes_mux"),
+            vote_sender,
+            TrackedReceiver::new(vote_receiver, status.clone()),
+        )
+        .with_backup()
+        .build();
+        let (certificate_mux, certificates) = Muxer::new(
+            context.child("certificates_mux"),
+            channels.certificates.0,
+            channels.certificates.1,
+        );
+        let (resolver_mux, resolvers) = Muxer::new(
+            context.child("resolver_mux"),
+            channels.resolver.0,
+            channels.resolver.1,
+        );
+        let muxers = [
+            vote_mux.start(),
+            certificate_mux.start(),
+            resolver_mux.start(),
+        ];
+
+        let orchestrator = Orchestrator {
+            signer: config.signer.clone(),
+            namespace: config.namespace(),
+            prefix,
+            mailbox_size,
+            timeouts,
+            page_cache,
+            blocker,
+            inline,
+            status,
+            registry,
+            epocher,
+            marshal: marshal_mailbox,
+            tracker,
+            current: None,
+            last_hint: None,
+        };
+        let orchestrator = context.child("orchestrator").spawn(move |context| {
+            orchestrator.run(context, epoch_receiver, votes, certificates, resolvers, backup)
+        });
+
         // Run until the first component stops.
+        let [votes_mux, certificates_mux, resolver_mux] = muxers;
         let tasks: Vec<BoxFuture<'static, (&'static str, Result<(), Error>)>> = vec![
-            simplex.map(|r| ("simplex", r.map_err(Error::from))).boxed(),
+            orchestrator
+                .map(|r| ("orchestrator", r.map_err(Error::from).and_then(|r| r)))
+                .boxed(),
             marshal.map(|r| ("marshal", r.map_err(Error::from))).boxed(),
             broadcast
                 .map(|r| ("broadcast", r.map_err(Error::from)))
                 .boxed(),
             finalizer
                 .map(|r| ("finalizer", r.map_err(Error::from).and_then(|r| r)))
+                .boxed(),
+            votes_mux
+                .map(|r| ("votes mux", mux_result(r)))
+                .boxed(),
+            certificates_mux
+                .map(|r| ("certificates mux", mux_result(r)))
+                .boxed(),
+            resolver_mux
+                .map(|r| ("resolver mux", mux_result(r)))
                 .boxed(),
         ];
         let ((component, result), _, _) = futures::future::select_all(tasks).await;
@@ -412,5 +439,217 @@ impl<X: Executor> Engine<X> {
             Err(e) => error!(component, error = %e, "consensus component failed"),
         }
         result
+    }
+}
+
+fn mux_result<T, E: std::fmt::Display>(
+    result: Result<Result<T, E>, commonware_runtime::Error>,
+) -> Result<(), Error> {
+    match result {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(Error::Network(e.to_string())),
+        Err(e) => Err(Error::from(e)),
+    }
+}
+
+type MuxHandle<S> = commonware_p2p::utils::mux::MuxHandle<S>;
+type BackupQueue =
+    commonware_utils::channel::mpsc::Receiver<(u64, commonware_p2p::Message<PublicKey>)>;
+type InlineApp<E, X> = marshal::standard::Inline<
+    E,
+    SigningScheme,
+    ChainApplication<X>,
+    ConsensusBlock,
+    FixedEpocher,
+>;
+
+/// Starts and stops one simplex instance per epoch as the finalized chain crosses boundaries.
+struct Orchestrator<E: Spawner + Metrics + Clock + Storage + CryptoRng, X: Executor, B> {
+    signer: crate::keys::PrivateKey,
+    namespace: Vec<u8>,
+    prefix: String,
+    mailbox_size: NonZeroUsize,
+    timeouts: crate::Timeouts,
+    page_cache: CacheRef,
+    blocker: B,
+    inline: InlineApp<E, X>,
+    status: StatusHandle,
+    registry: EpochRegistry,
+    epocher: FixedEpocher,
+    marshal: crate::application::MarshalMailbox,
+    tracker: PeerTracker,
+    /// The epoch running and its simplex instance.
+    current: Option<(Epoch, commonware_runtime::Handle<()>)>,
+    /// Last catch-up hint (epoch it targeted, when), to send at most one per fetch timeout.
+    last_hint: Option<(Epoch, Instant)>,
+}
+
+impl<E, X, B> Orchestrator<E, X, B>
+where
+    E: Spawner + Metrics + Clock + Storage + CryptoRng,
+    X: Executor,
+    B: Blocker<PublicKey = PublicKey>,
+{
+    async fn run<S: Sender<PublicKey = PublicKey>>(
+        mut self,
+        context: E,
+        mut epochs: UnboundedReceiver<ValidatorSet>,
+        mut votes: MuxHandle<S>,
+        mut certificates: MuxHandle<S>,
+        mut resolvers: MuxHandle<S>,
+        mut backup: BackupQueue,
+    ) -> Result<(), Error> {
+        loop {
+            futures::select! {
+                set = epochs.next() => {
+                    let Some(set) = set else {
+                        debug!("epoch announcements closed");
+                        return Ok(());
+                    };
+                    self.enter(&context, set, &mut votes, &mut certificates, &mut resolvers)
+                        .await?;
+                }
+                message = backup.recv().fuse() => {
+                    let Some((epoch, (peer, _))) = message else {
+                        return Err(Error::Network("vote channel closed".into()));
+                    };
+                    self.on_unknown_epoch(Epoch::new(epoch), peer);
+                }
+            }
+        }
+    }
+
+    /// Moves consensus to `set`'s epoch (ignores sets at or below the running epoch).
+    async fn enter<S: Sender<PublicKey = PublicKey>>(
+        &mut self,
+        context: &E,
+        set: ValidatorSet,
+        votes: &mut MuxHandle<S>,
+        certificates: &mut MuxHandle<S>,
+        resolvers: &mut MuxHandle<S>,
+    ) -> Result<(), Error> {
+        let epoch = Epoch::new(set.epoch);
+        if self.current.as_ref().is_some_and(|(running, _)| *running >= epoch) {
+            return Ok(());
+        }
+        let keys: Vec<PublicKey> = set.validators.iter().map(|v| v.key.clone()).collect();
+        let Ok(participants) = Set::try_from(keys.clone()) else {
+            error!(epoch = set.epoch, "validator set lists a key twice; not entering it");
+            return Err(Error::InvalidConfig(format!(
+                "epoch {} validator set has a duplicate key",
+                set.epoch
+            )));
+        };
+        let me = self.signer.public_key();
+        let scheme = SigningScheme::signer(&self.namespace, participants.clone(), self.signer.clone())
+            .unwrap_or_else(|| SigningScheme::verifier(&self.namespace, participants));
+        let voting = keys.contains(&me);
+        // A set without fee recipients (a chain configured without them) checks no proposer.
+        let fee_recipients: BTreeMap<PublicKey, Address> =
+            if set.validators.iter().all(|v| v.fee_recipient == Address::ZERO) {
+                BTreeMap::new()
+            } else {
+                set.validators
+                    .iter()
+                    .map(|v| (v.key.clone(), v.fee_recipient))
+                    .collect()
+            };
+        self.registry.insert(epoch, scheme.clone(), fee_recipients);
+        (self.tracker)(&set);
+        self.status
+            .observe_epoch(set.epoch, keys, set.validators.clone());
+
+        let channel = set.epoch;
+        let register = |handle: &mut MuxHandle<S>| {
+            let mut handle = handle.clone();
+            async move {
+                handle
+                    .register(channel)
+                    .await
+                    .map_err(|e| Error::Network(format!("epoch {channel} channel: {e}")))
+            }
+        };
+        let vote_channel = register(votes).await?;
+        let certificate_channel = register(certificates).await?;
+        let resolver_channel = register(resolvers).await?;
+
+        let engine = simplex::Engine::new(
+            context
+                .child("simplex")
+                .with_attribute("epoch", set.epoch),
+            simplex::Config {
+                scheme,
+                elector: RoundRobin::<Sha256>::default(),
+                blocker: self.blocker.clone(),
+                automaton: self.inline.clone(),
+                relay: self.inline.clone(),
+                reporter: StatusReporter::new(self.inline.clone(), self.status.clone()),
+                strategy: Sequential,
+                partition: format!("{}-simplex-epoch-{}", self.prefix, set.epoch),
+                mailbox_size: self.mailbox_size,
+                epoch,
+                floor: simplex::Floor::Genesis(BlockDigest::from(set.boundary)),
+                replay_buffer: nz_usize(IO_BUFFER),
+                write_buffer: nz_usize(IO_BUFFER),
+                page_cache: self.page_cache.clone(),
+                leader_timeout: self.timeouts.leader,
+                certification_timeout: self.timeouts.certification,
+                timeout_retry: self.timeouts.retry,
+                view_retention: ViewDelta::new(VIEW_RETENTION),
+                skip: simplex::SkipPolicy::Enabled {
+                    timeout: self.timeouts.skip,
+                    budget: simplex::SkipBudget::Participants,
+                },
+                fetch_timeout: nz_duration(self.timeouts.fetch),
+                fetch_retry_delay: Duration::from_millis(100),
+                forward: simplex::ForwardPolicy::SilentLeader,
+                track_historical_votes: false,
+            },
+        );
+        let handle = engine.start(vote_channel, certificate_channel, resolver_channel);
+        info!(
+            epoch = set.epoch,
+            validators = set.validators.len(),
+            voting,
+            boundary = %set.boundary,
+            "entered epoch"
+        );
+        if let Some((previous, old)) = self.current.replace((epoch, handle)) {
+            old.abort();
+            debug!(epoch = previous.get(), "stopped the previous epoch's consensus");
+        }
+        Ok(())
+    }
+
+    /// A peer sent votes for an epoch we are not running. If it is ahead, fetch the
+    /// finalization of our epoch's last block from it (at most once per fetch timeout).
+    fn on_unknown_epoch(&mut self, epoch: Epoch, peer: PublicKey) {
+        let Some((running, _)) = &self.current else {
+            return;
+        };
+        let running = *running;
+        if epoch <= running {
+            return;
+        }
+        let now = Instant::now();
+        if let Some((hinted, at)) = self.last_hint
+            && hinted == running
+            && now.duration_since(at) < self.timeouts.fetch
+        {
+            return;
+        }
+        let Some(last) = self.epocher.last(running) else {
+            return;
+        };
+        warn!(
+            running = running.get(),
+            peer_epoch = epoch.get(),
+            %peer,
+            boundary_height = last.get(),
+            "peer is in a later epoch; fetching our epoch's last block"
+        );
+        self.last_hint = Some((running, now));
+        self.marshal
+            .hint_finalized(Height::new(last.get()), NonEmptyVec::new(peer));
     }
 }

@@ -1,6 +1,34 @@
 //! The seam between consensus and the chain: what the engine asks of the ledger.
 
-use lazai_types::{Address, Block};
+use crate::keys::PublicKey;
+use lazai_types::{Address, B256, Block, U256};
+use std::net::SocketAddr;
+
+/// One member of an epoch's validator set.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Validator {
+    /// Its ed25519 consensus key (signs votes, authenticates p2p connections).
+    pub key: PublicKey,
+    /// Where the priority fees of the blocks it proposes go (a block whose `proposer` field is
+    /// anything else is invalid).
+    pub fee_recipient: Address,
+    /// Bonded stake it was selected with (wei).
+    pub stake: U256,
+    /// Its peer-to-peer address, if it published one.
+    pub p2p_addr: Option<SocketAddr>,
+}
+
+/// The validator set of one epoch, as the chain's state decided it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ValidatorSet {
+    /// The epoch this set runs.
+    pub epoch: u64,
+    /// Members in the order the chain ranked them.
+    pub validators: Vec<Validator>,
+    /// Hash of the block the epoch starts after: genesis for epoch 0, otherwise the last block
+    /// of the previous epoch (the new epoch's consensus starts from it).
+    pub boundary: B256,
+}
 
 /// The chain side of consensus. Implemented by the node (ledger + state snapshots + mempool);
 /// the engine only ever hands it whole blocks.
@@ -16,6 +44,8 @@ use lazai_types::{Address, Block};
 /// - `finalized` is called in height order, at least once per height (a restart may redeliver
 ///   blocks at or below `last_finalized_height`, which the executor ignores). It returns only once
 ///   the block and its state are durable.
+/// - `validator_set`, when it returns a set, is read from the finalized state: after the last
+///   block of epoch `e` is finalized it names the set of epoch `e + 1`.
 ///
 /// The methods are synchronous and may be CPU-heavy (executing thousands of transactions); the
 /// engine calls them off its async tasks.
@@ -35,4 +65,11 @@ pub trait Executor: Clone + Send + Sync + 'static {
 
     /// Height of the last block that `finalized` made durable (0 after genesis).
     fn last_finalized_height(&self) -> u64;
+
+    /// The validator set of the epoch that follows the last finalized block. `None` (the
+    /// default) means the chain has no epochs: the engine's configured participants validate
+    /// every height.
+    fn validator_set(&self) -> Option<ValidatorSet> {
+        None
+    }
 }

@@ -10,13 +10,17 @@
 //! copy), [`run`] first replays the missing blocks from marshal's archive.
 
 use crate::{
-    Error, Executor,
+    Error, Executor, ValidatorSet,
     application::{KnownBlocks, MarshalMailbox},
     block::ConsensusBlock,
     status::StatusHandle,
 };
 use commonware_actor::Feedback;
-use commonware_consensus::{Reporter, marshal::Update, types::Height};
+use commonware_consensus::{
+    Reporter,
+    marshal::Update,
+    types::{Epocher, FixedEpocher, Height},
+};
 use commonware_cryptography::Digested;
 use commonware_runtime::Spawner;
 use commonware_utils::Acknowledgement;
@@ -57,6 +61,10 @@ pub(crate) struct Finalizer<X> {
     pub marshal: MarshalMailbox,
     pub status: StatusHandle,
     pub known: Arc<Mutex<KnownBlocks>>,
+    /// Epoch boundaries.
+    pub epocher: FixedEpocher,
+    /// Where the validator set of each new epoch goes (the engine's orchestrator).
+    pub epochs: UnboundedSender<ValidatorSet>,
 }
 
 impl<X: Executor> Finalizer<X> {
@@ -73,6 +81,13 @@ impl<X: Executor> Finalizer<X> {
             .await?;
         self.status.observe_finalized(height, hash.to_b256());
         self.known.lock().prune(height);
+        let boundary = self
+            .epocher
+            .containing(Height::new(height))
+            .is_some_and(|info| info.last().get() == height);
+        if boundary {
+            self.announce_epoch();
+        }
         info!(
             height,
             hash = %hash,
@@ -80,6 +95,18 @@ impl<X: Executor> Finalizer<X> {
             "finalized block"
         );
         Ok(())
+    }
+
+    /// Hands the executor's current validator set to the orchestrator (chains with epochs).
+    fn announce_epoch(&self) {
+        if let Some(set) = self.executor.validator_set() {
+            info!(
+                epoch = set.epoch,
+                validators = set.validators.len(),
+                "validator set for the next epoch"
+            );
+            let _ = self.epochs.unbounded_send(set);
+        }
     }
 
     /// Replays finalized blocks from marshal's archive up to `through` (inclusive).
@@ -115,6 +142,7 @@ impl<X: Executor> Finalizer<X> {
         self.replay(&context, processed).await?;
         self.status
             .observe_finalized_height(self.executor.last_finalized_height());
+        self.announce_epoch();
 
         while let Some(update) = updates.next().await {
             let (block, ack) = match update {

@@ -55,6 +55,11 @@ pub fn public_key_to_hex(key: &PublicKey) -> String {
 /// valid ed25519 keys.
 pub fn public_key_from_hex(s: &str) -> Result<PublicKey, Error> {
     let bytes = lazai_types::decode_hex32(s.trim()).map_err(Error::InvalidKey)?;
+    public_key_from_bytes(&bytes)
+}
+
+/// Parses a public key from its 32 bytes; rejects points that are not valid ed25519 keys.
+pub fn public_key_from_bytes(bytes: &[u8; 32]) -> Result<PublicKey, Error> {
     ed25519::PublicKey::decode(Copying(&bytes[..])).map_err(|e| Error::InvalidKey(e.to_string()))
 }
 

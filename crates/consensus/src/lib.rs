@@ -1,7 +1,7 @@
 //! Binds the LazChain ledger to commonware Simplex consensus with marshal.
 //!
-//! Blocks are ordered by Simplex (ed25519 votes, a static validator set from genesis, epoch 0)
-//! and delivered in order by marshal (standard mode, inline verification): full blocks are
+//! Blocks are ordered by Simplex (ed25519 votes; one instance per epoch over the validator set
+//! the chain's state elected for it, or a static set on chains without epochs) and delivered in order by marshal (standard mode, inline verification): full blocks are
 //! broadcast to every validator, verified through the [`Executor`] before voting, and every
 //! finalized block is handed to [`Executor::finalized`] exactly in height order.
 //!
@@ -19,6 +19,7 @@ mod config;
 mod devnet;
 mod digest;
 mod engine;
+mod epochs;
 mod error;
 mod executor;
 mod finalizer;
@@ -34,11 +35,13 @@ pub use devnet::{
     devnet_validators, start_local_network, start_validator,
 };
 pub use digest::BlockDigest;
-pub use engine::{Channels, EPOCH, Engine, channel, max_message_size};
+pub use engine::{Channels, Engine, PeerTracker, channel, max_message_size};
 pub use error::Error;
-pub use executor::Executor;
+pub use executor::{Executor, Validator, ValidatorSet};
 pub use network::{
-    P2pConfig, SimulatedChannels, register_simulated, run_authenticated, run_simulated,
+    Gossip, GossipInbound, MAX_GOSSIP_BYTES, MAX_GOSSIP_TXS, P2pConfig, decode_gossip,
+    encode_gossip, SimulatedChannels, register_simulated,
+    run_authenticated, run_simulated,
 };
 pub use status::{ACTIVE_PEER_WINDOW, Status, StatusHandle};
 

@@ -5,7 +5,10 @@
 //! front of simplex's reporter and records views, and [`TrackedReceiver`] wraps the vote channel
 //! and records which validator each message came from.
 
-use crate::keys::{PublicKey, public_key_to_hex};
+use crate::{
+    executor::Validator,
+    keys::{PublicKey, public_key_to_hex},
+};
 use commonware_actor::Feedback;
 use commonware_consensus::{Reporter, Viewable};
 use lazai_types::B256;
@@ -29,8 +32,10 @@ pub const ACTIVE_PEER_WINDOW: Duration = Duration::from_secs(30);
 pub struct Status {
     /// This validator's key (hex).
     pub public_key: String,
-    /// The validator set (hex, genesis order).
+    /// The current epoch's validator set (hex, in the chain's ranking order).
     pub participants: Vec<String>,
+    /// The current epoch (0 on chains without epochs).
+    pub epoch: u64,
     /// Highest consensus view this node has seen certified (notarized, nullified or finalized).
     pub view: u64,
     /// Highest view with a finalization certificate.
@@ -45,7 +50,9 @@ pub struct Status {
 
 struct Inner {
     public_key: PublicKey,
-    participants: Vec<PublicKey>,
+    validators: Mutex<Vec<Validator>>,
+    participants: Mutex<Vec<PublicKey>>,
+    epoch: AtomicU64,
     view: AtomicU64,
     finalized_view: AtomicU64,
     finalized_height: AtomicU64,
@@ -68,7 +75,9 @@ impl StatusHandle {
     pub fn new(public_key: PublicKey, participants: Vec<PublicKey>) -> Self {
         Self(Arc::new(Inner {
             public_key,
-            participants,
+            validators: Mutex::new(Vec::new()),
+            participants: Mutex::new(participants),
+            epoch: AtomicU64::new(0),
             view: AtomicU64::new(0),
             finalized_view: AtomicU64::new(0),
             finalized_height: AtomicU64::new(0),
@@ -82,9 +91,20 @@ impl StatusHandle {
         &self.0.public_key
     }
 
-    /// The validator set.
-    pub fn participants(&self) -> &[PublicKey] {
-        &self.0.participants
+    /// The current epoch's validator set.
+    pub fn participants(&self) -> Vec<PublicKey> {
+        self.0.participants.lock().clone()
+    }
+
+    /// The current epoch's validators with their stake and fee recipient (empty on chains
+    /// without epochs).
+    pub fn validators(&self) -> Vec<Validator> {
+        self.0.validators.lock().clone()
+    }
+
+    /// The epoch consensus currently runs.
+    pub fn epoch(&self) -> u64 {
+        self.0.epoch.load(Ordering::Relaxed)
     }
 
     /// Highest certified view seen.
@@ -114,13 +134,34 @@ impl StatusHandle {
     pub fn snapshot(&self) -> Status {
         Status {
             public_key: public_key_to_hex(&self.0.public_key),
-            participants: self.0.participants.iter().map(public_key_to_hex).collect(),
+            participants: self
+                .0
+                .participants
+                .lock()
+                .iter()
+                .map(public_key_to_hex)
+                .collect(),
+            epoch: self.epoch(),
             view: self.view(),
             finalized_view: self.0.finalized_view.load(Ordering::Relaxed),
             finalized_height: self.finalized_height(),
             finalized_hash: *self.0.finalized_hash.lock(),
             active_peers: self.active_peers(),
         }
+    }
+
+    pub(crate) fn observe_epoch(
+        &self,
+        epoch: u64,
+        participants: Vec<PublicKey>,
+        validators: Vec<Validator>,
+    ) {
+        *self.0.participants.lock() = participants;
+        *self.0.validators.lock() = validators;
+        self.0.epoch.store(epoch, Ordering::Relaxed);
+        // Views restart at zero in every epoch.
+        self.0.view.store(0, Ordering::Relaxed);
+        self.0.finalized_view.store(0, Ordering::Relaxed);
     }
 
     pub(crate) fn observe_view(&self, view: u64) {

@@ -10,10 +10,11 @@
 use crate::error::{BlockError, TxError};
 use crate::gas;
 use crate::modules::{Call, ModuleError, Modules};
+use crate::staking::{self, Equivocation};
 use crate::state::{Changes, State};
 use crate::tx::RecoveredTx;
 use alloy_primitives::{Address, B256, Bloom, Bytes, Log, U256};
-use lazai_types::{Receipt, logs_bloom};
+use lazai_types::{Genesis, Receipt, StakingParams, logs_bloom};
 use std::sync::Arc;
 
 /// Everything about the block that execution may depend on (no clocks, no randomness).
@@ -26,6 +27,9 @@ pub struct BlockEnv {
     pub proposer: Address,
     pub base_fee: u64,
     pub gas_limit: u64,
+    /// Equivocations (verified by the consensus layer) this block records and slashes before
+    /// its transactions; see [`crate::staking`].
+    pub evidence: Vec<Equivocation>,
 }
 
 /// The outcome of a read-only call (`eth_call`, `eth_estimateGas`).
@@ -65,11 +69,13 @@ pub struct ExecutedBlock {
     pub receipts_root: B256,
 }
 
-/// The ledger: chain id and the native modules. Pure; cheap to clone.
+/// The ledger: chain id, staking parameters and the native modules. Pure; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Ledger {
     pub chain_id: u64,
     pub modules: Modules,
+    /// The validator-election parameters (genesis `staking`), applied at block level.
+    pub staking: StakingParams,
 }
 
 struct Dispatch {
@@ -81,11 +87,24 @@ struct Dispatch {
 }
 
 impl Ledger {
+    /// A ledger with default staking parameters.
     pub fn new(chain_id: u64) -> Self {
+        Self::with_staking(chain_id, StakingParams::default())
+    }
+
+    /// A ledger with the given staking parameters (used by the registry module and by the
+    /// block-level epoch and evidence rules).
+    pub fn with_staking(chain_id: u64, staking: StakingParams) -> Self {
         Self {
             chain_id,
-            modules: Modules::standard(),
+            modules: Modules::standard_with(staking.clone()),
+            staking,
         }
+    }
+
+    /// The ledger a genesis document describes.
+    pub fn from_genesis(genesis: &Genesis) -> Self {
+        Self::with_staking(genesis.chain_id, genesis.staking.clone())
     }
 
     /// Checks everything about a transaction that does not depend on its sender's account:
@@ -377,8 +396,9 @@ impl Ledger {
         })
     }
 
-    /// Executes a proposed block's transactions in order; any invalid transaction makes the
-    /// whole block invalid.
+    /// Executes a proposed block: its evidence, its transactions in order, then (at an epoch's
+    /// last block) the next epoch's election. Any invalid transaction makes the whole block
+    /// invalid.
     pub fn execute_block(
         &self,
         parent: &State,
@@ -387,6 +407,7 @@ impl Ledger {
     ) -> Result<ExecutedBlock, BlockError> {
         let mut state = parent.clone();
         let _ = state.take_changes();
+        staking::begin_block(&mut state, env, &self.staking);
         let mut receipts = Vec::with_capacity(txs.len());
         let mut cumulative = 0u64;
         for (index, tx) in txs.iter().enumerate() {
@@ -400,11 +421,13 @@ impl Ledger {
             cumulative = receipt.cumulative_gas_used;
             receipts.push(receipt);
         }
+        staking::end_block(&mut state, env, &self.staking);
         Ok(Self::seal(state, receipts, txs, cumulative))
     }
 
     /// Builds a block from candidate transactions (in the order given), skipping those that are
     /// invalid against the evolving state. Returns the block and the skipped ones with reasons.
+    /// Evidence and the epoch election are applied exactly as [`Ledger::execute_block`] does.
     pub fn build_block(
         &self,
         parent: &State,
@@ -413,6 +436,7 @@ impl Ledger {
     ) -> (ExecutedBlock, Vec<(Arc<RecoveredTx>, TxError)>) {
         let mut state = parent.clone();
         let _ = state.take_changes();
+        staking::begin_block(&mut state, env, &self.staking);
         let mut receipts = Vec::new();
         let mut included = Vec::new();
         let mut skipped = Vec::new();
@@ -430,6 +454,7 @@ impl Ledger {
                 Err(e) => skipped.push((tx, e)),
             }
         }
+        staking::end_block(&mut state, env, &self.staking);
         (Self::seal(state, receipts, included, cumulative), skipped)
     }
 

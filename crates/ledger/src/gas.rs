@@ -13,6 +13,8 @@
 //! | storage write, per 32 bytes   | 640 beyond the first word  |
 //! | log                           | 375 + 375/topic + 8/byte   |
 //! | value transfer to a module    | 9000                       |
+//! | value transfer from a module  | 9000                       |
+//! | ed25519 signature check       | 3000                       |
 //!
 //! Base fee: EIP-1559's rule with a target of half the block gas limit and a change
 //! denominator of 8, floored at the genesis `min_base_fee`.
@@ -35,6 +37,7 @@ pub const LOG: u64 = 375;
 pub const LOG_TOPIC: u64 = 375;
 pub const LOG_BYTE: u64 = 8;
 pub const CALL_VALUE: u64 = 9_000;
+pub const ED25519_VERIFY: u64 = 3_000;
 
 const BASE_FEE_CHANGE_DENOMINATOR: u128 = 8;
 const ELASTICITY: u64 = 2;

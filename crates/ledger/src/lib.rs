@@ -8,17 +8,24 @@ pub mod error;
 mod exec;
 pub mod gas;
 pub mod modules;
+pub mod staking;
 mod state;
 mod tx;
 
 pub use error::{BlockError, TxError};
 pub use exec::{BlockEnv, CallOutcome, CallParams, ExecutedBlock, Ledger};
+pub use staking::{
+    ActiveValidator, EQUIVOCATION_CONFLICTING_FINALIZE, EQUIVOCATION_CONFLICTING_NOTARIZE,
+    EQUIVOCATION_NULLIFY_FINALIZE, Equivocation, epoch_of, is_last_of_epoch, validator_set,
+};
 pub use state::{Account, Changes, State, account_key, module_key};
 pub use tx::{RecoveredTx, decode_and_recover, decode_and_recover_many, decode_with_sender};
 
 use lazai_types::{Genesis, U256};
 
-/// The state a genesis document describes: its pre-funded accounts.
+/// The state a genesis document describes: its pre-funded accounts, and its validators
+/// registered as iDAOs with their stakes bonded (held by the iDAO registry) and elected as the
+/// set of epoch 0 (see [`staking`]).
 pub fn genesis_state(genesis: &Genesis) -> State {
     let mut state = State::default();
     for a in &genesis.alloc {
@@ -26,11 +33,14 @@ pub fn genesis_state(genesis: &Genesis) -> State {
         acct.balance = acct.balance.saturating_add(a.balance);
         state.set_account(&a.address, acct);
     }
+    staking::register_genesis_validators(&mut state, genesis);
     let _ = state.take_changes();
     state
 }
 
-/// Total LAZAI in existence plus burned: conserved by every transaction.
+/// Total LAZAI in existence plus burned: conserved by every transaction. Include
+/// [`modules::IDAO_REGISTRY_ADDRESS`] among the holders: it holds every bonded and unbonding
+/// stake.
 pub fn total_supply(state: &State, holders: &[lazai_types::Address]) -> U256 {
     holders
         .iter()

@@ -14,6 +14,7 @@ use lazai_rpc::{
 use lazai_types::{Address, B256, Block, Bytes, Header, Receipt, U256};
 use parking_lot::RwLock;
 use std::sync::Arc;
+use futures::channel::mpsc::UnboundedSender;
 use tokio::sync::broadcast;
 
 /// The suggested priority fee: 1 gwei, as Ethereum devnets suggest.
@@ -25,6 +26,8 @@ pub struct NodeApi {
     chain: Chain,
     validators: Arc<RwLock<Vec<ValidatorStatus>>>,
     consensus: Option<StatusHandle>,
+    /// Where admitted transactions go to be gossiped to peers.
+    gossip: Option<UnboundedSender<Bytes>>,
 }
 
 impl NodeApi {
@@ -38,6 +41,67 @@ impl NodeApi {
             chain,
             validators: Arc::new(RwLock::new(validators)),
             consensus,
+            gossip: None,
+        }
+    }
+
+    /// Sends every transaction this node admits from RPC to `gossip`.
+    pub fn with_gossip(mut self, gossip: UnboundedSender<Bytes>) -> Self {
+        self.gossip = Some(gossip);
+        self
+    }
+
+    /// Reports `consensus`'s status (epoch, validator set, peers) in `lazai_status`.
+    pub fn with_consensus(mut self, consensus: StatusHandle) -> Self {
+        self.consensus = Some(consensus);
+        self
+    }
+
+    /// Admits transactions a peer gossiped. They are not gossiped again (every node sends to
+    /// all of its peers); invalid or already-known ones are dropped quietly.
+    pub fn receive_gossip(&self, raws: Vec<Bytes>) {
+        let total = raws.len();
+        let admitted = decode_and_recover_many(&raws, self.chain_id())
+            .into_iter()
+            .map(|r| self.admit(r))
+            .filter(Result::is_ok)
+            .count();
+        tracing::debug!(total, admitted, "admitted gossiped transactions");
+    }
+
+    /// The running epoch's validators (from consensus), named after genesis where they match;
+    /// the genesis set when no consensus runs here.
+    fn current_validators(&self) -> Vec<ValidatorStatus> {
+        let genesis = self.validators.read().clone();
+        let Some(consensus) = &self.consensus else {
+            return genesis;
+        };
+        let current = consensus.validators();
+        if current.is_empty() {
+            return genesis;
+        }
+        current
+            .into_iter()
+            .map(|v| {
+                let key = lazai_consensus::keys::public_key_to_hex(&v.key);
+                let name = genesis
+                    .iter()
+                    .find(|g| g.consensus_key.trim_start_matches("0x").eq_ignore_ascii_case(&key))
+                    .map(|g| g.name.clone())
+                    .unwrap_or_default();
+                ValidatorStatus {
+                    name,
+                    address: v.fee_recipient,
+                    consensus_key: key,
+                    stake: v.stake,
+                }
+            })
+            .collect()
+    }
+
+    fn forward(&self, raw: &Bytes) {
+        if let Some(gossip) = &self.gossip {
+            let _ = gossip.unbounded_send(raw.clone());
         }
     }
 
@@ -188,13 +252,20 @@ impl ChainApi for NodeApi {
     }
 
     fn submit(&self, raw: Bytes) -> Result<B256, SubmitError> {
-        self.admit(decode_and_recover(&raw, self.chain_id()).map(Arc::new))
+        let hash = self.admit(decode_and_recover(&raw, self.chain_id()).map(Arc::new))?;
+        self.forward(&raw);
+        Ok(hash)
     }
 
     fn submit_many(&self, raws: Vec<Bytes>) -> Vec<Result<B256, SubmitError>> {
         decode_and_recover_many(&raws, self.chain_id())
             .into_iter()
-            .map(|r| self.admit(r))
+            .zip(&raws)
+            .map(|(r, raw)| {
+                let hash = self.admit(r)?;
+                self.forward(raw);
+                Ok(hash)
+            })
             .collect()
     }
 
@@ -210,8 +281,8 @@ impl ChainApi for NodeApi {
             finalized_height: head.block.height(),
             finalized_hash: head.hash,
             state_root: head.block.header.state_root,
-            epoch: 0,
-            validators: self.validators.read().clone(),
+            epoch: self.consensus.as_ref().map_or(0, StatusHandle::epoch),
+            validators: self.current_validators(),
             peers: self
                 .consensus
                 .as_ref()

@@ -8,7 +8,7 @@
 //! transaction, then swaps the in-memory head.
 
 use crate::mempool::Mempool;
-use lazai_consensus::Executor;
+use lazai_consensus::{Executor, Validator, ValidatorSet};
 use lazai_ledger::{BlockEnv, ExecutedBlock, Ledger, RecoveredTx, State, decode_and_recover, gas};
 use lazai_rpc::FinalizedBlock;
 use lazai_storage::Store;
@@ -16,6 +16,7 @@ use lazai_types::{Address, B256, Block, Genesis, Header, keccak256};
 use parking_lot::{Mutex, RwLock};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap};
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::sync::broadcast;
@@ -94,7 +95,7 @@ impl Chain {
     /// last finalized state and checks it against that block's state root.
     pub fn open(config: ChainConfig, mempool: Arc<Mempool>) -> Result<Self, ChainError> {
         config.genesis.validate()?;
-        let ledger = Ledger::new(config.genesis.chain_id);
+        let ledger = Ledger::from_genesis(&config.genesis);
         let genesis_state = lazai_ledger::genesis_state(&config.genesis);
         let genesis_block = config.genesis.block(genesis_state.root());
         let store = Store::open(&config.db_path)?;
@@ -187,6 +188,7 @@ impl Chain {
                 g.min_base_fee,
             ),
             gas_limit: g.gas_limit,
+            evidence: Vec::new(),
         }
     }
 
@@ -423,5 +425,63 @@ impl Executor for Chain {
 
     fn last_finalized_height(&self) -> u64 {
         self.finalized_height()
+    }
+
+    fn validator_set(&self) -> Option<ValidatorSet> {
+        let head = self.head();
+        let (epoch, elected) = lazai_ledger::staking::validator_set(&head.state);
+        let epoch_length = self.inner.genesis.staking.epoch_length;
+        // The epoch starts after the last block of the previous one (genesis for epoch 0).
+        let boundary = match epoch.checked_mul(epoch_length).and_then(|h| h.checked_sub(1)) {
+            None => self.inner.genesis_block.hash(),
+            Some(height) if height == head.block.height() => head.hash,
+            Some(height) => match self.inner.store.header(height) {
+                Ok(Some(header)) => header.hash(),
+                other => {
+                    error!(epoch, height, result = ?other.map(|h| h.is_some()), "boundary block of the current epoch is missing");
+                    return None;
+                }
+            },
+        };
+        let validators = elected
+            .iter()
+            .filter_map(|v| {
+                let key = match lazai_consensus::keys::public_key_from_bytes(&v.consensus_key) {
+                    Ok(key) => key,
+                    Err(e) => {
+                        warn!(idao = %v.idao_id, error = %e, "elected validator has an invalid consensus key; skipping");
+                        return None;
+                    }
+                };
+                Some(Validator {
+                    key,
+                    fee_recipient: v.owner,
+                    stake: v.stake,
+                    p2p_addr: resolve_p2p(&v.p2p_address),
+                })
+            })
+            .collect();
+        Some(ValidatorSet {
+            epoch,
+            validators,
+            boundary,
+        })
+    }
+}
+
+/// A published `host:port` as a socket address (names are resolved once per epoch).
+fn resolve_p2p(addr: &str) -> Option<SocketAddr> {
+    if addr.is_empty() {
+        return None;
+    }
+    if let Ok(addr) = addr.parse() {
+        return Some(addr);
+    }
+    match addr.to_socket_addrs() {
+        Ok(mut addrs) => addrs.next(),
+        Err(e) => {
+            warn!(addr, error = %e, "cannot resolve a validator's p2p address");
+            None
+        }
     }
 }

@@ -49,6 +49,8 @@ pub fn devnet_genesis(
                     consensus_key: lazai_consensus::keys::public_key_to_hex(&key),
                     fee_recipient: default_fee_recipient(&key),
                     p2p_addr: None,
+                    stake: lazai_types::DEFAULT_GENESIS_STAKE,
+                    owner: None,
                 }
             })
             .collect(),
@@ -59,5 +61,6 @@ pub fn devnet_genesis(
                 balance,
             })
             .collect(),
+        staking: Default::default(),
     }
 }

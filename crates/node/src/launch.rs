@@ -7,10 +7,11 @@ use crate::chain::{Chain, ChainConfig, ChainError};
 use crate::mempool::{Mempool, MempoolConfig};
 use lazai_consensus::keys::{self, PrivateKey};
 use lazai_consensus::{
-    EngineConfig, LocalValidator, P2pConfig, ValidatorHandle, start_local_network, start_validator,
+    EngineConfig, Gossip, LocalValidator, P2pConfig, ValidatorHandle, start_local_network,
+    start_validator,
 };
 use lazai_rpc::{RpcConfig, RpcHandle, ValidatorStatus};
-use lazai_types::{Address, Genesis, U256, keccak256};
+use lazai_types::{Address, Genesis, keccak256};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -53,6 +54,8 @@ pub struct NodeSettings {
     pub block_time: Duration,
     pub mempool: MempoolConfig,
     pub max_block_txs: usize,
+    /// Non-validating nodes (key, address) allowed to connect and follow this one.
+    pub observers: Vec<(keys::PublicKey, SocketAddr)>,
 }
 
 impl NodeSettings {
@@ -73,6 +76,7 @@ impl NodeSettings {
             block_time,
             mempool: MempoolConfig::default(),
             max_block_txs: DEFAULT_MAX_BLOCK_TXS,
+            observers: Vec::new(),
         }
     }
 
@@ -112,7 +116,7 @@ fn validator_statuses(genesis: &Genesis) -> Vec<ValidatorStatus> {
             name: v.name.clone(),
             address: v.fee_recipient,
             consensus_key: v.consensus_key.clone(),
-            stake: U256::ZERO,
+            stake: v.stake,
         })
         .collect()
 }
@@ -135,13 +139,18 @@ fn open_chain(
     )?)
 }
 
+/// The engine configuration of a node with `signer`: genesis validator `index`, or a node
+/// outside the genesis set (`None`: a full node, or a validator elected later).
 fn engine_config(
     settings: &NodeSettings,
     signer: PrivateKey,
-    index: usize,
+    index: Option<usize>,
 ) -> Result<EngineConfig, LaunchError> {
     let participants = keys::genesis_participants(&settings.genesis)?;
-    let fee_recipient = settings.genesis.validators[index].fee_recipient;
+    let fee_recipient = match index {
+        Some(i) => settings.genesis.validators[i].fee_recipient,
+        None => default_fee_recipient(&keys::public_key(&signer)),
+    };
     let mut config = EngineConfig::new(
         signer,
         fee_recipient,
@@ -149,7 +158,11 @@ fn engine_config(
         settings.genesis.chain_id,
     );
     config.block_time = settings.block_time;
-    config.partition_prefix = format!("v{index}");
+    config.epoch_length = std::num::NonZeroU64::new(settings.genesis.staking.epoch_length);
+    config.partition_prefix = match index {
+        Some(i) => format!("v{i}"),
+        None => "node".to_string(),
+    };
     config.validate()?;
     Ok(config)
 }
@@ -182,7 +195,7 @@ where
             .checked_add(i as u16)
             .ok_or_else(|| LaunchError::Config("p2p port overflow".into()))?;
         locals.push(LocalValidator {
-            config: engine_config(&settings, signer, i)?,
+            config: engine_config(&settings, signer, Some(i))?,
             p2p_addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port),
             executor: chain.clone(),
         });
@@ -206,15 +219,18 @@ where
     })
 }
 
-/// A single validator started from a config file.
+/// A single node started from a config file.
 pub struct Validator {
     pub rpc: RpcHandle,
     pub node: NodeApi,
     pub handle: ValidatorHandle,
 }
 
-/// Starts one validator: `signer` must be one of the genesis validators, and every genesis
-/// validator must list its `p2p_addr`.
+/// Starts one node. With a genesis validator's key it validates from the first block; with any
+/// other key it follows the chain as a full node (verifying every certificate, serving RPC and
+/// forwarding transactions to the validators), and it starts voting in any epoch whose
+/// stake-elected set includes its key. Genesis validators' `p2p_addr`s are the bootstrap
+/// addresses; a validator elected later is dialed at the address it registered on chain.
 pub async fn start_node<E>(
     context: E,
     settings: NodeSettings,
@@ -225,49 +241,73 @@ where
     E: commonware_runtime_bounds::Context,
 {
     let me = keys::public_key_to_hex(&keys::public_key(&signer));
-    let index = settings
-        .genesis
-        .validators
-        .iter()
-        .position(|v| {
-            v.consensus_key
-                .trim_start_matches("0x")
-                .eq_ignore_ascii_case(&me)
-        })
-        .ok_or_else(|| LaunchError::Config(format!("key {me} is not a genesis validator")))?;
+    let index = settings.genesis.validators.iter().position(|v| {
+        v.consensus_key
+            .trim_start_matches("0x")
+            .eq_ignore_ascii_case(&me)
+    });
     let mut peers = Vec::new();
     for v in &settings.genesis.validators {
-        let addr = v.p2p_addr.as_deref().ok_or_else(|| {
-            LaunchError::Config(format!("genesis validator {} has no p2p_addr", v.name))
-        })?;
+        let Some(addr) = v.p2p_addr.as_deref() else {
+            continue;
+        };
         let addr: SocketAddr = addr.parse().map_err(|e| {
             LaunchError::Config(format!("validator {} p2p_addr {addr:?}: {e}", v.name))
         })?;
         peers.push((keys::public_key_from_hex(&v.consensus_key)?, addr));
     }
+    if peers.iter().all(|(key, _)| keys::public_key_to_hex(key) == me) && settings.genesis.validators.len() > 1 {
+        return Err(LaunchError::Config(
+            "no genesis validator lists a p2p_addr to connect to".into(),
+        ));
+    }
     let mempool = Arc::new(Mempool::new(settings.mempool.clone()));
     let chain = open_chain(&settings, "chain", mempool)?;
     let config = engine_config(&settings, signer, index)?;
     let local = p2p_listen.ip().is_loopback() || peers.iter().all(|(_, a)| !is_global(a));
+    let (gossip_out, outbound) = futures::channel::mpsc::unbounded();
+    let node = NodeApi::new(
+        chain.clone(),
+        validator_statuses(&settings.genesis),
+        None,
+    )
+    .with_gossip(gossip_out);
+    let receiver = node.clone();
+    let gossip = Gossip {
+        outbound,
+        inbound: Arc::new(move |_peer, txs| {
+            let receiver = receiver.clone();
+            rayon::spawn(move || receiver.receive_gossip(txs));
+        }),
+    };
     let handle = start_validator(
         context,
         config,
         P2pConfig {
             listen: p2p_listen,
             peers,
+            observers: settings.observers.clone(),
+            max_validators: settings.genesis.staking.max_validators as usize,
             local,
         },
         chain.clone(),
+        Some(gossip),
     )?;
-    let node = NodeApi::new(
-        chain,
-        validator_statuses(&settings.genesis),
-        Some(handle.status.clone()),
-    );
+    let node = node.with_consensus(handle.status.clone());
     let rpc = lazai_rpc::start(Arc::new(node.clone()), settings.rpc.clone())
         .await
         .map_err(|e| LaunchError::Rpc(e.to_string()))?;
-    info!(rpc = %rpc.local_addr(), p2p = %p2p_listen, index, "validator running");
+    match index {
+        Some(index) => {
+            info!(rpc = %rpc.local_addr(), p2p = %p2p_listen, index, "genesis validator running")
+        }
+        None => info!(
+            rpc = %rpc.local_addr(),
+            p2p = %p2p_listen,
+            key = %me,
+            "node running (full node until elected into an epoch's validator set)"
+        ),
+    }
     Ok(Validator { rpc, node, handle })
 }
 

@@ -263,6 +263,7 @@ mod tests {
             proposer: Address::ZERO,
             base_fee: 1_000_000_000,
             gas_limit: 30_000_000,
+            evidence: Vec::new(),
         }
     }
 

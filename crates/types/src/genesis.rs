@@ -1,7 +1,23 @@
 //! Genesis: the chain's parameters, validator set and pre-funded accounts.
 
 use crate::{Address, B256, Block, Header, U256};
+use alloy_primitives::uint;
 use serde::{Deserialize, Serialize};
+
+/// Stake of a genesis validator when its entry names none: 1000 LAZAI (in wei).
+pub const DEFAULT_GENESIS_STAKE: U256 = uint!(1_000_000_000_000_000_000_000_U256);
+/// Default blocks per epoch.
+pub const DEFAULT_EPOCH_LENGTH: u64 = 100;
+/// Default size bound of the validator set.
+pub const DEFAULT_MAX_VALIDATORS: u32 = 100;
+/// Default least bonded stake of a validator: 1 LAZAI (in wei).
+pub const DEFAULT_MIN_VALIDATOR_STAKE: U256 = uint!(1_000_000_000_000_000_000_U256);
+/// Default blocks between an unbond and the moment its stake can be withdrawn.
+pub const DEFAULT_UNBONDING_DELAY: u64 = 200;
+/// Default share of an equivocator's stake that is burned, in basis points (10%).
+pub const DEFAULT_SLASH_BPS: u32 = 1_000;
+/// Basis points in a whole.
+pub const MAX_BPS: u32 = 10_000;
 
 /// Errors in a genesis document.
 #[derive(Debug, thiserror::Error)]
@@ -18,8 +34,26 @@ pub enum GenesisError {
     DuplicateValidator(String),
     #[error("account {0} appears twice in alloc")]
     DuplicateAccount(Address),
-    #[error("the alloc balances add up to more than 2^256 - 1 wei")]
+    #[error("the alloc balances and validator stakes add up to more than 2^256 - 1 wei")]
     SupplyOverflow,
+    #[error("staking epoch_length must be at least 2 blocks, got {0}")]
+    EpochTooShort(u64),
+    #[error("staking max_validators must be at least 1")]
+    NoValidatorSlots,
+    #[error("staking min_validator_stake must be at least 1 wei")]
+    ZeroMinStake,
+    #[error("staking slash_bps must be at most 10000, got {0}")]
+    SlashTooLarge(u32),
+    #[error(
+        "staking unbonding_delay {delay} is shorter than epoch_length {epoch_length}: a validator could withdraw its stake while still in the set"
+    )]
+    UnbondingDelayTooShort { delay: u64, epoch_length: u64 },
+    #[error("validator {index}: stake {stake} wei is below min_validator_stake {min} wei")]
+    StakeBelowMinimum {
+        index: usize,
+        stake: U256,
+        min: U256,
+    },
     #[error("cannot parse genesis: {0}")]
     Parse(String),
 }
@@ -44,6 +78,73 @@ pub struct GenesisValidator {
     /// `host:port` of its peer-to-peer listener.
     #[serde(default)]
     pub p2p_addr: Option<String>,
+    /// LAZAI (wei) bonded to its iDAO at genesis; created with the chain (it is not taken from
+    /// any alloc) and held by the iDAO registry module.
+    #[serde(default = "default_genesis_stake")]
+    pub stake: U256,
+    /// Owner of its iDAO (who may bond, unbond and withdraw); `None` means `fee_recipient`.
+    #[serde(default)]
+    pub owner: Option<Address>,
+}
+
+fn default_genesis_stake() -> U256 {
+    DEFAULT_GENESIS_STAKE
+}
+
+/// Parameters of the stake-elected validator set. Every field defaults when absent, so a
+/// genesis document without a `staking` section gets [`StakingParams::default`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StakingParams {
+    /// Blocks per epoch (at least 2); the set changes only between epochs.
+    pub epoch_length: u64,
+    /// Most validators in a set (at least 1).
+    pub max_validators: u32,
+    /// Least bonded stake (wei) an iDAO needs to be selected (at least 1 wei).
+    pub min_validator_stake: U256,
+    /// Blocks between an unbond and the height from which it can be withdrawn (at least
+    /// `epoch_length`).
+    pub unbonding_delay: u64,
+    /// Basis points of bonded + unbonding stake burned for each recorded equivocation
+    /// (at most 10000).
+    pub slash_bps: u32,
+}
+
+impl Default for StakingParams {
+    fn default() -> Self {
+        Self {
+            epoch_length: DEFAULT_EPOCH_LENGTH,
+            max_validators: DEFAULT_MAX_VALIDATORS,
+            min_validator_stake: DEFAULT_MIN_VALIDATOR_STAKE,
+            unbonding_delay: DEFAULT_UNBONDING_DELAY,
+            slash_bps: DEFAULT_SLASH_BPS,
+        }
+    }
+}
+
+impl StakingParams {
+    /// Checks the parameters' bounds.
+    pub fn validate(&self) -> Result<(), GenesisError> {
+        if self.epoch_length < 2 {
+            return Err(GenesisError::EpochTooShort(self.epoch_length));
+        }
+        if self.max_validators == 0 {
+            return Err(GenesisError::NoValidatorSlots);
+        }
+        if self.min_validator_stake.is_zero() {
+            return Err(GenesisError::ZeroMinStake);
+        }
+        if self.slash_bps > MAX_BPS {
+            return Err(GenesisError::SlashTooLarge(self.slash_bps));
+        }
+        if self.unbonding_delay < self.epoch_length {
+            return Err(GenesisError::UnbondingDelayTooShort {
+                delay: self.unbonding_delay,
+                epoch_length: self.epoch_length,
+            });
+        }
+        Ok(())
+    }
 }
 
 /// The genesis document. Every field is consensus-critical: nodes with different genesis
@@ -64,6 +165,9 @@ pub struct Genesis {
     pub governance: Address,
     pub validators: Vec<GenesisValidator>,
     pub alloc: Vec<GenesisAccount>,
+    /// Validator election: epochs, set size, stake bounds, unbonding and slashing.
+    #[serde(default)]
+    pub staking: StakingParams,
 }
 
 impl Genesis {
@@ -78,16 +182,33 @@ impl Genesis {
         if self.gas_limit < 21_000 {
             return Err(GenesisError::GasLimitTooLow(self.gas_limit));
         }
+        self.staking.validate()?;
         let mut keys = std::collections::BTreeSet::new();
+        let mut supply = U256::ZERO;
         for (index, v) in self.validators.iter().enumerate() {
             let bytes = decode_hex32(&v.consensus_key)
                 .map_err(|reason| GenesisError::BadConsensusKey { index, reason })?;
+            if bytes == [0u8; 32] {
+                return Err(GenesisError::BadConsensusKey {
+                    index,
+                    reason: "the all-zero key means \"no key\"".into(),
+                });
+            }
             if !keys.insert(bytes) {
                 return Err(GenesisError::DuplicateValidator(v.consensus_key.clone()));
             }
+            if v.stake < self.staking.min_validator_stake {
+                return Err(GenesisError::StakeBelowMinimum {
+                    index,
+                    stake: v.stake,
+                    min: self.staking.min_validator_stake,
+                });
+            }
+            supply = supply
+                .checked_add(v.stake)
+                .ok_or(GenesisError::SupplyOverflow)?;
         }
         let mut seen = std::collections::BTreeSet::new();
-        let mut supply = U256::ZERO;
         for a in &self.alloc {
             if !seen.insert(a.address) {
                 return Err(GenesisError::DuplicateAccount(a.address));
@@ -135,4 +256,120 @@ pub fn decode_hex32(s: &str) -> Result<[u8; 32], String> {
     bytes
         .try_into()
         .map_err(|b: Vec<u8>| format!("expected 32 bytes, got {}", b.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY_A: &str = "0101010101010101010101010101010101010101010101010101010101010101";
+    const KEY_B: &str = "0202020202020202020202020202020202020202020202020202020202020202";
+
+    /// A genesis document as written before staking existed.
+    fn legacy_json() -> String {
+        format!(
+            r#"{{
+                "chain_id": 7,
+                "timestamp_ms": 1,
+                "gas_limit": 30000000,
+                "initial_base_fee": 1000000000,
+                "min_base_fee": 1000000000,
+                "governance": "0x0000000000000000000000000000000000000001",
+                "validators": [
+                    {{"name": "a", "consensus_key": "{KEY_A}", "fee_recipient": "0x00000000000000000000000000000000000000aa"}}
+                ],
+                "alloc": [{{"address": "0x00000000000000000000000000000000000000bb", "balance": "0x10"}}]
+            }}"#
+        )
+    }
+
+    #[test]
+    fn genesis_without_staking_fields_parses_with_defaults() {
+        let g = Genesis::parse(&legacy_json()).expect("parses");
+        assert_eq!(g.staking, StakingParams::default());
+        assert_eq!(g.staking.epoch_length, 100);
+        assert_eq!(g.staking.max_validators, 100);
+        assert_eq!(g.staking.min_validator_stake, U256::from(crate::LAZAI));
+        assert_eq!(g.staking.unbonding_delay, 200);
+        assert_eq!(g.staking.slash_bps, 1000);
+        assert_eq!(g.validators[0].stake, crate::lazai(1000));
+        assert_eq!(g.validators[0].owner, None);
+        // Round trip through JSON keeps everything.
+        let again = Genesis::parse(&serde_json::to_string(&g).expect("json")).expect("parses");
+        assert_eq!(again, g);
+    }
+
+    #[test]
+    fn partial_staking_section_fills_in_the_rest() {
+        let mut v: serde_json::Value = serde_json::from_str(&legacy_json()).expect("json");
+        v["staking"] = serde_json::json!({"epoch_length": 10, "unbonding_delay": 20});
+        v["validators"][0]["stake"] = serde_json::json!("5000000000000000000");
+        v["validators"][0]["owner"] =
+            serde_json::json!("0x00000000000000000000000000000000000000cc");
+        let g = Genesis::parse(&v.to_string()).expect("parses");
+        assert_eq!(g.staking.epoch_length, 10);
+        assert_eq!(g.staking.unbonding_delay, 20);
+        assert_eq!(g.staking.max_validators, DEFAULT_MAX_VALIDATORS);
+        assert_eq!(g.validators[0].stake, crate::lazai(5));
+        assert_eq!(g.validators[0].owner, Some(Address::with_last_byte(0xcc)));
+    }
+
+    #[test]
+    fn invalid_staking_values_are_rejected() {
+        let base = Genesis::parse(&legacy_json()).expect("parses");
+        let check = |f: &dyn Fn(&mut Genesis), expect: fn(&GenesisError) -> bool| {
+            let mut g = base.clone();
+            f(&mut g);
+            let err = g.validate().expect_err("invalid");
+            assert!(expect(&err), "unexpected: {err}");
+        };
+        check(&|g| g.staking.epoch_length = 1, |e| {
+            matches!(e, GenesisError::EpochTooShort(1))
+        });
+        check(&|g| g.staking.epoch_length = 0, |e| {
+            matches!(e, GenesisError::EpochTooShort(0))
+        });
+        check(&|g| g.staking.max_validators = 0, |e| {
+            matches!(e, GenesisError::NoValidatorSlots)
+        });
+        check(&|g| g.staking.min_validator_stake = U256::ZERO, |e| {
+            matches!(e, GenesisError::ZeroMinStake)
+        });
+        check(&|g| g.staking.slash_bps = 10_001, |e| {
+            matches!(e, GenesisError::SlashTooLarge(10_001))
+        });
+        check(&|g| g.staking.unbonding_delay = 99, |e| {
+            matches!(e, GenesisError::UnbondingDelayTooShort { .. })
+        });
+        check(
+            &|g| g.validators[0].stake = U256::from(crate::LAZAI) - U256::from(1),
+            |e| matches!(e, GenesisError::StakeBelowMinimum { index: 0, .. }),
+        );
+        check(&|g| g.validators[0].consensus_key = "00".repeat(32), |e| {
+            matches!(e, GenesisError::BadConsensusKey { index: 0, .. })
+        });
+        // Stakes count toward the supply bound.
+        check(
+            &|g| {
+                g.alloc[0].balance = U256::MAX;
+                g.validators[0].stake = U256::from(crate::LAZAI);
+            },
+            |e| matches!(e, GenesisError::SupplyOverflow),
+        );
+        check(
+            &|g| {
+                let mut second = g.validators[0].clone();
+                second.consensus_key = KEY_B.into();
+                second.stake = U256::MAX;
+                g.validators.push(second);
+                g.alloc.clear();
+            },
+            |e| matches!(e, GenesisError::SupplyOverflow),
+        );
+        let mut ok = base.clone();
+        ok.staking.slash_bps = 10_000;
+        ok.staking.epoch_length = 2;
+        ok.staking.unbonding_delay = 2;
+        ok.validate().expect("boundary values are valid");
+    }
 }

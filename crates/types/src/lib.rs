@@ -12,7 +12,11 @@ pub use alloy_primitives::{
     Address, B256, Bloom, Bytes, Log, LogData, U256, address, b256, keccak256,
 };
 pub use block::{Block, Header, MAX_BLOCK_BYTES, MAX_TX_BYTES};
-pub use genesis::{Genesis, GenesisAccount, GenesisError, GenesisValidator, decode_hex32};
+pub use genesis::{
+    DEFAULT_EPOCH_LENGTH, DEFAULT_GENESIS_STAKE, DEFAULT_MAX_VALIDATORS,
+    DEFAULT_MIN_VALIDATOR_STAKE, DEFAULT_SLASH_BPS, DEFAULT_UNBONDING_DELAY, Genesis,
+    GenesisAccount, GenesisError, GenesisValidator, MAX_BPS, StakingParams, decode_hex32,
+};
 pub use receipt::{Receipt, logs_bloom};
 
 /// LazAI devnet chain id, as LazAI's SDK names it.

@@ -8,7 +8,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-const DEV_KEY_0: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+pub(crate) const DEV_KEY_0: &str =
+    "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -38,7 +39,7 @@ impl Drop for Killed {
     }
 }
 
-fn provider(rpc: u16) -> DynProvider {
+pub(crate) fn provider(rpc: u16) -> DynProvider {
     let signer: alloy_signer_local::PrivateKeySigner = DEV_KEY_0.parse().expect("key");
     let url = format!("http://127.0.0.1:{rpc}").parse().expect("url");
     ProviderBuilder::new()
@@ -47,7 +48,7 @@ fn provider(rpc: u16) -> DynProvider {
         .erased()
 }
 
-async fn wait_for_height(p: &DynProvider, height: u64) -> u64 {
+pub(crate) async fn wait_for_height(p: &DynProvider, height: u64) -> u64 {
     for _ in 0..1200 {
         if let Ok(h) = p.get_block_number().await
             && h >= height
@@ -60,7 +61,7 @@ async fn wait_for_height(p: &DynProvider, height: u64) -> u64 {
 }
 
 /// Sends `value` wei to `to` from dev account 0 and waits for the finalized receipt.
-async fn transfer(
+pub(crate) async fn transfer(
     p: &DynProvider,
     to: Address,
     value: U256,

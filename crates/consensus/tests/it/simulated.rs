@@ -1,95 +1,15 @@
 //! Deterministic runtime + simulated network: agreement, determinism, a single validator, and a
 //! crash-restart of every validator from their storage.
 
-use crate::{MAX_BLOCK_BYTES, assert_consistent, configs, init_logging, mock::MockExecutor};
-use commonware_p2p::simulated::{self, Link, Network, Oracle};
-use commonware_runtime::{
-    Clock, Runner, Spawner, Supervisor,
-    deterministic::{self, Context},
+use crate::{
+    assert_consistent, configs, init_logging,
+    mock::{MockExecutor, runner, start, wait_for},
 };
-use commonware_utils::NZUsize;
-use lazai_consensus::{
-    Engine, EngineConfig, StatusHandle, keys::PublicKey, max_message_size, run_simulated,
-};
+use commonware_runtime::{Runner, deterministic};
 use lazai_types::{Address, B256};
 use std::{collections::BTreeSet, time::Duration};
 
 const BLOCK_TIME: Duration = Duration::from_millis(200);
-
-fn runner(seed: u64) -> deterministic::Runner {
-    deterministic::Runner::new(
-        deterministic::Config::default()
-            .with_seed(seed)
-            .with_timeout(Some(Duration::from_secs(600))),
-    )
-}
-
-async fn network(context: &Context, participants: &[PublicKey]) -> Oracle<PublicKey, Context> {
-    let (network, oracle) = Network::new_with_peers(
-        context.child("network"),
-        simulated::Config {
-            max_size: max_message_size(participants.len(), MAX_BLOCK_BYTES),
-            max_peers_per_set: NZUsize!(participants.len()),
-            disconnect_on_block: true,
-            tracked_peer_sets: NZUsize!(1),
-        },
-        participants.to_vec(),
-    )
-    .await;
-    network.start();
-    for a in participants {
-        for b in participants {
-            if a != b {
-                oracle
-                    .add_link(
-                        a.clone(),
-                        b.clone(),
-                        Link {
-                            latency: Duration::from_millis(20),
-                            jitter: Duration::from_millis(5),
-                            success_rate: commonware_utils::probability!(1.0),
-                        },
-                    )
-                    .await
-                    .expect("link");
-            }
-        }
-    }
-    oracle
-}
-
-/// Starts every validator as a task of `context`.
-async fn start(
-    context: &Context,
-    configs: &[EngineConfig],
-    executors: &[MockExecutor],
-) -> Vec<StatusHandle> {
-    let participants = configs[0].participants.clone();
-    let oracle = network(context, &participants).await;
-    let mut statuses = Vec::new();
-    for (i, (config, executor)) in configs.iter().zip(executors).enumerate() {
-        let engine = Engine::new(config.clone(), executor.clone()).expect("valid config");
-        statuses.push(engine.status());
-        let oracle = oracle.clone();
-        context
-            .child("validator")
-            .with_attribute("index", i)
-            .spawn(move |context| async move {
-                if let Err(e) = run_simulated(context, engine, &oracle).await {
-                    panic!("validator {i} failed: {e}");
-                }
-            });
-    }
-    statuses
-}
-
-/// Waits until every executor finalized at least `height`.
-async fn wait_for(context: &Context, executors: &[MockExecutor], height: u64) {
-    use lazai_consensus::Executor;
-    while executors.iter().any(|e| e.last_finalized_height() < height) {
-        context.sleep(Duration::from_millis(50)).await;
-    }
-}
 
 /// Runs `n` validators until all finalized `height`; returns their chains and the runtime audit.
 fn run(seed: u64, n: usize, height: u64) -> (Vec<Vec<B256>>, String, BTreeSet<Address>) {

@@ -1,10 +1,35 @@
 //! The iDAO registry: where an iDAO (a data community, model team, compute provider or app
-//! team) registers itself. Today it holds identity (owner, name, metadata URI); stake, roles
-//! and consensus keys build on it.
+//! team) registers itself, declares its roles, bonds LAZAI and — to validate — registers an
+//! ed25519 consensus key. The validator set of each epoch is elected from this registry by the
+//! rule in [`crate::staking`].
+//!
+//! Bonded and unbonding LAZAI stay in the module's own account balance; only `bond` is payable,
+//! and only `withdrawUnbonded` (to the owner) and slashing (burned) take LAZAI out of it.
+//!
+//! # Storage slots (module storage of [`IDAO_REGISTRY_ADDRESS`])
+//!
+//! | slot                                            | value                                      |
+//! | ----------------------------------------------- | ------------------------------------------ |
+//! | `count`                                         | number of iDAOs (U256, trimmed big-endian) |
+//! | `idao/` ‖ id (32 B BE)                          | ABI of `Idao`                              |
+//! | `unbonding/` ‖ id (32 B BE)                     | ABI of `Unbonding[]`, oldest first         |
+//! | `key/` ‖ consensusKey (32 B)                    | id of the iDAO holding that key (U256)     |
+//! | `keyed-count`                                   | number of iDAOs that registered a key      |
+//! | `keyed/` ‖ index (32 B BE, from 0)              | id of the index-th iDAO to register a key  |
+//! | `validators`                                    | ABI of `validatorSet()`'s return values    |
+//! | `evidence-count`                                | number of recorded equivocations           |
+//! | `evidence/` ‖ index (32 B BE, from 0)           | ABI of `Evidence`                          |
+//! | `evidence-seen/` ‖ key (32 B) ‖ epoch ‖ view (8 B BE each) | `0x01` once recorded            |
 
-use super::{Call, Module, ModuleError, decode_call, revert_with};
-use alloy_primitives::{Address, Bytes, U256, address};
-use alloy_sol_types::{SolValue, sol};
+use super::{Call, Module, ModuleError, decode_call, revert_msg, revert_with};
+use crate::gas;
+use crate::staking;
+use crate::state::State;
+use alloy_primitives::{Address, B256, Bytes, U256, address};
+use alloy_sol_types::{SolCall, SolValue, sol};
+use commonware_codec::{Copying, DecodeExt};
+use commonware_cryptography::{Verifier, ed25519};
+use lazai_types::StakingParams;
 
 /// The address LazAI reserves for the iDAO registry.
 pub const IDAO_REGISTRY_ADDRESS: Address = address!("0xEA30BA91F4DB33Ef0360Fc04d8E201954474dbD1");
@@ -13,53 +38,397 @@ pub const IDAO_REGISTRY_ADDRESS: Address = address!("0xEA30BA91F4DB33Ef0360Fc04d
 pub const MAX_NAME_BYTES: usize = 64;
 /// Longest metadata URI, in bytes.
 pub const MAX_URI_BYTES: usize = 512;
+/// Longest p2p address (`host:port`), in bytes.
+pub const MAX_P2P_ADDRESS_BYTES: usize = 128;
+/// Most pending unbonding entries an iDAO may have at once.
+pub const MAX_UNBONDINGS: usize = 16;
+
+/// Role bit: the iDAO provides data.
+pub const ROLE_DATA: u8 = 1;
+/// Role bit: the iDAO trains or serves models.
+pub const ROLE_MODEL: u8 = 2;
+/// Role bit: the iDAO provides compute (genesis validators have this role).
+pub const ROLE_COMPUTE: u8 = 4;
+/// Role bit: the iDAO builds applications.
+pub const ROLE_APPLICATION: u8 = 8;
+/// Every defined role bit; any bit above these is refused with `InvalidRoles`.
+pub const ROLES_MASK: u8 = ROLE_DATA | ROLE_MODEL | ROLE_COMPUTE | ROLE_APPLICATION;
+
+/// Namespace of the proof-of-possession signature of a consensus key.
+pub const CONSENSUS_KEY_NAMESPACE: &[u8] = b"LAZAI_CONSENSUS_KEY";
+
+/// The message a consensus key signs (under [`CONSENSUS_KEY_NAMESPACE`]) to be registered to
+/// an iDAO: `chain_id` (8 bytes big-endian) ‖ `idao_id` (32 bytes big-endian) ‖ `owner`
+/// (20 bytes) ‖ `key` (32 bytes) — 92 bytes.
+pub fn consensus_key_message(
+    chain_id: u64,
+    idao_id: U256,
+    owner: Address,
+    key: &[u8; 32],
+) -> Vec<u8> {
+    let mut msg = Vec::with_capacity(92);
+    msg.extend_from_slice(&chain_id.to_be_bytes());
+    msg.extend_from_slice(&idao_id.to_be_bytes::<32>());
+    msg.extend_from_slice(owner.as_slice());
+    msg.extend_from_slice(key);
+    msg
+}
 
 sol! {
     /// The iDAO registry's Solidity interface.
     #[derive(Debug, PartialEq, Eq)]
     interface IIdaoRegistry {
-        struct Idao { uint256 id; address owner; string name; string metadataUri; }
+        /// An iDAO. `roles` is a bitmask (DATA=1, MODEL=2, COMPUTE=4, APPLICATION=8);
+        /// `consensusKey` is zero when none is registered; `unbonding` is the sum of its
+        /// pending unbonding entries; a `jailed` iDAO is never elected again.
+        struct Idao { uint256 id; address owner; string name; string metadataUri; uint8 roles; bytes32 consensusKey; string p2pAddress; uint256 bonded; uint256 unbonding; bool jailed; }
+        /// A member of an epoch's validator set; `stake` is its bonded stake when elected.
+        struct Validator { uint256 idaoId; address owner; bytes32 consensusKey; string p2pAddress; uint256 stake; }
+        /// A recorded equivocation. `kind`: 0 conflicting notarize, 1 conflicting finalize,
+        /// 2 nullify and finalize in the same view. `height` is the block that recorded it.
+        struct Evidence { bytes32 consensusKey; uint256 idaoId; uint64 epoch; uint64 view; uint8 kind; uint256 slashed; uint64 height; }
+        /// A pending unbonding: `amount` wei withdrawable from `releaseHeight` on.
+        struct Unbonding { uint256 amount; uint64 releaseHeight; }
 
         function name() external view returns (string memory);
         function version() external pure returns (uint256);
-        /// Registers an iDAO owned by the caller; ids start at 1. Not payable.
+        /// Registers an iDAO owned by the caller, with no roles; ids start at 1. Not payable.
         function registerIdao(string calldata name, string calldata metadataUri) external returns (uint256 idaoId);
+        /// Registers an iDAO owned by the caller with the given roles.
+        function registerIdao(string calldata name, string calldata metadataUri, uint8 roles) external returns (uint256 idaoId);
         /// Owner only: replaces the metadata URI.
         function updateMetadata(uint256 idaoId, string calldata metadataUri) external;
+        /// Owner only: replaces the roles bitmask.
+        function setRoles(uint256 idaoId, uint8 roles) external;
+        /// Owner only, payable: adds `msg.value` to the iDAO's bonded stake.
+        function bond(uint256 idaoId) external payable;
+        /// Owner only: moves `amount` of bonded stake to an unbonding entry released at
+        /// `block.height + unbonding_delay`.
+        function unbond(uint256 idaoId, uint256 amount) external;
+        /// Owner only: pays every matured unbonding entry to the owner; returns the total.
+        function withdrawUnbonded(uint256 idaoId) external returns (uint256 amount);
+        /// Owner only, once per iDAO: registers the ed25519 consensus key, proven by its
+        /// signature over `consensus_key_message` under namespace `LAZAI_CONSENSUS_KEY`.
+        function registerConsensusKey(uint256 idaoId, bytes32 consensusKey, string calldata p2pAddress, bytes calldata signature) external;
+        /// Owner only: replaces the p2p address (`host:port`).
+        function setP2pAddress(uint256 idaoId, string calldata p2pAddress) external;
         function getIdao(uint256 idaoId) external view returns (Idao memory);
         function idaoCount() external view returns (uint256);
+        function stakeOf(uint256 idaoId) external view returns (uint256 bonded, uint256 unbonding);
+        function getUnbondings(uint256 idaoId) external view returns (Unbonding[] memory);
+        /// The epoch of the block this call executes in.
+        function currentEpoch() external view returns (uint256);
+        function epochLength() external view returns (uint256);
+        /// The most recently elected set and the epoch it is for.
+        function validatorSet() external view returns (uint256 epoch, Validator[] memory validators);
+        function evidenceCount() external view returns (uint256);
+        function getEvidence(uint256 index) external view returns (Evidence memory);
 
         event IdaoRegistered(uint256 indexed idaoId, address indexed owner, string name);
         event IdaoMetadataUpdated(uint256 indexed idaoId, string metadataUri);
+        event RolesUpdated(uint256 indexed idaoId, uint8 roles);
+        event StakeBonded(uint256 indexed idaoId, uint256 amount, uint256 bonded);
+        event UnbondingStarted(uint256 indexed idaoId, uint256 amount, uint64 releaseHeight);
+        event UnbondedWithdrawn(uint256 indexed idaoId, uint256 amount);
+        event ConsensusKeyRegistered(uint256 indexed idaoId, bytes32 consensusKey, string p2pAddress);
+        event P2pAddressUpdated(uint256 indexed idaoId, string p2pAddress);
 
         error IdaoNotFound(uint256 idaoId);
         error NotIdaoOwner(uint256 idaoId, address caller);
         error InvalidName();
         error MetadataUriTooLong(uint256 length, uint256 max);
+        error InvalidRoles(uint8 roles);
+        error ZeroAmount();
+        error InsufficientBond(uint256 bonded, uint256 requested);
+        error TooManyUnbondings(uint256 max);
+        error NothingToWithdraw();
+        error IdaoJailed(uint256 idaoId);
+        error ConsensusKeyAlreadySet(uint256 idaoId);
+        error ConsensusKeyTaken(bytes32 key, uint256 holder);
+        error InvalidConsensusKeySignature();
+        error InvalidP2pAddress();
+        error EvidenceNotFound(uint256 index);
     }
 }
 
 use IIdaoRegistry::IIdaoRegistryCalls as Calls;
+use IIdaoRegistry::{Evidence, Idao, Unbonding, Validator};
+
+// ---- storage layout -------------------------------------------------------------------------
 
 const COUNT_SLOT: &[u8] = b"count";
+const KEYED_COUNT_SLOT: &[u8] = b"keyed-count";
+pub(crate) const VALIDATORS_SLOT: &[u8] = b"validators";
+const EVIDENCE_COUNT_SLOT: &[u8] = b"evidence-count";
 
-fn idao_slot(id: U256) -> Vec<u8> {
-    let mut slot = b"idao/".to_vec();
-    slot.extend_from_slice(&id.to_be_bytes::<32>());
+fn slot32(prefix: &[u8], word: &[u8; 32]) -> Vec<u8> {
+    let mut slot = Vec::with_capacity(prefix.len() + 32);
+    slot.extend_from_slice(prefix);
+    slot.extend_from_slice(word);
     slot
 }
 
-/// The iDAO registry module.
-pub struct IdaoRegistry;
+fn idao_slot(id: U256) -> Vec<u8> {
+    slot32(b"idao/", &id.to_be_bytes::<32>())
+}
+
+fn unbonding_slot(id: U256) -> Vec<u8> {
+    slot32(b"unbonding/", &id.to_be_bytes::<32>())
+}
+
+fn key_slot(key: &[u8; 32]) -> Vec<u8> {
+    slot32(b"key/", key)
+}
+
+fn keyed_slot(index: U256) -> Vec<u8> {
+    slot32(b"keyed/", &index.to_be_bytes::<32>())
+}
+
+fn evidence_slot(index: U256) -> Vec<u8> {
+    slot32(b"evidence/", &index.to_be_bytes::<32>())
+}
+
+fn evidence_seen_slot(key: &[u8; 32], epoch: u64, view: u64) -> Vec<u8> {
+    let mut slot = slot32(b"evidence-seen/", key);
+    slot.extend_from_slice(&epoch.to_be_bytes());
+    slot.extend_from_slice(&view.to_be_bytes());
+    slot
+}
+
+/// Read and write access to the registry's slots: metered (`Call`, inside a transaction) or
+/// direct (`Direct`, for the block-level rules of [`crate::staking`] and genesis, which no
+/// transaction pays for).
+pub(crate) trait Slots {
+    fn get(&mut self, slot: &[u8]) -> Result<Bytes, ModuleError>;
+    fn put(&mut self, slot: &[u8], value: Bytes) -> Result<(), ModuleError>;
+
+    fn get_u256(&mut self, slot: &[u8]) -> Result<U256, ModuleError> {
+        let raw = self.get(slot)?;
+        if raw.len() > 32 {
+            return Err(revert_msg("corrupt module storage"));
+        }
+        Ok(U256::from_be_slice(&raw))
+    }
+
+    fn put_u256(&mut self, slot: &[u8], value: U256) -> Result<(), ModuleError> {
+        self.put(slot, value.to_be_bytes_trimmed_vec().into())
+    }
+}
+
+impl Slots for Call<'_> {
+    fn get(&mut self, slot: &[u8]) -> Result<Bytes, ModuleError> {
+        self.load(slot)
+    }
+    fn put(&mut self, slot: &[u8], value: Bytes) -> Result<(), ModuleError> {
+        self.store(slot, value)
+    }
+}
+
+/// Unmetered access to the registry's slots of a state.
+pub(crate) struct Direct<'a>(pub &'a mut State);
+
+impl Slots for Direct<'_> {
+    fn get(&mut self, slot: &[u8]) -> Result<Bytes, ModuleError> {
+        Ok(self.0.module_get(&IDAO_REGISTRY_ADDRESS, slot))
+    }
+    fn put(&mut self, slot: &[u8], value: Bytes) -> Result<(), ModuleError> {
+        self.0.module_set(&IDAO_REGISTRY_ADDRESS, slot, value);
+        Ok(())
+    }
+}
+
+fn corrupt() -> ModuleError {
+    revert_msg("IdaoRegistry: corrupt record")
+}
+
+pub(crate) fn load_idao(s: &mut impl Slots, id: U256) -> Result<Idao, ModuleError> {
+    let raw = s.get(&idao_slot(id))?;
+    if raw.is_empty() {
+        return Err(revert_with(IIdaoRegistry::IdaoNotFound { idaoId: id }));
+    }
+    Idao::abi_decode(&raw).map_err(|_| corrupt())
+}
+
+pub(crate) fn store_idao(s: &mut impl Slots, record: &Idao) -> Result<(), ModuleError> {
+    s.put(&idao_slot(record.id), Bytes::from(record.abi_encode()))
+}
+
+pub(crate) fn load_unbondings(s: &mut impl Slots, id: U256) -> Result<Vec<Unbonding>, ModuleError> {
+    let raw = s.get(&unbonding_slot(id))?;
+    if raw.is_empty() {
+        return Ok(Vec::new());
+    }
+    <Vec<Unbonding>>::abi_decode(&raw).map_err(|_| corrupt())
+}
+
+/// Stores the entries; an empty list deletes the slot.
+pub(crate) fn store_unbondings(
+    s: &mut impl Slots,
+    id: U256,
+    entries: &[Unbonding],
+) -> Result<(), ModuleError> {
+    let value = if entries.is_empty() {
+        Bytes::new()
+    } else {
+        Bytes::from(entries.to_vec().abi_encode())
+    };
+    s.put(&unbonding_slot(id), value)
+}
+
+/// The iDAO holding a consensus key, if any.
+pub(crate) fn key_holder(s: &mut impl Slots, key: &[u8; 32]) -> Result<Option<U256>, ModuleError> {
+    let raw = s.get(&key_slot(key))?;
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    if raw.len() > 32 {
+        return Err(corrupt());
+    }
+    Ok(Some(U256::from_be_slice(&raw)))
+}
+
+/// Gives `key` to the iDAO `record` (whose `consensusKey` must already be set to it): the
+/// key index and the list of keyed iDAOs the election scans.
+pub(crate) fn index_key(s: &mut impl Slots, id: U256, key: &[u8; 32]) -> Result<(), ModuleError> {
+    s.put_u256(&key_slot(key), id)?;
+    let n = s.get_u256(KEYED_COUNT_SLOT)?;
+    s.put_u256(&keyed_slot(n), id)?;
+    s.put_u256(KEYED_COUNT_SLOT, n.saturating_add(U256::from(1)))
+}
+
+/// Every iDAO that registered a consensus key, in registration order (unreadable entries,
+/// which the registry never writes, are left out).
+pub(crate) fn keyed_idaos(s: &mut impl Slots) -> Vec<Idao> {
+    let Ok(n) = s.get_u256(KEYED_COUNT_SLOT) else {
+        return Vec::new();
+    };
+    let n = u64::try_from(n).unwrap_or(u64::MAX);
+    let mut out = Vec::new();
+    for i in 0..n {
+        let Ok(id) = s.get_u256(&keyed_slot(U256::from(i))) else {
+            continue;
+        };
+        if id.is_zero() {
+            // Past the last entry of a corrupt count: nothing more to read.
+            break;
+        }
+        if let Ok(record) = load_idao(s, id) {
+            out.push(record);
+        }
+    }
+    out
+}
+
+pub(crate) fn set_idao_count(s: &mut impl Slots, n: U256) -> Result<(), ModuleError> {
+    s.put_u256(COUNT_SLOT, n)
+}
+
+/// Whether (key, epoch, view) was already recorded; marks it recorded.
+pub(crate) fn mark_evidence_seen(
+    s: &mut impl Slots,
+    key: &[u8; 32],
+    epoch: u64,
+    view: u64,
+) -> Result<bool, ModuleError> {
+    let slot = evidence_seen_slot(key, epoch, view);
+    if !s.get(&slot)?.is_empty() {
+        return Ok(true);
+    }
+    s.put(&slot, Bytes::from_static(&[1]))?;
+    Ok(false)
+}
+
+/// Appends an evidence record; indexes start at 0.
+pub(crate) fn push_evidence(s: &mut impl Slots, evidence: &Evidence) -> Result<(), ModuleError> {
+    let n = s.get_u256(EVIDENCE_COUNT_SLOT)?;
+    s.put(&evidence_slot(n), Bytes::from(evidence.abi_encode()))?;
+    s.put_u256(EVIDENCE_COUNT_SLOT, n.saturating_add(U256::from(1)))
+}
+
+/// Stores the set elected for `epoch` (the encoding `validatorSet()` returns).
+pub(crate) fn store_validator_set(
+    s: &mut impl Slots,
+    epoch: u64,
+    validators: Vec<Validator>,
+) -> Result<(), ModuleError> {
+    let encoded =
+        IIdaoRegistry::validatorSetCall::abi_encode_returns(&IIdaoRegistry::validatorSetReturn {
+            epoch: U256::from(epoch),
+            validators,
+        });
+    s.put(VALIDATORS_SLOT, Bytes::from(encoded))
+}
+
+/// Decodes the stored validator set: `None` when unset or unreadable.
+pub(crate) fn decode_validator_set(raw: &[u8]) -> Option<(u64, Vec<Validator>)> {
+    if raw.is_empty() {
+        return None;
+    }
+    let r = IIdaoRegistry::validatorSetCall::abi_decode_returns(raw).ok()?;
+    Some((r.epoch.try_into().ok()?, r.validators))
+}
+
+// ---- the module -----------------------------------------------------------------------------
+
+/// Checks a `host:port` p2p address: non-empty, at most [`MAX_P2P_ADDRESS_BYTES`], printable
+/// ASCII without spaces, a non-empty host and a decimal port in 1..=65535.
+pub fn valid_p2p_address(addr: &str) -> bool {
+    if addr.is_empty() || addr.len() > MAX_P2P_ADDRESS_BYTES {
+        return false;
+    }
+    if !addr.bytes().all(|b| b.is_ascii_graphic()) {
+        return false;
+    }
+    let Some((host, port)) = addr.rsplit_once(':') else {
+        return false;
+    };
+    !host.is_empty()
+        && !port.is_empty()
+        && port.len() <= 5
+        && port.bytes().all(|b| b.is_ascii_digit())
+        && port.parse::<u16>().is_ok_and(|p| p != 0)
+}
+
+/// Whether `signature` is `key`'s ed25519 signature of `msg` under
+/// [`CONSENSUS_KEY_NAMESPACE`]. Undecodable keys or signatures are simply invalid.
+pub fn verify_consensus_key_signature(key: &[u8; 32], msg: &[u8], signature: &[u8]) -> bool {
+    if key == &[0u8; 32] {
+        return false;
+    }
+    let Ok(public) = ed25519::PublicKey::decode(Copying(&key[..])) else {
+        return false;
+    };
+    let Ok(signature) = ed25519::Signature::decode(Copying(signature)) else {
+        return false;
+    };
+    public.verify(CONSENSUS_KEY_NAMESPACE, msg, &signature)
+}
+
+/// The iDAO registry module, with the chain's staking parameters.
+#[derive(Clone, Debug, Default)]
+pub struct IdaoRegistry {
+    params: StakingParams,
+}
 
 impl IdaoRegistry {
-    fn load(call: &mut Call<'_>, id: U256) -> Result<IIdaoRegistry::Idao, ModuleError> {
-        let raw = call.load(&idao_slot(id))?;
-        if raw.is_empty() {
-            return Err(revert_with(IIdaoRegistry::IdaoNotFound { idaoId: id }));
+    pub fn new(params: StakingParams) -> Self {
+        Self { params }
+    }
+
+    pub fn params(&self) -> &StakingParams {
+        &self.params
+    }
+
+    /// Loads an iDAO and checks that the caller owns it.
+    fn owned(call: &mut Call<'_>, id: U256) -> Result<Idao, ModuleError> {
+        let record = load_idao(call, id)?;
+        if record.owner != call.caller {
+            return Err(revert_with(IIdaoRegistry::NotIdaoOwner {
+                idaoId: id,
+                caller: call.caller,
+            }));
         }
-        IIdaoRegistry::Idao::abi_decode(&raw)
-            .map_err(|_| super::revert_msg("IdaoRegistry: corrupt record"))
+        Ok(record)
     }
 
     fn check_uri(uri: &str) -> Result<(), ModuleError> {
@@ -70,6 +439,178 @@ impl IdaoRegistry {
             }));
         }
         Ok(())
+    }
+
+    fn check_roles(roles: u8) -> Result<(), ModuleError> {
+        if roles & !ROLES_MASK != 0 {
+            return Err(revert_with(IIdaoRegistry::InvalidRoles { roles }));
+        }
+        Ok(())
+    }
+
+    fn check_p2p(addr: &str) -> Result<(), ModuleError> {
+        if !valid_p2p_address(addr) {
+            return Err(revert_with(IIdaoRegistry::InvalidP2pAddress {}));
+        }
+        Ok(())
+    }
+
+    fn register(
+        call: &mut Call<'_>,
+        name: String,
+        metadata_uri: String,
+        roles: Option<u8>,
+    ) -> Result<Vec<u8>, ModuleError> {
+        if name.is_empty() || name.len() > MAX_NAME_BYTES {
+            return Err(revert_with(IIdaoRegistry::InvalidName {}));
+        }
+        Self::check_uri(&metadata_uri)?;
+        if let Some(roles) = roles {
+            Self::check_roles(roles)?;
+        }
+        let id = call.load_u256(COUNT_SLOT)?.saturating_add(U256::from(1));
+        let record = Idao {
+            id,
+            owner: call.caller,
+            name: name.clone(),
+            metadataUri: metadata_uri,
+            roles: roles.unwrap_or(0),
+            consensusKey: B256::ZERO,
+            p2pAddress: String::new(),
+            bonded: U256::ZERO,
+            unbonding: U256::ZERO,
+            jailed: false,
+        };
+        store_idao(call, &record)?;
+        set_idao_count(call, id)?;
+        call.emit(&IIdaoRegistry::IdaoRegistered {
+            idaoId: id,
+            owner: call.caller,
+            name,
+        })?;
+        if let Some(roles) = roles {
+            call.emit(&IIdaoRegistry::RolesUpdated { idaoId: id, roles })?;
+        }
+        Ok(id.abi_encode())
+    }
+
+    fn bond(call: &mut Call<'_>, id: U256) -> Result<Vec<u8>, ModuleError> {
+        let mut record = Self::owned(call, id)?;
+        if call.value.is_zero() {
+            return Err(revert_with(IIdaoRegistry::ZeroAmount {}));
+        }
+        if record.jailed {
+            return Err(revert_with(IIdaoRegistry::IdaoJailed { idaoId: id }));
+        }
+        // The value is already in the module's balance (see `Call::value`).
+        record.bonded = record
+            .bonded
+            .checked_add(call.value)
+            .ok_or_else(|| revert_msg("IdaoRegistry: stake overflow"))?;
+        store_idao(call, &record)?;
+        call.emit(&IIdaoRegistry::StakeBonded {
+            idaoId: id,
+            amount: call.value,
+            bonded: record.bonded,
+        })?;
+        Ok(Vec::new())
+    }
+
+    fn unbond(&self, call: &mut Call<'_>, id: U256, amount: U256) -> Result<Vec<u8>, ModuleError> {
+        let mut record = Self::owned(call, id)?;
+        if amount.is_zero() {
+            return Err(revert_with(IIdaoRegistry::ZeroAmount {}));
+        }
+        if amount > record.bonded {
+            return Err(revert_with(IIdaoRegistry::InsufficientBond {
+                bonded: record.bonded,
+                requested: amount,
+            }));
+        }
+        let mut entries = load_unbondings(call, id)?;
+        if entries.len() >= MAX_UNBONDINGS {
+            return Err(revert_with(IIdaoRegistry::TooManyUnbondings {
+                max: U256::from(MAX_UNBONDINGS),
+            }));
+        }
+        let release = call
+            .block
+            .height
+            .saturating_add(self.params.unbonding_delay);
+        entries.push(Unbonding {
+            amount,
+            releaseHeight: release,
+        });
+        record.bonded -= amount;
+        record.unbonding = record.unbonding.saturating_add(amount);
+        store_unbondings(call, id, &entries)?;
+        store_idao(call, &record)?;
+        call.emit(&IIdaoRegistry::UnbondingStarted {
+            idaoId: id,
+            amount,
+            releaseHeight: release,
+        })?;
+        Ok(Vec::new())
+    }
+
+    fn withdraw(call: &mut Call<'_>, id: U256) -> Result<Vec<u8>, ModuleError> {
+        let mut record = Self::owned(call, id)?;
+        let entries = load_unbondings(call, id)?;
+        let height = call.block.height;
+        let (matured, pending): (Vec<_>, Vec<_>) =
+            entries.into_iter().partition(|e| e.releaseHeight <= height);
+        let total = matured
+            .iter()
+            .try_fold(U256::ZERO, |acc, e| acc.checked_add(e.amount))
+            .ok_or_else(corrupt)?;
+        if matured.is_empty() {
+            return Err(revert_with(IIdaoRegistry::NothingToWithdraw {}));
+        }
+        record.unbonding = record.unbonding.checked_sub(total).ok_or_else(corrupt)?;
+        store_unbondings(call, id, &pending)?;
+        store_idao(call, &record)?;
+        call.pay(record.owner, total)?;
+        call.emit(&IIdaoRegistry::UnbondedWithdrawn {
+            idaoId: id,
+            amount: total,
+        })?;
+        Ok(total.abi_encode())
+    }
+
+    fn register_key(
+        call: &mut Call<'_>,
+        c: IIdaoRegistry::registerConsensusKeyCall,
+    ) -> Result<Vec<u8>, ModuleError> {
+        let id = c.idaoId;
+        let mut record = Self::owned(call, id)?;
+        if !record.consensusKey.is_zero() {
+            return Err(revert_with(IIdaoRegistry::ConsensusKeyAlreadySet {
+                idaoId: id,
+            }));
+        }
+        let key: [u8; 32] = c.consensusKey.0;
+        if let Some(holder) = key_holder(call, &key)? {
+            return Err(revert_with(IIdaoRegistry::ConsensusKeyTaken {
+                key: c.consensusKey,
+                holder,
+            }));
+        }
+        Self::check_p2p(&c.p2pAddress)?;
+        call.charge(gas::ED25519_VERIFY)?;
+        let msg = consensus_key_message(call.block.chain_id, id, record.owner, &key);
+        if !verify_consensus_key_signature(&key, &msg, &c.signature) {
+            return Err(revert_with(IIdaoRegistry::InvalidConsensusKeySignature {}));
+        }
+        record.consensusKey = c.consensusKey;
+        record.p2pAddress = c.p2pAddress.clone();
+        store_idao(call, &record)?;
+        index_key(call, id, &key)?;
+        call.emit(&IIdaoRegistry::ConsensusKeyRegistered {
+            idaoId: id,
+            consensusKey: c.consensusKey,
+            p2pAddress: c.p2pAddress,
+        })?;
+        Ok(Vec::new())
     }
 }
 
@@ -82,53 +623,148 @@ impl Module for IdaoRegistry {
         IDAO_REGISTRY_ADDRESS
     }
 
-    /// Nothing in the registry is payable: value sent with any call reverts (and so returns
-    /// to the sender) instead of being locked at the module's address.
+    /// Only `bond` is payable: value sent with any other call reverts (and so returns to the
+    /// sender) instead of being locked at the module's address.
     fn call(&self, call: &mut Call<'_>, input: &[u8]) -> Result<Vec<u8>, ModuleError> {
-        call.non_payable()?;
+        if input.get(..4) != Some(&IIdaoRegistry::bondCall::SELECTOR[..]) {
+            call.non_payable()?;
+        }
         match decode_call::<Calls>(self.name(), input)? {
             Calls::name(_) => Ok("LazAI iDAO Registry".to_string().abi_encode()),
             Calls::version(_) => Ok(U256::from(1).abi_encode()),
             Calls::idaoCount(_) => Ok(call.load_u256(COUNT_SLOT)?.abi_encode()),
-            Calls::getIdao(c) => Ok(Self::load(call, c.idaoId)?.abi_encode()),
-            Calls::registerIdao(c) => {
-                if c.name.is_empty() || c.name.len() > MAX_NAME_BYTES {
-                    return Err(revert_with(IIdaoRegistry::InvalidName {}));
-                }
-                Self::check_uri(&c.metadataUri)?;
-                let id = call.load_u256(COUNT_SLOT)? + U256::from(1);
-                let record = IIdaoRegistry::Idao {
-                    id,
-                    owner: call.caller,
-                    name: c.name.clone(),
-                    metadataUri: c.metadataUri,
-                };
-                call.store(&idao_slot(id), Bytes::from(record.abi_encode()))?;
-                call.store_u256(COUNT_SLOT, id)?;
-                call.emit(&IIdaoRegistry::IdaoRegistered {
-                    idaoId: id,
-                    owner: call.caller,
-                    name: c.name,
-                })?;
-                Ok(id.abi_encode())
-            }
+            Calls::getIdao(c) => Ok(load_idao(call, c.idaoId)?.abi_encode()),
+            Calls::registerIdao_0(c) => Self::register(call, c.name, c.metadataUri, None),
+            Calls::registerIdao_1(c) => Self::register(call, c.name, c.metadataUri, Some(c.roles)),
             Calls::updateMetadata(c) => {
                 Self::check_uri(&c.metadataUri)?;
-                let mut record = Self::load(call, c.idaoId)?;
-                if record.owner != call.caller {
-                    return Err(revert_with(IIdaoRegistry::NotIdaoOwner {
-                        idaoId: c.idaoId,
-                        caller: call.caller,
-                    }));
-                }
+                let mut record = Self::owned(call, c.idaoId)?;
                 record.metadataUri = c.metadataUri.clone();
-                call.store(&idao_slot(c.idaoId), Bytes::from(record.abi_encode()))?;
+                store_idao(call, &record)?;
                 call.emit(&IIdaoRegistry::IdaoMetadataUpdated {
                     idaoId: c.idaoId,
                     metadataUri: c.metadataUri,
                 })?;
                 Ok(Vec::new())
             }
+            Calls::setRoles(c) => {
+                Self::check_roles(c.roles)?;
+                let mut record = Self::owned(call, c.idaoId)?;
+                record.roles = c.roles;
+                store_idao(call, &record)?;
+                call.emit(&IIdaoRegistry::RolesUpdated {
+                    idaoId: c.idaoId,
+                    roles: c.roles,
+                })?;
+                Ok(Vec::new())
+            }
+            Calls::bond(c) => Self::bond(call, c.idaoId),
+            Calls::unbond(c) => self.unbond(call, c.idaoId, c.amount),
+            Calls::withdrawUnbonded(c) => Self::withdraw(call, c.idaoId),
+            Calls::registerConsensusKey(c) => Self::register_key(call, c),
+            Calls::setP2pAddress(c) => {
+                Self::check_p2p(&c.p2pAddress)?;
+                let mut record = Self::owned(call, c.idaoId)?;
+                record.p2pAddress = c.p2pAddress.clone();
+                store_idao(call, &record)?;
+                call.emit(&IIdaoRegistry::P2pAddressUpdated {
+                    idaoId: c.idaoId,
+                    p2pAddress: c.p2pAddress,
+                })?;
+                Ok(Vec::new())
+            }
+            Calls::stakeOf(c) => {
+                let record = load_idao(call, c.idaoId)?;
+                Ok(IIdaoRegistry::stakeOfCall::abi_encode_returns(
+                    &IIdaoRegistry::stakeOfReturn {
+                        bonded: record.bonded,
+                        unbonding: record.unbonding,
+                    },
+                ))
+            }
+            Calls::getUnbondings(c) => {
+                load_idao(call, c.idaoId)?;
+                Ok(load_unbondings(call, c.idaoId)?.abi_encode())
+            }
+            Calls::currentEpoch(_) => Ok(U256::from(staking::epoch_of(
+                call.block.height,
+                self.params.epoch_length,
+            ))
+            .abi_encode()),
+            Calls::epochLength(_) => Ok(U256::from(self.params.epoch_length).abi_encode()),
+            Calls::validatorSet(_) => {
+                let raw = call.load(VALIDATORS_SLOT)?;
+                if raw.is_empty() {
+                    return Ok(IIdaoRegistry::validatorSetCall::abi_encode_returns(
+                        &IIdaoRegistry::validatorSetReturn {
+                            epoch: U256::ZERO,
+                            validators: Vec::new(),
+                        },
+                    ));
+                }
+                Ok(raw.to_vec())
+            }
+            Calls::evidenceCount(_) => Ok(call.load_u256(EVIDENCE_COUNT_SLOT)?.abi_encode()),
+            Calls::getEvidence(c) => {
+                let raw = call.load(&evidence_slot(c.index))?;
+                if raw.is_empty() {
+                    return Err(revert_with(IIdaoRegistry::EvidenceNotFound {
+                        index: c.index,
+                    }));
+                }
+                let evidence = Evidence::abi_decode(&raw).map_err(|_| corrupt())?;
+                Ok(evidence.abi_encode())
+            }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn p2p_addresses() {
+        for ok in ["127.0.0.1:30303", "node-1.lazai.network:1", "[::1]:65535"] {
+            assert!(valid_p2p_address(ok), "{ok}");
+        }
+        let long = format!("{}:1", "a".repeat(MAX_P2P_ADDRESS_BYTES));
+        for bad in [
+            "",
+            "host",
+            ":30303",
+            "host:",
+            "host:0",
+            "host:65536",
+            "host:+1",
+            "host:12a",
+            "ho st:1",
+            "host:1\n",
+            long.as_str(),
+        ] {
+            assert!(!valid_p2p_address(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn consensus_key_message_layout() {
+        let key = [7u8; 32];
+        let owner = Address::repeat_byte(0xaa);
+        let msg = consensus_key_message(0x0102, U256::from(3), owner, &key);
+        assert_eq!(msg.len(), 92);
+        assert_eq!(&msg[..8], &[0, 0, 0, 0, 0, 0, 1, 2]);
+        assert_eq!(msg[39], 3);
+        assert_eq!(&msg[40..60], owner.as_slice());
+        assert_eq!(&msg[60..], &key);
+    }
+
+    #[test]
+    fn garbage_keys_and_signatures_are_invalid_not_panics() {
+        let msg = [1u8; 92];
+        assert!(!verify_consensus_key_signature(&[0; 32], &msg, &[0; 64]));
+        assert!(!verify_consensus_key_signature(&[0xff; 32], &msg, &[0; 64]));
+        assert!(!verify_consensus_key_signature(&[9; 32], &msg, &[0; 63]));
+        assert!(!verify_consensus_key_signature(&[9; 32], &msg, &[0; 65]));
+        assert!(!verify_consensus_key_signature(&[9; 32], &msg, &[]));
     }
 }

@@ -6,15 +6,21 @@
 //! topic0 = keccak256 of the event signature. State lives in the module's own key space of the
 //! world state; every read, write and log is metered by the gas schedule in [`crate::gas`].
 
-mod idao;
+pub(crate) mod idao;
 
-pub use idao::{IDAO_REGISTRY_ADDRESS, IIdaoRegistry, IdaoRegistry};
+pub use idao::{
+    CONSENSUS_KEY_NAMESPACE, IDAO_REGISTRY_ADDRESS, IIdaoRegistry, IdaoRegistry, MAX_NAME_BYTES,
+    MAX_P2P_ADDRESS_BYTES, MAX_UNBONDINGS, MAX_URI_BYTES, ROLE_APPLICATION, ROLE_COMPUTE,
+    ROLE_DATA, ROLE_MODEL, ROLES_MASK, consensus_key_message, valid_p2p_address,
+    verify_consensus_key_signature,
+};
 
 use crate::BlockEnv;
 use crate::gas::{self, GasMeter, OutOfGas};
 use crate::state::State;
 use alloy_primitives::{Address, Bytes, Log, U256};
 use alloy_sol_types::{Revert, SolError, SolEvent, SolInterface};
+use lazai_types::StakingParams;
 use std::sync::Arc;
 
 /// How a module call ends without success.
@@ -149,6 +155,28 @@ impl<'a> Call<'a> {
         self.store(slot, value.to_be_bytes_trimmed_vec().into())
     }
 
+    /// Pays `amount` wei out of this module's balance to `to` (metered as a value transfer).
+    /// Reverts if the module's balance cannot cover it; the total is conserved exactly.
+    pub fn pay(&mut self, to: Address, amount: U256) -> Result<(), ModuleError> {
+        self.charge(gas::CALL_VALUE)?;
+        if amount.is_zero() || to == self.module {
+            return Ok(());
+        }
+        let mut from = self.state.account(&self.module);
+        from.balance = from
+            .balance
+            .checked_sub(amount)
+            .ok_or_else(|| revert_msg("module balance too low"))?;
+        let mut recipient = self.state.account(&to);
+        recipient.balance = recipient
+            .balance
+            .checked_add(amount)
+            .ok_or_else(|| revert_msg("balance overflow"))?;
+        self.state.set_account(&self.module, from);
+        self.state.set_account(&to, recipient);
+        Ok(())
+    }
+
     /// Emits a Solidity event as an Ethereum log of this module.
     pub fn emit<E: SolEvent>(&mut self, event: &E) -> Result<(), ModuleError> {
         let data = event.encode_log_data();
@@ -188,9 +216,14 @@ impl std::fmt::Debug for Modules {
 }
 
 impl Modules {
-    /// Every module LazChain runs today.
+    /// Every module LazChain runs today, with default staking parameters.
     pub fn standard() -> Self {
-        Self::new(vec![Arc::new(IdaoRegistry)])
+        Self::standard_with(StakingParams::default())
+    }
+
+    /// Every module LazChain runs today, with the chain's staking parameters.
+    pub fn standard_with(params: StakingParams) -> Self {
+        Self::new(vec![Arc::new(IdaoRegistry::new(params))])
     }
 
     pub fn new(list: Vec<Arc<dyn Module>>) -> Self {

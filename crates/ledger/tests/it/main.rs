@@ -2,5 +2,6 @@
 
 mod conservation;
 mod modules;
+mod staking;
 mod support;
 mod transfers;

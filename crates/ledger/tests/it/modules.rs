@@ -22,7 +22,7 @@ fn register_idao_emits_an_ethereum_log_and_is_readable() {
     let mut state = funded(&[&alice], U256::from(10u128.pow(18)));
     let env = env();
     let l = ledger();
-    let input = IIdaoRegistry::registerIdaoCall {
+    let input = IIdaoRegistry::registerIdao_0Call {
         name: "weather-data".into(),
         metadataUri: "ipfs://meta".into(),
     }
@@ -110,7 +110,7 @@ fn reverts_are_solidity_encoded_and_keep_fees() {
     );
     // Value to a non-payable function reverts and the value stays with the sender.
     let before = state.balance(&alice.address());
-    let input = IIdaoRegistry::registerIdaoCall {
+    let input = IIdaoRegistry::registerIdao_0Call {
         name: "x".into(),
         metadataUri: String::new(),
     }
@@ -130,7 +130,7 @@ fn reverts_are_solidity_encoded_and_keep_fees() {
 fn out_of_gas_consumes_the_whole_limit() {
     let alice = signer(0);
     let mut state = funded(&[&alice], U256::from(10u128.pow(18)));
-    let input = IIdaoRegistry::registerIdaoCall {
+    let input = IIdaoRegistry::registerIdao_0Call {
         name: "x".into(),
         metadataUri: String::new(),
     }
@@ -151,7 +151,7 @@ mod garbage {
     proptest! {
         #[test]
         fn calldata_decoder_never_panics(selector in prop_oneof![
-            Just(IIdaoRegistry::registerIdaoCall::SELECTOR),
+            Just(IIdaoRegistry::registerIdao_0Call::SELECTOR),
             Just(IIdaoRegistry::getIdaoCall::SELECTOR),
             Just(IIdaoRegistry::updateMetadataCall::SELECTOR),
             any::<[u8; 4]>(),

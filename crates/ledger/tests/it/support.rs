@@ -25,6 +25,7 @@ pub fn env() -> BlockEnv {
         proposer: Address::repeat_byte(0xfe),
         base_fee: BASE_FEE,
         gas_limit: 30_000_000,
+        evidence: Vec::new(),
     }
 }
 

@@ -33,20 +33,22 @@ fn free_ports(n: u16) -> u16 {
     }
 }
 
-/// The devnet genesis kept in `dir` (created on first use, reused on restart).
-fn genesis(dir: &Path, validators: usize) -> Genesis {
+/// The devnet genesis kept in `dir` (created on first use with `tweak` applied, reused on
+/// restart).
+fn genesis(dir: &Path, validators: usize, tweak: impl FnOnce(&mut Genesis)) -> Genesis {
     let path = dir.join("genesis.json");
     if let Ok(text) = std::fs::read_to_string(&path) {
         return Genesis::parse(&text).expect("stored genesis");
     }
     let accounts: Vec<_> = (0..4).map(|i| account(i).address()).collect();
-    let g = devnet_genesis(
+    let mut g = devnet_genesis(
         DEVNET_CHAIN_ID,
         validators,
         &accounts,
         lazai(10_000),
         1_000_000_000,
     );
+    tweak(&mut g);
     std::fs::write(&path, serde_json::to_string(&g).expect("json")).expect("write genesis");
     g
 }
@@ -59,8 +61,23 @@ where
     Fut: Future<Output = T> + Send + 'static,
     T: Send + 'static,
 {
+    with_devnet_genesis(dir, validators, |_| {}, test)
+}
+
+/// [`with_devnet`] with `tweak` applied to a freshly created genesis.
+pub fn with_devnet_genesis<F, Fut, T>(
+    dir: &Path,
+    validators: usize,
+    tweak: impl FnOnce(&mut Genesis),
+    test: F,
+) -> T
+where
+    F: FnOnce(Devnet) -> Fut + Send + 'static,
+    Fut: Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
     let settings = NodeSettings::new(
-        genesis(dir, validators),
+        genesis(dir, validators, tweak),
         dir.to_path_buf(),
         "127.0.0.1:0".parse().expect("addr"),
         Duration::from_millis(100),

@@ -1,0 +1,29 @@
+//! The `lazai` command's subcommands, and [`cluster`]: a local network of `lazai node`
+//! processes, run by `lazai devnet --processes` and `lazai bench cluster`.
+
+pub mod bench;
+pub mod cluster;
+pub mod devnet;
+pub mod genesis;
+pub mod keys;
+pub mod node;
+pub mod status;
+
+/// Waits for SIGINT (Ctrl-C) or, on Unix, SIGTERM, and names the signal.
+pub async fn shutdown_signal() -> std::io::Result<&'static str> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        let mut terminate = signal(SignalKind::terminate())?;
+        tokio::select! {
+            _ = interrupt.recv() => Ok("SIGINT"),
+            _ = terminate.recv() => Ok("SIGTERM"),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await?;
+        Ok("Ctrl-C")
+    }
+}
