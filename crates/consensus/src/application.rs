@@ -8,7 +8,12 @@
 //! proposal), those ancestors are verified first, oldest to newest.
 
 use crate::{
-    Executor, block::ConsensusBlock, digest::BlockDigest, epochs::EpochRegistry, keys::PublicKey,
+    Executor,
+    block::ConsensusBlock,
+    digest::BlockDigest,
+    epochs::EpochRegistry,
+    evidence::{self, EvidencePool, MAX_EVIDENCE_PER_BLOCK},
+    keys::PublicKey,
 };
 use commonware_consensus::{
     Heightable,
@@ -65,6 +70,8 @@ pub(crate) struct ApplicationConfig {
     pub fee_recipient: Address,
     /// Per-epoch fee recipients (and schemes).
     pub epochs: EpochRegistry,
+    /// Equivocation evidence waiting for a block.
+    pub evidence: EvidencePool,
     pub block_time: Duration,
     pub max_future_drift: Duration,
     pub max_block_bytes: usize,
@@ -115,6 +122,26 @@ impl<X: Executor> ChainApplication<X> {
             known,
             marshal,
         }
+    }
+
+    /// Every evidence item must verify, with no item twice and at most
+    /// [`MAX_EVIDENCE_PER_BLOCK`] of them.
+    fn check_evidence(
+        &self,
+        rng: &mut impl rand_core::CryptoRng,
+        items: &[lazai_types::Bytes],
+    ) -> Result<(), &'static str> {
+        if items.len() > MAX_EVIDENCE_PER_BLOCK {
+            return Err("too much evidence");
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for item in items {
+            let parsed = evidence::verify(item, &self.config.epochs, rng)?;
+            if !seen.insert(parsed) {
+                return Err("evidence listed twice");
+            }
+        }
+        Ok(())
     }
 
     /// Whether `proposer` is the fee recipient the epoch assigns to the view's leader.
@@ -222,7 +249,7 @@ impl<X: Executor> ChainApplication<X> {
 
 impl<E, X> commonware_consensus::Application<E> for ChainApplication<X>
 where
-    E: Spawner + Clock,
+    E: Spawner + Clock + rand_core::CryptoRng,
     X: Executor,
 {
     type SigningScheme = SigningScheme;
@@ -266,8 +293,9 @@ where
             _ => self.config.fee_recipient,
         };
         let parent_block = parent.inner().clone();
+        let evidence = self.config.evidence.take_for_block();
         let built = off_core(&context, move || {
-            executor.propose(parent_block.block(), timestamp, fee_recipient)
+            executor.propose(parent_block.block(), timestamp, fee_recipient, evidence)
         })
         .await
         .flatten()?;
@@ -308,7 +336,7 @@ where
 
     async fn verify(
         &mut self,
-        (context, consensus): (E, ConsensusContext),
+        (mut context, consensus): (E, ConsensusContext),
         mut ancestry: impl Ancestry<ConsensusBlock>,
     ) -> bool {
         let view = consensus.round.view().get();
@@ -330,7 +358,8 @@ where
         } else if !self.proposer_matches(&consensus, header.proposer) {
             Some("proposer is not the view leader's fee recipient")
         } else {
-            None
+            self.check_evidence(&mut context, &block.inner().block().evidence)
+                .err()
         };
         if let Some(reason) = reason {
             warn!(view, height = header.height, hash = %block.digest(), reason, "rejected block");

@@ -104,6 +104,12 @@ impl ConsensusBlock {
                 "transactions do not match the header's transactions root",
             ));
         }
+        if block.compute_evidence_root() != block.header.evidence_root {
+            return Err(CodecError::Invalid(
+                "ConsensusBlock",
+                "evidence does not match the header's evidence root",
+            ));
+        }
         let digest = BlockDigest::from(block.hash());
         Ok(Self(Arc::new(Inner {
             block,
@@ -216,6 +222,7 @@ mod tests {
                 TxBytes::from(vec![1u8, 2, 3]),
                 TxBytes::from(vec![0xffu8; 300]),
             ],
+            evidence: Vec::new(),
         };
         block.header.transactions_root = block.compute_transactions_root();
         block

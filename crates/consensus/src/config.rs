@@ -36,6 +36,9 @@ pub struct EngineConfig {
     pub participants: Vec<PublicKey>,
     /// Blocks per epoch (at least 2); `None` runs one endless epoch with `participants`.
     pub epoch_length: Option<NonZeroU64>,
+    /// Most validators any epoch can have (sizes p2p message and peer-set limits); at least
+    /// `participants.len()`.
+    pub max_validators: usize,
     /// Prefix of every storage partition this validator writes (alphanumeric, `-`, `_`). Two
     /// validators sharing a storage directory need different prefixes.
     pub partition_prefix: String,
@@ -63,6 +66,7 @@ impl EngineConfig {
             signer,
             fee_recipient,
             fee_recipients: BTreeMap::new(),
+            max_validators: participants.len(),
             participants,
             epoch_length: None,
             partition_prefix: "lazai".to_string(),
@@ -89,6 +93,13 @@ impl EngineConfig {
             if !seen.insert(participant.clone()) {
                 return Err(Error::DuplicateParticipant(public_key_to_hex(participant)));
             }
+        }
+        if self.max_validators < self.participants.len() {
+            return Err(Error::InvalidConfig(format!(
+                "max validators {} is below the {} configured participants",
+                self.max_validators,
+                self.participants.len()
+            )));
         }
         if self.epoch_length.is_some_and(|length| length.get() < 2) {
             return Err(Error::InvalidConfig(

@@ -172,7 +172,6 @@ where
                 listen: v.p2p_addr,
                 peers: peers.clone(),
                 observers: Vec::new(),
-                max_validators: peers.len(),
                 local: true,
             };
             start_validator(context.child("devnet"), v.config, p2p, v.executor, None)

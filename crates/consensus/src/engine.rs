@@ -30,6 +30,7 @@ use crate::{
     block::{BlockCodecConfig, ConsensusBlock},
     digest::BlockDigest,
     epochs::EpochRegistry,
+    evidence::{EvidencePool, EvidenceReporter},
     finalizer::{self, Finalizer},
     keys::PublicKey,
     status::{StatusHandle, StatusReporter, TrackedReceiver},
@@ -41,7 +42,6 @@ use commonware_consensus::{
     types::{Epoch, Epocher, FixedEpocher, Height, ViewDelta},
 };
 use commonware_cryptography::{Digested, Sha256, Signer as _, certificate::Verifier as _};
-use lazai_types::Address;
 use commonware_p2p::{
     Blocker, Receiver, Sender,
     utils::mux::{Builder as _, Muxer},
@@ -54,6 +54,7 @@ use commonware_runtime::{
 use commonware_storage::archive::immutable;
 use commonware_utils::{NonZeroDuration, ordered::Set, vec::NonEmptyVec};
 use futures::{FutureExt, StreamExt, channel::mpsc::UnboundedReceiver, future::BoxFuture};
+use lazai_types::Address;
 use parking_lot::Mutex;
 use rand_core::CryptoRng;
 use std::{
@@ -189,7 +190,7 @@ impl<X: Executor> Engine<X> {
 
     /// The `max_message_size` the network carrying this engine's channels needs.
     pub fn max_message_size(&self) -> u32 {
-        max_message_size(self.config.participants.len(), self.config.max_block_bytes)
+        max_message_size(self.config.max_validators, self.config.max_block_bytes)
     }
 
     /// Runs consensus until a component stops (the runtime shuts down or storage fails).
@@ -224,6 +225,7 @@ impl<X: Executor> Engine<X> {
         let block_cfg = BlockCodecConfig::new(config.max_block_bytes);
         let page_cache = CacheRef::new(page_size(4096), nz_usize(PAGE_CACHE_PAGES));
         let registry = EpochRegistry::default();
+        let evidence = EvidencePool::default();
         // Without epochs, one epoch spans every height (FixedEpocher needs a length above one).
         let epocher = FixedEpocher::new(config.epoch_length.unwrap_or(NonZeroU64::MAX));
 
@@ -338,6 +340,7 @@ impl<X: Executor> Engine<X> {
             known: known.clone(),
             epocher: epocher.clone(),
             epochs: epoch_sender,
+            evidence: evidence.clone(),
         };
         let finalizer = context
             .child("finalizer")
@@ -349,6 +352,7 @@ impl<X: Executor> Engine<X> {
             ApplicationConfig {
                 fee_recipient: config.fee_recipient,
                 epochs: registry.clone(),
+                evidence: evidence.clone(),
                 block_time: config.block_time,
                 max_future_drift: config.max_future_drift,
                 max_block_bytes: block_cfg.max_block_bytes,
@@ -400,6 +404,7 @@ impl<X: Executor> Engine<X> {
             inline,
             status,
             registry,
+            evidence,
             epocher,
             marshal: marshal_mailbox,
             tracker,
@@ -407,7 +412,14 @@ impl<X: Executor> Engine<X> {
             last_hint: None,
         };
         let orchestrator = context.child("orchestrator").spawn(move |context| {
-            orchestrator.run(context, epoch_receiver, votes, certificates, resolvers, backup)
+            orchestrator.run(
+                context,
+                epoch_receiver,
+                votes,
+                certificates,
+                resolvers,
+                backup,
+            )
         });
 
         // Run until the first component stops.
@@ -423,9 +435,7 @@ impl<X: Executor> Engine<X> {
             finalizer
                 .map(|r| ("finalizer", r.map_err(Error::from).and_then(|r| r)))
                 .boxed(),
-            votes_mux
-                .map(|r| ("votes mux", mux_result(r)))
-                .boxed(),
+            votes_mux.map(|r| ("votes mux", mux_result(r))).boxed(),
             certificates_mux
                 .map(|r| ("certificates mux", mux_result(r)))
                 .boxed(),
@@ -455,13 +465,8 @@ fn mux_result<T, E: std::fmt::Display>(
 type MuxHandle<S> = commonware_p2p::utils::mux::MuxHandle<S>;
 type BackupQueue =
     commonware_utils::channel::mpsc::Receiver<(u64, commonware_p2p::Message<PublicKey>)>;
-type InlineApp<E, X> = marshal::standard::Inline<
-    E,
-    SigningScheme,
-    ChainApplication<X>,
-    ConsensusBlock,
-    FixedEpocher,
->;
+type InlineApp<E, X> =
+    marshal::standard::Inline<E, SigningScheme, ChainApplication<X>, ConsensusBlock, FixedEpocher>;
 
 /// Starts and stops one simplex instance per epoch as the finalized chain crosses boundaries.
 struct Orchestrator<E: Spawner + Metrics + Clock + Storage + CryptoRng, X: Executor, B> {
@@ -475,6 +480,7 @@ struct Orchestrator<E: Spawner + Metrics + Clock + Storage + CryptoRng, X: Execu
     inline: InlineApp<E, X>,
     status: StatusHandle,
     registry: EpochRegistry,
+    evidence: EvidencePool,
     epocher: FixedEpocher,
     marshal: crate::application::MarshalMailbox,
     tracker: PeerTracker,
@@ -529,31 +535,42 @@ where
         resolvers: &mut MuxHandle<S>,
     ) -> Result<(), Error> {
         let epoch = Epoch::new(set.epoch);
-        if self.current.as_ref().is_some_and(|(running, _)| *running >= epoch) {
+        if self
+            .current
+            .as_ref()
+            .is_some_and(|(running, _)| *running >= epoch)
+        {
             return Ok(());
         }
         let keys: Vec<PublicKey> = set.validators.iter().map(|v| v.key.clone()).collect();
         let Ok(participants) = Set::try_from(keys.clone()) else {
-            error!(epoch = set.epoch, "validator set lists a key twice; not entering it");
+            error!(
+                epoch = set.epoch,
+                "validator set lists a key twice; not entering it"
+            );
             return Err(Error::InvalidConfig(format!(
                 "epoch {} validator set has a duplicate key",
                 set.epoch
             )));
         };
         let me = self.signer.public_key();
-        let scheme = SigningScheme::signer(&self.namespace, participants.clone(), self.signer.clone())
-            .unwrap_or_else(|| SigningScheme::verifier(&self.namespace, participants));
+        let scheme =
+            SigningScheme::signer(&self.namespace, participants.clone(), self.signer.clone())
+                .unwrap_or_else(|| SigningScheme::verifier(&self.namespace, participants));
         let voting = keys.contains(&me);
         // A set without fee recipients (a chain configured without them) checks no proposer.
-        let fee_recipients: BTreeMap<PublicKey, Address> =
-            if set.validators.iter().all(|v| v.fee_recipient == Address::ZERO) {
-                BTreeMap::new()
-            } else {
-                set.validators
-                    .iter()
-                    .map(|v| (v.key.clone(), v.fee_recipient))
-                    .collect()
-            };
+        let fee_recipients: BTreeMap<PublicKey, Address> = if set
+            .validators
+            .iter()
+            .all(|v| v.fee_recipient == Address::ZERO)
+        {
+            BTreeMap::new()
+        } else {
+            set.validators
+                .iter()
+                .map(|v| (v.key.clone(), v.fee_recipient))
+                .collect()
+        };
         self.registry.insert(epoch, scheme.clone(), fee_recipients);
         (self.tracker)(&set);
         self.status
@@ -574,16 +591,21 @@ where
         let resolver_channel = register(resolvers).await?;
 
         let engine = simplex::Engine::new(
-            context
-                .child("simplex")
-                .with_attribute("epoch", set.epoch),
+            context.child("simplex").with_attribute("epoch", set.epoch),
             simplex::Config {
                 scheme,
                 elector: RoundRobin::<Sha256>::default(),
                 blocker: self.blocker.clone(),
                 automaton: self.inline.clone(),
                 relay: self.inline.clone(),
-                reporter: StatusReporter::new(self.inline.clone(), self.status.clone()),
+                reporter: StatusReporter::new(
+                    EvidenceReporter {
+                        inner: self.inline.clone(),
+                        pool: self.evidence.clone(),
+                        registry: self.registry.clone(),
+                    },
+                    self.status.clone(),
+                ),
                 strategy: Sequential,
                 partition: format!("{}-simplex-epoch-{}", self.prefix, set.epoch),
                 mailbox_size: self.mailbox_size,
@@ -616,7 +638,10 @@ where
         );
         if let Some((previous, old)) = self.current.replace((epoch, handle)) {
             old.abort();
-            debug!(epoch = previous.get(), "stopped the previous epoch's consensus");
+            debug!(
+                epoch = previous.get(),
+                "stopped the previous epoch's consensus"
+            );
         }
         Ok(())
     }

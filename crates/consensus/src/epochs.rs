@@ -30,7 +30,9 @@ pub(crate) struct EpochRegistry {
 impl std::fmt::Debug for EpochRegistry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let epochs: Vec<u64> = self.inner.read().keys().map(|e| e.get()).collect();
-        f.debug_struct("EpochRegistry").field("epochs", &epochs).finish()
+        f.debug_struct("EpochRegistry")
+            .field("epochs", &epochs)
+            .finish()
     }
 }
 
@@ -54,6 +56,14 @@ impl EpochRegistry {
         inner.retain(|e, _| *e >= floor);
     }
 
+    /// The scheme of `epoch`, if it is retained.
+    pub(crate) fn scheme_for(&self, epoch: Epoch) -> Option<Arc<SigningScheme>> {
+        self.inner
+            .read()
+            .get(&epoch)
+            .map(|entry| entry.scheme.clone())
+    }
+
     /// The fee recipient `leader` must credit in `epoch`: `Ok(None)` when the epoch does not
     /// check proposers, `Err(())` when the epoch or the leader is unknown.
     pub(crate) fn fee_recipient(
@@ -66,7 +76,12 @@ impl EpochRegistry {
         if entry.fee_recipients.is_empty() {
             return Ok(None);
         }
-        entry.fee_recipients.get(leader).copied().map(Some).ok_or(())
+        entry
+            .fee_recipients
+            .get(leader)
+            .copied()
+            .map(Some)
+            .ok_or(())
     }
 }
 

@@ -53,11 +53,19 @@ pub trait Executor: Clone + Send + Sync + 'static {
     /// The genesis block (height 0).
     fn genesis(&self) -> Block;
 
-    /// Builds a child of `parent` with the given timestamp (strictly greater than the parent's)
-    /// and fee recipient. `None` declines to propose (the view times out).
-    fn propose(&self, parent: &Block, timestamp_ms: u64, proposer: Address) -> Option<Block>;
+    /// Builds a child of `parent` with the given timestamp (strictly greater than the parent's),
+    /// fee recipient and equivocation evidence (already verified; the block must carry it
+    /// unchanged). `None` declines to propose (the view times out).
+    fn propose(
+        &self,
+        parent: &Block,
+        timestamp_ms: u64,
+        proposer: Address,
+        evidence: Vec<lazai_types::Bytes>,
+    ) -> Option<Block>;
 
-    /// Checks that `block` is a valid child of `parent` by re-executing it.
+    /// Checks that `block` is a valid child of `parent` by re-executing it. The engine has
+    /// already verified the signatures of its evidence.
     fn verify(&self, parent: &Block, block: &Block) -> bool;
 
     /// Applies a finalized block durably.

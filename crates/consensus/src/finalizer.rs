@@ -65,6 +65,8 @@ pub(crate) struct Finalizer<X> {
     pub epocher: FixedEpocher,
     /// Where the validator set of each new epoch goes (the engine's orchestrator).
     pub epochs: UnboundedSender<ValidatorSet>,
+    /// Pending equivocation evidence (items a finalized block carried leave it).
+    pub evidence: crate::evidence::EvidencePool,
 }
 
 impl<X: Executor> Finalizer<X> {
@@ -81,6 +83,7 @@ impl<X: Executor> Finalizer<X> {
             .await?;
         self.status.observe_finalized(height, hash.to_b256());
         self.known.lock().prune(height);
+        self.evidence.included(&block.block().evidence);
         let boundary = self
             .epocher
             .containing(Height::new(height))

@@ -63,6 +63,11 @@ pub fn public_key_from_bytes(bytes: &[u8; 32]) -> Result<PublicKey, Error> {
     ed25519::PublicKey::decode(Copying(&bytes[..])).map_err(|e| Error::InvalidKey(e.to_string()))
 }
 
+/// Signs `msg` under `namespace` (commonware's ed25519 framing, as the chain verifies it).
+pub fn sign(key: &PrivateKey, namespace: &[u8], msg: &[u8]) -> Vec<u8> {
+    key.sign(namespace, msg).encode().to_vec()
+}
+
 /// The consensus keys of a genesis validator set, in genesis order.
 pub fn genesis_participants(genesis: &lazai_types::Genesis) -> Result<Vec<PublicKey>, Error> {
     genesis

@@ -21,6 +21,7 @@ mod digest;
 mod engine;
 mod epochs;
 mod error;
+pub mod evidence;
 mod executor;
 mod finalizer;
 pub mod keys;
@@ -39,9 +40,8 @@ pub use engine::{Channels, Engine, PeerTracker, channel, max_message_size};
 pub use error::Error;
 pub use executor::{Executor, Validator, ValidatorSet};
 pub use network::{
-    Gossip, GossipInbound, MAX_GOSSIP_BYTES, MAX_GOSSIP_TXS, P2pConfig, decode_gossip,
-    encode_gossip, SimulatedChannels, register_simulated,
-    run_authenticated, run_simulated,
+    Gossip, GossipInbound, MAX_GOSSIP_BYTES, MAX_GOSSIP_TXS, P2pConfig, SimulatedChannels,
+    decode_gossip, encode_gossip, register_simulated, run_authenticated, run_simulated,
 };
 pub use status::{ACTIVE_PEER_WINDOW, Status, StatusHandle};
 

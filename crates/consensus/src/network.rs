@@ -26,9 +26,9 @@ use futures::{FutureExt, StreamExt, channel::mpsc::UnboundedReceiver};
 use lazai_types::Bytes;
 use rand_core::CryptoRng;
 use std::{
-    sync::Arc,
     net::SocketAddr,
     num::{NonZeroU32, NonZeroUsize},
+    sync::Arc,
     time::Duration,
 };
 use tracing::{debug, error, info, warn};
@@ -56,8 +56,6 @@ pub struct P2pConfig {
     /// Non-validating nodes allowed to connect and receive consensus traffic (full nodes that
     /// follow this one). They are accepted but never dialed.
     pub observers: Vec<(PublicKey, SocketAddr)>,
-    /// Most validators an epoch can have (sizes connection and message limits).
-    pub max_validators: usize,
     /// Loopback/LAN mode: allow private addresses and dial aggressively (devnets and tests).
     pub local: bool,
 }
@@ -206,7 +204,11 @@ where
 fn send_batch<S: Sender<PublicKey = PublicKey>>(sender: &mut S, batch: &[Bytes]) {
     if let Some(message) = encode_gossip(batch) {
         let sent = sender.send(Recipients::All, message, false);
-        debug!(txs = batch.len(), peers = sent.len(), "gossiped transactions");
+        debug!(
+            txs = batch.len(),
+            peers = sent.len(),
+            "gossiped transactions"
+        );
     }
 }
 
@@ -253,9 +255,8 @@ where
         },
         cups::Version::V1,
     );
-    let max_validators = p2p.max_validators.max(config.participants.len());
-    let max_message_size =
-        crate::engine::max_message_size(max_validators, config.max_block_bytes);
+    let max_validators = config.max_validators.max(config.participants.len());
+    let max_message_size = crate::engine::max_message_size(max_validators, config.max_block_bytes);
     let stream_limit = lookup::max_size::<Cups<Sake<crate::keys::PrivateKey>, ChaCha20Poly1305>>();
     if max_message_size > stream_limit {
         return Err(Error::InvalidConfig(format!(
@@ -264,7 +265,8 @@ where
         )));
     }
     let max_peers_per_set =
-        NonZeroUsize::new(max_validators + p2p.observers.len()).unwrap_or(NonZeroUsize::MIN);
+        // Every validator, every observer, and this node (counted even when it is in no set).
+        NonZeroUsize::new(max_validators + p2p.observers.len() + 1).unwrap_or(NonZeroUsize::MIN);
     let mailbox_size = NonZeroUsize::new(config.mailbox_size).unwrap_or(NonZeroUsize::MIN);
     let namespace = config.namespace();
     let preset = if p2p.local {
@@ -313,7 +315,13 @@ where
         );
         let _ = AddressableManager::track(&mut manager, set.epoch, peers);
     });
-    let engine = engine.run(context.child("engine"), channels, oracle.clone(), oracle, tracker);
+    let engine = engine.run(
+        context.child("engine"),
+        channels,
+        oracle.clone(),
+        oracle,
+        tracker,
+    );
     futures::select! {
         result = engine.fuse() => result,
         result = network.fuse() => {
@@ -381,7 +389,13 @@ where
         }
     });
     engine
-        .run(context, channels, oracle.control(me), oracle.manager(), tracker)
+        .run(
+            context,
+            channels,
+            oracle.control(me),
+            oracle.manager(),
+            tracker,
+        )
         .await
 }
 

@@ -28,7 +28,8 @@ pub struct BlockEnv {
     pub base_fee: u64,
     pub gas_limit: u64,
     /// Equivocations (verified by the consensus layer) this block records and slashes before
-    /// its transactions; see [`crate::staking`].
+    /// its transactions; see [`crate::staking`]. Only `execute_block` and `build_block` apply
+    /// them (`apply` and `call` do not).
     pub evidence: Vec<Equivocation>,
 }
 

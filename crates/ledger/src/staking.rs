@@ -19,7 +19,8 @@
 //!    bonded stake first, then from its unbonding entries oldest first, moved out of the
 //!    registry's balance into the `burned` counter. The remainder of the division is not
 //!    slashed; it stays with the iDAO. A jailed iDAO is never elected again (there is no unjail
-//!    yet); it can still unbond and withdraw what is left.
+//!    yet); it can still unbond and withdraw what is left. Each further distinct
+//!    (key, epoch, view) of an already jailed iDAO is recorded and slashed again.
 //! 3. **Election** (after the transactions of a block that is the last of epoch `e`, before the
 //!    state root is sealed). The candidates are the iDAOs that have a consensus key, are not
 //!    jailed and have `bonded ≥ min`. They are ordered by bonded stake descending, ties by iDAO
@@ -161,10 +162,8 @@ pub fn validator_set(state: &State) -> (u64, Vec<ActiveValidator>) {
 
 /// The iDAO holding a consensus key, if any.
 pub fn idao_of_consensus_key(state: &State, key: &[u8; 32]) -> Option<U256> {
-    let mut scratch = state.clone();
-    idao::key_holder(&mut Direct(&mut scratch), key)
-        .ok()
-        .flatten()
+    let raw = state.module_get(&IDAO_REGISTRY_ADDRESS, &idao::key_slot(key));
+    (!raw.is_empty() && raw.len() <= 32).then(|| U256::from_be_slice(&raw))
 }
 
 /// Rule 2: records, jails and slashes for each new equivocation of the block. Runs before the

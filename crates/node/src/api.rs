@@ -2,6 +2,7 @@
 //! admission of transactions into the mempool.
 
 use crate::chain::Chain;
+use futures::channel::mpsc::UnboundedSender;
 use lazai_consensus::StatusHandle;
 use lazai_ledger::{
     Account, CallOutcome, CallParams, TxError, decode_and_recover, decode_and_recover_many,
@@ -14,7 +15,6 @@ use lazai_rpc::{
 use lazai_types::{Address, B256, Block, Bytes, Header, Receipt, U256};
 use parking_lot::RwLock;
 use std::sync::Arc;
-use futures::channel::mpsc::UnboundedSender;
 use tokio::sync::broadcast;
 
 /// The suggested priority fee: 1 gwei, as Ethereum devnets suggest.
@@ -86,7 +86,11 @@ impl NodeApi {
                 let key = lazai_consensus::keys::public_key_to_hex(&v.key);
                 let name = genesis
                     .iter()
-                    .find(|g| g.consensus_key.trim_start_matches("0x").eq_ignore_ascii_case(&key))
+                    .find(|g| {
+                        g.consensus_key
+                            .trim_start_matches("0x")
+                            .eq_ignore_ascii_case(&key)
+                    })
                     .map(|g| g.name.clone())
                     .unwrap_or_default();
                 ValidatorStatus {

@@ -9,10 +9,11 @@
 
 use crate::mempool::Mempool;
 use lazai_consensus::{Executor, Validator, ValidatorSet};
+use lazai_ledger::staking::Equivocation;
 use lazai_ledger::{BlockEnv, ExecutedBlock, Ledger, RecoveredTx, State, decode_and_recover, gas};
 use lazai_rpc::FinalizedBlock;
 use lazai_storage::Store;
-use lazai_types::{Address, B256, Block, Genesis, Header, keccak256};
+use lazai_types::{Address, B256, Block, Bytes, Genesis, Header, keccak256};
 use parking_lot::{Mutex, RwLock};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap};
@@ -216,7 +217,23 @@ impl Chain {
             base_fee: env.base_fee,
             gas_limit: env.gas_limit,
             gas_used: exec.gas_used,
+            evidence_root: block.compute_evidence_root(),
         }
+    }
+
+    /// The ledger's view of a block's evidence items; `None` if one is malformed.
+    fn equivocations(items: &[Bytes]) -> Option<Vec<Equivocation>> {
+        items
+            .iter()
+            .map(|item| {
+                lazai_consensus::evidence::Evidence::parse(item).map(|e| Equivocation {
+                    consensus_key: e.key,
+                    epoch: e.epoch,
+                    view: e.view,
+                    kind: e.kind,
+                })
+            })
+            .collect()
     }
 
     /// Recovers a block's transactions, reusing the mempool's recovered copies.
@@ -253,7 +270,8 @@ impl Chain {
         if h.timestamp_ms <= parent.timestamp_ms {
             return Err("timestamp does not increase".into());
         }
-        let env = self.child_env(parent, h.timestamp_ms, h.proposer);
+        let mut env = self.child_env(parent, h.timestamp_ms, h.proposer);
+        env.evidence = Self::equivocations(&block.evidence).ok_or("malformed evidence")?;
         if h.base_fee != env.base_fee || h.gas_limit != env.gas_limit {
             return Err(format!(
                 "base fee {} / gas limit {} differ from the rule's {} / {}",
@@ -359,13 +377,24 @@ impl Executor for Chain {
         self.inner.genesis_block.clone()
     }
 
-    fn propose(&self, parent: &Block, timestamp_ms: u64, proposer: Address) -> Option<Block> {
+    fn propose(
+        &self,
+        parent: &Block,
+        timestamp_ms: u64,
+        proposer: Address,
+        evidence: Vec<Bytes>,
+    ) -> Option<Block> {
         let parent_hash = parent.hash();
         let Some(state) = self.post_state(&parent_hash) else {
             warn!(height = parent.height(), %parent_hash, "cannot propose: parent state unknown");
             return None;
         };
-        let env = self.child_env(&parent.header, timestamp_ms, proposer);
+        let mut env = self.child_env(&parent.header, timestamp_ms, proposer);
+        let Some(equivocations) = Self::equivocations(&evidence) else {
+            warn!("cannot propose: malformed evidence");
+            return None;
+        };
+        env.evidence = equivocations;
         let candidates = self
             .inner
             .mempool
@@ -387,6 +416,7 @@ impl Executor for Chain {
                 .iter()
                 .map(|tx| tx.raw.clone())
                 .collect(),
+            evidence,
         };
         block.header = Self::header_for(&parent.header, &env, &block, &executed);
         let hash = block.hash();
@@ -432,7 +462,10 @@ impl Executor for Chain {
         let (epoch, elected) = lazai_ledger::staking::validator_set(&head.state);
         let epoch_length = self.inner.genesis.staking.epoch_length;
         // The epoch starts after the last block of the previous one (genesis for epoch 0).
-        let boundary = match epoch.checked_mul(epoch_length).and_then(|h| h.checked_sub(1)) {
+        let boundary = match epoch
+            .checked_mul(epoch_length)
+            .and_then(|h| h.checked_sub(1))
+        {
             None => self.inner.genesis_block.hash(),
             Some(height) if height == head.block.height() => head.hash,
             Some(height) => match self.inner.store.header(height) {

@@ -159,6 +159,10 @@ fn engine_config(
     );
     config.block_time = settings.block_time;
     config.epoch_length = std::num::NonZeroU64::new(settings.genesis.staking.epoch_length);
+    config.max_validators = config
+        .participants
+        .len()
+        .max(settings.genesis.staking.max_validators as usize);
     config.partition_prefix = match index {
         Some(i) => format!("v{i}"),
         None => "node".to_string(),
@@ -256,7 +260,11 @@ where
         })?;
         peers.push((keys::public_key_from_hex(&v.consensus_key)?, addr));
     }
-    if peers.iter().all(|(key, _)| keys::public_key_to_hex(key) == me) && settings.genesis.validators.len() > 1 {
+    if peers
+        .iter()
+        .all(|(key, _)| keys::public_key_to_hex(key) == me)
+        && settings.genesis.validators.len() > 1
+    {
         return Err(LaunchError::Config(
             "no genesis validator lists a p2p_addr to connect to".into(),
         ));
@@ -266,12 +274,8 @@ where
     let config = engine_config(&settings, signer, index)?;
     let local = p2p_listen.ip().is_loopback() || peers.iter().all(|(_, a)| !is_global(a));
     let (gossip_out, outbound) = futures::channel::mpsc::unbounded();
-    let node = NodeApi::new(
-        chain.clone(),
-        validator_statuses(&settings.genesis),
-        None,
-    )
-    .with_gossip(gossip_out);
+    let node = NodeApi::new(chain.clone(), validator_statuses(&settings.genesis), None)
+        .with_gossip(gossip_out);
     let receiver = node.clone();
     let gossip = Gossip {
         outbound,
@@ -287,7 +291,6 @@ where
             listen: p2p_listen,
             peers,
             observers: settings.observers.clone(),
-            max_validators: settings.genesis.staking.max_validators as usize,
             local,
         },
         chain.clone(),

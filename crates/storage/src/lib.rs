@@ -273,6 +273,7 @@ mod tests {
                 ..Default::default()
             },
             transactions: vec![],
+            evidence: vec![],
         }
     }
 

@@ -37,6 +37,9 @@ pub struct Header {
     pub gas_limit: u64,
     /// Gas the block's transactions used together.
     pub gas_used: u64,
+    /// Commitment to the block's equivocation evidence: keccak256 of the RLP list of its items,
+    /// or zero when it carries none.
+    pub evidence_root: B256,
 }
 
 impl Header {
@@ -58,6 +61,9 @@ impl Header {
 pub struct Block {
     pub header: Header,
     pub transactions: Vec<Bytes>,
+    /// Proofs that validators equivocated (signed two conflicting consensus messages), each
+    /// as the consensus layer encodes it. Recorded on chain for slashing.
+    pub evidence: Vec<Bytes>,
 }
 
 impl Block {
@@ -91,6 +97,16 @@ impl Block {
         Ok(block)
     }
 
+    /// The commitment [`Header::evidence_root`] must hold for this block's evidence.
+    pub fn compute_evidence_root(&self) -> B256 {
+        if self.evidence.is_empty() {
+            return B256::ZERO;
+        }
+        let mut buf = Vec::new();
+        self.evidence.encode(&mut buf);
+        keccak256(&buf)
+    }
+
     /// Ethereum ordered-trie root over this block's transaction encodings.
     pub fn compute_transactions_root(&self) -> B256 {
         alloy_trie::root::ordered_trie_root_with_encoder(&self.transactions, |tx, buf| {
@@ -114,6 +130,7 @@ mod tests {
                 ..Default::default()
             },
             transactions: vec![Bytes::from_static(&[2, 1, 2, 3])],
+            evidence: vec![Bytes::from_static(b"proof")],
         };
         let bytes = block.to_bytes();
         assert_eq!(Block::from_bytes(&bytes).expect("decodes"), block);

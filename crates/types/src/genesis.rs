@@ -243,8 +243,10 @@ impl Genesis {
                 base_fee: self.initial_base_fee,
                 gas_limit: self.gas_limit,
                 gas_used: 0,
+                evidence_root: B256::ZERO,
             },
             transactions: Vec::new(),
+            evidence: Vec::new(),
         }
     }
 }

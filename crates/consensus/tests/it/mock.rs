@@ -11,8 +11,7 @@ use commonware_runtime::{
 };
 use commonware_utils::NZUsize;
 use lazai_consensus::{
-    Engine, EngineConfig, Executor, StatusHandle, keys::PublicKey, max_message_size,
-    run_simulated,
+    Engine, EngineConfig, Executor, StatusHandle, keys::PublicKey, max_message_size, run_simulated,
 };
 use lazai_types::{Address, B256, Block, Bytes, Header, keccak256};
 use parking_lot::Mutex;
@@ -43,6 +42,7 @@ fn genesis() -> Block {
             ..Default::default()
         },
         transactions: Vec::new(),
+        evidence: Vec::new(),
     };
     block.header.transactions_root = block.compute_transactions_root();
     block
@@ -108,7 +108,13 @@ impl Executor for MockExecutor {
         genesis()
     }
 
-    fn propose(&self, parent: &Block, timestamp_ms: u64, proposer: Address) -> Option<Block> {
+    fn propose(
+        &self,
+        parent: &Block,
+        timestamp_ms: u64,
+        proposer: Address,
+        evidence: Vec<Bytes>,
+    ) -> Option<Block> {
         let mut s = self.state.lock();
         if !Self::parent_usable(&s, parent) {
             let last = s.finalized.last().map_or(0, |b| b.header.height);
@@ -134,8 +140,10 @@ impl Executor for MockExecutor {
                 ..Default::default()
             },
             transactions,
+            evidence,
         };
         block.header.transactions_root = block.compute_transactions_root();
+        block.header.evidence_root = block.compute_evidence_root();
         s.known.insert(block.hash());
         s.proposals += 1;
         Some(block)

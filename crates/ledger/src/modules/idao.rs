@@ -176,7 +176,7 @@ fn unbonding_slot(id: U256) -> Vec<u8> {
     slot32(b"unbonding/", &id.to_be_bytes::<32>())
 }
 
-fn key_slot(key: &[u8; 32]) -> Vec<u8> {
+pub(crate) fn key_slot(key: &[u8; 32]) -> Vec<u8> {
     slot32(b"key/", key)
 }
 
@@ -287,8 +287,8 @@ pub(crate) fn key_holder(s: &mut impl Slots, key: &[u8; 32]) -> Result<Option<U2
     Ok(Some(U256::from_be_slice(&raw)))
 }
 
-/// Gives `key` to the iDAO `record` (whose `consensusKey` must already be set to it): the
-/// key index and the list of keyed iDAOs the election scans.
+/// Records that iDAO `id` holds `key` (its record's `consensusKey` is set by the caller): the
+/// key → iDAO index, and the list of keyed iDAOs the election scans.
 pub(crate) fn index_key(s: &mut impl Slots, id: U256, key: &[u8; 32]) -> Result<(), ModuleError> {
     s.put_u256(&key_slot(key), id)?;
     let n = s.get_u256(KEYED_COUNT_SLOT)?;

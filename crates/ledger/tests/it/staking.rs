@@ -255,12 +255,10 @@ impl Net {
     /// `stake` (if any) and registers consensus key `seed`. Returns the new ids. Each account
     /// may appear once.
     fn setup(&mut self, specs: &[(usize, U256, u64)]) -> Vec<u64> {
-        let mut next_id = self.view(IIdaoRegistry::idaoCountCall {}).to::<u64>() + 1;
+        let first_id = self.view(IIdaoRegistry::idaoCountCall {}).to::<u64>() + 1;
         let mut txs = Vec::new();
         let mut ids = Vec::new();
-        for &(who, stake, seed) in specs {
-            let id = next_id;
-            next_id += 1;
+        for (id, &(who, stake, seed)) in (first_id..).zip(specs) {
             let s = &self.accounts[who];
             let owner = s.address();
             let key = consensus_key(seed);
@@ -286,13 +284,11 @@ impl Net {
                     .abi_encode(),
                 U256::ZERO,
             ));
-            let mut nonce = self.state.nonce(&owner);
-            for (input, value) in calls {
+            for (nonce, (input, value)) in (self.state.nonce(&owner)..).zip(calls) {
                 let mut t = Tx::call(nonce, IDAO_REGISTRY_ADDRESS, input);
                 t.value = value;
                 t.gas = 1_000_000;
                 txs.push(t.eip1559(s));
-                nonce += 1;
             }
             ids.push(id);
         }
@@ -341,6 +337,14 @@ fn genesis_registers_validators_as_idaos_and_elects_epoch_zero() {
     assert_eq!(idao.bonded, lazai(100));
     assert!(!idao.jailed);
     assert_eq!(net.view(IIdaoRegistry::idaoCountCall {}), U256::from(1));
+    assert_eq!(
+        lazai_ledger::staking::idao_of_consensus_key(&net.state, &public(&consensus_key(1000))),
+        Some(U256::from(1))
+    );
+    assert_eq!(
+        lazai_ledger::staking::idao_of_consensus_key(&net.state, &[9; 32]),
+        None
+    );
     assert_eq!(net.state.balance(&IDAO_REGISTRY_ADDRESS), lazai(100));
     assert_eq!(net.supply(), lazai(10 * 1000 + 100));
     // The view returns the same set.

@@ -11,7 +11,7 @@ sol! {
     #[sol(rpc)]
     #[derive(Debug)]
     interface IIdaoRegistry {
-        struct Idao { uint256 id; address owner; string name; string metadataUri; }
+        struct Idao { uint256 id; address owner; string name; string metadataUri; uint8 roles; bytes32 consensusKey; string p2pAddress; uint256 bonded; uint256 unbonding; bool jailed; }
         function name() external view returns (string memory);
         function version() external pure returns (uint256);
         function registerIdao(string calldata name, string calldata metadataUri) external returns (uint256 idaoId);
@@ -145,12 +145,22 @@ fn native_module_calls_logs_and_estimates() {
             .expect("logs");
         assert!(none.is_empty());
 
+        // Genesis validators hold the first ids.
+        assert_eq!(event.inner.idaoId, U256::from(2));
         let idao = registry
-            .getIdao(U256::from(1))
+            .getIdao(event.inner.idaoId)
             .call()
             .await
             .expect("getIdao");
         assert_eq!(idao.name, "weather");
+        assert_eq!(idao.bonded, U256::ZERO);
+        let validator = registry
+            .getIdao(U256::from(1))
+            .call()
+            .await
+            .expect("getIdao");
+        assert_eq!(validator.name, "validator-0");
+        assert!(validator.bonded > U256::ZERO);
         let missing = registry
             .getIdao(U256::from(7))
             .call()

@@ -80,6 +80,7 @@ impl Mock {
                 ..Default::default()
             },
             transactions: Vec::new(),
+            evidence: Vec::new(),
         };
         let raw = signed_transfer(0);
         let tx = Arc::new(decode_and_recover(&raw, CHAIN_ID).expect("valid tx"));
@@ -108,6 +109,7 @@ impl Mock {
                 ..Default::default()
             },
             transactions: vec![raw],
+            evidence: Vec::new(),
         };
         block.header.transactions_root = block.compute_transactions_root();
         let (finalized, _) = broadcast::channel(16);
