@@ -263,3 +263,93 @@ impl<R: commonware_consensus::Reporter<Activity = Act>> commonware_consensus::Re
         self.inner.report(activity)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::key_from_seed;
+    use commonware_consensus::{
+        simplex::types::{Notarize, Proposal},
+        types::{Round, View},
+    };
+    use commonware_cryptography::Signer;
+    use commonware_utils::ordered::Set;
+    use lazai_types::B256;
+    use std::collections::BTreeMap;
+
+    const NAMESPACE: &[u8] = b"evidence-test";
+
+    fn setup() -> (EpochRegistry, Vec<SigningScheme>) {
+        let keys: Vec<_> = (0..4).map(|i| key_from_seed(100 + i)).collect();
+        let participants = Set::try_from(keys.iter().map(|k| k.public_key()).collect::<Vec<_>>())
+            .expect("distinct");
+        let schemes: Vec<_> = keys
+            .iter()
+            .map(|k| {
+                SigningScheme::signer(NAMESPACE, participants.clone(), k.clone()).expect("member")
+            })
+            .collect();
+        let registry = EpochRegistry::default();
+        registry.insert(
+            Epoch::new(3),
+            SigningScheme::verifier(NAMESPACE, participants),
+            BTreeMap::new(),
+        );
+        (registry, schemes)
+    }
+
+    fn double_notarize(scheme: &SigningScheme) -> Act {
+        let round = Round::new(Epoch::new(3), View::new(9));
+        let a = Proposal::new(round, View::new(8), BlockDigest::from(B256::repeat_byte(1)));
+        let b = Proposal::new(round, View::new(8), BlockDigest::from(B256::repeat_byte(2)));
+        Activity::ConflictingNotarize(ConflictingNotarize::new(
+            Notarize::sign(scheme, a).expect("signs"),
+            Notarize::sign(scheme, b).expect("signs"),
+        ))
+    }
+
+    #[test]
+    fn verifies_real_equivocation_and_rejects_tampering() {
+        let (registry, schemes) = setup();
+        let pool = EvidencePool::default();
+        pool.observe(&double_notarize(&schemes[2]), &registry);
+        let items = pool.take_for_block();
+        assert_eq!(items.len(), 1);
+        let mut rng = commonware_utils::test_rng();
+        let parsed = verify(&items[0], &registry, &mut rng).expect("valid evidence");
+        // Participants are sorted, so resolve the signer by its key, not its seed order.
+        let signer = key_from_seed(102).public_key();
+        assert_eq!(parsed.key.as_slice(), signer.as_ref());
+        assert_eq!(
+            (parsed.epoch, parsed.view, parsed.kind),
+            (3, 9, CONFLICTING_NOTARIZE)
+        );
+
+        // Another validator's key in the prefix.
+        let mut framed = items[0].to_vec();
+        let other = key_from_seed(100).public_key();
+        framed[..32].copy_from_slice(other.as_ref());
+        assert!(verify(&framed, &registry, &mut rng).is_err());
+        // A flipped byte in the last signature.
+        let mut forged = items[0].to_vec();
+        let last = forged.len() - 1;
+        forged[last] ^= 1;
+        assert!(verify(&forged, &registry, &mut rng).is_err());
+        // A view that does not match the proof.
+        let mut moved = items[0].to_vec();
+        moved[47] ^= 1;
+        assert!(verify(&moved, &registry, &mut rng).is_err());
+        // An epoch this node does not know.
+        let mut unknown = items[0].to_vec();
+        unknown[39] ^= 1;
+        assert!(verify(&unknown, &registry, &mut rng).is_err());
+        // Garbage never panics.
+        for len in [0, 10, PREFIX, PREFIX + 1, 300] {
+            assert!(verify(&vec![0xab; len], &registry, &mut rng).is_err());
+        }
+
+        // Once a finalized block carries it, the pool forgets it.
+        pool.included(&items);
+        assert!(pool.take_for_block().is_empty());
+    }
+}

@@ -14,6 +14,8 @@ use std::{collections::BTreeMap, time::Duration};
 
 const VALIDATORS: usize = 4;
 const BLOCK_TIME: Duration = Duration::from_millis(200);
+/// The validator the crash scenario takes down.
+const CRASHED: usize = VALIDATORS - 1;
 /// Simulated time allowed for any expected progress before a test fails.
 const PROGRESS_LIMIT: Duration = Duration::from_secs(90);
 
@@ -200,9 +202,9 @@ fn lossy(seed: u64, height: u64) -> (Vec<MockExecutor>, String, f64) {
 
 /// Finalizes to height 5, crashes validator 3, lets the other three finalize 10 more blocks,
 /// then restarts validator 3 over its storage and executor and finalizes 8 blocks past the tip
-/// it rejoined at. Returns the outcome, the tip at restart and the height validator 3 crashed at.
-fn crash_one(seed: u64) -> (Outcome, u64, u64) {
-    const CRASHED: usize = VALIDATORS - 1;
+/// it rejoined at. Returns the outcome, the tip at restart, the height validator 3 crashed at and
+/// the proposers of the blocks after that tip.
+fn crash_one(seed: u64) -> (Outcome, u64, u64, Vec<Address>) {
     let configs = configs(VALIDATORS, BLOCK_TIME);
     let executors = executors();
     let timeouts = configs[0].timeouts();
@@ -241,14 +243,6 @@ fn crash_one(seed: u64) -> (Outcome, u64, u64) {
             );
             reach(&context, &executors[CRASHED..], tip).await;
             reach(&context, &executors, tip + 8).await;
-            {
-                let b = executors[CRASHED].blocks();
-                let p: Vec<_> = b
-                    .iter()
-                    .map(|b| (b.header.height, b.header.proposer.0[0]))
-                    .collect();
-                println!("PROPOSERS crashed_at {crashed_at} tip {tip}: {p:?}");
-            }
             // The restarted engine reports its progress (its status may trail the executor by
             // the block being acknowledged).
             assert!(status.finalized_height() >= tip);
@@ -259,7 +253,13 @@ fn crash_one(seed: u64) -> (Outcome, u64, u64) {
         chains: assert_agree(&executors),
         audit,
     };
-    (outcome, tip, crashed_at)
+    let proposers = executors[CRASHED]
+        .blocks()
+        .iter()
+        .filter(|b| b.header.height > tip)
+        .map(|b| b.header.proposer)
+        .collect();
+    (outcome, tip, crashed_at, proposers)
 }
 
 #[test]
@@ -293,7 +293,7 @@ fn lossy_jittery_links_keep_finalizing() {
 #[test]
 fn crashed_validator_catches_up_while_others_continue() {
     init_logging();
-    let (outcome, tip, crashed_at) = crash_one(41);
+    let (outcome, tip, crashed_at, proposers_after_tip) = crash_one(41);
     assert!(
         tip >= crashed_at + 10,
         "the others finalized only up to {tip} after the crash at {crashed_at}"
@@ -306,6 +306,11 @@ fn crashed_validator_catches_up_while_others_continue() {
             chain.len()
         );
     }
+    // Back in the rotation: the restarted validator leads blocks again.
+    assert!(
+        proposers_after_tip.contains(&configs(VALIDATORS, BLOCK_TIME)[CRASHED].fee_recipient),
+        "validator {CRASHED} proposed none of the blocks after rejoining: {proposers_after_tip:?}"
+    );
 }
 
 #[test]

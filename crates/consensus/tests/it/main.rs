@@ -2,6 +2,7 @@
 //! deterministic runtime with a simulated network, and on tokio over real authenticated p2p.
 
 mod authenticated;
+mod byzantine;
 mod faults;
 mod mock;
 mod simulated;
