@@ -531,6 +531,7 @@ fn cluster(args: ClusterArgs, log_filter: &str) -> Result<()> {
     let plan = ClusterPlan {
         chain_id: DEVNET_CHAIN_ID,
         validators: cluster::free_loopback_addrs(args.validators)?,
+        full_nodes: Vec::new(),
         accounts: work.senders.clone(),
         balance: lazai(1_000),
         gas_limit: 2_000_000_000,

@@ -37,6 +37,9 @@ pub struct ClusterPlan {
     pub chain_id: u64,
     /// `(rpc, p2p)` listen addresses of each validator, in genesis order.
     pub validators: Vec<(SocketAddr, SocketAddr)>,
+    /// `(rpc, p2p)` listen addresses of non-validating full nodes (`full-node-<i>`), which
+    /// every validator lets follow it.
+    pub full_nodes: Vec<(SocketAddr, SocketAddr)>,
     /// Accounts funded at genesis (the first is governance).
     pub accounts: Vec<Address>,
     /// Balance of each account, in wei.
@@ -138,6 +141,10 @@ fn validator_dir(dir: &Path, i: usize) -> PathBuf {
     dir.join(format!("validator-{i}"))
 }
 
+fn full_node_dir(dir: &Path, i: usize) -> PathBuf {
+    dir.join(format!("full-node-{i}"))
+}
+
 /// Reuses the cluster in `dir` if it has a genesis, otherwise creates one from `plan`: a new
 /// key, config and log location per validator, and a genesis that funds `plan.accounts`
 /// like the in-process devnet does. The genesis is written last, so an interrupted creation
@@ -169,6 +176,28 @@ fn create(dir: &Path, plan: &ClusterPlan) -> Result<ClusterLayout> {
         plan.balance,
         plan.gas_limit,
     );
+    // Full nodes first: every validator's config lists them as observers.
+    let mut observers = Vec::new();
+    for (i, (rpc_addr, p2p_addr)) in plan.full_nodes.iter().enumerate() {
+        let node_dir = full_node_dir(dir, i);
+        std::fs::create_dir_all(&node_dir)
+            .with_context(|| format!("create {}", node_dir.display()))?;
+        let public = crate::keys::generate_key_file(&node_dir.join(KEY_FILE))?;
+        observers.push(crate::node::Observer {
+            key: lazai_consensus::keys::public_key_to_hex(&public),
+            addr: *p2p_addr,
+        });
+        NodeConfig {
+            genesis: Path::new("..").join(GENESIS_FILE),
+            key: KEY_FILE.into(),
+            data_dir: "data".into(),
+            rpc_addr: *rpc_addr,
+            p2p_addr: *p2p_addr,
+            block_time_ms: plan.block_time_ms,
+            observers: Vec::new(),
+        }
+        .store(&node_dir.join(CONFIG_FILE))?;
+    }
     for (i, (rpc_addr, p2p_addr)) in plan.validators.iter().enumerate() {
         let node_dir = validator_dir(dir, i);
         std::fs::create_dir_all(&node_dir)
@@ -184,6 +213,7 @@ fn create(dir: &Path, plan: &ClusterPlan) -> Result<ClusterLayout> {
             rpc_addr: *rpc_addr,
             p2p_addr: *p2p_addr,
             block_time_ms: plan.block_time_ms,
+            observers: observers.clone(),
         }
         .store(&node_dir.join(CONFIG_FILE))?;
     }

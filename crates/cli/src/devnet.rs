@@ -24,6 +24,10 @@ pub struct DevnetArgs {
     /// 127.0.0.1:(port + 100 + i). An existing --data-dir keeps the ports it was created with.
     #[arg(long, requires = "processes")]
     pub base_port: Option<u16>,
+    /// With --processes: also run this many non-validating full nodes (after the validators'
+    /// ports), which follow the chain, serve RPC and forward transactions to the validators.
+    #[arg(long, default_value_t = 1, requires = "processes")]
+    pub full_nodes: usize,
     /// JSON-RPC (HTTP and WebSocket) listen address.
     #[arg(long, default_value = "127.0.0.1:8545")]
     pub rpc_addr: SocketAddr,
@@ -149,12 +153,15 @@ fn run_processes(
     signers: &[PrivateKeySigner],
     log_filter: &str,
 ) -> Result<()> {
+    let mut addrs = cluster::loopback_addrs(
+        args.base_port.unwrap_or(DEFAULT_BASE_PORT),
+        args.validators + args.full_nodes,
+    )?;
+    let full_nodes = addrs.split_off(args.validators);
     let plan = ClusterPlan {
         chain_id: args.chain_id,
-        validators: cluster::loopback_addrs(
-            args.base_port.unwrap_or(DEFAULT_BASE_PORT),
-            args.validators,
-        )?,
+        validators: addrs,
+        full_nodes,
         accounts: signers.iter().map(|s| s.address()).collect(),
         balance: lazai(args.balance),
         gas_limit: args.gas_limit,

@@ -1,4 +1,5 @@
-//! `lazai node --config FILE`: one validator of a multi-machine network.
+//! `lazai node --config FILE`: one node of a multi-machine network — a validator when its key
+//! is in the genesis set (or is elected later by stake), a non-validating full node otherwise.
 
 use anyhow::{Context as _, Result};
 use clap::Args;
@@ -12,7 +13,9 @@ use std::time::Duration;
 
 #[derive(Args, Debug)]
 pub struct NodeArgs {
-    /// Node config file (TOML). Relative paths in it are relative to the file.
+    /// Node config file (TOML; see the example in `lazai node --help`). Relative paths in it are
+    /// relative to the file. A node whose key is a genesis validator's validates; any other key
+    /// runs a full node that follows the chain, serves RPC and forwards transactions.
     #[arg(long)]
     config: PathBuf,
 }
@@ -26,6 +29,11 @@ pub struct NodeArgs {
 /// rpc_addr = "127.0.0.1:8545"
 /// p2p_addr = "0.0.0.0:30300"
 /// block_time_ms = 500
+///
+/// # Full nodes allowed to connect to this validator and follow it (optional).
+/// [[observers]]
+/// key = "9c1f…"            # the full node's public key (`lazai keys show`)
+/// addr = "10.0.0.9:30300"
 /// ```
 #[derive(Serialize, Deserialize, Debug, Clone)]
 #[serde(deny_unknown_fields)]
@@ -38,6 +46,19 @@ pub struct NodeConfig {
     pub p2p_addr: SocketAddr,
     #[serde(default = "default_block_time")]
     pub block_time_ms: u64,
+    /// Full nodes allowed to connect to this node and receive consensus traffic.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub observers: Vec<Observer>,
+}
+
+/// A full node a validator lets follow it.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct Observer {
+    /// Hex of its ed25519 public key.
+    pub key: String,
+    /// Its p2p address.
+    pub addr: SocketAddr,
 }
 
 fn default_rpc() -> SocketAddr {
@@ -81,17 +102,27 @@ pub fn run(args: NodeArgs) -> Result<()> {
         .with_context(|| format!("genesis {}", genesis_path.display()))?;
     let key = crate::keys::read_key(&resolve(base, &config.key))?;
     let data_dir = resolve(base, &config.data_dir);
-    let settings = NodeSettings::new(
+    let mut settings = NodeSettings::new(
         genesis,
         data_dir.clone(),
         config.rpc_addr,
         Duration::from_millis(config.block_time_ms.clamp(1, 60_000)),
     );
+    for observer in &config.observers {
+        let key = lazai_consensus::keys::public_key_from_hex(&observer.key).with_context(|| {
+            format!(
+                "observer key {:?} in {}",
+                observer.key,
+                args.config.display()
+            )
+        })?;
+        settings.observers.push((key, observer.addr));
+    }
     let runtime = settings.runtime();
     cw_tokio::Runner::new(runtime).start(|context| async move {
         let node = start_node(context, settings, key, config.p2p_addr).await?;
         println!(
-            "validator running: rpc http://{} p2p {}",
+            "node running: rpc http://{} p2p {}",
             node.rpc.local_addr(),
             config.p2p_addr
         );

@@ -42,6 +42,21 @@ pub type ConsensusContext = Context<BlockDigest, PublicKey>;
 /// Marshal's mailbox for our block type.
 pub type MarshalMailbox = Mailbox<SigningScheme, Standard<ConsensusBlock>>;
 
+/// Serializes the executor's finality with the checks around `propose`/`verify`: those hold it
+/// shared while they confirm their parent is still usable and call the executor; the finalizer
+/// holds it exclusively while it applies a block. Without it, finality could pass a parent
+/// between the check and the call, and the executor would be asked to build on a superseded
+/// finalized block.
+pub(crate) type FinalityGate = Arc<parking_lot::RwLock<()>>;
+
+/// What a gated verification found.
+enum Checked {
+    Valid,
+    Invalid,
+    /// Finality moved past the parent before the executor could look at it.
+    Superseded,
+}
+
 /// Unfinalized blocks the executor has built or verified in this process, by hash.
 #[derive(Default)]
 pub(crate) struct KnownBlocks {
@@ -85,6 +100,7 @@ pub struct ChainApplication<X> {
     config: ApplicationConfig,
     known: Arc<Mutex<KnownBlocks>>,
     marshal: MarshalMailbox,
+    gate: FinalityGate,
 }
 
 fn now_ms(clock: &impl Clock) -> u64 {
@@ -115,13 +131,39 @@ impl<X: Executor> ChainApplication<X> {
         config: ApplicationConfig,
         known: Arc<Mutex<KnownBlocks>>,
         marshal: MarshalMailbox,
+        gate: FinalityGate,
     ) -> Self {
         Self {
             executor,
             config,
             known,
             marshal,
+            gate,
         }
+    }
+
+    /// `Executor::verify(anchor, child)` off the async core, unless finality has already
+    /// passed `anchor` (checked under the finality gate).
+    async fn verify_gated<E: Spawner>(
+        &self,
+        context: &E,
+        anchor: ConsensusBlock,
+        child: ConsensusBlock,
+    ) -> Option<Checked> {
+        let executor = self.executor.clone();
+        let gate = self.gate.clone();
+        off_core(context, move || {
+            let _shared = gate.read();
+            if anchor.number() < executor.last_finalized_height() {
+                return Checked::Superseded;
+            }
+            if executor.verify(anchor.block(), child.block()) {
+                Checked::Valid
+            } else {
+                Checked::Invalid
+            }
+        })
+        .await
     }
 
     /// Every evidence item must verify, with no item twice and at most
@@ -225,12 +267,13 @@ impl<X: Executor> ChainApplication<X> {
         );
         for pair in chain.windows(2).rev() {
             let (child, anchor) = (pair[0].inner().clone(), pair[1].inner().clone());
-            let executor = self.executor.clone();
-            let valid = off_core(context, move || {
-                executor.verify(anchor.block(), child.block())
-            })
-            .await
-            .unwrap_or(false);
+            let valid = match self.verify_gated(context, anchor, child.clone()).await {
+                Some(Checked::Valid) => true,
+                // Finality passed this pair meanwhile: the child is fine only if it is the
+                // block finalized at its height.
+                Some(Checked::Superseded) => self.is_finalized(&child).await,
+                Some(Checked::Invalid) | None => false,
+            };
             if !valid {
                 warn!(
                     height = pair[0].height().get(),
@@ -294,7 +337,13 @@ where
         };
         let parent_block = parent.inner().clone();
         let evidence = self.config.evidence.take_for_block();
+        let gate = self.gate.clone();
         let built = off_core(&context, move || {
+            let _shared = gate.read();
+            if parent_block.number() < executor.last_finalized_height() {
+                // Finality moved past the parent: a child of it can never be finalized.
+                return None;
+            }
             executor.propose(parent_block.block(), timestamp, fee_recipient, evidence)
         })
         .await
@@ -390,14 +439,13 @@ where
             return false;
         }
 
-        let executor = self.executor.clone();
         let (child, anchor) = (block.inner().clone(), parent.inner().clone());
-        let Some(valid) = off_core(&context, move || {
-            executor.verify(anchor.block(), child.block())
-        })
-        .await
-        else {
-            return futures::future::pending().await;
+        let valid = match self.verify_gated(&context, anchor, child).await {
+            Some(Checked::Valid) => true,
+            Some(Checked::Invalid) => false,
+            // Finality passed the parent: the block is valid only if it is the one finalized.
+            Some(Checked::Superseded) => return self.is_finalized(block.inner()).await,
+            None => return futures::future::pending().await,
         };
         if valid {
             self.known

@@ -326,6 +326,7 @@ impl<X: Executor> Engine<X> {
 
         // Finalized block delivery to the executor; it announces each epoch's validator set.
         let known = Arc::new(Mutex::new(KnownBlocks::default()));
+        let gate = crate::application::FinalityGate::default();
         let (reporter, updates) = finalizer::channel();
         let marshal = actor.start(reporter, buffer, resolver);
         let (epoch_sender, epoch_receiver) = futures::channel::mpsc::unbounded();
@@ -341,6 +342,7 @@ impl<X: Executor> Engine<X> {
             epocher: epocher.clone(),
             epochs: epoch_sender,
             evidence: evidence.clone(),
+            gate: gate.clone(),
         };
         let finalizer = context
             .child("finalizer")
@@ -360,6 +362,7 @@ impl<X: Executor> Engine<X> {
             },
             known,
             marshal_mailbox.clone(),
+            gate,
         );
         let inline = marshal::standard::Inline::new(
             context.child("application"),

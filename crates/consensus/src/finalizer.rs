@@ -67,6 +67,8 @@ pub(crate) struct Finalizer<X> {
     pub epochs: UnboundedSender<ValidatorSet>,
     /// Pending equivocation evidence (items a finalized block carried leave it).
     pub evidence: crate::evidence::EvidencePool,
+    /// Held exclusively while the executor applies a block.
+    pub gate: crate::application::FinalityGate,
 }
 
 impl<X: Executor> Finalizer<X> {
@@ -76,10 +78,14 @@ impl<X: Executor> Finalizer<X> {
         let hash = block.hash();
         let executor = self.executor.clone();
         let applied = block.clone();
+        let gate = self.gate.clone();
         context
             .child("finalize")
             .shared(true)
-            .spawn(move |_| async move { executor.finalized(applied.block()) })
+            .spawn(move |_| async move {
+                let _exclusive = gate.write();
+                executor.finalized(applied.block())
+            })
             .await?;
         self.status.observe_finalized(height, hash.to_b256());
         self.known.lock().prune(height);

@@ -1,6 +1,7 @@
-//! Four validators as four `lazai node` processes, made and run by the `devnet --processes`
-//! cluster code: one is SIGKILLed, the other three keep finalizing, and after a restart from
-//! the same config it catches up to the same chain.
+//! Four validators and a full node as five `lazai node` processes, made and run by the
+//! `devnet --processes` cluster code: one validator is SIGKILLed, the other three keep
+//! finalizing, and after a restart from the same config it catches up to the same chain. A
+//! transaction sent to the full node's RPC reaches the proposers by gossip.
 
 use crate::process::{DEV_KEY_0, provider};
 use alloy::network::TransactionBuilder;
@@ -16,6 +17,8 @@ use std::time::{Duration, Instant};
 const ENTRY: usize = 0;
 /// The validator killed and restarted.
 const VICTIM: usize = 2;
+/// The full node (after the four validators).
+const FULL_NODE: usize = 4;
 
 fn logs(layout: &ClusterLayout) -> String {
     layout
@@ -69,7 +72,12 @@ async fn height(layout: &ClusterLayout, i: usize) -> u64 {
 /// Sends `values` as transfers from dev account 0 to `to` through validator `ENTRY`, all at
 /// once, and waits until each has a successful finalized receipt.
 async fn transfers(layout: &ClusterLayout, to: Address, values: &[u64]) {
-    let p = provider(layout.nodes[ENTRY].rpc_addr.port());
+    transfers_via(layout, ENTRY, to, values).await
+}
+
+/// [`transfers`] through node `via`.
+async fn transfers_via(layout: &ClusterLayout, via: usize, to: Address, values: &[u64]) {
+    let p = provider(layout.nodes[via].rpc_addr.port());
     let mut pending = Vec::new();
     for v in values {
         let tx = TransactionRequest::default()
@@ -93,6 +101,7 @@ async fn four_validator_processes_survive_a_sigkill_and_agree_after_restart() {
     let plan = ClusterPlan {
         chain_id: DEVNET_CHAIN_ID,
         validators: cluster::free_loopback_addrs(4).expect("ports"),
+        full_nodes: cluster::free_loopback_addrs(1).expect("ports"),
         accounts: vec![dev.address()],
         balance: lazai(10_000),
         gas_limit: 1_000_000_000,
@@ -100,9 +109,10 @@ async fn four_validator_processes_survive_a_sigkill_and_agree_after_restart() {
     };
     let layout = cluster::init_or_load(dir.path(), &plan).expect("create the cluster");
     assert!(layout.created);
-    assert_eq!(layout.nodes.len(), 4);
+    assert_eq!(layout.nodes.len(), 5);
     assert_eq!(layout.genesis.validators.len(), 4);
-    for (i, node) in layout.nodes.iter().enumerate() {
+    assert_eq!(layout.nodes[FULL_NODE].name, "full-node-0");
+    for (i, node) in layout.nodes.iter().take(4).enumerate() {
         assert_eq!(node.name, format!("validator-{i}"));
         assert!(
             node.config.exists()
@@ -152,8 +162,10 @@ async fn four_validator_processes_survive_a_sigkill_and_agree_after_restart() {
     transfers(&layout, recipient, &[4]).await;
 
     cluster.restart(VICTIM).expect("restart");
+    // The full node is no validator: a transaction sent to it must travel to the proposers.
+    transfers_via(&layout, FULL_NODE, recipient, &[5]).await;
     let goal = height(&layout, ENTRY).await + 3;
-    let all: Vec<usize> = (0..4).collect();
+    let all: Vec<usize> = (0..5).collect();
     let common = wait_all(&mut cluster, &layout, &all, goal).await;
 
     let mut blocks = Vec::new();
@@ -171,7 +183,7 @@ async fn four_validator_processes_survive_a_sigkill_and_agree_after_restart() {
         ));
         assert_eq!(
             p.get_balance(recipient).await.expect("balance"),
-            U256::from(10),
+            U256::from(15),
             "{} sees every transfer",
             node.name
         );

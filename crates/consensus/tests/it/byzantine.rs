@@ -156,7 +156,10 @@ fn garbage_and_replayed_messages_get_the_sender_blocked() {
             oracle.blocked().await.expect("blocked list")
         }
     });
-    assert!(assert_consistent(&executors) >= 12, "honest validators kept finalizing");
+    assert!(
+        assert_consistent(&executors) >= 12,
+        "honest validators kept finalizing"
+    );
     let blockers: std::collections::BTreeSet<_> = blocked
         .iter()
         .filter(|(_, peer)| *peer == attacker)

@@ -356,11 +356,9 @@ fn agreement_check_catches_divergent_blocks() {
 
 /// Under message loss a validator can be asked to verify a child of a block that was its last
 /// finalized block when the application checked it, but no longer is by the time the executor
-/// runs: `ChainApplication::verify` reads `last_finalized_height` and calls `Executor::verify`
-/// without excluding a concurrent `Executor::finalized`. The node's `Chain` executor then has no
-/// post-state for that parent and rejects the block ("parent state unknown").
+/// would run. The application's finality gate makes the check and the executor call atomic
+/// with respect to `Executor::finalized`, so the executor is never handed a superseded parent.
 #[test]
-#[ignore = "ChainApplication::verify races the finalizer (executor sees a superseded finalized parent)"]
 fn lossy_links_never_breach_the_executor_contract() {
     init_logging();
     let mut breaches = Vec::new();
