@@ -3,9 +3,10 @@
 //!
 //! `transfers` runs an in-process devnet and also measures the single-core and all-core
 //! sender-recovery rate, the physical ceiling of this path. `cluster` runs one `lazai node`
-//! process per validator and submits everything to validator 0's JSON-RPC.
+//! process per validator and submits everything to validator 0's JSON-RPC. `catchup` measures
+//! how fast a fresh full node process follows a chain it is far behind.
 
-use crate::cluster::{self, Cluster, ClusterPlan, NodeSpec};
+use crate::cluster::{self, Agreement, Cluster, ClusterPlan, NodeSpec};
 use alloy::providers::{Provider as _, ProviderBuilder, WsConnect};
 use alloy::pubsub::Subscription;
 use alloy::transports::http::reqwest;
@@ -32,6 +33,10 @@ pub enum BenchCommand {
     /// The same load against a local cluster of `lazai node` processes (one per validator),
     /// all submitted to validator 0.
     Cluster(ClusterArgs),
+    /// How long a full node that is --blocks blocks behind takes to catch up: validator
+    /// processes build the chain, then a fresh full node process starts and fetches and
+    /// verifies every finalized block over p2p until it reaches the validators' height.
+    Catchup(CatchupArgs),
 }
 
 /// The transfer load and how it is submitted.
@@ -75,10 +80,31 @@ pub struct ClusterArgs {
     pub load: LoadArgs,
 }
 
+#[derive(Args, Debug, Clone)]
+pub struct CatchupArgs {
+    /// Height the validators build before the full node starts: the blocks it is behind.
+    #[arg(long, default_value_t = 10_000)]
+    pub blocks: u64,
+    /// Target block time in milliseconds.
+    #[arg(long, default_value_t = 20)]
+    pub block_time_ms: u64,
+    /// Validator processes.
+    #[arg(long, default_value_t = 4)]
+    pub validators: usize,
+    /// Transfers sent to validator 0 while the chain is built, in rounds of one per sender
+    /// (100 senders) a second, so the blocks the full node executes are not all empty.
+    #[arg(long, default_value_t = 10_000)]
+    pub txs: usize,
+    /// Give up on building the chain, and on catching up, after this many seconds each.
+    #[arg(long, default_value_t = 1_800)]
+    pub timeout: u64,
+}
+
 pub fn run(cmd: BenchCommand, log_filter: &str) -> Result<()> {
     match cmd {
         BenchCommand::Transfers(args) => transfers(args),
         BenchCommand::Cluster(args) => cluster(args, log_filter),
+        BenchCommand::Catchup(args) => catchup(args, log_filter),
     }
 }
 
@@ -144,6 +170,25 @@ impl Workload {
             signed,
             total: load.txs,
         })
+    }
+
+    /// Round `n` alone: each sender's transfer with nonce `n`, if it has one.
+    fn round(&self, n: usize) -> Self {
+        let signed: Vec<Vec<Bytes>> = self
+            .signed
+            .iter()
+            .map(|txs| txs.get(n).cloned().into_iter().collect())
+            .collect();
+        Self {
+            senders: self.senders.clone(),
+            total: signed.iter().map(Vec::len).sum(),
+            signed,
+        }
+    }
+
+    /// The number of rounds: the most transfers any sender sends.
+    fn rounds(&self) -> usize {
+        self.signed.iter().map(Vec::len).max().unwrap_or(0)
     }
 
     /// Streams, one per connection: stream c carries the senders i with i % conns == c,
@@ -514,6 +559,17 @@ fn transfers(args: TransfersArgs) -> Result<()> {
     )
 }
 
+/// Stops every process of `cluster`, reporting any that did not exit cleanly.
+fn stop_all(cluster: &mut Cluster) {
+    for (name, status) in cluster.stop(Duration::from_secs(10)) {
+        match status {
+            Ok(s) if s.success() => {}
+            Ok(s) => eprintln!("{name} stopped: {s}"),
+            Err(e) => eprintln!("{name}: {e:#}"),
+        }
+    }
+}
+
 /// The largest JSON-RPC batch a `lazai node` accepts.
 const NODE_MAX_BATCH: usize = 1000;
 
@@ -574,13 +630,7 @@ fn cluster(args: ClusterArgs, log_filter: &str) -> Result<()> {
         Ok((sub, fin, agreement))
     });
     drop(runtime);
-    for (name, status) in cluster.stop(Duration::from_secs(10)) {
-        match status {
-            Ok(s) if s.success() => {}
-            Ok(s) => eprintln!("{name} stopped: {s}"),
-            Err(e) => eprintln!("{name}: {e:#}"),
-        }
-    }
+    stop_all(&mut cluster);
     let (sub, fin, agreement) = outcome?;
     match agreement {
         Ok(a) => println!(
@@ -599,4 +649,276 @@ fn cluster(args: ClusterArgs, log_filter: &str) -> Result<()> {
         &fin,
         args.load.timeout,
     )
+}
+
+/// Senders of the transfers `bench catchup` sends while the chain is built.
+const CATCHUP_SENDERS: usize = 100;
+
+/// How often [`wait_for_height`] asks a node for its height.
+const HEIGHT_POLL: Duration = Duration::from_millis(25);
+
+/// How often [`wait_for_height`] prints progress.
+const PROGRESS_EVERY: Duration = Duration::from_secs(5);
+
+/// When a node reached a height.
+struct Reached {
+    height: u64,
+    at: Instant,
+    /// When the node first answered `eth_blockNumber`.
+    first_answer: Instant,
+}
+
+/// Polls `node`'s finalized height until it is at least `target`, printing its height every
+/// few seconds. Fails when a process of `cluster` exits or after `timeout`.
+async fn wait_for_height(
+    cluster: &mut Cluster,
+    node: &NodeSpec,
+    target: u64,
+    timeout: Duration,
+) -> Result<Reached> {
+    let client = cluster::http_client()?;
+    let url = node.rpc_url();
+    let start = Instant::now();
+    let deadline = start + timeout;
+    let mut first_answer = None;
+    let mut last: Option<u64> = None;
+    let mut progress = (start, 0u64);
+    loop {
+        cluster.check()?;
+        let height = cluster::block_number(&client, &url).await.ok();
+        let now = Instant::now();
+        if let Some(h) = height {
+            first_answer.get_or_insert(now);
+            last = Some(h);
+            if h >= target {
+                return Ok(Reached {
+                    height: h,
+                    at: now,
+                    first_answer: first_answer.unwrap_or(now),
+                });
+            }
+        }
+        if now >= progress.0 + PROGRESS_EVERY {
+            match last {
+                Some(h) => eprintln!(
+                    "  {} at height {h} of {target} ({:.0} blocks/s)",
+                    node.name,
+                    h.saturating_sub(progress.1) as f64 / (now - progress.0).as_secs_f64()
+                ),
+                None => eprintln!("  {} not answering yet", node.name),
+            }
+            progress = (now, last.unwrap_or(0));
+        }
+        if now >= deadline {
+            bail!(
+                "{} did not reach height {target} within {} s ({})",
+                node.name,
+                timeout.as_secs(),
+                match last {
+                    Some(h) => format!("at height {h}"),
+                    None => "never answered".to_string(),
+                }
+            );
+        }
+        tokio::time::sleep(HEIGHT_POLL).await;
+    }
+}
+
+/// Submits `work` to `url` one round a second; returns the transfers sent and rejected.
+async fn trickle(url: String, work: Workload, load: LoadArgs) -> (usize, usize) {
+    let (mut sent, mut rejected) = (0, 0);
+    for n in 0..work.rounds() {
+        let round = work.round(n);
+        match submit(&url, &round, &load).await {
+            Ok(sub) => {
+                sent += round.total;
+                rejected += sub.rejected;
+            }
+            Err(e) => {
+                eprintln!("note: stopped sending transfers: {e:#}");
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    (sent, rejected)
+}
+
+/// What `bench catchup` measured.
+struct Catchup {
+    /// Validator 0's height when the validators first finalized, and when.
+    first: (u64, Instant),
+    /// Validator 0's height when the full node started: the blocks it was behind.
+    tip: u64,
+    /// When validator 0 reported `tip`.
+    built: Instant,
+    /// Transfers sent while building, and how many of them were rejected.
+    transfers: (usize, usize),
+    spawned: Instant,
+    /// When the full node reached `tip`.
+    reached: Reached,
+    /// Validator 0's height when the full node reached `tip`.
+    tip_then: u64,
+    /// The block both have at `tip`.
+    agreement: Agreement,
+}
+
+async fn measure_catchup(
+    cluster: &mut Cluster,
+    validator: &NodeSpec,
+    full: &NodeSpec,
+    work: Option<Workload>,
+    load: LoadArgs,
+    args: &CatchupArgs,
+) -> Result<Catchup> {
+    let timeout = Duration::from_secs(args.timeout);
+    let height = cluster.wait_finalizing(Duration::from_secs(120)).await?;
+    let first = (height, Instant::now());
+    eprintln!(
+        "finalizing; building {} blocks at {} ms per block",
+        args.blocks, args.block_time_ms
+    );
+    let sender = work.map(|w| {
+        eprintln!(
+            "sending {} transfers to {} in rounds of {} a second",
+            w.total,
+            validator.name,
+            w.senders.len()
+        );
+        tokio::spawn(trickle(validator.rpc_url(), w, load))
+    });
+    let built = wait_for_height(cluster, validator, args.blocks, timeout).await?;
+    let transfers = match sender {
+        Some(task) if task.is_finished() => task.await?,
+        Some(task) => {
+            task.abort();
+            eprintln!("note: the chain was built before every transfer was sent");
+            (0, 0)
+        }
+        None => (0, 0),
+    };
+    let tip = built.height;
+    eprintln!(
+        "validators at height {tip}; starting {} from genesis",
+        full.name
+    );
+    let spawned = Instant::now();
+    cluster.spawn(full)?;
+    let reached = wait_for_height(cluster, full, tip, timeout).await?;
+    let client = cluster::http_client()?;
+    let tip_then = cluster::block_number(&client, &validator.rpc_url()).await?;
+    let agreement = cluster::agreement_at(&[validator.clone(), full.clone()], tip).await?;
+    Ok(Catchup {
+        first,
+        tip,
+        built: built.at,
+        transfers,
+        spawned,
+        reached,
+        tip_then,
+        agreement,
+    })
+}
+
+fn catchup(args: CatchupArgs, log_filter: &str) -> Result<()> {
+    if args.validators == 0 || args.validators > 64 {
+        bail!("--validators must be between 1 and 64");
+    }
+    if args.block_time_ms == 0 || args.block_time_ms > 60_000 {
+        bail!("--block-time-ms must be between 1 and 60000");
+    }
+    if args.blocks == 0 {
+        bail!("--blocks must be at least 1");
+    }
+    let senders = CATCHUP_SENDERS.min(args.txs);
+    let load = LoadArgs {
+        txs: args.txs,
+        senders,
+        batch: senders.max(1),
+        connections: 1,
+        block_time: args.block_time_ms,
+        timeout: args.timeout,
+    };
+    let work = if args.txs > 0 {
+        Some(Workload::sign(&load)?)
+    } else {
+        None
+    };
+    let dir = tempfile::Builder::new()
+        .prefix("lazai-bench-catchup-")
+        .tempdir()?;
+    let mut validators = cluster::free_loopback_addrs(args.validators + 1)?;
+    let full_nodes = validators.split_off(args.validators);
+    let plan = ClusterPlan {
+        chain_id: DEVNET_CHAIN_ID,
+        validators,
+        full_nodes,
+        accounts: work.as_ref().map(|w| w.senders.clone()).unwrap_or_default(),
+        balance: lazai(1_000),
+        gas_limit: 2_000_000_000,
+        block_time_ms: args.block_time_ms,
+    };
+    let layout = cluster::init_or_load(dir.path(), &plan)?;
+    let (validators, full) = layout.nodes.split_at(args.validators);
+    let full = full
+        .first()
+        .context("the cluster directory has no full node")?;
+    let exe = std::env::current_exe().context("locate the lazai executable")?;
+    let mut cluster = Cluster::start(&exe, validators, log_filter)?;
+    eprintln!(
+        "started {} validator processes of {} in {}",
+        validators.len(),
+        exe.display(),
+        dir.path().display()
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let outcome = runtime.block_on(async {
+        tokio::select! {
+            r = measure_catchup(&mut cluster, &validators[0], full, work, load, &args) => r,
+            s = crate::shutdown_signal() => Err(anyhow!("{}: stopped", s?)),
+        }
+    });
+    drop(runtime);
+    stop_all(&mut cluster);
+    let run = outcome?;
+
+    let build = run.built - run.first.1;
+    let built_blocks = run.tip.saturating_sub(run.first.0);
+    println!(
+        "build: {} validators, block time {} ms: {built_blocks} blocks in {:.1} s ({:.1} blocks/s); {} transfers sent, {} rejected",
+        args.validators,
+        args.block_time_ms,
+        build.as_secs_f64(),
+        built_blocks as f64 / build.as_secs_f64().max(1e-9),
+        run.transfers.0,
+        run.transfers.1
+    );
+    let wall = run.reached.at - run.spawned;
+    let syncing = run.reached.at - run.reached.first_answer;
+    println!(
+        "catch-up: {} was {} blocks behind; reached height {} in {:.2} s ({:.0} blocks/s); RPC answered after {:.2} s ({:.0} blocks/s from then)",
+        full.name,
+        run.tip,
+        run.reached.height,
+        wall.as_secs_f64(),
+        run.tip as f64 / wall.as_secs_f64().max(1e-9),
+        (run.reached.first_answer - run.spawned).as_secs_f64(),
+        run.tip as f64 / syncing.as_secs_f64().max(1e-9)
+    );
+    println!(
+        "validators were at height {} when {} caught up",
+        run.tip_then, full.name
+    );
+    println!(
+        "block {}: hash {} state root {} on {} and {}: state root matches",
+        run.agreement.height,
+        run.agreement.hash,
+        run.agreement.state_root,
+        validators[0].name,
+        full.name
+    );
+    Ok(())
 }

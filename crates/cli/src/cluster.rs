@@ -484,6 +484,13 @@ impl Cluster {
         &mut self.nodes[i]
     }
 
+    /// Starts one more node process, after the others; returns its index.
+    pub fn spawn(&mut self, spec: &NodeSpec) -> Result<usize> {
+        self.nodes
+            .push(NodeProcess::spawn(&self.exe, spec, &self.log_filter)?);
+        Ok(self.nodes.len() - 1)
+    }
+
     /// Kills node `i` (SIGKILL) and reaps it.
     pub fn kill(&mut self, i: usize) -> Result<ExitStatus> {
         self.nodes[i].kill()
@@ -680,6 +687,15 @@ pub async fn agreement(nodes: &[NodeSpec]) -> Result<Agreement> {
     for n in nodes {
         height = height.min(block_number(&client, &n.rpc_url()).await?);
     }
+    agreement_at(nodes, height).await
+}
+
+/// Checks that every node reports the same block hash and state root at `height`.
+pub async fn agreement_at(nodes: &[NodeSpec], height: u64) -> Result<Agreement> {
+    if nodes.is_empty() {
+        bail!("no nodes");
+    }
+    let client = http_client()?;
     let mut seen: Vec<(String, Agreement)> = Vec::new();
     for n in nodes {
         let block = block_by_number(&client, &n.rpc_url(), height).await?;

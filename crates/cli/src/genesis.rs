@@ -9,47 +9,156 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 #[derive(Args, Debug)]
+#[command(after_help = GENESIS_TOML_HELP)]
 pub struct GenesisArgs {
-    /// A validator as `KEY@HOST:PORT`, where KEY is a key file (from `lazai keys generate`) or
-    /// a public key in hex, and HOST:PORT its p2p address. Repeat for each validator.
-    #[arg(long = "validator", required = true)]
+    /// Read the network description from this TOML file (see below); flags add validators and
+    /// accounts to it and override its scalar settings.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// A validator as `KEY@HOST:PORT[=STAKE]`, where KEY is a key file (from `lazai keys
+    /// generate`) or a public key in hex, HOST:PORT its p2p address and STAKE its bonded stake
+    /// in whole LAZAI (default --stake). Repeat for each validator.
+    #[arg(long = "validator")]
     validators: Vec<String>,
     /// A pre-funded account as `ADDRESS=LAZAI` (whole LAZAI). Repeatable.
     #[arg(long = "alloc")]
     alloc: Vec<String>,
     /// Also fund this many dev accounts from the standard test mnemonic.
-    #[arg(long, default_value_t = 0)]
-    dev_accounts: u32,
-    /// Balance of each dev account, in LAZAI.
-    #[arg(long, default_value_t = 10_000)]
-    dev_balance: u64,
-    #[arg(long, default_value_t = DEVNET_CHAIN_ID)]
-    chain_id: u64,
-    /// Block gas limit.
-    #[arg(long, default_value_t = 1_000_000_000)]
-    gas_limit: u64,
+    #[arg(long)]
+    dev_accounts: Option<u32>,
+    /// Balance of each dev account, in LAZAI [default: 10000].
+    #[arg(long)]
+    dev_balance: Option<u64>,
+    /// Chain id [default: 133718].
+    #[arg(long)]
+    chain_id: Option<u64>,
+    /// Block gas limit [default: 1000000000].
+    #[arg(long)]
+    gas_limit: Option<u64>,
     /// Governance address (defaults to the first funded account).
     #[arg(long)]
     governance: Option<Address>,
+    /// Default stake of each genesis validator, in whole LAZAI [default: 1000].
+    #[arg(long)]
+    stake: Option<u64>,
+    /// Blocks per epoch; the validator set is re-elected from stake at each boundary
+    /// [default: 100].
+    #[arg(long)]
+    epoch_length: Option<u64>,
+    /// Most validators in an epoch's set (the top K iDAOs by stake) [default: 100].
+    #[arg(long)]
+    max_validators: Option<u32>,
+    /// Least bonded stake to be elected, in whole LAZAI [default: 1].
+    #[arg(long)]
+    min_stake: Option<u64>,
+    /// Blocks before unbonded stake can be withdrawn (at least one epoch) [default: 200].
+    #[arg(long)]
+    unbonding_delay: Option<u64>,
+    /// Basis points of an equivocating validator's stake burned [default: 1000].
+    #[arg(long)]
+    slash_bps: Option<u32>,
     /// Output file.
     #[arg(long, default_value = "genesis.json")]
     out: PathBuf,
 }
 
-fn parse_validator(i: usize, spec: &str) -> Result<GenesisValidator> {
-    let (key, addr) = spec
+const GENESIS_TOML_HELP: &str = r#"GENESIS FILE (--config), every field optional:
+  chain_id = 133718
+  gas_limit = 1000000000
+  governance = "0x…"
+  dev_accounts = 4
+  dev_balance = 10000            # LAZAI
+  stake = 1000                   # default validator stake, LAZAI
+  [staking]
+  epoch_length = 100
+  max_validators = 100
+  min_stake = 1                  # LAZAI
+  unbonding_delay = 200
+  slash_bps = 1000
+  [[validators]]
+  key = "validator-0.key"        # key file or hex public key
+  p2p_addr = "10.0.0.1:30300"
+  stake = 5000                   # LAZAI (optional)
+  name = "acme"                  # optional
+  [[alloc]]
+  address = "0x…"
+  lazai = 1000000"#;
+
+/// The TOML form of [`GenesisArgs`].
+#[derive(serde::Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+struct GenesisFile {
+    chain_id: Option<u64>,
+    gas_limit: Option<u64>,
+    governance: Option<Address>,
+    dev_accounts: Option<u32>,
+    dev_balance: Option<u64>,
+    stake: Option<u64>,
+    #[serde(default)]
+    staking: StakingFile,
+    #[serde(default)]
+    validators: Vec<ValidatorFile>,
+    #[serde(default)]
+    alloc: Vec<AllocFile>,
+}
+
+#[derive(serde::Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+struct StakingFile {
+    epoch_length: Option<u64>,
+    max_validators: Option<u32>,
+    min_stake: Option<u64>,
+    unbonding_delay: Option<u64>,
+    slash_bps: Option<u32>,
+}
+
+#[derive(serde::Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct ValidatorFile {
+    key: String,
+    p2p_addr: SocketAddr,
+    stake: Option<u64>,
+    name: Option<String>,
+}
+
+#[derive(serde::Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct AllocFile {
+    address: Address,
+    lazai: u64,
+}
+
+fn public_key_of(key: &str, what: &str) -> Result<keys::PublicKey> {
+    if std::path::Path::new(key).exists() {
+        Ok(keys::public_key(&crate::keys::read_key(
+            std::path::Path::new(key),
+        )?))
+    } else {
+        keys::public_key_from_hex(key)
+            .with_context(|| format!("{what}: {key:?} is not a key file nor a hex public key"))
+    }
+}
+
+fn parse_validator(i: usize, spec: &str, stake: u64) -> Result<GenesisValidator> {
+    let (key, rest) = spec
         .rsplit_once('@')
-        .with_context(|| format!("validator {spec:?}: expected KEY@HOST:PORT"))?;
+        .with_context(|| format!("validator {spec:?}: expected KEY@HOST:PORT[=STAKE]"))?;
+    let (addr, stake) = match rest.split_once('=') {
+        Some((addr, stake)) => (
+            addr,
+            stake
+                .parse::<u64>()
+                .with_context(|| format!("validator {spec:?}: bad stake"))?,
+        ),
+        None => (rest, stake),
+    };
     let addr: SocketAddr = addr
         .parse()
         .with_context(|| format!("validator {spec:?}: bad p2p address"))?;
-    let public = if std::path::Path::new(key).exists() {
-        keys::public_key(&crate::keys::read_key(std::path::Path::new(key))?)
-    } else {
-        keys::public_key_from_hex(key)
-            .with_context(|| format!("validator {spec:?}: not a key file nor a hex public key"))?
-    };
-    Ok(genesis_validator(i, &public, addr))
+    let public = public_key_of(key, &format!("validator {spec:?}"))?;
+    let mut validator = genesis_validator(i, &public, addr);
+    validator.stake = lazai(stake);
+    Ok(validator)
 }
 
 /// Genesis validator `i` (named `validator-i`) with consensus key `public`, listening for p2p
@@ -70,23 +179,67 @@ pub fn genesis_validator(
 }
 
 pub fn run(args: GenesisArgs) -> Result<()> {
-    let accounts: Vec<Address> = (0..args.dev_accounts)
+    let file = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("read {}", path.display()))?;
+            toml::from_str::<GenesisFile>(&text)
+                .with_context(|| format!("parse {}", path.display()))?
+        }
+        None => GenesisFile::default(),
+    };
+    let dev_accounts = args.dev_accounts.or(file.dev_accounts).unwrap_or(0);
+    let accounts: Vec<Address> = (0..dev_accounts)
         .map(|i| dev_account(i).map(|s| s.address()))
         .collect::<Result<_, _>>()
         .context("derive dev accounts")?;
     let mut genesis = devnet_genesis(
-        args.chain_id,
+        args.chain_id.or(file.chain_id).unwrap_or(DEVNET_CHAIN_ID),
         0,
         &accounts,
-        lazai(args.dev_balance),
-        args.gas_limit,
+        lazai(args.dev_balance.or(file.dev_balance).unwrap_or(10_000)),
+        args.gas_limit.or(file.gas_limit).unwrap_or(1_000_000_000),
     );
-    genesis.validators = args
-        .validators
-        .iter()
-        .enumerate()
-        .map(|(i, v)| parse_validator(i, v))
-        .collect::<Result<_>>()?;
+    let stake = args.stake.or(file.stake).unwrap_or(1_000);
+    for v in &file.validators {
+        let i = genesis.validators.len();
+        let public = public_key_of(&v.key, &format!("validator {i} in --config"))?;
+        let mut validator = genesis_validator(i, &public, v.p2p_addr);
+        validator.stake = lazai(v.stake.unwrap_or(stake));
+        if let Some(name) = &v.name {
+            validator.name = name.clone();
+        }
+        genesis.validators.push(validator);
+    }
+    for spec in &args.validators {
+        let i = genesis.validators.len();
+        genesis.validators.push(parse_validator(i, spec, stake)?);
+    }
+    if genesis.validators.is_empty() {
+        bail!("no validators: pass --validator KEY@HOST:PORT or list [[validators]] in --config");
+    }
+    let staking = &mut genesis.staking;
+    if let Some(v) = args.epoch_length.or(file.staking.epoch_length) {
+        staking.epoch_length = v;
+    }
+    if let Some(v) = args.max_validators.or(file.staking.max_validators) {
+        staking.max_validators = v;
+    }
+    if let Some(v) = args.min_stake.or(file.staking.min_stake) {
+        staking.min_validator_stake = lazai(v);
+    }
+    if let Some(v) = args.unbonding_delay.or(file.staking.unbonding_delay) {
+        staking.unbonding_delay = v;
+    }
+    if let Some(v) = args.slash_bps.or(file.staking.slash_bps) {
+        staking.slash_bps = v;
+    }
+    for a in &file.alloc {
+        genesis.alloc.push(GenesisAccount {
+            address: a.address,
+            balance: lazai(a.lazai),
+        });
+    }
     for spec in &args.alloc {
         let (addr, amount) = spec
             .split_once('=')
@@ -102,7 +255,8 @@ pub fn run(args: GenesisArgs) -> Result<()> {
             balance: lazai(whole),
         });
     }
-    if let Some(g) = args.governance {
+    let governance = args.governance.or(file.governance);
+    if let Some(g) = governance {
         genesis.governance = g;
     } else if let Some(first) = genesis.alloc.first() {
         genesis.governance = first.address;
@@ -115,11 +269,13 @@ pub fn run(args: GenesisArgs) -> Result<()> {
     }
     std::fs::write(&args.out, serde_json::to_string_pretty(&genesis)?)?;
     println!(
-        "wrote {} ({} validators, {} funded accounts, chain id {})",
+        "wrote {} ({} validators, {} funded accounts, chain id {}, epochs of {} blocks, top {} by stake)",
         args.out.display(),
         genesis.validators.len(),
         genesis.alloc.len(),
-        genesis.chain_id
+        genesis.chain_id,
+        genesis.staking.epoch_length,
+        genesis.staking.max_validators
     );
     Ok(())
 }
