@@ -23,6 +23,7 @@ use lazai_types::{DEVNET_CHAIN_ID, lazai};
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, mpsc};
 
@@ -664,8 +665,8 @@ const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 struct Reached {
     height: u64,
     at: Instant,
-    /// When the node first answered `eth_blockNumber`.
-    first_answer: Instant,
+    /// When the node first answered `eth_blockNumber`, and the height it reported.
+    first_answer: (Instant, u64),
 }
 
 /// Polls `node`'s finalized height until it is at least `target`, printing its height every
@@ -682,32 +683,33 @@ async fn wait_for_height(
     let deadline = start + timeout;
     let mut first_answer = None;
     let mut last: Option<u64> = None;
-    let mut progress = (start, 0u64);
+    // The last progress line: when, and the height it reported.
+    let mut progress = (start, None);
     loop {
         cluster.check()?;
         let height = cluster::block_number(&client, &url).await.ok();
         let now = Instant::now();
         if let Some(h) = height {
-            first_answer.get_or_insert(now);
+            let first = *first_answer.get_or_insert((now, h));
             last = Some(h);
             if h >= target {
                 return Ok(Reached {
                     height: h,
                     at: now,
-                    first_answer: first_answer.unwrap_or(now),
+                    first_answer: first,
                 });
             }
         }
         if now >= progress.0 + PROGRESS_EVERY {
-            match last {
-                Some(h) => eprintln!(
+            match (last, progress.1.or(first_answer)) {
+                (Some(h), Some((since, from))) => eprintln!(
                     "  {} at height {h} of {target} ({:.0} blocks/s)",
                     node.name,
-                    h.saturating_sub(progress.1) as f64 / (now - progress.0).as_secs_f64()
+                    h.saturating_sub(from) as f64 / (now - since).as_secs_f64().max(1e-9)
                 ),
-                None => eprintln!("  {} not answering yet", node.name),
+                _ => eprintln!("  {} not answering yet", node.name),
             }
-            progress = (now, last.unwrap_or(0));
+            progress = (now, last.map(|h| (now, h)));
         }
         if now >= deadline {
             bail!(
@@ -724,24 +726,29 @@ async fn wait_for_height(
     }
 }
 
-/// Submits `work` to `url` one round a second; returns the transfers sent and rejected.
-async fn trickle(url: String, work: Workload, load: LoadArgs) -> (usize, usize) {
-    let (mut sent, mut rejected) = (0, 0);
+/// Transfers [`trickle`] has sent, and how many of them were rejected.
+#[derive(Default)]
+struct Trickled {
+    sent: AtomicUsize,
+    rejected: AtomicUsize,
+}
+
+/// Submits `work` to `url` one round a second, counting into `count`.
+async fn trickle(url: String, work: Workload, load: LoadArgs, count: Arc<Trickled>) {
     for n in 0..work.rounds() {
         let round = work.round(n);
         match submit(&url, &round, &load).await {
             Ok(sub) => {
-                sent += round.total;
-                rejected += sub.rejected;
+                count.sent.fetch_add(round.total, Ordering::Relaxed);
+                count.rejected.fetch_add(sub.rejected, Ordering::Relaxed);
             }
             Err(e) => {
                 eprintln!("note: stopped sending transfers: {e:#}");
-                break;
+                return;
             }
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
-    (sent, rejected)
 }
 
 /// What `bench catchup` measured.
@@ -778,6 +785,7 @@ async fn measure_catchup(
         "finalizing; building {} blocks at {} ms per block",
         args.blocks, args.block_time_ms
     );
+    let count = Arc::new(Trickled::default());
     let sender = work.map(|w| {
         eprintln!(
             "sending {} transfers to {} in rounds of {} a second",
@@ -785,18 +793,17 @@ async fn measure_catchup(
             validator.name,
             w.senders.len()
         );
-        tokio::spawn(trickle(validator.rpc_url(), w, load))
+        tokio::spawn(trickle(validator.rpc_url(), w, load, count.clone()))
     });
-    let built = wait_for_height(cluster, validator, args.blocks, timeout).await?;
-    let transfers = match sender {
-        Some(task) if task.is_finished() => task.await?,
-        Some(task) => {
-            task.abort();
-            eprintln!("note: the chain was built before every transfer was sent");
-            (0, 0)
-        }
-        None => (0, 0),
-    };
+    let built = wait_for_height(cluster, validator, args.blocks, timeout).await;
+    if let Some(task) = sender {
+        task.abort();
+    }
+    let built = built?;
+    let transfers = (
+        count.sent.load(Ordering::Relaxed),
+        count.rejected.load(Ordering::Relaxed),
+    );
     let tip = built.height;
     eprintln!(
         "validators at height {tip}; starting {} from genesis",
@@ -897,16 +904,20 @@ fn catchup(args: CatchupArgs, log_filter: &str) -> Result<()> {
         run.transfers.1
     );
     let wall = run.reached.at - run.spawned;
-    let syncing = run.reached.at - run.reached.first_answer;
+    let (answered, answered_height) = run.reached.first_answer;
+    let syncing = run.reached.at - answered;
     println!(
-        "catch-up: {} was {} blocks behind; reached height {} in {:.2} s ({:.0} blocks/s); RPC answered after {:.2} s ({:.0} blocks/s from then)",
+        "catch-up: {} was {} blocks behind; reached height {} in {:.2} s ({:.0} blocks/s)",
         full.name,
         run.tip,
         run.reached.height,
         wall.as_secs_f64(),
         run.tip as f64 / wall.as_secs_f64().max(1e-9),
-        (run.reached.first_answer - run.spawned).as_secs_f64(),
-        run.tip as f64 / syncing.as_secs_f64().max(1e-9)
+    );
+    println!(
+        "  its RPC first answered {:.2} s after start, at height {answered_height}; {:.0} blocks/s from then",
+        (answered - run.spawned).as_secs_f64(),
+        run.reached.height.saturating_sub(answered_height) as f64 / syncing.as_secs_f64().max(1e-9)
     );
     println!(
         "validators were at height {} when {} caught up",

@@ -54,13 +54,43 @@ pub fn run(args: StatusArgs) -> Result<()> {
             for v in vals {
                 let f = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string();
                 println!(
-                    "  {:<14} {}  key {}",
+                    "  {:<14} {}  stake {:>14}  key {}",
                     f("name"),
                     f("address"),
+                    whole_lazai(&f("stake")),
                     f("consensusKey")
                 );
             }
         }
         Ok(())
     })
+}
+
+/// A wei quantity (hex or decimal) as LAZAI with up to four decimals.
+fn whole_lazai(quantity: &str) -> String {
+    let parsed = match quantity.strip_prefix("0x") {
+        Some(hex) => alloy_primitives::U256::from_str_radix(hex, 16),
+        None => alloy_primitives::U256::from_str_radix(quantity, 10),
+    };
+    let Ok(wei) = parsed else {
+        return quantity.to_string();
+    };
+    let unit = alloy_primitives::U256::from(10u64).pow(alloy_primitives::U256::from(18));
+    let whole = wei / unit;
+    let frac = (wei % unit) / alloy_primitives::U256::from(100_000_000_000_000u64);
+    if frac.is_zero() {
+        format!("{whole} LAZAI")
+    } else {
+        format!("{whole}.{:04} LAZAI", frac.to::<u64>())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn formats_stake_in_lazai() {
+        assert_eq!(super::whole_lazai("0x3635c9adc5dea00000"), "1000 LAZAI");
+        assert_eq!(super::whole_lazai("1500000000000000000"), "1.5000 LAZAI");
+        assert_eq!(super::whole_lazai("junk"), "junk");
+    }
 }
