@@ -5,5 +5,6 @@ mod epochs;
 mod errors;
 mod restart;
 mod rpc;
+mod slashing;
 mod support;
 mod validators;
