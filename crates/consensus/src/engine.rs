@@ -74,6 +74,9 @@ const VIEW_RETENTION: u64 = 256;
 const PAGE_CACHE_PAGES: usize = 1024;
 /// Items per archive section.
 const ITEMS_PER_SECTION: u64 = 4096;
+/// How many retired epochs' vote journals each epoch change looks for (covers restarts that
+/// skipped some changes).
+const STALE_JOURNALS_SWEPT: u64 = 16;
 /// Write/replay buffer for journals and archives.
 const IO_BUFFER: usize = 1 << 16;
 
@@ -645,6 +648,17 @@ where
                 epoch = previous.get(),
                 "stopped the previous epoch's consensus"
             );
+        }
+        // The vote journals of epochs two or more behind are never read again (the previous
+        // one may still be flushing after its abort).
+        for behind in 2..=STALE_JOURNALS_SWEPT {
+            let Some(stale) = set.epoch.checked_sub(behind) else {
+                break;
+            };
+            let partition = format!("{}-simplex-epoch-{stale}", self.prefix);
+            if context.remove(&partition, None).await.is_ok() {
+                debug!(epoch = stale, "removed a retired epoch's vote journal");
+            }
         }
         Ok(())
     }
