@@ -626,6 +626,7 @@ fn cluster(args: ClusterArgs, log_filter: &str) -> Result<()> {
         let (sub, fin) = tokio::select! {
             r = run => r?,
             exit = cluster.watch() => return Err(anyhow::Error::new(exit)),
+            s = crate::shutdown_signal() => return Err(anyhow!("{}: stopped", s?)),
         };
         let agreement = cluster::agreement(&layout.nodes).await;
         Ok((sub, fin, agreement))

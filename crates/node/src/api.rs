@@ -63,7 +63,7 @@ impl NodeApi {
         let total = raws.len();
         let admitted = decode_and_recover_many(&raws, self.chain_id())
             .into_iter()
-            .map(|r| self.admit(r))
+            .map(|r| self.admit(r, false))
             .filter(Result::is_ok)
             .count();
         tracing::debug!(total, admitted, "admitted gossiped transactions");
@@ -103,12 +103,6 @@ impl NodeApi {
             .collect()
     }
 
-    fn forward(&self, raw: &Bytes) {
-        if let Some(gossip) = &self.gossip {
-            let _ = gossip.unbounded_send(raw.clone());
-        }
-    }
-
     pub fn chain(&self) -> &Chain {
         &self.chain
     }
@@ -123,17 +117,25 @@ impl NodeApi {
         self.chain.child_env(&head.block.header, ts, Address::ZERO)
     }
 
+    /// Admits a transaction; `announce` gossips it to peers once admitted.
     fn admit(
         &self,
         tx: Result<Arc<lazai_ledger::RecoveredTx>, TxError>,
+        announce: bool,
     ) -> Result<B256, SubmitError> {
         let tx = tx?;
-        self.chain.mempool().admit(self.chain.ledger(), tx, || {
-            let head = self.chain.head();
-            let ts = head.block.header.timestamp_ms + 1;
-            let env = self.chain.child_env(&head.block.header, ts, Address::ZERO);
-            (head.state, env)
-        })
+        let announce = if announce { self.gossip.as_ref() } else { None };
+        self.chain.mempool().admit_and_announce(
+            self.chain.ledger(),
+            tx,
+            || {
+                let head = self.chain.head();
+                let ts = head.block.header.timestamp_ms + 1;
+                let env = self.chain.child_env(&head.block.header, ts, Address::ZERO);
+                (head.state, env)
+            },
+            announce,
+        )
     }
 }
 
@@ -256,20 +258,16 @@ impl ChainApi for NodeApi {
     }
 
     fn submit(&self, raw: Bytes) -> Result<B256, SubmitError> {
-        let hash = self.admit(decode_and_recover(&raw, self.chain_id()).map(Arc::new))?;
-        self.forward(&raw);
-        Ok(hash)
+        self.admit(
+            decode_and_recover(&raw, self.chain_id()).map(Arc::new),
+            true,
+        )
     }
 
     fn submit_many(&self, raws: Vec<Bytes>) -> Vec<Result<B256, SubmitError>> {
         decode_and_recover_many(&raws, self.chain_id())
             .into_iter()
-            .zip(&raws)
-            .map(|(r, raw)| {
-                let hash = self.admit(r)?;
-                self.forward(raw);
-                Ok(hash)
-            })
+            .map(|r| self.admit(r, true))
             .collect()
     }
 

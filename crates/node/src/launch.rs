@@ -18,8 +18,12 @@ use std::sync::Arc;
 use std::time::Duration;
 use tracing::info;
 
-/// Most transactions a block built by this node carries.
-pub const DEFAULT_MAX_BLOCK_TXS: usize = 50_000;
+/// Most transactions a block built by this node carries. Bounded so that a validator that has
+/// not seen them yet (they reached the proposer before their gossip reached it) can still
+/// recover their signatures and execute them inside one view's timeout on modest hardware.
+pub const DEFAULT_MAX_BLOCK_TXS: usize = 10_000;
+/// Gossiped transaction batches waiting for admission before new ones are dropped.
+const GOSSIP_QUEUE: usize = 256;
 /// Most transaction bytes a block built by this node carries (leaves room for the header).
 pub const DEFAULT_MAX_BLOCK_TX_BYTES: usize = 12 * 1024 * 1024;
 
@@ -276,12 +280,26 @@ where
     let (gossip_out, outbound) = futures::channel::mpsc::unbounded();
     let node = NodeApi::new(chain.clone(), validator_statuses(&settings.genesis), None)
         .with_gossip(gossip_out);
+    // Gossiped batches are admitted one at a time, in arrival order: a sender's transactions
+    // arrive in nonce order, and admitting two batches concurrently could open a nonce gap that
+    // makes the mempool refuse the rest of that sender's run. (Each batch still recovers its
+    // signatures in parallel.)
+    let (admit_tx, admit_rx) =
+        std::sync::mpsc::sync_channel::<Vec<lazai_types::Bytes>>(GOSSIP_QUEUE);
     let receiver = node.clone();
+    std::thread::Builder::new()
+        .name("gossip-admission".into())
+        .spawn(move || {
+            while let Ok(txs) = admit_rx.recv() {
+                receiver.receive_gossip(txs);
+            }
+        })?;
     let gossip = Gossip {
         outbound,
-        inbound: Arc::new(move |_peer, txs| {
-            let receiver = receiver.clone();
-            rayon::spawn(move || receiver.receive_gossip(txs));
+        inbound: Arc::new(move |peer, txs| {
+            if admit_tx.try_send(txs).is_err() {
+                tracing::debug!(%peer, "gossip admission queue full; dropping a batch");
+            }
         }),
     };
     let handle = start_validator(

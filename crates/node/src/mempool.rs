@@ -92,6 +92,19 @@ impl Mempool {
         tx: Arc<RecoveredTx>,
         current: impl FnOnce() -> (State, BlockEnv),
     ) -> Result<B256, SubmitError> {
+        self.admit_and_announce(ledger, tx, current, None)
+    }
+
+    /// [`Self::admit`], and on success hands the raw transaction to `announce` while still
+    /// holding the pool's lock, so transactions are announced exactly in admission order (a
+    /// sender's nonces in order, which is what its peers' pools need to accept them).
+    pub fn admit_and_announce(
+        &self,
+        ledger: &Ledger,
+        tx: Arc<RecoveredTx>,
+        current: impl FnOnce() -> (State, BlockEnv),
+        announce: Option<&futures::channel::mpsc::UnboundedSender<lazai_types::Bytes>>,
+    ) -> Result<B256, SubmitError> {
         let mut inner = self.inner.lock();
         let (state, env) = current();
         ledger.validate_stateless(&env, &tx, env.gas_limit)?;
@@ -162,6 +175,9 @@ impl Mempool {
             .insert(tx.nonce(), tx.clone());
         if let Some(old) = replacing {
             inner.by_hash.remove(&old.hash);
+        }
+        if let Some(announce) = announce {
+            let _ = announce.unbounded_send(tx.raw.clone());
         }
         inner.by_hash.insert(hash, tx);
         Ok(hash)
