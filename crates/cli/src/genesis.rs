@@ -279,3 +279,53 @@ pub fn run(args: GenesisArgs) -> Result<()> {
     );
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_toml_description_and_rejects_unknown_fields() {
+        let file: GenesisFile = toml::from_str(
+            r#"
+            chain_id = 4242
+            dev_accounts = 2
+            stake = 700
+            [staking]
+            epoch_length = 50
+            max_validators = 10
+            min_stake = 5
+            [[validators]]
+            key = "0x9c1fd9bb4f1b8a72f8e5b6b0b05e5d2b1b7a6a8e7f6b3f2a1c0d9e8f7a6b5c4d"
+            p2p_addr = "127.0.0.1:30300"
+            stake = 5000
+            name = "acme"
+            [[alloc]]
+            address = "0x0000000000000000000000000000000000000001"
+            lazai = 12
+            "#,
+        )
+        .expect("parses");
+        assert_eq!(file.chain_id, Some(4242));
+        assert_eq!(file.stake, Some(700));
+        assert_eq!(file.staking.epoch_length, Some(50));
+        assert_eq!(file.staking.min_stake, Some(5));
+        assert_eq!(file.validators.len(), 1);
+        assert_eq!(file.validators[0].stake, Some(5000));
+        assert_eq!(file.alloc[0].lazai, 12);
+        assert!(toml::from_str::<GenesisFile>("chain_idd = 1").is_err());
+        assert!(toml::from_str::<GenesisFile>("[staking]\nepoch = 3").is_err());
+    }
+
+    #[test]
+    fn validator_flag_takes_an_optional_stake() {
+        let key = keys::public_key_to_hex(&keys::public_key(&keys::key_from_seed(1)));
+        let v = parse_validator(0, &format!("{key}@127.0.0.1:30300=2500"), 1000).expect("parses");
+        assert_eq!(v.stake, lazai(2500));
+        let v = parse_validator(1, &format!("{key}@127.0.0.1:30300"), 1000).expect("parses");
+        assert_eq!(v.stake, lazai(1000));
+        assert!(parse_validator(2, &format!("{key}@127.0.0.1:30300=lots"), 1000).is_err());
+        assert!(parse_validator(3, "nokey@127.0.0.1:30300", 1000).is_err());
+        assert!(parse_validator(4, &format!("{key}@nowhere"), 1000).is_err());
+    }
+}
