@@ -595,18 +595,7 @@ fn cluster(args: ClusterArgs, log_filter: &str) -> Result<()> {
         block_time_ms: args.load.block_time,
     };
     let layout = cluster::init_or_load(dir.path(), &plan)?;
-    let exe = std::env::current_exe().context("locate the lazai executable")?;
-    let mut cluster = Cluster::start(&exe, &layout.nodes, log_filter)?;
-    eprintln!(
-        "started {} validator processes of {} in {}",
-        layout.nodes.len(),
-        exe.display(),
-        dir.path().display()
-    );
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let (mut cluster, runtime) = start_validators(&layout.nodes, dir.path(), log_filter)?;
     let target = &layout.nodes[0];
     let outcome = runtime.block_on(async {
         cluster.wait_finalizing(Duration::from_secs(120)).await?;
@@ -651,6 +640,28 @@ fn cluster(args: ClusterArgs, log_filter: &str) -> Result<()> {
         &fin,
         args.load.timeout,
     )
+}
+
+/// Starts `nodes` as processes of this executable (cluster files in `dir`) and the runtime
+/// that drives the benchmark against them.
+fn start_validators(
+    nodes: &[cluster::NodeSpec],
+    dir: &std::path::Path,
+    log_filter: &str,
+) -> Result<(Cluster, tokio::runtime::Runtime)> {
+    let exe = std::env::current_exe().context("locate the lazai executable")?;
+    let cluster = Cluster::start(&exe, nodes, log_filter)?;
+    eprintln!(
+        "started {} validator processes of {} in {}",
+        nodes.len(),
+        exe.display(),
+        dir.display()
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    Ok((cluster, runtime))
 }
 
 /// Senders of the transfers `bench catchup` sends while the chain is built.
@@ -871,18 +882,7 @@ fn catchup(args: CatchupArgs, log_filter: &str) -> Result<()> {
     let full = full
         .first()
         .context("the cluster directory has no full node")?;
-    let exe = std::env::current_exe().context("locate the lazai executable")?;
-    let mut cluster = Cluster::start(&exe, validators, log_filter)?;
-    eprintln!(
-        "started {} validator processes of {} in {}",
-        validators.len(),
-        exe.display(),
-        dir.path().display()
-    );
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let (mut cluster, runtime) = start_validators(validators, dir.path(), log_filter)?;
     let outcome = runtime.block_on(async {
         tokio::select! {
             r = measure_catchup(&mut cluster, &validators[0], full, work, load, &args) => r,

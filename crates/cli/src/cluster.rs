@@ -165,6 +165,29 @@ pub fn init_or_load(dir: &Path, plan: &ClusterPlan) -> Result<ClusterLayout> {
     create(dir, plan)
 }
 
+/// Creates `node_dir` with a new key file and a config listening on `(rpc, p2p)` that accepts
+/// `observers`; returns the node's public key.
+fn write_node(
+    node_dir: &Path,
+    (rpc_addr, p2p_addr): (SocketAddr, SocketAddr),
+    plan: &ClusterPlan,
+    observers: &[crate::node::Observer],
+) -> Result<lazai_consensus::keys::PublicKey> {
+    std::fs::create_dir_all(node_dir).with_context(|| format!("create {}", node_dir.display()))?;
+    let public = crate::keys::generate_key_file(&node_dir.join(KEY_FILE))?;
+    NodeConfig {
+        genesis: Path::new("..").join(GENESIS_FILE),
+        key: KEY_FILE.into(),
+        data_dir: "data".into(),
+        rpc_addr,
+        p2p_addr,
+        block_time_ms: plan.block_time_ms,
+        observers: observers.to_vec(),
+    }
+    .store(&node_dir.join(CONFIG_FILE))?;
+    Ok(public)
+}
+
 fn create(dir: &Path, plan: &ClusterPlan) -> Result<ClusterLayout> {
     if plan.validators.is_empty() {
         bail!("a cluster needs at least one validator");
@@ -179,43 +202,22 @@ fn create(dir: &Path, plan: &ClusterPlan) -> Result<ClusterLayout> {
     // Full nodes first: every validator's config lists them as observers.
     let mut observers = Vec::new();
     for (i, (rpc_addr, p2p_addr)) in plan.full_nodes.iter().enumerate() {
-        let node_dir = full_node_dir(dir, i);
-        std::fs::create_dir_all(&node_dir)
-            .with_context(|| format!("create {}", node_dir.display()))?;
-        let public = crate::keys::generate_key_file(&node_dir.join(KEY_FILE))?;
+        let public = write_node(&full_node_dir(dir, i), (*rpc_addr, *p2p_addr), plan, &[])?;
         observers.push(crate::node::Observer {
             key: lazai_consensus::keys::public_key_to_hex(&public),
             addr: *p2p_addr,
         });
-        NodeConfig {
-            genesis: Path::new("..").join(GENESIS_FILE),
-            key: KEY_FILE.into(),
-            data_dir: "data".into(),
-            rpc_addr: *rpc_addr,
-            p2p_addr: *p2p_addr,
-            block_time_ms: plan.block_time_ms,
-            observers: Vec::new(),
-        }
-        .store(&node_dir.join(CONFIG_FILE))?;
     }
     for (i, (rpc_addr, p2p_addr)) in plan.validators.iter().enumerate() {
-        let node_dir = validator_dir(dir, i);
-        std::fs::create_dir_all(&node_dir)
-            .with_context(|| format!("create {}", node_dir.display()))?;
-        let public = crate::keys::generate_key_file(&node_dir.join(KEY_FILE))?;
+        let public = write_node(
+            &validator_dir(dir, i),
+            (*rpc_addr, *p2p_addr),
+            plan,
+            &observers,
+        )?;
         genesis
             .validators
             .push(crate::genesis::genesis_validator(i, &public, *p2p_addr));
-        NodeConfig {
-            genesis: Path::new("..").join(GENESIS_FILE),
-            key: KEY_FILE.into(),
-            data_dir: "data".into(),
-            rpc_addr: *rpc_addr,
-            p2p_addr: *p2p_addr,
-            block_time_ms: plan.block_time_ms,
-            observers: observers.clone(),
-        }
-        .store(&node_dir.join(CONFIG_FILE))?;
     }
     if let Err(e) = genesis.validate() {
         bail!("invalid genesis: {e}");
