@@ -6,8 +6,14 @@
 //! topic0 = keccak256 of the event signature. State lives in the module's own key space of the
 //! world state; every read, write and log is metered by the gas schedule in [`crate::gas`].
 
+pub(crate) mod dat;
 pub(crate) mod idao;
 
+pub use dat::{
+    DAT_ADDRESS, DAT_INTERFACE_ID, DATA_REGISTRY_ADDRESS, Dat, ERC165_INTERFACE_ID,
+    ERC1155_INTERFACE_ID, ERC1155_METADATA_URI_INTERFACE_ID, IDataAnchoringToken, MAX_BATCH,
+    MAX_CLASS_SHARE, MAX_STRING_BYTES, NATIVE_ASSET, SCALE, VERIFIED_COMPUTING_ADDRESS,
+};
 pub use idao::{
     CONSENSUS_KEY_NAMESPACE, IDAO_REGISTRY_ADDRESS, IIdaoRegistry, IdaoRegistry, MAX_NAME_BYTES,
     MAX_P2P_ADDRESS_BYTES, MAX_UNBONDINGS, MAX_URI_BYTES, ROLE_APPLICATION, ROLE_COMPUTE,
@@ -177,6 +183,25 @@ impl<'a> Call<'a> {
         Ok(())
     }
 
+    /// Runs `f` as this module calling another native module's code directly (not through
+    /// calldata): inside `f`, `module` is the module whose storage and logs are used and
+    /// `caller` is this module; no value moves. Gas, state and logs are shared, so a revert
+    /// inside `f` reverts the whole call. This is how modules with a role in another module
+    /// (the DataRegistry minting DATs) act on it.
+    pub fn enter<R>(
+        &mut self,
+        module: Address,
+        f: impl FnOnce(&mut Self) -> Result<R, ModuleError>,
+    ) -> Result<R, ModuleError> {
+        let saved = (self.module, self.caller, self.value);
+        self.module = module;
+        self.caller = saved.0;
+        self.value = U256::ZERO;
+        let result = f(self);
+        (self.module, self.caller, self.value) = saved;
+        result
+    }
+
     /// Emits a Solidity event as an Ethereum log of this module.
     pub fn emit<E: SolEvent>(&mut self, event: &E) -> Result<(), ModuleError> {
         let data = event.encode_log_data();
@@ -223,7 +248,10 @@ impl Modules {
 
     /// Every module LazChain runs today, with the chain's staking parameters.
     pub fn standard_with(params: StakingParams) -> Self {
-        Self::new(vec![Arc::new(IdaoRegistry::new(params))])
+        Self::new(vec![
+            Arc::new(IdaoRegistry::new(params)),
+            Arc::new(Dat::default()),
+        ])
     }
 
     pub fn new(list: Vec<Arc<dyn Module>>) -> Self {

@@ -1,0 +1,1090 @@
+//! The DataAnchoringToken (DAT): at once an ownership certificate of an AI asset, a usage
+//! right (a quota) and a share of the revenue of everything built on the asset. One ledger,
+//! two faces: ERC-8028 (classes of semi-fungible tokens) and the ERC-1155 LazAI deployed.
+//!
+//! # The ledger
+//!
+//! - A **class** is one asset (a dataset, a model, a file): metadata URI, integrity hash, unit
+//!   decimals, policy URI, its creator, whether it is *verified*, and its revenue accumulators.
+//!   Class ids start at 1.
+//! - A **token** belongs to one class and one owner and carries a `value` (its remaining usage
+//!   quota, in the class's units), a `shareRatio` (its weight in the class's revenue) and an
+//!   `expireAt` (Unix seconds, 0 = never). Token ids start at 1, in their own sequence.
+//!
+//! # The two faces on it
+//!
+//! - **ERC-1155 id = class id.** `balanceOf(account, id)` is the sum of the values of
+//!   `account`'s tokens in class `id`; `uri(id)` is the class's metadata URI; `verified(id)` is
+//!   the class's verified flag. Every change of value — mint, token transfer, value transfer
+//!   between owners, usage — emits `TransferSingle`/`TransferBatch`, so an ERC-1155 indexer
+//!   sees every balance of every class.
+//! - **The legacy `mint(to, amount, tokenURI, verified)`** creates a new *fungible* class whose
+//!   URI is `tokenURI` and mints one token of value `amount` to `to`; the returned ERC-1155 id
+//!   is the class id, auto-incrementing from 1 as LazAI's contract does. In a fungible class
+//!   each holder has exactly one token (`holdingOf`), ERC-1155 transfers move value between
+//!   holdings (creating the recipient's on first receipt), and a token's revenue weight is
+//!   always equal to its value: revenue is shared pro rata to balance.
+//! - **ERC-8028 classes** (`createClass`) are semi-fungible: an owner may hold many tokens, each
+//!   with its own share and expiry; they are moved with `transferToken`/`transferValue`. ERC-1155
+//!   transfers of such a class revert with `NotFungibleClass` (there is no single token to
+//!   move), and ERC-8028 `mint` into a fungible class reverts with `FungibleClass`.
+//!
+//! # Answers to ERC-8028's open questions
+//!
+//! - **Value and quota.** They are one number: `value` *is* the remaining quota. `recordUsage`
+//!   decrements it and reverts with `QuotaExceeded` instead of going below zero;
+//!   `transferValue` moves quota between tokens of a class. Quota and revenue are independent
+//!   in ERC-8028 classes — consuming quota does not reduce `shareRatio` — and the same in
+//!   fungible classes by construction (there, balance is both quota and weight, so consuming
+//!   it lowers both).
+//! - **Who records usage.** The token's owner, an operator the owner approved (for the class or
+//!   for all), or a service the class's creator authorised with `setClassService` (for example
+//!   the worker that serves a model). Nobody else; usage is never recorded on an expired token.
+//! - **How `verified` is enforced.** Only an address with the minter role — the DataRegistry
+//!   and verification modules, i.e. the verification path — may set it (`setTokenVerified`, or
+//!   `mint(…, verified = true)`). An owner or a class creator never can: `NotVerifier`.
+//! - **Minting.** The minter-role modules may mint into any class; a class's creator may mint
+//!   into it; anyone may create a class (and so mint into their own). Anything else is
+//!   `NotMinter`.
+//! - **Revenue rights at expiry.** Revenue accrued up to `expireAt` stays claimable forever;
+//!   nothing accrues after. From the block whose timestamp reaches `expireAt`, the token's share
+//!   leaves the class's total at the next settlement, and its accrual is frozen at the
+//!   accumulator of that instant. `transferValue` and `recordUsage` refuse expired tokens;
+//!   `transferToken` and `claim` still work. `Expired` is emitted by the first successful
+//!   transaction that touches the token (a transfer or a claim) after it expired.
+//! - **ERC-165.** `supportsInterface` is true for ERC-165 (`0x01ffc9a7`), ERC-1155
+//!   (`0xd9b67a26`), ERC-1155 metadata URI (`0x0e89341c`) and the DAT interface id
+//!   [`DAT_INTERFACE_ID`] (`0x1ed0ad45`), the XOR of the selectors of the ERC-8028 functions.
+//!
+//! # Revenue accounting (pull-based, exact)
+//!
+//! Per class and asset: an accumulator `acc` (wei per unit of share, scaled by
+//! [`SCALE`] = 10¹⁸) and a `carry`. Settling `amount` over the class's total unexpired share
+//! `S` does `acc += (amount·SCALE + carry) / S` and keeps `carry = (amount·SCALE + carry) mod S`
+//! for the next settlement: O(1) whatever the number of holders. A token accrues
+//! `shareRatio · Δacc` scaled units; claiming pays the whole wei part and keeps the sub-wei
+//! remainder in the token. Hence, exactly, for every class and asset:
+//!
+//! `settled = claimed + Σ pending(token) + dust`, with
+//! `dust = (carry + Σ sub-wei remainders of the tokens) / SCALE` — an integer, at most
+//! `1 + number of tokens` wei, held by the module for the class; it is never paid out nor
+//! created. Settlement reverts with `ZeroTotalShare` when no unexpired token has a share.
+//!
+//! Expiry is applied lazily with a per-class min-heap of distinct expiry times (bucket =
+//! summed share): a settlement first retires every due bucket (each once, amortised O(1) per
+//! mint) and records the accumulators at that instant for the bucket's tokens.
+//!
+//! Bounds: a class's total share is at most [`MAX_CLASS_SHARE`] (2⁹⁶) and `acc` at most
+//! [`ACC_LIMIT`] (2¹⁶⁰), so every `share · acc` product fits in 256 bits; anything beyond
+//! reverts with `RevenueOverflow`. Strings are at most [`MAX_STRING_BYTES`], batches at most
+//! [`MAX_BATCH`] items.
+//!
+//! LAZAI (asset `address(0)`) is the only revenue asset: `settleRevenueERC20` reverts with
+//! `UnsupportedAsset` until ERC-20-like module assets exist.
+
+mod abi;
+mod book;
+
+pub use abi::{
+    DAT_INTERFACE_ID, ERC165_INTERFACE_ID, ERC1155_INTERFACE_ID, ERC1155_METADATA_URI_INTERFACE_ID,
+    IDataAnchoringToken,
+};
+
+use super::{Call, Module, ModuleError, decode_call, revert_with};
+use I::IDataAnchoringTokenCalls as Calls;
+use abi::{ClassRecord, ClassTotals, IDataAnchoringToken as I, TokenRecord};
+use alloy_primitives::{Address, B256, U256, address};
+use alloy_sol_types::{SolCall, SolValue};
+
+/// The DataAnchoringToken's address (LazAI's devnet address).
+pub const DAT_ADDRESS: Address = address!("0x2eD344c586303C98FC3c6D5B42C5616ED42f9D9d");
+/// The DataRegistry's address; it has the minter role.
+pub const DATA_REGISTRY_ADDRESS: Address = address!("0xEAd077726dC83ecF385e3763ed4A0A50E8Ac5AA0");
+/// The VerifiedComputing module's address; it has the minter role.
+pub const VERIFIED_COMPUTING_ADDRESS: Address =
+    address!("0x815da22D880E3560bCEcc85b6e4938b30c8202C4");
+/// The asset id of native LAZAI in `claim`, `pendingRevenue` and `classRevenue`.
+pub const NATIVE_ASSET: Address = Address::ZERO;
+/// Every revenue asset the ledger accounts for.
+pub(crate) const SUPPORTED_ASSETS: [Address; 1] = [NATIVE_ASSET];
+
+/// The accumulator's scale: `acc` is wei per unit of share times 10¹⁸.
+pub const SCALE: U256 = U256::from_limbs([1_000_000_000_000_000_000, 0, 0, 0]);
+/// The most a class's accumulator may reach (2¹⁶⁰).
+pub const ACC_LIMIT: U256 = U256::from_limbs([0, 0, 1 << 32, 0]);
+/// The most total share a class may have (2⁹⁶).
+pub const MAX_CLASS_SHARE: U256 = U256::from_limbs([0, 1 << 32, 0, 0]);
+/// Longest URI, in bytes.
+pub const MAX_STRING_BYTES: usize = 1024;
+/// Most items in one batch call.
+pub const MAX_BATCH: usize = 64;
+/// Largest `unitDecimals`.
+pub const MAX_UNIT_DECIMALS: u8 = 36;
+
+/// The DataAnchoringToken module, with the addresses holding the minter role.
+#[derive(Clone, Debug)]
+pub struct Dat {
+    minters: Vec<Address>,
+}
+
+impl Default for Dat {
+    /// The DataRegistry and VerifiedComputing modules are the minters.
+    fn default() -> Self {
+        Self::new(vec![DATA_REGISTRY_ADDRESS, VERIFIED_COMPUTING_ADDRESS])
+    }
+}
+
+fn now(call: &Call<'_>) -> u64 {
+    call.block.timestamp_ms / 1000
+}
+
+fn check_string(s: &str) -> Result<(), ModuleError> {
+    if s.len() > MAX_STRING_BYTES {
+        return Err(revert_with(I::StringTooLong {
+            length: U256::from(s.len()),
+            max: U256::from(MAX_STRING_BYTES),
+        }));
+    }
+    Ok(())
+}
+
+fn check_batch(n: usize) -> Result<(), ModuleError> {
+    if n > MAX_BATCH {
+        return Err(revert_with(I::TooManyItems {
+            count: U256::from(n),
+            max: U256::from(MAX_BATCH),
+        }));
+    }
+    Ok(())
+}
+
+fn check_recipient(to: Address) -> Result<(), ModuleError> {
+    if to == Address::ZERO {
+        return Err(revert_with(I::InvalidRecipient { to }));
+    }
+    Ok(())
+}
+
+fn check_asset(asset: Address) -> Result<(), ModuleError> {
+    if !SUPPORTED_ASSETS.contains(&asset) {
+        return Err(revert_with(I::UnsupportedAsset { asset }));
+    }
+    Ok(())
+}
+
+fn nonzero(amount: U256) -> Result<(), ModuleError> {
+    if amount.is_zero() {
+        return Err(revert_with(I::ZeroAmount {}));
+    }
+    Ok(())
+}
+
+/// Whether `actor` may move `owner`'s tokens of `class`: the owner, or an operator approved
+/// for all of the owner's tokens or for that class.
+fn may_move(
+    call: &mut Call<'_>,
+    owner: Address,
+    class: U256,
+    actor: Address,
+) -> Result<bool, ModuleError> {
+    Ok(actor == owner
+        || book::approved_for_all(call, owner, actor)?
+        || book::approved_for_class(call, owner, class, actor)?)
+}
+
+fn require_mover(call: &mut Call<'_>, owner: Address, class: U256) -> Result<(), ModuleError> {
+    let actor = call.caller;
+    if !may_move(call, owner, class, actor)? {
+        return Err(revert_with(I::NotOwnerNorApproved {
+            owner,
+            caller: actor,
+        }));
+    }
+    Ok(())
+}
+
+/// Emits `Expired` the first time a touched token is found expired; true when the record
+/// changed (the caller stores it).
+fn note_expired(
+    call: &mut Call<'_>,
+    id: U256,
+    t: &mut TokenRecord,
+    now: u64,
+) -> Result<bool, ModuleError> {
+    if book::is_expired(t, now) && !t.expiredNoted {
+        t.expiredNoted = true;
+        call.emit(&I::Expired {
+            tokenId: id,
+            classId: t.classId,
+            expireAt: t.expireAt,
+        })?;
+        return Ok(true);
+    }
+    Ok(false)
+}
+
+impl Dat {
+    pub fn new(minters: Vec<Address>) -> Self {
+        Self { minters }
+    }
+
+    /// Whether `account` has the minter role.
+    pub fn is_minter(&self, account: &Address) -> bool {
+        self.minters.contains(account)
+    }
+
+    fn require_minter_of(
+        &self,
+        call: &Call<'_>,
+        class_id: U256,
+        class: &ClassRecord,
+    ) -> Result<(), ModuleError> {
+        if call.caller != class.creator && !self.is_minter(&call.caller) {
+            return Err(revert_with(I::NotMinter {
+                classId: class_id,
+                caller: call.caller,
+            }));
+        }
+        Ok(())
+    }
+
+    fn require_verifier(&self, call: &Call<'_>) -> Result<(), ModuleError> {
+        if !self.is_minter(&call.caller) {
+            return Err(revert_with(I::NotVerifier {
+                caller: call.caller,
+            }));
+        }
+        Ok(())
+    }
+
+    // ---- classes and minting ----------------------------------------------------------------
+
+    fn create_class(
+        call: &mut Call<'_>,
+        metadata_uri: String,
+        integrity_hash: B256,
+        unit_decimals: u8,
+        policy_uri: String,
+        fungible: bool,
+    ) -> Result<U256, ModuleError> {
+        check_string(&metadata_uri)?;
+        check_string(&policy_uri)?;
+        if unit_decimals > MAX_UNIT_DECIMALS {
+            return Err(revert_with(I::InvalidUnitDecimals {
+                unitDecimals: unit_decimals,
+                max: MAX_UNIT_DECIMALS,
+            }));
+        }
+        let id = book::next_id(call, book::CLASS_COUNT)?;
+        let record = ClassRecord {
+            creator: call.caller,
+            metadataURI: metadata_uri,
+            integrityHash: integrity_hash,
+            unitDecimals: unit_decimals,
+            policyURI: policy_uri,
+            fungible,
+            createdAt: now(call),
+        };
+        book::put_class(call, id, &record)?;
+        call.emit(&I::ClassCreated {
+            classId: id,
+            creator: record.creator,
+            metadataURI: record.metadataURI,
+            integrityHash: record.integrityHash,
+            unitDecimals: record.unitDecimals,
+            policyURI: record.policyURI,
+        })?;
+        Ok(id)
+    }
+
+    /// Creates a token (no permission check: callers check). The caller stores `totals`.
+    #[allow(clippy::too_many_arguments)]
+    fn new_token(
+        call: &mut Call<'_>,
+        class_id: U256,
+        totals: &mut ClassTotals,
+        to: Address,
+        value: U256,
+        share: U256,
+        expire_at: u64,
+    ) -> Result<U256, ModuleError> {
+        check_recipient(to)?;
+        let now = now(call);
+        if expire_at != 0 && expire_at <= now {
+            return Err(revert_with(I::ExpiryNotInFuture {
+                expireAt: expire_at,
+                now,
+            }));
+        }
+        let total_share = totals
+            .totalShare
+            .checked_add(share)
+            .filter(|s| *s <= MAX_CLASS_SHARE)
+            .ok_or_else(|| {
+                revert_with(I::ShareLimitExceeded {
+                    classId: class_id,
+                    limit: MAX_CLASS_SHARE,
+                })
+            })?;
+        totals.totalShare = total_share;
+        totals.totalValue = totals
+            .totalValue
+            .checked_add(value)
+            .ok_or_else(|| book::overflow(class_id))?;
+        totals.tokenCount = totals.tokenCount.saturating_add(U256::from(1));
+        let id = book::next_id(call, book::TOKEN_COUNT)?;
+        let record = TokenRecord {
+            classId: class_id,
+            owner: to,
+            value,
+            shareRatio: share,
+            expireAt: expire_at,
+            mintedAt: now,
+            expiredNoted: false,
+        };
+        book::put_token(call, id, &record)?;
+        book::open_positions(call, id, class_id, share)?;
+        if expire_at != 0 {
+            book::add_to_bucket(call, class_id, expire_at, share)?;
+        }
+        book::adjust_balance(call, class_id, to, value, U256::ZERO)?;
+        call.emit(&I::Minted {
+            tokenId: id,
+            classId: class_id,
+            to,
+            value,
+            shareRatio: share,
+            expireAt: expire_at,
+        })?;
+        Ok(id)
+    }
+
+    /// Mints `amount` into `to`'s holding of a fungible class (creating it on first receipt).
+    /// The caller stores `totals` and emits the ERC-1155 event.
+    fn credit_holding(
+        call: &mut Call<'_>,
+        class_id: U256,
+        totals: &mut ClassTotals,
+        to: Address,
+        amount: U256,
+    ) -> Result<U256, ModuleError> {
+        check_recipient(to)?;
+        let held = book::holding(call, class_id, to)?;
+        if held.is_zero() {
+            let id = Self::new_token(call, class_id, totals, to, amount, amount, 0)?;
+            book::set_holding(call, class_id, to, id)?;
+            return Ok(id);
+        }
+        let limit = || {
+            revert_with(I::ShareLimitExceeded {
+                classId: class_id,
+                limit: MAX_CLASS_SHARE,
+            })
+        };
+        totals.totalShare = totals
+            .totalShare
+            .checked_add(amount)
+            .filter(|s| *s <= MAX_CLASS_SHARE)
+            .ok_or_else(limit)?;
+        totals.totalValue = totals
+            .totalValue
+            .checked_add(amount)
+            .ok_or_else(|| book::overflow(class_id))?;
+        let mut t = book::token(call, held)?;
+        let now = now(call);
+        let share = t.shareRatio.checked_add(amount).ok_or_else(limit)?;
+        book::reshare(call, held, &t, share, now)?;
+        t.shareRatio = share;
+        t.value = t
+            .value
+            .checked_add(amount)
+            .ok_or_else(|| book::overflow(class_id))?;
+        book::put_token(call, held, &t)?;
+        book::adjust_balance(call, class_id, to, amount, U256::ZERO)?;
+        call.emit(&I::Minted {
+            tokenId: held,
+            classId: class_id,
+            to,
+            value: amount,
+            shareRatio: amount,
+            expireAt: 0,
+        })?;
+        Ok(held)
+    }
+
+    fn mint(
+        &self,
+        call: &mut Call<'_>,
+        class_id: U256,
+        to: Address,
+        value: U256,
+        share: U256,
+        expire_at: u64,
+    ) -> Result<Vec<u8>, ModuleError> {
+        let class = book::class(call, class_id)?;
+        self.require_minter_of(call, class_id, &class)?;
+        if class.fungible {
+            return Err(revert_with(I::FungibleClass { classId: class_id }));
+        }
+        let mut totals = book::totals(call, class_id)?;
+        let id = Self::new_token(call, class_id, &mut totals, to, value, share, expire_at)?;
+        book::put_totals(call, class_id, &totals)?;
+        call.emit(&I::TransferSingle {
+            operator: call.caller,
+            from: Address::ZERO,
+            to,
+            id: class_id,
+            value,
+        })?;
+        Ok(id.abi_encode())
+    }
+
+    /// The legacy mint: a new fungible class with one holding.
+    fn legacy_mint(
+        &self,
+        call: &mut Call<'_>,
+        to: Address,
+        amount: U256,
+        uri: String,
+        verified: bool,
+    ) -> Result<U256, ModuleError> {
+        if verified {
+            self.require_verifier(call)?;
+        }
+        nonzero(amount)?;
+        check_recipient(to)?;
+        let class_id = Self::create_class(call, uri.clone(), B256::ZERO, 0, String::new(), true)?;
+        let mut totals = ClassTotals {
+            verified,
+            ..Default::default()
+        };
+        Self::credit_holding(call, class_id, &mut totals, to, amount)?;
+        book::put_totals(call, class_id, &totals)?;
+        call.emit(&I::TokenMinted {
+            to,
+            tokenId: class_id,
+            tokenURI: uri.clone(),
+        })?;
+        call.emit(&I::URI {
+            value: uri,
+            id: class_id,
+        })?;
+        if verified {
+            call.emit(&I::VerificationChanged {
+                id: class_id,
+                verified,
+            })?;
+        }
+        Ok(class_id)
+    }
+
+    fn batch_mint(&self, call: &mut Call<'_>, c: I::batchMintCall) -> Result<Vec<u8>, ModuleError> {
+        let n = c.ids.len();
+        if c.amounts.len() != n || c.tokenURIs.len() != n {
+            return Err(revert_with(I::LengthMismatch {}));
+        }
+        check_batch(n)?;
+        check_recipient(c.to)?;
+        let mut ids = Vec::with_capacity(n);
+        for ((id, amount), uri) in c.ids.into_iter().zip(c.amounts.iter()).zip(c.tokenURIs) {
+            nonzero(*amount)?;
+            if id.is_zero() {
+                // The batch emits the ERC-1155 transfer event for every item.
+                ids.push(self.legacy_mint(call, c.to, *amount, uri, false)?);
+                continue;
+            }
+            let class = book::class(call, id)?;
+            if !class.fungible {
+                return Err(revert_with(I::NotFungibleClass { classId: id }));
+            }
+            self.require_minter_of(call, id, &class)?;
+            if !uri.is_empty() && uri != class.metadataURI {
+                return Err(revert_with(I::UriMismatch { id }));
+            }
+            let mut totals = book::totals(call, id)?;
+            Self::credit_holding(call, id, &mut totals, c.to, *amount)?;
+            book::put_totals(call, id, &totals)?;
+            ids.push(id);
+        }
+        call.emit(&I::TransferBatch {
+            operator: call.caller,
+            from: Address::ZERO,
+            to: c.to,
+            ids: ids.clone(),
+            values: c.amounts,
+        })?;
+        Ok(ids.abi_encode())
+    }
+
+    // ---- moving tokens and value ------------------------------------------------------------
+
+    fn transfer_token(call: &mut Call<'_>, id: U256, to: Address) -> Result<Vec<u8>, ModuleError> {
+        check_recipient(to)?;
+        let mut t = book::token(call, id)?;
+        let from = t.owner;
+        require_mover(call, from, t.classId)?;
+        let class = book::class(call, t.classId)?;
+        if class.fungible && from != to {
+            let held = book::holding(call, t.classId, to)?;
+            if !held.is_zero() {
+                return Err(revert_with(I::RecipientHoldsClassToken {
+                    classId: t.classId,
+                    tokenId: held,
+                }));
+            }
+            book::set_holding(call, t.classId, from, U256::ZERO)?;
+            book::set_holding(call, t.classId, to, id)?;
+        }
+        let now = now(call);
+        note_expired(call, id, &mut t, now)?;
+        if from != to {
+            book::adjust_balance(call, t.classId, from, U256::ZERO, t.value)?;
+            book::adjust_balance(call, t.classId, to, t.value, U256::ZERO)?;
+        }
+        t.owner = to;
+        book::put_token(call, id, &t)?;
+        call.emit(&I::TransferToken {
+            tokenId: id,
+            from,
+            to,
+        })?;
+        call.emit(&I::TransferSingle {
+            operator: call.caller,
+            from,
+            to,
+            id: t.classId,
+            value: t.value,
+        })?;
+        Ok(Vec::new())
+    }
+
+    /// Moves `value` between two tokens of one class; shares follow value in fungible
+    /// classes. Checks neither permissions nor expiry (callers do).
+    fn move_value(
+        call: &mut Call<'_>,
+        from_id: U256,
+        f: &mut TokenRecord,
+        to_id: U256,
+        t: &mut TokenRecord,
+        value: U256,
+        fungible: bool,
+    ) -> Result<(), ModuleError> {
+        if value > f.value {
+            return Err(revert_with(I::InsufficientValue {
+                tokenId: from_id,
+                value: f.value,
+                requested: value,
+            }));
+        }
+        if fungible {
+            let now = now(call);
+            let f_share = f
+                .shareRatio
+                .checked_sub(value)
+                .ok_or_else(|| book::overflow(f.classId))?;
+            let t_share = t
+                .shareRatio
+                .checked_add(value)
+                .ok_or_else(|| book::overflow(t.classId))?;
+            book::reshare(call, from_id, f, f_share, now)?;
+            book::reshare(call, to_id, t, t_share, now)?;
+            f.shareRatio = f_share;
+            t.shareRatio = t_share;
+        }
+        f.value -= value;
+        t.value = t
+            .value
+            .checked_add(value)
+            .ok_or_else(|| book::overflow(t.classId))?;
+        book::put_token(call, from_id, f)?;
+        book::put_token(call, to_id, t)?;
+        if f.owner != t.owner {
+            book::adjust_balance(call, f.classId, f.owner, U256::ZERO, value)?;
+            book::adjust_balance(call, t.classId, t.owner, value, U256::ZERO)?;
+        }
+        call.emit(&I::ValueTransferred {
+            fromTokenId: from_id,
+            toTokenId: to_id,
+            value,
+        })
+    }
+
+    fn transfer_value(
+        call: &mut Call<'_>,
+        from_id: U256,
+        to_id: U256,
+        value: U256,
+    ) -> Result<Vec<u8>, ModuleError> {
+        if from_id == to_id {
+            return Err(revert_with(I::SameToken { tokenId: from_id }));
+        }
+        nonzero(value)?;
+        let mut f = book::token(call, from_id)?;
+        let mut t = book::token(call, to_id)?;
+        if f.classId != t.classId {
+            return Err(revert_with(I::ClassMismatch {
+                fromClassId: f.classId,
+                toClassId: t.classId,
+            }));
+        }
+        let now = now(call);
+        for (id, rec) in [(from_id, &f), (to_id, &t)] {
+            if book::is_expired(rec, now) {
+                return Err(revert_with(I::TokenExpired {
+                    tokenId: id,
+                    expireAt: rec.expireAt,
+                }));
+            }
+        }
+        require_mover(call, f.owner, f.classId)?;
+        let fungible = book::class(call, f.classId)?.fungible;
+        Self::move_value(call, from_id, &mut f, to_id, &mut t, value, fungible)?;
+        if f.owner != t.owner {
+            call.emit(&I::TransferSingle {
+                operator: call.caller,
+                from: f.owner,
+                to: t.owner,
+                id: f.classId,
+                value,
+            })?;
+        }
+        Ok(Vec::new())
+    }
+
+    /// One ERC-1155 transfer of a fungible class (the caller emits the event).
+    fn transfer_fungible(
+        call: &mut Call<'_>,
+        from: Address,
+        to: Address,
+        class_id: U256,
+        amount: U256,
+    ) -> Result<(), ModuleError> {
+        check_recipient(to)?;
+        let class = book::class(call, class_id)?;
+        if !class.fungible {
+            return Err(revert_with(I::NotFungibleClass { classId: class_id }));
+        }
+        require_mover(call, from, class_id)?;
+        let src = book::holding(call, class_id, from)?;
+        let mut f = if src.is_zero() {
+            None
+        } else {
+            Some(book::token(call, src)?)
+        };
+        let balance = f.as_ref().map(|f| f.value).unwrap_or_default();
+        if amount > balance {
+            return Err(revert_with(I::InsufficientBalance {
+                account: from,
+                id: class_id,
+                balance,
+                requested: amount,
+            }));
+        }
+        let Some(f) = f.as_mut() else {
+            return Ok(()); // nothing held and nothing moved
+        };
+        if amount.is_zero() || from == to {
+            return Ok(());
+        }
+        let mut dst = book::holding(call, class_id, to)?;
+        if dst.is_zero() {
+            let mut totals = book::totals(call, class_id)?;
+            dst = Self::new_token(call, class_id, &mut totals, to, U256::ZERO, U256::ZERO, 0)?;
+            book::put_totals(call, class_id, &totals)?;
+            book::set_holding(call, class_id, to, dst)?;
+        }
+        let mut t = book::token(call, dst)?;
+        Self::move_value(call, src, f, dst, &mut t, amount, true)
+    }
+
+    fn safe_batch_transfer(
+        call: &mut Call<'_>,
+        c: I::safeBatchTransferFromCall,
+    ) -> Result<Vec<u8>, ModuleError> {
+        if c.ids.len() != c.values.len() {
+            return Err(revert_with(I::LengthMismatch {}));
+        }
+        check_batch(c.ids.len())?;
+        for (id, value) in c.ids.iter().zip(&c.values) {
+            Self::transfer_fungible(call, c.from, c.to, *id, *value)?;
+        }
+        call.emit(&I::TransferBatch {
+            operator: call.caller,
+            from: c.from,
+            to: c.to,
+            ids: c.ids,
+            values: c.values,
+        })?;
+        Ok(Vec::new())
+    }
+
+    // ---- usage ------------------------------------------------------------------------------
+
+    fn record_usage(
+        call: &mut Call<'_>,
+        id: U256,
+        metric: B256,
+        amount: U256,
+    ) -> Result<Vec<u8>, ModuleError> {
+        nonzero(amount)?;
+        let mut t = book::token(call, id)?;
+        let now = now(call);
+        if book::is_expired(&t, now) {
+            return Err(revert_with(I::TokenExpired {
+                tokenId: id,
+                expireAt: t.expireAt,
+            }));
+        }
+        let actor = call.caller;
+        if !may_move(call, t.owner, t.classId, actor)? && !book::is_service(call, t.classId, actor)?
+        {
+            return Err(revert_with(I::UsageNotAuthorised {
+                tokenId: id,
+                caller: actor,
+            }));
+        }
+        if amount > t.value {
+            return Err(revert_with(I::QuotaExceeded {
+                tokenId: id,
+                remaining: t.value,
+                requested: amount,
+            }));
+        }
+        let class = book::class(call, t.classId)?;
+        let mut totals = book::totals(call, t.classId)?;
+        if class.fungible {
+            let share = t
+                .shareRatio
+                .checked_sub(amount)
+                .ok_or_else(|| book::overflow(t.classId))?;
+            book::reshare(call, id, &t, share, now)?;
+            t.shareRatio = share;
+            totals.totalShare = totals
+                .totalShare
+                .checked_sub(amount)
+                .ok_or_else(|| book::overflow(t.classId))?;
+        }
+        t.value -= amount;
+        totals.totalValue = totals.totalValue.saturating_sub(amount);
+        book::put_token(call, id, &t)?;
+        book::put_totals(call, t.classId, &totals)?;
+        book::add_usage(call, id, metric, amount)?;
+        book::adjust_balance(call, t.classId, t.owner, U256::ZERO, amount)?;
+        call.emit(&I::UsageRecorded {
+            tokenId: id,
+            metricType: metric,
+            amount,
+            actor,
+        })?;
+        call.emit(&I::TransferSingle {
+            operator: actor,
+            from: t.owner,
+            to: Address::ZERO,
+            id: t.classId,
+            value: amount,
+        })?;
+        Ok(Vec::new())
+    }
+
+    // ---- revenue ----------------------------------------------------------------------------
+
+    /// Distributes `amount` of `asset`, already held by the module, over a class's unexpired
+    /// tokens. O(1) in the number of holders (plus each due expiry bucket, once).
+    pub(crate) fn settle(
+        call: &mut Call<'_>,
+        class_id: U256,
+        asset: Address,
+        amount: U256,
+    ) -> Result<(), ModuleError> {
+        nonzero(amount)?;
+        check_asset(asset)?;
+        book::class(call, class_id)?;
+        let mut totals = book::totals(call, class_id)?;
+        let now = now(call);
+        if book::retire_expired(call, class_id, &mut totals, now)? > 0 {
+            book::put_totals(call, class_id, &totals)?;
+        }
+        let mut rev = book::revenue(call, class_id, asset)?;
+        book::distribute(class_id, &mut rev, amount, totals.totalShare)?;
+        book::put_revenue(call, class_id, asset, &rev)?;
+        call.emit(&I::RevenueSettled {
+            classId: class_id,
+            asset,
+            payer: call.caller,
+            amount,
+            accRevenuePerShare: rev.acc,
+        })
+    }
+
+    fn claim(
+        call: &mut Call<'_>,
+        id: U256,
+        asset: Address,
+        to: Address,
+    ) -> Result<Vec<u8>, ModuleError> {
+        check_asset(asset)?;
+        check_recipient(to)?;
+        let mut t = book::token(call, id)?;
+        if t.owner != call.caller {
+            return Err(revert_with(I::NotTokenOwner {
+                tokenId: id,
+                caller: call.caller,
+            }));
+        }
+        let now = now(call);
+        let pay = book::take_pending(call, id, &t, asset, now)?;
+        if pay.is_zero() {
+            return Err(revert_with(I::NothingToClaim { tokenId: id, asset }));
+        }
+        let mut rev = book::revenue(call, t.classId, asset)?;
+        rev.claimed = rev
+            .claimed
+            .checked_add(pay)
+            .ok_or_else(|| book::overflow(t.classId))?;
+        book::put_revenue(call, t.classId, asset, &rev)?;
+        if note_expired(call, id, &mut t, now)? {
+            book::put_token(call, id, &t)?;
+        }
+        call.pay(to, pay)?;
+        call.emit(&I::Claimed {
+            tokenId: id,
+            asset,
+            to,
+            amount: pay,
+        })?;
+        Ok(pay.abi_encode())
+    }
+
+    // ---- views ------------------------------------------------------------------------------
+
+    fn class_info(call: &mut Call<'_>, id: U256) -> Result<I::DatClass, ModuleError> {
+        let c = book::class(call, id)?;
+        let t = book::totals(call, id)?;
+        Ok(I::DatClass {
+            id,
+            creator: c.creator,
+            metadataURI: c.metadataURI,
+            integrityHash: c.integrityHash,
+            unitDecimals: c.unitDecimals,
+            policyURI: c.policyURI,
+            fungible: c.fungible,
+            verified: t.verified,
+            totalShare: t.totalShare,
+            totalValue: t.totalValue,
+            tokenCount: t.tokenCount,
+            createdAt: c.createdAt,
+        })
+    }
+
+    fn token_info(call: &mut Call<'_>, id: U256) -> Result<I::DatToken, ModuleError> {
+        let t = book::token(call, id)?;
+        Ok(I::DatToken {
+            id,
+            classId: t.classId,
+            owner: t.owner,
+            value: t.value,
+            shareRatio: t.shareRatio,
+            expireAt: t.expireAt,
+            expired: book::is_expired(&t, now(call)),
+            mintedAt: t.mintedAt,
+        })
+    }
+
+    fn pending_revenue(call: &mut Call<'_>, id: U256, asset: Address) -> Result<U256, ModuleError> {
+        let t = book::token(call, id)?;
+        if !SUPPORTED_ASSETS.contains(&asset) {
+            return Ok(U256::ZERO);
+        }
+        let now = now(call);
+        book::pending(call, id, &t, asset, now)
+    }
+
+    fn supports_interface(id: [u8; 4]) -> bool {
+        [
+            ERC165_INTERFACE_ID,
+            ERC1155_INTERFACE_ID,
+            ERC1155_METADATA_URI_INTERFACE_ID,
+            DAT_INTERFACE_ID,
+        ]
+        .contains(&id)
+    }
+}
+
+impl Module for Dat {
+    fn name(&self) -> &'static str {
+        "DataAnchoringToken"
+    }
+
+    fn address(&self) -> Address {
+        DAT_ADDRESS
+    }
+
+    /// Only `settleRevenueETH` is payable: value sent with any other call reverts (and so
+    /// returns to the sender) instead of being locked at the module's address.
+    fn call(&self, call: &mut Call<'_>, input: &[u8]) -> Result<Vec<u8>, ModuleError> {
+        if input.get(..4) != Some(&I::settleRevenueETHCall::SELECTOR[..]) {
+            call.non_payable()?;
+        }
+        match decode_call::<Calls>(self.name(), input)? {
+            Calls::name(_) => Ok("LazAI Data Anchoring Token".to_string().abi_encode()),
+            Calls::version(_) => Ok(U256::from(1).abi_encode()),
+            Calls::supportsInterface(c) => {
+                Ok(Self::supports_interface(c.interfaceId.0).abi_encode())
+            }
+            Calls::isMinter(c) => Ok(self.is_minter(&c.account).abi_encode()),
+
+            Calls::createClass(c) => Ok(Self::create_class(
+                call,
+                c.metadataURI,
+                c.integrityHash,
+                c.unitDecimals,
+                c.policyURI,
+                false,
+            )?
+            .abi_encode()),
+            Calls::mint_0(c) => self.mint(call, c.classId, c.to, c.value, c.shareRatio, c.expireAt),
+            Calls::transferToken(c) => Self::transfer_token(call, c.tokenId, c.to),
+            Calls::approveForClass(c) => {
+                if c.operator == call.caller {
+                    return Err(revert_with(I::InvalidOperator {
+                        operator: c.operator,
+                    }));
+                }
+                book::class(call, c.classId)?;
+                let owner = call.caller;
+                book::set_approved_for_class(call, owner, c.classId, c.operator, c.approved)?;
+                call.emit(&I::ApprovalForClass {
+                    owner,
+                    classId: c.classId,
+                    operator: c.operator,
+                    approved: c.approved,
+                })?;
+                Ok(Vec::new())
+            }
+            Calls::isApprovedForClass(c) => {
+                Ok(book::approved_for_class(call, c.owner, c.classId, c.operator)?.abi_encode())
+            }
+            Calls::transferValue(c) => {
+                Self::transfer_value(call, c.fromTokenId, c.toTokenId, c.value)
+            }
+            Calls::setClassService(c) => {
+                let class = book::class(call, c.classId)?;
+                if class.creator != call.caller {
+                    return Err(revert_with(I::NotClassCreator {
+                        classId: c.classId,
+                        caller: call.caller,
+                    }));
+                }
+                book::set_service(call, c.classId, c.service, c.authorised)?;
+                call.emit(&I::ClassServiceSet {
+                    classId: c.classId,
+                    service: c.service,
+                    authorised: c.authorised,
+                })?;
+                Ok(Vec::new())
+            }
+            Calls::isClassService(c) => {
+                Ok(book::is_service(call, c.classId, c.account)?.abi_encode())
+            }
+            Calls::recordUsage(c) => Self::record_usage(call, c.tokenId, c.metricType, c.amount),
+            Calls::usageOf(c) => {
+                book::token(call, c.tokenId)?;
+                Ok(book::usage(call, c.tokenId, c.metricType)?.abi_encode())
+            }
+            Calls::settleRevenueETH(c) => {
+                let amount = call.value;
+                Self::settle(call, c.classId, NATIVE_ASSET, amount)?;
+                Ok(Vec::new())
+            }
+            Calls::settleRevenueERC20(c) => {
+                Err(revert_with(I::UnsupportedAsset { asset: c.asset }))
+            }
+            Calls::claim(c) => Self::claim(call, c.tokenId, c.asset, c.to),
+            Calls::pendingRevenue(c) => {
+                Ok(Self::pending_revenue(call, c.tokenId, c.asset)?.abi_encode())
+            }
+            Calls::classRevenue(c) => {
+                book::class(call, c.classId)?;
+                let r = book::revenue(call, c.classId, c.asset)?;
+                Ok((r.settled, r.claimed, r.acc, r.carry).abi_encode_params())
+            }
+            Calls::classCount(_) => Ok(call.load_u256(book::CLASS_COUNT)?.abi_encode()),
+            Calls::tokenCount(_) => Ok(call.load_u256(book::TOKEN_COUNT)?.abi_encode()),
+            Calls::classInfo(c) => Ok(Self::class_info(call, c.classId)?.abi_encode()),
+            Calls::tokenInfo(c) => Ok(Self::token_info(call, c.tokenId)?.abi_encode()),
+            Calls::ownerOf(c) => Ok(book::token(call, c.tokenId)?.owner.abi_encode()),
+            Calls::valueOf(c) => Ok(book::token(call, c.tokenId)?.value.abi_encode()),
+            Calls::holdingOf(c) => Ok(book::holding(call, c.classId, c.owner)?.abi_encode()),
+
+            Calls::mint_1(c) => {
+                let to = c.to;
+                let id = self.legacy_mint(call, to, c.amount, c.tokenURI, c.verified)?;
+                call.emit(&I::TransferSingle {
+                    operator: call.caller,
+                    from: Address::ZERO,
+                    to,
+                    id,
+                    value: c.amount,
+                })?;
+                Ok(id.abi_encode())
+            }
+            Calls::batchMint(c) => self.batch_mint(call, c),
+            Calls::uri(c) => Ok(book::class(call, c.id)?.metadataURI.abi_encode()),
+            Calls::verified(c) => Ok(book::totals(call, c.id)?.verified.abi_encode()),
+            Calls::setTokenVerified(c) => {
+                self.require_verifier(call)?;
+                book::class(call, c.id)?;
+                let mut totals = book::totals(call, c.id)?;
+                totals.verified = c.verified;
+                book::put_totals(call, c.id, &totals)?;
+                call.emit(&I::VerificationChanged {
+                    id: c.id,
+                    verified: c.verified,
+                })?;
+                Ok(Vec::new())
+            }
+            Calls::balanceOf(c) => Ok(book::balance(call, c.id, c.account)?.abi_encode()),
+            Calls::balanceOfBatch(c) => {
+                if c.accounts.len() != c.ids.len() {
+                    return Err(revert_with(I::LengthMismatch {}));
+                }
+                check_batch(c.ids.len())?;
+                let mut out = Vec::with_capacity(c.ids.len());
+                for (account, id) in c.accounts.iter().zip(&c.ids) {
+                    out.push(book::balance(call, *id, *account)?);
+                }
+                Ok(out.abi_encode())
+            }
+            Calls::setApprovalForAll(c) => {
+                if c.operator == call.caller {
+                    return Err(revert_with(I::InvalidOperator {
+                        operator: c.operator,
+                    }));
+                }
+                let owner = call.caller;
+                book::set_approved_for_all(call, owner, c.operator, c.approved)?;
+                call.emit(&I::ApprovalForAll {
+                    account: owner,
+                    operator: c.operator,
+                    approved: c.approved,
+                })?;
+                Ok(Vec::new())
+            }
+            Calls::isApprovedForAll(c) => {
+                Ok(book::approved_for_all(call, c.account, c.operator)?.abi_encode())
+            }
+            Calls::safeTransferFrom(c) => {
+                Self::transfer_fungible(call, c.from, c.to, c.id, c.value)?;
+                call.emit(&I::TransferSingle {
+                    operator: call.caller,
+                    from: c.from,
+                    to: c.to,
+                    id: c.id,
+                    value: c.value,
+                })?;
+                Ok(Vec::new())
+            }
+            Calls::safeBatchTransferFrom(c) => Self::safe_batch_transfer(call, c),
+        }
+    }
+}
