@@ -1,6 +1,7 @@
 //! Ledger integration tests: signed transactions through `Ledger::apply` and blocks.
 
 mod conservation;
+mod dat;
 mod modules;
 mod staking;
 mod support;

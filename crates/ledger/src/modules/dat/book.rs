@@ -419,8 +419,12 @@ pub(super) fn retire_expired(
         call.store(&slot, Bytes::new())?;
         totals.totalShare = totals.totalShare.checked_sub(share).ok_or_else(corrupt)?;
         for asset in SUPPORTED_ASSETS {
+            // Stored as a full word: a zero accumulator must still read as "recorded".
             let acc = revenue(call, class, asset)?.acc;
-            call.store_u256(&snapshot_slot(class, t, asset), acc)?;
+            call.store(
+                &snapshot_slot(class, t, asset),
+                Bytes::from(acc.to_be_bytes::<32>().to_vec()),
+            )?;
         }
         retired += 1;
     }
@@ -447,7 +451,7 @@ fn effective_acc(
     if is_expired(t, now) {
         let raw = call.load(&snapshot_slot(t.classId, t.expireAt, asset))?;
         if !raw.is_empty() {
-            if raw.len() > 32 {
+            if raw.len() != 32 {
                 return Err(corrupt());
             }
             return Ok(U256::from_be_slice(&raw));

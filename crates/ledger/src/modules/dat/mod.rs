@@ -54,7 +54,7 @@
 //!   transaction that touches the token (a transfer or a claim) after it expired.
 //! - **ERC-165.** `supportsInterface` is true for ERC-165 (`0x01ffc9a7`), ERC-1155
 //!   (`0xd9b67a26`), ERC-1155 metadata URI (`0x0e89341c`) and the DAT interface id
-//!   [`DAT_INTERFACE_ID`] (`0x1ed0ad45`), the XOR of the selectors of the ERC-8028 functions.
+//!   [`DAT_INTERFACE_ID`] (`0xada7a129`), the XOR of the selectors of the ERC-8028 functions.
 //!
 //! # Revenue accounting (pull-based, exact)
 //!
