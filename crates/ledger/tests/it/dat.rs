@@ -838,6 +838,40 @@ fn expired_tokens_keep_accrued_revenue_and_accrue_nothing_new() {
         &settle(&mut b, 0, other, 1),
         I::ZeroTotalShare { classId: other },
     );
+
+    // Due buckets can be retired in bounded chunks by anyone.
+    let third = create_class(&mut b, 0);
+    for dt in [10, 20, 30] {
+        let t = b.now() + dt;
+        assert!(mint(&mut b, 0, third, one, 1, 2, t).success);
+    }
+    assert!(mint(&mut b, 0, third, one, 1, 1, 0).success);
+    b.env.timestamp_ms += 60_000;
+    let retire = |b: &mut Bench| {
+        let r = b.ok(
+            1,
+            I::retireExpiredCall {
+                classId: third,
+                maxBuckets: U256::from(2),
+            }
+            .abi_encode(),
+        );
+        U256::abi_decode(&r.output).expect("count")
+    };
+    assert_eq!(retire(&mut b), U256::from(2));
+    assert_eq!(
+        b.view(I::classInfoCall { classId: third }).totalShare,
+        U256::from(3)
+    );
+    assert_eq!(retire(&mut b), U256::from(1));
+    assert_eq!(retire(&mut b), U256::ZERO);
+    assert_eq!(
+        b.view(I::classInfoCall { classId: third }).totalShare,
+        U256::from(1)
+    );
+    assert!(settle(&mut b, 0, third, 5).success);
+    let last = b.view(I::tokenCountCall {}).to::<u64>();
+    assert_eq!(b.pending(last), U256::from(5));
 }
 
 // ---- the property test ------------------------------------------------------------------------

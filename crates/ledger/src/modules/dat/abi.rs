@@ -54,6 +54,10 @@ sol! {
         function settleRevenueERC20(uint256 classId, address asset, uint256 amount) external;
         /// Token owner: pays the token's whole pending revenue in `asset` to `to`.
         function claim(uint256 tokenId, address asset, address to) external returns (uint256 amount);
+        /// Anyone: retires up to `maxBuckets` due expiry buckets of a class (settlement does
+        /// this for all due buckets; this lets a class with very many keep each transaction
+        /// small). Returns how many were retired.
+        function retireExpired(uint256 classId, uint256 maxBuckets) external returns (uint256 retired);
         function pendingRevenue(uint256 tokenId, address asset) external view returns (uint256);
         /// A class's revenue in `asset`: total settled, total claimed, the accumulator (wei per
         /// unit of share, scaled by 1e18) and the carried division remainder (in the same

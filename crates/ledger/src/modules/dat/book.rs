@@ -402,15 +402,17 @@ pub(super) fn add_to_bucket(
 /// total and the accumulators of every asset are recorded as that bucket's final values. Runs
 /// before each settlement, so between an expiry and the settlement that retires it no revenue
 /// was distributed: the recorded values are the accumulators at the expiry instant. Returns the
-/// number of buckets retired (each is retired once, so this is amortised O(1) per mint).
+/// number of buckets retired, at most `limit` (each is retired once, so this is amortised O(1)
+/// per mint).
 pub(super) fn retire_expired(
     call: &mut Call<'_>,
     class: U256,
     totals: &mut ClassTotals,
     now: u64,
+    limit: u64,
 ) -> Result<u64, ModuleError> {
     let mut retired = 0;
-    while heap_len(call, class)? > 0 && heap_get(call, class, 0)? <= now {
+    while retired < limit && heap_len(call, class)? > 0 && heap_get(call, class, 0)? <= now {
         let Some(t) = heap_pop(call, class)? else {
             break;
         };

@@ -72,7 +72,10 @@
 //!
 //! Expiry is applied lazily with a per-class min-heap of distinct expiry times (bucket =
 //! summed share): a settlement first retires every due bucket (each once, amortised O(1) per
-//! mint) and records the accumulators at that instant for the bucket's tokens.
+//! mint) and records the accumulators at that instant for the bucket's tokens. A class whose
+//! minters gave thousands of tokens distinct expiry times that all pass between two
+//! settlements makes that settlement pay for all of them; `retireExpired(classId, max)` lets
+//! anyone retire them in bounded chunks first.
 //!
 //! Bounds: a class's total share is at most [`MAX_CLASS_SHARE`] (2⁹⁶) and `acc` at most
 //! [`ACC_LIMIT`] (2¹⁶⁰), so every `share · acc` product fits in 256 bits; anything beyond
@@ -801,7 +804,7 @@ impl Dat {
         book::class(call, class_id)?;
         let mut totals = book::totals(call, class_id)?;
         let now = now(call);
-        if book::retire_expired(call, class_id, &mut totals, now)? > 0 {
+        if book::retire_expired(call, class_id, &mut totals, now, u64::MAX)? > 0 {
             book::put_totals(call, class_id, &totals)?;
         }
         let mut rev = book::revenue(call, class_id, asset)?;
@@ -1000,6 +1003,17 @@ impl Module for Dat {
                 Err(revert_with(I::UnsupportedAsset { asset: c.asset }))
             }
             Calls::claim(c) => Self::claim(call, c.tokenId, c.asset, c.to),
+            Calls::retireExpired(c) => {
+                book::class(call, c.classId)?;
+                let mut totals = book::totals(call, c.classId)?;
+                let now = now(call);
+                let limit = u64::try_from(c.maxBuckets).unwrap_or(u64::MAX);
+                let retired = book::retire_expired(call, c.classId, &mut totals, now, limit)?;
+                if retired > 0 {
+                    book::put_totals(call, c.classId, &totals)?;
+                }
+                Ok(U256::from(retired).abi_encode())
+            }
             Calls::pendingRevenue(c) => {
                 Ok(Self::pending_revenue(call, c.tokenId, c.asset)?.abi_encode())
             }
