@@ -631,6 +631,8 @@ fn refusals_are_decodable_custom_errors_and_change_nothing() {
     // Claim on a token you don't own.
     mint(&mut b, 0, class, alice, 1, 5, 0);
     assert!(settle(&mut b, 0, class, LAZAI).success);
+    let r = claim(&mut b, 1, 2, DAT_ADDRESS);
+    expect_error(&r, I::InvalidRecipient { to: DAT_ADDRESS });
     let r = claim(&mut b, 2, 2, mallory);
     expect_error(
         &r,

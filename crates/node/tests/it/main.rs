@@ -1,6 +1,7 @@
 //! Node integration tests: an in-process devnet driven over HTTP JSON-RPC by alloy's provider
 //! and local signer, restarts from the data dir, and a four-validator network.
 
+mod dat;
 mod epochs;
 mod errors;
 mod restart;

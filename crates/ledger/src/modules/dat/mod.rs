@@ -161,8 +161,10 @@ fn check_batch(n: usize) -> Result<(), ModuleError> {
     Ok(())
 }
 
+/// A recipient of tokens or revenue: neither the zero address nor the module itself (whose
+/// balance is the class's unclaimed revenue, so a payment to it would be lost in place).
 fn check_recipient(to: Address) -> Result<(), ModuleError> {
-    if to == Address::ZERO {
+    if to == Address::ZERO || to == DAT_ADDRESS {
         return Err(revert_with(I::InvalidRecipient { to }));
     }
     Ok(())
