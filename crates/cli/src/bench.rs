@@ -4,7 +4,9 @@
 //! `transfers` runs an in-process devnet and also measures the single-core and all-core
 //! sender-recovery rate, the physical ceiling of this path. `cluster` runs one `lazai node`
 //! process per validator and submits everything to validator 0's JSON-RPC. `catchup` measures
-//! how fast a fresh full node process follows a chain it is far behind.
+//! how fast a fresh full node process follows a chain it is far behind. `dat` measures the
+//! DataAnchoringToken module's operations in an in-process devnet and its settlement and claim
+//! cost against a class's number of holders.
 
 use crate::cluster::{self, Agreement, Cluster, ClusterPlan, NodeSpec};
 use alloy::providers::{Provider as _, ProviderBuilder, WsConnect};
@@ -27,6 +29,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, mpsc};
 
+mod dat;
+
+pub use dat::{DatArgs, DatReport, HolderFigures, KindFigures, run_dat};
+
 #[derive(Subcommand, Debug)]
 pub enum BenchCommand {
     /// Push signed LAZAI transfers through RPC → mempool → consensus → execution → commit.
@@ -38,6 +44,10 @@ pub enum BenchCommand {
     /// processes build the chain, then a fresh full node process starts and fetches and
     /// verifies every finalized block over p2p until it reaches the validators' height.
     Catchup(CatchupArgs),
+    /// DataAnchoringToken operations per second by kind (mint, transferValue, recordUsage,
+    /// settleRevenueETH, claim) executed in an in-process devnet, and settlement and claim gas
+    /// and execution time in classes of 1, 100 and --holders holders.
+    Dat(DatArgs),
 }
 
 /// The transfer load and how it is submitted.
@@ -106,6 +116,7 @@ pub fn run(cmd: BenchCommand, log_filter: &str) -> Result<()> {
         BenchCommand::Transfers(args) => transfers(args),
         BenchCommand::Cluster(args) => cluster(args, log_filter),
         BenchCommand::Catchup(args) => catchup(args, log_filter),
+        BenchCommand::Dat(args) => run_dat(args).map(|_| ()),
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod cluster;
+pub mod dat;
 pub mod devnet;
 pub mod genesis;
 pub mod keys;

@@ -2,7 +2,7 @@
 //! benchmark the transaction path.
 
 use clap::{Parser, Subcommand};
-use lazai_cli::{bench, devnet, genesis, keys, node, status};
+use lazai_cli::{bench, dat, devnet, genesis, keys, node, status};
 
 /// LazAI network node: LazChain, an Ethereum-compatible chain finalized by commonware BFT
 /// consensus, with LazAI's contracts as native modules.
@@ -32,6 +32,9 @@ enum Command {
     /// Benchmarks of the full transaction path.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Data Anchoring Tokens: classes, minting, usage and revenue.
+    #[command(subcommand)]
+    Dat(dat::DatCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -50,6 +53,7 @@ fn main() -> std::process::ExitCode {
         Command::Genesis(args) => genesis::run(args),
         Command::Status(args) => status::run(args),
         Command::Bench(cmd) => bench::run(cmd, &cli.log),
+        Command::Dat(cmd) => dat::run(cmd),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

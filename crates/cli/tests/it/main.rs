@@ -1,6 +1,9 @@
 //! End-to-end tests of the `lazai` binary as separate processes: SIGKILL and restart, a
-//! validator started from key, genesis and config files made by the CLI itself, and a cluster
-//! of validator processes that loses and regains a member.
+//! validator started from key, genesis and config files made by the CLI itself, a cluster
+//! of validator processes that loses and regains a member, and `lazai dat` (DataAnchoringToken
+//! classes, tokens, usage and revenue) against a devnet.
 
+mod bench_dat;
 mod cluster;
+mod dat;
 mod process;

@@ -551,8 +551,8 @@ pub(super) fn open_positions(
 
 /// Distributes `amount` wei over `total_share`: the accumulator grows by
 /// `(amount × SCALE + carry) / total_share` and the remainder is carried into the next
-/// settlement of the class, so no wei is created or lost. Refuses growth past [`ACC_LIMIT`],
-/// which keeps every `share × acc` product within 256 bits.
+/// settlement of the class, so no wei is created or lost. Refuses growth to [`ACC_LIMIT`] or
+/// beyond, which keeps every `share × acc` product below 2²⁵⁶.
 pub(super) fn distribute(
     class: U256,
     rev: &mut Revenue,
@@ -569,7 +569,7 @@ pub(super) fn distribute(
     let inc = scaled / total_share;
     rev.carry = scaled % total_share;
     rev.acc = rev.acc.checked_add(inc).ok_or_else(|| overflow(class))?;
-    if rev.acc > ACC_LIMIT {
+    if rev.acc >= ACC_LIMIT {
         return Err(overflow(class));
     }
     rev.settled = rev

@@ -77,7 +77,7 @@
 //! settlements makes that settlement pay for all of them; `retireExpired(classId, max)` lets
 //! anyone retire them in bounded chunks first.
 //!
-//! Bounds: a class's total share is at most [`MAX_CLASS_SHARE`] (2⁹⁶) and `acc` at most
+//! Bounds: a class's total share is at most [`MAX_CLASS_SHARE`] (2⁹⁶) and `acc` below
 //! [`ACC_LIMIT`] (2¹⁶⁰), so every `share · acc` product fits in 256 bits; anything beyond
 //! reverts with `RevenueOverflow`. Strings are at most [`MAX_STRING_BYTES`], batches at most
 //! [`MAX_BATCH`] items.
@@ -113,7 +113,7 @@ pub(crate) const SUPPORTED_ASSETS: [Address; 1] = [NATIVE_ASSET];
 
 /// The accumulator's scale: `acc` is wei per unit of share times 10¹⁸.
 pub const SCALE: U256 = U256::from_limbs([1_000_000_000_000_000_000, 0, 0, 0]);
-/// The most a class's accumulator may reach (2¹⁶⁰).
+/// A class's accumulator stays below this (2¹⁶⁰).
 pub const ACC_LIMIT: U256 = U256::from_limbs([0, 0, 1 << 32, 0]);
 /// The most total share a class may have (2⁹⁶).
 pub const MAX_CLASS_SHARE: U256 = U256::from_limbs([0, 1 << 32, 0, 0]);
