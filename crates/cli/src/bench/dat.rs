@@ -16,7 +16,8 @@
 //!    settlement + claim pairs, executed on the same parent state: gas and µs per operation.
 
 use super::{LoadArgs, Submission, Workload, free_port_base, sender_key, submit};
-use alloy::sol_types::{Revert, SolCall, SolError, SolInterface};
+use crate::dat::describe_revert;
+use alloy::sol_types::SolCall;
 use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};
 use alloy_eips::eip2718::Encodable2718;
 use alloy_primitives::{Address, B256, Bytes, TxKind, U256, keccak256};
@@ -262,20 +263,6 @@ fn sign_ops(
             })
         })
         .collect()
-}
-
-/// Why a receipt's call reverted, from its revert data.
-fn describe_revert(output: &[u8]) -> String {
-    if let Ok(e) = I::IDataAnchoringTokenErrors::abi_decode(output) {
-        return format!("{e:?}");
-    }
-    if let Ok(r) = Revert::abi_decode(output) {
-        return format!("Error({:?})", r.reason);
-    }
-    if output.is_empty() {
-        return "no revert data (out of gas?)".to_string();
-    }
-    format!("0x{}", alloy_primitives::hex::encode(output))
 }
 
 /// Fails unless every receipt succeeded, naming the first failure.
