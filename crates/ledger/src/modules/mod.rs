@@ -202,6 +202,30 @@ impl<'a> Call<'a> {
         result
     }
 
+    /// Moves `amount` wei from the caller's balance to this module's (metered as a value
+    /// transfer), for functions whose caller names an amount to pay rather than sending it as
+    /// value (as an ERC-20 `transferFrom` by the caller's own call would). Returns false, moving
+    /// nothing, when the caller's balance is short.
+    pub fn collect(&mut self, amount: U256) -> Result<bool, ModuleError> {
+        self.charge(gas::CALL_VALUE)?;
+        if amount.is_zero() || self.caller == self.module {
+            return Ok(true);
+        }
+        let mut from = self.state.account(&self.caller);
+        let Some(left) = from.balance.checked_sub(amount) else {
+            return Ok(false);
+        };
+        let mut module = self.state.account(&self.module);
+        module.balance = module
+            .balance
+            .checked_add(amount)
+            .ok_or_else(|| revert_msg("balance overflow"))?;
+        from.balance = left;
+        self.state.set_account(&self.caller, from);
+        self.state.set_account(&self.module, module);
+        Ok(true)
+    }
+
     /// Emits a Solidity event as an Ethereum log of this module.
     pub fn emit<E: SolEvent>(&mut self, event: &E) -> Result<(), ModuleError> {
         let data = event.encode_log_data();

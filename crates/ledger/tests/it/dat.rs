@@ -682,6 +682,43 @@ fn refusals_are_decodable_custom_errors_and_change_nothing() {
             asset: Address::repeat_byte(9),
         },
     );
+    // The native asset through the ERC-20 form: taken from the caller's balance.
+    let (module_before, payer_before) = (b.state.balance(&DAT_ADDRESS), b.state.balance(&creator));
+    let r = b.send(
+        0,
+        I::settleRevenueERC20Call {
+            classId: class,
+            asset: Address::ZERO,
+            amount: U256::from(LAZAI),
+        }
+        .abi_encode(),
+    );
+    assert!(r.success, "{:?}", decode_error(&r.output));
+    assert_eq!(
+        b.state.balance(&DAT_ADDRESS),
+        module_before + U256::from(LAZAI)
+    );
+    let fee = U256::from(r.gas_used) * U256::from(r.effective_gas_price);
+    assert_eq!(
+        b.state.balance(&creator),
+        payer_before - U256::from(LAZAI) - fee
+    );
+    let r = b.send(
+        0,
+        I::settleRevenueERC20Call {
+            classId: class,
+            asset: Address::ZERO,
+            amount: U256::MAX,
+        }
+        .abi_encode(),
+    );
+    expect_error(
+        &r,
+        I::InsufficientFunds {
+            account: creator,
+            requested: U256::MAX,
+        },
+    );
     let r = b.send(
         0,
         I::transferValueCall {
@@ -730,7 +767,6 @@ fn refusals_are_decodable_custom_errors_and_change_nothing() {
     // Value sent to a non-payable function reverts (and returns).
     let r = b.send_value(0, I::classCountCall {}.abi_encode(), U256::from(1));
     assert!(!r.success);
-    let _ = creator;
 }
 
 #[test]

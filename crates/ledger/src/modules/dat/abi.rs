@@ -49,8 +49,9 @@ sol! {
         function usageOf(uint256 tokenId, bytes32 metricType) external view returns (uint256);
         /// Payable: distributes `msg.value` LAZAI over the class's unexpired tokens by weight.
         function settleRevenueETH(uint256 classId) external payable;
-        /// Reverts with `UnsupportedAsset`: LAZAI (asset `address(0)`, via `settleRevenueETH`)
-        /// is the only revenue asset today.
+        /// Settles `amount` of `asset` taken from the caller's balance (as `transferFrom` by
+        /// the caller would). LAZAI (asset `address(0)`) is the only revenue asset today; any
+        /// other reverts with `UnsupportedAsset`.
         function settleRevenueERC20(uint256 classId, address asset, uint256 amount) external;
         /// Token owner: pays the token's whole pending revenue in `asset` to `to`.
         function claim(uint256 tokenId, address asset, address to) external returns (uint256 amount);
@@ -135,6 +136,7 @@ sol! {
         error RecipientHoldsClassToken(uint256 classId, uint256 tokenId);
         error ShareLimitExceeded(uint256 classId, uint256 limit);
         error RevenueOverflow(uint256 classId);
+        error InsufficientFunds(address account, uint256 requested);
         error StringTooLong(uint256 length, uint256 max);
         error TooManyItems(uint256 count, uint256 max);
         error LengthMismatch();

@@ -82,7 +82,9 @@
 //! reverts with `RevenueOverflow`. Strings are at most [`MAX_STRING_BYTES`], batches at most
 //! [`MAX_BATCH`] items.
 //!
-//! LAZAI (asset `address(0)`) is the only revenue asset: `settleRevenueERC20` reverts with
+//! LAZAI (asset `address(0)`) is the only revenue asset: `settleRevenueETH` settles the value
+//! sent, `settleRevenueERC20(classId, address(0), amount)` takes `amount` from the caller's
+//! balance (`InsufficientFunds` when short), and any other asset reverts with
 //! `UnsupportedAsset` until ERC-20-like module assets exist.
 
 mod abi;
@@ -1002,7 +1004,16 @@ impl Module for Dat {
                 Ok(Vec::new())
             }
             Calls::settleRevenueERC20(c) => {
-                Err(revert_with(I::UnsupportedAsset { asset: c.asset }))
+                check_asset(c.asset)?;
+                nonzero(c.amount)?;
+                if !call.collect(c.amount)? {
+                    return Err(revert_with(I::InsufficientFunds {
+                        account: call.caller,
+                        requested: c.amount,
+                    }));
+                }
+                Self::settle(call, c.classId, c.asset, c.amount)?;
+                Ok(Vec::new())
             }
             Calls::claim(c) => Self::claim(call, c.tokenId, c.asset, c.to),
             Calls::retireExpired(c) => {
