@@ -96,16 +96,26 @@ impl Ledger {
     /// A ledger with the given staking parameters (used by the registry module and by the
     /// block-level epoch and evidence rules).
     pub fn with_staking(chain_id: u64, staking: StakingParams) -> Self {
+        Self::with_config(chain_id, staking, Address::ZERO)
+    }
+
+    /// A ledger with the given staking parameters and governance address (who administers
+    /// module parameters: nodes, fees, pausing).
+    pub fn with_config(chain_id: u64, staking: StakingParams, governance: Address) -> Self {
         Self {
             chain_id,
-            modules: Modules::standard_with(staking.clone()),
+            modules: Modules::standard_with(staking.clone(), governance),
             staking,
         }
     }
 
     /// The ledger a genesis document describes.
     pub fn from_genesis(genesis: &Genesis) -> Self {
-        Self::with_staking(genesis.chain_id, genesis.staking.clone())
+        Self::with_config(
+            genesis.chain_id,
+            genesis.staking.clone(),
+            genesis.governance,
+        )
     }
 
     /// Checks everything about a transaction that does not depend on its sender's account:

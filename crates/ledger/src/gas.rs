@@ -15,6 +15,7 @@
 //! | value transfer to a module    | 9000                       |
 //! | value transfer from a module  | 9000                       |
 //! | ed25519 signature check       | 3000                       |
+//! | secp256k1 recovery (ecrecover)| 3000                       |
 //!
 //! Base fee: EIP-1559's rule with a target of half the block gas limit and a change
 //! denominator of 8, floored at the genesis `min_base_fee`.
@@ -38,6 +39,7 @@ pub const LOG_TOPIC: u64 = 375;
 pub const LOG_BYTE: u64 = 8;
 pub const CALL_VALUE: u64 = 9_000;
 pub const ED25519_VERIFY: u64 = 3_000;
+pub const ECRECOVER: u64 = 3_000;
 
 const BASE_FEE_CHANGE_DENOMINATOR: u128 = 8;
 const ELASTICITY: u64 = 2;

@@ -8,6 +8,8 @@
 
 pub(crate) mod dat;
 pub(crate) mod idao;
+pub(crate) mod registry;
+pub(crate) mod verified;
 
 pub use dat::{
     DAT_ADDRESS, DAT_INTERFACE_ID, DATA_REGISTRY_ADDRESS, Dat, ERC165_INTERFACE_ID,
@@ -20,12 +22,14 @@ pub use idao::{
     ROLE_DATA, ROLE_MODEL, ROLES_MASK, consensus_key_message, valid_p2p_address,
     verify_consensus_key_signature,
 };
+pub use registry::{DataRegistry, IDataRegistry, proof_digest, proof_signer};
+pub use verified::{IVerifiedComputing, VerifiedComputing};
 
 use crate::BlockEnv;
 use crate::gas::{self, GasMeter, OutOfGas};
 use crate::state::State;
 use alloy_primitives::{Address, Bytes, Log, U256};
-use alloy_sol_types::{Revert, SolError, SolEvent, SolInterface};
+use alloy_sol_types::{Revert, SolError, SolEvent, SolInterface, SolValue};
 use lazai_types::StakingParams;
 use std::sync::Arc;
 
@@ -52,6 +56,16 @@ pub fn revert_msg(reason: impl Into<String>) -> ModuleError {
 /// A revert with a Solidity custom error.
 pub fn revert_with<E: SolError>(error: E) -> ModuleError {
     ModuleError::Revert(error.abi_encode().into())
+}
+
+/// A storage slot name: `prefix` followed by each part.
+pub fn slot(prefix: &[u8], parts: &[&[u8]]) -> Vec<u8> {
+    let mut s = Vec::with_capacity(prefix.len() + parts.iter().map(|p| p.len()).sum::<usize>());
+    s.extend_from_slice(prefix);
+    for p in parts {
+        s.extend_from_slice(p);
+    }
+    s
 }
 
 /// Decodes calldata into a module's call enum, with clear reverts for unknown selectors and
@@ -161,6 +175,41 @@ impl<'a> Call<'a> {
         self.store(slot, value.to_be_bytes_trimmed_vec().into())
     }
 
+    /// Reads a slot holding an ABI-encoded record (`None` when unset); an undecodable record
+    /// reverts as corrupt storage.
+    pub fn load_abi<T>(&mut self, slot: &[u8]) -> Result<Option<T>, ModuleError>
+    where
+        T: SolValue + From<<T::SolType as alloy_sol_types::SolType>::RustType>,
+    {
+        let raw = self.load(slot)?;
+        if raw.is_empty() {
+            return Ok(None);
+        }
+        T::abi_decode(&raw)
+            .map(Some)
+            .map_err(|_| revert_msg("corrupt module storage"))
+    }
+
+    /// Writes an ABI-encoded record to a slot.
+    pub fn store_abi<T: SolValue>(&mut self, slot: &[u8], value: &T) -> Result<(), ModuleError> {
+        self.store(slot, Bytes::from(value.abi_encode()))
+    }
+
+    /// Reads a boolean slot (set = non-empty).
+    pub fn load_flag(&mut self, slot: &[u8]) -> Result<bool, ModuleError> {
+        Ok(!self.load(slot)?.is_empty())
+    }
+
+    /// Sets or clears a boolean slot.
+    pub fn store_flag(&mut self, slot: &[u8], on: bool) -> Result<(), ModuleError> {
+        let value = if on {
+            Bytes::from_static(&[1])
+        } else {
+            Bytes::new()
+        };
+        self.store(slot, value)
+    }
+
     /// Pays `amount` wei out of this module's balance to `to` (metered as a value transfer).
     /// Reverts if the module's balance cannot cover it; the total is conserved exactly.
     pub fn pay(&mut self, to: Address, amount: U256) -> Result<(), ModuleError> {
@@ -265,16 +314,20 @@ impl std::fmt::Debug for Modules {
 }
 
 impl Modules {
-    /// Every module LazChain runs today, with default staking parameters.
+    /// Every module LazChain runs today, with default staking parameters and no governance
+    /// address (the zero address, which nobody can sign for).
     pub fn standard() -> Self {
-        Self::standard_with(StakingParams::default())
+        Self::standard_with(StakingParams::default(), Address::ZERO)
     }
 
-    /// Every module LazChain runs today, with the chain's staking parameters.
-    pub fn standard_with(params: StakingParams) -> Self {
+    /// Every module LazChain runs today, with the chain's staking parameters and governance
+    /// address (genesis `governance`).
+    pub fn standard_with(params: StakingParams, governance: Address) -> Self {
         Self::new(vec![
             Arc::new(IdaoRegistry::new(params)),
             Arc::new(Dat::default()),
+            Arc::new(DataRegistry::new(governance)),
+            Arc::new(VerifiedComputing::new(governance)),
         ])
     }
 

@@ -3,6 +3,7 @@
 mod conservation;
 mod dat;
 mod modules;
+mod registry;
 mod staking;
 mod support;
 mod transfers;

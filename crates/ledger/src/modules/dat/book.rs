@@ -6,7 +6,7 @@ use super::abi::{
     ClassRecord, ClassTotals, IDataAnchoringToken as I, Position, Revenue, TokenRecord,
 };
 use super::{ACC_LIMIT, SCALE, SUPPORTED_ASSETS};
-use crate::modules::{Call, ModuleError, revert_msg, revert_with};
+use crate::modules::{Call, ModuleError, revert_msg, revert_with, slot};
 use alloy_primitives::{Address, B256, Bytes, U256};
 use alloy_sol_types::SolValue;
 
@@ -14,15 +14,6 @@ use alloy_sol_types::SolValue;
 
 pub(super) const CLASS_COUNT: &[u8] = b"class-count";
 pub(super) const TOKEN_COUNT: &[u8] = b"token-count";
-
-fn slot(prefix: &[u8], parts: &[&[u8]]) -> Vec<u8> {
-    let mut s = Vec::with_capacity(prefix.len() + parts.iter().map(|p| p.len()).sum::<usize>());
-    s.extend_from_slice(prefix);
-    for p in parts {
-        s.extend_from_slice(p);
-    }
-    s
-}
 
 fn w(v: U256) -> [u8; 32] {
     v.to_be_bytes::<32>()
@@ -84,32 +75,23 @@ fn corrupt() -> ModuleError {
     revert_msg("DataAnchoringToken: corrupt record")
 }
 
-fn load_abi<T: SolValue + From<<T::SolType as alloy_sol_types::SolType>::RustType>>(
-    call: &mut Call<'_>,
-    slot: &[u8],
-) -> Result<Option<T>, ModuleError> {
-    let raw = call.load(slot)?;
-    if raw.is_empty() {
-        return Ok(None);
-    }
-    T::abi_decode(&raw).map(Some).map_err(|_| corrupt())
+fn load_abi<T>(call: &mut Call<'_>, slot: &[u8]) -> Result<Option<T>, ModuleError>
+where
+    T: SolValue + From<<T::SolType as alloy_sol_types::SolType>::RustType>,
+{
+    call.load_abi(slot)
 }
 
 fn store_abi<T: SolValue>(call: &mut Call<'_>, slot: &[u8], value: &T) -> Result<(), ModuleError> {
-    call.store(slot, Bytes::from(value.abi_encode()))
+    call.store_abi(slot, value)
 }
 
 fn flag(call: &mut Call<'_>, slot: &[u8]) -> Result<bool, ModuleError> {
-    Ok(!call.load(slot)?.is_empty())
+    call.load_flag(slot)
 }
 
 fn set_flag(call: &mut Call<'_>, slot: &[u8], on: bool) -> Result<(), ModuleError> {
-    let value = if on {
-        Bytes::from_static(&[1])
-    } else {
-        Bytes::new()
-    };
-    call.store(slot, value)
+    call.store_flag(slot, on)
 }
 
 /// A checked arithmetic failure in a class's accounting.

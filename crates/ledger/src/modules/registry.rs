@@ -1,0 +1,410 @@
+//! DataRegistry: files (encrypted data contributions), the permissions that hold their sealed
+//! keys, the proofs verifier nodes post about them, and the reward (a DAT) their owners
+//! request — with exactly the ABI of LazAI's contract (`../shared/lazai-abi.md`) and its holes
+//! closed:
+//!
+//! - `addFile(url, hash)` registers a file owned by the caller; ids start at 1; a URL (at most
+//!   [`MAX_URL_BYTES`], not empty) is registered once. `addFileWithPermissions` does the same
+//!   with permissions, and only for `ownerAddress == msg.sender` (LazAI's contract let anyone
+//!   attribute files to anyone).
+//! - `addPermissionForFile` is the file owner's only; a permission's `key` is the data key
+//!   sealed to `account` (at most [`MAX_KEY_BYTES`]).
+//! - `addProof(fileId, proof)` is accepted only from an **active node assigned a submitted job
+//!   for that file** in VerifiedComputing that has not posted a proof for it yet, only when
+//!   `proof.data.id == fileId` and `1 <= score <= 10000`, and only with a valid EIP-191
+//!   signature by that node over `keccak256(abi.encode(proof.data))` (LazAI's contract had no
+//!   access control). One proof per job, so a proof cannot be replayed. Proof indices start at
+//!   1, as LazAI's SDK assumes.
+//! - `requestReward(fileId, proofIndex)` is the file owner's only, once per file: it checks the
+//!   proof's signer is an active node again and mints a verified DAT with `amount = score` and
+//!   URI = the file's URL to the owner (the DAT's legacy `mint`, through the minter role).
+//! - `updatePublicKey` is the governance address's only.
+//!
+//! The proof signature is LazAI's format (no chain id in it): what binds a proof to this chain
+//! is that it can only be posted for a job assigned on this chain, once.
+
+use super::dat::{DAT_ADDRESS, DATA_REGISTRY_ADDRESS, Dat, IDataAnchoringToken};
+use super::verified::{self, VERIFIED_COMPUTING_ADDRESS};
+use super::{Call, Module, ModuleError, decode_call, revert_with, slot};
+use crate::gas;
+use alloy_primitives::{Address, B256, Signature, U256, keccak256};
+use alloy_sol_types::{SolCall, SolValue, sol};
+
+/// Longest file URL, in bytes.
+pub const MAX_URL_BYTES: usize = 1024;
+/// Longest file hash string, in bytes.
+pub const MAX_HASH_BYTES: usize = 256;
+/// Longest sealed key of a permission, in bytes.
+pub const MAX_KEY_BYTES: usize = 4096;
+/// Most permissions given with `addFileWithPermissions`.
+pub const MAX_PERMISSIONS: usize = 16;
+/// Longest proof URL, in bytes.
+pub const MAX_PROOF_URL_BYTES: usize = 1024;
+/// The highest score a proof may give.
+pub const MAX_SCORE: u64 = 10_000;
+
+sol! {
+    /// DataRegistry's Solidity interface (LazAI's).
+    #[derive(Debug, PartialEq, Eq)]
+    interface IDataRegistry {
+        struct ProofData { uint256 id; uint256 score; string fileUrl; string proofUrl; }
+        struct Proof { bytes signature; ProofData data; }
+        struct Permission { address account; string key; }
+        struct FileResponse { uint256 id; address ownerAddress; string url; string hash; uint256 proofIndex; uint256 rewardAmount; }
+
+        function name() external view returns (string memory);
+        function version() external pure returns (uint256);
+        function token() external view returns (address);
+        function verifiedComputing() external view returns (address);
+        function publicKey() external view returns (string memory);
+        /// Governance only.
+        function updatePublicKey(string calldata newPublicKey) external;
+        function addFile(string calldata url, string calldata hash) external returns (uint256);
+        function addFileWithPermissions(string calldata url, string calldata hash, address ownerAddress, Permission[] calldata permissions) external returns (uint256);
+        function addPermissionForFile(uint256 fileId, address account, string calldata key) external;
+        function getFile(uint256 fileId) external view returns (FileResponse memory);
+        function getFileIdByUrl(string calldata url) external view returns (uint256);
+        function getFilePermission(uint256 fileId, address account) external view returns (string memory);
+        function getFileProof(uint256 fileId, uint256 index) external view returns (Proof memory);
+        function filesCount() external view returns (uint256);
+        function addProof(uint256 fileId, Proof calldata proof) external;
+        function requestReward(uint256 fileId, uint256 proofIndex) external;
+
+        event FileAdded(uint256 indexed fileId, address indexed ownerAddress, string url);
+        event ProofAdded(uint256 indexed fileId, address indexed ownerAddress, uint256 proofIndex, string proofUrl);
+        event PermissionGranted(uint256 indexed fileId, address indexed account);
+        event RewardRequested(address indexed contributorAddress, uint256 indexed fileId, uint256 indexed proofIndex, uint256 rewardAmount);
+        event PublicKeyUpdated(string newPublicKey);
+
+        error NotFileOwner();
+        error FileUrlAlreadyUsed();
+        error FileNotFound();
+        error FileAlreadyRewarded();
+        error NoPermission();
+        error InvalidUrl();
+        error InvalidAttestator(bytes32 messageHash, bytes signature, address signer);
+        error NotGovernance(address caller);
+        error ProofNotFound(uint256 fileId, uint256 index);
+        error ProofFileMismatch(uint256 fileId, uint256 proofFileId);
+        error InvalidScore(uint256 score, uint256 max);
+        error StringTooLong(uint256 length, uint256 max);
+        error TooManyPermissions(uint256 count, uint256 max);
+    }
+}
+
+sol! {
+    /// A stored file. `proofsCount` proofs are at indices 1..=proofsCount; `rewardProofIndex`
+    /// is the proof a reward was paid for (0 before).
+    #[derive(Debug, PartialEq, Eq)]
+    struct FileRecord { address ownerAddress; string url; string hash; uint256 proofsCount; uint256 rewardProofIndex; uint256 rewardAmount; }
+}
+
+use IDataRegistry as R;
+use R::IDataRegistryCalls as Calls;
+
+const FILES_N: &[u8] = b"files-n";
+const PUBLIC_KEY: &[u8] = b"public-key";
+
+fn w(v: U256) -> [u8; 32] {
+    v.to_be_bytes::<32>()
+}
+fn file_slot(id: U256) -> Vec<u8> {
+    slot(b"file/", &[&w(id)])
+}
+fn url_slot(url: &str) -> Vec<u8> {
+    slot(b"url/", &[keccak256(url.as_bytes()).as_slice()])
+}
+fn permission_slot(id: U256, account: Address) -> Vec<u8> {
+    slot(b"perm/", &[&w(id), account.as_slice()])
+}
+fn proof_slot(id: U256, index: U256) -> Vec<u8> {
+    slot(b"proof/", &[&w(id), &w(index)])
+}
+fn job_proof_slot(job: U256) -> Vec<u8> {
+    slot(b"job-proof/", &[&w(job)])
+}
+
+/// Whether file `id` exists (called inside the DataRegistry's context).
+pub(crate) fn file_exists(call: &mut Call<'_>, id: U256) -> Result<bool, ModuleError> {
+    Ok(!call.load(&file_slot(id))?.is_empty())
+}
+
+/// Whether a proof was posted for VerifiedComputing job `job` (inside the DataRegistry's
+/// context).
+pub(crate) fn job_has_proof(call: &mut Call<'_>, job: U256) -> Result<bool, ModuleError> {
+    Ok(!call.load(&job_proof_slot(job))?.is_empty())
+}
+
+fn file(call: &mut Call<'_>, id: U256) -> Result<FileRecord, ModuleError> {
+    call.load_abi::<FileRecord>(&file_slot(id))?
+        .ok_or_else(|| revert_with(R::FileNotFound {}))
+}
+
+fn check_len(s: &str, max: usize) -> Result<(), ModuleError> {
+    if s.len() > max {
+        return Err(revert_with(R::StringTooLong {
+            length: U256::from(s.len()),
+            max: U256::from(max),
+        }));
+    }
+    Ok(())
+}
+
+/// The EIP-191 (`personal_sign`) digest of a proof: `keccak256("\x19Ethereum Signed
+/// Message:\n32" ‖ keccak256(abi.encode(data)))`. Returns (message hash, digest).
+pub fn proof_digest(data: &R::ProofData) -> (B256, B256) {
+    let message = keccak256(data.abi_encode());
+    let mut prefixed = Vec::with_capacity(60);
+    prefixed.extend_from_slice(b"\x19Ethereum Signed Message:\n32");
+    prefixed.extend_from_slice(message.as_slice());
+    (message, keccak256(prefixed))
+}
+
+/// The address that signed a proof, if its signature is a valid 65-byte ECDSA signature.
+pub fn proof_signer(proof: &R::Proof) -> Option<Address> {
+    let (_, digest) = proof_digest(&proof.data);
+    let signature = Signature::try_from(proof.signature.as_ref()).ok()?;
+    signature.recover_address_from_prehash(&digest).ok()
+}
+
+/// The DataRegistry module, administered by the governance address.
+#[derive(Clone, Debug)]
+pub struct DataRegistry {
+    governance: Address,
+}
+
+impl DataRegistry {
+    pub fn new(governance: Address) -> Self {
+        Self { governance }
+    }
+
+    fn add_file(
+        call: &mut Call<'_>,
+        url: String,
+        hash: String,
+        owner: Address,
+        permissions: Vec<R::Permission>,
+    ) -> Result<Vec<u8>, ModuleError> {
+        if owner != call.caller {
+            return Err(revert_with(R::NotFileOwner {}));
+        }
+        if url.is_empty() || url.len() > MAX_URL_BYTES {
+            return Err(revert_with(R::InvalidUrl {}));
+        }
+        check_len(&hash, MAX_HASH_BYTES)?;
+        if permissions.len() > MAX_PERMISSIONS {
+            return Err(revert_with(R::TooManyPermissions {
+                count: U256::from(permissions.len()),
+                max: U256::from(MAX_PERMISSIONS),
+            }));
+        }
+        if !call.load(&url_slot(&url))?.is_empty() {
+            return Err(revert_with(R::FileUrlAlreadyUsed {}));
+        }
+        let id = call.load_u256(FILES_N)? + U256::from(1);
+        call.store_u256(FILES_N, id)?;
+        call.store_u256(&url_slot(&url), id)?;
+        call.store_abi(
+            &file_slot(id),
+            &FileRecord {
+                ownerAddress: owner,
+                url: url.clone(),
+                hash,
+                proofsCount: U256::ZERO,
+                rewardProofIndex: U256::ZERO,
+                rewardAmount: U256::ZERO,
+            },
+        )?;
+        call.emit(&R::FileAdded {
+            fileId: id,
+            ownerAddress: owner,
+            url,
+        })?;
+        for p in permissions {
+            Self::grant(call, id, p.account, p.key)?;
+        }
+        Ok(id.abi_encode())
+    }
+
+    fn grant(
+        call: &mut Call<'_>,
+        id: U256,
+        account: Address,
+        key: String,
+    ) -> Result<(), ModuleError> {
+        check_len(&key, MAX_KEY_BYTES)?;
+        call.store(&permission_slot(id, account), key.into_bytes().into())?;
+        call.emit(&R::PermissionGranted {
+            fileId: id,
+            account,
+        })
+    }
+
+    fn add_proof(call: &mut Call<'_>, id: U256, proof: R::Proof) -> Result<Vec<u8>, ModuleError> {
+        let mut record = file(call, id)?;
+        if proof.data.id != id {
+            return Err(revert_with(R::ProofFileMismatch {
+                fileId: id,
+                proofFileId: proof.data.id,
+            }));
+        }
+        if proof.data.score.is_zero() || proof.data.score > U256::from(MAX_SCORE) {
+            return Err(revert_with(R::InvalidScore {
+                score: proof.data.score,
+                max: U256::from(MAX_SCORE),
+            }));
+        }
+        check_len(&proof.data.fileUrl, MAX_URL_BYTES)?;
+        check_len(&proof.data.proofUrl, MAX_PROOF_URL_BYTES)?;
+        let node = call.caller;
+        if !verified::is_active_node(call, node)? {
+            return Err(revert_with(R::NoPermission {}));
+        }
+        let Some(job) = verified::open_job_of(call, id, node, job_has_proof)? else {
+            return Err(revert_with(R::NoPermission {}));
+        };
+        call.charge(gas::ECRECOVER)?;
+        let signer = proof_signer(&proof).unwrap_or(Address::ZERO);
+        if signer != node {
+            let (message, _) = proof_digest(&proof.data);
+            return Err(revert_with(R::InvalidAttestator {
+                messageHash: message,
+                signature: proof.signature,
+                signer,
+            }));
+        }
+        let index = record.proofsCount + U256::from(1);
+        record.proofsCount = index;
+        let proof_url = proof.data.proofUrl.clone();
+        call.store_abi(&proof_slot(id, index), &proof)?;
+        call.store_u256(&job_proof_slot(job), index)?;
+        call.store_abi(&file_slot(id), &record)?;
+        call.emit(&R::ProofAdded {
+            fileId: id,
+            ownerAddress: record.ownerAddress,
+            proofIndex: index,
+            proofUrl: proof_url,
+        })?;
+        Ok(Vec::new())
+    }
+
+    fn proof(call: &mut Call<'_>, id: U256, index: U256) -> Result<R::Proof, ModuleError> {
+        file(call, id)?;
+        call.load_abi::<R::Proof>(&proof_slot(id, index))?
+            .ok_or_else(|| revert_with(R::ProofNotFound { fileId: id, index }))
+    }
+
+    fn request_reward(call: &mut Call<'_>, id: U256, index: U256) -> Result<Vec<u8>, ModuleError> {
+        let mut record = file(call, id)?;
+        if record.ownerAddress != call.caller {
+            return Err(revert_with(R::NotFileOwner {}));
+        }
+        if !record.rewardProofIndex.is_zero() {
+            return Err(revert_with(R::FileAlreadyRewarded {}));
+        }
+        let proof = Self::proof(call, id, index)?;
+        call.charge(gas::ECRECOVER)?;
+        let signer = proof_signer(&proof).unwrap_or(Address::ZERO);
+        if !verified::is_active_node(call, signer)? {
+            let (message, _) = proof_digest(&proof.data);
+            return Err(revert_with(R::InvalidAttestator {
+                messageHash: message,
+                signature: proof.signature,
+                signer,
+            }));
+        }
+        let score = proof.data.score;
+        let mint = IDataAnchoringToken::mint_1Call {
+            to: record.ownerAddress,
+            amount: score,
+            tokenURI: record.url.clone(),
+            verified: true,
+        }
+        .abi_encode();
+        call.enter(DAT_ADDRESS, |c| Dat::default().call(c, &mint))?;
+        record.rewardProofIndex = index;
+        record.rewardAmount = score;
+        call.store_abi(&file_slot(id), &record)?;
+        call.emit(&R::RewardRequested {
+            contributorAddress: record.ownerAddress,
+            fileId: id,
+            proofIndex: index,
+            rewardAmount: score,
+        })?;
+        Ok(Vec::new())
+    }
+}
+
+impl Module for DataRegistry {
+    fn name(&self) -> &'static str {
+        "DataRegistry"
+    }
+
+    fn address(&self) -> Address {
+        DATA_REGISTRY_ADDRESS
+    }
+
+    /// Nothing is payable.
+    fn call(&self, call: &mut Call<'_>, input: &[u8]) -> Result<Vec<u8>, ModuleError> {
+        call.non_payable()?;
+        match decode_call::<Calls>(self.name(), input)? {
+            Calls::name(_) => Ok("DataRegistry".to_string().abi_encode()),
+            Calls::version(_) => Ok(U256::from(1).abi_encode()),
+            Calls::token(_) => Ok(DAT_ADDRESS.abi_encode()),
+            Calls::verifiedComputing(_) => Ok(VERIFIED_COMPUTING_ADDRESS.abi_encode()),
+            Calls::publicKey(_) => {
+                let raw = call.load(PUBLIC_KEY)?;
+                Ok(String::from_utf8_lossy(&raw).into_owned().abi_encode())
+            }
+            Calls::updatePublicKey(c) => {
+                if call.caller != self.governance {
+                    return Err(revert_with(R::NotGovernance {
+                        caller: call.caller,
+                    }));
+                }
+                check_len(&c.newPublicKey, MAX_KEY_BYTES)?;
+                call.store(PUBLIC_KEY, c.newPublicKey.clone().into_bytes().into())?;
+                call.emit(&R::PublicKeyUpdated {
+                    newPublicKey: c.newPublicKey,
+                })?;
+                Ok(Vec::new())
+            }
+            Calls::addFile(c) => {
+                let owner = call.caller;
+                Self::add_file(call, c.url, c.hash, owner, Vec::new())
+            }
+            Calls::addFileWithPermissions(c) => {
+                Self::add_file(call, c.url, c.hash, c.ownerAddress, c.permissions)
+            }
+            Calls::addPermissionForFile(c) => {
+                let record = file(call, c.fileId)?;
+                if record.ownerAddress != call.caller {
+                    return Err(revert_with(R::NotFileOwner {}));
+                }
+                Self::grant(call, c.fileId, c.account, c.key)?;
+                Ok(Vec::new())
+            }
+            Calls::getFile(c) => {
+                let f = file(call, c.fileId)?;
+                Ok(R::FileResponse {
+                    id: c.fileId,
+                    ownerAddress: f.ownerAddress,
+                    url: f.url,
+                    hash: f.hash,
+                    proofIndex: f.rewardProofIndex,
+                    rewardAmount: f.rewardAmount,
+                }
+                .abi_encode())
+            }
+            Calls::getFileIdByUrl(c) => Ok(call.load_u256(&url_slot(&c.url))?.abi_encode()),
+            Calls::getFilePermission(c) => {
+                let raw = call.load(&permission_slot(c.fileId, c.account))?;
+                Ok(String::from_utf8_lossy(&raw).into_owned().abi_encode())
+            }
+            Calls::getFileProof(c) => Ok(Self::proof(call, c.fileId, c.index)?.abi_encode()),
+            Calls::filesCount(_) => Ok(call.load_u256(FILES_N)?.abi_encode()),
+            Calls::addProof(c) => Self::add_proof(call, c.fileId, c.proof),
+            Calls::requestReward(c) => Self::request_reward(call, c.fileId, c.proofIndex),
+        }
+    }
+}

@@ -1,0 +1,527 @@
+//! VerifiedComputing: the registry of verifier nodes and the proof jobs users pay them for,
+//! with exactly the ABI of LazAI's contract (`../shared/lazai-abi.md`).
+//!
+//! - **Nodes.** The governance address (genesis `governance`) adds and removes nodes
+//!   (`addNode`, `removeNode`); a removed node can be added again and keeps what it earned.
+//!   At most [`MAX_NODES`] nodes are ever registered.
+//! - **Jobs.** `requestProof(fileId)` (alias `submitJob`) is payable with at least `nodeFee`,
+//!   for a file registered in the DataRegistry, and assigns an active node round-robin: job `n`
+//!   (ids from 1) goes to `activeNodeList[(n - 1) mod activeNodesCount]`. The fee stays in the
+//!   module. The assigned node posts its signed proof to the DataRegistry (`addProof`), then
+//!   `completeJob(jobId)`: only the assigned node, only once its proof is on chain, and the
+//!   job's bid becomes the node's claimable `amount`. A job's owner may `cancelJob` a job that
+//!   is still submitted and gets its bid back. `claim()` pays a node everything it earned.
+//! - `pause`/`unpause` (governance) stop new jobs, completions and cancellations; claims and
+//!   views still work.
+//!
+//! Every LAZAI that enters (bids) leaves exactly once: to the node on `claim` after completion,
+//! or back to the job's owner on `cancelJob`.
+
+use super::dat::DATA_REGISTRY_ADDRESS;
+use super::{Call, Module, ModuleError, decode_call, revert_with, slot};
+use crate::modules::registry;
+use alloy_primitives::{Address, U256};
+use alloy_sol_types::{SolCall, SolValue, sol};
+
+pub use super::dat::VERIFIED_COMPUTING_ADDRESS;
+
+/// Most nodes ever registered.
+pub const MAX_NODES: usize = 256;
+/// Most jobs one file may have.
+pub const MAX_JOBS_PER_FILE: usize = 32;
+/// Longest node URL or public key, in bytes.
+pub const MAX_NODE_STRING_BYTES: usize = 1024;
+
+sol! {
+    /// VerifiedComputing's Solidity interface (LazAI's, plus `cancelJob`).
+    #[derive(Debug, PartialEq, Eq)]
+    interface IVerifiedComputing {
+        enum NodeStatus { None, Active, Removed }
+        struct NodeInfo { address nodeAddress; string url; NodeStatus status; uint256 amount; uint256 jobsCount; string publicKey; }
+        enum JobStatus { None, Submitted, Completed, Canceled }
+        struct Job { uint256 fileId; uint256 bidAmount; JobStatus status; uint256 addedTimestamp; address ownerAddress; address nodeAddress; }
+
+        function version() external pure returns (uint256);
+        function nodeFee() external view returns (uint256);
+        /// Governance only.
+        function updateNodeFee(uint256 newNodeFee) external;
+        function nodeList() external view returns (address[] memory);
+        function nodeListAt(uint256 index) external view returns (NodeInfo memory);
+        function nodesCount() external view returns (uint256);
+        function activeNodesCount() external view returns (uint256);
+        function activeNodeList() external view returns (address[] memory);
+        function activeNodeListAt(uint256 index) external view returns (NodeInfo memory);
+        function getNode(address nodeAddress) external view returns (NodeInfo memory);
+        /// Governance only.
+        function addNode(address nodeAddress, string calldata url, string calldata publicKey) external;
+        /// Governance only.
+        function removeNode(address nodeAddress) external;
+        function isNode(address nodeAddress) external view returns (bool);
+        /// Payable (at least `nodeFee`): a proof job for a registered file.
+        function requestProof(uint256 fileId) external payable;
+        /// The same as `requestProof`.
+        function submitJob(uint256 fileId) external payable;
+        /// The job's assigned node only, after its proof was added to the DataRegistry.
+        function completeJob(uint256 jobId) external;
+        /// The job's owner only, while it is submitted: refunds the bid.
+        function cancelJob(uint256 jobId) external;
+        function fileJobIds(uint256 fileId) external view returns (uint256[] memory);
+        function jobsCount() external view returns (uint256);
+        function getJob(uint256 jobId) external view returns (Job memory);
+        /// A node withdraws everything it earned.
+        function claim() external;
+        /// Governance only.
+        function pause() external;
+        /// Governance only.
+        function unpause() external;
+        function paused() external view returns (bool);
+
+        event NodeAdded(address indexed nodeAddress);
+        event NodeRemoved(address indexed nodeAddress);
+        event NodeFeeUpdated(uint256 newNodeFee);
+        event JobSubmitted(uint256 indexed jobId, uint256 indexed fileId, address nodeAddress, uint256 bidAmount);
+        event JobCanceled(uint256 indexed jobId);
+        event JobComplete(address indexed attestator, uint256 indexed jobId, uint256 indexed fileId);
+        event Claimed(address indexed nodeAddress, uint256 amount);
+        event Paused(address account);
+        event Unpaused(address account);
+
+        error NodeAlreadyAdded();
+        error NodeNotActive();
+        error InvalidJobStatus();
+        error InvalidJobNode();
+        error NothingToClaim();
+        error InsufficientFee();
+        error NoActiveNode();
+        error NotJobOwner();
+        error TransferFailed();
+        error NotGovernance(address caller);
+        error EnforcedPause();
+        error FileNotFound();
+        error NoProofForJob(uint256 jobId);
+        error TooManyNodes(uint256 max);
+        error TooManyJobs(uint256 fileId, uint256 max);
+        error InvalidNode();
+        error StringTooLong(uint256 length, uint256 max);
+    }
+}
+
+use IVerifiedComputing as V;
+use V::IVerifiedComputingCalls as Calls;
+
+const FEE: &[u8] = b"fee";
+const PAUSED: &[u8] = b"paused";
+const NODES_N: &[u8] = b"nodes-n";
+const ACTIVE_N: &[u8] = b"active-n";
+const JOBS_N: &[u8] = b"jobs-n";
+
+fn w(v: U256) -> [u8; 32] {
+    v.to_be_bytes::<32>()
+}
+fn node_slot(a: Address) -> Vec<u8> {
+    slot(b"node/", &[a.as_slice()])
+}
+fn nodes_at(i: U256) -> Vec<u8> {
+    slot(b"nodes/", &[&w(i)])
+}
+fn active_at(i: U256) -> Vec<u8> {
+    slot(b"active/", &[&w(i)])
+}
+fn active_pos(a: Address) -> Vec<u8> {
+    slot(b"active-pos/", &[a.as_slice()])
+}
+fn job_slot(id: U256) -> Vec<u8> {
+    slot(b"job/", &[&w(id)])
+}
+fn file_jobs_slot(file: U256) -> Vec<u8> {
+    slot(b"file-jobs/", &[&w(file)])
+}
+
+fn load_address(call: &mut Call<'_>, slot: &[u8]) -> Result<Address, ModuleError> {
+    let raw = call.load(slot)?;
+    if raw.is_empty() {
+        return Ok(Address::ZERO);
+    }
+    if raw.len() != 20 {
+        return Err(super::revert_msg("VerifiedComputing: corrupt record"));
+    }
+    Ok(Address::from_slice(&raw))
+}
+
+fn store_address(call: &mut Call<'_>, slot: &[u8], a: Address) -> Result<(), ModuleError> {
+    call.store(slot, a.to_vec().into())
+}
+
+/// A node's record; an unknown node reads as status `None`.
+pub(crate) fn node(call: &mut Call<'_>, a: Address) -> Result<V::NodeInfo, ModuleError> {
+    Ok(call
+        .load_abi::<V::NodeInfo>(&node_slot(a))?
+        .unwrap_or(V::NodeInfo {
+            nodeAddress: Address::ZERO,
+            url: String::new(),
+            status: V::NodeStatus::None,
+            amount: U256::ZERO,
+            jobsCount: U256::ZERO,
+            publicKey: String::new(),
+        }))
+}
+
+pub(crate) fn job(call: &mut Call<'_>, id: U256) -> Result<Option<V::Job>, ModuleError> {
+    call.load_abi::<V::Job>(&job_slot(id))
+}
+
+pub(crate) fn file_jobs(call: &mut Call<'_>, file: U256) -> Result<Vec<U256>, ModuleError> {
+    Ok(call
+        .load_abi::<Vec<U256>>(&file_jobs_slot(file))?
+        .unwrap_or_default())
+}
+
+/// Read from another module: whether `a` is an active node (the caller's module context is
+/// restored afterwards).
+pub(crate) fn is_active_node(call: &mut Call<'_>, a: Address) -> Result<bool, ModuleError> {
+    call.enter(VERIFIED_COMPUTING_ADDRESS, |c| {
+        Ok(node(c, a)?.status == V::NodeStatus::Active)
+    })
+}
+
+/// Read from another module: the id of `node`'s submitted job for `file` for which `taken`
+/// says no proof was posted yet, if any.
+pub(crate) fn open_job_of(
+    call: &mut Call<'_>,
+    file: U256,
+    node_address: Address,
+    mut taken: impl FnMut(&mut Call<'_>, U256) -> Result<bool, ModuleError>,
+) -> Result<Option<U256>, ModuleError> {
+    let ids = call.enter(VERIFIED_COMPUTING_ADDRESS, |c| file_jobs(c, file))?;
+    for id in ids {
+        let Some(j) = call.enter(VERIFIED_COMPUTING_ADDRESS, |c| job(c, id))? else {
+            continue;
+        };
+        if j.nodeAddress == node_address && j.status == V::JobStatus::Submitted && !taken(call, id)?
+        {
+            return Ok(Some(id));
+        }
+    }
+    Ok(None)
+}
+
+/// The VerifiedComputing module, administered by the governance address.
+#[derive(Clone, Debug)]
+pub struct VerifiedComputing {
+    governance: Address,
+}
+
+impl VerifiedComputing {
+    pub fn new(governance: Address) -> Self {
+        Self { governance }
+    }
+
+    fn only_governance(&self, call: &Call<'_>) -> Result<(), ModuleError> {
+        if call.caller != self.governance {
+            return Err(revert_with(V::NotGovernance {
+                caller: call.caller,
+            }));
+        }
+        Ok(())
+    }
+
+    fn not_paused(call: &mut Call<'_>) -> Result<(), ModuleError> {
+        if call.load_flag(PAUSED)? {
+            return Err(revert_with(V::EnforcedPause {}));
+        }
+        Ok(())
+    }
+
+    fn check_string(s: &str) -> Result<(), ModuleError> {
+        if s.len() > MAX_NODE_STRING_BYTES {
+            return Err(revert_with(V::StringTooLong {
+                length: U256::from(s.len()),
+                max: U256::from(MAX_NODE_STRING_BYTES),
+            }));
+        }
+        Ok(())
+    }
+
+    fn add_node(
+        &self,
+        call: &mut Call<'_>,
+        a: Address,
+        url: String,
+        public_key: String,
+    ) -> Result<Vec<u8>, ModuleError> {
+        self.only_governance(call)?;
+        if a == Address::ZERO {
+            return Err(revert_with(V::InvalidNode {}));
+        }
+        Self::check_string(&url)?;
+        Self::check_string(&public_key)?;
+        let mut n = node(call, a)?;
+        match n.status {
+            V::NodeStatus::Active => return Err(revert_with(V::NodeAlreadyAdded {})),
+            V::NodeStatus::None => {
+                let count = call.load_u256(NODES_N)?;
+                if count >= U256::from(MAX_NODES) {
+                    return Err(revert_with(V::TooManyNodes {
+                        max: U256::from(MAX_NODES),
+                    }));
+                }
+                store_address(call, &nodes_at(count), a)?;
+                call.store_u256(NODES_N, count + U256::from(1))?;
+            }
+            _ => {}
+        }
+        n.nodeAddress = a;
+        n.url = url;
+        n.publicKey = public_key;
+        n.status = V::NodeStatus::Active;
+        call.store_abi(&node_slot(a), &n)?;
+        let active = call.load_u256(ACTIVE_N)?;
+        store_address(call, &active_at(active), a)?;
+        call.store_u256(&active_pos(a), active + U256::from(1))?;
+        call.store_u256(ACTIVE_N, active + U256::from(1))?;
+        call.emit(&V::NodeAdded { nodeAddress: a })?;
+        Ok(Vec::new())
+    }
+
+    fn remove_node(&self, call: &mut Call<'_>, a: Address) -> Result<Vec<u8>, ModuleError> {
+        self.only_governance(call)?;
+        let mut n = node(call, a)?;
+        if n.status != V::NodeStatus::Active {
+            return Err(revert_with(V::NodeNotActive {}));
+        }
+        n.status = V::NodeStatus::Removed;
+        call.store_abi(&node_slot(a), &n)?;
+        // Swap-remove from the active list.
+        let pos = call.load_u256(&active_pos(a))?;
+        let count = call.load_u256(ACTIVE_N)?;
+        let (Some(index), Some(last)) = (
+            pos.checked_sub(U256::from(1)),
+            count.checked_sub(U256::from(1)),
+        ) else {
+            return Err(super::revert_msg("VerifiedComputing: corrupt active list"));
+        };
+        if index != last {
+            let moved = load_address(call, &active_at(last))?;
+            store_address(call, &active_at(index), moved)?;
+            call.store_u256(&active_pos(moved), pos)?;
+        }
+        call.store(&active_at(last), Default::default())?;
+        call.store(&active_pos(a), Default::default())?;
+        call.store_u256(ACTIVE_N, last)?;
+        call.emit(&V::NodeRemoved { nodeAddress: a })?;
+        Ok(Vec::new())
+    }
+
+    fn request_proof(call: &mut Call<'_>, file: U256) -> Result<Vec<u8>, ModuleError> {
+        Self::not_paused(call)?;
+        if !call.enter(DATA_REGISTRY_ADDRESS, |c| registry::file_exists(c, file))? {
+            return Err(revert_with(V::FileNotFound {}));
+        }
+        let fee = call.load_u256(FEE)?;
+        if call.value < fee {
+            return Err(revert_with(V::InsufficientFee {}));
+        }
+        let active = call.load_u256(ACTIVE_N)?;
+        if active.is_zero() {
+            return Err(revert_with(V::NoActiveNode {}));
+        }
+        let mut ids = file_jobs(call, file)?;
+        if ids.len() >= MAX_JOBS_PER_FILE {
+            return Err(revert_with(V::TooManyJobs {
+                fileId: file,
+                max: U256::from(MAX_JOBS_PER_FILE),
+            }));
+        }
+        let previous = call.load_u256(JOBS_N)?;
+        let id = previous + U256::from(1);
+        let assigned = load_address(call, &active_at(previous % active))?;
+        let record = V::Job {
+            fileId: file,
+            bidAmount: call.value,
+            status: V::JobStatus::Submitted,
+            addedTimestamp: U256::from(call.block.timestamp_ms / 1000),
+            ownerAddress: call.caller,
+            nodeAddress: assigned,
+        };
+        call.store_abi(&job_slot(id), &record)?;
+        call.store_u256(JOBS_N, id)?;
+        ids.push(id);
+        call.store_abi(&file_jobs_slot(file), &ids)?;
+        let mut n = node(call, assigned)?;
+        n.jobsCount += U256::from(1);
+        call.store_abi(&node_slot(assigned), &n)?;
+        call.emit(&V::JobSubmitted {
+            jobId: id,
+            fileId: file,
+            nodeAddress: assigned,
+            bidAmount: call.value,
+        })?;
+        Ok(Vec::new())
+    }
+
+    fn complete_job(call: &mut Call<'_>, id: U256) -> Result<Vec<u8>, ModuleError> {
+        Self::not_paused(call)?;
+        let Some(mut j) = job(call, id)? else {
+            return Err(revert_with(V::InvalidJobStatus {}));
+        };
+        if j.nodeAddress != call.caller {
+            return Err(revert_with(V::InvalidJobNode {}));
+        }
+        if j.status != V::JobStatus::Submitted {
+            return Err(revert_with(V::InvalidJobStatus {}));
+        }
+        if !call.enter(DATA_REGISTRY_ADDRESS, |c| registry::job_has_proof(c, id))? {
+            return Err(revert_with(V::NoProofForJob { jobId: id }));
+        }
+        j.status = V::JobStatus::Completed;
+        call.store_abi(&job_slot(id), &j)?;
+        let mut n = node(call, j.nodeAddress)?;
+        n.amount = n
+            .amount
+            .checked_add(j.bidAmount)
+            .ok_or_else(|| super::revert_msg("VerifiedComputing: amount overflow"))?;
+        call.store_abi(&node_slot(j.nodeAddress), &n)?;
+        call.emit(&V::JobComplete {
+            attestator: j.nodeAddress,
+            jobId: id,
+            fileId: j.fileId,
+        })?;
+        Ok(Vec::new())
+    }
+
+    fn cancel_job(call: &mut Call<'_>, id: U256) -> Result<Vec<u8>, ModuleError> {
+        Self::not_paused(call)?;
+        let Some(mut j) = job(call, id)? else {
+            return Err(revert_with(V::InvalidJobStatus {}));
+        };
+        if j.ownerAddress != call.caller {
+            return Err(revert_with(V::NotJobOwner {}));
+        }
+        if j.status != V::JobStatus::Submitted {
+            return Err(revert_with(V::InvalidJobStatus {}));
+        }
+        j.status = V::JobStatus::Canceled;
+        call.store_abi(&job_slot(id), &j)?;
+        call.pay(j.ownerAddress, j.bidAmount)?;
+        call.emit(&V::JobCanceled { jobId: id })?;
+        Ok(Vec::new())
+    }
+
+    fn claim(call: &mut Call<'_>) -> Result<Vec<u8>, ModuleError> {
+        let a = call.caller;
+        let mut n = node(call, a)?;
+        if n.amount.is_zero() {
+            return Err(revert_with(V::NothingToClaim {}));
+        }
+        let amount = n.amount;
+        n.amount = U256::ZERO;
+        call.store_abi(&node_slot(a), &n)?;
+        call.pay(a, amount)?;
+        call.emit(&V::Claimed {
+            nodeAddress: a,
+            amount,
+        })?;
+        Ok(Vec::new())
+    }
+
+    fn list(
+        call: &mut Call<'_>,
+        count: &[u8],
+        at: fn(U256) -> Vec<u8>,
+    ) -> Result<Vec<Address>, ModuleError> {
+        let n = call.load_u256(count)?;
+        let n = usize::try_from(n).unwrap_or(usize::MAX).min(MAX_NODES);
+        let mut out = Vec::with_capacity(n);
+        for i in 0..n {
+            out.push(load_address(call, &at(U256::from(i)))?);
+        }
+        Ok(out)
+    }
+
+    fn info_at(
+        call: &mut Call<'_>,
+        count: &[u8],
+        at: fn(U256) -> Vec<u8>,
+        i: U256,
+    ) -> Result<V::NodeInfo, ModuleError> {
+        if i >= call.load_u256(count)? {
+            return Err(revert_with(V::InvalidNode {}));
+        }
+        let a = load_address(call, &at(i))?;
+        node(call, a)
+    }
+}
+
+impl Module for VerifiedComputing {
+    fn name(&self) -> &'static str {
+        "VerifiedComputing"
+    }
+
+    fn address(&self) -> Address {
+        VERIFIED_COMPUTING_ADDRESS
+    }
+
+    /// Only `requestProof` and `submitJob` are payable.
+    fn call(&self, call: &mut Call<'_>, input: &[u8]) -> Result<Vec<u8>, ModuleError> {
+        let payable = [V::requestProofCall::SELECTOR, V::submitJobCall::SELECTOR];
+        if !payable.iter().any(|s| input.get(..4) == Some(&s[..])) {
+            call.non_payable()?;
+        }
+        match decode_call::<Calls>(self.name(), input)? {
+            Calls::version(_) => Ok(U256::from(1).abi_encode()),
+            Calls::nodeFee(_) => Ok(call.load_u256(FEE)?.abi_encode()),
+            Calls::updateNodeFee(c) => {
+                self.only_governance(call)?;
+                call.store_u256(FEE, c.newNodeFee)?;
+                call.emit(&V::NodeFeeUpdated {
+                    newNodeFee: c.newNodeFee,
+                })?;
+                Ok(Vec::new())
+            }
+            Calls::nodeList(_) => Ok(Self::list(call, NODES_N, nodes_at)?.abi_encode()),
+            Calls::nodeListAt(c) => {
+                Ok(Self::info_at(call, NODES_N, nodes_at, c.index)?.abi_encode())
+            }
+            Calls::nodesCount(_) => Ok(call.load_u256(NODES_N)?.abi_encode()),
+            Calls::activeNodesCount(_) => Ok(call.load_u256(ACTIVE_N)?.abi_encode()),
+            Calls::activeNodeList(_) => Ok(Self::list(call, ACTIVE_N, active_at)?.abi_encode()),
+            Calls::activeNodeListAt(c) => {
+                Ok(Self::info_at(call, ACTIVE_N, active_at, c.index)?.abi_encode())
+            }
+            Calls::getNode(c) => Ok(node(call, c.nodeAddress)?.abi_encode()),
+            Calls::addNode(c) => self.add_node(call, c.nodeAddress, c.url, c.publicKey),
+            Calls::removeNode(c) => self.remove_node(call, c.nodeAddress),
+            Calls::isNode(c) => {
+                Ok((node(call, c.nodeAddress)?.status == V::NodeStatus::Active).abi_encode())
+            }
+            Calls::requestProof(c) => Self::request_proof(call, c.fileId),
+            Calls::submitJob(c) => Self::request_proof(call, c.fileId),
+            Calls::completeJob(c) => Self::complete_job(call, c.jobId),
+            Calls::cancelJob(c) => Self::cancel_job(call, c.jobId),
+            Calls::fileJobIds(c) => Ok(file_jobs(call, c.fileId)?.abi_encode()),
+            Calls::jobsCount(_) => Ok(call.load_u256(JOBS_N)?.abi_encode()),
+            Calls::getJob(c) => match job(call, c.jobId)? {
+                Some(j) => Ok(j.abi_encode()),
+                None => Err(revert_with(V::InvalidJobStatus {})),
+            },
+            Calls::claim(_) => Self::claim(call),
+            Calls::pause(_) => {
+                self.only_governance(call)?;
+                call.store_flag(PAUSED, true)?;
+                call.emit(&V::Paused {
+                    account: call.caller,
+                })?;
+                Ok(Vec::new())
+            }
+            Calls::unpause(_) => {
+                self.only_governance(call)?;
+                call.store_flag(PAUSED, false)?;
+                call.emit(&V::Unpaused {
+                    account: call.caller,
+                })?;
+                Ok(Vec::new())
+            }
+            Calls::paused(_) => Ok(call.load_flag(PAUSED)?.abi_encode()),
+        }
+    }
+}
