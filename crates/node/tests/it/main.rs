@@ -6,6 +6,7 @@ mod epochs;
 mod errors;
 mod restart;
 mod rpc;
+mod sdk_path;
 mod slashing;
 mod support;
 mod validators;
