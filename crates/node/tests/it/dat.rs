@@ -8,7 +8,7 @@ use alloy::contract::SolCallBuilder;
 use alloy::providers::{DynProvider, Provider};
 use alloy::rpc::types::{BlockNumberOrTag, TransactionReceipt};
 use alloy::sol;
-use alloy::sol_types::{SolCall, SolError, SolEvent, SolInterface};
+use alloy::sol_types::{SolCall, SolError, SolEvent};
 use alloy_primitives::{Address, B256, Bytes, FixedBytes, U256, address, keccak256};
 use lazai_types::lazai;
 
@@ -156,10 +156,6 @@ async fn mined_failing<P: Provider, C: SolCall>(call: SolCallBuilder<P, C>) -> T
 }
 
 /// What a receipt's transaction paid in fees.
-fn fee(r: &TransactionReceipt) -> U256 {
-    U256::from(r.gas_used) * U256::from(r.effective_gas_price)
-}
-
 /// Every event `E` the DAT logged in `r`.
 fn events<E: SolEvent>(r: &TransactionReceipt) -> Vec<E> {
     r.inner
@@ -180,36 +176,14 @@ fn event<E: SolEvent>(r: &TransactionReceipt) -> E {
     all.remove(0)
 }
 
-/// Requires `call` to revert, both under `eth_call` and `eth_estimateGas`, with the custom
-/// error `E` (decoded by alloy from the JSON-RPC error data, through this file's interface);
-/// also checks that the whole-interface decoder recognises it.
+/// Requires `call` to revert with the DAT custom error `E` (see [`reverts_with`]).
 async fn reverts<E, P, C>(call: &SolCallBuilder<P, C>) -> E
 where
     E: SolError + PartialEq + std::fmt::Debug,
     P: Provider,
     C: SolCall,
 {
-    let err = match call.call().await {
-        Ok(_) => panic!(
-            "{} did not revert (expected {})",
-            C::SIGNATURE,
-            E::SIGNATURE
-        ),
-        Err(e) => e,
-    };
-    let decoded = err
-        .as_decoded_error::<E>()
-        .unwrap_or_else(|| panic!("{}: expected {}, got {err}", C::SIGNATURE, E::SIGNATURE));
-    let any = err
-        .as_decoded_interface_error::<IDat::IDatErrors>()
-        .expect("an IDat error");
-    assert_eq!(any.selector(), E::SELECTOR);
-    let estimated = call
-        .estimate_gas()
-        .await
-        .expect_err("estimateGas reverts too");
-    assert_eq!(estimated.as_decoded_error::<E>().as_ref(), Some(&decoded));
-    decoded
+    reverts_with::<E, IDat::IDatErrors, P, C>(call).await
 }
 
 /// Waits for a finalized block whose timestamp (seconds) is at least `at`.
@@ -505,7 +479,7 @@ fn legacy_erc1155_face_as_lazai_sdk_uses_it() {
         assert_eq!(event::<IDat::Claimed>(&r).amount, lazai(3));
         assert_eq!(
             p.get_balance(b_addr).await.expect("balance"),
-            bob_before + lazai(3) - fee(&r)
+            bob_before + lazai(3) - gas_fee(&r)
         );
         assert_eq!(
             p.get_balance(DAT).await.expect("balance"),
@@ -700,7 +674,7 @@ fn erc8028_face_classes_revenue_and_usage() {
         );
         assert_eq!(
             p.get_balance(c_addr).await.expect("balance"),
-            carol_before + lazai(3) - fee(&r)
+            carol_before + lazai(3) - gas_fee(&r)
         );
         assert_eq!(pending(2).await, u(0));
         assert_eq!(pending(1).await, lazai(1));
@@ -820,7 +794,7 @@ fn erc8028_face_classes_revenue_and_usage() {
         assert_eq!(event::<IDat::Claimed>(&r).amount, lazai(1));
         assert_eq!(
             p.get_balance(d_addr).await.expect("balance"),
-            dave_before + lazai(1) - fee(&r)
+            dave_before + lazai(1) - gas_fee(&r)
         );
 
         // approveForClass lets an operator move the owner's tokens of that class.
@@ -865,7 +839,7 @@ fn erc8028_face_classes_revenue_and_usage() {
         assert_eq!(event::<IDat::Claimed>(&r).amount, lazai(6));
         assert_eq!(
             p.get_balance(b_addr).await.expect("balance"),
-            bob_before + lazai(6) - fee(&r)
+            bob_before + lazai(6) - gas_fee(&r)
         );
         let rev = a
             .classRevenue(u(1), LAZAI_ASSET)
@@ -1078,7 +1052,7 @@ fn custom_errors_decode_and_failed_transactions_change_nothing() {
         let r = mined_failing(b.recordUsage(u(1), metric, u(101))).await;
         assert_eq!(
             p.get_balance(b_addr).await.expect("balance"),
-            bob_before - fee(&r)
+            bob_before - gas_fee(&r)
         );
         assert_eq!(
             p.get_transaction_count(b_addr).await.expect("nonce"),
@@ -1094,7 +1068,7 @@ fn custom_errors_decode_and_failed_transactions_change_nothing() {
         let r = mined_failing(a.settleRevenueETH(u(2)).value(lazai(1))).await;
         assert_eq!(
             p.get_balance(a_addr).await.expect("balance"),
-            alice_before - fee(&r)
+            alice_before - gas_fee(&r)
         );
         assert_eq!(p.get_balance(DAT).await.expect("balance"), dat_before);
         let rev = a

@@ -193,10 +193,6 @@ async fn mined<P: Provider, C: SolCall>(call: SolCallBuilder<P, C>) -> Transacti
 }
 
 /// What a receipt's transaction paid in fees.
-fn gas_fee(r: &TransactionReceipt) -> U256 {
-    U256::from(r.gas_used) * U256::from(r.effective_gas_price)
-}
-
 /// Every event `E` that `emitter` logged in `r`.
 fn events<E: SolEvent>(r: &TransactionReceipt, emitter: Address) -> Vec<E> {
     r.inner
@@ -298,26 +294,7 @@ impl World {
         P: Provider,
         C: SolCall,
     {
-        let err = match call.call().await {
-            Ok(_) => panic!(
-                "{} did not revert (expected {})",
-                C::SIGNATURE,
-                E::SIGNATURE
-            ),
-            Err(e) => e,
-        };
-        let decoded = err
-            .as_decoded_error::<E>()
-            .unwrap_or_else(|| panic!("{}: expected {}, got {err}", C::SIGNATURE, E::SIGNATURE));
-        let any = err
-            .as_decoded_interface_error::<I>()
-            .unwrap_or_else(|| panic!("{}: not an error of the interface", E::SIGNATURE));
-        assert_eq!(any.selector(), E::SELECTOR);
-        let estimated = call
-            .estimate_gas()
-            .await
-            .expect_err("estimateGas reverts too");
-        assert_eq!(estimated.as_decoded_error::<E>().as_ref(), Some(&decoded));
+        let decoded = reverts_with::<E, I, P, C>(&call).await;
 
         let before = self.snapshot().await;
         let balance = self.p.get_balance(sender).await.expect("balance");

@@ -159,3 +159,40 @@ pub async fn transfer(
         .await
         .expect("receipt")
 }
+
+/// What a transaction's sender paid for gas.
+pub fn gas_fee(r: &alloy::rpc::types::TransactionReceipt) -> alloy_primitives::U256 {
+    alloy_primitives::U256::from(r.gas_used) * alloy_primitives::U256::from(r.effective_gas_price)
+}
+
+/// Requires `call` to revert, both under `eth_call` and `eth_estimateGas`, with the custom
+/// error `E` of interface `I` (decoded by alloy from the JSON-RPC error data); returns it.
+pub async fn reverts_with<E, I, P, C>(call: &alloy::contract::SolCallBuilder<P, C>) -> E
+where
+    E: alloy::sol_types::SolError + PartialEq + std::fmt::Debug,
+    I: alloy::sol_types::SolInterface,
+    P: Provider,
+    C: alloy::sol_types::SolCall,
+{
+    let err = match call.call().await {
+        Ok(_) => panic!(
+            "{} did not revert (expected {})",
+            C::SIGNATURE,
+            E::SIGNATURE
+        ),
+        Err(e) => e,
+    };
+    let decoded = err
+        .as_decoded_error::<E>()
+        .unwrap_or_else(|| panic!("{}: expected {}, got {err}", C::SIGNATURE, E::SIGNATURE));
+    let any = err
+        .as_decoded_interface_error::<I>()
+        .unwrap_or_else(|| panic!("{}: not an error of the interface", E::SIGNATURE));
+    assert_eq!(any.selector(), E::SELECTOR);
+    let estimated = call
+        .estimate_gas()
+        .await
+        .expect_err("estimateGas reverts too");
+    assert_eq!(estimated.as_decoded_error::<E>().as_ref(), Some(&decoded));
+    decoded
+}

@@ -186,6 +186,31 @@ fn nonzero(amount: U256) -> Result<(), ModuleError> {
     Ok(())
 }
 
+/// Adds minted share and value to a class's totals; the total share may not pass
+/// [`MAX_CLASS_SHARE`].
+fn add_to_totals(
+    class_id: U256,
+    totals: &mut ClassTotals,
+    share: U256,
+    value: U256,
+) -> Result<(), ModuleError> {
+    totals.totalShare = totals
+        .totalShare
+        .checked_add(share)
+        .filter(|s| *s <= MAX_CLASS_SHARE)
+        .ok_or_else(|| {
+            revert_with(I::ShareLimitExceeded {
+                classId: class_id,
+                limit: MAX_CLASS_SHARE,
+            })
+        })?;
+    totals.totalValue = totals
+        .totalValue
+        .checked_add(value)
+        .ok_or_else(|| book::overflow(class_id))?;
+    Ok(())
+}
+
 /// Whether `actor` may move `owner`'s tokens of `class`: the owner, or an operator approved
 /// for all of the owner's tokens or for that class.
 fn may_move(
@@ -323,21 +348,7 @@ impl Dat {
                 now,
             }));
         }
-        let total_share = totals
-            .totalShare
-            .checked_add(share)
-            .filter(|s| *s <= MAX_CLASS_SHARE)
-            .ok_or_else(|| {
-                revert_with(I::ShareLimitExceeded {
-                    classId: class_id,
-                    limit: MAX_CLASS_SHARE,
-                })
-            })?;
-        totals.totalShare = total_share;
-        totals.totalValue = totals
-            .totalValue
-            .checked_add(value)
-            .ok_or_else(|| book::overflow(class_id))?;
+        add_to_totals(class_id, totals, share, value)?;
         totals.tokenCount = totals.tokenCount.saturating_add(U256::from(1));
         let id = book::next_id(call, book::TOKEN_COUNT)?;
         let record = TokenRecord {
@@ -382,24 +393,14 @@ impl Dat {
             book::set_holding(call, class_id, to, id)?;
             return Ok(id);
         }
-        let limit = || {
-            revert_with(I::ShareLimitExceeded {
-                classId: class_id,
-                limit: MAX_CLASS_SHARE,
-            })
-        };
-        totals.totalShare = totals
-            .totalShare
-            .checked_add(amount)
-            .filter(|s| *s <= MAX_CLASS_SHARE)
-            .ok_or_else(limit)?;
-        totals.totalValue = totals
-            .totalValue
-            .checked_add(amount)
-            .ok_or_else(|| book::overflow(class_id))?;
+        add_to_totals(class_id, totals, amount, amount)?;
         let mut t = book::token(call, held)?;
         let now = now(call);
-        let share = t.shareRatio.checked_add(amount).ok_or_else(limit)?;
+        // At most the class total, which was just checked.
+        let share = t
+            .shareRatio
+            .checked_add(amount)
+            .ok_or_else(|| book::overflow(class_id))?;
         book::reshare(call, held, &t, share, now)?;
         t.shareRatio = share;
         t.value = t
