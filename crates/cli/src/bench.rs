@@ -240,13 +240,7 @@ fn recovery_rates(raws: &[Bytes]) -> (f64, f64) {
 }
 
 fn free_port_base(count: usize) -> Result<u16> {
-    // Ask the OS for a free port and use the run above it; a collision only fails the run.
-    let l = std::net::TcpListener::bind("127.0.0.1:0")?;
-    let port = l.local_addr()?.port();
-    if port as usize + count > u16::MAX as usize {
-        bail!("no free port range");
-    }
-    Ok(port)
+    cluster::free_port_run(count)
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {

@@ -63,15 +63,44 @@ pub fn loopback_addrs(base: u16, count: usize) -> Result<Vec<(SocketAddr, Socket
         .collect()
 }
 
-/// `count` distinct ports on 127.0.0.1 that were free a moment ago.
+/// Every port this process has handed out, so that nodes started concurrently from one
+/// process (tests run in parallel) never get the same port twice, even after the probing
+/// listener closed and the OS could give the port to the next probe.
+static HANDED_OUT: std::sync::Mutex<std::collections::BTreeSet<u16>> =
+    std::sync::Mutex::new(std::collections::BTreeSet::new());
+
+/// `count` distinct ports on 127.0.0.1 that were free a moment ago and that this process has
+/// not handed out before.
 pub fn free_ports(count: usize) -> Result<Vec<u16>> {
-    let listeners = (0..count)
-        .map(|_| std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)))
-        .collect::<std::io::Result<Vec<_>>>()?;
-    listeners
-        .iter()
-        .map(|l| Ok(l.local_addr()?.port()))
-        .collect()
+    (0..count).map(|_| free_port_run(1)).collect()
+}
+
+/// The first of `count` consecutive ports on 127.0.0.1 that were all free a moment ago and
+/// that this process has not handed out before (they are recorded as handed out).
+pub fn free_port_run(count: usize) -> Result<u16> {
+    let mut handed = HANDED_OUT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    for _ in 0..1000 {
+        let base = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?
+            .local_addr()?
+            .port();
+        let Some(end) = (base as usize)
+            .checked_add(count)
+            .filter(|e| *e <= u16::MAX as usize + 1)
+        else {
+            continue;
+        };
+        let run = base..end as u16;
+        let free = run.clone().all(|p| {
+            !handed.contains(&p) && std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, p)).is_ok()
+        });
+        if free {
+            handed.extend(run);
+            return Ok(base);
+        }
+    }
+    anyhow::bail!("no run of {count} free loopback ports")
 }
 
 /// `count` nodes on 127.0.0.1 with RPC and p2p ports that were free a moment ago.

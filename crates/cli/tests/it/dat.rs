@@ -13,11 +13,7 @@ use std::process::{Child, Command, Output, Stdio};
 const KEY_ENV: &str = "LAZAI_PRIVATE_KEY";
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
+    lazai_cli::cluster::free_ports(1).expect("a free port")[0]
 }
 
 /// Kills the devnet when dropped, so a failing test leaves no process behind.

@@ -12,11 +12,7 @@ pub(crate) const DEV_KEY_0: &str =
     "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
+    lazai_cli::cluster::free_ports(1).expect("a free port")[0]
 }
 
 fn lazai(args: &[&str]) -> Command {
