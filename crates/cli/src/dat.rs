@@ -41,26 +41,18 @@
 //! With `--json` every command prints one JSON object; 256-bit quantities (ids, values,
 //! shares, wei) are decimal strings, times are Unix seconds (plus a `…Utc` string).
 
-use alloy::network::{EthereumWallet, TransactionBuilder};
-use alloy::providers::transport::TransportError;
-use alloy::providers::{DynProvider, Provider, ProviderBuilder};
-use alloy::rpc::types::{TransactionReceipt, TransactionRequest};
-use alloy::sol_types::{Revert, SolCall, SolError, SolEvent, SolInterface, decode_revert_reason};
-use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
-use alloy_signer_local::PrivateKeySigner;
+use alloy::rpc::types::TransactionReceipt;
+use alloy::sol_types::{SolCall, SolEvent};
+use alloy_primitives::{Address, B256, U256, keccak256};
 use anyhow::{Context as _, Result, anyhow, bail};
 use clap::{Args, Subcommand};
+use lazai_client::{Client as ModuleClient, resolve_signer};
 use lazai_ledger::modules::{DAT_ADDRESS, IDataAnchoringToken as I, NATIVE_ASSET};
 use serde_json::json;
 use std::path::PathBuf;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use I::IDataAnchoringTokenErrors as DatErrors;
-
-/// The default JSON-RPC URL.
-pub const DEFAULT_RPC: &str = "http://127.0.0.1:8545";
-/// The environment variable holding the signer's hex private key.
-pub const KEY_ENV: &str = "LAZAI_PRIVATE_KEY";
+pub use lazai_client::{DEFAULT_RPC, KEY_ENV};
 /// The default usage metric name.
 pub const DEFAULT_METRIC: &str = "inference";
 /// LAZAI's decimals.
@@ -105,10 +97,10 @@ pub enum ClassCommand {
 pub struct ReadArgs {
     /// JSON-RPC URL of the node.
     #[arg(long, default_value = DEFAULT_RPC)]
-    rpc: String,
+    pub(crate) rpc: String,
     /// Print one JSON object instead of text.
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
 }
 
 /// For commands that send a transaction.
@@ -116,21 +108,21 @@ pub struct ReadArgs {
 pub struct TxArgs {
     /// JSON-RPC URL of the node.
     #[arg(long, default_value = DEFAULT_RPC)]
-    rpc: String,
+    pub(crate) rpc: String,
     /// The signer's private key in hex. Visible to other local users while the command runs:
     /// prefer --key-file or LAZAI_PRIVATE_KEY.
     #[arg(long, value_name = "HEX")]
-    key: Option<String>,
+    pub(crate) key: Option<String>,
     /// A file holding the signer's hex private key (used when --key is not given; without
     /// either, the key is read from LAZAI_PRIVATE_KEY).
     #[arg(long, value_name = "FILE")]
-    key_file: Option<PathBuf>,
+    pub(crate) key_file: Option<PathBuf>,
     /// Seconds to wait for the transaction's receipt.
     #[arg(long, value_name = "SECS", default_value_t = 60)]
-    timeout: u64,
+    pub(crate) timeout: u64,
     /// Print one JSON object instead of text.
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
 }
 
 #[derive(Args)]
@@ -263,7 +255,7 @@ pub struct PendingArgs {
     read: ReadArgs,
 }
 
-fn parse_u256(s: &str) -> Result<U256, String> {
+pub(crate) fn parse_u256(s: &str) -> Result<U256, String> {
     let s = s.trim();
     let parsed = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
         Some(hex) if !hex.is_empty() => U256::from_str_radix(hex, 16),
@@ -502,215 +494,37 @@ pub fn metric_id(name: &str) -> B256 {
     keccak256(name.as_bytes())
 }
 
-// ---- revert data ---------------------------------------------------------------------------
-
-/// Names a DAT custom error with its arguments: `QuotaExceeded(tokenId: 1, remaining: 5,
-/// requested: 6)`, `ZeroAmount()`.
-pub fn describe_dat_error(e: &DatErrors) -> String {
-    // The sol!-generated Debug is `Variant(Variant { a: 1, b: 2 })` or `Variant(Variant)`.
-    let debug = format!("{e:?}");
-    let inner = debug
-        .split_once('(')
-        .and_then(|(_, rest)| rest.strip_suffix(')'))
-        .unwrap_or(&debug);
-    match inner.split_once(" {") {
-        Some((name, rest)) => {
-            let args = rest.trim_end_matches('}').trim();
-            format!("{name}({args})")
-        }
-        None => format!("{}()", inner.trim()),
-    }
-}
-
-/// Describes revert data: a DAT custom error, else `Error(string)` (and `Panic`), else hex.
-pub fn describe_revert(data: &[u8]) -> String {
-    if let Ok(e) = DatErrors::abi_decode(data) {
-        return describe_dat_error(&e);
-    }
-    if let Ok(r) = Revert::abi_decode(data) {
-        return format!("Error({:?})", r.reason);
-    }
-    if data.is_empty() {
-        return "no revert data".to_string();
-    }
-    if data.len() >= 4
-        && let Some(reason) = decode_revert_reason(data)
-    {
-        return reason;
-    }
-    format!("unknown revert data {}", Bytes::copy_from_slice(data))
-}
-
-fn function_name<C: SolCall>() -> &'static str {
-    C::SIGNATURE.split('(').next().unwrap_or(C::SIGNATURE)
-}
-
-/// The revert data of a failed `eth_call` / `eth_estimateGas`, if it reverted.
-fn revert_data(e: &TransportError) -> Option<Bytes> {
-    e.as_error_resp()?.as_revert_data()
-}
-
-/// Turns an RPC failure into an error naming the revert when there is one.
-fn rpc_failure(e: TransportError, what: &str, rpc: &str) -> anyhow::Error {
-    if let Some(data) = revert_data(&e) {
-        return anyhow!("{what} reverted: {}", describe_revert(&data));
-    }
-    anyhow!(e).context(format!("{what} (via {rpc})"))
-}
-
 // ---- the client ----------------------------------------------------------------------------
 
-fn signer_of(args: &TxArgs) -> Result<PrivateKeySigner> {
-    let (text, source) = if let Some(k) = &args.key {
-        (k.clone(), "--key".to_string())
-    } else if let Some(path) = &args.key_file {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("read key file {}", path.display()))?;
-        (text, format!("key file {}", path.display()))
-    } else {
-        match std::env::var(KEY_ENV) {
-            Ok(k) if !k.trim().is_empty() => (k, KEY_ENV.to_string()),
-            _ => bail!(
-                "no signer: this command sends a transaction; pass --key HEX, --key-file FILE \
-                 or set {KEY_ENV}"
-            ),
-        }
-    };
-    parse_key(&text).with_context(|| format!("invalid private key in {source}"))
-}
+pub use lazai_client::{describe_revert, parse_key};
 
-/// A hex secp256k1 private key (`0x` optional).
-pub fn parse_key(text: &str) -> Result<PrivateKeySigner> {
-    let bytes = parse_b256(text).map_err(|_| anyhow!("expected 32 bytes of hex"))?;
-    PrivateKeySigner::from_bytes(&bytes).map_err(|_| anyhow!("not a valid secp256k1 key"))
-}
-
-struct Client {
-    provider: DynProvider,
-    rpc: String,
-    from: Option<Address>,
-    timeout: Duration,
-}
+/// A client of the DAT module.
+struct Client(ModuleClient);
 
 impl Client {
     fn read(rpc: &str) -> Result<Self> {
-        let url = rpc
-            .parse()
-            .with_context(|| format!("bad RPC URL {rpc:?}"))?;
-        Ok(Self {
-            provider: ProviderBuilder::new().connect_http(url).erased(),
-            rpc: rpc.to_string(),
-            from: None,
-            timeout: Duration::ZERO,
-        })
+        Ok(Self(ModuleClient::read(rpc)?))
     }
 
     fn signing(args: &TxArgs) -> Result<Self> {
-        let signer = signer_of(args)?;
-        let from = signer.address();
-        let url = args
-            .rpc
-            .parse()
-            .with_context(|| format!("bad RPC URL {:?}", args.rpc))?;
-        Ok(Self {
-            provider: ProviderBuilder::new()
-                .wallet(EthereumWallet::from(signer))
-                .connect_http(url)
-                .erased(),
-            rpc: args.rpc.clone(),
-            from: Some(from),
-            timeout: Duration::from_secs(args.timeout),
-        })
+        let signer = resolve_signer(args.key.as_deref(), args.key_file.as_deref())?;
+        Ok(Self(ModuleClient::signing(
+            &args.rpc,
+            signer,
+            Duration::from_secs(args.timeout),
+        )?))
     }
 
     fn from(&self) -> Address {
-        self.from.unwrap_or_default()
+        self.0.from()
     }
 
-    fn request<C: SolCall>(&self, call: &C) -> TransactionRequest {
-        let tx = TransactionRequest::default()
-            .with_to(DAT_ADDRESS)
-            .with_input(call.abi_encode());
-        match self.from {
-            Some(from) => tx.with_from(from),
-            None => tx,
-        }
-    }
-
-    /// An `eth_call` of the module.
     async fn call<C: SolCall>(&self, call: C) -> Result<C::Return> {
-        let name = function_name::<C>();
-        let out = self
-            .provider
-            .call(self.request(&call))
-            .await
-            .map_err(|e| rpc_failure(e, name, &self.rpc))?;
-        C::abi_decode_returns(&out).with_context(|| format!("decode the answer of {name}"))
+        self.0.call(DAT_ADDRESS, call).await
     }
 
-    /// Sends a transaction calling the module and waits for its successful receipt.
     async fn send<C: SolCall>(&self, call: C, value: U256) -> Result<TransactionReceipt> {
-        let name = function_name::<C>();
-        let mut tx = self.request(&call);
-        if !value.is_zero() {
-            tx = tx.with_value(value);
-        }
-        let gas = self
-            .provider
-            .estimate_gas(tx.clone())
-            .await
-            .map_err(|e| rpc_failure(e, name, &self.rpc))?;
-        let gas_limit = gas.saturating_add(gas / 5);
-        let sent = tx.clone().with_gas_limit(gas_limit);
-        let pending = self
-            .provider
-            .send_transaction(sent)
-            .await
-            .map_err(|e| rpc_failure(e, name, &self.rpc))?;
-        let hash = *pending.tx_hash();
-        let receipt = self.wait_receipt(hash).await?;
-        if receipt.status() {
-            return Ok(receipt);
-        }
-        // The receipt carries no revert data: replay the call on the state after it.
-        let reason = if receipt.gas_used >= gas_limit {
-            format!("out of gas (limit {gas_limit}); the state changed since the estimate, retry")
-        } else {
-            match self.provider.call(tx).await {
-                Err(e) => match revert_data(&e) {
-                    Some(data) => describe_revert(&data),
-                    None => e.to_string(),
-                },
-                Ok(_) => "reason unknown (the call no longer reverts when replayed)".to_string(),
-            }
-        };
-        bail!(
-            "{name}: transaction {hash} reverted in block {}: {reason}",
-            receipt.block_number.unwrap_or_default()
-        )
-    }
-
-    async fn wait_receipt(&self, hash: B256) -> Result<TransactionReceipt> {
-        let deadline = Instant::now() + self.timeout;
-        let mut last_error = None;
-        loop {
-            match self.provider.get_transaction_receipt(hash).await {
-                Ok(Some(r)) => return Ok(r),
-                Ok(None) => {}
-                Err(e) => last_error = Some(e),
-            }
-            if Instant::now() >= deadline {
-                let why = last_error
-                    .map(|e| format!(" (last error: {e})"))
-                    .unwrap_or_default();
-                bail!(
-                    "transaction {hash} sent, but no receipt within {} s{why}; it may still be \
-                     included",
-                    self.timeout.as_secs()
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        self.0.send(DAT_ADDRESS, call, value).await
     }
 
     async fn class(&self, id: U256) -> Result<I::DatClass> {
@@ -730,25 +544,12 @@ impl Client {
     }
 }
 
-/// The first event `E` the module emitted in a receipt.
+/// The first event `E` the DAT module emitted in a receipt.
 fn event<E: SolEvent>(receipt: &TransactionReceipt) -> Result<E> {
-    receipt
-        .inner
-        .logs()
-        .iter()
-        .filter(|l| l.address() == DAT_ADDRESS)
-        .find_map(|l| l.log_decode::<E>().ok())
-        .map(|l| l.inner.data)
-        .ok_or_else(|| {
-            anyhow!(
-                "the receipt of {} has no {} event",
-                receipt.transaction_hash,
-                E::SIGNATURE
-            )
-        })
+    lazai_client::event(receipt, DAT_ADDRESS)
 }
 
-fn tx_json(receipt: &TransactionReceipt) -> serde_json::Value {
+pub(crate) fn tx_json(receipt: &TransactionReceipt) -> serde_json::Value {
     json!({
         "tx": receipt.transaction_hash.to_string(),
         "block": receipt.block_number,
@@ -765,7 +566,7 @@ fn print_tx(receipt: &TransactionReceipt) {
     );
 }
 
-fn print_json(mut base: serde_json::Value, extra: serde_json::Value) -> Result<()> {
+pub(crate) fn print_json(mut base: serde_json::Value, extra: serde_json::Value) -> Result<()> {
     if let (Some(b), serde_json::Value::Object(e)) = (base.as_object_mut(), extra) {
         b.extend(e);
     }
@@ -773,11 +574,11 @@ fn print_json(mut base: serde_json::Value, extra: serde_json::Value) -> Result<(
     Ok(())
 }
 
-fn yes_no(b: bool) -> &'static str {
+pub(crate) fn yes_no(b: bool) -> &'static str {
     if b { "yes" } else { "no" }
 }
 
-fn or_dash(s: &str) -> &str {
+pub(crate) fn or_dash(s: &str) -> &str {
     if s.is_empty() { "-" } else { s }
 }
 
@@ -1175,6 +976,7 @@ async fn pending(a: PendingArgs) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloy::sol_types::{Revert, SolError};
 
     fn u(n: u128) -> U256 {
         U256::from(n)

@@ -1,11 +1,14 @@
 //! `lazai devnet`: a local network with the LazAI SDK's devnet defaults.
 
 use crate::cluster::{self, Cluster, ClusterPlan};
+use crate::default_idao;
 use alloy_signer_local::PrivateKeySigner;
 use anyhow::{Context as _, Result, bail};
 use clap::Args;
 use lazai_consensus::runtime::{Runner as _, tokio as cw_tokio};
-use lazai_node::{DEV_MNEMONIC, NodeSettings, dev_account, devnet_genesis, start_devnet};
+use lazai_node::{
+    DEV_MNEMONIC, NodeSettings, dev_account, devnet_genesis, start_devnet, with_default_idao,
+};
 use lazai_types::{Address, DEVNET_CHAIN_ID, Genesis, lazai};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -53,6 +56,11 @@ pub struct DevnetArgs {
     /// Block gas limit.
     #[arg(long, default_value_t = 1_000_000_000)]
     pub gas_limit: u64,
+    /// Do not set up the default iDAO (id 1: accepts CSV and JSON-lines files, ciphertext in
+    /// DATA_DIR/blobs, verified by an in-process dev-TEE worker, one flow per batch of
+    /// contributions). Without this flag `lazai data contribute FILE --idao 1` works at once.
+    #[arg(long)]
+    pub no_default_idao: bool,
 }
 
 /// Loads `<dir>/genesis.json` if present, otherwise writes `genesis`. A restart resumes with
@@ -101,13 +109,19 @@ pub fn run(args: DevnetArgs, log_filter: &str) -> Result<()> {
             data_dir.display()
         );
     }
-    let fresh = devnet_genesis(
+    let mut fresh = devnet_genesis(
         args.chain_id,
         args.validators,
         &addresses,
         lazai(args.balance),
         args.gas_limit,
     );
+    let blobs = default_idao::blob_dir(&data_dir);
+    if !args.no_default_idao && !data_dir.join("genesis.json").exists() {
+        let store = lazai_blob::BlobStore::open(&blobs.display().to_string())
+            .with_context(|| format!("open the default iDAO's blob store {}", blobs.display()))?;
+        fresh = with_default_idao(fresh, store.base_url(), lazai(args.balance));
+    }
     let genesis = load_or_store_genesis(&data_dir, fresh)?;
     if genesis.validators.len() != args.validators {
         bail!(
@@ -129,6 +143,12 @@ pub fn run(args: DevnetArgs, log_filter: &str) -> Result<()> {
     let runtime = settings.runtime();
     cw_tokio::Runner::new(runtime).start(|context| async move {
         let devnet = start_devnet(context, settings, keys, args.p2p_port).await?;
+        let rpc = format!("http://{}", devnet.rpc_addr());
+        let services = if args.no_default_idao {
+            None
+        } else {
+            default_idao::start(&rpc, &data_dir).await?
+        };
         print_banner(
             &args,
             &genesis,
@@ -137,8 +157,14 @@ pub fn run(args: DevnetArgs, log_filter: &str) -> Result<()> {
             &data_dir,
             args.data_dir.is_none(),
         );
+        if let Some(s) = &services {
+            s.print_banner();
+        }
         let signal = crate::shutdown_signal().await?;
         eprintln!("{signal}: shutting down");
+        if let Some(s) = services {
+            s.stop().await;
+        }
         Ok::<_, anyhow::Error>(())
     })?;
     drop(temp);

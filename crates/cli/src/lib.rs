@@ -4,11 +4,14 @@
 pub mod bench;
 pub mod cluster;
 pub mod dat;
+pub mod data;
+pub mod default_idao;
 pub mod devnet;
 pub mod genesis;
 pub mod keys;
 pub mod node;
 pub mod status;
+pub mod worker;
 
 /// Waits for SIGINT (Ctrl-C) or, on Unix, SIGTERM, and names the signal.
 pub async fn shutdown_signal() -> std::io::Result<&'static str> {

@@ -2,7 +2,7 @@
 //! benchmark the transaction path.
 
 use clap::{Parser, Subcommand};
-use lazai_cli::{bench, dat, devnet, genesis, keys, node, status};
+use lazai_cli::{bench, dat, data, devnet, genesis, keys, node, status, worker};
 
 /// LazAI network node: LazChain, an Ethereum-compatible chain finalized by commonware BFT
 /// consensus, with LazAI's contracts as native modules.
@@ -35,6 +35,18 @@ enum Command {
     /// Data Anchoring Tokens: classes, minting, usage and revenue.
     #[command(subcommand)]
     Dat(dat::DatCommand),
+    /// iDAOs: register, show, configure data verification (LazAI Flows), verifiers, keys.
+    #[command(subcommand)]
+    Idao(data::IdaoCommand),
+    /// Data contributions: contribute, status, decrypt, list.
+    #[command(subcommand)]
+    Data(data::DataCommand),
+    /// LazAI Flows: submit files for verification, show a flow.
+    #[command(subcommand)]
+    Flow(data::FlowCommand),
+    /// A verifier node of one iDAO: verifies its flows (and LazAI SDK proof jobs) and posts
+    /// signed results.
+    Worker(worker::WorkerArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -54,6 +66,10 @@ fn main() -> std::process::ExitCode {
         Command::Status(args) => status::run(args),
         Command::Bench(cmd) => bench::run(cmd, &cli.log),
         Command::Dat(cmd) => dat::run(cmd),
+        Command::Idao(cmd) => data::run_idao(cmd),
+        Command::Data(cmd) => data::run_data(cmd),
+        Command::Flow(cmd) => data::run_flow(cmd),
+        Command::Worker(args) => worker::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -22,6 +22,10 @@ use std::sync::Arc;
 pub struct BlockEnv {
     pub chain_id: u64,
     pub height: u64,
+    /// Hash of the parent block: the randomness modules draw from (the VSC's quorum choice).
+    /// A proposer knows it before proposing, so it is unpredictable only to those who submit
+    /// transactions before the parent is final.
+    pub parent_hash: B256,
     pub timestamp_ms: u64,
     /// Fee recipient of the proposer.
     pub proposer: Address,

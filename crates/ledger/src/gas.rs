@@ -40,6 +40,8 @@ pub const LOG_BYTE: u64 = 8;
 pub const CALL_VALUE: u64 = 9_000;
 pub const ED25519_VERIFY: u64 = 3_000;
 pub const ECRECOVER: u64 = 3_000;
+/// One keccak256 over up to 32 bytes (the EVM's 30 + 6 per word, rounded up).
+pub const KECCAK_WORD: u64 = 36;
 
 const BASE_FEE_CHANGE_DENOMINATOR: u128 = 8;
 const ELASTICITY: u64 = 2;

@@ -25,8 +25,9 @@ use lazai_types::{Genesis, U256};
 
 /// The state a genesis document describes: its pre-funded accounts, and its validators
 /// registered as iDAOs with their stakes bonded (held by the iDAO registry) and elected as the
-/// set of epoch 0 (see [`staking`]).
-pub fn genesis_state(genesis: &Genesis) -> State {
+/// set of epoch 0 (see [`staking`]), then its module calls applied in order. A call that
+/// reverts makes the genesis invalid.
+pub fn genesis_state(genesis: &Genesis) -> Result<State, lazai_types::GenesisError> {
     let mut state = State::default();
     for a in &genesis.alloc {
         let mut acct = state.account(&a.address);
@@ -34,9 +35,44 @@ pub fn genesis_state(genesis: &Genesis) -> State {
         state.set_account(&a.address, acct);
     }
     staking::register_genesis_validators(&mut state, genesis);
+    if !genesis.calls.is_empty() {
+        let modules = modules::Modules::standard_with(genesis.staking.clone(), genesis.governance);
+        let env = BlockEnv {
+            chain_id: genesis.chain_id,
+            height: 0,
+            parent_hash: Default::default(),
+            timestamp_ms: genesis.timestamp_ms,
+            proposer: Default::default(),
+            base_fee: 0,
+            gas_limit: GENESIS_CALL_GAS,
+            evidence: Vec::new(),
+        };
+        for (index, c) in genesis.calls.iter().enumerate() {
+            let failed = |reason: String| lazai_types::GenesisError::CallFailed {
+                index,
+                from: c.from,
+                to: c.to,
+                reason,
+            };
+            let module = modules
+                .get(&c.to)
+                .ok_or_else(|| failed("no native module at that address".into()))?;
+            let mut call =
+                modules::Call::new(c.to, c.from, U256::ZERO, &env, &mut state, GENESIS_CALL_GAS);
+            module.call(&mut call, &c.input).map_err(|e| {
+                failed(match e {
+                    modules::ModuleError::Revert(data) => format!("reverted with {data}"),
+                    modules::ModuleError::OutOfGas => "out of gas".into(),
+                })
+            })?;
+        }
+    }
     let _ = state.take_changes();
-    state
+    Ok(state)
 }
+
+/// Gas each genesis call may use.
+pub const GENESIS_CALL_GAS: u64 = 100_000_000;
 
 /// Total LAZAI in existence plus burned: conserved by every transaction. Include
 /// [`modules::IDAO_REGISTRY_ADDRESS`] among the holders: it holds every bonded and unbonding

@@ -97,7 +97,7 @@ impl Chain {
     pub fn open(config: ChainConfig, mempool: Arc<Mempool>) -> Result<Self, ChainError> {
         config.genesis.validate()?;
         let ledger = Ledger::from_genesis(&config.genesis);
-        let genesis_state = lazai_ledger::genesis_state(&config.genesis);
+        let genesis_state = lazai_ledger::genesis_state(&config.genesis)?;
         let genesis_block = config.genesis.block(genesis_state.root());
         let store = Store::open(&config.db_path)?;
         if store.init_genesis(&genesis_block, genesis_state.iter())? {
@@ -180,6 +180,7 @@ impl Chain {
         BlockEnv {
             chain_id: g.chain_id,
             height: parent.height + 1,
+            parent_hash: parent.hash(),
             timestamp_ms,
             proposer,
             base_fee: gas::next_base_fee(

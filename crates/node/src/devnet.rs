@@ -1,7 +1,7 @@
 //! Devnet defaults: the standard test mnemonic's accounts and a devnet genesis.
 
 use crate::launch::default_fee_recipient;
-use lazai_types::{Address, Genesis, GenesisAccount, GenesisValidator, U256};
+use lazai_types::{Address, Genesis, GenesisAccount, GenesisCall, GenesisValidator, U256};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The standard test mnemonic every Ethereum devnet uses.
@@ -62,5 +62,94 @@ pub fn devnet_genesis(
             })
             .collect(),
         staking: Default::default(),
+        calls: Vec::new(),
     }
+}
+
+/// The schema of the devnet's default iDAO: any CSV (with a header) or JSON-lines file.
+pub const DEVNET_IDAO_SCHEMA: &str = r#"{"format":"any"}"#;
+/// Index (in the dev mnemonic) of the account that owns the devnet's default iDAO (id 1, the
+/// first validator's iDAO) and packages its flows. Not one of the printed dev accounts, so
+/// nothing a user does with those races its transactions.
+pub const DEVNET_OPERATOR_INDEX: u32 = 1000;
+/// Index of the default iDAO's in-process verifier node account.
+pub const DEVNET_WORKER_INDEX: u32 = 1001;
+/// Blocks a default-iDAO flow may wait for its quorum.
+pub const DEVNET_FLOW_DEADLINE_BLOCKS: u64 = 40;
+/// Usage quota of each DAT the default iDAO mints.
+pub const DEVNET_USAGE_QUOTA: u64 = 1000;
+
+/// The devnet's worker secret (X25519, 32 bytes) of the default iDAO: derived from a fixed
+/// label, like the dev accounts from their public mnemonic — a devnet key, never a real one.
+pub fn devnet_worker_secret() -> lazai_crypto::SecretKey {
+    let seed = alloy_primitives::keccak256(b"lazai devnet default iDAO worker key");
+    lazai_crypto::SecretKey::from_bytes(seed.as_slice()).expect("any 32 bytes are an X25519 key")
+}
+
+/// Adds the default iDAO to a devnet genesis: the first validator's iDAO (id 1) is owned by
+/// the operator account ([`DEVNET_OPERATOR_INDEX`]) and configured for data (schema
+/// [`DEVNET_IDAO_SCHEMA`], the worker key of [`devnet_worker_secret`], ciphertext at
+/// `store_url`, a quorum of 1, no fee), with the worker account ([`DEVNET_WORKER_INDEX`]) as
+/// its verifier in the VSC and an active VerifiedComputing node (for LazAI's SDK path). Both
+/// accounts get `balance`.
+pub fn with_default_idao(mut genesis: Genesis, store_url: &str, balance: U256) -> Genesis {
+    use alloy_sol_types::SolCall;
+    use lazai_ledger::modules::{
+        IVerifiedComputing, IVsc, VERIFIED_COMPUTING_ADDRESS, VSC_ADDRESS,
+    };
+    let operator = dev_account(DEVNET_OPERATOR_INDEX)
+        .expect("derive the operator account")
+        .address();
+    let worker = dev_account(DEVNET_WORKER_INDEX)
+        .expect("derive the worker account")
+        .address();
+    let worker_key = devnet_worker_secret().public_key().to_bytes();
+    if let Some(v) = genesis.validators.first_mut() {
+        v.owner = Some(operator);
+    }
+    for address in [operator, worker] {
+        genesis.alloc.push(GenesisAccount { address, balance });
+    }
+    let idao = U256::from(1);
+    let configure = IVsc::configureIdaoCall {
+        idaoId: idao,
+        params: IVsc::DataParams {
+            schema: DEVNET_IDAO_SCHEMA.to_string(),
+            workerKey: worker_key.into(),
+            storeUrl: store_url.to_string(),
+            quorumSize: 1,
+            threshold: 1,
+            deadlineBlocks: DEVNET_FLOW_DEADLINE_BLOCKS,
+            nodeFee: U256::ZERO,
+            usageQuota: U256::from(DEVNET_USAGE_QUOTA),
+        },
+    };
+    let add_verifier = IVsc::addVerifierCall {
+        idaoId: idao,
+        node: worker,
+        url: "devnet://in-process".to_string(),
+    };
+    let add_node = IVerifiedComputing::addNodeCall {
+        nodeAddress: worker,
+        url: "devnet://in-process".to_string(),
+        publicKey: devnet_worker_secret().public_key().to_hex(),
+    };
+    genesis.calls.extend([
+        GenesisCall {
+            from: operator,
+            to: VSC_ADDRESS,
+            input: configure.abi_encode().into(),
+        },
+        GenesisCall {
+            from: operator,
+            to: VSC_ADDRESS,
+            input: add_verifier.abi_encode().into(),
+        },
+        GenesisCall {
+            from: genesis.governance,
+            to: VERIFIED_COMPUTING_ADDRESS,
+            input: add_node.abi_encode().into(),
+        },
+    ]);
+    genesis
 }

@@ -9,7 +9,11 @@ mod mempool;
 
 pub use api::{NodeApi, SUGGESTED_TIP};
 pub use chain::{Chain, ChainConfig, ChainError};
-pub use devnet::{DEV_MNEMONIC, DEVNET_BASE_FEE, dev_account, devnet_genesis};
+pub use devnet::{
+    DEV_MNEMONIC, DEVNET_BASE_FEE, DEVNET_FLOW_DEADLINE_BLOCKS, DEVNET_IDAO_SCHEMA,
+    DEVNET_OPERATOR_INDEX, DEVNET_USAGE_QUOTA, DEVNET_WORKER_INDEX, dev_account, devnet_genesis,
+    devnet_worker_secret, with_default_idao,
+};
 pub use launch::{
     DEFAULT_MAX_BLOCK_TXS, Devnet, LaunchError, NodeSettings, Validator, commonware_runtime_bounds,
     default_fee_recipient, start_devnet, start_node,

@@ -275,6 +275,7 @@ mod tests {
         BlockEnv {
             chain_id: CHAIN,
             height: 1,
+            parent_hash: Default::default(),
             timestamp_ms: 1,
             proposer: Address::ZERO,
             base_fee: 1_000_000_000,

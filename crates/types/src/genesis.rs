@@ -22,6 +22,13 @@ pub const MAX_BPS: u32 = 10_000;
 /// Errors in a genesis document.
 #[derive(Debug, thiserror::Error)]
 pub enum GenesisError {
+    #[error("genesis call {index} (from {from} to {to}) failed: {reason}")]
+    CallFailed {
+        index: usize,
+        from: Address,
+        to: Address,
+        reason: String,
+    },
     #[error("genesis has no validators")]
     NoValidators,
     #[error("genesis gas limit {0} is below the 21000 a transfer needs")]
@@ -56,6 +63,18 @@ pub enum GenesisError {
     },
     #[error("cannot parse genesis: {0}")]
     Parse(String),
+}
+
+/// A native-module call made at genesis, after the accounts are funded and the validators
+/// registered, as if `from` had sent it (no signature, gas or value): how a genesis sets up
+/// module state — an iDAO's data configuration, verifier nodes. A failing call makes the
+/// genesis invalid.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GenesisCall {
+    pub from: Address,
+    pub to: Address,
+    /// ABI-encoded calldata.
+    pub input: alloy_primitives::Bytes,
 }
 
 /// A pre-funded account.
@@ -168,6 +187,9 @@ pub struct Genesis {
     /// Validator election: epochs, set size, stake bounds, unbonding and slashing.
     #[serde(default)]
     pub staking: StakingParams,
+    /// Module calls made at genesis, in order (see [`GenesisCall`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub calls: Vec<GenesisCall>,
 }
 
 impl Genesis {

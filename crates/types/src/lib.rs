@@ -15,7 +15,8 @@ pub use block::{Block, Header, MAX_BLOCK_BYTES, MAX_TX_BYTES};
 pub use genesis::{
     DEFAULT_EPOCH_LENGTH, DEFAULT_GENESIS_STAKE, DEFAULT_MAX_VALIDATORS,
     DEFAULT_MIN_VALIDATOR_STAKE, DEFAULT_SLASH_BPS, DEFAULT_UNBONDING_DELAY, Genesis,
-    GenesisAccount, GenesisError, GenesisValidator, MAX_BPS, StakingParams, decode_hex32,
+    GenesisAccount, GenesisCall, GenesisError, GenesisValidator, MAX_BPS, StakingParams,
+    decode_hex32,
 };
 pub use receipt::{Receipt, logs_bloom};
 

@@ -757,7 +757,7 @@ impl LocalChain {
     fn new(genesis: Genesis, block_time_ms: u64) -> Self {
         Self {
             ledger: Ledger::from_genesis(&genesis),
-            state: lazai_ledger::genesis_state(&genesis),
+            state: lazai_ledger::genesis_state(&genesis).expect("valid genesis"),
             height: 0,
             base_fee: genesis.initial_base_fee,
             parent_gas_used: 0,
@@ -772,6 +772,7 @@ impl LocalChain {
         BlockEnv {
             chain_id: g.chain_id,
             height: self.height + 1,
+            parent_hash: Default::default(),
             timestamp_ms: g.timestamp_ms + (self.height + 1) * self.block_time_ms,
             proposer: g.validators[0].fee_recipient,
             base_fee: lazai_ledger::gas::next_base_fee(

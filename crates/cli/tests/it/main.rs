@@ -6,4 +6,5 @@
 mod bench_dat;
 mod cluster;
 mod dat;
+mod flow;
 mod process;

@@ -10,6 +10,7 @@ pub(crate) mod dat;
 pub(crate) mod idao;
 pub(crate) mod registry;
 pub(crate) mod verified;
+pub(crate) mod vsc;
 
 pub use dat::{
     DAT_ADDRESS, DAT_INTERFACE_ID, DATA_REGISTRY_ADDRESS, Dat, ERC165_INTERFACE_ID,
@@ -24,6 +25,10 @@ pub use idao::{
 };
 pub use registry::{DataRegistry, IDataRegistry, proof_digest, proof_signer};
 pub use verified::{IVerifiedComputing, VerifiedComputing};
+pub use vsc::{
+    IVsc, MAX_FLOW_FILES, MAX_QUORUM, MAX_VERIFIERS, VSC_ADDRESS, Vsc, choose_quorum, files_root,
+    idao_data_address, merkle_root, results_digest, results_message, results_root, results_signer,
+};
 
 use crate::BlockEnv;
 use crate::gas::{self, GasMeter, OutOfGas};
@@ -328,6 +333,7 @@ impl Modules {
             Arc::new(Dat::default()),
             Arc::new(DataRegistry::new(governance)),
             Arc::new(VerifiedComputing::new(governance)),
+            Arc::new(Vsc),
         ])
     }
 

@@ -25,6 +25,7 @@
 
 use super::dat::{DAT_ADDRESS, DATA_REGISTRY_ADDRESS, Dat, IDataAnchoringToken};
 use super::verified::{self, VERIFIED_COMPUTING_ADDRESS};
+use super::vsc::{self, VSC_ADDRESS};
 use super::{Call, Module, ModuleError, decode_call, revert_with, slot};
 use crate::gas;
 use alloy_primitives::{Address, B256, Signature, U256, keccak256};
@@ -133,6 +134,24 @@ pub(crate) fn file_exists(call: &mut Call<'_>, id: U256) -> Result<bool, ModuleE
 /// context).
 pub(crate) fn job_has_proof(call: &mut Call<'_>, job: U256) -> Result<bool, ModuleError> {
     Ok(!call.load(&job_proof_slot(job))?.is_empty())
+}
+
+/// File `id`'s record, if it exists (called inside the DataRegistry's context).
+pub(crate) fn file_record(
+    call: &mut Call<'_>,
+    id: U256,
+) -> Result<Option<FileRecord>, ModuleError> {
+    call.load_abi::<FileRecord>(&file_slot(id))
+}
+
+/// Whether file `id` has a permission (a sealed key) for `account` (inside the DataRegistry's
+/// context).
+pub(crate) fn has_permission(
+    call: &mut Call<'_>,
+    id: U256,
+    account: Address,
+) -> Result<bool, ModuleError> {
+    Ok(!call.load(&permission_slot(id, account))?.is_empty())
 }
 
 fn file(call: &mut Call<'_>, id: U256) -> Result<FileRecord, ModuleError> {
@@ -299,7 +318,9 @@ impl DataRegistry {
         if record.ownerAddress != call.caller {
             return Err(revert_with(R::NotFileOwner {}));
         }
-        if !record.rewardProofIndex.is_zero() {
+        if !record.rewardProofIndex.is_zero()
+            || call.enter(VSC_ADDRESS, |c| vsc::file_taken(c, id))?
+        {
             return Err(revert_with(R::FileAlreadyRewarded {}));
         }
         let proof = Self::proof(call, id, index)?;

@@ -122,10 +122,11 @@ proptest! {
                 .map(|s| GenesisAccount { address: s.address(), balance: lazai(100) })
                 .collect(),
             staking,
+            calls: Vec::new(),
         };
         genesis.validate().expect("valid genesis");
         let l = Ledger::from_genesis(&genesis);
-        let mut state = genesis_state(&genesis);
+        let mut state = genesis_state(&genesis).expect("valid genesis");
         let mut holders: Vec<_> = signers.iter().map(|s| s.address()).collect();
         holders.push(env().proposer);
         holders.push(IDAO_REGISTRY_ADDRESS);

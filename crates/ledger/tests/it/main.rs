@@ -7,3 +7,4 @@ mod registry;
 mod staking;
 mod support;
 mod transfers;
+mod vsc;

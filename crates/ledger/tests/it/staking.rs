@@ -83,11 +83,12 @@ impl Net {
                 })
                 .collect(),
             staking: params,
+            calls: Vec::new(),
         };
         genesis.validate().expect("valid genesis");
         Self {
             ledger: Ledger::from_genesis(&genesis),
-            state: genesis_state(&genesis),
+            state: genesis_state(&genesis).expect("valid genesis"),
             height: 0,
             accounts,
         }
@@ -369,6 +370,7 @@ fn genesis_owner_defaults_to_fee_recipient_and_state_is_deterministic() {
             validators: vec![],
             alloc: vec![],
             staking: params(),
+            calls: Vec::new(),
         };
         for seed in [1u64, 2, 3] {
             genesis.validators.push(GenesisValidator {
@@ -383,9 +385,17 @@ fn genesis_owner_defaults_to_fee_recipient_and_state_is_deterministic() {
         genesis.validate().expect("valid");
         genesis
     };
-    let state = genesis_state(&g(None));
-    assert_eq!(state.root(), genesis_state(&g(None)).root());
-    assert_ne!(state.root(), genesis_state(&g(Some(Address::ZERO))).root());
+    let state = genesis_state(&g(None)).expect("valid genesis");
+    assert_eq!(
+        state.root(),
+        genesis_state(&g(None)).expect("valid genesis").root()
+    );
+    assert_ne!(
+        state.root(),
+        genesis_state(&g(Some(Address::ZERO)))
+            .expect("valid genesis")
+            .root()
+    );
     let (epoch, set) = validator_set(&state);
     assert_eq!(epoch, 0);
     // K = 2 of three, by stake.

@@ -21,6 +21,7 @@ pub fn env() -> BlockEnv {
     BlockEnv {
         chain_id: CHAIN_ID,
         height: 1,
+        parent_hash: Default::default(),
         timestamp_ms: 1_700_000_000_000,
         proposer: Address::repeat_byte(0xfe),
         base_fee: BASE_FEE,

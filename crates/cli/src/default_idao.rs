@@ -1,0 +1,121 @@
+//! The devnet's default iDAO, ready out of the box.
+//!
+//! A fresh `lazai devnet` (without `--no-default-idao`) writes into its genesis iDAO 1 —
+//! accepting any CSV or JSON-lines file, ciphertext in `DATA_DIR/blobs`, a quorum of one, no
+//! fee (see [`lazai_node::with_default_idao`]) — and runs two services in its process:
+//!
+//! - a verifier [`Worker`] (dev TEE) holding the iDAO's devnet worker secret, serving its flows
+//!   and LazAI SDK proof jobs;
+//! - a flow [`Packager`] signing as the iDAO's owner, which packages every file shared with
+//!   the iDAO into a flow as soon as it sees it.
+//!
+//! So `lazai data contribute FILE --idao 1` against a fresh devnet ends, within seconds, with
+//! the file verified and its DAT minted.
+
+use alloy_primitives::U256;
+use anyhow::Result;
+use lazai_blob::{BlobStore, Fetcher};
+use lazai_client::Client;
+use lazai_ledger::modules::{IVsc, VSC_ADDRESS};
+use lazai_node::{DEVNET_OPERATOR_INDEX, DEVNET_WORKER_INDEX, dev_account, devnet_worker_secret};
+use lazai_worker::{Limits, Packager, Worker, WorkerConfig};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// The default iDAO's id.
+pub const DEFAULT_IDAO: u64 = 1;
+/// How often the in-process services poll the chain.
+const POLL: Duration = Duration::from_millis(200);
+
+/// Where the default iDAO's blob store lives under a devnet's data dir.
+pub fn blob_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("blobs")
+}
+
+/// The running worker and packager.
+pub struct Services {
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+    worker: alloy_primitives::Address,
+    store: String,
+}
+
+impl Services {
+    pub fn print_banner(&self) {
+        println!(
+            "Default iDAO {DEFAULT_IDAO}: CSV and JSON-lines files, verified by the in-process dev-TEE worker {}",
+            self.worker
+        );
+        println!("  blob store {}", self.store);
+        println!(
+            "  try: lazai data contribute FILE --idao {DEFAULT_IDAO} --key <a private key above>"
+        );
+        println!();
+    }
+
+    /// Stops both services and waits for them.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}
+
+/// Starts the default iDAO's services against the devnet at `rpc`, if its genesis set the
+/// default iDAO up (iDAO 1 configured with the devnet worker key); `None` otherwise.
+pub async fn start(rpc: &str, data_dir: &Path) -> Result<Option<Services>> {
+    let idao = U256::from(DEFAULT_IDAO);
+    let client = Client::read(rpc)?;
+    let configured = client
+        .call(VSC_ADDRESS, IVsc::isConfiguredCall { idaoId: idao })
+        .await?;
+    let secret = devnet_worker_secret();
+    if !configured {
+        tracing::info!("this devnet's genesis has no default iDAO; no in-process worker");
+        return Ok(None);
+    }
+    let config = client
+        .call(VSC_ADDRESS, IVsc::dataConfigCall { idaoId: idao })
+        .await?;
+    if config.workerKey.as_slice() != secret.public_key().to_bytes().as_slice() {
+        tracing::info!("iDAO 1 is not the devnet's default iDAO; no in-process worker");
+        return Ok(None);
+    }
+    let store = BlobStore::open(&config.storeUrl)?;
+    let signer = dev_account(DEVNET_WORKER_INDEX)?;
+    let worker_address = signer.address();
+    let cfg = WorkerConfig {
+        rpc: rpc.to_string(),
+        idao,
+        signer,
+        secret,
+        fetcher: Fetcher::new(vec![store]),
+        work_dir: data_dir.join("worker"),
+        poll: POLL,
+        limits: Limits::default(),
+        max_blob: crate::worker::DEFAULT_MAX_BLOB,
+        serve_jobs: true,
+        tx_timeout: Duration::from_secs(60),
+    };
+    let worker = Worker::new(cfg).await?;
+    let packager = Packager::new(rpc, dev_account(DEVNET_OPERATOR_INDEX)?, idao, POLL)?;
+    let (stop, rx) = watch::channel(false);
+    let stopped = |mut rx: watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let tasks = vec![
+        tokio::spawn(worker.run(stopped(rx.clone()))),
+        tokio::spawn(packager.run(stopped(rx))),
+    ];
+    tracing::info!(idao = DEFAULT_IDAO, worker = %worker_address, tee = "dev", store = %config.storeUrl,
+        "default iDAO ready: in-process verifier worker and flow packager");
+    Ok(Some(Services {
+        stop,
+        tasks,
+        worker: worker_address,
+        store: config.storeUrl,
+    }))
+}

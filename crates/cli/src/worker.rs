@@ -1,0 +1,187 @@
+//! `lazai worker`: one verifier node of one iDAO, run until Ctrl-C.
+//!
+//! The worker needs two keys:
+//!
+//! - its **node key** (secp256k1, `--key`): the address the iDAO's owner added as a verifier
+//!   (`lazai idao verifier add`); it signs flow results, LazAI SDK proofs and transactions, so
+//!   its account needs LAZAI for gas;
+//! - the iDAO's **worker secret** (X25519, `--worker-secret`): the secret half of the key
+//!   contributors seal data keys to (`lazai idao keygen`, `lazai idao configure --worker-key`).
+//!
+//! It trusts the iDAO's declared blob store plus every `--store` given, and reads ciphertext
+//! from nowhere else. The plaintext stays inside this process (the TEE boundary: here the dev
+//! TEE, a plain process with no hardware evidence, and every log line says so).
+
+use alloy_primitives::U256;
+use alloy_signer_local::PrivateKeySigner;
+use anyhow::{Context as _, Result, bail};
+use clap::Args;
+use lazai_blob::{BlobStore, Fetcher};
+use lazai_client::{Client, DEFAULT_RPC, KEY_ENV, parse_key};
+use lazai_crypto::SecretKey;
+use lazai_ledger::modules::{IVsc, VSC_ADDRESS};
+use lazai_worker::{Limits, Worker, WorkerConfig};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The environment variable holding the iDAO's worker secret (hex).
+pub const WORKER_SECRET_ENV: &str = "LAZAI_WORKER_SECRET";
+/// Largest ciphertext a worker fetches by default: 16 GiB.
+pub const DEFAULT_MAX_BLOB: u64 = 16 << 30;
+
+#[derive(Args, Debug)]
+pub struct WorkerArgs {
+    /// The iDAO this node verifies for.
+    #[arg(long, value_name = "ID", value_parser = crate::dat::parse_u256)]
+    pub idao: U256,
+    /// The node key: a file holding the hex secp256k1 key, or the hex key itself (visible to
+    /// other local users while the worker runs: prefer a file). Without it the key is read
+    /// from LAZAI_PRIVATE_KEY.
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<String>,
+    /// A file holding the iDAO's X25519 worker secret (hex). Without it the secret is read
+    /// from LAZAI_WORKER_SECRET.
+    #[arg(long, value_name = "FILE")]
+    pub worker_secret: Option<PathBuf>,
+    /// JSON-RPC URL of a node.
+    #[arg(long, default_value = DEFAULT_RPC)]
+    pub rpc: String,
+    /// Also trust this blob store (a directory, file:///dir or s3://bucket/prefix); the
+    /// iDAO's declared store is always trusted. Repeatable.
+    #[arg(long = "store", value_name = "URL")]
+    pub stores: Vec<String>,
+    /// Where fetched ciphertext waits while it is verified (default: a private temporary
+    /// directory removed at exit).
+    #[arg(long, value_name = "DIR")]
+    pub work_dir: Option<PathBuf>,
+    /// Milliseconds between polls of the chain.
+    #[arg(long, value_name = "MS", default_value_t = 500)]
+    pub poll_ms: u64,
+    /// Largest ciphertext to fetch, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_BLOB)]
+    pub max_blob: u64,
+    /// Do not serve VerifiedComputing proof jobs (LazAI's SDK path); only flows.
+    #[arg(long)]
+    pub no_jobs: bool,
+    /// Seconds to wait for each transaction's receipt.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub timeout: u64,
+}
+
+/// The node key from `--key` (a file, or hex) or [`KEY_ENV`].
+pub fn node_signer(key: Option<&str>) -> Result<PrivateKeySigner> {
+    match key {
+        Some(k) if Path::new(k).is_file() => {
+            let text = std::fs::read_to_string(k).with_context(|| format!("read key file {k}"))?;
+            parse_key(&text).with_context(|| format!("invalid private key in key file {k}"))
+        }
+        Some(k) => parse_key(k).with_context(|| {
+            format!("--key {k:?} is neither a readable file nor a hex private key")
+        }),
+        None => match std::env::var(KEY_ENV) {
+            Ok(k) if !k.trim().is_empty() => {
+                parse_key(&k).with_context(|| format!("invalid private key in {KEY_ENV}"))
+            }
+            _ => bail!("no node key: pass --key FILE or set {KEY_ENV}"),
+        },
+    }
+}
+
+/// The worker secret from `--worker-secret FILE` or [`WORKER_SECRET_ENV`].
+pub fn worker_secret(path: Option<&Path>) -> Result<SecretKey> {
+    let (text, source) = match path {
+        Some(p) => (
+            std::fs::read_to_string(p)
+                .with_context(|| format!("read worker secret {}", p.display()))?,
+            p.display().to_string(),
+        ),
+        None => match std::env::var(WORKER_SECRET_ENV) {
+            Ok(s) if !s.trim().is_empty() => (s, WORKER_SECRET_ENV.to_string()),
+            _ => bail!(
+                "no worker secret: pass --worker-secret FILE (see `lazai idao keygen --out`) or \
+                 set {WORKER_SECRET_ENV}"
+            ),
+        },
+    };
+    SecretKey::from_hex(text.trim())
+        .with_context(|| format!("invalid X25519 worker secret in {source}"))
+}
+
+pub fn run(args: WorkerArgs) -> Result<()> {
+    let signer = node_signer(args.key.as_deref())?;
+    let secret = worker_secret(args.worker_secret.as_deref())?;
+    if args.poll_ms == 0 {
+        bail!("--poll-ms must be at least 1");
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let client = Client::read(&args.rpc)?;
+        let config = client
+            .call(VSC_ADDRESS, IVsc::dataConfigCall { idaoId: args.idao })
+            .await
+            .with_context(|| format!("read iDAO {}'s data configuration", args.idao))?;
+        if config.workerKey.as_slice() != secret.public_key().to_bytes().as_slice() {
+            bail!(
+                "the worker secret does not match iDAO {}'s worker key {}: contributors seal \
+                 data keys to that key, so this worker could not open them",
+                args.idao,
+                config.workerKey
+            );
+        }
+        let verifiers = client
+            .call(VSC_ADDRESS, IVsc::verifiersCall { idaoId: args.idao })
+            .await?;
+        if !verifiers.contains(&signer.address()) {
+            tracing::warn!(node = %signer.address(), idao = %args.idao,
+                "not (yet) a verifier of this iDAO: it will be in no quorum until the owner runs `lazai idao verifier add`");
+        }
+        let mut locations = args.stores.clone();
+        if !config.storeUrl.is_empty() {
+            locations.insert(0, config.storeUrl.clone());
+        }
+        if locations.is_empty() {
+            bail!(
+                "iDAO {} declares no blob store and no --store was given: nothing to read \
+                 ciphertext from",
+                args.idao
+            );
+        }
+        let stores = locations
+            .iter()
+            .map(|l| BlobStore::open(l).with_context(|| format!("open the blob store {l:?}")))
+            .collect::<Result<Vec<_>>>()?;
+        let temp = tempfile::Builder::new().prefix("lazai-worker-").tempdir()?;
+        let work_dir = args
+            .work_dir
+            .clone()
+            .unwrap_or_else(|| temp.path().to_path_buf());
+        let cfg = WorkerConfig {
+            rpc: args.rpc.clone(),
+            idao: args.idao,
+            signer,
+            secret,
+            fetcher: Fetcher::new(stores),
+            work_dir,
+            poll: Duration::from_millis(args.poll_ms),
+            limits: Limits::default(),
+            max_blob: args.max_blob,
+            serve_jobs: !args.no_jobs,
+            tx_timeout: Duration::from_secs(args.timeout),
+        };
+        let worker = Worker::new(cfg).await?;
+        tracing::info!(node = %worker.address(), idao = %args.idao, tee = "dev",
+            stores = ?locations, rpc = %args.rpc, "worker ready (dev TEE: no hardware attestation)");
+        worker
+            .run(async {
+                match crate::shutdown_signal().await {
+                    Ok(signal) => tracing::info!(signal, "shutting down"),
+                    Err(e) => tracing::warn!(error = %e, "cannot listen for signals"),
+                }
+            })
+            .await;
+        drop(temp);
+        Ok(())
+    })
+}

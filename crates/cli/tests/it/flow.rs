@@ -1,0 +1,492 @@
+//! A LazAI Flow end to end on an in-process devnet: an iDAO with a quorum of three verifier
+//! workers (t = 2), three contributors sending encrypted slices of the wine-quality data set,
+//! one a malformed file and one a duplicate; the flow is verified, good files get DATs whose
+//! share ratios are their scores, the malformed file is rejected with its reason on chain, the
+//! duplicate scores lower, and the blob store holds no plaintext. Then the same verifiers serve
+//! LazAI's SDK path (`addFile` → `addPermissionForFile` → `requestProof` → the worker's
+//! `addProof` + `completeJob` → `requestReward` → `balanceOf`).
+
+use alloy::providers::Provider;
+use alloy_primitives::{Address, U256};
+use alloy_signer_local::PrivateKeySigner;
+use lazai_blob::{BlobStore, Fetcher};
+use lazai_client::{Client, event};
+use lazai_consensus::runtime::{Runner as _, tokio as cw_tokio};
+use lazai_crypto::{EncryptParams, generate_keypair};
+use lazai_ledger::modules::{
+    DAT_ADDRESS, DATA_REGISTRY_ADDRESS, IDAO_REGISTRY_ADDRESS, IDataAnchoringToken as D,
+    IDataRegistry as R, IIdaoRegistry as G, IVerifiedComputing as VC, IVsc as V, ROLE_DATA,
+    VERIFIED_COMPUTING_ADDRESS, VSC_ADDRESS, idao_data_address,
+};
+use lazai_node::{NodeSettings, dev_account, devnet_genesis, start_devnet};
+use lazai_types::{DEVNET_CHAIN_ID, lazai};
+use lazai_worker::{Limits, Packager, Worker, WorkerConfig, contribute};
+use std::path::Path;
+use std::time::Duration;
+
+const WINE: &str = include_str!("../../../worker/testdata/winequality-red.csv");
+const WINE_SCHEMA: &str = include_str!("../../../worker/testdata/winequality-red.schema.json");
+const TIMEOUT: Duration = Duration::from_secs(60);
+const FLOW_VERIFIED: u8 = 2;
+const FILE_VERIFIED: u8 = 2;
+const FILE_REJECTED: u8 = 3;
+
+fn account(i: u32) -> PrivateKeySigner {
+    dev_account(i).expect("dev account")
+}
+
+fn signing(rpc: &str, i: u32) -> Client {
+    Client::signing(rpc, account(i), TIMEOUT).expect("client")
+}
+
+/// Header plus data rows `range` of the wine file.
+fn wine_slice(range: std::ops::Range<usize>) -> String {
+    let mut lines = WINE.lines();
+    let header = lines.next().expect("header");
+    let rows: Vec<&str> = lines.collect();
+    let mut out = format!("{header}\n");
+    for row in &rows[range] {
+        out.push_str(row);
+        out.push('\n');
+    }
+    out
+}
+
+/// Encrypts and uploads `text` for `idao`, registers it and shares it with the iDAO; returns
+/// the file id.
+async fn submit_file(c: &Client, store: &BlobStore, idao: U256, dir: &Path, text: &str) -> U256 {
+    let config = c
+        .call(VSC_ADDRESS, V::dataConfigCall { idaoId: idao })
+        .await
+        .expect("config");
+    let recipient =
+        lazai_crypto::PublicKey::from_bytes(config.workerKey.as_slice()).expect("worker key");
+    let path = tempfile::Builder::new()
+        .suffix(".csv")
+        .tempfile_in(dir)
+        .expect("temp")
+        .into_temp_path();
+    std::fs::write(&path, text).expect("write");
+    let contribution = contribute(&path, store, &recipient, dir, EncryptParams::default())
+        .await
+        .expect("contribute");
+    let added = c
+        .send(
+            DATA_REGISTRY_ADDRESS,
+            R::addFileCall {
+                url: contribution.url,
+                hash: contribution.hash.to_string(),
+            },
+            U256::ZERO,
+        )
+        .await
+        .expect("addFile");
+    let id = event::<R::FileAdded>(&added, DATA_REGISTRY_ADDRESS)
+        .expect("FileAdded")
+        .fileId;
+    c.send(
+        DATA_REGISTRY_ADDRESS,
+        R::addPermissionForFileCall {
+            fileId: id,
+            account: idao_data_address(idao),
+            key: contribution.sealed_key.to_hex(),
+        },
+        U256::ZERO,
+    )
+    .await
+    .expect("share");
+    id
+}
+
+fn worker_config(
+    rpc: &str,
+    idao: U256,
+    i: u32,
+    secret: &lazai_crypto::SecretKey,
+    store: &BlobStore,
+    dir: &Path,
+) -> WorkerConfig {
+    WorkerConfig {
+        rpc: rpc.to_string(),
+        idao,
+        signer: account(i),
+        secret: secret.clone(),
+        fetcher: Fetcher::new(vec![store.clone()]),
+        work_dir: dir.join(format!("worker-{i}")),
+        poll: Duration::from_millis(100),
+        limits: Limits::default(),
+        max_blob: 1 << 30,
+        serve_jobs: true,
+        tx_timeout: TIMEOUT,
+    }
+}
+
+async fn wait_flow(c: &Client, flow: U256) -> V::Flow {
+    for _ in 0..600 {
+        let f = c
+            .call(VSC_ADDRESS, V::getFlowCall { flowId: flow })
+            .await
+            .expect("flow");
+        if f.status != 1 {
+            return f;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("flow {flow} never closed");
+}
+
+#[test]
+fn a_quorum_of_three_verifies_a_flow_and_serves_the_sdk_path() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let accounts: Vec<Address> = (0..10).map(|i| account(i).address()).collect();
+    let genesis = devnet_genesis(DEVNET_CHAIN_ID, 1, &accounts, lazai(10_000), 1_000_000_000);
+    let settings = NodeSettings::new(
+        genesis,
+        dir.path().join("chain"),
+        "127.0.0.1:0".parse().expect("addr"),
+        Duration::from_millis(100),
+    );
+    let p2p = lazai_cli::cluster::free_port_run(1).expect("port");
+    let keys = vec![lazai_consensus::devnet_key(0)];
+    let runtime = settings.runtime().with_worker_threads(2);
+    let root = dir.path().to_path_buf();
+    cw_tokio::Runner::new(runtime).start(|context| async move {
+        let devnet = start_devnet(context, settings, keys, p2p)
+            .await
+            .expect("devnet starts");
+        let rpc = format!("http://{}", devnet.rpc_addr());
+        run_flow(&rpc, &root).await;
+    });
+}
+
+async fn run_flow(rpc: &str, root: &Path) {
+    let owner = signing(rpc, 0);
+    let blobs = root.join("blobs");
+    let store = BlobStore::open(&blobs.display().to_string()).expect("store");
+    let (secret, public) = generate_keypair();
+
+    // The iDAO: wine schema, a quorum of 3 of its 3 verifiers, 2 must agree.
+    let registered = owner
+        .send(
+            IDAO_REGISTRY_ADDRESS,
+            G::registerIdao_1Call {
+                name: "wine".into(),
+                metadataUri: "ipfs://wine".into(),
+                roles: ROLE_DATA,
+            },
+            U256::ZERO,
+        )
+        .await
+        .expect("register");
+    let idao = event::<G::IdaoRegistered>(&registered, IDAO_REGISTRY_ADDRESS)
+        .expect("IdaoRegistered")
+        .idaoId;
+    let fee = lazai(1) / U256::from(100);
+    owner
+        .send(
+            VSC_ADDRESS,
+            V::configureIdaoCall {
+                idaoId: idao,
+                params: V::DataParams {
+                    schema: WINE_SCHEMA.to_string(),
+                    workerKey: public.to_bytes().into(),
+                    storeUrl: store.base_url().to_string(),
+                    quorumSize: 3,
+                    threshold: 2,
+                    deadlineBlocks: 200,
+                    nodeFee: fee,
+                    usageQuota: U256::from(500),
+                },
+            },
+            U256::ZERO,
+        )
+        .await
+        .expect("configure");
+    let class = owner
+        .call(VSC_ADDRESS, V::dataConfigCall { idaoId: idao })
+        .await
+        .expect("config")
+        .classId;
+    let verifier_ids = [7u32, 8, 9];
+    for &i in &verifier_ids {
+        owner
+            .send(
+                VSC_ADDRESS,
+                V::addVerifierCall {
+                    idaoId: idao,
+                    node: account(i).address(),
+                    url: format!("worker-{i}"),
+                },
+                U256::ZERO,
+            )
+            .await
+            .expect("addVerifier");
+    }
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let mut tasks = Vec::new();
+    for &i in &verifier_ids {
+        let worker = Worker::new(worker_config(rpc, idao, i, &secret, &store, root))
+            .await
+            .expect("worker");
+        let mut rx = rx.clone();
+        tasks.push(tokio::spawn(worker.run(async move {
+            let _ = rx.wait_for(|s| *s).await;
+        })));
+    }
+
+    // Contributions: three disjoint slices, a malformed file, a duplicate of slice one.
+    let slices = [
+        wine_slice(0..400),
+        wine_slice(400..800),
+        wine_slice(800..1200),
+    ];
+    let malformed = "this is not,the wine schema\n1,2\n3\n".to_string();
+    let mut files = Vec::new();
+    for (i, text) in slices.iter().enumerate() {
+        files.push(submit_file(&signing(rpc, 1 + i as u32), &store, idao, root, text).await);
+    }
+    let bad = submit_file(&signing(rpc, 4), &store, idao, root, &malformed).await;
+    let dup = submit_file(&signing(rpc, 5), &store, idao, root, &slices[0]).await;
+
+    // The blob store holds ciphertext only.
+    for entry in std::fs::read_dir(&blobs).expect("blobs") {
+        let bytes = std::fs::read(entry.expect("entry").path()).expect("read blob");
+        for needle in [
+            "fixed acidity",
+            "this is not",
+            WINE.lines().nth(1).expect("row"),
+        ] {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+                "plaintext {needle:?} in the blob store"
+            );
+        }
+    }
+
+    // The iDAO packages all of them into one flow.
+    let mut packager =
+        Packager::new(rpc, account(0), idao, Duration::from_millis(100)).expect("packager");
+    let submitter_before = owner
+        .provider()
+        .get_balance(owner.from())
+        .await
+        .expect("balance");
+    let flow_files = vec![files[0], files[1], files[2], bad, dup];
+    let flow_id = packager
+        .submit(flow_files.clone())
+        .await
+        .expect("submitFlow");
+    let flow = wait_flow(&owner, flow_id).await;
+    assert_eq!(flow.status, FLOW_VERIFIED, "the flow is verified");
+    assert!(!flow.resultsRoot.is_zero(), "its results root is anchored");
+    assert!(flow.bestVotes >= U256::from(2));
+    let submitter_after = owner
+        .provider()
+        .get_balance(owner.from())
+        .await
+        .expect("balance");
+    assert!(submitter_after < submitter_before);
+
+    let mut scores = Vec::new();
+    for (i, &f) in files.iter().enumerate() {
+        let st = owner
+            .call(VSC_ADDRESS, V::fileStatusCall { fileId: f })
+            .await
+            .expect("status");
+        assert_eq!(st.state, FILE_VERIFIED, "slice {i} verified");
+        assert!(st.score > 0 && st.score <= 10_000);
+        let token = owner
+            .call(
+                DAT_ADDRESS,
+                D::tokenInfoCall {
+                    tokenId: st.tokenId,
+                },
+            )
+            .await
+            .expect("token");
+        assert_eq!(token.classId, class, "minted into the iDAO's dataset class");
+        assert_eq!(
+            token.owner,
+            account(1 + i as u32).address(),
+            "to its contributor"
+        );
+        assert_eq!(
+            token.shareRatio,
+            U256::from(st.score),
+            "share ratio = score"
+        );
+        assert_eq!(token.value, U256::from(500), "value = the usage quota");
+        scores.push(st.score);
+    }
+    let rejected = owner
+        .call(VSC_ADDRESS, V::fileStatusCall { fileId: bad })
+        .await
+        .expect("status");
+    assert_eq!(rejected.state, FILE_REJECTED);
+    assert_eq!(rejected.score, 0);
+    assert!(rejected.reason > 0, "the rejection's reason is on chain");
+    assert!(rejected.tokenId.is_zero(), "no DAT for a rejected file");
+    let duplicate = owner
+        .call(VSC_ADDRESS, V::fileStatusCall { fileId: dup })
+        .await
+        .expect("status");
+    assert!(
+        duplicate.state == FILE_REJECTED || duplicate.score < scores[0],
+        "the duplicate scores lower than the original ({} vs {})",
+        duplicate.score,
+        scores[0]
+    );
+    // Every verifier that agreed earned its fee.
+    for &i in &verifier_ids {
+        let earned = owner
+            .call(
+                VSC_ADDRESS,
+                V::earnedCall {
+                    node: account(i).address(),
+                },
+            )
+            .await
+            .expect("earned");
+        assert!(earned == fee || earned.is_zero());
+    }
+
+    sdk_path(rpc, &store, &secret, root, verifier_ids[0]).await;
+
+    let _ = stop.send(true);
+    for t in tasks {
+        t.await.expect("worker stops");
+    }
+}
+
+/// LazAI's SDK path, served by the real worker `node` of `idao`.
+async fn sdk_path(
+    rpc: &str,
+    store: &BlobStore,
+    secret: &lazai_crypto::SecretKey,
+    root: &Path,
+    node: u32,
+) {
+    let governance = signing(rpc, 0);
+    governance
+        .send(
+            VERIFIED_COMPUTING_ADDRESS,
+            VC::addNodeCall {
+                nodeAddress: account(node).address(),
+                url: "worker".into(),
+                publicKey: secret.public_key().to_hex(),
+            },
+            U256::ZERO,
+        )
+        .await
+        .expect("addNode");
+    let contributor = signing(rpc, 6);
+    let text = wine_slice(1200..1599);
+    let recipient = secret.public_key();
+    let path = root.join("sdk.csv");
+    std::fs::write(&path, &text).expect("write");
+    let contribution = contribute(&path, store, &recipient, root, EncryptParams::default())
+        .await
+        .expect("contribute");
+    let added = contributor
+        .send(
+            DATA_REGISTRY_ADDRESS,
+            R::addFileCall {
+                url: contribution.url,
+                hash: contribution.hash.to_string(),
+            },
+            U256::ZERO,
+        )
+        .await
+        .expect("addFile");
+    let file = event::<R::FileAdded>(&added, DATA_REGISTRY_ADDRESS)
+        .expect("FileAdded")
+        .fileId;
+    contributor
+        .send(
+            DATA_REGISTRY_ADDRESS,
+            R::addPermissionForFileCall {
+                fileId: file,
+                account: account(node).address(),
+                key: contribution.sealed_key.to_hex(),
+            },
+            U256::ZERO,
+        )
+        .await
+        .expect("addPermissionForFile");
+    let fee = contributor
+        .call(VERIFIED_COMPUTING_ADDRESS, VC::nodeFeeCall {})
+        .await
+        .expect("nodeFee");
+    contributor
+        .send(
+            VERIFIED_COMPUTING_ADDRESS,
+            VC::requestProofCall { fileId: file },
+            fee,
+        )
+        .await
+        .expect("requestProof");
+    // The worker posts the proof and completes the job.
+    let mut proof = None;
+    for _ in 0..600 {
+        let record = contributor
+            .call(DATA_REGISTRY_ADDRESS, R::getFileCall { fileId: file })
+            .await
+            .expect("getFile");
+        if !record.proofIndex.is_zero() {
+            proof = Some(record.proofIndex);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let index = proof.expect("the worker posted a proof");
+    let posted = contributor
+        .call(
+            DATA_REGISTRY_ADDRESS,
+            R::getFileProofCall {
+                fileId: file,
+                index,
+            },
+        )
+        .await
+        .expect("proof");
+    let score = posted.data.score;
+    assert!(score > U256::ZERO && score <= U256::from(10_000));
+    let rewarded = contributor
+        .send(
+            DATA_REGISTRY_ADDRESS,
+            R::requestRewardCall {
+                fileId: file,
+                proofIndex: index,
+            },
+            U256::ZERO,
+        )
+        .await
+        .expect("requestReward");
+    let minted = event::<D::TokenMinted>(&rewarded, DAT_ADDRESS).expect("TokenMinted");
+    let balance = contributor
+        .call(
+            DAT_ADDRESS,
+            D::balanceOfCall {
+                account: contributor.from(),
+                id: minted.tokenId,
+            },
+        )
+        .await
+        .expect("balanceOf");
+    assert_eq!(balance, score, "the DAT's balance is the score");
+    let again = contributor
+        .send(
+            DATA_REGISTRY_ADDRESS,
+            R::requestRewardCall {
+                fileId: file,
+                proofIndex: index,
+            },
+            U256::ZERO,
+        )
+        .await
+        .expect_err("a second reward is refused");
+    assert!(
+        format!("{again:#}").contains("FileAlreadyRewarded"),
+        "{again:#}"
+    );
+}

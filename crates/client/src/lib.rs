@@ -1,0 +1,308 @@
+//! A JSON-RPC client of LazChain's native modules, shared by the `lazai` commands and the
+//! verifier worker: `eth_call`s decoded with the modules' `sol!` interfaces, transactions that
+//! are estimated first (a revert is reported and nothing is sent), sent, and followed to their
+//! receipt, and revert data named as the module's custom error.
+//!
+//! # Signers
+//!
+//! [`resolve_signer`] takes, in this order of precedence, a hex key (`--key`), a key file
+//! (`--key-file`: the hex private key, `0x` optional, surrounding whitespace ignored) or the
+//! environment variable [`KEY_ENV`].
+
+use alloy::network::{EthereumWallet, TransactionBuilder};
+use alloy::providers::transport::TransportError;
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::rpc::types::{Log, TransactionReceipt, TransactionRequest};
+use alloy::sol_types::{Revert, SolCall, SolError, SolEvent, SolInterface, decode_revert_reason};
+use alloy_primitives::{Address, B256, Bytes, U256};
+use alloy_signer_local::PrivateKeySigner;
+use anyhow::{Context as _, Result, anyhow, bail};
+use lazai_ledger::modules::{
+    IDataAnchoringToken, IDataRegistry, IIdaoRegistry, IVerifiedComputing, IVsc,
+};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// The default JSON-RPC URL.
+pub const DEFAULT_RPC: &str = "http://127.0.0.1:8545";
+/// The environment variable holding a signer's private key.
+pub const KEY_ENV: &str = "LAZAI_PRIVATE_KEY";
+
+/// A hex secp256k1 private key (`0x` optional, surrounding whitespace ignored).
+pub fn parse_key(text: &str) -> Result<PrivateKeySigner> {
+    let t = text.trim();
+    let t = t.strip_prefix("0x").unwrap_or(t);
+    let bytes: B256 = t.parse().map_err(|_| anyhow!("expected 32 bytes of hex"))?;
+    PrivateKeySigner::from_bytes(&bytes).map_err(|_| anyhow!("not a valid secp256k1 key"))
+}
+
+/// The signer named by `--key`, else `--key-file`, else [`KEY_ENV`]; an error naming all
+/// three when none is given.
+pub fn resolve_signer(key: Option<&str>, key_file: Option<&Path>) -> Result<PrivateKeySigner> {
+    let (text, source) = if let Some(k) = key {
+        (k.to_string(), "--key".to_string())
+    } else if let Some(path) = key_file {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("read key file {}", path.display()))?;
+        (text, format!("key file {}", path.display()))
+    } else {
+        match std::env::var(KEY_ENV) {
+            Ok(k) if !k.trim().is_empty() => (k, KEY_ENV.to_string()),
+            _ => bail!(
+                "no signer: this command sends a transaction; pass --key HEX, --key-file FILE \
+                 or set {KEY_ENV}"
+            ),
+        }
+    };
+    parse_key(&text).with_context(|| format!("invalid private key in {source}"))
+}
+
+/// Names a `sol!` custom error with its arguments: `QuotaExceeded(tokenId: 1, remaining: 5,
+/// requested: 6)`, `ZeroAmount()`.
+pub fn describe_error<E: std::fmt::Debug>(e: &E) -> String {
+    // The sol!-generated Debug is `Variant(Variant { a: 1, b: 2 })` or `Variant(Variant)`.
+    let debug = format!("{e:?}");
+    let inner = debug
+        .split_once('(')
+        .and_then(|(_, rest)| rest.strip_suffix(')'))
+        .unwrap_or(&debug);
+    match inner.split_once(" {") {
+        Some((name, rest)) => {
+            let args = rest.trim_end_matches('}').trim();
+            format!("{name}({args})")
+        }
+        None => format!("{}()", inner.trim()),
+    }
+}
+
+/// Describes revert data: a custom error of any LazChain module (the DAT, the DataRegistry,
+/// VerifiedComputing, the VSC, the iDAO registry), else `Error(string)` (and `Panic`), else
+/// hex.
+pub fn describe_revert(data: &[u8]) -> String {
+    if let Ok(e) = IDataAnchoringToken::IDataAnchoringTokenErrors::abi_decode(data) {
+        return describe_error(&e);
+    }
+    if let Ok(e) = IVsc::IVscErrors::abi_decode(data) {
+        return describe_error(&e);
+    }
+    if let Ok(e) = IDataRegistry::IDataRegistryErrors::abi_decode(data) {
+        return describe_error(&e);
+    }
+    if let Ok(e) = IVerifiedComputing::IVerifiedComputingErrors::abi_decode(data) {
+        return describe_error(&e);
+    }
+    if let Ok(e) = IIdaoRegistry::IIdaoRegistryErrors::abi_decode(data) {
+        return describe_error(&e);
+    }
+    if let Ok(r) = Revert::abi_decode(data) {
+        return format!("Error({:?})", r.reason);
+    }
+    if data.is_empty() {
+        return "no revert data".to_string();
+    }
+    if data.len() >= 4
+        && let Some(reason) = decode_revert_reason(data)
+    {
+        return reason;
+    }
+    format!("unknown revert data {}", Bytes::copy_from_slice(data))
+}
+
+/// The name of a call's function (`mint` of `mint(uint256,…)`).
+pub fn function_name<C: SolCall>() -> &'static str {
+    C::SIGNATURE.split('(').next().unwrap_or(C::SIGNATURE)
+}
+
+/// The revert data of a failed `eth_call` / `eth_estimateGas`, if it reverted.
+pub fn revert_data(e: &TransportError) -> Option<Bytes> {
+    e.as_error_resp()?.as_revert_data()
+}
+
+/// Turns an RPC failure into an error naming the revert when there is one.
+pub fn rpc_failure(e: TransportError, what: &str, rpc: &str) -> anyhow::Error {
+    if let Some(data) = revert_data(&e) {
+        return anyhow!("{what} reverted: {}", describe_revert(&data));
+    }
+    anyhow!(e).context(format!("{what} (via {rpc})"))
+}
+
+/// A connection to one node's JSON-RPC, reading or signing.
+#[derive(Clone)]
+pub struct Client {
+    provider: DynProvider,
+    rpc: String,
+    from: Option<Address>,
+    timeout: Duration,
+}
+
+impl Client {
+    /// A client that only reads (`eth_call`s come from the zero address).
+    pub fn read(rpc: &str) -> Result<Self> {
+        let url = rpc
+            .parse()
+            .with_context(|| format!("bad RPC URL {rpc:?}"))?;
+        Ok(Self {
+            provider: ProviderBuilder::new().connect_http(url).erased(),
+            rpc: rpc.to_string(),
+            from: None,
+            timeout: Duration::ZERO,
+        })
+    }
+
+    /// A client that signs transactions with `signer` and waits up to `timeout` for each
+    /// receipt.
+    pub fn signing(rpc: &str, signer: PrivateKeySigner, timeout: Duration) -> Result<Self> {
+        let from = signer.address();
+        let url = rpc
+            .parse()
+            .with_context(|| format!("bad RPC URL {rpc:?}"))?;
+        Ok(Self {
+            provider: ProviderBuilder::new()
+                .wallet(EthereumWallet::from(signer))
+                .connect_http(url)
+                .erased(),
+            rpc: rpc.to_string(),
+            from: Some(from),
+            timeout,
+        })
+    }
+
+    /// The signer's address (zero for a reading client).
+    pub fn from(&self) -> Address {
+        self.from.unwrap_or_default()
+    }
+
+    /// The RPC URL.
+    pub fn rpc(&self) -> &str {
+        &self.rpc
+    }
+
+    /// The underlying provider, for plain Ethereum calls.
+    pub fn provider(&self) -> &DynProvider {
+        &self.provider
+    }
+
+    fn request<C: SolCall>(&self, to: Address, call: &C) -> TransactionRequest {
+        let tx = TransactionRequest::default()
+            .with_to(to)
+            .with_input(call.abi_encode());
+        match self.from {
+            Some(from) => tx.with_from(from),
+            None => tx,
+        }
+    }
+
+    /// An `eth_call` of module `to`.
+    pub async fn call<C: SolCall>(&self, to: Address, call: C) -> Result<C::Return> {
+        let name = function_name::<C>();
+        let out = self
+            .provider
+            .call(self.request(to, &call))
+            .await
+            .map_err(|e| rpc_failure(e, name, &self.rpc))?;
+        C::abi_decode_returns(&out).with_context(|| format!("decode the answer of {name}"))
+    }
+
+    /// Sends a transaction calling module `to` with `value` wei and waits for its successful
+    /// receipt; a revert (at estimation, or in the block) is an error naming it.
+    pub async fn send<C: SolCall>(
+        &self,
+        to: Address,
+        call: C,
+        value: U256,
+    ) -> Result<TransactionReceipt> {
+        let name = function_name::<C>();
+        let mut tx = self.request(to, &call);
+        if !value.is_zero() {
+            tx = tx.with_value(value);
+        }
+        let gas = self
+            .provider
+            .estimate_gas(tx.clone())
+            .await
+            .map_err(|e| rpc_failure(e, name, &self.rpc))?;
+        let gas_limit = gas.saturating_add(gas / 5);
+        let sent = tx.clone().with_gas_limit(gas_limit);
+        let pending = self
+            .provider
+            .send_transaction(sent)
+            .await
+            .map_err(|e| rpc_failure(e, name, &self.rpc))?;
+        let hash = *pending.tx_hash();
+        let receipt = self.wait_receipt(hash).await?;
+        if receipt.status() {
+            return Ok(receipt);
+        }
+        // The receipt carries no revert data: replay the call on the state after it.
+        let reason = if receipt.gas_used >= gas_limit {
+            format!("out of gas (limit {gas_limit}); the state changed since the estimate, retry")
+        } else {
+            match self.provider.call(tx).await {
+                Err(e) => match revert_data(&e) {
+                    Some(data) => describe_revert(&data),
+                    None => e.to_string(),
+                },
+                Ok(_) => "reason unknown (the call no longer reverts when replayed)".to_string(),
+            }
+        };
+        bail!(
+            "{name}: transaction {hash} reverted in block {}: {reason}",
+            receipt.block_number.unwrap_or_default()
+        )
+    }
+
+    /// Polls for a transaction's receipt until the client's timeout.
+    pub async fn wait_receipt(&self, hash: B256) -> Result<TransactionReceipt> {
+        let deadline = Instant::now() + self.timeout;
+        let mut last_error = None;
+        loop {
+            match self.provider.get_transaction_receipt(hash).await {
+                Ok(Some(r)) => return Ok(r),
+                Ok(None) => {}
+                Err(e) => last_error = Some(e),
+            }
+            if Instant::now() >= deadline {
+                let why = last_error
+                    .map(|e| format!(" (last error: {e})"))
+                    .unwrap_or_default();
+                bail!(
+                    "transaction {hash} sent, but no receipt within {} s{why}; it may still be \
+                     included",
+                    self.timeout.as_secs()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// Every event `E` that module `module` emitted in a receipt, in order.
+pub fn events<E: SolEvent>(receipt: &TransactionReceipt, module: Address) -> Vec<E> {
+    receipt
+        .inner
+        .logs()
+        .iter()
+        .filter(|l| l.address() == module)
+        .filter_map(|l| l.log_decode::<E>().ok())
+        .map(|l| l.inner.data)
+        .collect()
+}
+
+/// The first event `E` that module `module` emitted in a receipt.
+pub fn event<E: SolEvent>(receipt: &TransactionReceipt, module: Address) -> Result<E> {
+    events::<E>(receipt, module)
+        .into_iter()
+        .next()
+        .ok_or_else(|| {
+            anyhow!(
+                "the receipt of {} has no {} event",
+                receipt.transaction_hash,
+                E::SIGNATURE
+            )
+        })
+}
+
+/// Decodes a log as event `E` if it is one.
+pub fn decode_log<E: SolEvent>(log: &Log) -> Option<E> {
+    log.log_decode::<E>().ok().map(|l| l.inner.data)
+}

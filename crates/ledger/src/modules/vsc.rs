@@ -1,0 +1,1020 @@
+//! The VSC (verified service coordinator): LazAI Flows, the batches an iDAO sends to a quorum
+//! of its verifier nodes, and the anchoring of their verdicts.
+//!
+//! 1. The iDAO's owner declares how its data is verified with `configureIdao`: the schema its
+//!    workers check files against (a JSON text the workers interpret), the X25519 public key
+//!    contributors seal data keys to (`workerKey`), the quorum size `k`, the agreement
+//!    threshold `t`, the deadline in blocks, the fee per node and the usage quota of each DAT.
+//!    The first call creates the iDAO's dataset class in the DAT module (this module is its
+//!    creator, so it may mint into it).
+//! 2. A contributor registers a file in the DataRegistry and grants a permission (the sealed
+//!    data key) to the iDAO's *data address*, [`idao_data_address`]: that is how a file is
+//!    submitted to an iDAO.
+//! 3. The owner packages submitted files into a flow with `submitFlow(idaoId, fileIds)`
+//!    (payable, at least `k × nodeFee`). The flow records a Merkle root over the file ids and
+//!    their commitments ([`files_root`]) and a quorum of `k` of the iDAO's verifiers chosen
+//!    from the parent block hash ([`choose_quorum`]).
+//! 4. Each quorum member posts `postResults(flowId, results, signature)`: one
+//!    `(fileId, score, reason)` per file in flow order, and an EIP-191 signature over
+//!    [`results_message`] — which binds the chain id, this module, the flow id (the nonce:
+//!    one post per node per flow) and the Merkle root of the results ([`results_root`]). Anyone
+//!    may relay the transaction; the signature says who posted.
+//! 5. When `t` posts agree on a root the flow is **verified**: the root is anchored, each file
+//!    with a score gets a DAT in the iDAO's class (value = the usage quota, `shareRatio` =
+//!    score, never expiring) minted to its owner, each rejected file records its reason
+//!    code, the agreeing nodes earn the fee, and the fees of dissenting and silent nodes go
+//!    back to the submitter. `FlowVerified` names all three groups.
+//! 6. When no root can reach `t` any more (every node posted), or the deadline passes
+//!    (`finalizeFlow`, anyone may call it), the flow is **disputed**: nothing is anchored, no
+//!    node earns, the submitter gets every fee back, and its files may go into a new flow.
+//!
+//! A file verified through a flow cannot also be rewarded through the DataRegistry's
+//! `requestReward`, and a file rewarded there cannot enter a flow.
+//!
+//! Fees: `feePerNode = msg.value / k`; the remainder of that division is refunded to the
+//! submitter at once.
+//!
+//! # Storage slots (module storage of [`VSC_ADDRESS`])
+//!
+//! | slot                              | value                                    |
+//! | --------------------------------- | ---------------------------------------- |
+//! | `cfg/` ‖ idao                     | ABI of `DataConfig`                      |
+//! | `verifiers/` ‖ idao               | ABI of `address[]`, in order added       |
+//! | `verifier/` ‖ idao ‖ node         | ABI of `Verifier`                        |
+//! | `flow-n`                          | number of flows (ids from 1)             |
+//! | `flow/` ‖ id                      | ABI of `Flow`                            |
+//! | `flow-files/` ‖ id                | ABI of `uint256[]`                       |
+//! | `post/` ‖ flow ‖ node             | the results root the node posted         |
+//! | `results/` ‖ flow ‖ root          | ABI of `FileResult[]` (first post)       |
+//! | `votes/` ‖ flow ‖ root            | posts for that root                      |
+//! | `file/` ‖ fileId                  | ABI of `FileStatus`                      |
+//! | `earned/` ‖ node                  | fees a node may claim                    |
+
+use super::dat::{DAT_ADDRESS, DATA_REGISTRY_ADDRESS, Dat, IDataAnchoringToken};
+use super::idao::{self, IDAO_REGISTRY_ADDRESS};
+use super::registry;
+use super::{Call, Module, ModuleError, decode_call, revert_msg, revert_with, slot};
+use crate::gas;
+use alloy_primitives::{Address, B256, Signature, U256, address, keccak256};
+use alloy_sol_types::{SolCall, SolValue, sol};
+
+/// The address of the VSC module.
+pub const VSC_ADDRESS: Address = address!("0x5C5C0000000000000000000000000000000F1005");
+
+/// Most files in one flow.
+pub const MAX_FLOW_FILES: usize = 256;
+/// Most verifier nodes an iDAO may register.
+pub const MAX_VERIFIERS: usize = 64;
+/// Largest quorum.
+pub const MAX_QUORUM: u8 = 16;
+/// Longest schema text, in bytes.
+pub const MAX_SCHEMA_BYTES: usize = 16 * 1024;
+/// Longest verifier URL, in bytes.
+pub const MAX_VERIFIER_URL_BYTES: usize = 512;
+/// Longest deadline, in blocks.
+pub const MAX_DEADLINE_BLOCKS: u64 = 1_000_000;
+/// The highest score.
+pub const MAX_SCORE: u16 = 10_000;
+
+/// Flow status codes.
+pub const FLOW_PENDING: u8 = 1;
+pub const FLOW_VERIFIED: u8 = 2;
+pub const FLOW_DISPUTED: u8 = 3;
+
+/// File status codes (`FileStatus.state`).
+pub const FILE_NONE: u8 = 0;
+pub const FILE_IN_FLOW: u8 = 1;
+pub const FILE_VERIFIED: u8 = 2;
+pub const FILE_REJECTED: u8 = 3;
+pub const FILE_DISPUTED: u8 = 4;
+
+sol! {
+    /// The VSC's Solidity interface.
+    #[derive(Debug, PartialEq, Eq)]
+    interface IVsc {
+        /// What an iDAO's owner declares (see the module docs). `storeUrl` is where the
+        /// iDAO takes contributions' ciphertext (a blob store base URL, at most 512 bytes):
+        /// contributors upload there unless they choose another store its workers trust.
+        struct DataParams { string schema; bytes32 workerKey; string storeUrl; uint8 quorumSize; uint8 threshold; uint64 deadlineBlocks; uint256 nodeFee; uint256 usageQuota; }
+        /// `DataParams` plus the iDAO's dataset class in the DAT module.
+        struct DataConfig { string schema; bytes32 workerKey; string storeUrl; uint8 quorumSize; uint8 threshold; uint64 deadlineBlocks; uint256 nodeFee; uint256 usageQuota; uint256 classId; }
+        struct Verifier { address node; string url; uint64 addedAt; uint256 flowsServed; }
+        /// `status`: 1 pending, 2 verified, 3 disputed. `deadline` is the last block a result
+        /// may be posted in. `resultsRoot` is the anchored root (zero unless verified).
+        struct Flow { uint256 id; uint256 idaoId; address submitter; bytes32 filesRoot; uint256 fileCount; uint8 status; uint64 submittedAt; uint64 deadline; uint256 feePerNode; address[] quorum; uint8 threshold; uint256 posted; uint256 bestVotes; bytes32 resultsRoot; }
+        /// One verdict: `score` 1..=10000 accepts the file, 0 rejects it with `reason` (> 0).
+        struct FileResult { uint256 fileId; uint16 score; uint8 reason; }
+        /// `state`: 0 never in a flow, 1 in a pending flow, 2 verified, 3 rejected, 4 its last
+        /// flow was disputed (it may enter another). `tokenId` is its DAT when verified.
+        struct FileStatus { uint256 idaoId; uint256 flowId; uint8 state; uint16 score; uint8 reason; uint256 tokenId; }
+
+        function name() external view returns (string memory);
+        function version() external pure returns (uint256);
+        /// iDAO owner only. The first call creates the dataset class and returns its id;
+        /// later calls replace the parameters and keep the class.
+        function configureIdao(uint256 idaoId, DataParams calldata params) external returns (uint256 classId);
+        function dataConfig(uint256 idaoId) external view returns (DataConfig memory);
+        function isConfigured(uint256 idaoId) external view returns (bool);
+        /// The address a contributor grants a file's sealed key to, to submit it to the iDAO.
+        function idaoDataAddress(uint256 idaoId) external pure returns (address);
+        /// iDAO owner only.
+        function addVerifier(uint256 idaoId, address node, string calldata url) external;
+        function removeVerifier(uint256 idaoId, address node) external;
+        function verifiers(uint256 idaoId) external view returns (address[] memory);
+        function getVerifier(uint256 idaoId, address node) external view returns (Verifier memory);
+        /// iDAO owner only; payable (at least quorumSize × nodeFee).
+        function submitFlow(uint256 idaoId, uint256[] calldata fileIds) external payable returns (uint256 flowId);
+        /// A quorum member's verdict on every file of the flow, in flow order.
+        function postResults(uint256 flowId, FileResult[] calldata results, bytes calldata signature) external;
+        /// Anyone, after the deadline: closes a flow that did not reach agreement.
+        function finalizeFlow(uint256 flowId) external;
+        function flowCount() external view returns (uint256);
+        function getFlow(uint256 flowId) external view returns (Flow memory);
+        function flowFiles(uint256 flowId) external view returns (uint256[] memory);
+        /// The results root a node posted for a flow (zero when it has not).
+        function postedRoot(uint256 flowId, address node) external view returns (bytes32);
+        function flowResults(uint256 flowId, bytes32 resultsRoot) external view returns (FileResult[] memory);
+        function fileStatus(uint256 fileId) external view returns (FileStatus memory);
+        /// The digest a quorum member signs (EIP-191 over `results_message`).
+        function resultsDigest(uint256 flowId, bytes32 resultsRoot) external view returns (bytes32);
+        function earned(address node) external view returns (uint256);
+        /// A verifier withdraws the fees it earned.
+        function claimFees() external returns (uint256 amount);
+
+        event IdaoConfigured(uint256 indexed idaoId, uint256 classId, uint8 quorumSize, uint8 threshold);
+        event VerifierAdded(uint256 indexed idaoId, address indexed node, string url);
+        event VerifierRemoved(uint256 indexed idaoId, address indexed node);
+        event FlowSubmitted(uint256 indexed flowId, uint256 indexed idaoId, bytes32 filesRoot, uint256 fileCount, address[] quorum, uint64 deadline);
+        event ResultsPosted(uint256 indexed flowId, address indexed node, bytes32 resultsRoot);
+        event FlowVerified(uint256 indexed flowId, uint256 indexed idaoId, bytes32 resultsRoot, bytes32 filesRoot, address[] agreeing, address[] dissenting, address[] silent);
+        event FlowDisputed(uint256 indexed flowId, uint256 indexed idaoId, address[] posted, address[] silent);
+        event FileVerified(uint256 indexed fileId, uint256 indexed flowId, uint256 score, uint256 tokenId);
+        event FileRejected(uint256 indexed fileId, uint256 indexed flowId, uint8 reason);
+        event FeesClaimed(address indexed node, uint256 amount);
+
+        error NotIdaoOwner(uint256 idaoId, address caller);
+        error NotConfigured(uint256 idaoId);
+        error InvalidConfig(string reason);
+        error VerifierAlreadyAdded(address node);
+        error VerifierNotFound(address node);
+        error TooManyVerifiers(uint256 max);
+        error InvalidUrl();
+        error EmptyFlow();
+        error FlowTooLarge(uint256 count, uint256 max);
+        error FileNotFound(uint256 fileId);
+        error FileAlreadyRewarded(uint256 fileId);
+        error FileNotAvailable(uint256 fileId, uint8 state);
+        error NotSharedWithIdao(uint256 fileId, address dataAddress);
+        error NotEnoughVerifiers(uint256 active, uint256 needed);
+        error InsufficientFee(uint256 sent, uint256 needed);
+        error FlowNotFound(uint256 flowId);
+        error FlowClosed(uint256 flowId, uint8 status);
+        error DeadlinePassed(uint256 flowId, uint64 deadline);
+        error DeadlineNotReached(uint256 flowId, uint64 deadline);
+        error ResultsMismatch(uint256 index);
+        error InvalidResult(uint256 index);
+        error NotInQuorum(address signer);
+        error AlreadyPosted(address node);
+        error NothingToClaim();
+    }
+}
+
+use IVsc::IVscCalls as Calls;
+pub use IVsc::{DataConfig, DataParams, FileResult, FileStatus, Flow, Verifier};
+
+fn w(v: U256) -> [u8; 32] {
+    v.to_be_bytes::<32>()
+}
+fn cfg_slot(idao: U256) -> Vec<u8> {
+    slot(b"cfg/", &[&w(idao)])
+}
+fn verifiers_slot(idao: U256) -> Vec<u8> {
+    slot(b"verifiers/", &[&w(idao)])
+}
+fn verifier_slot(idao: U256, node: Address) -> Vec<u8> {
+    slot(b"verifier/", &[&w(idao), node.as_slice()])
+}
+const FLOW_N: &[u8] = b"flow-n";
+fn flow_slot(id: U256) -> Vec<u8> {
+    slot(b"flow/", &[&w(id)])
+}
+fn flow_files_slot(id: U256) -> Vec<u8> {
+    slot(b"flow-files/", &[&w(id)])
+}
+fn post_slot(flow: U256, node: Address) -> Vec<u8> {
+    slot(b"post/", &[&w(flow), node.as_slice()])
+}
+fn results_slot(flow: U256, root: B256) -> Vec<u8> {
+    slot(b"results/", &[&w(flow), root.as_slice()])
+}
+fn votes_slot(flow: U256, root: B256) -> Vec<u8> {
+    slot(b"votes/", &[&w(flow), root.as_slice()])
+}
+fn file_slot(file: U256) -> Vec<u8> {
+    slot(b"file/", &[&w(file)])
+}
+fn earned_slot(node: Address) -> Vec<u8> {
+    slot(b"earned/", &[node.as_slice()])
+}
+
+/// The address a contributor grants a file's sealed key to, to submit it to iDAO `idao_id`:
+/// the last 20 bytes of `keccak256("lazai.idao.data" ‖ idaoId)` (32 bytes big-endian). Nobody
+/// holds its key; it only names the iDAO in `addPermissionForFile`.
+pub fn idao_data_address(idao_id: U256) -> Address {
+    let mut buf = Vec::with_capacity(47);
+    buf.extend_from_slice(b"lazai.idao.data");
+    buf.extend_from_slice(&w(idao_id));
+    Address::from_slice(&keccak256(buf)[12..])
+}
+
+/// A binary Merkle root over `leaves` with keccak256: inner nodes are
+/// `keccak256(0x01 ‖ left ‖ right)`, an odd node at the end of a level moves up unchanged,
+/// and the root of no leaves is zero. Leaves are hashed with a `0x00` prefix by their makers,
+/// so a leaf can never pass for an inner node.
+pub fn merkle_root(leaves: &[B256]) -> B256 {
+    if leaves.is_empty() {
+        return B256::ZERO;
+    }
+    let mut level = leaves.to_vec();
+    let mut buf = [0u8; 65];
+    buf[0] = 1;
+    while level.len() > 1 {
+        let mut next = Vec::with_capacity(level.len().div_ceil(2));
+        for pair in level.chunks(2) {
+            match pair {
+                [l, r] => {
+                    buf[1..33].copy_from_slice(l.as_slice());
+                    buf[33..].copy_from_slice(r.as_slice());
+                    next.push(keccak256(buf));
+                }
+                [single] => next.push(*single),
+                _ => unreachable!("chunks(2) yields one or two"),
+            }
+        }
+        level = next;
+    }
+    level[0]
+}
+
+fn leaf(encoded: Vec<u8>) -> B256 {
+    let mut buf = Vec::with_capacity(encoded.len() + 1);
+    buf.push(0);
+    buf.extend_from_slice(&encoded);
+    keccak256(buf)
+}
+
+/// The flow's files root: leaf `i` is `keccak256(0x00 ‖ abi.encode(fileId, keccak256(hash)))`
+/// where `hash` is the file's DataRegistry hash string (its ciphertext root and plaintext
+/// commitment).
+pub fn files_root(files: &[(U256, &str)]) -> B256 {
+    let leaves: Vec<B256> = files
+        .iter()
+        .map(|(id, hash)| leaf((*id, keccak256(hash.as_bytes())).abi_encode()))
+        .collect();
+    merkle_root(&leaves)
+}
+
+/// The root of a node's verdicts: leaf `i` is
+/// `keccak256(0x00 ‖ abi.encode(fileId, score, reason))`.
+pub fn results_root(results: &[FileResult]) -> B256 {
+    let leaves: Vec<B256> = results
+        .iter()
+        .map(|r| leaf((r.fileId, U256::from(r.score), U256::from(r.reason)).abi_encode()))
+        .collect();
+    merkle_root(&leaves)
+}
+
+/// The message a quorum member signs: `keccak256(abi.encode(keccak256("LAZAI_VSC_RESULTS_V1"),
+/// chainId, VSC_ADDRESS, flowId, resultsRoot))`.
+pub fn results_message(chain_id: u64, flow_id: U256, root: B256) -> B256 {
+    let tag = keccak256(b"LAZAI_VSC_RESULTS_V1");
+    keccak256((tag, U256::from(chain_id), VSC_ADDRESS, flow_id, root).abi_encode())
+}
+
+/// The EIP-191 (`personal_sign`) digest of [`results_message`]: what a node's key signs.
+pub fn results_digest(chain_id: u64, flow_id: U256, root: B256) -> B256 {
+    let mut prefixed = Vec::with_capacity(60);
+    prefixed.extend_from_slice(b"\x19Ethereum Signed Message:\n32");
+    prefixed.extend_from_slice(results_message(chain_id, flow_id, root).as_slice());
+    keccak256(prefixed)
+}
+
+/// The quorum of flow `flow_id`: the first `k` of `verifiers` after a partial Fisher–Yates
+/// shuffle driven by `seed = keccak256(parentHash ‖ flowId)`: for `i` in `0..k`, swap position
+/// `i` with `i + keccak256(seed ‖ i) mod (n − i)` (the bias of reducing a 256-bit number
+/// modulo at most 64 is below 2⁻²⁵⁰). `k ≤ verifiers.len()` is the caller's to check.
+pub fn choose_quorum(
+    verifiers: &[Address],
+    k: usize,
+    parent_hash: B256,
+    flow_id: U256,
+) -> Vec<Address> {
+    let mut pool = verifiers.to_vec();
+    let mut seed_input = [0u8; 64];
+    seed_input[..32].copy_from_slice(parent_hash.as_slice());
+    seed_input[32..].copy_from_slice(&w(flow_id));
+    let seed = keccak256(seed_input);
+    let n = pool.len();
+    for i in 0..k.min(n) {
+        let mut input = [0u8; 40];
+        input[..32].copy_from_slice(seed.as_slice());
+        input[32..].copy_from_slice(&(i as u64).to_be_bytes());
+        let draw = U256::from_be_bytes(keccak256(input).0);
+        let span = U256::from(n - i);
+        let offset = (draw % span).to::<u64>() as usize;
+        pool.swap(i, i + offset);
+    }
+    pool.truncate(k.min(n));
+    pool
+}
+
+/// The signer of a results post, if the signature is well formed.
+pub fn results_signer(
+    chain_id: u64,
+    flow_id: U256,
+    root: B256,
+    signature: &[u8],
+) -> Option<Address> {
+    let signature = Signature::try_from(signature).ok()?;
+    signature
+        .recover_address_from_prehash(&results_digest(chain_id, flow_id, root))
+        .ok()
+}
+
+/// Whether `file` was verified or rejected through a flow, or is in a pending one (called in
+/// the VSC's storage context): the DataRegistry then refuses `requestReward` for it.
+pub(crate) fn file_taken(call: &mut Call<'_>, file: U256) -> Result<bool, ModuleError> {
+    let status = call.load_abi::<FileStatus>(&file_slot(file))?;
+    Ok(matches!(status, Some(s) if matches!(s.state, FILE_IN_FLOW | FILE_VERIFIED | FILE_REJECTED)))
+}
+
+/// The VSC module.
+#[derive(Clone, Debug, Default)]
+pub struct Vsc;
+
+impl Vsc {
+    fn owned(call: &mut Call<'_>, idao: U256) -> Result<(), ModuleError> {
+        let record = call.enter(IDAO_REGISTRY_ADDRESS, |c| idao::load_idao(c, idao))?;
+        if record.owner != call.caller {
+            return Err(revert_with(IVsc::NotIdaoOwner {
+                idaoId: idao,
+                caller: call.caller,
+            }));
+        }
+        Ok(())
+    }
+
+    fn config(call: &mut Call<'_>, idao: U256) -> Result<DataConfig, ModuleError> {
+        call.load_abi::<DataConfig>(&cfg_slot(idao))?
+            .ok_or_else(|| revert_with(IVsc::NotConfigured { idaoId: idao }))
+    }
+
+    fn flow(call: &mut Call<'_>, id: U256) -> Result<Flow, ModuleError> {
+        call.load_abi::<Flow>(&flow_slot(id))?
+            .ok_or_else(|| revert_with(IVsc::FlowNotFound { flowId: id }))
+    }
+
+    fn verifier_list(call: &mut Call<'_>, idao: U256) -> Result<Vec<Address>, ModuleError> {
+        Ok(call
+            .load_abi::<Vec<Address>>(&verifiers_slot(idao))?
+            .unwrap_or_default())
+    }
+
+    fn check_params(p: &DataParams) -> Result<(), ModuleError> {
+        let bad = |reason: &str| {
+            Err(revert_with(IVsc::InvalidConfig {
+                reason: reason.into(),
+            }))
+        };
+        if p.schema.is_empty() || p.schema.len() > MAX_SCHEMA_BYTES {
+            return bad("schema must be 1 to 16384 bytes");
+        }
+        if p.storeUrl.len() > MAX_VERIFIER_URL_BYTES {
+            return bad("storeUrl must be at most 512 bytes");
+        }
+        if p.workerKey.is_zero() {
+            return bad("workerKey must be an X25519 public key");
+        }
+        if p.quorumSize == 0 || p.quorumSize > MAX_QUORUM {
+            return bad("quorumSize must be 1 to 16");
+        }
+        if p.threshold == 0 || p.threshold > p.quorumSize {
+            return bad("threshold must be 1 to quorumSize");
+        }
+        if p.deadlineBlocks == 0 || p.deadlineBlocks > MAX_DEADLINE_BLOCKS {
+            return bad("deadlineBlocks must be 1 to 1000000");
+        }
+        if p.usageQuota.is_zero() {
+            return bad("usageQuota must be at least 1");
+        }
+        Ok(())
+    }
+
+    fn configure(call: &mut Call<'_>, idao: U256, p: DataParams) -> Result<Vec<u8>, ModuleError> {
+        Self::owned(call, idao)?;
+        Self::check_params(&p)?;
+        let class_id = match call.load_abi::<DataConfig>(&cfg_slot(idao))? {
+            Some(existing) => existing.classId,
+            None => {
+                let create = IDataAnchoringToken::createClassCall {
+                    metadataURI: format!("lazai://idao/{idao}/dataset"),
+                    integrityHash: keccak256(p.schema.as_bytes()),
+                    unitDecimals: 0,
+                    policyURI: String::new(),
+                }
+                .abi_encode();
+                let out = call.enter(DAT_ADDRESS, |c| Dat::default().call(c, &create))?;
+                U256::abi_decode(&out).map_err(|_| revert_msg("VSC: createClass answer"))?
+            }
+        };
+        let config = DataConfig {
+            schema: p.schema,
+            workerKey: p.workerKey,
+            storeUrl: p.storeUrl,
+            quorumSize: p.quorumSize,
+            threshold: p.threshold,
+            deadlineBlocks: p.deadlineBlocks,
+            nodeFee: p.nodeFee,
+            usageQuota: p.usageQuota,
+            classId: class_id,
+        };
+        call.store_abi(&cfg_slot(idao), &config)?;
+        call.emit(&IVsc::IdaoConfigured {
+            idaoId: idao,
+            classId: class_id,
+            quorumSize: config.quorumSize,
+            threshold: config.threshold,
+        })?;
+        Ok(class_id.abi_encode())
+    }
+
+    fn add_verifier(
+        call: &mut Call<'_>,
+        idao: U256,
+        node: Address,
+        url: String,
+    ) -> Result<Vec<u8>, ModuleError> {
+        Self::owned(call, idao)?;
+        if url.len() > MAX_VERIFIER_URL_BYTES || node.is_zero() {
+            return Err(revert_with(IVsc::InvalidUrl {}));
+        }
+        let mut list = Self::verifier_list(call, idao)?;
+        if list.contains(&node) {
+            return Err(revert_with(IVsc::VerifierAlreadyAdded { node }));
+        }
+        if list.len() >= MAX_VERIFIERS {
+            return Err(revert_with(IVsc::TooManyVerifiers {
+                max: U256::from(MAX_VERIFIERS),
+            }));
+        }
+        list.push(node);
+        call.store_abi(&verifiers_slot(idao), &list)?;
+        call.store_abi(
+            &verifier_slot(idao, node),
+            &Verifier {
+                node,
+                url: url.clone(),
+                addedAt: call.block.height,
+                flowsServed: U256::ZERO,
+            },
+        )?;
+        call.emit(&IVsc::VerifierAdded {
+            idaoId: idao,
+            node,
+            url,
+        })?;
+        Ok(Vec::new())
+    }
+
+    fn remove_verifier(
+        call: &mut Call<'_>,
+        idao: U256,
+        node: Address,
+    ) -> Result<Vec<u8>, ModuleError> {
+        Self::owned(call, idao)?;
+        let mut list = Self::verifier_list(call, idao)?;
+        let Some(pos) = list.iter().position(|a| *a == node) else {
+            return Err(revert_with(IVsc::VerifierNotFound { node }));
+        };
+        list.remove(pos);
+        call.store_abi(&verifiers_slot(idao), &list)?;
+        call.store(&verifier_slot(idao, node), Default::default())?;
+        call.emit(&IVsc::VerifierRemoved { idaoId: idao, node })?;
+        Ok(Vec::new())
+    }
+
+    fn submit(call: &mut Call<'_>, idao: U256, files: Vec<U256>) -> Result<Vec<u8>, ModuleError> {
+        Self::owned(call, idao)?;
+        let config = Self::config(call, idao)?;
+        if files.is_empty() {
+            return Err(revert_with(IVsc::EmptyFlow {}));
+        }
+        if files.len() > MAX_FLOW_FILES {
+            return Err(revert_with(IVsc::FlowTooLarge {
+                count: U256::from(files.len()),
+                max: U256::from(MAX_FLOW_FILES),
+            }));
+        }
+        let k = config.quorumSize as usize;
+        let verifiers = Self::verifier_list(call, idao)?;
+        if verifiers.len() < k {
+            return Err(revert_with(IVsc::NotEnoughVerifiers {
+                active: U256::from(verifiers.len()),
+                needed: U256::from(k),
+            }));
+        }
+        let needed = config.nodeFee.saturating_mul(U256::from(k));
+        if call.value < needed {
+            return Err(revert_with(IVsc::InsufficientFee {
+                sent: call.value,
+                needed,
+            }));
+        }
+        let id = call.load_u256(FLOW_N)? + U256::from(1);
+        let data_address = idao_data_address(idao);
+        let mut hashes = Vec::with_capacity(files.len());
+        for &file in &files {
+            let status = call.load_abi::<FileStatus>(&file_slot(file))?;
+            if let Some(s) = &status
+                && s.state != FILE_DISPUTED
+            {
+                return Err(revert_with(IVsc::FileNotAvailable {
+                    fileId: file,
+                    state: s.state,
+                }));
+            }
+            let (record, shared) = call.enter(DATA_REGISTRY_ADDRESS, |c| {
+                let record = registry::file_record(c, file)?;
+                let shared = registry::has_permission(c, file, data_address)?;
+                Ok((record, shared))
+            })?;
+            let Some(record) = record else {
+                return Err(revert_with(IVsc::FileNotFound { fileId: file }));
+            };
+            if !record.rewardProofIndex.is_zero() {
+                return Err(revert_with(IVsc::FileAlreadyRewarded { fileId: file }));
+            }
+            if !shared {
+                return Err(revert_with(IVsc::NotSharedWithIdao {
+                    fileId: file,
+                    dataAddress: data_address,
+                }));
+            }
+            // Marking it now also catches a file listed twice.
+            call.store_abi(
+                &file_slot(file),
+                &FileStatus {
+                    idaoId: idao,
+                    flowId: id,
+                    state: FILE_IN_FLOW,
+                    score: 0,
+                    reason: 0,
+                    tokenId: U256::ZERO,
+                },
+            )?;
+            hashes.push(record.hash);
+        }
+        call.charge(gas::KECCAK_WORD.saturating_mul(4 * files.len() as u64))?;
+        let pairs: Vec<(U256, &str)> = files
+            .iter()
+            .copied()
+            .zip(hashes.iter().map(String::as_str))
+            .collect();
+        let root = files_root(&pairs);
+        let quorum = choose_quorum(&verifiers, k, call.block.parent_hash, id);
+        let fee_per_node = call.value / U256::from(k);
+        let change = call.value - fee_per_node * U256::from(k);
+        let deadline = call.block.height.saturating_add(config.deadlineBlocks);
+        let flow = Flow {
+            id,
+            idaoId: idao,
+            submitter: call.caller,
+            filesRoot: root,
+            fileCount: U256::from(files.len()),
+            status: FLOW_PENDING,
+            submittedAt: call.block.height,
+            deadline,
+            feePerNode: fee_per_node,
+            quorum: quorum.clone(),
+            threshold: config.threshold,
+            posted: U256::ZERO,
+            bestVotes: U256::ZERO,
+            resultsRoot: B256::ZERO,
+        };
+        call.store_u256(FLOW_N, id)?;
+        call.store_abi(&flow_slot(id), &flow)?;
+        call.store_abi(&flow_files_slot(id), &files)?;
+        let caller = call.caller;
+        call.pay(caller, change)?;
+        call.emit(&IVsc::FlowSubmitted {
+            flowId: id,
+            idaoId: idao,
+            filesRoot: root,
+            fileCount: U256::from(files.len()),
+            quorum,
+            deadline,
+        })?;
+        Ok(id.abi_encode())
+    }
+
+    fn post(
+        call: &mut Call<'_>,
+        id: U256,
+        results: Vec<FileResult>,
+        signature: &[u8],
+    ) -> Result<Vec<u8>, ModuleError> {
+        call.non_payable()?;
+        let mut flow = Self::flow(call, id)?;
+        if flow.status != FLOW_PENDING {
+            return Err(revert_with(IVsc::FlowClosed {
+                flowId: id,
+                status: flow.status,
+            }));
+        }
+        if call.block.height > flow.deadline {
+            return Err(revert_with(IVsc::DeadlinePassed {
+                flowId: id,
+                deadline: flow.deadline,
+            }));
+        }
+        let files = call
+            .load_abi::<Vec<U256>>(&flow_files_slot(id))?
+            .unwrap_or_default();
+        if results.len() != files.len() {
+            return Err(revert_with(IVsc::ResultsMismatch {
+                index: U256::from(results.len().min(files.len())),
+            }));
+        }
+        for (i, (r, file)) in results.iter().zip(&files).enumerate() {
+            if r.fileId != *file {
+                return Err(revert_with(IVsc::ResultsMismatch {
+                    index: U256::from(i),
+                }));
+            }
+            let valid = if r.score == 0 {
+                r.reason != 0
+            } else {
+                r.score <= MAX_SCORE && r.reason == 0
+            };
+            if !valid {
+                return Err(revert_with(IVsc::InvalidResult {
+                    index: U256::from(i),
+                }));
+            }
+        }
+        call.charge(gas::KECCAK_WORD.saturating_mul(4 * results.len() as u64))?;
+        let root = results_root(&results);
+        call.charge(gas::ECRECOVER)?;
+        let signer =
+            results_signer(call.block.chain_id, id, root, signature).unwrap_or(Address::ZERO);
+        if !flow.quorum.contains(&signer) {
+            return Err(revert_with(IVsc::NotInQuorum { signer }));
+        }
+        if !call.load(&post_slot(id, signer))?.is_empty() {
+            return Err(revert_with(IVsc::AlreadyPosted { node: signer }));
+        }
+        call.store(&post_slot(id, signer), root.0.to_vec().into())?;
+        let votes = call.load_u256(&votes_slot(id, root))? + U256::from(1);
+        call.store_u256(&votes_slot(id, root), votes)?;
+        if votes == U256::from(1) {
+            call.store_abi(&results_slot(id, root), &results)?;
+        }
+        flow.posted += U256::from(1);
+        flow.bestVotes = flow.bestVotes.max(votes);
+        call.emit(&IVsc::ResultsPosted {
+            flowId: id,
+            node: signer,
+            resultsRoot: root,
+        })?;
+        let remaining = U256::from(flow.quorum.len()) - flow.posted;
+        if votes >= U256::from(flow.threshold) {
+            Self::anchor(call, flow, &files, root, &results)?;
+        } else if flow.bestVotes + remaining < U256::from(flow.threshold) {
+            Self::dispute(call, flow, &files)?;
+        } else {
+            call.store_abi(&flow_slot(id), &flow)?;
+        }
+        Ok(Vec::new())
+    }
+
+    /// Who posted `root`, who posted another, and who posted nothing.
+    fn tally(
+        call: &mut Call<'_>,
+        flow: &Flow,
+        root: Option<B256>,
+    ) -> Result<[Vec<Address>; 3], ModuleError> {
+        let mut groups: [Vec<Address>; 3] = Default::default();
+        for node in &flow.quorum {
+            let posted = call.load(&post_slot(flow.id, *node))?;
+            let group = if posted.is_empty() {
+                2
+            } else if Some(B256::from_slice(&posted)) == root {
+                0
+            } else {
+                1
+            };
+            groups[group].push(*node);
+        }
+        Ok(groups)
+    }
+
+    fn anchor(
+        call: &mut Call<'_>,
+        mut flow: Flow,
+        files: &[U256],
+        root: B256,
+        results: &[FileResult],
+    ) -> Result<(), ModuleError> {
+        let config = Self::config(call, flow.idaoId)?;
+        let [agreeing, dissenting, silent] = Self::tally(call, &flow, Some(root))?;
+        flow.status = FLOW_VERIFIED;
+        flow.resultsRoot = root;
+        call.store_abi(&flow_slot(flow.id), &flow)?;
+        for node in &agreeing {
+            let earned = call.load_u256(&earned_slot(*node))?;
+            call.store_u256(&earned_slot(*node), earned.saturating_add(flow.feePerNode))?;
+            if let Some(mut v) = call.load_abi::<Verifier>(&verifier_slot(flow.idaoId, *node))? {
+                v.flowsServed += U256::from(1);
+                call.store_abi(&verifier_slot(flow.idaoId, *node), &v)?;
+            }
+        }
+        let unpaid = U256::from(dissenting.len() + silent.len()) * flow.feePerNode;
+        call.pay(flow.submitter, unpaid)?;
+        for (r, file) in results.iter().zip(files) {
+            let mut status = FileStatus {
+                idaoId: flow.idaoId,
+                flowId: flow.id,
+                state: FILE_REJECTED,
+                score: r.score,
+                reason: r.reason,
+                tokenId: U256::ZERO,
+            };
+            if r.score > 0 {
+                let owner = call
+                    .enter(DATA_REGISTRY_ADDRESS, |c| registry::file_record(c, *file))?
+                    .map(|f| f.ownerAddress)
+                    .ok_or_else(|| revert_msg("VSC: file vanished"))?;
+                let mint = IDataAnchoringToken::mint_0Call {
+                    classId: config.classId,
+                    to: owner,
+                    value: config.usageQuota,
+                    shareRatio: U256::from(r.score),
+                    expireAt: 0,
+                }
+                .abi_encode();
+                let out = call.enter(DAT_ADDRESS, |c| Dat::default().call(c, &mint))?;
+                status.tokenId =
+                    U256::abi_decode(&out).map_err(|_| revert_msg("VSC: mint answer"))?;
+                status.state = FILE_VERIFIED;
+                call.emit(&IVsc::FileVerified {
+                    fileId: *file,
+                    flowId: flow.id,
+                    score: U256::from(r.score),
+                    tokenId: status.tokenId,
+                })?;
+            } else {
+                call.emit(&IVsc::FileRejected {
+                    fileId: *file,
+                    flowId: flow.id,
+                    reason: r.reason,
+                })?;
+            }
+            call.store_abi(&file_slot(*file), &status)?;
+        }
+        call.emit(&IVsc::FlowVerified {
+            flowId: flow.id,
+            idaoId: flow.idaoId,
+            resultsRoot: root,
+            filesRoot: flow.filesRoot,
+            agreeing,
+            dissenting,
+            silent,
+        })
+    }
+
+    fn dispute(call: &mut Call<'_>, mut flow: Flow, files: &[U256]) -> Result<(), ModuleError> {
+        let [_, posted, silent] = Self::tally(call, &flow, None)?;
+        flow.status = FLOW_DISPUTED;
+        call.store_abi(&flow_slot(flow.id), &flow)?;
+        call.pay(
+            flow.submitter,
+            flow.feePerNode * U256::from(flow.quorum.len()),
+        )?;
+        for file in files {
+            call.store_abi(
+                &file_slot(*file),
+                &FileStatus {
+                    idaoId: flow.idaoId,
+                    flowId: flow.id,
+                    state: FILE_DISPUTED,
+                    score: 0,
+                    reason: 0,
+                    tokenId: U256::ZERO,
+                },
+            )?;
+        }
+        call.emit(&IVsc::FlowDisputed {
+            flowId: flow.id,
+            idaoId: flow.idaoId,
+            posted,
+            silent,
+        })
+    }
+
+    fn finalize(call: &mut Call<'_>, id: U256) -> Result<Vec<u8>, ModuleError> {
+        call.non_payable()?;
+        let flow = Self::flow(call, id)?;
+        if flow.status != FLOW_PENDING {
+            return Err(revert_with(IVsc::FlowClosed {
+                flowId: id,
+                status: flow.status,
+            }));
+        }
+        if call.block.height <= flow.deadline {
+            return Err(revert_with(IVsc::DeadlineNotReached {
+                flowId: id,
+                deadline: flow.deadline,
+            }));
+        }
+        let files = call
+            .load_abi::<Vec<U256>>(&flow_files_slot(id))?
+            .unwrap_or_default();
+        Self::dispute(call, flow, &files)?;
+        Ok(Vec::new())
+    }
+
+    fn claim(call: &mut Call<'_>) -> Result<Vec<u8>, ModuleError> {
+        call.non_payable()?;
+        let node = call.caller;
+        let amount = call.load_u256(&earned_slot(node))?;
+        if amount.is_zero() {
+            return Err(revert_with(IVsc::NothingToClaim {}));
+        }
+        call.store_u256(&earned_slot(node), U256::ZERO)?;
+        call.pay(node, amount)?;
+        call.emit(&IVsc::FeesClaimed { node, amount })?;
+        Ok(amount.abi_encode())
+    }
+}
+
+impl Module for Vsc {
+    fn name(&self) -> &'static str {
+        "VSC"
+    }
+
+    fn address(&self) -> Address {
+        VSC_ADDRESS
+    }
+
+    fn call(&self, call: &mut Call<'_>, input: &[u8]) -> Result<Vec<u8>, ModuleError> {
+        let decoded = decode_call::<Calls>("VSC", input)?;
+        if !matches!(decoded, Calls::submitFlow(_)) {
+            call.non_payable()?;
+        }
+        Ok(match decoded {
+            Calls::name(_) => "VSC".to_string().abi_encode(),
+            Calls::version(_) => U256::from(1).abi_encode(),
+            Calls::configureIdao(c) => Self::configure(call, c.idaoId, c.params)?,
+            Calls::dataConfig(c) => Self::config(call, c.idaoId)?.abi_encode(),
+            Calls::isConfigured(c) => (!call.load(&cfg_slot(c.idaoId))?.is_empty()).abi_encode(),
+            Calls::idaoDataAddress(c) => idao_data_address(c.idaoId).abi_encode(),
+            Calls::addVerifier(c) => Self::add_verifier(call, c.idaoId, c.node, c.url)?,
+            Calls::removeVerifier(c) => Self::remove_verifier(call, c.idaoId, c.node)?,
+            Calls::verifiers(c) => Self::verifier_list(call, c.idaoId)?.abi_encode(),
+            Calls::getVerifier(c) => call
+                .load_abi::<Verifier>(&verifier_slot(c.idaoId, c.node))?
+                .ok_or_else(|| revert_with(IVsc::VerifierNotFound { node: c.node }))?
+                .abi_encode(),
+            Calls::submitFlow(c) => Self::submit(call, c.idaoId, c.fileIds)?,
+            Calls::postResults(c) => Self::post(call, c.flowId, c.results, &c.signature)?,
+            Calls::finalizeFlow(c) => Self::finalize(call, c.flowId)?,
+            Calls::flowCount(_) => call.load_u256(FLOW_N)?.abi_encode(),
+            Calls::getFlow(c) => Self::flow(call, c.flowId)?.abi_encode(),
+            Calls::flowFiles(c) => {
+                Self::flow(call, c.flowId)?;
+                call.load_abi::<Vec<U256>>(&flow_files_slot(c.flowId))?
+                    .unwrap_or_default()
+                    .abi_encode()
+            }
+            Calls::postedRoot(c) => {
+                let raw = call.load(&post_slot(c.flowId, c.node))?;
+                let root = if raw.len() == 32 {
+                    B256::from_slice(&raw)
+                } else {
+                    B256::ZERO
+                };
+                root.abi_encode()
+            }
+            Calls::flowResults(c) => call
+                .load_abi::<Vec<FileResult>>(&results_slot(c.flowId, c.resultsRoot))?
+                .unwrap_or_default()
+                .abi_encode(),
+            Calls::fileStatus(c) => call
+                .load_abi::<FileStatus>(&file_slot(c.fileId))?
+                .unwrap_or(FileStatus {
+                    idaoId: U256::ZERO,
+                    flowId: U256::ZERO,
+                    state: FILE_NONE,
+                    score: 0,
+                    reason: 0,
+                    tokenId: U256::ZERO,
+                })
+                .abi_encode(),
+            Calls::resultsDigest(c) => {
+                results_digest(call.block.chain_id, c.flowId, c.resultsRoot).abi_encode()
+            }
+            Calls::earned(c) => call.load_u256(&earned_slot(c.node))?.abi_encode(),
+            Calls::claimFees(_) => Self::claim(call)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merkle_root_shapes() {
+        let a = B256::repeat_byte(1);
+        let b = B256::repeat_byte(2);
+        let c = B256::repeat_byte(3);
+        assert_eq!(merkle_root(&[]), B256::ZERO);
+        assert_eq!(merkle_root(&[a]), a);
+        let ab = {
+            let mut buf = vec![1u8];
+            buf.extend_from_slice(a.as_slice());
+            buf.extend_from_slice(b.as_slice());
+            keccak256(buf)
+        };
+        assert_eq!(merkle_root(&[a, b]), ab);
+        let abc = {
+            let mut buf = vec![1u8];
+            buf.extend_from_slice(ab.as_slice());
+            buf.extend_from_slice(c.as_slice());
+            keccak256(buf)
+        };
+        assert_eq!(merkle_root(&[a, b, c]), abc);
+        assert_ne!(merkle_root(&[b, a]), ab, "order matters");
+    }
+
+    #[test]
+    fn quorum_is_deterministic_distinct_and_seeded() {
+        let nodes: Vec<Address> = (1..=10u8).map(Address::repeat_byte).collect();
+        let q1 = choose_quorum(&nodes, 3, B256::repeat_byte(7), U256::from(1));
+        assert_eq!(
+            q1,
+            choose_quorum(&nodes, 3, B256::repeat_byte(7), U256::from(1))
+        );
+        assert_eq!(q1.len(), 3);
+        let mut dedup = q1.clone();
+        dedup.sort();
+        dedup.dedup();
+        assert_eq!(dedup.len(), 3);
+        assert!(q1.iter().all(|a| nodes.contains(a)));
+        // Different seeds spread the load: over many flows every node serves.
+        let mut served = std::collections::BTreeSet::new();
+        for flow in 1..50u64 {
+            served.extend(choose_quorum(
+                &nodes,
+                3,
+                B256::repeat_byte(7),
+                U256::from(flow),
+            ));
+        }
+        assert_eq!(served.len(), nodes.len());
+        assert_eq!(
+            choose_quorum(&nodes, 10, B256::ZERO, U256::from(1)).len(),
+            10
+        );
+    }
+
+    #[test]
+    fn data_address_differs_per_idao() {
+        assert_ne!(
+            idao_data_address(U256::from(1)),
+            idao_data_address(U256::from(2))
+        );
+        assert_ne!(idao_data_address(U256::from(1)), Address::ZERO);
+    }
+
+    #[test]
+    fn results_root_binds_every_field() {
+        let r = |id: u64, score: u16, reason: u8| FileResult {
+            fileId: U256::from(id),
+            score,
+            reason,
+        };
+        let base = results_root(&[r(1, 9000, 0), r(2, 0, 5)]);
+        assert_ne!(base, results_root(&[r(1, 9001, 0), r(2, 0, 5)]));
+        assert_ne!(base, results_root(&[r(1, 9000, 0), r(2, 0, 6)]));
+        assert_ne!(base, results_root(&[r(3, 9000, 0), r(2, 0, 5)]));
+        assert_ne!(
+            results_digest(1, U256::from(1), base),
+            results_digest(2, U256::from(1), base)
+        );
+        assert_ne!(
+            results_digest(1, U256::from(1), base),
+            results_digest(1, U256::from(2), base)
+        );
+    }
+}

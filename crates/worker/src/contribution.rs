@@ -1,0 +1,185 @@
+//! What a contribution puts on chain, and the client side of making one: encrypt, commit,
+//! seal the data key to the iDAO, upload the ciphertext.
+//!
+//! A file registered in the DataRegistry carries:
+//!
+//! - `url`: where its ciphertext (a `lazai_crypto` blob) is, in a blob store;
+//! - `hash`: [`FileHash`] as text — `lzenc1:<ciphertext root>:<plaintext commitment>` (each 64
+//!   lowercase hex digits). The root is what every read is verified against and what the
+//!   sealed key is bound to; the keyed plaintext commitment lets the owner prove what the
+//!   plaintext was without allowing a dictionary attack on it;
+//! - a permission for the iDAO's data address holding the data key sealed with HPKE to the
+//!   iDAO's worker key (`0x` and 160 hex digits).
+
+use lazai_blob::{BlobStore, object_name};
+use lazai_crypto::{
+    DataKey, EncryptParams, PlaintextCommitment, PublicKey, Root, SealedKey, SecretKey, Summary,
+    encrypt_file, open_data_key, seal_data_key,
+};
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+
+/// Prefix of the on-chain hash string of a `lazai_crypto` blob, version 1.
+pub const FILE_HASH_PREFIX: &str = "lzenc1";
+
+/// The on-chain `hash` of a contributed file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileHash {
+    /// Merkle root of the ciphertext.
+    pub root: Root,
+    /// Keyed commitment to the plaintext.
+    pub commitment: PlaintextCommitment,
+}
+
+fn bare_hex(hex: String) -> String {
+    hex.strip_prefix("0x").map(str::to_string).unwrap_or(hex)
+}
+
+impl fmt::Display for FileHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{FILE_HASH_PREFIX}:{}:{}",
+            bare_hex(self.root.to_hex()),
+            bare_hex(self.commitment.to_hex())
+        )
+    }
+}
+
+/// Why a hash string is not a [`FileHash`].
+#[derive(Debug, thiserror::Error)]
+#[error("not a lazai file hash (expected {FILE_HASH_PREFIX}:<64 hex>:<64 hex>): {0}")]
+pub struct FileHashError(String);
+
+impl FromStr for FileHash {
+    type Err = FileHashError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut parts = s.split(':');
+        let (Some(prefix), Some(root), Some(commitment), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(FileHashError("wrong number of fields".into()));
+        };
+        if prefix != FILE_HASH_PREFIX {
+            return Err(FileHashError(format!("unknown version {prefix:?}")));
+        }
+        let hex64 = |t: &str| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit());
+        if !hex64(root) || !hex64(commitment) {
+            return Err(FileHashError("fields must be 64 hex digits".into()));
+        }
+        Ok(FileHash {
+            root: Root::from_hex(root).map_err(|e| FileHashError(e.to_string()))?,
+            commitment: PlaintextCommitment::from_hex(commitment)
+                .map_err(|e| FileHashError(e.to_string()))?,
+        })
+    }
+}
+
+/// A file encrypted, sealed to an iDAO and uploaded: what to register on chain.
+#[derive(Debug)]
+pub struct Contribution {
+    /// The ciphertext's URL in the blob store.
+    pub url: String,
+    /// The on-chain hash.
+    pub hash: FileHash,
+    /// The data key sealed to the iDAO's worker key (permission `key`, hex).
+    pub sealed_key: SealedKey,
+    /// The encryption summary (sizes, chunk count, and the data key itself — the owner's to
+    /// keep for `lazai data decrypt`, and nobody else's).
+    pub summary: Summary,
+}
+
+/// Errors of [`contribute`].
+#[derive(Debug, thiserror::Error)]
+pub enum ContributeError {
+    #[error("encrypt {path}: {source}")]
+    Encrypt {
+        path: String,
+        source: lazai_crypto::Error,
+    },
+    #[error("seal the data key: {0}")]
+    Seal(lazai_crypto::Error),
+    #[error("upload the ciphertext: {0}")]
+    Upload(lazai_blob::Error),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Encrypts `path` (streaming, both cores) into a temporary file under `work_dir`, seals the
+/// data key to `recipient` bound to the ciphertext root, and uploads the ciphertext to `store`
+/// as `<root>.lzenc`. The temporary file is removed whatever happens.
+pub async fn contribute(
+    path: &Path,
+    store: &BlobStore,
+    recipient: &PublicKey,
+    work_dir: &Path,
+    params: EncryptParams,
+) -> Result<Contribution, ContributeError> {
+    let tmp = tempfile::Builder::new()
+        .prefix(".lazai-contribution-")
+        .tempfile_in(work_dir)?
+        .into_temp_path();
+    let src = path.to_path_buf();
+    let dst = tmp.to_path_buf();
+    let summary = tokio::task::spawn_blocking(move || encrypt_file(&src, &dst, &params))
+        .await
+        .map_err(std::io::Error::other)?
+        .map_err(|source| ContributeError::Encrypt {
+            path: path.display().to_string(),
+            source,
+        })?;
+    let sealed_key = seal_data_key(recipient, &summary.data_key, &summary.root)
+        .map_err(ContributeError::Seal)?;
+    let url = store
+        .put_file(&object_name(&summary.root), &tmp)
+        .await
+        .map_err(ContributeError::Upload)?;
+    drop(tmp);
+    Ok(Contribution {
+        url,
+        hash: FileHash {
+            root: summary.root,
+            commitment: summary.plaintext_commitment,
+        },
+        sealed_key,
+        summary,
+    })
+}
+
+/// Opens a permission's sealed key (hex) for the file with ciphertext root `root`.
+pub fn unseal(secret: &SecretKey, sealed_hex: &str, root: &Root) -> lazai_crypto::Result<DataKey> {
+    let sealed = SealedKey::from_hex(sealed_hex.trim())?;
+    open_data_key(secret, &sealed, root)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_hash_round_trips_and_rejects_garbage() {
+        let h = FileHash {
+            root: Root::from_hex(&"ab".repeat(32)).expect("hex"),
+            commitment: PlaintextCommitment::from_hex(&"cd".repeat(32)).expect("hex"),
+        };
+        let text = h.to_string();
+        assert_eq!(
+            text,
+            format!("lzenc1:{}:{}", "ab".repeat(32), "cd".repeat(32))
+        );
+        assert_eq!(text.parse::<FileHash>().expect("parses"), h);
+        for bad in [
+            "",
+            "lzenc1",
+            "lzenc2:00:00",
+            &format!("lzenc1:{}", "ab".repeat(32)),
+            &format!("lzenc1:{}:{}:x", "ab".repeat(32), "cd".repeat(32)),
+            &format!("lzenc1:{}:{}", "zz".repeat(32), "cd".repeat(32)),
+            &format!("lzenc1:0x{}:{}", "ab".repeat(31), "cd".repeat(32)),
+        ] {
+            assert!(bad.parse::<FileHash>().is_err(), "{bad:?}");
+        }
+    }
+}

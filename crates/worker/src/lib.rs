@@ -1,0 +1,17 @@
+//! The LazAI verifier worker.
+//!
+//! A worker decrypts a contributed file inside its TEE, checks it against the iDAO's declared
+//! [`Schema`] and gives it a deterministic score ([`evaluate`]); several workers scoring the
+//! same file against the same accepted rows get exactly the same [`Evaluation`].
+
+pub mod contribution;
+pub mod schema;
+pub mod score;
+pub mod service;
+pub mod verify;
+
+pub use contribution::{Contribution, FileHash, contribute};
+pub use schema::{Column, ColumnType, Format, Schema, SchemaError};
+pub use score::{Evaluation, Limits, Reason, RowHash, compute_score, evaluate};
+pub use service::{Packager, Worker, WorkerConfig, describe_reason};
+pub use verify::{FileInput, Verdict};

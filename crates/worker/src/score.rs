@@ -1,0 +1,572 @@
+//! Checking a decrypted contribution against its iDAO's [`Schema`] and scoring it.
+//!
+//! [`evaluate`] streams the file row by row and returns an [`Evaluation`]: a score in
+//! `1..=10000`, or 0 and a [`Reason`] when the file is rejected. Independent workers must agree
+//! on the result exactly, so it depends only on the bytes, the schema, the set of rows accepted
+//! before (`seen`) and the [`Limits`]: integer arithmetic only, no floating point in the score,
+//! no hash-map order in the output, and limits that are byte positions in the stream (so how a
+//! reader splits its reads changes nothing).
+//!
+//! # Reading the file
+//!
+//! A leading UTF-8 byte order mark and leading blank lines are skipped. With the schema's
+//! format `"any"`, a file whose first non-whitespace byte is `{` is JSON Lines, anything else
+//! CSV; a file that has only whitespace is [`Reason::Empty`].
+//!
+//! - **CSV:** RFC 4180 quoting (`"` quotes, `""` inside quotes; records end at LF, CR or CRLF).
+//!   The first record is the header; it must name every required declared column (header names
+//!   are trimmed; extra columns are ignored; the columns are found wherever they are). A record
+//!   with a different number of fields than the header is an invalid row. Blank lines are not
+//!   rows.
+//! - **JSON Lines:** every non-blank line must be JSON, and is a row; a row that is not an
+//!   object is invalid. Declared columns are looked up by key; a missing key or `null` is an
+//!   empty cell, a string is its text, any other value its compact JSON text (`5`, `0.5`, `true`,
+//!   `[1,2]`). The first object must have every required declared key.
+//!
+//! Without declared columns, the CSV header or the first object's keys (in order) are the
+//! columns, all of type `"any"`. Cells are trimmed of ASCII whitespace before anything else.
+//!
+//! A row is **valid** when it is well-formed (the header's number of fields / an object), every
+//! non-empty declared cell is a value of its column's type, and at least one declared cell is not
+//! empty. Empty cells lower completeness, not validity.
+//!
+//! # Score
+//!
+//! With R the data rows, V the valid rows, T = V × (number of declared columns) the cells of
+//! valid rows, F the non-empty cells among them, and U the valid rows whose [`RowHash`] is
+//! neither `seen` nor that of an earlier valid row of the same file:
+//!
+//! ```text
+//! v = 10000·V/R      c = 10000·F/T      u = 10000·U/V      (integer floor division, u128)
+//! score = clamp((4·v + 2·c + 4·u) / 10, 1, 10000)
+//! ```
+//!
+//! — validity 40 %, completeness 20 %, uniqueness 40 %; the remainder of every division goes
+//! nowhere (floored). [`compute_score`] is this formula.
+//!
+//! # Rejection
+//!
+//! A file is rejected (score 0) when it is empty ([`Reason::Empty`]), not UTF-8 or not JSON
+//! ([`Reason::Encoding`]), does not fit the schema ([`Reason::SchemaMismatch`]), breaks a
+//! [`Limits`] ([`Reason::TooLarge`]), or has no data rows, no valid rows or fewer valid rows than
+//! `minValidPercent` asks for (V·100 < minValidPercent·R, [`Reason::TooFewValid`]). The
+//! [`Evaluation::detail`] says why in a sentence that names rows by number and columns by their
+//! declared name (or position), and never contains anything read from the file.
+//!
+//! # Memory
+//!
+//! One row at a time is held (at most [`Limits::max_row_bytes`]), plus the hashes of the file's
+//! unique valid rows: 16 bytes each in [`Evaluation::new_rows`] and in a set.
+
+mod csv;
+mod jsonl;
+mod source;
+
+use std::{
+    collections::HashSet,
+    fmt,
+    hash::{BuildHasherDefault, Hash, Hasher},
+    io::BufRead,
+};
+
+use crate::schema::{ColumnType, Format, Schema};
+use source::{Limit, Source, Stop};
+
+/// The byte that joins a row's cells before hashing.
+pub const CELL_SEPARATOR: u8 = 0x1F;
+
+/// Identifies a row's content: the first 16 bytes of the BLAKE3 hash of its declared cells in
+/// declared-column order, each trimmed of ASCII whitespace, joined with [`CELL_SEPARATOR`].
+///
+/// A CSV row and a JSON Lines row with the same cell texts hash alike.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RowHash(pub [u8; 16]);
+
+impl RowHash {
+    /// The hash of a row with these cells (each is trimmed first).
+    pub fn of_cells<'a>(cells: impl IntoIterator<Item = &'a str>) -> RowHash {
+        let mut buf = Vec::new();
+        for (i, cell) in cells.into_iter().enumerate() {
+            if i > 0 {
+                buf.push(CELL_SEPARATOR);
+            }
+            buf.extend_from_slice(cell.trim_ascii().as_bytes());
+        }
+        RowHash::of_joined(&buf)
+    }
+
+    fn of_joined(joined: &[u8]) -> RowHash {
+        let mut out = [0u8; 16];
+        out.copy_from_slice(&blake3::hash(joined).as_bytes()[..16]);
+        RowHash(out)
+    }
+
+    /// The 16 bytes.
+    pub fn as_bytes(&self) -> &[u8; 16] {
+        &self.0
+    }
+}
+
+impl Hash for RowHash {
+    // The bytes are already a uniform hash; 8 of them are plenty for a hash table.
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&self.0[..8]);
+        state.write_u64(u64::from_le_bytes(first));
+    }
+}
+
+impl fmt::Display for RowHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for b in self.0 {
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for RowHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RowHash({self})")
+    }
+}
+
+/// A hasher for [`RowHash`] keys, which hash themselves.
+#[derive(Default)]
+struct PassThrough(u64);
+
+impl Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// Why a file was rejected, or [`Reason::Accepted`]. The codes are stable: they go on chain.
+///
+/// Codes 1–3 are decided by the caller (fetching the blob, checking its root, unsealing the
+/// data key); [`evaluate`] returns the others.
+#[repr(u8)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Reason {
+    /// The file was scored.
+    Accepted = 0,
+    /// The file could not be fetched or read (also: the reader given to [`evaluate`] failed).
+    Unavailable = 1,
+    /// The file does not match its on-chain root.
+    Integrity = 2,
+    /// The data key could not be unsealed.
+    KeyRejected = 3,
+    /// Not UTF-8, or a JSON Lines line that is not JSON.
+    Encoding = 4,
+    /// A missing declared column, no header, a first object without a required key, or a file
+    /// in the other format than the schema's.
+    SchemaMismatch = 5,
+    /// No data rows, no valid rows, or fewer valid rows than `minValidPercent`.
+    TooFewValid = 6,
+    /// A [`Limits`] was exceeded (or a header with more than
+    /// [`MAX_COLUMNS`](crate::schema::MAX_COLUMNS) columns).
+    TooLarge = 7,
+    /// No bytes, or only whitespace.
+    Empty = 8,
+}
+
+impl Reason {
+    /// Every reason, in code order.
+    pub const ALL: [Reason; 9] = [
+        Reason::Accepted,
+        Reason::Unavailable,
+        Reason::Integrity,
+        Reason::KeyRejected,
+        Reason::Encoding,
+        Reason::SchemaMismatch,
+        Reason::TooFewValid,
+        Reason::TooLarge,
+        Reason::Empty,
+    ];
+
+    /// The stable code.
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+
+    /// The reason with this code, if any.
+    pub fn from_code(code: u8) -> Option<Reason> {
+        Reason::ALL.get(usize::from(code)).copied()
+    }
+
+    /// A sentence for people.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Reason::Accepted => "the file was accepted",
+            Reason::Unavailable => "the file could not be fetched or read",
+            Reason::Integrity => "the file does not match its on-chain commitment",
+            Reason::KeyRejected => "the data key could not be unsealed by this worker",
+            Reason::Encoding => "the file is not valid UTF-8 or its structure cannot be parsed",
+            Reason::SchemaMismatch => "the file does not match the iDAO's schema",
+            Reason::TooFewValid => "too few rows of the file are valid",
+            Reason::TooLarge => "the file exceeds a size limit",
+            Reason::Empty => "the file is empty",
+        }
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.describe())
+    }
+}
+
+/// Bounds on what [`evaluate`] reads; going past one rejects the file with
+/// [`Reason::TooLarge`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Most data rows (default 10 million).
+    pub max_rows: u64,
+    /// Most bytes in one row, counting its line ending and any empty lines before it (default
+    /// 1 MiB). The CSV header is a row here.
+    pub max_row_bytes: usize,
+    /// Most bytes in the file (default 16 GiB).
+    pub max_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_rows: 10_000_000,
+            max_row_bytes: 1 << 20,
+            max_bytes: 16 << 30,
+        }
+    }
+}
+
+/// The verdict on one file.
+///
+/// When the file is rejected the score is 0 and `new_rows` is empty; the counts are kept for
+/// [`Reason::TooFewValid`] (they are complete then) and are 0 for every other reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evaluation {
+    /// `1..=10000`, or 0 when rejected.
+    pub score: u16,
+    /// [`Reason::Accepted`] or why not.
+    pub reason: Reason,
+    /// A short explanation that never quotes the file's content.
+    pub detail: String,
+    /// R: data rows.
+    pub rows: u64,
+    /// V: valid rows.
+    pub valid: u64,
+    /// U: valid rows that are new (not `seen`, not repeated in the file).
+    pub unique: u64,
+    /// T: V × number of declared columns.
+    pub cells: u64,
+    /// F: non-empty declared cells of valid rows.
+    pub filled: u64,
+    /// The hashes of the new rows, in file order, to add to the accepted set if the file is
+    /// accepted.
+    pub new_rows: Vec<RowHash>,
+}
+
+impl Evaluation {
+    /// A rejection with no counts, e.g. for the reasons the caller decides.
+    pub fn rejected(reason: Reason, detail: impl Into<String>) -> Evaluation {
+        Evaluation {
+            score: 0,
+            reason,
+            detail: detail.into(),
+            rows: 0,
+            valid: 0,
+            unique: 0,
+            cells: 0,
+            filled: 0,
+            new_rows: Vec::new(),
+        }
+    }
+
+    /// Whether the file was accepted.
+    pub fn is_accepted(&self) -> bool {
+        self.reason == Reason::Accepted
+    }
+}
+
+/// The score formula of the [module docs](self), from the counts R, V, T, F and U. A zero
+/// denominator makes its part 0.
+pub fn compute_score(rows: u64, valid: u64, cells: u64, filled: u64, unique: u64) -> u16 {
+    let part = |num: u64, den: u64| {
+        if den == 0 {
+            0
+        } else {
+            10_000 * u128::from(num) / u128::from(den)
+        }
+    };
+    let (v, c, u) = (part(valid, rows), part(filled, cells), part(unique, valid));
+    let score = ((4 * v + 2 * c + 4 * u) / 10).clamp(1, 10_000);
+    u16::try_from(score).unwrap_or(10_000)
+}
+
+/// Checks `input` against `schema` and scores it.
+///
+/// `seen` tells whether a row was accepted before (in any earlier file); it must not change
+/// during the call. Never panics, whatever the bytes.
+pub fn evaluate(
+    input: impl BufRead,
+    schema: &Schema,
+    seen: &impl Fn(&RowHash) -> bool,
+    limits: &Limits,
+) -> Evaluation {
+    let mut src = Source::new(input, limits);
+    let mut tally = Tally::new(seen, limits);
+    match read(&mut src, schema, &mut tally) {
+        Ok(()) => tally.finish(schema),
+        Err(reject) => Evaluation::rejected(reject.reason, reject.detail),
+    }
+}
+
+fn read<R: std::io::Read, F: Fn(&RowHash) -> bool>(
+    src: &mut Source<R>,
+    schema: &Schema,
+    tally: &mut Tally<'_, F>,
+) -> Result<(), Reject> {
+    let first = src
+        .skip_blank_lines()
+        .map_err(|s| tally.stopped(s, "the first line"))?;
+    let Some(first) = first else {
+        return Err(Reject::new(
+            Reason::Empty,
+            "the file is empty or only whitespace",
+        ));
+    };
+    let jsonl = first == b'{';
+    match (schema.format(), jsonl) {
+        (Format::Csv, true) => Err(Reject::new(
+            Reason::SchemaMismatch,
+            "the schema expects CSV but the file starts like JSON Lines",
+        )),
+        (Format::Jsonl, false) => Err(Reject::new(
+            Reason::SchemaMismatch,
+            "the schema expects JSON Lines but the file does not start with '{'",
+        )),
+        (_, true) => jsonl::read(src, schema, tally),
+        (_, false) => csv::read(src, schema, tally),
+    }
+}
+
+/// `n` and the noun, singular or plural.
+fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// A rejection on its way out.
+#[derive(Debug)]
+struct Reject {
+    reason: Reason,
+    detail: String,
+}
+
+impl Reject {
+    fn new(reason: Reason, detail: impl Into<String>) -> Reject {
+        Reject {
+            reason,
+            detail: detail.into(),
+        }
+    }
+}
+
+/// The running counts.
+struct Tally<'a, F> {
+    seen: &'a F,
+    limits: Limits,
+    types: Vec<ColumnType>,
+    /// Declared names, for messages; `None` when the file named the columns (its names are
+    /// content and stay out of messages).
+    names: Option<Vec<String>>,
+    rows: u64,
+    valid: u64,
+    filled: u64,
+    unique: u64,
+    new_rows: Vec<RowHash>,
+    set: HashSet<RowHash, BuildHasherDefault<PassThrough>>,
+    joined: Vec<u8>,
+    first_invalid: Option<String>,
+}
+
+impl<'a, F: Fn(&RowHash) -> bool> Tally<'a, F> {
+    fn new(seen: &'a F, limits: &Limits) -> Tally<'a, F> {
+        Tally {
+            seen,
+            limits: *limits,
+            types: Vec::new(),
+            names: None,
+            rows: 0,
+            valid: 0,
+            filled: 0,
+            unique: 0,
+            new_rows: Vec::new(),
+            set: HashSet::default(),
+            joined: Vec::new(),
+            first_invalid: None,
+        }
+    }
+
+    fn set_columns(&mut self, types: Vec<ColumnType>, names: Option<Vec<String>>) {
+        self.types = types;
+        self.names = names;
+    }
+
+    fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Counts a new data row and returns its number (from 1).
+    fn begin_row(&mut self) -> Result<u64, Reject> {
+        if self.rows >= self.limits.max_rows {
+            return Err(Reject::new(
+                Reason::TooLarge,
+                format!(
+                    "the file has more than the limit of {} rows",
+                    self.limits.max_rows
+                ),
+            ));
+        }
+        self.rows += 1;
+        Ok(self.rows)
+    }
+
+    /// Notes an invalid row; `why` is only called for the first.
+    fn invalid(&mut self, why: impl FnOnce() -> String) {
+        if self.first_invalid.is_none() {
+            self.first_invalid = Some(why());
+        }
+    }
+
+    /// A well-formed row's declared cells (trimmed), in declared order.
+    fn cells(&mut self, row: u64, cells: &[&str]) {
+        let mut filled = 0u64;
+        for (i, (cell, ty)) in cells.iter().zip(&self.types).enumerate() {
+            if cell.is_empty() {
+                continue;
+            }
+            if !ty.accepts(cell) {
+                if self.first_invalid.is_none() {
+                    let article = if matches!(ty, ColumnType::Int | ColumnType::Any) {
+                        "an"
+                    } else {
+                        "a"
+                    };
+                    let why = format!("row {row}: {} is not {article} {ty}", self.label(i));
+                    self.first_invalid = Some(why);
+                }
+                return;
+            }
+            filled += 1;
+        }
+        if filled == 0 {
+            self.invalid(|| format!("row {row}: every declared cell is empty"));
+            return;
+        }
+        self.valid += 1;
+        self.filled += filled;
+
+        self.joined.clear();
+        for (i, cell) in cells.iter().enumerate() {
+            if i > 0 {
+                self.joined.push(CELL_SEPARATOR);
+            }
+            self.joined.extend_from_slice(cell.as_bytes());
+        }
+        let hash = RowHash::of_joined(&self.joined);
+        if !self.set.contains(&hash) && !(self.seen)(&hash) {
+            self.set.insert(hash);
+            self.new_rows.push(hash);
+            self.unique += 1;
+        }
+    }
+
+    /// How a column is named in messages.
+    fn label(&self, i: usize) -> String {
+        match self.names.as_ref().and_then(|n| n.get(i)) {
+            Some(name) => format!("column {name:?}"),
+            None => format!("column {}", i + 1),
+        }
+    }
+
+    /// The rejection for a stopped stream; `what` names the row being read.
+    fn stopped(&self, stop: Stop, what: &str) -> Reject {
+        match stop {
+            Stop::Io(kind) => Reject::new(
+                Reason::Unavailable,
+                format!("reading the file failed: {kind}"),
+            ),
+            Stop::Limit(Limit::File) => Reject::new(
+                Reason::TooLarge,
+                format!(
+                    "the file is larger than the limit of {} bytes",
+                    self.limits.max_bytes
+                ),
+            ),
+            Stop::Limit(Limit::Row) => Reject::new(
+                Reason::TooLarge,
+                format!(
+                    "{what} is longer than the limit of {} bytes",
+                    self.limits.max_row_bytes
+                ),
+            ),
+        }
+    }
+
+    fn finish(self, schema: &Schema) -> Evaluation {
+        let cells = self
+            .valid
+            .saturating_mul(u64::try_from(self.types.len()).unwrap_or(u64::MAX));
+        let mut eval = Evaluation {
+            score: 0,
+            reason: Reason::TooFewValid,
+            detail: String::new(),
+            rows: self.rows,
+            valid: self.valid,
+            unique: self.unique,
+            cells,
+            filled: self.filled,
+            new_rows: Vec::new(),
+        };
+        let first_invalid = match &self.first_invalid {
+            Some(why) => format!("; first invalid: {why}"),
+            None => String::new(),
+        };
+        let percent = u128::from(schema.min_valid_percent());
+        if self.rows == 0 {
+            eval.detail = "the file has no data rows".into();
+        } else if self.valid == 0 {
+            eval.detail = format!(
+                "no valid row among {}{first_invalid}",
+                count(self.rows, "row", "rows")
+            );
+        } else if u128::from(self.valid) * 100 < percent * u128::from(self.rows) {
+            eval.detail = format!(
+                "{} of {} rows are valid, {percent} % must be{first_invalid}",
+                self.valid, self.rows
+            );
+        } else {
+            eval.score = compute_score(self.rows, self.valid, cells, self.filled, self.unique);
+            eval.reason = Reason::Accepted;
+            let part = |num: u64, den: u64| 10_000 * u128::from(num) / u128::from(den.max(1));
+            eval.detail = format!(
+                "validity {}, completeness {}, uniqueness {}{first_invalid}",
+                part(self.valid, self.rows),
+                part(self.filled, cells),
+                part(self.unique, self.valid)
+            );
+            eval.new_rows = self.new_rows;
+        }
+        eval
+    }
+}

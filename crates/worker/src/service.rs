@@ -1,0 +1,596 @@
+//! The worker's and the iDAO's chain loops.
+//!
+//! [`Worker`] is one verifier node of one iDAO. Every poll it:
+//!
+//! 1. walks the VSC's flows in id order. Flows of other iDAOs are skipped. A *verified* flow of
+//!    its iDAO adds the rows of its accepted files to the worker's accepted set (the rows the
+//!    next files' uniqueness is judged against) — from the verdicts it computed itself, or by
+//!    scoring the files now if it was not in that quorum. A *disputed* flow adds nothing. At
+//!    the first *pending* flow of its iDAO it stops: if it is in that flow's quorum and has
+//!    not posted, it verifies every file in flow order (each file's uniqueness counts the rows
+//!    of the accepted files before it in the flow) and posts the signed results. Flows are
+//!    taken strictly in order because a flow's scores depend on what the flows before it
+//!    accepted; the deadline guarantees a pending flow closes.
+//! 2. serves LazAI's SDK path, when enabled: every VerifiedComputing job assigned to it that
+//!    is still submitted gets a proof (`addProof`, EIP-191 over the `ProofData`, score from the
+//!    same verification, uniqueness against the accepted set) and `completeJob`. A file the
+//!    verification rejects gets no proof (a proof's score is at least 1); the worker logs why
+//!    and leaves the job to its owner to cancel.
+//!
+//! [`Packager`] is the iDAO's side: it watches `PermissionGranted` events naming the iDAO's
+//! data address, packages the files shared with it into flows (`submitFlow`, paying
+//! `k × nodeFee`), and closes its flows that pass their deadline (`finalizeFlow`).
+//!
+//! Plaintext never leaves [`crate::verify`]; logs name files by id and give reasons, never
+//! content.
+
+use crate::schema::Schema;
+use crate::score::{Limits, Reason, RowHash};
+use crate::verify::{FileInput, Verdict, fetch, score_blob};
+use alloy::providers::Provider;
+use alloy::rpc::types::Filter;
+use alloy::sol_types::SolEvent;
+use alloy_primitives::{Address, Bytes, U256};
+use alloy_signer::SignerSync;
+use alloy_signer_local::PrivateKeySigner;
+use anyhow::{Context as _, Result, anyhow};
+use lazai_blob::Fetcher;
+use lazai_client::Client;
+use lazai_crypto::SecretKey;
+use lazai_ledger::modules::{
+    DATA_REGISTRY_ADDRESS, IDataRegistry as R, IVerifiedComputing as V, IVsc,
+    VERIFIED_COMPUTING_ADDRESS, VSC_ADDRESS, idao_data_address, proof_digest, results_digest,
+    results_root,
+};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tracing::{debug, info, warn};
+
+/// Flow status codes of the VSC.
+const FLOW_PENDING: u8 = 1;
+const FLOW_VERIFIED: u8 = 2;
+/// File states of the VSC.
+const FILE_NONE: u8 = 0;
+const FILE_DISPUTED: u8 = 4;
+
+/// How a worker runs.
+#[derive(Clone)]
+pub struct WorkerConfig {
+    /// JSON-RPC of a node.
+    pub rpc: String,
+    /// The iDAO it verifies for.
+    pub idao: U256,
+    /// Its node key: signs results, proofs and transactions.
+    pub signer: PrivateKeySigner,
+    /// The iDAO's worker secret (HPKE X25519): opens the sealed data keys.
+    pub secret: SecretKey,
+    /// The blob stores it reads from; a URL outside them is rejected as unavailable.
+    pub fetcher: Fetcher,
+    /// Where fetched ciphertext is kept while being verified (private to the worker).
+    pub work_dir: PathBuf,
+    /// Time between polls.
+    pub poll: Duration,
+    /// Bounds on what a file may hold.
+    pub limits: Limits,
+    /// Largest ciphertext it fetches, in bytes.
+    pub max_blob: u64,
+    /// Also serve VerifiedComputing jobs (LazAI's SDK path).
+    pub serve_jobs: bool,
+    /// How long to wait for a transaction's receipt.
+    pub tx_timeout: Duration,
+}
+
+/// One verifier node of one iDAO (see the module docs).
+pub struct Worker {
+    cfg: WorkerConfig,
+    client: Client,
+    chain_id: u64,
+    me: Address,
+    data_address: Address,
+    /// Rows of every accepted file of the verified flows before `next_flow`.
+    accepted: Arc<HashSet<RowHash>>,
+    /// New rows of files this worker scored, until their flow closes.
+    scored: HashMap<U256, Vec<RowHash>>,
+    /// The lowest flow id not yet taken into account.
+    next_flow: U256,
+    /// The lowest VerifiedComputing job id not yet handled.
+    next_job: U256,
+    /// Jobs it could not serve yet (transient failures), retried every poll.
+    retry_jobs: BTreeSet<U256>,
+}
+
+impl Worker {
+    pub async fn new(cfg: WorkerConfig) -> Result<Self> {
+        std::fs::create_dir_all(&cfg.work_dir)
+            .with_context(|| format!("create {}", cfg.work_dir.display()))?;
+        let client = Client::signing(&cfg.rpc, cfg.signer.clone(), cfg.tx_timeout)?;
+        let chain_id = client
+            .provider()
+            .get_chain_id()
+            .await
+            .with_context(|| format!("reach the node at {}", cfg.rpc))?;
+        let me = cfg.signer.address();
+        let data_address = idao_data_address(cfg.idao);
+        Ok(Self {
+            cfg,
+            client,
+            chain_id,
+            me,
+            data_address,
+            accepted: Arc::new(HashSet::new()),
+            scored: HashMap::new(),
+            next_flow: U256::from(1),
+            next_job: U256::from(1),
+            retry_jobs: BTreeSet::new(),
+        })
+    }
+
+    /// This worker's node address.
+    pub fn address(&self) -> Address {
+        self.me
+    }
+
+    /// Rows in the accepted set.
+    pub fn accepted_rows(&self) -> usize {
+        self.accepted.len()
+    }
+
+    /// Polls until `stop` resolves; a failed poll is logged and retried.
+    pub async fn run(mut self, stop: impl std::future::Future<Output = ()>) {
+        info!(node = %self.me, idao = %self.cfg.idao, "verifier worker started");
+        tokio::pin!(stop);
+        loop {
+            if let Err(e) = self.poll().await {
+                warn!(error = %format!("{e:#}"), "worker poll failed; retrying");
+            }
+            tokio::select! {
+                _ = &mut stop => break,
+                _ = tokio::time::sleep(self.cfg.poll) => {}
+            }
+        }
+        info!(node = %self.me, "verifier worker stopped");
+    }
+
+    /// One pass over the flows (and the jobs when serving them).
+    pub async fn poll(&mut self) -> Result<()> {
+        self.poll_flows().await?;
+        if self.cfg.serve_jobs {
+            self.poll_jobs().await?;
+        }
+        Ok(())
+    }
+
+    async fn schema(&self) -> Result<Schema> {
+        let config = self
+            .client
+            .call(
+                VSC_ADDRESS,
+                IVsc::dataConfigCall {
+                    idaoId: self.cfg.idao,
+                },
+            )
+            .await?;
+        Schema::parse(&config.schema)
+            .map_err(|e| anyhow!("iDAO {} declares an invalid schema: {e}", self.cfg.idao))
+    }
+
+    async fn poll_flows(&mut self) -> Result<()> {
+        let count = self
+            .client
+            .call(VSC_ADDRESS, IVsc::flowCountCall {})
+            .await?;
+        while self.next_flow <= count {
+            let id = self.next_flow;
+            let flow = self
+                .client
+                .call(VSC_ADDRESS, IVsc::getFlowCall { flowId: id })
+                .await?;
+            if flow.idaoId != self.cfg.idao {
+                self.next_flow += U256::from(1);
+                continue;
+            }
+            let files = self
+                .client
+                .call(VSC_ADDRESS, IVsc::flowFilesCall { flowId: id })
+                .await?;
+            match flow.status {
+                FLOW_PENDING => {
+                    let posted = self
+                        .client
+                        .call(
+                            VSC_ADDRESS,
+                            IVsc::postedRootCall {
+                                flowId: id,
+                                node: self.me,
+                            },
+                        )
+                        .await?;
+                    if flow.quorum.contains(&self.me) && posted.is_zero() {
+                        self.verify_flow(id, &files).await?;
+                    }
+                    // Later flows wait for this one to close.
+                    return Ok(());
+                }
+                FLOW_VERIFIED => self.ingest(id, &flow, &files).await?,
+                _ => debug!(flow = %id, "flow disputed; nothing accepted"),
+            }
+            for f in &files {
+                self.scored.remove(f);
+            }
+            self.next_flow += U256::from(1);
+        }
+        Ok(())
+    }
+
+    /// The file's URL, hash and the sealed key for `account`.
+    async fn file_input(&self, file: U256, account: Address) -> Result<FileInput> {
+        let record = self
+            .client
+            .call(DATA_REGISTRY_ADDRESS, R::getFileCall { fileId: file })
+            .await?;
+        let sealed_key = self
+            .client
+            .call(
+                DATA_REGISTRY_ADDRESS,
+                R::getFilePermissionCall {
+                    fileId: file,
+                    account,
+                },
+            )
+            .await?;
+        Ok(FileInput {
+            url: record.url,
+            hash: record.hash,
+            sealed_key,
+        })
+    }
+
+    /// Verifies one file against `seen` ∪ the accepted set.
+    async fn verify_file(
+        &self,
+        file: U256,
+        account: Address,
+        schema: &Arc<Schema>,
+        extra: &Arc<HashSet<RowHash>>,
+    ) -> Result<Verdict> {
+        let input = self.file_input(file, account).await?;
+        let (blob, key, hash) = match fetch(
+            &self.cfg.fetcher,
+            &self.cfg.secret,
+            &input,
+            &self.cfg.work_dir,
+            self.cfg.max_blob,
+        )
+        .await
+        {
+            Ok(fetched) => fetched,
+            Err(verdict) => return Ok(verdict),
+        };
+        let accepted = self.accepted.clone();
+        let extra = extra.clone();
+        let schema = schema.clone();
+        let limits = self.cfg.limits;
+        let path = blob.clone();
+        let verdict = tokio::task::spawn_blocking(move || {
+            let seen = |h: &RowHash| accepted.contains(h) || extra.contains(h);
+            score_blob(&path, &key, &hash, &schema, &seen, &limits)
+        })
+        .await
+        .context("the scoring task failed")?;
+        let _ = tokio::fs::remove_file(&blob).await;
+        Ok(verdict)
+    }
+
+    async fn verify_flow(&mut self, id: U256, files: &[U256]) -> Result<()> {
+        let schema = Arc::new(self.schema().await?);
+        let mut in_flow: Arc<HashSet<RowHash>> = Arc::new(HashSet::new());
+        let mut results = Vec::with_capacity(files.len());
+        for &file in files {
+            let verdict = self
+                .verify_file(file, self.data_address, &schema, &in_flow)
+                .await?;
+            log_verdict(file, &verdict);
+            Arc::make_mut(&mut in_flow).extend(verdict.new_rows().iter().copied());
+            self.scored.insert(file, verdict.new_rows().to_vec());
+            results.push(IVsc::FileResult {
+                fileId: file,
+                score: verdict.score,
+                reason: if verdict.score > 0 {
+                    0
+                } else {
+                    verdict.reason.code().max(1)
+                },
+            });
+        }
+        let root = results_root(&results);
+        let digest = results_digest(self.chain_id, id, root);
+        let signature = self.cfg.signer.sign_hash_sync(&digest)?;
+        let receipt = self
+            .client
+            .send(
+                VSC_ADDRESS,
+                IVsc::postResultsCall {
+                    flowId: id,
+                    results,
+                    signature: Bytes::from(signature.as_bytes().to_vec()),
+                },
+                U256::ZERO,
+            )
+            .await?;
+        info!(flow = %id, files = files.len(), root = %root, tx = %receipt.transaction_hash, "results posted");
+        Ok(())
+    }
+
+    /// Adds the rows of a verified flow's accepted files to the accepted set.
+    async fn ingest(&mut self, id: U256, flow: &IVsc::Flow, files: &[U256]) -> Result<()> {
+        let results = self
+            .client
+            .call(
+                VSC_ADDRESS,
+                IVsc::flowResultsCall {
+                    flowId: id,
+                    resultsRoot: flow.resultsRoot,
+                },
+            )
+            .await?;
+        let mut schema = None;
+        let mut in_flow: Arc<HashSet<RowHash>> = Arc::new(HashSet::new());
+        for (file, result) in files.iter().zip(&results) {
+            if result.score == 0 {
+                continue;
+            }
+            let rows = match self.scored.remove(file) {
+                Some(rows) => rows,
+                None => {
+                    let schema = match &schema {
+                        Some(s) => Arc::clone(s),
+                        None => schema.insert(Arc::new(self.schema().await?)).clone(),
+                    };
+                    let verdict = self
+                        .verify_file(*file, self.data_address, &schema, &in_flow)
+                        .await?;
+                    verdict.new_rows().to_vec()
+                }
+            };
+            Arc::make_mut(&mut in_flow).extend(rows);
+        }
+        let added = in_flow.len();
+        let accepted = Arc::make_mut(&mut self.accepted);
+        accepted.extend(in_flow.iter().copied());
+        debug!(flow = %id, rows = added, total = accepted.len(), "accepted rows ingested");
+        Ok(())
+    }
+
+    async fn poll_jobs(&mut self) -> Result<()> {
+        let count = self
+            .client
+            .call(VERIFIED_COMPUTING_ADDRESS, V::jobsCountCall {})
+            .await?;
+        while self.next_job <= count {
+            self.retry_jobs.insert(self.next_job);
+            self.next_job += U256::from(1);
+        }
+        for job in std::mem::take(&mut self.retry_jobs) {
+            if let Err(e) = self.serve_job(job).await {
+                warn!(job = %job, error = %format!("{e:#}"), "job not served yet; will retry");
+                self.retry_jobs.insert(job);
+            }
+        }
+        Ok(())
+    }
+
+    async fn serve_job(&mut self, id: U256) -> Result<()> {
+        let job = self
+            .client
+            .call(VERIFIED_COMPUTING_ADDRESS, V::getJobCall { jobId: id })
+            .await?;
+        if job.nodeAddress != self.me || job.status != V::JobStatus::Submitted {
+            return Ok(());
+        }
+        let schema = Arc::new(self.schema().await?);
+        let verdict = self
+            .verify_file(job.fileId, self.me, &schema, &Arc::new(HashSet::new()))
+            .await?;
+        log_verdict(job.fileId, &verdict);
+        if verdict.score == 0 {
+            warn!(job = %id, file = %job.fileId, reason = %verdict.reason, "no proof for a rejected file; the job owner may cancel it");
+            return Ok(());
+        }
+        let url = self
+            .client
+            .call(DATA_REGISTRY_ADDRESS, R::getFileCall { fileId: job.fileId })
+            .await?
+            .url;
+        let data = R::ProofData {
+            id: job.fileId,
+            score: U256::from(verdict.score),
+            fileUrl: url,
+            proofUrl: format!("lazai://job/{id}/worker/{}", self.me),
+        };
+        let (_, digest) = proof_digest(&data);
+        let signature = self.cfg.signer.sign_hash_sync(&digest)?;
+        let proof = R::Proof {
+            signature: Bytes::from(signature.as_bytes().to_vec()),
+            data,
+        };
+        self.client
+            .send(
+                DATA_REGISTRY_ADDRESS,
+                R::addProofCall {
+                    fileId: job.fileId,
+                    proof,
+                },
+                U256::ZERO,
+            )
+            .await?;
+        self.client
+            .send(
+                VERIFIED_COMPUTING_ADDRESS,
+                V::completeJobCall { jobId: id },
+                U256::ZERO,
+            )
+            .await?;
+        info!(job = %id, file = %job.fileId, score = verdict.score, "proof posted and job completed");
+        Ok(())
+    }
+}
+
+fn log_verdict(file: U256, v: &Verdict) {
+    if v.score > 0 {
+        let (rows, valid, unique) = v
+            .evaluation
+            .as_ref()
+            .map(|e| (e.rows, e.valid, e.unique))
+            .unwrap_or_default();
+        info!(file = %file, score = v.score, rows, valid, unique, "file verified");
+    } else {
+        info!(file = %file, reason = %v.reason, code = v.reason.code(), detail = %v.detail, "file rejected");
+    }
+}
+
+/// The iDAO's side (see the module docs).
+pub struct Packager {
+    client: Client,
+    idao: U256,
+    data_address: Address,
+    poll: Duration,
+    next_block: u64,
+    pending: BTreeSet<U256>,
+    open_flows: BTreeSet<U256>,
+}
+
+impl Packager {
+    /// A packager signing with the iDAO owner's key.
+    pub fn new(rpc: &str, owner: PrivateKeySigner, idao: U256, poll: Duration) -> Result<Self> {
+        Ok(Self {
+            client: Client::signing(rpc, owner, Duration::from_secs(60))?,
+            idao,
+            data_address: idao_data_address(idao),
+            poll,
+            next_block: 0,
+            pending: BTreeSet::new(),
+            open_flows: BTreeSet::new(),
+        })
+    }
+
+    /// Polls until `stop` resolves.
+    pub async fn run(mut self, stop: impl std::future::Future<Output = ()>) {
+        info!(idao = %self.idao, data_address = %self.data_address, "flow packager started");
+        tokio::pin!(stop);
+        loop {
+            if let Err(e) = self.poll().await {
+                warn!(error = %format!("{e:#}"), "packager poll failed; retrying");
+            }
+            tokio::select! {
+                _ = &mut stop => break,
+                _ = tokio::time::sleep(self.poll) => {}
+            }
+        }
+    }
+
+    /// Picks up newly shared files, submits them as one flow, and finalizes expired flows.
+    /// Returns the flow it submitted, if any.
+    pub async fn poll(&mut self) -> Result<Option<U256>> {
+        let head = self.client.provider().get_block_number().await?;
+        if head >= self.next_block {
+            let filter = Filter::new()
+                .address(DATA_REGISTRY_ADDRESS)
+                .event_signature(R::PermissionGranted::SIGNATURE_HASH)
+                .topic2(self.data_address.into_word())
+                .from_block(self.next_block)
+                .to_block(head);
+            for log in self.client.provider().get_logs(&filter).await? {
+                if let Ok(e) = log.log_decode::<R::PermissionGranted>() {
+                    self.pending.insert(e.inner.data.fileId);
+                }
+            }
+            self.next_block = head + 1;
+        }
+        self.finalize_expired(head).await?;
+        let mut ready = Vec::new();
+        for file in std::mem::take(&mut self.pending) {
+            let status = self
+                .client
+                .call(VSC_ADDRESS, IVsc::fileStatusCall { fileId: file })
+                .await?;
+            if matches!(status.state, FILE_NONE | FILE_DISPUTED) {
+                ready.push(file);
+            }
+        }
+        if ready.is_empty() {
+            return Ok(None);
+        }
+        let batch: Vec<U256> = ready
+            .iter()
+            .copied()
+            .take(lazai_ledger::modules::MAX_FLOW_FILES)
+            .collect();
+        self.pending.extend(ready.iter().skip(batch.len()));
+        self.submit(batch).await.map(Some)
+    }
+
+    /// Submits `files` as one flow, paying `k × nodeFee`.
+    pub async fn submit(&mut self, files: Vec<U256>) -> Result<U256> {
+        let config = self
+            .client
+            .call(VSC_ADDRESS, IVsc::dataConfigCall { idaoId: self.idao })
+            .await?;
+        let fee = config.nodeFee * U256::from(config.quorumSize);
+        let n = files.len();
+        let receipt = match self
+            .client
+            .send(
+                VSC_ADDRESS,
+                IVsc::submitFlowCall {
+                    idaoId: self.idao,
+                    fileIds: files.clone(),
+                },
+                fee,
+            )
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => {
+                // Keep them for the next poll (a verifier may be missing for now).
+                self.pending.extend(files);
+                return Err(e);
+            }
+        };
+        let submitted = lazai_client::event::<IVsc::FlowSubmitted>(&receipt, VSC_ADDRESS)?;
+        info!(flow = %submitted.flowId, files = n, quorum = ?submitted.quorum, deadline = submitted.deadline, "flow submitted");
+        self.open_flows.insert(submitted.flowId);
+        Ok(submitted.flowId)
+    }
+
+    async fn finalize_expired(&mut self, head: u64) -> Result<()> {
+        for id in self.open_flows.clone() {
+            let flow = self
+                .client
+                .call(VSC_ADDRESS, IVsc::getFlowCall { flowId: id })
+                .await?;
+            if flow.status != FLOW_PENDING {
+                self.open_flows.remove(&id);
+            } else if head > flow.deadline {
+                self.client
+                    .send(
+                        VSC_ADDRESS,
+                        IVsc::finalizeFlowCall { flowId: id },
+                        U256::ZERO,
+                    )
+                    .await?;
+                warn!(flow = %id, "flow passed its deadline without agreement; disputed");
+                self.open_flows.remove(&id);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The rejection reason a code names, for people.
+pub fn describe_reason(code: u8) -> &'static str {
+    Reason::from_code(code)
+        .map(Reason::describe)
+        .unwrap_or("an unknown reason")
+}
