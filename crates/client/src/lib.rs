@@ -211,6 +211,19 @@ impl Client {
         call: C,
         value: U256,
     ) -> Result<TransactionReceipt> {
+        self.send_with_headroom(to, call, value, 0).await
+    }
+
+    /// [`send`](Self::send) with `extra` gas on top of the estimate and its 20% margin: for
+    /// a call that may do more work in its block than when it was estimated (the post that
+    /// completes a quorum anchors the flow and mints its DATs). Unused gas is not charged.
+    pub async fn send_with_headroom<C: SolCall>(
+        &self,
+        to: Address,
+        call: C,
+        value: U256,
+        extra: u64,
+    ) -> Result<TransactionReceipt> {
         let name = function_name::<C>();
         let mut tx = self.request(to, &call);
         if !value.is_zero() {
@@ -221,7 +234,7 @@ impl Client {
             .estimate_gas(tx.clone())
             .await
             .map_err(|e| rpc_failure(e, name, &self.rpc))?;
-        let gas_limit = gas.saturating_add(gas / 5);
+        let gas_limit = gas.saturating_add(gas / 5).saturating_add(extra);
         let sent = tx.clone().with_gas_limit(gas_limit);
         let pending = self
             .provider

@@ -55,6 +55,10 @@ const FLOW_VERIFIED: u8 = 2;
 const FILE_NONE: u8 = 0;
 const FILE_DISPUTED: u8 = 4;
 
+/// Gas added to a results post per file in the flow, for anchoring and minting in case it is
+/// the post that completes the quorum (above the measured cost of minting one DAT).
+const ANCHOR_GAS_PER_FILE: u64 = 200_000;
+
 /// How a worker runs.
 #[derive(Clone)]
 pub struct WorkerConfig {
@@ -208,7 +212,17 @@ impl Worker {
                         )
                         .await?;
                     if flow.quorum.contains(&self.me) && posted.is_zero() {
-                        self.verify_flow(id, &files).await?;
+                        if let Err(e) = self.verify_flow(id, &files).await {
+                            let now = self
+                                .client
+                                .call(VSC_ADDRESS, IVsc::getFlowCall { flowId: id })
+                                .await?;
+                            if now.status == FLOW_PENDING {
+                                return Err(e);
+                            }
+                            // The quorum closed the flow while this post was on its way.
+                            info!(flow = %id, "flow closed before this node's results landed");
+                        }
                     }
                     // Later flows wait for this one to close.
                     return Ok(());
@@ -307,9 +321,12 @@ impl Worker {
         let root = results_root(&results);
         let digest = results_digest(self.chain_id, id, root);
         let signature = self.cfg.signer.sign_hash_sync(&digest)?;
+        // The post that completes the quorum also anchors the flow and mints a DAT per
+        // accepted file: whether this one will be that post is known only in its block.
+        let headroom = ANCHOR_GAS_PER_FILE.saturating_mul(files.len() as u64);
         let receipt = self
             .client
-            .send(
+            .send_with_headroom(
                 VSC_ADDRESS,
                 IVsc::postResultsCall {
                     flowId: id,
@@ -317,6 +334,7 @@ impl Worker {
                     signature: Bytes::from(signature.as_bytes().to_vec()),
                 },
                 U256::ZERO,
+                headroom,
             )
             .await?;
         info!(flow = %id, files = files.len(), root = %root, tx = %receipt.transaction_hash, "results posted");

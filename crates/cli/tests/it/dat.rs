@@ -12,12 +12,12 @@ use std::process::{Child, Command, Output, Stdio};
 
 const KEY_ENV: &str = "LAZAI_PRIVATE_KEY";
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     lazai_cli::cluster::free_ports(1).expect("a free port")[0]
 }
 
 /// Kills the devnet when dropped, so a failing test leaves no process behind.
-struct Devnet(Child);
+pub(crate) struct Devnet(Child);
 
 impl Drop for Devnet {
     fn drop(&mut self) {
@@ -26,7 +26,8 @@ impl Drop for Devnet {
     }
 }
 
-fn devnet(dir: &Path, rpc: u16, p2p: u16) -> Devnet {
+/// `lazai devnet` with a 100 ms block time and `extra` flags.
+pub(crate) fn devnet(dir: &Path, rpc: u16, p2p: u16, extra: &[&str]) -> Devnet {
     let child = Command::new(env!("CARGO_BIN_EXE_lazai"))
         .args([
             "devnet",
@@ -39,6 +40,7 @@ fn devnet(dir: &Path, rpc: u16, p2p: u16) -> Devnet {
             "--block-time",
             "100",
         ])
+        .args(extra)
         .env("LAZAI_LOG", "warn")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -49,22 +51,22 @@ fn devnet(dir: &Path, rpc: u16, p2p: u16) -> Devnet {
 }
 
 /// One finished `lazai dat …` run.
-struct Run {
+pub(crate) struct Run {
     out: Output,
     what: String,
 }
 
 impl Run {
-    fn stdout(&self) -> String {
+    pub(crate) fn stdout(&self) -> String {
         String::from_utf8_lossy(&self.out.stdout).into_owned()
     }
 
-    fn stderr(&self) -> String {
+    pub(crate) fn stderr(&self) -> String {
         String::from_utf8_lossy(&self.out.stderr).into_owned()
     }
 
     /// Its stdout; panics with both streams unless it succeeded.
-    fn ok(&self) -> String {
+    pub(crate) fn ok(&self) -> String {
         assert!(
             self.out.status.success(),
             "`{}` failed ({}):\nstdout: {}\nstderr: {}",
@@ -77,13 +79,13 @@ impl Run {
     }
 
     /// Its stdout as JSON.
-    fn json(&self) -> serde_json::Value {
+    pub(crate) fn json(&self) -> serde_json::Value {
         let out = self.ok();
         serde_json::from_str(&out).unwrap_or_else(|e| panic!("`{}`: {e}: {out}", self.what))
     }
 
     /// Its stderr; panics unless it failed with a non-zero exit code.
-    fn failed(&self) -> String {
+    pub(crate) fn failed(&self) -> String {
         let code = self.out.status.code();
         assert!(
             code.is_some_and(|c| c != 0),
@@ -96,15 +98,18 @@ impl Run {
     }
 }
 
-struct Cli {
-    rpc: String,
+pub(crate) struct Cli {
+    pub(crate) rpc: String,
+    /// The command group: `dat`, `data`, …
+    pub(crate) group: &'static str,
 }
 
 impl Cli {
-    /// Runs `lazai dat ARGS --rpc URL`, with `LAZAI_PRIVATE_KEY` set to `env_key` (or unset).
-    fn run_env(&self, args: &[&str], env_key: Option<&str>) -> Run {
+    /// Runs `lazai GROUP ARGS --rpc URL`, with `LAZAI_PRIVATE_KEY` set to `env_key` (or
+    /// unset).
+    pub(crate) fn run_env(&self, args: &[&str], env_key: Option<&str>) -> Run {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_lazai"));
-        cmd.arg("dat")
+        cmd.arg(self.group)
             .args(args)
             .args(["--rpc", &self.rpc])
             .env("LAZAI_LOG", "warn")
@@ -113,14 +118,14 @@ impl Cli {
         if let Some(key) = env_key {
             cmd.env(KEY_ENV, key);
         }
-        let out = cmd.output().expect("run lazai dat");
+        let out = cmd.output().expect("run lazai");
         Run {
             out,
-            what: format!("lazai dat {}", args.join(" ")),
+            what: format!("lazai {} {}", self.group, args.join(" ")),
         }
     }
 
-    fn run(&self, args: &[&str]) -> Run {
+    pub(crate) fn run(&self, args: &[&str]) -> Run {
         self.run_env(args, None)
     }
 }
@@ -133,11 +138,11 @@ fn field(out: &str, label: &str) -> String {
         .unwrap_or_else(|| panic!("no {label:?} line in:\n{out}"))
 }
 
-fn key_hex(signer: &PrivateKeySigner) -> String {
+pub(crate) fn key_hex(signer: &PrivateKeySigner) -> String {
     signer.to_bytes().to_string()
 }
 
-fn s(v: &serde_json::Value) -> &str {
+pub(crate) fn s(v: &serde_json::Value) -> &str {
     v.as_str().unwrap_or_else(|| panic!("{v} is not a string"))
 }
 
@@ -145,11 +150,13 @@ fn s(v: &serde_json::Value) -> &str {
 async fn dat_classes_tokens_revenue_and_usage_through_the_cli() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (rpc_port, p2p) = (free_port(), free_port());
-    let _devnet = devnet(dir.path(), rpc_port, p2p);
+    // Without the default iDAO, whose dataset class would be class 1.
+    let _devnet = devnet(dir.path(), rpc_port, p2p, &["--no-default-idao"]);
     let p = provider(rpc_port);
     wait_for_height(&p, 1).await;
     let cli = Cli {
         rpc: format!("http://127.0.0.1:{rpc_port}"),
+        group: "dat",
     };
 
     let creator = dev_account(1).expect("account 1");

@@ -137,6 +137,10 @@ async fn wait_flow(c: &Client, flow: U256) -> V::Flow {
 
 #[test]
 fn a_quorum_of_three_verifies_a_flow_and_serves_the_sdk_path() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(std::env::var("LAZAI_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_test_writer()
+        .try_init();
     let dir = tempfile::tempdir().expect("tempdir");
     let accounts: Vec<Address> = (0..10).map(|i| account(i).address()).collect();
     let genesis = devnet_genesis(DEVNET_CHAIN_ID, 1, &accounts, lazai(10_000), 1_000_000_000);
@@ -426,19 +430,28 @@ async fn sdk_path(
         .await
         .expect("requestProof");
     // The worker posts the proof and completes the job.
-    let mut proof = None;
+    let job = contributor
+        .call(
+            VERIFIED_COMPUTING_ADDRESS,
+            VC::fileJobIdsCall { fileId: file },
+        )
+        .await
+        .expect("fileJobIds")[0];
+    let mut completed = false;
     for _ in 0..600 {
-        let record = contributor
-            .call(DATA_REGISTRY_ADDRESS, R::getFileCall { fileId: file })
+        let j = contributor
+            .call(VERIFIED_COMPUTING_ADDRESS, VC::getJobCall { jobId: job })
             .await
-            .expect("getFile");
-        if !record.proofIndex.is_zero() {
-            proof = Some(record.proofIndex);
+            .expect("getJob");
+        assert_eq!(j.nodeAddress, account(node).address());
+        if j.status == VC::JobStatus::Completed {
+            completed = true;
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let index = proof.expect("the worker posted a proof");
+    assert!(completed, "the worker completed the job");
+    let index = U256::from(1);
     let posted = contributor
         .call(
             DATA_REGISTRY_ADDRESS,

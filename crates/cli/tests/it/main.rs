@@ -5,6 +5,7 @@
 
 mod bench_dat;
 mod cluster;
+mod contribute;
 mod dat;
 mod flow;
 mod process;

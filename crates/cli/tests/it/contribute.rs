@@ -1,0 +1,104 @@
+//! `lazai data` against a fresh `lazai devnet` process, as a new user runs it: the default
+//! iDAO verifies a contribution within seconds and mints its DAT; `data status --json` shows
+//! the score, the proof and the DAT; the owner decrypts the file back; a wrong key, a
+//! tampered blob and an unknown file each fail with a clear error.
+
+use crate::dat::{Cli, devnet, free_port, key_hex, s};
+use crate::process::{provider, wait_for_height};
+use lazai_node::dev_account;
+
+const WINE: &str = include_str!("../../../worker/testdata/winequality-red.csv");
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contribute_to_the_default_idao_of_a_fresh_devnet() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (rpc_port, p2p) = (free_port(), free_port());
+    let _devnet = devnet(&dir.path().join("chain"), rpc_port, p2p, &[]);
+    wait_for_height(&provider(rpc_port), 1).await;
+    let data = Cli {
+        rpc: format!("http://127.0.0.1:{rpc_port}"),
+        group: "data",
+    };
+    let user = dev_account(1).expect("account 1");
+    let key = key_hex(&user);
+
+    let file = dir.path().join("wine.csv");
+    let text: String = WINE.lines().take(301).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&file, &text).expect("write");
+    let path = file.display().to_string();
+    let out = data
+        .run(&["contribute", &path, "--idao", "1", "--key", &key, "--json"])
+        .json();
+    assert_eq!(s(&out["state"]), "verified", "{out}");
+    let id = s(&out["fileId"]).to_string();
+    let key_file = s(&out["keyFile"]).to_string();
+    assert!(std::path::Path::new(&key_file).exists());
+
+    let status = data.run(&["status", &id, "--json"]).json();
+    assert_eq!(s(&status["state"]), "verified", "{status}");
+    let score = status["score"].as_u64().expect("score");
+    assert!((1..=10_000).contains(&score), "{status}");
+    let flow = &status["proof"]["flow"];
+    assert!(s(&flow["resultsRoot"]).starts_with("0x"), "{status}");
+    assert_eq!(flow["quorum"][0]["agrees"], true, "{status}");
+    let dat = &status["dat"];
+    assert_eq!(s(&dat["owner"]), user.address().to_string(), "{status}");
+    assert_eq!(s(&dat["shareRatio"]), score.to_string(), "{status}");
+    assert_ne!(s(&dat["tokenId"]), "0");
+
+    // The blob store under the devnet's data dir holds ciphertext only.
+    let url = s(&out["url"]).to_string();
+    let blob = url.strip_prefix("file://").expect("a file:// url");
+    let bytes = std::fs::read(blob).expect("the blob");
+    let row = WINE.lines().nth(1).expect("row");
+    assert!(!bytes.windows(row.len()).any(|w| w == row.as_bytes()));
+
+    // The owner decrypts it back with the key file.
+    let plain = dir.path().join("wine.out.csv");
+    data.run(&[
+        "decrypt",
+        &id,
+        "--key-file",
+        &key_file,
+        "--out",
+        &plain.display().to_string(),
+    ])
+    .ok();
+    assert_eq!(std::fs::read_to_string(&plain).expect("decrypted"), text);
+
+    // A wrong data key fails and leaves nothing behind.
+    let wrong = dir.path().join("wrong.out");
+    let err = data
+        .run(&[
+            "decrypt",
+            &id,
+            "--data-key",
+            &format!("0x{}", "11".repeat(32)),
+            "--out",
+            &wrong.display().to_string(),
+        ])
+        .failed();
+    assert!(err.contains("error:"), "{err}");
+    assert!(!wrong.exists(), "nothing written on failure");
+
+    // A tampered blob no longer matches its on-chain root.
+    let mut tampered = bytes.clone();
+    let mid = tampered.len() / 2;
+    tampered[mid] ^= 1;
+    std::fs::write(blob, &tampered).expect("tamper");
+    let err = data
+        .run(&[
+            "decrypt",
+            &id,
+            "--key-file",
+            &key_file,
+            "--out",
+            &wrong.display().to_string(),
+        ])
+        .failed();
+    assert!(err.contains("error:"), "{err}");
+    assert!(!wrong.exists(), "nothing written on failure");
+
+    let err = data.run(&["status", "999", "--json"]).failed();
+    assert!(err.contains("no file 999"), "{err}");
+}
