@@ -30,6 +30,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, mpsc};
 
 mod dat;
+mod data;
 
 pub use dat::{DatArgs, DatReport, HolderFigures, KindFigures, run_dat};
 
@@ -48,6 +49,10 @@ pub enum BenchCommand {
     /// settleRevenueETH, claim) executed in an in-process devnet, and settlement and claim gas
     /// and execution time in classes of 1, 100 and --holders holders.
     Dat(DatArgs),
+    /// Data contribution throughput: encrypt+commit and the whole `lazai data contribute` on a
+    /// generated CSV file (optionally beside `age` and `gpg`), and the worker's verification
+    /// in rows per second.
+    Data(data::DataArgs),
 }
 
 /// The transfer load and how it is submitted.
@@ -117,6 +122,7 @@ pub fn run(cmd: BenchCommand, log_filter: &str) -> Result<()> {
         BenchCommand::Cluster(args) => cluster(args, log_filter),
         BenchCommand::Catchup(args) => catchup(args, log_filter),
         BenchCommand::Dat(args) => run_dat(args).map(|_| ()),
+        BenchCommand::Data(args) => data::run(args),
     }
 }
 

@@ -12,8 +12,8 @@
 //! (see [`crate::dat`]): 256-bit numbers are decimal strings in JSON, a reverted call names the
 //! module's custom error.
 //!
-//! Progress lines (`encrypting and uploading…`) go to stderr, and only when stderr is a
-//! terminal.
+//! Progress lines (`encrypting and uploading 1.0 GiB… 2.3 s`, redrawn while it runs) go to
+//! stderr, and only when stderr is a terminal.
 
 use crate::dat::{
     LAZAI_DECIMALS, ReadArgs, TxArgs, format_lazai, format_units, or_dash, parse_lazai, parse_u256,
@@ -499,6 +499,21 @@ fn write_key_file(
     )
 }
 
+/// `1.5 GiB`, `12.0 MiB`, `512 B`.
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    let mut value = n as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
 /// Progress lines on stderr, only when it is a terminal.
 struct Progress(bool);
 
@@ -511,6 +526,28 @@ impl Progress {
         if self.0 {
             eprintln!("{msg}");
         }
+    }
+
+    /// Runs `work`, redrawing `label` with the elapsed time on one line every 250 ms while it
+    /// runs (on a terminal only).
+    async fn ticking<T>(&self, label: &str, work: impl std::future::Future<Output = T>) -> T {
+        if !self.0 {
+            return work.await;
+        }
+        let started = Instant::now();
+        tokio::pin!(work);
+        let mut tick = tokio::time::interval(Duration::from_millis(250));
+        let out = loop {
+            tokio::select! {
+                out = &mut work => break out,
+                _ = tick.tick() => {
+                    eprint!("\r{label} {:.1} s", started.elapsed().as_secs_f64());
+                    let _ = std::io::stderr().flush();
+                }
+            }
+        };
+        eprintln!("\r{label} done in {:.1} s", started.elapsed().as_secs_f64());
+        out
     }
 }
 
@@ -929,10 +966,14 @@ async fn data_contribute(a: ContributeArgs) -> Result<()> {
     let store =
         BlobStore::open(&location).with_context(|| format!("open the blob store {location:?}"))?;
 
-    progress.step("encrypting and uploading…");
     let started = Instant::now();
-    let contribution =
-        contribute(&a.file, &store, &recipient, &std::env::temp_dir(), params).await?;
+    let label = format!("encrypting and uploading {}…", human_bytes(meta.len()));
+    let contribution = progress
+        .ticking(
+            &label,
+            contribute(&a.file, &store, &recipient, &std::env::temp_dir(), params),
+        )
+        .await?;
     let elapsed = started.elapsed();
     let summary = &contribution.summary;
     let throughput = megabytes_per_second(summary.plaintext_size, elapsed);
@@ -1824,6 +1865,14 @@ mod tests {
         assert_eq!(second, dir.path().join("wine.csv.0011.lazai-key"));
         let text = std::fs::read_to_string(&second).expect("read");
         assert!(DataKey::from_hex(text.trim()).expect("hex") == key);
+    }
+
+    #[test]
+    fn human_sizes() {
+        assert_eq!(human_bytes(0), "0 B");
+        assert_eq!(human_bytes(1023), "1023 B");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_bytes(1 << 30), "1.0 GiB");
     }
 
     #[test]

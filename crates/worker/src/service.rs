@@ -26,7 +26,7 @@
 
 use crate::schema::Schema;
 use crate::score::{Limits, Reason, RowHash};
-use crate::verify::{FileInput, Verdict, fetch, score_blob};
+use crate::verify::{FetchFailure, FileInput, Verdict, fetch, score_blob};
 use alloy::providers::Provider;
 use alloy::rpc::types::Filter;
 use alloy::sol_types::SolEvent;
@@ -211,18 +211,19 @@ impl Worker {
                             },
                         )
                         .await?;
-                    if flow.quorum.contains(&self.me) && posted.is_zero() {
-                        if let Err(e) = self.verify_flow(id, &files).await {
-                            let now = self
-                                .client
-                                .call(VSC_ADDRESS, IVsc::getFlowCall { flowId: id })
-                                .await?;
-                            if now.status == FLOW_PENDING {
-                                return Err(e);
-                            }
-                            // The quorum closed the flow while this post was on its way.
-                            info!(flow = %id, "flow closed before this node's results landed");
+                    if flow.quorum.contains(&self.me)
+                        && posted.is_zero()
+                        && let Err(e) = self.verify_flow(id, &files).await
+                    {
+                        let now = self
+                            .client
+                            .call(VSC_ADDRESS, IVsc::getFlowCall { flowId: id })
+                            .await?;
+                        if now.status == FLOW_PENDING {
+                            return Err(e);
                         }
+                        // The quorum closed the flow while this post was on its way.
+                        info!(flow = %id, "flow closed before this node's results landed");
                     }
                     // Later flows wait for this one to close.
                     return Ok(());
@@ -280,7 +281,10 @@ impl Worker {
         .await
         {
             Ok(fetched) => fetched,
-            Err(verdict) => return Ok(verdict),
+            Err(FetchFailure::Reject(verdict)) => return Ok(verdict),
+            Err(FetchFailure::Retry(why)) => {
+                return Err(anyhow!("file {file}: cannot fetch its blob now ({why})"));
+            }
         };
         let accepted = self.accepted.clone();
         let extra = extra.clone();

@@ -53,24 +53,37 @@ impl Verdict {
     }
 }
 
+/// Why [`fetch`] gave no blob.
+#[derive(Debug)]
+pub enum FetchFailure {
+    /// A verdict on the file itself: every honest worker reaches the same one.
+    Reject(Verdict),
+    /// A failure of this worker's I/O or of the store's service (a timeout, a disk error):
+    /// retry later rather than reject the file for what may be this worker's problem.
+    Retry(String),
+}
+
+impl From<Verdict> for FetchFailure {
+    fn from(v: Verdict) -> Self {
+        FetchFailure::Reject(v)
+    }
+}
+
 /// Fetches `file`'s ciphertext into `work_dir` (verified against its root, at most `max_blob`
-/// bytes) and returns where it is, with the root and key; or the rejection.
+/// bytes) and returns where it is, with the root and key; or why not.
 pub async fn fetch(
     fetcher: &Fetcher,
     secret: &SecretKey,
     file: &FileInput,
     work_dir: &Path,
     max_blob: u64,
-) -> Result<(PathBuf, DataKey, FileHash), Verdict> {
+) -> Result<(PathBuf, DataKey, FileHash), FetchFailure> {
     let hash: FileHash = file
         .hash
         .parse()
         .map_err(|e| Verdict::reject(Reason::Integrity, format!("{e}")))?;
     if file.sealed_key.is_empty() {
-        return Err(Verdict::reject(
-            Reason::KeyRejected,
-            "no sealed key for this worker",
-        ));
+        return Err(Verdict::reject(Reason::KeyRejected, "no sealed key for this worker").into());
     }
     let key = unseal(secret, &file.sealed_key, &hash.root).map_err(|e| {
         Verdict::reject(
@@ -92,9 +105,10 @@ pub async fn fetch(
             let reason = match &e {
                 E::Integrity(_) => Reason::Integrity,
                 E::TooLarge { .. } => Reason::TooLarge,
+                E::Io(_) | E::Store(_) => return Err(FetchFailure::Retry(e.to_string())),
                 _ => Reason::Unavailable,
             };
-            Err(Verdict::reject(reason, e.to_string()))
+            Err(Verdict::reject(reason, e.to_string()).into())
         }
     }
 }

@@ -6,7 +6,12 @@
 //! LazAI's SDK path (`addFile` → `addPermissionForFile` → `requestProof` → the worker's
 //! `addProof` + `completeJob` → `requestReward` → `balanceOf`).
 
-use alloy::providers::Provider;
+use crate::lazai_abi::{
+    DAT, DataAnchoringToken, DataRegistry, REGISTRY, VERIFIED, VerifiedComputing,
+};
+use alloy::network::EthereumWallet;
+use alloy::providers::{Provider, ProviderBuilder};
+use alloy::transports::http::reqwest;
 use alloy_primitives::{Address, U256};
 use alloy_signer_local::PrivateKeySigner;
 use lazai_blob::{BlobStore, Fetcher};
@@ -15,8 +20,7 @@ use lazai_consensus::runtime::{Runner as _, tokio as cw_tokio};
 use lazai_crypto::{EncryptParams, generate_keypair};
 use lazai_ledger::modules::{
     DAT_ADDRESS, DATA_REGISTRY_ADDRESS, IDAO_REGISTRY_ADDRESS, IDataAnchoringToken as D,
-    IDataRegistry as R, IIdaoRegistry as G, IVerifiedComputing as VC, IVsc as V, ROLE_DATA,
-    VERIFIED_COMPUTING_ADDRESS, VSC_ADDRESS, idao_data_address,
+    IDataRegistry as R, IIdaoRegistry as G, IVsc as V, ROLE_DATA, VSC_ADDRESS, idao_data_address,
 };
 use lazai_node::{NodeSettings, dev_account, devnet_genesis, start_devnet};
 use lazai_types::{DEVNET_CHAIN_ID, lazai};
@@ -362,7 +366,8 @@ async fn run_flow(rpc: &str, root: &Path) {
     }
 }
 
-/// LazAI's SDK path, served by the real worker `node` of `idao`.
+/// LazAI's SDK path through `sol!` clients of exactly the `lazai-abi.md` signatures, with the
+/// proof posted by the real worker `node`.
 async fn sdk_path(
     rpc: &str,
     store: &BlobStore,
@@ -370,81 +375,87 @@ async fn sdk_path(
     root: &Path,
     node: u32,
 ) {
-    let governance = signing(rpc, 0);
-    governance
-        .send(
-            VERIFIED_COMPUTING_ADDRESS,
-            VC::addNodeCall {
-                nodeAddress: account(node).address(),
-                url: "worker".into(),
-                publicKey: secret.public_key().to_hex(),
-            },
-            U256::ZERO,
+    let url: reqwest::Url = rpc.parse().expect("url");
+    let wallet = |i: u32| {
+        ProviderBuilder::new()
+            .wallet(EthereumWallet::from(account(i)))
+            .connect_http(url.clone())
+            .erased()
+    };
+    let verified = VerifiedComputing::new(VERIFIED, wallet(0));
+    verified
+        .addNode(
+            account(node).address(),
+            "worker".into(),
+            secret.public_key().to_hex(),
         )
+        .send()
         .await
-        .expect("addNode");
-    let contributor = signing(rpc, 6);
-    let text = wine_slice(1200..1599);
-    let recipient = secret.public_key();
+        .expect("addNode")
+        .get_receipt()
+        .await
+        .expect("receipt");
+    let contributor = account(6).address();
+    let registry = DataRegistry::new(REGISTRY, wallet(6));
+    let verified = VerifiedComputing::new(VERIFIED, wallet(6));
+    let dat = DataAnchoringToken::new(DAT, wallet(6));
+
     let path = root.join("sdk.csv");
-    std::fs::write(&path, &text).expect("write");
-    let contribution = contribute(&path, store, &recipient, root, EncryptParams::default())
+    std::fs::write(&path, wine_slice(1200..1599)).expect("write");
+    let contribution = contribute(
+        &path,
+        store,
+        &secret.public_key(),
+        root,
+        EncryptParams::default(),
+    )
+    .await
+    .expect("contribute");
+    let receipt = registry
+        .addFile(contribution.url.clone(), contribution.hash.to_string())
+        .send()
         .await
-        .expect("contribute");
-    let added = contributor
-        .send(
-            DATA_REGISTRY_ADDRESS,
-            R::addFileCall {
-                url: contribution.url,
-                hash: contribution.hash.to_string(),
-            },
-            U256::ZERO,
+        .expect("addFile")
+        .get_receipt()
+        .await
+        .expect("receipt");
+    assert!(receipt.status());
+    let file = registry
+        .getFileIdByUrl(contribution.url.clone())
+        .call()
+        .await
+        .expect("getFileIdByUrl");
+    registry
+        .addPermissionForFile(
+            file,
+            account(node).address(),
+            contribution.sealed_key.to_hex(),
         )
+        .send()
         .await
-        .expect("addFile");
-    let file = event::<R::FileAdded>(&added, DATA_REGISTRY_ADDRESS)
-        .expect("FileAdded")
-        .fileId;
-    contributor
-        .send(
-            DATA_REGISTRY_ADDRESS,
-            R::addPermissionForFileCall {
-                fileId: file,
-                account: account(node).address(),
-                key: contribution.sealed_key.to_hex(),
-            },
-            U256::ZERO,
-        )
+        .expect("addPermissionForFile")
+        .get_receipt()
         .await
-        .expect("addPermissionForFile");
-    let fee = contributor
-        .call(VERIFIED_COMPUTING_ADDRESS, VC::nodeFeeCall {})
+        .expect("receipt");
+    let fee = verified.nodeFee().call().await.expect("nodeFee");
+    let receipt = verified
+        .requestProof(file)
+        .value(fee)
+        .send()
         .await
-        .expect("nodeFee");
-    contributor
-        .send(
-            VERIFIED_COMPUTING_ADDRESS,
-            VC::requestProofCall { fileId: file },
-            fee,
-        )
+        .expect("requestProof")
+        .get_receipt()
         .await
-        .expect("requestProof");
+        .expect("receipt");
+    assert!(receipt.status());
+
     // The worker posts the proof and completes the job.
-    let job = contributor
-        .call(
-            VERIFIED_COMPUTING_ADDRESS,
-            VC::fileJobIdsCall { fileId: file },
-        )
-        .await
-        .expect("fileJobIds")[0];
+    let job = verified.fileJobIds(file).call().await.expect("fileJobIds")[0];
     let mut completed = false;
     for _ in 0..600 {
-        let j = contributor
-            .call(VERIFIED_COMPUTING_ADDRESS, VC::getJobCall { jobId: job })
-            .await
-            .expect("getJob");
+        let j = verified.getJob(job).call().await.expect("getJob");
         assert_eq!(j.nodeAddress, account(node).address());
-        if j.status == VC::JobStatus::Completed {
+        if j.status == VerifiedComputing::JobStatus::Completed {
             completed = true;
             break;
         }
@@ -452,54 +463,57 @@ async fn sdk_path(
     }
     assert!(completed, "the worker completed the job");
     let index = U256::from(1);
-    let posted = contributor
-        .call(
-            DATA_REGISTRY_ADDRESS,
-            R::getFileProofCall {
-                fileId: file,
-                index,
-            },
-        )
+    let proof = registry
+        .getFileProof(file, index)
+        .call()
         .await
-        .expect("proof");
-    let score = posted.data.score;
+        .expect("getFileProof");
+    let score = proof.data.score;
     assert!(score > U256::ZERO && score <= U256::from(10_000));
-    let rewarded = contributor
-        .send(
-            DATA_REGISTRY_ADDRESS,
-            R::requestRewardCall {
-                fileId: file,
-                proofIndex: index,
-            },
-            U256::ZERO,
-        )
+    assert_eq!(proof.data.id, file);
+    let receipt = registry
+        .requestReward(file, index)
+        .send()
         .await
-        .expect("requestReward");
-    let minted = event::<D::TokenMinted>(&rewarded, DAT_ADDRESS).expect("TokenMinted");
-    let balance = contributor
-        .call(
-            DAT_ADDRESS,
-            D::balanceOfCall {
-                account: contributor.from(),
-                id: minted.tokenId,
-            },
-        )
+        .expect("requestReward")
+        .get_receipt()
         .await
-        .expect("balanceOf");
-    assert_eq!(balance, score, "the DAT's balance is the score");
-    let again = contributor
-        .send(
-            DATA_REGISTRY_ADDRESS,
-            R::requestRewardCall {
-                fileId: file,
-                proofIndex: index,
-            },
-            U256::ZERO,
-        )
+        .expect("receipt");
+    assert!(receipt.status());
+    let rewarded = registry.getFile(file).call().await.expect("getFile");
+    assert_eq!(rewarded.rewardAmount, score);
+    let minted = receipt
+        .inner
+        .logs()
+        .iter()
+        .find_map(|l| l.log_decode::<DataAnchoringToken::TokenMinted>().ok())
+        .expect("TokenMinted")
+        .inner
+        .data;
+    assert_eq!(minted.to, contributor);
+    assert_eq!(
+        dat.balanceOf(contributor, minted.tokenId)
+            .call()
+            .await
+            .expect("balanceOf"),
+        score,
+        "balanceOf shows the DAT, amount = score"
+    );
+    assert_eq!(
+        dat.uri(minted.tokenId).call().await.expect("uri"),
+        contribution.url
+    );
+    assert!(dat.verified(minted.tokenId).call().await.expect("verified"));
+    // A second reward is refused.
+    let again = registry
+        .requestReward(file, index)
+        .call()
         .await
         .expect_err("a second reward is refused");
     assert!(
-        format!("{again:#}").contains("FileAlreadyRewarded"),
-        "{again:#}"
+        again
+            .as_decoded_error::<DataRegistry::FileAlreadyRewarded>()
+            .is_some(),
+        "{again}"
     );
 }

@@ -8,4 +8,6 @@ mod cluster;
 mod contribute;
 mod dat;
 mod flow;
+#[path = "../../../node/tests/it/lazai_abi.rs"]
+mod lazai_abi;
 mod process;

@@ -1053,11 +1053,12 @@ fn configuration_refusals_change_nothing() {
     let bad = |reason: &str| IVsc::InvalidConfig {
         reason: reason.into(),
     };
-    let mut cases: Vec<(DataParams, &str)> = Vec::new();
-    cases.push((params(2, 3), "threshold must be 1 to quorumSize"));
-    cases.push((params(3, 0), "threshold must be 1 to quorumSize"));
-    cases.push((params(0, 0), "quorumSize must be 1 to 16"));
-    cases.push((params(17, 2), "quorumSize must be 1 to 16"));
+    let mut cases: Vec<(DataParams, &str)> = vec![
+        (params(2, 3), "threshold must be 1 to quorumSize"),
+        (params(3, 0), "threshold must be 1 to quorumSize"),
+        (params(0, 0), "quorumSize must be 1 to 16"),
+        (params(17, 2), "quorumSize must be 1 to 16"),
+    ];
     let mut p = params(3, 2);
     p.workerKey = B256::ZERO;
     cases.push((p, "workerKey must be an X25519 public key"));

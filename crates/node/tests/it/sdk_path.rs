@@ -4,133 +4,18 @@
 //! and claims the fee, and the contributor is rewarded with a verified DAT — plus the refusals
 //! along the way, decoded as the modules' custom errors and shown to change nothing.
 //!
-//! The clients are declared here from `../shared/lazai-abi.md` (its struct and function names),
-//! not imported from `lazai_ledger`.
+//! The clients are declared in [`crate::lazai_abi`] from `../shared/lazai-abi.md` (its struct
+//! and function names), not imported from `lazai_ledger`.
 
+use crate::lazai_abi::*;
 use crate::support::*;
 use alloy::contract::SolCallBuilder;
 use alloy::providers::{DynProvider, Provider};
 use alloy::rpc::types::TransactionReceipt;
 use alloy::signers::Signer;
-use alloy::sol;
 use alloy::sol_types::{SolCall, SolError, SolEvent, SolInterface, SolValue};
-use alloy_primitives::{Address, Bytes, Signature, U256, address, keccak256};
+use alloy_primitives::{Address, Bytes, Signature, U256, keccak256};
 use alloy_signer_local::PrivateKeySigner;
-
-sol! {
-    /// LazAI's DataRegistry, as `lazai-abi.md` documents it.
-    #[sol(rpc)]
-    #[derive(Debug, PartialEq, Eq)]
-    interface DataRegistry {
-        struct ProofData { uint256 id; uint256 score; string fileUrl; string proofUrl; }
-        struct Proof { bytes signature; ProofData data; }
-        struct Permission { address account; string key; }
-        struct FileResponse { uint256 id; address ownerAddress; string url; string hash; uint256 proofIndex; uint256 rewardAmount; }
-
-        function name() external view returns (string memory);
-        function version() external pure returns (uint256);
-        function token() external view returns (address);
-        function verifiedComputing() external view returns (address);
-        function publicKey() external view returns (string memory);
-        function updatePublicKey(string calldata newPublicKey) external;
-        function addFile(string calldata url, string calldata hash) external returns (uint256);
-        function addFileWithPermissions(string calldata url, string calldata hash, address ownerAddress, Permission[] calldata permissions) external returns (uint256);
-        function addPermissionForFile(uint256 fileId, address account, string calldata key) external;
-        function getFile(uint256 fileId) external view returns (FileResponse memory);
-        function getFileIdByUrl(string calldata url) external view returns (uint256);
-        function getFilePermission(uint256 fileId, address account) external view returns (string memory);
-        function getFileProof(uint256 fileId, uint256 index) external view returns (Proof memory);
-        function filesCount() external view returns (uint256);
-        function addProof(uint256 fileId, Proof calldata proof) external;
-        function requestReward(uint256 fileId, uint256 proofIndex) external;
-
-        event FileAdded(uint256 indexed fileId, address indexed ownerAddress, string url);
-        event ProofAdded(uint256 indexed fileId, address indexed ownerAddress, uint256 proofIndex, string proofUrl);
-        event PermissionGranted(uint256 indexed fileId, address indexed account);
-        event RewardRequested(address indexed contributorAddress, uint256 indexed fileId, uint256 indexed proofIndex, uint256 rewardAmount);
-        event PublicKeyUpdated(string newPublicKey);
-
-        error NotFileOwner();
-        error FileUrlAlreadyUsed();
-        error FileNotFound();
-        error FileAlreadyRewarded();
-        error NoPermission();
-        error InvalidUrl();
-        error InvalidAttestator(bytes32 messageHash, bytes signature, address signer);
-    }
-}
-
-sol! {
-    /// LazAI's VerifiedComputing, as `lazai-abi.md` documents it, plus the one error its
-    /// governance check needs (`NotGovernance`).
-    #[sol(rpc)]
-    #[derive(Debug, PartialEq, Eq)]
-    interface VerifiedComputing {
-        enum NodeStatus { None, Active, Removed }
-        struct NodeInfo { address nodeAddress; string url; NodeStatus status; uint256 amount; uint256 jobsCount; string publicKey; }
-        enum JobStatus { None, Submitted, Completed, Canceled }
-        struct Job { uint256 fileId; uint256 bidAmount; JobStatus status; uint256 addedTimestamp; address ownerAddress; address nodeAddress; }
-
-        function version() external pure returns (uint256);
-        function nodeFee() external view returns (uint256);
-        function updateNodeFee(uint256 newNodeFee) external;
-        function nodeList() external view returns (address[] memory);
-        function nodeListAt(uint256 index) external view returns (NodeInfo memory);
-        function nodesCount() external view returns (uint256);
-        function activeNodesCount() external view returns (uint256);
-        function activeNodeList() external view returns (address[] memory);
-        function activeNodeListAt(uint256 index) external view returns (NodeInfo memory);
-        function getNode(address nodeAddress) external view returns (NodeInfo memory);
-        function addNode(address nodeAddress, string calldata url, string calldata publicKey) external;
-        function removeNode(address nodeAddress) external;
-        function isNode(address nodeAddress) external view returns (bool);
-        function requestProof(uint256 fileId) external payable;
-        function submitJob(uint256 fileId) external payable;
-        function completeJob(uint256 jobId) external;
-        function fileJobIds(uint256 fileId) external view returns (uint256[] memory);
-        function jobsCount() external view returns (uint256);
-        function getJob(uint256 jobId) external view returns (Job memory);
-        function claim() external;
-        function pause() external;
-        function unpause() external;
-
-        event NodeAdded(address indexed nodeAddress);
-        event NodeRemoved(address indexed nodeAddress);
-        event JobSubmitted(uint256 indexed jobId, uint256 indexed fileId, address nodeAddress, uint256 bidAmount);
-        event JobCanceled(uint256 indexed jobId);
-        event JobComplete(address indexed attestator, uint256 indexed jobId, uint256 indexed fileId);
-        event Claimed(address indexed nodeAddress, uint256 amount);
-
-        error NodeAlreadyAdded();
-        error NodeNotActive();
-        error InvalidJobStatus();
-        error InvalidJobNode();
-        error NothingToClaim();
-        error InsufficientFee();
-        error NoActiveNode();
-        error NotJobOwner();
-        error TransferFailed();
-        error NotGovernance(address caller);
-    }
-}
-
-sol! {
-    /// The three DAT views the reward is checked with.
-    #[sol(rpc)]
-    interface DataAnchoringToken {
-        function balanceOf(address account, uint256 id) external view returns (uint256);
-        function uri(uint256 id) external view returns (string memory);
-        function verified(uint256 id) external view returns (bool);
-    }
-}
-
-const REGISTRY: Address = address!("0xEAd077726dC83ecF385e3763ed4A0A50E8Ac5AA0");
-const VERIFIED: Address = address!("0x815da22D880E3560bCEcc85b6e4938b30c8202C4");
-const DAT: Address = address!("0x2eD344c586303C98FC3c6D5B42C5616ED42f9D9d");
-
-type Registry = DataRegistry::DataRegistryInstance<DynProvider>;
-type Verified = VerifiedComputing::VerifiedComputingInstance<DynProvider>;
-type Dat = DataAnchoringToken::DataAnchoringTokenInstance<DynProvider>;
 
 fn u(n: u64) -> U256 {
     U256::from(n)
