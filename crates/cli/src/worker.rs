@@ -75,9 +75,8 @@ pub fn node_signer(key: Option<&str>) -> Result<PrivateKeySigner> {
             let text = std::fs::read_to_string(k).with_context(|| format!("read key file {k}"))?;
             parse_key(&text).with_context(|| format!("invalid private key in key file {k}"))
         }
-        Some(k) => parse_key(k).with_context(|| {
-            format!("--key {k:?} is neither a readable file nor a hex private key")
-        }),
+        Some(k) => parse_key(k)
+            .context("--key is neither a readable file nor a hex private key (value not shown)"),
         None => match std::env::var(KEY_ENV) {
             Ok(k) if !k.trim().is_empty() => {
                 parse_key(&k).with_context(|| format!("invalid private key in {KEY_ENV}"))

@@ -396,9 +396,11 @@ async fn sdk_path(
         .await
         .expect("receipt");
     let contributor = account(6).address();
-    let registry = DataRegistry::new(REGISTRY, wallet(6));
-    let verified = VerifiedComputing::new(VERIFIED, wallet(6));
-    let dat = DataAnchoringToken::new(DAT, wallet(6));
+    // One provider, so one nonce manager, for the contributor's three clients.
+    let p = wallet(6);
+    let registry = DataRegistry::new(REGISTRY, p.clone());
+    let verified = VerifiedComputing::new(VERIFIED, p.clone());
+    let dat = DataAnchoringToken::new(DAT, p);
 
     let path = root.join("sdk.csv");
     std::fs::write(&path, wine_slice(1200..1599)).expect("write");

@@ -73,6 +73,32 @@ pub fn slot(prefix: &[u8], parts: &[&[u8]]) -> Vec<u8> {
     s
 }
 
+/// Half the secp256k1 group order: a signature's `s` above it is the malleable twin of a
+/// low-`s` signature (EIP-2).
+const SECP256K1N_HALF: U256 = alloy_primitives::uint!(
+    0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0_U256
+);
+
+/// Parses a 65-byte `r ‖ s ‖ v` signature strictly, as modules take signatures from
+/// calldata: exactly 65 bytes, `v` 27 or 28 (0 or 1 accepted too), `s` in the lower half. One
+/// signed message therefore has one accepted encoding (no `v` or high-`s` variants).
+pub fn parse_signature(bytes: &[u8]) -> Option<alloy_primitives::Signature> {
+    if bytes.len() != 65 {
+        return None;
+    }
+    let parity = match bytes[64] {
+        0 | 27 => false,
+        1 | 28 => true,
+        _ => return None,
+    };
+    let r = U256::from_be_slice(&bytes[..32]);
+    let s = U256::from_be_slice(&bytes[32..64]);
+    if s > SECP256K1N_HALF {
+        return None;
+    }
+    Some(alloy_primitives::Signature::new(r, s, parity))
+}
+
 /// Decodes calldata into a module's call enum, with clear reverts for unknown selectors and
 /// undecodable arguments.
 pub fn decode_call<C: SolInterface>(module: &str, input: &[u8]) -> Result<C, ModuleError> {
@@ -89,7 +115,16 @@ pub fn decode_call<C: SolInterface>(module: &str, input: &[u8]) -> Result<C, Mod
             alloy_primitives::hex::encode(selector)
         )));
     }
-    C::abi_decode(input).map_err(|e| revert_msg(format!("{module}: invalid calldata: {e}")))
+    let decoded = C::abi_decode_validate(input)
+        .map_err(|e| revert_msg(format!("{module}: invalid calldata: {e}")))?;
+    // One call has one accepted encoding: no missing padding, no trailing bytes, no
+    // non-canonical offsets.
+    if decoded.abi_encode() != input {
+        return Err(revert_msg(format!(
+            "{module}: calldata is not the canonical ABI encoding of its arguments"
+        )));
+    }
+    Ok(decoded)
 }
 
 /// The environment of one module call.

@@ -182,7 +182,7 @@ pub fn proof_digest(data: &R::ProofData) -> (B256, B256) {
 /// The address that signed a proof, if its signature is a valid 65-byte ECDSA signature.
 pub fn proof_signer(proof: &R::Proof) -> Option<Address> {
     let (_, digest) = proof_digest(&proof.data);
-    let signature = Signature::try_from(proof.signature.as_ref()).ok()?;
+    let signature = super::parse_signature(proof.signature.as_ref())?;
     signature.recover_address_from_prehash(&digest).ok()
 }
 

@@ -335,7 +335,7 @@ pub fn results_signer(
     root: B256,
     signature: &[u8],
 ) -> Option<Address> {
-    let signature = Signature::try_from(signature).ok()?;
+    let signature = super::parse_signature(signature)?;
     signature
         .recover_address_from_prehash(&results_digest(chain_id, flow_id, root))
         .ok()

@@ -2178,15 +2178,14 @@ fn the_same_transactions_give_the_same_state_root() {
     assert_eq!(one.state.root(), two.state.root());
     assert_eq!(one.state.len(), two.state.len());
 
-    // The same transactions as blocks (grouped by the environment they ran in) on two fresh
-    // states: the same state roots and receipts roots, block by block.
-    let mut blocks: Vec<(BlockEnv, Vec<Arc<RecoveredTx>>)> = Vec::new();
-    for (env, tx) in &one.log {
-        match blocks.last_mut() {
-            Some((e, txs)) if e == env && txs.len() < 8 => txs.push(tx.clone()),
-            _ => blocks.push((env.clone(), vec![tx.clone()])),
-        }
-    }
+    // The same transactions as blocks on two fresh states: the same state roots and receipts
+    // roots, block by block. Each test transaction reserves a whole block's gas, so each is a
+    // block of its own, in the environment it ran in.
+    let blocks: Vec<(BlockEnv, Vec<Arc<RecoveredTx>>)> = one
+        .log
+        .iter()
+        .map(|(env, tx)| (env.clone(), vec![tx.clone()]))
+        .collect();
     let fresh = Net::new();
     let (mut a, mut b) = (fresh.state.clone(), fresh.state.clone());
     let ledger_b = Ledger::with_config(CHAIN_ID, StakingParams::default(), addr(GOV));
