@@ -1163,19 +1163,7 @@ async fn data_status(a: StatusArgs) -> Result<()> {
         let flow = c
             .call(VSC_ADDRESS, V::getFlowCall { flowId: st.flowId })
             .await?;
-        let mut posts = Vec::with_capacity(flow.quorum.len());
-        for &node in &flow.quorum {
-            let root = c
-                .call(
-                    VSC_ADDRESS,
-                    V::postedRootCall {
-                        flowId: st.flowId,
-                        node,
-                    },
-                )
-                .await?;
-            posts.push((node, root));
-        }
+        let posts = quorum_posts(&c, &flow).await?;
         flow_proof = Some((flow, posts));
     }
     // LazAI's SDK path: the DataRegistry's first proof.
@@ -1618,6 +1606,24 @@ fn print_submitted(
     Ok(())
 }
 
+/// Each quorum member of `flow` with the results root it posted (zero when it did not).
+async fn quorum_posts(c: &Client, flow: &V::Flow) -> Result<Vec<(Address, B256)>> {
+    let mut posts = Vec::with_capacity(flow.quorum.len());
+    for &node in &flow.quorum {
+        let root = c
+            .call(
+                VSC_ADDRESS,
+                V::postedRootCall {
+                    flowId: flow.id,
+                    node,
+                },
+            )
+            .await?;
+        posts.push((node, root));
+    }
+    Ok(posts)
+}
+
 async fn flow_status(a: FlowStatusArgs) -> Result<()> {
     let c = Client::read(&a.read.rpc)?;
     let flow = c
@@ -1626,19 +1632,7 @@ async fn flow_status(a: FlowStatusArgs) -> Result<()> {
     let files = c
         .call(VSC_ADDRESS, V::flowFilesCall { flowId: a.flow })
         .await?;
-    let mut posts = Vec::with_capacity(flow.quorum.len());
-    for &node in &flow.quorum {
-        let root = c
-            .call(
-                VSC_ADDRESS,
-                V::postedRootCall {
-                    flowId: a.flow,
-                    node,
-                },
-            )
-            .await?;
-        posts.push((node, root));
-    }
+    let posts = quorum_posts(&c, &flow).await?;
     let results = if flow.status == FLOW_VERIFIED {
         c.call(
             VSC_ADDRESS,

@@ -28,7 +28,7 @@ use super::verified::{self, VERIFIED_COMPUTING_ADDRESS};
 use super::vsc::{self, VSC_ADDRESS};
 use super::{Call, Module, ModuleError, decode_call, revert_with, slot};
 use crate::gas;
-use alloy_primitives::{Address, B256, Signature, U256, keccak256};
+use alloy_primitives::{Address, B256, U256, keccak256};
 use alloy_sol_types::{SolCall, SolValue, sol};
 
 /// Longest file URL, in bytes.

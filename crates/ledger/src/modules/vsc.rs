@@ -55,7 +55,7 @@ use super::idao::{self, IDAO_REGISTRY_ADDRESS};
 use super::registry;
 use super::{Call, Module, ModuleError, decode_call, revert_msg, revert_with, slot};
 use crate::gas;
-use alloy_primitives::{Address, B256, Signature, U256, address, keccak256};
+use alloy_primitives::{Address, B256, U256, address, keccak256};
 use alloy_sol_types::{SolCall, SolValue, sol};
 
 /// The address of the VSC module.
