@@ -38,16 +38,11 @@ use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// File states of the VSC (`FileStatus.state`).
-pub const FILE_NONE: u8 = 0;
-pub const FILE_IN_FLOW: u8 = 1;
-pub const FILE_VERIFIED: u8 = 2;
-pub const FILE_REJECTED: u8 = 3;
-pub const FILE_DISPUTED: u8 = 4;
-/// Flow status codes of the VSC (`Flow.status`).
-pub const FLOW_PENDING: u8 = 1;
-pub const FLOW_VERIFIED: u8 = 2;
-pub const FLOW_DISPUTED: u8 = 3;
+/// File states and flow status codes of the VSC.
+pub use lazai_ledger::modules::{
+    FILE_DISPUTED, FILE_IN_FLOW, FILE_NONE, FILE_REJECTED, FILE_VERIFIED, FLOW_DISPUTED,
+    FLOW_PENDING, FLOW_VERIFIED,
+};
 
 /// `data list` reads at most this many files (the newest).
 pub const LIST_CAP: u64 = 10_000;

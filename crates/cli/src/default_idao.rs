@@ -18,7 +18,7 @@ use lazai_blob::{BlobStore, Fetcher};
 use lazai_client::Client;
 use lazai_ledger::modules::{IVsc, VSC_ADDRESS};
 use lazai_node::{DEVNET_OPERATOR_INDEX, DEVNET_WORKER_INDEX, dev_account, devnet_worker_secret};
-use lazai_worker::{Limits, Packager, Worker, WorkerConfig};
+use lazai_worker::{Packager, Worker, WorkerConfig};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::sync::watch;
@@ -88,17 +88,15 @@ pub async fn start(rpc: &str, data_dir: &Path) -> Result<Option<Services>> {
     let signer = dev_account(DEVNET_WORKER_INDEX)?;
     let worker_address = signer.address();
     let cfg = WorkerConfig {
-        rpc: rpc.to_string(),
-        idao,
-        signer,
-        secret,
-        fetcher: Fetcher::new(vec![store]),
-        work_dir: data_dir.join("worker"),
         poll: POLL,
-        limits: Limits::default(),
-        max_blob: crate::worker::DEFAULT_MAX_BLOB,
-        serve_jobs: true,
-        tx_timeout: Duration::from_secs(60),
+        ..WorkerConfig::new(
+            rpc,
+            idao,
+            signer,
+            secret,
+            Fetcher::new(vec![store]),
+            data_dir.join("worker"),
+        )
     };
     let worker = Worker::new(cfg).await?;
     let packager = Packager::new(rpc, dev_account(DEVNET_OPERATOR_INDEX)?, idao, POLL)?;

@@ -20,14 +20,12 @@ use lazai_blob::{BlobStore, Fetcher};
 use lazai_client::{Client, DEFAULT_RPC, KEY_ENV, parse_key};
 use lazai_crypto::SecretKey;
 use lazai_ledger::modules::{IVsc, VSC_ADDRESS};
-use lazai_worker::{Limits, Worker, WorkerConfig};
+use lazai_worker::{DEFAULT_MAX_BLOB, Worker, WorkerConfig};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The environment variable holding the iDAO's worker secret (hex).
 pub const WORKER_SECRET_ENV: &str = "LAZAI_WORKER_SECRET";
-/// Largest ciphertext a worker fetches by default: 16 GiB.
-pub const DEFAULT_MAX_BLOB: u64 = 16 << 30;
 
 #[derive(Args, Debug)]
 pub struct WorkerArgs {
@@ -121,14 +119,6 @@ pub fn run(args: WorkerArgs) -> Result<()> {
             .call(VSC_ADDRESS, IVsc::dataConfigCall { idaoId: args.idao })
             .await
             .with_context(|| format!("read iDAO {}'s data configuration", args.idao))?;
-        if config.workerKey.as_slice() != secret.public_key().to_bytes().as_slice() {
-            bail!(
-                "the worker secret does not match iDAO {}'s worker key {}: contributors seal \
-                 data keys to that key, so this worker could not open them",
-                args.idao,
-                config.workerKey
-            );
-        }
         let verifiers = client
             .call(VSC_ADDRESS, IVsc::verifiersCall { idaoId: args.idao })
             .await?;
@@ -157,17 +147,18 @@ pub fn run(args: WorkerArgs) -> Result<()> {
             .clone()
             .unwrap_or_else(|| temp.path().to_path_buf());
         let cfg = WorkerConfig {
-            rpc: args.rpc.clone(),
-            idao: args.idao,
-            signer,
-            secret,
-            fetcher: Fetcher::new(stores),
-            work_dir,
             poll: Duration::from_millis(args.poll_ms),
-            limits: Limits::default(),
             max_blob: args.max_blob,
             serve_jobs: !args.no_jobs,
             tx_timeout: Duration::from_secs(args.timeout),
+            ..WorkerConfig::new(
+                &args.rpc,
+                args.idao,
+                signer,
+                secret,
+                Fetcher::new(stores),
+                work_dir,
+            )
         };
         let worker = Worker::new(cfg).await?;
         tracing::info!(node = %worker.address(), idao = %args.idao, tee = "dev",

@@ -13,5 +13,5 @@ pub mod verify;
 pub use contribution::{Contribution, FileHash, contribute};
 pub use schema::{Column, ColumnType, Format, Schema, SchemaError};
 pub use score::{Evaluation, Limits, Reason, RowHash, compute_score, evaluate};
-pub use service::{Packager, Worker, WorkerConfig, describe_reason};
+pub use service::{DEFAULT_MAX_BLOB, Packager, Worker, WorkerConfig, describe_reason};
 pub use verify::{FileInput, Verdict};

@@ -38,22 +38,15 @@ use lazai_blob::Fetcher;
 use lazai_client::Client;
 use lazai_crypto::SecretKey;
 use lazai_ledger::modules::{
-    DATA_REGISTRY_ADDRESS, IDataRegistry as R, IVerifiedComputing as V, IVsc,
-    VERIFIED_COMPUTING_ADDRESS, VSC_ADDRESS, idao_data_address, proof_digest, results_digest,
-    results_root,
+    DATA_REGISTRY_ADDRESS, FILE_DISPUTED, FILE_NONE, FLOW_PENDING, FLOW_VERIFIED,
+    IDataRegistry as R, IVerifiedComputing as V, IVsc, VERIFIED_COMPUTING_ADDRESS, VSC_ADDRESS,
+    idao_data_address, proof_digest, results_digest, results_root,
 };
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tracing::{debug, info, warn};
-
-/// Flow status codes of the VSC.
-const FLOW_PENDING: u8 = 1;
-const FLOW_VERIFIED: u8 = 2;
-/// File states of the VSC.
-const FILE_NONE: u8 = 0;
-const FILE_DISPUTED: u8 = 4;
 
 /// Gas added to a results post per file in the flow, for anchoring and minting in case it is
 /// the post that completes the quorum: the anchoring post of a 100-file flow measures about
@@ -87,6 +80,36 @@ pub struct WorkerConfig {
     pub tx_timeout: Duration,
 }
 
+/// Largest ciphertext a worker fetches by default: 16 GiB.
+pub const DEFAULT_MAX_BLOB: u64 = 16 << 30;
+
+impl WorkerConfig {
+    /// A worker of `idao` with the defaults: polls every 500 ms, default [`Limits`], blobs up
+    /// to [`DEFAULT_MAX_BLOB`], serves LazAI SDK jobs, waits 60 s for a receipt.
+    pub fn new(
+        rpc: &str,
+        idao: U256,
+        signer: PrivateKeySigner,
+        secret: SecretKey,
+        fetcher: Fetcher,
+        work_dir: PathBuf,
+    ) -> Self {
+        Self {
+            rpc: rpc.to_string(),
+            idao,
+            signer,
+            secret,
+            fetcher,
+            work_dir,
+            poll: Duration::from_millis(500),
+            limits: Limits::default(),
+            max_blob: DEFAULT_MAX_BLOB,
+            serve_jobs: true,
+            tx_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
 /// One verifier node of one iDAO (see the module docs).
 pub struct Worker {
     cfg: WorkerConfig,
@@ -107,6 +130,7 @@ pub struct Worker {
 }
 
 impl Worker {
+    /// Connects to the node; refuses a secret that is not the iDAO's worker key.
     pub async fn new(cfg: WorkerConfig) -> Result<Self> {
         std::fs::create_dir_all(&cfg.work_dir)
             .with_context(|| format!("create {}", cfg.work_dir.display()))?;
@@ -116,6 +140,18 @@ impl Worker {
             .get_chain_id()
             .await
             .with_context(|| format!("reach the node at {}", cfg.rpc))?;
+        let config = client
+            .call(VSC_ADDRESS, IVsc::dataConfigCall { idaoId: cfg.idao })
+            .await
+            .with_context(|| format!("read iDAO {}'s data configuration", cfg.idao))?;
+        if config.workerKey.as_slice() != cfg.secret.public_key().to_bytes().as_slice() {
+            return Err(anyhow!(
+                "the worker secret does not match iDAO {}'s worker key {}: contributors seal \
+                 data keys to that key, so this worker could not open them",
+                cfg.idao,
+                config.workerKey
+            ));
+        }
         let me = cfg.signer.address();
         let data_address = idao_data_address(cfg.idao);
         Ok(Self {

@@ -24,7 +24,7 @@ use lazai_ledger::modules::{
 };
 use lazai_node::{NodeSettings, dev_account, devnet_genesis, start_devnet};
 use lazai_types::{DEVNET_CHAIN_ID, lazai};
-use lazai_worker::{Limits, Packager, Worker, WorkerConfig, contribute};
+use lazai_worker::{Packager, Worker, WorkerConfig, contribute};
 use std::path::Path;
 use std::time::Duration;
 
@@ -111,17 +111,17 @@ fn worker_config(
     dir: &Path,
 ) -> WorkerConfig {
     WorkerConfig {
-        rpc: rpc.to_string(),
-        idao,
-        signer: account(i),
-        secret: secret.clone(),
-        fetcher: Fetcher::new(vec![store.clone()]),
-        work_dir: dir.join(format!("worker-{i}")),
         poll: Duration::from_millis(100),
-        limits: Limits::default(),
         max_blob: 1 << 30,
-        serve_jobs: true,
         tx_timeout: TIMEOUT,
+        ..WorkerConfig::new(
+            rpc,
+            idao,
+            account(i),
+            secret.clone(),
+            Fetcher::new(vec![store.clone()]),
+            dir.join(format!("worker-{i}")),
+        )
     }
 }
 
