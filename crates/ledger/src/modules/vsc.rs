@@ -101,7 +101,9 @@ sol! {
         struct Verifier { address node; string url; uint64 addedAt; uint256 flowsServed; }
         /// `status`: 1 pending, 2 verified, 3 disputed. `deadline` is the last block a result
         /// may be posted in. `resultsRoot` is the anchored root (zero unless verified).
-        struct Flow { uint256 id; uint256 idaoId; address submitter; bytes32 filesRoot; uint256 fileCount; uint8 status; uint64 submittedAt; uint64 deadline; uint256 feePerNode; address[] quorum; uint8 threshold; uint256 posted; uint256 bestVotes; bytes32 resultsRoot; }
+        /// `classId` and `usageQuota` are the iDAO's at submission: a later `configureIdao`
+        /// does not change what a pending flow mints.
+        struct Flow { uint256 id; uint256 idaoId; address submitter; bytes32 filesRoot; uint256 fileCount; uint8 status; uint64 submittedAt; uint64 deadline; uint256 feePerNode; address[] quorum; uint8 threshold; uint256 posted; uint256 bestVotes; bytes32 resultsRoot; uint256 classId; uint256 usageQuota; }
         /// One verdict: `score` 1..=10000 accepts the file, 0 rejects it with `reason` (> 0).
         struct FileResult { uint256 fileId; uint16 score; uint8 reason; }
         /// `state`: 0 never in a flow, 1 in a pending flow, 2 verified, 3 rejected, 4 its last
@@ -600,6 +602,8 @@ impl Vsc {
             posted: U256::ZERO,
             bestVotes: U256::ZERO,
             resultsRoot: B256::ZERO,
+            classId: config.classId,
+            usageQuota: config.usageQuota,
         };
         call.store_u256(FLOW_N, id)?;
         call.store_abi(&flow_slot(id), &flow)?;
@@ -623,7 +627,6 @@ impl Vsc {
         results: Vec<FileResult>,
         signature: &[u8],
     ) -> Result<Vec<u8>, ModuleError> {
-        call.non_payable()?;
         let mut flow = Self::flow(call, id)?;
         if flow.status != FLOW_PENDING {
             return Err(revert_with(IVsc::FlowClosed {
@@ -725,7 +728,6 @@ impl Vsc {
         root: B256,
         results: &[FileResult],
     ) -> Result<(), ModuleError> {
-        let config = Self::config(call, flow.idaoId)?;
         let [agreeing, dissenting, silent] = Self::tally(call, &flow, Some(root))?;
         flow.status = FLOW_VERIFIED;
         flow.resultsRoot = root;
@@ -755,9 +757,9 @@ impl Vsc {
                     .map(|f| f.ownerAddress)
                     .ok_or_else(|| revert_msg("VSC: file vanished"))?;
                 let mint = IDataAnchoringToken::mint_0Call {
-                    classId: config.classId,
+                    classId: flow.classId,
                     to: owner,
-                    value: config.usageQuota,
+                    value: flow.usageQuota,
                     shareRatio: U256::from(r.score),
                     expireAt: 0,
                 }
@@ -822,7 +824,6 @@ impl Vsc {
     }
 
     fn finalize(call: &mut Call<'_>, id: U256) -> Result<Vec<u8>, ModuleError> {
-        call.non_payable()?;
         let flow = Self::flow(call, id)?;
         if flow.status != FLOW_PENDING {
             return Err(revert_with(IVsc::FlowClosed {
@@ -844,7 +845,6 @@ impl Vsc {
     }
 
     fn claim(call: &mut Call<'_>) -> Result<Vec<u8>, ModuleError> {
-        call.non_payable()?;
         let node = call.caller;
         let amount = call.load_u256(&earned_slot(node))?;
         if amount.is_zero() {

@@ -2257,3 +2257,23 @@ fn a_flow_of_the_most_files_anchors_within_the_block_gas_limit() {
         submitted.gas_used, first.gas_used, anchoring.gas_used
     );
 }
+
+/// A flow mints with the usage quota its iDAO had when it was submitted: reconfiguring the
+/// iDAO while the flow is pending changes later flows only.
+#[test]
+fn a_pending_flow_keeps_the_quota_it_was_submitted_with() {
+    let mut n = Net::new();
+    let (idao, class) = setup(&mut n, 3, 2, 3);
+    let files = vec![contribute(&mut n, ALICE, "q1", idao)];
+    let (flow, _) = submit(&mut n, idao, &files, fee(3));
+    let mut changed = params(3, 2);
+    changed.usageQuota = U256::from(QUOTA) * U256::from(7);
+    assert_eq!(configure(&mut n, idao, changed), class);
+    let q = n.quorum(flow);
+    post(&mut n, q[0], flow, &all(&files, 5_000));
+    post(&mut n, q[1], flow, &all(&files, 5_000));
+    let s = n.status(files[0]);
+    let token = n.view_at(DAT_ADDRESS, D::tokenInfoCall { tokenId: s.tokenId });
+    assert_eq!(token.value, U256::from(QUOTA));
+    assert_eq!(token.classId, class);
+}
