@@ -17,7 +17,7 @@ use alloy_signer_local::PrivateKeySigner;
 use anyhow::{Context as _, Result, bail};
 use clap::Args;
 use lazai_blob::{BlobStore, Fetcher};
-use lazai_client::{Client, DEFAULT_RPC, KEY_ENV, parse_key};
+use lazai_client::{Client, DEFAULT_RPC, resolve_signer};
 use lazai_crypto::SecretKey;
 use lazai_ledger::modules::{IVsc, VSC_ADDRESS};
 use lazai_worker::{DEFAULT_MAX_BLOB, Worker, WorkerConfig};
@@ -27,7 +27,7 @@ use std::time::Duration;
 /// The environment variable holding the iDAO's worker secret (hex).
 pub const WORKER_SECRET_ENV: &str = "LAZAI_WORKER_SECRET";
 
-#[derive(Args, Debug)]
+#[derive(Args)]
 pub struct WorkerArgs {
     /// The iDAO this node verifies for.
     #[arg(long, value_name = "ID", value_parser = crate::dat::parse_u256)]
@@ -66,21 +66,11 @@ pub struct WorkerArgs {
     pub timeout: u64,
 }
 
-/// The node key from `--key` (a file, or hex) or [`KEY_ENV`].
+/// The node key from `--key` (a file, or hex) or [`lazai_client::KEY_ENV`].
 pub fn node_signer(key: Option<&str>) -> Result<PrivateKeySigner> {
     match key {
-        Some(k) if Path::new(k).is_file() => {
-            let text = std::fs::read_to_string(k).with_context(|| format!("read key file {k}"))?;
-            parse_key(&text).with_context(|| format!("invalid private key in key file {k}"))
-        }
-        Some(k) => parse_key(k)
-            .context("--key is neither a readable file nor a hex private key (value not shown)"),
-        None => match std::env::var(KEY_ENV) {
-            Ok(k) if !k.trim().is_empty() => {
-                parse_key(&k).with_context(|| format!("invalid private key in {KEY_ENV}"))
-            }
-            _ => bail!("no node key: pass --key FILE or set {KEY_ENV}"),
-        },
+        Some(k) if Path::new(k).is_file() => resolve_signer(None, Some(Path::new(k))),
+        other => resolve_signer(other, None),
     }
 }
 

@@ -38,7 +38,7 @@ use lazai_blob::Fetcher;
 use lazai_client::Client;
 use lazai_crypto::SecretKey;
 use lazai_ledger::modules::{
-    DATA_REGISTRY_ADDRESS, FILE_DISPUTED, FILE_NONE, FLOW_PENDING, FLOW_VERIFIED,
+    DATA_REGISTRY_ADDRESS, FILE_DISPUTED, FILE_NONE, FLOW_DISPUTED, FLOW_PENDING, FLOW_VERIFIED,
     IDataRegistry as R, IVerifiedComputing as V, IVsc, VERIFIED_COMPUTING_ADDRESS, VSC_ADDRESS,
     idao_data_address, proof_digest, results_digest, results_root,
 };
@@ -47,6 +47,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tracing::{debug, info, warn};
+
+/// Blocks per `eth_getLogs` request (the node refuses ranges of 10,000 or more by default).
+const LOG_SCAN_BLOCKS: u64 = 5_000;
 
 /// Gas added to a results post per file in the flow, for anchoring and minting in case it is
 /// the post that completes the quorum: the anchoring post of a 100-file flow measures about
@@ -127,6 +130,8 @@ pub struct Worker {
     next_job: U256,
     /// Jobs it could not serve yet (transient failures), retried every poll.
     retry_jobs: BTreeSet<U256>,
+    /// Jobs whose proof landed but that are not completed yet.
+    proved_jobs: HashSet<U256>,
 }
 
 impl Worker {
@@ -165,6 +170,7 @@ impl Worker {
             next_flow: U256::from(1),
             next_job: U256::from(1),
             retry_jobs: BTreeSet::new(),
+            proved_jobs: HashSet::new(),
         })
     }
 
@@ -196,11 +202,17 @@ impl Worker {
 
     /// One pass over the flows (and the jobs when serving them).
     pub async fn poll(&mut self) -> Result<()> {
-        self.poll_flows().await?;
-        if self.cfg.serve_jobs {
-            self.poll_jobs().await?;
+        // A flow that cannot progress yet must not hold LazAI SDK jobs up, nor the reverse.
+        let flows = self.poll_flows().await;
+        let jobs = if self.cfg.serve_jobs {
+            self.poll_jobs().await
+        } else {
+            Ok(())
+        };
+        match (flows, jobs) {
+            (Err(f), Err(j)) => Err(f.context(format!("and serving jobs failed: {j:#}"))),
+            (flows, jobs) => flows.and(jobs),
         }
-        Ok(())
     }
 
     async fn schema(&self) -> Result<Schema> {
@@ -394,6 +406,23 @@ impl Worker {
                 },
             )
             .await?;
+        // Rows this worker scored are the agreed rows only if it posted the anchored root:
+        // after a dissent (a verdict, or a file's seen rows, differed) rescore every file.
+        let mine = self
+            .client
+            .call(
+                VSC_ADDRESS,
+                IVsc::postedRootCall {
+                    flowId: id,
+                    node: self.me,
+                },
+            )
+            .await?;
+        if mine != flow.resultsRoot {
+            for f in files {
+                self.scored.remove(f);
+            }
+        }
         let mut schema = None;
         let mut in_flow: Arc<HashSet<RowHash>> = Arc::new(HashSet::new());
         for (file, result) in files.iter().zip(&results) {
@@ -448,22 +477,42 @@ impl Worker {
         if job.nodeAddress != self.me || job.status != V::JobStatus::Submitted {
             return Ok(());
         }
+        if !self.proved_jobs.contains(&id) && !self.prove_job(id, job.fileId).await? {
+            return Ok(());
+        }
+        // A retry after a failed `completeJob` starts here: its proof is already on chain,
+        // and a second `addProof` for the job would be refused.
+        self.client
+            .send(
+                VERIFIED_COMPUTING_ADDRESS,
+                V::completeJobCall { jobId: id },
+                U256::ZERO,
+            )
+            .await?;
+        self.proved_jobs.remove(&id);
+        info!(job = %id, file = %job.fileId, "job completed");
+        Ok(())
+    }
+
+    /// Verifies job `id`'s file and posts the signed proof; `false` when the file is rejected
+    /// (a proof's score is at least 1), which leaves the job to its owner to cancel.
+    async fn prove_job(&mut self, id: U256, file: U256) -> Result<bool> {
         let schema = Arc::new(self.schema().await?);
         let verdict = self
-            .verify_file(job.fileId, self.me, &schema, &Arc::new(HashSet::new()))
+            .verify_file(file, self.me, &schema, &Arc::new(HashSet::new()))
             .await?;
-        log_verdict(job.fileId, &verdict);
+        log_verdict(file, &verdict);
         if verdict.score == 0 {
-            warn!(job = %id, file = %job.fileId, reason = %verdict.reason, "no proof for a rejected file; the job owner may cancel it");
-            return Ok(());
+            warn!(job = %id, file = %file, reason = %verdict.reason, "no proof for a rejected file; the job owner may cancel it");
+            return Ok(false);
         }
         let url = self
             .client
-            .call(DATA_REGISTRY_ADDRESS, R::getFileCall { fileId: job.fileId })
+            .call(DATA_REGISTRY_ADDRESS, R::getFileCall { fileId: file })
             .await?
             .url;
         let data = R::ProofData {
-            id: job.fileId,
+            id: file,
             score: U256::from(verdict.score),
             fileUrl: url,
             proofUrl: format!("lazai://job/{id}/worker/{}", self.me),
@@ -478,21 +527,15 @@ impl Worker {
             .send(
                 DATA_REGISTRY_ADDRESS,
                 R::addProofCall {
-                    fileId: job.fileId,
+                    fileId: file,
                     proof,
                 },
                 U256::ZERO,
             )
             .await?;
-        self.client
-            .send(
-                VERIFIED_COMPUTING_ADDRESS,
-                V::completeJobCall { jobId: id },
-                U256::ZERO,
-            )
-            .await?;
-        info!(job = %id, file = %job.fileId, score = verdict.score, "proof posted and job completed");
-        Ok(())
+        self.proved_jobs.insert(id);
+        info!(job = %id, file = %file, score = verdict.score, "proof posted");
+        Ok(true)
     }
 }
 
@@ -553,40 +596,50 @@ impl Packager {
     /// Returns the flow it submitted, if any.
     pub async fn poll(&mut self) -> Result<Option<U256>> {
         let head = self.client.provider().get_block_number().await?;
-        if head >= self.next_block {
+        // In chunks under the node's `eth_getLogs` range limit; each chunk read is kept.
+        while self.next_block <= head {
+            let to = head.min(self.next_block + LOG_SCAN_BLOCKS - 1);
             let filter = Filter::new()
                 .address(DATA_REGISTRY_ADDRESS)
                 .event_signature(R::PermissionGranted::SIGNATURE_HASH)
                 .topic2(self.data_address.into_word())
                 .from_block(self.next_block)
-                .to_block(head);
+                .to_block(to);
             for log in self.client.provider().get_logs(&filter).await? {
                 if let Ok(e) = log.log_decode::<R::PermissionGranted>() {
                     self.pending.insert(e.inner.data.fileId);
                 }
             }
-            self.next_block = head + 1;
+            self.next_block = to + 1;
         }
         self.finalize_expired(head).await?;
+        // Statuses are read before anything leaves `pending`, so a failed read loses nothing.
         let mut ready = Vec::new();
-        for file in std::mem::take(&mut self.pending) {
+        let mut taken = Vec::new();
+        for &file in &self.pending {
             let status = self
                 .client
                 .call(VSC_ADDRESS, IVsc::fileStatusCall { fileId: file })
                 .await?;
             if matches!(status.state, FILE_NONE | FILE_DISPUTED) {
                 ready.push(file);
+            } else {
+                taken.push(file);
             }
+        }
+        for file in taken {
+            self.pending.remove(&file);
         }
         if ready.is_empty() {
             return Ok(None);
         }
         let batch: Vec<U256> = ready
-            .iter()
-            .copied()
+            .into_iter()
             .take(lazai_ledger::modules::MAX_FLOW_FILES)
             .collect();
-        self.pending.extend(ready.iter().skip(batch.len()));
+        for file in &batch {
+            self.pending.remove(file);
+        }
         self.submit(batch).await.map(Some)
     }
 
@@ -629,9 +682,7 @@ impl Packager {
                 .client
                 .call(VSC_ADDRESS, IVsc::getFlowCall { flowId: id })
                 .await?;
-            if flow.status != FLOW_PENDING {
-                self.open_flows.remove(&id);
-            } else if head > flow.deadline {
+            if flow.status == FLOW_PENDING && head > flow.deadline {
                 self.client
                     .send(
                         VSC_ADDRESS,
@@ -640,8 +691,19 @@ impl Packager {
                     )
                     .await?;
                 warn!(flow = %id, "flow passed its deadline without agreement; disputed");
-                self.open_flows.remove(&id);
+            } else if flow.status != FLOW_DISPUTED {
+                if flow.status != FLOW_PENDING {
+                    self.open_flows.remove(&id);
+                }
+                continue;
             }
+            // A disputed flow's files go into a later flow.
+            let files = self
+                .client
+                .call(VSC_ADDRESS, IVsc::flowFilesCall { flowId: id })
+                .await?;
+            self.pending.extend(files);
+            self.open_flows.remove(&id);
         }
         Ok(())
     }

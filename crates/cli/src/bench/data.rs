@@ -15,6 +15,7 @@
 //! page cache; `--dir` defaults to `/dev/shm` where it exists so writes measure the pipeline, not
 //! the disk.
 
+use crate::data::megabytes_per_second as mbps;
 use anyhow::{Context as _, Result, bail};
 use clap::Args;
 use lazai_blob::{BlobStore, Fetcher};
@@ -44,11 +45,6 @@ pub struct DataArgs {
     /// Also time `age` and `gpg --symmetric --cipher-algo AES256` on the same file.
     #[arg(long)]
     pub compare: bool,
-}
-
-/// Bytes per second as MB/s (10⁶).
-fn mbps(bytes: u64, d: Duration) -> f64 {
-    bytes as f64 / d.as_secs_f64().max(1e-9) / 1e6
 }
 
 /// The best of `runs` timings of `f`.
