@@ -3,7 +3,7 @@
 use std::{
     fs::File,
     io::{Read, Seek, SeekFrom},
-    path::Path,
+    path::{Path, PathBuf},
     sync::Arc,
 };
 
@@ -38,6 +38,8 @@ const WRITE_BUFFER: usize = 1 << 20;
 pub struct BlobStore {
     store: Arc<dyn ObjectStore>,
     base_url: String,
+    /// The canonical directory of a local store.
+    local_dir: Option<PathBuf>,
 }
 
 impl BlobStore {
@@ -74,11 +76,13 @@ impl BlobStore {
                 Ok(Self {
                     store: Arc::new(store),
                     base_url,
+                    local_dir: Some(dir),
                 })
             }
             Location::Memory => Ok(Self {
                 store: Arc::new(InMemory::new()),
                 base_url: "memory://".to_owned(),
+                local_dir: None,
             }),
             Location::S3 { bucket, prefix } => open_s3(location, &bucket, prefix.as_deref()),
         }
@@ -116,6 +120,37 @@ impl BlobStore {
             .put(&ObjectPath::from(name), PutPayload::from_bytes(bytes))
             .await
             .map_err(|e| Error::store(&url, e))?;
+        Ok(url)
+    }
+
+    /// Where to write a file that will be handed to [`move_file`](Self::move_file), so that
+    /// the move is a rename rather than a copy: the store's own directory for a local store
+    /// (staging names start with a dot, which no object name does), `None` for other stores.
+    pub fn staging_dir(&self) -> Option<&Path> {
+        self.local_dir.as_deref()
+    }
+
+    /// Makes the file at `path` object `name` and returns its URL; `path` is gone afterwards.
+    /// A file in [`staging_dir`](Self::staging_dir) of a local store is fsynced and renamed
+    /// into place (the object appears whole or not at all); anything else is uploaded with
+    /// [`put_file`](Self::put_file) and then removed.
+    pub async fn move_file(&self, name: &str, path: &Path) -> Result<String> {
+        let url = self.url_for(name)?;
+        if let Some(dir) = &self.local_dir
+            && path.parent() == Some(dir.as_path())
+        {
+            let (path, dest, dir) = (path.to_owned(), dir.join(name), dir.clone());
+            tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+                std::fs::File::open(&path)?.sync_all()?;
+                std::fs::rename(&path, &dest)?;
+                std::fs::File::open(&dir)?.sync_all()
+            })
+            .await
+            .map_err(std::io::Error::other)??;
+            return Ok(url);
+        }
+        self.put_file(name, path).await?;
+        tokio::fs::remove_file(path).await?;
         Ok(url)
     }
 
@@ -376,7 +411,11 @@ fn open_s3(location: &str, bucket: &str, prefix: Option<&str>) -> Result<BlobSto
         ),
         None => (Arc::new(s3), format!("s3://{bucket}")),
     };
-    Ok(BlobStore { store, base_url })
+    Ok(BlobStore {
+        store,
+        base_url,
+        local_dir: None,
+    })
 }
 
 #[cfg(not(feature = "s3"))]

@@ -107,9 +107,10 @@ pub enum ContributeError {
     Io(#[from] std::io::Error),
 }
 
-/// Encrypts `path` (streaming, both cores) into a temporary file under `work_dir`, seals the
-/// data key to `recipient` bound to the ciphertext root, and uploads the ciphertext to `store`
-/// as `<root>.lzenc`. The temporary file is removed whatever happens.
+/// Encrypts `path` (streaming, both cores) into a temporary file — in a local store's own
+/// directory, else under `work_dir` — seals the data key to `recipient` bound to the
+/// ciphertext root, and moves the ciphertext into `store` as `<root>.lzenc` (a rename for a
+/// local store, an upload otherwise). The temporary file is removed whatever happens.
 pub async fn contribute(
     path: &Path,
     store: &BlobStore,
@@ -117,9 +118,10 @@ pub async fn contribute(
     work_dir: &Path,
     params: EncryptParams,
 ) -> Result<Contribution, ContributeError> {
+    // Encrypt straight into a local store's directory, so the upload is a rename.
     let tmp = tempfile::Builder::new()
         .prefix(".lazai-contribution-")
-        .tempfile_in(work_dir)?
+        .tempfile_in(store.staging_dir().unwrap_or(work_dir))?
         .into_temp_path();
     let src = path.to_path_buf();
     let dst = tmp.to_path_buf();
@@ -133,9 +135,10 @@ pub async fn contribute(
     let sealed_key = seal_data_key(recipient, &summary.data_key, &summary.root)
         .map_err(ContributeError::Seal)?;
     let url = store
-        .put_file(&object_name(&summary.root), &tmp)
+        .move_file(&object_name(&summary.root), &tmp)
         .await
         .map_err(ContributeError::Upload)?;
+    // Already moved: dropping the path removes nothing, or a leftover after an error.
     drop(tmp);
     Ok(Contribution {
         url,

@@ -100,3 +100,32 @@ async fn list_skips_what_is_not_an_object() {
     expected.sort();
     assert_eq!(store.list().await.expect("list"), expected);
 }
+
+/// `move_file` renames a file staged in a local store's directory, uploads anything else,
+/// and in both cases leaves no source file and a verifiable object.
+#[tokio::test]
+async fn move_file_renames_in_a_local_store_and_uploads_elsewhere() {
+    let work = tempfile::tempdir().expect("temp dir");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let plain = work.path().join("data.bin");
+    fs::write(&plain, data(3 << 20, 7)).expect("write");
+    let local = BlobStore::open(dir.path().to_str().expect("utf-8")).expect("open");
+    let memory = BlobStore::open("memory://").expect("open");
+    assert!(memory.staging_dir().is_none());
+    for store in [local, memory] {
+        let staging = store.staging_dir().unwrap_or(work.path()).to_path_buf();
+        let sealed = staging.join(".staged.enc");
+        let summary = encrypt_file(&plain, &sealed, &EncryptParams::default()).expect("encrypt");
+        let name = object_name(&summary.root);
+        let url = store.move_file(&name, &sealed).await.expect("move");
+        assert!(!sealed.exists(), "the source is gone");
+        assert_eq!(store.list().await.expect("list"), vec![url.clone()]);
+        let dest = work.path().join("fetched.enc");
+        let info = store
+            .fetch_verified(&url, &summary.root, summary.ciphertext_size, &dest)
+            .await
+            .expect("fetch");
+        assert_eq!(info.plaintext_size, 3 << 20);
+        fs::remove_file(&dest).expect("clean");
+    }
+}
