@@ -1,0 +1,3 @@
+mod fuzz;
+mod policy;
+mod samples;
