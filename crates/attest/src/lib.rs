@@ -439,16 +439,17 @@ impl Policy {
 }
 
 /// Gas charged for verifying evidence of a platform in a transaction, on top of the calldata
-/// and storage it costs. Measured with `cargo bench -p lazai-attest` (release, one core of the
-/// reference machine) at the chain's rate of 10,000 gas per 100 µs of verification (the rate
-/// of `ecrecover`: 3,000 gas for about 30 µs); see the crate README for the figures.
+/// and storage it costs: the measured verification time at the chain's rate of 100 gas per
+/// microsecond, with half again as margin. `cargo bench -p lazai-attest` (release, one core)
+/// measured on the reference 2-core machine: SGX 1.75 ms (572/s), TDX 1.71 ms (585/s), SEV-SNP
+/// 5.84 ms (171/s), Nitro 2.81 ms (356/s), dev 0.17 ms (5,889/s).
 pub fn verification_gas(platform: Platform) -> u64 {
     match platform {
-        Platform::Dev => 5_000,
-        Platform::Sgx => 450_000,
-        Platform::Tdx => 450_000,
-        Platform::SevSnp => 250_000,
-        Platform::Nitro => 400_000,
+        Platform::Dev => 25_000,
+        Platform::Sgx => 265_000,
+        Platform::Tdx => 260_000,
+        Platform::SevSnp => 880_000,
+        Platform::Nitro => 425_000,
     }
 }
 
