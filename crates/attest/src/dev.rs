@@ -46,6 +46,15 @@ impl Simulator {
         }
     }
 
+    /// A simulator whose key is derived from `seed` (reproducible quotes, for tests).
+    pub fn from_seed(seed: &[u8]) -> Self {
+        let secret = alloy_primitives::keccak256(seed);
+        Self {
+            key: PrivateKeySigner::from_bytes(&secret).expect("a keccak output is a valid key"),
+            measurement: DEFAULT_MEASUREMENT,
+        }
+    }
+
     /// The same simulator declaring another measurement.
     pub fn with_measurement(mut self, measurement: [u8; 32]) -> Self {
         self.measurement = measurement;

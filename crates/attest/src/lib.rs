@@ -277,6 +277,10 @@ pub enum Error {
         max_age: u64,
         now: u64,
     },
+    #[error(
+        "evidence or its collateral stopped being valid at {not_after} (now {now}); refresh it"
+    )]
+    EvidenceExpired { not_after: u64, now: u64 },
     #[error("evidence issued at {issued_at} is in the future at {now}")]
     IssuedInFuture { issued_at: u64, now: u64 },
 }
@@ -427,6 +431,9 @@ impl Policy {
             return Err(Error::IssuedInFuture { issued_at, now });
         }
         let expires = issued_at.saturating_add(self.max_age).min(not_after);
+        if now > not_after {
+            return Err(Error::EvidenceExpired { not_after, now });
+        }
         if now > issued_at.saturating_add(self.max_age) {
             return Err(Error::TooOld {
                 issued_at,

@@ -35,6 +35,9 @@ pub fn genesis_state(genesis: &Genesis) -> Result<State, lazai_types::GenesisErr
         state.set_account(&a.address, acct);
     }
     staking::register_genesis_validators(&mut state, genesis);
+    if genesis.dev_tee {
+        modules::enable_dev_tee(&mut state);
+    }
     if !genesis.calls.is_empty() {
         let modules = modules::Modules::standard_with(genesis.staking.clone(), genesis.governance);
         let env = BlockEnv {

@@ -62,6 +62,7 @@ pub fn devnet_genesis(
             })
             .collect(),
         staking: Default::default(),
+        dev_tee: true,
         calls: Vec::new(),
     }
 }

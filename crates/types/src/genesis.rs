@@ -187,6 +187,10 @@ pub struct Genesis {
     /// Validator election: epochs, set size, stake bounds, unbonding and slashing.
     #[serde(default)]
     pub staking: StakingParams,
+    /// Accept the simulated `dev` TEE as attestation evidence (development chains only: it
+    /// proves nothing about hardware). Fixed for the chain's life.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dev_tee: bool,
     /// Module calls made at genesis, in order (see [`GenesisCall`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub calls: Vec<GenesisCall>,

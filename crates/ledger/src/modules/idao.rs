@@ -629,6 +629,9 @@ impl Module for IdaoRegistry {
         if input.get(..4) != Some(&IIdaoRegistry::bondCall::SELECTOR[..]) {
             call.non_payable()?;
         }
+        if super::tee::handles(input) {
+            return super::tee::call(call, input);
+        }
         match decode_call::<Calls>(self.name(), input)? {
             Calls::name(_) => Ok("LazAI iDAO Registry".to_string().abi_encode()),
             Calls::version(_) => Ok(U256::from(1).abi_encode()),

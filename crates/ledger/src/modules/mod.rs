@@ -9,6 +9,7 @@
 pub(crate) mod dat;
 pub(crate) mod idao;
 pub(crate) mod registry;
+pub(crate) mod tee;
 pub(crate) mod verified;
 pub(crate) mod vsc;
 
@@ -24,6 +25,9 @@ pub use idao::{
     verify_consensus_key_signature,
 };
 pub use registry::{DataRegistry, IDataRegistry, proof_digest, proof_signer};
+pub use tee::{
+    Attestation, ITeeRegistry, MAX_EVIDENCE_AGE, MAX_POLICY_MEASUREMENTS, TeePolicy, enable_dev_tee,
+};
 pub use verified::{IVerifiedComputing, VerifiedComputing};
 pub use vsc::{
     FILE_DISPUTED, FILE_IN_FLOW, FILE_NONE, FILE_REJECTED, FILE_VERIFIED, FLOW_DISPUTED,

@@ -1,12 +1,18 @@
 //! VerifiedComputing: the registry of verifier nodes and the proof jobs users pay them for,
 //! with exactly the ABI of LazAI's contract (`../shared/lazai-abi.md`).
 //!
-//! - **Nodes.** The governance address (genesis `governance`) adds and removes nodes
-//!   (`addNode`, `removeNode`); a removed node can be added again and keeps what it earned.
-//!   At most [`MAX_NODES`] nodes are ever registered.
+//! - **Nodes.** Trust comes from TEE evidence the chain verifies (see [`super::tee`]). A node
+//!   registers itself with `registerAttestedNode(idaoId, url, hpkePublicKey, evidence,
+//!   collateral)`: the evidence must pass the iDAO's TEE policy and bind the caller's address
+//!   and HPKE key; calling it again refreshes the evidence. The governance address (genesis
+//!   `governance`) may still `addNode` (LazAI's ABI), but only a node that is attested now for
+//!   the iDAO it last attested for; it removes nodes (`removeNode`). A removed node can be
+//!   added again and keeps what it earned. At most [`MAX_NODES`] nodes are ever registered.
 //! - **Jobs.** `requestProof(fileId)` (alias `submitJob`) is payable with at least `nodeFee`,
 //!   for a file registered in the DataRegistry, and assigns an active node round-robin: job `n`
-//!   (ids from 1) goes to `activeNodeList[(n - 1) mod activeNodesCount]`. The fee stays in the
+//!   (ids from 1) goes to the first node, from `activeNodeList[(n - 1) mod activeNodesCount]`
+//!   onwards (wrapping), whose attestation passes its iDAO's current TEE policy at the block
+//!   time; a node with stale evidence or revoked by a policy change is skipped. The fee stays in the
 //!   module. The assigned node posts its signed proof to the DataRegistry (`addProof`), then
 //!   `completeJob(jobId)`: only the assigned node, only once its proof is on chain, and the
 //!   job's bid becomes the node's claimable `amount`. A job's owner may `cancelJob` a job that
@@ -19,7 +25,7 @@
 
 use super::dat::DATA_REGISTRY_ADDRESS;
 use super::{Call, Module, ModuleError, decode_call, revert_with, slot};
-use crate::modules::registry;
+use crate::modules::{registry, tee};
 use alloy_primitives::{Address, U256};
 use alloy_sol_types::{SolCall, SolValue, sol};
 
@@ -52,8 +58,13 @@ sol! {
         function activeNodeList() external view returns (address[] memory);
         function activeNodeListAt(uint256 index) external view returns (NodeInfo memory);
         function getNode(address nodeAddress) external view returns (NodeInfo memory);
-        /// Governance only.
+        /// Governance only; the node must be attested now.
         function addNode(address nodeAddress, string calldata url, string calldata publicKey) external;
+        /// The caller registers itself (or refreshes its evidence) as a node of an iDAO with
+        /// TEE evidence that passes the iDAO's policy; `publicKey` becomes the HPKE key's hex.
+        function registerAttestedNode(uint256 idaoId, string calldata url, bytes32 hpkePublicKey, bytes calldata evidence, bytes calldata collateral) external returns (uint64 expiresAt);
+        /// Whether the node would be assigned jobs now (active and attested).
+        function isAssignable(address nodeAddress) external view returns (bool);
         /// Governance only.
         function removeNode(address nodeAddress) external;
         function isNode(address nodeAddress) external view returns (bool);
@@ -103,6 +114,8 @@ sol! {
         error TooManyJobs(uint256 fileId, uint256 max);
         error InvalidNode();
         error StringTooLong(uint256 length, uint256 max);
+        error NodeNotAttested(address nodeAddress);
+        error NoAttestedNode();
     }
 }
 
@@ -253,10 +266,43 @@ impl VerifiedComputing {
         if a == Address::ZERO {
             return Err(revert_with(V::InvalidNode {}));
         }
+        if !tee::attested_now(call, a)? {
+            return Err(revert_with(V::NodeNotAttested { nodeAddress: a }));
+        }
+        Self::activate(call, a, url, public_key, false)
+    }
+
+    fn register_attested(
+        call: &mut Call<'_>,
+        c: V::registerAttestedNodeCall,
+    ) -> Result<Vec<u8>, ModuleError> {
+        Self::check_string(&c.url)?;
+        let expires =
+            tee::submit_from(call, c.idaoId, c.hpkePublicKey, &c.evidence, &c.collateral)?;
+        let key = format!("0x{}", alloy_primitives::hex::encode(c.hpkePublicKey));
+        Self::activate(call, call.caller, c.url, key, true)?;
+        Ok(expires.abi_encode())
+    }
+
+    /// Makes `a` an active node; with `refresh`, an already active node just gets its URL and
+    /// key updated.
+    fn activate(
+        call: &mut Call<'_>,
+        a: Address,
+        url: String,
+        public_key: String,
+        refresh: bool,
+    ) -> Result<Vec<u8>, ModuleError> {
         Self::check_string(&url)?;
         Self::check_string(&public_key)?;
         let mut n = node(call, a)?;
         match n.status {
+            V::NodeStatus::Active if refresh => {
+                n.url = url;
+                n.publicKey = public_key;
+                call.store_abi(&node_slot(a), &n)?;
+                return Ok(Vec::new());
+            }
             V::NodeStatus::Active => return Err(revert_with(V::NodeAlreadyAdded {})),
             V::NodeStatus::None => {
                 let count = call.load_u256(NODES_N)?;
@@ -334,7 +380,8 @@ impl VerifiedComputing {
         }
         let previous = call.load_u256(JOBS_N)?;
         let id = previous + U256::from(1);
-        let assigned = load_address(call, &active_at(previous % active))?;
+        let assigned = Self::next_assignable(call, previous, active)?
+            .ok_or_else(|| revert_with(V::NoAttestedNode {}))?;
         let record = V::Job {
             fileId: file,
             bidAmount: call.value,
@@ -357,6 +404,23 @@ impl VerifiedComputing {
             bidAmount: call.value,
         })?;
         Ok(Vec::new())
+    }
+
+    /// The first attested node from `activeNodeList[jobs mod active]` onwards, wrapping.
+    fn next_assignable(
+        call: &mut Call<'_>,
+        jobs: U256,
+        active: U256,
+    ) -> Result<Option<Address>, ModuleError> {
+        let n = usize::try_from(active).unwrap_or(MAX_NODES).min(MAX_NODES);
+        let start = usize::try_from(jobs % active).unwrap_or(0);
+        for i in 0..n {
+            let a = load_address(call, &active_at(U256::from((start + i) % n)))?;
+            if tee::attested_now(call, a)? {
+                return Ok(Some(a));
+            }
+        }
+        Ok(None)
     }
 
     fn complete_job(call: &mut Call<'_>, id: U256) -> Result<Vec<u8>, ModuleError> {
@@ -490,6 +554,11 @@ impl Module for VerifiedComputing {
             }
             Calls::getNode(c) => Ok(node(call, c.nodeAddress)?.abi_encode()),
             Calls::addNode(c) => self.add_node(call, c.nodeAddress, c.url, c.publicKey),
+            Calls::registerAttestedNode(c) => Self::register_attested(call, c),
+            Calls::isAssignable(c) => Ok((node(call, c.nodeAddress)?.status
+                == V::NodeStatus::Active
+                && tee::attested_now(call, c.nodeAddress)?)
+            .abi_encode()),
             Calls::removeNode(c) => self.remove_node(call, c.nodeAddress),
             Calls::isNode(c) => {
                 Ok((node(call, c.nodeAddress)?.status == V::NodeStatus::Active).abi_encode())

@@ -52,8 +52,8 @@
 
 use super::dat::{DAT_ADDRESS, DATA_REGISTRY_ADDRESS, Dat, IDataAnchoringToken};
 use super::idao::{self, IDAO_REGISTRY_ADDRESS};
-use super::registry;
 use super::{Call, Module, ModuleError, decode_call, revert_msg, revert_with, slot};
+use super::{registry, tee};
 use crate::gas;
 use alloy_primitives::{Address, B256, U256, address, keccak256};
 use alloy_sol_types::{SolCall, SolValue, sol};
@@ -518,7 +518,14 @@ impl Vsc {
             }));
         }
         let k = config.quorumSize as usize;
-        let verifiers = Self::verifier_list(call, idao)?;
+        // Only verifiers attested now, under the iDAO's current TEE policy, for the iDAO's
+        // worker key (the key contributors seal to) are drawn.
+        let mut verifiers = Vec::new();
+        for v in Self::verifier_list(call, idao)? {
+            if tee::attested_key(call, idao, v)? == Some(config.workerKey) {
+                verifiers.push(v);
+            }
+        }
         if verifiers.len() < k {
             return Err(revert_with(IVsc::NotEnoughVerifiers {
                 active: U256::from(verifiers.len()),

@@ -122,6 +122,7 @@ proptest! {
                 .map(|s| GenesisAccount { address: s.address(), balance: lazai(100) })
                 .collect(),
             staking,
+            dev_tee: false,
             calls: Vec::new(),
         };
         genesis.validate().expect("valid genesis");

@@ -6,5 +6,6 @@ mod modules;
 mod registry;
 mod staking;
 mod support;
+mod tee;
 mod transfers;
 mod vsc;

@@ -3,7 +3,7 @@
 //! the DAT; and every hole of LazAI's deployed contracts closed with a clear error.
 
 use crate::support::*;
-use alloy_primitives::{Address, Bytes, U256};
+use alloy_primitives::{Address, B256, Bytes, U256};
 use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
 use alloy_sol_types::{SolCall, SolError, SolValue};
@@ -16,17 +16,25 @@ use lazai_types::{Receipt, StakingParams};
 
 const FEE: u128 = 1_000_000_000_000_000; // 0.001 LAZAI
 
-struct Net {
+pub(crate) struct Net {
     ledger: Ledger,
-    state: State,
-    env: BlockEnv,
+    pub(crate) state: State,
+    pub(crate) env: BlockEnv,
     signers: Vec<PrivateKeySigner>,
     nonces: Vec<u64>,
 }
 
 /// Signer 0 is governance; 1 and 2 are nodes; 3 is a contributor; 4 a stranger.
 impl Net {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
+        let mut n = Self::without_dev_tee();
+        lazai_ledger::modules::enable_dev_tee(&mut n.state);
+        let _ = n.state.take_changes();
+        n
+    }
+
+    /// A chain whose genesis did not enable the dev TEE.
+    pub(crate) fn without_dev_tee() -> Self {
         let signers: Vec<_> = (0..5).map(signer).collect();
         let refs: Vec<_> = signers.iter().collect();
         let state = funded(&refs, U256::from(10u128.pow(22)));
@@ -40,14 +48,20 @@ impl Net {
         }
     }
 
-    fn addr(&self, i: usize) -> Address {
+    pub(crate) fn addr(&self, i: usize) -> Address {
         self.signers[i].address()
     }
 
-    fn send(&mut self, from: usize, to: Address, input: Vec<u8>, value: u128) -> Receipt {
+    pub(crate) fn send(
+        &mut self,
+        from: usize,
+        to: Address,
+        input: Vec<u8>,
+        value: u128,
+    ) -> Receipt {
         let tx = Tx {
             value: U256::from(value),
-            gas: 1_000_000,
+            gas: 3_000_000,
             ..Tx::call(self.nonces[from], to, input)
         };
         let tx = recover(&tx.eip1559(&self.signers[from]));
@@ -57,13 +71,13 @@ impl Net {
             .expect("valid transaction")
     }
 
-    fn ok(&mut self, from: usize, to: Address, input: Vec<u8>, value: u128) -> Receipt {
+    pub(crate) fn ok(&mut self, from: usize, to: Address, input: Vec<u8>, value: u128) -> Receipt {
         let r = self.send(from, to, input, value);
         assert!(r.success, "reverted: {}", r.output);
         r
     }
 
-    fn view<C: SolCall>(&self, to: Address, c: C) -> C::Return {
+    pub(crate) fn view<C: SolCall>(&self, to: Address, c: C) -> C::Return {
         let out = self
             .ledger
             .call(
@@ -100,7 +114,7 @@ impl Net {
     }
 }
 
-fn expect<E: SolError + PartialEq + std::fmt::Debug>(r: &Receipt, want: E) {
+pub(crate) fn expect<E: SolError + PartialEq + std::fmt::Debug>(r: &Receipt, want: E) {
     assert!(!r.success, "expected {}", E::SIGNATURE);
     assert_eq!(E::abi_decode(&r.output).expect(E::SIGNATURE), want);
 }
@@ -111,6 +125,51 @@ fn the_sdk_path_ends_with_a_verified_dat() {
     let (gov, node1, node2, alice) = (0, 1, 2, 3);
     let vc = VERIFIED_COMPUTING_ADDRESS;
     let dr = DATA_REGISTRY_ADDRESS;
+
+    // Nodes must be attested before governance may list them: an iDAO (owned by signer 4)
+    // sets a dev-TEE policy and both nodes attest for it; a node that did not is refused.
+    let owner = 4;
+    let r = n.ok(
+        owner,
+        lazai_ledger::modules::IDAO_REGISTRY_ADDRESS,
+        lazai_ledger::modules::IIdaoRegistry::registerIdao_0Call {
+            name: "nodes".into(),
+            metadataUri: "ipfs://nodes".into(),
+        }
+        .abi_encode(),
+        0,
+    );
+    let idao = U256::abi_decode(&r.output).expect("iDAO id");
+    n.ok(
+        owner,
+        lazai_ledger::modules::IDAO_REGISTRY_ADDRESS,
+        tee::dev_policy(idao),
+        0,
+    );
+    let unattested = V::addNodeCall {
+        nodeAddress: n.addr(node1),
+        url: "http://node1".into(),
+        publicKey: "0x01".into(),
+    }
+    .abi_encode();
+    let r = n.send(gov, vc, unattested, 0);
+    expect(
+        &r,
+        V::NodeNotAttested {
+            nodeAddress: n.addr(node1),
+        },
+    );
+    let now = n.env.timestamp_ms / 1000;
+    for node in [node1, node2] {
+        let input = tee::submit(
+            CHAIN_ID,
+            idao,
+            n.addr(node),
+            B256::repeat_byte(node as u8),
+            now,
+        );
+        n.ok(node, lazai_ledger::modules::IDAO_REGISTRY_ADDRESS, input, 0);
+    }
 
     // Governance lists two nodes and sets the fee; nobody else may.
     let add = |n: &Net, i: usize| {

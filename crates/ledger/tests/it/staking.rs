@@ -83,6 +83,7 @@ impl Net {
                 })
                 .collect(),
             staking: params,
+            dev_tee: false,
             calls: Vec::new(),
         };
         genesis.validate().expect("valid genesis");
@@ -370,6 +371,7 @@ fn genesis_owner_defaults_to_fee_recipient_and_state_is_deterministic() {
             validators: vec![],
             alloc: vec![],
             staking: params(),
+            dev_tee: false,
             calls: Vec::new(),
         };
         for seed in [1u64, 2, 3] {

@@ -149,3 +149,64 @@ where
 pub fn recover(raw: &[u8]) -> RecoveredTx {
     decode_and_recover(raw, CHAIN_ID).expect("valid transaction")
 }
+
+/// Dev-TEE attestation helpers: the chain under test enables the dev TEE
+/// ([`lazai_ledger::modules::enable_dev_tee`]) and iDAOs set a dev policy.
+pub mod tee {
+    use alloy_primitives::{Address, B256, Bytes, U256};
+    use alloy_sol_types::SolCall;
+    use lazai_attest::{Platform, binding, dev::Simulator};
+    use lazai_ledger::modules::{ITeeRegistry as T, IVerifiedComputing as V, TeePolicy};
+
+    /// The maximum evidence age of [`dev_policy`].
+    pub const MAX_AGE: u64 = 3_600;
+
+    /// `setTeePolicy` calldata: the dev platform, any measurement, an hour of evidence age.
+    pub fn dev_policy(idao: U256) -> Vec<u8> {
+        T::setTeePolicyCall {
+            idaoId: idao,
+            policy: TeePolicy {
+                platforms: Platform::Dev.bit(),
+                measurements: Vec::new(),
+                minTcbStatus: 0,
+                maxEvidenceAge: MAX_AGE,
+            },
+        }
+        .abi_encode()
+    }
+
+    /// A dev quote binding `node` and `hpke` on `chain_id`, issued at `issued_at` (seconds).
+    pub fn evidence(chain_id: u64, node: Address, hpke: B256, issued_at: u64) -> Bytes {
+        let rd = binding::report_data(chain_id, node, &hpke.0, issued_at);
+        Simulator::from_seed(node.as_slice()).quote(&rd).into()
+    }
+
+    /// `submitAttestation` calldata with dev evidence.
+    pub fn submit(chain_id: u64, idao: U256, node: Address, hpke: B256, issued_at: u64) -> Vec<u8> {
+        T::submitAttestationCall {
+            idaoId: idao,
+            hpkePublicKey: hpke,
+            evidence: evidence(chain_id, node, hpke, issued_at),
+            collateral: Bytes::new(),
+        }
+        .abi_encode()
+    }
+
+    /// `registerAttestedNode` calldata with dev evidence.
+    pub fn register(
+        chain_id: u64,
+        idao: U256,
+        node: Address,
+        hpke: B256,
+        issued_at: u64,
+    ) -> Vec<u8> {
+        V::registerAttestedNodeCall {
+            idaoId: idao,
+            url: format!("https://{node}.example"),
+            hpkePublicKey: hpke,
+            evidence: evidence(chain_id, node, hpke, issued_at),
+            collateral: Bytes::new(),
+        }
+        .abi_encode()
+    }
+}

@@ -67,7 +67,9 @@ impl Net {
     fn with_parent(parent_hash: B256) -> Self {
         let signers: Vec<_> = (0..ACTORS).map(signer).collect();
         let refs: Vec<_> = signers.iter().collect();
-        let state = funded(&refs, U256::from(10u128.pow(24)));
+        let mut state = funded(&refs, U256::from(10u128.pow(24)));
+        lazai_ledger::modules::enable_dev_tee(&mut state);
+        let _ = state.take_changes();
         let ledger =
             Ledger::with_config(CHAIN_ID, StakingParams::default(), signers[GOV].address());
         let mut env = env();
@@ -333,12 +335,27 @@ fn add_verifier(n: &mut Net, idao: U256, node: usize) {
         url: format!("https://verifier{node}.example"),
     };
     n.vsc(OWNER, c);
+    attest(n, idao, node);
+}
+
+/// Sets the dev TEE policy on `idao` (its owner must be [`OWNER`]).
+fn dev_policy(n: &mut Net, idao: U256) {
+    n.ok(OWNER, IDAO_REGISTRY_ADDRESS, tee::dev_policy(idao), 0);
+}
+
+/// `node` attests for `idao` with dev evidence binding the iDAO's worker key, issued now.
+fn attest(n: &mut Net, idao: U256, node: usize) {
+    let hpke = params(1, 1).workerKey;
+    let now = n.env.timestamp_ms / 1000;
+    let input = tee::submit(CHAIN_ID, idao, addr(node), hpke, now);
+    n.ok(node, IDAO_REGISTRY_ADDRESS, input, 0);
 }
 
 /// An iDAO owned by [`OWNER`], configured with quorum `k` and threshold `t`, with the first
 /// `verifiers` of [`VERIFIERS`]. Returns (iDAO id, class id).
 fn setup(n: &mut Net, k: u8, t: u8, verifiers: usize) -> (U256, U256) {
     let idao = register_idao(n, OWNER, "data-idao");
+    dev_policy(n, idao);
     let class = configure(n, idao, params(k, t));
     for &v in &VERIFIERS[..verifiers] {
         add_verifier(n, idao, v);
@@ -592,6 +609,11 @@ fn a_flow_with_two_agreeing_nodes_anchors_mints_and_pays_them() {
     }
     let nodes: Vec<Address> = VERIFIERS.iter().map(|&v| addr(v)).collect();
     assert_eq!(n.view(IVsc::verifiersCall { idaoId: idao }), nodes);
+    // Each attests (dev TEE) for the iDAO's worker key under the iDAO's policy.
+    dev_policy(&mut n, idao);
+    for &v in &VERIFIERS {
+        attest(&mut n, idao, v);
+    }
     let v = n.view(IVsc::getVerifierCall {
         idaoId: idao,
         node: addr(VERIFIERS[0]),
@@ -1951,8 +1973,12 @@ fn silence_past_the_deadline_disputes_the_flow() {
 
 // ---- 5. the SDK path -------------------------------------------------------------------------
 
-/// Lists [`SDK_NODE`] in VerifiedComputing (governance) with a fee of `NODE_FEE`.
+/// Lists [`SDK_NODE`] in VerifiedComputing (governance) with a fee of `NODE_FEE`, after it
+/// attested (dev TEE) for an iDAO of its own.
 fn sdk_node(n: &mut Net) {
+    let idao = register_idao(n, OWNER, "sdk-nodes");
+    dev_policy(n, idao);
+    attest(n, idao, SDK_NODE);
     n.ok(
         GOV,
         VERIFIED_COMPUTING_ADDRESS,

@@ -1,0 +1,352 @@
+//! TEE policies and node attestations, part of the iDAO registry (same address, same storage).
+//!
+//! - **Policy.** An iDAO's owner sets its TEE policy (`setTeePolicy`): the allowed platforms
+//!   (a mask of `1 << platform code`: dev 1, SGX 2, TDX 3, SEV-SNP 4, Nitro 5), the allowed
+//!   measurement hashes (empty = any measurement of an allowed platform), the worst TCB status
+//!   accepted, and the maximum evidence age in seconds.
+//! - **Attestation.** A node submits evidence (`submitAttestation`, or
+//!   `VerifiedComputing.registerAttestedNode`) for an iDAO: the chain verifies it with
+//!   `lazai-attest` at the block timestamp — vendor signatures, certificate chains, collateral
+//!   validity, TCB status — checks that its report data binds the caller's address and the
+//!   given HPKE key on this chain (`lazai_attest::binding`), and checks it against the iDAO's
+//!   policy. Gas: `lazai_attest::verification_gas` of the platform, on top of calldata and
+//!   storage. The dev platform is accepted only when genesis set `dev_tee`.
+//! - **Eligibility.** [`attested_until`] re-evaluates a stored attestation against the iDAO's
+//!   *current* policy at the current block time. Job and quorum assignment use it, so a
+//!   policy change or expired evidence removes a node from assignment at once; the node
+//!   submits fresh evidence to come back.
+//!
+//! # Storage slots (module storage of the iDAO registry)
+//!
+//! | slot | value |
+//! | --- | --- |
+//! | `dev-tee` | `0x01` when genesis enabled the dev TEE (written only at genesis) |
+//! | `tee-policy/` ‖ idao (32 B) | ABI of `TeePolicy` |
+//! | `tee-att/` ‖ idao (32 B) ‖ node (20 B) | ABI of `Attestation` |
+//! | `tee-node/` ‖ node (20 B) | the iDAO the node last attested for (U256) |
+
+use super::idao::{IDAO_REGISTRY_ADDRESS, load_idao};
+use super::{Call, ModuleError, decode_call, revert_with, slot};
+use crate::state::State;
+use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
+use alloy_sol_types::{SolInterface, SolValue, sol};
+use lazai_attest::{Options, Platform, Policy, TcbStatus, binding};
+
+/// Most measurement hashes in one policy.
+pub const MAX_POLICY_MEASUREMENTS: usize = 64;
+/// Longest evidence age a policy may allow: one year.
+pub const MAX_EVIDENCE_AGE: u64 = 366 * 24 * 3600;
+
+sol! {
+    /// The TEE part of the iDAO registry.
+    #[derive(Debug, PartialEq, Eq)]
+    interface ITeeRegistry {
+        struct TeePolicy { uint32 platforms; bytes32[] measurements; uint8 minTcbStatus; uint64 maxEvidenceAge; }
+        struct Attestation { uint8 platform; bytes32 measurementHash; uint8 tcbStatus; uint64 issuedAt; uint64 notAfter; bytes32 hpkePublicKey; bytes32 evidenceHash; uint64 attestedAt; }
+
+        /// iDAO owner only.
+        function setTeePolicy(uint256 idaoId, TeePolicy policy) external;
+        /// Reverts `NoTeePolicy` when none is set.
+        function teePolicy(uint256 idaoId) external view returns (TeePolicy memory);
+        /// The caller (a node) attests for an iDAO; returns when its evidence expires under
+        /// the current policy.
+        function submitAttestation(uint256 idaoId, bytes32 hpkePublicKey, bytes evidence, bytes collateral) external returns (uint64 expiresAt);
+        /// Reverts `NotAttested` when the node never attested for the iDAO.
+        function attestationOf(uint256 idaoId, address node) external view returns (Attestation memory);
+        /// Until when the node's attestation passes the iDAO's current policy; 0 when it does
+        /// not pass now.
+        function attestedUntil(uint256 idaoId, address node) external view returns (uint64);
+        function isAttested(uint256 idaoId, address node) external view returns (bool);
+        /// The iDAO the node last attested for (0: none).
+        function attestedIdaoOf(address node) external view returns (uint256);
+        function devTeeEnabled() external view returns (bool);
+
+        event TeePolicySet(uint256 indexed idaoId, uint32 platforms, uint256 measurements, uint8 minTcbStatus, uint64 maxEvidenceAge);
+        /// `platformName` is "dev" for the simulated TEE.
+        event NodeAttested(uint256 indexed idaoId, address indexed node, uint8 platform, string platformName, bytes32 measurementHash, uint8 tcbStatus, uint64 expiresAt);
+
+        error NoTeePolicy(uint256 idaoId);
+        error InvalidTeePolicy(string reason);
+        error AttestationRefused(string reason);
+        error NotAttested(uint256 idaoId, address node);
+    }
+}
+
+use ITeeRegistry as T;
+pub use T::{Attestation, TeePolicy};
+
+const DEV_TEE: &[u8] = b"dev-tee";
+
+fn policy_slot(idao: U256) -> Vec<u8> {
+    slot(b"tee-policy/", &[&idao.to_be_bytes::<32>()])
+}
+fn att_slot(idao: U256, node: Address) -> Vec<u8> {
+    slot(b"tee-att/", &[&idao.to_be_bytes::<32>(), node.as_slice()])
+}
+fn node_slot(node: Address) -> Vec<u8> {
+    slot(b"tee-node/", &[node.as_slice()])
+}
+
+/// Records the genesis flag that lets the chain accept the dev TEE.
+pub fn enable_dev_tee(state: &mut State) {
+    state.module_set(&IDAO_REGISTRY_ADDRESS, DEV_TEE, Bytes::from_static(&[1]));
+}
+
+/// Whether a call's selector is one of the TEE functions.
+pub(crate) fn handles(input: &[u8]) -> bool {
+    input
+        .get(..4)
+        .and_then(|s| <[u8; 4]>::try_from(s).ok())
+        .is_some_and(T::ITeeRegistryCalls::valid_selector)
+}
+
+fn refused(e: impl std::fmt::Display) -> ModuleError {
+    revert_with(T::AttestationRefused {
+        reason: e.to_string(),
+    })
+}
+
+fn to_policy(p: &TeePolicy) -> Policy {
+    Policy {
+        platforms: p.platforms,
+        measurements: p.measurements.clone(),
+        min_tcb_status: TcbStatus::from_code(p.minTcbStatus).unwrap_or(TcbStatus::UpToDate),
+        max_age: p.maxEvidenceAge,
+    }
+}
+
+fn load_policy(call: &mut Call<'_>, idao: U256) -> Result<Option<TeePolicy>, ModuleError> {
+    call.load_abi::<TeePolicy>(&policy_slot(idao))
+}
+
+fn now(call: &Call<'_>) -> u64 {
+    call.block.timestamp_ms / 1000
+}
+
+fn dev_enabled(call: &mut Call<'_>) -> Result<bool, ModuleError> {
+    call.load_flag(DEV_TEE)
+}
+
+fn valid_platform_mask(mask: u32) -> bool {
+    let all = Platform::ALL.iter().fold(0u32, |m, p| m | p.bit());
+    mask != 0 && mask & !all == 0
+}
+
+fn set_policy(call: &mut Call<'_>, idao: U256, p: TeePolicy) -> Result<Vec<u8>, ModuleError> {
+    let record = load_idao(call, idao)?;
+    if record.owner != call.caller {
+        return Err(revert_with(super::IIdaoRegistry::NotIdaoOwner {
+            idaoId: idao,
+            caller: call.caller,
+        }));
+    }
+    let invalid = |reason: &str| {
+        revert_with(T::InvalidTeePolicy {
+            reason: reason.into(),
+        })
+    };
+    if !valid_platform_mask(p.platforms) {
+        return Err(invalid(
+            "platforms must be a non-empty mask of 1<<code (dev 1, sgx 2, tdx 3, sev-snp 4, nitro 5)",
+        ));
+    }
+    if p.platforms & Platform::Dev.bit() != 0 && !dev_enabled(call)? {
+        return Err(invalid("the dev TEE is not enabled on this chain"));
+    }
+    if p.measurements.len() > MAX_POLICY_MEASUREMENTS {
+        return Err(invalid("more than 64 measurements"));
+    }
+    match TcbStatus::from_code(p.minTcbStatus) {
+        Some(TcbStatus::Revoked) | None => {
+            return Err(invalid(
+                "minTcbStatus must be a TCB status code from 0 (UpToDate) to 7 (OutOfDateConfigurationNeeded)",
+            ));
+        }
+        Some(_) => {}
+    }
+    if p.maxEvidenceAge == 0 || p.maxEvidenceAge > MAX_EVIDENCE_AGE {
+        return Err(invalid("maxEvidenceAge must be from 1 second to 366 days"));
+    }
+    call.store_abi(&policy_slot(idao), &p)?;
+    call.emit(&T::TeePolicySet {
+        idaoId: idao,
+        platforms: p.platforms,
+        measurements: U256::from(p.measurements.len()),
+        minTcbStatus: p.minTcbStatus,
+        maxEvidenceAge: p.maxEvidenceAge,
+    })?;
+    Ok(Vec::new())
+}
+
+/// Verifies evidence for `node` and records it. Runs in the registry's context.
+pub(crate) fn submit(
+    call: &mut Call<'_>,
+    node: Address,
+    idao: U256,
+    hpke: B256,
+    evidence: &[u8],
+    collateral: &[u8],
+) -> Result<u64, ModuleError> {
+    load_idao(call, idao)?;
+    let Some(policy) = load_policy(call, idao)? else {
+        return Err(revert_with(T::NoTeePolicy { idaoId: idao }));
+    };
+    if evidence.len() > lazai_attest::MAX_EVIDENCE_BYTES {
+        return Err(refused(lazai_attest::Error::EvidenceTooLarge(
+            evidence.len(),
+        )));
+    }
+    if collateral.len() > lazai_attest::MAX_COLLATERAL_BYTES {
+        return Err(refused(lazai_attest::Error::CollateralTooLarge(
+            collateral.len(),
+        )));
+    }
+    // Verification is paid for before it runs, by the platform the bytes claim.
+    let platform = lazai_attest::detect(evidence)
+        .ok_or_else(|| refused(lazai_attest::Error::UnknownFormat))?;
+    call.charge(lazai_attest::verification_gas(platform))?;
+    let now = now(call);
+    let options = Options {
+        allow_dev: dev_enabled(call)?,
+    };
+    let attested = lazai_attest::verify(evidence, collateral, now, options).map_err(refused)?;
+    let expected = binding::report_data(call.block.chain_id, node, &hpke.0, 0);
+    let expires = to_policy(&policy)
+        .check(&attested, &expected, now)
+        .map_err(refused)?;
+    let record = Attestation {
+        platform: attested.platform.code(),
+        measurementHash: attested.measurement_hash,
+        tcbStatus: attested.tcb_status.code(),
+        issuedAt: binding::issued_at(&attested.report_data()),
+        notAfter: attested.not_after,
+        hpkePublicKey: hpke,
+        evidenceHash: keccak256(evidence),
+        attestedAt: now,
+    };
+    call.store_abi(&att_slot(idao, node), &record)?;
+    call.store_u256(&node_slot(node), idao)?;
+    call.emit(&T::NodeAttested {
+        idaoId: idao,
+        node,
+        platform: record.platform,
+        platformName: attested.platform.name().into(),
+        measurementHash: record.measurementHash,
+        tcbStatus: record.tcbStatus,
+        expiresAt: expires,
+    })?;
+    Ok(expires)
+}
+
+/// Until when `node`'s attestation for `idao` passes the iDAO's current policy at the current
+/// block time; `None` when it does not pass now. Runs in the registry's context.
+fn until(call: &mut Call<'_>, idao: U256, node: Address) -> Result<Option<u64>, ModuleError> {
+    let Some(policy) = load_policy(call, idao)? else {
+        return Ok(None);
+    };
+    let Some(a) = call.load_abi::<Attestation>(&att_slot(idao, node))? else {
+        return Ok(None);
+    };
+    let (Some(platform), Some(status)) = (
+        Platform::from_code(a.platform),
+        TcbStatus::from_code(a.tcbStatus),
+    ) else {
+        return Ok(None);
+    };
+    let policy = to_policy(&policy);
+    if policy
+        .check_platform_and_code(platform, a.measurementHash, status)
+        .is_err()
+    {
+        return Ok(None);
+    }
+    Ok(policy.check_age(a.issuedAt, a.notAfter, now(call)).ok())
+}
+
+/// From any module: until when `node` is attested for `idao` (see [`until`]).
+pub(crate) fn attested_until(
+    call: &mut Call<'_>,
+    idao: U256,
+    node: Address,
+) -> Result<Option<u64>, ModuleError> {
+    call.enter(IDAO_REGISTRY_ADDRESS, |c| until(c, idao, node))
+}
+
+/// From any module: the HPKE key `node` attested for `idao`, when it is attested now.
+pub(crate) fn attested_key(
+    call: &mut Call<'_>,
+    idao: U256,
+    node: Address,
+) -> Result<Option<B256>, ModuleError> {
+    call.enter(IDAO_REGISTRY_ADDRESS, |c| {
+        if until(c, idao, node)?.is_none() {
+            return Ok(None);
+        }
+        Ok(c.load_abi::<Attestation>(&att_slot(idao, node))?
+            .map(|a| a.hpkePublicKey))
+    })
+}
+
+/// From any module: the iDAO `node` last attested for, if any.
+pub(crate) fn attested_idao(
+    call: &mut Call<'_>,
+    node: Address,
+) -> Result<Option<U256>, ModuleError> {
+    let id = call.enter(IDAO_REGISTRY_ADDRESS, |c| c.load_u256(&node_slot(node)))?;
+    Ok((!id.is_zero()).then_some(id))
+}
+
+/// From any module: whether `node` is attested now for the iDAO it last attested for.
+pub(crate) fn attested_now(call: &mut Call<'_>, node: Address) -> Result<bool, ModuleError> {
+    match attested_idao(call, node)? {
+        Some(idao) => Ok(attested_until(call, idao, node)?.is_some()),
+        None => Ok(false),
+    }
+}
+
+/// From any module: records evidence for its caller (see [`submit`]).
+pub(crate) fn submit_from(
+    call: &mut Call<'_>,
+    idao: U256,
+    hpke: B256,
+    evidence: &[u8],
+    collateral: &[u8],
+) -> Result<u64, ModuleError> {
+    let node = call.caller;
+    call.enter(IDAO_REGISTRY_ADDRESS, |c| {
+        submit(c, node, idao, hpke, evidence, collateral)
+    })
+}
+
+/// Handles a TEE call addressed to the iDAO registry.
+pub(crate) fn call(call: &mut Call<'_>, input: &[u8]) -> Result<Vec<u8>, ModuleError> {
+    use T::ITeeRegistryCalls as C;
+    match decode_call::<C>("IdaoRegistry", input)? {
+        C::setTeePolicy(c) => set_policy(call, c.idaoId, c.policy),
+        C::teePolicy(c) => load_policy(call, c.idaoId)?
+            .map(|p| p.abi_encode())
+            .ok_or_else(|| revert_with(T::NoTeePolicy { idaoId: c.idaoId })),
+        C::submitAttestation(c) => Ok(submit(
+            call,
+            call.caller,
+            c.idaoId,
+            c.hpkePublicKey,
+            &c.evidence,
+            &c.collateral,
+        )?
+        .abi_encode()),
+        C::attestationOf(c) => call
+            .load_abi::<Attestation>(&att_slot(c.idaoId, c.node))?
+            .map(|a| a.abi_encode())
+            .ok_or_else(|| {
+                revert_with(T::NotAttested {
+                    idaoId: c.idaoId,
+                    node: c.node,
+                })
+            }),
+        C::attestedUntil(c) => Ok(until(call, c.idaoId, c.node)?.unwrap_or(0).abi_encode()),
+        C::isAttested(c) => Ok(until(call, c.idaoId, c.node)?.is_some().abi_encode()),
+        C::attestedIdaoOf(c) => Ok(call.load_u256(&node_slot(c.node))?.abi_encode()),
+        C::devTeeEnabled(_) => Ok(dev_enabled(call)?.abi_encode()),
+    }
+}

@@ -1,0 +1,472 @@
+//! TEE policies and attestations on chain: the dev TEE only where genesis enables it, key
+//! binding, evidence expiry and policy changes taking nodes out of assignment, the real vendor
+//! samples verified inside a transaction, and the gas each platform costs.
+
+use crate::registry::{Net, expect};
+use crate::support::{CHAIN_ID, tee};
+use alloy_primitives::{Address, B256, Bytes, U256};
+use alloy_sol_types::{SolCall, SolError, SolValue};
+use lazai_attest::{Platform, TcbStatus};
+use lazai_ledger::modules::{
+    DATA_REGISTRY_ADDRESS, IDAO_REGISTRY_ADDRESS, IDataRegistry as R, IIdaoRegistry,
+    ITeeRegistry as T, IVerifiedComputing as V, TeePolicy, VERIFIED_COMPUTING_ADDRESS,
+};
+
+const GOV: usize = 0;
+const NODE1: usize = 1;
+const NODE2: usize = 2;
+const ALICE: usize = 3;
+const OWNER: usize = 4;
+const VC: Address = VERIFIED_COMPUTING_ADDRESS;
+const REG: Address = IDAO_REGISTRY_ADDRESS;
+
+fn new_idao(n: &mut Net, name: &str) -> U256 {
+    let r = n.ok(
+        OWNER,
+        REG,
+        IIdaoRegistry::registerIdao_0Call {
+            name: name.into(),
+            metadataUri: format!("ipfs://{name}"),
+        }
+        .abi_encode(),
+        0,
+    );
+    U256::abi_decode(&r.output).expect("iDAO id")
+}
+
+fn now(n: &Net) -> u64 {
+    n.env.timestamp_ms / 1000
+}
+
+fn register(n: &mut Net, node: usize, idao: U256) -> u64 {
+    let input = tee::register(CHAIN_ID, idao, n.addr(node), B256::repeat_byte(7), now(n));
+    let r = n.ok(node, VC, input, 0);
+    u64::abi_decode(&r.output).expect("expiry")
+}
+
+fn refused_reason(out: &Bytes) -> String {
+    T::AttestationRefused::abi_decode(out)
+        .map(|e| e.reason)
+        .unwrap_or_else(|_| format!("not AttestationRefused: {out}"))
+}
+
+/// A file and a proof request by Alice; returns the assigned node.
+fn request(n: &mut Net, tag: &str) -> Result<Address, Bytes> {
+    let r = n.ok(
+        ALICE,
+        DATA_REGISTRY_ADDRESS,
+        R::addFileCall {
+            url: format!("file:///{tag}"),
+            hash: "0xabc".into(),
+        }
+        .abi_encode(),
+        0,
+    );
+    let file = U256::abi_decode(&r.output).expect("file id");
+    let r = n.send(
+        ALICE,
+        VC,
+        V::requestProofCall { fileId: file }.abi_encode(),
+        0,
+    );
+    if !r.success {
+        return Err(r.output);
+    }
+    let job = n.view(VC, V::jobsCountCall {});
+    Ok(n.view(VC, V::getJobCall { jobId: job }).nodeAddress)
+}
+
+#[test]
+fn a_dev_node_registers_and_is_assigned_until_its_evidence_expires() {
+    let mut n = Net::new();
+    let idao = new_idao(&mut n, "compute");
+    n.ok(OWNER, REG, tee::dev_policy(idao), 0);
+    assert!(n.view(REG, T::devTeeEnabledCall {}));
+
+    let expires = register(&mut n, NODE1, idao);
+    assert_eq!(expires, now(&n) + tee::MAX_AGE);
+    let info = n.view(
+        VC,
+        V::getNodeCall {
+            nodeAddress: n.addr(NODE1),
+        },
+    );
+    assert_eq!(info.status, V::NodeStatus::Active);
+    assert_eq!(info.publicKey, format!("0x{}", "07".repeat(32)));
+    let a = n.view(
+        REG,
+        T::attestationOfCall {
+            idaoId: idao,
+            node: n.addr(NODE1),
+        },
+    );
+    assert_eq!(a.platform, Platform::Dev.code());
+    assert_eq!(a.hpkePublicKey, B256::repeat_byte(7));
+    assert_eq!(
+        n.view(
+            REG,
+            T::attestedUntilCall {
+                idaoId: idao,
+                node: n.addr(NODE1)
+            }
+        ),
+        expires
+    );
+    assert_eq!(request(&mut n, "a"), Ok(n.addr(NODE1)));
+
+    // NODE2 registers too; jobs alternate.
+    register(&mut n, NODE2, idao);
+    let assigned: Vec<_> = (0..4)
+        .map(|i| request(&mut n, &format!("b{i}")).expect("assigned"))
+        .collect();
+    assert!(assigned.contains(&n.addr(NODE1)) && assigned.contains(&n.addr(NODE2)));
+
+    // Half an hour later NODE2 refreshes; NODE1 does not. After NODE1's hour, every job goes
+    // to NODE2, and NODE1 is still listed active but not assignable.
+    n.env.timestamp_ms += 1_800_000;
+    register(&mut n, NODE2, idao);
+    n.env.timestamp_ms += 1_800_000 + 1_000;
+    assert!(!n.view(
+        VC,
+        V::isAssignableCall {
+            nodeAddress: n.addr(NODE1)
+        }
+    ));
+    assert!(n.view(
+        VC,
+        V::isAssignableCall {
+            nodeAddress: n.addr(NODE2)
+        }
+    ));
+    assert!(!n.view(
+        REG,
+        T::isAttestedCall {
+            idaoId: idao,
+            node: n.addr(NODE1)
+        }
+    ));
+    for i in 0..4 {
+        assert_eq!(request(&mut n, &format!("c{i}")), Ok(n.addr(NODE2)));
+    }
+    assert!(
+        n.view(VC, V::activeNodeListCall {})
+            .contains(&n.addr(NODE1))
+    );
+
+    // When NODE2 expires too, no node can take a job.
+    n.env.timestamp_ms += 3_600_000;
+    let err = request(&mut n, "d").expect_err("no attested node");
+    assert_eq!(err, Bytes::from(V::NoAttestedNode {}.abi_encode()));
+
+    // Fresh evidence brings NODE1 back.
+    register(&mut n, NODE1, idao);
+    assert_eq!(request(&mut n, "e"), Ok(n.addr(NODE1)));
+}
+
+#[test]
+fn a_policy_change_removes_a_node_from_assignment_at_once() {
+    let mut n = Net::new();
+    let idao = new_idao(&mut n, "compute");
+    n.ok(OWNER, REG, tee::dev_policy(idao), 0);
+    register(&mut n, NODE1, idao);
+    register(&mut n, NODE2, idao);
+
+    // The owner allows only a measurement neither node has: both are out at once.
+    let set = |measurements: Vec<B256>, platforms: u32| T::setTeePolicyCall {
+        idaoId: idao,
+        policy: TeePolicy {
+            platforms,
+            measurements,
+            minTcbStatus: TcbStatus::UpToDate.code(),
+            maxEvidenceAge: tee::MAX_AGE,
+        },
+    };
+    n.ok(
+        OWNER,
+        REG,
+        set(vec![B256::repeat_byte(1)], Platform::Dev.bit()).abi_encode(),
+        0,
+    );
+    assert!(!n.view(
+        VC,
+        V::isAssignableCall {
+            nodeAddress: n.addr(NODE1)
+        }
+    ));
+    assert!(request(&mut n, "x").is_err());
+
+    // Allowing the dev measurement again restores them; dropping the dev platform removes them.
+    let dev_hash = n
+        .view(
+            REG,
+            T::attestationOfCall {
+                idaoId: idao,
+                node: n.addr(NODE1),
+            },
+        )
+        .measurementHash;
+    n.ok(
+        OWNER,
+        REG,
+        set(vec![dev_hash], Platform::Dev.bit()).abi_encode(),
+        0,
+    );
+    assert!(request(&mut n, "y").is_ok());
+    n.ok(
+        OWNER,
+        REG,
+        set(Vec::new(), Platform::Sgx.bit()).abi_encode(),
+        0,
+    );
+    assert!(!n.view(
+        VC,
+        V::isAssignableCall {
+            nodeAddress: n.addr(NODE2)
+        }
+    ));
+    assert!(request(&mut n, "z").is_err());
+
+    // Only the iDAO's owner sets its policy; nonsense policies are refused.
+    let r = n.send(
+        ALICE,
+        REG,
+        set(Vec::new(), Platform::Dev.bit()).abi_encode(),
+        0,
+    );
+    expect(
+        &r,
+        IIdaoRegistry::NotIdaoOwner {
+            idaoId: idao,
+            caller: n.addr(ALICE),
+        },
+    );
+    for bad in [0u32, 1, 1 << 9] {
+        let r = n.send(OWNER, REG, set(Vec::new(), bad).abi_encode(), 0);
+        assert!(
+            !r.success && T::InvalidTeePolicy::abi_decode(&r.output).is_ok(),
+            "mask {bad}"
+        );
+    }
+}
+
+#[test]
+fn evidence_must_bind_the_callers_key_on_this_chain() {
+    let mut n = Net::new();
+    let idao = new_idao(&mut n, "compute");
+    n.ok(OWNER, REG, tee::dev_policy(idao), 0);
+    let hpke = B256::repeat_byte(7);
+    let t = now(&n);
+    // NODE2's evidence submitted by NODE1; evidence for another chain; another HPKE key.
+    for evidence in [
+        tee::evidence(CHAIN_ID, n.addr(NODE2), hpke, t),
+        tee::evidence(CHAIN_ID + 1, n.addr(NODE1), hpke, t),
+        tee::evidence(CHAIN_ID, n.addr(NODE1), B256::repeat_byte(8), t),
+    ] {
+        let input = V::registerAttestedNodeCall {
+            idaoId: idao,
+            url: "https://n1".into(),
+            hpkePublicKey: hpke,
+            evidence,
+            collateral: Bytes::new(),
+        }
+        .abi_encode();
+        let r = n.send(NODE1, VC, input, 0);
+        assert!(!r.success);
+        assert!(
+            refused_reason(&r.output).contains("report data does not bind"),
+            "{}",
+            refused_reason(&r.output)
+        );
+    }
+    // Too old and from the future.
+    for issued in [t - tee::MAX_AGE - 1, t + 3_600] {
+        let input = tee::register(CHAIN_ID, idao, n.addr(NODE1), hpke, issued);
+        let r = n.send(NODE1, VC, input, 0);
+        assert!(!r.success, "issued at {issued}");
+    }
+    // No policy: refused with NoTeePolicy; garbage evidence: refused.
+    let other = new_idao(&mut n, "no-policy");
+    let r = n.send(
+        NODE1,
+        VC,
+        tee::register(CHAIN_ID, other, n.addr(NODE1), hpke, t),
+        0,
+    );
+    expect(&r, T::NoTeePolicy { idaoId: other });
+    let input = T::submitAttestationCall {
+        idaoId: idao,
+        hpkePublicKey: hpke,
+        evidence: Bytes::from(vec![0xAB; 100]),
+        collateral: Bytes::new(),
+    }
+    .abi_encode();
+    let r = n.send(NODE1, REG, input, 0);
+    assert!(refused_reason(&r.output).contains("unrecognized evidence"));
+    assert!(!n.view(
+        VC,
+        V::isNodeCall {
+            nodeAddress: n.addr(NODE1)
+        }
+    ));
+}
+
+#[test]
+fn a_chain_without_dev_tee_refuses_dev_evidence_and_dev_policies() {
+    let mut n = Net::without_dev_tee();
+    let idao = new_idao(&mut n, "compute");
+    assert!(!n.view(REG, T::devTeeEnabledCall {}));
+    let r = n.send(OWNER, REG, tee::dev_policy(idao), 0);
+    assert!(!r.success && T::InvalidTeePolicy::abi_decode(&r.output).is_ok());
+    // Even under a policy that names only hardware platforms, dev evidence is refused as dev.
+    let policy = T::setTeePolicyCall {
+        idaoId: idao,
+        policy: TeePolicy {
+            platforms: Platform::Sgx.bit() | Platform::Tdx.bit(),
+            measurements: Vec::new(),
+            minTcbStatus: 0,
+            maxEvidenceAge: 3_600,
+        },
+    };
+    n.ok(OWNER, REG, policy.abi_encode(), 0);
+    let input = tee::register(CHAIN_ID, idao, n.addr(NODE1), B256::repeat_byte(7), now(&n));
+    let r = n.send(NODE1, VC, input, 0);
+    assert!(
+        refused_reason(&r.output).contains("dev TEE is not enabled"),
+        "{}",
+        refused_reason(&r.output)
+    );
+    let r = n.send(
+        GOV,
+        VC,
+        V::addNodeCall {
+            nodeAddress: n.addr(NODE1),
+            url: "u".into(),
+            publicKey: "k".into(),
+        }
+        .abi_encode(),
+        0,
+    );
+    expect(
+        &r,
+        V::NodeNotAttested {
+            nodeAddress: n.addr(NODE1),
+        },
+    );
+}
+
+/// The vendor samples run through the chain's verifier inside a transaction (at a block time
+/// inside each sample's window). Their report data binds no LazAI key, so each is refused
+/// *after* full verification, with the report-data error — and pays the platform's gas.
+#[test]
+fn vendor_samples_verify_on_chain_and_pay_their_gas() {
+    let snp =
+        lazai_attest::decode_input(include_bytes!("../../../attest/testdata/report_milan.hex"));
+    let samples: [(Platform, Vec<u8>, &[u8], u64); 4] = [
+        (
+            Platform::Sgx,
+            include_bytes!("../../../attest/testdata/sgx_quote").to_vec(),
+            include_bytes!("../../../attest/testdata/sgx_quote_collateral.json"),
+            1_750_420_800,
+        ),
+        (
+            Platform::Tdx,
+            include_bytes!("../../../attest/testdata/tdx_quote").to_vec(),
+            include_bytes!("../../../attest/testdata/tdx_quote_collateral.json"),
+            1_750_420_800,
+        ),
+        (
+            Platform::SevSnp,
+            snp,
+            include_bytes!("../../../attest/testdata/vcek_milan.der"),
+            1_750_420_800,
+        ),
+        (
+            Platform::Nitro,
+            include_bytes!("../../../attest/testdata/nitro_attestation.cose").to_vec(),
+            &[],
+            1_736_180_000,
+        ),
+    ];
+    let mut n = Net::new();
+    let idao = new_idao(&mut n, "hardware");
+    let all = Platform::ALL.iter().fold(0, |m, p| m | p.bit());
+    let policy = T::setTeePolicyCall {
+        idaoId: idao,
+        policy: TeePolicy {
+            platforms: all,
+            measurements: Vec::new(),
+            minTcbStatus: TcbStatus::OutOfDateConfigurationNeeded.code(),
+            maxEvidenceAge: lazai_ledger::modules::MAX_EVIDENCE_AGE,
+        },
+    };
+    n.ok(OWNER, REG, policy.abi_encode(), 0);
+    for (platform, evidence, collateral, at) in samples {
+        n.env.timestamp_ms = at * 1000;
+        let input = T::submitAttestationCall {
+            idaoId: idao,
+            hpkePublicKey: B256::repeat_byte(7),
+            evidence: evidence.clone().into(),
+            collateral: Bytes::copy_from_slice(collateral),
+        }
+        .abi_encode();
+        let r = n.send(NODE1, REG, input.clone(), 0);
+        assert!(!r.success);
+        let reason = refused_reason(&r.output);
+        assert!(
+            reason.contains("report data does not bind"),
+            "{platform}: {reason}"
+        );
+        assert!(
+            r.gas_used > lazai_attest::verification_gas(platform),
+            "{platform}"
+        );
+        eprintln!(
+            "gas {platform}: {} ({} verification + calldata and the rest; {} bytes of evidence and collateral)",
+            r.gas_used,
+            lazai_attest::verification_gas(platform),
+            evidence.len() + collateral.len()
+        );
+        // A byte flipped in the signed body is refused by signature, not by binding.
+        let mut bad = evidence.clone();
+        bad[100] ^= 1;
+        let input = T::submitAttestationCall {
+            idaoId: idao,
+            hpkePublicKey: B256::repeat_byte(7),
+            evidence: bad.into(),
+            collateral: Bytes::copy_from_slice(collateral),
+        }
+        .abi_encode();
+        let r = n.send(NODE1, REG, input, 0);
+        assert!(!r.success);
+        assert!(
+            refused_reason(&r.output).contains("signature")
+                || refused_reason(&r.output).contains("malformed"),
+            "{platform}: {}",
+            refused_reason(&r.output)
+        );
+        // Out of its window: expired.
+        n.env.timestamp_ms = (at + 6 * 366 * 86_400) * 1000;
+        let r = n.send(
+            NODE1,
+            REG,
+            T::submitAttestationCall {
+                idaoId: idao,
+                hpkePublicKey: B256::repeat_byte(7),
+                evidence: evidence.into(),
+                collateral: Bytes::copy_from_slice(collateral),
+            }
+            .abi_encode(),
+            0,
+        );
+        assert!(
+            refused_reason(&r.output).contains("expired"),
+            "{platform}: {}",
+            refused_reason(&r.output)
+        );
+    }
+    // The dev platform, accepted: the whole registration's gas.
+    n.env.timestamp_ms = 1_750_420_800_000;
+    let input = tee::submit(CHAIN_ID, idao, n.addr(NODE2), B256::repeat_byte(7), now(&n));
+    let r = n.ok(NODE2, REG, input, 0);
+    eprintln!("gas dev (accepted, first record): {}", r.gas_used);
+}
