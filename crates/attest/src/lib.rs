@@ -24,6 +24,8 @@ mod dcap;
 pub mod dev;
 mod nitro;
 mod snp;
+#[cfg(feature = "acquire")]
+pub mod source;
 
 use alloy_primitives::{B256, keccak256};
 use serde::Serialize;
@@ -175,6 +177,7 @@ fn hex_bytes<S: serde::Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
 
 /// The normalized result of verifying evidence.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Attested {
     pub platform: Platform,
     /// The platform's code-identity registers: SGX `mrenclave`, `mrsigner`; TDX `mrtd`,

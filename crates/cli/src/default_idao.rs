@@ -89,6 +89,9 @@ pub async fn start(rpc: &str, data_dir: &Path) -> Result<Option<Services>> {
     let worker_address = signer.address();
     let cfg = WorkerConfig {
         poll: POLL,
+        // The devnet's own worker always uses the dev TEE (the devnet's genesis enables it).
+        tee: lazai_attest::source::Source::Dev(lazai_attest::dev::Simulator::random()),
+        url: "devnet://in-process".to_string(),
         ..WorkerConfig::new(
             rpc,
             idao,
@@ -99,6 +102,7 @@ pub async fn start(rpc: &str, data_dir: &Path) -> Result<Option<Services>> {
         )
     };
     let worker = Worker::new(cfg).await?;
+    let tee = worker.attestation().platform;
     let packager = Packager::new(rpc, dev_account(DEVNET_OPERATOR_INDEX)?, idao, POLL)?;
     let (stop, rx) = watch::channel(false);
     let stopped = |mut rx: watch::Receiver<bool>| async move {
@@ -108,7 +112,7 @@ pub async fn start(rpc: &str, data_dir: &Path) -> Result<Option<Services>> {
         tokio::spawn(worker.run(stopped(rx.clone()))),
         tokio::spawn(packager.run(stopped(rx))),
     ];
-    tracing::info!(idao = DEFAULT_IDAO, worker = %worker_address, tee = "dev", store = %config.storeUrl,
+    tracing::info!(idao = DEFAULT_IDAO, worker = %worker_address, tee, store = %config.storeUrl,
         "default iDAO ready: in-process verifier worker and flow packager");
     Ok(Some(Services {
         stop,

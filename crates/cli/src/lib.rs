@@ -1,6 +1,7 @@
 //! The `lazai` command's subcommands, and [`cluster`]: a local network of `lazai node`
 //! processes, run by `lazai devnet --processes` and `lazai bench cluster`.
 
+pub mod attest;
 pub mod bench;
 pub mod cluster;
 pub mod dat;

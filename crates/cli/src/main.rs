@@ -2,7 +2,7 @@
 //! benchmark the transaction path.
 
 use clap::{Parser, Subcommand};
-use lazai_cli::{bench, dat, data, devnet, genesis, keys, node, status, worker};
+use lazai_cli::{attest, bench, dat, data, devnet, genesis, keys, node, status, worker};
 
 /// LazAI network node: LazChain, an Ethereum-compatible chain finalized by commonware BFT
 /// consensus, with LazAI's contracts as native modules.
@@ -44,9 +44,12 @@ enum Command {
     /// LazAI Flows: submit files for verification, show a flow.
     #[command(subcommand)]
     Flow(data::FlowCommand),
-    /// A verifier node of one iDAO: verifies its flows (and LazAI SDK proof jobs) and posts
-    /// signed results.
+    /// A verifier node of one iDAO: attests (TEE evidence), verifies its flows (and LazAI SDK
+    /// proof jobs) and posts signed results.
     Worker(worker::WorkerArgs),
+    /// TEE attestation: verify evidence offline, iDAO TEE policies, node attestations.
+    #[command(subcommand)]
+    Attest(attest::AttestCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -70,6 +73,7 @@ fn main() -> std::process::ExitCode {
         Command::Data(cmd) => data::run_data(cmd),
         Command::Flow(cmd) => data::run_flow(cmd),
         Command::Worker(args) => worker::run(args),
+        Command::Attest(cmd) => attest::run(cmd),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -9,13 +9,20 @@
 //!   contributors seal data keys to (`lazai idao keygen`, `lazai idao configure --worker-key`).
 //!
 //! It trusts the iDAO's declared blob store plus every `--store` given, and reads ciphertext
-//! from nowhere else. The plaintext stays inside this process (the TEE boundary: here the dev
-//! TEE, a plain process with no hardware evidence, and every log line says so).
+//! from nowhere else. The plaintext stays inside this process: the TEE boundary.
+//!
+//! At start it attests: it gets evidence from the platform it runs on (configfs-tsm, the
+//! dstack socket, /dev/sev-guest or the Nitro NSM; `--tee auto`) binding its node address and
+//! the worker key, and registers it on chain (`VerifiedComputing.registerAttestedNode`), where
+//! the iDAO's TEE policy decides. With no TEE platform it uses the dev TEE, which only a chain
+//! whose genesis enables `dev_tee` accepts (every log line then says `tee=dev`); a platform
+//! that is present but fails stops the worker. Evidence is refreshed halfway through its life.
 
 use alloy_primitives::U256;
 use alloy_signer_local::PrivateKeySigner;
 use anyhow::{Context as _, Result, bail};
 use clap::Args;
+use lazai_attest::source::Source;
 use lazai_blob::{BlobStore, Fetcher};
 use lazai_client::{Client, DEFAULT_RPC, resolve_signer};
 use lazai_crypto::SecretKey;
@@ -64,6 +71,17 @@ pub struct WorkerArgs {
     /// Seconds to wait for each transaction's receipt.
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     pub timeout: u64,
+    /// Where TEE evidence comes from: `auto` (the platform's interface if present, else the
+    /// dev TEE) or `dev` (the simulated TEE, for development chains).
+    #[arg(long, value_name = "SOURCE", default_value = "auto", value_parser = ["auto", "dev"])]
+    pub tee: String,
+    /// Collateral sent with the evidence: DCAP collateral JSON (QuoteCollateralV3, from a
+    /// PCCS) for TDX; the chip's VCEK for SEV-SNP when the host supplies no certificate table.
+    #[arg(long, value_name = "FILE")]
+    pub tee_collateral: Option<PathBuf>,
+    /// The URL registered with this node's record.
+    #[arg(long, value_name = "URL", default_value = "lazai-worker://")]
+    pub url: String,
 }
 
 /// The node key from `--key` (a file, or hex) or [`lazai_client::KEY_ENV`].
@@ -136,7 +154,20 @@ pub fn run(args: WorkerArgs) -> Result<()> {
             .work_dir
             .clone()
             .unwrap_or_else(|| temp.path().to_path_buf());
+        let collateral = match &args.tee_collateral {
+            Some(p) => Some(lazai_attest::decode_input(
+                &std::fs::read(p).with_context(|| format!("read {}", p.display()))?,
+            )),
+            None => None,
+        };
+        let tee = match args.tee.as_str() {
+            "dev" => Source::Dev(lazai_attest::dev::Simulator::random()),
+            _ => Source::detect(collateral),
+        };
+        tracing::info!(tee = tee.name(), "TEE evidence source");
         let cfg = WorkerConfig {
+            tee,
+            url: args.url.clone(),
             poll: Duration::from_millis(args.poll_ms),
             max_blob: args.max_blob,
             serve_jobs: !args.no_jobs,
@@ -151,8 +182,9 @@ pub fn run(args: WorkerArgs) -> Result<()> {
             )
         };
         let worker = Worker::new(cfg).await?;
-        tracing::info!(node = %worker.address(), idao = %args.idao, tee = "dev",
-            stores = ?locations, rpc = %args.rpc, "worker ready (dev TEE: no hardware attestation)");
+        let attested = worker.attestation();
+        tracing::info!(node = %worker.address(), idao = %args.idao, tee = attested.platform,
+            expires_at = attested.expires_at, stores = ?locations, rpc = %args.rpc, "worker ready");
         worker
             .run(async {
                 match crate::shutdown_signal().await {

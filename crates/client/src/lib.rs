@@ -94,6 +94,14 @@ pub fn describe_revert(data: &[u8]) -> String {
     if let Ok(e) = IIdaoRegistry::IIdaoRegistryErrors::abi_decode(data) {
         return describe_error(&e);
     }
+    if let Ok(e) = lazai_ledger::modules::ITeeRegistry::ITeeRegistryErrors::abi_decode(data) {
+        return match e {
+            lazai_ledger::modules::ITeeRegistry::ITeeRegistryErrors::AttestationRefused(r) => {
+                format!("AttestationRefused: {}", r.reason)
+            }
+            other => describe_error(&other),
+        };
+    }
     if let Ok(r) = Revert::abi_decode(data) {
         return format!("Error({:?})", r.reason);
     }

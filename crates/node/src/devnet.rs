@@ -87,17 +87,20 @@ pub fn devnet_worker_secret() -> lazai_crypto::SecretKey {
     lazai_crypto::SecretKey::from_bytes(seed.as_slice()).expect("any 32 bytes are an X25519 key")
 }
 
+/// Longest evidence age the default iDAO's TEE policy accepts: one hour (its worker refreshes
+/// every half hour).
+pub const DEVNET_TEE_MAX_AGE: u64 = 3_600;
+
 /// Adds the default iDAO to a devnet genesis: the first validator's iDAO (id 1) is owned by
 /// the operator account ([`DEVNET_OPERATOR_INDEX`]) and configured for data (schema
 /// [`DEVNET_IDAO_SCHEMA`], the worker key of [`devnet_worker_secret`], ciphertext at
 /// `store_url`, a quorum of 1, no fee), with the worker account ([`DEVNET_WORKER_INDEX`]) as
-/// its verifier in the VSC and an active VerifiedComputing node (for LazAI's SDK path). Both
-/// accounts get `balance`.
+/// its verifier in the VSC, and a TEE policy accepting the dev TEE (any measurement, evidence
+/// up to [`DEVNET_TEE_MAX_AGE`] old): the worker attests when it starts, which also makes it a
+/// VerifiedComputing node (LazAI's SDK path). Both accounts get `balance`.
 pub fn with_default_idao(mut genesis: Genesis, store_url: &str, balance: U256) -> Genesis {
     use alloy_sol_types::SolCall;
-    use lazai_ledger::modules::{
-        IVerifiedComputing, IVsc, VERIFIED_COMPUTING_ADDRESS, VSC_ADDRESS,
-    };
+    use lazai_ledger::modules::{IDAO_REGISTRY_ADDRESS, ITeeRegistry, IVsc, VSC_ADDRESS};
     let operator = dev_account(DEVNET_OPERATOR_INDEX)
         .expect("derive the operator account")
         .address();
@@ -130,10 +133,14 @@ pub fn with_default_idao(mut genesis: Genesis, store_url: &str, balance: U256) -
         node: worker,
         url: "devnet://in-process".to_string(),
     };
-    let add_node = IVerifiedComputing::addNodeCall {
-        nodeAddress: worker,
-        url: "devnet://in-process".to_string(),
-        publicKey: devnet_worker_secret().public_key().to_hex(),
+    let tee_policy = ITeeRegistry::setTeePolicyCall {
+        idaoId: idao,
+        policy: lazai_ledger::modules::TeePolicy {
+            platforms: lazai_attest::Platform::Dev.bit(),
+            measurements: Vec::new(),
+            minTcbStatus: lazai_attest::TcbStatus::UpToDate.code(),
+            maxEvidenceAge: DEVNET_TEE_MAX_AGE,
+        },
     };
     genesis.calls.extend([
         GenesisCall {
@@ -147,9 +154,9 @@ pub fn with_default_idao(mut genesis: Genesis, store_url: &str, balance: U256) -
             input: add_verifier.abi_encode().into(),
         },
         GenesisCall {
-            from: genesis.governance,
-            to: VERIFIED_COMPUTING_ADDRESS,
-            input: add_node.abi_encode().into(),
+            from: operator,
+            to: IDAO_REGISTRY_ADDRESS,
+            input: tee_policy.abi_encode().into(),
         },
     ]);
     genesis

@@ -8,10 +8,12 @@ pub mod contribution;
 pub mod schema;
 pub mod score;
 pub mod service;
+pub mod tee;
 pub mod verify;
 
 pub use contribution::{Contribution, FileHash, contribute};
 pub use schema::{Column, ColumnType, Format, Schema, SchemaError};
 pub use score::{Evaluation, Limits, Reason, RowHash, compute_score, evaluate};
 pub use service::{DEFAULT_MAX_BLOB, Packager, Worker, WorkerConfig, describe_reason};
+pub use tee::{Attested, Attestor};
 pub use verify::{FileInput, Verdict};

@@ -26,6 +26,7 @@
 
 use crate::schema::Schema;
 use crate::score::{Limits, Reason, RowHash};
+use crate::tee::{Attested, Attestor};
 use crate::verify::{FetchFailure, FileInput, Verdict, fetch, score_blob};
 use alloy::providers::Provider;
 use alloy::rpc::types::Filter;
@@ -34,6 +35,7 @@ use alloy_primitives::{Address, Bytes, U256};
 use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
 use anyhow::{Context as _, Result, anyhow};
+use lazai_attest::source::Source;
 use lazai_blob::Fetcher;
 use lazai_client::Client;
 use lazai_crypto::SecretKey;
@@ -81,6 +83,10 @@ pub struct WorkerConfig {
     pub serve_jobs: bool,
     /// How long to wait for a transaction's receipt.
     pub tx_timeout: Duration,
+    /// Where its TEE evidence comes from (the platform, or the dev TEE).
+    pub tee: Source,
+    /// The URL registered with its node record.
+    pub url: String,
 }
 
 /// Largest ciphertext a worker fetches by default: 16 GiB.
@@ -109,6 +115,8 @@ impl WorkerConfig {
             max_blob: DEFAULT_MAX_BLOB,
             serve_jobs: true,
             tx_timeout: Duration::from_secs(60),
+            tee: Source::detect(None),
+            url: "lazai-worker://".to_string(),
         }
     }
 }
@@ -132,6 +140,9 @@ pub struct Worker {
     retry_jobs: BTreeSet<U256>,
     /// Jobs whose proof landed but that are not completed yet.
     proved_jobs: HashSet<U256>,
+    attestor: Attestor,
+    /// Its attestation on chain (refreshed halfway through its life).
+    attested: Attested,
 }
 
 impl Worker {
@@ -159,6 +170,16 @@ impl Worker {
         }
         let me = cfg.signer.address();
         let data_address = idao_data_address(cfg.idao);
+        let attestor = Attestor {
+            source: cfg.tee.clone(),
+            idao: cfg.idao,
+            hpke: cfg.secret.public_key().to_bytes(),
+            url: cfg.url.clone(),
+        };
+        let attested = attestor
+            .attest(&client, chain_id, me)
+            .await
+            .with_context(|| format!("attest worker {me} for iDAO {}", cfg.idao))?;
         Ok(Self {
             cfg,
             client,
@@ -171,6 +192,8 @@ impl Worker {
             next_job: U256::from(1),
             retry_jobs: BTreeSet::new(),
             proved_jobs: HashSet::new(),
+            attestor,
+            attested,
         })
     }
 
@@ -200,8 +223,28 @@ impl Worker {
         info!(node = %self.me, "verifier worker stopped");
     }
 
-    /// One pass over the flows (and the jobs when serving them).
+    /// Its current attestation.
+    pub fn attestation(&self) -> &Attested {
+        &self.attested
+    }
+
+    /// One pass over the flows (and the jobs when serving them), refreshing its attestation
+    /// first when it is halfway through its life.
     pub async fn poll(&mut self) -> Result<()> {
+        if Attestor::due(&self.attested) {
+            match self
+                .attestor
+                .attest(&self.client, self.chain_id, self.me)
+                .await
+            {
+                Ok(a) => self.attested = a,
+                Err(e) => warn!(
+                    error = %format!("{e:#}"),
+                    expires_at = self.attested.expires_at,
+                    "TEE evidence refresh failed; retrying next poll"
+                ),
+            }
+        }
         // A flow that cannot progress yet must not hold LazAI SDK jobs up, nor the reverse.
         let flows = self.poll_flows().await;
         let jobs = if self.cfg.serve_jobs {

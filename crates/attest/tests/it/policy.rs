@@ -128,3 +128,59 @@ fn names_round_trip() {
         assert_eq!(TcbStatus::from_code(s.code()), Some(s));
     }
 }
+
+#[cfg(feature = "acquire")]
+mod source {
+    use lazai_attest::source::{Source, vcek_from_cert_table};
+
+    #[test]
+    fn detection_prefers_hardware_interfaces_and_falls_back_to_dev() {
+        let root = tempfile::tempdir().expect("tempdir");
+        assert!(Source::detect_in(root.path(), None).is_dev());
+        std::fs::create_dir_all(root.path().join("dev")).expect("mkdir");
+        std::fs::write(root.path().join("dev/nsm"), b"").expect("touch");
+        assert_eq!(Source::detect_in(root.path(), None).name(), "nitro-nsm");
+        std::fs::write(root.path().join("dev/sev-guest"), b"").expect("touch");
+        assert_eq!(Source::detect_in(root.path(), None).name(), "sev-guest");
+        std::fs::create_dir_all(root.path().join("sys/kernel/config/tsm/report")).expect("mkdir");
+        assert_eq!(Source::detect_in(root.path(), None).name(), "configfs-tsm");
+    }
+
+    #[test]
+    fn a_configfs_tsm_report_without_collateral_for_tdx_is_refused_clearly() {
+        // A fake configfs-tsm directory whose reports come back from a TDX provider.
+        let root = tempfile::tempdir().expect("tempdir");
+        let dir = root.path().join("sys/kernel/config/tsm/report");
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let source = Source::detect_in(root.path(), None);
+        // The fake file system has no outblob: a hardware source that fails is an error.
+        let err = source.evidence(&[0; 64]).expect_err("no outblob");
+        assert!(err.to_string().starts_with("configfs-tsm:"), "{err}");
+    }
+
+    #[test]
+    fn the_vcek_is_found_in_a_certificate_table() {
+        let vcek = b"vcek-der-bytes".to_vec();
+        let mut table = Vec::new();
+        let guid = [
+            0x8d, 0x75, 0xda, 0x63, 0x64, 0xe6, 0x64, 0x45, 0xad, 0xc5, 0xf4, 0xb9, 0x3b, 0xe8,
+            0xac, 0xcd,
+        ];
+        let other = [1u8; 16];
+        let offset = 24 * 3;
+        table.extend_from_slice(&other);
+        table.extend_from_slice(&(offset as u32).to_le_bytes());
+        table.extend_from_slice(&0u32.to_le_bytes());
+        table.extend_from_slice(&guid);
+        table.extend_from_slice(&(offset as u32).to_le_bytes());
+        table.extend_from_slice(&(vcek.len() as u32).to_le_bytes());
+        table.extend_from_slice(&[0u8; 24]);
+        table.extend_from_slice(&vcek);
+        assert_eq!(vcek_from_cert_table(&table), Some(vcek));
+        assert_eq!(vcek_from_cert_table(&table[..24]), None);
+        assert_eq!(vcek_from_cert_table(&[0u8; 48]), None);
+        let mut truncated = table.clone();
+        truncated.truncate(offset + 3);
+        assert_eq!(vcek_from_cert_table(&truncated), None);
+    }
+}

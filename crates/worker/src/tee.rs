@@ -1,0 +1,145 @@
+//! The worker's side of attestation: evidence from the platform (or the dev TEE), bound to
+//! the worker's signing address and HPKE key, registered with VerifiedComputing for its iDAO
+//! and refreshed before it ages out of the iDAO's TEE policy.
+
+use alloy_primitives::{Address, B256, Bytes, U256};
+use anyhow::{Context, Result, anyhow, bail};
+use lazai_attest::source::Source;
+use lazai_attest::{Options, Policy, TcbStatus, binding};
+use lazai_client::Client;
+use lazai_ledger::modules::{
+    IDAO_REGISTRY_ADDRESS, ITeeRegistry as T, IVerifiedComputing as V, VERIFIED_COMPUTING_ADDRESS,
+};
+use tracing::info;
+
+/// What a successful attestation established.
+#[derive(Clone, Debug)]
+pub struct Attested {
+    /// `dev` for the simulated TEE.
+    pub platform: &'static str,
+    pub measurement_hash: B256,
+    /// When the chain stops accepting it (Unix seconds).
+    pub expires_at: u64,
+    /// When the worker refreshes it: halfway through its life.
+    pub refresh_at: u64,
+}
+
+/// Attests a worker for an iDAO.
+#[derive(Clone, Debug)]
+pub struct Attestor {
+    pub source: Source,
+    pub idao: U256,
+    pub hpke: [u8; 32],
+    /// The URL registered with the node record.
+    pub url: String,
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+impl Attestor {
+    /// Gets fresh evidence, checks it as the chain will, and registers it
+    /// (`VerifiedComputing.registerAttestedNode`). Refuses to use the dev TEE on a chain that
+    /// does not accept it, and never falls back to dev when a hardware source fails.
+    pub async fn attest(&self, client: &Client, chain_id: u64, me: Address) -> Result<Attested> {
+        let policy = client
+            .call(
+                IDAO_REGISTRY_ADDRESS,
+                T::teePolicyCall { idaoId: self.idao },
+            )
+            .await
+            .with_context(|| {
+                format!(
+                    "read iDAO {}'s TEE policy (its owner sets one with `lazai attest policy set`)",
+                    self.idao
+                )
+            })?;
+        let dev_enabled = client
+            .call(IDAO_REGISTRY_ADDRESS, T::devTeeEnabledCall {})
+            .await?;
+        if self.source.is_dev() && !dev_enabled {
+            bail!(
+                "no TEE platform found (checked {}, {}, {}, {}) and this chain does not accept \
+                 the dev TEE (its genesis has no `dev_tee`): run the worker inside a TDX, \
+                 SEV-SNP or Nitro TEE",
+                lazai_attest::source::CONFIGFS_TSM,
+                lazai_attest::source::DSTACK_SOCKET,
+                lazai_attest::source::SEV_GUEST,
+                lazai_attest::source::NSM
+            );
+        }
+        let issued = unix_now();
+        let report_data = binding::report_data(chain_id, me, &self.hpke, issued);
+        let source = self.source.clone();
+        let evidence = tokio::task::spawn_blocking(move || source.evidence(&report_data))
+            .await
+            .map_err(|e| anyhow!("evidence task failed: {e}"))?
+            .with_context(|| format!("get TEE evidence from {}", self.source.name()))?;
+        // Checked here as the chain will check it, for a clear error before any gas is spent.
+        let local = lazai_attest::verify(
+            &evidence.evidence,
+            &evidence.collateral,
+            issued,
+            Options {
+                allow_dev: dev_enabled,
+            },
+        )
+        .with_context(|| format!("the {} evidence does not verify", self.source.name()))?;
+        let policy = Policy {
+            platforms: policy.platforms,
+            measurements: policy.measurements.clone(),
+            min_tcb_status: TcbStatus::from_code(policy.minTcbStatus).unwrap_or_default(),
+            max_age: policy.maxEvidenceAge,
+        };
+        policy
+            .check(&local, &report_data, issued)
+            .with_context(|| {
+                format!(
+                    "iDAO {}'s TEE policy refuses this worker's {} evidence (measurement {})",
+                    self.idao, local.platform, local.measurement_hash
+                )
+            })?;
+        let receipt = client
+            .send(
+                VERIFIED_COMPUTING_ADDRESS,
+                V::registerAttestedNodeCall {
+                    idaoId: self.idao,
+                    url: self.url.clone(),
+                    hpkePublicKey: B256::from(self.hpke),
+                    evidence: Bytes::from(evidence.evidence),
+                    collateral: Bytes::from(evidence.collateral),
+                },
+                U256::ZERO,
+            )
+            .await
+            .context("register the attested node")?;
+        let event = lazai_client::event::<T::NodeAttested>(&receipt, IDAO_REGISTRY_ADDRESS)?;
+        let life = event.expiresAt.saturating_sub(issued);
+        let attested = Attested {
+            platform: local.platform.name(),
+            measurement_hash: local.measurement_hash,
+            expires_at: event.expiresAt,
+            refresh_at: issued + life / 2,
+        };
+        info!(
+            tee = attested.platform,
+            idao = %self.idao,
+            node = %me,
+            measurement = %attested.measurement_hash,
+            tcb = %local.tcb_status,
+            expires_at = attested.expires_at,
+            gas = receipt.gas_used,
+            "attested: TEE evidence registered on chain"
+        );
+        Ok(attested)
+    }
+
+    /// Whether it is time to refresh.
+    pub fn due(attested: &Attested) -> bool {
+        unix_now() >= attested.refresh_at
+    }
+}
