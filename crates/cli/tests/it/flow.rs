@@ -215,6 +215,24 @@ async fn run_flow(rpc: &str, root: &Path) {
         .await
         .expect("config")
         .classId;
+    // The iDAO accepts the dev TEE (this devnet's genesis enables it); each worker attests
+    // when it starts.
+    owner
+        .send(
+            IDAO_REGISTRY_ADDRESS,
+            lazai_ledger::modules::ITeeRegistry::setTeePolicyCall {
+                idaoId: idao,
+                policy: lazai_ledger::modules::TeePolicy {
+                    platforms: lazai_attest::Platform::Dev.bit(),
+                    measurements: Vec::new(),
+                    minTcbStatus: 0,
+                    maxEvidenceAge: 3_600,
+                },
+            },
+            U256::ZERO,
+        )
+        .await
+        .expect("setTeePolicy");
     let verifier_ids = [7u32, 8, 9];
     for &i in &verifier_ids {
         owner
@@ -382,19 +400,26 @@ async fn sdk_path(
             .connect_http(url.clone())
             .erased()
     };
+    // No governance listing: each worker registered itself with its (dev) TEE evidence when it
+    // started, so it is an active node with its HPKE key, in the order they started.
     let verified = VerifiedComputing::new(VERIFIED, wallet(0));
-    verified
-        .addNode(
-            account(node).address(),
-            "worker".into(),
-            secret.public_key().to_hex(),
+    let info = verified
+        .getNode(account(node).address())
+        .call()
+        .await
+        .expect("getNode");
+    assert_eq!(info.status, VerifiedComputing::NodeStatus::Active);
+    assert_eq!(
+        info.publicKey,
+        format!(
+            "0x{}",
+            alloy_primitives::hex::encode(secret.public_key().to_bytes())
         )
-        .send()
-        .await
-        .expect("addNode")
-        .get_receipt()
-        .await
-        .expect("receipt");
+    );
+    assert_eq!(
+        verified.activeNodeList().call().await.expect("list")[0],
+        account(node).address()
+    );
     let contributor = account(6).address();
     // One provider, so one nonce manager, for the contributor's three clients.
     let p = wallet(6);

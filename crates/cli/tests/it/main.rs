@@ -11,3 +11,4 @@ mod flow;
 #[path = "../../../node/tests/it/lazai_abi.rs"]
 mod lazai_abi;
 mod process;
+mod tee;

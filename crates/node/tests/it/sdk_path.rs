@@ -64,6 +64,78 @@ async fn sign_proof(key: &PrivateKeySigner, data: DataRegistry::ProofData) -> Da
     }
 }
 
+/// Sends raw calldata from `key` to `to`; requires success.
+async fn send_raw(
+    devnet: &lazai_node::Devnet,
+    key: &PrivateKeySigner,
+    to: Address,
+    input: Vec<u8>,
+) -> TransactionReceipt {
+    use alloy::network::TransactionBuilder;
+    let tx = alloy::rpc::types::TransactionRequest::default()
+        .with_to(to)
+        .with_input(input);
+    let receipt = provider(devnet, key.clone())
+        .send_transaction(tx)
+        .await
+        .expect("sent")
+        .get_receipt()
+        .await
+        .expect("receipt");
+    assert!(receipt.status(), "reverted: {receipt:?}");
+    receipt
+}
+
+/// The first of `keys` registers an iDAO with a dev-TEE policy; every key attests for it with
+/// dev evidence binding its address (and a throwaway HPKE key) on this chain.
+async fn attest_nodes(devnet: &lazai_node::Devnet, keys: &[PrivateKeySigner]) {
+    use lazai_ledger::modules::{IDAO_REGISTRY_ADDRESS as IDAO, IIdaoRegistry, ITeeRegistry as T};
+    let owner = &keys[0];
+    let register = IIdaoRegistry::registerIdao_0Call {
+        name: "attested nodes".into(),
+        metadataUri: "ipfs://nodes".into(),
+    };
+    send_raw(devnet, owner, IDAO, register.abi_encode()).await;
+    let p = provider(devnet, owner.clone());
+    let count = IIdaoRegistry::idaoCountCall {};
+    let out = p
+        .call({
+            use alloy::network::TransactionBuilder;
+            alloy::rpc::types::TransactionRequest::default()
+                .with_to(IDAO)
+                .with_input(count.abi_encode())
+        })
+        .await
+        .expect("idaoCount");
+    let idao = IIdaoRegistry::idaoCountCall::abi_decode_returns(&out).expect("decodes");
+    let policy = T::setTeePolicyCall {
+        idaoId: idao,
+        policy: lazai_ledger::modules::TeePolicy {
+            platforms: lazai_attest::Platform::Dev.bit(),
+            measurements: Vec::new(),
+            minTcbStatus: 0,
+            maxEvidenceAge: 3_600,
+        },
+    };
+    send_raw(devnet, owner, IDAO, policy.abi_encode()).await;
+    let chain_id = p.get_chain_id().await.expect("chain id");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    for key in keys {
+        let hpke = [7u8; 32];
+        let rd = lazai_attest::binding::report_data(chain_id, key.address(), &hpke, now);
+        let submit = T::submitAttestationCall {
+            idaoId: idao,
+            hpkePublicKey: hpke.into(),
+            evidence: lazai_attest::dev::Simulator::random().quote(&rd).into(),
+            collateral: Bytes::new(),
+        };
+        send_raw(devnet, key, IDAO, submit.abi_encode()).await;
+    }
+}
+
 /// Sends a call, waits for its finalized receipt and requires success.
 async fn mined<P: Provider, C: SolCall>(call: SolCallBuilder<P, C>) -> TransactionReceipt {
     let receipt = call
@@ -246,6 +318,11 @@ fn lazai_sdk_path_register_prove_complete_claim_reward() {
         assert_eq!(reg.verifiedComputing().call().await.expect("vc"), VERIFIED);
         assert_eq!(vc.nodeFee().call().await.expect("fee"), u(0));
         assert_eq!(vc.nodesCount().call().await.expect("nodes"), u(0));
+
+        // 0. Trust comes from TEE evidence: node 1 registers an iDAO with a dev-TEE policy (this
+        //    devnet's genesis enables the dev TEE) and both nodes attest for it; governance can
+        //    list only attested nodes.
+        attest_nodes(&devnet, &[account(1), account(2)]).await;
 
         // 1. Governance registers two nodes and sets the fee.
         let g = &w.governance.verified;
