@@ -305,3 +305,101 @@ fn attested_workers_get_jobs_until_their_evidence_expires_or_the_policy_drops_th
         },
     );
 }
+
+/// `lazai attest verify` on the vendor samples, as a user runs it.
+#[test]
+fn attest_verify_checks_evidence_files_offline() {
+    let lazai = env!("CARGO_BIN_EXE_lazai");
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../attest/testdata");
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(lazai)
+            .arg("attest")
+            .arg("verify")
+            .args(args)
+            .output()
+            .expect("run lazai");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let p = |f: &str| data.join(f).to_str().expect("utf-8").to_string();
+    // SGX quote with collateral, inside its window: valid, JSON names platform and TCB.
+    let (ok, out, err) = run(&[
+        "--quote",
+        &p("sgx_quote"),
+        "--collateral",
+        &p("sgx_quote_collateral.json"),
+        "--at",
+        "1750420800",
+        "--json",
+    ]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["valid"], true);
+    assert_eq!(v["platform"], "sgx");
+    assert_eq!(v["tcbStatus"], "ConfigurationAndSWHardeningNeeded");
+    assert!(
+        v["measurements"]["mrenclave"]
+            .as_str()
+            .expect("mrenclave")
+            .starts_with("0x")
+    );
+    // The same after its collateral expired: exit 1, the reason on stderr.
+    let (ok, _, err) = run(&[
+        "--quote",
+        &p("sgx_quote"),
+        "--collateral",
+        &p("sgx_quote_collateral.json"),
+        "--at",
+        "1800000000",
+    ]);
+    assert!(!ok);
+    assert!(err.contains("expired"), "{err}");
+    // The SEV-SNP report is hex text; its VCEK is DER.
+    let (ok, out, err) = run(&[
+        "--quote",
+        &p("report_milan.hex"),
+        "--collateral",
+        &p("vcek_milan.der"),
+        "--at",
+        "1750420800",
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.contains("platform      sev-snp"), "{out}");
+    // Nitro needs no collateral; before its chain was valid it is refused.
+    let (ok, _, _) = run(&[
+        "--quote",
+        &p("nitro_attestation.cose"),
+        "--at",
+        "1736180000",
+    ]);
+    assert!(ok);
+    let (ok, _, err) = run(&[
+        "--quote",
+        &p("nitro_attestation.cose"),
+        "--at",
+        "1700000000",
+    ]);
+    assert!(!ok && err.contains("not yet valid"), "{err}");
+    // Missing collateral and garbage are clear errors.
+    let (ok, _, err) = run(&["--quote", &p("tdx_quote"), "--at", "1750420800"]);
+    assert!(!ok && err.contains("needs collateral"), "{err}");
+    let (ok, _, err) = run(&["--quote", &p("README.md")]);
+    assert!(!ok && err.contains("unrecognized evidence"), "{err}");
+    // A dev quote is refused unless allowed, and labelled dev when it is.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let quote = dir.path().join("dev.quote");
+    let rd = binding::report_data(1, Address::ZERO, &[0; 32], 5);
+    std::fs::write(
+        &quote,
+        alloy_primitives::hex::encode(Simulator::random().quote(&rd)),
+    )
+    .expect("write");
+    let q = quote.to_str().expect("utf-8");
+    let (ok, _, err) = run(&["--quote", q]);
+    assert!(!ok && err.contains("dev TEE is not enabled"), "{err}");
+    let (ok, out, _) = run(&["--quote", q, "--allow-dev"]);
+    assert!(ok && out.contains("dev (simulated TEE"), "{out}");
+}

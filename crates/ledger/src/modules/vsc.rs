@@ -13,7 +13,9 @@
 //! 3. The owner packages submitted files into a flow with `submitFlow(idaoId, fileIds)`
 //!    (payable, at least `k × nodeFee`). The flow records a Merkle root over the file ids and
 //!    their commitments ([`files_root`]) and a quorum of `k` of the iDAO's verifiers chosen
-//!    from the parent block hash ([`choose_quorum`]).
+//!    from the parent block hash ([`choose_quorum`]) — among the verifiers attested now under
+//!    the iDAO's TEE policy for its `workerKey` (see [`super::tee`]); verifiers with stale
+//!    evidence or refused by a policy change are not drawn.
 //! 4. Each quorum member posts `postResults(flowId, results, signature)`: one
 //!    `(fileId, score, reason)` per file in flow order, and an EIP-191 signature over
 //!    [`results_message`] — which binds the chain id, this module, the flow id (the nonce:
