@@ -29,6 +29,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, mpsc};
 
+mod attest;
 mod dat;
 mod data;
 
@@ -53,6 +54,10 @@ pub enum BenchCommand {
     /// generated CSV file (optionally beside `age` and `gpg`), and the worker's verification
     /// in rows per second.
     Data(data::DataArgs),
+    /// TEE evidence verifications per second for each platform (the vendor samples and dev
+    /// quotes), alone and as `submitAttestation` transactions executed by the ledger, with
+    /// the gas each pays.
+    Attest(attest::AttestArgs),
 }
 
 /// The transfer load and how it is submitted.
@@ -123,6 +128,7 @@ pub fn run(cmd: BenchCommand, log_filter: &str) -> Result<()> {
         BenchCommand::Catchup(args) => catchup(args, log_filter),
         BenchCommand::Dat(args) => run_dat(args).map(|_| ()),
         BenchCommand::Data(args) => data::run(args),
+        BenchCommand::Attest(args) => attest::run(args),
     }
 }
 
