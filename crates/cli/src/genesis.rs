@@ -57,6 +57,10 @@ pub struct GenesisArgs {
     /// Basis points of an equivocating validator's stake burned [default: 1000].
     #[arg(long)]
     slash_bps: Option<u32>,
+    /// Accept the simulated `dev` TEE as attestation evidence (development networks only: it
+    /// proves nothing about hardware) [default: off].
+    #[arg(long)]
+    dev_tee: bool,
     /// Output file.
     #[arg(long, default_value = "genesis.json")]
     out: PathBuf,
@@ -69,6 +73,7 @@ const GENESIS_TOML_HELP: &str = r#"GENESIS FILE (--config), every field optional
   dev_accounts = 4
   dev_balance = 10000            # LAZAI
   stake = 1000                   # default validator stake, LAZAI
+  dev_tee = false                # accept the simulated dev TEE (development networks only)
   [staking]
   epoch_length = 100
   max_validators = 100
@@ -94,6 +99,7 @@ struct GenesisFile {
     dev_accounts: Option<u32>,
     dev_balance: Option<u64>,
     stake: Option<u64>,
+    dev_tee: Option<bool>,
     #[serde(default)]
     staking: StakingFile,
     #[serde(default)]
@@ -263,6 +269,13 @@ pub fn run(args: GenesisArgs) -> Result<()> {
     }
     if genesis.alloc.is_empty() {
         eprintln!("warning: no funded accounts; nobody can pay for transactions");
+    }
+    // A network built by hand accepts only hardware TEE evidence unless asked otherwise.
+    genesis.dev_tee = args.dev_tee || file.dev_tee.unwrap_or(false);
+    if genesis.dev_tee {
+        eprintln!(
+            "warning: dev_tee is on: the simulated TEE's evidence is accepted (development only)"
+        );
     }
     if let Err(e) = genesis.validate() {
         bail!("invalid genesis: {e}");
