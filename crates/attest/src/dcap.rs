@@ -9,6 +9,8 @@ use dcap_qvl::quote::{Quote, Report};
 use dcap_qvl::verify::QuoteVerifier;
 
 const TEE_SGX: u32 = 0;
+/// Most zero bytes accepted after a quote.
+const MAX_PADDING: usize = 4096;
 const TEE_TDX: u32 = 0x81;
 
 /// SGX or TDX when the bytes start like a DCAP quote header (version 3–5, ECDSA-P256 key).
@@ -56,11 +58,14 @@ pub(crate) fn verify(
         platform,
         reason: e.to_string(),
     })?;
-    // Quote generators pad with zeros; anything else after the quote is refused.
-    if rest.iter().any(|&b| b != 0) {
+    // Quote generators pad with zeros (up to a page); anything else after the quote is refused.
+    if rest.len() > MAX_PADDING || rest.iter().any(|&b| b != 0) {
         return Err(Error::Malformed {
             platform,
-            reason: format!("{} non-zero bytes after the end of the quote", rest.len()),
+            reason: format!(
+                "{} bytes after the end of the quote (only up to {MAX_PADDING} zero bytes of padding)",
+                rest.len()
+            ),
         });
     }
     if collateral.is_empty() {

@@ -34,6 +34,9 @@ use serde::Serialize;
 pub const MAX_EVIDENCE_BYTES: usize = 16 * 1024;
 /// Largest collateral accepted (DCAP collateral JSON is about 15–20 KiB).
 pub const MAX_COLLATERAL_BYTES: usize = 64 * 1024;
+/// Gas per byte of evidence and collateral the chain parses, on top of
+/// [`verification_gas`] (and of calldata gas).
+pub const GAS_PER_EVIDENCE_BYTE: u64 = 8;
 
 /// A TEE platform. The code is what the chain stores; the bit (`1 << code`) is what a policy's
 /// platform mask holds.
@@ -353,17 +356,24 @@ pub fn verify(
     if collateral.len() > MAX_COLLATERAL_BYTES {
         return Err(Error::CollateralTooLarge(collateral.len()));
     }
-    match detect(evidence).ok_or(Error::UnknownFormat)? {
-        Platform::Dev => {
-            if !options.allow_dev {
-                return Err(Error::DevNotAllowed);
-            }
-            dev::verify(evidence, now)
-        }
+    let platform = detect(evidence).ok_or(Error::UnknownFormat)?;
+    if platform == Platform::Dev && !options.allow_dev {
+        return Err(Error::DevNotAllowed);
+    }
+    // The vendor parsers run on bytes from strangers inside transaction execution: a panic in
+    // one of them is a refusal, never a crashed validator.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match platform {
+        Platform::Dev => dev::verify(evidence, now),
         p @ (Platform::Sgx | Platform::Tdx) => dcap::verify(p, evidence, collateral, now),
         Platform::SevSnp => snp::verify(evidence, collateral, now),
         Platform::Nitro => nitro::verify(evidence, now),
-    }
+    }))
+    .unwrap_or_else(|_| {
+        Err(Error::Malformed {
+            platform,
+            reason: "the verifier failed on these bytes".into(),
+        })
+    })
 }
 
 /// An iDAO's TEE policy, as the chain stores it.
@@ -394,7 +404,7 @@ impl Policy {
             attested.tcb_status,
         )?;
         let found = attested.report_data();
-        if found[..32] != expected[..32] {
+        if found[..32] != expected[..32] || found[32..56].iter().any(|&b| b != 0) {
             return Err(Error::ReportDataMismatch {
                 expected: hex::encode(&expected[..32]),
                 found: hex::encode(&found[..32]),
@@ -469,11 +479,19 @@ fn classify(platform: Platform, now: u64, reason: String) -> Error {
     let l = reason.to_ascii_lowercase();
     if l.contains("no matching tcb level") {
         Error::TcbNotSupported { platform, reason }
+    } else if l.contains("failed to parse")
+        || l.contains("failed to decode")
+        || l.contains("fmspc mismatch")
+        || l.contains("non-tdx tcb info")
+        || l.contains("non-sgx tcb info")
+    {
+        Error::BadCollateral { platform, reason }
     } else if l.contains("revoked") {
         Error::Revoked { platform, reason }
     } else if l.contains("expired")
         || l.contains("in the future")
         || l.contains("not yet valid")
+        || l.contains("notvalidyet")
         || l.contains("next update")
         || l.contains("notafter")
         || l.contains("notbefore")
@@ -484,12 +502,13 @@ fn classify(platform: Platform, now: u64, reason: String) -> Error {
             reason,
         }
     } else if l.contains("unknown issuer")
+        || l.contains("unknownissuer")
         || l.contains("root")
         || l.contains("untrusted")
         || l.contains("issuer")
     {
         Error::UnknownRoot { platform, reason }
-    } else if l.contains("signature") || l.contains("mismatch") || l.contains("hash") {
+    } else if l.contains("signature") || l.contains("hash mismatch") {
         Error::BadSignature { platform, reason }
     } else if l.contains("collateral") || l.contains("tcbinfo") || l.contains("qe identity") {
         Error::BadCollateral { platform, reason }

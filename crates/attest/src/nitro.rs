@@ -75,6 +75,13 @@ pub(crate) fn verify(document: &[u8], now: u64) -> Result<Attested, Error> {
             .unwrap_or_else(|| vec![0u8; 48])
     };
     let (p0, p1, p2) = (pcr(0), pcr(1), pcr(2));
+    // An enclave in debug mode reports all-zero PCRs: its memory is readable from outside.
+    if p0.iter().all(|&b| b == 0) {
+        return Err(Error::Refused {
+            platform: P,
+            reason: "PCR0 is all zeros: the enclave runs in debug mode".into(),
+        });
+    }
     let mut measurements: Vec<Measurement> = Vec::new();
     for (name, v) in [("pcr0", &p0), ("pcr1", &p1), ("pcr2", &p2)] {
         measurements.push(Measurement {

@@ -113,6 +113,15 @@ pub(crate) fn verify(report: &[u8], collateral: &[u8], now: u64) -> Result<Attes
             reason: "the guest policy allows debugging (its memory can be read by the host)".into(),
         });
     }
+    if parsed.vmpl != 0 {
+        return Err(Error::Refused {
+            platform: P,
+            reason: format!(
+                "the report was requested at VMPL {} (only VMPL 0, the guest's most privileged level, is accepted)",
+                parsed.vmpl
+            ),
+        });
+    }
     let tcb_status = if parsed.reported_tcb == parsed.current_tcb {
         TcbStatus::UpToDate
     } else {

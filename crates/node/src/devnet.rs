@@ -96,11 +96,15 @@ pub const DEVNET_TEE_MAX_AGE: u64 = 3_600;
 /// [`DEVNET_IDAO_SCHEMA`], the worker key of [`devnet_worker_secret`], ciphertext at
 /// `store_url`, a quorum of 1, no fee), with the worker account ([`DEVNET_WORKER_INDEX`]) as
 /// its verifier in the VSC, and a TEE policy accepting the dev TEE (any measurement, evidence
-/// up to [`DEVNET_TEE_MAX_AGE`] old): the worker attests when it starts, which also makes it a
-/// VerifiedComputing node (LazAI's SDK path). Both accounts get `balance`.
+/// up to [`DEVNET_TEE_MAX_AGE`] old), whose nodes governance allows to register in
+/// VerifiedComputing: the worker attests when it starts, which also makes it a VerifiedComputing
+/// node (LazAI's SDK path). Both accounts get `balance`.
 pub fn with_default_idao(mut genesis: Genesis, store_url: &str, balance: U256) -> Genesis {
     use alloy_sol_types::SolCall;
-    use lazai_ledger::modules::{IDAO_REGISTRY_ADDRESS, ITeeRegistry, IVsc, VSC_ADDRESS};
+    use lazai_ledger::modules::{
+        IDAO_REGISTRY_ADDRESS, ITeeRegistry, IVerifiedComputing, IVsc, VERIFIED_COMPUTING_ADDRESS,
+        VSC_ADDRESS,
+    };
     let operator = dev_account(DEVNET_OPERATOR_INDEX)
         .expect("derive the operator account")
         .address();
@@ -133,6 +137,10 @@ pub fn with_default_idao(mut genesis: Genesis, store_url: &str, balance: U256) -
         node: worker,
         url: "devnet://in-process".to_string(),
     };
+    let allow_nodes = IVerifiedComputing::allowNodeIdaoCall {
+        idaoId: idao,
+        allowed: true,
+    };
     let tee_policy = ITeeRegistry::setTeePolicyCall {
         idaoId: idao,
         policy: lazai_ledger::modules::TeePolicy {
@@ -157,6 +165,11 @@ pub fn with_default_idao(mut genesis: Genesis, store_url: &str, balance: U256) -
             from: operator,
             to: IDAO_REGISTRY_ADDRESS,
             input: tee_policy.abi_encode().into(),
+        },
+        GenesisCall {
+            from: genesis.governance,
+            to: VERIFIED_COMPUTING_ADDRESS,
+            input: allow_nodes.abi_encode().into(),
         },
     ]);
     genesis

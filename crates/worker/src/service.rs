@@ -175,6 +175,7 @@ impl Worker {
             idao: cfg.idao,
             hpke: cfg.secret.public_key().to_bytes(),
             url: cfg.url.clone(),
+            register_node: cfg.serve_jobs,
         };
         let attested = attestor
             .attest(&client, chain_id, me)

@@ -32,6 +32,9 @@ pub struct Attestor {
     pub hpke: [u8; 32],
     /// The URL registered with the node record.
     pub url: String,
+    /// Also be a VerifiedComputing node (LazAI SDK jobs) when governance allows the iDAO's
+    /// nodes to register; otherwise only attest for the iDAO (its flows).
+    pub register_node: bool,
 }
 
 fn unix_now() -> u64 {
@@ -103,20 +106,43 @@ impl Attestor {
                     self.idao, local.platform, local.measurement_hash
                 )
             })?;
-        let receipt = client
-            .send(
-                VERIFIED_COMPUTING_ADDRESS,
-                V::registerAttestedNodeCall {
-                    idaoId: self.idao,
-                    url: self.url.clone(),
-                    hpkePublicKey: B256::from(self.hpke),
-                    evidence: Bytes::from(evidence.evidence),
-                    collateral: Bytes::from(evidence.collateral),
-                },
-                U256::ZERO,
-            )
-            .await
-            .context("register the attested node")?;
+        let as_node = self.register_node
+            && client
+                .call(
+                    VERIFIED_COMPUTING_ADDRESS,
+                    V::nodeIdaoAllowedCall { idaoId: self.idao },
+                )
+                .await?;
+        let receipt = if as_node {
+            client
+                .send(
+                    VERIFIED_COMPUTING_ADDRESS,
+                    V::registerAttestedNodeCall {
+                        idaoId: self.idao,
+                        url: self.url.clone(),
+                        hpkePublicKey: B256::from(self.hpke),
+                        evidence: Bytes::from(evidence.evidence),
+                        collateral: Bytes::from(evidence.collateral),
+                    },
+                    U256::ZERO,
+                )
+                .await
+                .context("register the attested node")?
+        } else {
+            client
+                .send(
+                    IDAO_REGISTRY_ADDRESS,
+                    T::submitAttestationCall {
+                        idaoId: self.idao,
+                        hpkePublicKey: B256::from(self.hpke),
+                        evidence: Bytes::from(evidence.evidence),
+                        collateral: Bytes::from(evidence.collateral),
+                    },
+                    U256::ZERO,
+                )
+                .await
+                .context("submit the attestation")?
+        };
         let event = lazai_client::event::<T::NodeAttested>(&receipt, IDAO_REGISTRY_ADDRESS)?;
         let life = event.expiresAt.saturating_sub(issued);
         let attested = Attested {
@@ -133,6 +159,7 @@ impl Attestor {
             tcb = %local.tcb_status,
             expires_at = attested.expires_at,
             gas = receipt.gas_used,
+            sdk_node = as_node,
             "attested: TEE evidence registered on chain"
         );
         Ok(attested)

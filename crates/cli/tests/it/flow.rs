@@ -233,6 +233,19 @@ async fn run_flow(rpc: &str, root: &Path) {
         )
         .await
         .expect("setTeePolicy");
+    // Governance (account 0, also the iDAO's owner here) lets this iDAO's attested workers
+    // register as VerifiedComputing nodes (LazAI's SDK path).
+    owner
+        .send(
+            lazai_ledger::modules::VERIFIED_COMPUTING_ADDRESS,
+            lazai_ledger::modules::IVerifiedComputing::allowNodeIdaoCall {
+                idaoId: idao,
+                allowed: true,
+            },
+            U256::ZERO,
+        )
+        .await
+        .expect("allowNodeIdao");
     let verifier_ids = [7u32, 8, 9];
     for &i in &verifier_ids {
         owner

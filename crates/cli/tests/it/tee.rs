@@ -243,6 +243,18 @@ fn attested_workers_get_jobs_until_their_evidence_expires_or_the_policy_drops_th
         |rpc, dir| async move {
             let (secret, public) = lazai_crypto::generate_keypair();
             let id = idao(&rpc, &secret, Some(dev_policy(Vec::new()))).await;
+            Client::signing(&rpc, account(0), TIMEOUT)
+                .expect("client")
+                .send(
+                    VERIFIED_COMPUTING_ADDRESS,
+                    VC::allowNodeIdaoCall {
+                        idaoId: id,
+                        allowed: true,
+                    },
+                    U256::ZERO,
+                )
+                .await
+                .expect("governance allows the iDAO's nodes");
             // A real worker registers itself with dev evidence when it starts.
             let worker = Worker::new(worker_config(&rpc, id, 7, &secret, &dir))
                 .await

@@ -263,15 +263,6 @@ fn until(call: &mut Call<'_>, idao: U256, node: Address) -> Result<Option<u64>, 
     Ok(policy.check_age(a.issuedAt, a.notAfter, now(call)).ok())
 }
 
-/// From any module: until when `node` is attested for `idao` (see [`until`]).
-pub(crate) fn attested_until(
-    call: &mut Call<'_>,
-    idao: U256,
-    node: Address,
-) -> Result<Option<u64>, ModuleError> {
-    call.enter(IDAO_REGISTRY_ADDRESS, |c| until(c, idao, node))
-}
-
 /// From any module: the HPKE key `node` attested for `idao`, when it is attested now.
 pub(crate) fn attested_key(
     call: &mut Call<'_>,
@@ -294,14 +285,6 @@ pub(crate) fn attested_idao(
 ) -> Result<Option<U256>, ModuleError> {
     let id = call.enter(IDAO_REGISTRY_ADDRESS, |c| c.load_u256(&node_slot(node)))?;
     Ok((!id.is_zero()).then_some(id))
-}
-
-/// From any module: whether `node` is attested now for the iDAO it last attested for.
-pub(crate) fn attested_now(call: &mut Call<'_>, node: Address) -> Result<bool, ModuleError> {
-    match attested_idao(call, node)? {
-        Some(idao) => Ok(attested_until(call, idao, node)?.is_some()),
-        None => Ok(false),
-    }
 }
 
 /// From any module: records evidence for its caller (see [`submit`]).

@@ -3,11 +3,14 @@
 //!
 //! - **Nodes.** Trust comes from TEE evidence the chain verifies (see [`super::tee`]). A node
 //!   registers itself with `registerAttestedNode(idaoId, url, hpkePublicKey, evidence,
-//!   collateral)`: the evidence must pass the iDAO's TEE policy and bind the caller's address
-//!   and HPKE key; calling it again refreshes the evidence. The governance address (genesis
-//!   `governance`) may still `addNode` (LazAI's ABI), but only a node that is attested now for
-//!   the iDAO it last attested for; it removes nodes (`removeNode`). A removed node can be
-//!   added again and keeps what it earned. At most [`MAX_NODES`] nodes are ever registered.
+//!   collateral)` for an iDAO governance allowed (`allowNodeIdao`): the evidence must pass
+//!   that iDAO's TEE policy and bind the caller's address and HPKE key; calling it again
+//!   refreshes the evidence. The governance address (genesis `governance`) may still `addNode`
+//!   (LazAI's ABI), but only a node attested now, for the iDAO it attested for; the record's
+//!   `publicKey` is always the attested HPKE key. A node is judged by the policy of the iDAO it
+//!   was registered for (`nodeIdao`), whatever it attests for elsewhere. Governance removes
+//!   nodes (`removeNode`); a removed node cannot re-register itself, only governance can add
+//!   it again, and it keeps what it earned. At most [`MAX_NODES`] nodes are ever registered.
 //! - **Jobs.** `requestProof(fileId)` (alias `submitJob`) is payable with at least `nodeFee`,
 //!   for a file registered in the DataRegistry, and assigns an active node round-robin: job `n`
 //!   (ids from 1) goes to the first node, from `activeNodeList[(n - 1) mod activeNodesCount]`
@@ -65,6 +68,12 @@ sol! {
         function registerAttestedNode(uint256 idaoId, string calldata url, bytes32 hpkePublicKey, bytes calldata evidence, bytes calldata collateral) external returns (uint64 expiresAt);
         /// Whether the node would be assigned jobs now (active and attested).
         function isAssignable(address nodeAddress) external view returns (bool);
+        /// Governance only: whether nodes may register themselves with evidence that passes
+        /// this iDAO's TEE policy (`registerAttestedNode`).
+        function allowNodeIdao(uint256 idaoId, bool allowed) external;
+        function nodeIdaoAllowed(uint256 idaoId) external view returns (bool);
+        /// The iDAO whose TEE policy a node is judged by (0: none).
+        function nodeIdao(address nodeAddress) external view returns (uint256);
         /// Governance only.
         function removeNode(address nodeAddress) external;
         function isNode(address nodeAddress) external view returns (bool);
@@ -89,6 +98,7 @@ sol! {
 
         event NodeAdded(address indexed nodeAddress);
         event NodeRemoved(address indexed nodeAddress);
+        event NodeIdaoAllowed(uint256 indexed idaoId, bool allowed);
         event NodeFeeUpdated(uint256 newNodeFee);
         event JobSubmitted(uint256 indexed jobId, uint256 indexed fileId, address nodeAddress, uint256 bidAmount);
         event JobCanceled(uint256 indexed jobId);
@@ -116,6 +126,8 @@ sol! {
         error StringTooLong(uint256 length, uint256 max);
         error NodeNotAttested(address nodeAddress);
         error NoAttestedNode();
+        error IdaoNotAllowed(uint256 idaoId);
+        error NodeRemovedByGovernance(address nodeAddress);
     }
 }
 
@@ -143,11 +155,22 @@ fn active_at(i: U256) -> Vec<u8> {
 fn active_pos(a: Address) -> Vec<u8> {
     slot(b"active-pos/", &[a.as_slice()])
 }
+fn node_idao_slot(a: Address) -> Vec<u8> {
+    slot(b"node-idao/", &[a.as_slice()])
+}
+fn allowed_idao_slot(idao: U256) -> Vec<u8> {
+    slot(b"allowed-idao/", &[&w(idao)])
+}
 fn job_slot(id: U256) -> Vec<u8> {
     slot(b"job/", &[&w(id)])
 }
 fn file_jobs_slot(file: U256) -> Vec<u8> {
     slot(b"file-jobs/", &[&w(file)])
+}
+
+/// How a node record shows an HPKE key: `0x` and 64 hex digits.
+fn hex_key(key: alloy_primitives::B256) -> String {
+    format!("0x{}", alloy_primitives::hex::encode(key))
 }
 
 fn load_address(call: &mut Call<'_>, slot: &[u8]) -> Result<Address, ModuleError> {
@@ -255,21 +278,28 @@ impl VerifiedComputing {
         Ok(())
     }
 
+    /// LazAI's `addNode`; the `publicKey` argument is replaced by the attested HPKE key.
     fn add_node(
         &self,
         call: &mut Call<'_>,
         a: Address,
         url: String,
-        public_key: String,
+        _public_key: String,
     ) -> Result<Vec<u8>, ModuleError> {
         self.only_governance(call)?;
         if a == Address::ZERO {
             return Err(revert_with(V::InvalidNode {}));
         }
-        if !tee::attested_now(call, a)? {
+        // Governance vouches for the iDAO the node attested for; the node is judged by that
+        // iDAO's policy from now on, and its key is the one it attested.
+        let Some(idao) = tee::attested_idao(call, a)? else {
             return Err(revert_with(V::NodeNotAttested { nodeAddress: a }));
-        }
-        Self::activate(call, a, url, public_key, false)
+        };
+        let Some(key) = tee::attested_key(call, idao, a)? else {
+            return Err(revert_with(V::NodeNotAttested { nodeAddress: a }));
+        };
+        call.store_u256(&node_idao_slot(a), idao)?;
+        Self::activate(call, a, url, hex_key(key), false)
     }
 
     fn register_attested(
@@ -277,10 +307,18 @@ impl VerifiedComputing {
         c: V::registerAttestedNodeCall,
     ) -> Result<Vec<u8>, ModuleError> {
         Self::check_string(&c.url)?;
+        if !call.load_flag(&allowed_idao_slot(c.idaoId))? {
+            return Err(revert_with(V::IdaoNotAllowed { idaoId: c.idaoId }));
+        }
+        if node(call, call.caller)?.status == V::NodeStatus::Removed {
+            return Err(revert_with(V::NodeRemovedByGovernance {
+                nodeAddress: call.caller,
+            }));
+        }
         let expires =
             tee::submit_from(call, c.idaoId, c.hpkePublicKey, &c.evidence, &c.collateral)?;
-        let key = format!("0x{}", alloy_primitives::hex::encode(c.hpkePublicKey));
-        Self::activate(call, call.caller, c.url, key, true)?;
+        call.store_u256(&node_idao_slot(call.caller), c.idaoId)?;
+        Self::activate(call, call.caller, c.url, hex_key(c.hpkePublicKey), true)?;
         Ok(expires.abi_encode())
     }
 
@@ -406,6 +444,19 @@ impl VerifiedComputing {
         Ok(Vec::new())
     }
 
+    /// Whether active node `a` is attested now under the policy of the iDAO it was registered
+    /// for, with the HPKE key its record holds.
+    fn assignable(call: &mut Call<'_>, a: Address) -> Result<bool, ModuleError> {
+        let idao = call.load_u256(&node_idao_slot(a))?;
+        if idao.is_zero() {
+            return Ok(false);
+        }
+        let Some(key) = tee::attested_key(call, idao, a)? else {
+            return Ok(false);
+        };
+        Ok(node(call, a)?.publicKey == hex_key(key))
+    }
+
     /// The first attested node from `activeNodeList[jobs mod active]` onwards, wrapping.
     fn next_assignable(
         call: &mut Call<'_>,
@@ -416,7 +467,7 @@ impl VerifiedComputing {
         let start = usize::try_from(jobs % active).unwrap_or(0);
         for i in 0..n {
             let a = load_address(call, &active_at(U256::from((start + i) % n)))?;
-            if tee::attested_now(call, a)? {
+            if Self::assignable(call, a)? {
                 return Ok(Some(a));
             }
         }
@@ -557,8 +608,21 @@ impl Module for VerifiedComputing {
             Calls::registerAttestedNode(c) => Self::register_attested(call, c),
             Calls::isAssignable(c) => Ok((node(call, c.nodeAddress)?.status
                 == V::NodeStatus::Active
-                && tee::attested_now(call, c.nodeAddress)?)
+                && Self::assignable(call, c.nodeAddress)?)
             .abi_encode()),
+            Calls::allowNodeIdao(c) => {
+                self.only_governance(call)?;
+                call.store_flag(&allowed_idao_slot(c.idaoId), c.allowed)?;
+                call.emit(&V::NodeIdaoAllowed {
+                    idaoId: c.idaoId,
+                    allowed: c.allowed,
+                })?;
+                Ok(Vec::new())
+            }
+            Calls::nodeIdaoAllowed(c) => {
+                Ok(call.load_flag(&allowed_idao_slot(c.idaoId))?.abi_encode())
+            }
+            Calls::nodeIdao(c) => Ok(call.load_u256(&node_idao_slot(c.nodeAddress))?.abi_encode()),
             Calls::removeNode(c) => self.remove_node(call, c.nodeAddress),
             Calls::isNode(c) => {
                 Ok((node(call, c.nodeAddress)?.status == V::NodeStatus::Active).abi_encode())

@@ -38,6 +38,20 @@ fn now(n: &Net) -> u64 {
     n.env.timestamp_ms / 1000
 }
 
+/// Governance lets nodes register themselves under `idao`'s policy.
+fn allow(n: &mut Net, idao: U256) {
+    n.ok(
+        GOV,
+        VC,
+        V::allowNodeIdaoCall {
+            idaoId: idao,
+            allowed: true,
+        }
+        .abi_encode(),
+        0,
+    );
+}
+
 fn register(n: &mut Net, node: usize, idao: U256) -> u64 {
     let input = tee::register(CHAIN_ID, idao, n.addr(node), B256::repeat_byte(7), now(n));
     let r = n.ok(node, VC, input, 0);
@@ -82,6 +96,12 @@ fn a_dev_node_registers_and_is_assigned_until_its_evidence_expires() {
     let idao = new_idao(&mut n, "compute");
     n.ok(OWNER, REG, tee::dev_policy(idao), 0);
     assert!(n.view(REG, T::devTeeEnabledCall {}));
+
+    // Only under an iDAO governance allowed.
+    let input = tee::register(CHAIN_ID, idao, n.addr(NODE1), B256::repeat_byte(7), now(&n));
+    let r = n.send(NODE1, VC, input, 0);
+    expect(&r, V::IdaoNotAllowed { idaoId: idao });
+    allow(&mut n, idao);
 
     let expires = register(&mut n, NODE1, idao);
     assert_eq!(expires, now(&n) + tee::MAX_AGE);
@@ -168,6 +188,7 @@ fn a_policy_change_removes_a_node_from_assignment_at_once() {
     let mut n = Net::new();
     let idao = new_idao(&mut n, "compute");
     n.ok(OWNER, REG, tee::dev_policy(idao), 0);
+    allow(&mut n, idao);
     register(&mut n, NODE1, idao);
     register(&mut n, NODE2, idao);
 
@@ -254,6 +275,7 @@ fn evidence_must_bind_the_callers_key_on_this_chain() {
     let mut n = Net::new();
     let idao = new_idao(&mut n, "compute");
     n.ok(OWNER, REG, tee::dev_policy(idao), 0);
+    allow(&mut n, idao);
     let hpke = B256::repeat_byte(7);
     let t = now(&n);
     // NODE2's evidence submitted by NODE1; evidence for another chain; another HPKE key.
@@ -286,6 +308,7 @@ fn evidence_must_bind_the_callers_key_on_this_chain() {
     }
     // No policy: refused with NoTeePolicy; garbage evidence: refused.
     let other = new_idao(&mut n, "no-policy");
+    allow(&mut n, other);
     let r = n.send(
         NODE1,
         VC,
@@ -328,6 +351,7 @@ fn a_chain_without_dev_tee_refuses_dev_evidence_and_dev_policies() {
         },
     };
     n.ok(OWNER, REG, policy.abi_encode(), 0);
+    allow(&mut n, idao);
     let input = tee::register(CHAIN_ID, idao, n.addr(NODE1), B256::repeat_byte(7), now(&n));
     let r = n.send(NODE1, VC, input, 0);
     assert!(
@@ -469,4 +493,122 @@ fn vendor_samples_verify_on_chain_and_pay_their_gas() {
     let input = tee::submit(CHAIN_ID, idao, n.addr(NODE2), B256::repeat_byte(7), now(&n));
     let r = n.ok(NODE2, REG, input, 0);
     eprintln!("gas dev (accepted, first record): {}", r.gas_used);
+}
+
+#[test]
+fn a_node_is_judged_by_the_idao_it_registered_for_and_governance_keeps_control() {
+    let mut n = Net::new();
+    let idao = new_idao(&mut n, "compute");
+    n.ok(OWNER, REG, tee::dev_policy(idao), 0);
+    allow(&mut n, idao);
+    register(&mut n, NODE1, idao);
+    assert_eq!(
+        n.view(
+            VC,
+            V::nodeIdaoCall {
+                nodeAddress: n.addr(NODE1)
+            }
+        ),
+        idao
+    );
+
+    // Attesting for a lax iDAO of its own (not allowed by governance) changes nothing: when
+    // the registered iDAO's policy drops it, it is out.
+    let lax = new_idao(&mut n, "lax");
+    n.ok(OWNER, REG, tee::dev_policy(lax), 0);
+    let input = tee::submit(CHAIN_ID, lax, n.addr(NODE1), B256::repeat_byte(7), now(&n));
+    n.ok(NODE1, REG, input, 0);
+    let strict = T::setTeePolicyCall {
+        idaoId: idao,
+        policy: TeePolicy {
+            platforms: Platform::Sgx.bit(),
+            measurements: Vec::new(),
+            minTcbStatus: 0,
+            maxEvidenceAge: 3_600,
+        },
+    };
+    n.ok(OWNER, REG, strict.abi_encode(), 0);
+    assert!(!n.view(
+        VC,
+        V::isAssignableCall {
+            nodeAddress: n.addr(NODE1)
+        }
+    ));
+    assert_eq!(
+        n.view(
+            VC,
+            V::nodeIdaoCall {
+                nodeAddress: n.addr(NODE1)
+            }
+        ),
+        idao
+    );
+    n.ok(OWNER, REG, tee::dev_policy(idao), 0);
+    assert!(n.view(
+        VC,
+        V::isAssignableCall {
+            nodeAddress: n.addr(NODE1)
+        }
+    ));
+
+    // Re-attesting the registered iDAO with another HPKE key (without refreshing the node
+    // record) makes the record's key stale: not assignable until it registers again.
+    let input = tee::submit(CHAIN_ID, idao, n.addr(NODE1), B256::repeat_byte(8), now(&n));
+    n.ok(NODE1, REG, input, 0);
+    assert!(!n.view(
+        VC,
+        V::isAssignableCall {
+            nodeAddress: n.addr(NODE1)
+        }
+    ));
+    let input = tee::register(CHAIN_ID, idao, n.addr(NODE1), B256::repeat_byte(8), now(&n));
+    n.ok(NODE1, VC, input, 0);
+    assert!(n.view(
+        VC,
+        V::isAssignableCall {
+            nodeAddress: n.addr(NODE1)
+        }
+    ));
+
+    // A node governance removed cannot put itself back.
+    n.ok(
+        GOV,
+        VC,
+        V::removeNodeCall {
+            nodeAddress: n.addr(NODE1),
+        }
+        .abi_encode(),
+        0,
+    );
+    let input = tee::register(CHAIN_ID, idao, n.addr(NODE1), B256::repeat_byte(8), now(&n));
+    let r = n.send(NODE1, VC, input, 0);
+    expect(
+        &r,
+        V::NodeRemovedByGovernance {
+            nodeAddress: n.addr(NODE1),
+        },
+    );
+
+    // Governance's addNode takes the attested key, not the string it is given.
+    let add = V::addNodeCall {
+        nodeAddress: n.addr(NODE2),
+        url: "https://node2".into(),
+        publicKey: "whatever".into(),
+    };
+    let input = tee::submit(CHAIN_ID, idao, n.addr(NODE2), B256::repeat_byte(9), now(&n));
+    n.ok(NODE2, REG, input, 0);
+    n.ok(GOV, VC, add.abi_encode(), 0);
+    let info = n.view(
+        VC,
+        V::getNodeCall {
+            nodeAddress: n.addr(NODE2),
+        },
+    );
+    assert_eq!(info.publicKey, format!("0x{}", "09".repeat(32)));
+    assert!(n.view(
+        VC,
+        V::isAssignableCall {
+            nodeAddress: n.addr(NODE2)
+        }
+    ));
 }

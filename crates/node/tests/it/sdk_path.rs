@@ -356,7 +356,8 @@ fn lazai_sdk_path_register_prove_complete_claim_reward() {
                 status: VerifiedComputing::NodeStatus::Active,
                 amount: u(0),
                 jobsCount: u(0),
-                publicKey: "pk-1".into(),
+                // The key it attested (its evidence binds it), not the string governance gave.
+                publicKey: format!("0x{}", "07".repeat(32)),
             }
         );
         assert_eq!(
