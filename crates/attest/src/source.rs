@@ -24,6 +24,8 @@ pub const DSTACK_SOCKET: &str = "/var/run/dstack.sock";
 pub const SEV_GUEST: &str = "/dev/sev-guest";
 /// The Nitro Secure Module device.
 pub const NSM: &str = "/dev/nsm";
+/// TDX guest devices: present in a TD even where configfs-tsm is not mounted.
+pub const TDX_GUEST_DEVICES: [&str; 2] = ["/dev/tdx_guest", "/dev/tdx-guest"];
 
 /// Evidence and the collateral to verify it with.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -67,6 +69,9 @@ pub enum Source {
     SevGuest { collateral: Option<Vec<u8>> },
     /// The Nitro Secure Module: documents carry their own chain.
     Nitro,
+    /// A TEE device is present but no interface this build can get evidence from (a TDX guest
+    /// without configfs-tsm): an error, never a fall back to dev.
+    Unusable { device: PathBuf, hint: &'static str },
 }
 
 impl Source {
@@ -96,6 +101,14 @@ impl Source {
         if at(NSM).exists() {
             return Source::Nitro;
         }
+        for device in TDX_GUEST_DEVICES {
+            if at(device).exists() {
+                return Source::Unusable {
+                    device: at(device),
+                    hint: "a TDX guest: mount configfs (`mount -t configfs none /sys/kernel/config`, Linux 6.7+) or run the dstack guest agent",
+                };
+            }
+        }
         Source::Dev(Simulator::random())
     }
 
@@ -111,6 +124,7 @@ impl Source {
             Source::Dstack { .. } => "dstack",
             Source::SevGuest { .. } => "sev-guest",
             Source::Nitro => "nitro-nsm",
+            Source::Unusable { .. } => "unusable-tee",
         }
     }
 
@@ -166,6 +180,10 @@ impl Source {
                     collateral,
                 })
             }
+            Source::Unusable { device, hint } => Err(self.failed(format!(
+                "{} is present but evidence cannot be read from it: {hint}",
+                device.display()
+            ))),
             Source::Nitro => {
                 use aws_nitro_enclaves_nsm_api::api::{Request, Response};
                 use aws_nitro_enclaves_nsm_api::driver;

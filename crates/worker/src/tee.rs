@@ -37,6 +37,8 @@ pub struct Attestor {
     pub register_node: bool,
 }
 
+use alloy::providers::Provider as _;
+
 fn unix_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -75,7 +77,16 @@ impl Attestor {
                 lazai_attest::source::NSM
             );
         }
-        let issued = unix_now();
+        // The chain checks the evidence's age against block time: take the latest block's
+        // time, not this machine's clock (which may run ahead).
+        let issued = match client
+            .provider()
+            .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+            .await
+        {
+            Ok(Some(block)) => block.header.timestamp,
+            _ => unix_now(),
+        };
         let report_data = binding::report_data(chain_id, me, &self.hpke, issued);
         let source = self.source.clone();
         let evidence = tokio::task::spawn_blocking(move || source.evidence(&report_data))

@@ -138,6 +138,12 @@ mod source {
         let root = tempfile::tempdir().expect("tempdir");
         assert!(Source::detect_in(root.path(), None).is_dev());
         std::fs::create_dir_all(root.path().join("dev")).expect("mkdir");
+        // A TDX guest device without configfs-tsm: an error, not the dev TEE.
+        std::fs::write(root.path().join("dev/tdx_guest"), b"").expect("touch");
+        let tdx = Source::detect_in(root.path(), None);
+        assert!(!tdx.is_dev());
+        let err = tdx.evidence(&[0; 64]).expect_err("unusable");
+        assert!(err.to_string().contains("mount configfs"), "{err}");
         std::fs::write(root.path().join("dev/nsm"), b"").expect("touch");
         assert_eq!(Source::detect_in(root.path(), None).name(), "nitro-nsm");
         std::fs::write(root.path().join("dev/sev-guest"), b"").expect("touch");

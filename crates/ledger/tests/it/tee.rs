@@ -301,10 +301,18 @@ fn evidence_must_bind_the_callers_key_on_this_chain() {
         );
     }
     // Too old and from the future.
-    for issued in [t - tee::MAX_AGE - 1, t + 3_600] {
+    for (issued, why) in [
+        (t - tee::MAX_AGE - 1, "older than the policy's maximum age"),
+        (t + 3_600, "in the future"),
+    ] {
         let input = tee::register(CHAIN_ID, idao, n.addr(NODE1), hpke, issued);
         let r = n.send(NODE1, VC, input, 0);
         assert!(!r.success, "issued at {issued}");
+        assert!(
+            refused_reason(&r.output).contains(why),
+            "{}",
+            refused_reason(&r.output)
+        );
     }
     // No policy: refused with NoTeePolicy; garbage evidence: refused.
     let other = new_idao(&mut n, "no-policy");
