@@ -24,6 +24,21 @@ pub enum AttestCommand {
     Policy(PolicyCommand),
     /// A node's attestation for an iDAO, and whether it is assignable now.
     Status(StatusArgs),
+    /// Governance: let (or stop letting) nodes attested under an iDAO's TEE policy register
+    /// themselves as VerifiedComputing nodes (LazAI's SDK proof jobs).
+    AllowNodes(AllowNodesArgs),
+}
+
+#[derive(Args)]
+pub struct AllowNodesArgs {
+    /// iDAO id.
+    #[arg(long, value_name = "ID", value_parser = crate::dat::parse_u256)]
+    idao: U256,
+    /// Stop allowing instead.
+    #[arg(long)]
+    disallow: bool,
+    #[command(flatten)]
+    tx: TxArgs,
 }
 
 #[derive(Args)]
@@ -105,6 +120,7 @@ pub fn run(cmd: AttestCommand) -> Result<()> {
         AttestCommand::Policy(PolicyCommand::Set(a)) => block_on(policy_set(a)),
         AttestCommand::Policy(PolicyCommand::Show(a)) => block_on(policy_show(a)),
         AttestCommand::Status(a) => block_on(status(a)),
+        AttestCommand::AllowNodes(a) => block_on(allow_nodes(a)),
     }
 }
 
@@ -343,6 +359,40 @@ async fn policy_show(a: PolicyShowArgs) -> Result<()> {
     }
     println!("min TCB       {min}");
     println!("max age       {}s", p.maxEvidenceAge);
+    Ok(())
+}
+
+async fn allow_nodes(a: AllowNodesArgs) -> Result<()> {
+    use lazai_ledger::modules::{IVerifiedComputing as V, VERIFIED_COMPUTING_ADDRESS};
+    let signer = resolve_signer(a.tx.key.as_deref(), a.tx.key_file.as_deref())?;
+    let c = Client::signing(&a.tx.rpc, signer, Duration::from_secs(a.tx.timeout))?;
+    let receipt = c
+        .send(
+            VERIFIED_COMPUTING_ADDRESS,
+            V::allowNodeIdaoCall {
+                idaoId: a.idao,
+                allowed: !a.disallow,
+            },
+            U256::ZERO,
+        )
+        .await?;
+    if a.tx.json {
+        return print_json(
+            tx_json(&receipt),
+            json!({ "idaoId": a.idao.to_string(), "allowed": !a.disallow }),
+        );
+    }
+    println!(
+        "tx            {} (block {}, gas {})",
+        receipt.transaction_hash,
+        receipt.block_number.unwrap_or_default(),
+        receipt.gas_used
+    );
+    println!(
+        "nodes         iDAO {}'s attested nodes {} register themselves",
+        a.idao,
+        if a.disallow { "may no longer" } else { "may" }
+    );
     Ok(())
 }
 

@@ -9,7 +9,8 @@
 //!   `lazai-attest` at the block timestamp — vendor signatures, certificate chains, collateral
 //!   validity, TCB status — checks that its report data binds the caller's address and the
 //!   given HPKE key on this chain (`lazai_attest::binding`), and checks it against the iDAO's
-//!   policy. Gas: `lazai_attest::verification_gas` of the platform, on top of calldata and
+//!   policy. Gas: `lazai_attest::verification_gas` of the platform plus
+//!   `GAS_PER_EVIDENCE_BYTE` per byte of evidence and collateral, on top of calldata and
 //!   storage. The dev platform is accepted only when genesis set `dev_tee`.
 //! - **Eligibility.** [`attested_until`] re-evaluates a stored attestation against the iDAO's
 //!   *current* policy at the current block time. Job and quorum assignment use it, so a
@@ -201,10 +202,15 @@ pub(crate) fn submit(
             collateral.len(),
         )));
     }
-    // Verification is paid for before it runs, by the platform the bytes claim.
+    // Verification is paid for before it runs: by the platform the bytes claim, plus the
+    // bytes it parses.
     let platform = lazai_attest::detect(evidence)
         .ok_or_else(|| refused(lazai_attest::Error::UnknownFormat))?;
-    call.charge(lazai_attest::verification_gas(platform))?;
+    let parsed = (evidence.len() + collateral.len()) as u64;
+    call.charge(
+        lazai_attest::verification_gas(platform)
+            .saturating_add(parsed.saturating_mul(lazai_attest::GAS_PER_EVIDENCE_BYTE)),
+    )?;
     let now = now(call);
     let options = Options {
         allow_dev: dev_enabled(call)?,
