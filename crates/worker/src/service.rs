@@ -239,11 +239,15 @@ impl Worker {
                 .await
             {
                 Ok(a) => self.attested = a,
-                Err(e) => warn!(
-                    error = %format!("{e:#}"),
-                    expires_at = self.attested.expires_at,
-                    "TEE evidence refresh failed; retrying next poll"
-                ),
+                Err(e) => {
+                    // Retried in a minute, not every poll: a failed refresh may have paid gas.
+                    self.attested.refresh_at = Attestor::retry_at();
+                    warn!(
+                        error = %format!("{e:#}"),
+                        expires_at = self.attested.expires_at,
+                        "TEE evidence refresh failed; retrying in a minute"
+                    )
+                }
             }
         }
         // A flow that cannot progress yet must not hold LazAI SDK jobs up, nor the reverse.

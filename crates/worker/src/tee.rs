@@ -176,6 +176,11 @@ impl Attestor {
         Ok(attested)
     }
 
+    /// When to try again after a failed refresh.
+    pub fn retry_at() -> u64 {
+        unix_now() + 60
+    }
+
     /// Whether it is time to refresh.
     pub fn due(attested: &Attested) -> bool {
         unix_now() >= attested.refresh_at
