@@ -5,40 +5,17 @@
 //! ([`lazai_attest::verification_gas`]) and the gas that would match the measured time at the
 //! chain's rate of 100 gas per microsecond.
 
-use lazai_attest::{Options, Platform, binding, decode_input, dev, verification_gas, verify};
+use lazai_attest::{Options, Platform, binding, dev, samples, verification_gas, verify};
 use std::time::{Duration, Instant};
 
 fn main() {
-    let snp = decode_input(include_bytes!("../testdata/report_milan.hex"));
     let rd = binding::report_data(1, alloy_primitives::Address::ZERO, &[0; 32], 0);
     let dev_quote = dev::Simulator::random().quote(&rd);
-    let cases: Vec<(Platform, Vec<u8>, &[u8], u64)> = vec![
-        (
-            Platform::Sgx,
-            include_bytes!("../testdata/sgx_quote").to_vec(),
-            include_bytes!("../testdata/sgx_quote_collateral.json"),
-            1_750_420_800,
-        ),
-        (
-            Platform::Tdx,
-            include_bytes!("../testdata/tdx_quote").to_vec(),
-            include_bytes!("../testdata/tdx_quote_collateral.json"),
-            1_750_420_800,
-        ),
-        (
-            Platform::SevSnp,
-            snp,
-            include_bytes!("../testdata/vcek_milan.der"),
-            1_750_420_800,
-        ),
-        (
-            Platform::Nitro,
-            include_bytes!("../testdata/nitro_attestation.cose").to_vec(),
-            &[],
-            1_736_180_000,
-        ),
-        (Platform::Dev, dev_quote, &[], 0),
-    ];
+    let mut cases: Vec<(Platform, Vec<u8>, &[u8], u64)> = samples::all()
+        .into_iter()
+        .map(|s| (s.platform, s.evidence, s.collateral, s.at))
+        .collect();
+    cases.push((Platform::Dev, dev_quote, &[], 0));
     let budget = Duration::from_secs(
         std::env::var("LAZAI_BENCH_SECONDS")
             .ok()

@@ -23,6 +23,7 @@ pub mod binding;
 mod dcap;
 pub mod dev;
 mod nitro;
+pub mod samples;
 mod snp;
 #[cfg(feature = "acquire")]
 pub mod source;

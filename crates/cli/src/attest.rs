@@ -1,16 +1,16 @@
 //! `lazai attest`: verify TEE evidence offline, and set or read an iDAO's TEE policy and its
 //! nodes' attestations on chain.
 
-use crate::dat::{ReadArgs, TxArgs, print_json, tx_json};
+use crate::dat::{ReadArgs, TxArgs, print_json, print_tx, tx_json};
+use crate::data::{block_on, signing};
 use alloy_primitives::{Address, B256, U256};
 use anyhow::{Context as _, Result, anyhow, bail};
 use clap::{Args, Subcommand};
 use lazai_attest::{Attested, Options, Platform, TcbStatus};
-use lazai_client::{Client, resolve_signer};
+use lazai_client::Client;
 use lazai_ledger::modules::{IDAO_REGISTRY_ADDRESS, ITeeRegistry as T, TeePolicy};
 use serde_json::json;
 use std::path::PathBuf;
-use std::time::Duration;
 
 #[derive(Subcommand)]
 pub enum AttestCommand {
@@ -122,13 +122,6 @@ pub fn run(cmd: AttestCommand) -> Result<()> {
         AttestCommand::Status(a) => block_on(status(a)),
         AttestCommand::AllowNodes(a) => block_on(allow_nodes(a)),
     }
-}
-
-fn block_on<F: std::future::Future<Output = Result<()>>>(f: F) -> Result<()> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?
-        .block_on(f)
 }
 
 fn unix_now() -> u64 {
@@ -285,8 +278,7 @@ async fn policy_set(a: PolicySetArgs) -> Result<()> {
     if min == TcbStatus::Revoked {
         bail!("Revoked can never be accepted");
     }
-    let signer = resolve_signer(a.tx.key.as_deref(), a.tx.key_file.as_deref())?;
-    let c = Client::signing(&a.tx.rpc, signer, Duration::from_secs(a.tx.timeout))?;
+    let c = signing(&a.tx)?;
     let receipt = c
         .send(
             IDAO_REGISTRY_ADDRESS,
@@ -309,12 +301,7 @@ async fn policy_set(a: PolicySetArgs) -> Result<()> {
                     "measurements": a.measurements, "minTcbStatus": min.name(), "maxEvidenceAge": a.max_age }),
         );
     }
-    println!(
-        "tx            {} (block {}, gas {})",
-        receipt.transaction_hash,
-        receipt.block_number.unwrap_or_default(),
-        receipt.gas_used
-    );
+    print_tx(&receipt);
     println!(
         "policy        iDAO {}: {} · min TCB {} · max age {}s · {}",
         a.idao,
@@ -364,8 +351,7 @@ async fn policy_show(a: PolicyShowArgs) -> Result<()> {
 
 async fn allow_nodes(a: AllowNodesArgs) -> Result<()> {
     use lazai_ledger::modules::{IVerifiedComputing as V, VERIFIED_COMPUTING_ADDRESS};
-    let signer = resolve_signer(a.tx.key.as_deref(), a.tx.key_file.as_deref())?;
-    let c = Client::signing(&a.tx.rpc, signer, Duration::from_secs(a.tx.timeout))?;
+    let c = signing(&a.tx)?;
     let receipt = c
         .send(
             VERIFIED_COMPUTING_ADDRESS,
@@ -382,12 +368,7 @@ async fn allow_nodes(a: AllowNodesArgs) -> Result<()> {
             json!({ "idaoId": a.idao.to_string(), "allowed": !a.disallow }),
         );
     }
-    println!(
-        "tx            {} (block {}, gas {})",
-        receipt.transaction_hash,
-        receipt.block_number.unwrap_or_default(),
-        receipt.gas_used
-    );
+    print_tx(&receipt);
     println!(
         "nodes         iDAO {}'s attested nodes {} register themselves",
         a.idao,

@@ -557,7 +557,7 @@ pub(crate) fn tx_json(receipt: &TransactionReceipt) -> serde_json::Value {
     })
 }
 
-fn print_tx(receipt: &TransactionReceipt) {
+pub(crate) fn print_tx(receipt: &TransactionReceipt) {
     println!(
         "tx            {} (block {}, gas {})",
         receipt.transaction_hash,

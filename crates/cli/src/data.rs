@@ -546,7 +546,7 @@ impl Progress {
     }
 }
 
-fn signing(tx: &TxArgs) -> Result<Client> {
+pub(crate) fn signing(tx: &TxArgs) -> Result<Client> {
     let signer = resolve_signer(tx.key.as_deref(), tx.key_file.as_deref())?;
     Client::signing(&tx.rpc, signer, Duration::from_secs(tx.timeout))
 }
@@ -578,7 +578,7 @@ fn opt_u256(v: U256) -> Value {
 
 // ---- commands ------------------------------------------------------------------------------
 
-fn block_on<F: std::future::Future<Output = Result<()>>>(f: F) -> Result<()> {
+pub(crate) fn block_on<F: std::future::Future<Output = Result<()>>>(f: F) -> Result<()> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?

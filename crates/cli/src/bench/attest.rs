@@ -15,6 +15,7 @@ use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
 use anyhow::{Context as _, Result, bail};
 use clap::Args;
+use lazai_attest::samples::Sample;
 use lazai_attest::{Options, Platform, TcbStatus, binding, dev::Simulator, verification_gas};
 use lazai_ledger::modules::{IDAO_REGISTRY_ADDRESS, IIdaoRegistry, ITeeRegistry as T, TeePolicy};
 use lazai_ledger::{BlockEnv, Ledger, State};
@@ -26,47 +27,6 @@ pub struct AttestArgs {
     /// Seconds spent on each platform in each part.
     #[arg(long, value_name = "SECS", default_value_t = 2)]
     pub seconds: u64,
-}
-
-struct Sample {
-    platform: Platform,
-    evidence: Vec<u8>,
-    collateral: Vec<u8>,
-    /// A time inside its window (Unix seconds).
-    at: u64,
-}
-
-fn samples() -> Vec<Sample> {
-    let snp =
-        lazai_attest::decode_input(include_bytes!("../../../attest/testdata/report_milan.hex"));
-    vec![
-        Sample {
-            platform: Platform::Sgx,
-            evidence: include_bytes!("../../../attest/testdata/sgx_quote").to_vec(),
-            collateral: include_bytes!("../../../attest/testdata/sgx_quote_collateral.json")
-                .to_vec(),
-            at: 1_750_420_800,
-        },
-        Sample {
-            platform: Platform::Tdx,
-            evidence: include_bytes!("../../../attest/testdata/tdx_quote").to_vec(),
-            collateral: include_bytes!("../../../attest/testdata/tdx_quote_collateral.json")
-                .to_vec(),
-            at: 1_750_420_800,
-        },
-        Sample {
-            platform: Platform::SevSnp,
-            evidence: snp,
-            collateral: include_bytes!("../../../attest/testdata/vcek_milan.der").to_vec(),
-            at: 1_750_420_800,
-        },
-        Sample {
-            platform: Platform::Nitro,
-            evidence: include_bytes!("../../../attest/testdata/nitro_attestation.cose").to_vec(),
-            collateral: Vec::new(),
-            at: 1_736_180_000,
-        },
-    ]
 }
 
 fn key(i: u64) -> Result<PrivateKeySigner> {
@@ -196,12 +156,12 @@ pub fn run(args: AttestArgs) -> Result<()> {
     let mut node = Node::new()?;
     let me = node.keys[1].address();
     let dev = Simulator::random();
-    let mut all = samples();
+    let mut all = lazai_attest::samples::all();
     let now = node.env.timestamp_ms / 1000;
     all.push(Sample {
         platform: Platform::Dev,
         evidence: dev.quote(&binding::report_data(DEVNET_CHAIN_ID, me, &[7; 32], now)),
-        collateral: Vec::new(),
+        collateral: &[],
         at: now,
     });
     println!(
@@ -210,13 +170,13 @@ pub fn run(args: AttestArgs) -> Result<()> {
     );
     for s in all {
         let options = Options { allow_dev: true };
-        lazai_attest::verify(&s.evidence, &s.collateral, s.at, options)
+        lazai_attest::verify(&s.evidence, s.collateral, s.at, options)
             .with_context(|| format!("the {} sample verifies", s.platform))?;
         let start = Instant::now();
         let mut n = 0u64;
         while start.elapsed() < budget {
             std::hint::black_box(
-                lazai_attest::verify(&s.evidence, &s.collateral, s.at, options).is_ok(),
+                lazai_attest::verify(&s.evidence, s.collateral, s.at, options).is_ok(),
             );
             n += 1;
         }
@@ -225,7 +185,7 @@ pub fn run(args: AttestArgs) -> Result<()> {
         // The same evidence as transactions the ledger executes (signing and recovery outside
         // the timed part).
         node.env.timestamp_ms = s.at * 1000;
-        let input = submit_input(node.idao, s.evidence.clone(), s.collateral.clone());
+        let input = submit_input(node.idao, s.evidence.clone(), s.collateral.to_vec());
         let probe = node.send(1, input.clone(), false)?;
         if s.platform == Platform::Dev && !probe.success {
             bail!(

@@ -391,34 +391,6 @@ fn a_chain_without_dev_tee_refuses_dev_evidence_and_dev_policies() {
 /// *after* full verification, with the report-data error — and pays the platform's gas.
 #[test]
 fn vendor_samples_verify_on_chain_and_pay_their_gas() {
-    let snp =
-        lazai_attest::decode_input(include_bytes!("../../../attest/testdata/report_milan.hex"));
-    let samples: [(Platform, Vec<u8>, &[u8], u64); 4] = [
-        (
-            Platform::Sgx,
-            include_bytes!("../../../attest/testdata/sgx_quote").to_vec(),
-            include_bytes!("../../../attest/testdata/sgx_quote_collateral.json"),
-            1_750_420_800,
-        ),
-        (
-            Platform::Tdx,
-            include_bytes!("../../../attest/testdata/tdx_quote").to_vec(),
-            include_bytes!("../../../attest/testdata/tdx_quote_collateral.json"),
-            1_750_420_800,
-        ),
-        (
-            Platform::SevSnp,
-            snp,
-            include_bytes!("../../../attest/testdata/vcek_milan.der"),
-            1_750_420_800,
-        ),
-        (
-            Platform::Nitro,
-            include_bytes!("../../../attest/testdata/nitro_attestation.cose").to_vec(),
-            &[],
-            1_736_180_000,
-        ),
-    ];
     let mut n = Net::new();
     let idao = new_idao(&mut n, "hardware");
     let all = Platform::ALL.iter().fold(0, |m, p| m | p.bit());
@@ -432,7 +404,13 @@ fn vendor_samples_verify_on_chain_and_pay_their_gas() {
         },
     };
     n.ok(OWNER, REG, policy.abi_encode(), 0);
-    for (platform, evidence, collateral, at) in samples {
+    for lazai_attest::samples::Sample {
+        platform,
+        evidence,
+        collateral,
+        at,
+    } in lazai_attest::samples::all()
+    {
         n.env.timestamp_ms = at * 1000;
         let input = T::submitAttestationCall {
             idaoId: idao,
