@@ -247,6 +247,15 @@ pub(crate) fn submit(
 /// Until when `node`'s attestation for `idao` passes the iDAO's current policy at the current
 /// block time; `None` when it does not pass now. Runs in the registry's context.
 fn until(call: &mut Call<'_>, idao: U256, node: Address) -> Result<Option<u64>, ModuleError> {
+    Ok(current(call, idao, node)?.map(|(expires, _)| expires))
+}
+
+/// [`until`] with the attestation it judged (loaded once).
+fn current(
+    call: &mut Call<'_>,
+    idao: U256,
+    node: Address,
+) -> Result<Option<(u64, Attestation)>, ModuleError> {
     let Some(policy) = load_policy(call, idao)? else {
         return Ok(None);
     };
@@ -266,7 +275,10 @@ fn until(call: &mut Call<'_>, idao: U256, node: Address) -> Result<Option<u64>, 
     {
         return Ok(None);
     }
-    Ok(policy.check_age(a.issuedAt, a.notAfter, now(call)).ok())
+    Ok(policy
+        .check_age(a.issuedAt, a.notAfter, now(call))
+        .ok()
+        .map(|expires| (expires, a)))
 }
 
 /// From any module: the HPKE key `node` attested for `idao`, when it is attested now.
@@ -276,11 +288,7 @@ pub(crate) fn attested_key(
     node: Address,
 ) -> Result<Option<B256>, ModuleError> {
     call.enter(IDAO_REGISTRY_ADDRESS, |c| {
-        if until(c, idao, node)?.is_none() {
-            return Ok(None);
-        }
-        Ok(c.load_abi::<Attestation>(&att_slot(idao, node))?
-            .map(|a| a.hpkePublicKey))
+        Ok(current(c, idao, node)?.map(|(_, a)| a.hpkePublicKey))
     })
 }
 
