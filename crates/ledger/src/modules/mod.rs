@@ -8,7 +8,9 @@
 
 pub(crate) mod dat;
 pub(crate) mod idao;
+pub mod models;
 pub(crate) mod registry;
+pub mod settlement;
 pub(crate) mod tee;
 pub(crate) mod verified;
 pub(crate) mod vsc;
@@ -24,7 +26,16 @@ pub use idao::{
     ROLE_DATA, ROLE_MODEL, ROLES_MASK, consensus_key_message, valid_p2p_address,
     verify_consensus_key_signature,
 };
+pub use models::{
+    BPS, IModelRegistry, MAX_LINEAGE, MAX_USAGE_BATCH, MODEL_REGISTRY_ADDRESS, ModelRegistry,
+    calls_metric, class_metadata, report_message,
+};
 pub use registry::{DataRegistry, IDataRegistry, proof_digest, proof_signer};
+pub use settlement::{
+    AiProcess, DEFAULT_LOCK_TIME, IAIProcess, INFERENCE_ADDRESS, ISettlement, Kind,
+    MAX_PENDING_REFUNDS, QUERY_ADDRESS, SETTLEMENT_ADDRESS, SettlementModule, TRAINING_ADDRESS,
+    user_request_message, user_request_signer,
+};
 pub use tee::{
     Attestation, ITeeRegistry, MAX_EVIDENCE_AGE, MAX_POLICY_MEASUREMENTS, TeePolicy, enable_dev_tee,
 };
@@ -375,6 +386,11 @@ impl Modules {
             Arc::new(DataRegistry::new(governance)),
             Arc::new(VerifiedComputing::new(governance)),
             Arc::new(Vsc),
+            Arc::new(SettlementModule::new(governance)),
+            Arc::new(AiProcess::new(Kind::Query, governance)),
+            Arc::new(AiProcess::new(Kind::Inference, governance)),
+            Arc::new(AiProcess::new(Kind::Training, governance)),
+            Arc::new(ModelRegistry),
         ])
     }
 

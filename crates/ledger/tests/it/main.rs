@@ -4,6 +4,7 @@ mod conservation;
 mod dat;
 mod modules;
 mod registry;
+mod services;
 mod staking;
 mod support;
 mod tee;
