@@ -65,7 +65,7 @@ pub struct DevnetArgs {
 
 /// Loads `<dir>/genesis.json` if present, otherwise writes `genesis`. A restart resumes with
 /// the genesis the chain was created with.
-fn load_or_store_genesis(dir: &Path, genesis: Genesis) -> Result<Genesis> {
+pub fn load_or_store_genesis(dir: &Path, genesis: Genesis) -> Result<Genesis> {
     let path = dir.join("genesis.json");
     if path.exists() {
         let text =

@@ -7,6 +7,7 @@ pub mod cluster;
 pub mod dat;
 pub mod data;
 pub mod default_idao;
+pub mod demo;
 pub mod devnet;
 pub mod genesis;
 pub mod keys;

@@ -2,7 +2,7 @@
 //! benchmark the transaction path.
 
 use clap::{Parser, Subcommand};
-use lazai_cli::{attest, bench, dat, data, devnet, genesis, keys, node, status, worker};
+use lazai_cli::{attest, bench, dat, data, demo, devnet, genesis, keys, node, status, worker};
 
 /// LazAI network node: LazChain, an Ethereum-compatible chain finalized by commonware BFT
 /// consensus, with LazAI's contracts as native modules.
@@ -20,6 +20,10 @@ struct Cli {
 enum Command {
     /// Run a local development network with pre-funded accounts (chain id 133718).
     Devnet(devnet::DevnetArgs),
+    /// See what LazAI does: an embedded devnet walks the whole loop — encrypted data
+    /// contributed and verified, DATs minted, a model trained and sold per call, revenue
+    /// claimed by the data's contributors — and prints who earned what.
+    Demo(demo::DemoArgs),
     /// Run one validator from a config file.
     Node(node::NodeArgs),
     /// Manage validator consensus keys.
@@ -63,6 +67,7 @@ fn main() -> std::process::ExitCode {
         .init();
     let result = match cli.command {
         Command::Devnet(args) => devnet::run(args, &cli.log),
+        Command::Demo(args) => demo::run(args),
         Command::Node(args) => node::run(args),
         Command::Keys(cmd) => keys::run(cmd),
         Command::Genesis(args) => genesis::run(args),

@@ -7,13 +7,17 @@
 pub mod contribution;
 pub mod schema;
 pub mod score;
+pub mod serve;
 pub mod service;
 pub mod tee;
+pub mod train;
 pub mod verify;
 
 pub use contribution::{Contribution, FileHash, contribute};
 pub use schema::{Column, ColumnType, Format, Schema, SchemaError};
 pub use score::{Evaluation, Limits, Reason, RowHash, compute_score, evaluate};
+pub use serve::{Prediction, Receipt, ServeConfig, ServeStats, ServerHandle};
 pub use service::{DEFAULT_MAX_BLOB, Packager, Worker, WorkerConfig, describe_reason};
 pub use tee::{Attested, Attestor};
+pub use train::{ModelWorker, TrainingJob, TrainingOutcome, TrainingReport, load_registered_model};
 pub use verify::{FileInput, Verdict};

@@ -57,6 +57,9 @@ const LOG_SCAN_BLOCKS: u64 = 5_000;
 /// the post that completes the quorum: the anchoring post of a 100-file flow measures about
 /// 66,000 gas per file (`gas_of_a_flow_of_3_and_of_100_files` in the ledger's tests).
 const ANCHOR_GAS_PER_FILE: u64 = 80_000;
+/// Gas added to a results post for anchoring whatever the flow's size (the completing post of a
+/// 3-file flow ran out of a 387,000 limit with the per-file headroom alone).
+const ANCHOR_GAS_FIXED: u64 = 150_000;
 
 /// How a worker runs.
 #[derive(Clone)]
@@ -338,25 +341,7 @@ impl Worker {
 
     /// The file's URL, hash and the sealed key for `account`.
     async fn file_input(&self, file: U256, account: Address) -> Result<FileInput> {
-        let record = self
-            .client
-            .call(DATA_REGISTRY_ADDRESS, R::getFileCall { fileId: file })
-            .await?;
-        let sealed_key = self
-            .client
-            .call(
-                DATA_REGISTRY_ADDRESS,
-                R::getFilePermissionCall {
-                    fileId: file,
-                    account,
-                },
-            )
-            .await?;
-        Ok(FileInput {
-            url: record.url,
-            hash: record.hash,
-            sealed_key,
-        })
+        file_input(&self.client, file, account).await
     }
 
     /// Verifies one file against `seen` ∪ the accepted set.
@@ -424,7 +409,9 @@ impl Worker {
         let signature = self.cfg.signer.sign_hash_sync(&digest)?;
         // The post that completes the quorum also anchors the flow and mints a DAT per
         // accepted file: whether this one will be that post is known only in its block.
-        let headroom = ANCHOR_GAS_PER_FILE.saturating_mul(files.len() as u64);
+        let headroom = ANCHOR_GAS_PER_FILE
+            .saturating_mul(files.len() as u64)
+            .saturating_add(ANCHOR_GAS_FIXED);
         let receipt = self
             .client
             .send_with_headroom(
@@ -755,6 +742,27 @@ impl Packager {
         }
         Ok(())
     }
+}
+
+/// A file's URL, hash and the sealed key granted to `account`, from the DataRegistry.
+pub(crate) async fn file_input(client: &Client, file: U256, account: Address) -> Result<FileInput> {
+    let record = client
+        .call(DATA_REGISTRY_ADDRESS, R::getFileCall { fileId: file })
+        .await?;
+    let sealed_key = client
+        .call(
+            DATA_REGISTRY_ADDRESS,
+            R::getFilePermissionCall {
+                fileId: file,
+                account,
+            },
+        )
+        .await?;
+    Ok(FileInput {
+        url: record.url,
+        hash: record.hash,
+        sealed_key,
+    })
 }
 
 /// The rejection reason a code names, for people.

@@ -11,4 +11,5 @@ mod flow;
 #[path = "../../../node/tests/it/lazai_abi.rs"]
 mod lazai_abi;
 mod process;
+mod services;
 mod tee;

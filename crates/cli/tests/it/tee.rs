@@ -23,7 +23,7 @@ use std::time::Duration;
 const TIMEOUT: Duration = Duration::from_secs(60);
 const MAX_AGE: u64 = 3_600;
 
-fn account(i: u32) -> PrivateKeySigner {
+pub(crate) fn account(i: u32) -> PrivateKeySigner {
     dev_account(i).expect("dev account")
 }
 
@@ -36,7 +36,7 @@ fn unix_now() -> u64 {
 
 /// Runs `test(rpc, dir)` against an in-process one-validator devnet whose genesis `tweak`
 /// adjusted.
-fn with_chain<F, Fut>(tweak: impl FnOnce(&mut Genesis), test: F)
+pub(crate) fn with_chain<F, Fut>(tweak: impl FnOnce(&mut Genesis), test: F)
 where
     F: FnOnce(String, PathBuf) -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
@@ -64,7 +64,11 @@ where
 }
 
 /// An iDAO owned by account 1, configured for data with `secret`'s worker key, with `policy`.
-async fn idao(rpc: &str, secret: &lazai_crypto::SecretKey, policy: Option<TeePolicy>) -> U256 {
+pub(crate) async fn idao(
+    rpc: &str,
+    secret: &lazai_crypto::SecretKey,
+    policy: Option<TeePolicy>,
+) -> U256 {
     let owner = Client::signing(rpc, account(1), TIMEOUT).expect("client");
     let r = owner
         .send(
@@ -114,7 +118,7 @@ async fn idao(rpc: &str, secret: &lazai_crypto::SecretKey, policy: Option<TeePol
     id
 }
 
-fn dev_policy(measurements: Vec<B256>) -> TeePolicy {
+pub(crate) fn dev_policy(measurements: Vec<B256>) -> TeePolicy {
     TeePolicy {
         platforms: Platform::Dev.bit(),
         measurements,
@@ -123,7 +127,7 @@ fn dev_policy(measurements: Vec<B256>) -> TeePolicy {
     }
 }
 
-fn worker_config(
+pub(crate) fn worker_config(
     rpc: &str,
     idao: U256,
     i: u32,

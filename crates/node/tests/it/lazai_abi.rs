@@ -116,9 +116,71 @@ sol! {
     }
 }
 
+sol! {
+    /// LazAI's Settlement, as `lazai-abi.md` documents it (the SDK's paying path).
+    #[sol(rpc)]
+    #[derive(Debug, PartialEq, Eq)]
+    interface Settlement {
+        struct User { address addr; uint256 availableBalance; uint256 totalBalance; address[] queryNodes; address[] inferenceNodes; address[] trainingNodes; }
+
+        function version() external pure returns (uint256);
+        function query() external view returns (address);
+        function inference() external view returns (address);
+        function training() external view returns (address);
+        function getUser(address user) external view returns (User memory);
+        function getAllUsers() external view returns (User[] memory users);
+        function addUser() external payable;
+        function deleteUser() external;
+        function deposit() external payable;
+        function withdraw(uint256 amount) external;
+        function depositQuery(address node, uint256 amount) external;
+        function depositInference(address node, uint256 amount) external;
+        function depositTraining(address node, uint256 amount) external;
+        function retrieveQuery(address[] memory nodes) external;
+        function retrieveInference(address[] memory nodes) external;
+        function retrieveTraining(address[] memory nodes) external;
+        function settlement(address addr, uint256 cost) external;
+    }
+}
+
+sol! {
+    /// LazAI's AIProcess (query, inference and training share it), as `lazai-abi.md` documents it.
+    #[sol(rpc)]
+    #[derive(Debug, PartialEq, Eq)]
+    interface AIProcess {
+        enum NodeStatus { None, Active, Removed }
+        struct NodeInfo { address nodeAddress; string url; NodeStatus status; uint256 amount; uint256 jobsCount; string publicKey; }
+        struct Refund { uint256 index; uint256 amount; uint256 createdAt; bool processed; }
+        struct Account { address user; address node; uint256 nonce; uint256 balance; uint256 pendingRefund; Refund[] refunds; }
+        struct SettlementData { string id; address user; uint256 cost; uint256 nonce; bytes userSignature; }
+        struct Settlement { bytes signature; SettlementData data; }
+
+        function version() external pure returns (uint256);
+        function nodeList() external view returns (address[] memory);
+        function activeNodeList() external view returns (address[] memory);
+        function getNode(address nodeAddress) external view returns (NodeInfo memory);
+        function addNode(address nodeAddress, string memory url, string memory publicKey) external;
+        function removeNode(address nodeAddress) external;
+        function isNode(address nodeAddress) external view returns (bool);
+        function settlement() external view returns (address);
+        function getAccount(address user, address node) external view returns (Account memory);
+        function getAccountPendingRefund(address user, address node) external view returns (uint256);
+        function getAllAccounts() external view returns (Account[] memory accounts);
+        function accountExists(address user, address node) external view returns (bool);
+        function settlementFees(Settlement memory settlement) external;
+
+        error NonceTooLow();
+        error InvalidUserSignature(bytes32 messageHash, uint256 nonce, address user, address node);
+    }
+}
+
 pub const REGISTRY: Address = address!("0xEAd077726dC83ecF385e3763ed4A0A50E8Ac5AA0");
 pub const VERIFIED: Address = address!("0x815da22D880E3560bCEcc85b6e4938b30c8202C4");
 pub const DAT: Address = address!("0x2eD344c586303C98FC3c6D5B42C5616ED42f9D9d");
+pub const SETTLEMENT: Address = address!("0xBE94646A0C6C1032c289Eea47169798e09dB5299");
+pub const QUERY: Address = address!("0xE747fd70269a8a540403ddE802D6906CB18C9F50");
+pub const INFERENCE: Address = address!("0xbb969eaafB3A7124b8dCdf9a6d5Cd5BAa0381361");
+pub const TRAINING: Address = address!("0xb578AB78bb4780D9007Cc836b358468467814B3E");
 
 pub type Registry = DataRegistry::DataRegistryInstance<DynProvider>;
 pub type Verified = VerifiedComputing::VerifiedComputingInstance<DynProvider>;

@@ -1,0 +1,585 @@
+//! AI services on a running devnet: metered inference through the worker's HTTP endpoint (the
+//! quota holds under 50 concurrent calls; replayed or reordered nonces, bad signatures,
+//! foreign, unknown and expired usage DATs are refused with clear HTTP errors; receipts are
+//! signed by the attested worker; usage lands on chain in batches), and LazAI's SDK settlement
+//! path (`addUser` → `deposit` → `depositInference` → the node's `settlementFees`) through
+//! `sol!` clients of exactly the `lazai-abi.md` signatures.
+
+use crate::lazai_abi::{AIProcess, INFERENCE, SETTLEMENT, Settlement};
+use crate::tee::{account, dev_policy, idao, with_chain, worker_config};
+use alloy::network::EthereumWallet;
+use alloy::providers::{Provider, ProviderBuilder};
+use alloy::transports::http::reqwest;
+use alloy_primitives::{Address, B256, Bytes, U256};
+use alloy_signer::SignerSync;
+use alloy_signer_local::PrivateKeySigner;
+use lazai_client::{Client, event};
+use lazai_ledger::modules::{
+    DAT_ADDRESS, IDataAnchoringToken as D, IModelRegistry as M, MODEL_REGISTRY_ADDRESS,
+    report_message, user_request_message,
+};
+use lazai_model::{Dataset, QuantizedMlp, TrainConfig, train};
+use lazai_types::{DEVNET_CHAIN_ID, lazai};
+use lazai_worker::{ModelWorker, Prediction, ServeConfig};
+use std::time::Duration;
+
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
+}
+
+/// A small model of the wine data (label: quality ≥ 6).
+fn small_model() -> QuantizedMlp {
+    let mut d = Dataset {
+        classes: 2,
+        ..Default::default()
+    };
+    for line in lazai_cli::demo::WINE.lines().skip(1) {
+        let v: Vec<f32> = line
+            .split(',')
+            .map(|x| x.trim().parse().expect("number"))
+            .collect();
+        d.features.push(v[..11].to_vec());
+        d.labels.push(u32::from(v[11] >= 6.0));
+    }
+    let f = train(
+        &d,
+        &TrainConfig {
+            hidden: 8,
+            epochs: 3,
+            ..TrainConfig::default()
+        },
+    )
+    .expect("trains");
+    QuantizedMlp::quantize(&f, &d.features)
+}
+
+async fn buy(c: &Client, model: U256, calls: u64, price: U256, expire_at: u64) -> U256 {
+    let r = c
+        .send(
+            MODEL_REGISTRY_ADDRESS,
+            M::buyUsageCall {
+                modelId: model,
+                calls: U256::from(calls),
+                expireAt: expire_at,
+            },
+            price * U256::from(calls),
+        )
+        .await
+        .expect("buyUsage");
+    event::<M::UsageBought>(&r, MODEL_REGISTRY_ADDRESS)
+        .expect("UsageBought")
+        .tokenId
+}
+
+/// One call: (HTTP status, error code or prediction).
+async fn call(
+    http: &reqwest::Client,
+    url: &str,
+    signer: &PrivateKeySigner,
+    user: Address,
+    node: Address,
+    nonce: u64,
+    token: U256,
+) -> (u16, serde_json::Value) {
+    let nonce = U256::from(nonce);
+    let sig = signer
+        .sign_message_sync(user_request_message(nonce, user, node).as_slice())
+        .expect("sign");
+    let resp = http
+        .post(url)
+        .header("content-type", "application/json")
+        .header("x-lazai-user", user.to_string())
+        .header("x-lazai-nonce", nonce.to_string())
+        .header(
+            "x-lazai-signature",
+            alloy_primitives::hex::encode_prefixed(sig.as_bytes()),
+        )
+        .header("x-lazai-usage-token", token.to_string())
+        .body(r#"{"features":[7.4,0.7,0,1.9,0.076,11,34,0.9978,3.51,0.56,9.4]}"#)
+        .send()
+        .await
+        .expect("http");
+    let status = resp.status().as_u16();
+    let body: serde_json::Value =
+        serde_json::from_slice(&resp.bytes().await.expect("body")).expect("JSON answer");
+    (status, body)
+}
+
+fn code(v: &serde_json::Value) -> &str {
+    v["error"]["code"].as_str().unwrap_or("")
+}
+
+#[test]
+fn metered_inference_keeps_the_quota_and_refuses_bad_calls() {
+    with_chain(
+        |_| {},
+        |rpc, dir| async move {
+            let (secret, _) = lazai_crypto::generate_keypair();
+            let idao = idao(&rpc, &secret, Some(dev_policy(Vec::new()))).await;
+            let owner = Client::signing(&rpc, account(1), TIMEOUT).expect("client");
+            // A dataset class with one contributor's token.
+            let r = owner
+                .send(
+                    DAT_ADDRESS,
+                    D::createClassCall {
+                        metadataURI: "ipfs://wine".into(),
+                        integrityHash: B256::ZERO,
+                        unitDecimals: 0,
+                        policyURI: String::new(),
+                    },
+                    U256::ZERO,
+                )
+                .await
+                .expect("createClass");
+            let dataset = event::<D::ClassCreated>(&r, DAT_ADDRESS)
+                .expect("ClassCreated")
+                .classId;
+            let r = owner
+                .send(
+                    DAT_ADDRESS,
+                    D::mint_0Call {
+                        classId: dataset,
+                        to: account(2).address(),
+                        value: U256::from(1),
+                        shareRatio: U256::from(10),
+                        expireAt: 0,
+                    },
+                    U256::ZERO,
+                )
+                .await
+                .expect("mint");
+            let dataset_token = event::<D::Minted>(&r, DAT_ADDRESS).expect("Minted").tokenId;
+
+            // The model worker attests, and registers a model with a signed report.
+            let worker = ModelWorker::new(worker_config(&rpc, idao, 6, &secret, &dir))
+                .await
+                .expect("model worker");
+            let node = worker.address();
+            let model = small_model();
+            let lineage = vec![M::Lineage {
+                classId: dataset,
+                weight: U256::from(1),
+            }];
+            let hash = B256::from(model.hash());
+            let report = B256::repeat_byte(3);
+            let msg = report_message(DEVNET_CHAIN_ID, idao, hash, report, &lineage);
+            let sig = account(6).sign_message_sync(msg.as_slice()).expect("sign");
+            let price = lazai(1) / U256::from(1_000);
+            let r = worker
+                .client()
+                .send(
+                    MODEL_REGISTRY_ADDRESS,
+                    M::registerModelCall {
+                        idaoId: idao,
+                        modelHash: hash,
+                        reportHash: report,
+                        uri: "http://127.0.0.1/v1/models".into(),
+                        lineage,
+                        pricePerCall: price,
+                        modelShareBps: 2_000,
+                        reportSignature: sig.as_bytes().to_vec().into(),
+                    },
+                    U256::ZERO,
+                )
+                .await
+                .expect("registerModel");
+            let model_id = event::<M::ModelRegistered>(&r, MODEL_REGISTRY_ADDRESS)
+                .expect("ModelRegistered")
+                .modelId;
+            let record = worker
+                .client()
+                .call(
+                    MODEL_REGISTRY_ADDRESS,
+                    M::getModelCall { modelId: model_id },
+                )
+                .await
+                .expect("model");
+
+            // Dave (3) buys 30 calls, and 3 calls that expire in a few seconds; Erin (4) 5.
+            let dave = Client::signing(&rpc, account(3), TIMEOUT).expect("client");
+            let erin = Client::signing(&rpc, account(4), TIMEOUT).expect("client");
+            let shared = buy(&dave, model_id, 30, price, 0).await;
+            let expire_at = unix_now() + 4;
+            let expiring = buy(&dave, model_id, 3, price, expire_at).await;
+            let own = buy(&erin, model_id, 5, price, 0).await;
+            // Dave lets 50 agents spend his DATs of the model's class.
+            let agents: Vec<PrivateKeySigner> =
+                (0..50).map(|_| PrivateKeySigner::random()).collect();
+            for a in &agents {
+                dave.send(
+                    DAT_ADDRESS,
+                    D::approveForClassCall {
+                        classId: record.classId,
+                        operator: a.address(),
+                        approved: true,
+                    },
+                    U256::ZERO,
+                )
+                .await
+                .expect("approveForClass");
+            }
+
+            let server = lazai_worker::serve::start(
+                worker,
+                model.clone(),
+                record.clone(),
+                ServeConfig {
+                    listen: "127.0.0.1:0".parse().expect("addr"),
+                    batch_calls: 8,
+                    batch_interval: Duration::from_millis(300),
+                    ..ServeConfig::default()
+                },
+            )
+            .await
+            .expect("server");
+            let url = format!("http://{}/v1/predict", server.addr);
+            let http = reqwest::Client::new();
+
+            // 50 concurrent calls on a 30-call DAT: exactly 30 answered, 20 refused (402).
+            let mut tasks = Vec::new();
+            for a in agents.clone() {
+                let (http, url) = (http.clone(), url.clone());
+                tasks.push(tokio::spawn(async move {
+                    call(&http, &url, &a, a.address(), node, 1, shared).await
+                }));
+            }
+            let mut answered = Vec::new();
+            let mut refused = 0;
+            for t in tasks {
+                let (status, body) = t.await.expect("task");
+                match status {
+                    200 => answered.push(body),
+                    402 => {
+                        assert_eq!(code(&body), "quota_exhausted");
+                        refused += 1;
+                    }
+                    other => panic!("unexpected {other}: {body}"),
+                }
+            }
+            assert_eq!((answered.len(), refused), (30, 20));
+            let mut counters: Vec<u64> = Vec::new();
+            for body in &answered {
+                let p: Prediction = serde_json::from_value(body.clone()).expect("prediction");
+                let receipt = p.receipt.expect("receipt");
+                assert_eq!(
+                    receipt.signer(),
+                    Some(node),
+                    "signed by the attested worker"
+                );
+                assert_eq!(receipt.model_hash, hash);
+                assert_eq!(receipt.usage_token, shared);
+                counters.push(receipt.counter);
+            }
+            counters.sort_unstable();
+            assert_eq!(
+                counters,
+                (1..=30).collect::<Vec<u64>>(),
+                "one receipt per call"
+            );
+
+            // Nonces: replayed or reordered are refused.
+            let erin_key = account(4);
+            let e = erin_key.address();
+            let (s, _) = call(&http, &url, &erin_key, e, node, 5, own).await;
+            assert_eq!(s, 200);
+            let (s, b) = call(&http, &url, &erin_key, e, node, 5, own).await;
+            assert_eq!((s, code(&b)), (409, "nonce_replayed"), "{b}");
+            let (s, b) = call(&http, &url, &erin_key, e, node, 4, own).await;
+            assert_eq!((s, code(&b)), (409, "nonce_replayed"), "{b}");
+            // A signature by someone else, or for another node.
+            let (s, b) = call(&http, &url, &account(5), e, node, 6, own).await;
+            assert_eq!((s, code(&b)), (401, "bad_signature"), "{b}");
+            let (s, b) = call(&http, &url, &erin_key, e, Address::repeat_byte(1), 6, own).await;
+            assert_eq!((s, code(&b)), (401, "bad_signature"), "{b}");
+            // Missing headers.
+            let resp = http
+                .post(&url)
+                .body(r#"{"features":[]}"#)
+                .send()
+                .await
+                .expect("http");
+            assert_eq!(resp.status().as_u16(), 401);
+            // Foreign DATs: Dave's (Erin is not approved), a dataset token, an unknown one.
+            let (s, b) = call(&http, &url, &erin_key, e, node, 7, shared).await;
+            assert_eq!((s, code(&b)), (403, "not_token_owner"), "{b}");
+            let (s, b) = call(&http, &url, &erin_key, e, node, 8, dataset_token).await;
+            assert_eq!((s, code(&b)), (403, "foreign_token"), "{b}");
+            let (s, b) = call(&http, &url, &erin_key, e, node, 9, U256::from(9_999)).await;
+            assert_eq!((s, code(&b)), (404, "unknown_token"), "{b}");
+            // An expired DAT.
+            while unix_now() <= expire_at {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            let dave_key = account(3);
+            let (s, b) = call(
+                &http,
+                &url,
+                &dave_key,
+                dave_key.address(),
+                node,
+                1,
+                expiring,
+            )
+            .await;
+            assert_eq!((s, code(&b)), (403, "token_expired"), "{b}");
+            // Bad input is refused before it is charged (Erin's DAT keeps its calls).
+            let sig = erin_key
+                .sign_message_sync(user_request_message(U256::from(10), e, node).as_slice())
+                .expect("sign");
+            let resp = http
+                .post(&url)
+                .header("x-lazai-user", e.to_string())
+                .header("x-lazai-nonce", "10")
+                .header(
+                    "x-lazai-signature",
+                    alloy_primitives::hex::encode_prefixed(sig.as_bytes()),
+                )
+                .header("x-lazai-usage-token", own.to_string())
+                .body(r#"{"features":[1,2]}"#)
+                .send()
+                .await
+                .expect("http");
+            assert_eq!(resp.status().as_u16(), 400);
+            let models: serde_json::Value = serde_json::from_slice(
+                &http
+                    .get(format!("http://{}/v1/models", server.addr))
+                    .send()
+                    .await
+                    .expect("models")
+                    .bytes()
+                    .await
+                    .expect("body"),
+            )
+            .expect("JSON");
+            assert_eq!(models["data"][0]["modelHash"], hash.to_string());
+
+            // Usage reaches the chain in batches: the 30-call DAT is used up, Erin's has 4 left.
+            let stats = server.stop().await;
+            assert_eq!(stats.calls_recorded, 31);
+            assert!(
+                stats.batches < 31,
+                "batched: {} transactions",
+                stats.batches
+            );
+            let reader = Client::read(&rpc).expect("reader");
+            let value = |t: U256| {
+                let reader = &reader;
+                async move {
+                    reader
+                        .call(DAT_ADDRESS, D::tokenInfoCall { tokenId: t })
+                        .await
+                        .expect("token")
+                        .value
+                }
+            };
+            assert_eq!(value(shared).await, U256::ZERO);
+            assert_eq!(value(own).await, U256::from(4));
+            let m = reader
+                .call(
+                    MODEL_REGISTRY_ADDRESS,
+                    M::getModelCall { modelId: model_id },
+                )
+                .await
+                .expect("model");
+            assert_eq!(m.callsRecorded, U256::from(31));
+            assert_eq!(m.revenue, price * U256::from(38));
+        },
+    );
+}
+
+#[test]
+fn lazai_sdk_settlement_path_through_sol_clients() {
+    with_chain(
+        |_| {},
+        |rpc, dir| async move {
+            let (secret, _) = lazai_crypto::generate_keypair();
+            let idao = idao(&rpc, &secret, Some(dev_policy(Vec::new()))).await;
+            // The node attests for the iDAO (dev TEE); governance (account 0) lists it.
+            let worker = ModelWorker::new(worker_config(&rpc, idao, 6, &secret, &dir))
+                .await
+                .expect("attested node");
+            let node = worker.address();
+            let url: reqwest::Url = rpc.parse().expect("url");
+            let wallet = |i: u32| {
+                ProviderBuilder::new()
+                    .wallet(EthereumWallet::from(account(i)))
+                    .connect_http(url.clone())
+                    .erased()
+            };
+            let inference_gov = AIProcess::new(INFERENCE, wallet(0));
+            inference_gov
+                .addNode(node, "http://127.0.0.1:8600".into(), "0x".into())
+                .send()
+                .await
+                .expect("addNode")
+                .get_receipt()
+                .await
+                .expect("receipt");
+            assert!(inference_gov.isNode(node).call().await.expect("isNode"));
+
+            let user = account(3).address();
+            let settlement = Settlement::new(SETTLEMENT, wallet(3));
+            assert_eq!(
+                settlement.inference().call().await.expect("inference"),
+                INFERENCE
+            );
+            let one = lazai(1);
+            let tenth = one / U256::from(10);
+            let r = settlement
+                .addUser()
+                .value(one)
+                .send()
+                .await
+                .expect("addUser");
+            assert!(r.get_receipt().await.expect("receipt").status());
+            let r = settlement
+                .deposit()
+                .value(one / U256::from(2))
+                .send()
+                .await
+                .expect("deposit");
+            assert!(r.get_receipt().await.expect("receipt").status());
+            let r = settlement
+                .depositInference(node, tenth * U256::from(6))
+                .send()
+                .await
+                .expect("depositInference");
+            assert!(r.get_receipt().await.expect("receipt").status());
+            let u = settlement.getUser(user).call().await.expect("getUser");
+            assert_eq!(
+                u.totalBalance,
+                one + one / U256::from(2),
+                "deposits are kept"
+            );
+            assert_eq!(u.availableBalance, tenth * U256::from(9));
+            assert_eq!(u.inferenceNodes, vec![node]);
+
+            // The node settles a request the user signed (nonce 1); a replay is refused.
+            let signed = |nonce: u64| {
+                let nonce = U256::from(nonce);
+                let sig = account(3)
+                    .sign_message_sync(user_request_message(nonce, user, node).as_slice())
+                    .expect("sign");
+                AIProcess::Settlement {
+                    signature: Bytes::new(),
+                    data: AIProcess::SettlementData {
+                        id: "chat-1".into(),
+                        user,
+                        cost: tenth,
+                        nonce,
+                        userSignature: sig.as_bytes().to_vec().into(),
+                    },
+                }
+            };
+            let inference_node = AIProcess::new(INFERENCE, wallet(6));
+            let before = worker
+                .client()
+                .provider()
+                .get_balance(node)
+                .await
+                .expect("balance");
+            let r = inference_node
+                .settlementFees(signed(1))
+                .send()
+                .await
+                .expect("settlementFees")
+                .get_receipt()
+                .await
+                .expect("receipt");
+            assert!(r.status());
+            let after = worker
+                .client()
+                .provider()
+                .get_balance(node)
+                .await
+                .expect("balance");
+            let fee = U256::from(r.gas_used) * U256::from(r.effective_gas_price);
+            assert_eq!(after + fee, before + tenth, "the node is paid the cost");
+            let a = inference_node
+                .getAccount(user, node)
+                .call()
+                .await
+                .expect("getAccount");
+            assert_eq!((a.nonce, a.balance), (U256::from(1), tenth * U256::from(5)));
+            let replay = inference_node.settlementFees(signed(1)).call().await;
+            let err = replay.expect_err("replayed nonce");
+            assert!(
+                format!("{err:?}").contains("NonceTooLow")
+                    || err
+                        .as_decoded_interface_error::<AIProcess::AIProcessErrors>()
+                        .is_some(),
+                "{err:?}"
+            );
+            let u = settlement.getUser(user).call().await.expect("getUser");
+            assert_eq!(u.totalBalance, tenth * U256::from(14));
+        },
+    );
+}
+
+/// `lazai demo --json` as a new user runs it: exits 0, and its numbers add up.
+#[test]
+fn the_demo_runs_and_its_numbers_add_up() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("demo");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lazai"))
+        .args([
+            "--log",
+            "warn",
+            "demo",
+            "--json",
+            "--rpc-addr",
+            "127.0.0.1:0",
+        ])
+        .arg("--data-dir")
+        .arg(&data)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run lazai demo");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "demo failed: {stderr}");
+    assert!(stderr.contains("verified"), "narration on stderr: {stderr}");
+    let s: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON summary");
+    let n = |k: &str| {
+        s[k].as_u64()
+            .map(u128::from)
+            .unwrap_or_else(|| panic!("{k}: {s}"))
+    };
+    let (paid, claimed, unclaimed, dust) = (n("paid"), n("claimed"), n("unclaimed"), n("dust"));
+    assert_eq!(paid, 100 * 10u128.pow(16), "100 calls at 0.01 LAZAI");
+    assert_eq!(paid, claimed + unclaimed + dust);
+    assert!(dust < 10, "dust {dust} wei");
+    let rows = s["contributors"].as_array().expect("contributors");
+    assert_eq!(rows.len(), 3);
+    let mut earned = n("modelOwnerClaimed");
+    for r in rows {
+        let e = r["earned"].as_u64().expect("earned");
+        assert!(e > 0, "{r}");
+        earned += u128::from(e);
+    }
+    assert_eq!(
+        earned + dust,
+        paid,
+        "every wei paid went to a holder or is dust"
+    );
+    assert_eq!(n("callsMade"), 100);
+    assert_eq!(n("receiptsVerified"), 100);
+    assert!(n("usageBatches") < 100, "usage recorded in batches");
+    assert!(
+        s["heldOutAccuracyInt8"].as_f64().expect("accuracy")
+            > s["majorityBaseline"].as_f64().expect("baseline")
+    );
+    // It leaves a data dir with the chain, the model and the summary.
+    assert!(data.join("genesis.json").exists());
+    assert!(data.join("demo-summary.json").exists());
+    assert!(
+        std::fs::read_dir(data.join("models"))
+            .expect("models")
+            .count()
+            >= 2
+    );
+}
