@@ -32,6 +32,7 @@ use tokio::sync::{broadcast, mpsc};
 mod attest;
 mod dat;
 mod data;
+pub mod inference;
 
 pub use dat::{DatArgs, DatReport, HolderFigures, KindFigures, run_dat};
 
@@ -58,6 +59,9 @@ pub enum BenchCommand {
     /// quotes), alone and as `submitAttestation` transactions executed by the ledger, with
     /// the gas each pays.
     Attest(attest::AttestArgs),
+    /// Inference calls per second through the worker's metered endpoint, with metering on and
+    /// off, and the on-chain gas of recording usage per call (batched and unbatched).
+    Inference(inference::InferenceArgs),
 }
 
 /// The transfer load and how it is submitted.
@@ -129,6 +133,7 @@ pub fn run(cmd: BenchCommand, log_filter: &str) -> Result<()> {
         BenchCommand::Dat(args) => run_dat(args).map(|_| ()),
         BenchCommand::Data(args) => data::run(args),
         BenchCommand::Attest(args) => attest::run(args),
+        BenchCommand::Inference(args) => inference::run(args),
     }
 }
 

@@ -10,16 +10,16 @@ use crate::tee::{account, dev_policy, idao, with_chain, worker_config};
 use alloy::network::EthereumWallet;
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::transports::http::reqwest;
-use alloy_primitives::{Address, B256, Bytes, U256};
+use alloy_primitives::{Address, Bytes, U256};
 use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
+use lazai_cli::bench::inference::registered_model;
 use lazai_client::{Client, event};
 use lazai_ledger::modules::{
     DAT_ADDRESS, IDataAnchoringToken as D, IModelRegistry as M, MODEL_REGISTRY_ADDRESS,
-    report_message, user_request_message,
+    user_request_message,
 };
-use lazai_model::{Dataset, QuantizedMlp, TrainConfig, train};
-use lazai_types::{DEVNET_CHAIN_ID, lazai};
+use lazai_types::lazai;
 use lazai_worker::{ModelWorker, Prediction, ServeConfig};
 use std::time::Duration;
 
@@ -30,32 +30,6 @@ fn unix_now() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock")
         .as_secs()
-}
-
-/// A small model of the wine data (label: quality ≥ 6).
-fn small_model() -> QuantizedMlp {
-    let mut d = Dataset {
-        classes: 2,
-        ..Default::default()
-    };
-    for line in lazai_cli::demo::WINE.lines().skip(1) {
-        let v: Vec<f32> = line
-            .split(',')
-            .map(|x| x.trim().parse().expect("number"))
-            .collect();
-        d.features.push(v[..11].to_vec());
-        d.labels.push(u32::from(v[11] >= 6.0));
-    }
-    let f = train(
-        &d,
-        &TrainConfig {
-            hidden: 8,
-            epochs: 3,
-            ..TrainConfig::default()
-        },
-    )
-    .expect("trains");
-    QuantizedMlp::quantize(&f, &d.features)
 }
 
 async fn buy(c: &Client, model: U256, calls: u64, price: U256, expire_at: u64) -> U256 {
@@ -119,86 +93,16 @@ fn metered_inference_keeps_the_quota_and_refuses_bad_calls() {
     with_chain(
         |_| {},
         |rpc, dir| async move {
-            let (secret, _) = lazai_crypto::generate_keypair();
-            let idao = idao(&rpc, &secret, Some(dev_policy(Vec::new()))).await;
-            let owner = Client::signing(&rpc, account(1), TIMEOUT).expect("client");
-            // A dataset class with one contributor's token.
-            let r = owner
-                .send(
-                    DAT_ADDRESS,
-                    D::createClassCall {
-                        metadataURI: "ipfs://wine".into(),
-                        integrityHash: B256::ZERO,
-                        unitDecimals: 0,
-                        policyURI: String::new(),
-                    },
-                    U256::ZERO,
-                )
-                .await
-                .expect("createClass");
-            let dataset = event::<D::ClassCreated>(&r, DAT_ADDRESS)
-                .expect("ClassCreated")
-                .classId;
-            let r = owner
-                .send(
-                    DAT_ADDRESS,
-                    D::mint_0Call {
-                        classId: dataset,
-                        to: account(2).address(),
-                        value: U256::from(1),
-                        shareRatio: U256::from(10),
-                        expireAt: 0,
-                    },
-                    U256::ZERO,
-                )
-                .await
-                .expect("mint");
-            let dataset_token = event::<D::Minted>(&r, DAT_ADDRESS).expect("Minted").tokenId;
-
-            // The model worker attests, and registers a model with a signed report.
-            let worker = ModelWorker::new(worker_config(&rpc, idao, 6, &secret, &dir))
-                .await
-                .expect("model worker");
-            let node = worker.address();
-            let model = small_model();
-            let lineage = vec![M::Lineage {
-                classId: dataset,
-                weight: U256::from(1),
-            }];
-            let hash = B256::from(model.hash());
-            let report = B256::repeat_byte(3);
-            let msg = report_message(DEVNET_CHAIN_ID, idao, hash, report, &lineage);
-            let sig = account(6).sign_message_sync(msg.as_slice()).expect("sign");
+            // An iDAO, a dataset class (its token 1), and a model registered by the attested
+            // model worker (account 6).
             let price = lazai(1) / U256::from(1_000);
-            let r = worker
-                .client()
-                .send(
-                    MODEL_REGISTRY_ADDRESS,
-                    M::registerModelCall {
-                        idaoId: idao,
-                        modelHash: hash,
-                        reportHash: report,
-                        uri: "http://127.0.0.1/v1/models".into(),
-                        lineage,
-                        pricePerCall: price,
-                        modelShareBps: 2_000,
-                        reportSignature: sig.as_bytes().to_vec().into(),
-                    },
-                    U256::ZERO,
-                )
+            let (worker, model, record) = registered_model(&rpc, &dir, 6, price, 1)
                 .await
-                .expect("registerModel");
-            let model_id = event::<M::ModelRegistered>(&r, MODEL_REGISTRY_ADDRESS)
-                .expect("ModelRegistered")
-                .modelId;
-            let record = worker
-                .client()
-                .call(
-                    MODEL_REGISTRY_ADDRESS,
-                    M::getModelCall { modelId: model_id },
-                )
-                .await
-                .expect("model");
+                .expect("registered model");
+            let node = worker.address();
+            let model_id = record.id;
+            let hash = record.modelHash;
+            let dataset_token = U256::from(1);
 
             // Dave (3) buys 30 calls, and 3 calls that expire in a few seconds; Erin (4) 5.
             let dave = Client::signing(&rpc, account(3), TIMEOUT).expect("client");

@@ -1,0 +1,445 @@
+//! `lazai bench inference`: calls per second through the worker's `/v1/predict` with metering
+//! on (signed headers checked, quota reserved, receipt signed, usage batched on chain) and off
+//! (the same server answering without headers), and the on-chain cost of recording usage per
+//! call, batched and unbatched.
+//!
+//! An in-process devnet; an iDAO with a dev-TEE policy; a model trained on the wine data
+//! (hidden 16) registered by an attested model worker; a usage DAT whose owner approves
+//! `--clients` agents; each agent sends its calls one after another with its own nonces
+//! (signatures made before the clock starts: the figure is the server's, not the client's
+//! signing). The metered run records usage in batches of `--batch` calls.
+
+use crate::demo::WINE;
+use alloy::transports::http::reqwest;
+use alloy_primitives::{B256, U256};
+use alloy_signer::SignerSync;
+use alloy_signer_local::PrivateKeySigner;
+use anyhow::{Context as _, Result, bail};
+use lazai_client::{Client, event};
+use lazai_consensus::runtime::{Runner as _, tokio as cw_tokio};
+use lazai_ledger::modules::{
+    DAT_ADDRESS, IDAO_REGISTRY_ADDRESS, IDataAnchoringToken as D, IIdaoRegistry as G,
+    IModelRegistry as M, ITeeRegistry, IVsc as V, MODEL_REGISTRY_ADDRESS, ROLE_MODEL, TeePolicy,
+    VSC_ADDRESS, report_message, user_request_message,
+};
+use lazai_model::{Dataset, QuantizedMlp, TrainConfig, train};
+use lazai_node::{NodeSettings, dev_account, devnet_genesis, start_devnet};
+use lazai_types::{DEVNET_CHAIN_ID, lazai};
+use lazai_worker::{ModelWorker, ServeConfig, WorkerConfig};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// `lazai bench inference`.
+#[derive(clap::Args, Debug)]
+pub struct InferenceArgs {
+    /// Seconds of calls in each mode.
+    #[arg(long, value_name = "SECS", default_value_t = 5)]
+    pub seconds: u64,
+    /// Concurrent clients (each its own agent key and nonces).
+    #[arg(long, default_value_t = 8)]
+    pub clients: usize,
+    /// Calls per usage-recording transaction.
+    #[arg(long, default_value_t = 256)]
+    pub batch: u64,
+}
+
+const TIMEOUT: Duration = Duration::from_secs(60);
+/// Most calls one agent may make in a run (signatures are made beforehand).
+const MAX_CALLS_PER_AGENT: u64 = 200_000;
+
+fn account(i: u32) -> Result<PrivateKeySigner> {
+    dev_account(i).context("dev account")
+}
+
+/// The wine data (label: quality ≥ 6).
+pub fn wine_dataset() -> Dataset {
+    let mut d = Dataset {
+        classes: 2,
+        ..Default::default()
+    };
+    for line in WINE.lines().skip(1) {
+        let v: Vec<f32> = line
+            .split(',')
+            .filter_map(|x| x.trim().parse().ok())
+            .collect();
+        if v.len() == 12 {
+            d.features.push(v[..11].to_vec());
+            d.labels.push(u32::from(v[11] >= 6.0));
+        }
+    }
+    d
+}
+
+/// An iDAO (owner: account 1) with a dev-TEE policy, a dataset class, a model trained on the
+/// wine data and registered by model worker `worker_index` (attested), at `price` per call.
+pub async fn registered_model(
+    rpc: &str,
+    dir: &Path,
+    worker_index: u32,
+    price: U256,
+    seed: u64,
+) -> Result<(ModelWorker, QuantizedMlp, M::Model)> {
+    let owner = Client::signing(rpc, account(1)?, TIMEOUT)?;
+    let (secret, public) = lazai_crypto::generate_keypair();
+    let r = owner
+        .send(
+            IDAO_REGISTRY_ADDRESS,
+            G::registerIdao_1Call {
+                name: "bench-model".into(),
+                metadataUri: "ipfs://bench".into(),
+                roles: ROLE_MODEL,
+            },
+            U256::ZERO,
+        )
+        .await?;
+    let idao = event::<G::IdaoRegistered>(&r, IDAO_REGISTRY_ADDRESS)?.idaoId;
+    owner
+        .send(
+            VSC_ADDRESS,
+            V::configureIdaoCall {
+                idaoId: idao,
+                params: V::DataParams {
+                    schema: crate::demo::WINE_SCHEMA.into(),
+                    workerKey: public.to_bytes().into(),
+                    storeUrl: String::new(),
+                    quorumSize: 1,
+                    threshold: 1,
+                    deadlineBlocks: 100,
+                    nodeFee: U256::ZERO,
+                    usageQuota: U256::from(1),
+                },
+            },
+            U256::ZERO,
+        )
+        .await?;
+    owner
+        .send(
+            IDAO_REGISTRY_ADDRESS,
+            ITeeRegistry::setTeePolicyCall {
+                idaoId: idao,
+                policy: TeePolicy {
+                    platforms: lazai_attest::Platform::Dev.bit(),
+                    measurements: Vec::new(),
+                    minTcbStatus: 0,
+                    maxEvidenceAge: 3_600,
+                },
+            },
+            U256::ZERO,
+        )
+        .await?;
+    let r = owner
+        .send(
+            DAT_ADDRESS,
+            D::createClassCall {
+                metadataURI: "ipfs://wine".into(),
+                integrityHash: B256::ZERO,
+                unitDecimals: 0,
+                policyURI: String::new(),
+            },
+            U256::ZERO,
+        )
+        .await?;
+    let dataset = event::<D::ClassCreated>(&r, DAT_ADDRESS)?.classId;
+    owner
+        .send(
+            DAT_ADDRESS,
+            D::mint_0Call {
+                classId: dataset,
+                to: account(2)?.address(),
+                value: U256::from(1),
+                shareRatio: U256::from(1),
+                expireAt: 0,
+            },
+            U256::ZERO,
+        )
+        .await?;
+    let cfg = WorkerConfig {
+        tx_timeout: TIMEOUT,
+        tee: lazai_attest::source::Source::Dev(lazai_attest::dev::Simulator::random()),
+        ..WorkerConfig::new(
+            rpc,
+            idao,
+            account(worker_index)?,
+            secret,
+            lazai_blob::Fetcher::new(Vec::new()),
+            dir.join(format!("model-worker-{worker_index}")),
+        )
+    };
+    let worker = ModelWorker::new(cfg).await?;
+    let data = wine_dataset();
+    let model = tokio::task::spawn_blocking(move || {
+        let f = train(
+            &data,
+            &TrainConfig {
+                epochs: 5,
+                seed,
+                ..TrainConfig::default()
+            },
+        )?;
+        Ok::<_, lazai_model::ModelError>(QuantizedMlp::quantize(&f, &data.features))
+    })
+    .await??;
+    let lineage = vec![M::Lineage {
+        classId: dataset,
+        weight: U256::from(1),
+    }];
+    let hash = B256::from(model.hash());
+    let report = B256::repeat_byte(0x42);
+    let msg = report_message(DEVNET_CHAIN_ID, idao, hash, report, &lineage);
+    let sig = account(worker_index)?.sign_message_sync(msg.as_slice())?;
+    let r = worker
+        .client()
+        .send(
+            MODEL_REGISTRY_ADDRESS,
+            M::registerModelCall {
+                idaoId: idao,
+                modelHash: hash,
+                reportHash: report,
+                uri: String::new(),
+                lineage,
+                pricePerCall: price,
+                modelShareBps: 2_000,
+                reportSignature: sig.as_bytes().to_vec().into(),
+            },
+            U256::ZERO,
+        )
+        .await?;
+    let id = event::<M::ModelRegistered>(&r, MODEL_REGISTRY_ADDRESS)?.modelId;
+    let record = worker
+        .client()
+        .call(MODEL_REGISTRY_ADDRESS, M::getModelCall { modelId: id })
+        .await?;
+    Ok((worker, model, record))
+}
+
+const BODY: &str = r#"{"features":[7.4,0.7,0,1.9,0.076,11,34,0.9978,3.51,0.56,9.4]}"#;
+
+/// Calls for `seconds` from `agents` (each sequential with its own nonces); returns calls made.
+async fn load(
+    url: &str,
+    agents: &[(PrivateKeySigner, Vec<String>)],
+    token: U256,
+    metered: bool,
+    seconds: u64,
+) -> Result<u64> {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let mut tasks = Vec::new();
+    for (agent, sigs) in agents {
+        let http = reqwest::Client::new();
+        let url = url.to_string();
+        let user = agent.address().to_string();
+        let sigs = sigs.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut n = 0u64;
+            while Instant::now() < deadline && (n as usize) < sigs.len() {
+                let mut req = http
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .body(BODY);
+                if metered {
+                    req = req
+                        .header("x-lazai-user", &user)
+                        .header("x-lazai-nonce", (n + 1).to_string())
+                        .header("x-lazai-signature", &sigs[n as usize])
+                        .header("x-lazai-usage-token", token.to_string());
+                }
+                let resp = req.send().await?;
+                if !resp.status().is_success() {
+                    let status = resp.status();
+                    bail!(
+                        "call refused: {status} {}",
+                        resp.text().await.unwrap_or_default()
+                    );
+                }
+                let _ = resp.bytes().await?;
+                n += 1;
+            }
+            Ok::<u64, anyhow::Error>(n)
+        }));
+    }
+    let mut total = 0;
+    for t in tasks {
+        total += t.await??;
+    }
+    Ok(total)
+}
+
+/// Runs the benchmark.
+pub fn run(args: InferenceArgs) -> Result<()> {
+    if args.clients == 0 || args.clients > 256 {
+        bail!("--clients must be between 1 and 256");
+    }
+    if args.batch == 0 || args.batch > 100_000 {
+        bail!("--batch must be between 1 and 100000");
+    }
+    let dir = tempfile::Builder::new()
+        .prefix("lazai-bench-inference-")
+        .tempdir()?;
+    let accounts: Vec<_> = (0..10)
+        .map(|i| account(i).map(|a| a.address()))
+        .collect::<Result<_>>()?;
+    let settings = NodeSettings::new(
+        devnet_genesis(
+            DEVNET_CHAIN_ID,
+            1,
+            &accounts,
+            lazai(1_000_000),
+            1_000_000_000,
+        ),
+        dir.path().join("chain"),
+        "127.0.0.1:0".parse()?,
+        Duration::from_millis(100),
+    );
+    let p2p = crate::cluster::free_port_run(1)?;
+    let keys = vec![lazai_consensus::devnet_key(0)];
+    let root = dir.path().to_path_buf();
+    cw_tokio::Runner::new(settings.runtime()).start(|context| async move {
+        let devnet = start_devnet(context, settings, keys, p2p).await?;
+        let rpc = format!("http://{}", devnet.rpc_addr());
+        let (worker, model, record) = registered_model(&rpc, &root, 6, U256::from(1), 1).await?;
+        let node = worker.address();
+        let buyer = Client::signing(&rpc, account(3)?, TIMEOUT)?;
+        let calls = MAX_CALLS_PER_AGENT * args.clients as u64;
+        let r = buyer
+            .send(
+                MODEL_REGISTRY_ADDRESS,
+                M::buyUsageCall {
+                    modelId: record.id,
+                    calls: U256::from(calls),
+                    expireAt: 0,
+                },
+                U256::from(calls),
+            )
+            .await?;
+        let token = event::<M::UsageBought>(&r, MODEL_REGISTRY_ADDRESS)?.tokenId;
+        let per_agent = (40_000 * args.seconds).min(MAX_CALLS_PER_AGENT);
+        println!(
+            "signing {} request headers per client for {} clients…",
+            per_agent, args.clients
+        );
+        let mut agents = Vec::new();
+        for _ in 0..args.clients {
+            let agent = PrivateKeySigner::random();
+            buyer
+                .send(
+                    DAT_ADDRESS,
+                    D::approveForClassCall {
+                        classId: record.classId,
+                        operator: agent.address(),
+                        approved: true,
+                    },
+                    U256::ZERO,
+                )
+                .await?;
+            let a = agent.address();
+            let sigs = (1..=per_agent)
+                .map(|n| {
+                    agent
+                        .sign_message_sync(
+                            user_request_message(U256::from(n), a, node).as_slice(),
+                        )
+                        .map(|s| alloy_primitives::hex::encode_prefixed(s.as_bytes()))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            agents.push((agent, sigs));
+        }
+
+        // Unmetered first (its own worker key: one signer per process).
+        let (plain_worker, plain_model, plain_record) =
+            registered_model(&rpc, &root, 5, U256::from(1), 2).await?;
+        let plain = lazai_worker::serve::start(
+            plain_worker,
+            plain_model,
+            plain_record,
+            ServeConfig {
+                listen: "127.0.0.1:0".parse()?,
+                metering: false,
+                ..ServeConfig::default()
+            },
+        )
+        .await?;
+        let url = format!("http://{}/v1/predict", plain.addr);
+        let n = load(&url, &agents, token, false, args.seconds).await?;
+        plain.stop().await;
+        let plain_rate = n as f64 / args.seconds as f64;
+
+        let metered = lazai_worker::serve::start(
+            worker,
+            model,
+            record,
+            ServeConfig {
+                listen: "127.0.0.1:0".parse()?,
+                batch_calls: args.batch,
+                batch_interval: Duration::from_secs(1),
+                ..ServeConfig::default()
+            },
+        )
+        .await?;
+        let url = format!("http://{}/v1/predict", metered.addr);
+        let started = Instant::now();
+        let m = load(&url, &agents, token, true, args.seconds).await?;
+        let metered_rate = m as f64 / started.elapsed().as_secs_f64();
+        let stats = metered.stop().await;
+        if stats.calls_recorded != m {
+            bail!(
+                "{} calls answered but {} recorded on chain",
+                m,
+                stats.calls_recorded
+            );
+        }
+
+        // One call recorded per transaction, for comparison.
+        let single = {
+            let (w, q, rec) = registered_model(&rpc, &root, 4, U256::from(1), 3).await?;
+            let buyer = Client::signing(&rpc, account(7)?, TIMEOUT)?;
+            buyer
+                .send(
+                    MODEL_REGISTRY_ADDRESS,
+                    M::buyUsageCall {
+                        modelId: rec.id,
+                        calls: U256::from(1),
+                        expireAt: 0,
+                    },
+                    U256::from(1),
+                )
+                .await?;
+            let _ = q;
+            let tokens = buyer.call(DAT_ADDRESS, D::tokenCountCall {}).await?;
+            let r = w
+                .client()
+                .send(
+                    MODEL_REGISTRY_ADDRESS,
+                    M::recordUsageCall {
+                        modelId: rec.id,
+                        tokenIds: vec![tokens],
+                        amounts: vec![U256::from(1)],
+                        receiptsRoot: B256::repeat_byte(1),
+                    },
+                    U256::ZERO,
+                )
+                .await?;
+            r.gas_used
+        };
+
+        println!();
+        println!(
+            "inference through the worker, {} clients, {} s each:",
+            args.clients, args.seconds
+        );
+        println!("  metering off: {plain_rate:>10.0} calls/s");
+        println!(
+            "  metering on:  {metered_rate:>10.0} calls/s ({:.0}% of off): signed headers checked, quota reserved, receipt signed",
+            metered_rate / plain_rate.max(1.0) * 100.0
+        );
+        println!(
+            "usage recorded on chain: {} calls in {} transactions (batches of up to {}), {} gas in all = {} gas per call; one call per transaction: {single} gas per call",
+            stats.calls_recorded,
+            stats.batches,
+            args.batch,
+            stats.batch_gas,
+            stats.batch_gas / stats.calls_recorded.max(1)
+        );
+        Ok::<_, anyhow::Error>(())
+    })?;
+    Ok(())
+}
