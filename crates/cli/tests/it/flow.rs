@@ -15,12 +15,13 @@ use alloy::transports::http::reqwest;
 use alloy_primitives::{Address, U256};
 use alloy_signer_local::PrivateKeySigner;
 use lazai_blob::{BlobStore, Fetcher};
+use lazai_cli::demo::{WINE, WINE_SCHEMA, wine_slice};
 use lazai_client::{Client, event};
 use lazai_consensus::runtime::{Runner as _, tokio as cw_tokio};
 use lazai_crypto::{EncryptParams, generate_keypair};
 use lazai_ledger::modules::{
-    DAT_ADDRESS, DATA_REGISTRY_ADDRESS, IDAO_REGISTRY_ADDRESS, IDataAnchoringToken as D,
-    IDataRegistry as R, IIdaoRegistry as G, IVsc as V, ROLE_DATA, VSC_ADDRESS, idao_data_address,
+    DAT_ADDRESS, IDAO_REGISTRY_ADDRESS, IDataAnchoringToken as D, IIdaoRegistry as G, IVsc as V,
+    ROLE_DATA, VSC_ADDRESS,
 };
 use lazai_node::{NodeSettings, dev_account, devnet_genesis, start_devnet};
 use lazai_types::{DEVNET_CHAIN_ID, lazai};
@@ -28,8 +29,6 @@ use lazai_worker::{Packager, Worker, WorkerConfig, contribute};
 use std::path::Path;
 use std::time::Duration;
 
-const WINE: &str = include_str!("../../../worker/testdata/winequality-red.csv");
-const WINE_SCHEMA: &str = include_str!("../../../worker/testdata/winequality-red.schema.json");
 const TIMEOUT: Duration = Duration::from_secs(60);
 const FLOW_VERIFIED: u8 = 2;
 const FILE_VERIFIED: u8 = 2;
@@ -43,63 +42,11 @@ fn signing(rpc: &str, i: u32) -> Client {
     Client::signing(rpc, account(i), TIMEOUT).expect("client")
 }
 
-/// Header plus data rows `range` of the wine file.
-fn wine_slice(range: std::ops::Range<usize>) -> String {
-    let mut lines = WINE.lines();
-    let header = lines.next().expect("header");
-    let rows: Vec<&str> = lines.collect();
-    let mut out = format!("{header}\n");
-    for row in &rows[range] {
-        out.push_str(row);
-        out.push('\n');
-    }
-    out
-}
-
-/// Encrypts and uploads `text` for `idao`, registers it and shares it with the iDAO; returns
-/// the file id.
+/// Encrypts, uploads, registers and shares `text` with `idao`; the file id.
 async fn submit_file(c: &Client, store: &BlobStore, idao: U256, dir: &Path, text: &str) -> U256 {
-    let config = c
-        .call(VSC_ADDRESS, V::dataConfigCall { idaoId: idao })
+    lazai_cli::demo::submit_file(c, store, idao, dir, text)
         .await
-        .expect("config");
-    let recipient =
-        lazai_crypto::PublicKey::from_bytes(config.workerKey.as_slice()).expect("worker key");
-    let path = tempfile::Builder::new()
-        .suffix(".csv")
-        .tempfile_in(dir)
-        .expect("temp")
-        .into_temp_path();
-    std::fs::write(&path, text).expect("write");
-    let contribution = contribute(&path, store, &recipient, dir, EncryptParams::default())
-        .await
-        .expect("contribute");
-    let added = c
-        .send(
-            DATA_REGISTRY_ADDRESS,
-            R::addFileCall {
-                url: contribution.url,
-                hash: contribution.hash.to_string(),
-            },
-            U256::ZERO,
-        )
-        .await
-        .expect("addFile");
-    let id = event::<R::FileAdded>(&added, DATA_REGISTRY_ADDRESS)
-        .expect("FileAdded")
-        .fileId;
-    c.send(
-        DATA_REGISTRY_ADDRESS,
-        R::addPermissionForFileCall {
-            fileId: id,
-            account: idao_data_address(idao),
-            key: contribution.sealed_key.to_hex(),
-        },
-        U256::ZERO,
-    )
-    .await
-    .expect("share");
-    id
+        .expect("submit a file")
 }
 
 fn worker_config(
@@ -126,17 +73,9 @@ fn worker_config(
 }
 
 async fn wait_flow(c: &Client, flow: U256) -> V::Flow {
-    for _ in 0..600 {
-        let f = c
-            .call(VSC_ADDRESS, V::getFlowCall { flowId: flow })
-            .await
-            .expect("flow");
-        if f.status != 1 {
-            return f;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("flow {flow} never closed");
+    lazai_cli::demo::wait_flow(c, flow, Duration::from_secs(60))
+        .await
+        .expect("flow closes")
 }
 
 #[test]
