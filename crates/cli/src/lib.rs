@@ -11,6 +11,7 @@ pub mod demo;
 pub mod devnet;
 pub mod genesis;
 pub mod keys;
+pub mod model;
 pub mod node;
 pub mod status;
 pub mod worker;

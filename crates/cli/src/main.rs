@@ -2,7 +2,9 @@
 //! benchmark the transaction path.
 
 use clap::{Parser, Subcommand};
-use lazai_cli::{attest, bench, dat, data, demo, devnet, genesis, keys, node, status, worker};
+use lazai_cli::{
+    attest, bench, dat, data, demo, devnet, genesis, keys, model, node, status, worker,
+};
 
 /// LazAI network node: LazChain, an Ethereum-compatible chain finalized by commonware BFT
 /// consensus, with LazAI's contracts as native modules.
@@ -54,6 +56,10 @@ enum Command {
     /// TEE attestation: verify evidence offline, iDAO TEE policies, node attestations.
     #[command(subcommand)]
     Attest(attest::AttestCommand),
+    /// Models: train on an iDAO's verified data and register, serve with metering, buy usage,
+    /// call, show.
+    #[command(subcommand)]
+    Model(model::ModelCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -79,6 +85,7 @@ fn main() -> std::process::ExitCode {
         Command::Flow(cmd) => data::run_flow(cmd),
         Command::Worker(args) => worker::run(args),
         Command::Attest(cmd) => attest::run(cmd),
+        Command::Model(cmd) => model::run(cmd),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -112,75 +112,83 @@ pub fn worker_secret(path: Option<&Path>) -> Result<SecretKey> {
         .with_context(|| format!("invalid X25519 worker secret in {source}"))
 }
 
-pub fn run(args: WorkerArgs) -> Result<()> {
+/// The worker configuration `args` describe (a temporary work dir is kept alive by the
+/// returned guard), and the blob stores it trusts.
+pub async fn config(args: &WorkerArgs) -> Result<(WorkerConfig, tempfile::TempDir, Vec<String>)> {
     let signer = node_signer(args.key.as_deref())?;
     let secret = worker_secret(args.worker_secret.as_deref())?;
     if args.poll_ms == 0 {
         bail!("--poll-ms must be at least 1");
     }
+    let client = Client::read(&args.rpc)?;
+    let config = client
+        .call(VSC_ADDRESS, IVsc::dataConfigCall { idaoId: args.idao })
+        .await
+        .with_context(|| format!("read iDAO {}'s data configuration", args.idao))?;
+    let mut locations = args.stores.clone();
+    if !config.storeUrl.is_empty() {
+        locations.insert(0, config.storeUrl.clone());
+    }
+    if locations.is_empty() {
+        bail!(
+            "iDAO {} declares no blob store and no --store was given: nothing to read \
+             ciphertext from",
+            args.idao
+        );
+    }
+    let stores = locations
+        .iter()
+        .map(|l| BlobStore::open(l).with_context(|| format!("open the blob store {l:?}")))
+        .collect::<Result<Vec<_>>>()?;
+    let temp = tempfile::Builder::new().prefix("lazai-worker-").tempdir()?;
+    let work_dir = args
+        .work_dir
+        .clone()
+        .unwrap_or_else(|| temp.path().to_path_buf());
+    let collateral = match &args.tee_collateral {
+        Some(p) => Some(lazai_attest::decode_input(
+            &std::fs::read(p).with_context(|| format!("read {}", p.display()))?,
+        )),
+        None => None,
+    };
+    let tee = match args.tee.as_str() {
+        "dev" => Source::Dev(lazai_attest::dev::Simulator::random()),
+        _ => Source::detect(collateral),
+    };
+    tracing::info!(tee = tee.name(), "TEE evidence source");
+    let cfg = WorkerConfig {
+        tee,
+        url: args.url.clone(),
+        poll: Duration::from_millis(args.poll_ms),
+        max_blob: args.max_blob,
+        serve_jobs: !args.no_jobs,
+        tx_timeout: Duration::from_secs(args.timeout),
+        ..WorkerConfig::new(
+            &args.rpc,
+            args.idao,
+            signer,
+            secret,
+            Fetcher::new(stores),
+            work_dir,
+        )
+    };
+    Ok((cfg, temp, locations))
+}
+
+pub fn run(args: WorkerArgs) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async move {
+        let (cfg, temp, locations) = config(&args).await?;
         let client = Client::read(&args.rpc)?;
-        let config = client
-            .call(VSC_ADDRESS, IVsc::dataConfigCall { idaoId: args.idao })
-            .await
-            .with_context(|| format!("read iDAO {}'s data configuration", args.idao))?;
         let verifiers = client
             .call(VSC_ADDRESS, IVsc::verifiersCall { idaoId: args.idao })
             .await?;
-        if !verifiers.contains(&signer.address()) {
-            tracing::warn!(node = %signer.address(), idao = %args.idao,
+        if !verifiers.contains(&cfg.signer.address()) {
+            tracing::warn!(node = %cfg.signer.address(), idao = %args.idao,
                 "not (yet) a verifier of this iDAO: it will be in no quorum until the owner runs `lazai idao verifier add`");
         }
-        let mut locations = args.stores.clone();
-        if !config.storeUrl.is_empty() {
-            locations.insert(0, config.storeUrl.clone());
-        }
-        if locations.is_empty() {
-            bail!(
-                "iDAO {} declares no blob store and no --store was given: nothing to read \
-                 ciphertext from",
-                args.idao
-            );
-        }
-        let stores = locations
-            .iter()
-            .map(|l| BlobStore::open(l).with_context(|| format!("open the blob store {l:?}")))
-            .collect::<Result<Vec<_>>>()?;
-        let temp = tempfile::Builder::new().prefix("lazai-worker-").tempdir()?;
-        let work_dir = args
-            .work_dir
-            .clone()
-            .unwrap_or_else(|| temp.path().to_path_buf());
-        let collateral = match &args.tee_collateral {
-            Some(p) => Some(lazai_attest::decode_input(
-                &std::fs::read(p).with_context(|| format!("read {}", p.display()))?,
-            )),
-            None => None,
-        };
-        let tee = match args.tee.as_str() {
-            "dev" => Source::Dev(lazai_attest::dev::Simulator::random()),
-            _ => Source::detect(collateral),
-        };
-        tracing::info!(tee = tee.name(), "TEE evidence source");
-        let cfg = WorkerConfig {
-            tee,
-            url: args.url.clone(),
-            poll: Duration::from_millis(args.poll_ms),
-            max_blob: args.max_blob,
-            serve_jobs: !args.no_jobs,
-            tx_timeout: Duration::from_secs(args.timeout),
-            ..WorkerConfig::new(
-                &args.rpc,
-                args.idao,
-                signer,
-                secret,
-                Fetcher::new(stores),
-                work_dir,
-            )
-        };
         let worker = Worker::new(cfg).await?;
         let attested = worker.attestation();
         tracing::info!(node = %worker.address(), idao = %args.idao, tee = attested.platform,

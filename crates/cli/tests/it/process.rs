@@ -11,11 +11,11 @@ use std::time::Duration;
 pub(crate) const DEV_KEY_0: &str =
     "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     lazai_cli::cluster::free_ports(1).expect("a free port")[0]
 }
 
-fn lazai(args: &[&str]) -> Command {
+pub(crate) fn lazai(args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_lazai"));
     cmd.args(args)
         .env("LAZAI_LOG", "warn")
@@ -26,7 +26,7 @@ fn lazai(args: &[&str]) -> Command {
 }
 
 /// Kills the child with SIGKILL when dropped, so a failing test leaves no process behind.
-struct Killed(Child);
+pub(crate) struct Killed(pub(crate) Child);
 
 impl Drop for Killed {
     fn drop(&mut self) {

@@ -6,6 +6,7 @@
 //! `sol!` clients of exactly the `lazai-abi.md` signatures.
 
 use crate::lazai_abi::{AIProcess, INFERENCE, SETTLEMENT, Settlement};
+use crate::process::{Killed, free_port, lazai as lazai_cmd};
 use crate::tee::{account, dev_policy, idao, with_chain, worker_config};
 use alloy::network::EthereumWallet;
 use alloy::providers::{Provider, ProviderBuilder};
@@ -425,9 +426,10 @@ fn lazai_sdk_settlement_path_through_sol_clients() {
     );
 }
 
-/// `lazai demo --json` as a new user runs it: exits 0, and its numbers add up.
-#[test]
-fn the_demo_runs_and_its_numbers_add_up() {
+/// `lazai demo --json` as a new user runs it: exits 0, its numbers add up, and its chain can
+/// be resumed and inspected with the CLI (`lazai model show`, `lazai model buy`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_runs_and_its_numbers_add_up() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("demo");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_lazai"))
@@ -486,4 +488,61 @@ fn the_demo_runs_and_its_numbers_add_up() {
             .count()
             >= 2
     );
+
+    // Resume its chain and inspect it with the CLI.
+    let (rpc, p2p) = (free_port(), free_port());
+    let rpc_addr = format!("127.0.0.1:{rpc}");
+    let p2p_port = p2p.to_string();
+    let data_dir = data.display().to_string();
+    let _node = Killed(
+        lazai_cmd(&[
+            "devnet",
+            "--data-dir",
+            &data_dir,
+            "--no-default-idao",
+            "--rpc-addr",
+            &rpc_addr,
+            "--p2p-port",
+            &p2p_port,
+        ])
+        .spawn()
+        .expect("spawn lazai devnet"),
+    );
+    crate::process::wait_for_height(&crate::process::provider(rpc), 1).await;
+    let url = format!("http://{rpc_addr}");
+    let model_id = n("modelId").to_string();
+    let out = lazai_cmd(&[
+        "model",
+        "show",
+        "--model-id",
+        &model_id,
+        "--rpc",
+        &url,
+        "--json",
+    ])
+    .stdout(std::process::Stdio::piped())
+    .output()
+    .expect("model show");
+    assert!(out.status.success());
+    let shown: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(shown["modelHash"], s["modelHash"]);
+    assert_eq!(shown["callsRecorded"], "100");
+    let consumer = "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a";
+    let out = lazai_cmd(&[
+        "model",
+        "buy",
+        "--model-id",
+        &model_id,
+        "--calls",
+        "2",
+        "--key",
+        consumer,
+        "--rpc",
+        &url,
+    ])
+    .stdout(std::process::Stdio::piped())
+    .output()
+    .expect("model buy");
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("usage DAT"));
 }
