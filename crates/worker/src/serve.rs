@@ -374,6 +374,17 @@ impl Shared {
             )
             .await
             .unwrap_or_default();
+        if info.classId != self.record.classId {
+            // Not cached: only the model's own tokens take memory.
+            return Err(err(
+                StatusCode::FORBIDDEN,
+                "foreign_token",
+                format!(
+                    "usage token {id} belongs to DAT class {}, not to model {}'s class {}",
+                    info.classId, self.record.id, self.record.classId
+                ),
+            ));
+        }
         let state = TokenState {
             owner: info.owner,
             class: info.classId,
@@ -439,11 +450,14 @@ impl Shared {
                 )
                 .await
                 .map_err(unavailable)?;
-        self.meter
-            .lock()
-            .expect("meter")
-            .approvals
-            .insert((owner, caller), (approved, std::time::Instant::now()));
+        // Only approvals are cached: refusals take no memory, whoever asks.
+        if approved {
+            self.meter
+                .lock()
+                .expect("meter")
+                .approvals
+                .insert((owner, caller), (true, std::time::Instant::now()));
+        }
         Ok(())
     }
 

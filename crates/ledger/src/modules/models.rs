@@ -309,7 +309,9 @@ impl ModelRegistry {
         call.pay(DAT_ADDRESS, amount)?;
         let class = model.classId;
         call.enter(DAT_ADDRESS, |c| {
-            facade::settle(c, class, to_model)?;
+            if !to_model.is_zero() {
+                facade::settle(c, class, to_model)?;
+            }
             for (class, part) in parts {
                 facade::settle(c, class, part)?;
             }

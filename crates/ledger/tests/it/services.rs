@@ -549,4 +549,25 @@ fn a_model_sells_usage_records_it_in_batches_and_pays_its_data_by_lineage() {
     let dust = paid - (a + b + o);
     assert!(dust <= U256::from(4), "dust {dust}");
     eprintln!("paid {paid}: contributors {a} + {b}, model owner {o}, dust {dust}");
+
+    // A payment too small to leave the model anything settles it all to the data.
+    n.ok(
+        OWNER,
+        mr,
+        M::setPriceCall {
+            modelId: model_id,
+            pricePerCall: U256::from(1),
+        }
+        .abi_encode(),
+        0,
+    );
+    let one = M::buyUsageCall {
+        modelId: model_id,
+        calls: U256::from(1),
+        expireAt: 0,
+    }
+    .abi_encode();
+    n.ok(USER, mr, one, 1);
+    let model: M::Model = n.view(mr, M::getModelCall { modelId: model_id });
+    assert_eq!(model.toData, to_data + U256::from(1));
 }
