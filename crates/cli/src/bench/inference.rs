@@ -432,7 +432,7 @@ pub fn run(args: InferenceArgs) -> Result<()> {
             metered_rate / plain_rate.max(1.0) * 100.0
         );
         println!(
-            "usage recorded on chain: {} calls in {} transactions (batches of up to {}), {} gas in all = {} gas per call; one call per transaction: {single} gas per call",
+            "usage recorded on chain: {} calls in {} transactions (each sent once at least {} calls wait, or every second), {} gas in all = {} gas per call; one call per transaction: {single} gas per call",
             stats.calls_recorded,
             stats.batches,
             args.batch,
