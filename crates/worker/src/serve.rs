@@ -24,9 +24,12 @@
 //!
 //! Usage reaches the chain in batches: one `ModelRegistry.recordUsage` transaction for all
 //! the calls reserved since the last one, sent when [`ServeConfig::batch_calls`] calls are
-//! waiting or every [`ServeConfig::batch_interval`], with the Merkle root of their receipts. A
-//! batch the chain refuses (a token whose value changed on chain) re-reads the tokens and
-//! keeps what still fits.
+//! waiting or every [`ServeConfig::batch_interval`], with the Merkle root of their receipts
+//! (in token id order). A failed batch is reconciled with the chain (`usageOf`): recorded
+//! after all (a late receipt) counts as recorded; otherwise the calls wait for the next batch,
+//! but those the token can no longer pay for (value moved out, token expired) are dropped with
+//! a warning. Tokens are re-read every [`TOKEN_TTL`] (owner, expiry, value) and refused from
+//! [`EXPIRY_MARGIN_SECS`] before they expire.
 //!
 //! `GET /v1/models` lists the model served. With metering off ([`ServeConfig::metering`])
 //! the same server answers without headers, for measuring what metering costs.
@@ -56,6 +59,11 @@ use tracing::{info, warn};
 
 /// How long an approval read from the chain is trusted before it is read again.
 pub const APPROVAL_TTL: Duration = Duration::from_secs(30);
+/// How long a usage token's owner, expiry and value are trusted before they are read again.
+pub const TOKEN_TTL: Duration = Duration::from_secs(10);
+/// A usage DAT this close to its expiry is refused: its usage might not reach the chain
+/// before it expires (the chain refuses usage on expired tokens).
+pub const EXPIRY_MARGIN_SECS: u64 = 30;
 
 /// How the server runs.
 #[derive(Clone, Debug)]
@@ -204,24 +212,30 @@ struct TokenState {
     owner: Address,
     class: U256,
     expire_at: u64,
-    /// Its value on chain, as of the last recorded batch.
+    /// Its value on chain, as of the last recorded batch (or the last fresh read).
     chain_value: U256,
-    /// Calls served and not yet in a batch.
+    /// Calls served and not yet in a batch, and their receipt hashes.
     reserved: u64,
-    /// Calls in the batch being recorded.
+    receipts: Vec<B256>,
+    /// Calls in the batch being recorded, and their receipt hashes.
     in_flight: u64,
-    /// Calls ever recorded or reserved on it (for receipt counters).
+    in_flight_receipts: Vec<B256>,
+    /// Calls ever reserved on it (for receipt counters).
     used: u64,
+    /// Usage of it the chain has recorded (`usageOf`), as far as this server knows.
+    recorded: u64,
+    /// When owner, expiry and value were last read from the chain.
+    fetched: std::time::Instant,
 }
 
 #[derive(Default)]
 struct Meter {
     /// The last nonce accepted from each user.
     nonces: HashMap<Address, U256>,
-    tokens: HashMap<U256, TokenState>,
-    /// Receipt message hashes of the reserved calls.
-    receipts: Vec<B256>,
+    tokens: std::collections::BTreeMap<U256, TokenState>,
     waiting: u64,
+    /// Incremented by every recorded batch (a chain read older than it is stale).
+    generation: u64,
     /// (token owner, caller) → (approved for the class or for all, when read).
     approvals: HashMap<(Address, Address), (bool, std::time::Instant)>,
 }
@@ -340,9 +354,15 @@ fn parse_auth(h: &HeaderMap, node: Address) -> Result<Auth, ApiError> {
 
 impl Shared {
     async fn token_state(&self, id: U256) -> Result<TokenState, ApiError> {
-        if let Some(t) = self.meter.lock().expect("meter").tokens.get(&id) {
-            return Ok(t.clone());
-        }
+        let generation = {
+            let m = self.meter.lock().expect("meter");
+            if let Some(t) = m.tokens.get(&id)
+                && t.fetched.elapsed() < TOKEN_TTL
+            {
+                return Ok(t.clone());
+            }
+            m.generation
+        };
         let info = self
             .reader
             .call(DAT_ADDRESS, D::tokenInfoCall { tokenId: id })
@@ -363,17 +383,6 @@ impl Shared {
                     )
                 }
             })?;
-        let used = self
-            .reader
-            .call(
-                DAT_ADDRESS,
-                D::usageOfCall {
-                    tokenId: id,
-                    metricType: calls_metric(),
-                },
-            )
-            .await
-            .unwrap_or_default();
         if info.classId != self.record.classId {
             // Not cached: only the model's own tokens take memory.
             return Err(err(
@@ -385,23 +394,42 @@ impl Shared {
                 ),
             ));
         }
-        let state = TokenState {
+        let used = self
+            .reader
+            .call(
+                DAT_ADDRESS,
+                D::usageOfCall {
+                    tokenId: id,
+                    metricType: calls_metric(),
+                },
+            )
+            .await
+            .map(|u| u64::try_from(u).unwrap_or(u64::MAX))
+            .unwrap_or_default();
+        let mut m = self.meter.lock().expect("meter");
+        let fresh = m.generation == generation;
+        let t = m.tokens.entry(id).or_insert_with(|| TokenState {
             owner: info.owner,
             class: info.classId,
             expire_at: info.expireAt,
             chain_value: info.value,
             reserved: 0,
+            receipts: Vec::new(),
             in_flight: 0,
-            used: u64::try_from(used).unwrap_or(u64::MAX),
-        };
-        Ok(self
-            .meter
-            .lock()
-            .expect("meter")
-            .tokens
-            .entry(id)
-            .or_insert(state)
-            .clone())
+            in_flight_receipts: Vec::new(),
+            used,
+            recorded: used,
+            fetched: std::time::Instant::now(),
+        });
+        // A refresh: the owner and expiry may have changed (a transfer); the value too (value
+        // moved in or out), but a read is only trusted when no batch was recorded meanwhile.
+        t.owner = info.owner;
+        t.expire_at = info.expireAt;
+        if fresh && t.in_flight == 0 {
+            t.chain_value = info.value;
+        }
+        t.fetched = std::time::Instant::now();
+        Ok(t.clone())
     }
 
     /// Reads (and caches) whether `owner` approved `caller` for the model's class.
@@ -514,11 +542,14 @@ impl Shared {
                 "token state was dropped; retry",
             )
         })?;
-        if t.expire_at != 0 && now_secs() >= t.expire_at {
+        if t.expire_at != 0 && now_secs().saturating_add(EXPIRY_MARGIN_SECS) >= t.expire_at {
             return Err(err(
                 StatusCode::FORBIDDEN,
                 "token_expired",
-                format!("usage token {} expired at {}", auth.token, t.expire_at),
+                format!(
+                    "usage token {} expires at {} (refused from {EXPIRY_MARGIN_SECS} s before, so its usage can reach the chain)",
+                    auth.token, t.expire_at
+                ),
             ));
         }
         let committed = U256::from(t.reserved + t.in_flight);
@@ -631,7 +662,9 @@ async fn predict(
     receipt.signature = sig.as_bytes().to_vec().into();
     let waiting = {
         let mut m = s.meter.lock().expect("meter");
-        m.receipts.push(message);
+        if let Some(t) = m.tokens.get_mut(&auth.token) {
+            t.receipts.push(message);
+        }
         m.waiting
     };
     s.stats.lock().expect("stats").calls += 1;
@@ -667,27 +700,33 @@ async fn models(State(s): State<Arc<Shared>>) -> Json<serde_json::Value> {
     }))
 }
 
-/// Takes the waiting calls for a batch: (token ids, amounts, receipts root).
+/// Takes the waiting calls for a batch: (token ids, amounts, the root of their receipts), in
+/// token id order.
 fn take_batch(m: &mut Meter) -> Option<(Vec<U256>, Vec<U256>, B256)> {
     let mut tokens = Vec::new();
     let mut amounts = Vec::new();
+    let mut receipts = Vec::new();
+    let mut taken = 0u64;
     for (id, t) in m.tokens.iter_mut() {
         if t.reserved > 0 && t.in_flight == 0 && tokens.len() < MAX_USAGE_BATCH {
             t.in_flight = t.reserved;
             t.reserved = 0;
+            t.in_flight_receipts = std::mem::take(&mut t.receipts);
+            receipts.extend_from_slice(&t.in_flight_receipts);
             tokens.push(*id);
             amounts.push(U256::from(t.in_flight));
+            taken += t.in_flight;
         }
     }
     if tokens.is_empty() {
         return None;
     }
-    let taken: u64 = amounts.iter().map(|a| a.to::<u64>()).sum();
     m.waiting = m.waiting.saturating_sub(taken);
-    let receipts = std::mem::take(&mut m.receipts);
     Some((tokens, amounts, merkle_root(&receipts)))
 }
 
+/// Records one batch; false when there was nothing to record or the batch failed (the caller
+/// then waits before trying again).
 async fn flush_once(worker: &ModelWorker, shared: &Shared) -> bool {
     let Some((tokens, amounts, root)) = take_batch(&mut shared.meter.lock().expect("meter")) else {
         return false;
@@ -709,10 +748,13 @@ async fn flush_once(worker: &ModelWorker, shared: &Shared) -> bool {
     match sent {
         Ok(receipt) => {
             let mut m = shared.meter.lock().expect("meter");
+            m.generation += 1;
             for id in &tokens {
                 if let Some(t) = m.tokens.get_mut(id) {
                     t.chain_value = t.chain_value.saturating_sub(U256::from(t.in_flight));
+                    t.recorded = t.recorded.saturating_add(t.in_flight);
                     t.in_flight = 0;
+                    t.in_flight_receipts.clear();
                 }
             }
             drop(m);
@@ -726,40 +768,86 @@ async fn flush_once(worker: &ModelWorker, shared: &Shared) -> bool {
                 gas = receipt.gas_used,
                 "usage recorded on chain"
             );
+            true
         }
         Err(e) => {
-            warn!(error = %format!("{e:#}"), calls, "recording usage failed; re-reading the tokens");
+            warn!(error = %format!("{e:#}"), calls, "recording usage failed; reconciling with the chain");
             shared.stats.lock().expect("stats").failed_batches += 1;
             for id in &tokens {
-                let fresh = shared
-                    .reader
-                    .call(DAT_ADDRESS, D::tokenInfoCall { tokenId: *id })
-                    .await
-                    .ok();
-                let mut m = shared.meter.lock().expect("meter");
-                let Some(t) = m.tokens.get_mut(id) else {
-                    continue;
-                };
-                let owed = t.in_flight;
-                t.in_flight = 0;
-                if let Some(info) = fresh {
-                    t.chain_value = info.value;
-                    t.owner = info.owner;
-                }
-                // Keep what still fits the token's value; what does not was served unpaid.
-                let fits = u64::try_from(t.chain_value)
-                    .unwrap_or(u64::MAX)
-                    .saturating_sub(t.reserved);
-                let kept = owed.min(fits);
-                if kept < owed {
-                    warn!(token = %id, unpaid = owed - kept, "calls served beyond the token's value on chain");
-                }
-                t.reserved += kept;
-                m.waiting += kept;
+                reconcile(shared, *id).await;
             }
+            false
         }
     }
-    true
+}
+
+/// After a failed batch: reads the token from the chain. If the chain did record the batch
+/// (its receipt was only late), it counts as recorded; otherwise the calls wait for the next
+/// batch, except those that no longer fit (value moved out, token expired): those were served
+/// unpaid and are dropped with a warning.
+async fn reconcile(shared: &Shared, id: U256) {
+    let info = shared
+        .reader
+        .call(DAT_ADDRESS, D::tokenInfoCall { tokenId: id })
+        .await
+        .ok();
+    let used = shared
+        .reader
+        .call(
+            DAT_ADDRESS,
+            D::usageOfCall {
+                tokenId: id,
+                metricType: calls_metric(),
+            },
+        )
+        .await
+        .ok()
+        .map(|u| u64::try_from(u).unwrap_or(u64::MAX));
+    let mut m = shared.meter.lock().expect("meter");
+    let Some(t) = m.tokens.get_mut(&id) else {
+        return;
+    };
+    let owed = std::mem::take(&mut t.in_flight);
+    let receipts = std::mem::take(&mut t.in_flight_receipts);
+    if let Some(used) = used
+        && used >= t.recorded.saturating_add(owed)
+    {
+        t.recorded = used;
+        if let Some(info) = &info {
+            t.chain_value = info.value;
+        }
+        shared.stats.lock().expect("stats").calls_recorded += owed;
+        return;
+    }
+    let Some(info) = info else {
+        // The chain cannot be read: try the same calls again later.
+        t.reserved += owed;
+        let mut all = receipts;
+        all.append(&mut t.receipts);
+        t.receipts = all;
+        m.waiting += owed;
+        return;
+    };
+    t.chain_value = info.value;
+    t.owner = info.owner;
+    t.expire_at = info.expireAt;
+    let expired = info.expireAt != 0 && now_secs() >= info.expireAt;
+    let fits = if expired {
+        0
+    } else {
+        u64::try_from(t.chain_value)
+            .unwrap_or(u64::MAX)
+            .saturating_sub(t.reserved)
+    };
+    let kept = owed.min(fits);
+    if kept < owed {
+        warn!(token = %id, unpaid = owed - kept, expired, "calls served that the token can no longer pay for");
+    }
+    t.reserved += kept;
+    let mut all: Vec<B256> = receipts.into_iter().take(kept as usize).collect();
+    all.append(&mut t.receipts);
+    t.receipts = all;
+    m.waiting += kept;
 }
 
 /// Starts serving `model` (registered as `record`) with `worker`'s key.
@@ -838,11 +926,18 @@ pub async fn start(
                 }
             }
             if *rx.borrow_and_update() {
-                // Record everything still waiting before stopping.
-                for _ in 0..8 {
+                // Record everything still waiting before stopping (a minute at most).
+                let deadline = std::time::Instant::now() + Duration::from_secs(60);
+                while fl.meter.lock().expect("meter").waiting > 0
+                    && std::time::Instant::now() < deadline
+                {
                     if !flush_once(&worker, &fl).await {
-                        break;
+                        tokio::time::sleep(Duration::from_millis(500)).await;
                     }
+                }
+                let left = fl.meter.lock().expect("meter").waiting;
+                if left > 0 {
+                    warn!(calls = left, "stopping with usage not recorded on chain");
                 }
                 break;
             }

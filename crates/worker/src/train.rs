@@ -2,7 +2,8 @@
 //! data and registers it as a DAT asset with its lineage.
 //!
 //! 1. Gather: every file of the iDAO's *verified* flows that was accepted (`fileStatus` state
-//!    verified) is fetched (checked against its on-chain root), its data key unsealed with the
+//!    verified) is fetched (a file that cannot be fetched or opened is logged and left out,
+//!    and out of the lineage) (checked against its on-chain root), its data key unsealed with the
 //!    iDAO's worker secret and decrypted **in memory** — the plaintext never touches the disk
 //!    and is dropped after parsing. Identical rows are counted once.
 //! 2. Train: the label is a named column, made binary by a threshold (`label ≥ threshold`);
@@ -32,7 +33,7 @@ use lazai_model::{Dataset, QuantizedMlp, TrainConfig, to_milli, train};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
-use tracing::info;
+use tracing::{info, warn};
 
 /// What to train and how to sell it.
 #[derive(Clone, Debug)]
@@ -231,10 +232,16 @@ impl ModelWorker {
                 .await
                 {
                     Ok(x) => x,
+                    // One unreadable file (a contributor took its blob offline) must not stop
+                    // the iDAO's training: it is left out, and out of the lineage.
                     Err(FetchFailure::Reject(v)) => {
-                        bail!("verified file {file} cannot be read: {}", v.detail)
+                        warn!(file = %file, reason = %v.detail, "verified file unreadable; left out of training");
+                        continue;
                     }
-                    Err(FetchFailure::Retry(e)) => bail!("fetch file {file}: {e}"),
+                    Err(FetchFailure::Retry(e)) => {
+                        warn!(file = %file, error = %e, "verified file unavailable; left out of training");
+                        continue;
+                    }
                 };
                 let text = tokio::task::spawn_blocking(move || -> Result<String> {
                     let reader = std::fs::File::open(&blob)?;
@@ -247,7 +254,14 @@ impl ModelWorker {
                     }
                     String::from_utf8(plain).map_err(|_| anyhow!("not UTF-8"))
                 })
-                .await??;
+                .await?;
+                let text = match text {
+                    Ok(t) => t,
+                    Err(e) => {
+                        warn!(file = %file, error = %format!("{e:#}"), "verified file does not decrypt; left out of training");
+                        continue;
+                    }
+                };
                 let class = f.classId;
                 let entry = out.per_class.entry(class).or_default();
                 entry.1.push(file);

@@ -11,10 +11,11 @@
 //!   account with that node, first cancelling pending refunds of that account (newest first) up
 //!   to `amount`, so only the rest moves. The node may then be paid from it.
 //! - **Settling** (`settlementFees`): an active node that is attested now (its TEE evidence
-//!   passes the policy of the iDAO it attested for) settles a request the user signed: EIP-191
+//!   passes the policy of the iDAO it was listed under by `addNode`) settles a request the user signed: EIP-191
 //!   over `keccak256(abi.encode(uint256 nonce, address user, address node))` where `node` is
 //!   the caller. The nonce must be strictly greater than the account's last one (LazAI's
-//!   contract accepts an equal nonce, i.e. a replay). The cost comes from the account's balance
+//!   contract accepts an equal nonce, i.e. a replay); the last nonce of a (user, node) pair
+//!   outlives `deleteUser`, so a re-created account does not revive old signatures. The cost comes from the account's balance
 //!   not being refunded, then from pending refunds (newest first); the node is paid at once and
 //!   the user's `totalBalance` drops by the cost. `SettlementData.id` and the outer `signature`
 //!   are carried for the node's records and not interpreted.
@@ -297,6 +298,14 @@ fn accounts_at(i: U256) -> Vec<u8> {
 fn account_pos(user: Address, node: Address) -> Vec<u8> {
     slot(b"account-pos/", &[user.as_slice(), node.as_slice()])
 }
+/// The last settled nonce of (user, node); survives `deleteUser`, so old signatures stay dead.
+fn last_nonce(user: Address, node: Address) -> Vec<u8> {
+    slot(b"last-nonce/", &[user.as_slice(), node.as_slice()])
+}
+/// The iDAO whose TEE policy a process node was listed under.
+fn process_node_idao(a: Address) -> Vec<u8> {
+    slot(b"node-idao/", &[a.as_slice()])
+}
 fn refunds_made(user: Address, node: Address) -> Vec<u8> {
     slot(b"refunds-made/", &[user.as_slice(), node.as_slice()])
 }
@@ -379,7 +388,7 @@ fn add_account(
     let account = Account {
         user,
         node,
-        nonce: U256::ZERO,
+        nonce: call.load_u256(&last_nonce(user, node))?,
         balance: amount,
         pendingRefund: U256::ZERO,
         refunds: Vec::new(),
@@ -815,11 +824,13 @@ fn process_node(call: &mut Call<'_>, a: Address) -> Result<P::NodeInfo, ModuleEr
         }))
 }
 
-/// Whether `a` is attested now for the iDAO it last attested for.
-fn attested_now(call: &mut Call<'_>, a: Address) -> Result<bool, ModuleError> {
-    let Some(idao) = tee::attested_idao(call, a)? else {
+/// Whether process node `a` is attested now under the policy of the iDAO it was listed under
+/// (attesting later under another iDAO's laxer policy changes nothing).
+fn listed_node_attested(call: &mut Call<'_>, a: Address) -> Result<bool, ModuleError> {
+    let idao = call.load_u256(&process_node_idao(a))?;
+    if idao.is_zero() {
         return Ok(false);
-    };
+    }
     Ok(tee::attested_key(call, idao, a)?.is_some())
 }
 
@@ -885,9 +896,15 @@ impl AiProcess {
         if info.status == P::NodeStatus::Active {
             return Err(revert_with(P::NodeAlreadyAdded {}));
         }
-        if !attested_now(call, a)? {
+        // Governance vouches for the iDAO the node attested for; the node is judged by that
+        // iDAO's policy from now on.
+        let Some(idao) = tee::attested_idao(call, a)? else {
+            return Err(revert_with(P::NodeNotAttested { nodeAddress: a }));
+        };
+        if tee::attested_key(call, idao, a)?.is_none() {
             return Err(revert_with(P::NodeNotAttested { nodeAddress: a }));
         }
+        call.store_u256(&process_node_idao(a), idao)?;
         if info.status == P::NodeStatus::None {
             let n = call.load_u256(NODES_N)?;
             if n >= U256::from(MAX_PROCESS_NODES) {
@@ -931,7 +948,7 @@ impl AiProcess {
         if process_node(call, node)?.status != P::NodeStatus::Active {
             return Err(revert_with(P::NodeNotActive {}));
         }
-        if !attested_now(call, node)? {
+        if !listed_node_attested(call, node)? {
             return Err(revert_with(P::NodeNotAttested { nodeAddress: node }));
         }
         let d = s.data;
@@ -977,6 +994,7 @@ impl AiProcess {
         }
         a.balance -= d.cost;
         a.nonce = d.nonce;
+        call.store_u256(&last_nonce(d.user, node), d.nonce)?;
         call.store_abi(&account_slot(d.user, node), &a)?;
         call.enter(SETTLEMENT_ADDRESS, |c| charge_user(c, d.user, d.cost))?;
         call.pay(node, d.cost)?;

@@ -342,6 +342,35 @@ fn settlement_keeps_exact_balances_and_settles_signed_requests_once() {
         0,
     );
     expect(&r, P::NodeNotAttested { nodeAddress: node });
+    // Attesting under another iDAO (its own, with any policy) changes nothing: the node is
+    // judged by the iDAO it was listed under; re-attesting there brings it back.
+    let listed_idao = U256::from(1);
+    let other_idao = attested_idao(&mut n, NODE);
+    assert_ne!(other_idao, listed_idao);
+    let r = n.send(
+        NODE,
+        INFERENCE_ADDRESS,
+        settle_call(&n, USER, node, 9, 1),
+        0,
+    );
+    expect(&r, P::NodeNotAttested { nodeAddress: node });
+    let t = now(&n);
+    let input = tee::submit(CHAIN_ID, listed_idao, node, B256::repeat_byte(9), t);
+    n.ok(NODE, IDAO_REGISTRY_ADDRESS, input, 0);
+    // The last nonce outlives deleteUser: old signatures stay dead.
+    let r = n.send(
+        NODE,
+        INFERENCE_ADDRESS,
+        settle_call(&n, USER, node, 7, 1),
+        0,
+    );
+    expect(&r, P::NonceTooLow {});
+    n.ok(
+        NODE,
+        INFERENCE_ADDRESS,
+        settle_call(&n, USER, node, 9, 1),
+        0,
+    );
 }
 
 /// A dataset class (created by OWNER) with two contributors' tokens of shares 3 and 1.
