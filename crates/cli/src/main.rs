@@ -64,7 +64,15 @@ enum Command {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let filter = tracing_subscriber::EnvFilter::try_new(&cli.log)
+    // The demo narrates on stdout; unless asked, its node logs only warnings.
+    let log_given = std::env::var_os("LAZAI_LOG").is_some()
+        || std::env::args().any(|a| a == "--log" || a.starts_with("--log="));
+    let log = if matches!(cli.command, Command::Demo(_)) && !log_given {
+        "warn"
+    } else {
+        cli.log.as_str()
+    };
+    let filter = tracing_subscriber::EnvFilter::try_new(log)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
