@@ -213,6 +213,58 @@ pub async fn submit_file(
     Ok(id)
 }
 
+/// Registers an iDAO as `owner`, declares how its data is verified (`params`) and sets a
+/// dev-TEE policy (any measurement, an hour of evidence age); its id and data configuration.
+pub async fn dev_tee_idao(
+    owner: &Client,
+    name: &str,
+    metadata_uri: &str,
+    roles: u8,
+    params: V::DataParams,
+) -> Result<(U256, V::DataConfig)> {
+    let r = owner
+        .send(
+            IDAO_REGISTRY_ADDRESS,
+            G::registerIdao_1Call {
+                name: name.into(),
+                metadataUri: metadata_uri.into(),
+                roles,
+            },
+            U256::ZERO,
+        )
+        .await?;
+    let idao = event::<G::IdaoRegistered>(&r, IDAO_REGISTRY_ADDRESS)?.idaoId;
+    owner
+        .send(
+            VSC_ADDRESS,
+            V::configureIdaoCall {
+                idaoId: idao,
+                params,
+            },
+            U256::ZERO,
+        )
+        .await?;
+    owner
+        .send(
+            IDAO_REGISTRY_ADDRESS,
+            ITeeRegistry::setTeePolicyCall {
+                idaoId: idao,
+                policy: TeePolicy {
+                    platforms: lazai_attest::Platform::Dev.bit(),
+                    measurements: Vec::new(),
+                    minTcbStatus: 0,
+                    maxEvidenceAge: 3_600,
+                },
+            },
+            U256::ZERO,
+        )
+        .await?;
+    let config = owner
+        .call(VSC_ADDRESS, V::dataConfigCall { idaoId: idao })
+        .await?;
+    Ok((idao, config))
+}
+
 /// Waits until flow `flow` is no longer pending.
 pub async fn wait_flow(c: &Client, flow: U256, timeout: Duration) -> Result<V::Flow> {
     let deadline = Instant::now() + timeout;
@@ -349,56 +401,24 @@ pub async fn walk(
     say("LazAI demo: data → verification → DATs → training → metered inference → revenue");
     say("");
     say("1. An iDAO registers and declares how its data is verified");
-    let r = owner
-        .send(
-            IDAO_REGISTRY_ADDRESS,
-            G::registerIdao_1Call {
-                name: "wine-quality".into(),
-                metadataUri: "https://archive.ics.uci.edu/dataset/186/wine+quality".into(),
-                roles: ROLE_DATA | ROLE_MODEL,
-            },
-            U256::ZERO,
-        )
-        .await?;
-    let idao = event::<G::IdaoRegistered>(&r, IDAO_REGISTRY_ADDRESS)?.idaoId;
     let fee = lazai(1) / U256::from(100);
-    owner
-        .send(
-            VSC_ADDRESS,
-            V::configureIdaoCall {
-                idaoId: idao,
-                params: V::DataParams {
-                    schema: WINE_SCHEMA.to_string(),
-                    workerKey: public.to_bytes().into(),
-                    storeUrl: store.base_url().to_string(),
-                    quorumSize: 3,
-                    threshold: 2,
-                    deadlineBlocks: 600,
-                    nodeFee: fee,
-                    usageQuota: U256::from(1_000),
-                },
-            },
-            U256::ZERO,
-        )
-        .await?;
-    let config = owner
-        .call(VSC_ADDRESS, V::dataConfigCall { idaoId: idao })
-        .await?;
-    owner
-        .send(
-            IDAO_REGISTRY_ADDRESS,
-            ITeeRegistry::setTeePolicyCall {
-                idaoId: idao,
-                policy: TeePolicy {
-                    platforms: lazai_attest::Platform::Dev.bit(),
-                    measurements: Vec::new(),
-                    minTcbStatus: 0,
-                    maxEvidenceAge: 3_600,
-                },
-            },
-            U256::ZERO,
-        )
-        .await?;
+    let (idao, config) = dev_tee_idao(
+        &owner,
+        "wine-quality",
+        "https://archive.ics.uci.edu/dataset/186/wine+quality",
+        ROLE_DATA | ROLE_MODEL,
+        V::DataParams {
+            schema: WINE_SCHEMA.to_string(),
+            workerKey: public.to_bytes().into(),
+            storeUrl: store.base_url().to_string(),
+            quorumSize: 3,
+            threshold: 2,
+            deadlineBlocks: 600,
+            nodeFee: fee,
+            usageQuota: U256::from(1_000),
+        },
+    )
+    .await?;
     for &i in &VERIFIERS {
         owner
             .send(

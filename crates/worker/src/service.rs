@@ -151,26 +151,7 @@ pub struct Worker {
 impl Worker {
     /// Connects to the node; refuses a secret that is not the iDAO's worker key.
     pub async fn new(cfg: WorkerConfig) -> Result<Self> {
-        std::fs::create_dir_all(&cfg.work_dir)
-            .with_context(|| format!("create {}", cfg.work_dir.display()))?;
-        let client = Client::signing(&cfg.rpc, cfg.signer.clone(), cfg.tx_timeout)?;
-        let chain_id = client
-            .provider()
-            .get_chain_id()
-            .await
-            .with_context(|| format!("reach the node at {}", cfg.rpc))?;
-        let config = client
-            .call(VSC_ADDRESS, IVsc::dataConfigCall { idaoId: cfg.idao })
-            .await
-            .with_context(|| format!("read iDAO {}'s data configuration", cfg.idao))?;
-        if config.workerKey.as_slice() != cfg.secret.public_key().to_bytes().as_slice() {
-            return Err(anyhow!(
-                "the worker secret does not match iDAO {}'s worker key {}: contributors seal \
-                 data keys to that key, so this worker could not open them",
-                cfg.idao,
-                config.workerKey
-            ));
-        }
+        let (client, chain_id) = connect(&cfg).await?;
         let me = cfg.signer.address();
         let data_address = idao_data_address(cfg.idao);
         let attestor = Attestor {
@@ -742,6 +723,32 @@ impl Packager {
         }
         Ok(())
     }
+}
+
+/// Creates the work dir and connects to the node as `cfg.signer`; refuses a secret that is not
+/// the iDAO's worker key. Returns the client and the chain id.
+pub(crate) async fn connect(cfg: &WorkerConfig) -> Result<(Client, u64)> {
+    std::fs::create_dir_all(&cfg.work_dir)
+        .with_context(|| format!("create {}", cfg.work_dir.display()))?;
+    let client = Client::signing(&cfg.rpc, cfg.signer.clone(), cfg.tx_timeout)?;
+    let chain_id = client
+        .provider()
+        .get_chain_id()
+        .await
+        .with_context(|| format!("reach the node at {}", cfg.rpc))?;
+    let config = client
+        .call(VSC_ADDRESS, IVsc::dataConfigCall { idaoId: cfg.idao })
+        .await
+        .with_context(|| format!("read iDAO {}'s data configuration", cfg.idao))?;
+    if config.workerKey.as_slice() != cfg.secret.public_key().to_bytes().as_slice() {
+        return Err(anyhow!(
+            "the worker secret does not match iDAO {}'s worker key {}: contributors seal \
+             data keys to that key, so this worker could not open them",
+            cfg.idao,
+            config.workerKey
+        ));
+    }
+    Ok((client, chain_id))
 }
 
 /// A file's URL, hash and the sealed key granted to `account`, from the DataRegistry.

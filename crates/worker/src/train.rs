@@ -17,7 +17,7 @@
 //!    from, weighted by the number of distinct rows each contributed.
 
 use crate::schema::Schema;
-use crate::service::{WorkerConfig, file_input};
+use crate::service::{WorkerConfig, connect, file_input};
 use crate::tee::{Attested, Attestor};
 use crate::verify::{FetchFailure, fetch};
 use alloy::providers::Provider as _;
@@ -129,25 +129,7 @@ pub struct ModelWorker {
 impl ModelWorker {
     /// Connects and attests for the iDAO (evidence only; it does not become a proof node).
     pub async fn new(cfg: WorkerConfig) -> Result<Self> {
-        std::fs::create_dir_all(&cfg.work_dir)
-            .with_context(|| format!("create {}", cfg.work_dir.display()))?;
-        let client = Client::signing(&cfg.rpc, cfg.signer.clone(), cfg.tx_timeout)?;
-        let chain_id = client
-            .provider()
-            .get_chain_id()
-            .await
-            .with_context(|| format!("reach the node at {}", cfg.rpc))?;
-        let config = client
-            .call(VSC_ADDRESS, IVsc::dataConfigCall { idaoId: cfg.idao })
-            .await
-            .with_context(|| format!("read iDAO {}'s data configuration", cfg.idao))?;
-        if config.workerKey.as_slice() != cfg.secret.public_key().to_bytes().as_slice() {
-            bail!(
-                "the worker secret does not match iDAO {}'s worker key {}",
-                cfg.idao,
-                config.workerKey
-            );
-        }
+        let (client, chain_id) = connect(&cfg).await?;
         let me = cfg.signer.address();
         let attestor = Attestor {
             source: cfg.tee.clone(),
@@ -374,16 +356,24 @@ impl ModelWorker {
         let bytes = model.to_bytes();
         let model_hash = B256::from(model.hash());
         let block = self.client.provider().get_block_number().await?;
-        let lineage: Vec<LineageEntry> = data
+        let (lineage, onchain_lineage): (Vec<LineageEntry>, Vec<M::Lineage>) = data
             .per_class
             .iter()
             .filter(|(_, (rows, _))| *rows > 0)
-            .map(|(class, (rows, files))| LineageEntry {
-                class_id: class.to_string(),
-                rows: *rows,
-                files: files.iter().map(|f| f.to_string()).collect(),
+            .map(|(class, (rows, files))| {
+                (
+                    LineageEntry {
+                        class_id: class.to_string(),
+                        rows: *rows,
+                        files: files.iter().map(|f| f.to_string()).collect(),
+                    },
+                    M::Lineage {
+                        classId: *class,
+                        weight: U256::from(*rows),
+                    },
+                )
             })
-            .collect();
+            .unzip();
         let report = TrainingReport {
             version: 1,
             chain_id: self.chain_id,
@@ -429,15 +419,7 @@ impl ModelWorker {
         std::fs::write(&report_path, &report_json)
             .with_context(|| format!("write {}", report_path.display()))?;
 
-        let lineage: Vec<M::Lineage> = data
-            .per_class
-            .iter()
-            .filter(|(_, (rows, _))| *rows > 0)
-            .map(|(class, (rows, _))| M::Lineage {
-                classId: *class,
-                weight: U256::from(*rows),
-            })
-            .collect();
+        let lineage = onchain_lineage;
         let message = report_message(
             self.chain_id,
             self.cfg.idao,

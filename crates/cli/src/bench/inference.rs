@@ -18,9 +18,8 @@ use anyhow::{Context as _, Result, bail};
 use lazai_client::{Client, event};
 use lazai_consensus::runtime::{Runner as _, tokio as cw_tokio};
 use lazai_ledger::modules::{
-    DAT_ADDRESS, IDAO_REGISTRY_ADDRESS, IDataAnchoringToken as D, IIdaoRegistry as G,
-    IModelRegistry as M, ITeeRegistry, IVsc as V, MODEL_REGISTRY_ADDRESS, ROLE_MODEL, TeePolicy,
-    VSC_ADDRESS, report_message, user_request_message,
+    DAT_ADDRESS, IDataAnchoringToken as D, IModelRegistry as M, IVsc as V, MODEL_REGISTRY_ADDRESS,
+    ROLE_MODEL, report_message, user_request_message,
 };
 use lazai_model::{Dataset, QuantizedMlp, TrainConfig, train};
 use lazai_node::{NodeSettings, dev_account, devnet_genesis, start_devnet};
@@ -81,52 +80,23 @@ pub async fn registered_model(
 ) -> Result<(ModelWorker, QuantizedMlp, M::Model)> {
     let owner = Client::signing(rpc, account(1)?, TIMEOUT)?;
     let (secret, public) = lazai_crypto::generate_keypair();
-    let r = owner
-        .send(
-            IDAO_REGISTRY_ADDRESS,
-            G::registerIdao_1Call {
-                name: "bench-model".into(),
-                metadataUri: "ipfs://bench".into(),
-                roles: ROLE_MODEL,
-            },
-            U256::ZERO,
-        )
-        .await?;
-    let idao = event::<G::IdaoRegistered>(&r, IDAO_REGISTRY_ADDRESS)?.idaoId;
-    owner
-        .send(
-            VSC_ADDRESS,
-            V::configureIdaoCall {
-                idaoId: idao,
-                params: V::DataParams {
-                    schema: crate::demo::WINE_SCHEMA.into(),
-                    workerKey: public.to_bytes().into(),
-                    storeUrl: String::new(),
-                    quorumSize: 1,
-                    threshold: 1,
-                    deadlineBlocks: 100,
-                    nodeFee: U256::ZERO,
-                    usageQuota: U256::from(1),
-                },
-            },
-            U256::ZERO,
-        )
-        .await?;
-    owner
-        .send(
-            IDAO_REGISTRY_ADDRESS,
-            ITeeRegistry::setTeePolicyCall {
-                idaoId: idao,
-                policy: TeePolicy {
-                    platforms: lazai_attest::Platform::Dev.bit(),
-                    measurements: Vec::new(),
-                    minTcbStatus: 0,
-                    maxEvidenceAge: 3_600,
-                },
-            },
-            U256::ZERO,
-        )
-        .await?;
+    let (idao, _) = crate::demo::dev_tee_idao(
+        &owner,
+        "bench-model",
+        "ipfs://bench",
+        ROLE_MODEL,
+        V::DataParams {
+            schema: crate::demo::WINE_SCHEMA.into(),
+            workerKey: public.to_bytes().into(),
+            storeUrl: String::new(),
+            quorumSize: 1,
+            threshold: 1,
+            deadlineBlocks: 100,
+            nodeFee: U256::ZERO,
+            usageQuota: U256::from(1),
+        },
+    )
+    .await?;
     let r = owner
         .send(
             DAT_ADDRESS,
