@@ -50,10 +50,23 @@ fn local_network_over_authenticated_p2p() {
                 }
                 context.sleep(Duration::from_millis(100)).await;
             }
+            // A peer may be reconnecting at the moment the height is reached: wait for every
+            // validator to see two peers again rather than sampling once.
+            let connected = |handles: &[lazai_consensus::ValidatorHandle]| {
+                handles.iter().all(|h| h.status.active_peers() >= 2)
+            };
+            let peers_deadline = context.current() + Duration::from_secs(20);
+            while reached && !connected(&handles) && context.current() < peers_deadline {
+                context.sleep(Duration::from_millis(100)).await;
+            }
             for handle in &handles {
                 assert_eq!(handle.status.participants().len(), 4);
                 if reached {
-                    assert!(handle.status.active_peers() >= 2);
+                    assert!(
+                        handle.status.active_peers() >= 2,
+                        "a validator sees {} peers",
+                        handle.status.active_peers()
+                    );
                 }
                 handle.abort();
             }
