@@ -62,7 +62,40 @@ enum Command {
     Model(model::ModelCommand),
 }
 
+/// Makes a write to a closed stdout (`lazai ... | head`) end the process quietly instead of
+/// panicking with a backtrace: Rust ignores SIGPIPE, so `println!` panics on EPIPE. The
+/// output's reader is gone, so there is nobody to tell and nothing left to do.
+fn exit_quietly_on_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.starts_with("failed printing to stdout")
+            && epipe_message().is_some_and(|e| message.ends_with(&e))
+        {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
+}
+
+/// How std words EPIPE in an I/O error ("Broken pipe (os error 32)").
+#[cfg(unix)]
+fn epipe_message() -> Option<String> {
+    Some(std::io::Error::from_raw_os_error(rustix::io::Errno::PIPE.raw_os_error()).to_string())
+}
+
+#[cfg(not(unix))]
+fn epipe_message() -> Option<String> {
+    None
+}
+
 fn main() -> std::process::ExitCode {
+    exit_quietly_on_broken_pipe();
     let cli = Cli::parse();
     // The demo narrates on stdout; unless asked, its node logs only warnings.
     let log_given = std::env::var_os("LAZAI_LOG").is_some()
