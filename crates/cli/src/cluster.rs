@@ -632,6 +632,141 @@ impl Cluster {
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
     }
+
+    /// Keeps the cluster running: a node that exits on its own is reported to `report`
+    /// and, while `policy` allows, started again after a backoff; the other nodes are left
+    /// alone. Returns once no node runs and none is due to restart. Cancel the future to
+    /// stop supervising (the nodes keep running until [`Cluster::stop`]).
+    pub async fn supervise(&mut self, policy: RestartPolicy, mut report: impl FnMut(Event)) {
+        let mut states = vec![Supervised::default(); self.nodes.len()];
+        loop {
+            let now = Instant::now();
+            for (i, state) in states.iter_mut().enumerate() {
+                if let Some(due) = state.restart_at
+                    && due <= now
+                {
+                    state.restart_at = None;
+                    state.restarts += 1;
+                    let name = self.nodes[i].spec.name.clone();
+                    match self.restart(i) {
+                        Ok(()) => {
+                            state.down = false;
+                            report(Event::Restarted {
+                                name,
+                                pid: self.nodes[i].pid(),
+                                restart: state.restarts,
+                            });
+                        }
+                        Err(error) => {
+                            report(Event::RestartFailed { name, error });
+                            state.restart_at = policy.next(state.restarts).map(|d| now + d);
+                        }
+                    }
+                    continue;
+                }
+                if state.down {
+                    continue;
+                }
+                let exit = match self.nodes[i].unexpected_exit() {
+                    Ok(None) => continue,
+                    Ok(Some(exit)) => exit,
+                    Err(error) => {
+                        state.down = true;
+                        report(Event::RestartFailed {
+                            name: self.nodes[i].spec.name.clone(),
+                            error,
+                        });
+                        continue;
+                    }
+                };
+                state.down = true;
+                let restart_in = policy.next(state.restarts);
+                state.restart_at = restart_in.map(|d| now + d);
+                report(Event::Exited {
+                    exit,
+                    restart_in,
+                    restarts: state.restarts,
+                });
+            }
+            let running = self
+                .nodes
+                .iter()
+                .zip(&states)
+                .any(|(n, s)| s.restart_at.is_some() || (!s.down && !n.stopped));
+            if !running {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+}
+
+/// When [`Cluster::supervise`] restarts a node that exited on its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RestartPolicy {
+    /// Restarts of one node before it is left down (0: never restart).
+    pub max_restarts: u32,
+    /// Wait before a node's first restart; doubled for each later one.
+    pub backoff: Duration,
+    /// Longest wait before a restart.
+    pub max_backoff: Duration,
+}
+
+impl RestartPolicy {
+    /// Never restart.
+    pub const NEVER: Self = Self {
+        max_restarts: 0,
+        backoff: Duration::ZERO,
+        max_backoff: Duration::ZERO,
+    };
+
+    /// Up to `max_restarts` restarts per node, 1 s after the first exit, doubling up to 30 s.
+    pub fn up_to(max_restarts: u32) -> Self {
+        Self {
+            max_restarts,
+            backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(30),
+        }
+    }
+
+    /// The wait before restart number `done + 1` of a node restarted `done` times, or `None`
+    /// when it has had all its restarts.
+    pub fn next(&self, done: u32) -> Option<Duration> {
+        (done < self.max_restarts).then(|| {
+            self.backoff
+                .saturating_mul(1u32.checked_shl(done).unwrap_or(u32::MAX))
+                .min(self.max_backoff)
+        })
+    }
+}
+
+/// What [`Cluster::supervise`] saw or did.
+#[derive(Debug)]
+pub enum Event {
+    /// A node exited on its own; it restarts after `restart_in`, or stays down (`None`).
+    /// `restarts` is how often it was restarted before.
+    Exited {
+        exit: NodeExit,
+        restart_in: Option<Duration>,
+        restarts: u32,
+    },
+    /// A node was started again: its new process id and how many restarts it has had.
+    Restarted {
+        name: String,
+        pid: u32,
+        restart: u32,
+    },
+    /// A node could not be started again, or its state could not be read.
+    RestartFailed { name: String, error: anyhow::Error },
+}
+
+/// A node's state under [`Cluster::supervise`].
+#[derive(Clone, Debug, Default)]
+struct Supervised {
+    /// Its exit has been reported and it is not running.
+    down: bool,
+    restarts: u32,
+    restart_at: Option<Instant>,
 }
 
 /// An HTTP client for short JSON-RPC calls to local nodes.

@@ -1,13 +1,14 @@
 //! `lazai devnet`: a local network with the LazAI SDK's devnet defaults.
 
-use crate::cluster::{self, Cluster, ClusterPlan};
+use crate::cluster::{self, Cluster, ClusterPlan, Event, RestartPolicy};
 use crate::default_idao;
 use alloy_signer_local::PrivateKeySigner;
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Context as _, Result, anyhow, bail};
 use clap::Args;
 use lazai_consensus::runtime::{Runner as _, tokio as cw_tokio};
 use lazai_node::{
-    DEV_MNEMONIC, NodeSettings, dev_account, devnet_genesis, start_devnet, with_default_idao,
+    DEV_MNEMONIC, Devnet, NodeSettings, dev_account, devnet_genesis, start_devnet,
+    with_default_idao,
 };
 use lazai_types::{Address, DEVNET_CHAIN_ID, Genesis, lazai};
 use std::net::SocketAddr;
@@ -21,7 +22,7 @@ pub struct DevnetArgs {
     pub validators: usize,
     /// Run each validator as its own `lazai node` process (keys, genesis, configs and logs
     /// under --data-dir), instead of all in this process.
-    #[arg(long, conflicts_with_all = ["rpc_addr", "p2p_port"])]
+    #[arg(long, conflicts_with_all = ["rpc_addr", "p2p_port", "rpc_max_connections"])]
     pub processes: bool,
     /// With --processes: validator i serves JSON-RPC on 127.0.0.1:(port + i) and p2p on
     /// 127.0.0.1:(port + 100 + i). An existing --data-dir keeps the ports it was created with.
@@ -31,9 +32,21 @@ pub struct DevnetArgs {
     /// ports), which follow the chain, serve RPC and forward transactions to the validators.
     #[arg(long, default_value_t = 1, requires = "processes")]
     pub full_nodes: usize,
+    /// With --processes: when a node exits on its own, start it again (after 1 s, doubling
+    /// up to 30 s per restart of the same node). Without it the node stays down and the
+    /// others keep running.
+    #[arg(long, requires = "processes")]
+    pub restart: bool,
+    /// With --restart: restarts per node before it is left down.
+    #[arg(long, default_value_t = 5, requires = "restart")]
+    pub max_restarts: u32,
     /// JSON-RPC (HTTP and WebSocket) listen address.
     #[arg(long, default_value = "127.0.0.1:8545")]
     pub rpc_addr: SocketAddr,
+    /// Most simultaneous connections the JSON-RPC server accepts (HTTP requests in flight and
+    /// open WebSockets). The devnet's own services use a separate internal listener.
+    #[arg(long, default_value_t = lazai_rpc::RpcConfig::default().max_connections)]
+    pub rpc_max_connections: u32,
     /// Keep the chain in this directory; restarting with the same directory resumes it.
     /// Without it the chain lives in a temporary directory removed at exit.
     #[arg(long)]
@@ -131,24 +144,27 @@ pub fn run(args: DevnetArgs, log_filter: &str) -> Result<()> {
             genesis.validators.len()
         );
     }
-    let settings = NodeSettings::new(
+    let mut settings = NodeSettings::new(
         genesis.clone(),
         data_dir.clone(),
         args.rpc_addr,
         Duration::from_millis(args.block_time),
     );
+    settings.rpc.max_connections = args.rpc_max_connections;
     let keys: Vec<_> = (0..args.validators)
         .map(lazai_consensus::devnet_key)
         .collect();
     let runtime = settings.runtime();
     cw_tokio::Runner::new(runtime).start(|context| async move {
-        let devnet = start_devnet(context, settings, keys, args.p2p_port).await?;
-        let rpc = format!("http://{}", devnet.rpc_addr());
-        let services = if args.no_default_idao {
-            None
-        } else {
-            default_idao::start(&rpc, &data_dir).await?
-        };
+        let (devnet, services) = start_in_process(
+            context,
+            settings,
+            keys,
+            args.p2p_port,
+            !args.no_default_idao,
+            &data_dir,
+        )
+        .await?;
         print_banner(
             &args,
             &genesis,
@@ -171,8 +187,39 @@ pub fn run(args: DevnetArgs, log_filter: &str) -> Result<()> {
     Ok(())
 }
 
-/// `devnet --processes`: one `lazai node` process per validator, supervised until a signal
-/// or until one of them exits.
+/// Starts the validators of `settings` in this process and, with `default_idao`, the default
+/// iDAO's services ([`default_idao::start`]). The services reach the chain through the
+/// devnet's internal RPC listener, so they keep working when the public one is full. A p2p
+/// port that is taken fails here, before anything serves.
+pub async fn start_in_process<E>(
+    context: E,
+    settings: NodeSettings,
+    keys: Vec<lazai_consensus::keys::PrivateKey>,
+    p2p_port: u16,
+    default_idao: bool,
+    data_dir: &Path,
+) -> Result<(Devnet, Option<default_idao::Services>)>
+where
+    E: lazai_node::commonware_runtime_bounds::Context,
+{
+    let devnet = start_devnet(context, settings, keys, p2p_port)
+        .await
+        .map_err(|e| match e.p2p_addr_in_use() {
+            Some(addr) => anyhow!("p2p port {} is in use; pass --p2p-port", addr.port()),
+            None => e.into(),
+        })?;
+    let services = if default_idao {
+        let rpc = format!("http://{}", devnet.internal_rpc_addr());
+        default_idao::start(&rpc, data_dir).await?
+    } else {
+        None
+    };
+    Ok((devnet, services))
+}
+
+/// `devnet --processes`: one `lazai node` process per validator, supervised until a signal.
+/// A node that exits is reported and, with `--restart`, started again; the others keep
+/// running.
 fn run_processes(
     args: &DevnetArgs,
     data_dir: &Path,
@@ -202,6 +249,11 @@ fn run_processes(
     }
     let exe = std::env::current_exe().context("locate the lazai executable")?;
     let mut cluster = Cluster::start(&exe, &layout.nodes, log_filter)?;
+    let policy = if args.restart {
+        RestartPolicy::up_to(args.max_restarts)
+    } else {
+        RestartPolicy::NEVER
+    };
 
     println!();
     println!(
@@ -217,6 +269,12 @@ fn run_processes(
     println!();
     print_accounts(args.balance, signers);
     cluster::print_table(&layout.nodes);
+    let pids: Vec<String> = cluster
+        .nodes()
+        .iter()
+        .map(|n| format!("{} {}", n.spec().name, n.pid()))
+        .collect();
+    println!("pids: {}", pids.join(", "));
     println!();
     println!(
         "Data dir: {}{}",
@@ -246,7 +304,9 @@ fn run_processes(
             }
         }
         tokio::select! {
-            exit = cluster.watch() => Err(anyhow::Error::new(exit)),
+            () = cluster.supervise(policy, |event| report(&event, policy)) => {
+                bail!("every node has exited")
+            }
             s = &mut signal => {
                 eprintln!("{}: stopping the nodes", s?);
                 Ok(())
@@ -263,6 +323,43 @@ fn run_processes(
         }
     }
     outcome
+}
+
+/// Prints what the supervisor of `devnet --processes` saw: which node exited, how, where its
+/// log is, and whether it comes back.
+fn report(event: &Event, policy: RestartPolicy) {
+    match event {
+        Event::Exited {
+            exit,
+            restart_in,
+            restarts,
+        } => {
+            eprint!("{exit}");
+            match restart_in {
+                Some(wait) => eprintln!(
+                    "restarting {} in {} ms (restart {} of {}); the other nodes keep running",
+                    exit.name,
+                    wait.as_millis(),
+                    restarts + 1,
+                    policy.max_restarts
+                ),
+                None if policy.max_restarts == 0 => eprintln!(
+                    "{} stays down; the other nodes keep running (--restart brings a node back)",
+                    exit.name
+                ),
+                None => eprintln!(
+                    "{} stays down after {restarts} restarts; the other nodes keep running",
+                    exit.name
+                ),
+            }
+        }
+        Event::Restarted { name, pid, restart } => {
+            println!("{name} restarted (pid {pid}, restart {restart})");
+        }
+        Event::RestartFailed { name, error } => {
+            eprintln!("{name}: could not restart: {error:#}");
+        }
+    }
 }
 
 /// Validator 0's JSON-RPC port under `--processes` without `--base-port`.

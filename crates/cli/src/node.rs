@@ -120,7 +120,15 @@ pub fn run(args: NodeArgs) -> Result<()> {
     }
     let runtime = settings.runtime();
     cw_tokio::Runner::new(runtime).start(|context| async move {
-        let node = start_node(context, settings, key, config.p2p_addr).await?;
+        let node = start_node(context, settings, key, config.p2p_addr)
+            .await
+            .map_err(|e| match e.p2p_addr_in_use() {
+                Some(addr) => anyhow::anyhow!(
+                    "p2p address {addr} is in use; change p2p_addr in {}",
+                    args.config.display()
+                ),
+                None => e.into(),
+            })?;
         println!(
             "node running: rpc http://{} p2p {}",
             node.rpc.local_addr(),

@@ -40,6 +40,34 @@ pub enum LaunchError {
     Config(String),
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
+    /// The p2p listen address cannot be bound (`source.kind()` is `AddrInUse` when another
+    /// process holds it).
+    #[error("p2p address {addr}: {source}")]
+    P2pBind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+impl LaunchError {
+    /// The p2p address that is already in use, if that is why the node did not start.
+    pub fn p2p_addr_in_use(&self) -> Option<SocketAddr> {
+        match self {
+            Self::P2pBind { addr, source } if source.kind() == std::io::ErrorKind::AddrInUse => {
+                Some(*addr)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Checks that `addr` can be bound now. The p2p listener binds it later inside a spawned
+/// task, where a failure could only abort the process after the RPC server had started;
+/// probing first turns a taken port into an error before anything runs.
+fn probe_p2p(addr: SocketAddr) -> Result<(), LaunchError> {
+    std::net::TcpListener::bind(addr)
+        .map(drop)
+        .map_err(|source| LaunchError::P2pBind { addr, source })
 }
 
 /// The fee recipient of a validator that did not name one: the last 20 bytes of the keccak
@@ -101,6 +129,10 @@ impl NodeSettings {
 pub struct Devnet {
     /// The JSON-RPC server (serving validator 0's chain).
     pub rpc: RpcHandle,
+    /// A second JSON-RPC server on the same chain, on an ephemeral 127.0.0.1 port, for the
+    /// services running in the devnet's own process: its connections do not count against
+    /// the public server's limit, so a public server full of clients does not starve them.
+    pub internal_rpc: RpcHandle,
     /// Every validator's API, in genesis order.
     pub nodes: Vec<NodeApi>,
     pub validators: Vec<ValidatorHandle>,
@@ -109,6 +141,11 @@ pub struct Devnet {
 impl Devnet {
     pub fn rpc_addr(&self) -> SocketAddr {
         self.rpc.local_addr()
+    }
+
+    /// The address of [`Devnet::internal_rpc`].
+    pub fn internal_rpc_addr(&self) -> SocketAddr {
+        self.internal_rpc.local_addr()
     }
 }
 
@@ -202,9 +239,11 @@ where
         let port = p2p_base_port
             .checked_add(i as u16)
             .ok_or_else(|| LaunchError::Config("p2p port overflow".into()))?;
+        let p2p_addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port);
+        probe_p2p(p2p_addr)?;
         locals.push(LocalValidator {
             config: engine_config(&settings, signer, Some(i))?,
-            p2p_addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port),
+            p2p_addr,
             executor: chain.clone(),
         });
         chains.push(chain);
@@ -219,9 +258,19 @@ where
     let rpc = lazai_rpc::start(Arc::new(nodes[0].clone()), settings.rpc.clone())
         .await
         .map_err(|e| LaunchError::Rpc(e.to_string()))?;
-    info!(rpc = %rpc.local_addr(), validators = nodes.len(), "devnet running");
+    let internal = RpcConfig {
+        addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+        max_connections: RpcConfig::default().max_connections,
+        ..settings.rpc.clone()
+    };
+    let internal_rpc = lazai_rpc::start(Arc::new(nodes[0].clone()), internal)
+        .await
+        .map_err(|e| LaunchError::Rpc(e.to_string()))?;
+    info!(rpc = %rpc.local_addr(), internal_rpc = %internal_rpc.local_addr(),
+        validators = nodes.len(), "devnet running");
     Ok(Devnet {
         rpc,
+        internal_rpc,
         nodes,
         validators,
     })
@@ -273,6 +322,7 @@ where
             "no genesis validator lists a p2p_addr to connect to".into(),
         ));
     }
+    probe_p2p(p2p_listen)?;
     let mempool = Arc::new(Mempool::new(settings.mempool.clone()));
     let chain = open_chain(&settings, "chain", mempool)?;
     let config = engine_config(&settings, signer, index)?;

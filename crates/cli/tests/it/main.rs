@@ -7,6 +7,8 @@ mod bench_dat;
 mod cluster;
 mod contribute;
 mod dat;
+#[cfg(unix)]
+mod devnet;
 mod flow;
 #[path = "../../../node/tests/it/lazai_abi.rs"]
 mod lazai_abi;
