@@ -1776,6 +1776,14 @@ mod tests {
         assert_eq!(flow_status_name(0), "unknown");
         assert_eq!(reason_text(FILE_NONE, 0), None);
         assert_eq!(reason_text(FILE_REJECTED, 8), Some("the file is empty"));
+        assert_eq!(
+            reason_text(FILE_REJECTED, 9),
+            Some("every row of the file was already contributed")
+        );
+        assert_eq!(
+            reason_text(FILE_REJECTED, 10),
+            Some("the file is not CSV with a header or JSON lines")
+        );
         assert_eq!(reason_text(FILE_VERIFIED, 0), Some("the file was accepted"));
     }
 

@@ -15,6 +15,10 @@
 //! | `columns` | the declared columns, in order: `name`, `type`, `required` | the file's header (CSV) or the first object's keys (JSONL), all `"any"` and required |
 //! | `minValidPercent` | the share of rows (0–100) that must be valid | 50 |
 //!
+//! Without `columns`, the file's structure is checked strictly (a CSV table with a header, or
+//! JSON Lines of objects) and each column is typed by its first value; see
+//! [`crate::score`].
+//!
 //! Column types: `"int"` (an `i64`), `"float"` (a finite `f64`), `"bool"` (`true` or `false`,
 //! lower case), `"string"` and `"any"` (anything); `type` defaults to `"any"`. A column that is
 //! `required` (the default) must be in the file's header (CSV) or among the first object's keys

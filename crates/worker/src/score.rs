@@ -15,43 +15,76 @@
 //!
 //! - **CSV:** RFC 4180 quoting (`"` quotes, `""` inside quotes; records end at LF, CR or CRLF).
 //!   The first record is the header; it must name every required declared column (header names
-//!   are trimmed; extra columns are ignored; the columns are found wherever they are). A record
-//!   with a different number of fields than the header is an invalid row. Blank lines are not
-//!   rows.
-//! - **JSON Lines:** every non-blank line must be JSON, and is a row; a row that is not an
-//!   object is invalid. Declared columns are looked up by key; a missing key or `null` is an
+//!   are trimmed; extra columns are ignored; the columns are found wherever they are). Blank
+//!   lines are not rows.
+//! - **JSON Lines:** every non-blank line must be JSON, and is a row. Declared columns are looked up by key; a missing key or `null` is an
 //!   empty cell, a string is its text, any other value its compact JSON text (`5`, `0.5`, `true`,
 //!   `[1,2]`). The first object must have every required declared key.
 //!
-//! Without declared columns, the CSV header or the first object's keys (in order) are the
-//! columns, all of type `"any"`. Cells are trimmed of ASCII whitespace before anything else.
+//! # Files that name their own columns
+//!
+//! Without declared columns (the default schema `{"format":"any"}`), the file's structure is
+//! the only evidence that it is data at all, so it is checked strictly; a file that fails is
+//! [`Reason::Malformed`]:
+//!
+//! - **CSV:** the header (the first record) has at least two fields, and at least one of its
+//!   names is text that is not a number (a file of numbers has no header); every data record has
+//!   exactly as many fields as the header. The columns are the header's fields, in order.
+//! - **JSON Lines:** every non-blank line is a JSON object. The columns are the first object's
+//!   keys, in order; a later object's other keys are ignored and its missing keys are empty
+//!   cells.
+//!
+//! Cells are typed by their column: a column whose first non-empty cell is a number (a finite
+//! `f64`, as for `"float"`) is numeric, and a later non-empty cell of it that is not a number
+//! makes its row invalid; any other column is text and takes anything. So prose, Markdown and
+//! other text files are rejected instead of being read as one-column CSV.
+//!
+//! With declared columns the schema does this job: a record with a different number of fields
+//! than the header, a cell that is not of its column's type or a line that is not an object is
+//! an invalid row, and `minValidPercent` decides.
+//!
+//! Cells are trimmed of ASCII whitespace before anything else.
 //!
 //! A row is **valid** when it is well-formed (the header's number of fields / an object), every
 //! non-empty declared cell is a value of its column's type, and at least one declared cell is not
 //! empty. Empty cells lower completeness, not validity.
 //!
+//! # Rows contributed before
+//!
+//! A valid row whose [`RowHash`] is `seen` was accepted before (in an earlier file of the iDAO,
+//! or an earlier accepted file of the same flow): it earns nothing. A file all of whose valid
+//! rows were seen is [`Reason::Duplicate`], so an identical re-upload never earns a DAT. A file
+//! with some seen rows is scored on the others: seen rows count in neither validity, nor
+//! completeness, nor `minValidPercent`, and they lower uniqueness, so padding new rows with old
+//! ones only lowers the score.
+//!
 //! # Score
 //!
-//! With R the data rows, V the valid rows, T = V × (number of declared columns) the cells of
-//! valid rows, F the non-empty cells among them, and U the valid rows whose [`RowHash`] is
-//! neither `seen` nor that of an earlier valid row of the same file:
+//! With R the data rows, V the valid rows, S the valid rows that are `seen`, T = (V − S) × (number
+//! of declared columns) the cells of the valid rows not seen, F the non-empty cells among them,
+//! and U the valid rows whose [`RowHash`] is neither `seen` nor that of an earlier valid row of
+//! the same file:
 //!
 //! ```text
-//! v = 10000·V/R      c = 10000·F/T      u = 10000·U/V      (integer floor division, u128)
+//! v = 10000·(V−S)/(R−S)   c = 10000·F/T   u = 10000·U/V   (integer floor division, u128)
 //! score = clamp((4·v + 2·c + 4·u) / 10, 1, 10000)
 //! ```
 //!
 //! — validity 40 %, completeness 20 %, uniqueness 40 %; the remainder of every division goes
-//! nowhere (floored). [`compute_score`] is this formula.
+//! nowhere (floored). With nothing seen (S = 0) validity is V/R. Repeats within the file are not
+//! set aside: they lower uniqueness only. [`compute_score`] is this formula.
 //!
 //! # Rejection
 //!
 //! A file is rejected (score 0) when it is empty ([`Reason::Empty`]), not UTF-8 or not JSON
-//! ([`Reason::Encoding`]), does not fit the schema ([`Reason::SchemaMismatch`]), breaks a
-//! [`Limits`] ([`Reason::TooLarge`]), or has no data rows, no valid rows or fewer valid rows than
-//! `minValidPercent` asks for (V·100 < minValidPercent·R, [`Reason::TooFewValid`]). The
-//! [`Evaluation::detail`] says why in a sentence that names rows by number and columns by their
-//! declared name (or position), and never contains anything read from the file.
+//! ([`Reason::Encoding`]), not the structure of the [section above](#files-that-name-their-own-columns)
+//! ([`Reason::Malformed`]), does not fit the schema ([`Reason::SchemaMismatch`]), breaks a
+//! [`Limits`] ([`Reason::TooLarge`]), has no data rows or no valid rows
+//! ([`Reason::TooFewValid`]), has valid rows that were all seen ([`Reason::Duplicate`]), or has
+//! fewer valid rows than `minValidPercent` asks for among the rows not seen
+//! ((V−S)·100 < minValidPercent·(R−S), [`Reason::TooFewValid`]). The [`Evaluation::detail`]
+//! says why in a sentence that names rows by number and columns by their declared name (or
+//! position), and never contains anything read from the file.
 //!
 //! # Memory
 //!
@@ -178,11 +211,17 @@ pub enum Reason {
     TooLarge = 7,
     /// No bytes, or only whitespace.
     Empty = 8,
+    /// Every valid row was accepted before (an earlier file of the iDAO, or an earlier file of
+    /// the same flow).
+    Duplicate = 9,
+    /// Without declared columns: not CSV with a header and the same number of fields on every
+    /// row, or not JSON Lines of objects (see the [module docs](self)).
+    Malformed = 10,
 }
 
 impl Reason {
     /// Every reason, in code order.
-    pub const ALL: [Reason; 9] = [
+    pub const ALL: [Reason; 11] = [
         Reason::Accepted,
         Reason::Unavailable,
         Reason::Integrity,
@@ -192,6 +231,8 @@ impl Reason {
         Reason::TooFewValid,
         Reason::TooLarge,
         Reason::Empty,
+        Reason::Duplicate,
+        Reason::Malformed,
     ];
 
     /// The stable code.
@@ -216,6 +257,8 @@ impl Reason {
             Reason::TooFewValid => "too few rows of the file are valid",
             Reason::TooLarge => "the file exceeds a size limit",
             Reason::Empty => "the file is empty",
+            Reason::Duplicate => "every row of the file was already contributed",
+            Reason::Malformed => "the file is not CSV with a header or JSON lines",
         }
     }
 }
@@ -252,7 +295,8 @@ impl Default for Limits {
 /// The verdict on one file.
 ///
 /// When the file is rejected the score is 0 and `new_rows` is empty; the counts are kept for
-/// [`Reason::TooFewValid`] (they are complete then) and are 0 for every other reason.
+/// [`Reason::TooFewValid`] and [`Reason::Duplicate`] (they are complete then) and are 0 for
+/// every other reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Evaluation {
     /// `1..=10000`, or 0 when rejected.
@@ -265,11 +309,13 @@ pub struct Evaluation {
     pub rows: u64,
     /// V: valid rows.
     pub valid: u64,
+    /// S: valid rows that were accepted before (`seen`).
+    pub seen: u64,
     /// U: valid rows that are new (not `seen`, not repeated in the file).
     pub unique: u64,
-    /// T: V × number of declared columns.
+    /// T: (V − S) × number of declared columns.
     pub cells: u64,
-    /// F: non-empty declared cells of valid rows.
+    /// F: non-empty declared cells of the valid rows not `seen`.
     pub filled: u64,
     /// The hashes of the new rows, in file order, to add to the accepted set if the file is
     /// accepted.
@@ -285,6 +331,7 @@ impl Evaluation {
             detail: detail.into(),
             rows: 0,
             valid: 0,
+            seen: 0,
             unique: 0,
             cells: 0,
             filled: 0,
@@ -298,9 +345,30 @@ impl Evaluation {
     }
 }
 
-/// The score formula of the [module docs](self), from the counts R, V, T, F and U. A zero
+/// The score formula of the [module docs](self), from the counts R, V, S, T, F and U. A zero
 /// denominator makes its part 0.
-pub fn compute_score(rows: u64, valid: u64, cells: u64, filled: u64, unique: u64) -> u16 {
+pub fn compute_score(
+    rows: u64,
+    valid: u64,
+    seen: u64,
+    cells: u64,
+    filled: u64,
+    unique: u64,
+) -> u16 {
+    let (v, c, u) = parts(rows, valid, seen, cells, filled, unique);
+    let score = ((4 * v + 2 * c + 4 * u) / 10).clamp(1, 10_000);
+    u16::try_from(score).unwrap_or(10_000)
+}
+
+/// Validity, completeness and uniqueness in basis points (see [`compute_score`]).
+fn parts(
+    rows: u64,
+    valid: u64,
+    seen: u64,
+    cells: u64,
+    filled: u64,
+    unique: u64,
+) -> (u128, u128, u128) {
     let part = |num: u64, den: u64| {
         if den == 0 {
             0
@@ -308,9 +376,11 @@ pub fn compute_score(rows: u64, valid: u64, cells: u64, filled: u64, unique: u64
             10_000 * u128::from(num) / u128::from(den)
         }
     };
-    let (v, c, u) = (part(valid, rows), part(filled, cells), part(unique, valid));
-    let score = ((4 * v + 2 * c + 4 * u) / 10).clamp(1, 10_000);
-    u16::try_from(score).unwrap_or(10_000)
+    (
+        part(valid.saturating_sub(seen), rows.saturating_sub(seen)),
+        part(filled, cells),
+        part(unique, valid),
+    )
 }
 
 /// Checks `input` against `schema` and scores it.
@@ -386,11 +456,15 @@ struct Tally<'a, F> {
     seen: &'a F,
     limits: Limits,
     types: Vec<ColumnType>,
+    /// Whether the file named the columns: each column's type is then taken from its first
+    /// non-empty cell (`Any` until then).
+    infer: bool,
     /// Declared names, for messages; `None` when the file named the columns (its names are
     /// content and stay out of messages).
     names: Option<Vec<String>>,
     rows: u64,
     valid: u64,
+    seen_rows: u64,
     filled: u64,
     unique: u64,
     new_rows: Vec<RowHash>,
@@ -405,9 +479,11 @@ impl<'a, F: Fn(&RowHash) -> bool> Tally<'a, F> {
             seen,
             limits: *limits,
             types: Vec::new(),
+            infer: false,
             names: None,
             rows: 0,
             valid: 0,
+            seen_rows: 0,
             filled: 0,
             unique: 0,
             new_rows: Vec::new(),
@@ -417,9 +493,16 @@ impl<'a, F: Fn(&RowHash) -> bool> Tally<'a, F> {
         }
     }
 
-    fn set_columns(&mut self, types: Vec<ColumnType>, names: Option<Vec<String>>) {
+    /// The declared columns' types and names.
+    fn set_columns(&mut self, types: Vec<ColumnType>, names: Vec<String>) {
         self.types = types;
-        self.names = names;
+        self.names = Some(names);
+    }
+
+    /// `n` columns named by the file, typed by their first non-empty cells.
+    fn infer_columns(&mut self, n: usize) {
+        self.types = vec![ColumnType::Any; n];
+        self.infer = true;
     }
 
     fn rows(&self) -> u64 {
@@ -451,18 +534,36 @@ impl<'a, F: Fn(&RowHash) -> bool> Tally<'a, F> {
     /// A well-formed row's declared cells (trimmed), in declared order.
     fn cells(&mut self, row: u64, cells: &[&str]) {
         let mut filled = 0u64;
-        for (i, (cell, ty)) in cells.iter().zip(&self.types).enumerate() {
+        if self.infer {
+            for (cell, ty) in cells.iter().zip(self.types.iter_mut()) {
+                if !cell.is_empty() && *ty == ColumnType::Any {
+                    *ty = if ColumnType::Float.accepts(cell) {
+                        ColumnType::Float
+                    } else {
+                        ColumnType::String
+                    };
+                }
+            }
+        }
+        for (i, (cell, &ty)) in cells.iter().zip(&self.types).enumerate() {
             if cell.is_empty() {
                 continue;
             }
             if !ty.accepts(cell) {
                 if self.first_invalid.is_none() {
-                    let article = if matches!(ty, ColumnType::Int | ColumnType::Any) {
-                        "an"
+                    let why = if self.infer {
+                        format!(
+                            "row {row}: {} is not a number, unlike its first value",
+                            self.label(i)
+                        )
                     } else {
-                        "a"
+                        let article = if matches!(ty, ColumnType::Int | ColumnType::Any) {
+                            "an"
+                        } else {
+                            "a"
+                        };
+                        format!("row {row}: {} is not {article} {ty}", self.label(i))
                     };
-                    let why = format!("row {row}: {} is not {article} {ty}", self.label(i));
                     self.first_invalid = Some(why);
                 }
                 return;
@@ -474,7 +575,6 @@ impl<'a, F: Fn(&RowHash) -> bool> Tally<'a, F> {
             return;
         }
         self.valid += 1;
-        self.filled += filled;
 
         self.joined.clear();
         for (i, cell) in cells.iter().enumerate() {
@@ -484,7 +584,14 @@ impl<'a, F: Fn(&RowHash) -> bool> Tally<'a, F> {
             self.joined.extend_from_slice(cell.as_bytes());
         }
         let hash = RowHash::of_joined(&self.joined);
-        if !self.set.contains(&hash) && !(self.seen)(&hash) {
+        if self.set.contains(&hash) {
+            // A repeat within the file: it lowers uniqueness only.
+            self.filled += filled;
+        } else if (self.seen)(&hash) {
+            // Accepted before: it earns nothing and counts only against uniqueness.
+            self.seen_rows += 1;
+        } else {
+            self.filled += filled;
             self.set.insert(hash);
             self.new_rows.push(hash);
             self.unique += 1;
@@ -524,15 +631,17 @@ impl<'a, F: Fn(&RowHash) -> bool> Tally<'a, F> {
     }
 
     fn finish(self, schema: &Schema) -> Evaluation {
-        let cells = self
-            .valid
-            .saturating_mul(u64::try_from(self.types.len()).unwrap_or(u64::MAX));
+        // Rows accepted before are set aside: the file is judged on the others.
+        let fresh_rows = self.rows - self.seen_rows;
+        let fresh_valid = self.valid - self.seen_rows;
+        let cells = fresh_valid.saturating_mul(u64::try_from(self.types.len()).unwrap_or(u64::MAX));
         let mut eval = Evaluation {
             score: 0,
             reason: Reason::TooFewValid,
             detail: String::new(),
             rows: self.rows,
             valid: self.valid,
+            seen: self.seen_rows,
             unique: self.unique,
             cells,
             filled: self.filled,
@@ -550,21 +659,44 @@ impl<'a, F: Fn(&RowHash) -> bool> Tally<'a, F> {
                 "no valid row among {}{first_invalid}",
                 count(self.rows, "row", "rows")
             );
-        } else if u128::from(self.valid) * 100 < percent * u128::from(self.rows) {
+        } else if self.unique == 0 {
+            // Only `seen` rows can leave a file with valid rows and no unique one.
+            eval.reason = Reason::Duplicate;
             eval.detail = format!(
-                "{} of {} rows are valid, {percent} % must be{first_invalid}",
-                self.valid, self.rows
+                "{} accepted before{first_invalid}",
+                if self.valid == 1 {
+                    "the file's one valid row was".to_string()
+                } else {
+                    format!("all {} valid rows of the file were", self.valid)
+                }
+            );
+        } else if u128::from(fresh_valid) * 100 < percent * u128::from(fresh_rows) {
+            let rows = if self.seen_rows == 0 {
+                "rows"
+            } else {
+                "rows not accepted before"
+            };
+            eval.detail = format!(
+                "{fresh_valid} of {fresh_rows} {rows} are valid, {percent} % must be{first_invalid}"
             );
         } else {
-            eval.score = compute_score(self.rows, self.valid, cells, self.filled, self.unique);
-            eval.reason = Reason::Accepted;
-            let part = |num: u64, den: u64| 10_000 * u128::from(num) / u128::from(den.max(1));
-            eval.detail = format!(
-                "validity {}, completeness {}, uniqueness {}{first_invalid}",
-                part(self.valid, self.rows),
-                part(self.filled, cells),
-                part(self.unique, self.valid)
+            let (rows, valid, seen, filled, unique) = (
+                self.rows,
+                self.valid,
+                self.seen_rows,
+                self.filled,
+                self.unique,
             );
+            eval.score = compute_score(rows, valid, seen, cells, filled, unique);
+            eval.reason = Reason::Accepted;
+            let (v, c, u) = parts(rows, valid, seen, cells, filled, unique);
+            let seen = if self.seen_rows == 0 {
+                String::new()
+            } else {
+                format!("; {} accepted before", count(self.seen_rows, "row", "rows"))
+            };
+            eval.detail =
+                format!("validity {v}, completeness {c}, uniqueness {u}{seen}{first_invalid}");
             eval.new_rows = self.new_rows;
         }
         eval

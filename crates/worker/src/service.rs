@@ -4,11 +4,13 @@
 //!
 //! 1. walks the VSC's flows in id order. Flows of other iDAOs are skipped. A *verified* flow of
 //!    its iDAO adds the rows of its accepted files to the worker's accepted set (the rows the
-//!    next files' uniqueness is judged against) — from the verdicts it computed itself, or by
-//!    scoring the files now if it was not in that quorum. A *disputed* flow adds nothing. At
-//!    the first *pending* flow of its iDAO it stops: if it is in that flow's quorum and has
-//!    not posted, it verifies every file in flow order (each file's uniqueness counts the rows
-//!    of the accepted files before it in the flow) and posts the signed results. Flows are
+//!    next files are judged against) — from the verdicts it computed itself, or by scoring the
+//!    files now if it was not in that quorum, dissented, or was restarted (the set lives in
+//!    memory and is rebuilt from the verified files on chain). A *disputed* flow adds nothing.
+//!    At the first *pending* flow of its iDAO it stops: if it is in that flow's quorum and has
+//!    not posted, it verifies every file in flow order (the rows of the accepted files before
+//!    it in the flow count as accepted, so of two copies in one flow the later is rejected as a
+//!    [`Reason::Duplicate`]) and posts the signed results. Flows are
 //!    taken strictly in order because a flow's scores depend on what the flows before it
 //!    accepted; the deadline guarantees a pending flow closes.
 //! 2. serves LazAI's SDK path, when enabled: every VerifiedComputing job assigned to it that

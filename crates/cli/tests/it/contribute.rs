@@ -1,5 +1,6 @@
 //! `lazai data` against a fresh `lazai devnet` process, as a new user runs it: the default
-//! iDAO verifies a contribution within seconds and mints its DAT; `data status --json` shows
+//! iDAO verifies a contribution within seconds and mints its DAT; the same file again and a
+//! prose file are rejected with their reasons and earn nothing; `data status --json` shows
 //! the score, the proof and the DAT; the owner decrypts the file back; a wrong key, a
 //! tampered blob and an unknown file each fail with a clear error.
 
@@ -45,6 +46,37 @@ async fn contribute_to_the_default_idao_of_a_fresh_devnet() {
     assert_eq!(s(&dat["owner"]), user.address().to_string(), "{status}");
     assert_eq!(s(&dat["shareRatio"]), score.to_string(), "{status}");
     assert_ne!(s(&dat["tokenId"]), "0");
+
+    // The same file again earns nothing: all its rows are the iDAO's already.
+    let again = data
+        .run(&["contribute", &path, "--idao", "1", "--key", &key, "--json"])
+        .json();
+    assert_eq!(s(&again["state"]), "rejected", "{again}");
+    assert_eq!(again["reason"], 9, "{again}");
+    assert_eq!(
+        s(&again["reasonText"]),
+        "every row of the file was already contributed"
+    );
+    assert_eq!(again["score"], 0, "{again}");
+    assert!(again["tokenId"].is_null(), "no DAT for a copy: {again}");
+
+    // Prose is neither CSV nor JSON lines.
+    let readme = dir.path().join("README.md");
+    std::fs::write(&readme, include_str!("../../../../README.md")).expect("write");
+    let prose = data
+        .run(&[
+            "contribute",
+            &readme.display().to_string(),
+            "--idao",
+            "1",
+            "--key",
+            &key,
+            "--json",
+        ])
+        .json();
+    assert_eq!(s(&prose["state"]), "rejected", "{prose}");
+    assert_eq!(prose["reason"], 10, "{prose}");
+    assert!(prose["tokenId"].is_null(), "no DAT for prose: {prose}");
 
     // The blob store under the devnet's data dir holds ciphertext only.
     let url = s(&out["url"]).to_string();

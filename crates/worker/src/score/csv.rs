@@ -186,7 +186,7 @@ pub(super) fn read<R: Read, F: Fn(&super::RowHash) -> bool>(
             }
             tally.set_columns(
                 columns.iter().map(|c| c.ty).collect(),
-                Some(columns.iter().map(|c| c.name.clone()).collect()),
+                columns.iter().map(|c| c.name.clone()).collect(),
             );
             positions
         }
@@ -199,11 +199,14 @@ pub(super) fn read<R: Read, F: Fn(&super::RowHash) -> bool>(
                     ),
                 ));
             }
-            tally.set_columns(vec![ColumnType::Any; header_fields], None);
+            check_own_header(&texts)?;
+            tally.infer_columns(header_fields);
             (0..header_fields).map(Some).collect()
         }
     };
     drop(texts);
+    // Columns named by the file: a ragged record means the file is not a table at all.
+    let strict = schema.columns().is_none();
 
     let mut texts: Vec<&str> = Vec::new();
     let mut cells: Vec<&str> = Vec::with_capacity(positions.len());
@@ -225,7 +228,15 @@ pub(super) fn read<R: Read, F: Fn(&super::RowHash) -> bool>(
                 format!("row {row} is not valid UTF-8"),
             ));
         }
-        if rec.fields != header_fields {
+        if rec.fields != header_fields && strict {
+            return Err(Reject::new(
+                Reason::Malformed,
+                format!(
+                    "row {row} has {}, the header has {header_fields}: not a CSV table",
+                    super::count(rec.fields as u64, "field", "fields")
+                ),
+            ));
+        } else if rec.fields != header_fields {
             let fields = rec.fields;
             tally.invalid(|| {
                 format!(
@@ -245,6 +256,28 @@ pub(super) fn read<R: Read, F: Fn(&super::RowHash) -> bool>(
         }
         texts = recycle(spare_texts);
     }
+}
+
+/// Checks that a header that defines the columns looks like one: at least two fields, one of
+/// them a name that is not a number.
+fn check_own_header(names: &[&str]) -> Result<(), Reject> {
+    if names.len() < 2 {
+        return Err(Reject::new(
+            Reason::Malformed,
+            "the first line has no ',', ';' or tab: not a CSV header of two or more columns",
+        ));
+    }
+    let is_name = |name: &&str| {
+        let name = name.trim_ascii();
+        !name.is_empty() && !ColumnType::Float.accepts(name)
+    };
+    if !names.iter().any(is_name) {
+        return Err(Reject::new(
+            Reason::Malformed,
+            "the first line names no column (its fields are empty or numbers): not a CSV header",
+        ));
+    }
+    Ok(())
 }
 
 /// An empty vector of string slices with the allocation of `v`, for any lifetime (the

@@ -9,7 +9,7 @@ use serde::{
 use serde_json::Value;
 
 use super::{Reason, Reject, RowHash, Tally, source::Source};
-use crate::schema::{ColumnType, MAX_COLUMNS, Schema};
+use crate::schema::{MAX_COLUMNS, Schema};
 
 /// Reads a JSON Lines file from its first non-blank line on.
 pub(super) fn read<R: Read, F: Fn(&RowHash) -> bool>(
@@ -58,6 +58,13 @@ pub(super) fn read<R: Read, F: Fn(&RowHash) -> bool>(
         }
         let Some(names) = &names else { continue };
         let Value::Object(object) = value else {
+            if schema.columns().is_none() {
+                // Columns named by the file: a line that is not an object is not JSON Lines data.
+                return Err(Reject::new(
+                    Reason::Malformed,
+                    format!("row {row} is not a JSON object: not JSON Lines of objects"),
+                ));
+            }
             tally.invalid(|| format!("row {row} is not a JSON object"));
             continue;
         };
@@ -100,7 +107,7 @@ fn columns_from_first<F: Fn(&RowHash) -> bool>(
                 ));
             }
             let names: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
-            tally.set_columns(columns.iter().map(|c| c.ty).collect(), Some(names.clone()));
+            tally.set_columns(columns.iter().map(|c| c.ty).collect(), names.clone());
             Ok(names)
         }
         None => {
@@ -119,7 +126,7 @@ fn columns_from_first<F: Fn(&RowHash) -> bool>(
                     "the first object has no keys to take the columns from",
                 ));
             }
-            tally.set_columns(vec![ColumnType::Any; keys.keys.len()], None);
+            tally.infer_columns(keys.keys.len());
             Ok(keys.keys)
         }
     }

@@ -58,7 +58,7 @@ proptest! {
             let seen = |h: &RowHash| seen_bit && h.0[0].is_multiple_of(2);
             let whole = evaluate(&data[..], &schema, &seen, &limits);
             prop_assert!(whole.score <= 10_000);
-            prop_assert!(whole.valid <= whole.rows && whole.unique <= whole.valid);
+            prop_assert!(whole.valid <= whole.rows && whole.unique + whole.seen <= whole.valid);
             prop_assert!(whole.filled <= whole.cells);
             prop_assert_eq!(whole.new_rows.len() as u64, if whole.is_accepted() { whole.unique } else { 0 });
             if !seen_bit {

@@ -1,11 +1,14 @@
 //! Integration tests of lazai-worker: the wine-quality data set against its schema, JSON Lines,
-//! rejections and limits, schema parsing, reason codes, determinism and random input.
+//! rejections and limits, schema parsing, reason codes, determinism, random input, rows
+//! contributed before and the structure asked of files that name their own columns.
 
+mod duplicates;
 mod fuzz;
 mod jsonl;
 mod reason;
 mod rejects;
 mod schema;
+mod structure;
 mod wine;
 
 use std::io::{BufReader, Read};
@@ -41,9 +44,10 @@ pub fn eval(data: &[u8], schema: &Schema) -> Evaluation {
     evaluate(data, schema, &nothing_seen, &Limits::default())
 }
 
-/// The score formula, written out again independently of the crate.
-pub fn formula(r: u64, v: u64, t: u64, f: u64, u: u64) -> u16 {
-    let v_ = 10_000 * v / r;
+/// The score formula, written out again independently of the crate: `s` of the `v` valid rows
+/// were seen before and are set aside from validity and completeness.
+pub fn formula(r: u64, v: u64, s: u64, t: u64, f: u64, u: u64) -> u16 {
+    let v_ = 10_000 * (v - s) / (r - s);
     let c_ = 10_000 * f / t;
     let u_ = 10_000 * u / v;
     ((4 * v_ + 2 * c_ + 4 * u_) / 10).clamp(1, 10_000) as u16

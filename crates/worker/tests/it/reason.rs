@@ -14,6 +14,8 @@ fn codes_are_stable() {
         (Reason::TooFewValid, 6),
         (Reason::TooLarge, 7),
         (Reason::Empty, 8),
+        (Reason::Duplicate, 9),
+        (Reason::Malformed, 10),
     ];
     for (reason, code) in expected {
         assert_eq!(reason.code(), code);
@@ -23,7 +25,7 @@ fn codes_are_stable() {
         assert_eq!(reason.to_string(), reason.describe());
     }
     assert_eq!(Reason::ALL.len(), expected.len());
-    for code in 9..=u8::MAX {
+    for code in 11..=u8::MAX {
         assert_eq!(Reason::from_code(code), None);
     }
     assert_eq!(

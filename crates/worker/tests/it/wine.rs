@@ -1,5 +1,5 @@
-//! The wine-quality data set against its schema: pinned scores, seen rows, duplicates, type
-//! errors, missing columns, layout variants, determinism and what `detail` may say.
+//! The wine-quality data set against its schema: pinned scores, partly seen rows, duplicates,
+//! type errors, missing columns, layout variants, determinism and what `detail` may say.
 
 use std::collections::HashSet;
 
@@ -43,8 +43,8 @@ fn wine_scores_as_pinned() {
     );
     // v = 10000, c = 10000, u = 10000·1359/1599 = 8499; (40000 + 20000 + 33996) / 10.
     assert_eq!(e.score, 9399);
-    assert_eq!(e.score, formula(1599, 1599, 19188, 19188, 1359));
-    assert_eq!(e.score, compute_score(1599, 1599, 19188, 19188, 1359));
+    assert_eq!(e.score, formula(1599, 1599, 0, 19188, 19188, 1359));
+    assert_eq!(e.score, compute_score(1599, 1599, 0, 19188, 19188, 1359));
 }
 
 #[test]
@@ -79,35 +79,6 @@ fn blake3_hex(bytes: &[u8]) -> String {
 }
 
 #[test]
-fn all_rows_seen_scores_lower_by_the_formula() {
-    let e = evaluate(
-        WINE.as_bytes(),
-        &wine_schema(),
-        &|_: &RowHash| true,
-        &Limits::default(),
-    );
-    assert_eq!(e.reason, Reason::Accepted);
-    assert_eq!((e.rows, e.valid, e.unique), (1599, 1599, 0));
-    assert!(e.new_rows.is_empty());
-    // u = 0: (4·10000 + 2·10000 + 0) / 10.
-    assert_eq!(e.score, 6000);
-    assert_eq!(e.score, formula(1599, 1599, 19188, 19188, 0));
-}
-
-#[test]
-fn resubmission_after_acceptance_scores_6000() {
-    let first = eval(WINE.as_bytes(), &wine_schema());
-    let accepted: HashSet<RowHash> = first.new_rows.iter().copied().collect();
-    let again = evaluate(
-        WINE.as_bytes(),
-        &wine_schema(),
-        &|h: &RowHash| accepted.contains(h),
-        &Limits::default(),
-    );
-    assert_eq!((again.unique, again.score), (0, 6000));
-}
-
-#[test]
 fn partly_seen_rows_score_by_the_formula() {
     let rows = wine_rows();
     let first_part = eval(file(wine_header(), &rows[..800]).as_bytes(), &wine_schema());
@@ -126,7 +97,15 @@ fn partly_seen_rows_score_by_the_formula() {
         .filter(|r| !early.contains(r))
         .collect();
     assert_eq!(e.unique, later_new.len() as u64);
-    assert_eq!(e.score, formula(1599, 1599, 19188, 19188, e.unique));
+    // Rows equal to one of the first 800 were accepted before and are set aside.
+    let seen = rows.iter().filter(|r| early.contains(*r)).count() as u64;
+    assert_eq!(e.seen, seen);
+    let fresh = 1599 - seen;
+    assert_eq!((e.cells, e.filled), (fresh * 12, fresh * 12));
+    assert_eq!(
+        e.score,
+        formula(1599, 1599, seen, fresh * 12, fresh * 12, e.unique)
+    );
     assert!(e.score > 6000 && e.score < 9399, "score {}", e.score);
 }
 
@@ -219,7 +198,7 @@ fn empty_cells_lower_completeness_not_validity() {
     assert_eq!((e.rows, e.valid, e.cells, e.filled), (11, 10, 120, 110));
     // Rows 1 and 5 still collide.
     assert_eq!(e.unique, 9);
-    assert_eq!(e.score, formula(11, 10, 120, 110, 9));
+    assert_eq!(e.score, formula(11, 10, 0, 120, 110, 9));
     assert!(
         e.detail
             .ends_with("first invalid: row 11: every declared cell is empty")
