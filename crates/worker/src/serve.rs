@@ -39,8 +39,7 @@
 //! waiting or every [`ServeConfig::batch_interval`], with the Merkle root of their receipts
 //! (in token id order). A failed batch is reconciled with the chain (`usageOf`): recorded
 //! after all (a late receipt) counts as recorded; otherwise the calls wait for the next batch,
-//! but those the token can no longer pay for (value moved out, token expired) are dropped with
-//! a warning. Tokens are re-read every [`TOKEN_TTL`] (owner, expiry, value) and refused from
+//! but those the token can no longer pay for (it expired) are dropped with a warning. Tokens are re-read every [`TOKEN_TTL`] (owner, expiry, value) and refused from
 //! [`EXPIRY_MARGIN_SECS`] before they expire. A usage token's value cannot leave it (model
 //! classes have locked value, see the model registry), so only expiry can leave a served call
 //! unpaid; a token transferred to a new owner is still charged for the calls served from it,
