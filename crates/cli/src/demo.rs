@@ -35,10 +35,11 @@ use lazai_ledger::modules::{
     DAT_ADDRESS, DATA_REGISTRY_ADDRESS, IDAO_REGISTRY_ADDRESS, IDataAnchoringToken as D,
     IDataRegistry as R, IIdaoRegistry as G, IModelRegistry as M, ITeeRegistry, IVsc as V,
     MODEL_REGISTRY_ADDRESS, ROLE_DATA, ROLE_MODEL, SCALE, TeePolicy, VSC_ADDRESS,
-    idao_data_address, user_request_message,
+    idao_data_address,
 };
 use lazai_node::{NodeSettings, dev_account, devnet_genesis, start_devnet};
 use lazai_types::{DEVNET_CHAIN_ID, lazai};
+use lazai_worker::serve::SignedRequest;
 use lazai_worker::{
     ModelWorker, Packager, Prediction, ServeConfig, TrainingJob, Worker, WorkerConfig, contribute,
 };
@@ -603,24 +604,21 @@ pub async fn walk(
     for n in 0..calls {
         let row = &test_rows[(n as usize) % test_rows.len()];
         let features: Vec<f64> = row[..label_at].to_vec();
-        let nonce = U256::from(n + 1);
-        let sig =
-            dave.sign_message_sync(user_request_message(nonce, dave.address(), node).as_slice())?;
-        let resp = http
-            .post(&url)
-            .header("content-type", "application/json")
-            .header("x-lazai-user", dave.address().to_string())
-            .header("x-lazai-nonce", nonce.to_string())
-            .header(
-                "x-lazai-signature",
-                alloy_primitives::hex::encode_prefixed(sig.as_bytes()),
-            )
-            .header("x-lazai-usage-token", usage_token.to_string())
-            .body(serde_json::to_vec(
-                &serde_json::json!({ "features": features }),
-            )?)
-            .send()
-            .await?;
+        let body = serde_json::to_vec(&serde_json::json!({ "features": features }))?;
+        let signed = SignedRequest::sign(
+            &dave,
+            dave.address(),
+            DEVNET_CHAIN_ID,
+            node,
+            U256::from(n + 1),
+            usage_token,
+            &body,
+        )?;
+        let mut req = http.post(&url).header("content-type", "application/json");
+        for (name, value) in signed.headers() {
+            req = req.header(name, value);
+        }
+        let resp = req.body(body).send().await?;
         let status = resp.status();
         let body = resp.bytes().await?;
         if !status.is_success() {

@@ -4,11 +4,11 @@
 use crate::worker::WorkerArgs;
 use alloy::transports::http::reqwest;
 use alloy_primitives::{Address, U256};
-use alloy_signer::SignerSync;
 use anyhow::{Context as _, Result, anyhow, bail};
 use clap::{Args, Subcommand};
 use lazai_client::{Client, DEFAULT_RPC, event};
-use lazai_ledger::modules::{IModelRegistry as M, MODEL_REGISTRY_ADDRESS, user_request_message};
+use lazai_ledger::modules::{IModelRegistry as M, MODEL_REGISTRY_ADDRESS};
+use lazai_worker::serve::SignedRequest;
 use lazai_worker::{ModelWorker, Prediction, ServeConfig, TrainingJob, load_registered_model};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -79,6 +79,10 @@ pub struct ServeArgs {
     /// …or every this many milliseconds.
     #[arg(long, default_value_t = 2_000)]
     pub batch_ms: u64,
+    /// Refuse calls without X-LazAI-Request-Signature (a signature over the body and the usage
+    /// token too; LazAI's SDK header alone leaves them to whoever relays the call).
+    #[arg(long)]
+    pub require_request_signature: bool,
 }
 
 #[derive(Args)]
@@ -196,6 +200,11 @@ fn train(a: TrainArgs) -> Result<()> {
 }
 
 fn serve(a: ServeArgs) -> Result<()> {
+    if a.worker.work_dir.is_none() {
+        eprintln!(
+            "warning: without --work-dir the server's nonces and unrecorded calls live in a temporary directory: a restart would accept requests it already served"
+        );
+    }
     runtime()?.block_on(async move {
         let (cfg, _temp, _) = crate::worker::config(&a.worker).await?;
         let worker = ModelWorker::new(cfg).await?;
@@ -209,6 +218,7 @@ fn serve(a: ServeArgs) -> Result<()> {
                 listen: a.listen,
                 batch_calls: a.batch.max(1),
                 batch_interval: Duration::from_millis(a.batch_ms.max(10)),
+                require_request_signature: a.require_request_signature,
                 ..ServeConfig::default()
             },
         )
@@ -296,24 +306,26 @@ fn call(a: CallArgs) -> Result<()> {
             .as_str()
             .ok_or_else(|| anyhow!("{base}/v1/models names no node"))?
             .parse()?;
-        let user = signer.address();
-        let nonce = U256::from(nonce);
-        let sig = signer.sign_message_sync(user_request_message(nonce, user, node).as_slice())?;
-        let resp = http
+        let chain_id = models["data"][0]["chainId"]
+            .as_u64()
+            .ok_or_else(|| anyhow!("{base}/v1/models names no chain id"))?;
+        let body = serde_json::to_vec(&serde_json::json!({ "features": features }))?;
+        let signed = SignedRequest::sign(
+            &signer,
+            signer.address(),
+            chain_id,
+            node,
+            U256::from(nonce),
+            a.token,
+            &body,
+        )?;
+        let mut req = http
             .post(format!("{base}/v1/predict"))
-            .header("content-type", "application/json")
-            .header("x-lazai-user", user.to_string())
-            .header("x-lazai-nonce", nonce.to_string())
-            .header(
-                "x-lazai-signature",
-                alloy_primitives::hex::encode_prefixed(sig.as_bytes()),
-            )
-            .header("x-lazai-usage-token", a.token.to_string())
-            .body(serde_json::to_vec(
-                &serde_json::json!({ "features": features }),
-            )?)
-            .send()
-            .await?;
+            .header("content-type", "application/json");
+        for (name, value) in signed.headers() {
+            req = req.header(name, value);
+        }
+        let resp = req.body(body).send().await?;
         let status = resp.status();
         let body = resp.bytes().await?;
         if !status.is_success() {

@@ -12,27 +12,46 @@
 //!   whose owner approved the user for the class or for all its tokens (DAT
 //!   `approveForClass`/`setApprovalForAll`; an app can let its agents spend one DAT — each
 //!   agent signs with its own key and nonces). Approvals are re-read every
-//!   [`APPROVAL_TTL`].
+//!   [`APPROVAL_TTL`];
+//! - `X-LazAI-Request-Signature` (optional, required with
+//!   [`ServeConfig::require_request_signature`]): the user's signature over the whole request,
+//!   body and usage token included ([`request_digest`]); checked whenever it is present.
 //!
 //! The call is refused — with a JSON `{"error": {"code", "message"}}` — when a header is
-//! missing or malformed (400/401), the signature is not the user's (401), the nonce is not
-//! above the last one (409, replayed or reordered), the token is unknown (404), of another
-//! model, not the user's or expired (403), or has no quota left (402). Otherwise one call is
-//! *reserved* on the token under a lock — `remaining = on-chain value − reserved − in
-//! flight` must be at least one — so concurrent calls never exceed the quota; the integer
-//! model runs; and the answer carries the prediction, the integer logits and a [`Receipt`].
+//! missing or malformed (400/401), a signature is not the user's (401 `bad_signature`,
+//! `bad_request_signature`, or `request_signature_required` when it must be there), the body
+//! is too large (413 `body_too_large`), the nonce is not above the last one (409, replayed or
+//! reordered), the token is unknown (404), of another model, not the user's or expired (403),
+//! or has no quota left (402). Otherwise one call is *reserved* on the token under a lock —
+//! `remaining = on-chain value − reserved − in flight` must be at least one — so concurrent
+//! calls never exceed the quota; the integer model runs; the caller's nonce and the call's
+//! receipt are written to the server's store (durably, before answering); and the answer
+//! carries the prediction, the integer logits and a [`Receipt`].
+//!
+//! The store (a redb file in the worker's work dir, one per chain, model and node) keeps each
+//! caller's last nonce and the calls served but not yet recorded on chain: a server restarted
+//! on the same work dir refuses a request it already served (409) — a request id is never
+//! served twice — and records the calls the previous run served (a batch that was being
+//! recorded when it stopped counts as recorded if the chain's `usageOf` shows it).
 //!
 //! Usage reaches the chain in batches: one `ModelRegistry.recordUsage` transaction for all
 //! the calls reserved since the last one, sent when [`ServeConfig::batch_calls`] calls are
 //! waiting or every [`ServeConfig::batch_interval`], with the Merkle root of their receipts
 //! (in token id order). A failed batch is reconciled with the chain (`usageOf`): recorded
 //! after all (a late receipt) counts as recorded; otherwise the calls wait for the next batch,
-//! but those the token can no longer pay for (value moved out, token expired) are dropped with
-//! a warning. Tokens are re-read every [`TOKEN_TTL`] (owner, expiry, value) and refused from
-//! [`EXPIRY_MARGIN_SECS`] before they expire.
+//! but those the token can no longer pay for (it expired) are dropped with a warning. Tokens are re-read every [`TOKEN_TTL`] (owner, expiry, value) and refused from
+//! [`EXPIRY_MARGIN_SECS`] before they expire. A usage token's value cannot leave it (model
+//! classes have locked value, see the model registry), so only expiry can leave a served call
+//! unpaid; a token transferred to a new owner is still charged for the calls served from it,
+//! and the new owner (or whom it approves) uses the rest.
 //!
 //! `GET /v1/models` lists the model served. With metering off ([`ServeConfig::metering`])
 //! the same server answers without headers, for measuring what metering costs.
+
+mod request;
+mod store;
+
+pub use request::{REQUEST_SIGNATURE_HEADER, SignedRequest, request_digest, request_signer};
 
 use crate::train::ModelWorker;
 use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
@@ -77,6 +96,9 @@ pub struct ServeConfig {
     pub max_body: usize,
     /// Check headers and charge usage (off only to measure its cost).
     pub metering: bool,
+    /// Refuse calls without `X-LazAI-Request-Signature` (LazAI's SDK header alone does not
+    /// cover the body and the usage token).
+    pub require_request_signature: bool,
 }
 
 impl Default for ServeConfig {
@@ -87,6 +109,7 @@ impl Default for ServeConfig {
             batch_interval: Duration::from_secs(2),
             max_body: 64 * 1024,
             metering: true,
+            require_request_signature: false,
         }
     }
 }
@@ -214,18 +237,25 @@ struct TokenState {
     expire_at: u64,
     /// Its value on chain, as of the last recorded batch (or the last fresh read).
     chain_value: U256,
-    /// Calls served and not yet in a batch, and their receipt hashes.
-    reserved: u64,
-    receipts: Vec<B256>,
-    /// Calls in the batch being recorded, and their receipt hashes.
-    in_flight: u64,
-    in_flight_receipts: Vec<B256>,
+    /// Calls reserved whose receipt is being signed and stored.
+    signing: u64,
+    /// Calls served and not yet in a batch: (counter, receipt hash).
+    receipts: Vec<(u64, B256)>,
+    /// Calls in the batch being recorded: (counter, receipt hash).
+    in_flight: Vec<(u64, B256)>,
     /// Calls ever reserved on it (for receipt counters).
     used: u64,
     /// Usage of it the chain has recorded (`usageOf`), as far as this server knows.
     recorded: u64,
     /// When owner, expiry and value were last read from the chain.
     fetched: std::time::Instant,
+}
+
+impl TokenState {
+    /// Calls taken from its value and not yet recorded on chain.
+    fn committed(&self) -> u64 {
+        self.signing + (self.receipts.len() + self.in_flight.len()) as u64
+    }
 }
 
 #[derive(Default)]
@@ -259,17 +289,29 @@ struct Shared {
     signer: alloy_signer_local::PrivateKeySigner,
     reader: lazai_client::Client,
     metering: bool,
+    require_request_signature: bool,
     batch_calls: u64,
+    store: store::Store,
     meter: Mutex<Meter>,
     stats: Mutex<ServeStats>,
     flush: Notify,
+}
+
+/// How a server is asked to stop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stop {
+    No,
+    /// After recording what is waiting.
+    Record,
+    /// At once: what is waiting stays in the store for the next server.
+    Halt,
 }
 
 /// A running server.
 pub struct ServerHandle {
     pub addr: SocketAddr,
     shared: Arc<Shared>,
-    stop: tokio::sync::watch::Sender<bool>,
+    stop: tokio::sync::watch::Sender<Stop>,
     server: tokio::task::JoinHandle<()>,
     flusher: tokio::task::JoinHandle<()>,
 }
@@ -281,11 +323,23 @@ impl ServerHandle {
 
     /// Stops accepting calls, records what is waiting and returns the final counters.
     pub async fn stop(self) -> ServeStats {
-        let _ = self.stop.send(true);
+        self.finish(Stop::Record).await
+    }
+
+    /// Stops accepting calls without recording what is waiting (for when the chain is out of
+    /// reach): the calls served and not recorded stay in the store, and the next server of
+    /// the model on the same work dir records them.
+    pub async fn halt(self) -> ServeStats {
+        self.finish(Stop::Halt).await
+    }
+
+    async fn finish(self, how: Stop) -> ServeStats {
+        let _ = self.stop.send(how);
         self.shared.flush.notify_one();
         let shared = self.shared;
         let _ = self.server.await;
         let _ = self.flusher.await;
+        shared.store.close();
         *shared.stats.lock().expect("stats")
     }
 }
@@ -322,7 +376,14 @@ struct Auth {
     token: U256,
 }
 
-fn parse_auth(h: &HeaderMap, node: Address) -> Result<Auth, ApiError> {
+/// Checks the headers of a call of `body` to `node` on chain `chain_id`.
+fn parse_auth(
+    h: &HeaderMap,
+    node: Address,
+    chain_id: u64,
+    body: &[u8],
+    require_request_signature: bool,
+) -> Result<Auth, ApiError> {
     let bad = |name: &str, what: &str| {
         err(
             StatusCode::BAD_REQUEST,
@@ -348,6 +409,33 @@ fn parse_auth(h: &HeaderMap, node: Address) -> Result<Auth, ApiError> {
                 "X-LazAI-Signature is not {user}'s EIP-191 signature of keccak256(abi.encode(nonce, user, node {node}))"
             ),
         ));
+    }
+    match h.get(REQUEST_SIGNATURE_HEADER) {
+        None if require_request_signature => {
+            return Err(err(
+                StatusCode::UNAUTHORIZED,
+                "request_signature_required",
+                "this server requires X-LazAI-Request-Signature: the user's EIP-191 signature over the request digest (chain id, node, user, nonce, usage token, keccak256 of the body)",
+            ));
+        }
+        None => {}
+        Some(v) => {
+            let sig = v
+                .to_str()
+                .ok()
+                .and_then(|v| alloy_primitives::hex::decode(v.trim()).ok())
+                .ok_or_else(|| bad("X-LazAI-Request-Signature", "65 bytes of hex"))?;
+            let digest = request_digest(chain_id, node, user, nonce, token, body);
+            if request_signer(digest, &sig) != Some(user) {
+                return Err(err(
+                    StatusCode::UNAUTHORIZED,
+                    "bad_request_signature",
+                    format!(
+                        "X-LazAI-Request-Signature is not {user}'s signature of this request (chain {chain_id}, node {node}, nonce {nonce}, usage token {token}, this body)"
+                    ),
+                ));
+            }
+        }
     }
     Ok(Auth { user, nonce, token })
 }
@@ -413,10 +501,9 @@ impl Shared {
             class: info.classId,
             expire_at: info.expireAt,
             chain_value: info.value,
-            reserved: 0,
+            signing: 0,
             receipts: Vec::new(),
-            in_flight: 0,
-            in_flight_receipts: Vec::new(),
+            in_flight: Vec::new(),
             used,
             recorded: used,
             fetched: std::time::Instant::now(),
@@ -425,7 +512,7 @@ impl Shared {
         // moved in or out), but a read is only trusted when no batch was recorded meanwhile.
         t.owner = info.owner;
         t.expire_at = info.expireAt;
-        if fresh && t.in_flight == 0 {
+        if fresh && t.in_flight.is_empty() {
             t.chain_value = info.value;
         }
         t.fetched = std::time::Instant::now();
@@ -552,8 +639,7 @@ impl Shared {
                 ),
             ));
         }
-        let committed = U256::from(t.reserved + t.in_flight);
-        let left = t.chain_value.saturating_sub(committed);
+        let left = t.chain_value.saturating_sub(U256::from(t.committed()));
         if left.is_zero() {
             return Err(err(
                 StatusCode::PAYMENT_REQUIRED,
@@ -561,12 +647,26 @@ impl Shared {
                 format!("usage token {} has no calls left", auth.token),
             ));
         }
-        t.reserved += 1;
+        t.signing += 1;
         t.used += 1;
         let counter = t.used;
         m.nonces.insert(auth.user, auth.nonce);
-        m.waiting += 1;
         Ok((counter, left - U256::from(1)))
+    }
+
+    /// Ends a reservation: the call was served (its receipt stored) or not. Returns the calls
+    /// waiting for a batch.
+    fn settle(&self, token: U256, receipt: Option<(u64, B256)>) -> u64 {
+        let mut m = self.meter.lock().expect("meter");
+        let Some(t) = m.tokens.get_mut(&token) else {
+            return m.waiting;
+        };
+        t.signing = t.signing.saturating_sub(1);
+        if let Some(r) = receipt {
+            t.receipts.push(r);
+            m.waiting += 1;
+        }
+        m.waiting
     }
 
     fn run_model(&self, body: &PredictBody) -> Result<(Vec<i32>, u32, Vec<i64>), ApiError> {
@@ -609,9 +709,19 @@ impl Shared {
 async fn predict(
     State(s): State<Arc<Shared>>,
     headers: HeaderMap,
-    body: axum::body::Bytes,
+    raw: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Json<Prediction>, ApiError> {
-    let body: PredictBody = serde_json::from_slice(&body).map_err(|e| {
+    // The body limit's refusal in the server's JSON error shape, like every other refusal.
+    let raw = raw.map_err(|e| {
+        let status = e.status();
+        let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            "body_too_large"
+        } else {
+            "bad_body"
+        };
+        err(status, code, e.body_text())
+    })?;
+    let body: PredictBody = serde_json::from_slice(&raw).map_err(|e| {
         err(
             StatusCode::BAD_REQUEST,
             "bad_body",
@@ -628,7 +738,13 @@ async fn predict(
             remaining: None,
         }));
     }
-    let auth = parse_auth(&headers, s.node)?;
+    let auth = parse_auth(
+        &headers,
+        s.node,
+        s.chain_id,
+        &raw,
+        s.require_request_signature,
+    )?;
     let token = s.token_state(auth.token).await?;
     s.check_approval(token.owner, auth.user).await?;
     // Validate the input before charging for it.
@@ -649,24 +765,33 @@ async fn predict(
         signature: Bytes::new(),
     };
     let message = receipt.message();
-    let sig = s
-        .signer
-        .sign_message_sync(message.as_slice())
-        .map_err(|e| {
-            err(
+    let sig = match s.signer.sign_message_sync(message.as_slice()) {
+        Ok(sig) => sig,
+        Err(e) => {
+            s.settle(auth.token, None);
+            return Err(err(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "signing_failed",
                 e.to_string(),
-            )
-        })?;
-    receipt.signature = sig.as_bytes().to_vec().into();
-    let waiting = {
-        let mut m = s.meter.lock().expect("meter");
-        if let Some(t) = m.tokens.get_mut(&auth.token) {
-            t.receipts.push(message);
+            ));
         }
-        m.waiting
     };
+    receipt.signature = sig.as_bytes().to_vec().into();
+    // Durable before it is answered: a restart neither serves this request again nor loses
+    // the call. A call that cannot be stored is not served (nor charged); its nonce is spent.
+    if let Err(e) = s
+        .store
+        .served(auth.user, auth.nonce, auth.token, counter, message)
+        .await
+    {
+        s.settle(auth.token, None);
+        return Err(err(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "store_unavailable",
+            format!("{e:#}"),
+        ));
+    }
+    let waiting = s.settle(auth.token, Some((counter, message)));
     s.stats.lock().expect("stats").calls += 1;
     if waiting >= s.batch_calls {
         s.flush.notify_one();
@@ -695,43 +820,87 @@ async fn models(State(s): State<Arc<Shared>>) -> Json<serde_json::Value> {
             "classes": s.model.classes,
             "pricePerCall": r.pricePerCall.to_string(),
             "node": s.node,
+            "chainId": s.chain_id,
             "metering": s.metering,
+            "requestSignatureRequired": s.require_request_signature,
         }]
     }))
 }
 
-/// Takes the waiting calls for a batch: (token ids, amounts, the root of their receipts), in
-/// token id order.
-fn take_batch(m: &mut Meter) -> Option<(Vec<U256>, Vec<U256>, B256)> {
-    let mut tokens = Vec::new();
-    let mut amounts = Vec::new();
+/// A batch of waiting calls: token ids, amounts and the root of their receipts, in token id
+/// order, and what the store keeps of it while it is recorded.
+struct Batch {
+    tokens: Vec<U256>,
+    amounts: Vec<U256>,
+    root: B256,
+    in_flight: Vec<(U256, store::InFlight)>,
+}
+
+/// Takes the waiting calls for a batch.
+fn take_batch(m: &mut Meter) -> Option<Batch> {
+    let mut b = Batch {
+        tokens: Vec::new(),
+        amounts: Vec::new(),
+        root: B256::ZERO,
+        in_flight: Vec::new(),
+    };
     let mut receipts = Vec::new();
     let mut taken = 0u64;
     for (id, t) in m.tokens.iter_mut() {
-        if t.reserved > 0 && t.in_flight == 0 && tokens.len() < MAX_USAGE_BATCH {
-            t.in_flight = t.reserved;
-            t.reserved = 0;
-            t.in_flight_receipts = std::mem::take(&mut t.receipts);
-            receipts.extend_from_slice(&t.in_flight_receipts);
-            tokens.push(*id);
-            amounts.push(U256::from(t.in_flight));
-            taken += t.in_flight;
+        if !t.receipts.is_empty() && t.in_flight.is_empty() && b.tokens.len() < MAX_USAGE_BATCH {
+            t.in_flight = std::mem::take(&mut t.receipts);
+            receipts.extend(t.in_flight.iter().map(|r| r.1));
+            b.tokens.push(*id);
+            b.amounts.push(U256::from(t.in_flight.len()));
+            b.in_flight.push((
+                *id,
+                store::InFlight {
+                    recorded_before: t.recorded,
+                    counters: t.in_flight.iter().map(|r| r.0).collect(),
+                },
+            ));
+            taken += t.in_flight.len() as u64;
         }
     }
-    if tokens.is_empty() {
+    if b.tokens.is_empty() {
         return None;
     }
     m.waiting = m.waiting.saturating_sub(taken);
-    Some((tokens, amounts, merkle_root(&receipts)))
+    b.root = merkle_root(&receipts);
+    Some(b)
+}
+
+/// Puts the first `keep` calls of a token's batch back in front of its waiting calls; returns
+/// the counters of the others.
+fn requeue(m: &mut Meter, id: U256, keep: usize) -> Vec<u64> {
+    let Some(t) = m.tokens.get_mut(&id) else {
+        return Vec::new();
+    };
+    let mut all = std::mem::take(&mut t.in_flight);
+    let dropped: Vec<u64> = all.drain(keep.min(all.len())..).map(|r| r.0).collect();
+    m.waiting += all.len() as u64;
+    all.append(&mut t.receipts);
+    t.receipts = all;
+    dropped
 }
 
 /// Records one batch; false when there was nothing to record or the batch failed (the caller
 /// then waits before trying again).
 async fn flush_once(worker: &ModelWorker, shared: &Shared) -> bool {
-    let Some((tokens, amounts, root)) = take_batch(&mut shared.meter.lock().expect("meter")) else {
+    let Some(batch) = take_batch(&mut shared.meter.lock().expect("meter")) else {
         return false;
     };
-    let calls: u64 = amounts.iter().map(|a| a.to::<u64>()).sum();
+    // Noted before it is sent, so that a restart can tell whether it reached the chain.
+    if let Err(e) = shared.store.batch_sent(batch.in_flight.clone()).await {
+        warn!(error = %format!("{e:#}"), "cannot note the usage batch in the store; not sending it");
+        let mut m = shared.meter.lock().expect("meter");
+        for id in &batch.tokens {
+            requeue(&mut m, *id, usize::MAX);
+        }
+        return false;
+    }
+    let calls: u64 = batch.amounts.iter().map(|a| a.to::<u64>()).sum();
+    let tokens = batch.tokens;
     let sent = worker
         .client()
         .send(
@@ -739,22 +908,23 @@ async fn flush_once(worker: &ModelWorker, shared: &Shared) -> bool {
             M::recordUsageCall {
                 modelId: shared.record.id,
                 tokenIds: tokens.clone(),
-                amounts: amounts.clone(),
-                receiptsRoot: root,
+                amounts: batch.amounts,
+                receiptsRoot: batch.root,
             },
             U256::ZERO,
         )
         .await;
-    match sent {
+    let done = match sent {
         Ok(receipt) => {
+            let mut done = Vec::with_capacity(tokens.len());
             let mut m = shared.meter.lock().expect("meter");
             m.generation += 1;
             for id in &tokens {
                 if let Some(t) = m.tokens.get_mut(id) {
-                    t.chain_value = t.chain_value.saturating_sub(U256::from(t.in_flight));
-                    t.recorded = t.recorded.saturating_add(t.in_flight);
-                    t.in_flight = 0;
-                    t.in_flight_receipts.clear();
+                    let n = t.in_flight.len() as u64;
+                    t.chain_value = t.chain_value.saturating_sub(U256::from(n));
+                    t.recorded = t.recorded.saturating_add(n);
+                    done.push((*id, t.in_flight.drain(..).map(|r| r.0).collect()));
                 }
             }
             drop(m);
@@ -768,24 +938,34 @@ async fn flush_once(worker: &ModelWorker, shared: &Shared) -> bool {
                 gas = receipt.gas_used,
                 "usage recorded on chain"
             );
-            true
+            Ok(done)
         }
         Err(e) => {
             warn!(error = %format!("{e:#}"), calls, "recording usage failed; reconciling with the chain");
             shared.stats.lock().expect("stats").failed_batches += 1;
+            let mut done = Vec::with_capacity(tokens.len());
             for id in &tokens {
-                reconcile(shared, *id).await;
+                done.push((*id, reconcile(shared, *id).await));
             }
-            false
+            Err(done)
         }
+    };
+    let (ok, done) = match done {
+        Ok(d) => (true, d),
+        Err(d) => (false, d),
+    };
+    if let Err(e) = shared.store.batch_settled(done).await {
+        // The batch stays noted as in flight: a restart reads the chain to settle it.
+        warn!(error = %format!("{e:#}"), "cannot clear the settled usage batch from the store");
     }
+    ok
 }
 
 /// After a failed batch: reads the token from the chain. If the chain did record the batch
 /// (its receipt was only late), it counts as recorded; otherwise the calls wait for the next
-/// batch, except those that no longer fit (value moved out, token expired): those were served
-/// unpaid and are dropped with a warning.
-async fn reconcile(shared: &Shared, id: U256) {
+/// batch, except those that no longer fit (the token expired): those were served unpaid and
+/// are dropped with a warning. Returns the counters of the calls no longer pending.
+async fn reconcile(shared: &Shared, id: U256) -> Vec<u64> {
     let info = shared
         .reader
         .call(DAT_ADDRESS, D::tokenInfoCall { tokenId: id })
@@ -805,10 +985,9 @@ async fn reconcile(shared: &Shared, id: U256) {
         .map(|u| u64::try_from(u).unwrap_or(u64::MAX));
     let mut m = shared.meter.lock().expect("meter");
     let Some(t) = m.tokens.get_mut(&id) else {
-        return;
+        return Vec::new();
     };
-    let owed = std::mem::take(&mut t.in_flight);
-    let receipts = std::mem::take(&mut t.in_flight_receipts);
+    let owed = t.in_flight.len() as u64;
     if let Some(used) = used
         && used >= t.recorded.saturating_add(owed)
     {
@@ -816,17 +995,13 @@ async fn reconcile(shared: &Shared, id: U256) {
         if let Some(info) = &info {
             t.chain_value = info.value;
         }
+        let done = t.in_flight.drain(..).map(|r| r.0).collect();
         shared.stats.lock().expect("stats").calls_recorded += owed;
-        return;
+        return done;
     }
     let Some(info) = info else {
         // The chain cannot be read: try the same calls again later.
-        t.reserved += owed;
-        let mut all = receipts;
-        all.append(&mut t.receipts);
-        t.receipts = all;
-        m.waiting += owed;
-        return;
+        return requeue(&mut m, id, usize::MAX);
     };
     t.chain_value = info.value;
     t.owner = info.owner;
@@ -837,20 +1012,121 @@ async fn reconcile(shared: &Shared, id: U256) {
     } else {
         u64::try_from(t.chain_value)
             .unwrap_or(u64::MAX)
-            .saturating_sub(t.reserved)
+            .saturating_sub(t.receipts.len() as u64 + t.signing)
     };
     let kept = owed.min(fits);
     if kept < owed {
         warn!(token = %id, unpaid = owed - kept, expired, "calls served that the token can no longer pay for");
     }
-    t.reserved += kept;
-    let mut all: Vec<B256> = receipts.into_iter().take(kept as usize).collect();
-    all.append(&mut t.receipts);
-    t.receipts = all;
-    m.waiting += kept;
+    requeue(&mut m, id, kept as usize)
 }
 
-/// Starts serving `model` (registered as `record`) with `worker`'s key.
+/// Rebuilds the meter from what a previous run left in the store: the callers' nonces and the
+/// calls it served and did not record. A batch it was recording counts as recorded when the
+/// chain's `usageOf` shows it.
+async fn restore(
+    reader: &lazai_client::Client,
+    store: &store::Store,
+    restored: store::Restored,
+) -> Result<Meter> {
+    let mut m = Meter {
+        nonces: restored.nonces,
+        ..Meter::default()
+    };
+    let mut done: Vec<(U256, Vec<u64>)> = Vec::new();
+    for (id, mut calls) in restored.pending {
+        let info = reader
+            .call(DAT_ADDRESS, D::tokenInfoCall { tokenId: id })
+            .await
+            .with_context(|| format!("read usage token {id} to restore its served calls"))?;
+        let used = reader
+            .call(
+                DAT_ADDRESS,
+                D::usageOfCall {
+                    tokenId: id,
+                    metricType: calls_metric(),
+                },
+            )
+            .await
+            .with_context(|| format!("read the usage of token {id}"))?;
+        let used = u64::try_from(used).unwrap_or(u64::MAX);
+        let mut gone = Vec::new();
+        if let Some(f) = restored.in_flight.get(&id)
+            && used >= f.recorded_before.saturating_add(f.counters.len() as u64)
+        {
+            let recorded: std::collections::HashSet<u64> = f.counters.iter().copied().collect();
+            calls.retain(|(c, _)| {
+                let was = recorded.contains(c);
+                if was {
+                    gone.push(*c);
+                }
+                !was
+            });
+        }
+        done.push((id, gone));
+        if calls.is_empty() {
+            continue;
+        }
+        let n = calls.len() as u64;
+        let last = calls.iter().map(|c| c.0).max().unwrap_or_default();
+        info!(token = %id, calls = n, "calls served before a restart wait for a batch");
+        m.waiting += n;
+        m.tokens.insert(
+            id,
+            TokenState {
+                owner: info.owner,
+                class: info.classId,
+                expire_at: info.expireAt,
+                chain_value: info.value,
+                signing: 0,
+                receipts: calls,
+                in_flight: Vec::new(),
+                used: used.saturating_add(n).max(last),
+                recorded: used,
+                fetched: std::time::Instant::now(),
+            },
+        );
+    }
+    for id in restored.in_flight.keys() {
+        if !done.iter().any(|(d, _)| d == id) {
+            done.push((*id, Vec::new()));
+        }
+    }
+    if !done.is_empty() {
+        store.batch_settled(done).await?;
+    }
+    Ok(m)
+}
+
+/// The server's store in `work_dir`: one file per chain, node and registered model (a model
+/// id reused by a fresh chain gets a fresh file).
+fn store_path(
+    work_dir: &std::path::Path,
+    chain_id: u64,
+    node: Address,
+    record: &M::Model,
+) -> std::path::PathBuf {
+    use alloy::sol_types::SolValue;
+    let identity = keccak256(
+        (
+            U256::from(chain_id),
+            node,
+            record.id,
+            record.modelHash,
+            U256::from(record.registeredAt),
+        )
+            .abi_encode_params(),
+    );
+    work_dir.join(format!(
+        "inference-{}-{}.redb",
+        record.id,
+        alloy_primitives::hex::encode(&identity[..8])
+    ))
+}
+
+/// Starts serving `model` (registered as `record`) with `worker`'s key. What a previous server
+/// of the same model left in the worker's work dir (nonces, unrecorded calls) is restored
+/// first (see the module docs).
 pub async fn start(
     mut worker: ModelWorker,
     model: QuantizedMlp,
@@ -873,16 +1149,27 @@ pub async fn start(
             worker.address()
         );
     }
+    let reader = lazai_client::Client::read(&worker.cfg.rpc)?;
+    let path = store_path(
+        &worker.cfg.work_dir,
+        worker.chain_id,
+        worker.address(),
+        &record,
+    );
+    let (store, restored) = store::Store::open(&path)?;
+    let meter = restore(&reader, &store, restored).await?;
     let shared = Arc::new(Shared {
         model,
         node: worker.address(),
         chain_id: worker.chain_id,
         signer: worker.cfg.signer.clone(),
-        reader: lazai_client::Client::read(&worker.cfg.rpc)?,
+        reader,
         metering: cfg.metering,
+        require_request_signature: cfg.require_request_signature,
         batch_calls: cfg.batch_calls.max(1),
         record,
-        meter: Mutex::new(Meter::default()),
+        store,
+        meter: Mutex::new(meter),
         stats: Mutex::new(ServeStats::default()),
         flush: Notify::new(),
     });
@@ -895,11 +1182,11 @@ pub async fn start(
         .route("/v1/models", get(models))
         .layer(DefaultBodyLimit::max(cfg.max_body))
         .with_state(shared.clone());
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(Stop::No);
     let mut rx = stop_rx.clone();
     let server = tokio::spawn(async move {
         let stop = async move {
-            let _ = rx.wait_for(|s| *s).await;
+            let _ = rx.wait_for(|s| *s != Stop::No).await;
         };
         if let Err(e) = axum::serve(listener, app)
             .with_graceful_shutdown(stop)
@@ -917,6 +1204,12 @@ pub async fn start(
                 _ = fl.flush.notified() => {}
                 _ = tokio::time::sleep(interval) => {}
             }
+            let stop = *rx.borrow_and_update();
+            if stop == Stop::Halt {
+                let left = fl.meter.lock().expect("meter").waiting;
+                info!(calls = left, "halted; unrecorded calls stay in the store");
+                break;
+            }
             if let Err(e) = worker.refresh_attestation().await {
                 warn!(error = %format!("{e:#}"), "TEE evidence refresh failed");
             }
@@ -925,7 +1218,7 @@ pub async fn start(
                     break;
                 }
             }
-            if *rx.borrow_and_update() {
+            if stop == Stop::Record {
                 // Record everything still waiting before stopping (a minute at most).
                 let deadline = std::time::Instant::now() + Duration::from_secs(60);
                 while fl.meter.lock().expect("meter").waiting > 0

@@ -160,6 +160,11 @@ impl ModelWorker {
         &self.client
     }
 
+    /// How it runs (a server restarted with the same configuration reuses its work dir).
+    pub fn config(&self) -> &WorkerConfig {
+        &self.cfg
+    }
+
     /// Re-attests when the evidence is halfway through its life.
     pub(crate) async fn refresh_attestation(&mut self) -> Result<()> {
         if Attestor::due(&self.attested) {

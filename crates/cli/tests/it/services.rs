@@ -20,7 +20,8 @@ use lazai_ledger::modules::{
     DAT_ADDRESS, IDataAnchoringToken as D, IModelRegistry as M, MODEL_REGISTRY_ADDRESS,
     user_request_message,
 };
-use lazai_types::lazai;
+use lazai_types::{DEVNET_CHAIN_ID, lazai};
+use lazai_worker::serve::{REQUEST_SIGNATURE_HEADER, SignedRequest};
 use lazai_worker::{ModelWorker, Prediction, ServeConfig};
 use std::time::Duration;
 
@@ -545,4 +546,373 @@ async fn the_demo_runs_and_its_numbers_add_up() {
     .expect("model buy");
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("usage DAT"));
+}
+
+const BODY: &str = r#"{"features":[7.4,0.7,0,1.9,0.076,11,34,0.9978,3.51,0.56,9.4]}"#;
+
+/// Sends `body` with `headers`: (HTTP status, JSON answer).
+async fn send(
+    http: &reqwest::Client,
+    url: &str,
+    headers: &[(&str, String)],
+    body: Vec<u8>,
+) -> (u16, serde_json::Value) {
+    let mut req = http.post(url).header("content-type", "application/json");
+    for (name, value) in headers {
+        req = req.header(*name, value);
+    }
+    let resp = req.body(body).send().await.expect("http");
+    let status = resp.status().as_u16();
+    let bytes = resp.bytes().await.expect("body");
+    let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+        panic!(
+            "a JSON answer, got {status} {:?}",
+            String::from_utf8_lossy(&bytes)
+        )
+    });
+    (status, body)
+}
+
+/// The headers our clients send for a call of `body`.
+fn signed(
+    key: &PrivateKeySigner,
+    node: Address,
+    nonce: u64,
+    token: U256,
+    body: &str,
+) -> Vec<(&'static str, String)> {
+    SignedRequest::sign(
+        key,
+        key.address(),
+        DEVNET_CHAIN_ID,
+        node,
+        U256::from(nonce),
+        token,
+        body.as_bytes(),
+    )
+    .expect("sign")
+    .headers()
+    .to_vec()
+}
+
+async fn usage_of(reader: &Client, token: U256) -> (U256, U256, Address) {
+    let t = reader
+        .call(DAT_ADDRESS, D::tokenInfoCall { tokenId: token })
+        .await
+        .expect("token");
+    let used = reader
+        .call(
+            DAT_ADDRESS,
+            D::usageOfCall {
+                tokenId: token,
+                metricType: lazai_ledger::modules::calls_metric(),
+            },
+        )
+        .await
+        .expect("usageOf");
+    (t.value, used, t.owner)
+}
+
+fn slow_batches() -> ServeConfig {
+    ServeConfig {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        batch_calls: 1_000,
+        batch_interval: Duration::from_secs(3_600),
+        ..ServeConfig::default()
+    }
+}
+
+/// A server restarted on the same work dir refuses the requests its predecessor served (409)
+/// and records the calls its predecessor served and left unrecorded; nothing is charged twice.
+#[test]
+fn a_restarted_server_refuses_served_requests_and_records_what_was_served() {
+    with_chain(
+        |_| {},
+        |rpc, dir| async move {
+            let price = lazai(1) / U256::from(1_000);
+            let (worker, model, record) = registered_model(&rpc, &dir, 6, price, 11)
+                .await
+                .expect("registered model");
+            let node = worker.address();
+            let cfg = worker.config().clone();
+            let erin_key = account(4);
+            let erin = Client::signing(&rpc, account(4), TIMEOUT).expect("client");
+            let token = buy(&erin, record.id, 10, price, 0).await;
+            let reader = Client::read(&rpc).expect("reader");
+            let http = reqwest::Client::new();
+
+            // The first server serves 3 calls, then halts before recording them (as a crash
+            // or a chain outage would leave it).
+            let first =
+                lazai_worker::serve::start(worker, model.clone(), record.clone(), slow_batches())
+                    .await
+                    .expect("server");
+            let url = format!("http://{}/v1/predict", first.addr);
+            let mut served = Vec::new();
+            for nonce in 1..=3 {
+                let h = signed(&erin_key, node, nonce, token, BODY);
+                let (s, b) = send(&http, &url, &h, BODY.into()).await;
+                assert_eq!(s, 200, "{b}");
+                served.push(h);
+            }
+            let stats = first.halt().await;
+            assert_eq!((stats.calls, stats.calls_recorded), (3, 0));
+            assert_eq!(
+                usage_of(&reader, token).await.1,
+                U256::ZERO,
+                "nothing recorded yet"
+            );
+
+            // A new server on the same work dir: the served requests are refused…
+            let worker = ModelWorker::new(cfg.clone()).await.expect("worker");
+            let second =
+                lazai_worker::serve::start(worker, model.clone(), record.clone(), slow_batches())
+                    .await
+                    .expect("server");
+            let url = format!("http://{}/v1/predict", second.addr);
+            for h in &served {
+                let (s, b) = send(&http, &url, h, BODY.into()).await;
+                assert_eq!((s, code(&b)), (409, "nonce_replayed"), "{b}");
+            }
+            // …a new one is served, counted after the restored calls…
+            let (s, b) = send(
+                &http,
+                &url,
+                &signed(&erin_key, node, 4, token, BODY),
+                BODY.into(),
+            )
+            .await;
+            assert_eq!(s, 200, "{b}");
+            let p: Prediction = serde_json::from_value(b).expect("prediction");
+            assert_eq!(p.receipt.expect("receipt").counter, 4);
+            assert_eq!(p.remaining.as_deref(), Some("6"));
+            // …and the calls of both runs are recorded once each.
+            let stats = second.stop().await;
+            assert_eq!(stats.calls_recorded, 4);
+            let (value, used, _) = usage_of(&reader, token).await;
+            assert_eq!((value, used), (U256::from(6), U256::from(4)));
+
+            // After a clean stop too: a third server refuses the second's request and charges
+            // nothing more.
+            let worker = ModelWorker::new(cfg).await.expect("worker");
+            let third = lazai_worker::serve::start(worker, model, record, slow_batches())
+                .await
+                .expect("server");
+            let url = format!("http://{}/v1/predict", third.addr);
+            let (s, b) = send(
+                &http,
+                &url,
+                &signed(&erin_key, node, 4, token, BODY),
+                BODY.into(),
+            )
+            .await;
+            assert_eq!((s, code(&b)), (409, "nonce_replayed"), "{b}");
+            let stats = third.stop().await;
+            assert_eq!(stats.calls_recorded, 0);
+            let (value, used, _) = usage_of(&reader, token).await;
+            assert_eq!(
+                (value, used),
+                (U256::from(6), U256::from(4)),
+                "not charged twice"
+            );
+        },
+    );
+}
+
+/// Calls served from a usage DAT stay payable: its owner can neither move its value to
+/// another token nor escape the charge by giving the token away before the batch.
+#[test]
+fn served_calls_are_recorded_after_the_owner_moves_value_or_token_away() {
+    with_chain(
+        |_| {},
+        |rpc, dir| async move {
+            let price = lazai(1) / U256::from(1_000);
+            let (worker, model, record) = registered_model(&rpc, &dir, 6, price, 12)
+                .await
+                .expect("registered model");
+            let node = worker.address();
+            let dave_key = account(3);
+            let dave = Client::signing(&rpc, account(3), TIMEOUT).expect("client");
+            let spent = buy(&dave, record.id, 5, price, 0).await;
+            let spare = buy(&dave, record.id, 1, price, 0).await;
+            let reader = Client::read(&rpc).expect("reader");
+            let http = reqwest::Client::new();
+            let server = lazai_worker::serve::start(worker, model, record, slow_batches())
+                .await
+                .expect("server");
+            let url = format!("http://{}/v1/predict", server.addr);
+            for nonce in 1..=5 {
+                let (s, b) = send(
+                    &http,
+                    &url,
+                    &signed(&dave_key, node, nonce, spent, BODY),
+                    BODY.into(),
+                )
+                .await;
+                assert_eq!(s, 200, "{b}");
+            }
+            // Before the batch, Dave tries to take the quota back, then gives the token away.
+            let moved = dave
+                .send(
+                    DAT_ADDRESS,
+                    D::transferValueCall {
+                        fromTokenId: spent,
+                        toTokenId: spare,
+                        value: U256::from(5),
+                    },
+                    U256::ZERO,
+                )
+                .await;
+            let e = moved.expect_err("the value of a usage DAT cannot move");
+            assert!(format!("{e:#}").contains("ValueLocked"), "{e:#}");
+            let erin = account(4).address();
+            dave.send(
+                DAT_ADDRESS,
+                D::transferTokenCall {
+                    tokenId: spent,
+                    to: erin,
+                },
+                U256::ZERO,
+            )
+            .await
+            .expect("transferToken");
+            // Every served call is recorded and paid from the token, whoever holds it now.
+            let stats = server.stop().await;
+            assert_eq!((stats.calls_recorded, stats.failed_batches), (5, 0));
+            let (value, used, owner) = usage_of(&reader, spent).await;
+            assert_eq!((value, used, owner), (U256::ZERO, U256::from(5), erin));
+            assert_eq!(usage_of(&reader, spare).await.0, U256::from(1));
+        },
+    );
+}
+
+/// The request signature: checked whenever it is sent (a relay cannot change the body or the
+/// usage token), required when the server asks for it (LazAI's SDK header alone is accepted
+/// otherwise); `lazai model call` sends it; a body over the limit gets a JSON 413.
+#[test]
+fn the_request_signature_binds_body_and_token_and_can_be_required() {
+    with_chain(
+        |_| {},
+        |rpc, dir| async move {
+            let price = lazai(1) / U256::from(1_000);
+            let (worker, model, record) = registered_model(&rpc, &dir, 6, price, 13)
+                .await
+                .expect("registered model");
+            let node = worker.address();
+            let cfg = worker.config().clone();
+            let erin_key = account(4);
+            let erin = Client::signing(&rpc, account(4), TIMEOUT).expect("client");
+            let token = buy(&erin, record.id, 10, price, 0).await;
+            let other = buy(&erin, record.id, 10, price, 0).await;
+            let http = reqwest::Client::new();
+
+            let open =
+                lazai_worker::serve::start(worker, model.clone(), record.clone(), slow_batches())
+                    .await
+                    .expect("server");
+            let url = format!("http://{}/v1/predict", open.addr);
+            // Both signatures: accepted.
+            let (s, b) = send(
+                &http,
+                &url,
+                &signed(&erin_key, node, 1, token, BODY),
+                BODY.into(),
+            )
+            .await;
+            assert_eq!(s, 200, "{b}");
+            // LazAI's SDK header alone: accepted when not required.
+            let sdk_only: Vec<_> = signed(&erin_key, node, 2, token, BODY)
+                .into_iter()
+                .filter(|(n, _)| *n != REQUEST_SIGNATURE_HEADER)
+                .collect();
+            let (s, b) = send(&http, &url, &sdk_only, BODY.into()).await;
+            assert_eq!(s, 200, "{b}");
+            // A relay changes the body, or the usage token: refused.
+            let other_body = r#"{"features":[9.9,0.7,0,1.9,0.076,11,34,0.9978,3.51,0.56,9.4]}"#;
+            let h = signed(&erin_key, node, 3, token, BODY);
+            let (s, b) = send(&http, &url, &h, other_body.into()).await;
+            assert_eq!((s, code(&b)), (401, "bad_request_signature"), "{b}");
+            let mut h = signed(&erin_key, node, 4, token, BODY);
+            for (n, v) in h.iter_mut() {
+                if *n == "x-lazai-usage-token" {
+                    *v = other.to_string();
+                }
+            }
+            let (s, b) = send(&http, &url, &h, BODY.into()).await;
+            assert_eq!((s, code(&b)), (401, "bad_request_signature"), "{b}");
+            // A body over the limit: the server's JSON error shape.
+            let big = format!(r#"{{"features":[{}1]}}"#, "1,".repeat(40_000));
+            let (s, b) = send(
+                &http,
+                &url,
+                &signed(&erin_key, node, 5, token, &big),
+                big.clone().into(),
+            )
+            .await;
+            assert_eq!((s, code(&b)), (413, "body_too_large"), "{b}");
+            let stats = open.stop().await;
+            assert_eq!(stats.calls_recorded, 2, "refused calls are not charged");
+
+            // A server that requires it.
+            let worker = ModelWorker::new(cfg).await.expect("worker");
+            let strict = lazai_worker::serve::start(
+                worker,
+                model,
+                record,
+                ServeConfig {
+                    require_request_signature: true,
+                    ..slow_batches()
+                },
+            )
+            .await
+            .expect("server");
+            let url = format!("http://{}/v1/predict", strict.addr);
+            let sdk_only: Vec<_> = signed(&erin_key, node, 6, token, BODY)
+                .into_iter()
+                .filter(|(n, _)| *n != REQUEST_SIGNATURE_HEADER)
+                .collect();
+            let (s, b) = send(&http, &url, &sdk_only, BODY.into()).await;
+            assert_eq!((s, code(&b)), (401, "request_signature_required"), "{b}");
+            let (s, b) = send(
+                &http,
+                &url,
+                &signed(&erin_key, node, 7, token, BODY),
+                BODY.into(),
+            )
+            .await;
+            assert_eq!(s, 200, "{b}");
+            // Our CLI signs the whole request.
+            let base = format!("http://{}", strict.addr);
+            let key = alloy_primitives::hex::encode(erin_key.to_bytes());
+            let token_arg = token.to_string();
+            let out = tokio::task::spawn_blocking(move || {
+                lazai_cmd(&[
+                    "model",
+                    "call",
+                    "--url",
+                    &base,
+                    "--token",
+                    &token_arg,
+                    "--features",
+                    "7.4,0.7,0,1.9,0.076,11,34,0.9978,3.51,0.56,9.4",
+                    "--key",
+                    &key,
+                ])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .output()
+                .expect("lazai model call")
+            })
+            .await
+            .expect("join");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(String::from_utf8_lossy(&out.stdout).contains("(valid)"));
+            let stats = strict.stop().await;
+            assert_eq!(stats.calls_recorded, 2);
+        },
+    );
 }

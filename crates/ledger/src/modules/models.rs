@@ -13,7 +13,12 @@
 //!   model's own).
 //! - **Buying usage** (`buyUsage(modelId, calls, expireAt)`, payable exactly `calls ×
 //!   pricePerCall`): mints a *usage* token in the model's class — value = calls (the quota),
-//!   share 0 — to the buyer, and settles the payment as the model's revenue (below).
+//!   share 0 — to the buyer, and settles the payment as the model's revenue (below). The
+//!   model's class has *locked value* (see the DAT module docs): a usage token's value can be
+//!   neither moved to another token (`transferValue` reverts with `ValueLocked`) nor consumed
+//!   by anyone but the registry, so every call the worker served from it stays payable until
+//!   it is recorded. Whoever holds the token (it may be transferred whole) pays the calls
+//!   served from it.
 //! - **Recording usage** (`recordUsage(modelId, tokenIds, amounts, receiptsRoot)`): only the
 //!   model's worker, attested now; one transaction records a batch of calls over many tokens
 //!   (each decrements the token's value; `QuotaExceeded` reverts the whole batch), with the
@@ -246,6 +251,7 @@ impl ModelRegistry {
         let class_id = call.enter(DAT_ADDRESS, |x| {
             let id = facade::create_class(x, metadata, c.modelHash, String::new())?;
             facade::set_service(x, id, MODEL_REGISTRY_ADDRESS, true)?;
+            facade::lock_value(x, id)?;
             facade::mint(x, id, owner, U256::ZERO, U256::from(1), 0)?;
             Ok(id)
         })?;

@@ -600,3 +600,177 @@ fn a_model_sells_usage_records_it_in_batches_and_pays_its_data_by_lineage() {
     let model: M::Model = n.view(mr, M::getModelCall { modelId: model_id });
     assert_eq!(model.toData, to_data + U256::from(1));
 }
+
+/// Served calls are always payable: a usage token's value can neither be moved to another
+/// token nor consumed by its owner; a token transferred whole is still charged by the worker.
+#[test]
+fn usage_value_stays_payable_whoever_holds_the_token() {
+    let mut n = Net::new();
+    let idao = attested_idao(&mut n, NODE);
+    let data = dataset(&mut n);
+    let mr = MODEL_REGISTRY_ADDRESS;
+    let lineage = vec![M::Lineage {
+        classId: data,
+        weight: U256::from(1),
+    }];
+    let r = n.ok(
+        NODE,
+        mr,
+        register_call(&n, NODE, idao, lineage, B256::repeat_byte(0x33)),
+        0,
+    );
+    let (model_id, _) = <(U256, U256)>::abi_decode_params(&r.output).expect("ids");
+    let price = n
+        .view::<M::Model>(mr, M::getModelCall { modelId: model_id })
+        .pricePerCall
+        .to::<u128>();
+    let buy = |calls: u64| {
+        M::buyUsageCall {
+            modelId: model_id,
+            calls: U256::from(calls),
+            expireAt: 0,
+        }
+        .abi_encode()
+    };
+    let r = n.ok(USER, mr, buy(10), 10 * price);
+    let spent = U256::abi_decode(&r.output).expect("token");
+    let r = n.ok(USER, mr, buy(1), price);
+    let other = U256::abi_decode(&r.output).expect("token");
+    let value =
+        |n: &Net, t: U256| n.view::<D::DatToken>(DAT_ADDRESS, D::tokenInfoCall { tokenId: t });
+
+    // The owner (or an operator it approved) cannot move the value out…
+    let u = n.addr(USER);
+    let r = n.send(
+        USER,
+        DAT_ADDRESS,
+        D::transferValueCall {
+            fromTokenId: spent,
+            toTokenId: other,
+            value: U256::from(10),
+        }
+        .abi_encode(),
+        0,
+    );
+    expect(
+        &r,
+        D::ValueLocked {
+            tokenId: spent,
+            caller: u,
+        },
+    );
+    n.ok(
+        USER,
+        DAT_ADDRESS,
+        D::setApprovalForAllCall {
+            operator: n.addr(OTHER),
+            approved: true,
+        }
+        .abi_encode(),
+        0,
+    );
+    let r = n.send(
+        OTHER,
+        DAT_ADDRESS,
+        D::transferValueCall {
+            fromTokenId: spent,
+            toTokenId: other,
+            value: U256::from(1),
+        }
+        .abi_encode(),
+        0,
+    );
+    expect(
+        &r,
+        D::ValueLocked {
+            tokenId: spent,
+            caller: n.addr(OTHER),
+        },
+    );
+    // …nor burn it by recording usage itself.
+    let r = n.send(
+        USER,
+        DAT_ADDRESS,
+        D::recordUsageCall {
+            tokenId: spent,
+            metricType: B256::repeat_byte(7),
+            amount: U256::from(10),
+        }
+        .abi_encode(),
+        0,
+    );
+    expect(
+        &r,
+        D::ValueLocked {
+            tokenId: spent,
+            caller: u,
+        },
+    );
+    assert_eq!(value(&n, spent).value, U256::from(10));
+
+    // The worker served 4 calls; the owner gives the token away before they are recorded: the
+    // batch still charges the token, now held by OWNER, and the rest of it stays usable.
+    n.ok(
+        USER,
+        DAT_ADDRESS,
+        D::transferTokenCall {
+            tokenId: spent,
+            to: n.addr(OWNER),
+        }
+        .abi_encode(),
+        0,
+    );
+    n.ok(
+        NODE,
+        mr,
+        M::recordUsageCall {
+            modelId: model_id,
+            tokenIds: vec![spent],
+            amounts: vec![U256::from(4)],
+            receiptsRoot: B256::repeat_byte(1),
+        }
+        .abi_encode(),
+        0,
+    );
+    let t = value(&n, spent);
+    assert_eq!((t.owner, t.value), (n.addr(OWNER), U256::from(6)));
+    let used: U256 = n.view(
+        DAT_ADDRESS,
+        D::usageOfCall {
+            tokenId: spent,
+            metricType: lazai_ledger::modules::calls_metric(),
+        },
+    );
+    assert_eq!(used, U256::from(4));
+    // The new holder cannot move the value either.
+    let r = n.send(
+        OWNER,
+        DAT_ADDRESS,
+        D::transferValueCall {
+            fromTokenId: spent,
+            toTokenId: other,
+            value: U256::from(6),
+        }
+        .abi_encode(),
+        0,
+    );
+    expect(
+        &r,
+        D::ValueLocked {
+            tokenId: spent,
+            caller: n.addr(OWNER),
+        },
+    );
+    // Classes created with createClass keep movable value.
+    n.ok(
+        USER,
+        DAT_ADDRESS,
+        D::transferValueCall {
+            fromTokenId: U256::from(1),
+            toTokenId: U256::from(2),
+            value: U256::from(1),
+        }
+        .abi_encode(),
+        0,
+    );
+}

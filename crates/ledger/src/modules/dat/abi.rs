@@ -142,6 +142,8 @@ sol! {
         error LengthMismatch();
         error UriMismatch(uint256 id);
         error InvalidUnitDecimals(uint8 unitDecimals, uint8 max);
+        /// The token's class has locked value: only its creator moves it.
+        error ValueLocked(uint256 tokenId, address caller);
     }
 }
 

@@ -55,6 +55,9 @@ fn approval_class_slot(owner: Address, class: U256, operator: Address) -> Vec<u8
 fn service_slot(class: U256, account: Address) -> Vec<u8> {
     slot(b"service/", &[&w(class), account.as_slice()])
 }
+fn value_lock_slot(class: U256) -> Vec<u8> {
+    slot(b"value-lock/", &[&w(class)])
+}
 fn heap_len_slot(class: U256) -> Vec<u8> {
     slot(b"heap-len/", &[&w(class)])
 }
@@ -290,6 +293,16 @@ pub(super) fn set_service(
     on: bool,
 ) -> Result<(), ModuleError> {
     set_flag(call, &service_slot(class, account), on)
+}
+
+/// Whether only the class's creator may move or consume its tokens' value (see the module
+/// docs, "Locked value").
+pub(super) fn is_value_locked(call: &mut Call<'_>, class: U256) -> Result<bool, ModuleError> {
+    flag(call, &value_lock_slot(class))
+}
+
+pub(super) fn lock_value(call: &mut Call<'_>, class: U256) -> Result<(), ModuleError> {
+    set_flag(call, &value_lock_slot(class), true)
 }
 
 // ---- expiry buckets: a min-heap of distinct expiry times per class ---------------------------

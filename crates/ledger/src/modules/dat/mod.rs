@@ -40,6 +40,13 @@
 //! - **Who records usage.** The token's owner, an operator the owner approved (for the class or
 //!   for all), or a service the class's creator authorised with `setClassService` (for example
 //!   the worker that serves a model). Nobody else; usage is never recorded on an expired token.
+//! - **Locked value.** A module that creates a class may lock its value (the model registry
+//!   does, for every model class): then `transferValue` out of its tokens reverts with
+//!   `ValueLocked` for anyone but the class's creator, and only the class's services record
+//!   usage on them (its owner and operators get `ValueLocked`). Value bought as a quota stays
+//!   with its token, so what a service has served from it can always be recorded.
+//!   `transferToken` still moves the whole token, value included, and the service records
+//!   usage on the token whoever holds it.
 //! - **How `verified` is enforced.** Only an address with the minter role — the DataRegistry
 //!   and verification modules, i.e. the verification path — may set it (`setTokenVerified`, or
 //!   `mint(…, verified = true)`). An owner or a class creator never can: `NotVerifier`.
@@ -644,9 +651,15 @@ impl Dat {
                 }));
             }
         }
+        let class = book::class(call, f.classId)?;
+        if call.caller != class.creator && book::is_value_locked(call, f.classId)? {
+            return Err(revert_with(I::ValueLocked {
+                tokenId: from_id,
+                caller: call.caller,
+            }));
+        }
         require_mover(call, f.owner, f.classId)?;
-        let fungible = book::class(call, f.classId)?.fungible;
-        Self::move_value(call, from_id, &mut f, to_id, &mut t, value, fungible)?;
+        Self::move_value(call, from_id, &mut f, to_id, &mut t, value, class.fungible)?;
         if f.owner != t.owner {
             call.emit(&I::TransferSingle {
                 operator: call.caller,
@@ -744,12 +757,19 @@ impl Dat {
             }));
         }
         let actor = call.caller;
-        if !may_move(call, t.owner, t.classId, actor)? && !book::is_service(call, t.classId, actor)?
-        {
-            return Err(revert_with(I::UsageNotAuthorised {
-                tokenId: id,
-                caller: actor,
-            }));
+        if !book::is_service(call, t.classId, actor)? {
+            if !may_move(call, t.owner, t.classId, actor)? {
+                return Err(revert_with(I::UsageNotAuthorised {
+                    tokenId: id,
+                    caller: actor,
+                }));
+            }
+            if book::is_value_locked(call, t.classId)? {
+                return Err(revert_with(I::ValueLocked {
+                    tokenId: id,
+                    caller: actor,
+                }));
+            }
         }
         if amount > t.value {
             return Err(revert_with(I::QuotaExceeded {
@@ -1141,6 +1161,19 @@ pub(crate) mod facade {
         on: bool,
     ) -> Result<(), ModuleError> {
         book::set_service(call, class_id, service, on)
+    }
+
+    /// Locks the value of a class the caller created: from now on only the caller moves
+    /// value between its tokens and only its services record usage on them.
+    pub(crate) fn lock_value(call: &mut Call<'_>, class_id: U256) -> Result<(), ModuleError> {
+        let class = book::class(call, class_id)?;
+        if class.creator != call.caller {
+            return Err(super::revert_with(super::I::NotClassCreator {
+                classId: class_id,
+                caller: call.caller,
+            }));
+        }
+        book::lock_value(call, class_id)
     }
 
     /// Mints a token into a class the caller created.
