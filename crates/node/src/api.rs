@@ -275,6 +275,10 @@ impl ChainApi for NodeApi {
         self.chain.subscribe()
     }
 
+    fn pending_transactions(&self) -> broadcast::Receiver<B256> {
+        self.chain.mempool().subscribe_admitted()
+    }
+
     fn status(&self) -> NodeStatus {
         let head = self.chain.head();
         NodeStatus {

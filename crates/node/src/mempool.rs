@@ -5,6 +5,9 @@
 //! transactions must be gap-free: the next admissible nonce is the account's finalized nonce
 //! plus the number of its pooled transactions; a transaction with the same nonce as a pooled
 //! one replaces it only with fee caps at least 10% higher.
+//!
+//! Every admission is announced, in admission order, to [`Mempool::subscribe_admitted`]
+//! (RPC's `newPendingTransactions` and pending-transaction filters).
 
 use lazai_ledger::{BlockEnv, Ledger, RecoveredTx, State, TxError};
 use lazai_rpc::SubmitError;
@@ -12,6 +15,11 @@ use lazai_types::{Address, B256, U256};
 use parking_lot::Mutex;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use tokio::sync::broadcast;
+
+/// Admissions buffered for a slow listener of [`Mempool::subscribe_admitted`]; past that it
+/// skips the oldest.
+const ADMITTED_BUFFER: usize = 16_384;
 
 /// Mempool limits.
 #[derive(Clone, Debug)]
@@ -41,6 +49,7 @@ struct Inner {
 pub struct Mempool {
     config: MempoolConfig,
     inner: Mutex<Inner>,
+    admitted: broadcast::Sender<B256>,
 }
 
 impl Mempool {
@@ -48,7 +57,13 @@ impl Mempool {
         Self {
             config,
             inner: Mutex::new(Inner::default()),
+            admitted: broadcast::channel(ADMITTED_BUFFER).0,
         }
+    }
+
+    /// Hashes of transactions admitted from now on, in admission order.
+    pub fn subscribe_admitted(&self) -> broadcast::Receiver<B256> {
+        self.admitted.subscribe()
     }
 
     pub fn len(&self) -> usize {
@@ -180,6 +195,8 @@ impl Mempool {
             let _ = announce.unbounded_send(tx.raw.clone());
         }
         inner.by_hash.insert(hash, tx);
+        // No listener is not an error.
+        let _ = self.admitted.send(hash);
         Ok(hash)
     }
 
@@ -297,6 +314,7 @@ mod tests {
         );
         let ledger = Ledger::new(CHAIN);
         let pool = Mempool::new(MempoolConfig::default());
+        let mut admitted = pool.subscribe_admitted();
         let current = || (state.clone(), env());
 
         assert!(pool.admit(&ledger, tx(&poor, 0), current).is_err());
@@ -314,6 +332,13 @@ mod tests {
             Err(SubmitError::AlreadyKnown)
         );
         assert_eq!(pool.pending_nonce(&alice.address(), 0), 2);
+        assert_eq!(
+            admitted.try_recv(),
+            Ok(t0.hash),
+            "admissions are announced in order"
+        );
+        assert_eq!(admitted.try_recv(), Ok(t1.hash));
+        assert!(admitted.try_recv().is_err(), "refusals are not announced");
         assert_eq!(pool.candidates(|_| 0, 10).len(), 2);
         assert_eq!(
             pool.candidates(|_| 1, 10).len(),

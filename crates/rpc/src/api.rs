@@ -132,5 +132,11 @@ pub trait ChainApi: Send + Sync + 'static {
     fn submit_many(&self, raws: Vec<Bytes>) -> Vec<Result<B256, SubmitError>>;
     /// Finalized blocks as they commit.
     fn subscribe(&self) -> tokio::sync::broadcast::Receiver<FinalizedBlock>;
+    /// Hashes of transactions as the mempool admits them (from RPC or from peers), in
+    /// admission order; feeds `newPendingTransactions` subscriptions and pending-transaction
+    /// filters. A node without a mempool keeps the default, a stream that ends at once.
+    fn pending_transactions(&self) -> tokio::sync::broadcast::Receiver<B256> {
+        tokio::sync::broadcast::channel(1).1
+    }
     fn status(&self) -> NodeStatus;
 }

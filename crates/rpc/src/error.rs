@@ -7,7 +7,7 @@
 //! - `-32000` for refused transactions and failed executions, with geth's message texts;
 //! - `-32602` for parameters that parse but make no sense (the server itself answers
 //!   `-32602` for parameters that do not parse and `-32601` for unknown methods);
-//! - `-32005` when a query exceeds a server limit (block range, result count).
+//! - `-32005` when a query exceeds a server limit (block range, result count, filters).
 
 use crate::api::SubmitError;
 use alloy_primitives::Bytes;
@@ -79,6 +79,12 @@ pub enum EthError {
     /// `eth_getLogs` matched more logs than allowed.
     #[error("query returned more than {0} results; narrow the block range or the filter")]
     TooManyLogs(usize),
+    /// No filter has this id (never installed, uninstalled or expired).
+    #[error("filter not found")]
+    FilterNotFound,
+    /// Installing one more filter would exceed a limit; the text names which.
+    #[error("too many filters: {0}")]
+    TooManyFilters(String),
     /// A worker task failed; never the client's fault.
     #[error("internal error: {0}")]
     Internal(String),
@@ -90,14 +96,17 @@ impl EthError {
         match self {
             EthError::InvalidParams(_) => INVALID_PARAMS_CODE,
             EthError::Reverted(_) => EXECUTION_REVERTED_CODE,
-            EthError::RangeTooLarge(_) | EthError::TooManyLogs(_) => LIMIT_EXCEEDED_CODE,
+            EthError::RangeTooLarge(_) | EthError::TooManyLogs(_) | EthError::TooManyFilters(_) => {
+                LIMIT_EXCEEDED_CODE
+            }
             EthError::Internal(_) => INTERNAL_ERROR_CODE,
             EthError::Submit(_)
             | EthError::Tx(_)
             | EthError::OutOfGas
             | EthError::GasAllowance(_)
             | EthError::HistoricalState { .. }
-            | EthError::UnknownBlock => SERVER_ERROR_CODE,
+            | EthError::UnknownBlock
+            | EthError::FilterNotFound => SERVER_ERROR_CODE,
         }
     }
 }

@@ -22,6 +22,7 @@ use alloy_rpc_types_eth::{
 };
 use jsonrpsee::core::{RpcResult, async_trait};
 use jsonrpsee::proc_macros::rpc;
+use lazai_ledger::TxError;
 use std::sync::Arc;
 
 /// Ethereum's `eth_*` methods.
@@ -65,7 +66,8 @@ pub trait EthApi {
         newest_block: BlockNumberOrTag,
         reward_percentiles: Option<Vec<f64>>,
     ) -> RpcResult<FeeHistory>;
-    /// Runs a call on the finalized state; a revert fails with code 3 and the revert data.
+    /// Runs a call on the finalized state; a revert fails with code 3 and the revert data, a
+    /// sender that cannot pay the value (see `check_funds`) with code -32000.
     #[method(name = "call")]
     async fn call(&self, request: TransactionRequest, block: Option<BlockId>) -> RpcResult<Bytes>;
     /// Gas a call uses on the finalized state, intrinsic cost included.
@@ -145,6 +147,30 @@ impl<A: ChainApi> EthRpc<A> {
             .await
             .map_err(join_error)?;
         Ok(result?)
+    }
+
+    /// The sender's balance must cover the call's `value`, plus `gas * price` when the request
+    /// names both: otherwise the call fails before running, with geth's "insufficient funds
+    /// for gas * price + value" (code -32000, no revert data), which wallets and ethers
+    /// (`INSUFFICIENT_FUNDS`) recognise.
+    fn check_funds(&self, request: &TransactionRequest) -> Result<(), EthError> {
+        let price = request.max_fee_per_gas.or(request.gas_price);
+        let fee = match (request.gas, price) {
+            (Some(gas), Some(price)) => U256::from(gas).saturating_mul(U256::from(price)),
+            _ => U256::ZERO,
+        };
+        let cost = request.value.unwrap_or_default().saturating_add(fee);
+        if cost.is_zero() {
+            return Ok(());
+        }
+        let balance = self
+            .api
+            .account(&request.from.unwrap_or_default(), false)
+            .balance;
+        if balance < cost {
+            return Err(TxError::InsufficientFunds { balance, cost }.into());
+        }
+        Ok(())
     }
 
     /// Parses call parameters; the gas is capped at the block gas limit.
@@ -235,6 +261,7 @@ impl<A: ChainApi> EthApiServer for EthRpc<A> {
 
     async fn call(&self, request: TransactionRequest, block: Option<BlockId>) -> RpcResult<Bytes> {
         state_block(&*self.api, block)?;
+        self.check_funds(&request)?;
         let request = self.call_request(request)?;
         self.blocking(move |api| {
             let outcome = api.call(&request)?;
@@ -255,6 +282,7 @@ impl<A: ChainApi> EthApiServer for EthRpc<A> {
         block: Option<BlockId>,
     ) -> RpcResult<U64> {
         state_block(&*self.api, block)?;
+        self.check_funds(&request)?;
         let request = self.call_request(request)?;
         self.blocking(move |api| {
             let outcome = api.call(&request)?;

@@ -23,9 +23,12 @@ pub mod convert;
 pub mod error;
 pub mod eth;
 pub mod fees;
+pub mod filters;
+pub mod ids;
 pub mod lazai;
 pub mod logs;
 pub mod net_web3;
+mod request_ids;
 mod server;
 pub mod subscriptions;
 
@@ -34,5 +37,6 @@ pub use api::{
     ValidatorStatus,
 };
 pub use error::{EthError, RpcError};
+pub use filters::FilterConfig;
 pub use lazai::{SubmitFailure, SubmitResult};
 pub use server::{DEFAULT_PORT, RpcConfig, RpcHandle, rpc_module, start};

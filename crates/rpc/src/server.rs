@@ -5,20 +5,34 @@
 //! bodies over [`RpcConfig::max_request_body_bytes`] are refused. Every origin may call the
 //! server (permissive CORS) so browser wallets and dapps work; bind it to a public address
 //! only behind whatever access control the deployment needs.
+//!
+//! The server runs its own accept loop so that each request carries the client's address
+//! ([`ClientAddr`], which caps filters per client) and so that requests whose id is an object
+//! or an array are answered with `-32600` (see [`crate::request_ids`]).
 
 use crate::api::ChainApi;
 use crate::batch::BatchService;
 use crate::error::RpcError;
 use crate::eth::{EthApiServer, EthRpc};
+use crate::filters::{ClientAddr, EthFilter, EthFilterApiServer, FilterConfig};
+use crate::ids::HexIdProvider;
 use crate::lazai::{LazaiApiServer, LazaiRpc};
 use crate::logs::LogLimits;
 use crate::net_web3::{NetApiServer, NetWeb3Rpc, Web3ApiServer};
+use crate::request_ids::rewrite_invalid_ids;
 use crate::subscriptions::{EthPubSub, EthPubSubApiServer};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use jsonrpsee::Methods;
 use jsonrpsee::RpcModule;
 use jsonrpsee::server::middleware::rpc::RpcServiceBuilder;
-use jsonrpsee::server::{BatchRequestConfig, Server, ServerConfig, ServerHandle};
+use jsonrpsee::server::{
+    BatchRequestConfig, HttpBody, Server, ServerConfig, ServerHandle, serve_with_graceful_shutdown,
+    stop_channel,
+};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
+use tower::Service;
 use tower_http::cors::CorsLayer;
 
 /// Default JSON-RPC port, as Ethereum clients use.
@@ -41,8 +55,10 @@ pub struct RpcConfig {
     pub max_subscriptions_per_connection: u32,
     /// Most blocks one `eth_getLogs` range may span.
     pub max_log_range: u64,
-    /// Most logs one `eth_getLogs` call may return.
+    /// Most logs one `eth_getLogs` call may return (and, roughly, one poll of a log filter).
     pub max_logs_per_query: usize,
+    /// Limits of `eth_newFilter` and the other polling filters.
+    pub filters: FilterConfig,
 }
 
 impl Default for RpcConfig {
@@ -56,6 +72,7 @@ impl Default for RpcConfig {
             max_subscriptions_per_connection: 1024,
             max_log_range: 10_000,
             max_logs_per_query: 10_000,
+            filters: FilterConfig::default(),
         }
     }
 }
@@ -102,6 +119,9 @@ pub fn rpc_module<A: ChainApi>(api: Arc<A>, config: &RpcConfig) -> Result<RpcMod
         .merge(EthRpc::new(api.clone(), limits).into_rpc())
         .map_err(register)?;
     module
+        .merge(EthFilter::new(api.clone(), config.filters.clone(), limits).into_rpc())
+        .map_err(register)?;
+    module
         .merge(EthPubSub::new(api.clone()).into_rpc())
         .map_err(register)?;
     module
@@ -120,30 +140,95 @@ pub fn rpc_module<A: ChainApi>(api: Arc<A>, config: &RpcConfig) -> Result<RpcMod
 ///
 /// Must be called within a tokio runtime; the server runs on it.
 pub async fn start<A: ChainApi>(api: Arc<A>, config: RpcConfig) -> Result<RpcHandle, RpcError> {
-    let module = rpc_module(api.clone(), &config)?;
+    let methods: Methods = rpc_module(api.clone(), &config)?.into();
     let server_config = ServerConfig::builder()
         .max_request_body_size(config.max_request_body_bytes)
         .max_response_body_size(config.max_response_body_bytes)
         .max_connections(config.max_connections)
         .max_subscriptions_per_connection(config.max_subscriptions_per_connection)
         .set_batch_request_config(BatchRequestConfig::Limit(config.max_batch_len))
+        .set_id_provider(HexIdProvider)
         .build();
     let max_response = config.max_response_body_bytes as usize;
     let rpc_middleware = RpcServiceBuilder::new()
         .layer_fn(move |service| BatchService::new(service, api.clone(), max_response));
     let http_middleware = tower::ServiceBuilder::new().layer(CorsLayer::permissive());
-    let server = Server::builder()
+    let builder = Server::builder()
         .set_config(server_config)
         .set_rpc_middleware(rpc_middleware)
         .set_http_middleware(http_middleware)
-        .build(config.addr)
+        .to_service_builder();
+    let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .map_err(|source| RpcError::Bind {
             addr: config.addr,
             source,
         })?;
-    let local_addr = server.local_addr().map_err(RpcError::LocalAddr)?;
-    let inner = server.start(module);
+    let local_addr = listener.local_addr().map_err(RpcError::LocalAddr)?;
+    let (stop, inner) = stop_channel();
+    let max_body = u64::from(config.max_request_body_bytes);
+    tokio::spawn(async move {
+        loop {
+            let (socket, remote) = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok(accepted) => accepted,
+                    Err(error) => {
+                        // Out of file descriptors, typically: let connections close.
+                        tracing::debug!(%error, "rpc server failed to accept a connection");
+                        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                        continue;
+                    }
+                },
+                _ = stop.clone().shutdown() => break,
+            };
+            if let Err(error) = socket.set_nodelay(true) {
+                tracing::debug!(%error, "cannot set TCP_NODELAY on an rpc connection");
+            }
+            let connection = builder.clone().build(methods.clone(), stop.clone());
+            let client = ClientAddr(remote.ip());
+            let service = tower::service_fn(move |mut request: hyper::Request<Incoming>| {
+                let mut connection = connection.clone();
+                async move {
+                    request.extensions_mut().insert(client);
+                    let request = screen_ids(request, max_body).await?;
+                    connection.call(request).await
+                }
+            });
+            tokio::spawn(serve_with_graceful_shutdown(
+                socket,
+                service,
+                stop.clone().shutdown(),
+            ));
+        }
+    });
     tracing::info!(addr = %local_addr, "rpc server listening (http and websocket)");
     Ok(RpcHandle { local_addr, inner })
+}
+
+/// Reads a JSON-RPC POST body of known length (within the body limit) and rewrites requests
+/// whose id is an object or an array ([`rewrite_invalid_ids`]); other requests, and bodies
+/// over the limit (which jsonrpsee refuses), pass through unread.
+async fn screen_ids(
+    request: hyper::Request<Incoming>,
+    max_body: u64,
+) -> Result<hyper::Request<HttpBody>, jsonrpsee::core::BoxError> {
+    let length = request
+        .headers()
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let screen = request.method() == hyper::Method::POST && length.is_some_and(|l| l <= max_body);
+    let (parts, body) = request.into_parts();
+    if !screen {
+        return Ok(hyper::Request::from_parts(parts, HttpBody::new(body)));
+    }
+    let bytes = body.collect().await?.to_bytes();
+    let bytes = match rewrite_invalid_ids(&bytes) {
+        Some(rewritten) => hyper::body::Bytes::from(rewritten),
+        None => bytes,
+    };
+    Ok(hyper::Request::from_parts(
+        parts,
+        HttpBody::new(http_body_util::Full::new(bytes)),
+    ))
 }

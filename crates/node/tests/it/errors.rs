@@ -151,6 +151,32 @@ fn bad_transactions_and_requests_get_clear_errors() {
                 .contains("nonce too low")
         );
 
+        // An unfunded sender's estimate: geth's message and code, no revert data (ethers reads
+        // it as INSUFFICIENT_FUNDS).
+        for method in ["eth_estimateGas", "eth_call"] {
+            let call = json!({"from": format!("{}", poor.address()), "to": format!("{}", alice.address()), "value": "0x1"});
+            let r = raw_call(
+                &devnet,
+                json!({"jsonrpc":"2.0","id":1,"method":method,"params":[call]}),
+            )
+            .await;
+            assert_eq!(r["error"]["code"], -32000, "{method}: {r}");
+            let message = r["error"]["message"].as_str().unwrap_or_default();
+            assert!(
+                message.starts_with("insufficient funds for gas * price + value"),
+                "{method}: {r}"
+            );
+            assert!(r["error"].get("data").is_none(), "{method}: {r}");
+        }
+        // A request whose id is an object is invalid, as in geth.
+        let r = raw_call(
+            &devnet,
+            json!({"jsonrpc":"2.0","id":{"a":1},"method":"eth_chainId","params":[]}),
+        )
+        .await;
+        assert_eq!(r["error"]["code"], -32600, "{r}");
+        assert_eq!(r["id"], serde_json::Value::Null, "{r}");
+
         // Protocol-level errors.
         let r = raw_call(
             &devnet,

@@ -214,3 +214,122 @@ fn websocket_subscriptions_deliver_heads_and_logs() {
         assert_eq!(log.address(), REGISTRY);
     });
 }
+
+#[test]
+fn filters_and_pending_transactions_through_alloy() {
+    use alloy::providers::WsConnect;
+    use alloy::rpc::types::Log;
+    use alloy_primitives::B256;
+    use futures::StreamExt;
+    use std::time::Duration;
+    let dir = tempfile::tempdir().expect("tempdir");
+    with_devnet(dir.path(), 1, |devnet| async move {
+        let alice = account(0);
+        let p = provider(&devnet, alice.clone());
+        wait_for_height(&p, 1).await;
+        let every = Duration::from_millis(50);
+        let registered = Filter::new().address(REGISTRY);
+        // Polling filters over HTTP, by hand and through alloy's pollers.
+        let blocks = p.new_block_filter().await.expect("newBlockFilter");
+        let logs = p.new_filter(&registered).await.expect("newFilter");
+        let pending = p
+            .new_pending_transactions_filter(false)
+            .await
+            .expect("newPendingTransactionFilter");
+        let mut watched_blocks = p
+            .watch_blocks()
+            .await
+            .expect("watch_blocks")
+            .with_poll_interval(every)
+            .into_stream();
+        let mut watched_logs = p
+            .watch_logs(&registered)
+            .await
+            .expect("watch_logs")
+            .with_poll_interval(every)
+            .into_stream();
+        let mut watched_pending = p
+            .watch_pending_transactions()
+            .await
+            .expect("watch_pending_transactions")
+            .with_poll_interval(every)
+            .into_stream();
+        // Subscriptions over WebSocket.
+        let ws = ProviderBuilder::new()
+            .connect_ws(WsConnect::new(format!("ws://{}", devnet.rpc_addr())))
+            .await
+            .expect("ws connects");
+        let mut ws_pending = ws
+            .subscribe_pending_transactions()
+            .await
+            .expect("newPendingTransactions")
+            .into_stream();
+
+        let registry = IIdaoRegistry::new(REGISTRY, p.clone());
+        let sent = registry
+            .registerIdao("filters".into(), String::new())
+            .send()
+            .await
+            .expect("send");
+        let tx_hash = *sent.tx_hash();
+        let receipt = sent.get_receipt().await.expect("receipt");
+        let block_hash = receipt.block_hash.expect("mined");
+        let in_time = Duration::from_secs(20);
+
+        tokio::time::timeout(in_time, async {
+            while ws_pending.next().await.expect("subscription open") != tx_hash {}
+        })
+        .await
+        .expect("the transaction's hash is pushed");
+
+        let hashes: Vec<B256> = p.get_filter_changes(pending).await.expect("changes");
+        assert!(hashes.contains(&tx_hash), "{hashes:?}");
+        let new_blocks: Vec<B256> = p.get_filter_changes(blocks).await.expect("changes");
+        assert!(new_blocks.contains(&block_hash), "{new_blocks:?}");
+        let new_logs: Vec<Log> = p.get_filter_changes(logs).await.expect("changes");
+        assert_eq!(new_logs.len(), 1, "{new_logs:?}");
+        assert_eq!(new_logs[0].transaction_hash, Some(tx_hash));
+        let again: Vec<Log> = p.get_filter_changes(logs).await.expect("changes");
+        assert!(again.is_empty(), "reported once: {again:?}");
+        let from_genesis = p
+            .new_filter(&registered.clone().from_block(0))
+            .await
+            .expect("newFilter");
+        let all = p
+            .get_filter_logs(from_genesis)
+            .await
+            .expect("getFilterLogs");
+        assert!(all.iter().any(|l| l.transaction_hash == Some(tx_hash)));
+        assert!(p.uninstall_filter(logs).await.expect("uninstall"));
+        assert!(!p.uninstall_filter(logs).await.expect("uninstall"));
+        let gone = p
+            .get_filter_changes::<Log>(logs)
+            .await
+            .expect_err("uninstalled");
+        assert!(gone.to_string().contains("filter not found"), "{gone}");
+
+        tokio::time::timeout(in_time, async {
+            while !watched_blocks
+                .next()
+                .await
+                .expect("poller runs")
+                .contains(&block_hash)
+            {}
+            loop {
+                let batch = watched_logs.next().await.expect("poller runs");
+                if let Some(log) = batch.first() {
+                    assert_eq!(log.transaction_hash, Some(tx_hash));
+                    break;
+                }
+            }
+            while !watched_pending
+                .next()
+                .await
+                .expect("poller runs")
+                .contains(&tx_hash)
+            {}
+        })
+        .await
+        .expect("pollers see the block, the log and the transaction");
+    });
+}

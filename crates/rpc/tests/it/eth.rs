@@ -189,6 +189,32 @@ async fn calls_report_reverts_with_code_three_and_data() {
 }
 
 #[tokio::test]
+async fn a_sender_that_cannot_pay_gets_insufficient_funds() {
+    let (handle, _) = start().await;
+    let addr = handle.local_addr();
+    let to = format!("{}", Address::repeat_byte(0x22));
+    let from = format!("{}", Address::repeat_byte(0x23));
+    // Every mock account holds 1_000_000 wei.
+    let too_much = json!([{"from": from, "to": to, "value": "0xf4241"}]);
+    let fee_too_high =
+        json!([{"from": from, "to": to, "value": "0x1", "gas": "0x5208", "maxFeePerGas": "0x64"}]);
+    for params in [too_much, fee_too_high] {
+        for method in ["eth_call", "eth_estimateGas"] {
+            let err = error(addr, method, params.clone()).await;
+            assert_eq!(err["code"], -32000, "{method}: {err}");
+            let message = err["message"].as_str().unwrap_or_default();
+            assert!(
+                message.starts_with("insufficient funds for gas * price + value"),
+                "{method}: {err}"
+            );
+            assert!(err.get("data").is_none(), "{method}: {err}");
+        }
+    }
+    let affordable = json!([{"from": from, "to": to, "value": "0xf4240"}]);
+    assert_eq!(result(addr, "eth_estimateGas", affordable).await, "0x5208");
+}
+
+#[tokio::test]
 async fn send_raw_transaction_reports_geth_messages() {
     let (handle, mock) = start().await;
     let addr = handle.local_addr();

@@ -3,6 +3,7 @@
 
 mod client;
 mod eth;
+mod filters;
 mod mock;
 mod server;
 mod ws;

@@ -12,7 +12,7 @@ use lazai_rpc::{
 };
 use lazai_types::{Block, Header, Receipt, logs_bloom};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use tokio::sync::broadcast;
 
 pub const CHAIN_ID: u64 = 133_718;
@@ -65,6 +65,10 @@ pub struct Mock {
     pub receipts: Vec<Arc<Vec<Receipt>>>,
     pub tx: Arc<RecoveredTx>,
     pub finalized: broadcast::Sender<FinalizedBlock>,
+    /// Announces "admitted" transaction hashes to the server.
+    pub pending: broadcast::Sender<B256>,
+    /// The finalized head: blocks above it are not served yet (1 unless a test lowers it).
+    pub head: AtomicU64,
     pub submit_many_calls: AtomicUsize,
     pub submit_calls: AtomicUsize,
 }
@@ -118,6 +122,8 @@ impl Mock {
             receipts: vec![Arc::new(Vec::new()), Arc::new(vec![receipt])],
             tx,
             finalized,
+            pending: broadcast::channel(16).0,
+            head: AtomicU64::new(1),
             submit_many_calls: AtomicUsize::new(0),
             submit_calls: AtomicUsize::new(0),
         })
@@ -144,9 +150,12 @@ impl ChainApi for Mock {
         "lazai/test".to_owned()
     }
     fn finalized_height(&self) -> u64 {
-        self.blocks.len() as u64 - 1
+        self.head.load(Ordering::SeqCst)
     }
     fn block_by_height(&self, height: u64) -> Option<Arc<Block>> {
+        if height > self.finalized_height() {
+            return None;
+        }
         self.blocks.get(usize::try_from(height).ok()?).cloned()
     }
     fn block_by_hash(&self, hash: &B256) -> Option<Arc<Block>> {
@@ -213,6 +222,9 @@ impl ChainApi for Mock {
     }
     fn subscribe(&self) -> broadcast::Receiver<FinalizedBlock> {
         self.finalized.subscribe()
+    }
+    fn pending_transactions(&self) -> broadcast::Receiver<B256> {
+        self.pending.subscribe()
     }
     fn status(&self) -> NodeStatus {
         NodeStatus {

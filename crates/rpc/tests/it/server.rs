@@ -159,3 +159,29 @@ async fn cors_preflight_allows_any_origin() {
     let response = call(handle.local_addr(), "net_version", json!([])).await;
     assert_eq!(response["result"], "133718");
 }
+
+#[tokio::test]
+async fn object_and_array_ids_are_invalid_requests() {
+    let (handle, _) = start().await;
+    let addr = handle.local_addr();
+    for id in [json!({"a": 1}), json!([1])] {
+        let body = json!({"jsonrpc": "2.0", "id": id, "method": "eth_chainId", "params": []});
+        let response = post(addr, &body.to_string()).await;
+        let answer = response.json();
+        assert_eq!(answer["error"]["code"], -32600, "{answer}");
+        assert_eq!(answer["id"], Value::Null, "{answer}");
+    }
+    // In a batch, only that entry is refused.
+    let batch = json!([
+        {"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []},
+        {"jsonrpc": "2.0", "id": {}, "method": "eth_chainId", "params": []},
+    ]);
+    let answers = post(addr, &batch.to_string()).await.json();
+    assert_eq!(answers[0]["result"], "0x20a56", "{answers}");
+    assert_eq!(answers[1]["error"]["code"], -32600, "{answers}");
+    // A notification (no id) is still not an error.
+    let note = json!({"jsonrpc": "2.0", "method": "eth_chainId", "params": []});
+    let response = post(addr, &note.to_string()).await;
+    assert_eq!(response.status, 200);
+    assert!(!response.body.contains("error"), "{}", response.body);
+}

@@ -32,10 +32,12 @@ async fn subscribe(socket: &mut Socket, params: Value) -> Value {
         .await
         .expect("sends");
     let answer = next_json(socket).await;
-    assert!(
-        answer["result"].is_string() || answer["result"].is_number(),
-        "{answer}"
-    );
+    // A hex string, as geth sends: viem and web3.py do not accept a number.
+    let id = answer["result"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a string id: {answer}"));
+    assert!(id.starts_with("0x") && id.len() > 2, "{answer}");
+    assert!(id[2..].bytes().all(|c| c.is_ascii_hexdigit()), "{answer}");
     answer["result"].clone()
 }
 
@@ -89,11 +91,35 @@ async fn unsupported_subscription_is_refused() {
     let (handle, _) = start().await;
     let url = format!("ws://{}", handle.local_addr());
     let (mut socket, _) = connect_async(url.as_str()).await.expect("ws connects");
-    let request = json!({"jsonrpc": "2.0", "id": 1, "method": "eth_subscribe", "params": ["newPendingTransactions"]});
+    let request =
+        json!({"jsonrpc": "2.0", "id": 1, "method": "eth_subscribe", "params": ["syncing"]});
     socket
         .send(Message::text(request.to_string()))
         .await
         .expect("sends");
     let answer = next_json(&mut socket).await;
     assert_eq!(answer["error"]["code"], -32602, "{answer}");
+}
+
+#[tokio::test]
+async fn pending_transactions_are_pushed_as_hashes_or_whole() {
+    let (handle, mock) = start().await;
+    let url = format!("ws://{}", handle.local_addr());
+    let (mut hashes, _) = connect_async(url.as_str()).await.expect("ws connects");
+    let (mut whole, _) = connect_async(url.as_str()).await.expect("ws connects");
+    let hashes_id = subscribe(&mut hashes, json!(["newPendingTransactions"])).await;
+    let whole_id = subscribe(&mut whole, json!(["newPendingTransactions", true])).await;
+    assert_ne!(hashes_id, whole_id);
+    mock.pending.send(mock.tx.hash).expect("subscribers listen");
+
+    let note = next_json(&mut hashes).await;
+    assert_eq!(note["params"]["subscription"], hashes_id);
+    assert_eq!(note["params"]["result"], format!("{}", mock.tx.hash));
+    let note = next_json(&mut whole).await;
+    assert_eq!(note["params"]["subscription"], whole_id);
+    assert_eq!(
+        note["params"]["result"]["hash"],
+        format!("{}", mock.tx.hash)
+    );
+    assert_eq!(note["params"]["result"]["nonce"], "0x0");
 }
