@@ -1,6 +1,8 @@
 //! Integration tests of lazai-worker: the wine-quality data set against its schema, JSON Lines,
-//! rejections and limits, schema parsing, reason codes, determinism and random input.
+//! rejections and limits, schema parsing, reason codes, determinism and random input, and
+//! fetching blobs that are late or unreadable.
 
+mod fetch;
 mod fuzz;
 mod jsonl;
 mod reason;
