@@ -984,7 +984,8 @@ async fn price_registration(
     .with_context(|| format!("check that a file can be registered for iDAO {idao}"))?;
     if balance < prepared.max_cost {
         bail!(
-            "{} holds {}, but registering the file may cost up to {} in gas ({} gas): fund              the account first; nothing was encrypted or uploaded",
+            "{} holds {}, but registering the file may cost up to {} in gas ({} gas): fund \
+             the account first; nothing was encrypted or uploaded",
             c.from(),
             format_lazai(balance),
             format_lazai(prepared.max_cost),
@@ -1019,7 +1020,8 @@ async fn data_contribute(a: ContributeArgs) -> Result<()> {
         .await
         .with_context(|| {
             format!(
-                "iDAO {} takes no contributions (it does not exist, or its owner has not                  configured it with `lazai idao configure`); nothing was uploaded",
+                "iDAO {} takes no contributions (it does not exist, or its owner has not \
+                 configured it with `lazai idao configure`); nothing was uploaded",
                 a.idao
             )
         })?;
