@@ -3,9 +3,11 @@
 //! - `lazai idao …` registers an iDAO in the iDAO registry, declares how its data is verified
 //!   in the VSC (`configure`: schema, worker key, blob store, quorum, threshold, deadline, fee,
 //!   usage quota), manages its verifier nodes and makes worker keys (`keygen`).
-//! - `lazai data …` contributes a file to an iDAO (encrypt, upload, `addFile`, share the sealed
-//!   data key with the iDAO's data address, wait for the verdict), shows a file's status, its
-//!   proof and its DAT, decrypts a file with the owner's data key, and lists files.
+//! - `lazai data …` contributes a file to an iDAO (check that it can be registered and paid
+//!   for, encrypt, upload, register it and share the sealed data key with the iDAO's data
+//!   address in one `addFileWithPermissions`, wait for the verdict; a failed registration
+//!   removes what was uploaded), shows a file's status, its proof and its DAT, decrypts a file
+//!   with the owner's data key, lists files, and resubmits a file rejected as unavailable.
 //! - `lazai flow …` packages shared files into a flow (the iDAO owner) and shows a flow.
 //!
 //! Signers, `--rpc`, `--timeout`, `--json` and the error reports are those of `lazai dat`
@@ -25,14 +27,17 @@ use alloy_primitives::{Address, B256, U256};
 use anyhow::{Context as _, Result, anyhow, bail};
 use clap::{ArgGroup, Args, Subcommand};
 use lazai_blob::BlobStore;
-use lazai_client::{Client, event, resolve_signer};
-use lazai_crypto::{DataKey, EncryptParams, PublicKey, Root, decrypt_file, generate_keypair};
+use lazai_client::{Client, Prepared, event, resolve_signer};
+use lazai_crypto::{
+    DataKey, EncryptParams, PlaintextCommitment, PublicKey, Root, SEALED_KEY_LEN, SealedKey,
+    decrypt_file, generate_keypair,
+};
 use lazai_ledger::modules::{
     DAT_ADDRESS, DATA_REGISTRY_ADDRESS, IDAO_REGISTRY_ADDRESS, IDataAnchoringToken as D,
     IDataRegistry as R, IIdaoRegistry as G, IVsc as V, ROLE_APPLICATION, ROLE_COMPUTE, ROLE_DATA,
     ROLE_MODEL, VSC_ADDRESS, idao_data_address, proof_signer,
 };
-use lazai_worker::{FileHash, Packager, Schema, contribute, describe_reason};
+use lazai_worker::{FileHash, Packager, Schema, describe_reason, encrypt_for};
 use serde_json::{Value, json};
 use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
@@ -40,8 +45,8 @@ use std::time::{Duration, Instant};
 
 /// File states and flow status codes of the VSC.
 pub use lazai_ledger::modules::{
-    FILE_DISPUTED, FILE_IN_FLOW, FILE_NONE, FILE_REJECTED, FILE_VERIFIED, FLOW_DISPUTED,
-    FLOW_PENDING, FLOW_VERIFIED,
+    FILE_DISPUTED, FILE_IN_FLOW, FILE_NONE, FILE_REJECTED, FILE_RESUBMITTED, FILE_VERIFIED,
+    FLOW_DISPUTED, FLOW_PENDING, FLOW_VERIFIED, REASON_UNAVAILABLE,
 };
 
 /// `data list` reads at most this many files (the newest).
@@ -89,6 +94,9 @@ pub enum DataCommand {
     Decrypt(DecryptArgs),
     /// List files (the newest 10,000 at most), optionally of one owner or one iDAO.
     List(ListArgs),
+    /// Put back a file of yours that was rejected as unavailable (its verifiers could not read
+    /// its blob), for the iDAO's next flow. A rejection for any other reason is final.
+    Resubmit(ResubmitArgs),
 }
 
 #[derive(Subcommand)]
@@ -224,6 +232,15 @@ pub struct ContributeArgs {
 }
 
 #[derive(Args)]
+pub struct ResubmitArgs {
+    /// File id (DataRegistry).
+    #[arg(value_name = "FILE_ID", value_parser = parse_u256)]
+    file: U256,
+    #[command(flatten)]
+    tx: TxArgs,
+}
+
+#[derive(Args)]
 pub struct StatusArgs {
     /// File id (DataRegistry).
     #[arg(value_name = "FILE_ID", value_parser = parse_u256)]
@@ -349,6 +366,7 @@ pub fn file_state_name(state: u8) -> &'static str {
         FILE_VERIFIED => "verified",
         FILE_REJECTED => "rejected",
         FILE_DISPUTED => "disputed",
+        FILE_RESUBMITTED => "resubmitted",
         _ => "unknown",
     }
 }
@@ -603,6 +621,7 @@ pub fn run_data(cmd: DataCommand) -> Result<()> {
             DataCommand::Status(a) => data_status(a).await,
             DataCommand::Decrypt(a) => data_decrypt(a).await,
             DataCommand::List(a) => data_list(a).await,
+            DataCommand::Resubmit(a) => data_resubmit(a).await,
         }
     })
 }
@@ -927,6 +946,55 @@ async fn verifier_remove(a: VerifierRemoveArgs) -> Result<()> {
 
 // ---- data ----------------------------------------------------------------------------------
 
+/// Prices the registration of a contribution shared with `data_address` — one
+/// `addFileWithPermissions` carrying the sealed key — from arguments of the real ones' sizes,
+/// and refuses a signer whose balance could not pay for it: run before anything is encrypted
+/// or uploaded, so that a registration that cannot succeed leaves nothing in the store.
+async fn price_registration(
+    c: &Client,
+    store: &BlobStore,
+    idao: U256,
+    data_address: Address,
+) -> Result<Prepared> {
+    // Non-zero bytes throughout: calldata costs more per non-zero byte.
+    let root = Root::from_hex(&"ff".repeat(32))?;
+    let hash = FileHash {
+        root,
+        commitment: PlaintextCommitment::from_hex(&"ff".repeat(32))?,
+    };
+    let sealed = SealedKey::from_bytes(&[0xff; SEALED_KEY_LEN])?;
+    let placeholder = R::addFileWithPermissionsCall {
+        url: store.url_for(&lazai_blob::object_name(&root))?,
+        hash: hash.to_string(),
+        ownerAddress: c.from(),
+        permissions: vec![R::Permission {
+            account: data_address,
+            key: sealed.to_hex(),
+        }],
+    };
+    let (balance, prepared) = tokio::try_join!(
+        async {
+            c.provider()
+                .get_balance(c.from())
+                .await
+                .context("read the signer's balance")
+        },
+        c.prepare(DATA_REGISTRY_ADDRESS, placeholder, U256::ZERO),
+    )
+    .with_context(|| format!("check that a file can be registered for iDAO {idao}"))?;
+    if balance < prepared.max_cost {
+        bail!(
+            "{} holds {}, but registering the file may cost up to {} in gas ({} gas): fund \
+             the account first; nothing was encrypted or uploaded",
+            c.from(),
+            format_lazai(balance),
+            format_lazai(prepared.max_cost),
+            prepared.gas_limit
+        );
+    }
+    Ok(prepared)
+}
+
 async fn data_contribute(a: ContributeArgs) -> Result<()> {
     let progress = Progress::new();
     let c = signing(&a.tx)?;
@@ -946,9 +1014,17 @@ async fn data_contribute(a: ContributeArgs) -> Result<()> {
         Some(n) => EncryptParams::new(n).context("--chunk-size")?,
         None => EncryptParams::default(),
     };
+    // Everything that can be checked is checked before the store is written to.
     let config = c
         .call(VSC_ADDRESS, V::dataConfigCall { idaoId: a.idao })
-        .await?;
+        .await
+        .with_context(|| {
+            format!(
+                "iDAO {} takes no contributions (it does not exist, or its owner has not \
+                 configured it with `lazai idao configure`); nothing was uploaded",
+                a.idao
+            )
+        })?;
     let recipient = PublicKey::from_bytes(config.workerKey.as_slice())
         .with_context(|| format!("iDAO {}'s worker key", a.idao))?;
     let location = match &a.store {
@@ -960,55 +1036,84 @@ async fn data_contribute(a: ContributeArgs) -> Result<()> {
     };
     let store =
         BlobStore::open(&location).with_context(|| format!("open the blob store {location:?}"))?;
+    let data_address = idao_data_address(a.idao);
+    let registration = price_registration(&c, &store, a.idao, data_address).await?;
 
     let started = Instant::now();
-    let label = format!("encrypting and uploading {}…", human_bytes(meta.len()));
-    let contribution = progress
+    let label = format!("encrypting {}…", human_bytes(meta.len()));
+    let encrypted = progress
         .ticking(
             &label,
-            contribute(&a.file, &store, &recipient, &std::env::temp_dir(), params),
+            encrypt_for(&a.file, &store, &recipient, &std::env::temp_dir(), params),
         )
         .await?;
-    let elapsed = started.elapsed();
+    let root_hex = encrypted.summary.root.to_hex();
+    let key_file = write_key_file(
+        &a.file,
+        a.key_out.as_deref(),
+        &encrypted.summary.data_key,
+        &root_hex,
+    )?;
+    let hash = encrypted.hash.to_string();
+    let url = encrypted.url.clone();
+    let registration = registration.with_call(R::addFileWithPermissionsCall {
+        url: url.clone(),
+        hash: hash.clone(),
+        ownerAddress: c.from(),
+        permissions: vec![R::Permission {
+            account: data_address,
+            key: encrypted.sealed_key.to_hex(),
+        }],
+    });
+
+    progress.step("uploading and registering…");
+    let upload = async {
+        let stored = encrypted.store(&store).await;
+        (stored, started.elapsed())
+    };
+    // Into a local store the rest of the upload is flushing the ciphertext to disk and
+    // renaming it: the registration goes out meanwhile (a worker retries a blob that is not
+    // there yet). Anything slower is uploaded before the file is registered.
+    let ((stored, elapsed), registered) = if store.staging_dir().is_some() {
+        tokio::join!(upload, c.send_prepared(registration))
+    } else {
+        let (stored, elapsed) = upload.await;
+        if let Err(e) = stored {
+            let _ = std::fs::remove_file(&key_file);
+            return Err(anyhow!(e)).context("nothing was registered, and the key file was removed");
+        }
+        ((stored, elapsed), c.send_prepared(registration).await)
+    };
+    let (contribution, added) = match (stored, registered) {
+        (Ok(contribution), Ok(receipt)) => (contribution, receipt),
+        (stored, Err(failure)) if failure.changed_nothing() => {
+            // Nothing is registered: take back what was written.
+            if stored.is_ok() {
+                let _ = store.delete(&url).await;
+            }
+            let _ = std::fs::remove_file(&key_file);
+            return Err(anyhow!(failure))
+                .context("the file was not registered; its ciphertext and key file were removed");
+        }
+        (_, Err(unknown)) => bail!(
+            "{unknown}; the ciphertext stays at {url} and the data key in {}: see `lazai data \
+             list --owner {}` once the transaction is settled",
+            key_file.display(),
+            c.from()
+        ),
+        (Err(e), Ok(receipt)) => {
+            let file_id = event::<R::FileAdded>(&receipt, DATA_REGISTRY_ADDRESS)
+                .map(|e| e.fileId.to_string())
+                .unwrap_or_else(|_| "?".into());
+            bail!(
+                "file {file_id} is registered, but its ciphertext could not be stored ({e}); \
+                 its verifiers will reject it as unavailable: contribute the file again"
+            );
+        }
+    };
+    let file_id = event::<R::FileAdded>(&added, DATA_REGISTRY_ADDRESS)?.fileId;
     let summary = &contribution.summary;
     let throughput = megabytes_per_second(summary.plaintext_size, elapsed);
-    let root_hex = summary.root.to_hex();
-    let key_file = write_key_file(&a.file, a.key_out.as_deref(), &summary.data_key, &root_hex)?;
-
-    progress.step("registering…");
-    let hash = contribution.hash.to_string();
-    let added = c
-        .send(
-            DATA_REGISTRY_ADDRESS,
-            R::addFileCall {
-                url: contribution.url.clone(),
-                hash: hash.clone(),
-            },
-            U256::ZERO,
-        )
-        .await?;
-    let file_id = event::<R::FileAdded>(&added, DATA_REGISTRY_ADDRESS)?.fileId;
-    let data_address = idao_data_address(a.idao);
-    let shared = c
-        .send(
-            DATA_REGISTRY_ADDRESS,
-            R::addPermissionForFileCall {
-                fileId: file_id,
-                account: data_address,
-                key: contribution.sealed_key.to_hex(),
-            },
-            U256::ZERO,
-        )
-        .await
-        .with_context(|| {
-            format!(
-                "file {file_id} is registered, but sharing it with iDAO {} failed; its data key \
-                 is in {}",
-                a.idao,
-                key_file.display()
-            )
-        })?;
-
     if !a.tx.json {
         println!("file id       {file_id}");
         println!("url           {}", contribution.url);
@@ -1029,8 +1134,8 @@ async fn data_contribute(a: ContributeArgs) -> Result<()> {
             key_file.display()
         );
         println!("idao          {} (data address {data_address})", a.idao);
-        print_tx_named("tx addFile", &added);
-        print_tx_named("tx share", &shared);
+        // One transaction registers the file and shares its sealed key with the iDAO.
+        print_tx_named("tx register", &added);
     }
     let mut out = json!({
         "fileId": file_id.to_string(),
@@ -1047,7 +1152,7 @@ async fn data_contribute(a: ContributeArgs) -> Result<()> {
         "idaoId": a.idao.to_string(),
         "dataAddress": data_address.to_string(),
         "addFileTx": added.transaction_hash.to_string(),
-        "shareTx": shared.transaction_hash.to_string(),
+        "shareTx": added.transaction_hash.to_string(),
     });
 
     let status = if a.no_wait {
@@ -1097,6 +1202,63 @@ async fn data_contribute(a: ContributeArgs) -> Result<()> {
         return print_json(out, json!({}));
     }
     print_file_status(&status);
+    Ok(())
+}
+
+async fn data_resubmit(a: ResubmitArgs) -> Result<()> {
+    let c = signing(&a.tx)?;
+    check_file(&c, a.file).await?;
+    let (file, st) = tokio::try_join!(
+        c.call(DATA_REGISTRY_ADDRESS, R::getFileCall { fileId: a.file }),
+        c.call(VSC_ADDRESS, V::fileStatusCall { fileId: a.file }),
+    )?;
+    // The module refuses all of these too; here they get a sentence.
+    if file.ownerAddress != c.from() {
+        bail!(
+            "file {} belongs to {}: only its owner may resubmit it",
+            a.file,
+            file.ownerAddress
+        );
+    }
+    if st.state != FILE_REJECTED {
+        bail!(
+            "file {} is {}: only a file rejected as unavailable can be resubmitted",
+            a.file,
+            file_state_name(st.state)
+        );
+    }
+    if st.reason != REASON_UNAVAILABLE {
+        bail!(
+            "file {} was rejected because {} (reason {}): a verdict on its data is final; only \
+             a file its verifiers could not read (reason {REASON_UNAVAILABLE}) can be resubmitted",
+            a.file,
+            describe_reason(st.reason),
+            st.reason
+        );
+    }
+    let receipt = c
+        .send(
+            VSC_ADDRESS,
+            V::resubmitFileCall { fileId: a.file },
+            U256::ZERO,
+        )
+        .await?;
+    let st = c
+        .call(VSC_ADDRESS, V::fileStatusCall { fileId: a.file })
+        .await?;
+    if a.tx.json {
+        let mut out = tx_json(&receipt);
+        if let Some(o) = out.as_object_mut() {
+            o.insert("fileId".into(), a.file.to_string().into());
+        }
+        return print_json(out, file_status_json(&st));
+    }
+    print_tx_named("tx", &receipt);
+    println!(
+        "file {} is back for iDAO {}'s next flow (see `lazai data status {}`)",
+        a.file, st.idaoId, a.file
+    );
+    print_file_status(&st);
     Ok(())
 }
 
@@ -1769,6 +1931,7 @@ mod tests {
         assert_eq!(file_state_name(FILE_VERIFIED), "verified");
         assert_eq!(file_state_name(FILE_REJECTED), "rejected");
         assert_eq!(file_state_name(FILE_DISPUTED), "disputed");
+        assert_eq!(file_state_name(FILE_RESUBMITTED), "resubmitted");
         assert_eq!(file_state_name(9), "unknown");
         assert_eq!(flow_status_name(FLOW_PENDING), "pending");
         assert_eq!(flow_status_name(FLOW_VERIFIED), "verified");

@@ -27,7 +27,7 @@ use lazai_blob::{BlobStore, Fetcher};
 use lazai_client::{Client, DEFAULT_RPC, resolve_signer};
 use lazai_crypto::SecretKey;
 use lazai_ledger::modules::{IVsc, VSC_ADDRESS};
-use lazai_worker::{DEFAULT_MAX_BLOB, Worker, WorkerConfig};
+use lazai_worker::{DEFAULT_FETCH_RETRY, DEFAULT_MAX_BLOB, Worker, WorkerConfig};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -65,6 +65,11 @@ pub struct WorkerArgs {
     /// Largest ciphertext to fetch, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_BLOB)]
     pub max_blob: u64,
+    /// Seconds to keep retrying a flow's blobs that cannot be read (missing, a store or disk
+    /// error), with exponential backoff, before rejecting them as unavailable (their owners
+    /// may resubmit them: `lazai data resubmit`).
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_FETCH_RETRY.as_secs())]
+    pub fetch_retry: u64,
     /// Do not serve VerifiedComputing proof jobs (LazAI's SDK path); only flows.
     #[arg(long)]
     pub no_jobs: bool,
@@ -161,6 +166,7 @@ pub async fn config(args: &WorkerArgs) -> Result<(WorkerConfig, tempfile::TempDi
         url: args.url.clone(),
         poll: Duration::from_millis(args.poll_ms),
         max_blob: args.max_blob,
+        fetch_retry: Duration::from_secs(args.fetch_retry),
         serve_jobs: !args.no_jobs,
         tx_timeout: Duration::from_secs(args.timeout),
         ..WorkerConfig::new(

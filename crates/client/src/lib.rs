@@ -272,6 +272,86 @@ impl Client {
         )
     }
 
+    /// Estimates and prices a transaction calling module `to` with `value` wei without sending
+    /// it: the gas limit is the estimate plus 20%, the fees are the node's current EIP-1559
+    /// suggestion. A revert at estimation is an error naming it.
+    pub async fn prepare<C: SolCall>(&self, to: Address, call: C, value: U256) -> Result<Prepared> {
+        let name = function_name::<C>();
+        let mut tx = self.request(to, &call);
+        if !value.is_zero() {
+            tx = tx.with_value(value);
+        }
+        let (gas, fees) = tokio::try_join!(
+            async {
+                self.provider
+                    .estimate_gas(tx.clone())
+                    .await
+                    .map_err(|e| rpc_failure(e, name, &self.rpc))
+            },
+            async {
+                self.provider
+                    .estimate_eip1559_fees()
+                    .await
+                    .map_err(|e| rpc_failure(e, "fee estimation", &self.rpc))
+            },
+        )?;
+        let gas_limit = gas.saturating_add(gas / 5);
+        let tx = tx
+            .with_gas_limit(gas_limit)
+            .with_max_fee_per_gas(fees.max_fee_per_gas)
+            .with_max_priority_fee_per_gas(fees.max_priority_fee_per_gas);
+        Ok(Prepared {
+            name,
+            tx,
+            gas_limit,
+            max_cost: U256::from(gas_limit)
+                .saturating_mul(U256::from(fees.max_fee_per_gas))
+                .saturating_add(value),
+        })
+    }
+
+    /// Sends a [`Prepared`] transaction and waits for its successful receipt, saying on
+    /// failure whether anything may have reached the chain.
+    pub async fn send_prepared(
+        &self,
+        prepared: Prepared,
+    ) -> std::result::Result<TransactionReceipt, SendFailure> {
+        let Prepared {
+            name,
+            tx,
+            gas_limit,
+            ..
+        } = prepared;
+        let pending = self
+            .provider
+            .send_transaction(tx.clone())
+            .await
+            .map_err(|e| SendFailure::NotSent(rpc_failure(e, name, &self.rpc)))?;
+        let hash = *pending.tx_hash();
+        let receipt = self
+            .wait_receipt(hash)
+            .await
+            .map_err(SendFailure::Unknown)?;
+        if receipt.status() {
+            return Ok(receipt);
+        }
+        let reason = if receipt.gas_used >= gas_limit {
+            format!("out of gas (limit {gas_limit})")
+        } else {
+            match self.provider.call(tx).await {
+                Err(e) => match revert_data(&e) {
+                    Some(data) => describe_revert(&data),
+                    None => e.to_string(),
+                },
+                Ok(_) => "reason unknown (the call no longer reverts when replayed)".to_string(),
+            }
+        };
+        Err(SendFailure::Reverted(anyhow!(
+            "{name}: transaction {hash} reverted in block {}: {reason}",
+            receipt.block_number.unwrap_or_default()
+        )))
+    }
+
     /// Polls for a transaction's receipt until the client's timeout.
     pub async fn wait_receipt(&self, hash: B256) -> Result<TransactionReceipt> {
         let deadline = Instant::now() + self.timeout;
@@ -296,6 +376,58 @@ impl Client {
         }
     }
 }
+
+/// A transaction estimated and priced by [`Client::prepare`], not sent yet.
+#[derive(Clone, Debug)]
+pub struct Prepared {
+    name: &'static str,
+    tx: TransactionRequest,
+    /// Its gas limit: the estimate plus 20%.
+    pub gas_limit: u64,
+    /// The most it may cost its sender: `gas_limit × maxFeePerGas + value`. The node refuses
+    /// it from an account holding less.
+    pub max_cost: U256,
+}
+
+impl Prepared {
+    /// The same transaction (gas limit, fees, value, module) with another call of `C`: for a
+    /// call whose arguments are known only later, priced from one of the same size that does
+    /// the same work.
+    pub fn with_call<C: SolCall>(mut self, call: C) -> Self {
+        self.tx = self.tx.with_input(call.abi_encode());
+        self
+    }
+}
+
+/// Why [`Client::send_prepared`] gave no successful receipt.
+#[derive(Debug)]
+pub enum SendFailure {
+    /// The node did not take the transaction: nothing reached the chain.
+    NotSent(anyhow::Error),
+    /// It was included and reverted: it changed nothing but the sender's nonce and fee.
+    Reverted(anyhow::Error),
+    /// It was sent, but no receipt came within the timeout: it may still be included.
+    Unknown(anyhow::Error),
+}
+
+impl SendFailure {
+    /// Whether the transaction certainly changed no module state.
+    pub fn changed_nothing(&self) -> bool {
+        !matches!(self, SendFailure::Unknown(_))
+    }
+}
+
+impl std::fmt::Display for SendFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SendFailure::NotSent(e) | SendFailure::Reverted(e) | SendFailure::Unknown(e) => {
+                write!(f, "{e:#}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for SendFailure {}
 
 /// Every event `E` that module `module` emitted in a receipt, in order.
 pub fn events<E: SolEvent>(receipt: &TransactionReceipt, module: Address) -> Vec<E> {

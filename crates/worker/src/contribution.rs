@@ -1,5 +1,6 @@
 //! What a contribution puts on chain, and the client side of making one: encrypt, commit,
-//! seal the data key to the iDAO, upload the ciphertext.
+//! seal the data key to the iDAO ([`encrypt_for`]), upload the ciphertext
+//! ([`Encrypted::store`]).
 //!
 //! A file registered in the DataRegistry carries:
 //!
@@ -107,24 +108,40 @@ pub enum ContributeError {
     Io(#[from] std::io::Error),
 }
 
-/// Encrypts `path` (streaming, both cores) into a temporary file — in a local store's own
-/// directory, else under `work_dir` — seals the data key to `recipient` bound to the
-/// ciphertext root, and moves the ciphertext into `store` as `<root>.lzenc` (a rename for a
-/// local store, an upload otherwise). The temporary file is removed whatever happens.
-pub async fn contribute(
+/// A file encrypted and its data key sealed, the ciphertext still in a staging file that
+/// [`store`](Self::store) moves into the blob store (and that is removed if it never is): the
+/// URL, hash and sealed key to register are known before the store holds anything.
+#[derive(Debug)]
+pub struct Encrypted {
+    staged: tempfile::TempPath,
+    /// The URL the ciphertext will have in the blob store.
+    pub url: String,
+    /// The on-chain hash.
+    pub hash: FileHash,
+    /// The data key sealed to the iDAO's worker key.
+    pub sealed_key: SealedKey,
+    /// The encryption summary (see [`Contribution::summary`]).
+    pub summary: Summary,
+}
+
+/// Encrypts `path` (streaming, both cores) into a staging file — in a local store's own
+/// directory (a hidden name, never an object), else under `work_dir` — and seals the data key
+/// to `recipient` bound to the ciphertext root. The object it will become is
+/// `<root>.lzenc` in `store`.
+pub async fn encrypt_for(
     path: &Path,
     store: &BlobStore,
     recipient: &PublicKey,
     work_dir: &Path,
     params: EncryptParams,
-) -> Result<Contribution, ContributeError> {
+) -> Result<Encrypted, ContributeError> {
     // Encrypt straight into a local store's directory, so the upload is a rename.
-    let tmp = tempfile::Builder::new()
+    let staged = tempfile::Builder::new()
         .prefix(".lazai-contribution-")
         .tempfile_in(store.staging_dir().unwrap_or(work_dir))?
         .into_temp_path();
     let src = path.to_path_buf();
-    let dst = tmp.to_path_buf();
+    let dst = staged.to_path_buf();
     let summary = tokio::task::spawn_blocking(move || encrypt_file(&src, &dst, &params))
         .await
         .map_err(std::io::Error::other)?
@@ -135,12 +152,10 @@ pub async fn contribute(
     let sealed_key = seal_data_key(recipient, &summary.data_key, &summary.root)
         .map_err(ContributeError::Seal)?;
     let url = store
-        .move_file(&object_name(&summary.root), &tmp)
-        .await
+        .url_for(&object_name(&summary.root))
         .map_err(ContributeError::Upload)?;
-    // Already moved: dropping the path removes nothing, or a leftover after an error.
-    drop(tmp);
-    Ok(Contribution {
+    Ok(Encrypted {
+        staged,
         url,
         hash: FileHash {
             root: summary.root,
@@ -149,6 +164,51 @@ pub async fn contribute(
         sealed_key,
         summary,
     })
+}
+
+impl Encrypted {
+    /// Moves the ciphertext into `store` (the store [`encrypt_for`] was given) as
+    /// `<root>.lzenc`: a rename for a local store, an upload otherwise. On error the staging
+    /// file is removed and the store holds no such object.
+    pub async fn store(self, store: &BlobStore) -> Result<Contribution, ContributeError> {
+        let Encrypted {
+            staged,
+            url,
+            hash,
+            sealed_key,
+            summary,
+        } = self;
+        let name = object_name(&summary.root);
+        let stored = store.move_file(&name, &staged).await;
+        // Already moved: dropping the path removes nothing, or a leftover after an error.
+        drop(staged);
+        if let Err(e) = stored {
+            // A multipart upload is aborted and a rename is all or nothing, but be sure.
+            let _ = store.delete(&url).await;
+            return Err(ContributeError::Upload(e));
+        }
+        Ok(Contribution {
+            url,
+            hash,
+            sealed_key,
+            summary,
+        })
+    }
+}
+
+/// [`encrypt_for`] then [`Encrypted::store`]: the ciphertext is in `store` when it returns.
+/// The staging file is removed whatever happens.
+pub async fn contribute(
+    path: &Path,
+    store: &BlobStore,
+    recipient: &PublicKey,
+    work_dir: &Path,
+    params: EncryptParams,
+) -> Result<Contribution, ContributeError> {
+    encrypt_for(path, store, recipient, work_dir, params)
+        .await?
+        .store(store)
+        .await
 }
 
 /// Opens a permission's sealed key (hex) for the file with ciphertext root `root`.

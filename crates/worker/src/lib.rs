@@ -13,11 +13,13 @@ pub mod tee;
 pub mod train;
 pub mod verify;
 
-pub use contribution::{Contribution, FileHash, contribute};
+pub use contribution::{Contribution, Encrypted, FileHash, contribute, encrypt_for};
 pub use schema::{Column, ColumnType, Format, Schema, SchemaError};
 pub use score::{Evaluation, Limits, Reason, RowHash, compute_score, evaluate};
 pub use serve::{Prediction, Receipt, ServeConfig, ServeStats, ServerHandle};
-pub use service::{DEFAULT_MAX_BLOB, Packager, Worker, WorkerConfig, describe_reason};
+pub use service::{
+    DEFAULT_FETCH_RETRY, DEFAULT_MAX_BLOB, Packager, Worker, WorkerConfig, describe_reason,
+};
 pub use tee::{Attested, Attestor};
 pub use train::{ModelWorker, TrainingJob, TrainingOutcome, TrainingReport, load_registered_model};
 pub use verify::{FileInput, Verdict};

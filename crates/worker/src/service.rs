@@ -20,8 +20,9 @@
 //!    and leaves the job to its owner to cancel.
 //!
 //! [`Packager`] is the iDAO's side: it watches `PermissionGranted` events naming the iDAO's
-//! data address, packages the files shared with it into flows (`submitFlow`, paying
-//! `k × nodeFee`), and closes its flows that pass their deadline (`finalizeFlow`).
+//! data address (and `FileResubmitted` events naming the iDAO), packages the files shared with
+//! it into flows (`submitFlow`, paying `k × nodeFee`), and closes its flows that pass their
+//! deadline (`finalizeFlow`).
 //!
 //! Plaintext never leaves [`crate::verify`]; logs name files by id and give reasons, never
 //! content.
@@ -29,11 +30,11 @@
 use crate::schema::Schema;
 use crate::score::{Limits, Reason, RowHash};
 use crate::tee::{Attested, Attestor};
-use crate::verify::{FetchFailure, FileInput, Verdict, fetch, score_blob};
+use crate::verify::{FileInput, Verdict, fetch_retrying, score_blob};
 use alloy::providers::Provider;
 use alloy::rpc::types::Filter;
 use alloy::sol_types::SolEvent;
-use alloy_primitives::{Address, Bytes, U256};
+use alloy_primitives::{Address, B256, Bytes, U256};
 use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
 use anyhow::{Context as _, Result, anyhow};
@@ -42,9 +43,9 @@ use lazai_blob::Fetcher;
 use lazai_client::Client;
 use lazai_crypto::SecretKey;
 use lazai_ledger::modules::{
-    DATA_REGISTRY_ADDRESS, FILE_DISPUTED, FILE_NONE, FLOW_DISPUTED, FLOW_PENDING, FLOW_VERIFIED,
-    IDataRegistry as R, IVerifiedComputing as V, IVsc, VERIFIED_COMPUTING_ADDRESS, VSC_ADDRESS,
-    idao_data_address, proof_digest, results_digest, results_root,
+    DATA_REGISTRY_ADDRESS, FILE_DISPUTED, FILE_NONE, FILE_RESUBMITTED, FLOW_DISPUTED, FLOW_PENDING,
+    FLOW_VERIFIED, IDataRegistry as R, IVerifiedComputing as V, IVsc, VERIFIED_COMPUTING_ADDRESS,
+    VSC_ADDRESS, idao_data_address, proof_digest, results_digest, results_root,
 };
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
@@ -84,6 +85,10 @@ pub struct WorkerConfig {
     pub limits: Limits,
     /// Largest ciphertext it fetches, in bytes.
     pub max_blob: u64,
+    /// How long a flow's blobs that cannot be read (missing, a store error, a local disk
+    /// error) are retried, with exponential backoff, before such a file is rejected as
+    /// unavailable — a rejection its owner may resubmit the file after.
+    pub fetch_retry: Duration,
     /// Also serve VerifiedComputing jobs (LazAI's SDK path).
     pub serve_jobs: bool,
     /// How long to wait for a transaction's receipt.
@@ -96,10 +101,13 @@ pub struct WorkerConfig {
 
 /// Largest ciphertext a worker fetches by default: 16 GiB.
 pub const DEFAULT_MAX_BLOB: u64 = 16 << 30;
+/// How long a worker retries unreadable blobs by default ([`WorkerConfig::fetch_retry`]).
+pub const DEFAULT_FETCH_RETRY: Duration = Duration::from_secs(60);
 
 impl WorkerConfig {
     /// A worker of `idao` with the defaults: polls every 500 ms, default [`Limits`], blobs up
-    /// to [`DEFAULT_MAX_BLOB`], serves LazAI SDK jobs, waits 60 s for a receipt.
+    /// to [`DEFAULT_MAX_BLOB`] retried for [`DEFAULT_FETCH_RETRY`], serves LazAI SDK jobs,
+    /// waits 60 s for a receipt.
     pub fn new(
         rpc: &str,
         idao: U256,
@@ -118,6 +126,7 @@ impl WorkerConfig {
             poll: Duration::from_millis(500),
             limits: Limits::default(),
             max_blob: DEFAULT_MAX_BLOB,
+            fetch_retry: DEFAULT_FETCH_RETRY,
             serve_jobs: true,
             tx_timeout: Duration::from_secs(60),
             tee: Source::detect(None),
@@ -327,29 +336,34 @@ impl Worker {
         file_input(&self.client, file, account).await
     }
 
-    /// Verifies one file against `seen` ∪ the accepted set.
+    /// The instant after which blobs read from now on are no longer retried.
+    fn give_up(&self) -> tokio::time::Instant {
+        tokio::time::Instant::now() + self.cfg.fetch_retry
+    }
+
+    /// Verifies one file against `seen` ∪ the accepted set; an unreadable blob is retried
+    /// until `give_up`.
     async fn verify_file(
         &self,
         file: U256,
         account: Address,
         schema: &Arc<Schema>,
         extra: &Arc<HashSet<RowHash>>,
+        give_up: tokio::time::Instant,
     ) -> Result<Verdict> {
         let input = self.file_input(file, account).await?;
-        let (blob, key, hash) = match fetch(
+        let (blob, key, hash) = match fetch_retrying(
             &self.cfg.fetcher,
             &self.cfg.secret,
             &input,
             &self.cfg.work_dir,
             self.cfg.max_blob,
+            give_up,
         )
         .await
         {
             Ok(fetched) => fetched,
-            Err(FetchFailure::Reject(verdict)) => return Ok(verdict),
-            Err(FetchFailure::Retry(why)) => {
-                return Err(anyhow!("file {file}: cannot fetch its blob now ({why})"));
-            }
+            Err(verdict) => return Ok(verdict),
         };
         let accepted = self.accepted.clone();
         let extra = extra.clone();
@@ -370,9 +384,11 @@ impl Worker {
         let schema = Arc::new(self.schema().await?);
         let mut in_flow: Arc<HashSet<RowHash>> = Arc::new(HashSet::new());
         let mut results = Vec::with_capacity(files.len());
+        // One retry budget for the whole flow, so that a flow of missing blobs still closes.
+        let give_up = self.give_up();
         for &file in files {
             let verdict = self
-                .verify_file(file, self.data_address, &schema, &in_flow)
+                .verify_file(file, self.data_address, &schema, &in_flow, give_up)
                 .await?;
             log_verdict(file, &verdict);
             Arc::make_mut(&mut in_flow).extend(verdict.new_rows().iter().copied());
@@ -443,6 +459,7 @@ impl Worker {
         }
         let mut schema = None;
         let mut in_flow: Arc<HashSet<RowHash>> = Arc::new(HashSet::new());
+        let give_up = self.give_up();
         for (file, result) in files.iter().zip(&results) {
             if result.score == 0 {
                 continue;
@@ -455,8 +472,15 @@ impl Worker {
                         None => schema.insert(Arc::new(self.schema().await?)).clone(),
                     };
                     let verdict = self
-                        .verify_file(*file, self.data_address, &schema, &in_flow)
+                        .verify_file(*file, self.data_address, &schema, &in_flow, give_up)
                         .await?;
+                    // The quorum accepted it: its rows must be counted, so try again later.
+                    if verdict.score == 0 && verdict.reason == Reason::Unavailable {
+                        return Err(anyhow!(
+                            "file {file} of flow {id} cannot be read now ({})",
+                            verdict.detail
+                        ));
+                    }
                     verdict.new_rows().to_vec()
                 }
             };
@@ -517,7 +541,13 @@ impl Worker {
     async fn prove_job(&mut self, id: U256, file: U256) -> Result<bool> {
         let schema = Arc::new(self.schema().await?);
         let verdict = self
-            .verify_file(file, self.me, &schema, &Arc::new(HashSet::new()))
+            .verify_file(
+                file,
+                self.me,
+                &schema,
+                &Arc::new(HashSet::new()),
+                self.give_up(),
+            )
             .await?;
         log_verdict(file, &verdict);
         if verdict.score == 0 {
@@ -628,6 +658,18 @@ impl Packager {
                     self.pending.insert(e.inner.data.fileId);
                 }
             }
+            // Files their owners put back after a rejection as unavailable.
+            let resubmitted = Filter::new()
+                .address(VSC_ADDRESS)
+                .event_signature(IVsc::FileResubmitted::SIGNATURE_HASH)
+                .topic2(B256::from(self.idao))
+                .from_block(self.next_block)
+                .to_block(to);
+            for log in self.client.provider().get_logs(&resubmitted).await? {
+                if let Ok(e) = log.log_decode::<IVsc::FileResubmitted>() {
+                    self.pending.insert(e.inner.data.fileId);
+                }
+            }
             self.next_block = to + 1;
         }
         self.finalize_expired(head).await?;
@@ -639,7 +681,7 @@ impl Packager {
                 .client
                 .call(VSC_ADDRESS, IVsc::fileStatusCall { fileId: file })
                 .await?;
-            if matches!(status.state, FILE_NONE | FILE_DISPUTED) {
+            if matches!(status.state, FILE_NONE | FILE_DISPUTED | FILE_RESUBMITTED) {
                 ready.push(file);
             } else {
                 taken.push(file);

@@ -11,6 +11,8 @@ use lazai_crypto::{DataKey, SecretKey, decrypt};
 use std::io::{BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::time::Duration;
+use tokio::time::Instant;
 
 /// What the chain says about one file, and its sealed key for this worker.
 #[derive(Clone, Debug)]
@@ -58,8 +60,9 @@ impl Verdict {
 pub enum FetchFailure {
     /// A verdict on the file itself: every honest worker reaches the same one.
     Reject(Verdict),
-    /// A failure of this worker's I/O or of the store's service (a timeout, a disk error):
-    /// retry later rather than reject the file for what may be this worker's problem.
+    /// A failure of this worker's I/O or of the store's service (a timeout, a disk error, a
+    /// blob not there yet): retry later rather than reject the file for what may be a
+    /// passing outage (see [`fetch_retrying`]).
     Retry(String),
 }
 
@@ -105,11 +108,59 @@ pub async fn fetch(
             let reason = match &e {
                 E::Integrity(_) => Reason::Integrity,
                 E::TooLarge { .. } => Reason::TooLarge,
-                E::Io(_) | E::Store(_) => return Err(FetchFailure::Retry(e.to_string())),
+                // A blob missing now may be uploaded late or be back after a store outage.
+                E::NotFound { .. } | E::Io(_) | E::Store(_) => {
+                    return Err(FetchFailure::Retry(e.to_string()));
+                }
+                // A URL outside the trusted stores will not become readable by waiting.
                 _ => Reason::Unavailable,
             };
             Err(Verdict::reject(reason, e.to_string()).into())
         }
+    }
+}
+
+/// The waits of [`fetch_retrying`] between attempts: the first is [`FIRST_RETRY_DELAY`], each
+/// next one twice as long, at most [`MAX_RETRY_DELAY`].
+pub const FIRST_RETRY_DELAY: Duration = Duration::from_millis(250);
+/// The longest wait between two attempts of [`fetch_retrying`].
+pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(8);
+
+/// [`fetch`], retried with exponential backoff while it fails with [`FetchFailure::Retry`]
+/// and the next attempt can start before `give_up`. When it cannot, the file is rejected as
+/// [`Reason::Unavailable`] — the one reason its owner may resubmit the file for. Verdicts on
+/// the file itself (a root mismatch, a key that does not open) are returned at once.
+pub async fn fetch_retrying(
+    fetcher: &Fetcher,
+    secret: &SecretKey,
+    file: &FileInput,
+    work_dir: &Path,
+    max_blob: u64,
+    give_up: Instant,
+) -> Result<(PathBuf, DataKey, FileHash), Verdict> {
+    let started = Instant::now();
+    let mut delay = FIRST_RETRY_DELAY;
+    let mut attempts = 1u32;
+    loop {
+        let why = match fetch(fetcher, secret, file, work_dir, max_blob).await {
+            Ok(fetched) => return Ok(fetched),
+            Err(FetchFailure::Reject(verdict)) => return Err(verdict),
+            Err(FetchFailure::Retry(why)) => why,
+        };
+        let next = Instant::now() + delay;
+        if next > give_up {
+            return Err(Verdict::reject(
+                Reason::Unavailable,
+                format!(
+                    "the blob could not be read in {attempts} attempts over {} ms: {why}",
+                    started.elapsed().as_millis()
+                ),
+            ));
+        }
+        tracing::debug!(url = %file.url, attempts, ?delay, error = %why, "blob unreadable; retrying");
+        tokio::time::sleep_until(next).await;
+        delay = (delay * 2).min(MAX_RETRY_DELAY);
+        attempts += 1;
     }
 }
 

@@ -2,7 +2,9 @@
 //! iDAO verifies a contribution within seconds and mints its DAT; the same file again and a
 //! prose file are rejected with their reasons and earn nothing; `data status --json` shows
 //! the score, the proof and the DAT; the owner decrypts the file back; a wrong key, a
-//! tampered blob and an unknown file each fail with a clear error.
+//! tampered blob and an unknown file each fail with a clear error; a contribution that cannot
+//! be registered (an unfunded key, an unknown iDAO) fails before anything is uploaded and
+//! leaves no blob and no key file.
 
 use crate::dat::{Cli, devnet, free_port, key_hex, s};
 use crate::process::{provider, wait_for_height};
@@ -133,4 +135,87 @@ async fn contribute_to_the_default_idao_of_a_fresh_devnet() {
 
     let err = data.run(&["status", "999", "--json"]).failed();
     assert!(err.contains("no file 999"), "{err}");
+}
+
+/// What is in the default iDAO's blob store (staging files included).
+fn store_entries(data_dir: &std::path::Path) -> Vec<String> {
+    match std::fs::read_dir(lazai_cli::default_idao::blob_dir(data_dir)) {
+        Ok(entries) => entries
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_contribution_that_cannot_be_registered_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let chain = dir.path().join("chain");
+    let (rpc_port, p2p) = (free_port(), free_port());
+    let _devnet = devnet(&chain, rpc_port, p2p, &[]);
+    wait_for_height(&provider(rpc_port), 1).await;
+    let data = Cli {
+        rpc: format!("http://127.0.0.1:{rpc_port}"),
+        group: "data",
+    };
+    let file = dir.path().join("wine.csv");
+    let text: String = WINE.lines().take(51).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&file, &text).expect("write");
+    let path = file.display().to_string();
+    let key_file = dir.path().join("wine.csv.lazai-key");
+    let before = store_entries(&chain);
+
+    // A key that holds nothing cannot pay for the registration: refused before any upload.
+    let unfunded = alloy_signer_local::PrivateKeySigner::from_bytes(
+        &alloy_primitives::B256::repeat_byte(0x42),
+    )
+    .expect("key");
+    let err = data
+        .run(&[
+            "contribute",
+            &path,
+            "--idao",
+            "1",
+            "--key",
+            &key_hex(&unfunded),
+        ])
+        .failed();
+    assert!(err.contains("fund the account first"), "{err}");
+    assert!(err.contains("nothing was encrypted or uploaded"), "{err}");
+    assert_eq!(store_entries(&chain), before, "nothing in the store");
+    assert!(!key_file.exists(), "no key file");
+
+    // An iDAO that does not exist takes nothing either.
+    let funded = key_hex(&dev_account(1).expect("account 1"));
+    let err = data
+        .run(&["contribute", &path, "--idao", "7", "--key", &funded])
+        .failed();
+    assert!(err.contains("iDAO 7 takes no contributions"), "{err}");
+    assert_eq!(store_entries(&chain), before, "nothing in the store");
+    assert!(!key_file.exists(), "no key file");
+
+    // A funded key contributes: one blob, one key file.
+    let out = data
+        .run(&[
+            "contribute",
+            &path,
+            "--idao",
+            "1",
+            "--key",
+            &funded,
+            "--no-wait",
+            "--json",
+        ])
+        .json();
+    assert_eq!(
+        out["addFileTx"], out["shareTx"],
+        "registered and shared at once"
+    );
+    assert!(key_file.exists());
+    let after = store_entries(&chain);
+    assert_eq!(after.len(), before.len() + 1, "{after:?}");
+    assert!(
+        after.iter().all(|n| !n.starts_with('.')),
+        "no staging file left: {after:?}"
+    );
 }

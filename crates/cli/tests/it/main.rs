@@ -13,5 +13,6 @@ mod flow;
 #[path = "../../../node/tests/it/lazai_abi.rs"]
 mod lazai_abi;
 mod process;
+mod resubmit;
 mod services;
 mod tee;

@@ -41,10 +41,10 @@ pub use tee::{
 };
 pub use verified::{IVerifiedComputing, VerifiedComputing};
 pub use vsc::{
-    FILE_DISPUTED, FILE_IN_FLOW, FILE_NONE, FILE_REJECTED, FILE_VERIFIED, FLOW_DISPUTED,
-    FLOW_PENDING, FLOW_VERIFIED, IVsc, MAX_FLOW_FILES, MAX_QUORUM, MAX_VERIFIERS, VSC_ADDRESS, Vsc,
-    choose_quorum, files_root, idao_data_address, merkle_root, results_digest, results_message,
-    results_root, results_signer,
+    FILE_DISPUTED, FILE_IN_FLOW, FILE_NONE, FILE_REJECTED, FILE_RESUBMITTED, FILE_VERIFIED,
+    FLOW_DISPUTED, FLOW_PENDING, FLOW_VERIFIED, IVsc, MAX_FLOW_FILES, MAX_QUORUM, MAX_VERIFIERS,
+    REASON_UNAVAILABLE, VSC_ADDRESS, Vsc, choose_quorum, files_root, idao_data_address,
+    merkle_root, results_digest, results_message, results_root, results_signer,
 };
 
 use crate::BlockEnv;

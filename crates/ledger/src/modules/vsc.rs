@@ -26,6 +26,10 @@
 //!    score, never expiring) minted to its owner, each rejected file records its reason
 //!    code, the agreeing nodes earn the fee, and the fees of dissenting and silent nodes go
 //!    back to the submitter. `FlowVerified` names all three groups.
+//!    A file rejected with reason [`REASON_UNAVAILABLE`] (the quorum could not read its blob:
+//!    a verdict on the store, not on the data) may be put back by its owner with
+//!    `resubmitFile`; the iDAO's packager then takes it into a later flow. A rejection for any
+//!    other reason is final.
 //! 6. When no root can reach `t` any more (every node posted), or the deadline passes
 //!    (`finalizeFlow`, anyone may call it), the flow is **disputed**: nothing is anchored, no
 //!    node earns, the submitter gets every fee back, and its files may go into a new flow.
@@ -89,6 +93,13 @@ pub const FILE_IN_FLOW: u8 = 1;
 pub const FILE_VERIFIED: u8 = 2;
 pub const FILE_REJECTED: u8 = 3;
 pub const FILE_DISPUTED: u8 = 4;
+pub const FILE_RESUBMITTED: u8 = 5;
+
+/// The one rejection reason a file's owner may resubmit after: the quorum could not fetch or
+/// read the file's blob (a store outage, a blob uploaded late), which says nothing about the
+/// data. Every other reason (a root mismatch, a key that does not open, the data's own
+/// failures) is the data's fault and final.
+pub const REASON_UNAVAILABLE: u8 = 1;
 
 sol! {
     /// The VSC's Solidity interface.
@@ -109,7 +120,9 @@ sol! {
         /// One verdict: `score` 1..=10000 accepts the file, 0 rejects it with `reason` (> 0).
         struct FileResult { uint256 fileId; uint16 score; uint8 reason; }
         /// `state`: 0 never in a flow, 1 in a pending flow, 2 verified, 3 rejected, 4 its last
-        /// flow was disputed (it may enter another). `tokenId` is its DAT when verified.
+        /// flow was disputed (it may enter another), 5 resubmitted by its owner after a
+        /// rejection as unavailable (it may enter another; `flowId` and `reason` still name
+        /// that rejection). `tokenId` is its DAT when verified.
         struct FileStatus { uint256 idaoId; uint256 flowId; uint8 state; uint16 score; uint8 reason; uint256 tokenId; }
 
         function name() external view returns (string memory);
@@ -132,6 +145,10 @@ sol! {
         function postResults(uint256 flowId, FileResult[] calldata results, bytes calldata signature) external;
         /// Anyone, after the deadline: closes a flow that did not reach agreement.
         function finalizeFlow(uint256 flowId) external;
+        /// The file's owner only, for a file rejected with reason 1 (unavailable): puts it
+        /// back for a later flow (state 5), which any iDAO it is shared with may submit. Reverts `NotFileOwner`, or
+        /// `NotResubmittable` for any other state or reason.
+        function resubmitFile(uint256 fileId) external;
         function flowCount() external view returns (uint256);
         function getFlow(uint256 flowId) external view returns (Flow memory);
         function flowFiles(uint256 flowId) external view returns (uint256[] memory);
@@ -154,6 +171,7 @@ sol! {
         event FlowDisputed(uint256 indexed flowId, uint256 indexed idaoId, address[] posted, address[] silent);
         event FileVerified(uint256 indexed fileId, uint256 indexed flowId, uint256 score, uint256 tokenId);
         event FileRejected(uint256 indexed fileId, uint256 indexed flowId, uint8 reason);
+        event FileResubmitted(uint256 indexed fileId, uint256 indexed idaoId, uint256 rejectedInFlow);
         event FeesClaimed(address indexed node, uint256 amount);
 
         error NotIdaoOwner(uint256 idaoId, address caller);
@@ -168,6 +186,8 @@ sol! {
         error FileNotFound(uint256 fileId);
         error FileAlreadyRewarded(uint256 fileId);
         error FileNotAvailable(uint256 fileId, uint8 state);
+        error NotFileOwner(uint256 fileId, address caller);
+        error NotResubmittable(uint256 fileId, uint8 state, uint8 reason);
         error NotSharedWithIdao(uint256 fileId, address dataAddress);
         error NotEnoughVerifiers(uint256 active, uint256 needed);
         error InsufficientFee(uint256 sent, uint256 needed);
@@ -547,7 +567,7 @@ impl Vsc {
         for &file in &files {
             let status = call.load_abi::<FileStatus>(&file_slot(file))?;
             if let Some(s) = &status
-                && s.state != FILE_DISPUTED
+                && !matches!(s.state, FILE_DISPUTED | FILE_RESUBMITTED)
             {
                 return Err(revert_with(IVsc::FileNotAvailable {
                     fileId: file,
@@ -853,6 +873,41 @@ impl Vsc {
         Ok(Vec::new())
     }
 
+    fn resubmit(call: &mut Call<'_>, file: U256) -> Result<Vec<u8>, ModuleError> {
+        let owner = call
+            .enter(DATA_REGISTRY_ADDRESS, |c| registry::file_record(c, file))?
+            .map(|f| f.ownerAddress)
+            .ok_or_else(|| revert_with(IVsc::FileNotFound { fileId: file }))?;
+        if owner != call.caller {
+            return Err(revert_with(IVsc::NotFileOwner {
+                fileId: file,
+                caller: call.caller,
+            }));
+        }
+        let Some(mut status) = call.load_abi::<FileStatus>(&file_slot(file))? else {
+            return Err(revert_with(IVsc::NotResubmittable {
+                fileId: file,
+                state: FILE_NONE,
+                reason: 0,
+            }));
+        };
+        if status.state != FILE_REJECTED || status.reason != REASON_UNAVAILABLE {
+            return Err(revert_with(IVsc::NotResubmittable {
+                fileId: file,
+                state: status.state,
+                reason: status.reason,
+            }));
+        }
+        status.state = FILE_RESUBMITTED;
+        call.store_abi(&file_slot(file), &status)?;
+        call.emit(&IVsc::FileResubmitted {
+            fileId: file,
+            idaoId: status.idaoId,
+            rejectedInFlow: status.flowId,
+        })?;
+        Ok(Vec::new())
+    }
+
     fn claim(call: &mut Call<'_>) -> Result<Vec<u8>, ModuleError> {
         let node = call.caller;
         let amount = call.load_u256(&earned_slot(node))?;
@@ -897,6 +952,7 @@ impl Module for Vsc {
             Calls::submitFlow(c) => Self::submit(call, c.idaoId, c.fileIds)?,
             Calls::postResults(c) => Self::post(call, c.flowId, c.results, &c.signature)?,
             Calls::finalizeFlow(c) => Self::finalize(call, c.flowId)?,
+            Calls::resubmitFile(c) => Self::resubmit(call, c.fileId)?,
             Calls::flowCount(_) => call.load_u256(FLOW_N)?.abi_encode(),
             Calls::getFlow(c) => Self::flow(call, c.flowId)?.abi_encode(),
             Calls::flowFiles(c) => {

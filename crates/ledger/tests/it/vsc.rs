@@ -11,10 +11,11 @@ use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
 use alloy_sol_types::{SolCall, SolError, SolEvent, SolInterface, SolValue};
 use lazai_ledger::modules::{
-    DAT_ADDRESS, DATA_REGISTRY_ADDRESS, IDAO_REGISTRY_ADDRESS, IDataAnchoringToken as D,
-    IDataRegistry as R, IIdaoRegistry, IVerifiedComputing as V, IVsc, MAX_FLOW_FILES,
-    VERIFIED_COMPUTING_ADDRESS, VSC_ADDRESS, choose_quorum, files_root, idao_data_address,
-    proof_digest, results_digest, results_root, results_signer,
+    DAT_ADDRESS, DATA_REGISTRY_ADDRESS, FILE_NONE, FILE_REJECTED, FILE_RESUBMITTED, FILE_VERIFIED,
+    IDAO_REGISTRY_ADDRESS, IDataAnchoringToken as D, IDataRegistry as R, IIdaoRegistry,
+    IVerifiedComputing as V, IVsc, MAX_FLOW_FILES, REASON_UNAVAILABLE, VERIFIED_COMPUTING_ADDRESS,
+    VSC_ADDRESS, choose_quorum, files_root, idao_data_address, proof_digest, results_digest,
+    results_root, results_signer,
 };
 use lazai_ledger::{BlockEnv, CallParams, Ledger, RecoveredTx, State, total_supply};
 use lazai_types::{Receipt, StakingParams};
@@ -1967,6 +1968,144 @@ fn silence_past_the_deadline_disputes_the_flow() {
         IVsc::FlowClosed {
             flowId: second,
             status: 2,
+        },
+    );
+}
+
+// ---- 4b. resubmission after an unavailable rejection -----------------------------------------
+
+fn resubmit(file: U256) -> IVsc::resubmitFileCall {
+    IVsc::resubmitFileCall { fileId: file }
+}
+
+#[test]
+fn only_the_owner_resubmits_and_only_a_file_rejected_as_unavailable() {
+    let mut n = Net::new();
+    let (idao, class) = setup(&mut n, 1, 1, 1);
+    let lost = contribute(&mut n, ALICE, "lost", idao);
+    let tampered = contribute(&mut n, BOB, "tampered", idao);
+    let fresh = contribute(&mut n, BOB, "fresh", idao);
+    let (flow, _) = submit(&mut n, idao, &[lost, tampered], fee(1));
+    let node = n.quorum(flow)[0];
+    // The quorum could not read `lost`'s blob; `tampered` does not match its root (reason 2).
+    post(
+        &mut n,
+        node,
+        flow,
+        &verdicts(&[lost, tampered], &[(0, REASON_UNAVAILABLE), (0, 2)]),
+    );
+    assert_eq!(n.status(lost).state, FILE_REJECTED);
+    // A rejected file cannot enter a flow until its owner puts it back.
+    refused(
+        &mut n,
+        OWNER,
+        VSC_ADDRESS,
+        submit_call(idao, &[lost]),
+        NODE_FEE,
+        IVsc::FileNotAvailable {
+            fileId: lost,
+            state: FILE_REJECTED,
+        },
+    );
+
+    // Nobody but the owner may resubmit it.
+    for who in [STRANGER, OWNER, node] {
+        vsc_refused(
+            &mut n,
+            who,
+            resubmit(lost),
+            IVsc::NotFileOwner {
+                fileId: lost,
+                caller: addr(who),
+            },
+        );
+    }
+    // A rejection that is the data's fault is final, even for its owner.
+    vsc_refused(
+        &mut n,
+        BOB,
+        resubmit(tampered),
+        IVsc::NotResubmittable {
+            fileId: tampered,
+            state: FILE_REJECTED,
+            reason: 2,
+        },
+    );
+    // So is a file that was never rejected.
+    vsc_refused(
+        &mut n,
+        BOB,
+        resubmit(fresh),
+        IVsc::NotResubmittable {
+            fileId: fresh,
+            state: FILE_NONE,
+            reason: 0,
+        },
+    );
+    vsc_refused(
+        &mut n,
+        ALICE,
+        resubmit(U256::from(999)),
+        IVsc::FileNotFound {
+            fileId: U256::from(999),
+        },
+    );
+
+    // The owner puts it back: it keeps the record of its rejection and may enter a new flow.
+    let r = n.vsc(ALICE, resubmit(lost));
+    assert_eq!(
+        event::<IVsc::FileResubmitted>(&r),
+        IVsc::FileResubmitted {
+            fileId: lost,
+            idaoId: idao,
+            rejectedInFlow: flow,
+        }
+    );
+    let s = n.status(lost);
+    assert_eq!(
+        (s.idaoId, s.flowId, s.state, s.reason),
+        (idao, flow, FILE_RESUBMITTED, REASON_UNAVAILABLE)
+    );
+    vsc_refused(
+        &mut n,
+        ALICE,
+        resubmit(lost),
+        IVsc::NotResubmittable {
+            fileId: lost,
+            state: FILE_RESUBMITTED,
+            reason: REASON_UNAVAILABLE,
+        },
+    );
+    // The data-fault rejection still cannot enter a flow.
+    refused(
+        &mut n,
+        OWNER,
+        VSC_ADDRESS,
+        submit_call(idao, &[tampered]),
+        NODE_FEE,
+        IVsc::FileNotAvailable {
+            fileId: tampered,
+            state: FILE_REJECTED,
+        },
+    );
+
+    // This time the blob is there: the file is verified and its owner gets the DAT.
+    let (again, _) = submit(&mut n, idao, &[lost], fee(1));
+    let node = n.quorum(again)[0];
+    post(&mut n, node, again, &all(&[lost], 7_000));
+    let s = n.status(lost);
+    assert_eq!((s.flowId, s.state, s.score), (again, FILE_VERIFIED, 7_000));
+    let token = n.view_at(DAT_ADDRESS, D::tokenInfoCall { tokenId: s.tokenId });
+    assert_eq!((token.owner, token.classId), (addr(ALICE), class));
+    // A verified file is not resubmittable either.
+    vsc_refused(
+        &mut n,
+        ALICE,
+        resubmit(lost),
+        IVsc::NotResubmittable {
+            fileId: lost,
+            state: FILE_VERIFIED,
+            reason: 0,
         },
     );
 }

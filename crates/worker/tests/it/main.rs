@@ -1,8 +1,10 @@
 //! Integration tests of lazai-worker: the wine-quality data set against its schema, JSON Lines,
 //! rejections and limits, schema parsing, reason codes, determinism, random input, rows
-//! contributed before and the structure asked of files that name their own columns.
+//! contributed before, the structure asked of files that name their own columns, and fetching
+//! blobs that are late or unreadable.
 
 mod duplicates;
+mod fetch;
 mod fuzz;
 mod jsonl;
 mod reason;
