@@ -24,7 +24,6 @@
 use crate::devnet::load_or_store_genesis;
 use alloy::transports::http::reqwest;
 use alloy_primitives::{Address, B256, U256};
-use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
 use anyhow::{Context as _, Result, anyhow, bail};
 use lazai_blob::{BlobStore, Fetcher};

@@ -621,7 +621,7 @@ fn usage_value_stays_payable_whoever_holds_the_token() {
     );
     let (model_id, _) = <(U256, U256)>::abi_decode_params(&r.output).expect("ids");
     let price = n
-        .view::<M::Model>(mr, M::getModelCall { modelId: model_id })
+        .view(mr, M::getModelCall { modelId: model_id })
         .pricePerCall
         .to::<u128>();
     let buy = |calls: u64| {
@@ -636,8 +636,7 @@ fn usage_value_stays_payable_whoever_holds_the_token() {
     let spent = U256::abi_decode(&r.output).expect("token");
     let r = n.ok(USER, mr, buy(1), price);
     let other = U256::abi_decode(&r.output).expect("token");
-    let value =
-        |n: &Net, t: U256| n.view::<D::DatToken>(DAT_ADDRESS, D::tokenInfoCall { tokenId: t });
+    let value = |n: &Net, t: U256| n.view(DAT_ADDRESS, D::tokenInfoCall { tokenId: t });
 
     // The owner (or an operator it approved) cannot move the value out…
     let u = n.addr(USER);
