@@ -71,7 +71,8 @@ pub struct DevnetArgs {
     pub gas_limit: u64,
     /// Do not set up the default iDAO (id 1: accepts CSV and JSON-lines files, ciphertext in
     /// DATA_DIR/blobs, verified by an in-process dev-TEE worker, one flow per batch of
-    /// contributions). Without this flag `lazai data contribute FILE --idao 1` works at once.
+    /// contributions). Without this flag `lazai data contribute FILE --idao 1` works at once
+    /// (in-process devnets only: --processes sets up no default iDAO).
     #[arg(long)]
     pub no_default_idao: bool,
 }
