@@ -73,7 +73,7 @@ fn encode_in_flight(f: &InFlight) -> Vec<u8> {
 }
 
 fn decode_in_flight(bytes: &[u8]) -> Option<InFlight> {
-    if bytes.len() < 8 || bytes.len() % 8 != 0 {
+    if bytes.len() < 8 || !bytes.len().is_multiple_of(8) {
         return None;
     }
     let mut words = bytes
