@@ -254,22 +254,34 @@ impl Client {
         if receipt.status() {
             return Ok(receipt);
         }
-        // The receipt carries no revert data: replay the call on the state after it.
-        let reason = if receipt.gas_used >= gas_limit {
-            format!("out of gas (limit {gas_limit}); the state changed since the estimate, retry")
-        } else {
-            match self.provider.call(tx).await {
-                Err(e) => match revert_data(&e) {
-                    Some(data) => describe_revert(&data),
-                    None => e.to_string(),
-                },
-                Ok(_) => "reason unknown (the call no longer reverts when replayed)".to_string(),
-            }
-        };
+        let mut reason = self.failure_reason(tx, receipt.gas_used, gas_limit).await;
+        if receipt.gas_used >= gas_limit {
+            reason.push_str("; the state changed since the estimate, retry");
+        }
         bail!(
             "{name}: transaction {hash} reverted in block {}: {reason}",
             receipt.block_number.unwrap_or_default()
         )
+    }
+
+    /// Why a mined transaction `tx` failed: out of gas, or the revert its replay on the state
+    /// after it names (a receipt carries no revert data).
+    async fn failure_reason(
+        &self,
+        tx: TransactionRequest,
+        gas_used: u64,
+        gas_limit: u64,
+    ) -> String {
+        if gas_used >= gas_limit {
+            return format!("out of gas (limit {gas_limit})");
+        }
+        match self.provider.call(tx).await {
+            Err(e) => match revert_data(&e) {
+                Some(data) => describe_revert(&data),
+                None => e.to_string(),
+            },
+            Ok(_) => "reason unknown (the call no longer reverts when replayed)".to_string(),
+        }
     }
 
     /// Estimates and prices a transaction calling module `to` with `value` wei without sending
@@ -335,17 +347,7 @@ impl Client {
         if receipt.status() {
             return Ok(receipt);
         }
-        let reason = if receipt.gas_used >= gas_limit {
-            format!("out of gas (limit {gas_limit})")
-        } else {
-            match self.provider.call(tx).await {
-                Err(e) => match revert_data(&e) {
-                    Some(data) => describe_revert(&data),
-                    None => e.to_string(),
-                },
-                Ok(_) => "reason unknown (the call no longer reverts when replayed)".to_string(),
-            }
-        };
+        let reason = self.failure_reason(tx, receipt.gas_used, gas_limit).await;
         Err(SendFailure::Reverted(anyhow!(
             "{name}: transaction {hash} reverted in block {}: {reason}",
             receipt.block_number.unwrap_or_default()
