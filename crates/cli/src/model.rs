@@ -199,11 +199,23 @@ fn train(a: TrainArgs) -> Result<()> {
     })
 }
 
-fn serve(a: ServeArgs) -> Result<()> {
+fn serve(mut a: ServeArgs) -> Result<()> {
+    // The nonces and unrecorded calls must outlive the process (a restart must never serve a
+    // request twice), so the server never runs from a temporary directory: without
+    // --work-dir it keeps them beside the model file.
     if a.worker.work_dir.is_none() {
+        let dir = a
+            .model_file
+            .parent()
+            .unwrap_or_else(|| std::path::Path::new("."))
+            .join("lazai-serve");
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("create the server's work dir {}", dir.display()))?;
         eprintln!(
-            "warning: without --work-dir the server's nonces and unrecorded calls live in a temporary directory: a restart would accept requests it already served"
+            "keeping nonces and unrecorded calls in {} (pass --work-dir to choose)",
+            dir.display()
         );
+        a.worker.work_dir = Some(dir);
     }
     runtime()?.block_on(async move {
         let (cfg, _temp, _) = crate::worker::config(&a.worker).await?;
