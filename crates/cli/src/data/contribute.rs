@@ -1,0 +1,356 @@
+//! `lazai data contribute` and `lazai data resubmit`: check that a file can be registered and
+//! paid for, encrypt and upload it, register and share it in one transaction (removing what was
+//! uploaded if that fails), wait for the verdict; resubmit a file rejected as unavailable.
+
+use super::*;
+
+#[derive(Args)]
+pub struct ContributeArgs {
+    /// The file to contribute.
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+    /// The iDAO to contribute to.
+    #[arg(long, value_name = "ID", value_parser = parse_u256)]
+    idao: U256,
+    /// Upload to this blob store instead of the iDAO's (its workers must trust it).
+    #[arg(long, value_name = "URL")]
+    store: Option<String>,
+    /// Plaintext bytes per encrypted chunk: a power of two from 1024 to 16777216 (default
+    /// 1 MiB).
+    #[arg(long, value_name = "BYTES")]
+    chunk_size: Option<u32>,
+    /// Return once the file is registered and shared, without waiting for its verdict.
+    #[arg(long)]
+    no_wait: bool,
+    /// Where to write the file's data key (default: FILE.lazai-key next to FILE, else in the
+    /// current directory). Never overwritten.
+    #[arg(long, value_name = "FILE")]
+    key_out: Option<PathBuf>,
+    #[command(flatten)]
+    tx: TxArgs,
+}
+
+#[derive(Args)]
+pub struct ResubmitArgs {
+    /// File id (DataRegistry).
+    #[arg(value_name = "FILE_ID", value_parser = parse_u256)]
+    file: U256,
+    #[command(flatten)]
+    tx: TxArgs,
+}
+
+/// Prices the registration of a contribution shared with `data_address` — one
+/// `addFileWithPermissions` carrying the sealed key — from arguments of the real ones' sizes,
+/// and refuses a signer whose balance could not pay for it: run before anything is encrypted
+/// or uploaded, so that a registration that cannot succeed leaves nothing in the store.
+pub(super) async fn price_registration(
+    c: &Client,
+    store: &BlobStore,
+    idao: U256,
+    data_address: Address,
+) -> Result<Prepared> {
+    // Non-zero bytes throughout: calldata costs more per non-zero byte.
+    let root = Root::from_hex(&"ff".repeat(32))?;
+    let hash = FileHash {
+        root,
+        commitment: PlaintextCommitment::from_hex(&"ff".repeat(32))?,
+    };
+    let sealed = SealedKey::from_bytes(&[0xff; SEALED_KEY_LEN])?;
+    let placeholder = R::addFileWithPermissionsCall {
+        url: store.url_for(&lazai_blob::object_name(&root))?,
+        hash: hash.to_string(),
+        ownerAddress: c.from(),
+        permissions: vec![R::Permission {
+            account: data_address,
+            key: sealed.to_hex(),
+        }],
+    };
+    let (balance, prepared) = tokio::try_join!(
+        async {
+            c.provider()
+                .get_balance(c.from())
+                .await
+                .context("read the signer's balance")
+        },
+        c.prepare(DATA_REGISTRY_ADDRESS, placeholder, U256::ZERO),
+    )
+    .with_context(|| format!("check that a file can be registered for iDAO {idao}"))?;
+    if balance < prepared.max_cost {
+        bail!(
+            "{} holds {}, but registering the file may cost up to {} in gas ({} gas): fund \
+             the account first; nothing was encrypted or uploaded",
+            c.from(),
+            format_lazai(balance),
+            format_lazai(prepared.max_cost),
+            prepared.gas_limit
+        );
+    }
+    Ok(prepared)
+}
+
+pub(super) async fn data_contribute(a: ContributeArgs) -> Result<()> {
+    let progress = Progress::new();
+    let c = signing(&a.tx)?;
+    let meta = std::fs::metadata(&a.file).with_context(|| format!("{}", a.file.display()))?;
+    if !meta.is_file() {
+        bail!("{} is not a regular file", a.file.display());
+    }
+    if let Some(path) = &a.key_out
+        && path.exists()
+    {
+        bail!(
+            "--key-out {} already exists; a data key file is never overwritten",
+            path.display()
+        );
+    }
+    let params = match a.chunk_size {
+        Some(n) => EncryptParams::new(n).context("--chunk-size")?,
+        None => EncryptParams::default(),
+    };
+    // Everything that can be checked is checked before the store is written to.
+    let config = c
+        .call(VSC_ADDRESS, V::dataConfigCall { idaoId: a.idao })
+        .await
+        .with_context(|| {
+            format!(
+                "iDAO {} takes no contributions (it does not exist, or its owner has not \
+                 configured it with `lazai idao configure`); nothing was uploaded",
+                a.idao
+            )
+        })?;
+    let recipient = PublicKey::from_bytes(config.workerKey.as_slice())
+        .with_context(|| format!("iDAO {}'s worker key", a.idao))?;
+    let location = match &a.store {
+        Some(s) => s.clone(),
+        None if config.storeUrl.is_empty() => {
+            bail!("iDAO {} declares no blob store; give --store", a.idao)
+        }
+        None => config.storeUrl.clone(),
+    };
+    let store =
+        BlobStore::open(&location).with_context(|| format!("open the blob store {location:?}"))?;
+    let data_address = idao_data_address(a.idao);
+    let registration = price_registration(&c, &store, a.idao, data_address).await?;
+
+    let started = Instant::now();
+    let label = format!("encrypting {}…", human_bytes(meta.len()));
+    let encrypted = progress
+        .ticking(
+            &label,
+            encrypt_for(&a.file, &store, &recipient, &std::env::temp_dir(), params),
+        )
+        .await?;
+    let root_hex = encrypted.summary.root.to_hex();
+    let key_file = write_key_file(
+        &a.file,
+        a.key_out.as_deref(),
+        &encrypted.summary.data_key,
+        &root_hex,
+    )?;
+    let hash = encrypted.hash.to_string();
+    let url = encrypted.url.clone();
+    let registration = registration.with_call(R::addFileWithPermissionsCall {
+        url: url.clone(),
+        hash: hash.clone(),
+        ownerAddress: c.from(),
+        permissions: vec![R::Permission {
+            account: data_address,
+            key: encrypted.sealed_key.to_hex(),
+        }],
+    });
+
+    progress.step("uploading and registering…");
+    let upload = async {
+        let stored = encrypted.store(&store).await;
+        (stored, started.elapsed())
+    };
+    // Into a local store the rest of the upload is flushing the ciphertext to disk and
+    // renaming it: the registration goes out meanwhile (a worker retries a blob that is not
+    // there yet). Anything slower is uploaded before the file is registered.
+    let ((stored, elapsed), registered) = if store.staging_dir().is_some() {
+        tokio::join!(upload, c.send_prepared(registration))
+    } else {
+        let (stored, elapsed) = upload.await;
+        if let Err(e) = stored {
+            let _ = std::fs::remove_file(&key_file);
+            return Err(anyhow!(e)).context("nothing was registered, and the key file was removed");
+        }
+        ((stored, elapsed), c.send_prepared(registration).await)
+    };
+    let (contribution, added) = match (stored, registered) {
+        (Ok(contribution), Ok(receipt)) => (contribution, receipt),
+        (stored, Err(failure)) if failure.changed_nothing() => {
+            // Nothing is registered: take back what was written.
+            if stored.is_ok() {
+                let _ = store.delete(&url).await;
+            }
+            let _ = std::fs::remove_file(&key_file);
+            return Err(anyhow!(failure))
+                .context("the file was not registered; its ciphertext and key file were removed");
+        }
+        (_, Err(unknown)) => bail!(
+            "{unknown}; the ciphertext stays at {url} and the data key in {}: see `lazai data \
+             list --owner {}` once the transaction is settled",
+            key_file.display(),
+            c.from()
+        ),
+        (Err(e), Ok(receipt)) => {
+            let file_id = event::<R::FileAdded>(&receipt, DATA_REGISTRY_ADDRESS)
+                .map(|e| e.fileId.to_string())
+                .unwrap_or_else(|_| "?".into());
+            bail!(
+                "file {file_id} is registered, but its ciphertext could not be stored ({e}); \
+                 its verifiers will reject it as unavailable: contribute the file again"
+            );
+        }
+    };
+    let file_id = event::<R::FileAdded>(&added, DATA_REGISTRY_ADDRESS)?.fileId;
+    let summary = &contribution.summary;
+    let throughput = megabytes_per_second(summary.plaintext_size, elapsed);
+    if !a.tx.json {
+        println!("file id       {file_id}");
+        println!("url           {}", contribution.url);
+        println!("hash          {hash}");
+        println!(
+            "size          {} bytes plaintext, {} bytes ciphertext ({} chunks of {} bytes)",
+            summary.plaintext_size,
+            summary.ciphertext_size,
+            summary.chunk_count,
+            summary.chunk_size
+        );
+        println!(
+            "throughput    {throughput:.1} MB/s of plaintext (encrypt + upload, {} ms)",
+            elapsed.as_millis()
+        );
+        println!(
+            "data key      {} (keep it: it decrypts the file)",
+            key_file.display()
+        );
+        println!("idao          {} (data address {data_address})", a.idao);
+        // One transaction registers the file and shares its sealed key with the iDAO.
+        print_tx_named("tx register", &added);
+    }
+    let mut out = json!({
+        "fileId": file_id.to_string(),
+        "url": contribution.url,
+        "hash": hash,
+        "root": root_hex,
+        "plaintextSize": summary.plaintext_size,
+        "ciphertextSize": summary.ciphertext_size,
+        "chunkCount": summary.chunk_count,
+        "chunkSize": summary.chunk_size,
+        "elapsedMs": elapsed.as_millis() as u64,
+        "throughputMBps": (throughput * 10.0).round() / 10.0,
+        "keyFile": key_file.display().to_string(),
+        "idaoId": a.idao.to_string(),
+        "dataAddress": data_address.to_string(),
+        "addFileTx": added.transaction_hash.to_string(),
+        "shareTx": added.transaction_hash.to_string(),
+    });
+
+    let status = if a.no_wait {
+        c.call(VSC_ADDRESS, V::fileStatusCall { fileId: file_id })
+            .await?
+    } else {
+        progress.step("waiting for verification…");
+        let deadline = Instant::now() + Duration::from_secs(a.tx.timeout);
+        let mut last_state = FILE_NONE;
+        loop {
+            let st = c
+                .call(VSC_ADDRESS, V::fileStatusCall { fileId: file_id })
+                .await?;
+            if matches!(st.state, FILE_VERIFIED | FILE_REJECTED) {
+                break st;
+            }
+            if st.state != last_state {
+                last_state = st.state;
+                progress.step(&format!(
+                    "{} (flow {})…",
+                    file_state_name(st.state),
+                    st.flowId
+                ));
+            }
+            if Instant::now() >= deadline {
+                let state = file_state_name(st.state);
+                if a.tx.json {
+                    print_json(out, file_status_json(&st))?;
+                } else {
+                    println!("state         {state}");
+                }
+                bail!(
+                    "file {file_id} is registered and shared with iDAO {}, but no verdict within \
+                     {} s (state: {state}); it may still be verified: check with `lazai data \
+                     status {file_id}`",
+                    a.idao,
+                    a.tx.timeout
+                );
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    };
+    if a.tx.json {
+        if let (Some(o), Value::Object(extra)) = (out.as_object_mut(), file_status_json(&status)) {
+            o.extend(extra);
+        }
+        return print_json(out, json!({}));
+    }
+    print_file_status(&status);
+    Ok(())
+}
+
+pub(super) async fn data_resubmit(a: ResubmitArgs) -> Result<()> {
+    let c = signing(&a.tx)?;
+    check_file(&c, a.file).await?;
+    let (file, st) = tokio::try_join!(
+        c.call(DATA_REGISTRY_ADDRESS, R::getFileCall { fileId: a.file }),
+        c.call(VSC_ADDRESS, V::fileStatusCall { fileId: a.file }),
+    )?;
+    // The module refuses all of these too; here they get a sentence.
+    if file.ownerAddress != c.from() {
+        bail!(
+            "file {} belongs to {}: only its owner may resubmit it",
+            a.file,
+            file.ownerAddress
+        );
+    }
+    if st.state != FILE_REJECTED {
+        bail!(
+            "file {} is {}: only a file rejected as unavailable can be resubmitted",
+            a.file,
+            file_state_name(st.state)
+        );
+    }
+    if st.reason != REASON_UNAVAILABLE {
+        bail!(
+            "file {} was rejected because {} (reason {}): a verdict on its data is final; only \
+             a file its verifiers could not read (reason {REASON_UNAVAILABLE}) can be resubmitted",
+            a.file,
+            describe_reason(st.reason),
+            st.reason
+        );
+    }
+    let receipt = c
+        .send(
+            VSC_ADDRESS,
+            V::resubmitFileCall { fileId: a.file },
+            U256::ZERO,
+        )
+        .await?;
+    let st = c
+        .call(VSC_ADDRESS, V::fileStatusCall { fileId: a.file })
+        .await?;
+    if a.tx.json {
+        let mut out = tx_json(&receipt);
+        if let Some(o) = out.as_object_mut() {
+            o.insert("fileId".into(), a.file.to_string().into());
+        }
+        return print_json(out, file_status_json(&st));
+    }
+    print_tx_named("tx", &receipt);
+    println!(
+        "file {} is back for iDAO {}'s next flow (see `lazai data status {}`)",
+        a.file, st.idaoId, a.file
+    );
+    print_file_status(&st);
+    Ok(())
+}
