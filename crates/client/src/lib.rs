@@ -355,8 +355,11 @@ impl Client {
     }
 
     /// Polls for a transaction's receipt until the client's timeout.
+    /// Polls often for the first second, when most receipts of a node with sub-second blocks
+    /// arrive, then every 100 ms.
     pub async fn wait_receipt(&self, hash: B256) -> Result<TransactionReceipt> {
-        let deadline = Instant::now() + self.timeout;
+        let sent = Instant::now();
+        let deadline = sent + self.timeout;
         let mut last_error = None;
         loop {
             match self.provider.get_transaction_receipt(hash).await {
@@ -374,7 +377,12 @@ impl Client {
                     self.timeout.as_secs()
                 );
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            let pause = if sent.elapsed() < Duration::from_secs(1) {
+                Duration::from_millis(25)
+            } else {
+                Duration::from_millis(100)
+            };
+            tokio::time::sleep(pause).await;
         }
     }
 }

@@ -17,14 +17,20 @@ use crate::{DataKey, EncryptParams, Result, Root, Summary, decrypt, encrypt};
 
 /// Encrypts the file `src` into the blob file `dst`.
 pub fn encrypt_file(src: &Path, dst: &Path, params: &EncryptParams) -> Result<Summary> {
+    write_atomically(dst, |out| encrypt_file_into(src, out, params))
+}
+
+/// Encrypts the file `src` into `out`, an empty file open for writing that the caller owns:
+/// for a caller that already holds the file the blob must end up in (a staging file it will
+/// rename itself), so that nothing is written twice or renamed over. On error `out` holds a
+/// partial blob, chunks possibly out of order: the caller discards it.
+pub fn encrypt_file_into(src: &Path, out: &mut File, params: &EncryptParams) -> Result<Summary> {
     let input = File::open(src)?;
-    write_atomically(dst, |out| {
-        #[cfg(unix)]
-        if input.metadata()?.is_file() {
-            return crate::positional::encrypt(input, out, params);
-        }
-        encrypt(input, out, params)
-    })
+    #[cfg(unix)]
+    if input.metadata()?.is_file() {
+        return crate::positional::encrypt(input, out, params);
+    }
+    encrypt(input, out, params)
 }
 
 /// Decrypts the blob file `src` into `dst`, which is created (or replaced) only if every chunk

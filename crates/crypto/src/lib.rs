@@ -80,7 +80,7 @@ pub use decrypt::decrypt;
 pub use digest::{PlaintextCommitment, Root};
 pub use encrypt::{EncryptParams, Summary, encrypt};
 pub use error::{Error, Result};
-pub use file::{decrypt_file, encrypt_file};
+pub use file::{decrypt_file, encrypt_file, encrypt_file_into};
 pub use format::{DEFAULT_CHUNK_SIZE, HEADER_LEN, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE};
 pub use keys::DataKey;
 pub use merkle::{BlobInfo, compute_root, read_header, verify_root};

@@ -15,7 +15,7 @@
 use lazai_blob::{BlobStore, object_name};
 use lazai_crypto::{
     DataKey, EncryptParams, PlaintextCommitment, PublicKey, Root, SealedKey, SecretKey, Summary,
-    encrypt_file, open_data_key, seal_data_key,
+    encrypt_file_into, open_data_key, seal_data_key,
 };
 use std::fmt;
 use std::path::Path;
@@ -136,19 +136,29 @@ pub async fn encrypt_for(
     params: EncryptParams,
 ) -> Result<Encrypted, ContributeError> {
     // Encrypt straight into a local store's directory, so the upload is a rename.
-    let staged = tempfile::Builder::new()
+    let mut staged = tempfile::Builder::new()
         .prefix(".lazai-contribution-")
-        .tempfile_in(store.staging_dir().unwrap_or(work_dir))?
-        .into_temp_path();
+        .tempfile_in(store.staging_dir().unwrap_or(work_dir))?;
     let src = path.to_path_buf();
-    let dst = staged.to_path_buf();
-    let summary = tokio::task::spawn_blocking(move || encrypt_file(&src, &dst, &params))
-        .await
-        .map_err(std::io::Error::other)?
-        .map_err(|source| ContributeError::Encrypt {
-            path: path.display().to_string(),
-            source,
-        })?;
+    // The local store will fsync the ciphertext before it becomes an object: write it back
+    // while it is being encrypted rather than all at the end.
+    let flusher = match store.staging_dir() {
+        Some(_) => Some(Flusher::start(staged.as_file().try_clone()?)),
+        None => None,
+    };
+    // Straight into the staging file: encrypting elsewhere and renaming over it would make
+    // the file system flush the whole ciphertext before the rename returns.
+    let (summary, staged) = tokio::task::spawn_blocking(move || {
+        let summary = encrypt_file_into(&src, staged.as_file_mut(), &params);
+        drop(flusher);
+        (summary, staged.into_temp_path())
+    })
+    .await
+    .map_err(std::io::Error::other)?;
+    let summary = summary.map_err(|source| ContributeError::Encrypt {
+        path: path.display().to_string(),
+        source,
+    })?;
     let sealed_key = seal_data_key(recipient, &summary.data_key, &summary.root)
         .map_err(ContributeError::Seal)?;
     let url = store
@@ -164,6 +174,46 @@ pub async fn encrypt_for(
         sealed_key,
         summary,
     })
+}
+
+/// Writes a file being written back to disk as it grows, on a thread of its own, until
+/// dropped: the durability a later `fsync` asks for is then mostly paid while the file is
+/// still being produced. The thread ends by itself after its current flush; an error only
+/// stops it (the final `fsync` reports what matters).
+struct Flusher {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Flusher {
+    /// Pause between flushes that found little to write.
+    const IDLE: std::time::Duration = std::time::Duration::from_millis(20);
+
+    fn start(file: std::fs::File) -> Self {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = std::sync::Arc::clone(&stop);
+        let spawned = std::thread::Builder::new()
+            .name("lazai-flush".into())
+            .spawn(move || {
+                while !stopped.load(std::sync::atomic::Ordering::Relaxed) {
+                    let began = std::time::Instant::now();
+                    if file.sync_data().is_err() {
+                        return;
+                    }
+                    if began.elapsed() < Self::IDLE {
+                        std::thread::sleep(Self::IDLE);
+                    }
+                }
+            });
+        // Without the thread the final fsync simply does all the work.
+        drop(spawned);
+        Self { stop }
+    }
+}
+
+impl Drop for Flusher {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 impl Encrypted {

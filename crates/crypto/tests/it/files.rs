@@ -156,3 +156,39 @@ fn file_errors_match_stream_errors() {
     ));
     assert!(!dst.exists());
 }
+
+#[test]
+fn encrypting_into_an_open_file_writes_a_whole_blob_and_nothing_beside_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let src = dir.path().join("data.bin");
+    let plaintext = data(70_000, 3);
+    fs::write(&src, &plaintext).expect("write");
+    let params = EncryptParams::new(4096).expect("valid");
+
+    let blob = dir.path().join("staged.enc");
+    let mut out = fs::File::create(&blob).expect("create");
+    let summary = lazai_crypto::encrypt_file_into(&src, &mut out, &params).expect("encrypt");
+    drop(out);
+    assert_eq!(
+        fs::metadata(&blob).expect("blob").len(),
+        summary.ciphertext_size
+    );
+    // The staging file itself is the blob: no temporary file was made and renamed over it.
+    let names: Vec<_> = fs::read_dir(dir.path())
+        .expect("list")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+
+    let dst = dir.path().join("data.out");
+    let opened =
+        decrypt_file(&blob, &dst, &summary.data_key, Some(&summary.root)).expect("decrypt");
+    assert_eq!(opened.root, summary.root);
+    assert_eq!(fs::read(&dst).expect("read"), plaintext);
+
+    // A missing source is an error before anything is written.
+    let mut out = fs::File::create(dir.path().join("other.enc")).expect("create");
+    let err = lazai_crypto::encrypt_file_into(&dir.path().join("nope"), &mut out, &params)
+        .expect_err("missing source");
+    assert!(matches!(err, Error::Io(_)), "{err}");
+}
