@@ -6,9 +6,9 @@ use crate::data::{block_on, signing};
 use alloy_primitives::{Address, B256, U256};
 use anyhow::{Context as _, Result, anyhow, bail};
 use clap::{Args, Subcommand};
+use lazai_abi::{IDAO_REGISTRY_ADDRESS, ITeeRegistry as T, TeePolicy};
 use lazai_attest::{Attested, Options, Platform, TcbStatus};
 use lazai_client::Client;
-use lazai_ledger::modules::{IDAO_REGISTRY_ADDRESS, ITeeRegistry as T, TeePolicy};
 use serde_json::json;
 use std::path::PathBuf;
 
@@ -350,7 +350,7 @@ async fn policy_show(a: PolicyShowArgs) -> Result<()> {
 }
 
 async fn allow_nodes(a: AllowNodesArgs) -> Result<()> {
-    use lazai_ledger::modules::{IVerifiedComputing as V, VERIFIED_COMPUTING_ADDRESS};
+    use lazai_abi::{IVerifiedComputing as V, VERIFIED_COMPUTING_ADDRESS};
     let c = signing(&a.tx)?;
     let receipt = c
         .send(

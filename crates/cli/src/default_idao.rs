@@ -14,9 +14,9 @@
 
 use alloy_primitives::U256;
 use anyhow::Result;
+use lazai_abi::{IVsc, VSC_ADDRESS};
 use lazai_blob::{BlobStore, Fetcher};
 use lazai_client::Client;
-use lazai_ledger::modules::{IVsc, VSC_ADDRESS};
 use lazai_node::{DEVNET_OPERATOR_INDEX, DEVNET_WORKER_INDEX, dev_account, devnet_worker_secret};
 use lazai_worker::{Packager, Worker, WorkerConfig};
 use std::path::{Path, PathBuf};

@@ -26,16 +26,16 @@ use alloy::transports::http::reqwest;
 use alloy_primitives::{Address, B256, U256};
 use alloy_signer_local::PrivateKeySigner;
 use anyhow::{Context as _, Result, anyhow, bail};
-use lazai_blob::{BlobStore, Fetcher};
-use lazai_client::{Client, event};
-use lazai_consensus::runtime::{Runner as _, tokio as cw_tokio};
-use lazai_crypto::{EncryptParams, generate_keypair};
-use lazai_ledger::modules::{
+use lazai_abi::{
     DAT_ADDRESS, DATA_REGISTRY_ADDRESS, IDAO_REGISTRY_ADDRESS, IDataAnchoringToken as D,
     IDataRegistry as R, IIdaoRegistry as G, IModelRegistry as M, ITeeRegistry, IVsc as V,
     MODEL_REGISTRY_ADDRESS, ROLE_DATA, ROLE_MODEL, SCALE, TeePolicy, VSC_ADDRESS,
     idao_data_address,
 };
+use lazai_blob::{BlobStore, Fetcher};
+use lazai_client::{Client, event};
+use lazai_consensus::runtime::{Runner as _, tokio as cw_tokio};
+use lazai_crypto::{EncryptParams, generate_keypair};
 use lazai_node::{NodeSettings, dev_account, devnet_genesis, start_devnet};
 use lazai_types::{DEVNET_CHAIN_ID, lazai};
 use lazai_worker::serve::SignedRequest;

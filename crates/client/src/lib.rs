@@ -17,9 +17,7 @@ use alloy::sol_types::{Revert, SolCall, SolError, SolEvent, SolInterface, decode
 use alloy_primitives::{Address, B256, Bytes, U256};
 use alloy_signer_local::PrivateKeySigner;
 use anyhow::{Context as _, Result, anyhow, bail};
-use lazai_ledger::modules::{
-    IDataAnchoringToken, IDataRegistry, IIdaoRegistry, IVerifiedComputing, IVsc,
-};
+use lazai_abi::{IDataAnchoringToken, IDataRegistry, IIdaoRegistry, IVerifiedComputing, IVsc};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -94,9 +92,9 @@ pub fn describe_revert(data: &[u8]) -> String {
     if let Ok(e) = IIdaoRegistry::IIdaoRegistryErrors::abi_decode(data) {
         return describe_error(&e);
     }
-    if let Ok(e) = lazai_ledger::modules::ITeeRegistry::ITeeRegistryErrors::abi_decode(data) {
+    if let Ok(e) = lazai_abi::ITeeRegistry::ITeeRegistryErrors::abi_decode(data) {
         return match e {
-            lazai_ledger::modules::ITeeRegistry::ITeeRegistryErrors::AttestationRefused(r) => {
+            lazai_abi::ITeeRegistry::ITeeRegistryErrors::AttestationRefused(r) => {
                 format!("AttestationRefused: {}", r.reason)
             }
             other => describe_error(&other),

@@ -78,7 +78,7 @@ pub fn genesis_state(genesis: &Genesis) -> Result<State, lazai_types::GenesisErr
 pub const GENESIS_CALL_GAS: u64 = 100_000_000;
 
 /// Total LAZAI in existence plus burned: conserved by every transaction. Include
-/// [`modules::IDAO_REGISTRY_ADDRESS`] among the holders: it holds every bonded and unbonding
+/// [`lazai_abi::IDAO_REGISTRY_ADDRESS`] among the holders: it holds every bonded and unbonding
 /// stake.
 pub fn total_supply(state: &State, holders: &[lazai_types::Address]) -> U256 {
     holders

@@ -101,7 +101,7 @@ pub const DEVNET_TEE_MAX_AGE: u64 = 3_600;
 /// node (LazAI's SDK path). Both accounts get `balance`.
 pub fn with_default_idao(mut genesis: Genesis, store_url: &str, balance: U256) -> Genesis {
     use alloy_sol_types::SolCall;
-    use lazai_ledger::modules::{
+    use lazai_abi::{
         IDAO_REGISTRY_ADDRESS, ITeeRegistry, IVerifiedComputing, IVsc, VERIFIED_COMPUTING_ADDRESS,
         VSC_ADDRESS,
     };
@@ -143,7 +143,7 @@ pub fn with_default_idao(mut genesis: Genesis, store_url: &str, balance: U256) -
     };
     let tee_policy = ITeeRegistry::setTeePolicyCall {
         idaoId: idao,
-        policy: lazai_ledger::modules::TeePolicy {
+        policy: lazai_abi::TeePolicy {
             platforms: lazai_attest::Platform::Dev.bit(),
             measurements: Vec::new(),
             minTcbStatus: lazai_attest::TcbStatus::UpToDate.code(),

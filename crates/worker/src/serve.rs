@@ -62,7 +62,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use lazai_ledger::modules::{
+use lazai_abi::{
     DAT_ADDRESS, IDataAnchoringToken as D, IModelRegistry as M, MAX_USAGE_BATCH,
     MODEL_REGISTRY_ADDRESS, calls_metric, merkle_root, user_request_signer,
 };
@@ -160,7 +160,7 @@ impl Receipt {
 
     /// The receipt's signer (compare with the node's attested address).
     pub fn signer(&self) -> Option<Address> {
-        let sig = lazai_ledger::modules::parse_signature(&self.signature)?;
+        let sig = lazai_abi::parse_signature(&self.signature)?;
         sig.recover_address_from_msg(self.message().as_slice()).ok()
     }
 }

@@ -38,15 +38,15 @@ use alloy_primitives::{Address, B256, Bytes, U256};
 use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
 use anyhow::{Context as _, Result, anyhow};
-use lazai_attest::source::Source;
-use lazai_blob::Fetcher;
-use lazai_client::Client;
-use lazai_crypto::SecretKey;
-use lazai_ledger::modules::{
+use lazai_abi::{
     DATA_REGISTRY_ADDRESS, FILE_DISPUTED, FILE_NONE, FILE_RESUBMITTED, FLOW_DISPUTED, FLOW_PENDING,
     FLOW_VERIFIED, IDataRegistry as R, IVerifiedComputing as V, IVsc, VERIFIED_COMPUTING_ADDRESS,
     VSC_ADDRESS, idao_data_address, proof_digest, results_digest, results_root,
 };
+use lazai_attest::source::Source;
+use lazai_blob::Fetcher;
+use lazai_client::Client;
+use lazai_crypto::SecretKey;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -693,10 +693,7 @@ impl Packager {
         if ready.is_empty() {
             return Ok(None);
         }
-        let batch: Vec<U256> = ready
-            .into_iter()
-            .take(lazai_ledger::modules::MAX_FLOW_FILES)
-            .collect();
+        let batch: Vec<U256> = ready.into_iter().take(lazai_abi::MAX_FLOW_FILES).collect();
         for file in &batch {
             self.pending.remove(file);
         }

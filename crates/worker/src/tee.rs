@@ -4,12 +4,12 @@
 
 use alloy_primitives::{Address, B256, Bytes, U256};
 use anyhow::{Context, Result, anyhow, bail};
+use lazai_abi::{
+    IDAO_REGISTRY_ADDRESS, ITeeRegistry as T, IVerifiedComputing as V, VERIFIED_COMPUTING_ADDRESS,
+};
 use lazai_attest::source::Source;
 use lazai_attest::{Options, Policy, TcbStatus, binding};
 use lazai_client::Client;
-use lazai_ledger::modules::{
-    IDAO_REGISTRY_ADDRESS, ITeeRegistry as T, IVerifiedComputing as V, VERIFIED_COMPUTING_ADDRESS,
-};
 use tracing::info;
 
 /// What a successful attestation established.

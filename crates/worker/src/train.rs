@@ -12,7 +12,7 @@
 //!    majority class go in the report.
 //! 3. Register: the model file and a JSON training report are written to the output dir; the
 //!    report's keccak-256 is signed (with the model hash and the lineage, see
-//!    [`lazai_ledger::modules::report_message`]) by this worker's attested key and the model is
+//!    [`lazai_abi::report_message`]) by this worker's attested key and the model is
 //!    registered (`ModelRegistry.registerModel`). Lineage: the dataset classes the rows came
 //!    from, weighted by the number of distinct rows each contributed.
 
@@ -24,11 +24,11 @@ use alloy::providers::Provider as _;
 use alloy_primitives::{Address, B256, U256, keccak256};
 use alloy_signer::SignerSync;
 use anyhow::{Context as _, Result, anyhow, bail};
-use lazai_client::{Client, event};
-use lazai_ledger::modules::{
+use lazai_abi::{
     FILE_VERIFIED, FLOW_VERIFIED, IModelRegistry as M, IVsc, MODEL_REGISTRY_ADDRESS, VSC_ADDRESS,
     idao_data_address, report_message,
 };
+use lazai_client::{Client, event};
 use lazai_model::{Dataset, QuantizedMlp, TrainConfig, to_milli, train};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};

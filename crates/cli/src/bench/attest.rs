@@ -15,9 +15,9 @@ use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
 use anyhow::{Context as _, Result, bail};
 use clap::Args;
+use lazai_abi::{IDAO_REGISTRY_ADDRESS, IIdaoRegistry, ITeeRegistry as T, TeePolicy};
 use lazai_attest::samples::Sample;
 use lazai_attest::{Options, Platform, TcbStatus, binding, dev::Simulator, verification_gas};
-use lazai_ledger::modules::{IDAO_REGISTRY_ADDRESS, IIdaoRegistry, ITeeRegistry as T, TeePolicy};
 use lazai_ledger::{BlockEnv, Ledger, State};
 use lazai_types::{DEVNET_CHAIN_ID, Genesis, GenesisAccount, lazai};
 use std::time::{Duration, Instant};
@@ -108,7 +108,7 @@ impl Node {
                 platforms: all,
                 measurements: Vec::new(),
                 minTcbStatus: TcbStatus::OutOfDateConfigurationNeeded.code(),
-                maxEvidenceAge: lazai_ledger::modules::MAX_EVIDENCE_AGE,
+                maxEvidenceAge: lazai_abi::MAX_EVIDENCE_AGE,
             },
         };
         node.send(0, policy.abi_encode(), true)?;

@@ -15,12 +15,12 @@ use alloy_primitives::{B256, U256};
 use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
 use anyhow::{Context as _, Result, bail};
-use lazai_client::{Client, event};
-use lazai_consensus::runtime::{Runner as _, tokio as cw_tokio};
-use lazai_ledger::modules::{
+use lazai_abi::{
     DAT_ADDRESS, IDataAnchoringToken as D, IModelRegistry as M, IVsc as V, MODEL_REGISTRY_ADDRESS,
     ROLE_MODEL, report_message, user_request_message,
 };
+use lazai_client::{Client, event};
+use lazai_consensus::runtime::{Runner as _, tokio as cw_tokio};
 use lazai_model::{Dataset, QuantizedMlp, TrainConfig, train};
 use lazai_node::{NodeSettings, dev_account, devnet_genesis, start_devnet};
 use lazai_types::{DEVNET_CHAIN_ID, lazai};

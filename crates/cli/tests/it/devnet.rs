@@ -5,11 +5,11 @@
 use crate::process::free_port;
 use alloy::transports::http::reqwest;
 use alloy_primitives::U256;
+use lazai_abi::{FILE_VERIFIED, IVsc as V, VSC_ADDRESS};
 use lazai_blob::BlobStore;
 use lazai_cli::cluster;
 use lazai_client::Client;
 use lazai_consensus::runtime::{Runner as _, tokio as cw_tokio};
-use lazai_ledger::modules::{FILE_VERIFIED, IVsc as V, VSC_ADDRESS};
 use lazai_node::{NodeSettings, dev_account, devnet_genesis, with_default_idao};
 use lazai_types::{Address, DEVNET_CHAIN_ID, lazai};
 use std::io::{BufRead as _, BufReader};

@@ -14,15 +14,15 @@ use alloy::providers::{Provider, ProviderBuilder};
 use alloy::transports::http::reqwest;
 use alloy_primitives::{Address, U256};
 use alloy_signer_local::PrivateKeySigner;
+use lazai_abi::{
+    DAT_ADDRESS, IDAO_REGISTRY_ADDRESS, IDataAnchoringToken as D, IIdaoRegistry as G, IVsc as V,
+    ROLE_DATA, VSC_ADDRESS,
+};
 use lazai_blob::{BlobStore, Fetcher};
 use lazai_cli::demo::{WINE, WINE_SCHEMA, wine_slice};
 use lazai_client::{Client, event};
 use lazai_consensus::runtime::{Runner as _, tokio as cw_tokio};
 use lazai_crypto::{EncryptParams, generate_keypair};
-use lazai_ledger::modules::{
-    DAT_ADDRESS, IDAO_REGISTRY_ADDRESS, IDataAnchoringToken as D, IIdaoRegistry as G, IVsc as V,
-    ROLE_DATA, VSC_ADDRESS,
-};
 use lazai_node::{NodeSettings, dev_account, devnet_genesis, start_devnet};
 use lazai_types::{DEVNET_CHAIN_ID, lazai};
 use lazai_worker::{Packager, Worker, WorkerConfig, contribute};
@@ -159,9 +159,9 @@ async fn run_flow(rpc: &str, root: &Path) {
     owner
         .send(
             IDAO_REGISTRY_ADDRESS,
-            lazai_ledger::modules::ITeeRegistry::setTeePolicyCall {
+            lazai_abi::ITeeRegistry::setTeePolicyCall {
                 idaoId: idao,
-                policy: lazai_ledger::modules::TeePolicy {
+                policy: lazai_abi::TeePolicy {
                     platforms: lazai_attest::Platform::Dev.bit(),
                     measurements: Vec::new(),
                     minTcbStatus: 0,
@@ -176,8 +176,8 @@ async fn run_flow(rpc: &str, root: &Path) {
     // register as VerifiedComputing nodes (LazAI's SDK path).
     owner
         .send(
-            lazai_ledger::modules::VERIFIED_COMPUTING_ADDRESS,
-            lazai_ledger::modules::IVerifiedComputing::allowNodeIdaoCall {
+            lazai_abi::VERIFIED_COMPUTING_ADDRESS,
+            lazai_abi::IVerifiedComputing::allowNodeIdaoCall {
                 idaoId: idao,
                 allowed: true,
             },

@@ -8,12 +8,12 @@
 use crate::dat::{Cli, key_hex, s};
 use alloy_primitives::{Address, U256};
 use alloy_signer_local::PrivateKeySigner;
+use lazai_abi::{IVsc as V, ROLE_DATA, VSC_ADDRESS};
 use lazai_blob::{BlobStore, Fetcher};
 use lazai_cli::demo::{WINE_SCHEMA, dev_tee_idao, submit_file, wait_flow, wine_slice};
 use lazai_client::Client;
 use lazai_consensus::runtime::{Runner as _, tokio as cw_tokio};
 use lazai_crypto::generate_keypair;
-use lazai_ledger::modules::{IVsc as V, ROLE_DATA, VSC_ADDRESS};
 use lazai_node::{NodeSettings, dev_account, devnet_genesis, start_devnet};
 use lazai_types::{DEVNET_CHAIN_ID, lazai};
 use lazai_worker::{Packager, Worker, WorkerConfig};
@@ -68,8 +68,8 @@ fn unreadable_blobs_are_retried_and_resubmitted_by_their_owners_only() {
 async fn blob_path(store: &BlobStore, c: &Client, file: U256) -> PathBuf {
     let record = c
         .call(
-            lazai_ledger::modules::DATA_REGISTRY_ADDRESS,
-            lazai_ledger::modules::IDataRegistry::getFileCall { fileId: file },
+            lazai_abi::DATA_REGISTRY_ADDRESS,
+            lazai_abi::IDataRegistry::getFileCall { fileId: file },
         )
         .await
         .expect("file");

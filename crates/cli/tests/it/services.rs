@@ -14,12 +14,12 @@ use alloy::transports::http::reqwest;
 use alloy_primitives::{Address, Bytes, U256};
 use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
-use lazai_cli::bench::inference::registered_model;
-use lazai_client::{Client, event};
-use lazai_ledger::modules::{
+use lazai_abi::{
     DAT_ADDRESS, IDataAnchoringToken as D, IModelRegistry as M, MODEL_REGISTRY_ADDRESS,
     user_request_message,
 };
+use lazai_cli::bench::inference::registered_model;
+use lazai_client::{Client, event};
 use lazai_types::{DEVNET_CHAIN_ID, lazai};
 use lazai_worker::serve::{REQUEST_SIGNATURE_HEADER, SignedRequest};
 use lazai_worker::{ModelWorker, Prediction, ServeConfig};
@@ -605,7 +605,7 @@ async fn usage_of(reader: &Client, token: U256) -> (U256, U256, Address) {
             DAT_ADDRESS,
             D::usageOfCall {
                 tokenId: token,
-                metricType: lazai_ledger::modules::calls_metric(),
+                metricType: lazai_abi::calls_metric(),
             },
         )
         .await

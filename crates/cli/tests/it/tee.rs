@@ -4,15 +4,15 @@
 
 use alloy_primitives::{Address, B256, Bytes, U256};
 use alloy_signer_local::PrivateKeySigner;
-use lazai_attest::{Platform, binding, dev::Simulator, source::Source};
-use lazai_blob::{BlobStore, Fetcher};
-use lazai_client::{Client, event};
-use lazai_consensus::runtime::{Runner as _, tokio as cw_tokio};
-use lazai_ledger::modules::{
+use lazai_abi::{
     DATA_REGISTRY_ADDRESS, IDAO_REGISTRY_ADDRESS, IDataRegistry as R, IIdaoRegistry as G,
     ITeeRegistry as T, IVerifiedComputing as VC, IVsc as V, ROLE_DATA, TeePolicy,
     VERIFIED_COMPUTING_ADDRESS, VSC_ADDRESS,
 };
+use lazai_attest::{Platform, binding, dev::Simulator, source::Source};
+use lazai_blob::{BlobStore, Fetcher};
+use lazai_client::{Client, event};
+use lazai_consensus::runtime::{Runner as _, tokio as cw_tokio};
 use lazai_node::{NodeSettings, dev_account, devnet_genesis, start_devnet};
 use lazai_types::{DEVNET_CHAIN_ID, Genesis, lazai};
 use lazai_worker::{Worker, WorkerConfig};

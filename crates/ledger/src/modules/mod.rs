@@ -15,37 +15,14 @@ pub(crate) mod tee;
 pub(crate) mod verified;
 pub(crate) mod vsc;
 
-pub use dat::{
-    DAT_ADDRESS, DAT_INTERFACE_ID, DATA_REGISTRY_ADDRESS, Dat, ERC165_INTERFACE_ID,
-    ERC1155_INTERFACE_ID, ERC1155_METADATA_URI_INTERFACE_ID, IDataAnchoringToken, MAX_BATCH,
-    MAX_CLASS_SHARE, MAX_STRING_BYTES, NATIVE_ASSET, SCALE, VERIFIED_COMPUTING_ADDRESS,
-};
-pub use idao::{
-    CONSENSUS_KEY_NAMESPACE, IDAO_REGISTRY_ADDRESS, IIdaoRegistry, IdaoRegistry, MAX_NAME_BYTES,
-    MAX_P2P_ADDRESS_BYTES, MAX_UNBONDINGS, MAX_URI_BYTES, ROLE_APPLICATION, ROLE_COMPUTE,
-    ROLE_DATA, ROLE_MODEL, ROLES_MASK, consensus_key_message, valid_p2p_address,
-    verify_consensus_key_signature,
-};
-pub use models::{
-    BPS, IModelRegistry, MAX_LINEAGE, MAX_USAGE_BATCH, MODEL_REGISTRY_ADDRESS, ModelRegistry,
-    calls_metric, class_metadata, report_message,
-};
-pub use registry::{DataRegistry, IDataRegistry, proof_digest, proof_signer};
-pub use settlement::{
-    AiProcess, DEFAULT_LOCK_TIME, IAIProcess, INFERENCE_ADDRESS, ISettlement, Kind,
-    MAX_PENDING_REFUNDS, QUERY_ADDRESS, SETTLEMENT_ADDRESS, SettlementModule, TRAINING_ADDRESS,
-    user_request_message, user_request_signer,
-};
-pub use tee::{
-    Attestation, ITeeRegistry, MAX_EVIDENCE_AGE, MAX_POLICY_MEASUREMENTS, TeePolicy, enable_dev_tee,
-};
-pub use verified::{IVerifiedComputing, VerifiedComputing};
-pub use vsc::{
-    FILE_DISPUTED, FILE_IN_FLOW, FILE_NONE, FILE_REJECTED, FILE_RESUBMITTED, FILE_VERIFIED,
-    FLOW_DISPUTED, FLOW_PENDING, FLOW_VERIFIED, IVsc, MAX_FLOW_FILES, MAX_QUORUM, MAX_VERIFIERS,
-    REASON_UNAVAILABLE, VSC_ADDRESS, Vsc, choose_quorum, files_root, idao_data_address,
-    merkle_root, results_digest, results_message, results_root, results_signer,
-};
+pub use dat::Dat;
+pub use idao::{IdaoRegistry, verify_consensus_key_signature};
+pub use models::ModelRegistry;
+pub use registry::DataRegistry;
+pub use settlement::{AiProcess, Kind, SettlementModule};
+pub use tee::enable_dev_tee;
+pub use verified::VerifiedComputing;
+pub use vsc::{Vsc, choose_quorum};
 
 use crate::BlockEnv;
 use crate::gas::{self, GasMeter, OutOfGas};
@@ -90,31 +67,7 @@ pub fn slot(prefix: &[u8], parts: &[&[u8]]) -> Vec<u8> {
     s
 }
 
-/// Half the secp256k1 group order: a signature's `s` above it is the malleable twin of a
-/// low-`s` signature (EIP-2).
-const SECP256K1N_HALF: U256 = alloy_primitives::uint!(
-    0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0_U256
-);
-
-/// Parses a 65-byte `r ‖ s ‖ v` signature strictly, as modules take signatures from
-/// calldata: exactly 65 bytes, `v` 27 or 28 (0 or 1 accepted too), `s` in the lower half. One
-/// signed message therefore has one accepted encoding (no `v` or high-`s` variants).
-pub fn parse_signature(bytes: &[u8]) -> Option<alloy_primitives::Signature> {
-    if bytes.len() != 65 {
-        return None;
-    }
-    let parity = match bytes[64] {
-        0 | 27 => false,
-        1 | 28 => true,
-        _ => return None,
-    };
-    let r = U256::from_be_slice(&bytes[..32]);
-    let s = U256::from_be_slice(&bytes[32..64]);
-    if s > SECP256K1N_HALF {
-        return None;
-    }
-    Some(alloy_primitives::Signature::new(r, s, parity))
-}
+pub use lazai_abi::parse_signature;
 
 /// Decodes calldata into a module's call enum, with clear reverts for unknown selectors and
 /// undecodable arguments.

@@ -5,7 +5,7 @@ use crate::support::*;
 use alloy_primitives::{Address, U256};
 use alloy_sol_types::SolCall;
 use commonware_cryptography::{Signer as _, ed25519};
-use lazai_ledger::modules::{IDAO_REGISTRY_ADDRESS, IIdaoRegistry};
+use lazai_abi::{IDAO_REGISTRY_ADDRESS, IIdaoRegistry};
 use lazai_ledger::{BlockEnv, Equivocation, Ledger, genesis_state, total_supply, validator_set};
 use lazai_types::{Genesis, GenesisAccount, GenesisValidator, StakingParams, lazai};
 use proptest::prelude::*;

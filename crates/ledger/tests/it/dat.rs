@@ -5,10 +5,10 @@ use crate::support::*;
 use alloy_primitives::{Address, B256, Bytes, U256};
 use alloy_signer_local::PrivateKeySigner;
 use alloy_sol_types::{SolCall, SolError, SolEvent, SolInterface, SolValue};
-use lazai_ledger::modules::{
-    Call, DAT_ADDRESS, DAT_INTERFACE_ID, DATA_REGISTRY_ADDRESS, Dat, IDataAnchoringToken as I,
-    IdaoRegistry, Module, ModuleError, Modules, SCALE,
+use lazai_abi::{
+    DAT_ADDRESS, DAT_INTERFACE_ID, DATA_REGISTRY_ADDRESS, IDataAnchoringToken as I, SCALE,
 };
+use lazai_ledger::modules::{Call, Dat, IdaoRegistry, Module, ModuleError, Modules};
 use lazai_ledger::{BlockEnv, CallParams, Ledger, State};
 use lazai_types::Receipt;
 use proptest::prelude::*;

@@ -3,8 +3,8 @@
 use crate::support::*;
 use alloy_primitives::{U256, keccak256};
 use alloy_sol_types::{Revert, SolCall, SolError, SolEvent, SolValue};
+use lazai_abi::{IDAO_REGISTRY_ADDRESS, IIdaoRegistry};
 use lazai_ledger::CallParams;
-use lazai_ledger::modules::{IDAO_REGISTRY_ADDRESS, IIdaoRegistry};
 
 fn view(from: alloy_primitives::Address, input: Vec<u8>) -> CallParams {
     CallParams {

@@ -7,7 +7,7 @@ use alloy_primitives::{Address, B256, Bytes, U256};
 use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
 use alloy_sol_types::{SolCall, SolError, SolValue};
-use lazai_ledger::modules::{
+use lazai_abi::{
     DAT_ADDRESS, DATA_REGISTRY_ADDRESS, IDataAnchoringToken as D, IDataRegistry as R,
     IVerifiedComputing as V, VERIFIED_COMPUTING_ADDRESS, proof_digest,
 };
@@ -131,8 +131,8 @@ fn the_sdk_path_ends_with_a_verified_dat() {
     let owner = 4;
     let r = n.ok(
         owner,
-        lazai_ledger::modules::IDAO_REGISTRY_ADDRESS,
-        lazai_ledger::modules::IIdaoRegistry::registerIdao_0Call {
+        lazai_abi::IDAO_REGISTRY_ADDRESS,
+        lazai_abi::IIdaoRegistry::registerIdao_0Call {
             name: "nodes".into(),
             metadataUri: "ipfs://nodes".into(),
         }
@@ -142,7 +142,7 @@ fn the_sdk_path_ends_with_a_verified_dat() {
     let idao = U256::abi_decode(&r.output).expect("iDAO id");
     n.ok(
         owner,
-        lazai_ledger::modules::IDAO_REGISTRY_ADDRESS,
+        lazai_abi::IDAO_REGISTRY_ADDRESS,
         tee::dev_policy(idao),
         0,
     );
@@ -168,7 +168,7 @@ fn the_sdk_path_ends_with_a_verified_dat() {
             B256::repeat_byte(node as u8),
             now,
         );
-        n.ok(node, lazai_ledger::modules::IDAO_REGISTRY_ADDRESS, input, 0);
+        n.ok(node, lazai_abi::IDAO_REGISTRY_ADDRESS, input, 0);
     }
 
     // Governance lists two nodes and sets the fee; nobody else may.

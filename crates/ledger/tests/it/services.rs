@@ -7,8 +7,8 @@ use alloy_primitives::{Address, B256, Bytes, U256};
 use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
 use alloy_sol_types::{SolCall, SolValue};
-use lazai_ledger::modules::settlement::{Settlement, SettlementData};
-use lazai_ledger::modules::{
+use lazai_abi::settlement::{Settlement, SettlementData};
+use lazai_abi::{
     DAT_ADDRESS, IAIProcess as P, IDAO_REGISTRY_ADDRESS, IDataAnchoringToken as D, IIdaoRegistry,
     IModelRegistry as M, INFERENCE_ADDRESS, ISettlement as S, MODEL_REGISTRY_ADDRESS,
     SETTLEMENT_ADDRESS, user_request_message,
@@ -53,11 +53,11 @@ fn attested_idao(n: &mut Net, node: usize) -> U256 {
     idao
 }
 
-fn user(n: &Net, a: Address) -> lazai_ledger::modules::settlement::User {
+fn user(n: &Net, a: Address) -> lazai_abi::settlement::User {
     n.view(SETTLEMENT_ADDRESS, S::getUserCall { user: a })
 }
 
-fn account(n: &Net, u: Address, node: Address) -> lazai_ledger::modules::settlement::Account {
+fn account(n: &Net, u: Address, node: Address) -> lazai_abi::settlement::Account {
     n.view(INFERENCE_ADDRESS, P::getAccountCall { user: u, node })
 }
 
@@ -415,7 +415,7 @@ fn register_call(
     model_hash: B256,
 ) -> Vec<u8> {
     let report = B256::repeat_byte(0x22);
-    let msg = lazai_ledger::modules::report_message(CHAIN_ID, idao, model_hash, report, &lineage);
+    let msg = lazai_abi::report_message(CHAIN_ID, idao, model_hash, report, &lineage);
     let sig = signer(signer_index)
         .sign_message_sync(msg.as_slice())
         .expect("sign");
@@ -737,7 +737,7 @@ fn usage_value_stays_payable_whoever_holds_the_token() {
         DAT_ADDRESS,
         D::usageOfCall {
             tokenId: spent,
-            metricType: lazai_ledger::modules::calls_metric(),
+            metricType: lazai_abi::calls_metric(),
         },
     );
     assert_eq!(used, U256::from(4));

@@ -5,7 +5,7 @@ use alloy_primitives::{Address, B256, Bytes, U256};
 use alloy_signer_local::PrivateKeySigner;
 use alloy_sol_types::{SolCall, SolError, SolEvent};
 use commonware_cryptography::{Signer as _, ed25519};
-use lazai_ledger::modules::{
+use lazai_abi::{
     CONSENSUS_KEY_NAMESPACE, IDAO_REGISTRY_ADDRESS, IIdaoRegistry, MAX_UNBONDINGS, ROLE_COMPUTE,
     ROLE_DATA, ROLE_MODEL, consensus_key_message,
 };

@@ -155,8 +155,8 @@ pub fn recover(raw: &[u8]) -> RecoveredTx {
 pub mod tee {
     use alloy_primitives::{Address, B256, Bytes, U256};
     use alloy_sol_types::SolCall;
+    use lazai_abi::{ITeeRegistry as T, IVerifiedComputing as V, TeePolicy};
     use lazai_attest::{Platform, binding, dev::Simulator};
-    use lazai_ledger::modules::{ITeeRegistry as T, IVerifiedComputing as V, TeePolicy};
 
     /// The maximum evidence age of [`dev_policy`].
     pub const MAX_AGE: u64 = 3_600;

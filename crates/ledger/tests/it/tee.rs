@@ -6,11 +6,11 @@ use crate::registry::{Net, expect};
 use crate::support::{CHAIN_ID, tee};
 use alloy_primitives::{Address, B256, Bytes, U256};
 use alloy_sol_types::{SolCall, SolError, SolValue};
-use lazai_attest::{Platform, TcbStatus};
-use lazai_ledger::modules::{
+use lazai_abi::{
     DATA_REGISTRY_ADDRESS, IDAO_REGISTRY_ADDRESS, IDataRegistry as R, IIdaoRegistry,
     ITeeRegistry as T, IVerifiedComputing as V, TeePolicy, VERIFIED_COMPUTING_ADDRESS,
 };
+use lazai_attest::{Platform, TcbStatus};
 
 const GOV: usize = 0;
 const NODE1: usize = 1;
@@ -400,7 +400,7 @@ fn vendor_samples_verify_on_chain_and_pay_their_gas() {
             platforms: all,
             measurements: Vec::new(),
             minTcbStatus: TcbStatus::OutOfDateConfigurationNeeded.code(),
-            maxEvidenceAge: lazai_ledger::modules::MAX_EVIDENCE_AGE,
+            maxEvidenceAge: lazai_abi::MAX_EVIDENCE_AGE,
         },
     };
     n.ok(OWNER, REG, policy.abi_encode(), 0);

@@ -10,13 +10,14 @@ use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
 use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
 use alloy_sol_types::{SolCall, SolError, SolEvent, SolInterface, SolValue};
-use lazai_ledger::modules::{
+use lazai_abi::{
     DAT_ADDRESS, DATA_REGISTRY_ADDRESS, FILE_NONE, FILE_REJECTED, FILE_RESUBMITTED, FILE_VERIFIED,
     IDAO_REGISTRY_ADDRESS, IDataAnchoringToken as D, IDataRegistry as R, IIdaoRegistry,
     IVerifiedComputing as V, IVsc, MAX_FLOW_FILES, REASON_UNAVAILABLE, VERIFIED_COMPUTING_ADDRESS,
-    VSC_ADDRESS, choose_quorum, files_root, idao_data_address, proof_digest, results_digest,
-    results_root, results_signer,
+    VSC_ADDRESS, files_root, idao_data_address, proof_digest, results_digest, results_root,
+    results_signer,
 };
+use lazai_ledger::modules::choose_quorum;
 use lazai_ledger::{BlockEnv, CallParams, Ledger, RecoveredTx, State, total_supply};
 use lazai_types::{Receipt, StakingParams};
 use proptest::prelude::*;

@@ -150,7 +150,7 @@ fn stake_elects_the_next_epochs_validators() {
             let newcomer = lazai_consensus::devnet_key(9);
             let key = lazai_consensus::keys::public_key(&newcomer);
             let key_bytes: [u8; 32] = key.as_ref().try_into().expect("32 bytes");
-            let message = lazai_ledger::modules::consensus_key_message(
+            let message = lazai_abi::consensus_key_message(
                 lazai_types::DEVNET_CHAIN_ID,
                 id,
                 alice.address(),
@@ -158,7 +158,7 @@ fn stake_elects_the_next_epochs_validators() {
             );
             let signature = lazai_consensus::keys::sign(
                 &newcomer,
-                lazai_ledger::modules::CONSENSUS_KEY_NAMESPACE,
+                lazai_abi::CONSENSUS_KEY_NAMESPACE,
                 &message,
             );
             let register = registry.registerConsensusKey(

@@ -89,7 +89,7 @@ async fn send_raw(
 /// The first of `keys` registers an iDAO with a dev-TEE policy; every key attests for it with
 /// dev evidence binding its address (and a throwaway HPKE key) on this chain.
 async fn attest_nodes(devnet: &lazai_node::Devnet, keys: &[PrivateKeySigner]) {
-    use lazai_ledger::modules::{IDAO_REGISTRY_ADDRESS as IDAO, IIdaoRegistry, ITeeRegistry as T};
+    use lazai_abi::{IDAO_REGISTRY_ADDRESS as IDAO, IIdaoRegistry, ITeeRegistry as T};
     let owner = &keys[0];
     let register = IIdaoRegistry::registerIdao_0Call {
         name: "attested nodes".into(),
@@ -110,7 +110,7 @@ async fn attest_nodes(devnet: &lazai_node::Devnet, keys: &[PrivateKeySigner]) {
     let idao = IIdaoRegistry::idaoCountCall::abi_decode_returns(&out).expect("decodes");
     let policy = T::setTeePolicyCall {
         idaoId: idao,
-        policy: lazai_ledger::modules::TeePolicy {
+        policy: lazai_abi::TeePolicy {
             platforms: lazai_attest::Platform::Dev.bit(),
             measurements: Vec::new(),
             minTcbStatus: 0,

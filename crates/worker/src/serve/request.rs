@@ -7,7 +7,7 @@
 
 use alloy_primitives::{Address, B256, U256, keccak256};
 use alloy_signer::SignerSync;
-use lazai_ledger::modules::{parse_signature, user_request_message};
+use lazai_abi::{parse_signature, user_request_message};
 
 /// The header carrying the signature over the whole request.
 pub const REQUEST_SIGNATURE_HEADER: &str = "x-lazai-request-signature";

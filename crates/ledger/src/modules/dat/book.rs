@@ -2,13 +2,12 @@
 //! [`Call`]; every product and sum is checked and a failure reverts (never panics, never
 //! wraps).
 
-use super::abi::{
-    ClassRecord, ClassTotals, IDataAnchoringToken as I, Position, Revenue, TokenRecord,
-};
+use super::records::{ClassRecord, ClassTotals, Position, Revenue, TokenRecord};
 use super::{ACC_LIMIT, SCALE, SUPPORTED_ASSETS};
 use crate::modules::{Call, ModuleError, revert_msg, revert_with, slot};
 use alloy_primitives::{Address, B256, Bytes, U256};
 use alloy_sol_types::SolValue;
+use lazai_abi::dat::IDataAnchoringToken as I;
 
 // ---- slots ----------------------------------------------------------------------------------
 

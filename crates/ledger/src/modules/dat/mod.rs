@@ -94,48 +94,28 @@
 //! balance (`InsufficientFunds` when short), and any other asset reverts with
 //! `UnsupportedAsset` until ERC-20-like module assets exist.
 
-mod abi;
 mod book;
 mod dispatch;
 pub(crate) mod facade;
+mod records;
 mod revenue;
 mod transfer;
 
-pub use abi::{
-    DAT_INTERFACE_ID, ERC165_INTERFACE_ID, ERC1155_INTERFACE_ID, ERC1155_METADATA_URI_INTERFACE_ID,
-    IDataAnchoringToken,
-};
+pub use lazai_abi::dat::*;
+pub use lazai_abi::{DAT_ADDRESS, DATA_REGISTRY_ADDRESS, VERIFIED_COMPUTING_ADDRESS};
 
 use super::{Call, Module, ModuleError, decode_call, revert_with};
 use I::IDataAnchoringTokenCalls as Calls;
-use abi::{ClassRecord, ClassTotals, IDataAnchoringToken as I, TokenRecord};
-use alloy_primitives::{Address, B256, U256, address};
+use alloy_primitives::{Address, B256, U256};
 use alloy_sol_types::{SolCall, SolValue};
+use lazai_abi::dat::IDataAnchoringToken as I;
+use records::{ClassRecord, ClassTotals, TokenRecord};
 
-/// The DataAnchoringToken's address (LazAI's devnet address).
-pub const DAT_ADDRESS: Address = address!("0x2eD344c586303C98FC3c6D5B42C5616ED42f9D9d");
-/// The DataRegistry's address; it has the minter role.
-pub const DATA_REGISTRY_ADDRESS: Address = address!("0xEAd077726dC83ecF385e3763ed4A0A50E8Ac5AA0");
-/// The VerifiedComputing module's address; it has the minter role.
-pub const VERIFIED_COMPUTING_ADDRESS: Address =
-    address!("0x815da22D880E3560bCEcc85b6e4938b30c8202C4");
-/// The asset id of native LAZAI in `claim`, `pendingRevenue` and `classRevenue`.
-pub const NATIVE_ASSET: Address = Address::ZERO;
 /// Every revenue asset the ledger accounts for.
 pub(crate) const SUPPORTED_ASSETS: [Address; 1] = [NATIVE_ASSET];
 
-/// The accumulator's scale: `acc` is wei per unit of share times 10¹⁸.
-pub const SCALE: U256 = U256::from_limbs([1_000_000_000_000_000_000, 0, 0, 0]);
 /// A class's accumulator stays below this (2¹⁶⁰).
 pub const ACC_LIMIT: U256 = U256::from_limbs([0, 0, 1 << 32, 0]);
-/// The most total share a class may have (2⁹⁶).
-pub const MAX_CLASS_SHARE: U256 = U256::from_limbs([0, 1 << 32, 0, 0]);
-/// Longest URI, in bytes.
-pub const MAX_STRING_BYTES: usize = 1024;
-/// Most items in one batch call.
-pub const MAX_BATCH: usize = 64;
-/// Largest `unitDecimals`.
-pub const MAX_UNIT_DECIMALS: u8 = 36;
 
 /// The DataAnchoringToken module, with the addresses holding the minter role.
 #[derive(Clone, Debug)]

@@ -1,6 +1,7 @@
-//! The DataAnchoringToken's Solidity interface: the ERC-8028 face, the legacy ERC-1155 face,
-//! and the records the module stores.
+//! The DataAnchoringToken's Solidity interface (the ERC-8028 face and the legacy ERC-1155 face),
+//! its ERC-165 interface ids and the limits and units its callers see.
 
+use alloy_primitives::{Address, U256};
 use alloy_sol_types::{SolCall, sol};
 
 sol! {
@@ -147,26 +148,6 @@ sol! {
     }
 }
 
-sol! {
-    /// The immutable part of a class.
-    #[derive(Debug, PartialEq, Eq)]
-    struct ClassRecord { address creator; string metadataURI; bytes32 integrityHash; uint8 unitDecimals; string policyURI; bool fungible; uint64 createdAt; }
-    /// The mutable totals of a class.
-    #[derive(Debug, Default, PartialEq, Eq)]
-    struct ClassTotals { uint256 totalShare; uint256 totalValue; uint256 tokenCount; bool verified; }
-    /// A token. `expiredNoted` is set once the `Expired` event was emitted.
-    #[derive(Debug, PartialEq, Eq)]
-    struct TokenRecord { uint256 classId; address owner; uint256 value; uint256 shareRatio; uint64 expireAt; uint64 mintedAt; bool expiredNoted; }
-    /// A class's revenue in one asset. `acc` is wei per unit of share scaled by 1e18; `carry`
-    /// the remainder of the last division, in the same scaled units.
-    #[derive(Debug, Default, PartialEq, Eq)]
-    struct Revenue { uint256 acc; uint256 carry; uint256 settled; uint256 claimed; }
-    /// A token's position in one asset, in scaled units (wei × 1e18): `debt` is
-    /// `shareRatio × acc` at its last checkpoint, `credit` what it accrued and has not claimed.
-    #[derive(Debug, Default, PartialEq, Eq)]
-    struct Position { uint256 debt; uint256 credit; }
-}
-
 use IDataAnchoringToken as I;
 
 /// The ERC-165 id of ERC-165 itself.
@@ -197,3 +178,18 @@ pub const DAT_INTERFACE_ID: [u8; 4] = {
     id = xor(id, I::pendingRevenueCall::SELECTOR);
     id
 };
+
+/// The asset id of native LAZAI in `claim`, `pendingRevenue` and `classRevenue`.
+pub const NATIVE_ASSET: Address = Address::ZERO;
+
+/// The accumulator's scale: `acc` is wei per unit of share times 10¹⁸.
+pub const SCALE: U256 = U256::from_limbs([1_000_000_000_000_000_000, 0, 0, 0]);
+
+/// The most total share a class may have (2⁹⁶).
+pub const MAX_CLASS_SHARE: U256 = U256::from_limbs([0, 1 << 32, 0, 0]);
+/// Longest URI, in bytes.
+pub const MAX_STRING_BYTES: usize = 1024;
+/// Most items in one batch call.
+pub const MAX_BATCH: usize = 64;
+/// Largest `unitDecimals`.
+pub const MAX_UNIT_DECIMALS: u8 = 36;
