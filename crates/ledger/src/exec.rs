@@ -7,35 +7,17 @@
 //! debited `gas_limit * effective_gas_price` up front and refunded the unused part, so no
 //! division is involved and nothing is rounded.
 
+use crate::env::BlockEnv;
 use crate::error::{BlockError, TxError};
 use crate::gas;
-use crate::modules::{Call, ModuleError, Modules};
-use crate::staking::{self, Equivocation};
+use crate::kernel::{Call, ModuleError};
+use crate::modules::Modules;
+use crate::modules::idao::staking;
 use crate::state::{Changes, State};
 use crate::tx::RecoveredTx;
 use alloy_primitives::{Address, B256, Bloom, Bytes, Log, U256};
 use lazai_types::{Genesis, Receipt, StakingParams, logs_bloom};
 use std::sync::Arc;
-
-/// Everything about the block that execution may depend on (no clocks, no randomness).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BlockEnv {
-    pub chain_id: u64,
-    pub height: u64,
-    /// Hash of the parent block: the randomness modules draw from (the VSC's quorum choice).
-    /// A proposer knows it before proposing, so it is unpredictable only to those who submit
-    /// transactions before the parent is final.
-    pub parent_hash: B256,
-    pub timestamp_ms: u64,
-    /// Fee recipient of the proposer.
-    pub proposer: Address,
-    pub base_fee: u64,
-    pub gas_limit: u64,
-    /// Equivocations (verified by the consensus layer) this block records and slashes before
-    /// its transactions; see [`crate::staking`]. Only `execute_block` and `build_block` apply
-    /// them (`apply` and `call` do not).
-    pub evidence: Vec<Equivocation>,
-}
 
 /// The outcome of a read-only call (`eth_call`, `eth_estimateGas`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -302,7 +284,7 @@ impl Ledger {
             }
             let mut sender = state.account(&from);
             if sender.balance < value {
-                let err = crate::modules::revert_msg("insufficient balance for transfer");
+                let err = crate::kernel::revert_msg("insufficient balance for transfer");
                 let ModuleError::Revert(output) = err else {
                     unreachable!("revert_msg reverts")
                 };

@@ -4,20 +4,24 @@
 //! no clocks, no randomness. Everything execution depends on comes in [`BlockEnv`], which is what
 //! makes blocks replayable on every validator and safe under BFT consensus.
 
+mod env;
 pub mod error;
 mod exec;
 pub mod gas;
+mod kernel;
 pub mod modules;
-pub mod staking;
 mod state;
 mod tx;
 
-pub use error::{BlockError, TxError};
-pub use exec::{BlockEnv, CallOutcome, CallParams, ExecutedBlock, Ledger};
-pub use staking::{
-    ActiveValidator, EQUIVOCATION_CONFLICTING_FINALIZE, EQUIVOCATION_CONFLICTING_NOTARIZE,
-    EQUIVOCATION_NULLIFY_FINALIZE, Equivocation, epoch_of, is_last_of_epoch, validator_set,
+pub use env::BlockEnv;
+pub use env::{
+    EQUIVOCATION_CONFLICTING_FINALIZE, EQUIVOCATION_CONFLICTING_NOTARIZE,
+    EQUIVOCATION_NULLIFY_FINALIZE, Equivocation,
 };
+pub use error::{BlockError, TxError};
+pub use exec::{CallOutcome, CallParams, ExecutedBlock, Ledger};
+pub use modules::idao::staking;
+pub use staking::{ActiveValidator, epoch_of, is_last_of_epoch, validator_set};
 pub use state::{Account, Changes, State, account_key, module_key};
 pub use tx::{RecoveredTx, decode_and_recover, decode_and_recover_many, decode_with_sender};
 

@@ -4,7 +4,7 @@
 
 use super::records::{ClassRecord, ClassTotals, Position, Revenue, TokenRecord};
 use super::{ACC_LIMIT, SCALE, SUPPORTED_ASSETS};
-use crate::modules::{Call, ModuleError, revert_msg, revert_with, slot};
+use crate::kernel::{Call, ModuleError, revert_msg, revert_with, slot};
 use alloy_primitives::{Address, B256, Bytes, U256};
 use alloy_sol_types::SolValue;
 use lazai_abi::dat::IDataAnchoringToken as I;

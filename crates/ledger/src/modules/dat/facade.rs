@@ -83,3 +83,24 @@ pub(crate) fn token(
     let t = book::token(call, id)?;
     Ok((t.classId, t.owner, t.value, t.expireAt))
 }
+
+/// Mints on the legacy ERC-1155 face as the caller (a minter): a token of the legacy class
+/// with `amount` and `uri`, to `to`; emits `TransferSingle` as the ABI call does. Returns its
+/// id.
+pub(crate) fn legacy_mint(
+    call: &mut Call<'_>,
+    to: Address,
+    amount: U256,
+    uri: String,
+    verified: bool,
+) -> Result<U256, ModuleError> {
+    let id = Dat::default().legacy_mint(call, to, amount, uri, verified)?;
+    call.emit(&super::I::TransferSingle {
+        operator: call.caller,
+        from: Address::ZERO,
+        to,
+        id,
+        value: amount,
+    })?;
+    Ok(id)
+}

@@ -101,10 +101,10 @@ mod records;
 mod revenue;
 mod transfer;
 
-pub use lazai_abi::dat::*;
-pub use lazai_abi::{DAT_ADDRESS, DATA_REGISTRY_ADDRESS, VERIFIED_COMPUTING_ADDRESS};
+use lazai_abi::dat::*;
+use lazai_abi::{DAT_ADDRESS, DATA_REGISTRY_ADDRESS, VERIFIED_COMPUTING_ADDRESS};
 
-use super::{Call, Module, ModuleError, decode_call, revert_with};
+use crate::kernel::{Call, Module, ModuleError, decode_call, revert_with};
 use I::IDataAnchoringTokenCalls as Calls;
 use alloy_primitives::{Address, B256, U256};
 use alloy_sol_types::{SolCall, SolValue};

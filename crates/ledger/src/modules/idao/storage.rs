@@ -2,7 +2,12 @@
 //! the elected validator set, read and written through [`Slots`] (a module call or the state
 //! directly).
 
-use super::*;
+use crate::kernel::{Call, ModuleError, revert_msg, revert_with};
+use crate::state::State;
+use alloy_primitives::{Bytes, U256};
+use alloy_sol_types::{SolCall, SolValue};
+use lazai_abi::IDAO_REGISTRY_ADDRESS;
+use lazai_abi::idao::IIdaoRegistry::{self, Evidence, Idao, Unbonding, Validator};
 
 pub(super) const COUNT_SLOT: &[u8] = b"count";
 const KEYED_COUNT_SLOT: &[u8] = b"keyed-count";

@@ -33,15 +33,12 @@
 //!   the DAT (`settleRevenueETH`) is not split.
 
 use super::dat::facade;
-use super::{
-    Call, Module, ModuleError, decode_call, idao, parse_signature, revert_with, slot, tee,
-};
+use super::idao::facade as idao_registry;
+use crate::kernel::{Call, Module, ModuleError, decode_call, revert_with, slot};
 use alloy_primitives::{Address, B256, U256};
 use alloy_sol_types::{SolCall, SolValue};
-use lazai_abi::{DAT_ADDRESS, IDAO_REGISTRY_ADDRESS};
-
-pub use lazai_abi::MODEL_REGISTRY_ADDRESS;
-pub use lazai_abi::models::*;
+use lazai_abi::models::*;
+use lazai_abi::{DAT_ADDRESS, MODEL_REGISTRY_ADDRESS, parse_signature};
 
 use IModelRegistry as M;
 
@@ -103,7 +100,7 @@ impl ModelRegistry {
                 modelShareBps: c.modelShareBps,
             }));
         }
-        let record = call.enter(IDAO_REGISTRY_ADDRESS, |x| idao::load_idao(x, c.idaoId))?;
+        let record = idao_registry::idao(call, c.idaoId)?;
         let message = report_message(
             call.block.chain_id,
             c.idaoId,
@@ -124,7 +121,7 @@ impl ModelRegistry {
                 caller: call.caller,
             }));
         }
-        if tee::attested_key(call, c.idaoId, worker)?.is_none() {
+        if idao_registry::attested_key(call, c.idaoId, worker)?.is_none() {
             return Err(revert_with(M::WorkerNotAttested {
                 idaoId: c.idaoId,
                 worker,
@@ -263,7 +260,7 @@ impl ModelRegistry {
                 caller: call.caller,
             }));
         }
-        if tee::attested_key(call, model.idaoId, model.worker)?.is_none() {
+        if idao_registry::attested_key(call, model.idaoId, model.worker)?.is_none() {
             return Err(revert_with(M::WorkerNotAttested {
                 idaoId: model.idaoId,
                 worker: model.worker,
@@ -349,8 +346,7 @@ impl Module for ModelRegistry {
             C::recordUsage(c) => Self::record(call, c),
             C::setPrice(c) => {
                 let mut model = load_model(call, c.modelId)?;
-                let record =
-                    call.enter(IDAO_REGISTRY_ADDRESS, |x| idao::load_idao(x, model.idaoId))?;
+                let record = idao_registry::idao(call, model.idaoId)?;
                 if record.owner != call.caller {
                     return Err(revert_with(M::NotIdaoOwner {
                         idaoId: model.idaoId,

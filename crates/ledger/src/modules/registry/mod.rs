@@ -23,81 +23,22 @@
 //! The proof signature is LazAI's format (no chain id in it): what binds a proof to this chain
 //! is that it can only be posted for a job assigned on this chain, once.
 
-use super::dat::{DAT_ADDRESS, DATA_REGISTRY_ADDRESS, Dat, IDataAnchoringToken};
-use super::verified::{self, VERIFIED_COMPUTING_ADDRESS};
-use super::vsc::{self, VSC_ADDRESS};
-use super::{Call, Module, ModuleError, decode_call, revert_with, slot};
+pub(crate) mod facade;
+mod storage;
+
+use super::dat::facade as dat;
+use super::verified::facade as verified;
+use super::vsc::facade as vsc;
 use crate::gas;
-use alloy_primitives::{Address, U256, keccak256};
-use alloy_sol_types::{SolCall, SolValue, sol};
-
-pub use lazai_abi::registry::*;
-
-sol! {
-    /// A stored file. `proofsCount` proofs are at indices 1..=proofsCount; `rewardProofIndex`
-    /// is the proof a reward was paid for (0 before).
-    #[derive(Debug, PartialEq, Eq)]
-    struct FileRecord { address ownerAddress; string url; string hash; uint256 proofsCount; uint256 rewardProofIndex; uint256 rewardAmount; }
-}
+use crate::kernel::{Call, Module, ModuleError, decode_call, revert_with};
+use alloy_primitives::{Address, U256};
+use alloy_sol_types::SolValue;
+use lazai_abi::registry::*;
+use lazai_abi::{DAT_ADDRESS, DATA_REGISTRY_ADDRESS, VERIFIED_COMPUTING_ADDRESS};
+use storage::*;
 
 use IDataRegistry as R;
 use R::IDataRegistryCalls as Calls;
-
-const FILES_N: &[u8] = b"files-n";
-const PUBLIC_KEY: &[u8] = b"public-key";
-
-fn w(v: U256) -> [u8; 32] {
-    v.to_be_bytes::<32>()
-}
-fn file_slot(id: U256) -> Vec<u8> {
-    slot(b"file/", &[&w(id)])
-}
-fn url_slot(url: &str) -> Vec<u8> {
-    slot(b"url/", &[keccak256(url.as_bytes()).as_slice()])
-}
-fn permission_slot(id: U256, account: Address) -> Vec<u8> {
-    slot(b"perm/", &[&w(id), account.as_slice()])
-}
-fn proof_slot(id: U256, index: U256) -> Vec<u8> {
-    slot(b"proof/", &[&w(id), &w(index)])
-}
-fn job_proof_slot(job: U256) -> Vec<u8> {
-    slot(b"job-proof/", &[&w(job)])
-}
-
-/// Whether file `id` exists (called inside the DataRegistry's context).
-pub(crate) fn file_exists(call: &mut Call<'_>, id: U256) -> Result<bool, ModuleError> {
-    Ok(!call.load(&file_slot(id))?.is_empty())
-}
-
-/// Whether a proof was posted for VerifiedComputing job `job` (inside the DataRegistry's
-/// context).
-pub(crate) fn job_has_proof(call: &mut Call<'_>, job: U256) -> Result<bool, ModuleError> {
-    Ok(!call.load(&job_proof_slot(job))?.is_empty())
-}
-
-/// File `id`'s record, if it exists (called inside the DataRegistry's context).
-pub(crate) fn file_record(
-    call: &mut Call<'_>,
-    id: U256,
-) -> Result<Option<FileRecord>, ModuleError> {
-    call.load_abi::<FileRecord>(&file_slot(id))
-}
-
-/// Whether file `id` has a permission (a sealed key) for `account` (inside the DataRegistry's
-/// context).
-pub(crate) fn has_permission(
-    call: &mut Call<'_>,
-    id: U256,
-    account: Address,
-) -> Result<bool, ModuleError> {
-    Ok(!call.load(&permission_slot(id, account))?.is_empty())
-}
-
-fn file(call: &mut Call<'_>, id: U256) -> Result<FileRecord, ModuleError> {
-    call.load_abi::<FileRecord>(&file_slot(id))?
-        .ok_or_else(|| revert_with(R::FileNotFound {}))
-}
 
 fn check_len(s: &str, max: usize) -> Result<(), ModuleError> {
     if s.len() > max {
@@ -241,9 +182,7 @@ impl DataRegistry {
         if record.ownerAddress != call.caller {
             return Err(revert_with(R::NotFileOwner {}));
         }
-        if !record.rewardProofIndex.is_zero()
-            || call.enter(VSC_ADDRESS, |c| vsc::file_taken(c, id))?
-        {
+        if !record.rewardProofIndex.is_zero() || vsc::file_taken(call, id)? {
             return Err(revert_with(R::FileAlreadyRewarded {}));
         }
         let proof = Self::proof(call, id, index)?;
@@ -258,14 +197,8 @@ impl DataRegistry {
             }));
         }
         let score = proof.data.score;
-        let mint = IDataAnchoringToken::mint_1Call {
-            to: record.ownerAddress,
-            amount: score,
-            tokenURI: record.url.clone(),
-            verified: true,
-        }
-        .abi_encode();
-        call.enter(DAT_ADDRESS, |c| Dat::default().call(c, &mint))?;
+        let (owner, url) = (record.ownerAddress, record.url.clone());
+        call.enter(DAT_ADDRESS, |c| dat::legacy_mint(c, owner, score, url, true))?;
         record.rewardProofIndex = index;
         record.rewardAmount = score;
         call.store_abi(&file_slot(id), &record)?;

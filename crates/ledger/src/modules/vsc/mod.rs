@@ -56,53 +56,22 @@
 //! | `file/` ‖ fileId                  | ABI of `FileStatus`                      |
 //! | `earned/` ‖ node                  | fees a node may claim                    |
 
-use super::dat::{DAT_ADDRESS, DATA_REGISTRY_ADDRESS, Dat, IDataAnchoringToken};
-use super::idao::{self, IDAO_REGISTRY_ADDRESS};
-use super::{Call, Module, ModuleError, decode_call, revert_msg, revert_with, slot};
-use super::{registry, tee};
+mod dispatch;
+pub(crate) mod facade;
+mod storage;
+#[cfg(test)]
+mod tests;
+
+use super::dat::facade as dat;
+use super::idao::facade as idao_registry;
+use super::registry::facade as registry;
 use crate::gas;
+use crate::kernel::{Call, ModuleError, revert_msg, revert_with};
 use alloy_primitives::{Address, B256, U256, keccak256};
-use alloy_sol_types::{SolCall, SolValue};
-
-pub use lazai_abi::VSC_ADDRESS;
-pub use lazai_abi::vsc::*;
-
-use IVsc::IVscCalls as Calls;
-
-fn w(v: U256) -> [u8; 32] {
-    v.to_be_bytes::<32>()
-}
-fn cfg_slot(idao: U256) -> Vec<u8> {
-    slot(b"cfg/", &[&w(idao)])
-}
-fn verifiers_slot(idao: U256) -> Vec<u8> {
-    slot(b"verifiers/", &[&w(idao)])
-}
-fn verifier_slot(idao: U256, node: Address) -> Vec<u8> {
-    slot(b"verifier/", &[&w(idao), node.as_slice()])
-}
-const FLOW_N: &[u8] = b"flow-n";
-fn flow_slot(id: U256) -> Vec<u8> {
-    slot(b"flow/", &[&w(id)])
-}
-fn flow_files_slot(id: U256) -> Vec<u8> {
-    slot(b"flow-files/", &[&w(id)])
-}
-fn post_slot(flow: U256, node: Address) -> Vec<u8> {
-    slot(b"post/", &[&w(flow), node.as_slice()])
-}
-fn results_slot(flow: U256, root: B256) -> Vec<u8> {
-    slot(b"results/", &[&w(flow), root.as_slice()])
-}
-fn votes_slot(flow: U256, root: B256) -> Vec<u8> {
-    slot(b"votes/", &[&w(flow), root.as_slice()])
-}
-fn file_slot(file: U256) -> Vec<u8> {
-    slot(b"file/", &[&w(file)])
-}
-fn earned_slot(node: Address) -> Vec<u8> {
-    slot(b"earned/", &[node.as_slice()])
-}
+use alloy_sol_types::SolValue;
+use lazai_abi::DAT_ADDRESS;
+use lazai_abi::vsc::*;
+use storage::*;
 
 /// The quorum of flow `flow_id`: the first `k` of `verifiers` after a partial Fisher–Yates
 /// shuffle driven by `seed = keccak256(parentHash ‖ flowId)`: for `i` in `0..k`, swap position
@@ -133,20 +102,13 @@ pub fn choose_quorum(
     pool
 }
 
-/// Whether `file` was verified or rejected through a flow, or is in a pending one (called in
-/// the VSC's storage context): the DataRegistry then refuses `requestReward` for it.
-pub(crate) fn file_taken(call: &mut Call<'_>, file: U256) -> Result<bool, ModuleError> {
-    let status = call.load_abi::<FileStatus>(&file_slot(file))?;
-    Ok(matches!(status, Some(s) if matches!(s.state, FILE_IN_FLOW | FILE_VERIFIED | FILE_REJECTED)))
-}
-
 /// The VSC module.
 #[derive(Clone, Debug, Default)]
 pub struct Vsc;
 
 impl Vsc {
     fn owned(call: &mut Call<'_>, idao: U256) -> Result<(), ModuleError> {
-        let record = call.enter(IDAO_REGISTRY_ADDRESS, |c| idao::load_idao(c, idao))?;
+        let record = idao_registry::idao(call, idao)?;
         if record.owner != call.caller {
             return Err(revert_with(IVsc::NotIdaoOwner {
                 idaoId: idao,
@@ -208,15 +170,11 @@ impl Vsc {
         let class_id = match call.load_abi::<DataConfig>(&cfg_slot(idao))? {
             Some(existing) => existing.classId,
             None => {
-                let create = IDataAnchoringToken::createClassCall {
-                    metadataURI: format!("lazai://idao/{idao}/dataset"),
-                    integrityHash: keccak256(p.schema.as_bytes()),
-                    unitDecimals: 0,
-                    policyURI: String::new(),
-                }
-                .abi_encode();
-                let out = call.enter(DAT_ADDRESS, |c| Dat::default().call(c, &create))?;
-                U256::abi_decode(&out).map_err(|_| revert_msg("VSC: createClass answer"))?
+                let metadata = format!("lazai://idao/{idao}/dataset");
+                let integrity = keccak256(p.schema.as_bytes());
+                call.enter(DAT_ADDRESS, |c| {
+                    dat::create_class(c, metadata, integrity, String::new())
+                })?
             }
         };
         let config = DataConfig {
@@ -312,7 +270,7 @@ impl Vsc {
         // worker key (the key contributors seal to) are drawn.
         let mut verifiers = Vec::new();
         for v in Self::verifier_list(call, idao)? {
-            if tee::attested_key(call, idao, v)? == Some(config.workerKey) {
+            if idao_registry::attested_key(call, idao, v)? == Some(config.workerKey) {
                 verifiers.push(v);
             }
         }
@@ -342,11 +300,8 @@ impl Vsc {
                     state: s.state,
                 }));
             }
-            let (record, shared) = call.enter(DATA_REGISTRY_ADDRESS, |c| {
-                let record = registry::file_record(c, file)?;
-                let shared = registry::has_permission(c, file, data_address)?;
-                Ok((record, shared))
-            })?;
+            let record = registry::file_record(call, file)?;
+            let shared = registry::has_permission(call, file, data_address)?;
             let Some(record) = record else {
                 return Err(revert_with(IVsc::FileNotFound { fileId: file }));
             };
@@ -549,21 +504,12 @@ impl Vsc {
                 tokenId: U256::ZERO,
             };
             if r.score > 0 {
-                let owner = call
-                    .enter(DATA_REGISTRY_ADDRESS, |c| registry::file_record(c, *file))?
+                let owner = registry::file_record(call, *file)?
                     .map(|f| f.ownerAddress)
                     .ok_or_else(|| revert_msg("VSC: file vanished"))?;
-                let mint = IDataAnchoringToken::mint_0Call {
-                    classId: flow.classId,
-                    to: owner,
-                    value: flow.usageQuota,
-                    shareRatio: U256::from(r.score),
-                    expireAt: 0,
-                }
-                .abi_encode();
-                let out = call.enter(DAT_ADDRESS, |c| Dat::default().call(c, &mint))?;
+                let (class, quota, share) = (flow.classId, flow.usageQuota, U256::from(r.score));
                 status.tokenId =
-                    U256::abi_decode(&out).map_err(|_| revert_msg("VSC: mint answer"))?;
+                    call.enter(DAT_ADDRESS, |c| dat::mint(c, class, owner, quota, share, 0))?;
                 status.state = FILE_VERIFIED;
                 call.emit(&IVsc::FileVerified {
                     fileId: *file,
@@ -642,8 +588,7 @@ impl Vsc {
     }
 
     fn resubmit(call: &mut Call<'_>, file: U256) -> Result<Vec<u8>, ModuleError> {
-        let owner = call
-            .enter(DATA_REGISTRY_ADDRESS, |c| registry::file_record(c, file))?
+        let owner = registry::file_record(call, file)?
             .map(|f| f.ownerAddress)
             .ok_or_else(|| revert_with(IVsc::FileNotFound { fileId: file }))?;
         if owner != call.caller {
@@ -686,168 +631,5 @@ impl Vsc {
         call.pay(node, amount)?;
         call.emit(&IVsc::FeesClaimed { node, amount })?;
         Ok(amount.abi_encode())
-    }
-}
-
-impl Module for Vsc {
-    fn name(&self) -> &'static str {
-        "VSC"
-    }
-
-    fn address(&self) -> Address {
-        VSC_ADDRESS
-    }
-
-    fn call(&self, call: &mut Call<'_>, input: &[u8]) -> Result<Vec<u8>, ModuleError> {
-        let decoded = decode_call::<Calls>("VSC", input)?;
-        if !matches!(decoded, Calls::submitFlow(_)) {
-            call.non_payable()?;
-        }
-        Ok(match decoded {
-            Calls::name(_) => "VSC".to_string().abi_encode(),
-            Calls::version(_) => U256::from(1).abi_encode(),
-            Calls::configureIdao(c) => Self::configure(call, c.idaoId, c.params)?,
-            Calls::dataConfig(c) => Self::config(call, c.idaoId)?.abi_encode(),
-            Calls::isConfigured(c) => (!call.load(&cfg_slot(c.idaoId))?.is_empty()).abi_encode(),
-            Calls::idaoDataAddress(c) => idao_data_address(c.idaoId).abi_encode(),
-            Calls::addVerifier(c) => Self::add_verifier(call, c.idaoId, c.node, c.url)?,
-            Calls::removeVerifier(c) => Self::remove_verifier(call, c.idaoId, c.node)?,
-            Calls::verifiers(c) => Self::verifier_list(call, c.idaoId)?.abi_encode(),
-            Calls::getVerifier(c) => call
-                .load_abi::<Verifier>(&verifier_slot(c.idaoId, c.node))?
-                .ok_or_else(|| revert_with(IVsc::VerifierNotFound { node: c.node }))?
-                .abi_encode(),
-            Calls::submitFlow(c) => Self::submit(call, c.idaoId, c.fileIds)?,
-            Calls::postResults(c) => Self::post(call, c.flowId, c.results, &c.signature)?,
-            Calls::finalizeFlow(c) => Self::finalize(call, c.flowId)?,
-            Calls::resubmitFile(c) => Self::resubmit(call, c.fileId)?,
-            Calls::flowCount(_) => call.load_u256(FLOW_N)?.abi_encode(),
-            Calls::getFlow(c) => Self::flow(call, c.flowId)?.abi_encode(),
-            Calls::flowFiles(c) => {
-                Self::flow(call, c.flowId)?;
-                call.load_abi::<Vec<U256>>(&flow_files_slot(c.flowId))?
-                    .unwrap_or_default()
-                    .abi_encode()
-            }
-            Calls::postedRoot(c) => {
-                let raw = call.load(&post_slot(c.flowId, c.node))?;
-                let root = if raw.len() == 32 {
-                    B256::from_slice(&raw)
-                } else {
-                    B256::ZERO
-                };
-                root.abi_encode()
-            }
-            Calls::flowResults(c) => call
-                .load_abi::<Vec<FileResult>>(&results_slot(c.flowId, c.resultsRoot))?
-                .unwrap_or_default()
-                .abi_encode(),
-            Calls::fileStatus(c) => call
-                .load_abi::<FileStatus>(&file_slot(c.fileId))?
-                .unwrap_or(FileStatus {
-                    idaoId: U256::ZERO,
-                    flowId: U256::ZERO,
-                    state: FILE_NONE,
-                    score: 0,
-                    reason: 0,
-                    tokenId: U256::ZERO,
-                })
-                .abi_encode(),
-            Calls::resultsDigest(c) => {
-                results_digest(call.block.chain_id, c.flowId, c.resultsRoot).abi_encode()
-            }
-            Calls::earned(c) => call.load_u256(&earned_slot(c.node))?.abi_encode(),
-            Calls::claimFees(_) => Self::claim(call)?,
-        })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn merkle_root_shapes() {
-        let a = B256::repeat_byte(1);
-        let b = B256::repeat_byte(2);
-        let c = B256::repeat_byte(3);
-        assert_eq!(merkle_root(&[]), B256::ZERO);
-        assert_eq!(merkle_root(&[a]), a);
-        let ab = {
-            let mut buf = vec![1u8];
-            buf.extend_from_slice(a.as_slice());
-            buf.extend_from_slice(b.as_slice());
-            keccak256(buf)
-        };
-        assert_eq!(merkle_root(&[a, b]), ab);
-        let abc = {
-            let mut buf = vec![1u8];
-            buf.extend_from_slice(ab.as_slice());
-            buf.extend_from_slice(c.as_slice());
-            keccak256(buf)
-        };
-        assert_eq!(merkle_root(&[a, b, c]), abc);
-        assert_ne!(merkle_root(&[b, a]), ab, "order matters");
-    }
-
-    #[test]
-    fn quorum_is_deterministic_distinct_and_seeded() {
-        let nodes: Vec<Address> = (1..=10u8).map(Address::repeat_byte).collect();
-        let q1 = choose_quorum(&nodes, 3, B256::repeat_byte(7), U256::from(1));
-        assert_eq!(
-            q1,
-            choose_quorum(&nodes, 3, B256::repeat_byte(7), U256::from(1))
-        );
-        assert_eq!(q1.len(), 3);
-        let mut dedup = q1.clone();
-        dedup.sort();
-        dedup.dedup();
-        assert_eq!(dedup.len(), 3);
-        assert!(q1.iter().all(|a| nodes.contains(a)));
-        // Different seeds spread the load: over many flows every node serves.
-        let mut served = std::collections::BTreeSet::new();
-        for flow in 1..50u64 {
-            served.extend(choose_quorum(
-                &nodes,
-                3,
-                B256::repeat_byte(7),
-                U256::from(flow),
-            ));
-        }
-        assert_eq!(served.len(), nodes.len());
-        assert_eq!(
-            choose_quorum(&nodes, 10, B256::ZERO, U256::from(1)).len(),
-            10
-        );
-    }
-
-    #[test]
-    fn data_address_differs_per_idao() {
-        assert_ne!(
-            idao_data_address(U256::from(1)),
-            idao_data_address(U256::from(2))
-        );
-        assert_ne!(idao_data_address(U256::from(1)), Address::ZERO);
-    }
-
-    #[test]
-    fn results_root_binds_every_field() {
-        let r = |id: u64, score: u16, reason: u8| FileResult {
-            fileId: U256::from(id),
-            score,
-            reason,
-        };
-        let base = results_root(&[r(1, 9000, 0), r(2, 0, 5)]);
-        assert_ne!(base, results_root(&[r(1, 9001, 0), r(2, 0, 5)]));
-        assert_ne!(base, results_root(&[r(1, 9000, 0), r(2, 0, 6)]));
-        assert_ne!(base, results_root(&[r(3, 9000, 0), r(2, 0, 5)]));
-        assert_ne!(
-            results_digest(1, U256::from(1), base),
-            results_digest(2, U256::from(1), base)
-        );
-        assert_ne!(
-            results_digest(1, U256::from(1), base),
-            results_digest(1, U256::from(2), base)
-        );
     }
 }

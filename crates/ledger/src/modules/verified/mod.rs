@@ -1,7 +1,7 @@
 //! VerifiedComputing: the registry of verifier nodes and the proof jobs users pay them for,
 //! with exactly the ABI of LazAI's contract (`../shared/lazai-abi.md`).
 //!
-//! - **Nodes.** Trust comes from TEE evidence the chain verifies (see [`super::tee`]). A node
+//! - **Nodes.** Trust comes from TEE evidence the chain verifies (see [`super::idao::tee`]). A node
 //!   registers itself with `registerAttestedNode(idaoId, url, hpkePublicKey, evidence,
 //!   collateral)` for an iDAO governance allowed (`allowNodeIdao`): the evidence must pass
 //!   that iDAO's TEE policy and bind the caller's address and HPKE key; calling it again
@@ -26,124 +26,20 @@
 //! Every LAZAI that enters (bids) leaves exactly once: to the node on `claim` after completion,
 //! or back to the job's owner on `cancelJob`.
 
-use super::dat::DATA_REGISTRY_ADDRESS;
-use super::{Call, Module, ModuleError, decode_call, revert_with, slot};
-use crate::modules::{registry, tee};
+pub(crate) mod facade;
+mod storage;
+
+use super::idao::facade as idao_registry;
+use super::registry::facade as registry;
+use crate::kernel::{Call, Module, ModuleError, decode_call, revert_msg, revert_with};
 use alloy_primitives::{Address, U256};
 use alloy_sol_types::{SolCall, SolValue};
-
-pub use lazai_abi::VERIFIED_COMPUTING_ADDRESS;
-pub use lazai_abi::verified::*;
+use lazai_abi::VERIFIED_COMPUTING_ADDRESS;
+use lazai_abi::verified::*;
+use storage::*;
 
 use IVerifiedComputing as V;
 use V::IVerifiedComputingCalls as Calls;
-
-const FEE: &[u8] = b"fee";
-const PAUSED: &[u8] = b"paused";
-const NODES_N: &[u8] = b"nodes-n";
-const ACTIVE_N: &[u8] = b"active-n";
-const JOBS_N: &[u8] = b"jobs-n";
-
-fn w(v: U256) -> [u8; 32] {
-    v.to_be_bytes::<32>()
-}
-fn node_slot(a: Address) -> Vec<u8> {
-    slot(b"node/", &[a.as_slice()])
-}
-fn nodes_at(i: U256) -> Vec<u8> {
-    slot(b"nodes/", &[&w(i)])
-}
-fn active_at(i: U256) -> Vec<u8> {
-    slot(b"active/", &[&w(i)])
-}
-fn active_pos(a: Address) -> Vec<u8> {
-    slot(b"active-pos/", &[a.as_slice()])
-}
-fn node_idao_slot(a: Address) -> Vec<u8> {
-    slot(b"node-idao/", &[a.as_slice()])
-}
-fn allowed_idao_slot(idao: U256) -> Vec<u8> {
-    slot(b"allowed-idao/", &[&w(idao)])
-}
-fn job_slot(id: U256) -> Vec<u8> {
-    slot(b"job/", &[&w(id)])
-}
-fn file_jobs_slot(file: U256) -> Vec<u8> {
-    slot(b"file-jobs/", &[&w(file)])
-}
-
-/// How a node record shows an HPKE key: `0x` and 64 hex digits.
-fn hex_key(key: alloy_primitives::B256) -> String {
-    format!("0x{}", alloy_primitives::hex::encode(key))
-}
-
-fn load_address(call: &mut Call<'_>, slot: &[u8]) -> Result<Address, ModuleError> {
-    let raw = call.load(slot)?;
-    if raw.is_empty() {
-        return Ok(Address::ZERO);
-    }
-    if raw.len() != 20 {
-        return Err(super::revert_msg("VerifiedComputing: corrupt record"));
-    }
-    Ok(Address::from_slice(&raw))
-}
-
-fn store_address(call: &mut Call<'_>, slot: &[u8], a: Address) -> Result<(), ModuleError> {
-    call.store(slot, a.to_vec().into())
-}
-
-/// A node's record; an unknown node reads as status `None`.
-pub(crate) fn node(call: &mut Call<'_>, a: Address) -> Result<V::NodeInfo, ModuleError> {
-    Ok(call
-        .load_abi::<V::NodeInfo>(&node_slot(a))?
-        .unwrap_or(V::NodeInfo {
-            nodeAddress: Address::ZERO,
-            url: String::new(),
-            status: V::NodeStatus::None,
-            amount: U256::ZERO,
-            jobsCount: U256::ZERO,
-            publicKey: String::new(),
-        }))
-}
-
-pub(crate) fn job(call: &mut Call<'_>, id: U256) -> Result<Option<V::Job>, ModuleError> {
-    call.load_abi::<V::Job>(&job_slot(id))
-}
-
-pub(crate) fn file_jobs(call: &mut Call<'_>, file: U256) -> Result<Vec<U256>, ModuleError> {
-    Ok(call
-        .load_abi::<Vec<U256>>(&file_jobs_slot(file))?
-        .unwrap_or_default())
-}
-
-/// Read from another module: whether `a` is an active node (the caller's module context is
-/// restored afterwards).
-pub(crate) fn is_active_node(call: &mut Call<'_>, a: Address) -> Result<bool, ModuleError> {
-    call.enter(VERIFIED_COMPUTING_ADDRESS, |c| {
-        Ok(node(c, a)?.status == V::NodeStatus::Active)
-    })
-}
-
-/// Read from another module: the id of `node`'s submitted job for `file` for which `taken`
-/// says no proof was posted yet, if any.
-pub(crate) fn open_job_of(
-    call: &mut Call<'_>,
-    file: U256,
-    node_address: Address,
-    mut taken: impl FnMut(&mut Call<'_>, U256) -> Result<bool, ModuleError>,
-) -> Result<Option<U256>, ModuleError> {
-    let ids = call.enter(VERIFIED_COMPUTING_ADDRESS, |c| file_jobs(c, file))?;
-    for id in ids {
-        let Some(j) = call.enter(VERIFIED_COMPUTING_ADDRESS, |c| job(c, id))? else {
-            continue;
-        };
-        if j.nodeAddress == node_address && j.status == V::JobStatus::Submitted && !taken(call, id)?
-        {
-            return Ok(Some(id));
-        }
-    }
-    Ok(None)
-}
 
 /// The VerifiedComputing module, administered by the governance address.
 #[derive(Clone, Debug)]
@@ -196,10 +92,10 @@ impl VerifiedComputing {
         }
         // Governance vouches for the iDAO the node attested for; the node is judged by that
         // iDAO's policy from now on, and its key is the one it attested.
-        let Some(idao) = tee::attested_idao(call, a)? else {
+        let Some(idao) = idao_registry::attested_idao(call, a)? else {
             return Err(revert_with(V::NodeNotAttested { nodeAddress: a }));
         };
-        let Some(key) = tee::attested_key(call, idao, a)? else {
+        let Some(key) = idao_registry::attested_key(call, idao, a)? else {
             return Err(revert_with(V::NodeNotAttested { nodeAddress: a }));
         };
         call.store_u256(&node_idao_slot(a), idao)?;
@@ -219,8 +115,13 @@ impl VerifiedComputing {
                 nodeAddress: call.caller,
             }));
         }
-        let expires =
-            tee::submit_from(call, c.idaoId, c.hpkePublicKey, &c.evidence, &c.collateral)?;
+        let expires = idao_registry::submit_attestation(
+            call,
+            c.idaoId,
+            c.hpkePublicKey,
+            &c.evidence,
+            &c.collateral,
+        )?;
         call.store_u256(&node_idao_slot(call.caller), c.idaoId)?;
         Self::activate(call, call.caller, c.url, hex_key(c.hpkePublicKey), true)?;
         Ok(expires.abi_encode())
@@ -286,7 +187,7 @@ impl VerifiedComputing {
             pos.checked_sub(U256::from(1)),
             count.checked_sub(U256::from(1)),
         ) else {
-            return Err(super::revert_msg("VerifiedComputing: corrupt active list"));
+            return Err(revert_msg("VerifiedComputing: corrupt active list"));
         };
         if index != last {
             let moved = load_address(call, &active_at(last))?;
@@ -302,7 +203,7 @@ impl VerifiedComputing {
 
     fn request_proof(call: &mut Call<'_>, file: U256) -> Result<Vec<u8>, ModuleError> {
         Self::not_paused(call)?;
-        if !call.enter(DATA_REGISTRY_ADDRESS, |c| registry::file_exists(c, file))? {
+        if !registry::file_exists(call, file)? {
             return Err(revert_with(V::FileNotFound {}));
         }
         let fee = call.load_u256(FEE)?;
@@ -355,7 +256,7 @@ impl VerifiedComputing {
         if idao.is_zero() {
             return Ok(false);
         }
-        let Some(key) = tee::attested_key(call, idao, a)? else {
+        let Some(key) = idao_registry::attested_key(call, idao, a)? else {
             return Ok(false);
         };
         Ok(node(call, a)?.publicKey == hex_key(key))
@@ -389,7 +290,7 @@ impl VerifiedComputing {
         if j.status != V::JobStatus::Submitted {
             return Err(revert_with(V::InvalidJobStatus {}));
         }
-        if !call.enter(DATA_REGISTRY_ADDRESS, |c| registry::job_has_proof(c, id))? {
+        if !registry::job_has_proof(call, id)? {
             return Err(revert_with(V::NoProofForJob { jobId: id }));
         }
         j.status = V::JobStatus::Completed;
@@ -398,7 +299,7 @@ impl VerifiedComputing {
         n.amount = n
             .amount
             .checked_add(j.bidAmount)
-            .ok_or_else(|| super::revert_msg("VerifiedComputing: amount overflow"))?;
+            .ok_or_else(|| revert_msg("VerifiedComputing: amount overflow"))?;
         call.store_abi(&node_slot(j.nodeAddress), &n)?;
         call.emit(&V::JobComplete {
             attestator: j.nodeAddress,

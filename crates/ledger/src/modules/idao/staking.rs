@@ -40,29 +40,19 @@
 //! The ledger does not check equivocation evidence: the consensus layer verifies the
 //! conflicting signatures before it puts an [`Equivocation`] into a block's environment.
 
-use crate::exec::BlockEnv;
-use crate::modules::ModuleError;
-use crate::modules::idao::{self, Direct, IDAO_REGISTRY_ADDRESS, IIdaoRegistry, Slots};
+use super::storage::{self as idao, Direct, Slots};
+use crate::env::BlockEnv;
+use crate::kernel::ModuleError;
 use crate::state::State;
 use alloy_primitives::{Address, B256, U256};
+use lazai_abi::IDAO_REGISTRY_ADDRESS;
+use lazai_abi::idao::{IIdaoRegistry, ROLE_COMPUTE};
 use lazai_types::{Genesis, MAX_BPS, StakingParams, decode_hex32};
 
-/// Equivocation kind: two conflicting notarize votes in one view.
-pub const EQUIVOCATION_CONFLICTING_NOTARIZE: u8 = 0;
-/// Equivocation kind: two conflicting finalize votes in one view.
-pub const EQUIVOCATION_CONFLICTING_FINALIZE: u8 = 1;
-/// Equivocation kind: a nullify and a finalize vote in one view.
-pub const EQUIVOCATION_NULLIFY_FINALIZE: u8 = 2;
-
-/// Proof, already verified by the consensus layer, that a consensus key equivocated.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Equivocation {
-    pub consensus_key: [u8; 32],
-    pub epoch: u64,
-    pub view: u64,
-    /// One of the `EQUIVOCATION_*` kinds.
-    pub kind: u8,
-}
+pub use crate::env::{
+    EQUIVOCATION_CONFLICTING_FINALIZE, EQUIVOCATION_CONFLICTING_NOTARIZE,
+    EQUIVOCATION_NULLIFY_FINALIZE, Equivocation,
+};
 
 /// A member of an epoch's validator set.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -207,7 +197,7 @@ pub(crate) fn register_genesis_validators(state: &mut State, genesis: &Genesis) 
                 owner: v.owner.unwrap_or(v.fee_recipient),
                 name: v.name.clone(),
                 metadataUri: String::new(),
-                roles: idao::ROLE_COMPUTE,
+                roles: ROLE_COMPUTE,
                 consensusKey: key.map(B256::from).unwrap_or_default(),
                 p2pAddress: v.p2p_addr.clone().unwrap_or_default(),
                 bonded: v.stake,
@@ -295,7 +285,7 @@ fn apply_equivocation(
     record.unbonding = record
         .unbonding
         .checked_sub(slashed - from_bonded)
-        .ok_or_else(|| crate::modules::revert_msg("corrupt unbonding"))?;
+        .ok_or_else(|| crate::kernel::revert_msg("corrupt unbonding"))?;
     record.jailed = true;
     idao::store_idao(&mut s, &record)?;
     idao::store_unbondings(&mut s, id, &entries)?;
@@ -316,7 +306,7 @@ fn apply_equivocation(
     registry.balance = registry
         .balance
         .checked_sub(slashed)
-        .ok_or_else(|| crate::modules::revert_msg("registry balance below stake"))?;
+        .ok_or_else(|| crate::kernel::revert_msg("registry balance below stake"))?;
     state.set_account(&IDAO_REGISTRY_ADDRESS, registry);
     state.add_burned(slashed);
     Ok(())

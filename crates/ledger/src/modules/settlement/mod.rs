@@ -34,12 +34,13 @@
 //! `request`, `process`, `deleteAccount`) are reached by Settlement natively; called from a
 //! transaction they revert with `NotSettlement`.
 
-use super::{Call, Module, ModuleError, decode_call, revert_with, slot, tee};
+use super::idao::facade as idao_registry;
+use crate::kernel::{Call, Module, ModuleError, decode_call, revert_with, slot};
 use alloy_primitives::{Address, U256};
 use alloy_sol_types::{SolCall, SolValue};
 
-pub use lazai_abi::settlement::*;
-pub use lazai_abi::{INFERENCE_ADDRESS, QUERY_ADDRESS, SETTLEMENT_ADDRESS, TRAINING_ADDRESS};
+use lazai_abi::settlement::*;
+use lazai_abi::{INFERENCE_ADDRESS, QUERY_ADDRESS, SETTLEMENT_ADDRESS, TRAINING_ADDRESS};
 
 use IAIProcess as P;
 use ISettlement as S;
@@ -674,7 +675,7 @@ fn listed_node_attested(call: &mut Call<'_>, a: Address) -> Result<bool, ModuleE
     if idao.is_zero() {
         return Ok(false);
     }
-    Ok(tee::attested_key(call, idao, a)?.is_some())
+    Ok(idao_registry::attested_key(call, idao, a)?.is_some())
 }
 
 impl AiProcess {
@@ -741,10 +742,10 @@ impl AiProcess {
         }
         // Governance vouches for the iDAO the node attested for; the node is judged by that
         // iDAO's policy from now on.
-        let Some(idao) = tee::attested_idao(call, a)? else {
+        let Some(idao) = idao_registry::attested_idao(call, a)? else {
             return Err(revert_with(P::NodeNotAttested { nodeAddress: a }));
         };
-        if tee::attested_key(call, idao, a)?.is_none() {
+        if idao_registry::attested_key(call, idao, a)?.is_none() {
             return Err(revert_with(P::NodeNotAttested { nodeAddress: a }));
         }
         call.store_u256(&process_node_idao(a), idao)?;

@@ -26,11 +26,12 @@
 //! | `tee-att/` ‖ idao (32 B) ‖ node (20 B) | ABI of `Attestation` |
 //! | `tee-node/` ‖ node (20 B) | the iDAO the node last attested for (U256) |
 
-use super::idao::{IDAO_REGISTRY_ADDRESS, load_idao};
-use super::{Call, ModuleError, decode_call, revert_with, slot};
+use super::storage::load_idao;
+use crate::kernel::{Call, ModuleError, decode_call, revert_with, slot};
 use crate::state::State;
 use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
 use alloy_sol_types::{SolInterface, SolValue};
+use lazai_abi::IDAO_REGISTRY_ADDRESS;
 use lazai_attest::{Options, Platform, Policy, TcbStatus, binding};
 
 pub use lazai_abi::tee::*;
@@ -45,7 +46,7 @@ fn policy_slot(idao: U256) -> Vec<u8> {
 fn att_slot(idao: U256, node: Address) -> Vec<u8> {
     slot(b"tee-att/", &[&idao.to_be_bytes::<32>(), node.as_slice()])
 }
-fn node_slot(node: Address) -> Vec<u8> {
+pub(super) fn node_slot(node: Address) -> Vec<u8> {
     slot(b"tee-node/", &[node.as_slice()])
 }
 
@@ -212,7 +213,7 @@ fn until(call: &mut Call<'_>, idao: U256, node: Address) -> Result<Option<u64>, 
 }
 
 /// [`until`] with the attestation it judged (loaded once).
-fn current(
+pub(super) fn current(
     call: &mut Call<'_>,
     idao: U256,
     node: Address,
@@ -240,40 +241,6 @@ fn current(
         .check_age(a.issuedAt, a.notAfter, now(call))
         .ok()
         .map(|expires| (expires, a)))
-}
-
-/// From any module: the HPKE key `node` attested for `idao`, when it is attested now.
-pub(crate) fn attested_key(
-    call: &mut Call<'_>,
-    idao: U256,
-    node: Address,
-) -> Result<Option<B256>, ModuleError> {
-    call.enter(IDAO_REGISTRY_ADDRESS, |c| {
-        Ok(current(c, idao, node)?.map(|(_, a)| a.hpkePublicKey))
-    })
-}
-
-/// From any module: the iDAO `node` last attested for, if any.
-pub(crate) fn attested_idao(
-    call: &mut Call<'_>,
-    node: Address,
-) -> Result<Option<U256>, ModuleError> {
-    let id = call.enter(IDAO_REGISTRY_ADDRESS, |c| c.load_u256(&node_slot(node)))?;
-    Ok((!id.is_zero()).then_some(id))
-}
-
-/// From any module: records evidence for its caller (see [`submit`]).
-pub(crate) fn submit_from(
-    call: &mut Call<'_>,
-    idao: U256,
-    hpke: B256,
-    evidence: &[u8],
-    collateral: &[u8],
-) -> Result<u64, ModuleError> {
-    let node = call.caller;
-    call.enter(IDAO_REGISTRY_ADDRESS, |c| {
-        submit(c, node, idao, hpke, evidence, collateral)
-    })
 }
 
 /// Handles a TEE call addressed to the iDAO registry.

@@ -21,25 +21,25 @@
 //! | `evidence/` ‖ index (32 B BE, from 0)           | ABI of `Evidence`                          |
 //! | `evidence-seen/` ‖ key (32 B) ‖ epoch ‖ view (8 B BE each) | `0x01` once recorded            |
 
+pub(crate) mod facade;
+pub mod staking;
 mod storage;
+pub(crate) mod tee;
 
-pub(crate) use storage::*;
-
-use super::{Call, Module, ModuleError, decode_call, revert_msg, revert_with};
 use crate::gas;
-use crate::staking;
-use crate::state::State;
-use alloy_primitives::{Address, B256, Bytes, U256};
+use crate::kernel::{Call, Module, ModuleError, decode_call, revert_msg, revert_with};
+use alloy_primitives::{Address, B256, U256};
 use alloy_sol_types::{SolCall, SolValue};
 use commonware_codec::{Copying, DecodeExt};
 use commonware_cryptography::{Verifier, ed25519};
 use lazai_types::StakingParams;
+use storage::*;
 
 pub use lazai_abi::IDAO_REGISTRY_ADDRESS;
 pub use lazai_abi::idao::*;
 
 use IIdaoRegistry::IIdaoRegistryCalls as Calls;
-use IIdaoRegistry::{Evidence, Idao, Unbonding, Validator};
+use IIdaoRegistry::{Evidence, Idao, Unbonding};
 
 // ---- the module -----------------------------------------------------------------------------
 
@@ -283,8 +283,8 @@ impl Module for IdaoRegistry {
         if input.get(..4) != Some(&IIdaoRegistry::bondCall::SELECTOR[..]) {
             call.non_payable()?;
         }
-        if super::tee::handles(input) {
-            return super::tee::call(call, input);
+        if tee::handles(input) {
+            return tee::call(call, input);
         }
         match decode_call::<Calls>(self.name(), input)? {
             Calls::name(_) => Ok("LazAI iDAO Registry".to_string().abi_encode()),

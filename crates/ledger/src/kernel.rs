@@ -1,0 +1,291 @@
+//! The kernel every native module is written against: the environment of one call ([`Call`]:
+//! metered storage, logs, value moves, entering another module), the [`Module`] trait, how a
+//! call fails ([`ModuleError`], [`revert_msg`], [`revert_with`]), storage slot names and
+//! calldata decoding. It imports no module.
+//!
+//! A module receives the calldata of a transaction (or `eth_call`) addressed to it, decodes it
+//! by selector, and answers exactly as a Solidity contract would: ABI-encoded return data,
+//! reverts as `Error(string)` or custom errors (selector + args), events as Ethereum logs with
+//! topic0 = keccak256 of the event signature. State lives in the module's own key space of the
+//! world state; every read, write and log is metered by the gas schedule in [`crate::gas`].
+
+use crate::env::BlockEnv;
+use crate::gas::{self, GasMeter, OutOfGas};
+use crate::state::State;
+use alloy_primitives::{Address, Bytes, Log, U256};
+use alloy_sol_types::{Revert, SolError, SolEvent, SolInterface, SolValue};
+
+/// How a module call ends without success.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModuleError {
+    /// The call reverted with this revert data; state changes are discarded, gas used is kept.
+    Revert(Bytes),
+    /// The call ran out of gas; state changes are discarded and all gas is consumed.
+    OutOfGas,
+}
+
+impl From<OutOfGas> for ModuleError {
+    fn from(_: OutOfGas) -> Self {
+        ModuleError::OutOfGas
+    }
+}
+
+/// A revert with a Solidity `Error(string)` reason.
+pub fn revert_msg(reason: impl Into<String>) -> ModuleError {
+    ModuleError::Revert(Revert::from(reason.into()).abi_encode().into())
+}
+
+/// A revert with a Solidity custom error.
+pub fn revert_with<E: SolError>(error: E) -> ModuleError {
+    ModuleError::Revert(error.abi_encode().into())
+}
+
+/// A storage slot name: `prefix` followed by each part.
+pub fn slot(prefix: &[u8], parts: &[&[u8]]) -> Vec<u8> {
+    let mut s = Vec::with_capacity(prefix.len() + parts.iter().map(|p| p.len()).sum::<usize>());
+    s.extend_from_slice(prefix);
+    for p in parts {
+        s.extend_from_slice(p);
+    }
+    s
+}
+
+/// Decodes calldata into a module's call enum, with clear reverts for unknown selectors and
+/// undecodable arguments.
+pub fn decode_call<C: SolInterface>(module: &str, input: &[u8]) -> Result<C, ModuleError> {
+    if input.len() < 4 {
+        return Err(revert_msg(format!(
+            "{module}: calldata of {} bytes has no function selector",
+            input.len()
+        )));
+    }
+    let selector: [u8; 4] = [input[0], input[1], input[2], input[3]];
+    if !C::valid_selector(selector) {
+        return Err(revert_msg(format!(
+            "{module}: unknown function selector 0x{}",
+            alloy_primitives::hex::encode(selector)
+        )));
+    }
+    let decoded = C::abi_decode_validate(input)
+        .map_err(|e| revert_msg(format!("{module}: invalid calldata: {e}")))?;
+    // One call has one accepted encoding: no missing padding, no trailing bytes, no
+    // non-canonical offsets.
+    if decoded.abi_encode() != input {
+        return Err(revert_msg(format!(
+            "{module}: calldata is not the canonical ABI encoding of its arguments"
+        )));
+    }
+    Ok(decoded)
+}
+
+/// The environment of one module call.
+pub struct Call<'a> {
+    /// The module's address.
+    pub module: Address,
+    /// Who called (the transaction's sender).
+    pub caller: Address,
+    /// LAZAI (wei) sent with the call; already credited to the module's balance.
+    pub value: U256,
+    pub block: &'a BlockEnv,
+    state: &'a mut State,
+    gas: GasMeter,
+    logs: Vec<Log>,
+}
+
+impl<'a> Call<'a> {
+    pub fn new(
+        module: Address,
+        caller: Address,
+        value: U256,
+        block: &'a BlockEnv,
+        state: &'a mut State,
+        gas_limit: u64,
+    ) -> Self {
+        Self {
+            module,
+            caller,
+            value,
+            block,
+            state,
+            gas: GasMeter::new(gas_limit),
+            logs: Vec::new(),
+        }
+    }
+
+    pub fn charge(&mut self, gas: u64) -> Result<(), ModuleError> {
+        Ok(self.gas.charge(gas)?)
+    }
+
+    pub fn gas_used(&self) -> u64 {
+        self.gas.used()
+    }
+
+    pub fn into_logs(self) -> Vec<Log> {
+        self.logs
+    }
+
+    /// Reverts when value was sent to a function that is not payable.
+    pub fn non_payable(&self) -> Result<(), ModuleError> {
+        if self.value.is_zero() {
+            Ok(())
+        } else {
+            Err(revert_msg("function is not payable"))
+        }
+    }
+
+    /// Reads one of this module's slots (empty when unset).
+    pub fn load(&mut self, slot: &[u8]) -> Result<Bytes, ModuleError> {
+        self.charge(gas::SLOAD)?;
+        Ok(self.state.module_get(&self.module, slot))
+    }
+
+    /// Writes one of this module's slots; an empty value deletes it.
+    pub fn store(&mut self, slot: &[u8], value: Bytes) -> Result<(), ModuleError> {
+        let exists = !self.state.module_get(&self.module, slot).is_empty();
+        let words = (value.len() as u64).div_ceil(32).saturating_sub(1);
+        self.charge(if exists {
+            gas::SSTORE_RESET
+        } else {
+            gas::SSTORE_SET
+        })?;
+        self.charge(words.saturating_mul(gas::SSTORE_WORD))?;
+        self.state.module_set(&self.module, slot, value);
+        Ok(())
+    }
+
+    /// Reads a slot holding a U256 (zero when unset).
+    pub fn load_u256(&mut self, slot: &[u8]) -> Result<U256, ModuleError> {
+        let raw = self.load(slot)?;
+        if raw.len() > 32 {
+            return Err(revert_msg("corrupt module storage"));
+        }
+        Ok(U256::from_be_slice(&raw))
+    }
+
+    pub fn store_u256(&mut self, slot: &[u8], value: U256) -> Result<(), ModuleError> {
+        self.store(slot, value.to_be_bytes_trimmed_vec().into())
+    }
+
+    /// Reads a slot holding an ABI-encoded record (`None` when unset); an undecodable record
+    /// reverts as corrupt storage.
+    pub fn load_abi<T>(&mut self, slot: &[u8]) -> Result<Option<T>, ModuleError>
+    where
+        T: SolValue + From<<T::SolType as alloy_sol_types::SolType>::RustType>,
+    {
+        let raw = self.load(slot)?;
+        if raw.is_empty() {
+            return Ok(None);
+        }
+        T::abi_decode(&raw)
+            .map(Some)
+            .map_err(|_| revert_msg("corrupt module storage"))
+    }
+
+    /// Writes an ABI-encoded record to a slot.
+    pub fn store_abi<T: SolValue>(&mut self, slot: &[u8], value: &T) -> Result<(), ModuleError> {
+        self.store(slot, Bytes::from(value.abi_encode()))
+    }
+
+    /// Reads a boolean slot (set = non-empty).
+    pub fn load_flag(&mut self, slot: &[u8]) -> Result<bool, ModuleError> {
+        Ok(!self.load(slot)?.is_empty())
+    }
+
+    /// Sets or clears a boolean slot.
+    pub fn store_flag(&mut self, slot: &[u8], on: bool) -> Result<(), ModuleError> {
+        let value = if on {
+            Bytes::from_static(&[1])
+        } else {
+            Bytes::new()
+        };
+        self.store(slot, value)
+    }
+
+    /// Pays `amount` wei out of this module's balance to `to` (metered as a value transfer).
+    /// Reverts if the module's balance cannot cover it; the total is conserved exactly.
+    pub fn pay(&mut self, to: Address, amount: U256) -> Result<(), ModuleError> {
+        self.charge(gas::CALL_VALUE)?;
+        if amount.is_zero() || to == self.module {
+            return Ok(());
+        }
+        let mut from = self.state.account(&self.module);
+        from.balance = from
+            .balance
+            .checked_sub(amount)
+            .ok_or_else(|| revert_msg("module balance too low"))?;
+        let mut recipient = self.state.account(&to);
+        recipient.balance = recipient
+            .balance
+            .checked_add(amount)
+            .ok_or_else(|| revert_msg("balance overflow"))?;
+        self.state.set_account(&self.module, from);
+        self.state.set_account(&to, recipient);
+        Ok(())
+    }
+
+    /// Runs `f` as this module calling another native module's code directly (not through
+    /// calldata): inside `f`, `module` is the module whose storage and logs are used and
+    /// `caller` is this module; no value moves. Gas, state and logs are shared, so a revert
+    /// inside `f` reverts the whole call. This is how modules with a role in another module
+    /// (the DataRegistry minting DATs) act on it.
+    pub fn enter<R>(
+        &mut self,
+        module: Address,
+        f: impl FnOnce(&mut Self) -> Result<R, ModuleError>,
+    ) -> Result<R, ModuleError> {
+        let saved = (self.module, self.caller, self.value);
+        self.module = module;
+        self.caller = saved.0;
+        self.value = U256::ZERO;
+        let result = f(self);
+        (self.module, self.caller, self.value) = saved;
+        result
+    }
+
+    /// Moves `amount` wei from the caller's balance to this module's (metered as a value
+    /// transfer), for functions whose caller names an amount to pay rather than sending it as
+    /// value (as an ERC-20 `transferFrom` by the caller's own call would). Returns false, moving
+    /// nothing, when the caller's balance is short.
+    pub fn collect(&mut self, amount: U256) -> Result<bool, ModuleError> {
+        self.charge(gas::CALL_VALUE)?;
+        if amount.is_zero() || self.caller == self.module {
+            return Ok(true);
+        }
+        let mut from = self.state.account(&self.caller);
+        let Some(left) = from.balance.checked_sub(amount) else {
+            return Ok(false);
+        };
+        let mut module = self.state.account(&self.module);
+        module.balance = module
+            .balance
+            .checked_add(amount)
+            .ok_or_else(|| revert_msg("balance overflow"))?;
+        from.balance = left;
+        self.state.set_account(&self.caller, from);
+        self.state.set_account(&self.module, module);
+        Ok(true)
+    }
+
+    /// Emits a Solidity event as an Ethereum log of this module.
+    pub fn emit<E: SolEvent>(&mut self, event: &E) -> Result<(), ModuleError> {
+        let data = event.encode_log_data();
+        self.charge(gas::LOG)?;
+        self.charge(gas::LOG_TOPIC.saturating_mul(data.topics().len() as u64))?;
+        self.charge(gas::LOG_BYTE.saturating_mul(data.data.len() as u64))?;
+        self.logs.push(Log {
+            address: self.module,
+            data,
+        });
+        Ok(())
+    }
+}
+
+/// A native module.
+pub trait Module: Send + Sync + 'static {
+    /// Contract name, as in reverts and `eth_getCode`.
+    fn name(&self) -> &'static str;
+    /// The fixed address it answers at.
+    fn address(&self) -> Address;
+    /// Handles one call; returns ABI-encoded return data.
+    fn call(&self, call: &mut Call<'_>, input: &[u8]) -> Result<Vec<u8>, ModuleError>;
+}
