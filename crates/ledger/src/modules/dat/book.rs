@@ -3,11 +3,17 @@
 //! wraps).
 
 use super::records::{ClassRecord, ClassTotals, Position, Revenue, TokenRecord};
-use super::{ACC_LIMIT, SCALE, SUPPORTED_ASSETS};
 use crate::kernel::{Call, ModuleError, revert_msg, revert_with, slot};
 use alloy_primitives::{Address, B256, Bytes, U256};
 use alloy_sol_types::SolValue;
 use lazai_abi::dat::IDataAnchoringToken as I;
+use lazai_abi::{NATIVE_ASSET, SCALE};
+
+/// Every revenue asset the ledger accounts for.
+pub(crate) const SUPPORTED_ASSETS: [Address; 1] = [NATIVE_ASSET];
+
+/// A class's accumulator stays below this (2¹⁶⁰).
+pub const ACC_LIMIT: U256 = U256::from_limbs([0, 0, 1 << 32, 0]);
 
 // ---- slots ----------------------------------------------------------------------------------
 

@@ -111,11 +111,8 @@ use alloy_sol_types::{SolCall, SolValue};
 use lazai_abi::dat::IDataAnchoringToken as I;
 use records::{ClassRecord, ClassTotals, TokenRecord};
 
-/// Every revenue asset the ledger accounts for.
-pub(crate) const SUPPORTED_ASSETS: [Address; 1] = [NATIVE_ASSET];
-
-/// A class's accumulator stays below this (2¹⁶⁰).
-pub const ACC_LIMIT: U256 = U256::from_limbs([0, 0, 1 << 32, 0]);
+pub use book::ACC_LIMIT;
+use book::SUPPORTED_ASSETS;
 
 /// The DataAnchoringToken module, with the addresses holding the minter role.
 #[derive(Clone, Debug)]

@@ -34,7 +34,7 @@
 
 use super::dat::facade;
 use super::idao::facade as idao_registry;
-use crate::kernel::{Call, Module, ModuleError, decode_call, revert_with, slot};
+use crate::kernel::{Call, Module, ModuleError, decode_call, revert_msg, revert_with, slot};
 use alloy_primitives::{Address, B256, U256};
 use alloy_sol_types::{SolCall, SolValue};
 use lazai_abi::models::*;
@@ -228,7 +228,7 @@ impl ModelRegistry {
         let expected = c
             .calls
             .checked_mul(model.pricePerCall)
-            .ok_or_else(|| super::revert_msg("price overflow"))?;
+            .ok_or_else(|| revert_msg("price overflow"))?;
         if call.value != expected {
             return Err(revert_with(M::WrongPayment {
                 expected,

@@ -198,7 +198,9 @@ impl DataRegistry {
         }
         let score = proof.data.score;
         let (owner, url) = (record.ownerAddress, record.url.clone());
-        call.enter(DAT_ADDRESS, |c| dat::legacy_mint(c, owner, score, url, true))?;
+        call.enter(DAT_ADDRESS, |c| {
+            dat::legacy_mint(c, owner, score, url, true)
+        })?;
         record.rewardProofIndex = index;
         record.rewardAmount = score;
         call.store_abi(&file_slot(id), &record)?;

@@ -35,7 +35,7 @@
 //! transaction they revert with `NotSettlement`.
 
 use super::idao::facade as idao_registry;
-use crate::kernel::{Call, Module, ModuleError, decode_call, revert_with, slot};
+use crate::kernel::{Call, Module, ModuleError, decode_call, revert_msg, revert_with, slot};
 use alloy_primitives::{Address, U256};
 use alloy_sol_types::{SolCall, SolValue};
 
@@ -111,7 +111,7 @@ fn load_address(call: &mut Call<'_>, slot: &[u8]) -> Result<Address, ModuleError
     match raw.len() {
         0 => Ok(Address::ZERO),
         20 => Ok(Address::from_slice(&raw)),
-        _ => Err(super::revert_msg("corrupt module storage")),
+        _ => Err(revert_msg("corrupt module storage")),
     }
 }
 
@@ -283,7 +283,7 @@ fn deposit_account(
     a.balance = a
         .balance
         .checked_add(amount)
-        .ok_or_else(|| super::revert_msg("balance overflow"))?;
+        .ok_or_else(|| revert_msg("balance overflow"))?;
     call.store_abi(&account_slot(user, node), &a)?;
     call.emit(&P::BalanceUpdated {
         user,
@@ -437,7 +437,7 @@ impl SettlementModule {
     fn deposit(call: &mut Call<'_>) -> Result<Vec<u8>, ModuleError> {
         Self::not_paused(call)?;
         let mut user = load_user(call, call.caller)?;
-        let overflow = || super::revert_msg("balance overflow");
+        let overflow = || revert_msg("balance overflow");
         user.availableBalance = user
             .availableBalance
             .checked_add(call.value)
@@ -714,7 +714,7 @@ impl AiProcess {
         index: U256,
     ) -> Result<P::NodeInfo, ModuleError> {
         if index >= call.load_u256(count)? {
-            return Err(super::revert_msg("index out of bounds"));
+            return Err(revert_msg("index out of bounds"));
         }
         let a = load_address(call, &at(index))?;
         let mut info = process_node(call, a)?;
@@ -865,7 +865,7 @@ impl AiProcess {
         while i < n {
             let key = call.load(&accounts_at(i))?;
             if key.len() != 40 {
-                return Err(super::revert_msg("corrupt module storage"));
+                return Err(revert_msg("corrupt module storage"));
             }
             let (u, nd) = key.split_at(20);
             out.push(existing_account(
