@@ -350,9 +350,9 @@ where
         .flatten()?;
 
         let header = &built.header;
-        if header.height != parent.height().get() + 1
-            || header.parent_hash != parent.digest().to_b256()
-            || header.timestamp_ms <= parent_ts
+        if header
+            .check_child_of_hash(&parent.inner().block().header, parent.digest().to_b256())
+            .is_err()
         {
             warn!(
                 view,
@@ -396,20 +396,17 @@ where
         };
         let header = &block.inner().block().header;
         let parent_header = &parent.inner().block().header;
-        let reason = if header.height != parent_header.height + 1 {
-            Some("height is not parent height + 1")
-        } else if header.parent_hash != parent.digest().to_b256() {
-            Some("parent hash mismatch")
-        } else if header.timestamp_ms <= parent_header.timestamp_ms {
-            Some("timestamp not after parent")
-        } else if block.inner().rlp_len() > self.config.max_block_bytes {
-            Some("block too large")
-        } else if !self.proposer_matches(&consensus, header.proposer) {
-            Some("proposer is not the view leader's fee recipient")
-        } else {
-            self.check_evidence(&mut context, &block.inner().block().evidence)
-                .err()
-        };
+        let reason =
+            if let Err(e) = header.check_child_of_hash(parent_header, parent.digest().to_b256()) {
+                Some(e.as_str())
+            } else if block.inner().rlp_len() > self.config.max_block_bytes {
+                Some("block too large")
+            } else if !self.proposer_matches(&consensus, header.proposer) {
+                Some("proposer is not the view leader's fee recipient")
+            } else {
+                self.check_evidence(&mut context, &block.inner().block().evidence)
+                    .err()
+            };
         if let Some(reason) = reason {
             warn!(view, height = header.height, hash = %block.digest(), reason, "rejected block");
             return false;
