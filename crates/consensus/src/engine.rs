@@ -26,7 +26,7 @@
 
 use crate::{
     EngineConfig, Error, Executor,
-    application::{ApplicationConfig, ChainApplication, KnownBlocks, SigningScheme},
+    application::{ApplicationConfig, ChainApplication, FinalityGate, SigningScheme},
     block::{BlockCodecConfig, ConsensusBlock},
     digest::BlockDigest,
     epochs::EpochRegistry,
@@ -55,11 +55,9 @@ use commonware_runtime::{
 use commonware_storage::archive::immutable;
 use commonware_utils::NonZeroDuration;
 use futures::{FutureExt, future::BoxFuture};
-use parking_lot::Mutex;
 use rand_core::CryptoRng;
 use std::{
     num::{NonZeroU64, NonZeroUsize},
-    sync::Arc,
     time::Duration,
 };
 use tracing::{error, info};
@@ -221,44 +219,46 @@ impl<X: Executor> Engine<X> {
         } = self;
         let me = config.public_key();
         let timeouts = config.timeouts();
-        let prefix = config.partition_prefix.clone();
         let mailbox_size = nz_usize(config.mailbox_size);
         let block_cfg = BlockCodecConfig::new(config.max_block_bytes);
         let page_cache = CacheRef::new(page_size(4096), nz_usize(PAGE_CACHE_PAGES));
-        let registry = EpochRegistry::default();
-        let evidence = EvidencePool::default();
-        // Without epochs, one epoch spans every height (FixedEpocher needs a length above one).
-        let epocher = FixedEpocher::new(config.epoch_length.unwrap_or(NonZeroU64::MAX));
+        let shared = Shared {
+            registry: EpochRegistry::default(),
+            evidence: EvidencePool::default(),
+            // Without epochs, one epoch spans every height (FixedEpocher needs a length above
+            // one).
+            epocher: FixedEpocher::new(config.epoch_length.unwrap_or(NonZeroU64::MAX)),
+            status,
+        };
 
         let genesis = load_genesis(&context, &executor, &config).await?;
 
         // Marshal: finalized archives, then the actor.
-        let marshal_prefix = format!("{prefix}-marshal");
-        let finalizations = immutable::Archive::init(
+        let marshal_prefix = format!("{}-marshal", config.partition_prefix);
+        let finalizations = open_archive(
             context.child("finalizations_by_height"),
-            archive_config(
-                &marshal_prefix,
-                "finalizations",
-                &page_cache,
-                SigningScheme::certificate_codec_config_unbounded(),
-            ),
+            &marshal_prefix,
+            "finalizations",
+            &page_cache,
+            SigningScheme::certificate_codec_config_unbounded(),
         )
-        .await
-        .map_err(|e| Error::Storage(format!("finalizations archive: {e}")))?;
-        let blocks = immutable::Archive::init(
+        .await?;
+        let blocks = open_archive(
             context.child("finalized_blocks"),
-            archive_config(&marshal_prefix, "blocks", &page_cache, block_cfg),
+            &marshal_prefix,
+            "blocks",
+            &page_cache,
+            block_cfg,
         )
-        .await
-        .map_err(|e| Error::Storage(format!("blocks archive: {e}")))?;
+        .await?;
         let (actor, marshal_mailbox, floor) = Actor::init(
             context.child("marshal"),
             finalizations,
             blocks,
             marshal_config(
                 marshal_prefix,
-                &registry,
-                &epocher,
+                &shared.registry,
+                &shared.epocher,
                 &genesis,
                 mailbox_size,
                 &page_cache,
@@ -275,16 +275,13 @@ impl<X: Executor> Engine<X> {
         // Backfill resolver and block broadcast.
         let resolver = marshal_resolver::init(
             context.child("backfill"),
-            marshal_resolver::Config {
-                public_key: me.clone(),
-                peer_provider: peers.clone(),
-                blocker: blocker.clone(),
+            resolver_config(
+                me.clone(),
+                peers.clone(),
+                blocker.clone(),
                 mailbox_size,
-                fetch_timeout: nz_duration(timeouts.fetch),
-                fetch_retry_delay: Duration::from_millis(100),
-                priority_requests: false,
-                priority_responses: false,
-            },
+                &timeouts,
+            ),
             channels.backfill,
         );
         let (broadcast, buffer) = buffered::Engine::new(
@@ -294,8 +291,7 @@ impl<X: Executor> Engine<X> {
         let broadcast = broadcast.start(channels.broadcast);
 
         // Finalized block delivery to the executor; it announces each epoch's validator set.
-        let known = Arc::new(Mutex::new(KnownBlocks::default()));
-        let gate = crate::application::FinalityGate::default();
+        let gate = FinalityGate::default();
         let (reporter, updates) = finalizer::channel();
         let marshal = actor.start(reporter, buffer, resolver);
         let (epoch_sender, epoch_receiver) = futures::channel::mpsc::unbounded();
@@ -306,11 +302,10 @@ impl<X: Executor> Engine<X> {
         let finalizer = Finalizer {
             executor: executor.clone(),
             marshal: marshal_mailbox.clone(),
-            status: status.clone(),
-            known: known.clone(),
-            epocher: epocher.clone(),
+            status: shared.status.clone(),
+            epocher: shared.epocher.clone(),
             epochs: epoch_sender,
-            evidence: evidence.clone(),
+            evidence: shared.evidence.clone(),
             gate: gate.clone(),
         };
         let finalizer = context
@@ -318,22 +313,17 @@ impl<X: Executor> Engine<X> {
             .spawn(move |context| finalizer.run(context, updates));
 
         // Application behind marshal's inline wrapper, driven by each epoch's simplex.
-        let application = ApplicationConfig {
-            fee_recipient: config.fee_recipient,
-            epochs: registry.clone(),
-            evidence: evidence.clone(),
-            block_time: config.block_time,
-            max_future_drift: config.max_future_drift,
-            max_block_bytes: block_cfg.max_block_bytes,
-            genesis: genesis.hash(),
-        };
-        let application =
-            ChainApplication::new(executor, application, known, marshal_mailbox.clone(), gate);
+        let application = ChainApplication::new(
+            executor,
+            ApplicationConfig::new(&config, &shared, genesis.hash()),
+            marshal_mailbox.clone(),
+            gate,
+        );
         let inline = marshal::standard::Inline::new(
             context.child("application"),
             application,
             marshal_mailbox.clone(),
-            epocher.clone(),
+            shared.epocher.clone(),
         );
 
         let (epoch_channels, muxers) = start_muxers(
@@ -341,41 +331,26 @@ impl<X: Executor> Engine<X> {
             channels.votes,
             channels.certificates,
             channels.resolver,
-            &status,
+            &shared.status,
         );
-        let orchestrator = Orchestrator {
-            signer: config.signer.clone(),
-            namespace: config.namespace(),
-            prefix,
-            mailbox_size,
-            timeouts,
+        let orchestrator = Orchestrator::new(
+            &config,
+            shared,
             page_cache,
             blocker,
             inline,
-            status,
-            registry,
-            evidence,
-            epocher,
-            marshal: marshal_mailbox,
+            marshal_mailbox,
             tracker,
-            current: None,
-            last_hint: None,
-        };
+        );
         let orchestrator = context
             .child("orchestrator")
             .spawn(move |context| orchestrator.run(context, epoch_receiver, epoch_channels));
 
-        let mut tasks: Vec<Task> = vec![
-            orchestrator
-                .map(|r| ("orchestrator", r.map_err(Error::from).and_then(|r| r)))
-                .boxed(),
-            marshal.map(|r| ("marshal", r.map_err(Error::from))).boxed(),
-            broadcast
-                .map(|r| ("broadcast", r.map_err(Error::from)))
-                .boxed(),
-            finalizer
-                .map(|r| ("finalizer", r.map_err(Error::from).and_then(|r| r)))
-                .boxed(),
+        let mut tasks = vec![
+            fallible("orchestrator", orchestrator),
+            infallible("marshal", marshal),
+            infallible("broadcast", broadcast),
+            fallible("finalizer", finalizer),
         ];
         tasks.extend(muxers);
         first_to_stop(tasks).await
@@ -439,8 +414,71 @@ fn marshal_config(
     }
 }
 
+/// What the engine's components share: each epoch's signing scheme and fee recipients,
+/// pending equivocation evidence, the epoch boundaries and the status handle.
+pub(crate) struct Shared {
+    pub(crate) registry: EpochRegistry,
+    pub(crate) evidence: EvidencePool,
+    pub(crate) epocher: FixedEpocher,
+    pub(crate) status: StatusHandle,
+}
+
+/// Opens one of marshal's finalized archives (`name` under `prefix`).
+async fn open_archive<E, K, V>(
+    context: E,
+    prefix: &str,
+    name: &str,
+    page_cache: &CacheRef,
+    codec: V::Cfg,
+) -> Result<immutable::Archive<E, K, V>, Error>
+where
+    E: commonware_storage::Context,
+    K: commonware_utils::Array,
+    V: commonware_codec::CodecShared,
+{
+    immutable::Archive::init(context, archive_config(prefix, name, page_cache, codec))
+        .await
+        .map_err(|e| Error::Storage(format!("{name} archive: {e}")))
+}
+
 /// A component of a running engine, named for the log line when it stops.
 type Task = BoxFuture<'static, (&'static str, Result<(), Error>)>;
+
+/// A component that ends with `()`.
+fn infallible(name: &'static str, handle: commonware_runtime::Handle<()>) -> Task {
+    handle.map(move |r| (name, r.map_err(Error::from))).boxed()
+}
+
+/// A component that ends with its own result.
+fn fallible(name: &'static str, handle: commonware_runtime::Handle<Result<(), Error>>) -> Task {
+    handle
+        .map(move |r| (name, r.map_err(Error::from).and_then(|r| r)))
+        .boxed()
+}
+
+/// Marshal's backfill of blocks and finalizations from peers.
+fn resolver_config<P, B>(
+    me: PublicKey,
+    peers: P,
+    blocker: B,
+    mailbox_size: NonZeroUsize,
+    timeouts: &crate::Timeouts,
+) -> marshal_resolver::Config<PublicKey, P, B>
+where
+    P: commonware_p2p::Provider<PublicKey = PublicKey>,
+    B: Blocker<PublicKey = PublicKey>,
+{
+    marshal_resolver::Config {
+        public_key: me,
+        peer_provider: peers,
+        blocker,
+        mailbox_size,
+        fetch_timeout: nz_duration(timeouts.fetch),
+        fetch_retry_delay: Duration::from_millis(100),
+        priority_requests: false,
+        priority_responses: false,
+    }
+}
 
 /// Runs until the first component stops and returns its result.
 async fn first_to_stop(tasks: Vec<Task>) -> Result<(), Error> {

@@ -3,11 +3,11 @@
 //! See the engine's module doc for the whole picture.
 
 use crate::{
-    Error, Executor, ValidatorSet,
+    EngineConfig, Error, Executor, ValidatorSet,
     application::{ChainApplication, SigningScheme},
     block::ConsensusBlock,
     digest::BlockDigest,
-    engine::{IO_BUFFER, STALE_JOURNALS_SWEPT, VIEW_RETENTION, nz_duration, nz_usize},
+    engine::{IO_BUFFER, STALE_JOURNALS_SWEPT, Shared, VIEW_RETENTION, nz_duration, nz_usize},
     epochs::EpochRegistry,
     evidence::{EvidencePool, EvidenceReporter},
     keys::PublicKey,
@@ -79,6 +79,36 @@ where
     X: Executor,
     B: Blocker<PublicKey = PublicKey>,
 {
+    /// An orchestrator that has entered no epoch yet.
+    pub(crate) fn new(
+        config: &EngineConfig,
+        shared: Shared,
+        page_cache: CacheRef,
+        blocker: B,
+        inline: InlineApp<E, X>,
+        marshal: crate::application::MarshalMailbox,
+        tracker: PeerTracker,
+    ) -> Self {
+        Self {
+            signer: config.signer.clone(),
+            namespace: config.namespace(),
+            prefix: config.partition_prefix.clone(),
+            mailbox_size: nz_usize(config.mailbox_size),
+            timeouts: config.timeouts(),
+            page_cache,
+            blocker,
+            inline,
+            status: shared.status,
+            registry: shared.registry,
+            evidence: shared.evidence,
+            epocher: shared.epocher,
+            marshal,
+            tracker,
+            current: None,
+            last_hint: None,
+        }
+    }
+
     /// Enters each epoch `epochs` announces, until the announcements end or the vote channel
     /// closes.
     pub(crate) async fn run<S: Sender<PublicKey = PublicKey>>(

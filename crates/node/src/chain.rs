@@ -499,6 +499,10 @@ impl Executor for Chain {
         }
     }
 
+    fn knows(&self, hash: &B256) -> bool {
+        self.inner.candidates.lock().contains_key(hash)
+    }
+
     fn finalized(&self, block: &Block) {
         if let Err(reason) = self.commit(block) {
             error!(height = block.height(), %reason, "cannot apply finalized block; halting this node's chain");
