@@ -1,16 +1,18 @@
 //! The chain application marshal drives in standard inline mode: building blocks on the parent
 //! consensus names and verifying peers' blocks, both through the [`Executor`].
 //!
-//! Besides the header checks consensus needs (height, parent hash, timestamp monotonicity and
-//! drift), this file guarantees the executor's contract that it only ever sees a child of a block
-//! it has built or verified, or of the last finalized block: when consensus asks about a block
-//! whose unfinalized ancestors this node never verified (after a restart, or when it missed a
-//! proposal), those ancestors are verified first, oldest to newest.
+//! Besides the header checks consensus needs (the parent rule `Header::check_child_of`, which
+//! the executor applies again before it executes, and drift), this file guarantees the
+//! executor's contract that it only ever sees a child of a block it has built or verified, or of
+//! the last finalized block: when consensus asks about a block whose unfinalized ancestors the
+//! executor does not know (`Executor::knows`; after a restart, or when it missed a proposal),
+//! those ancestors are verified first, oldest to newest.
 
 use crate::{
-    Executor,
-    block::ConsensusBlock,
+    EngineConfig, Executor,
+    block::{BlockCodecConfig, ConsensusBlock},
     digest::BlockDigest,
+    engine::Shared,
     epochs::EpochRegistry,
     evidence::{self, EvidencePool, MAX_EVIDENCE_PER_BLOCK},
     keys::PublicKey,
@@ -25,9 +27,7 @@ use commonware_cryptography::{Digested, Digestible};
 use commonware_runtime::{Clock, Spawner};
 use futures::StreamExt;
 use lazai_types::Address;
-use parking_lot::Mutex;
 use std::{
-    collections::HashMap,
     sync::Arc,
     time::{Duration, UNIX_EPOCH},
 };
@@ -57,27 +57,6 @@ enum Checked {
     Superseded,
 }
 
-/// Unfinalized blocks the executor has built or verified in this process, by hash.
-#[derive(Default)]
-pub(crate) struct KnownBlocks {
-    heights: HashMap<BlockDigest, u64>,
-}
-
-impl KnownBlocks {
-    fn insert(&mut self, digest: BlockDigest, height: u64) {
-        self.heights.insert(digest, height);
-    }
-
-    fn contains(&self, digest: &BlockDigest) -> bool {
-        self.heights.contains_key(digest)
-    }
-
-    /// Forgets blocks at or below the finalized height.
-    pub(crate) fn prune(&mut self, finalized: u64) {
-        self.heights.retain(|_, height| *height > finalized);
-    }
-}
-
 /// Static parameters of [`ChainApplication`].
 #[derive(Clone, Debug)]
 pub(crate) struct ApplicationConfig {
@@ -93,12 +72,26 @@ pub(crate) struct ApplicationConfig {
     pub genesis: BlockDigest,
 }
 
+impl ApplicationConfig {
+    /// The application's part of the engine's configuration; `genesis` is the genesis digest.
+    pub(crate) fn new(config: &EngineConfig, shared: &Shared, genesis: BlockDigest) -> Self {
+        Self {
+            fee_recipient: config.fee_recipient,
+            epochs: shared.registry.clone(),
+            evidence: shared.evidence.clone(),
+            block_time: config.block_time,
+            max_future_drift: config.max_future_drift,
+            max_block_bytes: BlockCodecConfig::new(config.max_block_bytes).max_block_bytes,
+            genesis,
+        }
+    }
+}
+
 /// Marshal application backed by an [`Executor`].
 #[derive(Clone)]
 pub struct ChainApplication<X> {
     executor: X,
     config: ApplicationConfig,
-    known: Arc<Mutex<KnownBlocks>>,
     marshal: MarshalMailbox,
     gate: FinalityGate,
 }
@@ -129,17 +122,21 @@ impl<X: Executor> ChainApplication<X> {
     pub(crate) fn new(
         executor: X,
         config: ApplicationConfig,
-        known: Arc<Mutex<KnownBlocks>>,
         marshal: MarshalMailbox,
         gate: FinalityGate,
     ) -> Self {
         Self {
             executor,
             config,
-            known,
             marshal,
             gate,
         }
+    }
+
+    /// Whether the executor built or verified `digest` and still holds its post-state. The
+    /// executor's cache is the only record of verified blocks.
+    fn knows(&self, digest: &BlockDigest) -> bool {
+        self.executor.knows(&digest.to_b256())
     }
 
     /// `Executor::verify(anchor, child)` off the async core, unless finality has already
@@ -227,7 +224,7 @@ impl<X: Executor> ChainApplication<X> {
         if parent_height <= finalized {
             return parent_height == finalized && self.is_finalized(parent.inner()).await;
         }
-        if self.known.lock().contains(&parent.digest()) {
+        if self.knows(&parent.digest()) {
             return true;
         }
 
@@ -239,7 +236,7 @@ impl<X: Executor> ChainApplication<X> {
                 return false;
             };
             let height = ancestor.height().get();
-            let known = self.known.lock().contains(&ancestor.digest());
+            let known = self.knows(&ancestor.digest());
             chain.push(ancestor);
             if known || height <= finalized {
                 break;
@@ -282,9 +279,6 @@ impl<X: Executor> ChainApplication<X> {
                 );
                 return false;
             }
-            self.known
-                .lock()
-                .insert(pair[0].digest(), pair[0].height().get());
         }
         true
     }
@@ -350,9 +344,9 @@ where
         .flatten()?;
 
         let header = &built.header;
-        if header.height != parent.height().get() + 1
-            || header.parent_hash != parent.digest().to_b256()
-            || header.timestamp_ms <= parent_ts
+        if header
+            .check_child_of_hash(&parent.inner().block().header, parent.digest().to_b256())
+            .is_err()
         {
             warn!(
                 view,
@@ -371,7 +365,6 @@ where
             );
             return None;
         }
-        self.known.lock().insert(block.hash(), block.number());
         debug!(
             view,
             height = block.number(),
@@ -396,20 +389,17 @@ where
         };
         let header = &block.inner().block().header;
         let parent_header = &parent.inner().block().header;
-        let reason = if header.height != parent_header.height + 1 {
-            Some("height is not parent height + 1")
-        } else if header.parent_hash != parent.digest().to_b256() {
-            Some("parent hash mismatch")
-        } else if header.timestamp_ms <= parent_header.timestamp_ms {
-            Some("timestamp not after parent")
-        } else if block.inner().rlp_len() > self.config.max_block_bytes {
-            Some("block too large")
-        } else if !self.proposer_matches(&consensus, header.proposer) {
-            Some("proposer is not the view leader's fee recipient")
-        } else {
-            self.check_evidence(&mut context, &block.inner().block().evidence)
-                .err()
-        };
+        let reason =
+            if let Err(e) = header.check_child_of_hash(parent_header, parent.digest().to_b256()) {
+                Some(e.as_str())
+            } else if block.inner().rlp_len() > self.config.max_block_bytes {
+                Some("block too large")
+            } else if !self.proposer_matches(&consensus, header.proposer) {
+                Some("proposer is not the view leader's fee recipient")
+            } else {
+                self.check_evidence(&mut context, &block.inner().block().evidence)
+                    .err()
+            };
         if let Some(reason) = reason {
             warn!(view, height = header.height, hash = %block.digest(), reason, "rejected block");
             return false;
@@ -432,7 +422,7 @@ where
         if header.height <= self.executor.last_finalized_height() {
             return self.is_finalized(block.inner()).await;
         }
-        if self.known.lock().contains(&block.digest()) {
+        if self.knows(&block.digest()) {
             return true;
         }
         if !self.ensure_known(&context, &parent, &mut ancestry).await {
@@ -448,9 +438,6 @@ where
             None => return futures::future::pending().await,
         };
         if valid {
-            self.known
-                .lock()
-                .insert(block.digest(), block.height().get());
             debug!(view, height = header.height, hash = %block.digest(), "verified block");
         } else {
             warn!(view, height = header.height, hash = %block.digest(), "executor rejected block");

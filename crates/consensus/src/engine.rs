@@ -25,23 +25,24 @@
 //! storage resumes all of them.
 
 use crate::{
-    EngineConfig, Error, Executor, ValidatorSet,
-    application::{ApplicationConfig, ChainApplication, KnownBlocks, SigningScheme},
+    EngineConfig, Error, Executor,
+    application::{ApplicationConfig, ChainApplication, FinalityGate, SigningScheme},
     block::{BlockCodecConfig, ConsensusBlock},
     digest::BlockDigest,
     epochs::EpochRegistry,
-    evidence::{EvidencePool, EvidenceReporter},
+    evidence::EvidencePool,
     finalizer::{self, Finalizer},
     keys::PublicKey,
-    status::{StatusHandle, StatusReporter, TrackedReceiver},
+    orchestrator::{EpochChannels, Orchestrator},
+    status::{StatusHandle, TrackedReceiver},
 };
 use commonware_broadcast::buffered;
 use commonware_consensus::{
     marshal::{self, core::Actor, resolver::p2p as marshal_resolver, standard::Standard},
-    simplex::{self, elector::RoundRobin},
-    types::{Epoch, Epocher, FixedEpocher, Height, ViewDelta},
+    simplex,
+    types::{FixedEpocher, ViewDelta},
 };
-use commonware_cryptography::{Digested, Sha256, Signer as _, certificate::Verifier as _};
+use commonware_cryptography::{Digested, certificate::Verifier as _};
 use commonware_p2p::{
     Blocker, Receiver, Sender,
     utils::mux::{Builder as _, Muxer},
@@ -52,33 +53,28 @@ use commonware_runtime::{
     buffer::paged::{CacheRef, page_size},
 };
 use commonware_storage::archive::immutable;
-use commonware_utils::{NonZeroDuration, ordered::Set, vec::NonEmptyVec};
-use futures::{FutureExt, StreamExt, channel::mpsc::UnboundedReceiver, future::BoxFuture};
-use lazai_types::Address;
-use parking_lot::Mutex;
+use commonware_utils::NonZeroDuration;
+use futures::{FutureExt, future::BoxFuture};
 use rand_core::CryptoRng;
 use std::{
-    collections::BTreeMap,
     num::{NonZeroU64, NonZeroUsize},
-    sync::Arc,
-    time::{Duration, Instant},
+    time::Duration,
 };
-use tracing::{debug, error, info, warn};
+use tracing::{error, info};
 
-/// Tells the network layer which peers an epoch needs (called once per epoch, in order).
-pub type PeerTracker = Box<dyn FnMut(&ValidatorSet) + Send>;
+pub use crate::orchestrator::PeerTracker;
 
 /// Views of history simplex and marshal keep behind the finalized tip.
-const VIEW_RETENTION: u64 = 256;
+pub(crate) const VIEW_RETENTION: u64 = 256;
 /// Pages (4 KiB each) cached for journal and archive reads.
 const PAGE_CACHE_PAGES: usize = 1024;
 /// Items per archive section.
 const ITEMS_PER_SECTION: u64 = 4096;
 /// How many retired epochs' vote journals each epoch change looks for (covers restarts that
 /// skipped some changes).
-const STALE_JOURNALS_SWEPT: u64 = 16;
+pub(crate) const STALE_JOURNALS_SWEPT: u64 = 16;
 /// Write/replay buffer for journals and archives.
-const IO_BUFFER: usize = 1 << 16;
+pub(crate) const IO_BUFFER: usize = 1 << 16;
 
 /// The p2p channels the engine needs, each a `(sender, receiver)` pair. All five must be
 /// registered with a message limit of at least [`max_message_size`].
@@ -125,11 +121,11 @@ pub fn max_message_size(participants: usize, max_block_bytes: usize) -> u32 {
     ])
 }
 
-fn nz_usize(value: usize) -> NonZeroUsize {
+pub(crate) fn nz_usize(value: usize) -> NonZeroUsize {
     NonZeroUsize::new(value).unwrap_or(NonZeroUsize::MIN)
 }
 
-fn nz_duration(value: Duration) -> NonZeroDuration {
+pub(crate) fn nz_duration(value: Duration) -> NonZeroDuration {
     NonZeroDuration::new(value)
         .unwrap_or_else(|| NonZeroDuration::new_panic(Duration::from_millis(1)))
 }
@@ -223,73 +219,51 @@ impl<X: Executor> Engine<X> {
         } = self;
         let me = config.public_key();
         let timeouts = config.timeouts();
-        let prefix = config.partition_prefix.clone();
         let mailbox_size = nz_usize(config.mailbox_size);
         let block_cfg = BlockCodecConfig::new(config.max_block_bytes);
         let page_cache = CacheRef::new(page_size(4096), nz_usize(PAGE_CACHE_PAGES));
-        let registry = EpochRegistry::default();
-        let evidence = EvidencePool::default();
-        // Without epochs, one epoch spans every height (FixedEpocher needs a length above one).
-        let epocher = FixedEpocher::new(config.epoch_length.unwrap_or(NonZeroU64::MAX));
+        let shared = Shared {
+            registry: EpochRegistry::default(),
+            evidence: EvidencePool::default(),
+            // Without epochs, one epoch spans every height (FixedEpocher needs a length above
+            // one).
+            epocher: FixedEpocher::new(config.epoch_length.unwrap_or(NonZeroU64::MAX)),
+            status,
+        };
 
-        let genesis_executor = executor.clone();
-        let genesis = context
-            .child("genesis")
-            .shared(true)
-            .spawn(move |_| async move { ConsensusBlock::new(genesis_executor.genesis()) })
-            .await?;
-        info!(
-            public_key = %me,
-            genesis = %genesis.hash(),
-            epoch_length = config.epoch_length.map(NonZeroU64::get),
-            block_time_ms = config.block_time.as_millis() as u64,
-            "starting consensus engine"
-        );
+        let genesis = load_genesis(&context, &executor, &config).await?;
 
         // Marshal: finalized archives, then the actor.
-        let marshal_prefix = format!("{prefix}-marshal");
-        let finalizations = immutable::Archive::init(
+        let marshal_prefix = format!("{}-marshal", config.partition_prefix);
+        let finalizations = open_archive(
             context.child("finalizations_by_height"),
-            archive_config(
-                &marshal_prefix,
-                "finalizations",
-                &page_cache,
-                SigningScheme::certificate_codec_config_unbounded(),
-            ),
+            &marshal_prefix,
+            "finalizations",
+            &page_cache,
+            SigningScheme::certificate_codec_config_unbounded(),
         )
-        .await
-        .map_err(|e| Error::Storage(format!("finalizations archive: {e}")))?;
-        let blocks = immutable::Archive::init(
+        .await?;
+        let blocks = open_archive(
             context.child("finalized_blocks"),
-            archive_config(&marshal_prefix, "blocks", &page_cache, block_cfg),
+            &marshal_prefix,
+            "blocks",
+            &page_cache,
+            block_cfg,
         )
-        .await
-        .map_err(|e| Error::Storage(format!("blocks archive: {e}")))?;
+        .await?;
         let (actor, marshal_mailbox, floor) = Actor::init(
             context.child("marshal"),
             finalizations,
             blocks,
-            marshal::Config {
-                provider: registry.clone(),
-                epocher: epocher.clone(),
-                start: marshal::Start::Genesis(Digested::precomputed(
-                    genesis.clone(),
-                    genesis.hash(),
-                )),
-                partition_prefix: marshal_prefix,
+            marshal_config(
+                marshal_prefix,
+                &shared.registry,
+                &shared.epocher,
+                &genesis,
                 mailbox_size,
-                view_retention: ViewDelta::new(VIEW_RETENTION),
-                prunable_items_per_section: NonZeroU64::new(ITEMS_PER_SECTION)
-                    .unwrap_or(NonZeroU64::MIN),
-                page_cache: page_cache.clone(),
-                replay_buffer: nz_usize(IO_BUFFER),
-                key_write_buffer: nz_usize(IO_BUFFER),
-                value_write_buffer: nz_usize(IO_BUFFER),
-                block_codec_config: block_cfg,
-                max_repair: nz_usize(16),
-                max_pending_acks: nz_usize(16),
-                strategy: Sequential,
-            },
+                &page_cache,
+                block_cfg,
+            ),
         )
         .await;
         info!(
@@ -301,35 +275,23 @@ impl<X: Executor> Engine<X> {
         // Backfill resolver and block broadcast.
         let resolver = marshal_resolver::init(
             context.child("backfill"),
-            marshal_resolver::Config {
-                public_key: me.clone(),
-                peer_provider: peers.clone(),
-                blocker: blocker.clone(),
+            resolver_config(
+                me.clone(),
+                peers.clone(),
+                blocker.clone(),
                 mailbox_size,
-                fetch_timeout: nz_duration(timeouts.fetch),
-                fetch_retry_delay: Duration::from_millis(100),
-                priority_requests: false,
-                priority_responses: false,
-            },
+                &timeouts,
+            ),
             channels.backfill,
         );
         let (broadcast, buffer) = buffered::Engine::new(
             context.child("broadcast"),
-            buffered::Config {
-                public_key: me.clone(),
-                mailbox_size,
-                deque_size: 16,
-                priority: false,
-                codec_config: block_cfg,
-                peer_provider: peers,
-                strategy: Sequential,
-            },
+            broadcast_config(me, peers, mailbox_size, block_cfg),
         );
         let broadcast = broadcast.start(channels.broadcast);
 
         // Finalized block delivery to the executor; it announces each epoch's validator set.
-        let known = Arc::new(Mutex::new(KnownBlocks::default()));
-        let gate = crate::application::FinalityGate::default();
+        let gate = FinalityGate::default();
         let (reporter, updates) = finalizer::channel();
         let marshal = actor.start(reporter, buffer, resolver);
         let (epoch_sender, epoch_receiver) = futures::channel::mpsc::unbounded();
@@ -340,11 +302,10 @@ impl<X: Executor> Engine<X> {
         let finalizer = Finalizer {
             executor: executor.clone(),
             marshal: marshal_mailbox.clone(),
-            status: status.clone(),
-            known: known.clone(),
-            epocher: epocher.clone(),
+            status: shared.status.clone(),
+            epocher: shared.epocher.clone(),
             epochs: epoch_sender,
-            evidence: evidence.clone(),
+            evidence: shared.evidence.clone(),
             gate: gate.clone(),
         };
         let finalizer = context
@@ -354,16 +315,7 @@ impl<X: Executor> Engine<X> {
         // Application behind marshal's inline wrapper, driven by each epoch's simplex.
         let application = ChainApplication::new(
             executor,
-            ApplicationConfig {
-                fee_recipient: config.fee_recipient,
-                epochs: registry.clone(),
-                evidence: evidence.clone(),
-                block_time: config.block_time,
-                max_future_drift: config.max_future_drift,
-                max_block_bytes: block_cfg.max_block_bytes,
-                genesis: genesis.hash(),
-            },
-            known,
+            ApplicationConfig::new(&config, &shared, genesis.hash()),
             marshal_mailbox.clone(),
             gate,
         );
@@ -371,91 +323,245 @@ impl<X: Executor> Engine<X> {
             context.child("application"),
             application,
             marshal_mailbox.clone(),
-            epocher.clone(),
+            shared.epocher.clone(),
         );
 
-        // Per-epoch sub-channels; votes for epochs we don't run land in the backup queue.
-        let (vote_sender, vote_receiver) = channels.votes;
-        let (vote_mux, votes, backup) = Muxer::builder(
-            context.child("votes_mux"),
-            vote_sender,
-            TrackedReceiver::new(vote_receiver, status.clone()),
-        )
-        .with_backup()
-        .build();
-        let (certificate_mux, certificates) = Muxer::new(
-            context.child("certificates_mux"),
-            channels.certificates.0,
-            channels.certificates.1,
+        let (epoch_channels, muxers) = start_muxers(
+            &context,
+            channels.votes,
+            channels.certificates,
+            channels.resolver,
+            &shared.status,
         );
-        let (resolver_mux, resolvers) = Muxer::new(
-            context.child("resolver_mux"),
-            channels.resolver.0,
-            channels.resolver.1,
-        );
-        let muxers = [
-            vote_mux.start(),
-            certificate_mux.start(),
-            resolver_mux.start(),
-        ];
-
-        let orchestrator = Orchestrator {
-            signer: config.signer.clone(),
-            namespace: config.namespace(),
-            prefix,
-            mailbox_size,
-            timeouts,
+        let orchestrator = Orchestrator::new(
+            &config,
+            shared,
             page_cache,
             blocker,
             inline,
-            status,
-            registry,
-            evidence,
-            epocher,
-            marshal: marshal_mailbox,
+            marshal_mailbox,
             tracker,
-            current: None,
-            last_hint: None,
-        };
-        let orchestrator = context.child("orchestrator").spawn(move |context| {
-            orchestrator.run(
-                context,
-                epoch_receiver,
-                votes,
-                certificates,
-                resolvers,
-                backup,
-            )
-        });
+        );
+        let orchestrator = context
+            .child("orchestrator")
+            .spawn(move |context| orchestrator.run(context, epoch_receiver, epoch_channels));
 
-        // Run until the first component stops.
-        let [votes_mux, certificates_mux, resolver_mux] = muxers;
-        let tasks: Vec<BoxFuture<'static, (&'static str, Result<(), Error>)>> = vec![
-            orchestrator
-                .map(|r| ("orchestrator", r.map_err(Error::from).and_then(|r| r)))
-                .boxed(),
-            marshal.map(|r| ("marshal", r.map_err(Error::from))).boxed(),
-            broadcast
-                .map(|r| ("broadcast", r.map_err(Error::from)))
-                .boxed(),
-            finalizer
-                .map(|r| ("finalizer", r.map_err(Error::from).and_then(|r| r)))
-                .boxed(),
-            votes_mux.map(|r| ("votes mux", mux_result(r))).boxed(),
-            certificates_mux
-                .map(|r| ("certificates mux", mux_result(r)))
-                .boxed(),
-            resolver_mux
-                .map(|r| ("resolver mux", mux_result(r)))
-                .boxed(),
+        let mut tasks = vec![
+            fallible("orchestrator", orchestrator),
+            infallible("marshal", marshal),
+            infallible("broadcast", broadcast),
+            fallible("finalizer", finalizer),
         ];
-        let ((component, result), _, _) = futures::future::select_all(tasks).await;
-        match &result {
-            Ok(()) => info!(component, "consensus component stopped"),
-            Err(e) => error!(component, error = %e, "consensus component failed"),
-        }
-        result
+        tasks.extend(muxers);
+        first_to_stop(tasks).await
     }
+}
+
+/// Asks the executor for the genesis block (off the async core) and logs the engine's start.
+async fn load_genesis<E: Spawner, X: Executor>(
+    context: &E,
+    executor: &X,
+    config: &EngineConfig,
+) -> Result<ConsensusBlock, Error> {
+    let executor = executor.clone();
+    let genesis = context
+        .child("genesis")
+        .shared(true)
+        .spawn(move |_| async move { ConsensusBlock::new(executor.genesis()) })
+        .await?;
+    info!(
+        public_key = %config.public_key(),
+        genesis = %genesis.hash(),
+        epoch_length = config.epoch_length.map(NonZeroU64::get),
+        block_time_ms = config.block_time.as_millis() as u64,
+        "starting consensus engine"
+    );
+    Ok(genesis)
+}
+
+/// Marshal's configuration: it starts from `genesis` and keeps its partitions under `prefix`.
+fn marshal_config(
+    prefix: String,
+    registry: &EpochRegistry,
+    epocher: &FixedEpocher,
+    genesis: &ConsensusBlock,
+    mailbox_size: NonZeroUsize,
+    page_cache: &CacheRef,
+    block_cfg: BlockCodecConfig,
+) -> marshal::Config<
+    EpochRegistry,
+    FixedEpocher,
+    Sequential,
+    ConsensusBlock,
+    Digested<ConsensusBlock>,
+> {
+    marshal::Config {
+        provider: registry.clone(),
+        epocher: epocher.clone(),
+        start: marshal::Start::Genesis(Digested::precomputed(genesis.clone(), genesis.hash())),
+        partition_prefix: prefix,
+        mailbox_size,
+        view_retention: ViewDelta::new(VIEW_RETENTION),
+        prunable_items_per_section: NonZeroU64::new(ITEMS_PER_SECTION).unwrap_or(NonZeroU64::MIN),
+        page_cache: page_cache.clone(),
+        replay_buffer: nz_usize(IO_BUFFER),
+        key_write_buffer: nz_usize(IO_BUFFER),
+        value_write_buffer: nz_usize(IO_BUFFER),
+        block_codec_config: block_cfg,
+        max_repair: nz_usize(16),
+        max_pending_acks: nz_usize(16),
+        strategy: Sequential,
+    }
+}
+
+/// What the engine's components share: each epoch's signing scheme and fee recipients,
+/// pending equivocation evidence, the epoch boundaries and the status handle.
+pub(crate) struct Shared {
+    pub(crate) registry: EpochRegistry,
+    pub(crate) evidence: EvidencePool,
+    pub(crate) epocher: FixedEpocher,
+    pub(crate) status: StatusHandle,
+}
+
+/// Opens one of marshal's finalized archives (`name` under `prefix`).
+async fn open_archive<E, K, V>(
+    context: E,
+    prefix: &str,
+    name: &str,
+    page_cache: &CacheRef,
+    codec: V::Cfg,
+) -> Result<immutable::Archive<E, K, V>, Error>
+where
+    E: commonware_storage::Context,
+    K: commonware_utils::Array,
+    V: commonware_codec::CodecShared,
+{
+    immutable::Archive::init(context, archive_config(prefix, name, page_cache, codec))
+        .await
+        .map_err(|e| Error::Storage(format!("{name} archive: {e}")))
+}
+
+/// A component of a running engine, named for the log line when it stops.
+type Task = BoxFuture<'static, (&'static str, Result<(), Error>)>;
+
+/// A component that ends with `()`.
+fn infallible(name: &'static str, handle: commonware_runtime::Handle<()>) -> Task {
+    handle.map(move |r| (name, r.map_err(Error::from))).boxed()
+}
+
+/// A component that ends with its own result.
+fn fallible(name: &'static str, handle: commonware_runtime::Handle<Result<(), Error>>) -> Task {
+    handle
+        .map(move |r| (name, r.map_err(Error::from).and_then(|r| r)))
+        .boxed()
+}
+
+/// Marshal's backfill of blocks and finalizations from peers.
+fn resolver_config<P, B>(
+    me: PublicKey,
+    peers: P,
+    blocker: B,
+    mailbox_size: NonZeroUsize,
+    timeouts: &crate::Timeouts,
+) -> marshal_resolver::Config<PublicKey, P, B>
+where
+    P: commonware_p2p::Provider<PublicKey = PublicKey>,
+    B: Blocker<PublicKey = PublicKey>,
+{
+    marshal_resolver::Config {
+        public_key: me,
+        peer_provider: peers,
+        blocker,
+        mailbox_size,
+        fetch_timeout: nz_duration(timeouts.fetch),
+        fetch_retry_delay: Duration::from_millis(100),
+        priority_requests: false,
+        priority_responses: false,
+    }
+}
+
+/// Runs until the first component stops and returns its result.
+async fn first_to_stop(tasks: Vec<Task>) -> Result<(), Error> {
+    let ((component, result), _, _) = futures::future::select_all(tasks).await;
+    match &result {
+        Ok(()) => info!(component, "consensus component stopped"),
+        Err(e) => error!(component, error = %e, "consensus component failed"),
+    }
+    result
+}
+
+/// The buffered broadcast of whole blocks to every peer.
+fn broadcast_config<P>(
+    me: PublicKey,
+    peers: P,
+    mailbox_size: NonZeroUsize,
+    block_cfg: BlockCodecConfig,
+) -> buffered::Config<PublicKey, BlockCodecConfig, P, Sequential>
+where
+    P: commonware_p2p::Provider<PublicKey = PublicKey>,
+{
+    buffered::Config {
+        public_key: me,
+        mailbox_size,
+        deque_size: 16,
+        priority: false,
+        codec_config: block_cfg,
+        peer_provider: peers,
+        strategy: Sequential,
+    }
+}
+
+/// Splits the vote, certificate and resolver channels into per-epoch sub-channels; votes for
+/// epochs we don't run land in the backup queue. Returns the muxers as tasks.
+fn start_muxers<E, S, R>(
+    context: &E,
+    votes: (S, R),
+    certificates: (S, R),
+    resolver: (S, R),
+    status: &StatusHandle,
+) -> (EpochChannels<S>, [Task; 3])
+where
+    E: Spawner + Metrics + Clock + Storage + CryptoRng,
+    S: Sender<PublicKey = PublicKey>,
+    R: Receiver<PublicKey = PublicKey>,
+{
+    let (vote_mux, votes, backup) = Muxer::builder(
+        context.child("votes_mux"),
+        votes.0,
+        TrackedReceiver::new(votes.1, status.clone()),
+    )
+    .with_backup()
+    .build();
+    let (certificate_mux, certificates) = Muxer::new(
+        context.child("certificates_mux"),
+        certificates.0,
+        certificates.1,
+    );
+    let (resolver_mux, resolvers) =
+        Muxer::new(context.child("resolver_mux"), resolver.0, resolver.1);
+    let tasks: [Task; 3] = [
+        vote_mux
+            .start()
+            .map(|r| ("votes mux", mux_result(r)))
+            .boxed(),
+        certificate_mux
+            .start()
+            .map(|r| ("certificates mux", mux_result(r)))
+            .boxed(),
+        resolver_mux
+            .start()
+            .map(|r| ("resolver mux", mux_result(r)))
+            .boxed(),
+    ];
+    (
+        EpochChannels {
+            votes,
+            certificates,
+            resolvers,
+            backup,
+        },
+        tasks,
+    )
 }
 
 fn mux_result<T, E: std::fmt::Display>(
@@ -465,233 +571,5 @@ fn mux_result<T, E: std::fmt::Display>(
         Ok(Ok(_)) => Ok(()),
         Ok(Err(e)) => Err(Error::Network(e.to_string())),
         Err(e) => Err(Error::from(e)),
-    }
-}
-
-type MuxHandle<S> = commonware_p2p::utils::mux::MuxHandle<S>;
-type BackupQueue =
-    commonware_utils::channel::mpsc::Receiver<(u64, commonware_p2p::Message<PublicKey>)>;
-type InlineApp<E, X> =
-    marshal::standard::Inline<E, SigningScheme, ChainApplication<X>, ConsensusBlock, FixedEpocher>;
-
-/// Starts and stops one simplex instance per epoch as the finalized chain crosses boundaries.
-struct Orchestrator<E: Spawner + Metrics + Clock + Storage + CryptoRng, X: Executor, B> {
-    signer: crate::keys::PrivateKey,
-    namespace: Vec<u8>,
-    prefix: String,
-    mailbox_size: NonZeroUsize,
-    timeouts: crate::Timeouts,
-    page_cache: CacheRef,
-    blocker: B,
-    inline: InlineApp<E, X>,
-    status: StatusHandle,
-    registry: EpochRegistry,
-    evidence: EvidencePool,
-    epocher: FixedEpocher,
-    marshal: crate::application::MarshalMailbox,
-    tracker: PeerTracker,
-    /// The epoch running and its simplex instance.
-    current: Option<(Epoch, commonware_runtime::Handle<()>)>,
-    /// Last catch-up hint (epoch it targeted, when), to send at most one per fetch timeout.
-    last_hint: Option<(Epoch, Instant)>,
-}
-
-impl<E, X, B> Orchestrator<E, X, B>
-where
-    E: Spawner + Metrics + Clock + Storage + CryptoRng,
-    X: Executor,
-    B: Blocker<PublicKey = PublicKey>,
-{
-    async fn run<S: Sender<PublicKey = PublicKey>>(
-        mut self,
-        context: E,
-        mut epochs: UnboundedReceiver<ValidatorSet>,
-        mut votes: MuxHandle<S>,
-        mut certificates: MuxHandle<S>,
-        mut resolvers: MuxHandle<S>,
-        mut backup: BackupQueue,
-    ) -> Result<(), Error> {
-        loop {
-            futures::select! {
-                set = epochs.next() => {
-                    let Some(set) = set else {
-                        debug!("epoch announcements closed");
-                        return Ok(());
-                    };
-                    self.enter(&context, set, &mut votes, &mut certificates, &mut resolvers)
-                        .await?;
-                }
-                message = backup.recv().fuse() => {
-                    let Some((epoch, (peer, _))) = message else {
-                        return Err(Error::Network("vote channel closed".into()));
-                    };
-                    self.on_unknown_epoch(Epoch::new(epoch), peer);
-                }
-            }
-        }
-    }
-
-    /// Moves consensus to `set`'s epoch (ignores sets at or below the running epoch).
-    async fn enter<S: Sender<PublicKey = PublicKey>>(
-        &mut self,
-        context: &E,
-        set: ValidatorSet,
-        votes: &mut MuxHandle<S>,
-        certificates: &mut MuxHandle<S>,
-        resolvers: &mut MuxHandle<S>,
-    ) -> Result<(), Error> {
-        let epoch = Epoch::new(set.epoch);
-        if self
-            .current
-            .as_ref()
-            .is_some_and(|(running, _)| *running >= epoch)
-        {
-            return Ok(());
-        }
-        let keys: Vec<PublicKey> = set.validators.iter().map(|v| v.key.clone()).collect();
-        let Ok(participants) = Set::try_from(keys.clone()) else {
-            error!(
-                epoch = set.epoch,
-                "validator set lists a key twice; not entering it"
-            );
-            return Err(Error::InvalidConfig(format!(
-                "epoch {} validator set has a duplicate key",
-                set.epoch
-            )));
-        };
-        let me = self.signer.public_key();
-        let scheme =
-            SigningScheme::signer(&self.namespace, participants.clone(), self.signer.clone())
-                .unwrap_or_else(|| SigningScheme::verifier(&self.namespace, participants));
-        let voting = keys.contains(&me);
-        // A set without fee recipients (a chain configured without them) checks no proposer.
-        let fee_recipients: BTreeMap<PublicKey, Address> = if set
-            .validators
-            .iter()
-            .all(|v| v.fee_recipient == Address::ZERO)
-        {
-            BTreeMap::new()
-        } else {
-            set.validators
-                .iter()
-                .map(|v| (v.key.clone(), v.fee_recipient))
-                .collect()
-        };
-        self.registry.insert(epoch, scheme.clone(), fee_recipients);
-        (self.tracker)(&set);
-        self.status
-            .observe_epoch(set.epoch, keys, set.validators.clone());
-
-        let channel = set.epoch;
-        let register = |handle: &mut MuxHandle<S>| {
-            let mut handle = handle.clone();
-            async move {
-                handle
-                    .register(channel)
-                    .await
-                    .map_err(|e| Error::Network(format!("epoch {channel} channel: {e}")))
-            }
-        };
-        let vote_channel = register(votes).await?;
-        let certificate_channel = register(certificates).await?;
-        let resolver_channel = register(resolvers).await?;
-
-        let engine = simplex::Engine::new(
-            context.child("simplex").with_attribute("epoch", set.epoch),
-            simplex::Config {
-                scheme,
-                elector: RoundRobin::<Sha256>::default(),
-                blocker: self.blocker.clone(),
-                automaton: self.inline.clone(),
-                relay: self.inline.clone(),
-                reporter: StatusReporter::new(
-                    EvidenceReporter {
-                        inner: self.inline.clone(),
-                        pool: self.evidence.clone(),
-                        registry: self.registry.clone(),
-                    },
-                    self.status.clone(),
-                ),
-                strategy: Sequential,
-                partition: format!("{}-simplex-epoch-{}", self.prefix, set.epoch),
-                mailbox_size: self.mailbox_size,
-                epoch,
-                floor: simplex::Floor::Genesis(BlockDigest::from(set.boundary)),
-                replay_buffer: nz_usize(IO_BUFFER),
-                write_buffer: nz_usize(IO_BUFFER),
-                page_cache: self.page_cache.clone(),
-                leader_timeout: self.timeouts.leader,
-                certification_timeout: self.timeouts.certification,
-                timeout_retry: self.timeouts.retry,
-                view_retention: ViewDelta::new(VIEW_RETENTION),
-                skip: simplex::SkipPolicy::Enabled {
-                    timeout: self.timeouts.skip,
-                    budget: simplex::SkipBudget::Participants,
-                },
-                fetch_timeout: nz_duration(self.timeouts.fetch),
-                fetch_retry_delay: Duration::from_millis(100),
-                forward: simplex::ForwardPolicy::SilentLeader,
-                track_historical_votes: false,
-            },
-        );
-        let handle = engine.start(vote_channel, certificate_channel, resolver_channel);
-        info!(
-            epoch = set.epoch,
-            validators = set.validators.len(),
-            voting,
-            boundary = %set.boundary,
-            "entered epoch"
-        );
-        if let Some((previous, old)) = self.current.replace((epoch, handle)) {
-            old.abort();
-            debug!(
-                epoch = previous.get(),
-                "stopped the previous epoch's consensus"
-            );
-        }
-        // The vote journals of epochs two or more behind are never read again (the previous
-        // one may still be flushing after its abort).
-        for behind in 2..=STALE_JOURNALS_SWEPT {
-            let Some(stale) = set.epoch.checked_sub(behind) else {
-                break;
-            };
-            let partition = format!("{}-simplex-epoch-{stale}", self.prefix);
-            if context.remove(&partition, None).await.is_ok() {
-                debug!(epoch = stale, "removed a retired epoch's vote journal");
-            }
-        }
-        Ok(())
-    }
-
-    /// A peer sent votes for an epoch we are not running. If it is ahead, fetch the
-    /// finalization of our epoch's last block from it (at most once per fetch timeout).
-    fn on_unknown_epoch(&mut self, epoch: Epoch, peer: PublicKey) {
-        let Some((running, _)) = &self.current else {
-            return;
-        };
-        let running = *running;
-        if epoch <= running {
-            return;
-        }
-        let now = Instant::now();
-        if let Some((hinted, at)) = self.last_hint
-            && hinted == running
-            && now.duration_since(at) < self.timeouts.fetch
-        {
-            return;
-        }
-        let Some(last) = self.epocher.last(running) else {
-            return;
-        };
-        warn!(
-            running = running.get(),
-            peer_epoch = epoch.get(),
-            %peer,
-            boundary_height = last.get(),
-            "peer is in a later epoch; fetching our epoch's last block"
-        );
-        self.last_hint = Some((running, now));
-        self.marshal
-            .hint_finalized(Height::new(last.get()), NonEmptyVec::new(peer));
     }
 }

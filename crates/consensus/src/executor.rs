@@ -37,7 +37,8 @@ pub struct ValidatorSet {
 /// - `genesis` returns the same block on every validator of a network.
 /// - `propose` and `verify` may be called for blocks that never finalize (forks of unfinalized
 ///   views) and for parents that are not finalized yet; the executor keeps post-states of
-///   unfinalized blocks it built or verified, keyed by block hash.
+///   unfinalized blocks it built or verified, keyed by block hash, and `knows` answers from
+///   that one cache (the engine keeps no second record of verified blocks).
 /// - `verify` is single-shot: `false` means the block is permanently invalid as a child of
 ///   `parent` (bad state root, bad transaction, wrong height/parent hash). It never sees a block
 ///   whose parent it has not built or verified, except the last finalized block.
@@ -67,6 +68,12 @@ pub trait Executor: Clone + Send + Sync + 'static {
     /// Checks that `block` is a valid child of `parent` by re-executing it. The engine has
     /// already verified the signatures of its evidence.
     fn verify(&self, parent: &Block, block: &Block) -> bool;
+
+    /// Whether the executor holds the post-state of the unfinalized block `hash`: it built or
+    /// verified it and no finalization has dropped it since. The engine calls this from its
+    /// async tasks, so it must answer from memory at once. A `true` lets the engine skip
+    /// verifying that block (and its ancestors) again.
+    fn knows(&self, hash: &B256) -> bool;
 
     /// Applies a finalized block durably.
     fn finalized(&self, block: &Block);

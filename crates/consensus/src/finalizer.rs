@@ -10,9 +10,7 @@
 //! copy), [`run`] first replays the missing blocks from marshal's archive.
 
 use crate::{
-    Error, Executor, ValidatorSet,
-    application::{KnownBlocks, MarshalMailbox},
-    block::ConsensusBlock,
+    Error, Executor, ValidatorSet, application::MarshalMailbox, block::ConsensusBlock,
     status::StatusHandle,
 };
 use commonware_actor::Feedback;
@@ -28,8 +26,6 @@ use futures::{
     StreamExt,
     channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded},
 };
-use parking_lot::Mutex;
-use std::sync::Arc;
 use tracing::{debug, info};
 
 /// Reporter handed to marshal: forwards updates to the finalizer task.
@@ -60,7 +56,6 @@ pub(crate) struct Finalizer<X> {
     pub executor: X,
     pub marshal: MarshalMailbox,
     pub status: StatusHandle,
-    pub known: Arc<Mutex<KnownBlocks>>,
     /// Epoch boundaries.
     pub epocher: FixedEpocher,
     /// Where the validator set of each new epoch goes (the engine's orchestrator).
@@ -88,7 +83,6 @@ impl<X: Executor> Finalizer<X> {
             })
             .await?;
         self.status.observe_finalized(height, hash.to_b256());
-        self.known.lock().prune(height);
         self.evidence.included(&block.block().evidence);
         let boundary = self
             .epocher

@@ -26,6 +26,7 @@ mod executor;
 mod finalizer;
 pub mod keys;
 mod network;
+mod orchestrator;
 mod status;
 
 pub use application::{ConsensusContext, SigningScheme};

@@ -2,12 +2,11 @@
 //! admission of transactions into the mempool.
 
 use crate::chain::Chain;
+use crate::ingress::Ingress;
+use crate::mempool::AdmitError;
 use futures::channel::mpsc::UnboundedSender;
 use lazai_consensus::StatusHandle;
-use lazai_ledger::{
-    Account, CallOutcome, CallParams, TxError, decode_and_recover, decode_and_recover_many,
-    decode_with_sender,
-};
+use lazai_ledger::{Account, CallOutcome, CallParams, TxError, decode_with_sender};
 use lazai_rpc::{
     CallRequest, ChainApi, FinalizedBlock, NodeStatus, SubmitError, TxInBlock, TxLookup,
     ValidatorStatus,
@@ -23,11 +22,22 @@ pub const SUGGESTED_TIP: u128 = 1_000_000_000;
 /// What the RPC sees of a node: its chain plus consensus facts for `lazai_status`.
 #[derive(Clone)]
 pub struct NodeApi {
-    chain: Chain,
+    ingress: Ingress,
     validators: Arc<RwLock<Vec<ValidatorStatus>>>,
     consensus: Option<StatusHandle>,
-    /// Where admitted transactions go to be gossiped to peers.
-    gossip: Option<UnboundedSender<Bytes>>,
+}
+
+/// The mempool's refusals as the RPC crate names them (it maps each to its JSON-RPC error).
+impl From<AdmitError> for SubmitError {
+    fn from(err: AdmitError) -> Self {
+        match err {
+            AdmitError::Invalid(e) => SubmitError::Invalid(e),
+            AdmitError::AlreadyKnown => SubmitError::AlreadyKnown,
+            AdmitError::ReplacementUnderpriced => SubmitError::ReplacementUnderpriced,
+            AdmitError::PoolFull => SubmitError::PoolFull,
+            AdmitError::SenderLimit(sender) => SubmitError::SenderLimit(sender),
+        }
+    }
 }
 
 impl NodeApi {
@@ -38,16 +48,15 @@ impl NodeApi {
         consensus: Option<StatusHandle>,
     ) -> Self {
         Self {
-            chain,
+            ingress: Ingress::new(chain),
             validators: Arc::new(RwLock::new(validators)),
             consensus,
-            gossip: None,
         }
     }
 
     /// Sends every transaction this node admits from RPC to `gossip`.
     pub fn with_gossip(mut self, gossip: UnboundedSender<Bytes>) -> Self {
-        self.gossip = Some(gossip);
+        self.ingress.set_gossip(gossip);
         self
     }
 
@@ -60,13 +69,7 @@ impl NodeApi {
     /// Admits transactions a peer gossiped. They are not gossiped again (every node sends to
     /// all of its peers); invalid or already-known ones are dropped quietly.
     pub fn receive_gossip(&self, raws: Vec<Bytes>) {
-        let total = raws.len();
-        let admitted = decode_and_recover_many(&raws, self.chain_id())
-            .into_iter()
-            .map(|r| self.admit(r, false))
-            .filter(Result::is_ok)
-            .count();
-        tracing::debug!(total, admitted, "admitted gossiped transactions");
+        self.ingress.receive_gossip(raws);
     }
 
     /// The running epoch's validators (from consensus), named after genesis where they match;
@@ -104,44 +107,13 @@ impl NodeApi {
     }
 
     pub fn chain(&self) -> &Chain {
-        &self.chain
-    }
-
-    fn recent(&self, height: u64) -> Option<FinalizedBlock> {
-        self.chain.inner.recent.lock().get(&height).cloned()
-    }
-
-    fn next_env(&self) -> lazai_ledger::BlockEnv {
-        let head = self.chain.head();
-        let ts = head.block.header.timestamp_ms + 1;
-        self.chain.child_env(&head.block.header, ts, Address::ZERO)
-    }
-
-    /// Admits a transaction; `announce` gossips it to peers once admitted.
-    fn admit(
-        &self,
-        tx: Result<Arc<lazai_ledger::RecoveredTx>, TxError>,
-        announce: bool,
-    ) -> Result<B256, SubmitError> {
-        let tx = tx?;
-        let announce = if announce { self.gossip.as_ref() } else { None };
-        self.chain.mempool().admit_and_announce(
-            self.chain.ledger(),
-            tx,
-            || {
-                let head = self.chain.head();
-                let ts = head.block.header.timestamp_ms + 1;
-                let env = self.chain.child_env(&head.block.header, ts, Address::ZERO);
-                (head.state, env)
-            },
-            announce,
-        )
+        self.ingress.chain()
     }
 }
 
 impl ChainApi for NodeApi {
     fn chain_id(&self) -> u64 {
-        self.chain.genesis().chain_id
+        self.chain().genesis().chain_id
     }
 
     fn client_version(&self) -> String {
@@ -149,59 +121,29 @@ impl ChainApi for NodeApi {
     }
 
     fn finalized_height(&self) -> u64 {
-        self.chain.finalized_height()
+        self.chain().finalized_height()
     }
 
     fn block_by_height(&self, height: u64) -> Option<Arc<Block>> {
-        if let Some(b) = self.recent(height) {
-            return Some(b.block);
-        }
-        if height > self.chain.finalized_height() {
-            return None;
-        }
-        self.chain
-            .inner
-            .store
-            .block(height)
-            .ok()
-            .flatten()
-            .map(Arc::new)
+        self.chain().block(height)
     }
 
     fn block_by_hash(&self, hash: &B256) -> Option<Arc<Block>> {
-        let height = self.chain.inner.store.height_of(hash).ok().flatten()?;
-        self.block_by_height(height)
+        self.chain().block_by_hash(hash)
     }
 
     fn receipts(&self, height: u64) -> Option<Arc<Vec<Receipt>>> {
-        if let Some(b) = self.recent(height) {
-            return Some(b.receipts);
-        }
-        if self
-            .chain
-            .inner
-            .store
-            .head()
-            .ok()
-            .flatten()
-            .is_none_or(|head| height > head)
-        {
-            return None;
-        }
-        self.chain.inner.store.receipts(height).ok().map(Arc::new)
+        self.chain().receipts(height)
     }
 
     fn header_by_height(&self, height: u64) -> Option<Header> {
-        if let Some(b) = self.recent(height) {
-            return Some(b.block.header.clone());
-        }
-        self.chain.inner.store.header(height).ok().flatten()
+        self.chain().header(height)
     }
 
     fn transaction(&self, hash: &B256) -> Option<TxLookup> {
         // The finalized view wins: a pooled copy may linger for a moment after finalization.
-        let Some(loc) = self.chain.inner.store.tx_location(hash).ok().flatten() else {
-            let tx = self.chain.mempool().get(hash)?;
+        let Some(loc) = self.chain().tx_location(hash) else {
+            let tx = self.chain().mempool().get(hash)?;
             return Some(TxLookup { tx, location: None });
         };
         let block = self.block_by_height(loc.height)?;
@@ -220,20 +162,19 @@ impl ChainApi for NodeApi {
     }
 
     fn account(&self, address: &Address, pending: bool) -> Account {
-        let mut account = self.chain.head().state.account(address);
+        let mut account = self.chain().head().state.account(address);
         if pending {
-            account.nonce = self.chain.mempool().pending_nonce(address, account.nonce);
+            account.nonce = self.chain().mempool().pending_nonce(address, account.nonce);
         }
         account
     }
 
     fn code(&self, address: &Address) -> Bytes {
-        self.chain.ledger().modules.code(address)
+        self.chain().ledger().modules.code(address)
     }
 
     fn call(&self, request: &CallRequest) -> Result<CallOutcome, TxError> {
-        let head = self.chain.head();
-        let env = self.next_env();
+        let (state, env) = self.ingress.next_block();
         let gas = request.gas.unwrap_or(env.gas_limit).min(env.gas_limit);
         let params = CallParams {
             from: request.from.unwrap_or_default(),
@@ -242,11 +183,11 @@ impl ChainApi for NodeApi {
             input: request.input.clone(),
             gas_limit: gas,
         };
-        self.chain.ledger().call(&head.state, &env, &params)
+        self.chain().ledger().call(&state, &env, &params)
     }
 
     fn next_base_fee(&self) -> u64 {
-        self.next_env().base_fee
+        self.ingress.next_block().1.base_fee
     }
 
     fn suggested_priority_fee(&self) -> u128 {
@@ -254,33 +195,31 @@ impl ChainApi for NodeApi {
     }
 
     fn gas_limit(&self) -> u64 {
-        self.chain.genesis().gas_limit
+        self.chain().genesis().gas_limit
     }
 
     fn submit(&self, raw: Bytes) -> Result<B256, SubmitError> {
-        self.admit(
-            decode_and_recover(&raw, self.chain_id()).map(Arc::new),
-            true,
-        )
+        Ok(self.ingress.submit(&raw)?)
     }
 
     fn submit_many(&self, raws: Vec<Bytes>) -> Vec<Result<B256, SubmitError>> {
-        decode_and_recover_many(&raws, self.chain_id())
+        self.ingress
+            .submit_many(&raws)
             .into_iter()
-            .map(|r| self.admit(r, true))
+            .map(|r| r.map_err(SubmitError::from))
             .collect()
     }
 
     fn subscribe(&self) -> broadcast::Receiver<FinalizedBlock> {
-        self.chain.subscribe()
+        self.chain().subscribe()
     }
 
     fn pending_transactions(&self) -> broadcast::Receiver<B256> {
-        self.chain.mempool().subscribe_admitted()
+        self.chain().mempool().subscribe_admitted()
     }
 
     fn status(&self) -> NodeStatus {
-        let head = self.chain.head();
+        let head = self.chain().head();
         NodeStatus {
             chain_id: self.chain_id(),
             height: head.block.height(),
@@ -293,7 +232,7 @@ impl ChainApi for NodeApi {
                 .consensus
                 .as_ref()
                 .map_or(0, |c| c.active_peers() as u64),
-            mempool_size: self.chain.mempool().len() as u64,
+            mempool_size: self.chain().mempool().len() as u64,
             client_version: self.client_version(),
         }
     }

@@ -11,9 +11,10 @@ use crate::mempool::Mempool;
 use lazai_consensus::{Executor, Validator, ValidatorSet};
 use lazai_ledger::staking::Equivocation;
 use lazai_ledger::{BlockEnv, ExecutedBlock, Ledger, RecoveredTx, State, decode_and_recover, gas};
-use lazai_rpc::FinalizedBlock;
-use lazai_storage::Store;
-use lazai_types::{Address, B256, Block, Bytes, Genesis, Header, keccak256};
+use lazai_storage::{Store, TxLocation};
+use lazai_types::{
+    Address, B256, Block, Bytes, FinalizedBlock, Genesis, Header, Receipt, keccak256,
+};
 use parking_lot::{Mutex, RwLock};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap};
@@ -71,16 +72,16 @@ struct Candidate {
     executed: ExecutedBlock,
 }
 
-pub(crate) struct Inner {
-    pub ledger: Ledger,
-    pub genesis: Genesis,
+struct Inner {
+    ledger: Ledger,
+    genesis: Genesis,
     genesis_block: Block,
-    pub store: Store,
-    pub mempool: Arc<Mempool>,
-    pub head: RwLock<Head>,
+    store: Store,
+    mempool: Arc<Mempool>,
+    head: RwLock<Head>,
     candidates: Mutex<HashMap<B256, Arc<Candidate>>>,
-    pub recent: Mutex<BTreeMap<u64, FinalizedBlock>>,
-    pub events: broadcast::Sender<FinalizedBlock>,
+    recent: Mutex<BTreeMap<u64, FinalizedBlock>>,
+    events: broadcast::Sender<FinalizedBlock>,
     max_block_txs: usize,
     max_block_tx_bytes: usize,
 }
@@ -88,7 +89,7 @@ pub(crate) struct Inner {
 /// A handle to the chain; cheap to clone.
 #[derive(Clone)]
 pub struct Chain {
-    pub(crate) inner: Arc<Inner>,
+    inner: Arc<Inner>,
 }
 
 impl Chain {
@@ -167,6 +168,59 @@ impl Chain {
 
     pub fn genesis(&self) -> &Genesis {
         &self.inner.genesis
+    }
+
+    /// A recent finalized block with its receipts, if it is still kept in memory.
+    fn recent(&self, height: u64) -> Option<FinalizedBlock> {
+        self.inner.recent.lock().get(&height).cloned()
+    }
+
+    /// A finalized block by height: from memory when recent, else from disk.
+    pub fn block(&self, height: u64) -> Option<Arc<Block>> {
+        if let Some(b) = self.recent(height) {
+            return Some(b.block);
+        }
+        if height > self.finalized_height() {
+            return None;
+        }
+        self.inner.store.block(height).ok().flatten().map(Arc::new)
+    }
+
+    /// A finalized block by hash.
+    pub fn block_by_hash(&self, hash: &B256) -> Option<Arc<Block>> {
+        let height = self.inner.store.height_of(hash).ok().flatten()?;
+        self.block(height)
+    }
+
+    /// The header of a finalized block, without loading its transactions from disk.
+    pub fn header(&self, height: u64) -> Option<Header> {
+        if let Some(b) = self.recent(height) {
+            return Some(b.block.header.clone());
+        }
+        self.inner.store.header(height).ok().flatten()
+    }
+
+    /// Receipts of a finalized block, in transaction order.
+    pub fn receipts(&self, height: u64) -> Option<Arc<Vec<Receipt>>> {
+        if let Some(b) = self.recent(height) {
+            return Some(b.receipts);
+        }
+        if self
+            .inner
+            .store
+            .head()
+            .ok()
+            .flatten()
+            .is_none_or(|head| height > head)
+        {
+            return None;
+        }
+        self.inner.store.receipts(height).ok().map(Arc::new)
+    }
+
+    /// Where a finalized transaction is (block height and index).
+    pub fn tx_location(&self, hash: &B256) -> Option<TxLocation> {
+        self.inner.store.tx_location(hash).ok().flatten()
     }
 
     /// The environment of a child of `parent`.
@@ -265,12 +319,7 @@ impl Chain {
         block: &Block,
     ) -> Result<ExecutedBlock, String> {
         let h = &block.header;
-        if h.parent_hash != parent.hash() || h.height != parent.height + 1 {
-            return Err("not a child of its parent".into());
-        }
-        if h.timestamp_ms <= parent.timestamp_ms {
-            return Err("timestamp does not increase".into());
-        }
+        h.check_child_of(parent).map_err(|e| e.to_string())?;
         let mut env = self.child_env(parent, h.timestamp_ms, h.proposer);
         env.evidence = Self::equivocations(&block.evidence).ok_or("malformed evidence")?;
         if h.base_fee != env.base_fee || h.gas_limit != env.gas_limit {
@@ -315,9 +364,12 @@ impl Chain {
         if block.height() <= head.block.height() {
             return Ok(());
         }
-        if block.height() != head.block.height() + 1 || block.header.parent_hash != head.hash {
+        if let Err(reason) = block
+            .header
+            .check_child_of_hash(&head.block.header, head.hash)
+        {
             return Err(format!(
-                "finalized block {} at {} does not extend head {}",
+                "finalized block {} at {} does not extend head {}: {reason}",
                 hash,
                 block.height(),
                 head.hash
@@ -445,6 +497,10 @@ impl Executor for Chain {
                 false
             }
         }
+    }
+
+    fn knows(&self, hash: &B256) -> bool {
+        self.inner.candidates.lock().contains_key(hash)
     }
 
     fn finalized(&self, block: &Block) {

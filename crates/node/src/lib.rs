@@ -4,6 +4,7 @@
 mod api;
 mod chain;
 mod devnet;
+mod ingress;
 mod launch;
 mod mempool;
 
@@ -18,4 +19,4 @@ pub use launch::{
     DEFAULT_MAX_BLOCK_TXS, Devnet, LaunchError, NodeSettings, Validator, commonware_runtime_bounds,
     default_fee_recipient, start_devnet, start_node,
 };
-pub use mempool::{Mempool, MempoolConfig};
+pub use mempool::{AdmitError, Mempool, MempoolConfig};

@@ -10,8 +10,7 @@
 //! (RPC's `newPendingTransactions` and pending-transaction filters).
 
 use lazai_ledger::{BlockEnv, Ledger, RecoveredTx, State, TxError};
-use lazai_rpc::SubmitError;
-use lazai_types::{Address, B256, U256};
+use lazai_types::{Address, B256, Bytes, U256};
 use parking_lot::Mutex;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -20,6 +19,24 @@ use tokio::sync::broadcast;
 /// Admissions buffered for a slow listener of [`Mempool::subscribe_admitted`]; past that it
 /// skips the oldest.
 const ADMITTED_BUFFER: usize = 16_384;
+
+/// Why the pool refused a transaction.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AdmitError {
+    /// The transaction is invalid against the finalized state or the next block's rules.
+    #[error(transparent)]
+    Invalid(#[from] TxError),
+    #[error("already known")]
+    AlreadyKnown,
+    /// A transaction with the same sender and nonce is pooled and this one does not pay
+    /// at least 10% more.
+    #[error("replacement transaction underpriced")]
+    ReplacementUnderpriced,
+    #[error("txpool is full")]
+    PoolFull,
+    #[error("too many pending transactions for sender {0}")]
+    SenderLimit(Address),
+}
 
 /// Mempool limits.
 #[derive(Clone, Debug)]
@@ -106,7 +123,7 @@ impl Mempool {
         ledger: &Ledger,
         tx: Arc<RecoveredTx>,
         current: impl FnOnce() -> (State, BlockEnv),
-    ) -> Result<B256, SubmitError> {
+    ) -> Result<B256, AdmitError> {
         self.admit_and_announce(ledger, tx, current, None)
     }
 
@@ -118,8 +135,8 @@ impl Mempool {
         ledger: &Ledger,
         tx: Arc<RecoveredTx>,
         current: impl FnOnce() -> (State, BlockEnv),
-        announce: Option<&futures::channel::mpsc::UnboundedSender<lazai_types::Bytes>>,
-    ) -> Result<B256, SubmitError> {
+        announce: Option<&futures::channel::mpsc::UnboundedSender<Bytes>>,
+    ) -> Result<B256, AdmitError> {
         let mut inner = self.inner.lock();
         let (state, env) = current();
         ledger.validate_stateless(&env, &tx, env.gas_limit)?;
@@ -132,7 +149,7 @@ impl Mempool {
             .into());
         }
         if inner.by_hash.contains_key(&tx.hash) {
-            return Err(SubmitError::AlreadyKnown);
+            return Err(AdmitError::AlreadyKnown);
         }
         let total = inner.by_hash.len();
         let empty = BTreeMap::new();
@@ -163,14 +180,14 @@ impl Mempool {
             if tx.max_fee_per_gas() < bump(old.max_fee_per_gas())
                 || tx.max_priority_fee_per_gas() < bump(old.max_priority_fee_per_gas())
             {
-                return Err(SubmitError::ReplacementUnderpriced);
+                return Err(AdmitError::ReplacementUnderpriced);
             }
         } else {
             if total >= self.config.max_txs {
-                return Err(SubmitError::PoolFull);
+                return Err(AdmitError::PoolFull);
             }
             if queue.len() >= self.config.max_per_sender {
-                return Err(SubmitError::SenderLimit(tx.sender));
+                return Err(AdmitError::SenderLimit(tx.sender));
             }
         }
         let cost = committed.saturating_add(Ledger::max_cost(&tx));
@@ -262,7 +279,7 @@ impl Mempool {
 mod tests {
     use super::*;
     use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};
-    use alloy_primitives::{Bytes, TxKind};
+    use alloy_primitives::TxKind;
     use alloy_signer::SignerSync;
     use alloy_signer_local::PrivateKeySigner;
     use lazai_ledger::{Account, decode_and_recover};
@@ -329,7 +346,7 @@ mod tests {
         pool.admit(&ledger, t1.clone(), current).expect("nonce 1");
         assert_eq!(
             pool.admit(&ledger, t1.clone(), current),
-            Err(SubmitError::AlreadyKnown)
+            Err(AdmitError::AlreadyKnown)
         );
         assert_eq!(pool.pending_nonce(&alice.address(), 0), 2);
         assert_eq!(

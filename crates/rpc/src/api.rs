@@ -2,16 +2,9 @@
 //! only, never on the node's storage or consensus.
 
 use lazai_ledger::{Account, CallOutcome, RecoveredTx, TxError};
+pub use lazai_types::FinalizedBlock;
 use lazai_types::{Address, B256, Block, Bytes, Header, Receipt, U256};
 use std::sync::Arc;
-
-/// A finalized block with its receipts, as the node announces it to subscribers.
-#[derive(Clone, Debug)]
-pub struct FinalizedBlock {
-    pub block: Arc<Block>,
-    pub hash: B256,
-    pub receipts: Arc<Vec<Receipt>>,
-}
 
 /// Where a known transaction is.
 #[derive(Clone, Debug)]
@@ -39,7 +32,8 @@ pub struct CallRequest {
     pub gas: Option<u64>,
 }
 
-/// Why a submitted transaction was refused.
+/// Why a submitted transaction was refused; [`crate::error::submit_error`] maps each variant to
+/// its JSON-RPC error.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SubmitError {
     #[error(transparent)]

@@ -1,7 +1,9 @@
 //! Block header and block: the unit that consensus orders and the ledger executes.
 
+use crate::Receipt;
 use alloy_primitives::{Address, B256, Bloom, Bytes, keccak256};
 use alloy_rlp::{Decodable, Encodable, RlpDecodable, RlpEncodable};
+use std::sync::Arc;
 
 /// Largest encoded signed transaction accepted anywhere (mempool, block, RPC).
 pub const MAX_TX_BYTES: usize = 128 * 1024;
@@ -54,6 +56,54 @@ impl Header {
     pub fn timestamp_secs(&self) -> u64 {
         self.timestamp_ms / 1000
     }
+
+    /// The parent rule, the one place it is written: this header extends `parent` only if its
+    /// height is the parent's plus one, it names the parent's hash, and its timestamp is
+    /// strictly later. Consensus checks it before voting, the chain before executing.
+    pub fn check_child_of(&self, parent: &Header) -> Result<(), NotAChild> {
+        self.check_child_of_hash(parent, parent.hash())
+    }
+
+    /// [`Self::check_child_of`] with the parent's hash already known.
+    pub fn check_child_of_hash(&self, parent: &Header, parent_hash: B256) -> Result<(), NotAChild> {
+        if self.height != parent.height.wrapping_add(1) {
+            Err(NotAChild::Height)
+        } else if self.parent_hash != parent_hash {
+            Err(NotAChild::ParentHash)
+        } else if self.timestamp_ms <= parent.timestamp_ms {
+            Err(NotAChild::Timestamp)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Why a header does not extend a parent (see [`Header::check_child_of`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.as_str())]
+pub enum NotAChild {
+    Height,
+    ParentHash,
+    Timestamp,
+}
+
+impl NotAChild {
+    /// The reason as a static string, for structured log fields.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Height => "height is not parent height + 1",
+            Self::ParentHash => "parent hash mismatch",
+            Self::Timestamp => "timestamp not after parent",
+        }
+    }
+}
+
+/// A finalized block with its receipts, as a node announces it once it is committed.
+#[derive(Clone, Debug)]
+pub struct FinalizedBlock {
+    pub block: Arc<Block>,
+    pub hash: B256,
+    pub receipts: Arc<Vec<Receipt>>,
 }
 
 /// A block: a header and its transactions, each as its EIP-2718 encoding.
@@ -137,6 +187,37 @@ mod tests {
         let mut trailing = bytes.clone();
         trailing.push(0);
         assert!(Block::from_bytes(&trailing).is_err());
+    }
+
+    #[test]
+    fn parent_rule_checks_height_hash_and_time() {
+        let parent = Header {
+            height: 3,
+            timestamp_ms: 10,
+            ..Default::default()
+        };
+        let child = Header {
+            parent_hash: parent.hash(),
+            height: 4,
+            timestamp_ms: 11,
+            ..Default::default()
+        };
+        assert_eq!(child.check_child_of(&parent), Ok(()));
+        let skip = Header {
+            height: 5,
+            ..child.clone()
+        };
+        assert_eq!(skip.check_child_of(&parent), Err(NotAChild::Height));
+        let orphan = Header {
+            parent_hash: B256::ZERO,
+            ..child.clone()
+        };
+        assert_eq!(orphan.check_child_of(&parent), Err(NotAChild::ParentHash));
+        let early = Header {
+            timestamp_ms: 10,
+            ..child
+        };
+        assert_eq!(early.check_child_of(&parent), Err(NotAChild::Timestamp));
     }
 
     #[test]

@@ -170,6 +170,10 @@ impl Executor for MockExecutor {
         valid
     }
 
+    fn knows(&self, hash: &B256) -> bool {
+        self.state.lock().known.contains(hash)
+    }
+
     fn finalized(&self, block: &Block) {
         let mut s = self.state.lock();
         let Some(last) = s.finalized.last().cloned() else {
