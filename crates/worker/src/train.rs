@@ -17,8 +17,8 @@
 //!    from, weighted by the number of distinct rows each contributed.
 
 use crate::schema::Schema;
-use crate::service::{WorkerConfig, connect, file_input};
 use crate::tee::{Attested, Attestor};
+use crate::verifier::{WorkerConfig, connect, file_input};
 use crate::verify::{FetchFailure, fetch};
 use alloy::providers::Provider as _;
 use alloy_primitives::{Address, B256, U256, keccak256};
