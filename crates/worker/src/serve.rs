@@ -47,6 +47,13 @@
 //!
 //! `GET /v1/models` lists the model served. With metering off ([`ServeConfig::metering`])
 //! the same server answers without headers, for measuring what metering costs.
+//!
+//! [`ServedModel`] is the client side: it finds the serving node, signs a call with both
+//! signatures and reads the prediction (`lazai model call` and the demo use it).
+//!
+//! Inside: `handlers` (the routes), `auth` (headers and signatures), `meter` (charging usage
+//! tokens), `batch` (recording usage on chain, restoring after a restart), `store` (the redb
+//! file), `state`, `receipt`, `errors`, `request` (the request signature) and `client`.
 
 mod auth;
 mod batch;
