@@ -22,25 +22,24 @@
 //!    earned what and that `paid = claimed + unclaimed + dust` exactly.
 
 use crate::devnet::load_or_store_genesis;
-use alloy::transports::http::reqwest;
 use alloy_primitives::{Address, B256, U256};
 use alloy_signer_local::PrivateKeySigner;
 use anyhow::{Context as _, Result, anyhow, bail};
-use lazai_abi::{
-    DAT_ADDRESS, DATA_REGISTRY_ADDRESS, IDAO_REGISTRY_ADDRESS, IDataAnchoringToken as D,
-    IDataRegistry as R, IIdaoRegistry as G, IModelRegistry as M, ITeeRegistry, IVsc as V,
-    MODEL_REGISTRY_ADDRESS, ROLE_DATA, ROLE_MODEL, SCALE, TeePolicy, VSC_ADDRESS,
-    idao_data_address,
-};
 use lazai_blob::{BlobStore, Fetcher};
 use lazai_client::{Client, event};
 use lazai_consensus::runtime::{Runner as _, tokio as cw_tokio};
 use lazai_crypto::{EncryptParams, generate_keypair};
+use lazai_ledger::modules::{
+    DAT_ADDRESS, IDAO_REGISTRY_ADDRESS, IDataAnchoringToken as D, IIdaoRegistry as G,
+    IModelRegistry as M, ITeeRegistry, IVsc as V, MODEL_REGISTRY_ADDRESS, ROLE_DATA, ROLE_MODEL,
+    SCALE, TeePolicy, VSC_ADDRESS,
+};
 use lazai_node::{NodeSettings, dev_account, devnet_genesis, start_devnet};
 use lazai_types::{DEVNET_CHAIN_ID, lazai};
-use lazai_worker::serve::SignedRequest;
+use lazai_worker::serve::{PredictError, ServedModel};
 use lazai_worker::{
-    ModelWorker, Packager, Prediction, ServeConfig, TrainingJob, Worker, WorkerConfig, contribute,
+    Destination, ModelWorker, Packager, ServeConfig, TrainingJob, Worker, WorkerConfig,
+    contribute_and_register,
 };
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -169,8 +168,8 @@ pub fn wine_slice(range: std::ops::Range<usize>) -> String {
     out
 }
 
-/// Encrypts and uploads `text` for `idao`, registers it and shares it with the iDAO; returns
-/// the file id.
+/// Encrypts and uploads `text` for `idao`, registers it and shares it with the iDAO in one
+/// transaction; returns the file id.
 pub async fn submit_file(
     c: &Client,
     store: &BlobStore,
@@ -188,29 +187,14 @@ pub async fn submit_file(
         .tempfile_in(dir)?
         .into_temp_path();
     std::fs::write(&path, text)?;
-    let contribution = contribute(&path, store, &recipient, dir, EncryptParams::default()).await?;
-    let added = c
-        .send(
-            DATA_REGISTRY_ADDRESS,
-            R::addFileCall {
-                url: contribution.url,
-                hash: contribution.hash.to_string(),
-            },
-            U256::ZERO,
-        )
-        .await?;
-    let id = event::<R::FileAdded>(&added, DATA_REGISTRY_ADDRESS)?.fileId;
-    c.send(
-        DATA_REGISTRY_ADDRESS,
-        R::addPermissionForFileCall {
-            fileId: id,
-            account: idao_data_address(idao),
-            key: contribution.sealed_key.to_hex(),
-        },
-        U256::ZERO,
-    )
-    .await?;
-    Ok(id)
+    let to = Destination {
+        idao,
+        recipient: &recipient,
+        store,
+    };
+    let registered =
+        contribute_and_register(c, &to, &path, dir, EncryptParams::default(), &mut ()).await?;
+    Ok(registered.file_id)
 }
 
 /// Registers an iDAO as `owner`, declares how its data is verified (`params`) and sets a
@@ -587,9 +571,8 @@ pub async fn walk(
         },
     )
     .await?;
-    let url = format!("http://{}/v1/predict", server.addr);
     say(&format!("   worker serving at http://{}", server.addr));
-    let http = reqwest::Client::new();
+    let served = ServedModel::new(&format!("http://{}", server.addr), node, DEVNET_CHAIN_ID);
     let dave = account(CONSUMER);
     let label_at = 11;
     let test_rows: Vec<Vec<f64>> = WINE
@@ -603,31 +586,16 @@ pub async fn walk(
     for n in 0..calls {
         let row = &test_rows[(n as usize) % test_rows.len()];
         let features: Vec<f64> = row[..label_at].to_vec();
-        let body = serde_json::to_vec(&serde_json::json!({ "features": features }))?;
-        let signed = SignedRequest::sign(
-            &dave,
-            dave.address(),
-            DEVNET_CHAIN_ID,
-            node,
-            U256::from(n + 1),
-            usage_token,
-            &body,
-        )?;
-        let mut req = http.post(&url).header("content-type", "application/json");
-        for (name, value) in signed.headers() {
-            req = req.header(name, value);
-        }
-        let resp = req.body(body).send().await?;
-        let status = resp.status();
-        let body = resp.bytes().await?;
-        if !status.is_success() {
-            bail!(
-                "call {} refused: {status} {}",
-                n + 1,
-                String::from_utf8_lossy(&body)
-            );
-        }
-        let p: Prediction = serde_json::from_slice(&body)?;
+        let p = match served
+            .call_signed(&dave, U256::from(n + 1), usage_token, &features)
+            .await
+        {
+            Ok(p) => p,
+            Err(PredictError::Refused { status, body }) => {
+                bail!("call {} refused: {status} {body}", n + 1)
+            }
+            Err(PredictError::Other(e)) => return Err(e),
+        };
         let receipt = p.receipt.ok_or_else(|| anyhow!("no receipt"))?;
         if receipt.signer() == Some(node) && receipt.counter == n + 1 {
             verified += 1;

@@ -2,14 +2,13 @@
 //! metering, buy usage, call it, and show a registered model.
 
 use crate::worker::WorkerArgs;
-use alloy::transports::http::reqwest;
-use alloy_primitives::{Address, U256};
+use alloy_primitives::U256;
 use anyhow::{Context as _, Result, anyhow, bail};
 use clap::{Args, Subcommand};
-use lazai_abi::{IModelRegistry as M, MODEL_REGISTRY_ADDRESS};
 use lazai_client::{Client, DEFAULT_RPC, event};
-use lazai_worker::serve::SignedRequest;
-use lazai_worker::{ModelWorker, Prediction, ServeConfig, TrainingJob, load_registered_model};
+use lazai_ledger::modules::{IModelRegistry as M, MODEL_REGISTRY_ADDRESS};
+use lazai_worker::serve::ServedModel;
+use lazai_worker::{ModelWorker, ServeConfig, TrainingJob, load_registered_model};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -302,48 +301,12 @@ fn call(a: CallArgs) -> Result<()> {
             .map(|d| d.as_millis() as u64)
             .unwrap_or(1)
     });
-    let base = a.url.trim_end_matches('/').to_string();
     runtime()?.block_on(async move {
-        let http = reqwest::Client::new();
-        let models: serde_json::Value = serde_json::from_slice(
-            &http
-                .get(format!("{base}/v1/models"))
-                .send()
-                .await
-                .with_context(|| format!("reach {base}"))?
-                .bytes()
-                .await?,
-        )?;
-        let node: Address = models["data"][0]["node"]
-            .as_str()
-            .ok_or_else(|| anyhow!("{base}/v1/models names no node"))?
-            .parse()?;
-        let chain_id = models["data"][0]["chainId"]
-            .as_u64()
-            .ok_or_else(|| anyhow!("{base}/v1/models names no chain id"))?;
-        let body = serde_json::to_vec(&serde_json::json!({ "features": features }))?;
-        let signed = SignedRequest::sign(
-            &signer,
-            signer.address(),
-            chain_id,
-            node,
-            U256::from(nonce),
-            a.token,
-            &body,
-        )?;
-        let mut req = http
-            .post(format!("{base}/v1/predict"))
-            .header("content-type", "application/json");
-        for (name, value) in signed.headers() {
-            req = req.header(name, value);
-        }
-        let resp = req.body(body).send().await?;
-        let status = resp.status();
-        let body = resp.bytes().await?;
-        if !status.is_success() {
-            bail!("{status}: {}", String::from_utf8_lossy(&body));
-        }
-        let p: Prediction = serde_json::from_slice(&body)?;
+        let served = ServedModel::discover(&a.url).await?;
+        let node = served.node;
+        let p = served
+            .call_signed(&signer, U256::from(nonce), a.token, &features)
+            .await?;
         println!("class         {}", p.class);
         println!("logits        {:?}", p.logits);
         if let Some(r) = &p.receipt {

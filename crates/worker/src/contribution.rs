@@ -1,6 +1,6 @@
 //! What a contribution puts on chain, and the client side of making one: encrypt, commit,
 //! seal the data key to the iDAO ([`encrypt_for`]), upload the ciphertext
-//! ([`Encrypted::store`]).
+//! ([`Encrypted::store`]); with the registration, [`contribute_and_register`].
 //!
 //! A file registered in the DataRegistry carries:
 //!
@@ -11,6 +11,13 @@
 //!   plaintext was without allowing a dictionary attack on it;
 //! - a permission for the iDAO's data address holding the data key sealed with HPKE to the
 //!   iDAO's worker key (`0x` and 160 hex digits).
+
+mod register;
+
+pub use register::{
+    ContributeProgress, Destination, Registered, Unaffordable, contribute_and_register,
+    price_registration,
+};
 
 use lazai_blob::{BlobStore, object_name};
 use lazai_crypto::{

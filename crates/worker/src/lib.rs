@@ -5,21 +5,24 @@
 //! same file against the same accepted rows get exactly the same [`Evaluation`].
 
 pub mod contribution;
+pub mod packager;
 pub mod schema;
 pub mod score;
 pub mod serve;
-pub mod service;
 pub mod tee;
 pub mod train;
+pub mod verifier;
 pub mod verify;
 
-pub use contribution::{Contribution, Encrypted, FileHash, contribute, encrypt_for};
+pub use contribution::{
+    ContributeProgress, Contribution, Destination, Encrypted, FileHash, Registered, contribute,
+    contribute_and_register, encrypt_for,
+};
+pub use packager::{Packager, flow_fee};
 pub use schema::{Column, ColumnType, Format, Schema, SchemaError};
 pub use score::{Evaluation, Limits, Reason, RowHash, compute_score, evaluate};
 pub use serve::{Prediction, Receipt, ServeConfig, ServeStats, ServerHandle};
-pub use service::{
-    DEFAULT_FETCH_RETRY, DEFAULT_MAX_BLOB, Packager, Worker, WorkerConfig, describe_reason,
-};
 pub use tee::{Attested, Attestor};
 pub use train::{ModelWorker, TrainingJob, TrainingOutcome, TrainingReport, load_registered_model};
+pub use verifier::{DEFAULT_FETCH_RETRY, DEFAULT_MAX_BLOB, Worker, WorkerConfig, describe_reason};
 pub use verify::{FileInput, Verdict};

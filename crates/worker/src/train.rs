@@ -17,8 +17,8 @@
 //!    from, weighted by the number of distinct rows each contributed.
 
 use crate::schema::Schema;
-use crate::service::{WorkerConfig, connect, file_input};
 use crate::tee::{Attested, Attestor};
+use crate::verifier::{WorkerConfig, connect, file_input};
 use crate::verify::{FetchFailure, fetch};
 use alloy::providers::Provider as _;
 use alloy_primitives::{Address, B256, U256, keccak256};
@@ -319,21 +319,7 @@ impl ModelWorker {
                 data.rows.len()
             );
         }
-        let (mut tr, mut te) = (Dataset::default(), Dataset::default());
-        tr.classes = 2;
-        te.classes = 2;
-        for (i, (_, values)) in data.rows.iter().enumerate() {
-            let label = u32::from(values[label_at] >= job.positive_at_least);
-            let x: Vec<f32> = values
-                .iter()
-                .enumerate()
-                .filter(|(j, _)| *j != label_at)
-                .map(|(_, v)| *v as f32)
-                .collect();
-            let d = if i % 5 == 0 { &mut te } else { &mut tr };
-            d.features.push(x);
-            d.labels.push(label);
-        }
+        let (tr, te) = split_held_out(&data.rows, label_at, job.positive_at_least);
         let cfg = job.config;
         let (float, model, tr, te) = tokio::task::spawn_blocking(move || {
             let float = train(&tr, &cfg);
@@ -361,24 +347,7 @@ impl ModelWorker {
         let bytes = model.to_bytes();
         let model_hash = B256::from(model.hash());
         let block = self.client.provider().get_block_number().await?;
-        let (lineage, onchain_lineage): (Vec<LineageEntry>, Vec<M::Lineage>) = data
-            .per_class
-            .iter()
-            .filter(|(_, (rows, _))| *rows > 0)
-            .map(|(class, (rows, files))| {
-                (
-                    LineageEntry {
-                        class_id: class.to_string(),
-                        rows: *rows,
-                        files: files.iter().map(|f| f.to_string()).collect(),
-                    },
-                    M::Lineage {
-                        classId: *class,
-                        weight: U256::from(*rows),
-                    },
-                )
-            })
-            .unzip();
+        let (lineage, onchain_lineage) = lineage_of(&data.per_class);
         let report = TrainingReport {
             version: 1,
             chain_id: self.chain_id,
@@ -414,15 +383,8 @@ impl ModelWorker {
         };
         let report_json = serde_json::to_vec_pretty(&report)?;
         let report_hash = keccak256(&report_json);
-        std::fs::create_dir_all(&job.out_dir)
-            .with_context(|| format!("create {}", job.out_dir.display()))?;
-        let stem = format!("model-{}", &model_hash.to_string()[2..14]);
-        let model_path = job.out_dir.join(format!("{stem}.lzmlp"));
-        let report_path = job.out_dir.join(format!("{stem}.report.json"));
-        std::fs::write(&model_path, &bytes)
-            .with_context(|| format!("write {}", model_path.display()))?;
-        std::fs::write(&report_path, &report_json)
-            .with_context(|| format!("write {}", report_path.display()))?;
+        let (model_path, report_path) =
+            write_artifacts(&job.out_dir, model_hash, &bytes, &report_json)?;
 
         let lineage = onchain_lineage;
         let message = report_message(
@@ -498,4 +460,71 @@ pub async fn load_registered_model(
         );
     }
     Ok((model, record))
+}
+
+/// Splits verified rows into training rows and held-out rows (every fifth), the column at
+/// `label_at` becoming a binary label (1 when at least `positive_at_least`).
+fn split_held_out(
+    rows: &[(U256, Vec<f64>)],
+    label_at: usize,
+    positive_at_least: f64,
+) -> (Dataset, Dataset) {
+    let (mut tr, mut te) = (Dataset::default(), Dataset::default());
+    tr.classes = 2;
+    te.classes = 2;
+    for (i, (_, values)) in rows.iter().enumerate() {
+        let label = u32::from(values[label_at] >= positive_at_least);
+        let x: Vec<f32> = values
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != label_at)
+            .map(|(_, v)| *v as f32)
+            .collect();
+        let d = if i % 5 == 0 { &mut te } else { &mut tr };
+        d.features.push(x);
+        d.labels.push(label);
+    }
+    (tr, te)
+}
+
+/// The model's lineage, for the report and for the chain: each dataset class that gave rows,
+/// weighted by its rows.
+fn lineage_of(
+    per_class: &BTreeMap<U256, (u64, Vec<U256>)>,
+) -> (Vec<LineageEntry>, Vec<M::Lineage>) {
+    per_class
+        .iter()
+        .filter(|(_, (rows, _))| *rows > 0)
+        .map(|(class, (rows, files))| {
+            (
+                LineageEntry {
+                    class_id: class.to_string(),
+                    rows: *rows,
+                    files: files.iter().map(|f| f.to_string()).collect(),
+                },
+                M::Lineage {
+                    classId: *class,
+                    weight: U256::from(*rows),
+                },
+            )
+        })
+        .unzip()
+}
+
+/// Writes the model file and its training report into `out_dir`; their paths.
+fn write_artifacts(
+    out_dir: &Path,
+    model_hash: B256,
+    model: &[u8],
+    report_json: &[u8],
+) -> Result<(PathBuf, PathBuf)> {
+    std::fs::create_dir_all(out_dir).with_context(|| format!("create {}", out_dir.display()))?;
+    let stem = format!("model-{}", &model_hash.to_string()[2..14]);
+    let model_path = out_dir.join(format!("{stem}.lzmlp"));
+    let report_path = out_dir.join(format!("{stem}.report.json"));
+    std::fs::write(&model_path, model)
+        .with_context(|| format!("write {}", model_path.display()))?;
+    std::fs::write(&report_path, report_json)
+        .with_context(|| format!("write {}", report_path.display()))?;
+    Ok((model_path, report_path))
 }

@@ -3,6 +3,10 @@
 //! uploaded if that fails), wait for the verdict; resubmit a file rejected as unavailable.
 
 use super::*;
+use lazai_worker::contribution::Unaffordable;
+use lazai_worker::{
+    ContributeProgress, Destination, Encrypted, Registered, contribute_and_register,
+};
 
 #[derive(Args)]
 pub struct ContributeArgs {
@@ -39,53 +43,53 @@ pub struct ResubmitArgs {
     tx: TxArgs,
 }
 
-/// Prices the registration of a contribution shared with `data_address` — one
-/// `addFileWithPermissions` carrying the sealed key — from arguments of the real ones' sizes,
-/// and refuses a signer whose balance could not pay for it: run before anything is encrypted
-/// or uploaded, so that a registration that cannot succeed leaves nothing in the store.
-pub(super) async fn price_registration(
-    c: &Client,
-    store: &BlobStore,
-    idao: U256,
-    data_address: Address,
-) -> Result<Prepared> {
-    // Non-zero bytes throughout: calldata costs more per non-zero byte.
-    let root = Root::from_hex(&"ff".repeat(32))?;
-    let hash = FileHash {
-        root,
-        commitment: PlaintextCommitment::from_hex(&"ff".repeat(32))?,
-    };
-    let sealed = SealedKey::from_bytes(&[0xff; SEALED_KEY_LEN])?;
-    let placeholder = R::addFileWithPermissionsCall {
-        url: store.url_for(&lazai_blob::object_name(&root))?,
-        hash: hash.to_string(),
-        ownerAddress: c.from(),
-        permissions: vec![R::Permission {
-            account: data_address,
-            key: sealed.to_hex(),
-        }],
-    };
-    let (balance, prepared) = tokio::try_join!(
-        async {
-            c.provider()
-                .get_balance(c.from())
-                .await
-                .context("read the signer's balance")
-        },
-        c.prepare(DATA_REGISTRY_ADDRESS, placeholder, U256::ZERO),
-    )
-    .with_context(|| format!("check that a file can be registered for iDAO {idao}"))?;
-    if balance < prepared.max_cost {
-        bail!(
+/// What `data contribute` shows and keeps on the way: a ticking line while the file is
+/// encrypted, and the owner's data key file.
+struct Steps<'a> {
+    progress: &'a Progress,
+    file: &'a Path,
+    key_out: Option<&'a Path>,
+}
+
+impl ContributeProgress for Steps<'_> {
+    fn encrypting<T>(
+        &self,
+        plaintext_bytes: u64,
+        work: impl std::future::Future<Output = T>,
+    ) -> impl std::future::Future<Output = T> {
+        let label = format!("encrypting {}…", human_bytes(plaintext_bytes));
+        async move { self.progress.ticking(&label, work).await }
+    }
+
+    fn encrypted(&mut self, encrypted: &Encrypted) -> Result<Option<PathBuf>> {
+        let root_hex = encrypted.summary.root.to_hex();
+        write_key_file(
+            self.file,
+            self.key_out,
+            &encrypted.summary.data_key,
+            &root_hex,
+        )
+        .map(Some)
+    }
+
+    fn registering(&self) {
+        self.progress.step("uploading and registering…");
+    }
+}
+
+/// The pre-check's refusal, with amounts in LAZAI.
+fn unaffordable(e: anyhow::Error) -> anyhow::Error {
+    match e.downcast::<Unaffordable>() {
+        Ok(u) => anyhow!(
             "{} holds {}, but registering the file may cost up to {} in gas ({} gas): fund \
              the account first; nothing was encrypted or uploaded",
-            c.from(),
-            format_lazai(balance),
-            format_lazai(prepared.max_cost),
-            prepared.gas_limit
-        );
+            u.account,
+            format_lazai(u.balance),
+            format_lazai(u.max_cost),
+            u.gas_limit
+        ),
+        Err(e) => e,
     }
-    Ok(prepared)
 }
 
 pub(super) async fn data_contribute(a: ContributeArgs) -> Result<()> {
@@ -129,82 +133,30 @@ pub(super) async fn data_contribute(a: ContributeArgs) -> Result<()> {
     };
     let store =
         BlobStore::open(&location).with_context(|| format!("open the blob store {location:?}"))?;
-    let data_address = idao_data_address(a.idao);
-    let registration = price_registration(&c, &store, a.idao, data_address).await?;
-
-    let started = Instant::now();
-    let label = format!("encrypting {}…", human_bytes(meta.len()));
-    let encrypted = progress
-        .ticking(
-            &label,
-            encrypt_for(&a.file, &store, &recipient, &std::env::temp_dir(), params),
-        )
-        .await?;
-    let root_hex = encrypted.summary.root.to_hex();
-    let key_file = write_key_file(
-        &a.file,
-        a.key_out.as_deref(),
-        &encrypted.summary.data_key,
-        &root_hex,
-    )?;
-    let hash = encrypted.hash.to_string();
-    let url = encrypted.url.clone();
-    let registration = registration.with_call(R::addFileWithPermissionsCall {
-        url: url.clone(),
-        hash: hash.clone(),
-        ownerAddress: c.from(),
-        permissions: vec![R::Permission {
-            account: data_address,
-            key: encrypted.sealed_key.to_hex(),
-        }],
-    });
-
-    progress.step("uploading and registering…");
-    let upload = async {
-        let stored = encrypted.store(&store).await;
-        (stored, started.elapsed())
+    let mut steps = Steps {
+        progress: &progress,
+        file: &a.file,
+        key_out: a.key_out.as_deref(),
     };
-    // Into a local store the rest of the upload is flushing the ciphertext to disk and
-    // renaming it: the registration goes out meanwhile (a worker retries a blob that is not
-    // there yet). Anything slower is uploaded before the file is registered.
-    let ((stored, elapsed), registered) = if store.staging_dir().is_some() {
-        tokio::join!(upload, c.send_prepared(registration))
-    } else {
-        let (stored, elapsed) = upload.await;
-        if let Err(e) = stored {
-            let _ = std::fs::remove_file(&key_file);
-            return Err(anyhow!(e)).context("nothing was registered, and the key file was removed");
-        }
-        ((stored, elapsed), c.send_prepared(registration).await)
+    let to = Destination {
+        idao: a.idao,
+        recipient: &recipient,
+        store: &store,
     };
-    let (contribution, added) = match (stored, registered) {
-        (Ok(contribution), Ok(receipt)) => (contribution, receipt),
-        (stored, Err(failure)) if failure.changed_nothing() => {
-            // Nothing is registered: take back what was written.
-            if stored.is_ok() {
-                let _ = store.delete(&url).await;
-            }
-            let _ = std::fs::remove_file(&key_file);
-            return Err(anyhow!(failure))
-                .context("the file was not registered; its ciphertext and key file were removed");
-        }
-        (_, Err(unknown)) => bail!(
-            "{unknown}; the ciphertext stays at {url} and the data key in {}: see `lazai data \
-             list --owner {}` once the transaction is settled",
-            key_file.display(),
-            c.from()
-        ),
-        (Err(e), Ok(receipt)) => {
-            let file_id = event::<R::FileAdded>(&receipt, DATA_REGISTRY_ADDRESS)
-                .map(|e| e.fileId.to_string())
-                .unwrap_or_else(|_| "?".into());
-            bail!(
-                "file {file_id} is registered, but its ciphertext could not be stored ({e}); \
-                 its verifiers will reject it as unavailable: contribute the file again"
-            );
-        }
-    };
-    let file_id = event::<R::FileAdded>(&added, DATA_REGISTRY_ADDRESS)?.fileId;
+    let work_dir = std::env::temp_dir();
+    let Registered {
+        file_id,
+        contribution,
+        receipt: added,
+        data_address,
+        elapsed,
+        key_file,
+    } = contribute_and_register(&c, &to, &a.file, &work_dir, params, &mut steps)
+        .await
+        .map_err(unaffordable)?;
+    let key_file = key_file.unwrap_or_default();
+    let hash = contribution.hash.to_string();
+    let root_hex = contribution.summary.root.to_hex();
     let summary = &contribution.summary;
     let throughput = megabytes_per_second(summary.plaintext_size, elapsed);
     if !a.tx.json {

@@ -63,7 +63,7 @@ pub(super) async fn flow_submit(a: FlowSubmitArgs) -> Result<()> {
     let config = c
         .call(VSC_ADDRESS, V::dataConfigCall { idaoId: a.idao })
         .await?;
-    let fee = config.nodeFee.saturating_mul(U256::from(config.quorumSize));
+    let fee = lazai_worker::flow_fee(&config);
     let receipt = c
         .send(
             VSC_ADDRESS,

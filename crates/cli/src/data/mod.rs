@@ -33,25 +33,22 @@ use alloy::rpc::types::TransactionReceipt;
 use alloy_primitives::{Address, B256, U256};
 use anyhow::{Context as _, Result, anyhow, bail};
 use clap::{ArgGroup, Args, Subcommand};
-use lazai_abi::{
+use lazai_blob::BlobStore;
+use lazai_client::{Client, event, resolve_signer};
+use lazai_crypto::{DataKey, EncryptParams, PublicKey, Root, decrypt_file, generate_keypair};
+use lazai_ledger::modules::{
     DAT_ADDRESS, DATA_REGISTRY_ADDRESS, IDAO_REGISTRY_ADDRESS, IDataAnchoringToken as D,
     IDataRegistry as R, IIdaoRegistry as G, IVsc as V, ROLE_APPLICATION, ROLE_COMPUTE, ROLE_DATA,
     ROLE_MODEL, VSC_ADDRESS, idao_data_address, proof_signer,
 };
-use lazai_blob::BlobStore;
-use lazai_client::{Client, Prepared, event, resolve_signer};
-use lazai_crypto::{
-    DataKey, EncryptParams, PlaintextCommitment, PublicKey, Root, SEALED_KEY_LEN, SealedKey,
-    decrypt_file, generate_keypair,
-};
-use lazai_worker::{FileHash, Packager, Schema, describe_reason, encrypt_for};
+use lazai_worker::{FileHash, Packager, Schema, describe_reason};
 use serde_json::{Value, json};
 use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// File states and flow status codes of the VSC.
-pub use lazai_abi::{
+pub use lazai_ledger::modules::{
     FILE_DISPUTED, FILE_IN_FLOW, FILE_NONE, FILE_REJECTED, FILE_RESUBMITTED, FILE_VERIFIED,
     FLOW_DISPUTED, FLOW_PENDING, FLOW_VERIFIED, REASON_UNAVAILABLE,
 };

@@ -1,5 +1,3 @@
-//! The worker's and the iDAO's chain loops.
-//!
 //! [`Worker`] is one verifier node of one iDAO. Every poll it:
 //!
 //! 1. walks the VSC's flows in id order. Flows of other iDAOs are skipped. A *verified* flow of
@@ -19,42 +17,29 @@
 //!    verification rejects gets no proof (a proof's score is at least 1); the worker logs why
 //!    and leaves the job to its owner to cancel.
 //!
-//! [`Packager`] is the iDAO's side: it watches `PermissionGranted` events naming the iDAO's
-//! data address (and `FileResubmitted` events naming the iDAO), packages the files shared with
-//! it into flows (`submitFlow`, paying `k × nodeFee`), and closes its flows that pass their
-//! deadline (`finalizeFlow`).
-//!
 //! Plaintext never leaves [`crate::verify`]; logs name files by id and give reasons, never
 //! content.
 
+mod config;
+mod jobs;
+
+pub use config::{DEFAULT_FETCH_RETRY, DEFAULT_MAX_BLOB, WorkerConfig};
+pub(crate) use config::{connect, file_input};
+
 use crate::schema::Schema;
-use crate::score::{Limits, Reason, RowHash};
+use crate::score::{Reason, RowHash};
 use crate::tee::{Attested, Attestor};
 use crate::verify::{FileInput, Verdict, fetch_retrying, score_blob};
-use alloy::providers::Provider;
-use alloy::rpc::types::Filter;
-use alloy::sol_types::SolEvent;
-use alloy_primitives::{Address, B256, Bytes, U256};
+use alloy_primitives::{Address, Bytes, U256};
 use alloy_signer::SignerSync;
-use alloy_signer_local::PrivateKeySigner;
 use anyhow::{Context as _, Result, anyhow};
-use lazai_abi::{
-    DATA_REGISTRY_ADDRESS, FILE_DISPUTED, FILE_NONE, FILE_RESUBMITTED, FLOW_DISPUTED, FLOW_PENDING,
-    FLOW_VERIFIED, IDataRegistry as R, IVerifiedComputing as V, IVsc, VERIFIED_COMPUTING_ADDRESS,
-    VSC_ADDRESS, idao_data_address, proof_digest, results_digest, results_root,
-};
-use lazai_attest::source::Source;
-use lazai_blob::Fetcher;
 use lazai_client::Client;
-use lazai_crypto::SecretKey;
+use lazai_abi::{
+    FLOW_PENDING, FLOW_VERIFIED, IVsc, VSC_ADDRESS, idao_data_address, results_digest, results_root,
+};
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 use tracing::{debug, info, warn};
-
-/// Blocks per `eth_getLogs` request (the node refuses ranges of 10,000 or more by default).
-const LOG_SCAN_BLOCKS: u64 = 5_000;
 
 /// Gas added to a results post per file in the flow, for anchoring and minting in case it is
 /// the post that completes the quorum: the anchoring post of a 100-file flow measures about
@@ -63,77 +48,6 @@ const ANCHOR_GAS_PER_FILE: u64 = 80_000;
 /// Gas added to a results post for anchoring whatever the flow's size (the completing post of a
 /// 3-file flow ran out of a 387,000 limit with the per-file headroom alone).
 const ANCHOR_GAS_FIXED: u64 = 150_000;
-
-/// How a worker runs.
-#[derive(Clone)]
-pub struct WorkerConfig {
-    /// JSON-RPC of a node.
-    pub rpc: String,
-    /// The iDAO it verifies for.
-    pub idao: U256,
-    /// Its node key: signs results, proofs and transactions.
-    pub signer: PrivateKeySigner,
-    /// The iDAO's worker secret (HPKE X25519): opens the sealed data keys.
-    pub secret: SecretKey,
-    /// The blob stores it reads from; a URL outside them is rejected as unavailable.
-    pub fetcher: Fetcher,
-    /// Where fetched ciphertext is kept while being verified (private to the worker).
-    pub work_dir: PathBuf,
-    /// Time between polls.
-    pub poll: Duration,
-    /// Bounds on what a file may hold.
-    pub limits: Limits,
-    /// Largest ciphertext it fetches, in bytes.
-    pub max_blob: u64,
-    /// How long a flow's blobs that cannot be read (missing, a store error, a local disk
-    /// error) are retried, with exponential backoff, before such a file is rejected as
-    /// unavailable — a rejection its owner may resubmit the file after.
-    pub fetch_retry: Duration,
-    /// Also serve VerifiedComputing jobs (LazAI's SDK path).
-    pub serve_jobs: bool,
-    /// How long to wait for a transaction's receipt.
-    pub tx_timeout: Duration,
-    /// Where its TEE evidence comes from (the platform, or the dev TEE).
-    pub tee: Source,
-    /// The URL registered with its node record.
-    pub url: String,
-}
-
-/// Largest ciphertext a worker fetches by default: 16 GiB.
-pub const DEFAULT_MAX_BLOB: u64 = 16 << 30;
-/// How long a worker retries unreadable blobs by default ([`WorkerConfig::fetch_retry`]).
-pub const DEFAULT_FETCH_RETRY: Duration = Duration::from_secs(60);
-
-impl WorkerConfig {
-    /// A worker of `idao` with the defaults: polls every 500 ms, default [`Limits`], blobs up
-    /// to [`DEFAULT_MAX_BLOB`] retried for [`DEFAULT_FETCH_RETRY`], serves LazAI SDK jobs,
-    /// waits 60 s for a receipt.
-    pub fn new(
-        rpc: &str,
-        idao: U256,
-        signer: PrivateKeySigner,
-        secret: SecretKey,
-        fetcher: Fetcher,
-        work_dir: PathBuf,
-    ) -> Self {
-        Self {
-            rpc: rpc.to_string(),
-            idao,
-            signer,
-            secret,
-            fetcher,
-            work_dir,
-            poll: Duration::from_millis(500),
-            limits: Limits::default(),
-            max_blob: DEFAULT_MAX_BLOB,
-            fetch_retry: DEFAULT_FETCH_RETRY,
-            serve_jobs: true,
-            tx_timeout: Duration::from_secs(60),
-            tee: Source::detect(None),
-            url: "lazai-worker://".to_string(),
-        }
-    }
-}
 
 /// One verifier node of one iDAO (see the module docs).
 pub struct Worker {
@@ -492,99 +406,6 @@ impl Worker {
         debug!(flow = %id, rows = added, total = accepted.len(), "accepted rows ingested");
         Ok(())
     }
-
-    async fn poll_jobs(&mut self) -> Result<()> {
-        let count = self
-            .client
-            .call(VERIFIED_COMPUTING_ADDRESS, V::jobsCountCall {})
-            .await?;
-        while self.next_job <= count {
-            self.retry_jobs.insert(self.next_job);
-            self.next_job += U256::from(1);
-        }
-        for job in std::mem::take(&mut self.retry_jobs) {
-            if let Err(e) = self.serve_job(job).await {
-                warn!(job = %job, error = %format!("{e:#}"), "job not served yet; will retry");
-                self.retry_jobs.insert(job);
-            }
-        }
-        Ok(())
-    }
-
-    async fn serve_job(&mut self, id: U256) -> Result<()> {
-        let job = self
-            .client
-            .call(VERIFIED_COMPUTING_ADDRESS, V::getJobCall { jobId: id })
-            .await?;
-        if job.nodeAddress != self.me || job.status != V::JobStatus::Submitted {
-            return Ok(());
-        }
-        if !self.proved_jobs.contains(&id) && !self.prove_job(id, job.fileId).await? {
-            return Ok(());
-        }
-        // A retry after a failed `completeJob` starts here: its proof is already on chain,
-        // and a second `addProof` for the job would be refused.
-        self.client
-            .send(
-                VERIFIED_COMPUTING_ADDRESS,
-                V::completeJobCall { jobId: id },
-                U256::ZERO,
-            )
-            .await?;
-        self.proved_jobs.remove(&id);
-        info!(job = %id, file = %job.fileId, "job completed");
-        Ok(())
-    }
-
-    /// Verifies job `id`'s file and posts the signed proof; `false` when the file is rejected
-    /// (a proof's score is at least 1), which leaves the job to its owner to cancel.
-    async fn prove_job(&mut self, id: U256, file: U256) -> Result<bool> {
-        let schema = Arc::new(self.schema().await?);
-        let verdict = self
-            .verify_file(
-                file,
-                self.me,
-                &schema,
-                &Arc::new(HashSet::new()),
-                self.give_up(),
-            )
-            .await?;
-        log_verdict(file, &verdict);
-        if verdict.score == 0 {
-            warn!(job = %id, file = %file, reason = %verdict.reason, "no proof for a rejected file; the job owner may cancel it");
-            return Ok(false);
-        }
-        let url = self
-            .client
-            .call(DATA_REGISTRY_ADDRESS, R::getFileCall { fileId: file })
-            .await?
-            .url;
-        let data = R::ProofData {
-            id: file,
-            score: U256::from(verdict.score),
-            fileUrl: url,
-            proofUrl: format!("lazai://job/{id}/worker/{}", self.me),
-        };
-        let (_, digest) = proof_digest(&data);
-        let signature = self.cfg.signer.sign_hash_sync(&digest)?;
-        let proof = R::Proof {
-            signature: Bytes::from(signature.as_bytes().to_vec()),
-            data,
-        };
-        self.client
-            .send(
-                DATA_REGISTRY_ADDRESS,
-                R::addProofCall {
-                    fileId: file,
-                    proof,
-                },
-                U256::ZERO,
-            )
-            .await?;
-        self.proved_jobs.insert(id);
-        info!(job = %id, file = %file, score = verdict.score, "proof posted");
-        Ok(true)
-    }
 }
 
 fn log_verdict(file: U256, v: &Verdict) {
@@ -598,219 +419,6 @@ fn log_verdict(file: U256, v: &Verdict) {
     } else {
         info!(file = %file, reason = %v.reason, code = v.reason.code(), detail = %v.detail, "file rejected");
     }
-}
-
-/// The iDAO's side (see the module docs).
-pub struct Packager {
-    client: Client,
-    idao: U256,
-    data_address: Address,
-    poll: Duration,
-    next_block: u64,
-    pending: BTreeSet<U256>,
-    open_flows: BTreeSet<U256>,
-}
-
-impl Packager {
-    /// A packager signing with the iDAO owner's key.
-    pub fn new(rpc: &str, owner: PrivateKeySigner, idao: U256, poll: Duration) -> Result<Self> {
-        Ok(Self {
-            client: Client::signing(rpc, owner, Duration::from_secs(60))?,
-            idao,
-            data_address: idao_data_address(idao),
-            poll,
-            next_block: 0,
-            pending: BTreeSet::new(),
-            open_flows: BTreeSet::new(),
-        })
-    }
-
-    /// Polls until `stop` resolves.
-    pub async fn run(mut self, stop: impl std::future::Future<Output = ()>) {
-        info!(idao = %self.idao, data_address = %self.data_address, "flow packager started");
-        tokio::pin!(stop);
-        loop {
-            if let Err(e) = self.poll().await {
-                warn!(error = %format!("{e:#}"), "packager poll failed; retrying");
-            }
-            tokio::select! {
-                _ = &mut stop => break,
-                _ = tokio::time::sleep(self.poll) => {}
-            }
-        }
-    }
-
-    /// Picks up newly shared files, submits them as one flow, and finalizes expired flows.
-    /// Returns the flow it submitted, if any.
-    pub async fn poll(&mut self) -> Result<Option<U256>> {
-        let head = self.client.provider().get_block_number().await?;
-        // In chunks under the node's `eth_getLogs` range limit; each chunk read is kept.
-        while self.next_block <= head {
-            let to = head.min(self.next_block + LOG_SCAN_BLOCKS - 1);
-            let filter = Filter::new()
-                .address(DATA_REGISTRY_ADDRESS)
-                .event_signature(R::PermissionGranted::SIGNATURE_HASH)
-                .topic2(self.data_address.into_word())
-                .from_block(self.next_block)
-                .to_block(to);
-            for log in self.client.provider().get_logs(&filter).await? {
-                if let Ok(e) = log.log_decode::<R::PermissionGranted>() {
-                    self.pending.insert(e.inner.data.fileId);
-                }
-            }
-            // Files their owners put back after a rejection as unavailable.
-            let resubmitted = Filter::new()
-                .address(VSC_ADDRESS)
-                .event_signature(IVsc::FileResubmitted::SIGNATURE_HASH)
-                .topic2(B256::from(self.idao))
-                .from_block(self.next_block)
-                .to_block(to);
-            for log in self.client.provider().get_logs(&resubmitted).await? {
-                if let Ok(e) = log.log_decode::<IVsc::FileResubmitted>() {
-                    self.pending.insert(e.inner.data.fileId);
-                }
-            }
-            self.next_block = to + 1;
-        }
-        self.finalize_expired(head).await?;
-        // Statuses are read before anything leaves `pending`, so a failed read loses nothing.
-        let mut ready = Vec::new();
-        let mut taken = Vec::new();
-        for &file in &self.pending {
-            let status = self
-                .client
-                .call(VSC_ADDRESS, IVsc::fileStatusCall { fileId: file })
-                .await?;
-            if matches!(status.state, FILE_NONE | FILE_DISPUTED | FILE_RESUBMITTED) {
-                ready.push(file);
-            } else {
-                taken.push(file);
-            }
-        }
-        for file in taken {
-            self.pending.remove(&file);
-        }
-        if ready.is_empty() {
-            return Ok(None);
-        }
-        let batch: Vec<U256> = ready.into_iter().take(lazai_abi::MAX_FLOW_FILES).collect();
-        for file in &batch {
-            self.pending.remove(file);
-        }
-        self.submit(batch).await.map(Some)
-    }
-
-    /// Submits `files` as one flow, paying `k × nodeFee`.
-    pub async fn submit(&mut self, files: Vec<U256>) -> Result<U256> {
-        let config = self
-            .client
-            .call(VSC_ADDRESS, IVsc::dataConfigCall { idaoId: self.idao })
-            .await?;
-        let fee = config.nodeFee * U256::from(config.quorumSize);
-        let n = files.len();
-        let receipt = match self
-            .client
-            .send(
-                VSC_ADDRESS,
-                IVsc::submitFlowCall {
-                    idaoId: self.idao,
-                    fileIds: files.clone(),
-                },
-                fee,
-            )
-            .await
-        {
-            Ok(r) => r,
-            Err(e) => {
-                // Keep them for the next poll (a verifier may be missing for now).
-                self.pending.extend(files);
-                return Err(e);
-            }
-        };
-        let submitted = lazai_client::event::<IVsc::FlowSubmitted>(&receipt, VSC_ADDRESS)?;
-        info!(flow = %submitted.flowId, files = n, quorum = ?submitted.quorum, deadline = submitted.deadline, "flow submitted");
-        self.open_flows.insert(submitted.flowId);
-        Ok(submitted.flowId)
-    }
-
-    async fn finalize_expired(&mut self, head: u64) -> Result<()> {
-        for id in self.open_flows.clone() {
-            let flow = self
-                .client
-                .call(VSC_ADDRESS, IVsc::getFlowCall { flowId: id })
-                .await?;
-            if flow.status == FLOW_PENDING && head > flow.deadline {
-                self.client
-                    .send(
-                        VSC_ADDRESS,
-                        IVsc::finalizeFlowCall { flowId: id },
-                        U256::ZERO,
-                    )
-                    .await?;
-                warn!(flow = %id, "flow passed its deadline without agreement; disputed");
-            } else if flow.status != FLOW_DISPUTED {
-                if flow.status != FLOW_PENDING {
-                    self.open_flows.remove(&id);
-                }
-                continue;
-            }
-            // A disputed flow's files go into a later flow.
-            let files = self
-                .client
-                .call(VSC_ADDRESS, IVsc::flowFilesCall { flowId: id })
-                .await?;
-            self.pending.extend(files);
-            self.open_flows.remove(&id);
-        }
-        Ok(())
-    }
-}
-
-/// Creates the work dir and connects to the node as `cfg.signer`; refuses a secret that is not
-/// the iDAO's worker key. Returns the client and the chain id.
-pub(crate) async fn connect(cfg: &WorkerConfig) -> Result<(Client, u64)> {
-    std::fs::create_dir_all(&cfg.work_dir)
-        .with_context(|| format!("create {}", cfg.work_dir.display()))?;
-    let client = Client::signing(&cfg.rpc, cfg.signer.clone(), cfg.tx_timeout)?;
-    let chain_id = client
-        .provider()
-        .get_chain_id()
-        .await
-        .with_context(|| format!("reach the node at {}", cfg.rpc))?;
-    let config = client
-        .call(VSC_ADDRESS, IVsc::dataConfigCall { idaoId: cfg.idao })
-        .await
-        .with_context(|| format!("read iDAO {}'s data configuration", cfg.idao))?;
-    if config.workerKey.as_slice() != cfg.secret.public_key().to_bytes().as_slice() {
-        return Err(anyhow!(
-            "the worker secret does not match iDAO {}'s worker key {}: contributors seal \
-             data keys to that key, so this worker could not open them",
-            cfg.idao,
-            config.workerKey
-        ));
-    }
-    Ok((client, chain_id))
-}
-
-/// A file's URL, hash and the sealed key granted to `account`, from the DataRegistry.
-pub(crate) async fn file_input(client: &Client, file: U256, account: Address) -> Result<FileInput> {
-    let record = client
-        .call(DATA_REGISTRY_ADDRESS, R::getFileCall { fileId: file })
-        .await?;
-    let sealed_key = client
-        .call(
-            DATA_REGISTRY_ADDRESS,
-            R::getFilePermissionCall {
-                fileId: file,
-                account,
-            },
-        )
-        .await?;
-    Ok(FileInput {
-        url: record.url,
-        hash: record.hash,
-        sealed_key,
-    })
 }
 
 /// The rejection reason a code names, for people.
