@@ -29,7 +29,7 @@ use lazai_blob::{BlobStore, Fetcher};
 use lazai_client::{Client, event};
 use lazai_consensus::runtime::{Runner as _, tokio as cw_tokio};
 use lazai_crypto::{EncryptParams, generate_keypair};
-use lazai_ledger::modules::{
+use lazai_abi::{
     DAT_ADDRESS, IDAO_REGISTRY_ADDRESS, IDataAnchoringToken as D, IIdaoRegistry as G,
     IModelRegistry as M, ITeeRegistry, IVsc as V, MODEL_REGISTRY_ADDRESS, ROLE_DATA, ROLE_MODEL,
     SCALE, TeePolicy, VSC_ADDRESS,

@@ -6,7 +6,7 @@ use alloy_primitives::U256;
 use anyhow::{Context as _, Result, anyhow, bail};
 use clap::{Args, Subcommand};
 use lazai_client::{Client, DEFAULT_RPC, event};
-use lazai_ledger::modules::{IModelRegistry as M, MODEL_REGISTRY_ADDRESS};
+use lazai_abi::{IModelRegistry as M, MODEL_REGISTRY_ADDRESS};
 use lazai_worker::serve::ServedModel;
 use lazai_worker::{ModelWorker, ServeConfig, TrainingJob, load_registered_model};
 use std::path::PathBuf;

@@ -36,7 +36,7 @@ use clap::{ArgGroup, Args, Subcommand};
 use lazai_blob::BlobStore;
 use lazai_client::{Client, event, resolve_signer};
 use lazai_crypto::{DataKey, EncryptParams, PublicKey, Root, decrypt_file, generate_keypair};
-use lazai_ledger::modules::{
+use lazai_abi::{
     DAT_ADDRESS, DATA_REGISTRY_ADDRESS, IDAO_REGISTRY_ADDRESS, IDataAnchoringToken as D,
     IDataRegistry as R, IIdaoRegistry as G, IVsc as V, ROLE_APPLICATION, ROLE_COMPUTE, ROLE_DATA,
     ROLE_MODEL, VSC_ADDRESS, idao_data_address, proof_signer,
@@ -48,7 +48,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// File states and flow status codes of the VSC.
-pub use lazai_ledger::modules::{
+pub use lazai_abi::{
     FILE_DISPUTED, FILE_IN_FLOW, FILE_NONE, FILE_REJECTED, FILE_RESUBMITTED, FILE_VERIFIED,
     FLOW_DISPUTED, FLOW_PENDING, FLOW_VERIFIED, REASON_UNAVAILABLE,
 };
