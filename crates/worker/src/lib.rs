@@ -15,8 +15,8 @@ pub mod verifier;
 pub mod verify;
 
 pub use contribution::{
-    ContributeProgress, Contribution, Destination, Encrypted, FileHash, Registered, contribute,
-    contribute_and_register, encrypt_for,
+    ContributeProgress, Contribution, Destination, Encrypted, FileHash, Registered, Unaffordable,
+    contribute, contribute_and_register, encrypt_for,
 };
 pub use packager::{Packager, flow_fee};
 pub use schema::{Column, ColumnType, Format, Schema, SchemaError};

@@ -3,9 +3,8 @@
 //! uploaded if that fails), wait for the verdict; resubmit a file rejected as unavailable.
 
 use super::*;
-use lazai_worker::contribution::Unaffordable;
 use lazai_worker::{
-    ContributeProgress, Destination, Encrypted, Registered, contribute_and_register,
+    ContributeProgress, Destination, Encrypted, Registered, Unaffordable, contribute_and_register,
 };
 
 #[derive(Args)]
