@@ -1,7 +1,7 @@
 //! The model registry's Solidity interface, its limits, the usage metric it records and the
 //! training report message a worker signs.
 
-use crate::MODEL_REGISTRY_ADDRESS;
+use crate::addresses::MODEL_REGISTRY_ADDRESS;
 use alloy_primitives::{B256, U256, keccak256};
 use alloy_sol_types::{SolValue, sol};
 

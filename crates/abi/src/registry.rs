@@ -1,7 +1,7 @@
 //! The DataRegistry's Solidity interface, its limits, and the proof digest its verifier nodes
 //! sign.
 
-use crate::parse_signature;
+use crate::signature::parse_signature;
 use alloy_primitives::{Address, B256, keccak256};
 use alloy_sol_types::{SolValue, sol};
 

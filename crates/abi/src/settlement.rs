@@ -1,7 +1,7 @@
 //! The Settlement and AIProcess interfaces, their limits, and the request message a user signs
 //! to let a node settle a request.
 
-use crate::parse_signature;
+use crate::signature::parse_signature;
 use alloy_primitives::{Address, B256, U256, keccak256};
 use alloy_sol_types::{SolValue, sol};
 

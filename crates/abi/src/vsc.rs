@@ -2,7 +2,8 @@
 //! its clients share with it: the iDAO data address, the files and results Merkle roots, and the
 //! results message a quorum member signs.
 
-use crate::{VSC_ADDRESS, parse_signature};
+use crate::addresses::VSC_ADDRESS;
+use crate::signature::parse_signature;
 use alloy_primitives::{Address, B256, U256, keccak256};
 use alloy_sol_types::{SolValue, sol};
 

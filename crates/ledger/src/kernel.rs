@@ -289,3 +289,56 @@ pub trait Module: Send + Sync + 'static {
     /// Handles one call; returns ABI-encoded return data.
     fn call(&self, call: &mut Call<'_>, input: &[u8]) -> Result<Vec<u8>, ModuleError>;
 }
+
+// ---- lists and addresses in slots ------------------------------------------------------
+
+/// Appends `value` (a 20- or 40-byte key) to the list `count`/`at`, remembering its position + 1
+/// at `pos`.
+pub(crate) fn list_push(
+    call: &mut Call<'_>,
+    count: &[u8],
+    at: fn(U256) -> Vec<u8>,
+    pos: &[u8],
+    value: &[u8],
+) -> Result<(), ModuleError> {
+    let n = call.load_u256(count)?;
+    call.store(&at(n), value.to_vec().into())?;
+    call.store_u256(pos, n + U256::from(1))?;
+    call.store_u256(count, n + U256::from(1))
+}
+
+/// Removes the entry whose position + 1 is stored at `pos` (swap with the last); `pos_of` gives
+/// the position slot of the moved entry from its stored bytes.
+pub(crate) fn list_remove(
+    call: &mut Call<'_>,
+    count: &[u8],
+    at: fn(U256) -> Vec<u8>,
+    pos: &[u8],
+    pos_of: impl Fn(&[u8]) -> Vec<u8>,
+) -> Result<(), ModuleError> {
+    let p = call.load_u256(pos)?;
+    if p.is_zero() {
+        return Ok(());
+    }
+    let i = p - U256::from(1);
+    let n = call.load_u256(count)?;
+    let last = n - U256::from(1);
+    if i != last {
+        let moved = call.load(&at(last))?;
+        call.store(&at(i), moved.clone())?;
+        call.store_u256(&pos_of(&moved), p)?;
+    }
+    call.store(&at(last), Default::default())?;
+    call.store(pos, Default::default())?;
+    call.store_u256(count, last)
+}
+
+/// Reads a slot holding a 20-byte address (zero when unset).
+pub(crate) fn load_address(call: &mut Call<'_>, slot: &[u8]) -> Result<Address, ModuleError> {
+    let raw = call.load(slot)?;
+    match raw.len() {
+        0 => Ok(Address::ZERO),
+        20 => Ok(Address::from_slice(&raw)),
+        _ => Err(revert_msg("corrupt module storage")),
+    }
+}

@@ -6,6 +6,7 @@
 //! topic0 = keccak256 of the event signature. State lives in the module's own key space of the
 //! world state; every read, write and log is metered by the gas schedule in [`crate::gas`].
 
+pub mod aiprocess;
 pub mod dat;
 pub mod idao;
 pub mod models;
@@ -14,12 +15,13 @@ pub mod settlement;
 pub mod verified;
 pub mod vsc;
 
+pub use aiprocess::{AiProcess, Kind};
 pub use dat::Dat;
 pub use idao::tee::enable_dev_tee;
 pub use idao::{IdaoRegistry, verify_consensus_key_signature};
 pub use models::ModelRegistry;
 pub use registry::DataRegistry;
-pub use settlement::{AiProcess, Kind, SettlementModule};
+pub use settlement::SettlementModule;
 pub use verified::VerifiedComputing;
 pub use vsc::{Vsc, choose_quorum};
 

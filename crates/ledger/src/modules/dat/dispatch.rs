@@ -2,6 +2,7 @@
 //! serves it.
 
 use super::*;
+use crate::kernel::revert_msg;
 
 impl Module for Dat {
     fn name(&self) -> &'static str {
@@ -129,6 +130,16 @@ impl Module for Dat {
             Calls::valueOf(c) => Ok(book::token(call, c.tokenId)?.value.abi_encode()),
             Calls::holdingOf(c) => Ok(book::holding(call, c.classId, c.owner)?.abi_encode()),
 
+            legacy => self.erc1155_face(call, legacy),
+        }
+    }
+}
+
+impl Dat {
+    /// The legacy ERC-1155 face (and LazAI's legacy `mint`, `batchMint`, `verified`,
+    /// `setTokenVerified`); every other call is answered by [`Module::call`].
+    fn erc1155_face(&self, call: &mut Call<'_>, decoded: Calls) -> Result<Vec<u8>, ModuleError> {
+        match decoded {
             Calls::mint_1(c) => {
                 let to = c.to;
                 let id = self.legacy_mint(call, to, c.amount, c.tokenURI, c.verified)?;
@@ -198,6 +209,7 @@ impl Module for Dat {
                 Ok(Vec::new())
             }
             Calls::safeBatchTransferFrom(c) => Self::safe_batch_transfer(call, c),
+            _ => Err(revert_msg("DataAnchoringToken: not an ERC-1155 call")),
         }
     }
 }

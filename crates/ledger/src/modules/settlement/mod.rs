@@ -1,5 +1,5 @@
-//! Settlement and the three AIProcess modules (query, inference, training): how users pay AI
-//! nodes, with exactly the ABI and addresses of LazAI's contracts (`../shared/lazai-abi.md`).
+//! Settlement and, with it, the three AIProcess modules (query, inference, training; in
+//! [`super::aiprocess`]): how users pay AI nodes, with exactly the ABI and addresses of LazAI's contracts (`../shared/lazai-abi.md`).
 //!
 //! - **Users** (`Settlement`): `addUser()` (payable) opens a user with what it sent; `deposit()`
 //!   adds to it, `withdraw(amount)` takes from what is *available* (not committed to a node).
@@ -34,335 +34,28 @@
 //! `request`, `process`, `deleteAccount`) are reached by Settlement natively; called from a
 //! transaction they revert with `NotSettlement`.
 
-use super::idao::facade as idao_registry;
-use crate::kernel::{Call, Module, ModuleError, decode_call, revert_msg, revert_with, slot};
+pub(crate) mod facade;
+mod storage;
+
+use super::aiprocess::{Kind, facade as processes};
+use crate::kernel::{
+    Call, Module, ModuleError, decode_call, list_push, list_remove, load_address, revert_msg,
+    revert_with,
+};
 use alloy_primitives::{Address, U256};
 use alloy_sol_types::{SolCall, SolValue};
-
 use lazai_abi::settlement::*;
 use lazai_abi::{INFERENCE_ADDRESS, QUERY_ADDRESS, SETTLEMENT_ADDRESS, TRAINING_ADDRESS};
+use storage::*;
 
-use IAIProcess as P;
 use ISettlement as S;
 
-fn w(v: U256) -> [u8; 32] {
-    v.to_be_bytes::<32>()
-}
-
-fn now(call: &Call<'_>) -> u64 {
-    call.block.timestamp_ms / 1000
-}
-
-// ---- Settlement storage -------------------------------------------------------------------
-
-const PAUSED: &[u8] = b"paused";
-const LOCK_TIME: &[u8] = b"lock-time";
-const USERS_N: &[u8] = b"users-n";
-
-fn user_slot(a: Address) -> Vec<u8> {
-    slot(b"user/", &[a.as_slice()])
-}
-fn users_at(i: U256) -> Vec<u8> {
-    slot(b"users/", &[&w(i)])
-}
-fn user_pos(a: Address) -> Vec<u8> {
-    slot(b"user-pos/", &[a.as_slice()])
-}
-
-/// Which process: selects the user's node list.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    Query,
-    Inference,
-    Training,
-}
-
-impl Kind {
-    pub const ALL: [Kind; 3] = [Kind::Query, Kind::Inference, Kind::Training];
-
-    pub fn address(self) -> Address {
-        match self {
-            Kind::Query => QUERY_ADDRESS,
-            Kind::Inference => INFERENCE_ADDRESS,
-            Kind::Training => TRAINING_ADDRESS,
-        }
-    }
-
-    fn nodes(self, u: &mut User) -> &mut Vec<Address> {
-        match self {
-            Kind::Query => &mut u.queryNodes,
-            Kind::Inference => &mut u.inferenceNodes,
-            Kind::Training => &mut u.trainingNodes,
-        }
-    }
-}
-
-fn load_user(call: &mut Call<'_>, a: Address) -> Result<User, ModuleError> {
-    call.load_abi::<User>(&user_slot(a))?
-        .ok_or_else(|| revert_with(S::UserNotExists { user: a }))
-}
-
-fn store_user(call: &mut Call<'_>, u: &User) -> Result<(), ModuleError> {
-    call.store_abi(&user_slot(u.addr), u)
-}
-
-fn load_address(call: &mut Call<'_>, slot: &[u8]) -> Result<Address, ModuleError> {
-    let raw = call.load(slot)?;
-    match raw.len() {
-        0 => Ok(Address::ZERO),
-        20 => Ok(Address::from_slice(&raw)),
-        _ => Err(revert_msg("corrupt module storage")),
-    }
-}
-
-// ---- AIProcess storage --------------------------------------------------------------------
-
-const NODES_N: &[u8] = b"nodes-n";
-const ACTIVE_N: &[u8] = b"active-n";
-const ACCOUNTS_N: &[u8] = b"accounts-n";
-
-fn node_slot(a: Address) -> Vec<u8> {
-    slot(b"node/", &[a.as_slice()])
-}
-fn nodes_at(i: U256) -> Vec<u8> {
-    slot(b"nodes/", &[&w(i)])
-}
-fn active_at(i: U256) -> Vec<u8> {
-    slot(b"active/", &[&w(i)])
-}
-fn active_pos(a: Address) -> Vec<u8> {
-    slot(b"active-pos/", &[a.as_slice()])
-}
-fn account_slot(user: Address, node: Address) -> Vec<u8> {
-    slot(b"account/", &[user.as_slice(), node.as_slice()])
-}
-fn accounts_at(i: U256) -> Vec<u8> {
-    slot(b"accounts/", &[&w(i)])
-}
-fn account_pos(user: Address, node: Address) -> Vec<u8> {
-    slot(b"account-pos/", &[user.as_slice(), node.as_slice()])
-}
-/// The last settled nonce of (user, node); survives `deleteUser`, so old signatures stay dead.
-fn last_nonce(user: Address, node: Address) -> Vec<u8> {
-    slot(b"last-nonce/", &[user.as_slice(), node.as_slice()])
-}
-/// The iDAO whose TEE policy a process node was listed under.
-fn process_node_idao(a: Address) -> Vec<u8> {
-    slot(b"node-idao/", &[a.as_slice()])
-}
-fn refunds_made(user: Address, node: Address) -> Vec<u8> {
-    slot(b"refunds-made/", &[user.as_slice(), node.as_slice()])
-}
-
-fn load_account(
-    call: &mut Call<'_>,
-    user: Address,
-    node: Address,
-) -> Result<Option<Account>, ModuleError> {
-    call.load_abi::<Account>(&account_slot(user, node))
-}
-
-fn existing_account(
-    call: &mut Call<'_>,
-    user: Address,
-    node: Address,
-) -> Result<Account, ModuleError> {
-    load_account(call, user, node)?.ok_or_else(|| revert_with(P::AccountNotExists { user, node }))
-}
-
-/// Appends `value` (a 20- or 40-byte key) to the list `count`/`at`, remembering its position + 1
-/// at `pos`.
-fn list_push(
-    call: &mut Call<'_>,
-    count: &[u8],
-    at: fn(U256) -> Vec<u8>,
-    pos: &[u8],
-    value: &[u8],
-) -> Result<(), ModuleError> {
-    let n = call.load_u256(count)?;
-    call.store(&at(n), value.to_vec().into())?;
-    call.store_u256(pos, n + U256::from(1))?;
-    call.store_u256(count, n + U256::from(1))
-}
-
-/// Removes the entry whose position + 1 is stored at `pos` (swap with the last); `pos_of` gives
-/// the position slot of the moved entry from its stored bytes.
-fn list_remove(
-    call: &mut Call<'_>,
-    count: &[u8],
-    at: fn(U256) -> Vec<u8>,
-    pos: &[u8],
-    pos_of: impl Fn(&[u8]) -> Vec<u8>,
-) -> Result<(), ModuleError> {
-    let p = call.load_u256(pos)?;
-    if p.is_zero() {
-        return Ok(());
-    }
-    let i = p - U256::from(1);
-    let n = call.load_u256(count)?;
-    let last = n - U256::from(1);
-    if i != last {
-        let moved = call.load(&at(last))?;
-        call.store(&at(i), moved.clone())?;
-        call.store_u256(&pos_of(&moved), p)?;
-    }
-    call.store(&at(last), Default::default())?;
-    call.store(pos, Default::default())?;
-    call.store_u256(count, last)
-}
-
 fn lock_time(call: &mut Call<'_>) -> Result<u64, ModuleError> {
-    let raw = call.enter(SETTLEMENT_ADDRESS, |c| c.load(LOCK_TIME))?;
+    let raw = call.load(LOCK_TIME)?;
     if raw.is_empty() {
         return Ok(DEFAULT_LOCK_TIME);
     }
     Ok(u64::try_from(U256::from_be_slice(&raw)).unwrap_or(u64::MAX))
-}
-
-/// Inside the AIProcess: a new account with `amount` (already paid to the process).
-fn add_account(
-    call: &mut Call<'_>,
-    user: Address,
-    node: Address,
-    amount: U256,
-) -> Result<(), ModuleError> {
-    if load_account(call, user, node)?.is_some() {
-        return Err(revert_with(P::AccountAlreadyExists { user, node }));
-    }
-    let account = Account {
-        user,
-        node,
-        nonce: call.load_u256(&last_nonce(user, node))?,
-        balance: amount,
-        pendingRefund: U256::ZERO,
-        refunds: Vec::new(),
-    };
-    call.store_abi(&account_slot(user, node), &account)?;
-    let mut key = user.to_vec();
-    key.extend_from_slice(node.as_slice());
-    list_push(
-        call,
-        ACCOUNTS_N,
-        accounts_at,
-        &account_pos(user, node),
-        &key,
-    )?;
-    call.emit(&P::BalanceUpdated {
-        user,
-        node,
-        amount,
-        pendingRefund: U256::ZERO,
-    })
-}
-
-/// Inside the AIProcess: cancels pending refunds (newest first) up to `cancel`, then adds
-/// `amount` (already paid to the process) to the balance.
-fn deposit_account(
-    call: &mut Call<'_>,
-    user: Address,
-    node: Address,
-    cancel: U256,
-    amount: U256,
-) -> Result<(), ModuleError> {
-    let mut a = existing_account(call, user, node)?;
-    let mut left = cancel;
-    for r in a.refunds.iter_mut().rev() {
-        if left.is_zero() {
-            break;
-        }
-        if r.processed {
-            continue;
-        }
-        let take = left.min(r.amount);
-        r.amount -= take;
-        left -= take;
-    }
-    a.refunds.retain(|r| !r.processed && !r.amount.is_zero());
-    // `cancel` is at most `pendingRefund` (the caller takes the minimum).
-    a.pendingRefund -= cancel - left;
-    a.balance = a
-        .balance
-        .checked_add(amount)
-        .ok_or_else(|| revert_msg("balance overflow"))?;
-    call.store_abi(&account_slot(user, node), &a)?;
-    call.emit(&P::BalanceUpdated {
-        user,
-        node,
-        amount: a.balance,
-        pendingRefund: a.pendingRefund,
-    })
-}
-
-/// Inside the AIProcess: releases the refunds whose lock time passed (paid back to
-/// Settlement), then starts a refund of what is left and not being refunded. Returns the
-/// amount released.
-fn process_and_request(
-    call: &mut Call<'_>,
-    user: Address,
-    node: Address,
-    lock: u64,
-) -> Result<U256, ModuleError> {
-    let Some(mut a) = load_account(call, user, node)? else {
-        return Err(revert_with(P::AccountNotExists { user, node }));
-    };
-    let now = now(call);
-    let mut released = U256::ZERO;
-    for r in a.refunds.iter_mut() {
-        let due = u64::try_from(r.createdAt)
-            .unwrap_or(u64::MAX)
-            .saturating_add(lock);
-        if !r.processed && now >= due {
-            released += r.amount;
-            r.processed = true;
-        }
-    }
-    a.refunds.retain(|r| !r.processed);
-    a.balance -= released;
-    a.pendingRefund -= released;
-    let free = a.balance - a.pendingRefund;
-    if !free.is_zero() {
-        if a.refunds.len() >= MAX_PENDING_REFUNDS {
-            return Err(revert_with(P::TooManyRefunds {
-                max: U256::from(MAX_PENDING_REFUNDS),
-            }));
-        }
-        let index = call.load_u256(&refunds_made(user, node))?;
-        call.store_u256(&refunds_made(user, node), index + U256::from(1))?;
-        a.refunds.push(Refund {
-            index,
-            amount: free,
-            createdAt: U256::from(now),
-            processed: false,
-        });
-        a.pendingRefund += free;
-    }
-    call.store_abi(&account_slot(user, node), &a)?;
-    call.pay(SETTLEMENT_ADDRESS, released)?;
-    call.emit(&P::BalanceUpdated {
-        user,
-        node,
-        amount: a.balance,
-        pendingRefund: a.pendingRefund,
-    })?;
-    Ok(released)
-}
-
-/// Inside the AIProcess: forgets an empty account.
-fn delete_account(call: &mut Call<'_>, user: Address, node: Address) -> Result<(), ModuleError> {
-    if load_account(call, user, node)?.is_none() {
-        return Ok(());
-    }
-    call.store(&account_slot(user, node), Default::default())?;
-    list_remove(
-        call,
-        ACCOUNTS_N,
-        accounts_at,
-        &account_pos(user, node),
-        |key| {
-            let (u, n) = key.split_at(20.min(key.len()));
-            account_pos(Address::from_slice(u), Address::from_slice(n))
-        },
-    )
 }
 
 /// The Settlement module, administered by the governance address.
@@ -423,7 +116,7 @@ impl SettlementModule {
         }
         for kind in Kind::ALL {
             for node in std::mem::take(kind.nodes(&mut user)) {
-                call.enter(kind.address(), |c| delete_account(c, me, node))?;
+                processes::delete_account(call, kind, me, node)?;
             }
         }
         call.store(&user_slot(me), Default::default())?;
@@ -481,7 +174,7 @@ impl SettlementModule {
         let me = call.caller;
         let mut user = load_user(call, me)?;
         let process = kind.address();
-        let existing = call.enter(process, |c| load_account(c, me, node))?;
+        let existing = processes::load_account(call, kind, me, node)?;
         let (transfer, cancel) = match &existing {
             Some(a) => {
                 let cancel = amount.min(a.pendingRefund);
@@ -495,7 +188,7 @@ impl SettlementModule {
         user.availableBalance -= transfer;
         call.pay(process, transfer)?;
         if existing.is_some() {
-            call.enter(process, |c| deposit_account(c, me, node, cancel, transfer))?;
+            processes::deposit_account(call, kind, me, node, cancel, transfer)?;
         } else {
             let nodes = kind.nodes(&mut user);
             if nodes.len() >= MAX_USER_NODES {
@@ -504,7 +197,7 @@ impl SettlementModule {
                 }));
             }
             nodes.push(node);
-            call.enter(process, |c| add_account(c, me, node, transfer))?;
+            processes::add_account(call, kind, me, node, transfer)?;
         }
         store_user(call, &user)?;
         Ok(Vec::new())
@@ -526,7 +219,7 @@ impl SettlementModule {
         let process = kind.address();
         let mut total = U256::ZERO;
         for node in nodes {
-            total += call.enter(process, |c| process_and_request(c, me, node, lock))?;
+            total += processes::process_and_request(call, kind, me, node, lock)?;
         }
         user.availableBalance += total;
         store_user(call, &user)?;
@@ -549,17 +242,6 @@ impl SettlementModule {
         }
         Ok(out)
     }
-}
-
-/// Inside Settlement: a node of `process` was paid `cost` of `user`'s funds.
-fn charge_user(call: &mut Call<'_>, user: Address, cost: U256) -> Result<(), ModuleError> {
-    let mut u = load_user(call, user)?;
-    let committed = u.totalBalance - u.availableBalance;
-    if committed < cost {
-        return Err(revert_with(S::InsufficientBalance { user }));
-    }
-    u.totalBalance -= cost;
-    store_user(call, &u)
 }
 
 impl Module for SettlementModule {
@@ -645,315 +327,5 @@ impl SettlementModule {
             return Err(revert_with(S::FixedAddress { current }));
         }
         Ok(Vec::new())
-    }
-}
-
-/// One AIProcess module (query, inference or training), administered by governance.
-#[derive(Clone, Debug)]
-pub struct AiProcess {
-    kind: Kind,
-    governance: Address,
-}
-
-fn process_node(call: &mut Call<'_>, a: Address) -> Result<P::NodeInfo, ModuleError> {
-    Ok(call
-        .load_abi::<P::NodeInfo>(&node_slot(a))?
-        .unwrap_or(P::NodeInfo {
-            nodeAddress: Address::ZERO,
-            url: String::new(),
-            status: P::NodeStatus::None,
-            amount: U256::ZERO,
-            jobsCount: U256::ZERO,
-            publicKey: String::new(),
-        }))
-}
-
-/// Whether process node `a` is attested now under the policy of the iDAO it was listed under
-/// (attesting later under another iDAO's laxer policy changes nothing).
-fn listed_node_attested(call: &mut Call<'_>, a: Address) -> Result<bool, ModuleError> {
-    let idao = call.load_u256(&process_node_idao(a))?;
-    if idao.is_zero() {
-        return Ok(false);
-    }
-    Ok(idao_registry::attested_key(call, idao, a)?.is_some())
-}
-
-impl AiProcess {
-    pub fn new(kind: Kind, governance: Address) -> Self {
-        Self { kind, governance }
-    }
-
-    fn only_governance(&self, call: &Call<'_>) -> Result<(), ModuleError> {
-        if call.caller != self.governance {
-            return Err(revert_with(P::NotGovernance {
-                caller: call.caller,
-            }));
-        }
-        Ok(())
-    }
-
-    fn list(
-        call: &mut Call<'_>,
-        count: &[u8],
-        at: fn(U256) -> Vec<u8>,
-    ) -> Result<Vec<Address>, ModuleError> {
-        let n = call.load_u256(count)?;
-        let mut out = Vec::new();
-        let mut i = U256::ZERO;
-        while i < n {
-            out.push(load_address(call, &at(i))?);
-            i += U256::from(1);
-        }
-        Ok(out)
-    }
-
-    fn info_at(
-        call: &mut Call<'_>,
-        count: &[u8],
-        at: fn(U256) -> Vec<u8>,
-        index: U256,
-    ) -> Result<P::NodeInfo, ModuleError> {
-        if index >= call.load_u256(count)? {
-            return Err(revert_msg("index out of bounds"));
-        }
-        let a = load_address(call, &at(index))?;
-        let mut info = process_node(call, a)?;
-        info.nodeAddress = a;
-        Ok(info)
-    }
-
-    fn add_node(&self, call: &mut Call<'_>, c: P::addNodeCall) -> Result<Vec<u8>, ModuleError> {
-        self.only_governance(call)?;
-        let a = c.nodeAddress;
-        if a == Address::ZERO {
-            return Err(revert_with(P::InvalidNode {}));
-        }
-        for s in [&c.url, &c.publicKey] {
-            if s.len() > MAX_STRING_BYTES {
-                return Err(revert_with(P::StringTooLong {
-                    length: U256::from(s.len()),
-                    max: U256::from(MAX_STRING_BYTES),
-                }));
-            }
-        }
-        let mut info = process_node(call, a)?;
-        if info.status == P::NodeStatus::Active {
-            return Err(revert_with(P::NodeAlreadyAdded {}));
-        }
-        // Governance vouches for the iDAO the node attested for; the node is judged by that
-        // iDAO's policy from now on.
-        let Some(idao) = idao_registry::attested_idao(call, a)? else {
-            return Err(revert_with(P::NodeNotAttested { nodeAddress: a }));
-        };
-        if idao_registry::attested_key(call, idao, a)?.is_none() {
-            return Err(revert_with(P::NodeNotAttested { nodeAddress: a }));
-        }
-        call.store_u256(&process_node_idao(a), idao)?;
-        if info.status == P::NodeStatus::None {
-            let n = call.load_u256(NODES_N)?;
-            if n >= U256::from(MAX_PROCESS_NODES) {
-                return Err(revert_with(P::TooManyNodes {
-                    max: U256::from(MAX_PROCESS_NODES),
-                }));
-            }
-            call.store(&nodes_at(n), a.to_vec().into())?;
-            call.store_u256(NODES_N, n + U256::from(1))?;
-        }
-        info.nodeAddress = a;
-        info.url = c.url;
-        info.publicKey = c.publicKey;
-        info.status = P::NodeStatus::Active;
-        call.store_abi(&node_slot(a), &info)?;
-        list_push(call, ACTIVE_N, active_at, &active_pos(a), a.as_slice())?;
-        call.emit(&P::NodeAdded { nodeAddress: a })?;
-        Ok(Vec::new())
-    }
-
-    fn remove_node(&self, call: &mut Call<'_>, a: Address) -> Result<Vec<u8>, ModuleError> {
-        self.only_governance(call)?;
-        let mut info = process_node(call, a)?;
-        if info.status != P::NodeStatus::Active {
-            return Err(revert_with(P::NodeNotActive {}));
-        }
-        info.status = P::NodeStatus::Removed;
-        call.store_abi(&node_slot(a), &info)?;
-        list_remove(call, ACTIVE_N, active_at, &active_pos(a), |b| {
-            active_pos(Address::from_slice(b))
-        })?;
-        call.emit(&P::NodeRemoved { nodeAddress: a })?;
-        Ok(Vec::new())
-    }
-
-    fn settlement_fees(call: &mut Call<'_>, s: Settlement) -> Result<Vec<u8>, ModuleError> {
-        if call.load_flag(PAUSED)? {
-            return Err(revert_with(P::EnforcedPause {}));
-        }
-        let node = call.caller;
-        if process_node(call, node)?.status != P::NodeStatus::Active {
-            return Err(revert_with(P::NodeNotActive {}));
-        }
-        if !listed_node_attested(call, node)? {
-            return Err(revert_with(P::NodeNotAttested { nodeAddress: node }));
-        }
-        let d = s.data;
-        if d.id.len() > MAX_STRING_BYTES {
-            return Err(revert_with(P::StringTooLong {
-                length: U256::from(d.id.len()),
-                max: U256::from(MAX_STRING_BYTES),
-            }));
-        }
-        let message = user_request_message(d.nonce, d.user, node);
-        if user_request_signer(d.nonce, d.user, node, &d.userSignature) != Some(d.user) {
-            return Err(revert_with(P::InvalidUserSignature {
-                messageHash: message,
-                nonce: d.nonce,
-                user: d.user,
-                node,
-            }));
-        }
-        let mut a = existing_account(call, d.user, node)?;
-        if d.nonce <= a.nonce {
-            return Err(revert_with(P::NonceTooLow {}));
-        }
-        if a.balance < d.cost {
-            return Err(revert_with(P::InsufficientBalance { user: d.user, node }));
-        }
-        let free = a.balance - a.pendingRefund;
-        if d.cost > free {
-            // Take the rest from pending refunds, newest first.
-            let mut rest = d.cost - free;
-            a.pendingRefund -= rest;
-            for r in a.refunds.iter_mut().rev() {
-                if rest.is_zero() {
-                    break;
-                }
-                if r.processed {
-                    continue;
-                }
-                let take = rest.min(r.amount);
-                r.amount -= take;
-                rest -= take;
-            }
-            a.refunds.retain(|r| !r.processed && !r.amount.is_zero());
-        }
-        a.balance -= d.cost;
-        a.nonce = d.nonce;
-        call.store_u256(&last_nonce(d.user, node), d.nonce)?;
-        call.store_abi(&account_slot(d.user, node), &a)?;
-        call.enter(SETTLEMENT_ADDRESS, |c| charge_user(c, d.user, d.cost))?;
-        call.pay(node, d.cost)?;
-        call.emit(&P::BalanceUpdated {
-            user: d.user,
-            node,
-            amount: a.balance,
-            pendingRefund: a.pendingRefund,
-        })?;
-        call.emit(&P::FeesSettled {
-            user: d.user,
-            node,
-            cost: d.cost,
-            nonce: d.nonce,
-            id: d.id,
-        })?;
-        Ok(Vec::new())
-    }
-
-    fn accounts(call: &mut Call<'_>) -> Result<Vec<Account>, ModuleError> {
-        let n = call.load_u256(ACCOUNTS_N)?;
-        let mut out = Vec::new();
-        let mut i = U256::ZERO;
-        while i < n {
-            let key = call.load(&accounts_at(i))?;
-            if key.len() != 40 {
-                return Err(revert_msg("corrupt module storage"));
-            }
-            let (u, nd) = key.split_at(20);
-            out.push(existing_account(
-                call,
-                Address::from_slice(u),
-                Address::from_slice(nd),
-            )?);
-            i += U256::from(1);
-        }
-        Ok(out)
-    }
-}
-
-impl Module for AiProcess {
-    fn name(&self) -> &'static str {
-        match self.kind {
-            Kind::Query => "AIProcess(query)",
-            Kind::Inference => "AIProcess(inference)",
-            Kind::Training => "AIProcess(training)",
-        }
-    }
-
-    fn address(&self) -> Address {
-        self.kind.address()
-    }
-
-    /// Nothing is payable from a transaction (Settlement moves the funds natively).
-    fn call(&self, call: &mut Call<'_>, input: &[u8]) -> Result<Vec<u8>, ModuleError> {
-        use P::IAIProcessCalls as C;
-        call.non_payable()?;
-        let not_settlement = |call: &Call<'_>| {
-            Err(revert_with(P::NotSettlement {
-                caller: call.caller,
-            }))
-        };
-        match decode_call::<C>(self.name(), input)? {
-            C::version(_) => Ok(U256::from(1).abi_encode()),
-            C::pause(_) => {
-                self.only_governance(call)?;
-                call.store_flag(PAUSED, true)?;
-                Ok(Vec::new())
-            }
-            C::unpause(_) => {
-                self.only_governance(call)?;
-                call.store_flag(PAUSED, false)?;
-                Ok(Vec::new())
-            }
-            C::paused(_) => Ok(call.load_flag(PAUSED)?.abi_encode()),
-            C::nodeList(_) => Ok(Self::list(call, NODES_N, nodes_at)?.abi_encode()),
-            C::nodeListAt(c) => Ok(Self::info_at(call, NODES_N, nodes_at, c.index)?.abi_encode()),
-            C::nodesCount(_) => Ok(call.load_u256(NODES_N)?.abi_encode()),
-            C::activeNodesCount(_) => Ok(call.load_u256(ACTIVE_N)?.abi_encode()),
-            C::activeNodeList(_) => Ok(Self::list(call, ACTIVE_N, active_at)?.abi_encode()),
-            C::activeNodeListAt(c) => {
-                Ok(Self::info_at(call, ACTIVE_N, active_at, c.index)?.abi_encode())
-            }
-            C::getNode(c) => {
-                let mut info = process_node(call, c.nodeAddress)?;
-                info.nodeAddress = c.nodeAddress;
-                Ok(info.abi_encode())
-            }
-            C::addNode(c) => self.add_node(call, c),
-            C::removeNode(c) => self.remove_node(call, c.nodeAddress),
-            C::isNode(c) => Ok((process_node(call, c.nodeAddress)?.status
-                == P::NodeStatus::Active)
-                .abi_encode()),
-            C::settlement(_) => Ok(SETTLEMENT_ADDRESS.abi_encode()),
-            C::updateSettlement(c) => {
-                self.only_governance(call)?;
-                if c.newSettlement != SETTLEMENT_ADDRESS {
-                    return Err(revert_with(S::FixedAddress {
-                        current: SETTLEMENT_ADDRESS,
-                    }));
-                }
-                Ok(Vec::new())
-            }
-            C::getAccount(c) => Ok(existing_account(call, c.user, c.node)?.abi_encode()),
-            C::getAccountPendingRefund(c) => Ok(existing_account(call, c.user, c.node)?
-                .pendingRefund
-                .abi_encode()),
-            C::getAllAccounts(_) => Ok(Self::accounts(call)?.abi_encode()),
-            C::accountExists(c) => Ok(load_account(call, c.user, c.node)?.is_some().abi_encode()),
-            C::addAccount(_)
-            | C::deleteAccount(_)
-            | C::deposit(_)
-            | C::request(_)
-            | C::process(_) => not_settlement(call),
-            C::settlementFees(c) => Self::settlement_fees(call, c.settlement),
-        }
     }
 }
