@@ -1,6 +1,18 @@
 //! The `lazai dat` subcommands, one function each.
 
-use super::*;
+use super::{
+    ClaimArgs, ClassCreateArgs, ClassShowArgs, Client, MintArgs, PendingArgs, SettleArgs, ShowArgs,
+    TransferArgs, UsageArgs, event,
+};
+use crate::kit::output::{or_dash, print_json, print_tx, tx_json, utc_or_never, yes_no};
+use crate::kit::units::{
+    LAZAI_DECIMALS, format_lazai, format_units, format_utc, metric_id, parse_expiry, parse_lazai,
+    parse_units, unix_now,
+};
+use alloy_primitives::U256;
+use anyhow::{Context as _, Result, bail};
+use lazai_ledger::modules::{IDataAnchoringToken as I, NATIVE_ASSET};
+use serde_json::json;
 
 pub(super) async fn class_create(a: ClassCreateArgs) -> Result<()> {
     let c = Client::signing(&a.tx)?;

@@ -42,29 +42,24 @@
 //! shares, wei) are decimal strings, times are Unix seconds (plus a `…Utc` string).
 
 mod commands;
-mod units;
 
-use self::commands::*;
-pub use self::units::*;
+use self::commands::{
+    claim, class_create, class_show, mint, pending, settle, show, transfer, usage,
+};
+use crate::kit::args::{ReadArgs, TxArgs};
+use crate::kit::units::{parse_b256, parse_u256};
 
 use alloy::rpc::types::TransactionReceipt;
 use alloy::sol_types::{SolCall, SolEvent};
-use alloy_primitives::{Address, B256, U256, keccak256};
-use anyhow::{Context as _, Result, anyhow, bail};
+use alloy_primitives::{Address, B256, U256};
+use anyhow::Result;
 use clap::{Args, Subcommand};
 use lazai_client::{Client as ModuleClient, resolve_signer};
 use lazai_ledger::modules::{DAT_ADDRESS, IDataAnchoringToken as I, NATIVE_ASSET};
-use serde_json::json;
-use std::path::PathBuf;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-pub use lazai_client::{DEFAULT_RPC, KEY_ENV};
 /// The default usage metric name.
 pub const DEFAULT_METRIC: &str = "inference";
-/// LAZAI's decimals.
-pub const LAZAI_DECIMALS: u8 = 18;
-/// The most decimals [`parse_units`] and [`format_units`] accept (10^77 > 2^256).
-const MAX_DECIMALS: u8 = 76;
 
 // ---- arguments ----------------------------------------------------------------------------
 
@@ -96,39 +91,6 @@ pub enum ClassCommand {
     Create(ClassCreateArgs),
     /// Show a class: creator, URIs, units, totals, revenue.
     Show(ClassShowArgs),
-}
-
-/// For commands that only read.
-#[derive(Args)]
-pub struct ReadArgs {
-    /// JSON-RPC URL of the node.
-    #[arg(long, default_value = DEFAULT_RPC)]
-    pub(crate) rpc: String,
-    /// Print one JSON object instead of text.
-    #[arg(long)]
-    pub(crate) json: bool,
-}
-
-/// For commands that send a transaction.
-#[derive(Args)]
-pub struct TxArgs {
-    /// JSON-RPC URL of the node.
-    #[arg(long, default_value = DEFAULT_RPC)]
-    pub(crate) rpc: String,
-    /// The signer's private key in hex. Visible to other local users while the command runs:
-    /// prefer --key-file or LAZAI_PRIVATE_KEY.
-    #[arg(long, value_name = "HEX")]
-    pub(crate) key: Option<String>,
-    /// A file holding the signer's hex private key (used when --key is not given; without
-    /// either, the key is read from LAZAI_PRIVATE_KEY).
-    #[arg(long, value_name = "FILE")]
-    pub(crate) key_file: Option<PathBuf>,
-    /// Seconds to wait for the transaction's receipt.
-    #[arg(long, value_name = "SECS", default_value_t = 60)]
-    pub(crate) timeout: u64,
-    /// Print one JSON object instead of text.
-    #[arg(long)]
-    pub(crate) json: bool,
 }
 
 #[derive(Args)]
@@ -263,8 +225,6 @@ pub struct PendingArgs {
 
 // ---- the client ----------------------------------------------------------------------------
 
-pub use lazai_client::{describe_revert, parse_key};
-
 /// A client of the DAT module.
 struct Client(ModuleClient);
 
@@ -316,47 +276,6 @@ fn event<E: SolEvent>(receipt: &TransactionReceipt) -> Result<E> {
     lazai_client::event(receipt, DAT_ADDRESS)
 }
 
-pub(crate) fn tx_json(receipt: &TransactionReceipt) -> serde_json::Value {
-    json!({
-        "tx": receipt.transaction_hash.to_string(),
-        "block": receipt.block_number,
-        "gasUsed": receipt.gas_used,
-    })
-}
-
-pub(crate) fn print_tx(receipt: &TransactionReceipt) {
-    println!(
-        "tx            {} (block {}, gas {})",
-        receipt.transaction_hash,
-        receipt.block_number.unwrap_or_default(),
-        receipt.gas_used
-    );
-}
-
-pub(crate) fn print_json(mut base: serde_json::Value, extra: serde_json::Value) -> Result<()> {
-    if let (Some(b), serde_json::Value::Object(e)) = (base.as_object_mut(), extra) {
-        b.extend(e);
-    }
-    println!("{}", serde_json::to_string_pretty(&base)?);
-    Ok(())
-}
-
-pub(crate) fn yes_no(b: bool) -> &'static str {
-    if b { "yes" } else { "no" }
-}
-
-pub(crate) fn or_dash(s: &str) -> &str {
-    if s.is_empty() { "-" } else { s }
-}
-
-fn utc_or_never(t: u64) -> String {
-    if t == 0 {
-        "never".to_string()
-    } else {
-        format_utc(t)
-    }
-}
-
 // ---- commands ------------------------------------------------------------------------------
 
 pub fn run(cmd: DatCommand) -> Result<()> {
@@ -381,169 +300,12 @@ pub fn run(cmd: DatCommand) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kit::args::parse_key;
+    use crate::kit::client::describe_revert;
     use alloy::sol_types::{Revert, SolError};
 
     fn u(n: u128) -> U256 {
         U256::from(n)
-    }
-
-    #[test]
-    fn parses_lazai_exactly() {
-        const E18: u128 = 1_000_000_000_000_000_000;
-        assert_eq!(parse_lazai("1.5").expect("ok"), u(E18 * 3 / 2));
-        assert_eq!(parse_lazai("1.5 LAZAI").expect("ok"), u(E18 * 3 / 2));
-        assert_eq!(parse_lazai(" 2lazai ").expect("ok"), u(2 * E18));
-        assert_eq!(parse_lazai("0.000000000000000001").expect("ok"), u(1));
-        assert_eq!(parse_lazai("0.1").expect("ok"), u(E18 / 10));
-        assert_eq!(parse_lazai("123").expect("ok"), u(123 * E18));
-        assert_eq!(parse_lazai("1000wei").expect("ok"), u(1000));
-        assert_eq!(parse_lazai("7 wei").expect("ok"), u(7));
-        // 0.1 + 0.2 is exactly 0.3 here, unlike in floating point.
-        assert_eq!(
-            parse_lazai("0.1").expect("ok") + parse_lazai("0.2").expect("ok"),
-            parse_lazai("0.3").expect("ok")
-        );
-        for bad in [
-            "",
-            ".",
-            "1.",
-            ".5",
-            "-1",
-            "1e18",
-            "1,5",
-            "0x10",
-            "1.2.3",
-            "abc",
-            "1.5 ETH",
-            "1.5wei",
-            "0.0000000000000000001",
-        ] {
-            assert!(parse_lazai(bad).is_err(), "{bad:?} should be refused");
-        }
-        // The largest U256 of wei is fine, one more is too large.
-        let max = format_units(U256::MAX, 18);
-        assert_eq!(parse_lazai(&max).expect("ok"), U256::MAX);
-        assert!(parse_lazai(&format!("{max}1")).is_err());
-        assert!(parse_units(&U256::MAX.to_string(), 1).is_err());
-    }
-
-    #[test]
-    fn formats_lazai_exactly() {
-        assert_eq!(format_lazai(u(1_500_000_000_000_000_000)), "1.5 LAZAI");
-        assert_eq!(format_lazai(u(1)), "0.000000000000000001 LAZAI");
-        assert_eq!(format_lazai(U256::ZERO), "0 LAZAI");
-        assert_eq!(
-            format_lazai(u(10_000_000_000_000_000_000_000)),
-            "10000 LAZAI"
-        );
-        assert_eq!(
-            format_lazai(u(1_125_000_000_000_000_001)),
-            "1.125000000000000001 LAZAI"
-        );
-        assert_eq!(format_units(u(150), 2), "1.5");
-        assert_eq!(format_units(u(5), 2), "0.05");
-        assert_eq!(format_units(u(500), 2), "5");
-        assert_eq!(format_units(u(42), 0), "42");
-        for (s, d) in [("1.5", 18), ("0.05", 2), ("42", 0), ("3", 36), ("0", 6)] {
-            assert_eq!(format_units(parse_units(s, d).expect("ok"), d), s);
-        }
-        assert!(parse_units("0.5", 0).is_err());
-        assert_eq!(parse_units("10.00", 2).expect("ok"), u(1000));
-        assert_eq!(parse_units("10", 2).expect("ok"), u(1000));
-    }
-
-    #[test]
-    fn dates_round_trip() {
-        assert_eq!(format_utc(0), "1970-01-01 00:00:00 UTC");
-        assert_eq!(format_utc(951_782_400), "2000-02-29 00:00:00 UTC");
-        assert_eq!(format_utc(1_700_000_000), "2023-11-14 22:13:20 UTC");
-        assert_eq!(format_utc(4_102_444_799), "2099-12-31 23:59:59 UTC");
-        assert_eq!(format_utc(u64::from(u32::MAX)), "2106-02-07 06:28:15 UTC");
-        for days in [
-            -719_468i64,
-            -1,
-            0,
-            59,
-            365,
-            10_957,
-            11_016,
-            19_000,
-            2_932_896,
-        ] {
-            let (y, m, d) = civil_from_days(days);
-            assert_eq!(days_from_civil(y, m, d), days, "{y}-{m}-{d}");
-        }
-        // Every day of four centuries: consecutive and valid.
-        let mut prev = civil_from_days(-1);
-        for days in 0..146_097 {
-            let (y, m, d) = civil_from_days(days);
-            assert!((1..=12).contains(&m) && d >= 1 && d <= days_in_month(y, m));
-            assert_eq!(days_from_civil(y, m, d), days);
-            assert!((y, m, d) > prev);
-            prev = (y, m, d);
-        }
-    }
-
-    #[test]
-    fn parses_dates_and_expiries() {
-        assert_eq!(parse_utc("1970-01-01").expect("ok"), 0);
-        assert_eq!(
-            parse_utc("2023-11-14T22:13:20Z").expect("ok"),
-            1_700_000_000
-        );
-        assert_eq!(
-            parse_utc("2023-11-14 22:13:20 UTC").expect("ok"),
-            1_700_000_000
-        );
-        assert_eq!(
-            parse_utc("2023-11-14T22:13").expect("ok"),
-            1_700_000_000 - 20
-        );
-        assert_eq!(parse_utc("2000-02-29").expect("ok"), 951_782_400);
-        for bad in [
-            "2023-02-29",
-            "1900-02-29",
-            "2023-13-01",
-            "2023-00-10",
-            "2023-04-31",
-            "2023-1-1",
-            "2023-11-14T24:00",
-            "2023-11-14T10:60",
-            "2023-11-14T10:00:60",
-            "2023-11-14T10",
-            "1969-12-31",
-            "tomorrow",
-            "",
-        ] {
-            assert!(parse_utc(bad).is_err(), "{bad:?} should be refused");
-        }
-        let now = 1_700_000_000;
-        assert_eq!(parse_expiry("never", now).expect("ok"), 0);
-        assert_eq!(parse_expiry("0", now).expect("ok"), 0);
-        assert_eq!(parse_expiry("1800000000", now).expect("ok"), 1_800_000_000);
-        assert_eq!(parse_expiry("+30d", now).expect("ok"), now + 30 * 86_400);
-        assert_eq!(parse_expiry("+2w", now).expect("ok"), now + 14 * 86_400);
-        assert_eq!(parse_expiry("+90m", now).expect("ok"), now + 5400);
-        assert_eq!(parse_expiry("+12h", now).expect("ok"), now + 43_200);
-        assert_eq!(parse_expiry("+45s", now).expect("ok"), now + 45);
-        assert_eq!(parse_expiry("2030-01-01", now).expect("ok"), 1_893_456_000);
-        for bad in [
-            "+30",
-            "+d",
-            "+30y",
-            "+-3d",
-            "+99999999999999999999d",
-            "soon",
-        ] {
-            assert!(parse_expiry(bad, now).is_err(), "{bad:?} should be refused");
-        }
-    }
-
-    #[test]
-    fn metric_ids() {
-        assert_eq!(metric_id("inference"), keccak256(b"inference"));
-        let raw = format!("{}", B256::repeat_byte(0xab));
-        assert_eq!(metric_id(&raw), B256::repeat_byte(0xab));
     }
 
     #[test]

@@ -2,7 +2,29 @@
 //! paid for, encrypt and upload it, register and share it in one transaction (removing what was
 //! uploaded if that fails), wait for the verdict; resubmit a file rejected as unavailable.
 
-use super::*;
+use super::files::{check_file, file_status_json, print_file_status};
+use super::{POLL, file_state_name, write_key_file};
+use crate::kit::args::TxArgs;
+use crate::kit::client::signing;
+use crate::kit::output::{Progress, print_json, print_tx_named, tx_json};
+use crate::kit::units::{format_lazai, human_bytes, megabytes_per_second, parse_u256};
+use alloy::providers::Provider as _;
+use alloy_primitives::{Address, U256};
+use anyhow::{Context as _, Result, anyhow, bail};
+use clap::Args;
+use lazai_blob::BlobStore;
+use lazai_client::{Client, Prepared, event};
+use lazai_crypto::{
+    EncryptParams, PlaintextCommitment, PublicKey, Root, SEALED_KEY_LEN, SealedKey,
+};
+use lazai_ledger::modules::{
+    DATA_REGISTRY_ADDRESS, FILE_NONE, FILE_REJECTED, FILE_VERIFIED, IDataRegistry as R, IVsc as V,
+    REASON_UNAVAILABLE, VSC_ADDRESS, idao_data_address,
+};
+use lazai_worker::{FileHash, describe_reason, encrypt_for};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 #[derive(Args)]
 pub struct ContributeArgs {

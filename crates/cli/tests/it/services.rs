@@ -14,7 +14,7 @@ use alloy::transports::http::reqwest;
 use alloy_primitives::{Address, Bytes, U256};
 use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
-use lazai_cli::bench::inference::registered_model;
+use lazai_cli::devnet::demo::registered_model;
 use lazai_client::{Client, event};
 use lazai_ledger::modules::{
     DAT_ADDRESS, IDataAnchoringToken as D, IModelRegistry as M, MODEL_REGISTRY_ADDRESS,

@@ -1,5 +1,7 @@
-//! `lazai bench`: signed transfers through the full path — JSON-RPC ingest, mempool,
-//! consensus, execution, commit — with finalized throughput and submit-to-finalized latency.
+//! `lazai-bench`: benchmarks of LazChain, apart from the production `lazai` binary. Signed
+//! transfers through the full path — JSON-RPC ingest, mempool, consensus, execution, commit —
+//! with finalized throughput and submit-to-finalized latency, and the DAT, attestation, data
+//! contribution and inference figures the README quotes.
 //!
 //! `transfers` runs an in-process devnet and also measures the single-core and all-core
 //! sender-recovery rate, the physical ceiling of this path. `cluster` runs one `lazai node`
@@ -8,7 +10,6 @@
 //! DataAnchoringToken module's operations in an in-process devnet and its settlement and claim
 //! cost against a class's number of holders.
 
-use crate::cluster::{self, Agreement, Cluster, ClusterPlan, NodeSpec};
 use alloy::providers::{Provider as _, ProviderBuilder, WsConnect};
 use alloy::pubsub::Subscription;
 use alloy::transports::http::reqwest;
@@ -19,6 +20,7 @@ use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
 use anyhow::{Context as _, Result, anyhow, bail};
 use clap::{Args, Subcommand};
+use lazai_cli::devnet::cluster::{self, Agreement, Cluster, ClusterPlan, NodeSpec};
 use lazai_consensus::runtime::{Runner as _, tokio as cw_tokio};
 use lazai_node::{Chain, NodeSettings, devnet_genesis, start_devnet};
 use lazai_types::{DEVNET_CHAIN_ID, lazai};
@@ -253,7 +255,7 @@ fn cluster(args: ClusterArgs, log_filter: &str) -> Result<()> {
         let (sub, fin) = tokio::select! {
             r = run => r?,
             exit = cluster.watch() => return Err(anyhow::Error::new(exit)),
-            s = crate::shutdown_signal() => return Err(anyhow!("{}: stopped", s?)),
+            s = lazai_cli::shutdown_signal() => return Err(anyhow!("{}: stopped", s?)),
         };
         let agreement = cluster::agreement(&layout.nodes).await;
         Ok((sub, fin, agreement))
@@ -280,14 +282,14 @@ fn cluster(args: ClusterArgs, log_filter: &str) -> Result<()> {
     )
 }
 
-/// Starts `nodes` as processes of this executable (cluster files in `dir`) and the runtime
-/// that drives the benchmark against them.
+/// Starts `nodes` as processes of this executable (its hidden `node` subcommand is `lazai
+/// node`; cluster files in `dir`) and the runtime that drives the benchmark against them.
 fn start_validators(
     nodes: &[cluster::NodeSpec],
     dir: &std::path::Path,
     log_filter: &str,
 ) -> Result<(Cluster, tokio::runtime::Runtime)> {
-    let exe = std::env::current_exe().context("locate the lazai executable")?;
+    let exe = std::env::current_exe().context("locate the lazai-bench executable")?;
     let cluster = Cluster::start(&exe, nodes, log_filter)?;
     eprintln!(
         "started {} validator processes of {} in {}",

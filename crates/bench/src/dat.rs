@@ -1,4 +1,4 @@
-//! `lazai bench dat`: executed DataAnchoringToken operations per second, by kind, as the module
+//! `lazai-bench dat`: executed DataAnchoringToken operations per second, by kind, as the module
 //! runs inside the node, and the cost of revenue settlement and claims against a class's number
 //! of holders.
 //!
@@ -22,7 +22,6 @@ use ledger::*;
 use node::*;
 
 use super::{LoadArgs, Submission, Workload, free_port_base, sender_key, submit};
-use crate::dat::describe_revert;
 use alloy::sol_types::SolCall;
 use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};
 use alloy_eips::eip2718::Encodable2718;
@@ -31,6 +30,7 @@ use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
 use anyhow::{Context as _, Result, anyhow, bail, ensure};
 use clap::Args;
+use lazai_client::describe_revert;
 use lazai_consensus::runtime::{Runner as _, tokio as cw_tokio};
 use lazai_ledger::modules::{DAT_ADDRESS, IDataAnchoringToken as I, NATIVE_ASSET};
 use lazai_ledger::{BlockEnv, Ledger, RecoveredTx, State};
@@ -322,7 +322,7 @@ fn gas_figures(kind: &str, receipts: &[Receipt], blocks: usize, elapsed: Duratio
 
 // ---- the command ------------------------------------------------------------------------------
 
-/// Runs `lazai bench dat`, prints its tables and returns its figures. Fails if any operation
+/// Runs `lazai-bench dat`, prints its tables and returns its figures. Fails if any operation
 /// reverts or does not finalize.
 pub fn run_dat(args: DatArgs) -> Result<DatReport> {
     if args.ops < 2 {

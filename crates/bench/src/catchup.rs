@@ -1,4 +1,4 @@
-//! `lazai bench catchup`: how fast a node that was down catches up with a cluster under load.
+//! `lazai-bench catchup`: how fast a node that was down catches up with a cluster under load.
 
 use super::*;
 
@@ -224,7 +224,7 @@ pub(super) fn catchup(args: CatchupArgs, log_filter: &str) -> Result<()> {
     let outcome = runtime.block_on(async {
         tokio::select! {
             r = measure_catchup(&mut cluster, &validators[0], full, work, load, &args) => r,
-            s = crate::shutdown_signal() => Err(anyhow!("{}: stopped", s?)),
+            s = lazai_cli::shutdown_signal() => Err(anyhow!("{}: stopped", s?)),
         }
     });
     drop(runtime);
