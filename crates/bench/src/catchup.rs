@@ -1,6 +1,14 @@
 //! `lazai-bench catchup`: how fast a node that was down catches up with a cluster under load.
 
-use super::*;
+use super::load::{Workload, submit};
+use super::{CatchupArgs, LoadArgs, cluster, start_validators, stop_all};
+use anyhow::Context as _;
+use anyhow::{Result, anyhow, bail};
+use lazai_cli::devnet::cluster::{Agreement, Cluster, ClusterPlan, NodeSpec};
+use lazai_types::{DEVNET_CHAIN_ID, lazai};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 /// Senders of the transfers `bench catchup` sends while the chain is built.
 pub(super) const CATCHUP_SENDERS: usize = 100;

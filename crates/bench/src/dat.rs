@@ -18,29 +18,23 @@
 mod ledger;
 mod node;
 
-use ledger::*;
-use node::*;
+use ledger::in_ledger;
+use node::{class_sizes, start_in_node};
 
-use super::{LoadArgs, Submission, Workload, free_port_base, sender_key, submit};
+use super::load::sender_key;
 use alloy::sol_types::SolCall;
 use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};
 use alloy_eips::eip2718::Encodable2718;
 use alloy_primitives::{Address, B256, Bytes, TxKind, U256, keccak256};
 use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
-use anyhow::{Context as _, Result, anyhow, bail, ensure};
+use anyhow::{Context as _, Result, bail, ensure};
 use clap::Args;
 use lazai_client::describe_revert;
-use lazai_consensus::runtime::{Runner as _, tokio as cw_tokio};
 use lazai_ledger::modules::{DAT_ADDRESS, IDataAnchoringToken as I, NATIVE_ASSET};
-use lazai_ledger::{BlockEnv, Ledger, RecoveredTx, State};
-use lazai_node::{Chain, MempoolConfig, NodeSettings, devnet_genesis, start_devnet};
-use lazai_types::{DEVNET_CHAIN_ID, Genesis, Receipt, lazai};
+use lazai_types::{DEVNET_CHAIN_ID, Receipt};
 use rayon::prelude::*;
-use std::collections::HashMap;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-use tokio::sync::{broadcast, mpsc};
+use std::time::Duration;
 
 #[derive(Args, Debug, Clone)]
 pub struct DatArgs {

@@ -10,26 +10,14 @@
 //! DataAnchoringToken module's operations in an in-process devnet and its settlement and claim
 //! cost against a class's number of holders.
 
-use alloy::providers::{Provider as _, ProviderBuilder, WsConnect};
-use alloy::pubsub::Subscription;
-use alloy::transports::http::reqwest;
-use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};
-use alloy_eips::eip2718::Encodable2718;
-use alloy_primitives::{Address, B256, Bytes, TxKind, U256, keccak256};
-use alloy_signer::SignerSync;
-use alloy_signer_local::PrivateKeySigner;
+use alloy_primitives::Bytes;
 use anyhow::{Context as _, Result, anyhow, bail};
 use clap::{Args, Subcommand};
-use lazai_cli::devnet::cluster::{self, Agreement, Cluster, ClusterPlan, NodeSpec};
+use lazai_cli::devnet::cluster::{self, Cluster, ClusterPlan};
 use lazai_consensus::runtime::{Runner as _, tokio as cw_tokio};
-use lazai_node::{Chain, NodeSettings, devnet_genesis, start_devnet};
+use lazai_node::{NodeSettings, devnet_genesis, start_devnet};
 use lazai_types::{DEVNET_CHAIN_ID, lazai};
-use rayon::prelude::*;
-use std::collections::HashMap;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
-use tokio::sync::{broadcast, mpsc};
+use std::time::Duration;
 
 mod attest;
 mod catchup;
@@ -40,7 +28,9 @@ mod load;
 
 use catchup::catchup;
 pub use dat::{DatArgs, DatReport, HolderFigures, KindFigures, run_dat};
-use load::*;
+use load::{
+    Workload, chain_feed, collect, free_port_base, recovery_rates, report, rpc_feed, submit,
+};
 
 #[derive(Subcommand, Debug)]
 pub enum BenchCommand {

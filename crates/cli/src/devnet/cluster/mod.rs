@@ -14,16 +14,11 @@ mod rpc;
 pub use self::{process::*, rpc::*};
 
 use crate::node::NodeConfig;
-use alloy::transports::http::reqwest;
 use anyhow::{Context as _, Result, bail};
 use lazai_node::devnet_genesis;
 use lazai_types::{Address, Genesis, U256};
-use std::fmt;
-use std::fs::OpenOptions;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
 
 /// The shared genesis, in the cluster directory.
 pub const GENESIS_FILE: &str = "genesis.json";
