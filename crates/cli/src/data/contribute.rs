@@ -2,8 +2,8 @@
 //! paid for, encrypt and upload it, register and share it in one transaction (removing what was
 //! uploaded if that fails), wait for the verdict; resubmit a file rejected as unavailable.
 
+use super::common::{POLL, file_state_name, write_key_file};
 use super::files::{check_file, file_status_json, print_file_status};
-use super::{POLL, file_state_name, write_key_file};
 use crate::kit::args::TxArgs;
 use crate::kit::client::signing;
 use crate::kit::output::{Progress, print_json, print_tx_named, tx_json};

@@ -1,8 +1,8 @@
 //! `lazai data status|decrypt|list`: a file's verdict, proof and DAT; decrypting with the
 //! owner's data key; listing files.
 
+use super::common::{LIST_CAP, file_state_name, parse_root, reason_text, store_of_url};
 use super::flow::quorum_posts;
-use super::{LIST_CAP, file_state_name, parse_root, reason_text, store_of_url};
 use crate::kit::args::ReadArgs;
 use crate::kit::output::{dash_if_zero, opt_u256, print_json};
 use crate::kit::units::parse_u256;

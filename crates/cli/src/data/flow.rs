@@ -1,7 +1,7 @@
 //! `lazai flow submit|status`: package shared files into a flow (the iDAO owner) and show a
 //! flow with its quorum's posts.
 
-use super::POLL;
+use super::common::POLL;
 use crate::kit::args::{ReadArgs, TxArgs};
 use crate::kit::client::{block_on, signing};
 use crate::kit::output::{print_json, print_tx_named, tx_json};

@@ -1,7 +1,7 @@
 //! `lazai idao …`: register an iDAO, declare how its data is verified (`configure`), manage
 //! its verifier nodes and make worker keys (`keygen`).
 
-use super::create_private;
+use super::common::create_private;
 use crate::kit::args::{ReadArgs, TxArgs};
 use crate::kit::client::{block_on, signing};
 use crate::kit::output::{or_dash, print_json, print_tx_named, tx_json, yes_no};

@@ -17,11 +17,13 @@
 //! Progress lines (`encrypting and uploading 1.0 GiB… 2.3 s`, redrawn while it runs) go to
 //! stderr, and only when stderr is a terminal.
 
+mod common;
 mod contribute;
 mod files;
 mod flow;
 mod idao;
 
+pub use self::common::{LIST_CAP, file_state_name, key_file_candidates, parse_root, store_of_url};
 use self::contribute::{data_contribute, data_resubmit};
 use self::files::{data_decrypt, data_list, data_status};
 
@@ -34,26 +36,14 @@ pub use self::idao::{
 };
 
 use crate::kit::client::block_on;
-use anyhow::{Context as _, Result, anyhow, bail};
+use anyhow::Result;
 use clap::Subcommand;
-use lazai_crypto::{DataKey, Root};
-use lazai_worker::{FileHash, describe_reason};
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 /// File states and flow status codes of the VSC.
 pub use lazai_ledger::modules::{
     FILE_DISPUTED, FILE_IN_FLOW, FILE_NONE, FILE_REJECTED, FILE_RESUBMITTED, FILE_VERIFIED,
     FLOW_DISPUTED, FLOW_PENDING, FLOW_VERIFIED, REASON_UNAVAILABLE,
 };
-
-/// `data list` reads at most this many files (the newest).
-pub const LIST_CAP: u64 = 10_000;
-/// How often `data contribute` polls for the verdict.
-const POLL: Duration = Duration::from_millis(500);
-/// Extension of the owner's data key file.
-const KEY_EXTENSION: &str = "lazai-key";
 
 // ---- arguments ----------------------------------------------------------------------------
 
@@ -73,120 +63,6 @@ pub enum DataCommand {
     Resubmit(ResubmitArgs),
 }
 
-/// The name of a file state (`FileStatus.state`).
-pub fn file_state_name(state: u8) -> &'static str {
-    match state {
-        FILE_NONE => "none",
-        FILE_IN_FLOW => "in flow",
-        FILE_VERIFIED => "verified",
-        FILE_REJECTED => "rejected",
-        FILE_DISPUTED => "disputed",
-        FILE_RESUBMITTED => "resubmitted",
-        _ => "unknown",
-    }
-}
-
-/// The reason text of a file status: for a file with a verdict, what its code means.
-fn reason_text(state: u8, reason: u8) -> Option<&'static str> {
-    matches!(state, FILE_VERIFIED | FILE_REJECTED).then(|| describe_reason(reason))
-}
-
-/// The blob store location of an object URL: the URL without its last `/name`.
-pub fn store_of_url(url: &str) -> Result<&str> {
-    let bad = || anyhow!("{url:?} is not a blob URL (scheme://…/name)");
-    let (base, name) = url.rsplit_once('/').ok_or_else(bad)?;
-    if name.is_empty() || !base.contains("://") {
-        return Err(bad());
-    }
-    if base.to_ascii_lowercase().starts_with("memory:") {
-        bail!("{url} is in an in-memory store, which only the process that wrote it can read");
-    }
-    Ok(base)
-}
-
-/// A ciphertext root given as 64 hex digits (`0x` optional) or as a whole `lzenc1:` hash.
-pub fn parse_root(s: &str) -> Result<Root> {
-    let t = s.trim();
-    if t.contains(':') {
-        return Ok(t.parse::<FileHash>()?.root);
-    }
-    Root::from_hex(t).with_context(|| format!("--root {s:?}: expected 64 hex digits"))
-}
-
-/// Where `data contribute` may write the data key of `input`, in order of preference: next to
-/// the input (`FILE.lazai-key`, then `FILE.<root>.lazai-key` if taken), then the same names in
-/// the current directory.
-pub fn key_file_candidates(input: &Path, root_hex: &str) -> Vec<PathBuf> {
-    let name = input
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "contribution".to_string());
-    let short: String = root_hex.trim_start_matches("0x").chars().take(16).collect();
-    let next_to = match input.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let mut out = Vec::new();
-    for dir in [next_to, PathBuf::from(".")] {
-        for file in [
-            format!("{name}.{KEY_EXTENSION}"),
-            format!("{name}.{short}.{KEY_EXTENSION}"),
-        ] {
-            let path = dir.join(file);
-            if !out.contains(&path) {
-                out.push(path);
-            }
-        }
-    }
-    out
-}
-
-/// Creates `path` (which must not exist) readable and writable by its owner only, holding
-/// `contents`.
-fn create_private(path: &Path, contents: &str) -> std::io::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path)?;
-    let written = file
-        .write_all(contents.as_bytes())
-        .and_then(|()| file.sync_all());
-    if written.is_err() {
-        let _ = std::fs::remove_file(path);
-    }
-    written
-}
-
-/// Writes the data key to `explicit`, or to the first free, writable candidate.
-fn write_key_file(
-    input: &Path,
-    explicit: Option<&Path>,
-    key: &DataKey,
-    root_hex: &str,
-) -> Result<PathBuf> {
-    let text = format!("{}\n", key.to_hex());
-    if let Some(path) = explicit {
-        create_private(path, &text)
-            .with_context(|| format!("write the data key to {}", path.display()))?;
-        return Ok(path.to_path_buf());
-    }
-    let mut errors = Vec::new();
-    for path in key_file_candidates(input, root_hex) {
-        match create_private(&path, &text) {
-            Ok(()) => return Ok(path),
-            Err(e) => errors.push(format!("{}: {e}", path.display())),
-        }
-    }
-    bail!(
-        "could not write the data key anywhere ({}); give --key-out",
-        errors.join("; ")
-    )
-}
-
 // ---- commands ------------------------------------------------------------------------------
 
 pub fn run_data(cmd: DataCommand) -> Result<()> {
@@ -203,9 +79,12 @@ pub fn run_data(cmd: DataCommand) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use super::common::{create_private, reason_text, write_key_file};
     use super::*;
+    use lazai_crypto::DataKey;
     use lazai_crypto::generate_keypair;
     use lazai_ledger::modules::{ROLE_APPLICATION, ROLE_COMPUTE, ROLE_DATA, ROLE_MODEL};
+    use std::path::{Path, PathBuf};
 
     #[test]
     fn parses_role_lists() {

@@ -1,7 +1,7 @@
 //! The demo's last step: revenue claimed by every holder of the two classes, and the books
 //! checked (`paid = claimed + unclaimed + dust`).
 
-use super::{ContributorRow, OWNER, lazai_text, signing, u64_of, u128_of};
+use super::cast::{ContributorRow, OWNER, lazai_text, signing, u64_of, u128_of};
 use alloy_primitives::{Address, U256};
 use anyhow::{Result, anyhow, bail};
 use lazai_client::{Client, event};

@@ -21,46 +21,26 @@
 //!    80% to the dataset class, shared by score. Everyone claims; the summary shows who
 //!    earned what and that `paid = claimed + unclaimed + dust` exactly.
 
+mod cast;
 mod claims;
+mod fixtures;
 mod walk;
 mod wine_model;
 
+pub use self::cast::{ContributorRow, Summary};
+pub use self::fixtures::{WINE, WINE_SCHEMA, dev_tee_idao, submit_file, wait_flow, wine_slice};
 pub use self::walk::walk;
 pub use self::wine_model::{registered_model, wine_dataset};
 
+use self::cast::{account, print_summary};
 use crate::devnet::load_or_store_genesis;
-use alloy_primitives::{Address, B256, U256};
-use alloy_signer_local::PrivateKeySigner;
-use anyhow::{Context as _, Result, anyhow, bail};
-use lazai_blob::BlobStore;
-use lazai_client::{Client, event};
+use alloy_primitives::Address;
+use anyhow::{Context as _, Result, bail};
 use lazai_consensus::runtime::{Runner as _, tokio as cw_tokio};
-use lazai_crypto::EncryptParams;
-use lazai_ledger::modules::{
-    DATA_REGISTRY_ADDRESS, IDAO_REGISTRY_ADDRESS, IDataRegistry as R, IIdaoRegistry as G,
-    ITeeRegistry, IVsc as V, TeePolicy, VSC_ADDRESS, idao_data_address,
-};
-use lazai_node::{NodeSettings, dev_account, devnet_genesis, start_devnet};
+use lazai_node::{NodeSettings, devnet_genesis, start_devnet};
 use lazai_types::{DEVNET_CHAIN_ID, lazai};
-use lazai_worker::contribute;
-use serde::Serialize;
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
-
-/// The wine-quality data set (UCI, red), shipped with the worker's tests.
-pub const WINE: &str = include_str!("../../../../worker/testdata/winequality-red.csv");
-/// Its schema, as the iDAO declares it.
-pub const WINE_SCHEMA: &str =
-    include_str!("../../../../worker/testdata/winequality-red.schema.json");
-
-const TIMEOUT: Duration = Duration::from_secs(60);
-/// The model class's share of the model's revenue (the rest goes to the data).
-const MODEL_SHARE_BPS: u16 = 2_000;
-const CONTRIBUTORS: [(&str, u32); 3] = [("Alice", 1), ("Bob", 2), ("Carol", 3)];
-const OWNER: u32 = 0;
-const CONSUMER: u32 = 4;
-const MODEL_WORKER: u32 = 6;
-const VERIFIERS: [u32; 3] = [7, 8, 9];
+use std::path::PathBuf;
+use std::time::Duration;
 
 /// `lazai demo`.
 #[derive(clap::Args, Debug)]
@@ -88,210 +68,6 @@ pub struct DemoArgs {
     /// JSON-RPC listen address.
     #[arg(long, default_value = "127.0.0.1:8545")]
     pub rpc_addr: std::net::SocketAddr,
-}
-
-/// One contributor's row of the summary.
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ContributorRow {
-    pub name: String,
-    pub address: Address,
-    pub file_id: u64,
-    pub rows: u64,
-    pub score: u16,
-    pub token_id: u64,
-    pub share_ratio: u64,
-    /// Wei earned (claimed + unclaimed).
-    pub earned: u128,
-    pub claimed: u128,
-    pub unclaimed: u128,
-}
-
-/// The demo's outcome (all amounts in wei).
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Summary {
-    pub chain_id: u64,
-    pub data_dir: PathBuf,
-    pub idao_id: u64,
-    pub dataset_class: u64,
-    pub flow_id: u64,
-    pub model_id: u64,
-    pub model_class: u64,
-    pub model_hash: B256,
-    pub training_report_hash: B256,
-    pub training_rows: u64,
-    pub held_out_rows: u64,
-    pub held_out_accuracy_int8: f64,
-    pub held_out_accuracy_f32: f64,
-    pub majority_baseline: f64,
-    pub calls_bought: u64,
-    pub calls_made: u64,
-    pub calls_correct: u64,
-    pub receipts_verified: u64,
-    pub usage_batches: u64,
-    pub usage_gas: u64,
-    pub usage_gas_per_call: u64,
-    pub price_per_call: u128,
-    pub model_share_bps: u16,
-    /// What the consumer paid for usage.
-    pub paid: u128,
-    /// What holders claimed.
-    pub claimed: u128,
-    /// What holders can still claim.
-    pub unclaimed: u128,
-    /// Sub-wei remainders the DAT keeps per class (`paid − claimed − unclaimed`).
-    pub dust: u128,
-    pub to_model: u128,
-    pub to_data: u128,
-    pub model_owner: Address,
-    pub model_owner_claimed: u128,
-    pub contributors: Vec<ContributorRow>,
-    pub seconds: f64,
-}
-
-fn account(i: u32) -> PrivateKeySigner {
-    dev_account(i).expect("dev account")
-}
-
-fn signing(rpc: &str, i: u32) -> Result<Client> {
-    Client::signing(rpc, account(i), TIMEOUT)
-}
-
-/// Header plus data rows `range` of the wine file.
-pub fn wine_slice(range: std::ops::Range<usize>) -> String {
-    let mut lines = WINE.lines();
-    let header = lines.next().unwrap_or_default();
-    let rows: Vec<&str> = lines.collect();
-    let mut out = format!("{header}\n");
-    for row in &rows[range] {
-        out.push_str(row);
-        out.push('\n');
-    }
-    out
-}
-
-/// Encrypts and uploads `text` for `idao`, registers it and shares it with the iDAO; returns
-/// the file id.
-pub async fn submit_file(
-    c: &Client,
-    store: &BlobStore,
-    idao: U256,
-    dir: &Path,
-    text: &str,
-) -> Result<U256> {
-    let config = c
-        .call(VSC_ADDRESS, V::dataConfigCall { idaoId: idao })
-        .await?;
-    let recipient = lazai_crypto::PublicKey::from_bytes(config.workerKey.as_slice())
-        .map_err(|e| anyhow!("the iDAO's worker key: {e}"))?;
-    let path = tempfile::Builder::new()
-        .suffix(".csv")
-        .tempfile_in(dir)?
-        .into_temp_path();
-    std::fs::write(&path, text)?;
-    let contribution = contribute(&path, store, &recipient, dir, EncryptParams::default()).await?;
-    let added = c
-        .send(
-            DATA_REGISTRY_ADDRESS,
-            R::addFileCall {
-                url: contribution.url,
-                hash: contribution.hash.to_string(),
-            },
-            U256::ZERO,
-        )
-        .await?;
-    let id = event::<R::FileAdded>(&added, DATA_REGISTRY_ADDRESS)?.fileId;
-    c.send(
-        DATA_REGISTRY_ADDRESS,
-        R::addPermissionForFileCall {
-            fileId: id,
-            account: idao_data_address(idao),
-            key: contribution.sealed_key.to_hex(),
-        },
-        U256::ZERO,
-    )
-    .await?;
-    Ok(id)
-}
-
-/// Registers an iDAO as `owner`, declares how its data is verified (`params`) and sets a
-/// dev-TEE policy (any measurement, an hour of evidence age); its id and data configuration.
-pub async fn dev_tee_idao(
-    owner: &Client,
-    name: &str,
-    metadata_uri: &str,
-    roles: u8,
-    params: V::DataParams,
-) -> Result<(U256, V::DataConfig)> {
-    let r = owner
-        .send(
-            IDAO_REGISTRY_ADDRESS,
-            G::registerIdao_1Call {
-                name: name.into(),
-                metadataUri: metadata_uri.into(),
-                roles,
-            },
-            U256::ZERO,
-        )
-        .await?;
-    let idao = event::<G::IdaoRegistered>(&r, IDAO_REGISTRY_ADDRESS)?.idaoId;
-    owner
-        .send(
-            VSC_ADDRESS,
-            V::configureIdaoCall {
-                idaoId: idao,
-                params,
-            },
-            U256::ZERO,
-        )
-        .await?;
-    owner
-        .send(
-            IDAO_REGISTRY_ADDRESS,
-            ITeeRegistry::setTeePolicyCall {
-                idaoId: idao,
-                policy: TeePolicy {
-                    platforms: lazai_attest::Platform::Dev.bit(),
-                    measurements: Vec::new(),
-                    minTcbStatus: 0,
-                    maxEvidenceAge: 3_600,
-                },
-            },
-            U256::ZERO,
-        )
-        .await?;
-    let config = owner
-        .call(VSC_ADDRESS, V::dataConfigCall { idaoId: idao })
-        .await?;
-    Ok((idao, config))
-}
-
-/// Waits until flow `flow` is no longer pending.
-pub async fn wait_flow(c: &Client, flow: U256, timeout: Duration) -> Result<V::Flow> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        let f = c.call(VSC_ADDRESS, V::getFlowCall { flowId: flow }).await?;
-        if f.status != 1 {
-            return Ok(f);
-        }
-        if Instant::now() > deadline {
-            bail!("flow {flow} still pending after {} s", timeout.as_secs());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-fn lazai_text(wei: u128) -> String {
-    crate::kit::units::format_lazai(U256::from(wei))
-}
-
-fn u64_of(v: U256) -> u64 {
-    u64::try_from(v).unwrap_or(u64::MAX)
-}
-
-fn u128_of(v: U256) -> u128 {
-    u128::try_from(v).unwrap_or(u128::MAX)
 }
 
 /// The first of `./lazai-demo`, `./lazai-demo-2`, … that does not exist.
@@ -381,66 +157,4 @@ pub fn run(args: DemoArgs) -> Result<()> {
         Ok::<_, anyhow::Error>(())
     })?;
     Ok(())
-}
-
-fn print_summary(s: &Summary) {
-    println!();
-    println!("Summary");
-    println!("=======");
-    println!(
-        "Model {} (DAT class {}), trained on {} verified rows of iDAO {}: held-out accuracy {:.1}% (majority class {:.1}%)",
-        s.model_id,
-        s.model_class,
-        s.training_rows + s.held_out_rows,
-        s.idao_id,
-        s.held_out_accuracy_int8 * 100.0,
-        s.majority_baseline * 100.0
-    );
-    println!(
-        "Usage: {} calls bought at {} each, {} made, {} receipts verified; on chain in {} batch(es), {} gas per call",
-        s.calls_bought,
-        lazai_text(s.price_per_call),
-        s.calls_made,
-        s.receipts_verified,
-        s.usage_batches,
-        s.usage_gas_per_call
-    );
-    println!();
-    println!(
-        "{:<8} {:<42} {:>6} {:>6} {:>7} {:>28} {:>28}  why",
-        "holder", "address", "rows", "score", "DAT", "earned", "claimed"
-    );
-    let total_share: u64 = s.contributors.iter().map(|c| c.share_ratio).sum();
-    for c in &s.contributors {
-        println!(
-            "{:<8} {:<42} {:>6} {:>6} {:>7} {:>28} {:>28}  share {}/{} of the data's {}%",
-            c.name,
-            c.address.to_string(),
-            c.rows,
-            c.score,
-            c.token_id,
-            lazai_text(c.earned),
-            lazai_text(c.claimed),
-            c.share_ratio,
-            total_share,
-            100 - s.model_share_bps / 100
-        );
-    }
-    println!(
-        "{:<8} {:<42} {:>6} {:>6} {:>7} {:>28} {:>28}  the model class's {}% (ownership DAT)",
-        "iDAO",
-        s.model_owner.to_string(),
-        "",
-        "",
-        "",
-        lazai_text(s.model_owner_claimed),
-        lazai_text(s.model_owner_claimed),
-        s.model_share_bps / 100
-    );
-    println!();
-    println!(
-        "paid {} wei = claimed {} + unclaimed {} + dust {} (sub-wei remainders kept by the DAT)",
-        s.paid, s.claimed, s.unclaimed, s.dust
-    );
-    println!("({:.1} s)", s.seconds);
 }

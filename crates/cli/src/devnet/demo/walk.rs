@@ -2,12 +2,12 @@
 //! [`super`]): the iDAO and its verifiers, the contributions and their verdicts, training,
 //! metered inference, and revenue claimed back.
 
-use super::claims::{VerifiedFile, claim_everything};
-use super::{
+use super::cast::{
     CONSUMER, CONTRIBUTORS, MODEL_SHARE_BPS, MODEL_WORKER, OWNER, Summary, TIMEOUT, VERIFIERS,
-    WINE, WINE_SCHEMA, account, dev_tee_idao, lazai_text, signing, submit_file, u64_of, u128_of,
-    wait_flow, wine_slice,
+    account, lazai_text, signing, u64_of, u128_of,
 };
+use super::claims::{VerifiedFile, claim_everything};
+use super::fixtures::{WINE, WINE_SCHEMA, dev_tee_idao, submit_file, wait_flow, wine_slice};
 use alloy::transports::http::reqwest;
 use alloy_primitives::{Address, U256};
 use anyhow::{Result, anyhow, bail};

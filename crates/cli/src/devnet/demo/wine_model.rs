@@ -2,7 +2,7 @@
 //! devnet: where the inference benchmark (`lazai-bench inference`) and the services tests
 //! start from.
 
-use super::WINE;
+use super::fixtures::{WINE, WINE_SCHEMA, dev_tee_idao};
 use alloy_primitives::{B256, U256};
 use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
@@ -55,13 +55,13 @@ pub async fn registered_model(
 ) -> Result<(ModelWorker, QuantizedMlp, M::Model)> {
     let owner = Client::signing(rpc, account(1)?, TIMEOUT)?;
     let (secret, public) = lazai_crypto::generate_keypair();
-    let (idao, _) = super::dev_tee_idao(
+    let (idao, _) = dev_tee_idao(
         &owner,
         "bench-model",
         "ipfs://bench",
         ROLE_MODEL,
         V::DataParams {
-            schema: super::WINE_SCHEMA.into(),
+            schema: WINE_SCHEMA.into(),
             workerKey: public.to_bytes().into(),
             storeUrl: String::new(),
             quorumSize: 1,
