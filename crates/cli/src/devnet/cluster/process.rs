@@ -1,8 +1,8 @@
 //! Running the nodes: one `lazai node` process per [`NodeSpec`], the [`Cluster`] of them, and
 //! its supervision (exits reported, restarts by a [`RestartPolicy`]).
 
-use super::NodeSpec;
 use super::rpc::{block_number, http_client};
+use super::spec::NodeSpec;
 use anyhow::{Context as _, Result, bail};
 use std::fmt;
 use std::fs::OpenOptions;

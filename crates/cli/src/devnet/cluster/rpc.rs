@@ -1,7 +1,7 @@
 //! Short JSON-RPC reads of local nodes: block numbers, blocks, and whether nodes agree on a
 //! height's hash.
 
-use super::NodeSpec;
+use super::spec::NodeSpec;
 use alloy::transports::http::reqwest;
 use anyhow::{Context as _, Result, bail};
 use std::time::Duration;
