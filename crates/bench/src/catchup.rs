@@ -1,9 +1,11 @@
 //! `lazai-bench catchup`: how fast a node that was down catches up with a cluster under load.
 
 use super::load::{Workload, submit};
-use super::{CatchupArgs, LoadArgs, cluster, start_validators, stop_all};
+use crate::args::{CatchupArgs, LoadArgs};
+use crate::processes::{start_validators, stop_all};
 use anyhow::Context as _;
 use anyhow::{Result, anyhow, bail};
+use lazai_cli::devnet::cluster;
 use lazai_cli::devnet::cluster::{Agreement, Cluster, ClusterPlan, NodeSpec};
 use lazai_types::{DEVNET_CHAIN_ID, lazai};
 use std::sync::Arc;

@@ -2,7 +2,7 @@
 //! submission over JSON-RPC, the finalized-transaction feeds (in-process or over RPC) and the
 //! finality figures.
 
-use super::{LoadArgs, cluster};
+use crate::args::LoadArgs;
 use alloy::providers::Provider as _;
 use alloy::providers::{ProviderBuilder, WsConnect};
 use alloy::pubsub::Subscription;
@@ -15,6 +15,7 @@ use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
 use anyhow::Context as _;
 use anyhow::{Result, anyhow, bail};
+use lazai_cli::devnet::cluster;
 use lazai_cli::devnet::cluster::NodeSpec;
 use lazai_node::Chain;
 use lazai_types::DEVNET_CHAIN_ID;

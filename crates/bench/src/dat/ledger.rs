@@ -2,7 +2,7 @@
 //! without consensus or RPC.
 
 use super::node::class_sizes;
-use super::{
+use super::ops::{
     BLOCK_GAS_LIMIT, DatArgs, FUNDS, HolderFigures, Op, REPS, Signed, check_receipts, claim_op,
     create_class_op, mint_op, returned_id, settle_op, sign_ops,
 };

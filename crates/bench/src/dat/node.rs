@@ -1,12 +1,12 @@
 //! The DAT benchmark in a running node: signed DAT transactions submitted over JSON-RPC and
 //! followed to their finalized receipts.
 
-use super::{
+use super::ops::{
     BLOCK_GAS_LIMIT, DatArgs, FUNDS, KindFigures, ORDERED_BATCH, Op, Signed, TOKEN_VALUE,
     check_receipts, claim_op, create_class_op, gas_figures, metric, mint_op, op, returned_id,
     settle_op, sign_ops,
 };
-use crate::LoadArgs;
+use crate::args::LoadArgs;
 use crate::load::{Submission, Workload, free_port_base, submit};
 use alloy_primitives::{Address, B256, Bytes, U256};
 use alloy_signer_local::PrivateKeySigner;
