@@ -462,7 +462,7 @@ impl Policy {
 /// Gas charged for verifying evidence of a platform in a transaction, on top of the calldata
 /// and storage it costs: the measured verification time at the chain's rate of 100 gas per
 /// microsecond, with half again as margin over the slowest run measured on the reference 2-core
-/// machine (`cargo bench -p lazai-attest` and `lazai bench attest`, release, one core): SGX
+/// machine (`cargo bench -p lazai-attest` and `lazai-bench attest`, release, one core): SGX
 /// 1.75–1.99 ms, TDX 1.71–2.04 ms, SEV-SNP 5.0–5.8 ms, Nitro 2.8–4.1 ms, dev 0.04–0.17 ms
 /// (0.04 with libsecp256k1 recovery, as in the node).
 pub fn verification_gas(platform: Platform) -> u64 {

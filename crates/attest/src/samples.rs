@@ -1,6 +1,6 @@
 //! The real vendor samples the verification crates ship (copied to `testdata/`, sources in
 //! `testdata/README.md`), each with a time inside its validity window: what the tests, the
-//! benchmarks and `lazai bench attest` verify.
+//! benchmarks and `lazai-bench attest` verify.
 
 use crate::{Platform, decode_input};
 

@@ -1,8 +1,9 @@
 //! `lazai attest`: verify TEE evidence offline, and set or read an iDAO's TEE policy and its
 //! nodes' attestations on chain.
 
-use crate::dat::{ReadArgs, TxArgs, print_json, print_tx, tx_json};
-use crate::data::{block_on, signing};
+use crate::kit::args::{ReadArgs, TxArgs};
+use crate::kit::client::{block_on, signing};
+use crate::kit::output::{print_json, print_tx, tx_json};
 use alloy_primitives::{Address, B256, U256};
 use anyhow::{Context as _, Result, anyhow, bail};
 use clap::{Args, Subcommand};
@@ -32,7 +33,7 @@ pub enum AttestCommand {
 #[derive(Args)]
 pub struct AllowNodesArgs {
     /// iDAO id.
-    #[arg(long, value_name = "ID", value_parser = crate::dat::parse_u256)]
+    #[arg(long, value_name = "ID", value_parser = crate::kit::units::parse_u256)]
     idao: U256,
     /// Stop allowing instead.
     #[arg(long)]
@@ -72,7 +73,7 @@ pub enum PolicyCommand {
 #[derive(Args)]
 pub struct PolicySetArgs {
     /// iDAO id.
-    #[arg(long, value_name = "ID", value_parser = crate::dat::parse_u256)]
+    #[arg(long, value_name = "ID", value_parser = crate::kit::units::parse_u256)]
     idao: U256,
     /// Allowed platforms, comma-separated: dev, sgx, tdx, sev-snp, nitro.
     #[arg(long, value_name = "LIST", value_delimiter = ',', required = true)]
@@ -96,7 +97,7 @@ pub struct PolicySetArgs {
 #[derive(Args)]
 pub struct PolicyShowArgs {
     /// iDAO id.
-    #[arg(long, value_name = "ID", value_parser = crate::dat::parse_u256)]
+    #[arg(long, value_name = "ID", value_parser = crate::kit::units::parse_u256)]
     idao: U256,
     #[command(flatten)]
     read: ReadArgs,
@@ -105,7 +106,7 @@ pub struct PolicyShowArgs {
 #[derive(Args)]
 pub struct StatusArgs {
     /// iDAO id.
-    #[arg(long, value_name = "ID", value_parser = crate::dat::parse_u256)]
+    #[arg(long, value_name = "ID", value_parser = crate::kit::units::parse_u256)]
     idao: U256,
     /// The node's address.
     #[arg(long, value_name = "ADDR")]

@@ -1,16 +1,13 @@
-//! The `lazai` command's subcommands, and [`cluster`]: a local network of `lazai node`
-//! processes, run by `lazai devnet --processes` and `lazai bench cluster`.
+//! The `lazai` command's subcommands, and [`devnet::cluster`]: a local network of `lazai node`
+//! processes, run by `lazai devnet --processes` and `lazai-bench cluster`.
 
 pub mod attest;
-pub mod bench;
-pub mod cluster;
 pub mod dat;
 pub mod data;
-pub mod default_idao;
-pub mod demo;
 pub mod devnet;
 pub mod genesis;
 pub mod keys;
+pub mod kit;
 pub mod model;
 pub mod node;
 pub mod status;

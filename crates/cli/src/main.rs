@@ -1,10 +1,9 @@
 //! `lazai`: run a LazChain devnet or validator, manage keys and genesis, query status, and
-//! benchmark the transaction path.
+//! use LazAI's modules (DATs, iDAOs, data, flows, workers, attestation, models). The
+//! benchmarks are the separate `lazai-bench` binary (`crates/bench`).
 
 use clap::{Parser, Subcommand};
-use lazai_cli::{
-    attest, bench, dat, data, demo, devnet, genesis, keys, model, node, status, worker,
-};
+use lazai_cli::{attest, dat, data, devnet, genesis, keys, model, node, status, worker};
 
 /// LazAI network node: LazChain, an Ethereum-compatible chain finalized by commonware BFT
 /// consensus, with LazAI's contracts as native modules.
@@ -25,7 +24,7 @@ enum Command {
     /// See what LazAI does: an embedded devnet walks the whole loop — encrypted data
     /// contributed and verified, DATs minted, a model trained and sold per call, revenue
     /// claimed by the data's contributors — and prints who earned what.
-    Demo(demo::DemoArgs),
+    Demo(devnet::demo::DemoArgs),
     /// Run one validator from a config file.
     Node(node::NodeArgs),
     /// Manage validator consensus keys.
@@ -35,9 +34,6 @@ enum Command {
     Genesis(genesis::GenesisArgs),
     /// Print a node's status (height, finalized block, validators, peers).
     Status(status::StatusArgs),
-    /// Benchmarks of the full transaction path.
-    #[command(subcommand)]
-    Bench(bench::BenchCommand),
     /// Data Anchoring Tokens: classes, minting, usage and revenue.
     #[command(subcommand)]
     Dat(dat::DatCommand),
@@ -114,12 +110,11 @@ fn main() -> std::process::ExitCode {
         .init();
     let result = match cli.command {
         Command::Devnet(args) => devnet::run(args, &cli.log),
-        Command::Demo(args) => demo::run(args),
+        Command::Demo(args) => devnet::demo::run(args),
         Command::Node(args) => node::run(args),
         Command::Keys(cmd) => keys::run(cmd),
         Command::Genesis(args) => genesis::run(args),
         Command::Status(args) => status::run(args),
-        Command::Bench(cmd) => bench::run(cmd, &cli.log),
         Command::Dat(cmd) => dat::run(cmd),
         Command::Idao(cmd) => data::run_idao(cmd),
         Command::Data(cmd) => data::run_data(cmd),

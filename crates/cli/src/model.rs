@@ -5,8 +5,8 @@ use crate::worker::WorkerArgs;
 use alloy_primitives::U256;
 use anyhow::{Context as _, Result, anyhow, bail};
 use clap::{Args, Subcommand};
-use lazai_client::{Client, DEFAULT_RPC, event};
 use lazai_abi::{IModelRegistry as M, MODEL_REGISTRY_ADDRESS};
+use lazai_client::{Client, DEFAULT_RPC, event};
 use lazai_worker::serve::ServedModel;
 use lazai_worker::{ModelWorker, ServeConfig, TrainingJob, load_registered_model};
 use std::path::PathBuf;
@@ -64,7 +64,7 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub worker: WorkerArgs,
     /// The registered model's id.
-    #[arg(long, value_parser = crate::dat::parse_u256)]
+    #[arg(long, value_parser = crate::kit::units::parse_u256)]
     pub model_id: U256,
     /// Its model file (checked against the registered hash).
     #[arg(long, value_name = "FILE")]
@@ -86,7 +86,7 @@ pub struct ServeArgs {
 
 #[derive(Args)]
 pub struct BuyArgs {
-    #[arg(long, value_parser = crate::dat::parse_u256)]
+    #[arg(long, value_parser = crate::kit::units::parse_u256)]
     pub model_id: U256,
     #[arg(long)]
     pub calls: u64,
@@ -106,7 +106,7 @@ pub struct CallArgs {
     #[arg(long, default_value = "http://127.0.0.1:8600")]
     pub url: String,
     /// The usage DAT to charge.
-    #[arg(long, value_parser = crate::dat::parse_u256)]
+    #[arg(long, value_parser = crate::kit::units::parse_u256)]
     pub token: U256,
     /// Comma-separated feature values.
     #[arg(long, allow_hyphen_values = true)]
@@ -121,7 +121,7 @@ pub struct CallArgs {
 
 #[derive(Args)]
 pub struct ShowArgs {
-    #[arg(long, value_parser = crate::dat::parse_u256)]
+    #[arg(long, value_parser = crate::kit::units::parse_u256)]
     pub model_id: U256,
     #[arg(long, default_value = DEFAULT_RPC)]
     pub rpc: String,
@@ -152,7 +152,7 @@ fn train(a: TrainArgs) -> Result<()> {
     if a.hidden == 0 || a.hidden > 1024 || a.epochs == 0 || a.epochs > 10_000 {
         bail!("--hidden must be 1..=1024 and --epochs 1..=10000");
     }
-    let price = crate::dat::parse_lazai(&a.price)?;
+    let price = crate::kit::units::parse_lazai(&a.price)?;
     runtime()?.block_on(async move {
         let (cfg, _temp, _) = crate::worker::config(&a.worker).await?;
         let worker = ModelWorker::new(cfg).await?;
@@ -278,8 +278,8 @@ fn buy(a: BuyArgs) -> Result<()> {
             .await?;
         let bought = event::<M::UsageBought>(&r, MODEL_REGISTRY_ADDRESS)?;
         println!("usage DAT     {} ({} calls)", bought.tokenId, a.calls);
-        println!("paid          {}", crate::dat::format_lazai(paid));
-        crate::dat::print_tx(&r);
+        println!("paid          {}", crate::kit::units::format_lazai(paid));
+        crate::kit::output::print_tx(&r);
         Ok(())
     })
 }
@@ -357,11 +357,11 @@ fn show(a: ShowArgs) -> Result<()> {
         println!("model hash    {}", m.modelHash);
         println!("report hash   {}", m.reportHash);
         println!("worker        {}", m.worker);
-        println!("price         {} per call", crate::dat::format_lazai(m.pricePerCall));
+        println!("price         {} per call", crate::kit::units::format_lazai(m.pricePerCall));
         println!(
             "revenue       {} ({} to the data, {}% kept by the model class)",
-            crate::dat::format_lazai(m.revenue),
-            crate::dat::format_lazai(m.toData),
+            crate::kit::units::format_lazai(m.revenue),
+            crate::kit::units::format_lazai(m.toData),
             m.modelShareBps / 100
         );
         println!("calls         {} sold, {} recorded", m.callsSold, m.callsRecorded);

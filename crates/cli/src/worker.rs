@@ -37,7 +37,7 @@ pub const WORKER_SECRET_ENV: &str = "LAZAI_WORKER_SECRET";
 #[derive(Args)]
 pub struct WorkerArgs {
     /// The iDAO this node verifies for.
-    #[arg(long, value_name = "ID", value_parser = crate::dat::parse_u256)]
+    #[arg(long, value_name = "ID", value_parser = crate::kit::units::parse_u256)]
     pub idao: U256,
     /// The node key: a file holding the hex secp256k1 key, or the hex key itself (visible to
     /// other local users while the worker runs: prefer a file). Without it the key is read

@@ -9,11 +9,11 @@ use alloy::sol_types::SolEvent;
 use alloy_primitives::{Address, B256, U256};
 use alloy_signer_local::PrivateKeySigner;
 use anyhow::Result;
-use lazai_client::Client;
 use lazai_abi::{
     DATA_REGISTRY_ADDRESS, FILE_DISPUTED, FILE_NONE, FILE_RESUBMITTED, FLOW_DISPUTED, FLOW_PENDING,
     IDataRegistry as R, IVsc, VSC_ADDRESS, idao_data_address,
 };
+use lazai_client::Client;
 use std::collections::BTreeSet;
 use std::time::Duration;
 use tracing::{info, warn};
@@ -120,10 +120,7 @@ impl Packager {
         if ready.is_empty() {
             return Ok(None);
         }
-        let batch: Vec<U256> = ready
-            .into_iter()
-            .take(lazai_abi::MAX_FLOW_FILES)
-            .collect();
+        let batch: Vec<U256> = ready.into_iter().take(lazai_abi::MAX_FLOW_FILES).collect();
         for file in &batch {
             self.pending.remove(file);
         }

@@ -33,10 +33,10 @@ use crate::verify::{FileInput, Verdict, fetch_retrying, score_blob};
 use alloy_primitives::{Address, Bytes, U256};
 use alloy_signer::SignerSync;
 use anyhow::{Context as _, Result, anyhow};
-use lazai_client::Client;
 use lazai_abi::{
     FLOW_PENDING, FLOW_VERIFIED, IVsc, VSC_ADDRESS, idao_data_address, results_digest, results_root,
 };
+use lazai_client::Client;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use tracing::{debug, info, warn};

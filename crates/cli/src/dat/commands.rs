@@ -1,8 +1,21 @@
 //! The `lazai dat` subcommands, one function each.
 
-use super::*;
+use super::args::{
+    ClaimArgs, ClassCommand, ClassCreateArgs, ClassShowArgs, DatCommand, MintArgs, PendingArgs,
+    SettleArgs, ShowArgs, TransferArgs, UsageArgs,
+};
+use super::client::{Client, event};
+use crate::kit::output::{or_dash, print_json, print_tx, tx_json, utc_or_never, yes_no};
+use crate::kit::units::{
+    LAZAI_DECIMALS, format_lazai, format_units, format_utc, metric_id, parse_expiry, parse_lazai,
+    parse_units, unix_now,
+};
+use alloy_primitives::U256;
+use anyhow::{Context as _, Result, bail};
+use lazai_abi::{IDataAnchoringToken as I, NATIVE_ASSET};
+use serde_json::json;
 
-pub(super) async fn class_create(a: ClassCreateArgs) -> Result<()> {
+async fn class_create(a: ClassCreateArgs) -> Result<()> {
     let c = Client::signing(&a.tx)?;
     let receipt = c
         .send(
@@ -27,7 +40,7 @@ pub(super) async fn class_create(a: ClassCreateArgs) -> Result<()> {
     Ok(())
 }
 
-pub(super) async fn class_show(a: ClassShowArgs) -> Result<()> {
+async fn class_show(a: ClassShowArgs) -> Result<()> {
     let c = Client::read(&a.read.rpc)?;
     let class = c.class(a.id).await?;
     let rev = c
@@ -93,7 +106,7 @@ pub(super) async fn class_show(a: ClassShowArgs) -> Result<()> {
     Ok(())
 }
 
-pub(super) async fn mint(a: MintArgs) -> Result<()> {
+async fn mint(a: MintArgs) -> Result<()> {
     let c = Client::signing(&a.tx)?;
     let class = c.class(a.class).await?;
     let value = parse_units(&a.value, class.unitDecimals).with_context(|| {
@@ -137,7 +150,7 @@ pub(super) async fn mint(a: MintArgs) -> Result<()> {
     Ok(())
 }
 
-pub(super) async fn show(a: ShowArgs) -> Result<()> {
+async fn show(a: ShowArgs) -> Result<()> {
     let c = Client::read(&a.read.rpc)?;
     let t = c.token(a.token).await?;
     let class = c.class(t.classId).await?;
@@ -179,7 +192,7 @@ pub(super) async fn show(a: ShowArgs) -> Result<()> {
     Ok(())
 }
 
-pub(super) async fn transfer(a: TransferArgs) -> Result<()> {
+async fn transfer(a: TransferArgs) -> Result<()> {
     let c = Client::signing(&a.tx)?;
     match (a.to, a.to_token, a.value) {
         (Some(to), None, None) => {
@@ -238,7 +251,7 @@ pub(super) async fn transfer(a: TransferArgs) -> Result<()> {
     Ok(())
 }
 
-pub(super) async fn usage(a: UsageArgs) -> Result<()> {
+async fn usage(a: UsageArgs) -> Result<()> {
     let c = Client::signing(&a.tx)?;
     let t = c.token(a.token).await?;
     let d = c.class(t.classId).await?.unitDecimals;
@@ -286,7 +299,7 @@ pub(super) async fn usage(a: UsageArgs) -> Result<()> {
     Ok(())
 }
 
-pub(super) async fn settle(a: SettleArgs) -> Result<()> {
+async fn settle(a: SettleArgs) -> Result<()> {
     let amount = parse_lazai(&a.amount).context("--amount")?;
     let c = Client::signing(&a.tx)?;
     let receipt = c
@@ -313,7 +326,7 @@ pub(super) async fn settle(a: SettleArgs) -> Result<()> {
     Ok(())
 }
 
-pub(super) async fn claim(a: ClaimArgs) -> Result<()> {
+async fn claim(a: ClaimArgs) -> Result<()> {
     let c = Client::signing(&a.tx)?;
     let to = a.to.unwrap_or_else(|| c.from());
     let receipt = c
@@ -347,7 +360,7 @@ pub(super) async fn claim(a: ClaimArgs) -> Result<()> {
     Ok(())
 }
 
-pub(super) async fn pending(a: PendingArgs) -> Result<()> {
+async fn pending(a: PendingArgs) -> Result<()> {
     let c = Client::read(&a.read.rpc)?;
     let pending = c.pending(a.token).await?;
     if a.read.json {
@@ -362,4 +375,23 @@ pub(super) async fn pending(a: PendingArgs) -> Result<()> {
     }
     println!("{}", format_lazai(pending));
     Ok(())
+}
+
+pub fn run(cmd: DatCommand) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        match cmd {
+            DatCommand::Class(ClassCommand::Create(a)) => class_create(a).await,
+            DatCommand::Class(ClassCommand::Show(a)) => class_show(a).await,
+            DatCommand::Mint(a) => mint(a).await,
+            DatCommand::Show(a) => show(a).await,
+            DatCommand::Transfer(a) => transfer(a).await,
+            DatCommand::Usage(a) => usage(a).await,
+            DatCommand::Settle(a) => settle(a).await,
+            DatCommand::Claim(a) => claim(a).await,
+            DatCommand::Pending(a) => pending(a).await,
+        }
+    })
 }

@@ -2,10 +2,28 @@
 //! paid for, encrypt and upload it, register and share it in one transaction (removing what was
 //! uploaded if that fails), wait for the verdict; resubmit a file rejected as unavailable.
 
-use super::*;
+use super::common::{POLL, file_state_name, write_key_file};
+use super::files::{check_file, file_status_json, print_file_status};
+use crate::kit::args::TxArgs;
+use crate::kit::client::signing;
+use crate::kit::output::{Progress, print_json, print_tx_named, tx_json};
+use crate::kit::units::{format_lazai, human_bytes, megabytes_per_second, parse_u256};
+use alloy_primitives::U256;
+use anyhow::{Context as _, Result, anyhow, bail};
+use clap::Args;
+use lazai_abi::{
+    DATA_REGISTRY_ADDRESS, FILE_NONE, FILE_REJECTED, FILE_VERIFIED, IDataRegistry as R, IVsc as V,
+    REASON_UNAVAILABLE, VSC_ADDRESS,
+};
+use lazai_blob::BlobStore;
+use lazai_crypto::{EncryptParams, PublicKey};
 use lazai_worker::{
     ContributeProgress, Destination, Encrypted, Registered, Unaffordable, contribute_and_register,
+    describe_reason,
 };
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 #[derive(Args)]
 pub struct ContributeArgs {

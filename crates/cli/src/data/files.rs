@@ -1,7 +1,24 @@
 //! `lazai data status|decrypt|list`: a file's verdict, proof and DAT; decrypting with the
 //! owner's data key; listing files.
 
-use super::*;
+use super::common::{LIST_CAP, file_state_name, parse_root, reason_text, store_of_url};
+use super::flow::quorum_posts;
+use crate::kit::args::ReadArgs;
+use crate::kit::output::{dash_if_zero, opt_u256, print_json};
+use crate::kit::units::parse_u256;
+use alloy_primitives::{Address, U256};
+use anyhow::{Context as _, Result, anyhow, bail};
+use clap::{ArgGroup, Args};
+use lazai_abi::{
+    DAT_ADDRESS, DATA_REGISTRY_ADDRESS, FILE_REJECTED, FILE_VERIFIED, IDataAnchoringToken as D,
+    IDataRegistry as R, IVsc as V, VSC_ADDRESS, idao_data_address, proof_signer,
+};
+use lazai_blob::BlobStore;
+use lazai_client::Client;
+use lazai_crypto::{DataKey, decrypt_file};
+use lazai_worker::{FileHash, describe_reason};
+use serde_json::{Value, json};
+use std::path::PathBuf;
 
 #[derive(Args)]
 pub struct StatusArgs {

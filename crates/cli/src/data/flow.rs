@@ -1,7 +1,48 @@
 //! `lazai flow submit|status`: package shared files into a flow (the iDAO owner) and show a
 //! flow with its quorum's posts.
 
-use super::*;
+use super::common::POLL;
+use crate::kit::args::{ReadArgs, TxArgs};
+use crate::kit::client::{block_on, signing};
+use crate::kit::output::{print_json, print_tx_named, tx_json};
+use crate::kit::units::{LAZAI_DECIMALS, format_lazai, format_units, parse_u256};
+use alloy::providers::Provider as _;
+use alloy::rpc::types::TransactionReceipt;
+use alloy_primitives::{Address, B256, U256};
+use anyhow::{Context as _, Result, bail};
+use clap::{ArgGroup, Args, Subcommand};
+use lazai_abi::{FLOW_DISPUTED, FLOW_PENDING, FLOW_VERIFIED, IVsc as V, VSC_ADDRESS};
+use lazai_client::{Client, event, resolve_signer};
+use lazai_worker::{Packager, describe_reason};
+use serde_json::json;
+
+#[derive(Subcommand)]
+pub enum FlowCommand {
+    /// Package files shared with an iDAO into a flow (the iDAO's owner only); pays quorum ×
+    /// node fee.
+    Submit(FlowSubmitArgs),
+    /// Show a flow: status, quorum and posts, deadline, fee, and the results once verified.
+    Status(FlowStatusArgs),
+}
+
+/// The name of a flow status (`Flow.status`).
+pub fn flow_status_name(status: u8) -> &'static str {
+    match status {
+        FLOW_PENDING => "pending",
+        FLOW_VERIFIED => "verified",
+        FLOW_DISPUTED => "disputed",
+        _ => "unknown",
+    }
+}
+
+pub fn run_flow(cmd: FlowCommand) -> Result<()> {
+    block_on(async {
+        match cmd {
+            FlowCommand::Submit(a) => flow_submit(a).await,
+            FlowCommand::Status(a) => flow_status(a).await,
+        }
+    })
+}
 
 #[derive(Args)]
 #[command(group(ArgGroup::new("which").required(true).args(["files", "pending"])))]

@@ -1,7 +1,126 @@
 //! `lazai idao …`: register an iDAO, declare how its data is verified (`configure`), manage
 //! its verifier nodes and make worker keys (`keygen`).
 
-use super::*;
+use super::common::create_private;
+use crate::kit::args::{ReadArgs, TxArgs};
+use crate::kit::client::{block_on, signing};
+use crate::kit::output::{or_dash, print_json, print_tx_named, tx_json, yes_no};
+use crate::kit::units::{LAZAI_DECIMALS, format_lazai, format_units, parse_lazai, parse_u256};
+use alloy_primitives::{Address, B256, U256};
+use anyhow::{Context as _, Result, anyhow, bail};
+use clap::{Args, Subcommand};
+use lazai_abi::{
+    IDAO_REGISTRY_ADDRESS, IIdaoRegistry as G, IVsc as V, ROLE_APPLICATION, ROLE_COMPUTE,
+    ROLE_DATA, ROLE_MODEL, VSC_ADDRESS, idao_data_address,
+};
+use lazai_blob::BlobStore;
+use lazai_client::{Client, event};
+use lazai_crypto::{PublicKey, generate_keypair};
+use lazai_worker::Schema;
+use serde_json::json;
+use std::path::PathBuf;
+
+#[derive(Subcommand)]
+pub enum IdaoCommand {
+    /// Register an iDAO owned by the signer; prints its id.
+    Register(RegisterArgs),
+    /// Show an iDAO: its registry record and, once configured, how its data is verified.
+    Show(IdaoShowArgs),
+    /// Declare (or replace) how the iDAO's data is verified (its owner only): schema, worker
+    /// key, blob store, quorum, threshold, deadline, fee per node, usage quota of each DAT.
+    Configure(ConfigureArgs),
+    /// The iDAO's verifier nodes: add, remove.
+    #[command(subcommand)]
+    Verifier(VerifierCommand),
+    /// Make a fresh X25519 worker key pair (the public half goes to `idao configure
+    /// --worker-key`, the secret half to the iDAO's workers).
+    Keygen(KeygenArgs),
+}
+
+#[derive(Subcommand)]
+pub enum VerifierCommand {
+    /// Add a verifier node to the iDAO (its owner only).
+    Add(VerifierAddArgs),
+    /// Remove a verifier node from the iDAO (its owner only).
+    Remove(VerifierRemoveArgs),
+}
+
+/// Parses a comma-separated list of roles (`data`, `model`, `compute`, `application`, any
+/// case; `none` or nothing is no role) into the registry's bitmask.
+pub fn parse_roles(s: &str) -> Result<u8, String> {
+    let t = s.trim();
+    if t.is_empty() || t.eq_ignore_ascii_case("none") {
+        return Ok(0);
+    }
+    let mut mask = 0;
+    for part in t.split(',') {
+        mask |= match part.trim().to_ascii_lowercase().as_str() {
+            "data" => ROLE_DATA,
+            "model" => ROLE_MODEL,
+            "compute" => ROLE_COMPUTE,
+            "application" | "app" => ROLE_APPLICATION,
+            "" => return Err(format!("{s:?}: an empty role in the list")),
+            other => {
+                return Err(format!(
+                    "unknown role {other:?}: expected data, model, compute or application, \
+                     comma-separated (or none)"
+                ));
+            }
+        };
+    }
+    Ok(mask)
+}
+
+/// The names of the roles in a bitmask, in bit order (unknown bits as `0x..`).
+pub fn role_names(mask: u8) -> Vec<String> {
+    let mut names: Vec<String> = [
+        (ROLE_DATA, "data"),
+        (ROLE_MODEL, "model"),
+        (ROLE_COMPUTE, "compute"),
+        (ROLE_APPLICATION, "application"),
+    ]
+    .iter()
+    .filter(|(bit, _)| mask & bit != 0)
+    .map(|(_, name)| (*name).to_string())
+    .collect();
+    let unknown = mask & !(ROLE_DATA | ROLE_MODEL | ROLE_COMPUTE | ROLE_APPLICATION);
+    if unknown != 0 {
+        names.push(format!("{unknown:#04x}"));
+    }
+    names
+}
+
+/// A worker public key: 32 bytes of hex (`0x` optional), a valid X25519 point, not zero.
+pub fn parse_worker_key(s: &str) -> Result<B256> {
+    let key = PublicKey::from_hex(s.trim()).with_context(|| format!("--worker-key {s:?}"))?;
+    let bytes = B256::from(key.to_bytes());
+    if bytes.is_zero() {
+        bail!("--worker-key is zero; give the public key `lazai idao keygen` printed");
+    }
+    Ok(bytes)
+}
+
+/// The schema text of `--schema`: the argument itself when it looks like JSON (starts with
+/// `{`), else the contents of the file it names.
+fn schema_text(arg: &str) -> Result<String> {
+    if arg.trim_start().starts_with('{') {
+        return Ok(arg.to_string());
+    }
+    std::fs::read_to_string(arg).with_context(|| {
+        format!("--schema: read {arg:?} (give a schema file or the schema's JSON text)")
+    })
+}
+
+pub fn run_idao(cmd: IdaoCommand) -> Result<()> {
+    match cmd {
+        IdaoCommand::Keygen(a) => keygen(a),
+        IdaoCommand::Register(a) => block_on(register(a)),
+        IdaoCommand::Show(a) => block_on(idao_show(a)),
+        IdaoCommand::Configure(a) => block_on(configure(a)),
+        IdaoCommand::Verifier(VerifierCommand::Add(a)) => block_on(verifier_add(a)),
+        IdaoCommand::Verifier(VerifierCommand::Remove(a)) => block_on(verifier_remove(a)),
+    }
+}
 
 #[derive(Args)]
 pub struct RegisterArgs {

@@ -8,7 +8,7 @@ use alloy::network::TransactionBuilder;
 use alloy::providers::Provider;
 use alloy::rpc::types::{BlockNumberOrTag, TransactionRequest};
 use alloy_primitives::{Address, U256};
-use lazai_cli::cluster::{self, Cluster, ClusterLayout, ClusterPlan};
+use lazai_cli::devnet::cluster::{self, Cluster, ClusterLayout, ClusterPlan};
 use lazai_types::{DEVNET_CHAIN_ID, lazai};
 use std::path::Path;
 use std::time::{Duration, Instant};

@@ -139,7 +139,7 @@ async fn contribute_to_the_default_idao_of_a_fresh_devnet() {
 
 /// What is in the default iDAO's blob store (staging files included).
 fn store_entries(data_dir: &std::path::Path) -> Vec<String> {
-    match std::fs::read_dir(lazai_cli::default_idao::blob_dir(data_dir)) {
+    match std::fs::read_dir(lazai_cli::devnet::default_idao::blob_dir(data_dir)) {
         Ok(entries) => entries
             .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
             .collect(),

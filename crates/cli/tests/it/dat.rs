@@ -13,7 +13,7 @@ use std::process::{Child, Command, Output, Stdio};
 const KEY_ENV: &str = "LAZAI_PRIVATE_KEY";
 
 pub(crate) fn free_port() -> u16 {
-    lazai_cli::cluster::free_ports(1).expect("a free port")[0]
+    lazai_cli::devnet::cluster::free_ports(1).expect("a free port")[0]
 }
 
 /// Kills the devnet when dropped, so a failing test leaves no process behind.
@@ -318,7 +318,7 @@ async fn dat_classes_tokens_revenue_and_usage_through_the_cli() {
     );
     assert_eq!(
         s(&b["expireAtUtc"]),
-        lazai_cli::dat::format_utc(expire_at),
+        lazai_cli::kit::units::format_utc(expire_at),
         "{b}"
     );
     assert_eq!(s(&b["pending"]), "0.375");

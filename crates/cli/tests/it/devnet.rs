@@ -7,7 +7,7 @@ use alloy::transports::http::reqwest;
 use alloy_primitives::U256;
 use lazai_abi::{FILE_VERIFIED, IVsc as V, VSC_ADDRESS};
 use lazai_blob::BlobStore;
-use lazai_cli::cluster;
+use lazai_cli::devnet::cluster;
 use lazai_client::Client;
 use lazai_consensus::runtime::{Runner as _, tokio as cw_tokio};
 use lazai_node::{NodeSettings, dev_account, devnet_genesis, with_default_idao};
@@ -63,7 +63,7 @@ fn the_default_idao_verifies_while_the_public_rpc_is_full() {
         .map(|i| dev_account(i).expect("account").address())
         .collect();
     let store = BlobStore::open(
-        &lazai_cli::default_idao::blob_dir(&data_dir)
+        &lazai_cli::devnet::default_idao::blob_dir(&data_dir)
             .display()
             .to_string(),
     )
@@ -108,9 +108,9 @@ fn the_default_idao_verifies_while_the_public_rpc_is_full() {
         let internal = format!("http://{}", devnet.internal_rpc_addr());
         let user =
             Client::signing(&internal, dev_account(1).expect("account"), TIMEOUT).expect("client");
-        let idao = U256::from(lazai_cli::default_idao::DEFAULT_IDAO);
-        let text = lazai_cli::demo::wine_slice(0..50);
-        let file = lazai_cli::demo::submit_file(&user, &store, idao, &work, &text)
+        let idao = U256::from(lazai_cli::devnet::default_idao::DEFAULT_IDAO);
+        let text = lazai_cli::devnet::demo::wine_slice(0..50);
+        let file = lazai_cli::devnet::demo::submit_file(&user, &store, idao, &work, &text)
             .await
             .expect("contribute");
         let deadline = Instant::now() + TIMEOUT;

@@ -19,7 +19,7 @@ use lazai_abi::{
     ROLE_DATA, VSC_ADDRESS,
 };
 use lazai_blob::{BlobStore, Fetcher};
-use lazai_cli::demo::{WINE, WINE_SCHEMA, wine_slice};
+use lazai_cli::devnet::demo::{WINE, WINE_SCHEMA, wine_slice};
 use lazai_client::{Client, event};
 use lazai_consensus::runtime::{Runner as _, tokio as cw_tokio};
 use lazai_crypto::{EncryptParams, generate_keypair};
@@ -44,7 +44,7 @@ fn signing(rpc: &str, i: u32) -> Client {
 
 /// Encrypts, uploads, registers and shares `text` with `idao`; the file id.
 async fn submit_file(c: &Client, store: &BlobStore, idao: U256, dir: &Path, text: &str) -> U256 {
-    lazai_cli::demo::submit_file(c, store, idao, dir, text)
+    lazai_cli::devnet::demo::submit_file(c, store, idao, dir, text)
         .await
         .expect("submit a file")
 }
@@ -73,7 +73,7 @@ fn worker_config(
 }
 
 async fn wait_flow(c: &Client, flow: U256) -> V::Flow {
-    lazai_cli::demo::wait_flow(c, flow, Duration::from_secs(60))
+    lazai_cli::devnet::demo::wait_flow(c, flow, Duration::from_secs(60))
         .await
         .expect("flow closes")
 }
@@ -93,7 +93,7 @@ fn a_quorum_of_three_verifies_a_flow_and_serves_the_sdk_path() {
         "127.0.0.1:0".parse().expect("addr"),
         Duration::from_millis(100),
     );
-    let p2p = lazai_cli::cluster::free_port_run(1).expect("port");
+    let p2p = lazai_cli::devnet::cluster::free_port_run(1).expect("port");
     let keys = vec![lazai_consensus::devnet_key(0)];
     let runtime = settings.runtime().with_worker_threads(2);
     let root = dir.path().to_path_buf();

@@ -3,7 +3,6 @@
 //! of validator processes that loses and regains a member, and `lazai dat` (DataAnchoringToken
 //! classes, tokens, usage and revenue) against a devnet.
 
-mod bench_dat;
 mod cluster;
 mod contribute;
 mod dat;

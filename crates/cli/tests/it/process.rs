@@ -12,7 +12,7 @@ pub(crate) const DEV_KEY_0: &str =
     "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 
 pub(crate) fn free_port() -> u16 {
-    lazai_cli::cluster::free_ports(1).expect("a free port")[0]
+    lazai_cli::devnet::cluster::free_ports(1).expect("a free port")[0]
 }
 
 pub(crate) fn lazai(args: &[&str]) -> Command {

@@ -10,7 +10,7 @@ use alloy_primitives::{Address, U256};
 use alloy_signer_local::PrivateKeySigner;
 use lazai_abi::{IVsc as V, ROLE_DATA, VSC_ADDRESS};
 use lazai_blob::{BlobStore, Fetcher};
-use lazai_cli::demo::{WINE_SCHEMA, dev_tee_idao, submit_file, wait_flow, wine_slice};
+use lazai_cli::devnet::demo::{WINE_SCHEMA, dev_tee_idao, submit_file, wait_flow, wine_slice};
 use lazai_client::Client;
 use lazai_consensus::runtime::{Runner as _, tokio as cw_tokio};
 use lazai_crypto::generate_keypair;
@@ -51,7 +51,7 @@ fn unreadable_blobs_are_retried_and_resubmitted_by_their_owners_only() {
         "127.0.0.1:0".parse().expect("addr"),
         Duration::from_millis(100),
     );
-    let p2p = lazai_cli::cluster::free_port_run(1).expect("port");
+    let p2p = lazai_cli::devnet::cluster::free_port_run(1).expect("port");
     let keys = vec![lazai_consensus::devnet_key(0)];
     let runtime = settings.runtime().with_worker_threads(2);
     let root = dir.path().to_path_buf();

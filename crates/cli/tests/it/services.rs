@@ -18,7 +18,7 @@ use lazai_abi::{
     DAT_ADDRESS, IDataAnchoringToken as D, IModelRegistry as M, MODEL_REGISTRY_ADDRESS,
     user_request_message,
 };
-use lazai_cli::bench::inference::registered_model;
+use lazai_cli::devnet::demo::registered_model;
 use lazai_client::{Client, event};
 use lazai_types::{DEVNET_CHAIN_ID, lazai};
 use lazai_worker::serve::{REQUEST_SIGNATURE_HEADER, SignedRequest};

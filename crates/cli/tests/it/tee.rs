@@ -51,7 +51,7 @@ where
         "127.0.0.1:0".parse().expect("addr"),
         Duration::from_millis(100),
     );
-    let p2p = lazai_cli::cluster::free_port_run(1).expect("port");
+    let p2p = lazai_cli::devnet::cluster::free_port_run(1).expect("port");
     let keys = vec![lazai_consensus::devnet_key(0)];
     let runtime = settings.runtime().with_worker_threads(2);
     let root = dir.path().to_path_buf();

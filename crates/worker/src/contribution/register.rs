@@ -8,12 +8,12 @@ use alloy::providers::Provider;
 use alloy::rpc::types::TransactionReceipt;
 use alloy_primitives::{Address, U256};
 use anyhow::{Context as _, Result, anyhow, bail};
+use lazai_abi::{DATA_REGISTRY_ADDRESS, IDataRegistry as R, idao_data_address};
 use lazai_blob::BlobStore;
 use lazai_client::{Client, Prepared, event};
 use lazai_crypto::{
     EncryptParams, PlaintextCommitment, PublicKey, Root, SEALED_KEY_LEN, SealedKey,
 };
-use lazai_abi::{DATA_REGISTRY_ADDRESS, IDataRegistry as R, idao_data_address};
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

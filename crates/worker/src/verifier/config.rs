@@ -6,11 +6,11 @@ use alloy::providers::Provider;
 use alloy_primitives::{Address, U256};
 use alloy_signer_local::PrivateKeySigner;
 use anyhow::{Context as _, Result, anyhow};
+use lazai_abi::{DATA_REGISTRY_ADDRESS, IDataRegistry as R, IVsc, VSC_ADDRESS};
 use lazai_attest::source::Source;
 use lazai_blob::Fetcher;
 use lazai_client::Client;
 use lazai_crypto::SecretKey;
-use lazai_abi::{DATA_REGISTRY_ADDRESS, IDataRegistry as R, IVsc, VSC_ADDRESS};
 use std::path::PathBuf;
 use std::time::Duration;
 

@@ -1,4 +1,4 @@
-//! `lazai bench attest`: TEE evidence verifications per second for each platform, alone and
+//! `lazai-bench attest`: TEE evidence verifications per second for each platform, alone and
 //! inside the node's transaction execution (`submitAttestation` applied by the ledger), with
 //! the gas each transaction pays.
 //!

@@ -1,7 +1,10 @@
 //! Short JSON-RPC reads of local nodes: block numbers, blocks, and whether nodes agree on a
 //! height's hash.
 
-use super::*;
+use super::spec::NodeSpec;
+use alloy::transports::http::reqwest;
+use anyhow::{Context as _, Result, bail};
+use std::time::Duration;
 
 /// An HTTP client for short JSON-RPC calls to local nodes.
 pub fn http_client() -> Result<reqwest::Client> {

@@ -1,7 +1,25 @@
 //! The DAT benchmark in a running node: signed DAT transactions submitted over JSON-RPC and
 //! followed to their finalized receipts.
 
-use super::*;
+use super::ops::{
+    BLOCK_GAS_LIMIT, DatArgs, FUNDS, KindFigures, ORDERED_BATCH, Op, Signed, TOKEN_VALUE,
+    check_receipts, claim_op, create_class_op, gas_figures, metric, mint_op, op, returned_id,
+    settle_op, sign_ops,
+};
+use crate::args::LoadArgs;
+use crate::load::{Submission, Workload, free_port_base, submit};
+use alloy_primitives::{Address, B256, Bytes, U256};
+use alloy_signer_local::PrivateKeySigner;
+use anyhow::Context as _;
+use anyhow::{Result, anyhow, bail};
+use lazai_abi::IDataAnchoringToken as I;
+use lazai_consensus::runtime::{Runner as _, tokio as cw_tokio};
+use lazai_node::{Chain, MempoolConfig, NodeSettings, devnet_genesis, start_devnet};
+use lazai_types::{DEVNET_CHAIN_ID, Receipt, lazai};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{broadcast, mpsc};
 
 /// Finalized blocks' receipts, timestamped as they arrive.
 type ReceiptFeed = mpsc::UnboundedReceiver<Result<(Instant, Arc<Vec<Receipt>>)>>;

@@ -2,7 +2,28 @@
 //! submission over JSON-RPC, the finalized-transaction feeds (in-process or over RPC) and the
 //! finality figures.
 
-use super::*;
+use crate::args::LoadArgs;
+use alloy::providers::Provider as _;
+use alloy::providers::{ProviderBuilder, WsConnect};
+use alloy::pubsub::Subscription;
+use alloy::transports::http::reqwest;
+use alloy_consensus::SignableTransaction;
+use alloy_consensus::{TxEip1559, TxEnvelope};
+use alloy_eips::eip2718::Encodable2718;
+use alloy_primitives::{Address, B256, Bytes, TxKind, U256, keccak256};
+use alloy_signer::SignerSync;
+use alloy_signer_local::PrivateKeySigner;
+use anyhow::Context as _;
+use anyhow::{Result, anyhow, bail};
+use lazai_cli::devnet::cluster;
+use lazai_cli::devnet::cluster::NodeSpec;
+use lazai_node::Chain;
+use lazai_types::DEVNET_CHAIN_ID;
+use rayon::prelude::*;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{broadcast, mpsc};
 
 pub(super) fn sender_key(i: usize) -> Result<PrivateKeySigner> {
     let seed = keccak256(format!("lazai-bench-sender-{i}"));

@@ -1,4 +1,4 @@
-//! `lazai bench inference`: calls per second through the worker's `/v1/predict` with metering
+//! `lazai-bench inference`: calls per second through the worker's `/v1/predict` with metering
 //! on (signed headers checked, quota reserved, receipt signed, usage batched on chain) and off
 //! (the same server answering without headers), and the on-chain cost of recording usage per
 //! call, batched and unbatched.
@@ -9,26 +9,25 @@
 //! (signatures made before the clock starts: the figure is the server's, not the client's
 //! signing). The metered run records usage in batches of `--batch` calls.
 
-use crate::demo::WINE;
 use alloy::transports::http::reqwest;
-use alloy_primitives::{B256, U256};
+use alloy_primitives::{Address, B256, U256};
 use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
 use anyhow::{Context as _, Result, bail};
 use lazai_abi::{
-    DAT_ADDRESS, IDataAnchoringToken as D, IModelRegistry as M, IVsc as V, MODEL_REGISTRY_ADDRESS,
-    ROLE_MODEL, report_message, user_request_message,
+    DAT_ADDRESS, IDataAnchoringToken as D, IModelRegistry as M, MODEL_REGISTRY_ADDRESS,
+    user_request_message,
 };
+use lazai_cli::devnet::demo::registered_model;
 use lazai_client::{Client, event};
 use lazai_consensus::runtime::{Runner as _, tokio as cw_tokio};
-use lazai_model::{Dataset, QuantizedMlp, TrainConfig, train};
 use lazai_node::{NodeSettings, dev_account, devnet_genesis, start_devnet};
 use lazai_types::{DEVNET_CHAIN_ID, lazai};
-use lazai_worker::{ModelWorker, ServeConfig, WorkerConfig};
+use lazai_worker::ServeConfig;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-/// `lazai bench inference`.
+/// `lazai-bench inference`.
 #[derive(clap::Args, Debug)]
 pub struct InferenceArgs {
     /// Seconds of calls in each mode.
@@ -43,144 +42,13 @@ pub struct InferenceArgs {
 }
 
 const TIMEOUT: Duration = Duration::from_secs(60);
-/// Most calls one agent may make in a run (signatures are made beforehand).
-const MAX_CALLS_PER_AGENT: u64 = 200_000;
 
 fn account(i: u32) -> Result<PrivateKeySigner> {
     dev_account(i).context("dev account")
 }
 
-/// The wine data (label: quality ≥ 6).
-pub fn wine_dataset() -> Dataset {
-    let mut d = Dataset {
-        classes: 2,
-        ..Default::default()
-    };
-    for line in WINE.lines().skip(1) {
-        let v: Vec<f32> = line
-            .split(',')
-            .filter_map(|x| x.trim().parse().ok())
-            .collect();
-        if v.len() == 12 {
-            d.features.push(v[..11].to_vec());
-            d.labels.push(u32::from(v[11] >= 6.0));
-        }
-    }
-    d
-}
-
-/// An iDAO (owner: account 1) with a dev-TEE policy, a dataset class, a model trained on the
-/// wine data and registered by model worker `worker_index` (attested), at `price` per call.
-pub async fn registered_model(
-    rpc: &str,
-    dir: &Path,
-    worker_index: u32,
-    price: U256,
-    seed: u64,
-) -> Result<(ModelWorker, QuantizedMlp, M::Model)> {
-    let owner = Client::signing(rpc, account(1)?, TIMEOUT)?;
-    let (secret, public) = lazai_crypto::generate_keypair();
-    let (idao, _) = crate::demo::dev_tee_idao(
-        &owner,
-        "bench-model",
-        "ipfs://bench",
-        ROLE_MODEL,
-        V::DataParams {
-            schema: crate::demo::WINE_SCHEMA.into(),
-            workerKey: public.to_bytes().into(),
-            storeUrl: String::new(),
-            quorumSize: 1,
-            threshold: 1,
-            deadlineBlocks: 100,
-            nodeFee: U256::ZERO,
-            usageQuota: U256::from(1),
-        },
-    )
-    .await?;
-    let r = owner
-        .send(
-            DAT_ADDRESS,
-            D::createClassCall {
-                metadataURI: "ipfs://wine".into(),
-                integrityHash: B256::ZERO,
-                unitDecimals: 0,
-                policyURI: String::new(),
-            },
-            U256::ZERO,
-        )
-        .await?;
-    let dataset = event::<D::ClassCreated>(&r, DAT_ADDRESS)?.classId;
-    owner
-        .send(
-            DAT_ADDRESS,
-            D::mint_0Call {
-                classId: dataset,
-                to: account(2)?.address(),
-                value: U256::from(1),
-                shareRatio: U256::from(1),
-                expireAt: 0,
-            },
-            U256::ZERO,
-        )
-        .await?;
-    let cfg = WorkerConfig {
-        tx_timeout: TIMEOUT,
-        tee: lazai_attest::source::Source::Dev(lazai_attest::dev::Simulator::random()),
-        ..WorkerConfig::new(
-            rpc,
-            idao,
-            account(worker_index)?,
-            secret,
-            lazai_blob::Fetcher::new(Vec::new()),
-            dir.join(format!("model-worker-{worker_index}")),
-        )
-    };
-    let worker = ModelWorker::new(cfg).await?;
-    let data = wine_dataset();
-    let model = tokio::task::spawn_blocking(move || {
-        let f = train(
-            &data,
-            &TrainConfig {
-                epochs: 5,
-                seed,
-                ..TrainConfig::default()
-            },
-        )?;
-        Ok::<_, lazai_model::ModelError>(QuantizedMlp::quantize(&f, &data.features))
-    })
-    .await??;
-    let lineage = vec![M::Lineage {
-        classId: dataset,
-        weight: U256::from(1),
-    }];
-    let hash = B256::from(model.hash());
-    let report = B256::repeat_byte(0x42);
-    let msg = report_message(DEVNET_CHAIN_ID, idao, hash, report, &lineage);
-    let sig = account(worker_index)?.sign_message_sync(msg.as_slice())?;
-    let r = worker
-        .client()
-        .send(
-            MODEL_REGISTRY_ADDRESS,
-            M::registerModelCall {
-                idaoId: idao,
-                modelHash: hash,
-                reportHash: report,
-                uri: String::new(),
-                lineage,
-                pricePerCall: price,
-                modelShareBps: 2_000,
-                reportSignature: sig.as_bytes().to_vec().into(),
-            },
-            U256::ZERO,
-        )
-        .await?;
-    let id = event::<M::ModelRegistered>(&r, MODEL_REGISTRY_ADDRESS)?.modelId;
-    let record = worker
-        .client()
-        .call(MODEL_REGISTRY_ADDRESS, M::getModelCall { modelId: id })
-        .await?;
-    Ok((worker, model, record))
-}
+/// Most calls one agent may make in a run (signatures are made beforehand).
+const MAX_CALLS_PER_AGENT: u64 = 200_000;
 
 const BODY: &str = r#"{"features":[7.4,0.7,0,1.9,0.076,11,34,0.9978,3.51,0.56,9.4]}"#;
 
@@ -234,6 +102,76 @@ async fn load(
     Ok(total)
 }
 
+/// `clients` fresh agents approved by `buyer` for the usage DATs of `class`, each with the
+/// request signatures of its first `per_agent` calls to `node` (made before any clock starts).
+async fn signed_agents(
+    buyer: &Client,
+    class: U256,
+    node: Address,
+    per_agent: u64,
+    clients: usize,
+) -> Result<Vec<(PrivateKeySigner, Vec<String>)>> {
+    let mut agents = Vec::new();
+    for _ in 0..clients {
+        let agent = PrivateKeySigner::random();
+        buyer
+            .send(
+                DAT_ADDRESS,
+                D::approveForClassCall {
+                    classId: class,
+                    operator: agent.address(),
+                    approved: true,
+                },
+                U256::ZERO,
+            )
+            .await?;
+        let a = agent.address();
+        let sigs = (1..=per_agent)
+            .map(|n| {
+                agent
+                    .sign_message_sync(user_request_message(U256::from(n), a, node).as_slice())
+                    .map(|s| alloy_primitives::hex::encode_prefixed(s.as_bytes()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        agents.push((agent, sigs));
+    }
+    Ok(agents)
+}
+
+/// The gas of recording one call per transaction, for comparison: a model of its own, one
+/// call bought and recorded alone.
+async fn single_call_gas(rpc: &str, root: &Path) -> Result<u64> {
+    let (w, q, rec) = registered_model(rpc, root, 4, U256::from(1), 3).await?;
+    let buyer = Client::signing(rpc, account(7)?, TIMEOUT)?;
+    buyer
+        .send(
+            MODEL_REGISTRY_ADDRESS,
+            M::buyUsageCall {
+                modelId: rec.id,
+                calls: U256::from(1),
+                expireAt: 0,
+            },
+            U256::from(1),
+        )
+        .await?;
+    let _ = q;
+    let tokens = buyer.call(DAT_ADDRESS, D::tokenCountCall {}).await?;
+    let r = w
+        .client()
+        .send(
+            MODEL_REGISTRY_ADDRESS,
+            M::recordUsageCall {
+                modelId: rec.id,
+                tokenIds: vec![tokens],
+                amounts: vec![U256::from(1)],
+                receiptsRoot: B256::repeat_byte(1),
+            },
+            U256::ZERO,
+        )
+        .await?;
+    Ok(r.gas_used)
+}
+
 /// Runs the benchmark.
 pub fn run(args: InferenceArgs) -> Result<()> {
     if args.clients == 0 || args.clients > 256 {
@@ -260,7 +198,7 @@ pub fn run(args: InferenceArgs) -> Result<()> {
         "127.0.0.1:0".parse()?,
         Duration::from_millis(100),
     );
-    let p2p = crate::cluster::free_port_run(1)?;
+    let p2p = lazai_cli::devnet::cluster::free_port_run(1)?;
     let keys = vec![lazai_consensus::devnet_key(0)];
     let root = dir.path().to_path_buf();
     cw_tokio::Runner::new(settings.runtime()).start(|context| async move {
@@ -287,32 +225,7 @@ pub fn run(args: InferenceArgs) -> Result<()> {
             "signing {} request headers per client for {} clients…",
             per_agent, args.clients
         );
-        let mut agents = Vec::new();
-        for _ in 0..args.clients {
-            let agent = PrivateKeySigner::random();
-            buyer
-                .send(
-                    DAT_ADDRESS,
-                    D::approveForClassCall {
-                        classId: record.classId,
-                        operator: agent.address(),
-                        approved: true,
-                    },
-                    U256::ZERO,
-                )
-                .await?;
-            let a = agent.address();
-            let sigs = (1..=per_agent)
-                .map(|n| {
-                    agent
-                        .sign_message_sync(
-                            user_request_message(U256::from(n), a, node).as_slice(),
-                        )
-                        .map(|s| alloy_primitives::hex::encode_prefixed(s.as_bytes()))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            agents.push((agent, sigs));
-        }
+        let agents = signed_agents(&buyer, record.classId, node, per_agent, args.clients).await?;
 
         // Unmetered first (its own worker key: one signer per process).
         let (plain_worker, plain_model, plain_record) =
@@ -359,37 +272,7 @@ pub fn run(args: InferenceArgs) -> Result<()> {
         }
 
         // One call recorded per transaction, for comparison.
-        let single = {
-            let (w, q, rec) = registered_model(&rpc, &root, 4, U256::from(1), 3).await?;
-            let buyer = Client::signing(&rpc, account(7)?, TIMEOUT)?;
-            buyer
-                .send(
-                    MODEL_REGISTRY_ADDRESS,
-                    M::buyUsageCall {
-                        modelId: rec.id,
-                        calls: U256::from(1),
-                        expireAt: 0,
-                    },
-                    U256::from(1),
-                )
-                .await?;
-            let _ = q;
-            let tokens = buyer.call(DAT_ADDRESS, D::tokenCountCall {}).await?;
-            let r = w
-                .client()
-                .send(
-                    MODEL_REGISTRY_ADDRESS,
-                    M::recordUsageCall {
-                        modelId: rec.id,
-                        tokenIds: vec![tokens],
-                        amounts: vec![U256::from(1)],
-                        receiptsRoot: B256::repeat_byte(1),
-                    },
-                    U256::ZERO,
-                )
-                .await?;
-            r.gas_used
-        };
+        let single = single_call_gas(&rpc, &root).await?;
 
         println!();
         println!(

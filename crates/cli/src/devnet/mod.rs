@@ -1,7 +1,12 @@
-//! `lazai devnet`: a local network with the LazAI SDK's devnet defaults.
+//! `lazai devnet`: a local network with the LazAI SDK's devnet defaults, and the code that
+//! runs local networks: the default iDAO's in-process services ([`default_idao`]), clusters
+//! of `lazai node` processes ([`cluster`]) and `lazai demo` ([`demo`]).
 
-use crate::cluster::{self, Cluster, ClusterPlan, Event, RestartPolicy};
-use crate::default_idao;
+pub mod cluster;
+pub mod default_idao;
+pub mod demo;
+
+use self::cluster::{Cluster, ClusterPlan, Event, RestartPolicy};
 use alloy_signer_local::PrivateKeySigner;
 use anyhow::{Context as _, Result, anyhow, bail};
 use clap::Args;

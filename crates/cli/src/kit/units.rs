@@ -1,7 +1,14 @@
 //! Numbers as people type them: 256-bit integers, token units and LAZAI amounts, UTC dates
-//! and expiries, metric ids.
+//! and expiries, metric ids, sizes and throughput.
 
-use super::*;
+use alloy_primitives::{B256, U256, keccak256};
+use anyhow::{Context as _, Result, anyhow, bail};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// LAZAI's decimals.
+pub const LAZAI_DECIMALS: u8 = 18;
+/// The most decimals [`parse_units`] and [`format_units`] accept (10^77 > 2^256).
+const MAX_DECIMALS: u8 = 76;
 
 pub(crate) fn parse_u256(s: &str) -> Result<U256, String> {
     let s = s.trim();
@@ -13,7 +20,7 @@ pub(crate) fn parse_u256(s: &str) -> Result<U256, String> {
     parsed.map_err(|e| format!("{s:?}: {e}"))
 }
 
-pub(super) fn parse_b256(s: &str) -> Result<B256, String> {
+pub(crate) fn parse_b256(s: &str) -> Result<B256, String> {
     let hex = s.trim();
     let hex = hex
         .strip_prefix("0x")
@@ -126,7 +133,7 @@ pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (year, month, day)
 }
 
-pub(super) fn days_in_month(year: i64, month: u32) -> u32 {
+pub(crate) fn days_in_month(year: i64, month: u32) -> u32 {
     match month {
         4 | 6 | 9 | 11 => 30,
         2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
@@ -223,7 +230,7 @@ pub fn parse_expiry(s: &str, now: u64) -> Result<u64> {
     parse_utc(t)
 }
 
-pub(super) fn unix_now() -> u64 {
+pub(crate) fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -240,4 +247,215 @@ pub fn metric_id(name: &str) -> B256 {
         return b;
     }
     keccak256(name.as_bytes())
+}
+
+// ---- sizes ---------------------------------------------------------------------------------
+
+/// Plaintext megabytes (10^6 bytes) per second.
+pub fn megabytes_per_second(bytes: u64, elapsed: Duration) -> f64 {
+    let secs = elapsed.as_secs_f64();
+    if secs <= 0.0 {
+        return 0.0;
+    }
+    bytes as f64 / 1e6 / secs
+}
+
+/// `1.5 GiB`, `12.0 MiB`, `512 B`.
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    let mut value = n as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn u(n: u128) -> U256 {
+        U256::from(n)
+    }
+
+    #[test]
+    fn parses_lazai_exactly() {
+        const E18: u128 = 1_000_000_000_000_000_000;
+        assert_eq!(parse_lazai("1.5").expect("ok"), u(E18 * 3 / 2));
+        assert_eq!(parse_lazai("1.5 LAZAI").expect("ok"), u(E18 * 3 / 2));
+        assert_eq!(parse_lazai(" 2lazai ").expect("ok"), u(2 * E18));
+        assert_eq!(parse_lazai("0.000000000000000001").expect("ok"), u(1));
+        assert_eq!(parse_lazai("0.1").expect("ok"), u(E18 / 10));
+        assert_eq!(parse_lazai("123").expect("ok"), u(123 * E18));
+        assert_eq!(parse_lazai("1000wei").expect("ok"), u(1000));
+        assert_eq!(parse_lazai("7 wei").expect("ok"), u(7));
+        // 0.1 + 0.2 is exactly 0.3 here, unlike in floating point.
+        assert_eq!(
+            parse_lazai("0.1").expect("ok") + parse_lazai("0.2").expect("ok"),
+            parse_lazai("0.3").expect("ok")
+        );
+        for bad in [
+            "",
+            ".",
+            "1.",
+            ".5",
+            "-1",
+            "1e18",
+            "1,5",
+            "0x10",
+            "1.2.3",
+            "abc",
+            "1.5 ETH",
+            "1.5wei",
+            "0.0000000000000000001",
+        ] {
+            assert!(parse_lazai(bad).is_err(), "{bad:?} should be refused");
+        }
+        // The largest U256 of wei is fine, one more is too large.
+        let max = format_units(U256::MAX, 18);
+        assert_eq!(parse_lazai(&max).expect("ok"), U256::MAX);
+        assert!(parse_lazai(&format!("{max}1")).is_err());
+        assert!(parse_units(&U256::MAX.to_string(), 1).is_err());
+    }
+
+    #[test]
+    fn formats_lazai_exactly() {
+        assert_eq!(format_lazai(u(1_500_000_000_000_000_000)), "1.5 LAZAI");
+        assert_eq!(format_lazai(u(1)), "0.000000000000000001 LAZAI");
+        assert_eq!(format_lazai(U256::ZERO), "0 LAZAI");
+        assert_eq!(
+            format_lazai(u(10_000_000_000_000_000_000_000)),
+            "10000 LAZAI"
+        );
+        assert_eq!(
+            format_lazai(u(1_125_000_000_000_000_001)),
+            "1.125000000000000001 LAZAI"
+        );
+        assert_eq!(format_units(u(150), 2), "1.5");
+        assert_eq!(format_units(u(5), 2), "0.05");
+        assert_eq!(format_units(u(500), 2), "5");
+        assert_eq!(format_units(u(42), 0), "42");
+        for (s, d) in [("1.5", 18), ("0.05", 2), ("42", 0), ("3", 36), ("0", 6)] {
+            assert_eq!(format_units(parse_units(s, d).expect("ok"), d), s);
+        }
+        assert!(parse_units("0.5", 0).is_err());
+        assert_eq!(parse_units("10.00", 2).expect("ok"), u(1000));
+        assert_eq!(parse_units("10", 2).expect("ok"), u(1000));
+    }
+
+    #[test]
+    fn dates_round_trip() {
+        assert_eq!(format_utc(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(format_utc(951_782_400), "2000-02-29 00:00:00 UTC");
+        assert_eq!(format_utc(1_700_000_000), "2023-11-14 22:13:20 UTC");
+        assert_eq!(format_utc(4_102_444_799), "2099-12-31 23:59:59 UTC");
+        assert_eq!(format_utc(u64::from(u32::MAX)), "2106-02-07 06:28:15 UTC");
+        for days in [
+            -719_468i64,
+            -1,
+            0,
+            59,
+            365,
+            10_957,
+            11_016,
+            19_000,
+            2_932_896,
+        ] {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days, "{y}-{m}-{d}");
+        }
+        // Every day of four centuries: consecutive and valid.
+        let mut prev = civil_from_days(-1);
+        for days in 0..146_097 {
+            let (y, m, d) = civil_from_days(days);
+            assert!((1..=12).contains(&m) && d >= 1 && d <= days_in_month(y, m));
+            assert_eq!(days_from_civil(y, m, d), days);
+            assert!((y, m, d) > prev);
+            prev = (y, m, d);
+        }
+    }
+
+    #[test]
+    fn parses_dates_and_expiries() {
+        assert_eq!(parse_utc("1970-01-01").expect("ok"), 0);
+        assert_eq!(
+            parse_utc("2023-11-14T22:13:20Z").expect("ok"),
+            1_700_000_000
+        );
+        assert_eq!(
+            parse_utc("2023-11-14 22:13:20 UTC").expect("ok"),
+            1_700_000_000
+        );
+        assert_eq!(
+            parse_utc("2023-11-14T22:13").expect("ok"),
+            1_700_000_000 - 20
+        );
+        assert_eq!(parse_utc("2000-02-29").expect("ok"), 951_782_400);
+        for bad in [
+            "2023-02-29",
+            "1900-02-29",
+            "2023-13-01",
+            "2023-00-10",
+            "2023-04-31",
+            "2023-1-1",
+            "2023-11-14T24:00",
+            "2023-11-14T10:60",
+            "2023-11-14T10:00:60",
+            "2023-11-14T10",
+            "1969-12-31",
+            "tomorrow",
+            "",
+        ] {
+            assert!(parse_utc(bad).is_err(), "{bad:?} should be refused");
+        }
+        let now = 1_700_000_000;
+        assert_eq!(parse_expiry("never", now).expect("ok"), 0);
+        assert_eq!(parse_expiry("0", now).expect("ok"), 0);
+        assert_eq!(parse_expiry("1800000000", now).expect("ok"), 1_800_000_000);
+        assert_eq!(parse_expiry("+30d", now).expect("ok"), now + 30 * 86_400);
+        assert_eq!(parse_expiry("+2w", now).expect("ok"), now + 14 * 86_400);
+        assert_eq!(parse_expiry("+90m", now).expect("ok"), now + 5400);
+        assert_eq!(parse_expiry("+12h", now).expect("ok"), now + 43_200);
+        assert_eq!(parse_expiry("+45s", now).expect("ok"), now + 45);
+        assert_eq!(parse_expiry("2030-01-01", now).expect("ok"), 1_893_456_000);
+        for bad in [
+            "+30",
+            "+d",
+            "+30y",
+            "+-3d",
+            "+99999999999999999999d",
+            "soon",
+        ] {
+            assert!(parse_expiry(bad, now).is_err(), "{bad:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn metric_ids() {
+        assert_eq!(metric_id("inference"), keccak256(b"inference"));
+        let raw = format!("{}", B256::repeat_byte(0xab));
+        assert_eq!(metric_id(&raw), B256::repeat_byte(0xab));
+    }
+
+    #[test]
+    fn human_sizes() {
+        assert_eq!(human_bytes(0), "0 B");
+        assert_eq!(human_bytes(1023), "1023 B");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_bytes(1 << 30), "1.0 GiB");
+    }
+
+    #[test]
+    fn throughput() {
+        assert_eq!(
+            megabytes_per_second(10_000_000, Duration::from_secs(2)),
+            5.0
+        );
+        assert_eq!(megabytes_per_second(1, Duration::ZERO), 0.0);
+    }
 }

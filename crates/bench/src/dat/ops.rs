@@ -1,46 +1,19 @@
-//! `lazai bench dat`: executed DataAnchoringToken operations per second, by kind, as the module
-//! runs inside the node, and the cost of revenue settlement and claims against a class's number
-//! of holders.
-//!
-//! 1. **In the node.** An in-process single-validator devnet (as `bench transfers` runs it)
-//!    whose bench senders each create a class, then, kind after kind — `mint` (ERC-8028),
-//!    `transferValue`, `recordUsage`, `settleRevenueETH`, `claim` — `--ops` signed
-//!    transactions spread over the senders are submitted over JSON-RPC and followed to
-//!    finality. Every receipt must succeed.
-//! 2. **Holders, in the node.** One creator makes classes of 1, 100 and `--holders` holders (one
-//!    token minted to each distinct address, all from that one sender), then `--settles`
-//!    settlements go into each class.
-//! 3. **Holders, in the ledger.** The same classes built by executing blocks with
-//!    [`Ledger::execute_block`] on a state from genesis (the code the node runs), then for each
-//!    class a block of `--settles` settlements from distinct payers, and a block of as many
-//!    settlement + claim pairs, executed on the same parent state: gas and µs per operation.
+//! What the DAT benchmark's runs share: its arguments and figures, the operations it signs
+//! (create a class, mint, settle, claim), and how receipts are checked and measured.
 
-mod ledger;
-mod node;
-
-use ledger::*;
-use node::*;
-
-use super::{LoadArgs, Submission, Workload, free_port_base, sender_key, submit};
-use crate::dat::describe_revert;
 use alloy::sol_types::SolCall;
 use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};
 use alloy_eips::eip2718::Encodable2718;
 use alloy_primitives::{Address, B256, Bytes, TxKind, U256, keccak256};
 use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
-use anyhow::{Context as _, Result, anyhow, bail, ensure};
+use anyhow::{Context as _, Result, bail, ensure};
 use clap::Args;
 use lazai_abi::{DAT_ADDRESS, IDataAnchoringToken as I, NATIVE_ASSET};
-use lazai_consensus::runtime::{Runner as _, tokio as cw_tokio};
-use lazai_ledger::{BlockEnv, Ledger, RecoveredTx, State};
-use lazai_node::{Chain, MempoolConfig, NodeSettings, devnet_genesis, start_devnet};
-use lazai_types::{DEVNET_CHAIN_ID, Genesis, Receipt, lazai};
+use lazai_client::describe_revert;
+use lazai_types::{DEVNET_CHAIN_ID, Receipt};
 use rayon::prelude::*;
-use std::collections::HashMap;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-use tokio::sync::{broadcast, mpsc};
+use std::time::Duration;
 
 #[derive(Args, Debug, Clone)]
 pub struct DatArgs {
@@ -143,45 +116,45 @@ impl DatReport {
 }
 
 /// Block gas limit of the bench genesis.
-const BLOCK_GAS_LIMIT: u64 = 4_000_000_000;
+pub(super) const BLOCK_GAS_LIMIT: u64 = 4_000_000_000;
 /// Gas limit of every bench transaction (unused gas is refunded).
-const TX_GAS: u64 = 400_000;
-const MAX_FEE: u128 = 10_000_000_000;
-const TIP: u128 = 1_000_000_000;
+pub(super) const TX_GAS: u64 = 400_000;
+pub(super) const MAX_FEE: u128 = 10_000_000_000;
+pub(super) const TIP: u128 = 1_000_000_000;
 /// Wei paid by each settlement.
-const SETTLE_WEI: u64 = 1_000_000_000_000_000;
+pub(super) const SETTLE_WEI: u64 = 1_000_000_000_000_000;
 /// Balance of every bench account.
-const FUNDS: u64 = 100_000;
+pub(super) const FUNDS: u64 = 100_000;
 /// `eth_sendRawTransaction` calls per batch when one sender's transactions go in order.
-const ORDERED_BATCH: usize = 1_000;
+pub(super) const ORDERED_BATCH: usize = 1_000;
 /// Runs of each measured block; the median is reported.
-const REPS: usize = 5;
+pub(super) const REPS: usize = 5;
 /// Value and share of each token minted in the node's sender classes.
-const TOKEN_VALUE: u64 = 1_000;
-const METRIC: &str = "inference-tokens";
+pub(super) const TOKEN_VALUE: u64 = 1_000;
+pub(super) const METRIC: &str = "inference-tokens";
 
-fn metric() -> B256 {
+pub(super) fn metric() -> B256 {
     keccak256(METRIC)
 }
 
-fn holder_key(i: usize) -> Result<PrivateKeySigner> {
+pub(super) fn holder_key(i: usize) -> Result<PrivateKeySigner> {
     let seed = keccak256(format!("lazai-bench-dat-holder-{i}"));
     PrivateKeySigner::from_slice(seed.as_slice()).context("holder key")
 }
 
-fn creator_key() -> Result<PrivateKeySigner> {
+pub(super) fn creator_key() -> Result<PrivateKeySigner> {
     PrivateKeySigner::from_slice(keccak256("lazai-bench-dat-creator").as_slice())
         .context("creator key")
 }
 
 /// One DAT call by account `from` (an index into the key list).
-struct Op {
-    from: usize,
-    input: Bytes,
-    value: U256,
+pub(super) struct Op {
+    pub(super) from: usize,
+    pub(super) input: Bytes,
+    pub(super) value: U256,
 }
 
-fn op(from: usize, call: impl SolCall) -> Op {
+pub(super) fn op(from: usize, call: impl SolCall) -> Op {
     Op {
         from,
         input: call.abi_encode().into(),
@@ -189,14 +162,14 @@ fn op(from: usize, call: impl SolCall) -> Op {
     }
 }
 
-fn settle_op(from: usize, class: U256) -> Op {
+pub(super) fn settle_op(from: usize, class: U256) -> Op {
     Op {
         value: U256::from(SETTLE_WEI),
         ..op(from, I::settleRevenueETHCall { classId: class })
     }
 }
 
-fn create_class_op(from: usize, n: usize) -> Op {
+pub(super) fn create_class_op(from: usize, n: usize) -> Op {
     op(
         from,
         I::createClassCall {
@@ -208,7 +181,7 @@ fn create_class_op(from: usize, n: usize) -> Op {
     )
 }
 
-fn mint_op(from: usize, class: U256, to: Address, value: u64, share: u64) -> Op {
+pub(super) fn mint_op(from: usize, class: U256, to: Address, value: u64, share: u64) -> Op {
     op(
         from,
         I::mint_0Call {
@@ -221,7 +194,7 @@ fn mint_op(from: usize, class: U256, to: Address, value: u64, share: u64) -> Op 
     )
 }
 
-fn claim_op(from: usize, token: U256, to: Address) -> Op {
+pub(super) fn claim_op(from: usize, token: U256, to: Address) -> Op {
     op(
         from,
         I::claimCall {
@@ -233,14 +206,14 @@ fn claim_op(from: usize, token: U256, to: Address) -> Op {
 }
 
 /// A signed operation.
-struct Signed {
-    from: usize,
-    raw: Bytes,
-    hash: B256,
+pub(super) struct Signed {
+    pub(super) from: usize,
+    pub(super) raw: Bytes,
+    pub(super) hash: B256,
 }
 
 /// Signs `ops` in order, each with the nonce `next_nonce(from)` hands out (called in op order).
-fn sign_ops(
+pub(super) fn sign_ops(
     keys: &[PrivateKeySigner],
     ops: &[Op],
     mut next_nonce: impl FnMut(usize) -> u64,
@@ -272,7 +245,10 @@ fn sign_ops(
 }
 
 /// Fails unless every receipt succeeded, naming the first failure.
-fn check_receipts<'a>(kind: &str, receipts: impl IntoIterator<Item = &'a Receipt>) -> Result<()> {
+pub(super) fn check_receipts<'a>(
+    kind: &str,
+    receipts: impl IntoIterator<Item = &'a Receipt>,
+) -> Result<()> {
     let mut total = 0;
     let mut failed = Vec::new();
     for r in receipts {
@@ -294,7 +270,7 @@ fn check_receipts<'a>(kind: &str, receipts: impl IntoIterator<Item = &'a Receipt
 }
 
 /// The uint256 a call returned (a class or token id).
-fn returned_id(r: &Receipt) -> Result<U256> {
+pub(super) fn returned_id(r: &Receipt) -> Result<U256> {
     ensure!(
         r.output.len() == 32,
         "tx {}: expected a uint256, got {} bytes",
@@ -304,7 +280,12 @@ fn returned_id(r: &Receipt) -> Result<U256> {
     Ok(U256::from_be_slice(&r.output))
 }
 
-fn gas_figures(kind: &str, receipts: &[Receipt], blocks: usize, elapsed: Duration) -> KindFigures {
+pub(super) fn gas_figures(
+    kind: &str,
+    receipts: &[Receipt],
+    blocks: usize,
+    elapsed: Duration,
+) -> KindFigures {
     let ops = receipts.len();
     let total: u64 = receipts.iter().map(|r| r.gas_used).sum();
     let seconds = elapsed.as_secs_f64();
@@ -321,161 +302,3 @@ fn gas_figures(kind: &str, receipts: &[Receipt], blocks: usize, elapsed: Duratio
 }
 
 // ---- the command ------------------------------------------------------------------------------
-
-/// Runs `lazai bench dat`, prints its tables and returns its figures. Fails if any operation
-/// reverts or does not finalize.
-pub fn run_dat(args: DatArgs) -> Result<DatReport> {
-    if args.ops < 2 {
-        bail!("--ops must be at least 2 (every class gets two tokens)");
-    }
-    if args.holders == 0 || args.settles == 0 || args.senders == 0 {
-        bail!("--holders, --settles and --senders must be at least 1");
-    }
-    let senders = args.senders.min(args.ops / 2);
-    let payers = senders.max(args.settles);
-    let sizes = class_sizes(args.holders);
-    let holders = *sizes.iter().max().unwrap_or(&1);
-    eprintln!(
-        "deriving {} sender, 1 creator and {holders} holder keys ...",
-        payers
-    );
-    let payer_keys: Vec<PrivateKeySigner> = (0..payers)
-        .into_par_iter()
-        .map(sender_key)
-        .collect::<Result<_>>()?;
-    let holder_keys: Vec<PrivateKeySigner> = (0..holders)
-        .into_par_iter()
-        .map(holder_key)
-        .collect::<Result<_>>()?;
-    let creator = creator_key()?;
-    let holder_addrs: Vec<Address> = holder_keys.iter().map(|k| k.address()).collect();
-
-    // The node: senders, then the creator.
-    let mut node_keys: Vec<PrivateKeySigner> = payer_keys[..senders].to_vec();
-    node_keys.push(creator.clone());
-    let node = start_in_node(&args, senders, &node_keys, &holder_addrs)?;
-
-    // The ledger: payers, the creator, then the holders (they claim, so they sign).
-    eprintln!("executing the holder classes' blocks in the ledger ...");
-    let mut ledger_keys = payer_keys;
-    ledger_keys.push(creator);
-    ledger_keys.extend(holder_keys);
-    let (execution, claim_control, state_entries) = in_ledger(&args, &ledger_keys, payers)?;
-
-    let report = DatReport {
-        in_node: node.kinds,
-        holder_mints: node.holder_mints,
-        holder_settles: node.holder_settles,
-        execution,
-        state_entries,
-        claim_control,
-    };
-    print_report(&args, senders, &report);
-    Ok(report)
-}
-
-fn kind_row(f: &KindFigures) -> String {
-    let gas = if f.gas_min == f.gas_max {
-        format!("{}", f.gas_min)
-    } else {
-        format!("{:.0} ({}–{})", f.gas_per_op, f.gas_min, f.gas_max)
-    };
-    format!(
-        "{:<32} {:>7} {:>7} {:>8.2} {:>9.0}  {gas}",
-        f.kind, f.ops, f.blocks, f.seconds, f.ops_per_sec
-    )
-}
-
-fn print_report(args: &DatArgs, senders: usize, r: &DatReport) {
-    let header = format!(
-        "{:<32} {:>7} {:>7} {:>8} {:>9}  gas/op",
-        "kind", "ops", "blocks", "seconds", "ops/s"
-    );
-    println!();
-    println!(
-        "DAT operations finalized in the node (1 validator, block time {} ms, {senders} senders, one class each):",
-        args.block_time
-    );
-    println!("{header}");
-    for f in &r.in_node {
-        println!("{}", kind_row(f));
-    }
-    println!();
-    println!(
-        "Holder classes in the node (one creator mints every token; settlements from the senders):"
-    );
-    println!("{header}");
-    println!("{}", kind_row(&r.holder_mints));
-    for (_, f) in &r.holder_settles {
-        println!("{}", kind_row(f));
-    }
-    println!();
-    println!(
-        "Settlement and claim executed by the ledger (Ledger::execute_block on a state of {} entries; median of {REPS} runs):",
-        r.state_entries
-    );
-    println!(
-        "{:>8} | {:>10} {:>9} {:>10} {:>18} | {:>10} {:>9} {:>9} {:>18}",
-        "holders",
-        "settle gas",
-        "(module)",
-        "µs/settle",
-        format!("{} settles", args.settles),
-        "claim gas",
-        "(module)",
-        "µs/claim",
-        format!("{} settle+claim", args.settles),
-    );
-    for f in &r.execution {
-        println!(
-            "{:>8} | {:>10} {:>9} {:>10.2} {:>15.1} ms | {:>10.0} {:>9} {:>9.2} {:>15.1} ms",
-            f.holders,
-            f.settle_gas,
-            f.settle_exec_gas,
-            f.settle_us,
-            f.settle_block_ms,
-            f.claim_gas,
-            f.claim_exec_gas,
-            f.claim_us,
-            f.pair_block_ms
-        );
-    }
-    println!(
-        "(gas: whole transaction (claims: mean); module: past the intrinsic 21,000 + calldata gas, identical for every operation of the block; µs: Ledger::apply per transaction)"
-    );
-    if let Some(f) = r.execution.first() {
-        println!(
-            "(an empty block on that state takes {:.1} ms: the state root over every entry)",
-            f.empty_block_ms
-        );
-    }
-    if let Some(largest) = r.execution.last()
-        && !r.claim_control.is_empty()
-    {
-        let cycles: Vec<String> = r.claim_control.iter().map(|(c, _)| c.to_string()).collect();
-        let us: Vec<String> = r
-            .claim_control
-            .iter()
-            .map(|(_, us)| format!("{us:.2}"))
-            .collect();
-        println!(
-            "(claims above cycle over min(holders, {}) holders; in the {}-holder class cycling over {} holders: {} µs/claim — claim time follows the distinct records touched, not the class size)",
-            args.settles,
-            largest.holders,
-            cycles.join(" / "),
-            us.join(" / ")
-        );
-    }
-    let sizes: Vec<String> = r.execution.iter().map(|f| f.holders.to_string()).collect();
-    if r.flat_gas() {
-        println!(
-            "the module charges identical gas per settlement and per claim in classes of {} holders: O(1) in the holders",
-            sizes.join(" / ")
-        );
-    } else {
-        println!(
-            "WARNING: the module's settlement or claim gas differs between classes of {} holders",
-            sizes.join(" / ")
-        );
-    }
-}

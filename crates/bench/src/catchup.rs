@@ -1,6 +1,16 @@
-//! `lazai bench catchup`: how fast a node that was down catches up with a cluster under load.
+//! `lazai-bench catchup`: how fast a node that was down catches up with a cluster under load.
 
-use super::*;
+use super::load::{Workload, submit};
+use crate::args::{CatchupArgs, LoadArgs};
+use crate::processes::{start_validators, stop_all};
+use anyhow::Context as _;
+use anyhow::{Result, anyhow, bail};
+use lazai_cli::devnet::cluster;
+use lazai_cli::devnet::cluster::{Agreement, Cluster, ClusterPlan, NodeSpec};
+use lazai_types::{DEVNET_CHAIN_ID, lazai};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 /// Senders of the transfers `bench catchup` sends while the chain is built.
 pub(super) const CATCHUP_SENDERS: usize = 100;
@@ -224,7 +234,7 @@ pub(super) fn catchup(args: CatchupArgs, log_filter: &str) -> Result<()> {
     let outcome = runtime.block_on(async {
         tokio::select! {
             r = measure_catchup(&mut cluster, &validators[0], full, work, load, &args) => r,
-            s = crate::shutdown_signal() => Err(anyhow!("{}: stopped", s?)),
+            s = lazai_cli::shutdown_signal() => Err(anyhow!("{}: stopped", s?)),
         }
     });
     drop(runtime);

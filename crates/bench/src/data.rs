@@ -1,4 +1,4 @@
-//! `lazai bench data`: the two throughputs of a data contribution.
+//! `lazai-bench data`: the two throughputs of a data contribution.
 //!
 //! 1. **Contribute.** A CSV file of `--size` MiB (the wine-quality rows, repeated with a
 //!    varying column so every row is distinct) is written under `--dir`, then contributed as
@@ -15,10 +15,11 @@
 //! page cache; `--dir` defaults to `/dev/shm` where it exists so writes measure the pipeline, not
 //! the disk.
 
-use crate::data::megabytes_per_second as mbps;
 use anyhow::{Context as _, Result, bail};
 use clap::Args;
 use lazai_blob::{BlobStore, Fetcher};
+use lazai_cli::devnet::demo::{WINE, WINE_SCHEMA};
+use lazai_cli::kit::units::megabytes_per_second as mbps;
 use lazai_crypto::{EncryptParams, encrypt_file, generate_keypair};
 use lazai_worker::verify::{FetchFailure, FileInput, fetch, score_blob};
 use lazai_worker::{Limits, Schema, contribute};
@@ -26,9 +27,6 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-const WINE: &str = include_str!("../../../worker/testdata/winequality-red.csv");
-const WINE_SCHEMA: &str = include_str!("../../../worker/testdata/winequality-red.schema.json");
 
 #[derive(Args, Debug, Clone)]
 pub struct DataArgs {
@@ -114,6 +112,67 @@ fn run_tool(cmd: &mut Command) -> Result<()> {
     Ok(())
 }
 
+/// `age` and `gpg --symmetric` encrypting the same input, where they are on the PATH.
+fn compare_tools(dir: &Path, input: &Path, size: u64, runs: usize) -> Result<()> {
+    let age_out = dir.join("out.age");
+    if tool_on_path("age") {
+        let (took, _) = best(runs, || {
+            let _ = std::fs::remove_file(&age_out);
+            run_tool(
+                Command::new("age")
+                    .args(["-r", AGE_RECIPIENT, "-o"])
+                    .arg(&age_out)
+                    .arg(input),
+            )
+        })?;
+        println!(
+            "age -r (X25519, ChaCha20-Poly1305)                                   {:>8.0} MB/s  ({:.2} s)",
+            mbps(size, took),
+            took.as_secs_f64()
+        );
+        let _ = std::fs::remove_file(&age_out);
+    } else {
+        println!("age: not on the PATH (apt install age)");
+    }
+    if tool_on_path("gpg") {
+        let home = dir.join("gnupg");
+        std::fs::create_dir_all(&home)?;
+        let gpg_out = dir.join("out.gpg");
+        let (took, _) = best(runs, || {
+            run_tool(
+                Command::new("gpg")
+                    .arg("--homedir")
+                    .arg(&home)
+                    .args([
+                        "--batch",
+                        "--yes",
+                        "--quiet",
+                        "--pinentry-mode",
+                        "loopback",
+                        "--passphrase",
+                        "lazai-bench",
+                        "--symmetric",
+                        "--cipher-algo",
+                        "AES256",
+                        "-o",
+                    ])
+                    .arg(&gpg_out)
+                    .arg(input)
+                    .stderr(Stdio::null()),
+            )
+        })?;
+        println!(
+            "gpg --symmetric --cipher-algo AES256                                 {:>8.0} MB/s  ({:.2} s)",
+            mbps(size, took),
+            took.as_secs_f64()
+        );
+        let _ = std::fs::remove_file(&gpg_out);
+    } else {
+        println!("gpg: not on the PATH (apt install gnupg)");
+    }
+    Ok(())
+}
+
 pub fn run(args: DataArgs) -> Result<()> {
     if args.size == 0 {
         bail!("--size must be at least 1 MiB");
@@ -179,62 +238,7 @@ pub fn run(args: DataArgs) -> Result<()> {
     );
 
     if args.compare {
-        let age_out = dir.path().join("out.age");
-        if tool_on_path("age") {
-            let (took, _) = best(args.runs, || {
-                let _ = std::fs::remove_file(&age_out);
-                run_tool(
-                    Command::new("age")
-                        .args(["-r", AGE_RECIPIENT, "-o"])
-                        .arg(&age_out)
-                        .arg(&input),
-                )
-            })?;
-            println!(
-                "age -r (X25519, ChaCha20-Poly1305)                                   {:>8.0} MB/s  ({:.2} s)",
-                mbps(size, took),
-                took.as_secs_f64()
-            );
-            let _ = std::fs::remove_file(&age_out);
-        } else {
-            println!("age: not on the PATH (apt install age)");
-        }
-        if tool_on_path("gpg") {
-            let home = dir.path().join("gnupg");
-            std::fs::create_dir_all(&home)?;
-            let gpg_out = dir.path().join("out.gpg");
-            let (took, _) = best(args.runs, || {
-                run_tool(
-                    Command::new("gpg")
-                        .arg("--homedir")
-                        .arg(&home)
-                        .args([
-                            "--batch",
-                            "--yes",
-                            "--quiet",
-                            "--pinentry-mode",
-                            "loopback",
-                            "--passphrase",
-                            "lazai-bench",
-                            "--symmetric",
-                            "--cipher-algo",
-                            "AES256",
-                            "-o",
-                        ])
-                        .arg(&gpg_out)
-                        .arg(&input)
-                        .stderr(Stdio::null()),
-                )
-            })?;
-            println!(
-                "gpg --symmetric --cipher-algo AES256                                 {:>8.0} MB/s  ({:.2} s)",
-                mbps(size, took),
-                took.as_secs_f64()
-            );
-            let _ = std::fs::remove_file(&gpg_out);
-        } else {
-            println!("gpg: not on the PATH (apt install gnupg)");
-        }
+        compare_tools(dir.path(), &input, size, args.runs)?;
     }
 
     // The worker's side: verified fetch, unseal, decrypt and score.

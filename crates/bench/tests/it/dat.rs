@@ -1,9 +1,9 @@
-//! `lazai bench dat` in a tiny configuration, through the library: every DAT operation it sends
+//! `lazai-bench dat` in a tiny configuration, through the library: every DAT operation it sends
 //! to the in-process devnet finalizes and succeeds (the bench fails on any revert), and a
 //! settlement costs the same gas in a class of 1 holder as in one of 200 (as does a claim).
 //! Nothing here depends on wall-clock time.
 
-use lazai_cli::bench::{DatArgs, run_dat};
+use lazai_bench::{DatArgs, run_dat};
 
 #[test]
 fn tiny_bench_dat_succeeds_and_settlement_gas_is_flat_in_the_holders() {

@@ -1,5 +1,7 @@
-//! `lazai bench`: signed transfers through the full path — JSON-RPC ingest, mempool,
-//! consensus, execution, commit — with finalized throughput and submit-to-finalized latency.
+//! `lazai-bench`: benchmarks of LazChain, apart from the production `lazai` binary. Signed
+//! transfers through the full path — JSON-RPC ingest, mempool, consensus, execution, commit —
+//! with finalized throughput and submit-to-finalized latency, and the DAT, attestation, data
+//! contribution and inference figures the README quotes.
 //!
 //! `transfers` runs an in-process devnet and also measures the single-core and all-core
 //! sender-recovery rate, the physical ceiling of this path. `cluster` runs one `lazai node`
@@ -8,37 +10,31 @@
 //! DataAnchoringToken module's operations in an in-process devnet and its settlement and claim
 //! cost against a class's number of holders.
 
-use crate::cluster::{self, Agreement, Cluster, ClusterPlan, NodeSpec};
-use alloy::providers::{Provider as _, ProviderBuilder, WsConnect};
-use alloy::pubsub::Subscription;
-use alloy::transports::http::reqwest;
-use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};
-use alloy_eips::eip2718::Encodable2718;
-use alloy_primitives::{Address, B256, Bytes, TxKind, U256, keccak256};
-use alloy_signer::SignerSync;
-use alloy_signer_local::PrivateKeySigner;
-use anyhow::{Context as _, Result, anyhow, bail};
-use clap::{Args, Subcommand};
+use alloy_primitives::Bytes;
+use anyhow::{Result, anyhow, bail};
+use clap::Subcommand;
+use lazai_cli::devnet::cluster::{self, ClusterPlan};
 use lazai_consensus::runtime::{Runner as _, tokio as cw_tokio};
-use lazai_node::{Chain, NodeSettings, devnet_genesis, start_devnet};
+use lazai_node::{NodeSettings, devnet_genesis, start_devnet};
 use lazai_types::{DEVNET_CHAIN_ID, lazai};
-use rayon::prelude::*;
-use std::collections::HashMap;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
-use tokio::sync::{broadcast, mpsc};
+use std::time::Duration;
 
+mod args;
 mod attest;
 mod catchup;
 mod dat;
 mod data;
 pub mod inference;
 mod load;
+mod processes;
 
+pub use args::{CatchupArgs, ClusterArgs, LoadArgs, TransfersArgs};
 use catchup::catchup;
 pub use dat::{DatArgs, DatReport, HolderFigures, KindFigures, run_dat};
-use load::*;
+use load::{
+    Workload, chain_feed, collect, free_port_base, recovery_rates, report, rpc_feed, submit,
+};
+use processes::{start_validators, stop_all};
 
 #[derive(Subcommand, Debug)]
 pub enum BenchCommand {
@@ -66,67 +62,6 @@ pub enum BenchCommand {
     /// Inference calls per second through the worker's metered endpoint, with metering on and
     /// off, and the on-chain gas of recording usage per call (batched and unbatched).
     Inference(inference::InferenceArgs),
-}
-
-/// The transfer load and how it is submitted.
-#[derive(Args, Debug, Clone)]
-pub struct LoadArgs {
-    /// Transfers to send.
-    #[arg(long, default_value_t = 60_000)]
-    pub txs: usize,
-    /// Distinct funded senders (each sends about txs/senders transfers in nonce order).
-    #[arg(long, default_value_t = 3_000)]
-    pub senders: usize,
-    /// `eth_sendRawTransaction` calls per JSON-RPC batch request.
-    #[arg(long, default_value_t = 500)]
-    pub batch: usize,
-    /// Concurrent HTTP connections submitting batches.
-    #[arg(long, default_value_t = 4)]
-    pub connections: usize,
-    /// Target block time in milliseconds.
-    #[arg(long, default_value_t = 250)]
-    pub block_time: u64,
-    /// Give up waiting for finality after this many seconds.
-    #[arg(long, default_value_t = 180)]
-    pub timeout: u64,
-}
-
-#[derive(Args, Debug, Clone)]
-pub struct TransfersArgs {
-    /// Validators in the in-process devnet (run it with 1 and with 4).
-    #[arg(long, default_value_t = 1)]
-    pub validators: usize,
-    #[command(flatten)]
-    pub load: LoadArgs,
-}
-
-#[derive(Args, Debug, Clone)]
-pub struct ClusterArgs {
-    /// Validator processes.
-    #[arg(long, default_value_t = 4)]
-    pub validators: usize,
-    #[command(flatten)]
-    pub load: LoadArgs,
-}
-
-#[derive(Args, Debug, Clone)]
-pub struct CatchupArgs {
-    /// Height the validators build before the full node starts: the blocks it is behind.
-    #[arg(long, default_value_t = 10_000)]
-    pub blocks: u64,
-    /// Target block time in milliseconds.
-    #[arg(long, default_value_t = 20)]
-    pub block_time_ms: u64,
-    /// Validator processes.
-    #[arg(long, default_value_t = 4)]
-    pub validators: usize,
-    /// Transfers sent to validator 0 while the chain is built, in rounds of one per sender
-    /// (100 senders) a second, so the blocks the full node executes are not all empty.
-    #[arg(long, default_value_t = 10_000)]
-    pub txs: usize,
-    /// Give up on building the chain, and on catching up, after this many seconds each.
-    #[arg(long, default_value_t = 1_800)]
-    pub timeout: u64,
 }
 
 pub fn run(cmd: BenchCommand, log_filter: &str) -> Result<()> {
@@ -198,17 +133,6 @@ fn transfers(args: TransfersArgs) -> Result<()> {
     )
 }
 
-/// Stops every process of `cluster`, reporting any that did not exit cleanly.
-fn stop_all(cluster: &mut Cluster) {
-    for (name, status) in cluster.stop(Duration::from_secs(10)) {
-        match status {
-            Ok(s) if s.success() => {}
-            Ok(s) => eprintln!("{name} stopped: {s}"),
-            Err(e) => eprintln!("{name}: {e:#}"),
-        }
-    }
-}
-
 /// The largest JSON-RPC batch a `lazai node` accepts.
 const NODE_MAX_BATCH: usize = 1000;
 
@@ -253,7 +177,7 @@ fn cluster(args: ClusterArgs, log_filter: &str) -> Result<()> {
         let (sub, fin) = tokio::select! {
             r = run => r?,
             exit = cluster.watch() => return Err(anyhow::Error::new(exit)),
-            s = crate::shutdown_signal() => return Err(anyhow!("{}: stopped", s?)),
+            s = lazai_cli::shutdown_signal() => return Err(anyhow!("{}: stopped", s?)),
         };
         let agreement = cluster::agreement(&layout.nodes).await;
         Ok((sub, fin, agreement))
@@ -278,26 +202,4 @@ fn cluster(args: ClusterArgs, log_filter: &str) -> Result<()> {
         &fin,
         args.load.timeout,
     )
-}
-
-/// Starts `nodes` as processes of this executable (cluster files in `dir`) and the runtime
-/// that drives the benchmark against them.
-fn start_validators(
-    nodes: &[cluster::NodeSpec],
-    dir: &std::path::Path,
-    log_filter: &str,
-) -> Result<(Cluster, tokio::runtime::Runtime)> {
-    let exe = std::env::current_exe().context("locate the lazai executable")?;
-    let cluster = Cluster::start(&exe, nodes, log_filter)?;
-    eprintln!(
-        "started {} validator processes of {} in {}",
-        nodes.len(),
-        exe.display(),
-        dir.display()
-    );
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    Ok((cluster, runtime))
 }

@@ -1,7 +1,14 @@
 //! Running the nodes: one `lazai node` process per [`NodeSpec`], the [`Cluster`] of them, and
 //! its supervision (exits reported, restarts by a [`RestartPolicy`]).
 
-use super::*;
+use super::rpc::{block_number, http_client};
+use super::spec::NodeSpec;
+use anyhow::{Context as _, Result, bail};
+use std::fmt;
+use std::fs::OpenOptions;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
 
 /// A node that exited while it was meant to run.
 #[derive(Debug)]

@@ -1,7 +1,20 @@
 //! The DAT benchmark in the ledger alone: blocks of DAT transactions executed and timed
 //! without consensus or RPC.
 
-use super::*;
+use super::node::class_sizes;
+use super::ops::{
+    BLOCK_GAS_LIMIT, DatArgs, FUNDS, HolderFigures, Op, REPS, Signed, check_receipts, claim_op,
+    create_class_op, mint_op, returned_id, settle_op, sign_ops,
+};
+use alloy_primitives::{Address, Bytes, U256};
+use alloy_signer_local::PrivateKeySigner;
+use anyhow::{Result, anyhow, ensure};
+use lazai_ledger::{BlockEnv, Ledger, RecoveredTx, State};
+use lazai_node::devnet_genesis;
+use lazai_types::{DEVNET_CHAIN_ID, Genesis, Receipt, lazai};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// A chain without consensus: blocks executed one after another with [`Ledger::execute_block`]
 /// on a state from genesis, with the environment the node would give them.

@@ -10,29 +10,22 @@
 
 mod process;
 mod rpc;
+mod spec;
 
-pub use self::{process::*, rpc::*};
+pub use self::process::{Cluster, Event, NodeExit, NodeProcess, RestartPolicy, tail};
+pub use self::rpc::{
+    Agreement, agreement, agreement_at, block_by_number, block_number, http_client, parse_quantity,
+    rpc_call,
+};
+pub use self::spec::{CONFIG_FILE, GENESIS_FILE, KEY_FILE, LOG_FILE, NodeSpec};
 
 use crate::node::NodeConfig;
-use alloy::transports::http::reqwest;
 use anyhow::{Context as _, Result, bail};
 use lazai_node::devnet_genesis;
 use lazai_types::{Address, Genesis, U256};
-use std::fmt;
-use std::fs::OpenOptions;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
 
-/// The shared genesis, in the cluster directory.
-pub const GENESIS_FILE: &str = "genesis.json";
-/// A node's config, in its directory.
-pub const CONFIG_FILE: &str = "node.toml";
-/// A node's stdout and stderr, in its directory (appended to on every start).
-pub const LOG_FILE: &str = "node.log";
-/// A validator's consensus key, in its directory.
-pub const KEY_FILE: &str = "validator.key";
 /// Port offset between a node's RPC port and its p2p port under [`loopback_addrs`].
 pub const P2P_PORT_OFFSET: u16 = 100;
 
@@ -119,45 +112,6 @@ pub fn free_loopback_addrs(count: usize) -> Result<Vec<(SocketAddr, SocketAddr)>
 
 fn loopback(port: u16) -> SocketAddr {
     SocketAddr::from((Ipv4Addr::LOCALHOST, port))
-}
-
-/// One node process: its config file, its addresses (from the config) and its log file.
-#[derive(Clone, Debug)]
-pub struct NodeSpec {
-    pub name: String,
-    pub config: PathBuf,
-    pub rpc_addr: SocketAddr,
-    pub p2p_addr: SocketAddr,
-    pub log: PathBuf,
-}
-
-impl NodeSpec {
-    /// The node of `<dir>/node.toml`, named after `dir`, logging to `<dir>/node.log`.
-    pub fn load(dir: &Path) -> Result<Self> {
-        let config_path = dir.join(CONFIG_FILE);
-        let config = NodeConfig::load(&config_path)?;
-        let name = dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| dir.display().to_string());
-        Ok(Self {
-            name,
-            config: config_path,
-            rpc_addr: config.rpc_addr,
-            p2p_addr: config.p2p_addr,
-            log: dir.join(LOG_FILE),
-        })
-    }
-
-    /// The HTTP JSON-RPC URL.
-    pub fn rpc_url(&self) -> String {
-        format!("http://{}", self.rpc_addr)
-    }
-
-    /// The WebSocket JSON-RPC URL (same port).
-    pub fn ws_url(&self) -> String {
-        format!("ws://{}", self.rpc_addr)
-    }
 }
 
 /// A cluster directory and its nodes.

@@ -1,0 +1,3 @@
+//! Benchmarks in tiny configurations, through the library.
+
+mod dat;

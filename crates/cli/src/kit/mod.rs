@@ -1,0 +1,8 @@
+//! The kit every command shares, apart from the commands themselves: arguments ([`args`]),
+//! numbers, units and dates as people type them ([`units`]), printing ([`output`]) and
+//! reaching the node ([`client`]).
+
+pub mod args;
+pub mod client;
+pub mod output;
+pub mod units;
