@@ -12,42 +12,17 @@ use crate::{
     EngineConfig, Executor,
     block::{BlockCodecConfig, ConsensusBlock},
     digest::BlockDigest,
-    engine::Shared,
     epochs::EpochRegistry,
     evidence::{self, EvidencePool, MAX_EVIDENCE_PER_BLOCK},
-    keys::PublicKey,
+    scheme::{ConsensusContext, FinalityGate, MarshalMailbox, SigningScheme},
 };
-use commonware_consensus::{
-    Heightable,
-    marshal::{ancestry::Ancestry, core::Mailbox, standard::Standard},
-    simplex::types::Context,
-    types::Height,
-};
+use commonware_consensus::{Heightable, marshal::ancestry::Ancestry, types::Height};
 use commonware_cryptography::{Digested, Digestible};
 use commonware_runtime::{Clock, Spawner};
 use futures::StreamExt;
 use lazai_types::Address;
-use std::{
-    sync::Arc,
-    time::{Duration, UNIX_EPOCH},
-};
+use std::time::{Duration, UNIX_EPOCH};
 use tracing::{debug, info, warn};
-
-/// The signing scheme votes and certificates use: ed25519, attributable.
-pub type SigningScheme = commonware_consensus::simplex::scheme::ed25519::Scheme;
-
-/// Consensus metadata handed to propose/verify.
-pub type ConsensusContext = Context<BlockDigest, PublicKey>;
-
-/// Marshal's mailbox for our block type.
-pub type MarshalMailbox = Mailbox<SigningScheme, Standard<ConsensusBlock>>;
-
-/// Serializes the executor's finality with the checks around `propose`/`verify`: those hold it
-/// shared while they confirm their parent is still usable and call the executor; the finalizer
-/// holds it exclusively while it applies a block. Without it, finality could pass a parent
-/// between the check and the call, and the executor would be asked to build on a superseded
-/// finalized block.
-pub(crate) type FinalityGate = Arc<parking_lot::RwLock<()>>;
 
 /// What a gated verification found.
 enum Checked {
@@ -74,11 +49,17 @@ pub(crate) struct ApplicationConfig {
 
 impl ApplicationConfig {
     /// The application's part of the engine's configuration; `genesis` is the genesis digest.
-    pub(crate) fn new(config: &EngineConfig, shared: &Shared, genesis: BlockDigest) -> Self {
+    /// `epochs` and `evidence` are the ones the engine's other components share.
+    pub(crate) fn new(
+        config: &EngineConfig,
+        epochs: EpochRegistry,
+        evidence: EvidencePool,
+        genesis: BlockDigest,
+    ) -> Self {
         Self {
             fee_recipient: config.fee_recipient,
-            epochs: shared.registry.clone(),
-            evidence: shared.evidence.clone(),
+            epochs,
+            evidence,
             block_time: config.block_time,
             max_future_drift: config.max_future_drift,
             max_block_bytes: BlockCodecConfig::new(config.max_block_bytes).max_block_bytes,

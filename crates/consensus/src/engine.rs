@@ -26,7 +26,7 @@
 
 use crate::{
     EngineConfig, Error, Executor,
-    application::{ApplicationConfig, ChainApplication, FinalityGate, SigningScheme},
+    application::{ApplicationConfig, ChainApplication},
     block::{BlockCodecConfig, ConsensusBlock},
     digest::BlockDigest,
     epochs::EpochRegistry,
@@ -34,6 +34,8 @@ use crate::{
     finalizer::{self, Finalizer},
     keys::PublicKey,
     orchestrator::{EpochChannels, Orchestrator},
+    scheme::{FinalityGate, SigningScheme},
+    shared::{IO_BUFFER, Shared, VIEW_RETENTION, nz_duration, nz_usize},
     status::{StatusHandle, TrackedReceiver},
 };
 use commonware_broadcast::buffered;
@@ -53,7 +55,6 @@ use commonware_runtime::{
     buffer::paged::{CacheRef, page_size},
 };
 use commonware_storage::archive::immutable;
-use commonware_utils::NonZeroDuration;
 use futures::{FutureExt, future::BoxFuture};
 use rand_core::CryptoRng;
 use std::{
@@ -64,17 +65,10 @@ use tracing::{error, info};
 
 pub use crate::orchestrator::PeerTracker;
 
-/// Views of history simplex and marshal keep behind the finalized tip.
-pub(crate) const VIEW_RETENTION: u64 = 256;
 /// Pages (4 KiB each) cached for journal and archive reads.
 const PAGE_CACHE_PAGES: usize = 1024;
 /// Items per archive section.
 const ITEMS_PER_SECTION: u64 = 4096;
-/// How many retired epochs' vote journals each epoch change looks for (covers restarts that
-/// skipped some changes).
-pub(crate) const STALE_JOURNALS_SWEPT: u64 = 16;
-/// Write/replay buffer for journals and archives.
-pub(crate) const IO_BUFFER: usize = 1 << 16;
 
 /// The p2p channels the engine needs, each a `(sender, receiver)` pair. All five must be
 /// registered with a message limit of at least [`max_message_size`].
@@ -119,15 +113,6 @@ pub fn max_message_size(participants: usize, max_block_bytes: usize) -> u32 {
             &block_cfg,
         ),
     ])
-}
-
-pub(crate) fn nz_usize(value: usize) -> NonZeroUsize {
-    NonZeroUsize::new(value).unwrap_or(NonZeroUsize::MIN)
-}
-
-pub(crate) fn nz_duration(value: Duration) -> NonZeroDuration {
-    NonZeroDuration::new(value)
-        .unwrap_or_else(|| NonZeroDuration::new_panic(Duration::from_millis(1)))
 }
 
 fn archive_config<C>(
@@ -315,7 +300,12 @@ impl<X: Executor> Engine<X> {
         // Application behind marshal's inline wrapper, driven by each epoch's simplex.
         let application = ChainApplication::new(
             executor,
-            ApplicationConfig::new(&config, &shared, genesis.hash()),
+            ApplicationConfig::new(
+                &config,
+                shared.registry.clone(),
+                shared.evidence.clone(),
+                genesis.hash(),
+            ),
             marshal_mailbox.clone(),
             gate,
         );
@@ -412,15 +402,6 @@ fn marshal_config(
         max_pending_acks: nz_usize(16),
         strategy: Sequential,
     }
-}
-
-/// What the engine's components share: each epoch's signing scheme and fee recipients,
-/// pending equivocation evidence, the epoch boundaries and the status handle.
-pub(crate) struct Shared {
-    pub(crate) registry: EpochRegistry,
-    pub(crate) evidence: EvidencePool,
-    pub(crate) epocher: FixedEpocher,
-    pub(crate) status: StatusHandle,
 }
 
 /// Opens one of marshal's finalized archives (`name` under `prefix`).

@@ -5,7 +5,7 @@
 //! The orchestrator in `engine.rs` inserts an epoch when the finalized chain reaches it and
 //! forgets epochs more than [`RETAINED_EPOCHS`] behind.
 
-use crate::{application::SigningScheme, keys::PublicKey};
+use crate::{keys::PublicKey, scheme::SigningScheme};
 use commonware_consensus::types::Epoch;
 use commonware_cryptography::certificate::{Provider, Scoped};
 use lazai_types::Address;

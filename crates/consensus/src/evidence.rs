@@ -12,7 +12,7 @@
 //! the commonware encoding of the conflicting pair. The fixed-size prefix lets the ledger read
 //! who equivocated without understanding consensus messages ([`Evidence::parse`]).
 
-use crate::{application::SigningScheme, digest::BlockDigest, epochs::EpochRegistry};
+use crate::{digest::BlockDigest, epochs::EpochRegistry, scheme::SigningScheme};
 use commonware_codec::{Copying, DecodeExt, Encode};
 use commonware_consensus::{
     Epochable, Viewable,

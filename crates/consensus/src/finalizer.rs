@@ -10,7 +10,7 @@
 //! copy), [`run`] first replays the missing blocks from marshal's archive.
 
 use crate::{
-    Error, Executor, ValidatorSet, application::MarshalMailbox, block::ConsensusBlock,
+    Error, Executor, ValidatorSet, block::ConsensusBlock, scheme::MarshalMailbox,
     status::StatusHandle,
 };
 use commonware_actor::Feedback;
@@ -63,7 +63,7 @@ pub(crate) struct Finalizer<X> {
     /// Pending equivocation evidence (items a finalized block carried leave it).
     pub evidence: crate::evidence::EvidencePool,
     /// Held exclusively while the executor applies a block.
-    pub gate: crate::application::FinalityGate,
+    pub gate: crate::scheme::FinalityGate,
 }
 
 impl<X: Executor> Finalizer<X> {

@@ -27,9 +27,10 @@ mod finalizer;
 pub mod keys;
 mod network;
 mod orchestrator;
+mod scheme;
+mod shared;
 mod status;
 
-pub use application::{ConsensusContext, SigningScheme};
 pub use block::{BlockCodecConfig, ConsensusBlock};
 pub use config::{DEFAULT_BLOCK_TIME, DEFAULT_MAX_FUTURE_DRIFT, EngineConfig, Timeouts, namespace};
 pub use devnet::{
@@ -44,6 +45,7 @@ pub use network::{
     Gossip, GossipInbound, MAX_GOSSIP_BYTES, MAX_GOSSIP_TXS, P2pConfig, SimulatedChannels,
     decode_gossip, encode_gossip, register_simulated, run_authenticated, run_simulated,
 };
+pub use scheme::{ConsensusContext, SigningScheme};
 pub use status::{ACTIVE_PEER_WINDOW, Status, StatusHandle};
 
 /// The commonware runtimes the engine runs on (re-exported so the node and tests use the same

@@ -4,13 +4,14 @@
 
 use crate::{
     EngineConfig, Error, Executor, ValidatorSet,
-    application::{ChainApplication, SigningScheme},
+    application::ChainApplication,
     block::ConsensusBlock,
     digest::BlockDigest,
-    engine::{IO_BUFFER, STALE_JOURNALS_SWEPT, Shared, VIEW_RETENTION, nz_duration, nz_usize},
     epochs::EpochRegistry,
     evidence::{EvidencePool, EvidenceReporter},
     keys::PublicKey,
+    scheme::SigningScheme,
+    shared::{IO_BUFFER, STALE_JOURNALS_SWEPT, Shared, VIEW_RETENTION, nz_duration, nz_usize},
     status::{StatusHandle, StatusReporter},
 };
 use commonware_consensus::{
@@ -65,7 +66,7 @@ pub(crate) struct Orchestrator<E: Spawner + Metrics + Clock + Storage + CryptoRn
     pub(crate) registry: EpochRegistry,
     pub(crate) evidence: EvidencePool,
     pub(crate) epocher: FixedEpocher,
-    pub(crate) marshal: crate::application::MarshalMailbox,
+    pub(crate) marshal: crate::scheme::MarshalMailbox,
     pub(crate) tracker: PeerTracker,
     /// The epoch running and its simplex instance.
     pub(crate) current: Option<(Epoch, commonware_runtime::Handle<()>)>,
@@ -86,7 +87,7 @@ where
         page_cache: CacheRef,
         blocker: B,
         inline: InlineApp<E, X>,
-        marshal: crate::application::MarshalMailbox,
+        marshal: crate::scheme::MarshalMailbox,
         tracker: PeerTracker,
     ) -> Self {
         Self {

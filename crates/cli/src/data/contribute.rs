@@ -16,6 +16,7 @@ use lazai_abi::{
     REASON_UNAVAILABLE, VSC_ADDRESS,
 };
 use lazai_blob::BlobStore;
+use lazai_client::Client;
 use lazai_crypto::{EncryptParams, PublicKey};
 use lazai_worker::{
     ContributeProgress, Destination, Encrypted, Registered, Unaffordable, contribute_and_register,
@@ -221,41 +222,7 @@ pub(super) async fn data_contribute(a: ContributeArgs) -> Result<()> {
         c.call(VSC_ADDRESS, V::fileStatusCall { fileId: file_id })
             .await?
     } else {
-        progress.step("waiting for verification…");
-        let deadline = Instant::now() + Duration::from_secs(a.tx.timeout);
-        let mut last_state = FILE_NONE;
-        loop {
-            let st = c
-                .call(VSC_ADDRESS, V::fileStatusCall { fileId: file_id })
-                .await?;
-            if matches!(st.state, FILE_VERIFIED | FILE_REJECTED) {
-                break st;
-            }
-            if st.state != last_state {
-                last_state = st.state;
-                progress.step(&format!(
-                    "{} (flow {})…",
-                    file_state_name(st.state),
-                    st.flowId
-                ));
-            }
-            if Instant::now() >= deadline {
-                let state = file_state_name(st.state);
-                if a.tx.json {
-                    print_json(out, file_status_json(&st))?;
-                } else {
-                    println!("state         {state}");
-                }
-                bail!(
-                    "file {file_id} is registered and shared with iDAO {}, but no verdict within \
-                     {} s (state: {state}); it may still be verified: check with `lazai data \
-                     status {file_id}`",
-                    a.idao,
-                    a.tx.timeout
-                );
-            }
-            tokio::time::sleep(POLL).await;
-        }
+        wait_for_verdict(&c, &a, file_id, &progress, &out).await?
     };
     if a.tx.json {
         if let (Some(o), Value::Object(extra)) = (out.as_object_mut(), file_status_json(&status)) {
@@ -265,6 +232,53 @@ pub(super) async fn data_contribute(a: ContributeArgs) -> Result<()> {
     }
     print_file_status(&status);
     Ok(())
+}
+
+/// Polls file `file_id`'s verification state until a verdict or `--timeout`, showing each
+/// state it passes through; on timeout prints what is known (`registered`, as JSON with
+/// `--json`) and says how to look again.
+async fn wait_for_verdict(
+    c: &Client,
+    a: &ContributeArgs,
+    file_id: U256,
+    progress: &Progress,
+    registered: &Value,
+) -> Result<V::FileStatus> {
+    progress.step("waiting for verification…");
+    let deadline = Instant::now() + Duration::from_secs(a.tx.timeout);
+    let mut last_state = FILE_NONE;
+    loop {
+        let st = c
+            .call(VSC_ADDRESS, V::fileStatusCall { fileId: file_id })
+            .await?;
+        if matches!(st.state, FILE_VERIFIED | FILE_REJECTED) {
+            return Ok(st);
+        }
+        if st.state != last_state {
+            last_state = st.state;
+            progress.step(&format!(
+                "{} (flow {})…",
+                file_state_name(st.state),
+                st.flowId
+            ));
+        }
+        if Instant::now() >= deadline {
+            let state = file_state_name(st.state);
+            if a.tx.json {
+                print_json(registered.clone(), file_status_json(&st))?;
+            } else {
+                println!("state         {state}");
+            }
+            bail!(
+                "file {file_id} is registered and shared with iDAO {}, but no verdict within {} \
+                 s (state: {state}); it may still be verified: check with `lazai data status \
+                 {file_id}`",
+                a.idao,
+                a.tx.timeout
+            );
+        }
+        tokio::time::sleep(POLL).await;
+    }
 }
 
 pub(super) async fn data_resubmit(a: ResubmitArgs) -> Result<()> {

@@ -378,8 +378,8 @@ async fn buy_and_call(
         },
     )
     .await?;
-    let url = format!("http://{}/v1/predict", server.addr);
-    say(&format!("   worker serving at http://{}", server.addr));
+    let url = format!("http://{}", server.addr);
+    say(&format!("   worker serving at {url}"));
     let (correct, verified) = call_model(&url, node, usage_token, calls).await?;
     let stats = server.stop().await;
     let token: D::DatToken = consumer
@@ -406,7 +406,7 @@ async fn buy_and_call(
     })
 }
 
-/// Dave's `calls` signed calls to the model at `url` (served by `node`) against usage DAT
+/// Dave's `calls` signed calls to the model server at `url` (its base URL; served by `node`) against usage DAT
 /// `usage_token`, on the held-out wine rows; (predictions right, receipts verified).
 async fn call_model(url: &str, node: Address, usage_token: U256, calls: u64) -> Result<(u64, u64)> {
     let served = ServedModel::new(url, node, DEVNET_CHAIN_ID);
