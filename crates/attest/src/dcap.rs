@@ -2,7 +2,9 @@
 //! SGX root CA, with the collateral supplied as `QuoteCollateralV3` JSON (what
 //! `dcap-qvl`'s collateral fetcher and Intel's PCCS return).
 
-use crate::{Attested, Error, Measurement, Platform, TcbStatus, classify, measurement_hash};
+use crate::evidence::{
+    Attested, Error, Measurement, Platform, TcbStatus, classify, measurement_hash,
+};
 use dcap_qvl::QuoteCollateralV3;
 use dcap_qvl::configs::RustCryptoConfig;
 use dcap_qvl::quote::{Quote, Report};

@@ -10,7 +10,7 @@
 //! It proves nothing about hardware: anyone can make one. A chain accepts it only when its
 //! genesis enables `dev_tee`, and it is labelled `dev` in every view, event and log.
 
-use crate::{Attested, Error, Measurement, Platform, TcbStatus, measurement_hash};
+use crate::evidence::{Attested, Error, Measurement, Platform, TcbStatus, measurement_hash};
 use alloy_primitives::{Address, B256, Signature, keccak256};
 use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;

@@ -2,7 +2,7 @@
 //! certificate chain to the pinned AWS Nitro root G1, every certificate's validity at "now",
 //! the ECDSA-P384 COSE signature). The document carries its own chain, so no collateral.
 
-use crate::{Attested, Error, Measurement, Platform, TcbStatus, measurement_hash};
+use crate::evidence::{Attested, Error, Measurement, Platform, TcbStatus, measurement_hash};
 use coset::{CborSerializable, CoseSign1};
 use time::OffsetDateTime;
 

@@ -2,7 +2,7 @@
 //! `testdata/README.md`), each with a time inside its validity window: what the tests, the
 //! benchmarks and `lazai-bench attest` verify.
 
-use crate::{Platform, decode_input};
+use crate::{decode_input, evidence::Platform};
 
 /// Evidence, its collateral, and a time (Unix seconds) at which it verifies.
 #[derive(Clone, Debug)]

@@ -3,7 +3,7 @@
 //! ones `sev` ships for Milan, Genoa and Turin, so a VCEK that does not chain to one of them is
 //! refused.
 
-use crate::{Attested, Error, Measurement, Platform, TcbStatus, measurement_hash};
+use crate::evidence::{Attested, Error, Measurement, Platform, TcbStatus, measurement_hash};
 use sev::certs::snp::{Certificate, Chain, Verifiable, builtin, ca};
 use sev::firmware::guest::AttestationReport;
 use sev::parser::ByteParser;

@@ -49,7 +49,7 @@ pub enum Error {
         reason: &'static str,
     },
 
-    /// A URL that is not an object of this store (or of any store a [`Fetcher`](crate::Fetcher)
+    /// A URL that is not an object of this store (or of any store a [`Fetcher`](crate::fetcher::Fetcher)
     /// trusts). Nothing was read.
     #[error("{url:?} is not an object of a trusted blob store")]
     ForeignUrl {

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use lazai_crypto::{BlobInfo, Root};
 
-use crate::{BlobStore, Error, Result};
+use crate::{error::Error, error::Result, store::BlobStore};
 
 /// The stores a worker trusts, and verified reads from them.
 ///

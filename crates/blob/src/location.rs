@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::{Error, Result, name::validate_name};
+use crate::{error::Error, error::Result, name::validate_name};
 
 /// What a location names, before the store is built.
 #[derive(Debug, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 
 use lazai_crypto::Root;
 
-use crate::{Error, Result};
+use crate::{error::Error, error::Result};
 
 /// Longest object name, in bytes.
 pub const MAX_NAME_LEN: usize = 200;

@@ -17,7 +17,8 @@ use object_store::{
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
 use crate::{
-    Error, Result,
+    error::Error,
+    error::Result,
     location::{Location, file_url},
     name::validate_name,
 };

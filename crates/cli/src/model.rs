@@ -238,7 +238,7 @@ fn serve(mut a: ServeArgs) -> Result<()> {
             "serving model {} at http://{}/v1/predict",
             a.model_id, server.addr
         );
-        let signal = crate::shutdown_signal().await?;
+        let signal = crate::kit::signal::shutdown_signal().await?;
         eprintln!("{signal}: recording waiting usage and stopping");
         let stats = server.stop().await;
         println!(

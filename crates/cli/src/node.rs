@@ -134,7 +134,7 @@ pub fn run(args: NodeArgs) -> Result<()> {
             node.rpc.local_addr(),
             config.p2p_addr
         );
-        let signal = crate::shutdown_signal().await?;
+        let signal = crate::kit::signal::shutdown_signal().await?;
         eprintln!("{signal}: shutting down");
         Ok::<_, anyhow::Error>(())
     })

@@ -201,7 +201,7 @@ pub fn run(args: WorkerArgs) -> Result<()> {
             expires_at = attested.expires_at, stores = ?locations, rpc = %args.rpc, "worker ready");
         worker
             .run(async {
-                match crate::shutdown_signal().await {
+                match crate::kit::signal::shutdown_signal().await {
                     Ok(signal) => tracing::info!(signal, "shutting down"),
                     Err(e) => tracing::warn!(error = %e, "cannot listen for signals"),
                 }

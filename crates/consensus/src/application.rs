@@ -9,11 +9,12 @@
 //! those ancestors are verified first, oldest to newest.
 
 use crate::{
-    EngineConfig, Executor,
     block::{BlockCodecConfig, ConsensusBlock},
+    config::EngineConfig,
     digest::BlockDigest,
     epochs::EpochRegistry,
     evidence::{self, EvidencePool, MAX_EVIDENCE_PER_BLOCK},
+    executor::Executor,
     scheme::{ConsensusContext, FinalityGate, MarshalMailbox, SigningScheme},
 };
 use commonware_consensus::{Heightable, marshal::ancestry::Ancestry, types::Height};

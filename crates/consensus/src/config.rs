@@ -2,7 +2,9 @@
 //! consensus timeouts derived from the target block time.
 
 use crate::{
-    Error, Validator, ValidatorSet,
+    error::Error,
+    executor::Validator,
+    executor::ValidatorSet,
     keys::{PrivateKey, PublicKey, public_key_to_hex},
 };
 use commonware_cryptography::Signer;
@@ -140,7 +142,7 @@ impl EngineConfig {
 
     /// The set of a chain without epochs: `participants` with their configured fee recipients
     /// (zero when none is configured, which disables the proposer check).
-    pub(crate) fn static_validator_set(&self, genesis: crate::BlockDigest) -> ValidatorSet {
+    pub(crate) fn static_validator_set(&self, genesis: crate::digest::BlockDigest) -> ValidatorSet {
         ValidatorSet {
             epoch: 0,
             validators: self

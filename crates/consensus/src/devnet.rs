@@ -5,8 +5,10 @@
 //! own `SocketAddr`; keys come from fixed seeds so a devnet genesis can list them.
 
 use crate::{
-    EngineConfig, Error, Executor,
+    config::EngineConfig,
     engine::Engine,
+    error::Error,
+    executor::Executor,
     keys::{PrivateKey, PublicKey, key_from_seed},
     network::{Gossip, P2pConfig, run_authenticated},
     status::StatusHandle,

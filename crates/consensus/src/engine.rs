@@ -25,12 +25,14 @@
 //! storage resumes all of them.
 
 use crate::{
-    EngineConfig, Error, Executor,
     application::{ApplicationConfig, ChainApplication},
     block::{BlockCodecConfig, ConsensusBlock},
+    config::EngineConfig,
     digest::BlockDigest,
     epochs::EpochRegistry,
+    error::Error,
     evidence::EvidencePool,
+    executor::Executor,
     finalizer::{self, Finalizer},
     keys::PublicKey,
     orchestrator::{EpochChannels, Orchestrator},
@@ -443,7 +445,7 @@ fn resolver_config<P, B>(
     peers: P,
     blocker: B,
     mailbox_size: NonZeroUsize,
-    timeouts: &crate::Timeouts,
+    timeouts: &crate::config::Timeouts,
 ) -> marshal_resolver::Config<PublicKey, P, B>
 where
     P: commonware_p2p::Provider<PublicKey = PublicKey>,

@@ -10,8 +10,8 @@
 //! copy), [`run`] first replays the missing blocks from marshal's archive.
 
 use crate::{
-    Error, Executor, ValidatorSet, block::ConsensusBlock, scheme::MarshalMailbox,
-    status::StatusHandle,
+    block::ConsensusBlock, error::Error, executor::Executor, executor::ValidatorSet,
+    scheme::MarshalMailbox, status::StatusHandle,
 };
 use commonware_actor::Feedback;
 use commonware_consensus::{

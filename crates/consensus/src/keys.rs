@@ -1,7 +1,7 @@
 //! Validator identity keys: ed25519 generation (random or from a seed) and the hex form used by
 //! key files and the genesis document (`consensus_key`).
 
-use crate::Error;
+use crate::error::Error;
 use commonware_codec::{Copying, DecodeExt, Encode};
 use commonware_cryptography::{Signer, ed25519};
 use rand::RngCore;

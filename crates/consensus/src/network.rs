@@ -3,8 +3,10 @@
 //! deterministic simulator used by tests.
 
 use crate::{
-    Error, Executor, ValidatorSet,
     engine::{Channels, Engine, channel},
+    error::Error,
+    executor::Executor,
+    executor::ValidatorSet,
     keys::{PublicKey, public_key_to_hex},
 };
 use commonware_cryptography::ChaCha20Poly1305;
@@ -305,7 +307,7 @@ where
     info!(public_key = %me, listen = %p2p.listen, observers = p2p.observers.len(), "p2p started");
 
     let mut manager = oracle.clone();
-    let tracker: crate::PeerTracker = Box::new(move |set: &ValidatorSet| {
+    let tracker: crate::engine::PeerTracker = Box::new(move |set: &ValidatorSet| {
         let peers = tracked_peers(set, &p2p, &me);
         info!(
             epoch = set.epoch,
@@ -378,7 +380,7 @@ where
     // Epoch 0's peers are set up by whoever built the simulated network; later epochs track
     // their validators.
     let mut manager = oracle.manager();
-    let tracker: crate::PeerTracker = Box::new(move |set: &ValidatorSet| {
+    let tracker: crate::engine::PeerTracker = Box::new(move |set: &ValidatorSet| {
         if set.epoch > 0 {
             let keys = set.validators.iter().map(|v| v.key.clone());
             let _ = Manager::track(

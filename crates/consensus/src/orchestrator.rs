@@ -3,12 +3,15 @@
 //! See the engine's module doc for the whole picture.
 
 use crate::{
-    EngineConfig, Error, Executor, ValidatorSet,
     application::ChainApplication,
     block::ConsensusBlock,
+    config::EngineConfig,
     digest::BlockDigest,
     epochs::EpochRegistry,
+    error::Error,
     evidence::{EvidencePool, EvidenceReporter},
+    executor::Executor,
+    executor::ValidatorSet,
     keys::PublicKey,
     scheme::SigningScheme,
     shared::{IO_BUFFER, STALE_JOURNALS_SWEPT, Shared, VIEW_RETENTION, nz_duration, nz_usize},
@@ -58,7 +61,7 @@ pub(crate) struct Orchestrator<E: Spawner + Metrics + Clock + Storage + CryptoRn
     pub(crate) namespace: Vec<u8>,
     pub(crate) prefix: String,
     pub(crate) mailbox_size: NonZeroUsize,
-    pub(crate) timeouts: crate::Timeouts,
+    pub(crate) timeouts: crate::config::Timeouts,
     pub(crate) page_cache: CacheRef,
     pub(crate) blocker: B,
     pub(crate) inline: InlineApp<E, X>,

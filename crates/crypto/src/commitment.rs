@@ -17,7 +17,10 @@ use blake3::hazmat::{
     ChainingValue, HasherExt, Mode, merge_subtrees_non_root, merge_subtrees_root,
 };
 
-use crate::{DataKey, PlaintextCommitment, Result, digest::SubtreeStack, keys::CommitmentKey};
+use crate::{
+    digest::PlaintextCommitment, digest::SubtreeStack, error::Result, keys::CommitmentKey,
+    keys::DataKey,
+};
 
 /// One chunk's contribution to the commitment.
 pub(crate) enum ChunkDigest {
@@ -91,7 +94,7 @@ impl CommitmentBuilder {
 
 /// The plaintext commitment of everything `reader` yields, on one thread.
 ///
-/// Equals the [`Summary::plaintext_commitment`](crate::Summary) that [`encrypt`](crate::encrypt)
+/// Equals the [`Summary::plaintext_commitment`](crate::encrypt::Summary) that [`encrypt`](crate::encrypt)
 /// and [`decrypt`](crate::decrypt) report for that plaintext under `data_key`. Who can call it:
 /// whoever holds the data key (the owner, and the worker that unsealed it).
 pub fn commit_plaintext(data_key: &DataKey, reader: impl Read) -> Result<PlaintextCommitment> {

@@ -2,7 +2,7 @@
 //!
 //! A stream cannot know it is complete until it ends, so chunks that authenticated are written
 //! before a later failure is found. Callers must treat the output of a failed [`decrypt`] as
-//! garbage and discard it; [`decrypt_file`](crate::decrypt_file) does so for files.
+//! garbage and discard it; [`decrypt_file`](crate::file::decrypt_file) does so for files.
 
 use std::{
     io::{BufReader, Read, Write},
@@ -13,9 +13,13 @@ use aes_gcm::AeadInOut;
 use rayon::prelude::*;
 
 use crate::{
-    DataKey, Error, Result, Root, Summary,
     commitment::{CommitmentBuilder, chunk_digest},
+    digest::Root,
+    encrypt::Summary,
+    error::Error,
+    error::Result,
     format::{self, FRAME_LEN, Frame, HEADER_LEN, Header, TAG_LEN},
+    keys::DataKey,
     keys::DerivedKeys,
     merkle::leaf_hash,
     pipeline::{IO_BUFFER, Ordered, Processed, Sink, batch_len},

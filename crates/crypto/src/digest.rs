@@ -4,7 +4,7 @@
 
 use std::{fmt, str::FromStr};
 
-use crate::{Error, Result, util};
+use crate::{error::Error, error::Result, util};
 
 macro_rules! digest_type {
     ($(#[$doc:meta])* $name:ident, $what:literal) => {

@@ -10,12 +10,16 @@ use aes_gcm::AeadInOut;
 use rayon::prelude::*;
 
 use crate::{
-    DataKey, Error, PlaintextCommitment, Result, Root,
     commitment::{CommitmentBuilder, chunk_digest},
+    digest::PlaintextCommitment,
+    digest::Root,
+    error::Error,
+    error::Result,
     format::{
         self, CHUNK_OVERHEAD, DEFAULT_CHUNK_SIZE, FRAME_LEN, Frame, HEADER_LEN, Header, MAX_CHUNKS,
         NONCE_PREFIX_LEN, TAG_LEN,
     },
+    keys::DataKey,
     keys::DerivedKeys,
     merkle::leaf_hash,
     pipeline::{BufPool, IO_BUFFER, Ordered, Processed, Sink, batch_len},
@@ -57,7 +61,7 @@ impl Default for EncryptParams {
 pub struct Summary {
     /// Merkle root over the ciphertext; what the chain stores and the sealed key is bound to.
     pub root: Root,
-    /// Keyed commitment to the plaintext (see [`commit_plaintext`](crate::commit_plaintext)).
+    /// Keyed commitment to the plaintext (see [`commit_plaintext`](crate::commitment::commit_plaintext)).
     pub plaintext_commitment: PlaintextCommitment,
     /// Plaintext bytes.
     pub plaintext_size: u64,
@@ -67,7 +71,7 @@ pub struct Summary {
     pub chunk_count: u64,
     /// The chunk size of the blob.
     pub chunk_size: u32,
-    /// The file's data key: seal it with [`seal_data_key`](crate::seal_data_key), then forget it.
+    /// The file's data key: seal it with [`seal_data_key`](crate::seal::seal_data_key), then forget it.
     pub data_key: DataKey,
 }
 

@@ -13,7 +13,10 @@
 
 use std::{fs::File, path::Path};
 
-use crate::{DataKey, EncryptParams, Result, Root, Summary, decrypt, encrypt};
+use crate::{
+    decrypt::decrypt, digest::Root, encrypt::EncryptParams, encrypt::Summary, encrypt::encrypt,
+    error::Result, keys::DataKey,
+};
 
 /// Encrypts the file `src` into the blob file `dst`.
 pub fn encrypt_file(src: &Path, dst: &Path, params: &EncryptParams) -> Result<Summary> {
@@ -46,7 +49,7 @@ pub fn decrypt_file(
     write_atomically(dst, |out| {
         #[cfg(unix)]
         if input.metadata()?.is_file() {
-            use crate::Error;
+            use crate::error::Error;
             return match crate::positional::decrypt(input, out, data_key, expected_root) {
                 Ok(summary) => Ok(summary),
                 Err(err @ (Error::Io(_) | Error::WrongKey | Error::RootMismatch { .. })) => {

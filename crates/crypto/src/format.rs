@@ -3,7 +3,7 @@
 //! This module only encodes and decodes; it holds no keys. The layout is documented in the crate
 //! docs and in `FORMAT.md`, and golden vectors in the tests pin it.
 
-use crate::{Error, Result};
+use crate::{error::Error, error::Result};
 
 /// First eight bytes of every blob.
 pub const MAGIC: [u8; 8] = *b"LAZAIENC";
@@ -27,7 +27,7 @@ pub const CHUNK_OVERHEAD: usize = FRAME_LEN + TAG_LEN;
 pub const MIN_CHUNK_SIZE: u32 = 1 << 10;
 /// Largest allowed chunk size.
 pub const MAX_CHUNK_SIZE: u32 = 1 << 24;
-/// The chunk size [`EncryptParams::default`](crate::EncryptParams) uses.
+/// The chunk size [`EncryptParams::default`](crate::encrypt::EncryptParams) uses.
 pub const DEFAULT_CHUNK_SIZE: u32 = 1 << 20;
 /// Largest number of chunks a blob may have (the nonce's chunk counter is a `u32`).
 pub const MAX_CHUNKS: u64 = 1 << 32;

@@ -15,7 +15,7 @@ use hkdf::Hkdf;
 use sha2::Sha256;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-use crate::{Error, Result, util};
+use crate::{error::Error, error::Result, util};
 
 const INFO_CHUNK_KEY: &[u8] = b"lazai chunk encryption v1";
 const INFO_KEY_COMMITMENT: &[u8] = b"lazai key commitment v1";
@@ -51,7 +51,7 @@ impl DataKey {
         Self(util::random_array())
     }
 
-    /// Wraps raw key bytes (e.g. just unsealed with [`open_data_key`](crate::open_data_key)).
+    /// Wraps raw key bytes (e.g. just unsealed with [`open_data_key`](crate::seal::open_data_key)).
     pub fn from_bytes(bytes: [u8; 32]) -> Self {
         Self(bytes)
     }

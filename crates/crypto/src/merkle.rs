@@ -18,8 +18,10 @@
 use std::io::Read;
 
 use crate::{
-    Error, Result, Root,
+    digest::Root,
     digest::SubtreeStack,
+    error::Error,
+    error::Result,
     format::{CHUNK_OVERHEAD, FRAME_LEN, HEADER_LEN, Header},
     records::RecordReader,
 };

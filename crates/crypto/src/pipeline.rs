@@ -17,9 +17,13 @@ use std::{
 };
 
 use crate::{
-    DataKey, PlaintextCommitment, Result, Root, Summary,
     commitment::{ChunkDigest, CommitmentBuilder},
+    digest::PlaintextCommitment,
+    digest::Root,
+    encrypt::Summary,
+    error::Result,
     format::{CHUNK_OVERHEAD, HEADER_LEN},
+    keys::DataKey,
     merkle::MerkleBuilder,
 };
 

@@ -10,7 +10,7 @@
 //!
 //! Output chunks land out of order and a failed decryption may have written chunks after the
 //! failing one, so these functions only ever write to the temporary file of
-//! [`decrypt_file`](crate::decrypt_file) and [`encrypt_file`](crate::encrypt_file), which is
+//! [`decrypt_file`](crate::file::decrypt_file) and [`encrypt_file`](crate::file::encrypt_file), which is
 //! deleted on error. Decryption here checks the layout the length implies and stops at the
 //! first failure without explaining it; `decrypt_file` then asks the streaming reader for the
 //! precise error.
@@ -20,10 +20,15 @@ use std::{fs::File, io, os::unix::fs::FileExt, sync::Arc};
 use rayon::prelude::*;
 
 use crate::{
-    DataKey, EncryptParams, Error, Result, Root, Summary,
     decrypt::{self, check_root, open_chunk},
+    digest::Root,
+    encrypt::EncryptParams,
+    encrypt::Summary,
     encrypt::{self, seal_chunk},
+    error::Error,
+    error::Result,
     format::{CHUNK_OVERHEAD, FRAME_LEN, Frame, HEADER_LEN, MAX_CHUNKS, TAG_LEN},
+    keys::DataKey,
     pipeline::{Ordered, Processed, Sink, batch_len},
     util,
 };

@@ -6,7 +6,8 @@
 use std::io::{ErrorKind, Read};
 
 use crate::{
-    Error, Result,
+    error::Error,
+    error::Result,
     format::{FRAME_LEN, Frame, HEADER_LEN, Header, MAX_CHUNKS, TAG_LEN},
 };
 

@@ -16,7 +16,7 @@ use hpke::{
 };
 use zeroize::Zeroize;
 
-use crate::{DataKey, Error, Result, Root, util};
+use crate::{digest::Root, error::Error, error::Result, keys::DataKey, util};
 
 type Kem = X25519HkdfSha256;
 

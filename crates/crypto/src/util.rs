@@ -1,6 +1,6 @@
 //! Small helpers: randomness and hex.
 
-use crate::{Error, Result};
+use crate::{error::Error, error::Result};
 
 /// `N` bytes from the operating system's CSPRNG.
 ///

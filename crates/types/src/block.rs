@@ -1,6 +1,6 @@
 //! Block header and block: the unit that consensus orders and the ledger executes.
 
-use crate::Receipt;
+use crate::receipt::Receipt;
 use alloy_primitives::{Address, B256, Bloom, Bytes, keccak256};
 use alloy_rlp::{Decodable, Encodable, RlpDecodable, RlpEncodable};
 use std::sync::Arc;

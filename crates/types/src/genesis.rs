@@ -1,6 +1,6 @@
 //! Genesis: the chain's parameters, validator set and pre-funded accounts.
 
-use crate::{Address, B256, Block, Header, U256};
+use crate::{Address, B256, U256, block::Block, block::Header};
 use alloy_primitives::uint;
 use serde::{Deserialize, Serialize};
 

@@ -12,12 +12,7 @@
 //! - a permission for the iDAO's data address holding the data key sealed with HPKE to the
 //!   iDAO's worker key (`0x` and 160 hex digits).
 
-mod register;
-
-pub use register::{
-    ContributeProgress, Destination, Registered, Unaffordable, contribute_and_register,
-    price_registration,
-};
+pub mod register;
 
 use lazai_blob::{BlobStore, object_name};
 use lazai_crypto::{

@@ -14,10 +14,11 @@ pub mod train;
 pub mod verifier;
 pub mod verify;
 
-pub use contribution::{
-    ContributeProgress, Contribution, Destination, Encrypted, FileHash, Registered, Unaffordable,
-    contribute, contribute_and_register, encrypt_for,
+pub use contribution::register::{
+    ContributeProgress, Destination, Registered, Unaffordable, contribute_and_register,
+    price_registration,
 };
+pub use contribution::{Contribution, Encrypted, FileHash, contribute, encrypt_for};
 pub use packager::{Packager, flow_fee};
 pub use schema::{Column, ColumnType, Format, Schema, SchemaError};
 pub use score::{Evaluation, Limits, Reason, RowHash, compute_score, evaluate};

@@ -70,6 +70,7 @@ pub use client::{PredictError, ServedModel};
 pub use errors::ApiError;
 pub use receipt::{Prediction, Receipt, input_hash, output_hash, request_id};
 pub use request::{REQUEST_SIGNATURE_HEADER, SignedRequest, request_digest, request_signer};
+pub use state::{APPROVAL_TTL, EXPIRY_MARGIN_SECS, ServeStats, TOKEN_TTL};
 
 use crate::train::ModelWorker;
 use alloy_primitives::{Address, B256, U256, keccak256};
@@ -79,21 +80,12 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use lazai_abi::IModelRegistry as M;
 use lazai_model::QuantizedMlp;
-use serde::Serialize;
 use state::Shared;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Notify;
 use tracing::{info, warn};
-
-/// How long an approval read from the chain is trusted before it is read again.
-pub const APPROVAL_TTL: Duration = Duration::from_secs(30);
-/// How long a usage token's owner, expiry and value are trusted before they are read again.
-pub const TOKEN_TTL: Duration = Duration::from_secs(10);
-/// A usage DAT this close to its expiry is refused: its usage might not reach the chain
-/// before it expires (the chain refuses usage on expired tokens).
-pub const EXPIRY_MARGIN_SECS: u64 = 30;
 
 /// How the server runs.
 #[derive(Clone, Debug)]
@@ -123,17 +115,6 @@ impl Default for ServeConfig {
             require_request_signature: false,
         }
     }
-}
-
-/// Counters for the operator and the benchmark.
-#[derive(Debug, Default, Clone, Copy, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ServeStats {
-    pub calls: u64,
-    pub batches: u64,
-    pub calls_recorded: u64,
-    pub batch_gas: u64,
-    pub failed_batches: u64,
 }
 
 /// How a server is asked to stop.

@@ -182,7 +182,7 @@ pub fn run(args: DevnetArgs, log_filter: &str) -> Result<()> {
         if let Some(s) = &services {
             s.print_banner();
         }
-        let signal = crate::shutdown_signal().await?;
+        let signal = crate::kit::signal::shutdown_signal().await?;
         eprintln!("{signal}: shutting down");
         if let Some(s) = services {
             s.stop().await;
@@ -297,7 +297,7 @@ fn run_processes(
         .enable_all()
         .build()?;
     let outcome = runtime.block_on(async {
-        let signal = crate::shutdown_signal();
+        let signal = crate::kit::signal::shutdown_signal();
         tokio::pin!(signal);
         tokio::select! {
             ready = cluster.wait_finalizing(Duration::from_secs(120)) => {

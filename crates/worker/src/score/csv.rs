@@ -4,10 +4,10 @@ use std::io::Read;
 
 use csv_core::{ReadRecordResult, Reader, ReaderBuilder};
 
-use super::{
-    Reason, Reject, Tally,
-    source::{Source, Stop},
-};
+use super::row_hash::RowHash;
+use super::source::{Source, Stop};
+use super::tally::{Reject, Tally};
+use super::verdict::{Reason, count};
 use crate::schema::{ColumnType, MAX_COLUMNS, Schema};
 
 /// The delimiters that are sniffed, in order of preference on a tie.
@@ -114,7 +114,7 @@ fn next_record<R: Read>(
 }
 
 /// Reads a CSV file from its first non-blank line on.
-pub(super) fn read<R: Read, F: Fn(&super::RowHash) -> bool>(
+pub(super) fn read<R: Read, F: Fn(&RowHash) -> bool>(
     src: &mut Source<R>,
     schema: &Schema,
     tally: &mut Tally<'_, F>,
@@ -233,7 +233,7 @@ pub(super) fn read<R: Read, F: Fn(&super::RowHash) -> bool>(
                 Reason::Malformed,
                 format!(
                     "row {row} has {}, the header has {header_fields}: not a CSV table",
-                    super::count(rec.fields as u64, "field", "fields")
+                    count(rec.fields as u64, "field", "fields")
                 ),
             ));
         } else if rec.fields != header_fields {
@@ -241,7 +241,7 @@ pub(super) fn read<R: Read, F: Fn(&super::RowHash) -> bool>(
             tally.invalid(|| {
                 format!(
                     "row {row} has {}, the header has {header_fields}",
-                    super::count(fields as u64, "field", "fields")
+                    count(fields as u64, "field", "fields")
                 )
             });
         } else {

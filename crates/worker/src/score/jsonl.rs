@@ -8,7 +8,10 @@ use serde::{
 };
 use serde_json::Value;
 
-use super::{Reason, Reject, RowHash, Tally, source::Source};
+use super::row_hash::RowHash;
+use super::source::Source;
+use super::tally::{Reject, Tally};
+use super::verdict::Reason;
 use crate::schema::{MAX_COLUMNS, Schema};
 
 /// Reads a JSON Lines file from its first non-blank line on.

@@ -7,7 +7,7 @@
 
 use std::io::{ErrorKind, Read};
 
-use super::Limits;
+use super::verdict::Limits;
 
 /// Bytes read from the inner reader at a time (the buffer only grows past this to look at a
 /// long first line).

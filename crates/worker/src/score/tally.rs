@@ -2,8 +2,9 @@
 //! and the first invalid row, and the [`Evaluation`] they make.
 
 use super::row_hash::PassThrough;
+use super::row_hash::{CELL_SEPARATOR, RowHash};
 use super::source::{Limit, Stop};
-use super::{CELL_SEPARATOR, Evaluation, Limits, Reason, RowHash, compute_score, count, parts};
+use super::verdict::{Evaluation, Limits, Reason, compute_score, count, parts};
 use crate::schema::{ColumnType, Schema};
 use std::collections::HashSet;
 use std::hash::BuildHasherDefault;

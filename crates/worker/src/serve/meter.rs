@@ -3,8 +3,7 @@
 
 use super::auth::Auth;
 use super::errors::{ApiError, err};
-use super::state::{Shared, TokenState, now_secs};
-use super::{APPROVAL_TTL, EXPIRY_MARGIN_SECS, TOKEN_TTL};
+use super::state::{APPROVAL_TTL, EXPIRY_MARGIN_SECS, Shared, TOKEN_TTL, TokenState, now_secs};
 use alloy_primitives::{Address, B256, U256};
 use axum::http::StatusCode;
 use lazai_abi::{DAT_ADDRESS, IDataAnchoringToken as D, calls_metric};

@@ -1,13 +1,14 @@
 //! The server's state: the model and its record, the signer, the store, and the meter — the
 //! callers' nonces and each usage token's reserved, served and recorded calls.
 
-use super::ServeStats;
 use super::store::Store;
 use alloy_primitives::{Address, B256, U256};
 use lazai_abi::IModelRegistry as M;
 use lazai_model::QuantizedMlp;
+use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::time::Duration;
 use tokio::sync::Notify;
 
 /// One usage token as the meter sees it.
@@ -73,3 +74,22 @@ pub(super) fn now_secs() -> u64 {
         .map(|d| d.as_secs())
         .unwrap_or(0)
 }
+
+/// Counters for the operator and the benchmark.
+#[derive(Debug, Default, Clone, Copy, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServeStats {
+    pub calls: u64,
+    pub batches: u64,
+    pub calls_recorded: u64,
+    pub batch_gas: u64,
+    pub failed_batches: u64,
+}
+
+/// How long an approval read from the chain is trusted before it is read again.
+pub const APPROVAL_TTL: Duration = Duration::from_secs(30);
+/// How long a usage token's owner, expiry and value are trusted before they are read again.
+pub const TOKEN_TTL: Duration = Duration::from_secs(10);
+/// A usage DAT this close to its expiry is refused: its usage might not reach the chain
+/// before it expires (the chain refuses usage on expired tokens).
+pub const EXPIRY_MARGIN_SECS: u64 = 30;

@@ -151,7 +151,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
         ));
         if keep {
             say(&format!("The devnet keeps running at {rpc}; Ctrl-C stops it."));
-            let signal = crate::shutdown_signal().await?;
+            let signal = crate::kit::signal::shutdown_signal().await?;
             eprintln!("{signal}: shutting down");
         }
         Ok::<_, anyhow::Error>(())
