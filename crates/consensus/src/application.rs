@@ -53,14 +53,14 @@ impl ApplicationConfig {
     /// `epochs` and `evidence` are the ones the engine's other components share.
     pub(crate) fn new(
         config: &EngineConfig,
-        epochs: EpochRegistry,
-        evidence: EvidencePool,
+        epochs: &EpochRegistry,
+        evidence: &EvidencePool,
         genesis: BlockDigest,
     ) -> Self {
         Self {
             fee_recipient: config.fee_recipient,
-            epochs,
-            evidence,
+            epochs: epochs.clone(),
+            evidence: evidence.clone(),
             block_time: config.block_time,
             max_future_drift: config.max_future_drift,
             max_block_bytes: BlockCodecConfig::new(config.max_block_bytes).max_block_bytes,

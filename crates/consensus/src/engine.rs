@@ -32,17 +32,17 @@ use crate::{
     epochs::EpochRegistry,
     error::Error,
     evidence::EvidencePool,
-    executor::Executor,
+    executor::{Executor, ValidatorSet},
     finalizer::{self, Finalizer},
     keys::PublicKey,
     orchestrator::{EpochChannels, Orchestrator},
-    scheme::{FinalityGate, SigningScheme},
+    scheme::{FinalityGate, MarshalMailbox, SigningScheme},
     shared::{IO_BUFFER, Shared, VIEW_RETENTION, nz_duration, nz_usize},
     status::{StatusHandle, TrackedReceiver},
 };
 use commonware_broadcast::buffered;
 use commonware_consensus::{
-    marshal::{self, core::Actor, resolver::p2p as marshal_resolver, standard::Standard},
+    marshal::{self, Update, core::Actor, resolver::p2p as marshal_resolver, standard::Standard},
     simplex,
     types::{FixedEpocher, ViewDelta},
 };
@@ -57,7 +57,7 @@ use commonware_runtime::{
     buffer::paged::{CacheRef, page_size},
 };
 use commonware_storage::archive::immutable;
-use futures::{FutureExt, future::BoxFuture};
+use futures::{FutureExt, channel::mpsc::UnboundedReceiver, future::BoxFuture};
 use rand_core::CryptoRng;
 use std::{
     num::{NonZeroU64, NonZeroUsize},
@@ -281,33 +281,21 @@ impl<X: Executor> Engine<X> {
         let gate = FinalityGate::default();
         let (reporter, updates) = finalizer::channel();
         let marshal = actor.start(reporter, buffer, resolver);
-        let (epoch_sender, epoch_receiver) = futures::channel::mpsc::unbounded();
-        if config.epoch_length.is_none() || executor.validator_set().is_none() {
-            // A chain without epochs: the configured participants validate epoch 0 forever.
-            let _ = epoch_sender.unbounded_send(config.static_validator_set(genesis.hash()));
-        }
-        let finalizer = Finalizer {
-            executor: executor.clone(),
-            marshal: marshal_mailbox.clone(),
-            status: shared.status.clone(),
-            epocher: shared.epocher.clone(),
-            epochs: epoch_sender,
-            evidence: shared.evidence.clone(),
-            gate: gate.clone(),
-        };
-        let finalizer = context
-            .child("finalizer")
-            .spawn(move |context| finalizer.run(context, updates));
+        let (finalizer, epoch_receiver) = spawn_finalizer(
+            &context,
+            &config,
+            &executor,
+            &shared,
+            marshal_mailbox.clone(),
+            gate.clone(),
+            updates,
+            genesis.hash(),
+        );
 
         // Application behind marshal's inline wrapper, driven by each epoch's simplex.
         let application = ChainApplication::new(
             executor,
-            ApplicationConfig::new(
-                &config,
-                shared.registry.clone(),
-                shared.evidence.clone(),
-                genesis.hash(),
-            ),
+            ApplicationConfig::new(&config, &shared.registry, &shared.evidence, genesis.hash()),
             marshal_mailbox.clone(),
             gate,
         );
@@ -347,6 +335,42 @@ impl<X: Executor> Engine<X> {
         tasks.extend(muxers);
         first_to_stop(tasks).await
     }
+}
+
+/// Starts the task that hands finalized blocks to the executor; returns it and the stream of
+/// validator sets it announces (for a chain without epochs, the configured participants
+/// validate epoch 0 forever).
+#[allow(clippy::too_many_arguments)]
+fn spawn_finalizer<E: Spawner, X: Executor>(
+    context: &E,
+    config: &EngineConfig,
+    executor: &X,
+    shared: &Shared,
+    marshal: MarshalMailbox,
+    gate: FinalityGate,
+    updates: UnboundedReceiver<Update<ConsensusBlock>>,
+    genesis: BlockDigest,
+) -> (
+    commonware_runtime::Handle<Result<(), Error>>,
+    UnboundedReceiver<ValidatorSet>,
+) {
+    let (epoch_sender, epoch_receiver) = futures::channel::mpsc::unbounded();
+    if config.epoch_length.is_none() || executor.validator_set().is_none() {
+        let _ = epoch_sender.unbounded_send(config.static_validator_set(genesis));
+    }
+    let finalizer = Finalizer {
+        executor: executor.clone(),
+        marshal,
+        status: shared.status.clone(),
+        epocher: shared.epocher.clone(),
+        epochs: epoch_sender,
+        evidence: shared.evidence.clone(),
+        gate,
+    };
+    let handle = context
+        .child("finalizer")
+        .spawn(move |context| finalizer.run(context, updates));
+    (handle, epoch_receiver)
 }
 
 /// Asks the executor for the genesis block (off the async core) and logs the engine's start.
