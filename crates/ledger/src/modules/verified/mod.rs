@@ -31,7 +31,10 @@ mod storage;
 
 use super::idao::facade as idao_registry;
 use super::registry::facade as registry;
-use crate::kernel::{Call, Module, ModuleError, decode_call, revert_msg, revert_with};
+use crate::kernel::{
+    Call, Module, ModuleError, decode_call, list_push, list_remove, load_address, revert_msg,
+    revert_with,
+};
 use alloy_primitives::{Address, U256};
 use alloy_sol_types::{SolCall, SolValue};
 use lazai_abi::VERIFIED_COMPUTING_ADDRESS;
@@ -164,10 +167,7 @@ impl VerifiedComputing {
         n.publicKey = public_key;
         n.status = V::NodeStatus::Active;
         call.store_abi(&node_slot(a), &n)?;
-        let active = call.load_u256(ACTIVE_N)?;
-        store_address(call, &active_at(active), a)?;
-        call.store_u256(&active_pos(a), active + U256::from(1))?;
-        call.store_u256(ACTIVE_N, active + U256::from(1))?;
+        list_push(call, ACTIVE_N, active_at, &active_pos(a), a.as_slice())?;
         call.emit(&V::NodeAdded { nodeAddress: a })?;
         Ok(Vec::new())
     }
@@ -180,23 +180,9 @@ impl VerifiedComputing {
         }
         n.status = V::NodeStatus::Removed;
         call.store_abi(&node_slot(a), &n)?;
-        // Swap-remove from the active list.
-        let pos = call.load_u256(&active_pos(a))?;
-        let count = call.load_u256(ACTIVE_N)?;
-        let (Some(index), Some(last)) = (
-            pos.checked_sub(U256::from(1)),
-            count.checked_sub(U256::from(1)),
-        ) else {
-            return Err(revert_msg("VerifiedComputing: corrupt active list"));
-        };
-        if index != last {
-            let moved = load_address(call, &active_at(last))?;
-            store_address(call, &active_at(index), moved)?;
-            call.store_u256(&active_pos(moved), pos)?;
-        }
-        call.store(&active_at(last), Default::default())?;
-        call.store(&active_pos(a), Default::default())?;
-        call.store_u256(ACTIVE_N, last)?;
+        list_remove(call, ACTIVE_N, active_at, &active_pos(a), |b| {
+            active_pos(Address::from_slice(b))
+        })?;
         call.emit(&V::NodeRemoved { nodeAddress: a })?;
         Ok(Vec::new())
     }

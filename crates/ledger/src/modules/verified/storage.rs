@@ -1,6 +1,6 @@
 //! VerifiedComputing's slot names (listed in the module docs) and record loaders.
 
-use crate::kernel::{Call, ModuleError, revert_msg, slot};
+use crate::kernel::{Call, ModuleError, slot};
 use alloy_primitives::{Address, U256};
 use lazai_abi::verified::IVerifiedComputing as V;
 
@@ -41,17 +41,6 @@ pub(super) fn file_jobs_slot(file: U256) -> Vec<u8> {
 /// How a node record shows an HPKE key: `0x` and 64 hex digits.
 pub(super) fn hex_key(key: alloy_primitives::B256) -> String {
     format!("0x{}", alloy_primitives::hex::encode(key))
-}
-
-pub(super) fn load_address(call: &mut Call<'_>, slot: &[u8]) -> Result<Address, ModuleError> {
-    let raw = call.load(slot)?;
-    if raw.is_empty() {
-        return Ok(Address::ZERO);
-    }
-    if raw.len() != 20 {
-        return Err(revert_msg("VerifiedComputing: corrupt record"));
-    }
-    Ok(Address::from_slice(&raw))
 }
 
 pub(super) fn store_address(
