@@ -2,12 +2,12 @@
 //! trees (the ciphertext Merkle tree and the BLAKE3 tree of the plaintext commitment) are built
 //! with.
 
-use std::{fmt, str::FromStr};
+use std::fmt;
 
-use crate::{error::Error, error::Result, util};
+use crate::util;
 
 macro_rules! digest_type {
-    ($(#[$doc:meta])* $name:ident, $what:literal) => {
+    ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
         #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub struct $name([u8; 32]);
@@ -27,11 +27,6 @@ macro_rules! digest_type {
             pub fn to_hex(&self) -> String {
                 util::encode_hex(&self.0)
             }
-
-            /// Parses `0x`-prefixed or bare hex of 32 bytes.
-            pub fn from_hex(text: &str) -> Result<Self> {
-                Ok(Self(util::decode_hex_array($what, text)?))
-            }
         }
 
         impl fmt::Display for $name {
@@ -43,14 +38,6 @@ macro_rules! digest_type {
         impl fmt::Debug for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 write!(f, "{}({})", stringify!($name), self.to_hex())
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = Error;
-
-            fn from_str(text: &str) -> Result<Self> {
-                Self::from_hex(text)
             }
         }
 
@@ -71,16 +58,14 @@ macro_rules! digest_type {
 digest_type!(
     /// Merkle root over a blob's ciphertext (header and sealed chunks): the integrity root the
     /// chain stores for a file, and the AAD that binds a sealed data key to that file.
-    Root,
-    "ciphertext root"
+    Root
 );
 
 digest_type!(
     /// `blake3::keyed_hash(K, plaintext)` where `K` is derived from the data key: a commitment to
     /// the plaintext that only holders of the data key can recompute (so low-entropy plaintext
     /// cannot be guessed from it).
-    PlaintextCommitment,
-    "plaintext commitment"
+    PlaintextCommitment
 );
 
 /// Subtrees of a left-balanced binary tree, merged lazily as leaves arrive.

@@ -3,7 +3,7 @@
 //! Every failure a caller may want to react to differently has its own variant: a blob that was
 //! cut short is not a blob that was tampered with, and neither is a wrong key.
 
-use crate::{digest::Root, format::HEADER_LEN};
+use crate::{digest::Root, layout::HEADER_LEN};
 
 /// Result alias for this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -15,7 +15,7 @@ use hkdf::Hkdf;
 use sha2::Sha256;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-use crate::{error::Error, error::Result, util};
+use crate::{error::Error, error::Result, hex, util};
 
 const INFO_CHUNK_KEY: &[u8] = b"lazai chunk encryption v1";
 const INFO_KEY_COMMITMENT: &[u8] = b"lazai key commitment v1";
@@ -66,7 +66,7 @@ impl DataKey {
 
     /// Parses `0x`-prefixed or bare hex.
     pub fn from_hex(text: &str) -> Result<Self> {
-        Ok(Self(util::decode_hex_array("data key", text)?))
+        Ok(Self(hex::decode_hex_array("data key", text)?))
     }
 
     /// The raw key bytes. Handle with care.

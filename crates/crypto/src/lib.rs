@@ -66,7 +66,9 @@ mod digest;
 mod encrypt;
 mod error;
 mod file;
+mod hex;
 mod keys;
+mod layout;
 mod merkle;
 mod pipeline;
 #[cfg(unix)]

@@ -16,7 +16,7 @@ use hpke::{
 };
 use zeroize::Zeroize;
 
-use crate::{digest::Root, error::Error, error::Result, keys::DataKey, util};
+use crate::{digest::Root, error::Error, error::Result, hex, keys::DataKey, util};
 
 type Kem = X25519HkdfSha256;
 
@@ -54,7 +54,7 @@ impl PublicKey {
 
     /// Parses `0x`-prefixed or bare hex of 32 bytes.
     pub fn from_hex(text: &str) -> Result<Self> {
-        Self::from_bytes(&util::decode_hex("X25519 public key", text)?)
+        Self::from_bytes(&hex::decode_hex("X25519 public key", text)?)
     }
 
     /// The 32 bytes.
@@ -78,7 +78,7 @@ impl SecretKey {
 
     /// Parses `0x`-prefixed or bare hex of 32 bytes.
     pub fn from_hex(text: &str) -> Result<Self> {
-        let mut bytes = util::decode_hex("X25519 secret key", text)?;
+        let mut bytes = hex::decode_hex("X25519 secret key", text)?;
         let key = Self::from_bytes(&bytes);
         bytes.zeroize();
         key
@@ -147,7 +147,7 @@ impl SealedKey {
 
     /// Parses `0x`-prefixed or bare hex of the 80-byte encoding.
     pub fn from_hex(text: &str) -> Result<Self> {
-        Ok(Self(util::decode_hex_array("sealed key", text)?))
+        Ok(Self(hex::decode_hex_array("sealed key", text)?))
     }
 
     /// The 80-byte encoding: encapsulated key (32) ‖ HPKE ciphertext (48).

@@ -1,8 +1,9 @@
 //! Genesis: the chain's parameters, validator set and pre-funded accounts.
 
-use crate::{Address, B256, U256, block::Block, block::Header};
-use alloy_primitives::uint;
+use alloy_primitives::{Address, B256, U256, uint};
 use serde::{Deserialize, Serialize};
+
+use crate::{block::Block, block::Header};
 
 /// Stake of a genesis validator when its entry names none: 1000 LAZAI (in wei).
 pub const DEFAULT_GENESIS_STAKE: U256 = uint!(1_000_000_000_000_000_000_000_U256);
