@@ -32,7 +32,8 @@ sol! {
         function token() external view returns (address);
         function verifiedComputing() external view returns (address);
         function publicKey() external view returns (string memory);
-        /// Governance only.
+        /// Governance only: the PKCS#1 PEM RSA key contributors wrap a file's password to
+        /// (LazAI's SDK); it must be the key of an active VerifiedComputing node attested now.
         function updatePublicKey(string calldata newPublicKey) external;
         function addFile(string calldata url, string calldata hash) external returns (uint256);
         function addFileWithPermissions(string calldata url, string calldata hash, address ownerAddress, Permission[] calldata permissions) external returns (uint256);
@@ -43,6 +44,8 @@ sol! {
         function getFileProof(uint256 fileId, uint256 index) external view returns (Proof memory);
         function filesCount() external view returns (uint256);
         function addProof(uint256 fileId, Proof calldata proof) external;
+        /// Whether a proof was posted for VerifiedComputing job `jobId` (ours).
+        function jobProved(uint256 jobId) external view returns (bool);
         function requestReward(uint256 fileId, uint256 proofIndex) external;
 
         event FileAdded(uint256 indexed fileId, address indexed ownerAddress, string url);
@@ -59,6 +62,10 @@ sol! {
         error InvalidUrl();
         error InvalidAttestator(bytes32 messageHash, bytes signature, address signer);
         error NotGovernance(address caller);
+        /// `updatePublicKey`: not a PKCS#1 PEM RSA public key of 2048 to 4096 bits.
+        error InvalidRsaKey(string reason);
+        /// `updatePublicKey`: no active VerifiedComputing node is attested now with this key.
+        error KeyNotAttested(bytes32 keyHash);
         error ProofNotFound(uint256 fileId, uint256 index);
         error ProofFileMismatch(uint256 fileId, uint256 proofFileId);
         error InvalidScore(uint256 score, uint256 max);

@@ -12,7 +12,9 @@ sol! {
     #[derive(Debug, PartialEq, Eq)]
     interface ITeeRegistry {
         struct TeePolicy { uint32 platforms; bytes32[] measurements; uint8 minTcbStatus; uint64 maxEvidenceAge; }
-        struct Attestation { uint8 platform; bytes32 measurementHash; uint8 tcbStatus; uint64 issuedAt; uint64 notAfter; bytes32 hpkePublicKey; bytes32 evidenceHash; uint64 attestedAt; }
+        /// `rsaKeyHash`: keccak256 of the PKCS#1 DER of the RSA key the evidence also binds
+        /// (`VerifiedComputing.registerAttestedNode` with an RSA key); zero when none.
+        struct Attestation { uint8 platform; bytes32 measurementHash; uint8 tcbStatus; uint64 issuedAt; uint64 notAfter; bytes32 hpkePublicKey; bytes32 evidenceHash; uint64 attestedAt; bytes32 rsaKeyHash; }
 
         /// iDAO owner only.
         function setTeePolicy(uint256 idaoId, TeePolicy policy) external;

@@ -29,11 +29,15 @@ sol! {
         function activeNodeList() external view returns (address[] memory);
         function activeNodeListAt(uint256 index) external view returns (NodeInfo memory);
         function getNode(address nodeAddress) external view returns (NodeInfo memory);
-        /// Governance only; the node must be attested now.
+        /// Governance only; the node must be attested now. `publicKey` must be the PKCS#1 PEM
+        /// of the RSA key its evidence binds, when it binds one; otherwise it is ignored and
+        /// the HPKE key's hex is recorded.
         function addNode(address nodeAddress, string calldata url, string calldata publicKey) external;
         /// The caller registers itself (or refreshes its evidence) as a node of an iDAO with
-        /// TEE evidence that passes the iDAO's policy; `publicKey` becomes the HPKE key's hex.
-        function registerAttestedNode(uint256 idaoId, string calldata url, bytes32 hpkePublicKey, bytes calldata evidence, bytes calldata collateral) external returns (uint64 expiresAt);
+        /// TEE evidence that passes the iDAO's policy. `rsaPublicKey` is a PKCS#1 PEM RSA
+        /// key (2048 to 4096 bits) the evidence binds too, or empty; the node's `publicKey`
+        /// becomes that key (as LazAI's SDK reads it), or the HPKE key's hex without one.
+        function registerAttestedNode(uint256 idaoId, string calldata url, bytes32 hpkePublicKey, string calldata rsaPublicKey, bytes calldata evidence, bytes calldata collateral) external returns (uint64 expiresAt);
         /// Whether the node would be assigned jobs now (active and attested).
         function isAssignable(address nodeAddress) external view returns (bool);
         /// Governance only: whether nodes may register themselves with evidence that passes
@@ -96,5 +100,9 @@ sol! {
         error NoAttestedNode();
         error IdaoNotAllowed(uint256 idaoId);
         error NodeRemovedByGovernance(address nodeAddress);
+        /// Not a PKCS#1 PEM RSA public key of 2048 to 4096 bits.
+        error InvalidRsaKey(string reason);
+        /// `addNode`'s key is not the RSA key the node's evidence binds.
+        error RsaKeyNotAttested(address nodeAddress);
     }
 }

@@ -27,7 +27,10 @@ use lazai_attest::source::Source;
 use lazai_blob::{BlobStore, Fetcher};
 use lazai_client::{Client, DEFAULT_RPC, resolve_signer};
 use lazai_crypto::SecretKey;
-use lazai_worker::{DEFAULT_FETCH_RETRY, DEFAULT_MAX_BLOB, Worker, WorkerConfig};
+use lazai_worker::sdk::fetch::{DEFAULT_IPFS_GATEWAY, FetchPolicy};
+use lazai_worker::sdk::proof_api::{DEFAULT_MAX_PLAINTEXT, ProofApiConfig};
+use lazai_worker::{DEFAULT_FETCH_RETRY, DEFAULT_MAX_BLOB, UNSET_NODE_URL, Worker, WorkerConfig};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -84,9 +87,29 @@ pub struct WorkerArgs {
     /// PCCS) for TDX; the chip's VCEK for SEV-SNP when the host supplies no certificate table.
     #[arg(long, value_name = "FILE")]
     pub tee_collateral: Option<PathBuf>,
-    /// The URL registered with this node's record.
-    #[arg(long, value_name = "URL", default_value = "lazai-worker://")]
+    /// The URL registered with this node's record: where LazAI's SDK reaches its
+    /// `POST /proof` (e.g. `https://node.example.org` behind a reverse proxy). Default: the
+    /// proof API's own `http://ADDR` when it serves one.
+    #[arg(long, value_name = "URL", default_value = UNSET_NODE_URL)]
     pub url: String,
+    /// Serve LazAI's node HTTP API (`POST /proof`, for contributions made with LazAI's SDK:
+    /// OpenPGP files, passwords wrapped to this node's RSA key) on this address, e.g.
+    /// `0.0.0.0:8000`. Without it, only files in this network's own format are proved.
+    #[arg(long, value_name = "ADDR", conflicts_with = "no_jobs")]
+    pub proof_api_addr: Option<SocketAddr>,
+    /// Gateway `ipfs://` file URLs are fetched through.
+    #[arg(long, value_name = "URL", default_value = DEFAULT_IPFS_GATEWAY)]
+    pub ipfs_gateway: String,
+    /// Also fetch SDK files from loopback and private addresses (closed networks, tests);
+    /// by default only public addresses are fetched from.
+    #[arg(long)]
+    pub allow_private_urls: bool,
+    /// Largest SDK file fetched, in bytes (encrypted; its plaintext may be as large).
+    #[arg(long, value_name = "BYTES", default_value_t = 64 << 20)]
+    pub max_sdk_file: u64,
+    /// Seconds a fetch of an SDK file may take, redirects included.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub fetch_timeout: u64,
 }
 
 /// The node key from `--key` (a file, or hex) or [`lazai_client::KEY_ENV`].
@@ -168,6 +191,19 @@ pub async fn config(args: &WorkerArgs) -> Result<(WorkerConfig, tempfile::TempDi
         max_blob: args.max_blob,
         fetch_retry: Duration::from_secs(args.fetch_retry),
         serve_jobs: !args.no_jobs,
+        proof_api: args.proof_api_addr.map(|listen| ProofApiConfig {
+            listen,
+            fetch: FetchPolicy {
+                max_bytes: args.max_sdk_file,
+                timeout: Duration::from_secs(args.fetch_timeout.max(1)),
+                allow_private: args.allow_private_urls,
+                ipfs_gateway: args.ipfs_gateway.clone(),
+                ..FetchPolicy::default()
+            },
+            max_plaintext: usize::try_from(args.max_sdk_file)
+                .unwrap_or(usize::MAX)
+                .max(DEFAULT_MAX_PLAINTEXT),
+        }),
         tx_timeout: Duration::from_secs(args.timeout),
         ..WorkerConfig::new(
             &args.rpc,
@@ -198,7 +234,8 @@ pub fn run(args: WorkerArgs) -> Result<()> {
         let worker = Worker::new(cfg).await?;
         let attested = worker.attestation();
         tracing::info!(node = %worker.address(), idao = %args.idao, tee = attested.platform,
-            expires_at = attested.expires_at, stores = ?locations, rpc = %args.rpc, "worker ready");
+            expires_at = attested.expires_at, stores = ?locations, rpc = %args.rpc,
+            url = worker.node_url(), proof_api = ?worker.proof_api_addr(), "worker ready");
         worker
             .run(async {
                 match crate::kit::signal::shutdown_signal().await {

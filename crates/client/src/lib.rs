@@ -19,6 +19,7 @@ use alloy_signer_local::PrivateKeySigner;
 use anyhow::{Context as _, Result, anyhow, bail};
 use lazai_abi::{IDataAnchoringToken, IDataRegistry, IIdaoRegistry, IVerifiedComputing, IVsc};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The default JSON-RPC URL.
@@ -139,6 +140,10 @@ pub struct Client {
     rpc: String,
     from: Option<Address>,
     timeout: Duration,
+    /// Held while a transaction is given its nonce and submitted, so that clones of one
+    /// signing client used from several tasks never take the same nonce (the node's pending
+    /// nonce counts a transaction once it is in the mempool).
+    send_lock: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Client {
@@ -152,6 +157,7 @@ impl Client {
             rpc: rpc.to_string(),
             from: None,
             timeout: Duration::ZERO,
+            send_lock: Arc::default(),
         })
     }
 
@@ -170,6 +176,7 @@ impl Client {
             rpc: rpc.to_string(),
             from: Some(from),
             timeout,
+            send_lock: Arc::default(),
         })
     }
 
@@ -242,11 +249,13 @@ impl Client {
             .map_err(|e| rpc_failure(e, name, &self.rpc))?;
         let gas_limit = gas.saturating_add(gas / 5).saturating_add(extra);
         let sent = tx.clone().with_gas_limit(gas_limit);
-        let pending = self
-            .provider
-            .send_transaction(sent)
-            .await
-            .map_err(|e| rpc_failure(e, name, &self.rpc))?;
+        let pending = {
+            let _nonce = self.send_lock.lock().await;
+            self.provider
+                .send_transaction(sent)
+                .await
+                .map_err(|e| rpc_failure(e, name, &self.rpc))?
+        };
         let hash = *pending.tx_hash();
         let receipt = self.wait_receipt(hash).await?;
         if receipt.status() {
@@ -332,11 +341,13 @@ impl Client {
             gas_limit,
             ..
         } = prepared;
-        let pending = self
-            .provider
-            .send_transaction(tx.clone())
-            .await
-            .map_err(|e| SendFailure::NotSent(rpc_failure(e, name, &self.rpc)))?;
+        let pending = {
+            let _nonce = self.send_lock.lock().await;
+            self.provider
+                .send_transaction(tx.clone())
+                .await
+                .map_err(|e| SendFailure::NotSent(rpc_failure(e, name, &self.rpc)))?
+        };
         let hash = *pending.tx_hash();
         let receipt = self
             .wait_receipt(hash)

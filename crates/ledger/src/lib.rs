@@ -10,6 +10,7 @@ mod exec;
 pub mod gas;
 mod kernel;
 pub mod modules;
+pub mod rsa_key;
 mod state;
 mod tx;
 

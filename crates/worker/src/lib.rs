@@ -8,6 +8,7 @@ pub mod contribution;
 pub mod packager;
 pub mod schema;
 pub mod score;
+pub mod sdk;
 pub mod serve;
 pub mod tee;
 pub mod train;
@@ -25,5 +26,7 @@ pub use score::{Evaluation, Limits, Reason, RowHash, compute_score, evaluate};
 pub use serve::{Prediction, Receipt, ServeConfig, ServeStats, ServerHandle};
 pub use tee::{Attested, Attestor};
 pub use train::{ModelWorker, TrainingJob, TrainingOutcome, TrainingReport, load_registered_model};
-pub use verifier::{DEFAULT_FETCH_RETRY, DEFAULT_MAX_BLOB, Worker, WorkerConfig, describe_reason};
+pub use verifier::{
+    DEFAULT_FETCH_RETRY, DEFAULT_MAX_BLOB, UNSET_NODE_URL, Worker, WorkerConfig, describe_reason,
+};
 pub use verify::{FileInput, Verdict};

@@ -1,5 +1,5 @@
 //! The worker's side of attestation: evidence from the platform (or the dev TEE), bound to
-//! the worker's signing address and HPKE key, registered with VerifiedComputing for its iDAO
+//! the worker's signing address, HPKE key and (as a VerifiedComputing node) RSA key, registered with VerifiedComputing for its iDAO
 //! and refreshed before it ages out of the iDAO's TEE policy.
 
 use alloy_primitives::{Address, B256, Bytes, U256};
@@ -10,7 +10,10 @@ use lazai_abi::{
 use lazai_attest::source::Source;
 use lazai_attest::{Options, Policy, TcbStatus, binding};
 use lazai_client::Client;
+use std::sync::Arc;
 use tracing::info;
+
+use crate::sdk::node_key::NodeKey;
 
 /// What a successful attestation established.
 #[derive(Clone, Debug)]
@@ -35,6 +38,9 @@ pub struct Attestor {
     /// Also be a VerifiedComputing node (LazAI SDK jobs) when governance allows the iDAO's
     /// nodes to register; otherwise only attest for the iDAO (its flows).
     pub register_node: bool,
+    /// The node's RSA key, bound into the evidence and published as its `publicKey` when it
+    /// registers as a node (LazAI's SDK wraps passwords to it).
+    pub rsa_key: Option<Arc<NodeKey>>,
 }
 
 use alloy::providers::Provider as _;
@@ -87,7 +93,18 @@ impl Attestor {
             Ok(Some(block)) => block.header.timestamp,
             _ => unix_now(),
         };
-        let report_data = binding::report_data(chain_id, me, &self.hpke, issued);
+        let as_node = self.register_node
+            && client
+                .call(
+                    VERIFIED_COMPUTING_ADDRESS,
+                    V::nodeIdaoAllowedCall { idaoId: self.idao },
+                )
+                .await?;
+        // The RSA key is bound only where it is published: in a node registration.
+        let rsa = self.rsa_key.as_ref().filter(|_| as_node);
+        let rsa_hash = rsa.map(|k| k.public_key_hash());
+        let report_data =
+            binding::report_data_with_rsa(chain_id, me, &self.hpke, rsa_hash.as_ref(), issued);
         let source = self.source.clone();
         let evidence = tokio::task::spawn_blocking(move || source.evidence(&report_data))
             .await
@@ -117,13 +134,6 @@ impl Attestor {
                     self.idao, local.platform, local.measurement_hash
                 )
             })?;
-        let as_node = self.register_node
-            && client
-                .call(
-                    VERIFIED_COMPUTING_ADDRESS,
-                    V::nodeIdaoAllowedCall { idaoId: self.idao },
-                )
-                .await?;
         let receipt = if as_node {
             client
                 .send(
@@ -132,6 +142,7 @@ impl Attestor {
                         idaoId: self.idao,
                         url: self.url.clone(),
                         hpkePublicKey: B256::from(self.hpke),
+                        rsaPublicKey: rsa.map(|k| k.public_pem().to_string()).unwrap_or_default(),
                         evidence: Bytes::from(evidence.evidence),
                         collateral: Bytes::from(evidence.collateral),
                     },

@@ -137,6 +137,7 @@ impl ModelWorker {
             hpke: cfg.secret.public_key().to_bytes(),
             url: cfg.url.clone(),
             register_node: false,
+            rsa_key: None,
         };
         let attested = attestor
             .attest(&client, chain_id, me)

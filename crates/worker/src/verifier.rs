@@ -12,10 +12,13 @@
 //!    taken strictly in order because a flow's scores depend on what the flows before it
 //!    accepted; the deadline guarantees a pending flow closes.
 //! 2. serves LazAI's SDK path, when enabled: every VerifiedComputing job assigned to it that
-//!    is still submitted gets a proof (`addProof`, EIP-191 over the `ProofData`, score from the
-//!    same verification, uniqueness against the accepted set) and `completeJob`. A file the
-//!    verification rejects gets no proof (a proof's score is at least 1); the worker logs why
-//!    and leaves the job to its owner to cancel.
+//!    is still submitted and whose file carries a data key sealed to this node (this
+//!    network's own format) gets a proof (`addProof`, EIP-191 over the `ProofData`, score from
+//!    the same verification, uniqueness against the accepted set) and `completeJob`. A file
+//!    the verification rejects gets no proof (a proof's score is at least 1); the worker logs
+//!    why and leaves the job to its owner to cancel. Jobs of files contributed with LazAI's
+//!    SDK (OpenPGP, a password wrapped to the node's RSA key) wait for the SDK's
+//!    `POST /proof` ([`crate::sdk::proof_api`]), which the worker serves beside its polls.
 //!
 //! Plaintext never leaves [`crate::verify`]; logs name files by id and give reasons, never
 //! content.
@@ -23,11 +26,13 @@
 mod config;
 mod jobs;
 
-pub use config::{DEFAULT_FETCH_RETRY, DEFAULT_MAX_BLOB, WorkerConfig};
+pub use config::{DEFAULT_FETCH_RETRY, DEFAULT_MAX_BLOB, UNSET_NODE_URL, WorkerConfig};
 pub(crate) use config::{connect, file_input};
 
 use crate::schema::Schema;
 use crate::score::{Reason, RowHash};
+use crate::sdk::node_key::NodeKey;
+use crate::sdk::proof_api::{self, ProofService, SharedRows};
 use crate::tee::{Attested, Attestor};
 use crate::verify::{FileInput, Verdict, fetch_retrying, score_blob};
 use alloy_primitives::{Address, Bytes, U256};
@@ -38,7 +43,8 @@ use lazai_abi::{
 };
 use lazai_client::Client;
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::sync::Arc;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 use tracing::{debug, info, warn};
 
 /// Gas added to a results post per file in the flow, for anchoring and minting in case it is
@@ -71,20 +77,49 @@ pub struct Worker {
     attestor: Attestor,
     /// Its attestation on chain (refreshed halfway through its life).
     attested: Attested,
+    /// `accepted`, as the proof API reads it.
+    shared_accepted: SharedRows,
+    /// Jobs being served now, by the poll loop or the proof API.
+    busy: Arc<Mutex<HashSet<U256>>>,
+    /// The proof API, bound and waiting for [`Worker::run`].
+    api: Option<ProofApi>,
+}
+
+/// LazAI's node HTTP API of a worker, bound before the worker registers its URL.
+struct ProofApi {
+    listener: tokio::net::TcpListener,
+    addr: SocketAddr,
+    service: Arc<ProofService>,
 }
 
 impl Worker {
-    /// Connects to the node; refuses a secret that is not the iDAO's worker key.
+    /// Connects to the node (refusing a secret that is not the iDAO's worker key), binds the
+    /// proof API when it serves one, and attests.
     pub async fn new(cfg: WorkerConfig) -> Result<Self> {
         let (client, chain_id) = connect(&cfg).await?;
         let me = cfg.signer.address();
         let data_address = idao_data_address(cfg.idao);
+        let shared_accepted = SharedRows::default();
+        let busy = Arc::new(Mutex::new(HashSet::new()));
+        let api = match (&cfg.proof_api, cfg.serve_jobs) {
+            (Some(api), true) => Some(
+                Self::bind_api(&cfg, api, &client, &shared_accepted, &busy)
+                    .await
+                    .context("start the proof API")?,
+            ),
+            _ => None,
+        };
+        let url = match &api {
+            Some(api) if cfg.url == UNSET_NODE_URL => format!("http://{}", api.addr),
+            _ => cfg.url.clone(),
+        };
         let attestor = Attestor {
             source: cfg.tee.clone(),
             idao: cfg.idao,
             hpke: cfg.secret.public_key().to_bytes(),
-            url: cfg.url.clone(),
+            url,
             register_node: cfg.serve_jobs,
+            rsa_key: api.as_ref().map(|a| a.service.key.clone()),
         };
         let attested = attestor
             .attest(&client, chain_id, me)
@@ -104,7 +139,60 @@ impl Worker {
             proved_jobs: HashSet::new(),
             attestor,
             attested,
+            shared_accepted,
+            busy,
+            api,
         })
+    }
+
+    async fn bind_api(
+        cfg: &WorkerConfig,
+        api: &proof_api::ProofApiConfig,
+        client: &Client,
+        accepted: &SharedRows,
+        busy: &Arc<Mutex<HashSet<U256>>>,
+    ) -> Result<ProofApi> {
+        let listener = tokio::net::TcpListener::bind(api.listen)
+            .await
+            .with_context(|| format!("listen on {}", api.listen))?;
+        let addr = listener.local_addr()?;
+        let key = tokio::task::spawn_blocking(NodeKey::generate)
+            .await
+            .map_err(|e| anyhow!("RSA key generation failed: {e}"))??;
+        let service = Arc::new(ProofService {
+            client: client.clone(),
+            signer: cfg.signer.clone(),
+            idao: cfg.idao,
+            key: Arc::new(key),
+            fetch: api.fetch.clone(),
+            limits: cfg.limits,
+            max_plaintext: api.max_plaintext,
+            accepted: accepted.clone(),
+            proved_rows: SharedRows::default(),
+            busy: busy.clone(),
+            unwrap_lock: tokio::sync::Mutex::new(()),
+        });
+        Ok(ProofApi {
+            listener,
+            addr,
+            service,
+        })
+    }
+
+    /// Where the proof API listens, when it serves one.
+    pub fn proof_api_addr(&self) -> Option<SocketAddr> {
+        self.api.as_ref().map(|a| a.addr)
+    }
+
+    /// The URL registered with its node record.
+    pub fn node_url(&self) -> &str {
+        &self.attestor.url
+    }
+
+    /// Its RSA public key (PKCS#1 PEM), published as its node record's `publicKey`, when it
+    /// serves the proof API.
+    pub fn rsa_public_key(&self) -> Option<&str> {
+        self.api.as_ref().map(|a| a.service.key.public_pem())
     }
 
     /// This worker's node address.
@@ -117,9 +205,26 @@ impl Worker {
         self.accepted.len()
     }
 
-    /// Polls until `stop` resolves; a failed poll is logged and retried.
+    /// Polls until `stop` resolves; a failed poll is logged and retried. The proof API, if
+    /// any, serves until then too.
     pub async fn run(mut self, stop: impl std::future::Future<Output = ()>) {
         info!(node = %self.me, idao = %self.cfg.idao, "verifier worker started");
+        let (halt, halted) = tokio::sync::oneshot::channel::<()>();
+        let server = self.api.take().map(|api| {
+            info!(url = %self.attestor.url, listen = %api.addr, "proof API serving POST /proof");
+            let app = proof_api::router(api.service);
+            tokio::spawn(async move {
+                let shutdown = async {
+                    let _ = halted.await;
+                };
+                if let Err(e) = axum::serve(api.listener, app)
+                    .with_graceful_shutdown(shutdown)
+                    .await
+                {
+                    warn!(error = %e, "proof API stopped");
+                }
+            })
+        });
         tokio::pin!(stop);
         loop {
             if let Err(e) = self.poll().await {
@@ -129,6 +234,10 @@ impl Worker {
                 _ = &mut stop => break,
                 _ = tokio::time::sleep(self.cfg.poll) => {}
             }
+        }
+        let _ = halt.send(());
+        if let Some(server) = server {
+            let _ = server.await;
         }
         info!(node = %self.me, "verifier worker stopped");
     }
@@ -404,6 +513,9 @@ impl Worker {
         let accepted = Arc::make_mut(&mut self.accepted);
         accepted.extend(in_flow.iter().copied());
         debug!(flow = %id, rows = added, total = accepted.len(), "accepted rows ingested");
+        if let Ok(mut shared) = self.shared_accepted.write() {
+            *shared = Arc::clone(&self.accepted);
+        }
         Ok(())
     }
 }

@@ -17,6 +17,34 @@ fn dev_policy(max_age: u64) -> Policy {
 }
 
 #[test]
+fn an_rsa_key_is_bound_under_its_own_domain() {
+    let tee = Simulator::random();
+    let signer = Address::repeat_byte(7);
+    let hpke = [9u8; 32];
+    let rsa = binding::rsa_key_hash(b"a PKCS#1 DER public key");
+    let rd = binding::report_data_with_rsa(42, signer, &hpke, Some(&rsa), 1_000);
+    assert_eq!(
+        binding::report_data_with_rsa(42, signer, &hpke, None, 1_000),
+        binding::report_data(42, signer, &hpke, 1_000)
+    );
+    assert_ne!(rd, binding::report_data(42, signer, &hpke, 1_000));
+    let a = verify(&tee.quote(&rd), &[], 1_000, DEV).expect("dev quote");
+    assert_eq!(dev_policy(600).check(&a, &rd, 1_100), Ok(1_600));
+    // Evidence for one RSA key, or for none, does not pass for another.
+    let other = binding::rsa_key_hash(b"another key");
+    for expected in [
+        binding::report_data_with_rsa(42, signer, &hpke, Some(&other), 1_000),
+        binding::report_data(42, signer, &hpke, 1_000),
+        binding::report_data_with_rsa(43, signer, &hpke, Some(&rsa), 1_000),
+    ] {
+        assert!(matches!(
+            dev_policy(600).check(&a, &expected, 1_100),
+            Err(Error::ReportDataMismatch { .. })
+        ));
+    }
+}
+
+#[test]
 fn a_dev_quote_binds_the_workers_keys_and_is_accepted_only_when_enabled() {
     let tee = Simulator::random();
     let signer = Address::repeat_byte(7);

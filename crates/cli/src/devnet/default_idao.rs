@@ -5,7 +5,8 @@
 //! fee (see [`lazai_node::with_default_idao`]) — and runs two services in its process:
 //!
 //! - a verifier [`Worker`] (dev TEE) holding the iDAO's devnet worker secret, serving its flows
-//!   and LazAI SDK proof jobs;
+//!   and LazAI SDK proof jobs, with LazAI's node HTTP API (`POST /proof`) on loopback; its
+//!   RSA key is published as `DataRegistry.publicKey()` (signed by governance, dev account 0);
 //! - a flow [`Packager`] signing as the iDAO's owner, which packages every file shared with
 //!   the iDAO into a flow as soon as it sees it.
 //!
@@ -14,11 +15,14 @@
 
 use alloy_primitives::U256;
 use anyhow::Result;
-use lazai_abi::{IVsc, VSC_ADDRESS};
+use lazai_abi::{DATA_REGISTRY_ADDRESS, IDataRegistry, IVsc, VSC_ADDRESS};
 use lazai_blob::{BlobStore, Fetcher};
 use lazai_client::Client;
 use lazai_node::{DEVNET_OPERATOR_INDEX, DEVNET_WORKER_INDEX, dev_account, devnet_worker_secret};
+use lazai_worker::sdk::fetch::FetchPolicy;
+use lazai_worker::sdk::proof_api::ProofApiConfig;
 use lazai_worker::{Packager, Worker, WorkerConfig};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::sync::watch;
@@ -40,6 +44,7 @@ pub struct Services {
     tasks: Vec<JoinHandle<()>>,
     worker: alloy_primitives::Address,
     store: String,
+    node_url: String,
 }
 
 impl Services {
@@ -49,6 +54,10 @@ impl Services {
             self.worker
         );
         println!("  blob store {}", self.store);
+        println!(
+            "  LazAI SDK node {} (POST /proof; DataRegistry.publicKey() is its RSA key)",
+            self.node_url
+        );
         println!(
             "  try: lazai data contribute FILE --idao {DEFAULT_IDAO} --key <a private key above>"
         );
@@ -66,7 +75,7 @@ impl Services {
 
 /// Starts the default iDAO's services against the devnet at `rpc`, if its genesis set the
 /// default iDAO up (iDAO 1 configured with the devnet worker key); `None` otherwise.
-pub async fn start(rpc: &str, data_dir: &Path) -> Result<Option<Services>> {
+pub async fn start(rpc: &str, data_dir: &Path, proof_api: SocketAddr) -> Result<Option<Services>> {
     let idao = U256::from(DEFAULT_IDAO);
     let client = Client::read(rpc)?;
     let configured = client
@@ -91,7 +100,15 @@ pub async fn start(rpc: &str, data_dir: &Path) -> Result<Option<Services>> {
         poll: POLL,
         // The devnet's own worker always uses the dev TEE (the devnet's genesis enables it).
         tee: lazai_attest::source::Source::Dev(lazai_attest::dev::Simulator::random()),
-        url: "devnet://in-process".to_string(),
+        // A devnet's contributors serve their files from this machine.
+        proof_api: Some(ProofApiConfig {
+            listen: proof_api,
+            fetch: FetchPolicy {
+                allow_private: true,
+                ..FetchPolicy::default()
+            },
+            ..ProofApiConfig::default()
+        }),
         ..WorkerConfig::new(
             rpc,
             idao,
@@ -103,6 +120,10 @@ pub async fn start(rpc: &str, data_dir: &Path) -> Result<Option<Services>> {
     };
     let worker = Worker::new(cfg).await?;
     let tee = worker.attestation().platform;
+    let node_url = worker.node_url().to_string();
+    if let Some(key) = worker.rsa_public_key() {
+        publish_registry_key(rpc, key).await;
+    }
     let packager = Packager::new(rpc, dev_account(DEVNET_OPERATOR_INDEX)?, idao, POLL)?;
     let (stop, rx) = watch::channel(false);
     let stopped = |mut rx: watch::Receiver<bool>| async move {
@@ -119,5 +140,30 @@ pub async fn start(rpc: &str, data_dir: &Path) -> Result<Option<Services>> {
         tasks,
         worker: worker_address,
         store: config.storeUrl,
+        node_url,
     }))
+}
+
+/// Publishes the worker's RSA key as `DataRegistry.publicKey()` (LazAI's SDK wraps a file's
+/// password to it for `addPermissionForFile`), signing as the devnet's governance account
+/// (dev account 0). A devnet whose governance is another account keeps its key.
+async fn publish_registry_key(rpc: &str, pem: &str) {
+    let publish = async {
+        let client = Client::signing(rpc, dev_account(0)?, Duration::from_secs(30))?;
+        client
+            .send(
+                DATA_REGISTRY_ADDRESS,
+                IDataRegistry::updatePublicKeyCall {
+                    newPublicKey: pem.to_string(),
+                },
+                U256::ZERO,
+            )
+            .await
+    };
+    match publish.await {
+        Ok(_) => tracing::info!("DataRegistry.publicKey() is the default worker's RSA key"),
+        Err(e) => {
+            tracing::warn!(error = %format!("{e:#}"), "DataRegistry.publicKey() not published")
+        }
+    }
 }

@@ -80,6 +80,16 @@ pub struct DevnetArgs {
     /// (in-process devnets only: --processes sets up no default iDAO).
     #[arg(long)]
     pub no_default_idao: bool,
+    /// Where the default iDAO's worker serves LazAI's node HTTP API (`POST /proof`, for
+    /// contributions made with LazAI's SDK); its `http://` URL is registered on chain as the
+    /// node's URL and printed at start. Port 0 takes a free port.
+    #[arg(
+        long,
+        value_name = "ADDR",
+        default_value = "127.0.0.1:0",
+        conflicts_with = "processes"
+    )]
+    pub proof_api_addr: SocketAddr,
 }
 
 /// Loads `<dir>/genesis.json` if present, otherwise writes `genesis`. A restart resumes with
@@ -167,7 +177,7 @@ pub fn run(args: DevnetArgs, log_filter: &str) -> Result<()> {
             settings,
             keys,
             args.p2p_port,
-            !args.no_default_idao,
+            (!args.no_default_idao).then_some(args.proof_api_addr),
             &data_dir,
         )
         .await?;
@@ -193,8 +203,8 @@ pub fn run(args: DevnetArgs, log_filter: &str) -> Result<()> {
     Ok(())
 }
 
-/// Starts the validators of `settings` in this process and, with `default_idao`, the default
-/// iDAO's services ([`default_idao::start`]). The services reach the chain through the
+/// Starts the validators of `settings` in this process and, with `default_idao` (the address
+/// its worker's proof API listens on), the default iDAO's services ([`default_idao::start`]). The services reach the chain through the
 /// devnet's internal RPC listener, so they keep working when the public one is full. A p2p
 /// port that is taken fails here, before anything serves.
 pub async fn start_in_process<E>(
@@ -202,7 +212,7 @@ pub async fn start_in_process<E>(
     settings: NodeSettings,
     keys: Vec<lazai_consensus::keys::PrivateKey>,
     p2p_port: u16,
-    default_idao: bool,
+    default_idao: Option<SocketAddr>,
     data_dir: &Path,
 ) -> Result<(Devnet, Option<default_idao::Services>)>
 where
@@ -214,11 +224,12 @@ where
             Some(addr) => anyhow!("p2p port {} is in use; pass --p2p-port", addr.port()),
             None => e.into(),
         })?;
-    let services = if default_idao {
-        let rpc = format!("http://{}", devnet.internal_rpc_addr());
-        default_idao::start(&rpc, data_dir).await?
-    } else {
-        None
+    let services = match default_idao {
+        Some(proof_api) => {
+            let rpc = format!("http://{}", devnet.internal_rpc_addr());
+            default_idao::start(&rpc, data_dir, proof_api).await?
+        }
+        None => None,
     };
     Ok((devnet, services))
 }

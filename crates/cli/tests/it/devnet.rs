@@ -85,10 +85,16 @@ fn the_default_idao_verifies_while_the_public_rpc_is_full() {
     let runtime = settings.runtime().with_worker_threads(2);
     let work = dir.path().to_path_buf();
     cw_tokio::Runner::new(runtime).start(|context| async move {
-        let (devnet, services) =
-            lazai_cli::devnet::start_in_process(context, settings, keys, p2p, true, &data_dir)
-                .await
-                .expect("devnet starts");
+        let (devnet, services) = lazai_cli::devnet::start_in_process(
+            context,
+            settings,
+            keys,
+            p2p,
+            Some("127.0.0.1:0".parse().expect("addr")),
+            &data_dir,
+        )
+        .await
+        .expect("devnet starts");
         let services = services.expect("the default iDAO's services");
         let public = devnet.rpc_addr();
         assert_ne!(devnet.internal_rpc_addr(), public);

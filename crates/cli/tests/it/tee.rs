@@ -279,6 +279,7 @@ fn attested_workers_get_jobs_until_their_evidence_expires_or_the_policy_drops_th
                     idaoId: id,
                     url: "https://node8".into(),
                     hpkePublicKey: public.to_bytes().into(),
+                    rsaPublicKey: String::new(),
                     evidence: Bytes::from(Simulator::random().quote(&rd)),
                     collateral: Bytes::new(),
                 },

@@ -204,6 +204,7 @@ pub mod tee {
             idaoId: idao,
             url: format!("https://{node}.example"),
             hpkePublicKey: hpke,
+            rsaPublicKey: String::new(),
             evidence: evidence(chain_id, node, hpke, issued_at),
             collateral: Bytes::new(),
         }

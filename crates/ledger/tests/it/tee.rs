@@ -288,6 +288,7 @@ fn evidence_must_bind_the_callers_key_on_this_chain() {
             idaoId: idao,
             url: "https://n1".into(),
             hpkePublicKey: hpke,
+            rsaPublicKey: String::new(),
             evidence,
             collateral: Bytes::new(),
         }
@@ -595,6 +596,216 @@ fn a_node_is_judged_by_the_idao_it_registered_for_and_governance_keeps_control()
         VC,
         V::isAssignableCall {
             nodeAddress: n.addr(NODE2)
+        }
+    ));
+}
+
+const RSA_PEM: &str = include_str!("../fixtures/rsa2048.pem");
+const OTHER_RSA_PEM: &str = include_str!("../fixtures/rsa2048-b.pem");
+const SMALL_RSA_PEM: &str = include_str!("../fixtures/rsa1024.pem");
+
+/// `registerAttestedNode` calldata with an RSA key and evidence binding `bound` (`None`: the
+/// HPKE key only).
+fn register_with_rsa(n: &Net, node: usize, idao: U256, pem: &str, bound: Option<&str>) -> Vec<u8> {
+    let hpke = B256::repeat_byte(7);
+    let rsa = bound.map(|p| lazai_ledger::rsa_key::parse(p).expect("key").hash.0);
+    let rd = lazai_attest::binding::report_data_with_rsa(
+        CHAIN_ID,
+        n.addr(node),
+        &hpke.0,
+        rsa.as_ref(),
+        now(n),
+    );
+    V::registerAttestedNodeCall {
+        idaoId: idao,
+        url: "http://127.0.0.1:8000".into(),
+        hpkePublicKey: hpke,
+        rsaPublicKey: pem.into(),
+        evidence: lazai_attest::dev::Simulator::from_seed(n.addr(node).as_slice())
+            .quote(&rd)
+            .into(),
+        collateral: Bytes::new(),
+    }
+    .abi_encode()
+}
+
+fn update_public_key(pem: &str) -> Vec<u8> {
+    R::updatePublicKeyCall {
+        newPublicKey: pem.into(),
+    }
+    .abi_encode()
+}
+
+#[test]
+fn a_node_binds_its_rsa_key_and_only_an_attested_key_is_published() {
+    let mut n = Net::new();
+    let idao = new_idao(&mut n, "sdk");
+    n.ok(OWNER, REG, tee::dev_policy(idao), 0);
+    allow(&mut n, idao);
+    let key = lazai_ledger::rsa_key::parse(RSA_PEM).expect("key");
+
+    // The RSA key must be bound by the evidence: HPKE-only evidence, or evidence for another
+    // RSA key, does not register it.
+    for bound in [None, Some(OTHER_RSA_PEM)] {
+        let r = n.send(
+            NODE1,
+            VC,
+            register_with_rsa(&n, NODE1, idao, RSA_PEM, bound),
+            0,
+        );
+        assert!(!r.success);
+        assert!(refused_reason(&r.output).contains("report data does not bind"));
+    }
+    // Not a key, or too small a key.
+    for (bad, why) in [("0x1234", "PKCS#1"), (SMALL_RSA_PEM, "1024-bit")] {
+        let r = n.send(
+            NODE1,
+            VC,
+            register_with_rsa(&n, NODE1, idao, bad, Some(RSA_PEM)),
+            0,
+        );
+        assert!(!r.success);
+        let reason = V::InvalidRsaKey::abi_decode(&r.output)
+            .expect("InvalidRsaKey")
+            .reason;
+        assert!(reason.contains(why), "{reason}");
+    }
+    // Bound: the node record publishes the PEM (canonical form), and the node is assigned.
+    let crlf = RSA_PEM.replace('\n', "\r\n");
+    n.ok(
+        NODE1,
+        VC,
+        register_with_rsa(&n, NODE1, idao, &crlf, Some(RSA_PEM)),
+        0,
+    );
+    let node = n.view(
+        VC,
+        V::getNodeCall {
+            nodeAddress: n.addr(NODE1),
+        },
+    );
+    assert_eq!(node.publicKey, key.pem);
+    assert!(n.view(
+        VC,
+        V::isAssignableCall {
+            nodeAddress: n.addr(NODE1)
+        }
+    ));
+
+    // DataRegistry.publicKey(): governance only, an RSA key, attested by an active node now.
+    let r = n.send(ALICE, DATA_REGISTRY_ADDRESS, update_public_key(RSA_PEM), 0);
+    expect(
+        &r,
+        R::NotGovernance {
+            caller: n.addr(ALICE),
+        },
+    );
+    let r = n.send(
+        GOV,
+        DATA_REGISTRY_ADDRESS,
+        update_public_key("not a key"),
+        0,
+    );
+    assert!(
+        R::InvalidRsaKey::abi_decode(&r.output).is_ok(),
+        "{}",
+        r.output
+    );
+    let other = lazai_ledger::rsa_key::parse(OTHER_RSA_PEM).expect("key");
+    let r = n.send(
+        GOV,
+        DATA_REGISTRY_ADDRESS,
+        update_public_key(OTHER_RSA_PEM),
+        0,
+    );
+    expect(
+        &r,
+        R::KeyNotAttested {
+            keyHash: other.hash,
+        },
+    );
+    n.ok(GOV, DATA_REGISTRY_ADDRESS, update_public_key(&crlf), 0);
+    assert_eq!(n.view(DATA_REGISTRY_ADDRESS, R::publicKeyCall {}), key.pem);
+
+    // Evidence that no longer names the RSA key (plain submitAttestation) takes the node out
+    // of assignment, and its key can no longer be published.
+    let input = tee::submit(CHAIN_ID, idao, n.addr(NODE1), B256::repeat_byte(7), now(&n));
+    n.ok(NODE1, REG, input, 0);
+    assert!(!n.view(
+        VC,
+        V::isAssignableCall {
+            nodeAddress: n.addr(NODE1)
+        }
+    ));
+    let r = n.send(GOV, DATA_REGISTRY_ADDRESS, update_public_key(RSA_PEM), 0);
+    expect(&r, R::KeyNotAttested { keyHash: key.hash });
+    // Registering again with the key brings it back.
+    n.ok(
+        NODE1,
+        VC,
+        register_with_rsa(&n, NODE1, idao, RSA_PEM, Some(RSA_PEM)),
+        0,
+    );
+    assert!(n.view(
+        VC,
+        V::isAssignableCall {
+            nodeAddress: n.addr(NODE1)
+        }
+    ));
+}
+
+#[test]
+fn governance_adds_a_node_with_the_rsa_key_it_attested_and_no_other() {
+    let mut n = Net::new();
+    let idao = new_idao(&mut n, "sdk");
+    n.ok(OWNER, REG, tee::dev_policy(idao), 0);
+    allow(&mut n, idao);
+    n.ok(
+        NODE1,
+        VC,
+        register_with_rsa(&n, NODE1, idao, RSA_PEM, Some(RSA_PEM)),
+        0,
+    );
+    n.ok(
+        GOV,
+        VC,
+        V::removeNodeCall {
+            nodeAddress: n.addr(NODE1),
+        }
+        .abi_encode(),
+        0,
+    );
+    let add = |pem: &str| V::addNodeCall {
+        nodeAddress: Address::ZERO,
+        url: "http://node".into(),
+        publicKey: pem.into(),
+    };
+    let mut call = add(OTHER_RSA_PEM);
+    call.nodeAddress = n.addr(NODE1);
+    let r = n.send(GOV, VC, call.abi_encode(), 0);
+    expect(
+        &r,
+        V::RsaKeyNotAttested {
+            nodeAddress: n.addr(NODE1),
+        },
+    );
+    let mut call = add(RSA_PEM);
+    call.nodeAddress = n.addr(NODE1);
+    n.ok(GOV, VC, call.abi_encode(), 0);
+    let node = n.view(
+        VC,
+        V::getNodeCall {
+            nodeAddress: n.addr(NODE1),
+        },
+    );
+    assert_eq!(
+        node.publicKey,
+        lazai_ledger::rsa_key::parse(RSA_PEM).expect("key").pem
+    );
+    assert!(n.view(
+        VC,
+        V::isAssignableCall {
+            nodeAddress: n.addr(NODE1)
         }
     ));
 }

@@ -1,6 +1,7 @@
 //! How a verifier worker runs, and its first contact with the chain.
 
 use crate::score::Limits;
+use crate::sdk::proof_api::ProofApiConfig;
 use crate::verify::FileInput;
 use alloy::providers::Provider;
 use alloy_primitives::{Address, U256};
@@ -45,9 +46,16 @@ pub struct WorkerConfig {
     pub tx_timeout: Duration,
     /// Where its TEE evidence comes from (the platform, or the dev TEE).
     pub tee: Source,
-    /// The URL registered with its node record.
+    /// The URL registered with its node record; [`UNSET_NODE_URL`] means the proof API's
+    /// own address (`http://IP:PORT`) when it serves one.
     pub url: String,
+    /// Serve LazAI's node HTTP API (`POST /proof`) for the SDK's contributions; `None`: no
+    /// HTTP API (jobs whose files are in this network's own format are still served).
+    pub proof_api: Option<ProofApiConfig>,
 }
+
+/// The placeholder URL of a node that has no address of its own to register.
+pub const UNSET_NODE_URL: &str = "lazai-worker://";
 
 /// Largest ciphertext a worker fetches by default: 16 GiB.
 pub const DEFAULT_MAX_BLOB: u64 = 16 << 30;
@@ -80,7 +88,8 @@ impl WorkerConfig {
             serve_jobs: true,
             tx_timeout: Duration::from_secs(60),
             tee: Source::detect(None),
-            url: "lazai-worker://".to_string(),
+            url: UNSET_NODE_URL.to_string(),
+            proof_api: None,
         }
     }
 }

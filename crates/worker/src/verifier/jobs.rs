@@ -1,7 +1,9 @@
-//! LazAI's SDK path: VerifiedComputing jobs assigned to this worker get a proof (`addProof`,
-//! EIP-191 over the `ProofData`, score from the same verification) and `completeJob`.
+//! LazAI's SDK path for files in this network's format: VerifiedComputing jobs assigned to
+//! this worker whose file carries a data key sealed to it get a proof (`addProof`, EIP-191
+//! over the `ProofData`, score from the same verification) and `completeJob`.
 
 use super::{Worker, log_verdict};
+use crate::sdk::proof_api::claim_job;
 use alloy_primitives::{Bytes, U256};
 use alloy_signer::SignerSync;
 use anyhow::Result;
@@ -24,24 +26,53 @@ impl Worker {
             self.next_job += U256::from(1);
         }
         for job in std::mem::take(&mut self.retry_jobs) {
-            if let Err(e) = self.serve_job(job).await {
-                warn!(job = %job, error = %format!("{e:#}"), "job not served yet; will retry");
-                self.retry_jobs.insert(job);
+            match self.serve_job(job).await {
+                Ok(true) => {}
+                // Its file is not in this network's format yet: the SDK's `POST /proof`
+                // serves it, or its owner grants this node a sealed key later.
+                Ok(false) => {
+                    self.retry_jobs.insert(job);
+                }
+                Err(e) => {
+                    warn!(job = %job, error = %format!("{e:#}"), "job not served yet; will retry");
+                    self.retry_jobs.insert(job);
+                }
             }
         }
         Ok(())
     }
 
-    async fn serve_job(&mut self, id: U256) -> Result<()> {
+    /// Serves job `id` if it is this node's and open; `false` when it must wait (its file has
+    /// no data key sealed to this node, or the proof API is serving it now).
+    async fn serve_job(&mut self, id: U256) -> Result<bool> {
         let job = self
             .client
             .call(VERIFIED_COMPUTING_ADDRESS, V::getJobCall { jobId: id })
             .await?;
         if job.nodeAddress != self.me || job.status != V::JobStatus::Submitted {
-            return Ok(());
+            return Ok(true);
         }
+        if !self.proved_jobs.contains(&id) {
+            let sealed = self
+                .client
+                .call(
+                    DATA_REGISTRY_ADDRESS,
+                    R::getFilePermissionCall {
+                        fileId: job.fileId,
+                        account: self.me,
+                    },
+                )
+                .await?;
+            if sealed.is_empty() {
+                return Ok(false);
+            }
+        }
+        let busy = self.busy.clone();
+        let Some(_busy) = claim_job(&busy, id) else {
+            return Ok(false);
+        };
         if !self.proved_jobs.contains(&id) && !self.prove_job(id, job.fileId).await? {
-            return Ok(());
+            return Ok(true);
         }
         // A retry after a failed `completeJob` starts here: its proof is already on chain,
         // and a second `addProof` for the job would be refused.
@@ -54,7 +85,7 @@ impl Worker {
             .await?;
         self.proved_jobs.remove(&id);
         info!(job = %id, file = %job.fileId, "job completed");
-        Ok(())
+        Ok(true)
     }
 
     /// Verifies job `id`'s file and posts the signed proof; `false` when the file is rejected

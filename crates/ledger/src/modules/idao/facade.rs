@@ -35,16 +35,30 @@ pub(crate) fn attested_idao(
     Ok((!id.is_zero()).then_some(id))
 }
 
-/// Records evidence for the calling module's caller (see [`submit`]).
+/// Records evidence for the calling module's caller (see [`submit`]); `rsa_key_hash` names
+/// the RSA key the evidence binds too, if any.
 pub(crate) fn submit_attestation(
     call: &mut Call<'_>,
     idao: U256,
     hpke: B256,
+    rsa_key_hash: Option<B256>,
     evidence: &[u8],
     collateral: &[u8],
 ) -> Result<u64, ModuleError> {
     let node = call.caller;
     call.enter(IDAO_REGISTRY_ADDRESS, |c| {
-        submit(c, node, idao, hpke, evidence, collateral)
+        submit(c, node, idao, hpke, rsa_key_hash, evidence, collateral)
+    })
+}
+
+/// The HPKE key and RSA key hash (zero: none) of `node`'s attestation for `idao`, if it
+/// passes the iDAO's current policy now.
+pub(crate) fn attested_keys(
+    call: &mut Call<'_>,
+    idao: U256,
+    node: Address,
+) -> Result<Option<(B256, B256)>, ModuleError> {
+    call.enter(IDAO_REGISTRY_ADDRESS, |c| {
+        Ok(current(c, idao, node)?.map(|(_, a)| (a.hpkePublicKey, a.rsaKeyHash)))
     })
 }

@@ -8,7 +8,8 @@
 //!   `VerifiedComputing.registerAttestedNode`) for an iDAO: the chain verifies it with
 //!   `lazai-attest` at the block timestamp — vendor signatures, certificate chains, collateral
 //!   validity, TCB status — checks that its report data binds the caller's address and the
-//!   given HPKE key on this chain (`lazai_attest::binding`), and checks it against the iDAO's
+//!   given HPKE key (and RSA key, when a VerifiedComputing node registers one) on this chain
+//!   (`lazai_attest::binding`), and checks it against the iDAO's
 //!   policy. Gas: `lazai_attest::verification_gas` of the platform plus
 //!   `GAS_PER_EVIDENCE_BYTE` per byte of evidence and collateral, on top of calldata and
 //!   storage. The dev platform is accepted only when genesis set `dev_tee`.
@@ -147,6 +148,7 @@ pub(crate) fn submit(
     node: Address,
     idao: U256,
     hpke: B256,
+    rsa_key_hash: Option<B256>,
     evidence: &[u8],
     collateral: &[u8],
 ) -> Result<u64, ModuleError> {
@@ -178,7 +180,13 @@ pub(crate) fn submit(
         allow_dev: dev_enabled(call)?,
     };
     let attested = lazai_attest::verify(evidence, collateral, now, options).map_err(refused)?;
-    let expected = binding::report_data(call.block.chain_id, node, &hpke.0, 0);
+    let expected = binding::report_data_with_rsa(
+        call.block.chain_id,
+        node,
+        &hpke.0,
+        rsa_key_hash.as_ref().map(|h| &h.0),
+        0,
+    );
     let expires = to_policy(&policy)
         .check(&attested, &expected, now)
         .map_err(refused)?;
@@ -191,6 +199,7 @@ pub(crate) fn submit(
         hpkePublicKey: hpke,
         evidenceHash: keccak256(evidence),
         attestedAt: now,
+        rsaKeyHash: rsa_key_hash.unwrap_or_default(),
     };
     call.store_abi(&att_slot(idao, node), &record)?;
     call.store_u256(&node_slot(node), idao)?;
@@ -256,6 +265,7 @@ pub(crate) fn call(call: &mut Call<'_>, input: &[u8]) -> Result<Vec<u8>, ModuleE
             call.caller,
             c.idaoId,
             c.hpkePublicKey,
+            None,
             &c.evidence,
             &c.collateral,
         )?

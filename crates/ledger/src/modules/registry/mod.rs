@@ -18,7 +18,10 @@
 //! - `requestReward(fileId, proofIndex)` is the file owner's only, once per file: it checks the
 //!   proof's signer is an active node again and mints a verified DAT with `amount = score` and
 //!   URI = the file's URL to the owner (the DAT's legacy `mint`, through the minter role).
-//! - `updatePublicKey` is the governance address's only.
+//! - `updatePublicKey` is the governance address's only, and takes only a PKCS#1 PEM RSA key
+//!   (2048–4096 bits) that an active VerifiedComputing node attested now binds in its TEE
+//!   evidence (LazAI's SDK wraps a file's password to `publicKey()`; its private half must be
+//!   in a TEE). The key is stored in canonical PEM form.
 //!
 //! The proof signature is LazAI's format (no chain id in it): what binds a proof to this chain
 //! is that it can only be posted for a job assigned on this chain, once.
@@ -31,6 +34,7 @@ use super::verified::facade as verified;
 use super::vsc::facade as vsc;
 use crate::gas;
 use crate::kernel::{Call, Module, ModuleError, decode_call, revert_with};
+use crate::rsa_key;
 use alloy_primitives::{Address, U256};
 use alloy_sol_types::SolValue;
 use lazai_abi::registry::*;
@@ -242,9 +246,16 @@ impl Module for DataRegistry {
                     }));
                 }
                 check_len(&c.newPublicKey, MAX_KEY_BYTES)?;
-                call.store(PUBLIC_KEY, c.newPublicKey.clone().into_bytes().into())?;
+                call.charge(rsa_key::RSA_KEY_GAS)?;
+                let key = rsa_key::parse(&c.newPublicKey)
+                    .map_err(|reason| revert_with(R::InvalidRsaKey { reason }))?;
+                // Only the key of a worker attested now: its private half stays in a TEE.
+                if !verified::rsa_key_attested(call, key.hash)? {
+                    return Err(revert_with(R::KeyNotAttested { keyHash: key.hash }));
+                }
+                call.store(PUBLIC_KEY, key.pem.clone().into_bytes().into())?;
                 call.emit(&R::PublicKeyUpdated {
-                    newPublicKey: c.newPublicKey,
+                    newPublicKey: key.pem,
                 })?;
                 Ok(Vec::new())
             }
@@ -283,6 +294,7 @@ impl Module for DataRegistry {
             Calls::getFileProof(c) => Ok(Self::proof(call, c.fileId, c.index)?.abi_encode()),
             Calls::filesCount(_) => Ok(call.load_u256(FILES_N)?.abi_encode()),
             Calls::addProof(c) => Self::add_proof(call, c.fileId, c.proof),
+            Calls::jobProved(c) => Ok(job_has_proof(call, c.jobId)?.abi_encode()),
             Calls::requestReward(c) => Self::request_reward(call, c.fileId, c.proofIndex),
         }
     }

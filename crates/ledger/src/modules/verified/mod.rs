@@ -6,8 +6,11 @@
 //!   collateral)` for an iDAO governance allowed (`allowNodeIdao`): the evidence must pass
 //!   that iDAO's TEE policy and bind the caller's address and HPKE key; calling it again
 //!   refreshes the evidence. The governance address (genesis `governance`) may still `addNode`
-//!   (LazAI's ABI), but only a node attested now, for the iDAO it attested for; the record's
-//!   `publicKey` is always the attested HPKE key. A node is judged by the policy of the iDAO it
+//!   (LazAI's ABI), but only a node attested now, for the iDAO it attested for. A node may
+//!   bind an RSA key (PKCS#1 PEM, 2048–4096 bits) into its evidence too: the record's
+//!   `publicKey` is then that PEM, which LazAI's SDK wraps a contribution's password to;
+//!   without one it is the attested HPKE key's hex. A node is assigned jobs only while its
+//!   current attestation names the keys its record publishes. A node is judged by the policy of the iDAO it
 //!   was registered for (`nodeIdao`), whatever it attests for elsewhere. Governance removes
 //!   nodes (`removeNode`); a removed node cannot re-register itself, only governance can add
 //!   it again, and it keeps what it earned. At most [`MAX_NODES`] nodes are ever registered.
@@ -35,6 +38,7 @@ use crate::kernel::{
     Call, Module, ModuleError, decode_call, list_push, list_remove, load_address, revert_msg,
     revert_with,
 };
+use crate::rsa_key;
 use alloy_primitives::{Address, U256};
 use alloy_sol_types::{SolCall, SolValue};
 use lazai_abi::VERIFIED_COMPUTING_ADDRESS;
@@ -81,28 +85,46 @@ impl VerifiedComputing {
         Ok(())
     }
 
-    /// LazAI's `addNode`; the `publicKey` argument is replaced by the attested HPKE key.
+    /// LazAI's `addNode`: `public_key` must be the RSA key the node's evidence binds when it
+    /// binds one; without one the attested HPKE key's hex is recorded.
     fn add_node(
         &self,
         call: &mut Call<'_>,
         a: Address,
         url: String,
-        _public_key: String,
+        public_key: String,
     ) -> Result<Vec<u8>, ModuleError> {
         self.only_governance(call)?;
         if a == Address::ZERO {
             return Err(revert_with(V::InvalidNode {}));
         }
         // Governance vouches for the iDAO the node attested for; the node is judged by that
-        // iDAO's policy from now on, and its key is the one it attested.
+        // iDAO's policy from now on, and its keys are the ones it attested.
         let Some(idao) = idao_registry::attested_idao(call, a)? else {
             return Err(revert_with(V::NodeNotAttested { nodeAddress: a }));
         };
-        let Some(key) = idao_registry::attested_key(call, idao, a)? else {
+        let Some((hpke, rsa)) = idao_registry::attested_keys(call, idao, a)? else {
             return Err(revert_with(V::NodeNotAttested { nodeAddress: a }));
         };
+        let shown = if rsa.is_zero() {
+            hex_key(hpke)
+        } else {
+            let key = Self::rsa_key(call, &public_key)?;
+            if key.hash != rsa {
+                return Err(revert_with(V::RsaKeyNotAttested { nodeAddress: a }));
+            }
+            key.pem
+        };
         call.store_u256(&node_idao_slot(a), idao)?;
-        Self::activate(call, a, url, hex_key(key), false)
+        call.store(&node_keys_slot(a), keys_digest(hpke, rsa).to_vec().into())?;
+        Self::activate(call, a, url, shown, false)
+    }
+
+    /// Parses a PKCS#1 PEM RSA key, paying for the parse first.
+    fn rsa_key(call: &mut Call<'_>, pem: &str) -> Result<rsa_key::RsaKey, ModuleError> {
+        Self::check_string(pem)?;
+        call.charge(rsa_key::RSA_KEY_GAS)?;
+        rsa_key::parse(pem).map_err(|reason| revert_with(V::InvalidRsaKey { reason }))
     }
 
     fn register_attested(
@@ -118,15 +140,32 @@ impl VerifiedComputing {
                 nodeAddress: call.caller,
             }));
         }
+        let rsa = if c.rsaPublicKey.is_empty() {
+            None
+        } else {
+            Some(Self::rsa_key(call, &c.rsaPublicKey)?)
+        };
+        let rsa_hash = rsa.as_ref().map(|k| k.hash);
         let expires = idao_registry::submit_attestation(
             call,
             c.idaoId,
             c.hpkePublicKey,
+            rsa_hash,
             &c.evidence,
             &c.collateral,
         )?;
+        let shown = match rsa {
+            Some(key) => key.pem,
+            None => hex_key(c.hpkePublicKey),
+        };
         call.store_u256(&node_idao_slot(call.caller), c.idaoId)?;
-        Self::activate(call, call.caller, c.url, hex_key(c.hpkePublicKey), true)?;
+        call.store(
+            &node_keys_slot(call.caller),
+            keys_digest(c.hpkePublicKey, rsa_hash.unwrap_or_default())
+                .to_vec()
+                .into(),
+        )?;
+        Self::activate(call, call.caller, c.url, shown, true)?;
         Ok(expires.abi_encode())
     }
 
@@ -236,16 +275,9 @@ impl VerifiedComputing {
     }
 
     /// Whether active node `a` is attested now under the policy of the iDAO it was registered
-    /// for, with the HPKE key its record holds.
+    /// for, with the keys its record publishes.
     fn assignable(call: &mut Call<'_>, a: Address) -> Result<bool, ModuleError> {
-        let idao = call.load_u256(&node_idao_slot(a))?;
-        if idao.is_zero() {
-            return Ok(false);
-        }
-        let Some(key) = idao_registry::attested_key(call, idao, a)? else {
-            return Ok(false);
-        };
-        Ok(node(call, a)?.publicKey == hex_key(key))
+        Ok(facade::current_keys(call, a)?.is_some())
     }
 
     /// The first attested node from `activeNodeList[jobs mod active]` onwards, wrapping.

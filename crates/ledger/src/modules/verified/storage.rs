@@ -1,7 +1,7 @@
 //! VerifiedComputing's slot names (listed in the module docs) and record loaders.
 
 use crate::kernel::{Call, ModuleError, slot};
-use alloy_primitives::{Address, U256};
+use alloy_primitives::{Address, B256, U256, keccak256};
 use lazai_abi::verified::IVerifiedComputing as V;
 
 pub(super) const FEE: &[u8] = b"fee";
@@ -31,6 +31,9 @@ pub(super) fn node_idao_slot(a: Address) -> Vec<u8> {
 pub(super) fn allowed_idao_slot(idao: U256) -> Vec<u8> {
     slot(b"allowed-idao/", &[&w(idao)])
 }
+pub(super) fn node_keys_slot(a: Address) -> Vec<u8> {
+    slot(b"node-keys/", &[a.as_slice()])
+}
 pub(super) fn job_slot(id: U256) -> Vec<u8> {
     slot(b"job/", &[&w(id)])
 }
@@ -38,8 +41,14 @@ pub(super) fn file_jobs_slot(file: U256) -> Vec<u8> {
     slot(b"file-jobs/", &[&w(file)])
 }
 
+/// What a node record's keys are checked against: `keccak256(hpke ‖ rsaKeyHash)` of the
+/// attestation it registered with (`rsaKeyHash` zero without an RSA key).
+pub(super) fn keys_digest(hpke: B256, rsa_key_hash: B256) -> B256 {
+    keccak256([hpke.as_slice(), rsa_key_hash.as_slice()].concat())
+}
+
 /// How a node record shows an HPKE key: `0x` and 64 hex digits.
-pub(super) fn hex_key(key: alloy_primitives::B256) -> String {
+pub(super) fn hex_key(key: B256) -> String {
     format!("0x{}", alloy_primitives::hex::encode(key))
 }
 
