@@ -13,5 +13,6 @@ mod flow;
 mod lazai_abi;
 mod process;
 mod resubmit;
+mod sdk_journey;
 mod services;
 mod tee;

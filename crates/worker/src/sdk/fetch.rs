@@ -299,4 +299,105 @@ mod tests {
         assert!(checked_address("localhost", 80, false).await.is_err());
         assert!(checked_address("127.0.0.1", 80, true).await.is_ok());
     }
+
+    /// A server on 127.0.0.1: `/ok` 5 bytes, `/loop` redirects to itself, `/to-ok` to `/ok`,
+    /// `/huge` claims 10 GiB, `/endless` streams without a length, `/slow` never answers,
+    /// anything else 404.
+    async fn server() -> String {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut head = Vec::new();
+                    let mut b = [0u8; 1];
+                    while !head.ends_with(b"\r\n\r\n") {
+                        if s.read(&mut b).await.unwrap_or(0) != 1 {
+                            return;
+                        }
+                        head.push(b[0]);
+                    }
+                    let head = String::from_utf8_lossy(&head).to_string();
+                    let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
+                    let reply: &[u8] = match path.as_str() {
+                        "/ok" => b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
+                        "/loop" => {
+                            b"HTTP/1.1 302 Found\r\nLocation: /loop\r\nContent-Length: 0\r\n\r\n"
+                        }
+                        "/to-ok" => {
+                            b"HTTP/1.1 301 Moved\r\nLocation: /ok\r\nContent-Length: 0\r\n\r\n"
+                        }
+                        "/huge" => b"HTTP/1.1 200 OK\r\nContent-Length: 10737418240\r\n\r\n",
+                        "/endless" => {
+                            let _ = s
+                                .write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n")
+                                .await;
+                            let chunk = vec![0u8; 64 * 1024];
+                            while s.write_all(&chunk).await.is_ok() {}
+                            return;
+                        }
+                        "/slow" => {
+                            tokio::time::sleep(Duration::from_secs(30)).await;
+                            return;
+                        }
+                        _ => b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n",
+                    };
+                    let _ = s.write_all(reply).await;
+                });
+            }
+        });
+        format!("http://{addr}")
+    }
+
+    fn local(max_bytes: u64) -> FetchPolicy {
+        FetchPolicy {
+            max_bytes,
+            timeout: Duration::from_millis(500),
+            allow_private: true,
+            ..FetchPolicy::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn every_fetch_is_bounded() {
+        let base = server().await;
+        let get = |path: &str, max: u64| {
+            let url = format!("{base}{path}");
+            async move { fetch(&url, &local(max)).await }
+        };
+        assert_eq!(get("/ok", 1 << 20).await.expect("ok"), b"hello");
+        assert_eq!(get("/to-ok", 1 << 20).await.expect("redirected"), b"hello");
+        assert!(matches!(
+            get("/ok", 4).await,
+            Err(FetchError::TooLarge { limit: 4 })
+        ));
+        assert!(matches!(
+            get("/loop", 1 << 20).await,
+            Err(FetchError::TooManyRedirects(5))
+        ));
+        assert!(matches!(
+            get("/huge", 1 << 20).await,
+            Err(FetchError::TooLarge { .. })
+        ));
+        assert!(matches!(
+            get("/endless", 1 << 20).await,
+            Err(FetchError::TooLarge { .. })
+        ));
+        assert!(matches!(
+            get("/slow", 1 << 20).await,
+            Err(FetchError::Timeout(_))
+        ));
+        assert!(matches!(
+            get("/missing", 1 << 20).await,
+            Err(FetchError::Status { status: 404, .. })
+        ));
+        // Without allow_private, the same server is refused before any connection.
+        let err = fetch(&format!("{base}/ok"), &FetchPolicy::default())
+            .await
+            .expect_err("refused");
+        assert!(matches!(err, FetchError::PrivateAddress { .. }), "{err}");
+    }
 }
