@@ -3,6 +3,7 @@
 //! of validator processes that loses and regains a member, and `lazai dat` (DataAnchoringToken
 //! classes, tokens, usage and revenue) against a devnet.
 
+mod alith;
 mod cluster;
 mod contribute;
 mod dat;

@@ -329,7 +329,13 @@ async fn lazai_sdk_contribution_journey_ends_with_a_dat() {
     let bad = format!("{files}/tampered.gpg");
     let (file2, job2, _) = file_and_job(&user, &bad, &sha256).await;
     let (status, v) = post(&proof_url, request(job2, file2, &bad, &encryption_key)).await;
-    assert_eq!((status, error_type(&v)), (422, "undecryptable_file"), "{v}");
+    // OpenPGP cannot always tell an altered message from a wrong password (both fail the
+    // integrity check): either answer, never a proof.
+    assert_eq!(status, 422, "{v}");
+    assert!(
+        ["wrong_key", "undecryptable_file"].contains(&error_type(&v)),
+        "{v}"
+    );
     assert!(!proved(&user, job2).await);
     let gone = format!("{files}/gone.gpg");
     let (file3, job3, _) = file_and_job(&user, &gone, &sha256).await;

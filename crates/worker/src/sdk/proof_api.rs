@@ -567,12 +567,14 @@ fn fetch_refusal(e: FetchError) -> ProofError {
 
 fn pgp_refusal(e: PgpError) -> ProofError {
     let (status, code, message) = match &e {
-        PgpError::WrongPassword => (
+        // The detail is left out on purpose: one answer for every wrong password, whether
+        // it came from a bad RSA padding or a real wrapped password (see `node_key`).
+        PgpError::WrongPassword(_) => (
             StatusCode::UNPROCESSABLE_ENTITY,
             "wrong_key",
-            "the file does not decrypt with the password encryption_key carries: wrap the \
-             password to this node's publicKey (VerifiedComputing.getNode) and encrypt the \
-             file with that password"
+            "the file does not decrypt with the password encryption_key carries, or it was \
+             altered: wrap the password to this node's publicKey (VerifiedComputing.getNode) \
+             and encrypt the file with that password"
                 .to_string(),
         ),
         PgpError::TooLarge { .. } => (
