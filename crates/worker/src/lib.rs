@@ -8,6 +8,7 @@ pub mod contribution;
 pub mod packager;
 pub mod schema;
 pub mod score;
+pub mod sdk;
 pub mod serve;
 pub mod tee;
 pub mod train;
