@@ -1,6 +1,7 @@
 //! Checking a decrypted contribution against its iDAO's [`Schema`] and scoring it.
 //!
-//! [`evaluate`] streams the file row by row and returns an [`Evaluation`]: a score in
+//! [`evaluate`] streams the file row by row (line by line for the `"text"` format, see
+//! [`crate::sdk::text`]) and returns an [`Evaluation`]: a score in
 //! `1..=10000`, or 0 and a [`Reason`] when the file is rejected. Independent workers must agree
 //! on the result exactly, so it depends only on the bytes, the schema, the set of rows accepted
 //! before (`seen`) and the [`Limits`]: integer arithmetic only, no floating point in the score,
@@ -90,20 +91,30 @@
 //!
 //! One row at a time is held (at most [`Limits::max_row_bytes`]), plus the hashes of the file's
 //! unique valid rows: 16 bytes each in [`Evaluation::new_rows`] and in a set.
+//!
+//! # Files from LazAI's SDK
+//!
+//! LazAI's SDKs contribute free text (Markdown prose) as often as tables. [`evaluate_sdk`] is
+//! [`evaluate`] for files that came through the SDK: with the schema's format `"any"`, a file
+//! that is neither a CSV table nor JSON Lines ([`Reason::Malformed`]) is scored as text
+//! ([`crate::sdk::text`]) instead of being rejected. Every other verdict is [`evaluate`]'s, and
+//! an iDAO that declares `"csv"` or `"jsonl"` still refuses prose; [`evaluate`] itself (the
+//! flow path) keeps rejecting prose for `"any"`.
 
 mod csv;
 mod jsonl;
-mod row_hash;
-mod source;
-mod tally;
-mod verdict;
+pub(crate) mod row_hash;
+pub(crate) mod source;
+pub(crate) mod tally;
+pub(crate) mod verdict;
 
 pub use row_hash::{CELL_SEPARATOR, RowHash};
 
 use crate::schema::{Format, Schema};
+use crate::sdk::text;
 use source::Source;
 use std::io::BufRead;
-use tally::{Reject, Tally};
+use tally::{Reject, Tally, Units};
 pub use verdict::{Evaluation, Limits, Reason, compute_score};
 
 /// Checks `input` against `schema` and scores it.
@@ -116,12 +127,32 @@ pub fn evaluate(
     seen: &impl Fn(&RowHash) -> bool,
     limits: &Limits,
 ) -> Evaluation {
+    if schema.format() == Format::Text {
+        return text::evaluate_text(input, schema, seen, limits);
+    }
     let mut src = Source::new(input, limits);
-    let mut tally = Tally::new(seen, limits);
+    let mut tally = Tally::new(Units::Rows, seen, limits);
     match read(&mut src, schema, &mut tally) {
         Ok(()) => tally.finish(schema),
         Err(reject) => Evaluation::rejected(reject.reason, reject.detail),
     }
+}
+
+/// [`evaluate`] for a file contributed through LazAI's SDK (see the
+/// [module docs](self#files-from-lazais-sdk)): with the format `"any"`, a file that is neither
+/// a CSV table nor JSON Lines is scored as free text. `plaintext` is the decrypted file; the
+/// other arguments are [`evaluate`]'s. Never panics.
+pub fn evaluate_sdk(
+    plaintext: &[u8],
+    schema: &Schema,
+    seen: &impl Fn(&RowHash) -> bool,
+    limits: &Limits,
+) -> Evaluation {
+    let table = evaluate(plaintext, schema, seen, limits);
+    if schema.format() == Format::Any && table.reason == Reason::Malformed {
+        return text::evaluate_text(plaintext, schema, seen, limits);
+    }
+    table
 }
 
 fn read<R: std::io::Read, F: Fn(&RowHash) -> bool>(

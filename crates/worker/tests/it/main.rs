@@ -11,6 +11,7 @@ mod reason;
 mod rejects;
 mod schema;
 mod sdk_pgp;
+mod sdk_text;
 mod structure;
 mod wine;
 
