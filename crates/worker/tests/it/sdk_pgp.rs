@@ -29,6 +29,8 @@ const ARMORED: &[u8] = include_bytes!("../fixtures/sdk/plain.md.asc");
 const BOMB: &[u8] = include_bytes!("../fixtures/sdk/bomb.gpg");
 /// `plain.md` encrypted by gpg to a throwaway public key.
 const PUBKEY: &[u8] = include_bytes!("../fixtures/sdk/pubkey.gpg");
+/// `plain.md` signed with that key and encrypted with the password (`gpg --sign --symmetric`).
+const SIGNED: &[u8] = include_bytes!("../fixtures/sdk/signed.gpg");
 /// The SDK password of devnet contributor account 1.
 pub const PASSWORD: &str = include_str!("../fixtures/sdk/password.txt");
 
@@ -152,6 +154,11 @@ fn gpg_binary_and_armored_output_decrypt() {
             .into_bytes(),
     );
     assert_eq!(open(&crlf, PASSWORD.as_bytes()).expect("crlf"), PLAIN);
+}
+
+#[test]
+fn a_signed_message_is_read_without_its_signature_checked() {
+    assert_eq!(open(SIGNED, PASSWORD.as_bytes()).expect("signed"), PLAIN);
 }
 
 #[test]
