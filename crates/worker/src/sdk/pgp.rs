@@ -573,6 +573,11 @@ mod tests {
             read_bounded(&mut &b"x"[..], 0),
             Err(Bounded::TooLarge)
         ));
+        // An endless stream (what a compression bomb looks like from here) stops at the limit.
+        assert!(matches!(
+            read_bounded(&mut io::repeat(0), 1 << 20),
+            Err(Bounded::TooLarge)
+        ));
     }
 
     #[test]
