@@ -26,7 +26,8 @@ pub use contribution::register::{
 pub use contribution::{Contribution, Encrypted, FileHash, contribute, encrypt_for};
 pub use packager::{Packager, flow_fee};
 pub use schema::{Column, ColumnType, Format, Schema, SchemaError};
-pub use score::{Evaluation, Limits, Reason, RowHash, compute_score, evaluate, evaluate_sdk};
+pub use score::{Evaluation, Limits, Reason, RowHash, compute_score, evaluate};
+pub use sdk::text::evaluate_sdk;
 pub use serve::{Prediction, Receipt, ServeConfig, ServeStats, ServerHandle};
 pub use tee::{Attested, Attestor};
 pub use train::{ModelWorker, TrainingJob, TrainingOutcome, TrainingReport, load_registered_model};

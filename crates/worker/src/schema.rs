@@ -23,7 +23,7 @@
 //! examples contribute — scored line by line as [`crate::sdk::text`] describes: it has lines,
 //! not columns, so `columns` and `delimiter` are errors, and `minValidPercent` is the share of
 //! its lines that must be valid. (With `"any"`, prose is rejected, except for files contributed
-//! through the SDK: see [`crate::score::evaluate_sdk`].)
+//! through the SDK: see [`crate::sdk::text::evaluate_sdk`].)
 //!
 //! Column types: `"int"` (an `i64`), `"float"` (a finite `f64`), `"bool"` (`true` or `false`,
 //! lower case), `"string"` and `"any"` (anything); `type` defaults to `"any"`. A column that is

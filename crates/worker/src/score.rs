@@ -94,17 +94,18 @@
 //!
 //! # Files from LazAI's SDK
 //!
-//! LazAI's SDKs contribute free text (Markdown prose) as often as tables. [`evaluate_sdk`] is
-//! [`evaluate`] for files that came through the SDK: with the schema's format `"any"`, a file
-//! that is neither a CSV table nor JSON Lines ([`Reason::Malformed`]) is scored as text
-//! ([`crate::sdk::text`]) instead of being rejected. Every other verdict is [`evaluate`]'s, and
-//! an iDAO that declares `"csv"` or `"jsonl"` still refuses prose; [`evaluate`] itself (the
-//! flow path) keeps rejecting prose for `"any"`.
+//! LazAI's SDKs contribute free text (Markdown prose) as often as tables.
+//! [`crate::sdk::text::evaluate_sdk`] is [`evaluate`] for files that came through the SDK:
+//! with the schema's format `"any"`, a file that is neither a CSV table nor JSON Lines
+//! ([`Reason::Malformed`]) is scored as text instead of being rejected. Every other verdict is
+//! [`evaluate`]'s, and an iDAO that declares `"csv"` or `"jsonl"` still refuses prose;
+//! [`evaluate`] itself (the flow path) keeps rejecting prose for `"any"`.
 
 mod csv;
 mod jsonl;
 pub(crate) mod row_hash;
 pub(crate) mod source;
+pub(crate) mod table;
 pub(crate) mod tally;
 pub(crate) mod verdict;
 
@@ -112,9 +113,7 @@ pub use row_hash::{CELL_SEPARATOR, RowHash};
 
 use crate::schema::{Format, Schema};
 use crate::sdk::text;
-use source::Source;
 use std::io::BufRead;
-use tally::{Reject, Tally, Units};
 pub use verdict::{Evaluation, Limits, Reason, compute_score};
 
 /// Checks `input` against `schema` and scores it.
@@ -127,59 +126,10 @@ pub fn evaluate(
     seen: &impl Fn(&RowHash) -> bool,
     limits: &Limits,
 ) -> Evaluation {
-    if schema.format() == Format::Text {
-        return text::evaluate_text(input, schema, seen, limits);
-    }
-    let mut src = Source::new(input, limits);
-    let mut tally = Tally::new(Units::Rows, seen, limits);
-    match read(&mut src, schema, &mut tally) {
-        Ok(()) => tally.finish(schema),
-        Err(reject) => Evaluation::rejected(reject.reason, reject.detail),
-    }
-}
-
-/// [`evaluate`] for a file contributed through LazAI's SDK (see the
-/// [module docs](self#files-from-lazais-sdk)): with the format `"any"`, a file that is neither
-/// a CSV table nor JSON Lines is scored as free text. `plaintext` is the decrypted file; the
-/// other arguments are [`evaluate`]'s. Never panics.
-pub fn evaluate_sdk(
-    plaintext: &[u8],
-    schema: &Schema,
-    seen: &impl Fn(&RowHash) -> bool,
-    limits: &Limits,
-) -> Evaluation {
-    let table = evaluate(plaintext, schema, seen, limits);
-    if schema.format() == Format::Any && table.reason == Reason::Malformed {
-        return text::evaluate_text(plaintext, schema, seen, limits);
-    }
-    table
-}
-
-fn read<R: std::io::Read, F: Fn(&RowHash) -> bool>(
-    src: &mut Source<R>,
-    schema: &Schema,
-    tally: &mut Tally<'_, F>,
-) -> Result<(), Reject> {
-    let first = src
-        .skip_blank_lines()
-        .map_err(|s| tally.stopped(s, "the first line"))?;
-    let Some(first) = first else {
-        return Err(Reject::new(
-            Reason::Empty,
-            "the file is empty or only whitespace",
-        ));
-    };
-    let jsonl = first == b'{';
-    match (schema.format(), jsonl) {
-        (Format::Csv, true) => Err(Reject::new(
-            Reason::SchemaMismatch,
-            "the schema expects CSV but the file starts like JSON Lines",
-        )),
-        (Format::Jsonl, false) => Err(Reject::new(
-            Reason::SchemaMismatch,
-            "the schema expects JSON Lines but the file does not start with '{'",
-        )),
-        (_, true) => jsonl::read(src, schema, tally),
-        (_, false) => csv::read(src, schema, tally),
+    match schema.format() {
+        Format::Text => text::evaluate_text(input, schema, seen, limits),
+        Format::Csv | Format::Jsonl | Format::Any => {
+            table::evaluate_table(input, schema, seen, limits)
+        }
     }
 }

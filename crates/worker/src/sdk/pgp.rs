@@ -79,13 +79,6 @@ pub const MAX_COMPRESSION_LAYERS: usize = 2;
 /// How many plaintext bytes are read at a time.
 const READ_CHUNK: usize = 8 * 1024;
 
-/// The message of [`PgpError::WrongPassword`] when the format cannot tell.
-const V1_AMBIGUOUS: &str = "the integrity check (MDC) failed; with SEIPD v1 encryption a wrong \
-                            password and an altered message look the same";
-/// The message of [`PgpError::WrongPassword`] when the password packet refuses the password.
-const PACKET_REFUSES: &str = "its password packet does not decrypt with this password, or was \
-                              altered";
-
 /// Why a message could not be opened. The messages never quote the plaintext.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PgpError {
@@ -100,9 +93,13 @@ pub enum PgpError {
     NotSymmetric(String),
 
     /// The password does not open the message — or the message was altered where the format
-    /// cannot tell the difference (see the [module docs](self)).
-    #[error("the password does not open the message, or the message was altered: {0}")]
-    WrongPassword(&'static str),
+    /// cannot tell the difference (see the [module docs](self)): the password packet refuses
+    /// the password, or (SEIPD v1) the integrity check fails after it.
+    #[error(
+        "the password does not open the message, or the message was altered (OpenPGP's \
+         password encryption fails the same check for both)"
+    )]
+    WrongPassword,
 
     /// The password opened the message but its content fails an integrity check (an AEAD tag
     /// after an authenticated password packet), or the decrypted content is not a well-formed
@@ -142,15 +139,14 @@ pub fn decrypt_symmetric(
     let outline = outline(&binary)?;
     let keys = session_keys(&outline, password)?;
 
-    let mut last = PgpError::WrongPassword(PACKET_REFUSES);
     for key in keys {
         match open_with(&binary, key.key, key.authenticated, max_plaintext) {
             // Another password packet may hold the key (only ever with several packets).
-            Err(e @ PgpError::WrongPassword(_)) => last = e,
+            Err(PgpError::WrongPassword) => {}
             other => return other,
         }
     }
-    Err(last)
+    Err(PgpError::WrongPassword)
 }
 
 /// The binary packets of `message`: the bytes themselves, or the armor's content.
@@ -358,7 +354,7 @@ fn session_keys(outline: &Outline, password: &[u8]) -> Result<Vec<Candidate>, Pg
                 refused = Some(match e {
                     RpgpError::Unsupported { message, .. }
                     | RpgpError::Unimplemented { message, .. } => PgpError::Unsupported(message),
-                    _ => PgpError::WrongPassword(PACKET_REFUSES),
+                    _ => PgpError::WrongPassword,
                 });
             }
         }
@@ -534,7 +530,7 @@ fn integrity(stage: Stage) -> PgpError {
         Stage::Decrypted {
             authenticated: true,
         } => PgpError::Tampered("an integrity check (AEAD tag) of the encrypted data failed"),
-        Stage::Framing | Stage::Decrypted { .. } => PgpError::WrongPassword(V1_AMBIGUOUS),
+        Stage::Framing | Stage::Decrypted { .. } => PgpError::WrongPassword,
     }
 }
 

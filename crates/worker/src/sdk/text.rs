@@ -1,5 +1,5 @@
 //! Scoring free text: the schema format `"text"`, and prose contributed through LazAI's SDK to
-//! an iDAO whose format is `"any"` ([`crate::score::evaluate_sdk`]).
+//! an iDAO whose format is `"any"` ([`evaluate_sdk`]).
 //!
 //! LazAI's SDK examples contribute Markdown and prose rather than tables. A text file is
 //! scored line by line with the same bookkeeping as a table's rows, so that the score is
@@ -61,9 +61,10 @@
 
 use std::io::{BufRead, Read};
 
-use crate::schema::Schema;
+use crate::schema::{Format, Schema};
 use crate::score::row_hash::RowHash;
 use crate::score::source::Source;
+use crate::score::table::evaluate_table;
 use crate::score::tally::{Reject, Tally, Units};
 use crate::score::verdict::{Evaluation, Limits, Reason};
 
@@ -101,6 +102,28 @@ fn is_ordinary(c: char) -> bool {
         || c == ' '
         || c.is_ascii_punctuation()
         || COMMON_PUNCTUATION.contains(&c)
+}
+
+/// [`crate::score::evaluate`] for a file contributed through LazAI's SDK: with the format
+/// `"any"`, a file that the table readers reject as neither a CSV table nor JSON Lines
+/// ([`Reason::Malformed`]) is scored as text (the [module docs](self)) instead. Every other
+/// verdict is the table's, so an iDAO that declares `"csv"` or `"jsonl"` still refuses prose;
+/// a `"text"` iDAO scores text as on the flow path. `plaintext` is the decrypted file; `seen`
+/// and `limits` are as for [`crate::score::evaluate`]. Never panics.
+pub fn evaluate_sdk(
+    plaintext: &[u8],
+    schema: &Schema,
+    seen: &impl Fn(&RowHash) -> bool,
+    limits: &Limits,
+) -> Evaluation {
+    if schema.format() == Format::Text {
+        return evaluate_text(plaintext, schema, seen, limits);
+    }
+    let table = evaluate_table(plaintext, schema, seen, limits);
+    if schema.format() == Format::Any && table.reason == Reason::Malformed {
+        return evaluate_text(plaintext, schema, seen, limits);
+    }
+    table
 }
 
 /// Scores `input` as text against `schema`'s `minValidPercent` (its format is not looked at:
