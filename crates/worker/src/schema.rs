@@ -10,14 +10,20 @@
 //!
 //! | field | meaning | default |
 //! |---|---|---|
-//! | `format` | `"csv"`, `"jsonl"` or `"any"` (per file: JSON Lines if the first non-whitespace byte is `{`, else CSV) | `"any"` |
+//! | `format` | `"csv"`, `"jsonl"`, `"text"` (free UTF-8 text, see below) or `"any"` (per file: JSON Lines if the first non-whitespace byte is `{`, else CSV) | `"any"` |
 //! | `delimiter` | CSV only: one ASCII character other than `"`, CR and LF | the most frequent of `,` `;` TAB in the header line; ties go to `,` |
 //! | `columns` | the declared columns, in order: `name`, `type`, `required` | the file's header (CSV) or the first object's keys (JSONL), all `"any"` and required |
-//! | `minValidPercent` | the share of rows (0–100) that must be valid | 50 |
+//! | `minValidPercent` | the share of rows (lines, for text) (0–100) that must be valid | 50 |
 //!
 //! Without `columns`, the file's structure is checked strictly (a CSV table with a header, or
 //! JSON Lines of objects) and each column is typed by its first value; see
 //! [`crate::score`].
+//!
+//! With `"text"` the file is free UTF-8 text — prose, Markdown, notes, what LazAI's SDK
+//! examples contribute — scored line by line as [`crate::sdk::text`] describes: it has lines,
+//! not columns, so `columns` and `delimiter` are errors, and `minValidPercent` is the share of
+//! its lines that must be valid. (With `"any"`, prose is rejected, except for files contributed
+//! through the SDK: see [`crate::sdk::text::evaluate_sdk`].)
 //!
 //! Column types: `"int"` (an `i64`), `"float"` (a finite `f64`), `"bool"` (`true` or `false`,
 //! lower case), `"string"` and `"any"` (anything); `type` defaults to `"any"`. A column that is
@@ -69,6 +75,14 @@ pub enum SchemaError {
     /// `delimiter` is set although `format` is `"jsonl"`.
     #[error("delimiter only applies to CSV, but the format is \"jsonl\"")]
     DelimiterWithJsonl,
+
+    /// `delimiter` is set although `format` is `"text"`.
+    #[error("delimiter only applies to CSV, but the format is \"text\"")]
+    DelimiterWithText,
+
+    /// `columns` is set although `format` is `"text"`, which has lines, not columns.
+    #[error("columns do not apply to the format \"text\": text is scored by lines")]
+    ColumnsWithText,
 
     /// `columns` is an empty list.
     #[error("columns is empty; leave it out to take the columns from the file")]
@@ -129,17 +143,20 @@ pub enum Format {
     Csv,
     /// JSON Lines: one JSON object per line.
     Jsonl,
+    /// Free UTF-8 text, scored by lines ([`crate::sdk::text`]).
+    Text,
     /// Decided per file: JSON Lines if the first non-whitespace byte is `{`, else CSV.
     #[default]
     Any,
 }
 
 impl Format {
-    /// The schema spelling: `"csv"`, `"jsonl"` or `"any"`.
+    /// The schema spelling: `"csv"`, `"jsonl"`, `"text"` or `"any"`.
     pub fn as_str(self) -> &'static str {
         match self {
             Format::Csv => "csv",
             Format::Jsonl => "jsonl",
+            Format::Text => "text",
             Format::Any => "any",
         }
     }
@@ -277,8 +294,15 @@ impl Schema {
                 _ => return Err(SchemaError::Delimiter(d)),
             },
         };
-        if delimiter.is_some() && raw.format == Format::Jsonl {
-            return Err(SchemaError::DelimiterWithJsonl);
+        if delimiter.is_some() {
+            match raw.format {
+                Format::Jsonl => return Err(SchemaError::DelimiterWithJsonl),
+                Format::Text => return Err(SchemaError::DelimiterWithText),
+                Format::Csv | Format::Any => {}
+            }
+        }
+        if raw.columns.is_some() && raw.format == Format::Text {
+            return Err(SchemaError::ColumnsWithText);
         }
 
         let columns = match raw.columns {

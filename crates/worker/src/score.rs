@@ -1,6 +1,7 @@
 //! Checking a decrypted contribution against its iDAO's [`Schema`] and scoring it.
 //!
-//! [`evaluate`] streams the file row by row and returns an [`Evaluation`]: a score in
+//! [`evaluate`] streams the file row by row (line by line for the `"text"` format, see
+//! [`crate::sdk::text`]) and returns an [`Evaluation`]: a score in
 //! `1..=10000`, or 0 and a [`Reason`] when the file is rejected. Independent workers must agree
 //! on the result exactly, so it depends only on the bytes, the schema, the set of rows accepted
 //! before (`seen`) and the [`Limits`]: integer arithmetic only, no floating point in the score,
@@ -90,20 +91,29 @@
 //!
 //! One row at a time is held (at most [`Limits::max_row_bytes`]), plus the hashes of the file's
 //! unique valid rows: 16 bytes each in [`Evaluation::new_rows`] and in a set.
+//!
+//! # Files from LazAI's SDK
+//!
+//! LazAI's SDKs contribute free text (Markdown prose) as often as tables.
+//! [`crate::sdk::text::evaluate_sdk`] is [`evaluate`] for files that came through the SDK:
+//! with the schema's format `"any"`, a file that is neither a CSV table nor JSON Lines
+//! ([`Reason::Malformed`]) is scored as text instead of being rejected. Every other verdict is
+//! [`evaluate`]'s, and an iDAO that declares `"csv"` or `"jsonl"` still refuses prose;
+//! [`evaluate`] itself (the flow path) keeps rejecting prose for `"any"`.
 
 mod csv;
 mod jsonl;
-mod row_hash;
-mod source;
-mod tally;
-mod verdict;
+pub(crate) mod row_hash;
+pub(crate) mod source;
+pub(crate) mod table;
+pub(crate) mod tally;
+pub(crate) mod verdict;
 
 pub use row_hash::{CELL_SEPARATOR, RowHash};
 
 use crate::schema::{Format, Schema};
-use source::Source;
+use crate::sdk::text;
 use std::io::BufRead;
-use tally::{Reject, Tally};
 pub use verdict::{Evaluation, Limits, Reason, compute_score};
 
 /// Checks `input` against `schema` and scores it.
@@ -116,39 +126,10 @@ pub fn evaluate(
     seen: &impl Fn(&RowHash) -> bool,
     limits: &Limits,
 ) -> Evaluation {
-    let mut src = Source::new(input, limits);
-    let mut tally = Tally::new(seen, limits);
-    match read(&mut src, schema, &mut tally) {
-        Ok(()) => tally.finish(schema),
-        Err(reject) => Evaluation::rejected(reject.reason, reject.detail),
-    }
-}
-
-fn read<R: std::io::Read, F: Fn(&RowHash) -> bool>(
-    src: &mut Source<R>,
-    schema: &Schema,
-    tally: &mut Tally<'_, F>,
-) -> Result<(), Reject> {
-    let first = src
-        .skip_blank_lines()
-        .map_err(|s| tally.stopped(s, "the first line"))?;
-    let Some(first) = first else {
-        return Err(Reject::new(
-            Reason::Empty,
-            "the file is empty or only whitespace",
-        ));
-    };
-    let jsonl = first == b'{';
-    match (schema.format(), jsonl) {
-        (Format::Csv, true) => Err(Reject::new(
-            Reason::SchemaMismatch,
-            "the schema expects CSV but the file starts like JSON Lines",
-        )),
-        (Format::Jsonl, false) => Err(Reject::new(
-            Reason::SchemaMismatch,
-            "the schema expects JSON Lines but the file does not start with '{'",
-        )),
-        (_, true) => jsonl::read(src, schema, tally),
-        (_, false) => csv::read(src, schema, tally),
+    match schema.format() {
+        Format::Text => text::evaluate_text(input, schema, seen, limits),
+        Format::Csv | Format::Jsonl | Format::Any => {
+            table::evaluate_table(input, schema, seen, limits)
+        }
     }
 }

@@ -26,7 +26,7 @@ impl RowHash {
         RowHash::of_joined(&buf)
     }
 
-    pub(super) fn of_joined(joined: &[u8]) -> RowHash {
+    pub(crate) fn of_joined(joined: &[u8]) -> RowHash {
         let mut out = [0u8; 16];
         out.copy_from_slice(&blake3::hash(joined).as_bytes()[..16]);
         RowHash(out)

@@ -17,7 +17,7 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Which limit a row ran into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Limit {
+pub(crate) enum Limit {
     /// `max_bytes`.
     File,
     /// `max_row_bytes`.
@@ -26,7 +26,7 @@ pub(super) enum Limit {
 
 /// Why the stream stopped.
 #[derive(Debug)]
-pub(super) enum Stop {
+pub(crate) enum Stop {
     /// The inner reader failed.
     Io(ErrorKind),
     /// A limit was hit.
@@ -34,7 +34,7 @@ pub(super) enum Stop {
 }
 
 /// A buffered reader that knows the position of the next unconsumed byte and the limits.
-pub(super) struct Source<R> {
+pub(crate) struct Source<R> {
     inner: R,
     buf: Vec<u8>,
     start: usize,
@@ -46,7 +46,7 @@ pub(super) struct Source<R> {
 }
 
 impl<R: Read> Source<R> {
-    pub(super) fn new(inner: R, limits: &Limits) -> Source<R> {
+    pub(crate) fn new(inner: R, limits: &Limits) -> Source<R> {
         Source {
             inner,
             buf: vec![0; CHUNK],
@@ -114,7 +114,7 @@ impl<R: Read> Source<R> {
     /// Skips a byte order mark and the blank (whitespace-only) lines at the start of the input,
     /// and returns the first byte that is not whitespace, left unconsumed with the whitespace
     /// before it on its line; `None` if the input holds nothing else.
-    pub(super) fn skip_blank_lines(&mut self) -> Result<Option<u8>, Stop> {
+    pub(crate) fn skip_blank_lines(&mut self) -> Result<Option<u8>, Stop> {
         if self.peek(BOM.len())?.starts_with(BOM) {
             if self.max_bytes < BOM.len() as u64 {
                 return Err(Stop::Limit(Limit::File));
@@ -165,7 +165,7 @@ impl<R: Read> Source<R> {
 
     /// Reads one line into `line` (cleared first), without its `\n`. Returns `false` at the end
     /// of input (then `line` is empty).
-    pub(super) fn read_line(&mut self, line: &mut Vec<u8>) -> Result<bool, Stop> {
+    pub(crate) fn read_line(&mut self, line: &mut Vec<u8>) -> Result<bool, Stop> {
         line.clear();
         let line_start = self.pos;
         loop {

@@ -1,5 +1,6 @@
 //! The running counts of one file's evaluation: rows, valid rows, filled cells, unique rows
-//! and the first invalid row, and the [`Evaluation`] they make.
+//! and the first invalid row, and the [`Evaluation`] they make. Tables count rows and cells;
+//! free text ([`crate::sdk::text`]) counts lines and characters with the same bookkeeping.
 
 use super::row_hash::PassThrough;
 use super::row_hash::{CELL_SEPARATOR, RowHash};
@@ -11,13 +12,13 @@ use std::hash::BuildHasherDefault;
 
 /// A rejection on its way out.
 #[derive(Debug)]
-pub(super) struct Reject {
-    pub(super) reason: Reason,
-    pub(super) detail: String,
+pub(crate) struct Reject {
+    pub(crate) reason: Reason,
+    pub(crate) detail: String,
 }
 
 impl Reject {
-    pub(super) fn new(reason: Reason, detail: impl Into<String>) -> Reject {
+    pub(crate) fn new(reason: Reason, detail: impl Into<String>) -> Reject {
         Reject {
             reason,
             detail: detail.into(),
@@ -25,8 +26,46 @@ impl Reject {
     }
 }
 
+/// What a file is made of, for the words of the verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Units {
+    /// Data rows, whose cells are filled or not (completeness).
+    Rows,
+    /// Lines of text, whose characters are ordinary or not (quality).
+    Lines,
+}
+
+impl Units {
+    fn one(self) -> &'static str {
+        match self {
+            Units::Rows => "row",
+            Units::Lines => "line",
+        }
+    }
+
+    fn many(self) -> &'static str {
+        match self {
+            Units::Rows => "rows",
+            Units::Lines => "lines",
+        }
+    }
+
+    /// The name of the middle part of the score.
+    fn measure(self) -> &'static str {
+        match self {
+            Units::Rows => "completeness",
+            Units::Lines => "quality",
+        }
+    }
+
+    fn count(self, n: u64) -> String {
+        count(n, self.one(), self.many())
+    }
+}
+
 /// The running counts.
-pub(super) struct Tally<'a, F> {
+pub(crate) struct Tally<'a, F> {
+    pub(super) units: Units,
     pub(super) seen: &'a F,
     pub(super) limits: Limits,
     pub(super) types: Vec<ColumnType>,
@@ -39,6 +78,8 @@ pub(super) struct Tally<'a, F> {
     pub(super) rows: u64,
     pub(super) valid: u64,
     pub(super) seen_rows: u64,
+    /// T: the cells (or characters) of the valid rows not `seen`.
+    pub(super) cells: u64,
     pub(super) filled: u64,
     pub(super) unique: u64,
     pub(super) new_rows: Vec<RowHash>,
@@ -48,8 +89,10 @@ pub(super) struct Tally<'a, F> {
 }
 
 impl<'a, F: Fn(&RowHash) -> bool> Tally<'a, F> {
-    pub(super) fn new(seen: &'a F, limits: &Limits) -> Tally<'a, F> {
+    /// Counts for a file of `units`.
+    pub(crate) fn new(units: Units, seen: &'a F, limits: &Limits) -> Tally<'a, F> {
         Tally {
+            units,
             seen,
             limits: *limits,
             types: Vec::new(),
@@ -58,6 +101,7 @@ impl<'a, F: Fn(&RowHash) -> bool> Tally<'a, F> {
             rows: 0,
             valid: 0,
             seen_rows: 0,
+            cells: 0,
             filled: 0,
             unique: 0,
             new_rows: Vec::new(),
@@ -79,18 +123,19 @@ impl<'a, F: Fn(&RowHash) -> bool> Tally<'a, F> {
         self.infer = true;
     }
 
-    pub(super) fn rows(&self) -> u64 {
+    pub(crate) fn rows(&self) -> u64 {
         self.rows
     }
 
     /// Counts a new data row and returns its number (from 1).
-    pub(super) fn begin_row(&mut self) -> Result<u64, Reject> {
+    pub(crate) fn begin_row(&mut self) -> Result<u64, Reject> {
         if self.rows >= self.limits.max_rows {
             return Err(Reject::new(
                 Reason::TooLarge,
                 format!(
-                    "the file has more than the limit of {} rows",
-                    self.limits.max_rows
+                    "the file has more than the limit of {} {}",
+                    self.limits.max_rows,
+                    self.units.many()
                 ),
             ));
         }
@@ -99,7 +144,7 @@ impl<'a, F: Fn(&RowHash) -> bool> Tally<'a, F> {
     }
 
     /// Notes an invalid row; `why` is only called for the first.
-    pub(super) fn invalid(&mut self, why: impl FnOnce() -> String) {
+    pub(crate) fn invalid(&mut self, why: impl FnOnce() -> String) {
         if self.first_invalid.is_none() {
             self.first_invalid = Some(why());
         }
@@ -148,8 +193,6 @@ impl<'a, F: Fn(&RowHash) -> bool> Tally<'a, F> {
             self.invalid(|| format!("row {row}: every declared cell is empty"));
             return;
         }
-        self.valid += 1;
-
         self.joined.clear();
         for (i, cell) in cells.iter().enumerate() {
             if i > 0 {
@@ -158,15 +201,23 @@ impl<'a, F: Fn(&RowHash) -> bool> Tally<'a, F> {
             self.joined.extend_from_slice(cell.as_bytes());
         }
         let hash = RowHash::of_joined(&self.joined);
-        if self.set.contains(&hash) {
-            // A repeat within the file: it lowers uniqueness only.
-            self.filled += filled;
-        } else if (self.seen)(&hash) {
+        let width = u64::try_from(self.types.len()).unwrap_or(u64::MAX);
+        self.valid_row(hash, width, filled);
+    }
+
+    /// A valid row (or line) with this hash, `cells` cells (characters) of which `filled` are
+    /// filled (ordinary).
+    pub(crate) fn valid_row(&mut self, hash: RowHash, cells: u64, filled: u64) {
+        self.valid += 1;
+        if !self.set.contains(&hash) && (self.seen)(&hash) {
             // Accepted before: it earns nothing and counts only against uniqueness.
             self.seen_rows += 1;
-        } else {
-            self.filled += filled;
-            self.set.insert(hash);
+            return;
+        }
+        self.cells = self.cells.saturating_add(cells);
+        self.filled = self.filled.saturating_add(filled);
+        // A repeat within the file lowers uniqueness only.
+        if self.set.insert(hash) {
             self.new_rows.push(hash);
             self.unique += 1;
         }
@@ -181,7 +232,7 @@ impl<'a, F: Fn(&RowHash) -> bool> Tally<'a, F> {
     }
 
     /// The rejection for a stopped stream; `what` names the row being read.
-    pub(super) fn stopped(&self, stop: Stop, what: &str) -> Reject {
+    pub(crate) fn stopped(&self, stop: Stop, what: &str) -> Reject {
         match stop {
             Stop::Io(kind) => Reject::new(
                 Reason::Unavailable,
@@ -204,11 +255,12 @@ impl<'a, F: Fn(&RowHash) -> bool> Tally<'a, F> {
         }
     }
 
-    pub(super) fn finish(self, schema: &Schema) -> Evaluation {
+    pub(crate) fn finish(self, schema: &Schema) -> Evaluation {
         // Rows accepted before are set aside: the file is judged on the others.
         let fresh_rows = self.rows - self.seen_rows;
         let fresh_valid = self.valid - self.seen_rows;
-        let cells = fresh_valid.saturating_mul(u64::try_from(self.types.len()).unwrap_or(u64::MAX));
+        let cells = self.cells;
+        let units = self.units;
         let mut eval = Evaluation {
             score: 0,
             reason: Reason::TooFewValid,
@@ -227,11 +279,12 @@ impl<'a, F: Fn(&RowHash) -> bool> Tally<'a, F> {
         };
         let percent = u128::from(schema.min_valid_percent());
         if self.rows == 0 {
-            eval.detail = "the file has no data rows".into();
+            eval.detail = format!("the file has no data {}", units.many());
         } else if self.valid == 0 {
             eval.detail = format!(
-                "no valid row among {}{first_invalid}",
-                count(self.rows, "row", "rows")
+                "no valid {} among {}{first_invalid}",
+                units.one(),
+                units.count(self.rows)
             );
         } else if self.unique == 0 {
             // Only `seen` rows can leave a file with valid rows and no unique one.
@@ -239,16 +292,16 @@ impl<'a, F: Fn(&RowHash) -> bool> Tally<'a, F> {
             eval.detail = format!(
                 "{} accepted before{first_invalid}",
                 if self.valid == 1 {
-                    "the file's one valid row was".to_string()
+                    format!("the file's one valid {} was", units.one())
                 } else {
-                    format!("all {} valid rows of the file were", self.valid)
+                    format!("all {} valid {} of the file were", self.valid, units.many())
                 }
             );
         } else if u128::from(fresh_valid) * 100 < percent * u128::from(fresh_rows) {
             let rows = if self.seen_rows == 0 {
-                "rows"
+                units.many().to_string()
             } else {
-                "rows not accepted before"
+                format!("{} not accepted before", units.many())
             };
             eval.detail = format!(
                 "{fresh_valid} of {fresh_rows} {rows} are valid, {percent} % must be{first_invalid}"
@@ -267,10 +320,11 @@ impl<'a, F: Fn(&RowHash) -> bool> Tally<'a, F> {
             let seen = if self.seen_rows == 0 {
                 String::new()
             } else {
-                format!("; {} accepted before", count(self.seen_rows, "row", "rows"))
+                format!("; {} accepted before", units.count(self.seen_rows))
             };
+            let measure = units.measure();
             eval.detail =
-                format!("validity {v}, completeness {c}, uniqueness {u}{seen}{first_invalid}");
+                format!("validity {v}, {measure} {c}, uniqueness {u}{seen}{first_invalid}");
             eval.new_rows = self.new_rows;
         }
         eval

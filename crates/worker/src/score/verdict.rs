@@ -36,7 +36,8 @@ pub enum Reason {
     /// the same flow).
     Duplicate = 9,
     /// Without declared columns: not CSV with a header and the same number of fields on every
-    /// row, or not JSON Lines of objects (see the [module docs](self)).
+    /// row, or not JSON Lines of objects (see the [module docs](self)). For the format
+    /// `"text"`: not text (invalid UTF-8, or a NUL byte).
     Malformed = 10,
 }
 
@@ -126,7 +127,7 @@ pub struct Evaluation {
     pub reason: Reason,
     /// A short explanation that never quotes the file's content.
     pub detail: String,
-    /// R: data rows.
+    /// R: data rows (for text: non-blank lines).
     pub rows: u64,
     /// V: valid rows.
     pub valid: u64,
@@ -134,9 +135,11 @@ pub struct Evaluation {
     pub seen: u64,
     /// U: valid rows that are new (not `seen`, not repeated in the file).
     pub unique: u64,
-    /// T: (V − S) × number of declared columns.
+    /// T: (V − S) × number of declared columns (for text: the characters of the valid lines
+    /// not `seen`).
     pub cells: u64,
-    /// F: non-empty declared cells of the valid rows not `seen`.
+    /// F: non-empty declared cells of the valid rows not `seen` (for text: the ordinary
+    /// characters among T, see [`crate::sdk::text`]).
     pub filled: u64,
     /// The hashes of the new rows, in file order, to add to the accepted set if the file is
     /// accepted.

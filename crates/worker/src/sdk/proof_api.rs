@@ -569,7 +569,7 @@ fn pgp_refusal(e: PgpError) -> ProofError {
     let (status, code, message) = match &e {
         // The detail is left out on purpose: one answer for every wrong password, whether
         // it came from a bad RSA padding or a real wrapped password (see `node_key`).
-        PgpError::WrongPassword(_) => (
+        PgpError::WrongPassword => (
             StatusCode::UNPROCESSABLE_ENTITY,
             "wrong_key",
             "the file does not decrypt with the password encryption_key carries, or it was \

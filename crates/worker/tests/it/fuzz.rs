@@ -11,6 +11,7 @@ fn schemas() -> Vec<Schema> {
         r#"{"format":"csv","columns":[{"name":"a","type":"int"},{"name":"b","type":"float","required":false}],"minValidPercent":0}"#,
         r#"{"format":"jsonl","columns":[{"name":"a","type":"bool"},{"name":"b","type":"string"}]}"#,
         r#"{"format":"csv","delimiter":";"}"#,
+        r#"{"format":"text","minValidPercent":0}"#,
     ]
     .iter()
     .map(|s| Schema::parse(s).expect("schema"))

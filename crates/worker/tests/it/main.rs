@@ -1,7 +1,7 @@
 //! Integration tests of lazai-worker: the wine-quality data set against its schema, JSON Lines,
 //! rejections and limits, schema parsing, reason codes, determinism, random input, rows
-//! contributed before, the structure asked of files that name their own columns, and fetching
-//! blobs that are late or unreadable.
+//! contributed before, the structure asked of files that name their own columns, fetching
+//! blobs that are late or unreadable, and the LazAI SDK's OpenPGP files and free text.
 
 mod duplicates;
 mod fetch;
@@ -10,6 +10,8 @@ mod jsonl;
 mod reason;
 mod rejects;
 mod schema;
+mod sdk_pgp;
+mod sdk_text;
 mod structure;
 mod wine;
 

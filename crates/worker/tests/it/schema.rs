@@ -80,6 +80,28 @@ fn canonical_form_round_trips() {
     ));
 }
 
+#[test]
+fn the_text_format() {
+    let s = Schema::parse(r#"{"format":"text"}"#).expect("parse");
+    assert_eq!(
+        (
+            s.format(),
+            s.delimiter(),
+            s.columns(),
+            s.min_valid_percent()
+        ),
+        (Format::Text, None, None, 50)
+    );
+    assert_eq!(s.to_json(), r#"{"format":"text"}"#);
+    assert_eq!(Format::Text.to_string(), "text");
+    let strict = Schema::parse(r#"{ "minValidPercent": 90, "format": "text" }"#).expect("parse");
+    assert_eq!(
+        strict.to_json(),
+        r#"{"format":"text","minValidPercent":90}"#
+    );
+    assert_eq!(Schema::parse(&strict.to_json()).expect("reparse"), strict);
+}
+
 fn err(json: &str) -> SchemaError {
     Schema::parse(json).expect_err(json)
 }
@@ -145,6 +167,16 @@ fn parse_errors() {
         err(r#"{"format":"jsonl","delimiter":";"}"#),
         SchemaError::DelimiterWithJsonl
     );
+    assert_eq!(
+        err(r#"{"format":"text","delimiter":","}"#),
+        SchemaError::DelimiterWithText
+    );
+    for columns in ["[]", r#"[{"name":"a"}]"#] {
+        assert_eq!(
+            err(&format!(r#"{{"format":"text","columns":{columns}}}"#)),
+            SchemaError::ColumnsWithText
+        );
+    }
     assert_eq!(err(r#"{"columns":[]}"#), SchemaError::NoColumns);
     assert_eq!(
         err(r#"{"columns":[{"name":""}]}"#),
@@ -209,6 +241,10 @@ fn messages_are_clear() {
     assert_eq!(
         err(r#"{"minValidPercent":150}"#).to_string(),
         "minValidPercent is 150; it must be between 0 and 100"
+    );
+    assert_eq!(
+        err(r#"{"format":"text","columns":[{"name":"a"}]}"#).to_string(),
+        "columns do not apply to the format \"text\": text is scored by lines"
     );
     let message = err(r#"{"format":"csv","delimeter":","}"#).to_string();
     assert!(
