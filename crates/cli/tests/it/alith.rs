@@ -74,10 +74,9 @@ async fn the_unmodified_alith_sdk_contributes_and_earns_a_dat() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "alith failed:\n{stdout}\n{stderr}");
-    let report: serde_json::Value = serde_json::from_str(
-        stdout.lines().last().expect("a report line"),
-    )
-    .unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    let report: serde_json::Value =
+        serde_json::from_str(stdout.lines().last().expect("a report line"))
+            .unwrap_or_else(|e| panic!("{e}: {stdout}"));
     assert_eq!(report["proof"]["success"], true, "{report}");
     let score = report["proof"]["score"].as_u64().expect("score");
     assert_eq!(report["rewardAmount"].as_u64(), Some(score), "{report}");

@@ -310,6 +310,18 @@ impl ProofService {
         file: U256,
         url: &str,
     ) -> Result<R::FileResponse, ProofError> {
+        let jobs = self
+            .client
+            .call(VERIFIED_COMPUTING_ADDRESS, V::jobsCountCall {})
+            .await
+            .map_err(chain)?;
+        if job.is_zero() || job > jobs {
+            return Err(refuse(
+                StatusCode::NOT_FOUND,
+                "job_not_found",
+                format!("job {job} does not exist"),
+            ));
+        }
         let record = self
             .client
             .call(VERIFIED_COMPUTING_ADDRESS, V::getJobCall { jobId: job })
