@@ -400,4 +400,18 @@ mod tests {
             .expect_err("refused");
         assert!(matches!(err, FetchError::PrivateAddress { .. }), "{err}");
     }
+
+    proptest::proptest! {
+        /// Any registered URL text is either turned into an http(s) URL or refused, without
+        /// panicking; `ipfs://` always lands under the gateway.
+        #[test]
+        fn any_url_text_is_resolved_or_refused(text in ".{0,200}", cid in "[a-z0-9]{1,60}") {
+            let policy = FetchPolicy::default();
+            if let Ok(url) = resolve_url(&text, &policy) {
+                proptest::prop_assert!(matches!(url.scheme(), "http" | "https"));
+            }
+            let url = resolve_url(&format!("ipfs://{cid}/x"), &policy).expect("ipfs");
+            proptest::prop_assert!(url.as_str().starts_with("https://ipfs.io/ipfs/"));
+        }
+    }
 }

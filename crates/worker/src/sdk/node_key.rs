@@ -200,4 +200,21 @@ mod tests {
             Err(UnwrapError::WrongLength { got: 0, .. })
         ));
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// Whatever a stranger sends as `encryption_key`, the unwrap answers without panicking:
+        /// a shape error, or a password (real or stand-in).
+        #[test]
+        fn any_encryption_key_is_answered(text in ".{0,600}", bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)) {
+            let key = KEY.get_or_init(key);
+            let _ = key.unwrap_password(&text);
+            let _ = key.unwrap_password(&alloy_primitives::hex::encode(&bytes));
+            let mut block = bytes.clone();
+            block.resize(key.size(), 0);
+            proptest::prop_assert!(key.unwrap_password(&alloy_primitives::hex::encode(&block)).is_ok());
+        }
+    }
+
+    static KEY: std::sync::OnceLock<NodeKey> = std::sync::OnceLock::new();
 }
