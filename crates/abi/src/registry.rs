@@ -32,9 +32,15 @@ sol! {
         function token() external view returns (address);
         function verifiedComputing() external view returns (address);
         function publicKey() external view returns (string memory);
-        /// Governance only: the PKCS#1 PEM RSA key contributors wrap a file's password to
-        /// (LazAI's SDK); it must be the key of an active VerifiedComputing node attested now.
+        /// Governance or the key publisher: the PKCS#1 PEM RSA key contributors wrap a file's
+        /// password to (LazAI's SDK); it must be the key of an active VerifiedComputing node
+        /// attested now.
         function updatePublicKey(string calldata newPublicKey) external;
+        /// The account besides governance that may `updatePublicKey` (a verifier node
+        /// publishing its own key; zero: none) (ours).
+        function keyPublisher() external view returns (address);
+        /// Governance only (ours).
+        function setKeyPublisher(address publisher) external;
         function addFile(string calldata url, string calldata hash) external returns (uint256);
         function addFileWithPermissions(string calldata url, string calldata hash, address ownerAddress, Permission[] calldata permissions) external returns (uint256);
         function addPermissionForFile(uint256 fileId, address account, string calldata key) external;
@@ -53,6 +59,7 @@ sol! {
         event PermissionGranted(uint256 indexed fileId, address indexed account);
         event RewardRequested(address indexed contributorAddress, uint256 indexed fileId, uint256 indexed proofIndex, uint256 rewardAmount);
         event PublicKeyUpdated(string newPublicKey);
+        event KeyPublisherSet(address publisher);
 
         error NotFileOwner();
         error FileUrlAlreadyUsed();

@@ -102,8 +102,8 @@ pub const DEVNET_TEE_MAX_AGE: u64 = 3_600;
 pub fn with_default_idao(mut genesis: Genesis, store_url: &str, balance: U256) -> Genesis {
     use alloy_sol_types::SolCall;
     use lazai_abi::{
-        IDAO_REGISTRY_ADDRESS, ITeeRegistry, IVerifiedComputing, IVsc, VERIFIED_COMPUTING_ADDRESS,
-        VSC_ADDRESS,
+        DATA_REGISTRY_ADDRESS, IDAO_REGISTRY_ADDRESS, IDataRegistry, ITeeRegistry,
+        IVerifiedComputing, IVsc, VERIFIED_COMPUTING_ADDRESS, VSC_ADDRESS,
     };
     let operator = dev_account(DEVNET_OPERATOR_INDEX)
         .expect("derive the operator account")
@@ -170,6 +170,14 @@ pub fn with_default_idao(mut genesis: Genesis, store_url: &str, balance: U256) -
             from: genesis.governance,
             to: VERIFIED_COMPUTING_ADDRESS,
             input: allow_nodes.abi_encode().into(),
+        },
+        // The worker publishes its own attested RSA key as `DataRegistry.publicKey()`.
+        GenesisCall {
+            from: genesis.governance,
+            to: DATA_REGISTRY_ADDRESS,
+            input: IDataRegistry::setKeyPublisherCall { publisher: worker }
+                .abi_encode()
+                .into(),
         },
     ]);
     genesis

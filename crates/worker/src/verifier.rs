@@ -39,7 +39,8 @@ use alloy_primitives::{Address, Bytes, U256};
 use alloy_signer::SignerSync;
 use anyhow::{Context as _, Result, anyhow};
 use lazai_abi::{
-    FLOW_PENDING, FLOW_VERIFIED, IVsc, VSC_ADDRESS, idao_data_address, results_digest, results_root,
+    DATA_REGISTRY_ADDRESS, FLOW_PENDING, FLOW_VERIFIED, IDataRegistry, IVsc, VSC_ADDRESS,
+    idao_data_address, results_digest, results_root,
 };
 use lazai_client::Client;
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -125,6 +126,9 @@ impl Worker {
             .attest(&client, chain_id, me)
             .await
             .with_context(|| format!("attest worker {me} for iDAO {}", cfg.idao))?;
+        if let Some(api) = &api {
+            publish_registry_key(&client, me, api.service.key.public_pem()).await;
+        }
         Ok(Self {
             cfg,
             client,
@@ -171,6 +175,7 @@ impl Worker {
             proved_rows: SharedRows::default(),
             busy: busy.clone(),
             unwrap_lock: tokio::sync::Mutex::new(()),
+            verify_slots: tokio::sync::Semaphore::new(proof_api::VERIFY_SLOTS),
         });
         Ok(ProofApi {
             listener,
@@ -517,6 +522,38 @@ impl Worker {
             *shared = Arc::clone(&self.accepted);
         }
         Ok(())
+    }
+}
+
+/// Publishes this node's attested RSA key as `DataRegistry.publicKey()` (what LazAI's SDK
+/// wraps passwords to for `addPermissionForFile`) when governance named it the key publisher;
+/// a failure is logged, and the SDK path still works through the node's own `publicKey`.
+async fn publish_registry_key(client: &Client, me: Address, pem: &str) {
+    let publisher = match client
+        .call(DATA_REGISTRY_ADDRESS, IDataRegistry::keyPublisherCall {})
+        .await
+    {
+        Ok(p) => p,
+        Err(e) => {
+            warn!(error = %format!("{e:#}"), "cannot read the DataRegistry's key publisher");
+            return;
+        }
+    };
+    if publisher != me {
+        return;
+    }
+    match client
+        .send(
+            DATA_REGISTRY_ADDRESS,
+            IDataRegistry::updatePublicKeyCall {
+                newPublicKey: pem.to_string(),
+            },
+            U256::ZERO,
+        )
+        .await
+    {
+        Ok(_) => info!("published this node's RSA key as DataRegistry.publicKey()"),
+        Err(e) => warn!(error = %format!("{e:#}"), "DataRegistry.publicKey() not published"),
     }
 }
 

@@ -6,7 +6,7 @@
 //!
 //! - a verifier [`Worker`] (dev TEE) holding the iDAO's devnet worker secret, serving its flows
 //!   and LazAI SDK proof jobs, with LazAI's node HTTP API (`POST /proof`) on loopback; its
-//!   RSA key is published as `DataRegistry.publicKey()` (signed by governance, dev account 0);
+//!   RSA key is published as `DataRegistry.publicKey()` (genesis names it the key publisher);
 //! - a flow [`Packager`] signing as the iDAO's owner, which packages every file shared with
 //!   the iDAO into a flow as soon as it sees it.
 //!
@@ -15,7 +15,7 @@
 
 use alloy_primitives::U256;
 use anyhow::Result;
-use lazai_abi::{DATA_REGISTRY_ADDRESS, IDataRegistry, IVsc, VSC_ADDRESS};
+use lazai_abi::{IVsc, VSC_ADDRESS};
 use lazai_blob::{BlobStore, Fetcher};
 use lazai_client::Client;
 use lazai_node::{DEVNET_OPERATOR_INDEX, DEVNET_WORKER_INDEX, dev_account, devnet_worker_secret};
@@ -121,9 +121,6 @@ pub async fn start(rpc: &str, data_dir: &Path, proof_api: SocketAddr) -> Result<
     let worker = Worker::new(cfg).await?;
     let tee = worker.attestation().platform;
     let node_url = worker.node_url().to_string();
-    if let Some(key) = worker.rsa_public_key() {
-        publish_registry_key(rpc, key).await;
-    }
     let packager = Packager::new(rpc, dev_account(DEVNET_OPERATOR_INDEX)?, idao, POLL)?;
     let (stop, rx) = watch::channel(false);
     let stopped = |mut rx: watch::Receiver<bool>| async move {
@@ -142,28 +139,4 @@ pub async fn start(rpc: &str, data_dir: &Path, proof_api: SocketAddr) -> Result<
         store: config.storeUrl,
         node_url,
     }))
-}
-
-/// Publishes the worker's RSA key as `DataRegistry.publicKey()` (LazAI's SDK wraps a file's
-/// password to it for `addPermissionForFile`), signing as the devnet's governance account
-/// (dev account 0). A devnet whose governance is another account keeps its key.
-async fn publish_registry_key(rpc: &str, pem: &str) {
-    let publish = async {
-        let client = Client::signing(rpc, dev_account(0)?, Duration::from_secs(30))?;
-        client
-            .send(
-                DATA_REGISTRY_ADDRESS,
-                IDataRegistry::updatePublicKeyCall {
-                    newPublicKey: pem.to_string(),
-                },
-                U256::ZERO,
-            )
-            .await
-    };
-    match publish.await {
-        Ok(_) => tracing::info!("DataRegistry.publicKey() is the default worker's RSA key"),
-        Err(e) => {
-            tracing::warn!(error = %format!("{e:#}"), "DataRegistry.publicKey() not published")
-        }
-    }
 }

@@ -8,6 +8,7 @@
 
 use crate::dat::{devnet, free_port};
 use crate::process::{provider, wait_for_height};
+use alloy::providers::Provider as _;
 use alloy_primitives::U256;
 use alloy_signer::SignerSync as _;
 use lazai_abi::{
@@ -353,5 +354,57 @@ async fn lazai_sdk_contribution_journey_ends_with_a_dat() {
             .unwrap_or("")
             .contains("reason 9"),
         "{v}"
+    );
+
+    // A request body over the limit gets the same JSON error shape.
+    let (status, v) = post(&proof_url, "x".repeat(100 * 1024)).await;
+    assert_eq!((status, error_type(&v)), (413, "invalid_request"), "{v}");
+
+    // Another node's job: a second attested node joins, and a job assigned to it is refused
+    // by this node's API.
+    let other = dev_account(5).expect("account 5");
+    let block = user
+        .provider()
+        .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+        .await
+        .expect("rpc")
+        .expect("block");
+    let rd = lazai_attest::binding::report_data(
+        lazai_types::DEVNET_CHAIN_ID,
+        other.address(),
+        &[9; 32],
+        block.header.timestamp,
+    );
+    Client::signing(&rpc, other.clone(), Duration::from_secs(60))
+        .expect("client")
+        .send(
+            VERIFIED_COMPUTING_ADDRESS,
+            V::registerAttestedNodeCall {
+                idaoId: U256::from(1),
+                url: "http://127.0.0.1:9".into(),
+                hpkePublicKey: [9; 32].into(),
+                rsaPublicKey: String::new(),
+                evidence: lazai_attest::dev::Simulator::random().quote(&rd).into(),
+                collateral: Default::default(),
+            },
+            U256::ZERO,
+        )
+        .await
+        .expect("a second node registers");
+    let mut refused = false;
+    for i in 0..2 {
+        let url = format!("{files}/data.gpg?other={i}");
+        let (file, job, node) = file_and_job(&user, &url, &sha256).await;
+        if node.nodeAddress == other.address() {
+            let (status, v) = post(&proof_url, request(job, file, &url, &encryption_key)).await;
+            assert_eq!((status, error_type(&v)), (403, "wrong_node"), "{v}");
+            assert!(!proved(&user, job).await);
+            refused = true;
+            break;
+        }
+    }
+    assert!(
+        refused,
+        "round robin assigned one of two jobs to the second node"
     );
 }

@@ -726,6 +726,47 @@ fn a_node_binds_its_rsa_key_and_only_an_attested_key_is_published() {
     );
     n.ok(GOV, DATA_REGISTRY_ADDRESS, update_public_key(&crlf), 0);
     assert_eq!(n.view(DATA_REGISTRY_ADDRESS, R::publicKeyCall {}), key.pem);
+    // Governance may name a key publisher (a node publishing its own key); only governance.
+    let publisher = |a| R::setKeyPublisherCall { publisher: a }.abi_encode();
+    let r = n.send(NODE1, DATA_REGISTRY_ADDRESS, publisher(n.addr(NODE1)), 0);
+    expect(
+        &r,
+        R::NotGovernance {
+            caller: n.addr(NODE1),
+        },
+    );
+    let r = n.send(NODE1, DATA_REGISTRY_ADDRESS, update_public_key(RSA_PEM), 0);
+    expect(
+        &r,
+        R::NotGovernance {
+            caller: n.addr(NODE1),
+        },
+    );
+    n.ok(GOV, DATA_REGISTRY_ADDRESS, publisher(n.addr(NODE1)), 0);
+    assert_eq!(
+        n.view(DATA_REGISTRY_ADDRESS, R::keyPublisherCall {}),
+        n.addr(NODE1)
+    );
+    n.ok(NODE1, DATA_REGISTRY_ADDRESS, update_public_key(RSA_PEM), 0);
+    let r = n.send(
+        NODE1,
+        DATA_REGISTRY_ADDRESS,
+        update_public_key(OTHER_RSA_PEM),
+        0,
+    );
+    expect(
+        &r,
+        R::KeyNotAttested {
+            keyHash: other.hash,
+        },
+    );
+    let r = n.send(ALICE, DATA_REGISTRY_ADDRESS, update_public_key(RSA_PEM), 0);
+    expect(
+        &r,
+        R::NotGovernance {
+            caller: n.addr(ALICE),
+        },
+    );
 
     // Evidence that no longer names the RSA key (plain submitAttestation) takes the node out
     // of assignment, and its key can no longer be published.

@@ -102,7 +102,13 @@ pub(crate) struct ProofService {
     pub busy: Arc<Mutex<HashSet<U256>>>,
     /// One RSA unwrap at a time (see [`super::node_key`]).
     pub unwrap_lock: tokio::sync::Mutex<()>,
+    /// Files fetched, decrypted and scored at once ([`VERIFY_SLOTS`]); more requests wait.
+    pub verify_slots: tokio::sync::Semaphore,
 }
+
+/// How many files the API fetches, decrypts and scores at once: each may hold a fetched file
+/// and its plaintext in memory, up to the configured limits.
+pub const VERIFY_SLOTS: usize = 2;
 
 /// The API's routes.
 pub(crate) fn router(service: Arc<ProofService>) -> Router {
@@ -192,8 +198,15 @@ async fn about(State(s): State<Arc<ProofService>>) -> Json<Value> {
 
 async fn proof(
     State(s): State<Arc<ProofService>>,
-    body: axum::body::Bytes,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Json<Value>, ProofError> {
+    let body = body.map_err(|e| {
+        refuse(
+            e.status(),
+            "invalid_request",
+            format!("unreadable request body (at most {MAX_REQUEST_BYTES} bytes): {e}"),
+        )
+    })?;
     let req: ProofRequest = serde_json::from_slice(&body).map_err(|e| {
         refuse(
             StatusCode::BAD_REQUEST,
@@ -391,6 +404,13 @@ impl ProofService {
         file: &R::FileResponse,
         encryption_key: &str,
     ) -> Result<(u16, Vec<RowHash>), ProofError> {
+        let _slot = self.verify_slots.acquire().await.map_err(|e| {
+            refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "shutting_down",
+                e.to_string(),
+            )
+        })?;
         let blob = fetch(&file.url, &self.fetch).await.map_err(fetch_refusal)?;
         let password = {
             let _one = self.unwrap_lock.lock().await;

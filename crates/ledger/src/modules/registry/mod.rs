@@ -18,7 +18,8 @@
 //! - `requestReward(fileId, proofIndex)` is the file owner's only, once per file: it checks the
 //!   proof's signer is an active node again and mints a verified DAT with `amount = score` and
 //!   URI = the file's URL to the owner (the DAT's legacy `mint`, through the minter role).
-//! - `updatePublicKey` is the governance address's only, and takes only a PKCS#1 PEM RSA key
+//! - `updatePublicKey` is the governance address's, or the key publisher's governance named
+//!   (`setKeyPublisher`: a verifier node that publishes its own key), and takes only a PKCS#1 PEM RSA key
 //!   (2048–4096 bits) that an active VerifiedComputing node attested now binds in its TEE
 //!   evidence (LazAI's SDK wraps a file's password to `publicKey()`; its private half must be
 //!   in a TEE). The key is stored in canonical PEM form.
@@ -33,7 +34,7 @@ use super::dat::facade as dat;
 use super::verified::facade as verified;
 use super::vsc::facade as vsc;
 use crate::gas;
-use crate::kernel::{Call, Module, ModuleError, decode_call, revert_with};
+use crate::kernel::{Call, Module, ModuleError, decode_call, load_address, revert_with};
 use crate::rsa_key;
 use alloy_primitives::{Address, U256};
 use alloy_sol_types::SolValue;
@@ -63,6 +64,15 @@ pub struct DataRegistry {
 impl DataRegistry {
     pub fn new(governance: Address) -> Self {
         Self { governance }
+    }
+
+    fn only_governance(&self, call: &Call<'_>) -> Result<(), ModuleError> {
+        if call.caller != self.governance {
+            return Err(revert_with(R::NotGovernance {
+                caller: call.caller,
+            }));
+        }
+        Ok(())
     }
 
     fn add_file(
@@ -239,11 +249,19 @@ impl Module for DataRegistry {
                 let raw = call.load(PUBLIC_KEY)?;
                 Ok(String::from_utf8_lossy(&raw).into_owned().abi_encode())
             }
+            Calls::keyPublisher(_) => Ok(load_address(call, KEY_PUBLISHER)?.abi_encode()),
+            Calls::setKeyPublisher(c) => {
+                self.only_governance(call)?;
+                call.store(KEY_PUBLISHER, c.publisher.to_vec().into())?;
+                call.emit(&R::KeyPublisherSet {
+                    publisher: c.publisher,
+                })?;
+                Ok(Vec::new())
+            }
             Calls::updatePublicKey(c) => {
-                if call.caller != self.governance {
-                    return Err(revert_with(R::NotGovernance {
-                        caller: call.caller,
-                    }));
+                let publisher = load_address(call, KEY_PUBLISHER)?;
+                if call.caller != publisher || publisher == Address::ZERO {
+                    self.only_governance(call)?;
                 }
                 check_len(&c.newPublicKey, MAX_KEY_BYTES)?;
                 call.charge(rsa_key::RSA_KEY_GAS)?;

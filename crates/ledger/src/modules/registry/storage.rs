@@ -15,6 +15,7 @@ sol! {
 
 pub(super) const FILES_N: &[u8] = b"files-n";
 pub(super) const PUBLIC_KEY: &[u8] = b"public-key";
+pub(super) const KEY_PUBLISHER: &[u8] = b"key-publisher";
 
 pub(super) fn w(v: U256) -> [u8; 32] {
     v.to_be_bytes::<32>()
