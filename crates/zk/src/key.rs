@@ -287,7 +287,7 @@ pub fn public_inputs_from_snarkjs_json(json: &str) -> Result<PublicInputs, ZkErr
 /// Reads public inputs as bytes: 32 big-endian bytes each, concatenated, no count (an empty
 /// slice is no inputs); at most [`MAX_PUBLIC_INPUTS`], each below r.
 pub fn public_inputs_from_bytes(b: &[u8]) -> Result<PublicInputs, ZkError> {
-    if b.len() % FIELD_LEN != 0 {
+    if !b.len().is_multiple_of(FIELD_LEN) {
         return Err(ZkError::Length {
             what: "public inputs (a multiple of 32)",
             expected: b.len() / FIELD_LEN * FIELD_LEN,
