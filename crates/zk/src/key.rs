@@ -38,6 +38,9 @@ pub type PublicInputs = Vec<Fr>;
 ///
 /// so `452 + 64·n` bytes with `1 ≤ n ≤ MAX_PUBLIC_INPUTS + 1`; the key takes `n - 1` public
 /// inputs. Nothing else is accepted: no trailing bytes, no other length.
+///
+/// An IC point at infinity is refused too: it would leave its public input unbound by the
+/// proof. snarkjs never makes one (its setup adds a constraint for every public input).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifyingKey {
     pub(crate) alpha_g1: G1Affine,
