@@ -55,7 +55,7 @@ pub enum ZkError {
         got: usize,
         max: usize,
     },
-    /// A verification key with no IC points (it needs IC[0] at least).
+    /// A verification key with no IC points (it needs `IC[0]` at least).
     #[error("verification key has no IC points")]
     EmptyIc,
     /// snarkjs `nPublic` disagreeing with the number of IC points.
