@@ -131,9 +131,9 @@ async fn verify(a: VerifyArgs) -> Result<()> {
         .with_context(|| format!("{} is not a usable Groth16 proof", a.proof.display()))?;
     let inputs = lazai_zk::public_inputs_from_snarkjs_json(&read(&a.public)?)
         .with_context(|| format!("{} is not a list of public signals", a.public.display()))?;
-    let signals: Vec<U256> = inputs
-        .iter()
-        .map(|f| U256::from_be_bytes(lazai_zk::fr_to_bytes(f)))
+    let signals: Vec<U256> = lazai_zk::public_inputs_to_bytes(&inputs)
+        .chunks_exact(32)
+        .map(U256::from_be_slice)
         .collect();
     let c = Client::read(&a.read.rpc)?;
     let valid = c
@@ -152,10 +152,7 @@ async fn verify(a: VerifyArgs) -> Result<()> {
             serde_json::to_string_pretty(&json!({ "circuitId": a.circuit, "valid": valid }))?
         );
     } else {
-        println!(
-            "proof         {}",
-            if valid { "valid" } else { "INVALID" }
-        );
+        println!("proof         {}", if valid { "valid" } else { "INVALID" });
     }
     if !valid {
         bail!("the proof does not check against circuit {}", a.circuit);

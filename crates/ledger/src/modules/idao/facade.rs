@@ -69,5 +69,7 @@ pub(crate) fn attestation_now(
     idao: U256,
     node: Address,
 ) -> Result<Option<lazai_abi::Attestation>, ModuleError> {
-    call.enter(IDAO_REGISTRY_ADDRESS, |c| Ok(current(c, idao, node)?.map(|(_, a)| a)))
+    call.enter(IDAO_REGISTRY_ADDRESS, |c| {
+        Ok(current(c, idao, node)?.map(|(_, a)| a))
+    })
 }

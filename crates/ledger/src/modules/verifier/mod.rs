@@ -37,7 +37,7 @@ use super::idao::facade as idao_registry;
 use crate::kernel::{Call, Module, ModuleError, decode_call, revert_with, slot};
 use crate::state::State;
 use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
-use alloy_sol_types::SolValue;
+use alloy_sol_types::{SolCall, SolValue};
 use lazai_abi::verifier::*;
 use lazai_abi::{VERIFIER_ADDRESS, parse_signature};
 
@@ -263,10 +263,7 @@ impl Verifier {
     ) -> Result<Vec<u8>, ModuleError> {
         if c.verifyingKey.len() > MAX_VK_BYTES {
             return Err(revert_with(X::InvalidVerifyingKey {
-                reason: format!(
-                    "{} bytes; at most {MAX_VK_BYTES}",
-                    c.verifyingKey.len()
-                ),
+                reason: format!("{} bytes; at most {MAX_VK_BYTES}", c.verifyingKey.len()),
             }));
         }
         if c.dev && !call.load_flag(DEV_ZK)? {
@@ -274,7 +271,9 @@ impl Verifier {
         }
         // Paid before parsing: the subgroup checks are the expensive part.
         let points = (c.verifyingKey.len() / 64) as u64;
-        call.charge(REGISTER_GAS_BASE.saturating_add(points.saturating_mul(REGISTER_GAS_PER_INPUT)))?;
+        call.charge(
+            REGISTER_GAS_BASE.saturating_add(points.saturating_mul(REGISTER_GAS_PER_INPUT)),
+        )?;
         let key = lazai_zk::VerifyingKey::from_bytes(&c.verifyingKey).map_err(|e| {
             revert_with(X::InvalidVerifyingKey {
                 reason: e.to_string(),
@@ -334,11 +333,13 @@ impl Module for Verifier {
             Calls::verifyResult(c) => {
                 Ok((load_task(call, c.taskId)?.status == TASK_VERIFIED).abi_encode())
             }
-            Calls::taskStatus(c) => Ok(call
-                .load_abi::<X::Task>(&task_slot(c.taskId))?
-                .map(|t| t.status)
-                .unwrap_or(0)
-                .abi_encode()),
+            Calls::taskStatus(c) => {
+                let status = call
+                    .load_abi::<X::Task>(&task_slot(c.taskId))?
+                    .map(|t| t.status)
+                    .unwrap_or(0);
+                Ok(X::taskStatusCall::abi_encode_returns(&status))
+            }
             Calls::getTask(c) => Ok(load_task(call, c.taskId)?.abi_encode()),
             Calls::tasksCount(_) => Ok(call.load_u256(TASKS_N)?.abi_encode()),
             Calls::registerCircuit(c) => Self::register_circuit(call, c),
@@ -351,11 +352,17 @@ impl Module for Verifier {
                         want: U256::from(circuit.publicInputs),
                     }));
                 }
-                Ok(Self::check_proof(call, c.circuitId, &c.zkProof, &c.publicSignals)?.abi_encode())
+                Ok(
+                    Self::check_proof(call, c.circuitId, &c.zkProof, &c.publicSignals)?
+                        .abi_encode(),
+                )
             }
             Calls::circuitKey(c) => {
                 load_circuit(call, c.circuitId)?;
-                Ok(call.load(&circuit_key_slot(c.circuitId))?.to_vec().abi_encode())
+                Ok(call
+                    .load(&circuit_key_slot(c.circuitId))?
+                    .to_vec()
+                    .abi_encode())
             }
             Calls::devSetupsEnabled(_) => Ok(call.load_flag(DEV_ZK)?.abi_encode()),
         }
