@@ -260,7 +260,7 @@ fn layers_of(g: &Graph) -> Result<Vec<Linear>, ModelError> {
     let mut visited = vec![false; g.nodes.len()];
     loop {
         let consumers: Vec<usize> = (0..g.nodes.len())
-            .filter(|&i| g.nodes[i].inputs.iter().any(|x| *x == cur))
+            .filter(|&i| g.nodes[i].inputs.contains(&cur))
             .collect();
         if consumers.is_empty()
             || consumers

@@ -150,3 +150,23 @@ fn replace_dims(b: &[u8], name: &str, from: &[u8], to: &[u8]) -> Vec<u8> {
     v[pos..pos + f.len()].copy_from_slice(&t);
     v
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(128))]
+
+    /// Damaged files (bytes overwritten anywhere, or cut) give errors or models, never panics.
+    #[test]
+    fn damaged_files_never_panic(
+        edits in proptest::collection::vec((0usize..4096, proptest::prelude::any::<u8>()), 1..6),
+        cut in 0usize..4096,
+    ) {
+        let rows = features();
+        let mut b = GEMM.to_vec();
+        for (at, v) in edits {
+            let n = b.len();
+            b[at % n] = v;
+        }
+        let _ = onnx::import(&b, &rows[..50]);
+        let _ = onnx::import(&b[..cut.min(b.len())], &rows[..50]);
+    }
+}
