@@ -7,6 +7,42 @@ use lazai_model::{
 };
 use proptest::prelude::*;
 
+const WINE: &str = include_str!("../../worker/testdata/winequality-red.csv");
+
+/// Training and quantization give the same file as before the format gained layers.
+#[test]
+fn quantize_gives_the_version_1_fixture_byte_for_byte() {
+    let mut d = lazai_model::Dataset {
+        classes: 2,
+        ..Default::default()
+    };
+    for line in WINE.lines().skip(1) {
+        let v: Vec<f32> = line
+            .split(',')
+            .map(|x| x.trim().parse().expect("number"))
+            .collect();
+        let (x, q) = v.split_at(v.len() - 1);
+        d.features.push(x.to_vec());
+        d.labels.push(u32::from(q[0] >= 6.0));
+    }
+    let cfg = lazai_model::TrainConfig {
+        hidden: 8,
+        epochs: 5,
+        ..Default::default()
+    };
+    let f = lazai_model::train(&d, &cfg).expect("trains");
+    let q = QuantizedMlp::quantize(&f, &d.features);
+    assert_eq!(
+        q.to_bytes(),
+        include_bytes!("../testdata/wine-v1.lzmlp").to_vec()
+    );
+    // And the float model reads the same as a one-hidden-layer FloatNet.
+    let net = f.to_net();
+    for x in d.features.iter().step_by(50) {
+        assert_eq!(net.predict(x), f.predict(x));
+    }
+}
+
 /// `wine-v1.lzmlp` (11-8-2) and `wine-v1.logits` were written by the version 1 encoder before
 /// the format gained layers: `train` on the whole wine CSV (hidden 8, 5 epochs, seed 1),
 /// `quantize`, `to_bytes`; the logits file holds the file's BLAKE3 and, for every 40th row,
