@@ -24,3 +24,5 @@ pub const QUERY_ADDRESS: Address = address!("0xE747fd70269a8a540403ddE802D6906CB
 pub const INFERENCE_ADDRESS: Address = address!("0xbb969eaafB3A7124b8dCdf9a6d5Cd5BAa0381361");
 /// AIProcess (training).
 pub const TRAINING_ADDRESS: Address = address!("0xb578AB78bb4780D9007Cc836b358468467814B3E");
+/// The Verifier module's address (tasks, TEE and ZK proofs, circuits).
+pub const VERIFIER_ADDRESS: Address = address!("0x5C5C000000000000000000000000000000007E01");

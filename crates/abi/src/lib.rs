@@ -14,6 +14,7 @@ pub mod registry;
 pub mod settlement;
 pub mod tee;
 pub mod verified;
+pub mod verifier;
 pub mod vsc;
 
 mod addresses;
@@ -41,6 +42,10 @@ pub use settlement::{
 };
 pub use tee::{Attestation, ITeeRegistry, MAX_EVIDENCE_AGE, MAX_POLICY_MEASUREMENTS, TeePolicy};
 pub use verified::IVerifiedComputing;
+pub use verifier::{
+    IVerifier, MODE_OPTIMISTIC, MODE_TEE, MODE_ZK, TASK_CHALLENGED, TASK_PENDING, TASK_REJECTED,
+    TASK_VERIFIED, tee_result_digest, zk_result_hash,
+};
 pub use vsc::{
     FILE_DISPUTED, FILE_IN_FLOW, FILE_NONE, FILE_REJECTED, FILE_RESUBMITTED, FILE_VERIFIED,
     FLOW_DISPUTED, FLOW_PENDING, FLOW_VERIFIED, IVsc, MAX_FLOW_FILES, MAX_QUORUM, MAX_VERIFIERS,

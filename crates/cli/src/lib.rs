@@ -12,5 +12,6 @@ pub mod model;
 pub mod node;
 pub mod status;
 pub mod worker;
+pub mod zk;
 
 pub use kit::signal::shutdown_signal;

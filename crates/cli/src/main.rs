@@ -3,7 +3,7 @@
 //! benchmarks are the separate `lazai-bench` binary (`crates/bench`).
 
 use clap::{Parser, Subcommand};
-use lazai_cli::{attest, dat, data, devnet, genesis, keys, model, node, status, worker};
+use lazai_cli::{attest, dat, data, devnet, genesis, keys, model, node, status, worker, zk};
 
 /// LazAI network node: LazChain, an Ethereum-compatible chain finalized by commonware BFT
 /// consensus, with LazAI's contracts as native modules.
@@ -56,6 +56,13 @@ enum Command {
     /// call, show.
     #[command(subcommand)]
     Model(model::ModelCommand),
+    /// Zero-knowledge proofs: register Groth16 circuits (snarkjs format), check proofs on
+    /// chain.
+    #[command(subcommand)]
+    Zk(zk::ZkCommand),
+    /// Verifier tasks: the execution record of off-chain work and how it was verified.
+    #[command(subcommand)]
+    Task(zk::TaskCommand),
 }
 
 /// Makes a write to a closed stdout (`lazai ... | head`) end the process quietly instead of
@@ -121,6 +128,8 @@ fn main() -> std::process::ExitCode {
         Command::Flow(cmd) => data::run_flow(cmd),
         Command::Worker(args) => worker::run(args),
         Command::Attest(cmd) => attest::run(cmd),
+        Command::Zk(cmd) => zk::run(cmd),
+        Command::Task(cmd) => zk::run_task(cmd),
         Command::Model(cmd) => model::run(cmd),
     };
     match result {

@@ -27,6 +27,10 @@ pub enum ModelCommand {
     Call(CallArgs),
     /// A registered model: hashes, lineage, price, revenue, calls sold and recorded.
     Show(ShowArgs),
+    /// Quantize a dense ReLU MLP exported to ONNX (PyTorch Gemm or scikit-learn MatMul+Add,
+    /// Relu; a trailing Softmax/ArgMax is ignored) into a model file, calibrated on a CSV of
+    /// raw feature rows.
+    Import(ImportArgs),
 }
 
 #[derive(Args)]
@@ -129,6 +133,142 @@ pub struct ShowArgs {
     pub json: bool,
 }
 
+#[derive(Args)]
+pub struct ImportArgs {
+    /// The ONNX file.
+    #[arg(value_name = "FILE.onnx")]
+    pub file: PathBuf,
+    /// Calibration rows: a CSV of numbers, one feature per column (a header line is skipped);
+    /// they set the input standardization and every hidden layer's scale.
+    #[arg(long, value_name = "DATA.csv")]
+    pub calibration: PathBuf,
+    /// A column of the CSV to leave out (by its header name), such as the label.
+    #[arg(long, value_name = "NAME")]
+    pub drop_column: Option<String>,
+    /// Where the model file is written.
+    #[arg(long, value_name = "MODEL.bin")]
+    pub out: PathBuf,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Largest ONNX or calibration file `lazai model import` reads.
+const IMPORT_MAX_BYTES: u64 = 256 << 20;
+
+fn read_limited(path: &std::path::Path) -> Result<Vec<u8>> {
+    let len = std::fs::metadata(path)
+        .with_context(|| format!("reading {}", path.display()))?
+        .len();
+    if len > IMPORT_MAX_BYTES {
+        bail!(
+            "{} is {len} bytes, more than {IMPORT_MAX_BYTES}",
+            path.display()
+        );
+    }
+    std::fs::read(path).with_context(|| format!("reading {}", path.display()))
+}
+
+/// The feature rows of a calibration CSV: numbers only, every row as wide; a first line that
+/// does not parse is the header, and `drop` names a header column to leave out.
+fn calibration_rows(text: &str, drop: Option<&str>) -> Result<Vec<Vec<f32>>> {
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .peekable();
+    let parse = |l: &str| -> Option<Vec<f32>> {
+        l.split(',')
+            .map(|x| x.trim().parse::<f32>().ok().filter(|v| v.is_finite()))
+            .collect()
+    };
+    let mut skip = None;
+    if let Some((_, first)) = lines.peek()
+        && parse(first).is_none()
+    {
+        let header: Vec<&str> = first
+            .split(',')
+            .map(|h| h.trim().trim_matches('"'))
+            .collect();
+        if let Some(d) = drop {
+            skip = Some(
+                header
+                    .iter()
+                    .position(|h| *h == d)
+                    .ok_or_else(|| anyhow!("no column {d:?} in the header {header:?}"))?,
+            );
+        }
+        lines.next();
+    } else if let Some(d) = drop {
+        bail!("--drop-column {d:?}: the CSV has no header line");
+    }
+    let mut rows: Vec<Vec<f32>> = Vec::new();
+    for (i, line) in lines {
+        let mut row = parse(line).ok_or_else(|| anyhow!("line {}: not a row of numbers", i + 1))?;
+        if let Some(s) = skip {
+            if s >= row.len() {
+                bail!("line {}: no column {s}", i + 1);
+            }
+            row.remove(s);
+        }
+        if rows.first().is_some_and(|r| r.len() != row.len()) {
+            bail!(
+                "line {}: {} features, the rows before have {}",
+                i + 1,
+                row.len(),
+                rows[0].len()
+            );
+        }
+        rows.push(row);
+    }
+    if rows.is_empty() {
+        bail!("the calibration CSV has no rows");
+    }
+    Ok(rows)
+}
+
+fn import(a: ImportArgs) -> Result<()> {
+    let onnx = read_limited(&a.file)?;
+    let csv = read_limited(&a.calibration)?;
+    let csv = String::from_utf8(csv).context("the calibration CSV is not UTF-8")?;
+    let rows = calibration_rows(&csv, a.drop_column.as_deref())?;
+    let q = lazai_model::onnx::import(&onnx, &rows)
+        .with_context(|| format!("importing {}", a.file.display()))?;
+    let bytes = q.to_bytes();
+    std::fs::write(&a.out, &bytes).with_context(|| format!("writing {}", a.out.display()))?;
+    let hash = alloy_primitives::B256::from(q.hash());
+    let mut shape = vec![q.inputs];
+    shape.extend(q.layers.iter().map(|d| d.outputs));
+    let version = bytes.get(7).copied().unwrap_or_default();
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "file": a.out.display().to_string(),
+                "version": version,
+                "layers": q.layers.iter().map(|d| serde_json::json!({
+                    "inputs": d.inputs,
+                    "outputs": d.outputs,
+                })).collect::<Vec<_>>(),
+                "parameters": q.parameters(),
+                "calibrationRows": rows.len(),
+                "modelHash": hash,
+            }))?
+        );
+    } else {
+        let shape: Vec<String> = shape.iter().map(u32::to_string).collect();
+        println!("layers        {}", shape.join(" → "));
+        println!("parameters    {}", q.parameters());
+        println!("calibration   {} rows", rows.len());
+        println!("model hash    {hash}");
+        println!(
+            "model file    {} (format v{version}, {} bytes)",
+            a.out.display(),
+            bytes.len()
+        );
+    }
+    Ok(())
+}
+
 fn runtime() -> Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -142,6 +282,7 @@ pub fn run(cmd: ModelCommand) -> Result<()> {
         ModelCommand::Buy(a) => buy(a),
         ModelCommand::Call(a) => call(a),
         ModelCommand::Show(a) => show(a),
+        ModelCommand::Import(a) => import(a),
     }
 }
 

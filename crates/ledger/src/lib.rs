@@ -40,6 +40,9 @@ pub fn genesis_state(genesis: &Genesis) -> Result<State, lazai_types::GenesisErr
         state.set_account(&a.address, acct);
     }
     staking::register_genesis_validators(&mut state, genesis);
+    if genesis.dev_zk_setups {
+        modules::enable_dev_zk(&mut state);
+    }
     if genesis.dev_tee {
         modules::enable_dev_tee(&mut state);
     }

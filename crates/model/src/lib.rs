@@ -2,23 +2,63 @@
 //!
 //! - [`train`]: one hidden ReLU layer, softmax cross-entropy, plain SGD with momentum over
 //!   standardized features; deterministic for a seed (its own xorshift generator).
-//! - [`QuantizedMlp::quantize`]: int8 weights (one scale per layer), int32 biases and
-//!   accumulators, a fixed-point requantization `(acc · M + 2^(s-1)) >> s` between layers,
-//!   integer input quantization from features given in thousandths (`x · 1000`, rounded).
+//! - [`QuantizedMlp::quantize`] (one hidden layer, from [`FloatMlp`]) and
+//!   [`QuantizedMlp::quantize_net`] (any depth, from [`FloatNet`]): int8 weights (one scale per
+//!   layer), int32 biases, i64 accumulators, a fixed-point requantization
+//!   `(acc · M + 2^(s-1)) >> s` after each hidden layer, integer input quantization from
+//!   features given in thousandths (`x · 1000`, rounded).
+//! - [`onnx::import`]: a dense ReLU MLP exported to ONNX (PyTorch `Gemm`, scikit-learn
+//!   `MatMul` + `Add`), quantized the same way.
 //! - [`QuantizedMlp::predict`]: integers only, so every machine gives the same logits, which is
 //!   what lets a ZK proof or an optimistic re-execution check it.
-//! - [`QuantizedMlp::to_bytes`] / [`QuantizedMlp::from_bytes`]: the model file (format below)
+//! - [`QuantizedMlp::to_bytes`] / [`QuantizedMlp::from_bytes`]: the model file (formats below)
 //!   and [`QuantizedMlp::hash`] (BLAKE3 of the file).
 //!
-//! Model file, little-endian: `"LZMLP\0\0\x01"` (magic and version 1) ‖ in, hidden, classes
+//! # Integer semantics
+//!
+//! Features arrive in thousandths (`x[t]`, i32). Input `t` is quantized to
+//! `q[t] = clamp((c · in_mult[t] + 2^15) >> 16, -127, 127)` with
+//! `c = x[t] - in_offset[t]` (all in i128, so no input overflows). Then for each layer `l` of
+//! [`QuantizedMlp::layers`], with `a` its int input vector (`q` for the first layer):
+//! `acc[j] = b[j] + Σ_t w[j·inputs + t] · a[t]` in i64; a hidden layer (every layer but the
+//! last) outputs `clamp((max(acc[j], 0) · mult + 2^(shift-1)) >> shift, 0, 127)` (arithmetic
+//! shift, i64; the limits below keep every product inside i64), the last layer outputs `acc`
+//! itself: the logits. The predicted class is the first index of the largest logit.
+//!
+//! # Model files (little-endian)
+//!
+//! Version 1, exactly one hidden layer: `"LZMLP\0\0\x01"` ([`MAGIC`]) ‖ in, hidden, classes
 //! (u32 each) ‖ input offsets (i32 × in, thousandths) ‖ input multipliers (i32 × in, Q16) ‖
 //! w1 (i8 × hidden·in, row-major by hidden unit) ‖ b1 (i32 × hidden) ‖ requant multiplier
 //! (i32) and shift (u8) ‖ w2 (i8 × classes·hidden) ‖ b2 (i32 × classes).
+//!
+//! Version 2, any other number of layers: `"LZMLP\0\0\x02"` ([`MAGIC_V2`]: the same prefix,
+//! the last byte is the version) ‖ in (u32) ‖ L, the number of layers (u32, 1..=[`MAX_LAYERS`],
+//! never 2) ‖ the L layer widths (u32 each; the last is the number of classes) ‖ input offsets
+//! (i32 × in) ‖ input multipliers (i32 × in) ‖ then per layer `l` with `n_l` inputs (`in` for
+//! the first, the previous width after) and `m_l` outputs: w (i8 × m_l·n_l, row-major by
+//! output) ‖ b (i32 × m_l) ‖ for every layer but the last: requant multiplier (i32) and
+//! shift (u8, 1..=62). Nothing follows the last layer.
+//!
+//! The encoding is canonical: a model with one hidden layer is always written as version 1
+//! (so a version 1 file keeps its bytes and its hash), and a version 2 file declaring two
+//! layers is refused; every file [`QuantizedMlp::from_bytes`] accepts is given back byte for
+//! byte by [`QuantizedMlp::to_bytes`]. Every width is 1..=[`MAX_DIM`] and weights plus biases
+//! total at most [`MAX_PARAMS`].
 
-/// Magic and format version at the start of a model file.
+pub mod onnx;
+mod protobuf;
+
+/// Magic and format version 1 (one hidden layer) at the start of a model file.
 pub const MAGIC: &[u8; 8] = b"LZMLP\0\0\x01";
-/// Most inputs, hidden units or classes a model file may declare.
+/// Magic and format version 2 (any number of layers) at the start of a model file.
+pub const MAGIC_V2: &[u8; 8] = b"LZMLP\0\0\x02";
+/// Most inputs, hidden units or classes a model file may declare (any layer's width).
 pub const MAX_DIM: u32 = 1024;
+/// Most layers (hidden layers and the output layer) a model may have.
+pub const MAX_LAYERS: u32 = 16;
+/// Most weights and biases, in all, a model may have.
+pub const MAX_PARAMS: u64 = 1 << 22;
 /// Input scale: standardized features in [-4, 4] map to [-127, 127].
 const INPUT_RANGE: f32 = 4.0;
 
@@ -39,6 +79,14 @@ pub enum ModelError {
     InputLength { got: usize, want: usize },
     #[error("training data is empty or ragged")]
     BadData,
+    #[error("model layer count {0} out of range 1..={MAX_LAYERS} (2 is written as version 1)")]
+    BadLayerCount(u32),
+    #[error("model has {0} weights and biases, more than {MAX_PARAMS}")]
+    TooManyParameters(u64),
+    #[error("inconsistent model: {0}")]
+    Inconsistent(String),
+    #[error("ONNX import: {0}")]
+    Onnx(String),
 }
 
 /// Labelled tabular data.
@@ -145,6 +193,28 @@ fn argmax_f(v: &[f32]) -> u32 {
     best as u32
 }
 
+/// Per feature: the mean and the standard deviation (at least 10⁻³) of `rows`, each `inputs`
+/// wide; what standardizes a model's inputs.
+pub(crate) fn mean_std(rows: &[Vec<f32>], inputs: usize) -> (Vec<f32>, Vec<f32>) {
+    let n = rows.len();
+    let mut mean = vec![0f32; inputs];
+    for f in rows {
+        for (m, v) in mean.iter_mut().zip(f) {
+            *m += v / n as f32;
+        }
+    }
+    let mut std = vec![0f32; inputs];
+    for f in rows {
+        for ((s, v), m) in std.iter_mut().zip(f).zip(&mean) {
+            *s += (v - m) * (v - m) / n as f32;
+        }
+    }
+    for s in &mut std {
+        *s = s.sqrt().max(1e-3);
+    }
+    (mean, std)
+}
+
 /// Trains a [`FloatMlp`] on `data` (deterministic for `cfg.seed`).
 pub fn train(data: &Dataset, cfg: &TrainConfig) -> Result<FloatMlp, ModelError> {
     let n = data.features.len();
@@ -160,21 +230,7 @@ pub fn train(data: &Dataset, cfg: &TrainConfig) -> Result<FloatMlp, ModelError> 
         return Err(ModelError::BadData);
     }
     let classes = data.classes as usize;
-    let mut mean = vec![0f32; inputs];
-    for f in &data.features {
-        for (m, v) in mean.iter_mut().zip(f) {
-            *m += v / n as f32;
-        }
-    }
-    let mut std = vec![0f32; inputs];
-    for f in &data.features {
-        for ((s, v), m) in std.iter_mut().zip(f).zip(&mean) {
-            *s += (v - m) * (v - m) / n as f32;
-        }
-    }
-    for s in &mut std {
-        *s = s.sqrt().max(1e-3);
-    }
+    let (mean, std) = mean_std(&data.features, inputs);
     let mut rng = XorShift(cfg.seed.max(1));
     let a1 = (6.0 / (inputs + cfg.hidden) as f32).sqrt();
     let a2 = (6.0 / (cfg.hidden + classes) as f32).sqrt();
@@ -239,23 +295,183 @@ pub fn train(data: &Dataset, cfg: &TrainConfig) -> Result<FloatMlp, ModelError> 
     Ok(m)
 }
 
-/// The integer model.
+/// One f32 dense layer: `y = W·x + b`, `w` row-major `outputs × inputs`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FloatDense {
+    pub inputs: usize,
+    pub outputs: usize,
+    pub w: Vec<f32>,
+    pub b: Vec<f32>,
+}
+
+/// The f32 model of any depth: standardization (clamped to ±4), then dense layers with ReLU
+/// after every one but the last, whose outputs are the logits.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FloatNet {
+    pub inputs: usize,
+    pub mean: Vec<f32>,
+    pub std: Vec<f32>,
+    pub layers: Vec<FloatDense>,
+}
+
+impl FloatDense {
+    fn forward(&self, x: &[f32], relu: bool) -> Vec<f32> {
+        (0..self.outputs)
+            .map(|j| {
+                let row = &self.w[j * self.inputs..(j + 1) * self.inputs];
+                let a: f32 = row.iter().zip(x).map(|(w, x)| w * x).sum::<f32>() + self.b[j];
+                if relu { a.max(0.0) } else { a }
+            })
+            .collect()
+    }
+}
+
+impl FloatMlp {
+    /// The same model as a [`FloatNet`] with one hidden layer.
+    pub fn to_net(&self) -> FloatNet {
+        FloatNet {
+            inputs: self.inputs,
+            mean: self.mean.clone(),
+            std: self.std.clone(),
+            layers: vec![
+                FloatDense {
+                    inputs: self.inputs,
+                    outputs: self.hidden,
+                    w: self.w1.clone(),
+                    b: self.b1.clone(),
+                },
+                FloatDense {
+                    inputs: self.hidden,
+                    outputs: self.classes,
+                    w: self.w2.clone(),
+                    b: self.b2.clone(),
+                },
+            ],
+        }
+    }
+}
+
+impl FloatNet {
+    fn standardize(&self, x: &[f32]) -> Vec<f32> {
+        x.iter()
+            .zip(self.mean.iter().zip(&self.std))
+            .map(|(v, (m, s))| ((v - m) / s).clamp(-INPUT_RANGE, INPUT_RANGE))
+            .collect()
+    }
+
+    /// Every layer's output on raw features: hidden activations (after ReLU), then the logits.
+    fn activations(&self, x: &[f32]) -> Vec<Vec<f32>> {
+        let mut a = self.standardize(x);
+        let mut out = Vec::with_capacity(self.layers.len());
+        for (l, d) in self.layers.iter().enumerate() {
+            a = d.forward(&a, l + 1 < self.layers.len());
+            out.push(a.clone());
+        }
+        out
+    }
+
+    /// The f32 logits of raw features (empty for a model without layers).
+    pub fn logits(&self, x: &[f32]) -> Vec<f32> {
+        self.activations(x).pop().unwrap_or_default()
+    }
+
+    /// The predicted class of raw features.
+    pub fn predict(&self, x: &[f32]) -> u32 {
+        argmax_f(&self.logits(x))
+    }
+
+    /// Whether the shapes chain (`inputs` → each layer → the next) within the model limits.
+    fn check(&self) -> Result<(), ModelError> {
+        let bad = |what: String| Err(ModelError::Inconsistent(what));
+        if self.layers.is_empty() || self.layers.len() > MAX_LAYERS as usize {
+            return Err(ModelError::BadLayerCount(
+                u32::try_from(self.layers.len()).unwrap_or(u32::MAX),
+            ));
+        }
+        if self.mean.len() != self.inputs || self.std.len() != self.inputs {
+            return bad("standardization width differs from the inputs".into());
+        }
+        let mut n_in = self.inputs;
+        let mut params = 0u64;
+        for (l, d) in self.layers.iter().enumerate() {
+            for n in [d.inputs, d.outputs] {
+                if n == 0 || n > MAX_DIM as usize {
+                    return Err(ModelError::BadDimension(
+                        u32::try_from(n).unwrap_or(u32::MAX),
+                    ));
+                }
+            }
+            if d.inputs != n_in {
+                return bad(format!(
+                    "layer {l} takes {} inputs, the previous stage gives {n_in}",
+                    d.inputs
+                ));
+            }
+            if d.w.len() != d.inputs * d.outputs || d.b.len() != d.outputs {
+                return bad(format!(
+                    "layer {l}: weight or bias length differs from its shape"
+                ));
+            }
+            params += (d.w.len() + d.b.len()) as u64;
+            n_in = d.outputs;
+        }
+        if params > MAX_PARAMS {
+            return Err(ModelError::TooManyParameters(params));
+        }
+        Ok(())
+    }
+}
+
+/// One integer dense layer, what a proving circuit checks.
+///
+/// `acc[j] = b[j] + Σ_t w[j·inputs + t] · a[t]` in i64 over the layer's int input `a`. A hidden
+/// layer outputs `clamp((max(acc[j], 0) · mult + 2^(shift-1)) >> shift, 0, 127)` (int8
+/// activations in 0..=127); the last layer of a model outputs `acc` as the logits, and its
+/// `mult` and `shift` are 0.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Dense {
+    pub inputs: u32,
+    pub outputs: u32,
+    /// Row-major `outputs × inputs`.
+    pub w: Vec<i8>,
+    pub b: Vec<i32>,
+    /// Requantization multiplier (hidden layers; 0 on the last layer).
+    pub mult: i32,
+    /// Requantization shift, 1..=62 (hidden layers; 0 on the last layer).
+    pub shift: u8,
+}
+
+impl Dense {
+    /// The layer on int inputs; `hidden` applies ReLU and the requantization.
+    fn forward(&self, a: &[i64], hidden: bool) -> Vec<i64> {
+        let n_in = self.inputs as usize;
+        (0..self.outputs as usize)
+            .map(|j| {
+                let mut acc = i64::from(self.b[j]);
+                for (t, &x) in a.iter().enumerate() {
+                    acc += i64::from(self.w[j * n_in + t]) * x;
+                }
+                if hidden {
+                    requant(acc.max(0), i64::from(self.mult), self.shift).clamp(0, 127)
+                } else {
+                    acc
+                }
+            })
+            .collect()
+    }
+}
+
+/// The integer model: input quantization, then [`Dense`] layers (see the module docs for the
+/// exact semantics).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct QuantizedMlp {
     pub inputs: u32,
-    pub hidden: u32,
-    pub classes: u32,
     /// Per input: the mean, in thousandths.
     pub in_offset: Vec<i32>,
     /// Per input: Q16 multiplier from thousandths to the int8 input scale.
     pub in_mult: Vec<i32>,
-    pub w1: Vec<i8>,
-    pub b1: Vec<i32>,
-    /// Hidden requantization: `q_h = clamp((acc · mult + 2^(shift-1)) >> shift, 0, 127)`.
-    pub mult: i32,
-    pub shift: u8,
-    pub w2: Vec<i8>,
-    pub b2: Vec<i32>,
+    /// The hidden layers, then the output layer (at least one layer).
+    pub layers: Vec<Dense>,
 }
 
 fn quantize_weights(w: &[f32]) -> (Vec<i8>, f32) {
@@ -280,7 +496,7 @@ fn fixed_point(ratio: f64) -> (i32, u8) {
     (r.round() as i32, shift.max(1))
 }
 
-/// Rounds `(acc · mult) / 2^shift` to nearest, in i64.
+/// Rounds `(acc · mult) / 2^shift` to nearest, in i64 (callers keep the product in range).
 fn requant(acc: i64, mult: i64, shift: u8) -> i64 {
     (acc * mult + (1i64 << (shift - 1))) >> shift
 }
@@ -293,47 +509,151 @@ pub fn to_milli(x: &[f32]) -> Vec<i32> {
 impl QuantizedMlp {
     /// Quantizes a trained model; `calibration` (raw features) sets the hidden layer's scale.
     pub fn quantize(m: &FloatMlp, calibration: &[Vec<f32>]) -> Self {
+        Self::quantize_layers(&m.to_net(), calibration)
+    }
+
+    /// Quantizes a float model of any depth: int8 weights with one symmetric scale per layer,
+    /// each hidden layer's output scale from the largest activation `calibration` (raw
+    /// features) gives it.
+    pub fn quantize_net(m: &FloatNet, calibration: &[Vec<f32>]) -> Result<Self, ModelError> {
+        m.check()?;
+        if calibration.iter().any(|x| x.len() != m.inputs) {
+            return Err(ModelError::BadData);
+        }
+        Ok(Self::quantize_layers(m, calibration))
+    }
+
+    fn quantize_layers(m: &FloatNet, calibration: &[Vec<f32>]) -> Self {
         let s_in = INPUT_RANGE / 127.0;
-        let (w1, s_w1) = quantize_weights(&m.w1);
-        let (w2, s_w2) = quantize_weights(&m.w2);
-        let mut max_h = 1e-6f32;
+        let hidden = m.layers.len().saturating_sub(1);
+        let mut max_h = vec![1e-6f32; hidden];
         for x in calibration {
-            for h in m.hidden_of(&m.standardize(x)) {
-                max_h = max_h.max(h);
+            for (mx, a) in max_h.iter_mut().zip(m.activations(x)) {
+                for h in a {
+                    *mx = mx.max(h);
+                }
             }
         }
-        let s_h = max_h / 127.0;
-        let (mult, shift) = fixed_point((s_w1 * s_in / s_h) as f64);
+        let mut s_prev = s_in;
+        let layers = m
+            .layers
+            .iter()
+            .enumerate()
+            .map(|(l, d)| {
+                let (w, s_w) = quantize_weights(&d.w);
+                let b =
+                    d.b.iter()
+                        .map(|b| (b / (s_w * s_prev)).round() as i32)
+                        .collect();
+                let (mult, shift) = if l < hidden {
+                    let s_h = max_h[l] / 127.0;
+                    let fp = fixed_point((s_w * s_prev / s_h) as f64);
+                    s_prev = s_h;
+                    fp
+                } else {
+                    (0, 0)
+                };
+                Dense {
+                    inputs: d.inputs as u32,
+                    outputs: d.outputs as u32,
+                    w,
+                    b,
+                    mult,
+                    shift,
+                }
+            })
+            .collect();
         Self {
             inputs: m.inputs as u32,
-            hidden: m.hidden as u32,
-            classes: m.classes as u32,
             in_offset: m.mean.iter().map(|v| (v * 1000.0).round() as i32).collect(),
             in_mult: m
                 .std
                 .iter()
                 .map(|s| (65536.0 / (1000.0 * s * s_in) as f64).round() as i32)
                 .collect(),
-            w1,
-            b1: m
-                .b1
-                .iter()
-                .map(|b| (b / (s_w1 * s_in)).round() as i32)
-                .collect(),
-            mult,
-            shift,
-            w2,
-            b2: m
-                .b2
-                .iter()
-                .map(|b| (b / (s_w2 * s_h)).round() as i32)
-                .collect(),
+            layers,
         }
+    }
+
+    /// The number of classes: the last layer's width.
+    pub fn classes(&self) -> u32 {
+        self.layers.last().map_or(0, |d| d.outputs)
+    }
+
+    /// The first hidden layer's width (0 for a model without hidden layer).
+    pub fn hidden(&self) -> u32 {
+        match self.layers.as_slice() {
+            [first, _, ..] => first.outputs,
+            _ => 0,
+        }
+    }
+
+    /// Weights and biases in all.
+    pub fn parameters(&self) -> u64 {
+        self.layers
+            .iter()
+            .map(|d| d.w.len() as u64 + d.b.len() as u64)
+            .sum()
+    }
+
+    /// Whether every length agrees with the shapes, within the limits, and the shifts are in
+    /// range: what [`QuantizedMlp::from_bytes`] guarantees and inference relies on.
+    pub fn check(&self) -> Result<(), ModelError> {
+        let bad = |what: String| Err(ModelError::Inconsistent(what));
+        if self.inputs == 0 || self.inputs > MAX_DIM {
+            return Err(ModelError::BadDimension(self.inputs));
+        }
+        if self.in_offset.len() != self.inputs as usize
+            || self.in_mult.len() != self.inputs as usize
+        {
+            return bad("input quantization width differs from the inputs".into());
+        }
+        let n = self.layers.len();
+        if n == 0 || n > MAX_LAYERS as usize {
+            return Err(ModelError::BadLayerCount(
+                u32::try_from(n).unwrap_or(u32::MAX),
+            ));
+        }
+        let mut n_in = self.inputs;
+        let mut params = 0u64;
+        for (l, d) in self.layers.iter().enumerate() {
+            for w in [d.inputs, d.outputs] {
+                if w == 0 || w > MAX_DIM {
+                    return Err(ModelError::BadDimension(w));
+                }
+            }
+            if d.inputs != n_in {
+                return bad(format!(
+                    "layer {l} takes {} inputs, the previous stage gives {n_in}",
+                    d.inputs
+                ));
+            }
+            if d.w.len() != d.inputs as usize * d.outputs as usize
+                || d.b.len() != d.outputs as usize
+            {
+                return bad(format!(
+                    "layer {l}: weight or bias length differs from its shape"
+                ));
+            }
+            if l + 1 < n {
+                if !(1..=62).contains(&d.shift) {
+                    return Err(ModelError::BadShift(d.shift));
+                }
+            } else if d.mult != 0 || d.shift != 0 {
+                return bad("the output layer has a requantization".into());
+            }
+            params += d.w.len() as u64 + d.b.len() as u64;
+            n_in = d.outputs;
+        }
+        if params > MAX_PARAMS {
+            return Err(ModelError::TooManyParameters(params));
+        }
+        Ok(())
     }
 
     /// The int8 input of features in thousandths.
     pub fn quantize_input(&self, x: &[i32]) -> Result<Vec<i8>, ModelError> {
-        if x.len() != self.inputs as usize {
+        if x.len() != self.inputs as usize || self.in_offset.len() != x.len() {
             return Err(ModelError::InputLength {
                 got: x.len(),
                 want: self.inputs as usize,
@@ -342,33 +662,21 @@ impl QuantizedMlp {
         Ok(x.iter()
             .zip(self.in_offset.iter().zip(&self.in_mult))
             .map(|(&v, (&o, &mlt))| {
-                let centered = i64::from(v) - i64::from(o);
-                requant(centered, i64::from(mlt), 16).clamp(-127, 127) as i8
+                let centered = i128::from(v) - i128::from(o);
+                ((centered * i128::from(mlt) + (1 << 15)) >> 16).clamp(-127, 127) as i8
             })
             .collect())
     }
 
     /// Integer logits of features in thousandths.
     pub fn logits(&self, x: &[i32]) -> Result<Vec<i64>, ModelError> {
-        let q = self.quantize_input(x)?;
-        let (n_in, n_h) = (self.inputs as usize, self.hidden as usize);
-        let mut h = vec![0i64; n_h];
-        for (j, hj) in h.iter_mut().enumerate() {
-            let mut acc = i64::from(self.b1[j]);
-            for (t, &xq) in q.iter().enumerate() {
-                acc += i64::from(self.w1[j * n_in + t]) * i64::from(xq);
-            }
-            *hj = requant(acc.max(0), i64::from(self.mult), self.shift).clamp(0, 127);
+        self.check()?;
+        let mut a: Vec<i64> = self.quantize_input(x)?.into_iter().map(i64::from).collect();
+        let n = self.layers.len();
+        for (l, d) in self.layers.iter().enumerate() {
+            a = d.forward(&a, l + 1 < n);
         }
-        Ok((0..self.classes as usize)
-            .map(|k| {
-                let mut acc = i64::from(self.b2[k]);
-                for (j, &hj) in h.iter().enumerate() {
-                    acc += i64::from(self.w2[k * n_h + j]) * hj;
-                }
-                acc
-            })
-            .collect())
+        Ok(a)
     }
 
     /// The predicted class (lowest index on a tie).
@@ -383,25 +691,38 @@ impl QuantizedMlp {
         Ok(best as u32)
     }
 
-    /// The model file.
+    /// The model file: version 1 for one hidden layer, version 2 otherwise.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = MAGIC.to_vec();
-        for d in [self.inputs, self.hidden, self.classes] {
-            out.extend_from_slice(&d.to_le_bytes());
-        }
         let ints = |out: &mut Vec<u8>, v: &[i32]| {
             for x in v {
                 out.extend_from_slice(&x.to_le_bytes());
             }
         };
+        let mut out;
+        if let [h, o] = self.layers.as_slice() {
+            out = MAGIC.to_vec();
+            for d in [self.inputs, h.outputs, o.outputs] {
+                out.extend_from_slice(&d.to_le_bytes());
+            }
+        } else {
+            out = MAGIC_V2.to_vec();
+            out.extend_from_slice(&self.inputs.to_le_bytes());
+            out.extend_from_slice(&(self.layers.len() as u32).to_le_bytes());
+            for d in &self.layers {
+                out.extend_from_slice(&d.outputs.to_le_bytes());
+            }
+        }
         ints(&mut out, &self.in_offset);
         ints(&mut out, &self.in_mult);
-        out.extend(self.w1.iter().map(|&w| w as u8));
-        ints(&mut out, &self.b1);
-        out.extend_from_slice(&self.mult.to_le_bytes());
-        out.push(self.shift);
-        out.extend(self.w2.iter().map(|&w| w as u8));
-        ints(&mut out, &self.b2);
+        let n = self.layers.len();
+        for (l, d) in self.layers.iter().enumerate() {
+            out.extend(d.w.iter().map(|&w| w as u8));
+            ints(&mut out, &d.b);
+            if l + 1 < n {
+                out.extend_from_slice(&d.mult.to_le_bytes());
+                out.push(d.shift);
+            }
+        }
         out
     }
 
@@ -410,20 +731,26 @@ impl QuantizedMlp {
         *blake3::hash(&self.to_bytes()).as_bytes()
     }
 
-    /// Parses a model file, checking every length.
+    /// Parses a model file (version 1 or 2), checking every length before reading it.
     pub fn from_bytes(b: &[u8]) -> Result<Self, ModelError> {
         let mut r = Reader { b, at: 0 };
-        if r.take(8, "magic")? != MAGIC {
+        let magic = r.take(8, "magic")?;
+        let m = if magic == MAGIC {
+            Self::read_v1(&mut r)?
+        } else if magic == MAGIC_V2 {
+            Self::read_v2(&mut r)?
+        } else {
             return Err(ModelError::BadMagic);
-        }
-        let dim = |r: &mut Reader<'_>| -> Result<u32, ModelError> {
-            let d = r.u32("dimensions")?;
-            if d == 0 || d > MAX_DIM {
-                return Err(ModelError::BadDimension(d));
-            }
-            Ok(d)
         };
-        let (inputs, hidden, classes) = (dim(&mut r)?, dim(&mut r)?, dim(&mut r)?);
+        if r.at != b.len() {
+            return Err(ModelError::TrailingBytes(b.len() - r.at));
+        }
+        m.check()?;
+        Ok(m)
+    }
+
+    fn read_v1(r: &mut Reader<'_>) -> Result<Self, ModelError> {
+        let (inputs, hidden, classes) = (r.dim()?, r.dim()?, r.dim()?);
         let (ni, nh, nc) = (inputs as usize, hidden as usize, classes as usize);
         let in_offset = r.i32s(ni, "input offsets")?;
         let in_mult = r.i32s(ni, "input multipliers")?;
@@ -436,21 +763,82 @@ impl QuantizedMlp {
         }
         let w2 = r.i8s(nc * nh, "w2")?;
         let b2 = r.i32s(nc, "b2")?;
-        if r.at != b.len() {
-            return Err(ModelError::TrailingBytes(b.len() - r.at));
+        Ok(Self {
+            inputs,
+            in_offset,
+            in_mult,
+            layers: vec![
+                Dense {
+                    inputs,
+                    outputs: hidden,
+                    w: w1,
+                    b: b1,
+                    mult,
+                    shift,
+                },
+                Dense {
+                    inputs: hidden,
+                    outputs: classes,
+                    w: w2,
+                    b: b2,
+                    mult: 0,
+                    shift: 0,
+                },
+            ],
+        })
+    }
+
+    fn read_v2(r: &mut Reader<'_>) -> Result<Self, ModelError> {
+        let inputs = r.dim()?;
+        let n = r.u32("layer count")?;
+        if n == 0 || n == 2 || n > MAX_LAYERS {
+            return Err(ModelError::BadLayerCount(n));
+        }
+        let mut widths = Vec::with_capacity(n as usize);
+        let mut params = 0u64;
+        let mut n_in = u64::from(inputs);
+        for _ in 0..n {
+            let w = r.dim()?;
+            params += n_in * u64::from(w) + u64::from(w);
+            n_in = u64::from(w);
+            widths.push(w);
+        }
+        if params > MAX_PARAMS {
+            return Err(ModelError::TooManyParameters(params));
+        }
+        let ni = inputs as usize;
+        let in_offset = r.i32s(ni, "input offsets")?;
+        let in_mult = r.i32s(ni, "input multipliers")?;
+        let mut layers = Vec::with_capacity(widths.len());
+        let mut n_in = inputs;
+        for (l, &outputs) in widths.iter().enumerate() {
+            let w = r.i8s(outputs as usize * n_in as usize, "weights")?;
+            let b = r.i32s(outputs as usize, "biases")?;
+            let (mult, shift) = if l + 1 < widths.len() {
+                let mult = r.i32s(1, "multiplier")?[0];
+                let shift = r.take(1, "shift")?[0];
+                if !(1..=62).contains(&shift) {
+                    return Err(ModelError::BadShift(shift));
+                }
+                (mult, shift)
+            } else {
+                (0, 0)
+            };
+            layers.push(Dense {
+                inputs: n_in,
+                outputs,
+                w,
+                b,
+                mult,
+                shift,
+            });
+            n_in = outputs;
         }
         Ok(Self {
             inputs,
-            hidden,
-            classes,
             in_offset,
             in_mult,
-            w1,
-            b1,
-            mult,
-            shift,
-            w2,
-            b2,
+            layers,
         })
     }
 }
@@ -469,6 +857,13 @@ impl<'a> Reader<'a> {
             .ok_or(ModelError::Truncated(what))?;
         self.at = end;
         Ok(s)
+    }
+    fn dim(&mut self) -> Result<u32, ModelError> {
+        let d = self.u32("dimensions")?;
+        if d == 0 || d > MAX_DIM {
+            return Err(ModelError::BadDimension(d));
+        }
+        Ok(d)
     }
     fn u32(&mut self, what: &'static str) -> Result<u32, ModelError> {
         let s = self.take(4, what)?;

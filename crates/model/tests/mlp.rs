@@ -59,9 +59,10 @@ fn the_quantized_model_beats_the_majority_class_on_held_out_data() {
     );
 }
 
-/// A plain reference: the same arithmetic written out naively.
+/// A plain reference: the same arithmetic written out naively (one hidden layer).
 fn reference(q: &QuantizedMlp, x: &[i32]) -> Vec<i64> {
-    let (ni, nh) = (q.inputs as usize, q.hidden as usize);
+    let (h1, out) = (&q.layers[0], &q.layers[1]);
+    let (ni, nh) = (q.inputs as usize, q.hidden() as usize);
     let mut xin = vec![0i64; ni];
     for t in 0..ni {
         let c = (i64::from(x[t]) - i64::from(q.in_offset[t])) * i64::from(q.in_mult[t]);
@@ -69,25 +70,25 @@ fn reference(q: &QuantizedMlp, x: &[i32]) -> Vec<i64> {
     }
     let mut h = vec![0i64; nh];
     for j in 0..nh {
-        let mut a = i64::from(q.b1[j]);
+        let mut a = i64::from(h1.b[j]);
         for t in 0..ni {
-            a += i64::from(q.w1[j * ni + t]) * xin[t];
+            a += i64::from(h1.w[j * ni + t]) * xin[t];
         }
         if a < 0 {
             a = 0;
         }
-        let r = (a * i64::from(q.mult) + (1i64 << (q.shift - 1))) >> q.shift;
+        let r = (a * i64::from(h1.mult) + (1i64 << (h1.shift - 1))) >> h1.shift;
         h[j] = r.clamp(0, 127);
     }
-    let mut out = Vec::new();
-    for k in 0..q.classes as usize {
-        let mut a = i64::from(q.b2[k]);
+    let mut out_v = Vec::new();
+    for k in 0..q.classes() as usize {
+        let mut a = i64::from(out.b[k]);
         for j in 0..nh {
-            a += i64::from(q.w2[k * nh + j]) * h[j];
+            a += i64::from(out.w[k * nh + j]) * h[j];
         }
-        out.push(a);
+        out_v.push(a);
     }
-    out
+    out_v
 }
 
 #[test]

@@ -63,6 +63,7 @@ pub fn devnet_genesis(
             .collect(),
         staking: Default::default(),
         dev_tee: true,
+        dev_zk_setups: true,
         calls: Vec::new(),
     }
 }

@@ -192,6 +192,10 @@ pub struct Genesis {
     /// proves nothing about hardware). Fixed for the chain's life.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub dev_tee: bool,
+    /// Accept Groth16 verifying keys from dev (fixed-seed, forgeable) setups in the Verifier
+    /// module (development chains only). Fixed for the chain's life.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dev_zk_setups: bool,
     /// Module calls made at genesis, in order (see [`GenesisCall`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub calls: Vec<GenesisCall>,

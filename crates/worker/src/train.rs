@@ -358,8 +358,8 @@ impl ModelWorker {
             model_hash,
             model_format: "LZMLP v1 (int8 weights, int32 accumulators)".into(),
             inputs: model.inputs,
-            hidden: model.hidden,
-            classes: model.classes,
+            hidden: model.hidden(),
+            classes: model.classes(),
             features: data
                 .header
                 .iter()

@@ -13,6 +13,7 @@ pub mod models;
 pub mod registry;
 pub mod settlement;
 pub mod verified;
+pub mod verifier;
 pub mod vsc;
 
 pub use aiprocess::{AiProcess, Kind};
@@ -23,6 +24,7 @@ pub use models::ModelRegistry;
 pub use registry::DataRegistry;
 pub use settlement::SettlementModule;
 pub use verified::VerifiedComputing;
+pub use verifier::{Verifier, enable_dev_zk};
 pub use vsc::{Vsc, choose_quorum};
 
 pub use crate::kernel::{Call, Module, ModuleError, decode_call, revert_msg, revert_with, slot};
@@ -66,6 +68,7 @@ impl Modules {
             Arc::new(AiProcess::new(Kind::Inference, governance)),
             Arc::new(AiProcess::new(Kind::Training, governance)),
             Arc::new(ModelRegistry),
+            Arc::new(Verifier),
         ])
     }
 

@@ -123,6 +123,7 @@ proptest! {
                 .collect(),
             staking,
             dev_tee: false,
+            dev_zk_setups: false,
             calls: Vec::new(),
         };
         genesis.validate().expect("valid genesis");

@@ -9,4 +9,5 @@ mod staking;
 mod support;
 mod tee;
 mod transfers;
+mod verifier;
 mod vsc;

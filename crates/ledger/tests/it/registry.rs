@@ -52,6 +52,17 @@ impl Net {
         self.signers[i].address()
     }
 
+    /// Signer `i`'s EIP-191 signature of `message`.
+    pub(crate) fn sign_message(&self, i: usize, message: &[u8]) -> Bytes {
+        Bytes::from(
+            self.signers[i]
+                .sign_message_sync(message)
+                .expect("sign")
+                .as_bytes()
+                .to_vec(),
+        )
+    }
+
     pub(crate) fn send(
         &mut self,
         from: usize,

@@ -84,6 +84,7 @@ impl Net {
                 .collect(),
             staking: params,
             dev_tee: false,
+            dev_zk_setups: false,
             calls: Vec::new(),
         };
         genesis.validate().expect("valid genesis");
@@ -372,6 +373,7 @@ fn genesis_owner_defaults_to_fee_recipient_and_state_is_deterministic() {
             alloc: vec![],
             staking: params(),
             dev_tee: false,
+            dev_zk_setups: false,
             calls: Vec::new(),
         };
         for seed in [1u64, 2, 3] {

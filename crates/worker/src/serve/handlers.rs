@@ -168,7 +168,7 @@ pub(super) async fn models(State(s): State<Arc<Shared>>) -> Json<serde_json::Val
             "modelHash": r.modelHash,
             "trainingReportHash": r.reportHash,
             "inputs": s.model.inputs,
-            "classes": s.model.classes,
+            "classes": s.model.classes(),
             "pricePerCall": r.pricePerCall.to_string(),
             "node": s.node,
             "chainId": s.chain_id,

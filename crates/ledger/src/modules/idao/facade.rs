@@ -62,3 +62,14 @@ pub(crate) fn attested_keys(
         Ok(current(c, idao, node)?.map(|(_, a)| (a.hpkePublicKey, a.rsaKeyHash)))
     })
 }
+
+/// `node`'s attestation for `idao`, if it passes the iDAO's current policy now.
+pub(crate) fn attestation_now(
+    call: &mut Call<'_>,
+    idao: U256,
+    node: Address,
+) -> Result<Option<lazai_abi::Attestation>, ModuleError> {
+    call.enter(IDAO_REGISTRY_ADDRESS, |c| {
+        Ok(current(c, idao, node)?.map(|(_, a)| a))
+    })
+}
