@@ -19,8 +19,10 @@
 
 use std::collections::HashMap;
 
+use crate::float::mean_std;
 use crate::protobuf::{Fields, Value, message, push_floats, push_varints, string};
-use crate::{FloatDense, FloatNet, MAX_DIM, MAX_PARAMS, ModelError, QuantizedMlp, mean_std};
+use crate::spec::{MAX_DIM, MAX_PARAMS, ModelError};
+use crate::{FloatDense, FloatNet, QuantizedMlp};
 
 /// Most nodes, initializers or graph inputs/outputs a graph may have.
 const MAX_NODES: usize = 4096;
