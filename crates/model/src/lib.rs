@@ -304,13 +304,30 @@ impl QuantizedMlp {
 
     /// Integer logits of features in thousandths.
     pub fn logits(&self, x: &[i32]) -> Result<Vec<i64>, ModelError> {
+        let q = self.quantize_input(x)?;
+        let mut outputs = self.layer_outputs(&q)?;
+        Ok(outputs.pop().unwrap_or_default())
+    }
+
+    /// Every layer's output on an int8 input (what [`QuantizedMlp::quantize_input`] gives),
+    /// in order; the last is the logits. The one integer kernel: inference, proofs and
+    /// re-execution all run this.
+    pub fn layer_outputs(&self, q: &[i8]) -> Result<Vec<Vec<i64>>, ModelError> {
         self.check()?;
-        let mut a: Vec<i64> = self.quantize_input(x)?.into_iter().map(i64::from).collect();
+        if q.len() != self.inputs as usize {
+            return Err(ModelError::InputLength {
+                got: q.len(),
+                want: self.inputs as usize,
+            });
+        }
+        let mut a: Vec<i64> = q.iter().map(|&v| i64::from(v)).collect();
         let n = self.layers.len();
+        let mut outputs = Vec::with_capacity(n);
         for (l, d) in self.layers.iter().enumerate() {
             a = d.forward(&a, l + 1 < n);
+            outputs.push(a.clone());
         }
-        Ok(a)
+        Ok(outputs)
     }
 
     /// The predicted class (lowest index on a tie).

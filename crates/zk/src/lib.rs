@@ -15,6 +15,8 @@
 //!   (256 bytes: a ‖ b ‖ c). Proofs are malleable: never key anything on proof bytes.
 //! - [`PublicInputs`]: [`public_inputs_from_snarkjs_json`], [`public_inputs_from_bytes`],
 //!   [`public_inputs_to_bytes`] (32 big-endian bytes each).
+//! - Out: [`VerifyingKey::from_points`] / [`Proof::from_points`] (a local prover's arkworks
+//!   points, checked), and `to_snarkjs_json` on both plus [`public_inputs_to_snarkjs_json`].
 //! - [`verify`] and its gas, [`verify_gas`] ([`VERIFY_GAS_BASE`], [`VERIFY_GAS_PER_INPUT`]).
 //!
 //! Byte encodings follow Ethereum's BN254 precompiles (EIP-196/197): 32-byte big-endian field
@@ -23,11 +25,13 @@
 
 mod encode;
 mod error;
+mod export;
 mod key;
 mod verify;
 
 pub use encode::{FIELD_LEN, G1_LEN, G2_LEN};
 pub use error::ZkError;
+pub use export::public_inputs_to_snarkjs_json;
 pub use key::{
     MAX_JSON_BYTES, MAX_PUBLIC_INPUTS, PROOF_LEN, Proof, PublicInputs, VK_FIXED_LEN, VerifyingKey,
     public_inputs_from_bytes, public_inputs_from_snarkjs_json, public_inputs_to_bytes,
