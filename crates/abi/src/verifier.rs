@@ -24,6 +24,9 @@ pub const MAX_VK_BYTES: usize = 64 * 1024 + 512;
 /// Most public signals of a proof.
 pub const MAX_PUBLIC_SIGNALS: usize = 1024;
 
+/// `Circuit.inputSignal` of a circuit whose public signals carry no input commitment.
+pub const NO_SIGNAL: u32 = u32::MAX;
+
 /// The domain of a TEE result signature.
 pub const TEE_RESULT_DOMAIN: &str = "LAZAI_TEE_RESULT_V1";
 
@@ -35,19 +38,22 @@ sol! {
         /// 1 pending, 2 verified, 3 rejected, 4 challenged (reserved).
         struct Task { uint256 idaoId; uint256 modelId; bytes32 circuitId; address worker; address requester; bytes32 inputCommitment; bytes32 resultHash; uint8 mode; uint8 status; uint64 createdAt; uint64 updatedAt; }
         /// A registered Groth16 verifying key: who registered it, whether it came from a dev
-        /// (forgeable) setup, how many public inputs it takes, and which of them carries the
-        /// task id.
-        struct Circuit { address registrant; bool dev; uint32 publicInputs; uint32 taskSignal; uint64 registeredAt; }
+        /// (forgeable) setup, how many public inputs it takes, which of them carries the task
+        /// id and which the task's input commitment (`NO_SIGNAL`: none), and the model it
+        /// proves (0: none).
+        struct Circuit { address registrant; bool dev; uint32 publicInputs; uint32 taskSignal; uint32 inputSignal; uint256 modelId; uint64 registeredAt; }
 
         /// Opens a task for `worker` (an attested worker of the iDAO) in `mode`; ZK tasks name
-        /// their circuit. Returns the task id (from 1).
+        /// their circuit, which must be the model's when it names one. Returns the task id
+        /// (from 1).
         function createTask(uint256 idaoId, uint256 modelId, bytes32 circuitId, uint8 mode, bytes32 inputCommitment, address worker) external returns (uint256 taskId);
         /// TEE mode: the task's worker, attested now for the task's iDAO, signed
         /// `teeResultDigest(chainId, taskId, resultHash)` (EIP-191). `attestationReport`
         /// must be empty or the evidence of that attestation (its hash is checked).
         function submitTEEProof(uint256 taskId, bytes32 resultHash, bytes calldata teeSignature, bytes calldata attestationReport) external;
         /// ZK mode: a Groth16 proof (256 bytes: A ‖ B ‖ C, big-endian, EIP-197 order) of the
-        /// task's circuit whose public signal number `taskSignal` is the task id.
+        /// task's circuit whose public signal number `taskSignal` is the task id and, for a
+        /// circuit with an `inputSignal`, whose signal there is the task's input commitment.
         function submitZKProof(uint256 taskId, bytes calldata zkProof, uint256[] calldata publicSignals) external;
         /// Optimistic mode: reserved (reverts `NotSupported`).
         function submitFraudProof(uint256 taskId, bytes calldata evidence, address challenger) external;
@@ -60,6 +66,13 @@ sol! {
         /// them. `taskSignal`: the index of the public signal that carries the task id.
         /// `dev` keys (from a fixed-seed setup) only where genesis enables dev setups.
         function registerCircuit(bytes calldata verifyingKey, bool dev, uint32 taskSignal) external returns (bytes32 circuitId);
+        /// Registers the proof-of-inference circuit of a model (its weights are the
+        /// circuit's constants): public signals `taskId, inputCommitment, logits…, class`
+        /// (task at 0, input at 1). Only the model's worker or its iDAO's owner; the model's
+        /// current circuit becomes this one (earlier tasks keep theirs).
+        function registerModelCircuit(uint256 modelId, bytes calldata verifyingKey, bool dev) external returns (bytes32 circuitId);
+        /// The current proof-of-inference circuit of a model (zero: none).
+        function modelCircuit(uint256 modelId) external view returns (bytes32);
         function getCircuit(bytes32 circuitId) external view returns (Circuit memory);
         /// Whether a proof checks against a registered circuit, outside any task (reverts on
         /// malformed input, as `submitZKProof` does).
@@ -72,6 +85,7 @@ sol! {
         event ZKProofSubmitted(uint256 indexed taskId, address indexed submitter, bytes32 resultHash);
         event TaskVerified(uint256 indexed taskId, uint8 mode, bytes32 resultHash);
         event CircuitRegistered(bytes32 indexed circuitId, address indexed registrant, bool dev, uint32 publicInputs, uint32 taskSignal);
+        event ModelCircuitSet(uint256 indexed modelId, bytes32 indexed circuitId, bool dev);
 
         error TaskNotFound(uint256 taskId);
         error InvalidMode(uint8 mode);
@@ -88,6 +102,9 @@ sol! {
         error InvalidProofEncoding(string reason);
         error PublicSignalsMismatch(uint256 got, uint256 want);
         error TaskNotBound(uint256 taskId, uint256 signal);
+        error InputNotBound(uint256 taskId, uint256 signal);
+        error CircuitModelMismatch(bytes32 circuitId, uint256 modelId);
+        error NotModelController(uint256 modelId, address caller);
         error InvalidProof(uint256 taskId);
         error NotSupported();
     }

@@ -27,6 +27,7 @@ mod data;
 pub mod inference;
 mod load;
 mod processes;
+pub mod zk;
 
 pub use args::{CatchupArgs, ClusterArgs, LoadArgs, TransfersArgs};
 use catchup::catchup;
@@ -62,6 +63,10 @@ pub enum BenchCommand {
     /// Inference calls per second through the worker's metered endpoint, with metering on and
     /// off, and the on-chain gas of recording usage per call (batched and unbatched).
     Inference(inference::InferenceArgs),
+    /// Proof of inference: constraints, setup and prove time, native verification time,
+    /// verification gas and peak memory for the demo's wine model, a 784-56-10 MLP and the
+    /// largest dense MLP proved within --budget-secs.
+    Zk(zk::ZkArgs),
 }
 
 pub fn run(cmd: BenchCommand, log_filter: &str) -> Result<()> {
@@ -73,6 +78,7 @@ pub fn run(cmd: BenchCommand, log_filter: &str) -> Result<()> {
         BenchCommand::Data(args) => data::run(args),
         BenchCommand::Attest(args) => attest::run(args),
         BenchCommand::Inference(args) => inference::run(args),
+        BenchCommand::Zk(args) => zk::run(args),
     }
 }
 

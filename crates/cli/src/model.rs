@@ -86,6 +86,14 @@ pub struct ServeArgs {
     /// token too; LazAI's SDK header alone leaves them to whoever relays the call).
     #[arg(long)]
     pub require_request_signature: bool,
+    /// Prove calls that ask for it (`"proof": "zk"`): each opens a ZK task on the Verifier
+    /// and is proved in the background (Groth16 over BN254). The keys are the model's dev
+    /// setup, registered as its circuit: only on chains whose genesis enables dev setups.
+    #[arg(long)]
+    pub zk: bool,
+    /// Calls waiting to be proved before further proof requests get 503.
+    #[arg(long, default_value_t = 16, requires = "zk")]
+    pub zk_queue: usize,
 }
 
 #[derive(Args)]
@@ -121,6 +129,19 @@ pub struct CallArgs {
     /// The request nonce (default: the time in milliseconds, which increases between calls).
     #[arg(long)]
     pub nonce: Option<u64>,
+    /// Ask for a proof of inference (`zk`) and wait until the chain has verified it.
+    #[arg(long, value_parser = ["zk"])]
+    pub proof: Option<String>,
+    /// With --proof: commit to the input with salt 0 (anyone shown the input can recompute
+    /// the commitment) instead of a random salt.
+    #[arg(long, requires = "proof")]
+    pub clear: bool,
+    /// With --proof: the chain's RPC, where the task's verification is awaited.
+    #[arg(long, default_value = DEFAULT_RPC)]
+    pub rpc: String,
+    /// With --proof: how long to wait for the verification, in seconds.
+    #[arg(long, default_value_t = 300)]
+    pub wait_secs: u64,
 }
 
 #[derive(Args)]
@@ -371,6 +392,7 @@ fn serve(mut a: ServeArgs) -> Result<()> {
                 batch_calls: a.batch.max(1),
                 batch_interval: Duration::from_millis(a.batch_ms.max(10)),
                 require_request_signature: a.require_request_signature,
+                zk: a.zk.then_some(lazai_worker::serve::ZkServe { queue: a.zk_queue }),
                 ..ServeConfig::default()
             },
         )
@@ -445,9 +467,15 @@ fn call(a: CallArgs) -> Result<()> {
     runtime()?.block_on(async move {
         let served = ServedModel::discover(&a.url).await?;
         let node = served.node;
-        let p = served
-            .call_signed(&signer, U256::from(nonce), a.token, &features)
-            .await?;
+        let p = if a.proof.is_some() {
+            served
+                .call_proved(&signer, U256::from(nonce), a.token, &features, a.clear)
+                .await?
+        } else {
+            served
+                .call_signed(&signer, U256::from(nonce), a.token, &features)
+                .await?
+        };
         println!("class         {}", p.class);
         println!("logits        {:?}", p.logits);
         if let Some(r) = &p.receipt {
@@ -463,6 +491,9 @@ fn call(a: CallArgs) -> Result<()> {
             if !ok {
                 bail!("the receipt is not signed by the serving node");
             }
+        }
+        if let Some(zk) = &p.zk {
+            crate::zk::await_proved_call(&a.rpc, zk, &p, Duration::from_secs(a.wait_secs)).await?;
         }
         Ok(())
     })

@@ -23,6 +23,16 @@ pub enum ZkCommand {
     /// Ask the chain whether a proof (snarkjs's `proof.json` and `public.json`) checks
     /// against a registered circuit; exits 0 only if it does.
     Verify(VerifyArgs),
+    /// The dev setup of a model's proof-of-inference circuit: writes its
+    /// `verification_key.json` and prints its circuit id. The seed comes from the model's
+    /// hash, so anyone can recompute the keys — and forge proofs: dev chains only.
+    Setup(SetupArgs),
+    /// Prove a model on one input, locally (dev-setup keys): writes snarkjs's `proof.json`
+    /// and `public.json` (task id, input commitment, logits, class) for `lazai zk verify`.
+    Prove(ProveArgs),
+    /// Export a model's proof-of-inference circuit as circom's `.r1cs` (and, with --input, a
+    /// witness as `.wtns`) for a snarkjs ceremony and snarkjs proving.
+    Export(ExportArgs),
 }
 
 #[derive(Subcommand)]
@@ -43,8 +53,65 @@ pub struct RegisterArgs {
     /// The key comes from a dev (fixed-seed, forgeable) setup.
     #[arg(long)]
     dev: bool,
+    /// Register it as this model's proof-of-inference circuit (`registerModelCircuit`: task
+    /// id in signal 0, input commitment in signal 1; the model's worker or iDAO owner only).
+    #[arg(long, value_name = "ID", value_parser = crate::kit::units::parse_u256, conflicts_with = "task_signal")]
+    model: Option<U256>,
     #[command(flatten)]
     tx: TxArgs,
+}
+
+#[derive(Args)]
+pub struct SetupArgs {
+    /// The model file.
+    #[arg(long, value_name = "FILE")]
+    model: PathBuf,
+    /// Directory for `verification_key.json`.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    out: PathBuf,
+}
+
+#[derive(Args)]
+pub struct ProveArgs {
+    /// The model file.
+    #[arg(long, value_name = "FILE")]
+    model: PathBuf,
+    /// Comma-separated feature values (as `lazai model call` takes them).
+    #[arg(long, allow_hyphen_values = true)]
+    features: String,
+    /// The task id the proof is bound to (public signal 0).
+    #[arg(long, value_parser = crate::kit::units::parse_u256, default_value = "0")]
+    task: U256,
+    /// The commitment's salt (32 bytes, hex); default: random, printed.
+    #[arg(long, value_name = "HEX", conflicts_with = "clear")]
+    salt: Option<B256>,
+    /// Salt 0: anyone shown the input can recompute the commitment.
+    #[arg(long)]
+    clear: bool,
+    /// Directory for `proof.json`, `public.json` and `verification_key.json`.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    out: PathBuf,
+}
+
+#[derive(Args)]
+pub struct ExportArgs {
+    /// The model file.
+    #[arg(long, value_name = "FILE")]
+    model: PathBuf,
+    /// Where the `.r1cs` goes.
+    #[arg(long, value_name = "FILE")]
+    r1cs: PathBuf,
+    /// Also write the witness of these comma-separated features (`.wtns`, with --wtns).
+    #[arg(long, allow_hyphen_values = true, requires = "wtns")]
+    features: Option<String>,
+    #[arg(long, value_name = "FILE", requires = "features")]
+    wtns: Option<PathBuf>,
+    /// The witness's task id.
+    #[arg(long, value_parser = crate::kit::units::parse_u256, default_value = "0")]
+    task: U256,
+    /// The witness's salt (32 bytes, hex; default 0).
+    #[arg(long, value_name = "HEX")]
+    salt: Option<B256>,
 }
 
 #[derive(Args)]
@@ -75,6 +142,9 @@ pub fn run(cmd: ZkCommand) -> Result<()> {
     match cmd {
         ZkCommand::Register(a) => block_on(register(a)),
         ZkCommand::Verify(a) => block_on(verify(a)),
+        ZkCommand::Setup(a) => setup(a),
+        ZkCommand::Prove(a) => prove(a),
+        ZkCommand::Export(a) => export(a),
     }
 }
 
@@ -93,17 +163,32 @@ async fn register(a: RegisterArgs) -> Result<()> {
         .with_context(|| format!("{} is not a usable Groth16 BN254 key", a.vk.display()))?;
     let id = B256::from(key.id());
     let c = signing(&a.tx)?;
-    let receipt = c
-        .send(
-            VERIFIER_ADDRESS,
-            X::registerCircuitCall {
-                verifyingKey: Bytes::from(key.to_bytes()),
-                dev: a.dev,
-                taskSignal: a.task_signal,
-            },
-            U256::ZERO,
-        )
-        .await?;
+    let receipt = match a.model {
+        Some(model) => {
+            c.send(
+                VERIFIER_ADDRESS,
+                X::registerModelCircuitCall {
+                    modelId: model,
+                    verifyingKey: Bytes::from(key.to_bytes()),
+                    dev: a.dev,
+                },
+                U256::ZERO,
+            )
+            .await?
+        }
+        None => {
+            c.send(
+                VERIFIER_ADDRESS,
+                X::registerCircuitCall {
+                    verifyingKey: Bytes::from(key.to_bytes()),
+                    dev: a.dev,
+                    taskSignal: a.task_signal,
+                },
+                U256::ZERO,
+            )
+            .await?
+        }
+    };
     if a.tx.json {
         return print_json(
             tx_json(&receipt),
@@ -184,11 +269,22 @@ async fn show(a: ShowArgs) -> Result<()> {
     let t = c
         .call(VERIFIER_ADDRESS, X::getTaskCall { taskId: a.id })
         .await?;
+    let dev = t.mode == lazai_abi::MODE_ZK
+        && c
+            .call(
+                VERIFIER_ADDRESS,
+                X::getCircuitCall {
+                    circuitId: t.circuitId,
+                },
+            )
+            .await?
+            .dev;
     if a.read.json {
         println!(
             "{}",
             serde_json::to_string_pretty(&json!({
                 "taskId": a.id.to_string(),
+                "circuitDev": dev,
                 "idaoId": t.idaoId.to_string(),
                 "modelId": t.modelId.to_string(),
                 "circuitId": t.circuitId,
@@ -211,7 +307,11 @@ async fn show(a: ShowArgs) -> Result<()> {
     println!("iDAO          {}", t.idaoId);
     println!("model         {}", t.modelId);
     if t.mode == lazai_abi::MODE_ZK {
-        println!("circuit       {}", t.circuitId);
+        println!(
+            "circuit       {}{}",
+            t.circuitId,
+            if dev { " (dev setup: forgeable)" } else { "" }
+        );
     }
     println!("worker        {}", t.worker);
     println!("requester     {}", t.requester);
@@ -220,4 +320,171 @@ async fn show(a: ShowArgs) -> Result<()> {
     println!("created       {}", utc_or_never(t.createdAt));
     println!("updated       {}", utc_or_never(t.updatedAt));
     Ok(())
+}
+
+fn load_model(path: &Path) -> Result<lazai_model::QuantizedMlp> {
+    let bytes = std::fs::read(path).with_context(|| format!("read {}", path.display()))?;
+    lazai_model::QuantizedMlp::from_bytes(&bytes)
+        .with_context(|| format!("{} is not a LazAI model file", path.display()))
+}
+
+fn parse_features(s: &str) -> Result<Vec<i32>> {
+    let values: Vec<f64> = s
+        .split(',')
+        .map(|x| {
+            x.trim()
+                .parse::<f64>()
+                .map_err(|_| anyhow::anyhow!("feature {x:?} is not a number"))
+        })
+        .collect::<Result<_>>()?;
+    lazai_worker::serve::features_to_milli(&values).map_err(anyhow::Error::msg)
+}
+
+fn field(b: &B256, what: &str) -> Result<lazai_zkml::Fr> {
+    lazai_zkml::fr_from_be(&b.0).with_context(|| format!("{what} is not a BN254 scalar"))
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> Result<PathBuf> {
+    std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
+    let path = dir.join(name);
+    std::fs::write(&path, text).with_context(|| format!("write {}", path.display()))?;
+    Ok(path)
+}
+
+fn setup(a: SetupArgs) -> Result<()> {
+    let model = load_model(&a.model)?;
+    let size = lazai_zkml::size(&model)?;
+    let keys = lazai_zkml::dev_setup(&model)?;
+    let path = write(&a.out, "verification_key.json", &keys.verifying.to_snarkjs_json())?;
+    println!("circuit       {}", B256::from(keys.verifying.id()));
+    println!("setup         dev (seeded by the model hash: forgeable, dev chains only)");
+    println!(
+        "constraints   {} ({} public signals: task, input commitment, {} logits, class)",
+        size.constraints,
+        size.public_inputs,
+        model.classes()
+    );
+    println!("key           {}", path.display());
+    Ok(())
+}
+
+fn prove(a: ProveArgs) -> Result<()> {
+    let model = load_model(&a.model)?;
+    let x = parse_features(&a.features)?;
+    let q = model.quantize_input(&x)?;
+    let salt = match (a.clear, a.salt) {
+        (true, _) => lazai_zkml::Fr::from(0u64),
+        (false, Some(s)) => field(&s, "--salt")?,
+        (false, None) => lazai_zkml::random_salt(),
+    };
+    let task = lazai_zkml::fr_from_be(&a.task.to_be_bytes::<32>())?;
+    let started = std::time::Instant::now();
+    let keys = lazai_zkml::dev_setup(&model)?;
+    let setup = started.elapsed();
+    let started = std::time::Instant::now();
+    let (proof, st) = lazai_zkml::prove(&keys, &model, &q, salt, task)?;
+    let proved = started.elapsed();
+    let signals = st.public_signals();
+    write(&a.out, "proof.json", &proof.to_snarkjs_json())?;
+    write(&a.out, "public.json", &lazai_zk::public_inputs_to_snarkjs_json(&signals))?;
+    write(&a.out, "verification_key.json", &keys.verifying.to_snarkjs_json())?;
+    println!("class         {}", st.class);
+    println!("logits        {:?}", st.logits);
+    println!("commitment    {}", B256::from(lazai_zkml::fr_to_be(&st.commitment)));
+    println!("salt          {}", B256::from(lazai_zkml::fr_to_be(&salt)));
+    println!(
+        "circuit       {} (dev setup)",
+        B256::from(keys.verifying.id())
+    );
+    println!(
+        "proved        in {:.3} s (setup {:.3} s); {}",
+        proved.as_secs_f64(),
+        setup.as_secs_f64(),
+        a.out.display()
+    );
+    Ok(())
+}
+
+fn export(a: ExportArgs) -> Result<()> {
+    let model = load_model(&a.model)?;
+    let r1cs = lazai_zkml::r1cs::write_r1cs(&model)?;
+    std::fs::write(&a.r1cs, &r1cs).with_context(|| format!("write {}", a.r1cs.display()))?;
+    println!("r1cs          {} ({} bytes)", a.r1cs.display(), r1cs.len());
+    if let (Some(features), Some(path)) = (&a.features, &a.wtns) {
+        let q = model.quantize_input(&parse_features(features)?)?;
+        let salt = match &a.salt {
+            Some(s) => field(s, "--salt")?,
+            None => lazai_zkml::Fr::from(0u64),
+        };
+        let task = lazai_zkml::fr_from_be(&a.task.to_be_bytes::<32>())?;
+        let wtns = lazai_zkml::r1cs::write_wtns(&model, &q, salt, task)?;
+        std::fs::write(path, &wtns).with_context(|| format!("write {}", path.display()))?;
+        println!("witness       {} ({} bytes)", path.display(), wtns.len());
+    }
+    Ok(())
+}
+
+/// After a call answered with a ZK task: checks the answer's commitment against its input
+/// and salt, waits until the chain has verified the task, and checks that what the chain
+/// verified is the answer (the task's result hash is that of the answer's statement).
+pub async fn await_proved_call(
+    rpc: &str,
+    zk: &lazai_worker::serve::ZkTask,
+    p: &lazai_worker::serve::Prediction,
+    timeout: std::time::Duration,
+) -> Result<()> {
+    let salt = field(&zk.salt, "the answer's salt")?;
+    let commitment = B256::from(lazai_zkml::fr_to_be(&lazai_zkml::commitment(&zk.input, salt)));
+    if commitment != zk.input_commitment {
+        bail!("the answer's input commitment is not Poseidon(input, salt)");
+    }
+    let statement = lazai_zkml::Statement {
+        task: lazai_zkml::fr_from_be(&zk.task_id.to_be_bytes::<32>())?,
+        commitment: lazai_zkml::commitment(&zk.input, salt),
+        logits: p.logits.clone(),
+        class: p.class,
+    };
+    let signals: Vec<U256> = statement
+        .public_signals()
+        .iter()
+        .map(|f| U256::from_be_bytes(lazai_zkml::fr_to_be(f)))
+        .collect();
+    let expected = lazai_abi::zk_result_hash(&signals);
+    println!(
+        "task          {} (zk{}), input commitment {}",
+        zk.task_id,
+        if zk.dev { ", dev setup" } else { "" },
+        zk.input_commitment
+    );
+    let c = Client::read(rpc)?;
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let t = c
+            .call(VERIFIER_ADDRESS, X::getTaskCall { taskId: zk.task_id })
+            .await?;
+        if t.inputCommitment != zk.input_commitment || t.circuitId != zk.circuit_id {
+            bail!("task {} on chain is not the one the answer names", zk.task_id);
+        }
+        if t.status == lazai_abi::TASK_VERIFIED {
+            if t.resultHash != expected {
+                bail!(
+                    "the chain verified task {} for another result than the answer",
+                    zk.task_id
+                );
+            }
+            println!("verified      on chain: the logits and class are the model's on the committed input");
+            return Ok(());
+        }
+        if t.status != lazai_abi::TASK_PENDING {
+            bail!("task {} is {}", zk.task_id, status_name(t.status));
+        }
+        if std::time::Instant::now() > deadline {
+            bail!(
+                "task {} is still pending after {} s",
+                zk.task_id,
+                timeout.as_secs()
+            );
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
 }

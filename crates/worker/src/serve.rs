@@ -61,6 +61,7 @@ mod client;
 mod errors;
 mod handlers;
 mod meter;
+mod prover;
 mod receipt;
 mod request;
 mod state;
@@ -68,6 +69,8 @@ mod store;
 
 pub use client::{PredictError, ServedModel};
 pub use errors::ApiError;
+pub use handlers::features_to_milli;
+pub use prover::{ZkServe, ZkTask};
 pub use receipt::{Prediction, Receipt, input_hash, output_hash, request_id};
 pub use request::{REQUEST_SIGNATURE_HEADER, SignedRequest, request_digest, request_signer};
 pub use state::{APPROVAL_TTL, EXPIRY_MARGIN_SECS, ServeStats, TOKEN_TTL};
@@ -102,6 +105,8 @@ pub struct ServeConfig {
     /// Refuse calls without `X-LazAI-Request-Signature` (LazAI's SDK header alone does not
     /// cover the body and the usage token).
     pub require_request_signature: bool,
+    /// Proofs of inference (`"proof": "zk"`) on, with their queue's size.
+    pub zk: Option<ZkServe>,
 }
 
 impl Default for ServeConfig {
@@ -113,6 +118,7 @@ impl Default for ServeConfig {
             max_body: 64 * 1024,
             metering: true,
             require_request_signature: false,
+            zk: None,
         }
     }
 }
@@ -224,6 +230,10 @@ pub async fn start(
     );
     let (store, restored) = store::Store::open(&path)?;
     let meter = batch::restore(&reader, &store, restored).await?;
+    let zk = match cfg.zk {
+        Some(z) => Some(prover::Zk::start(worker.client().clone(), &model, &record, z).await?),
+        None => None,
+    };
     let shared = Arc::new(Shared {
         model,
         node: worker.address(),
@@ -238,6 +248,7 @@ pub async fn start(
         meter: Mutex::new(meter),
         stats: Mutex::new(ServeStats::default()),
         flush: Notify::new(),
+        zk,
     });
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await

@@ -39,13 +39,15 @@ pub mod circuit;
 pub mod poseidon;
 pub mod r1cs;
 
-use ark_bn254::{Bn254, Fr};
+use ark_bn254::Bn254;
 use ark_groth16::Groth16;
 use ark_relations::r1cs::{ConstraintSynthesizer, ConstraintSystem, OptimizationGoal, SynthesisMode};
 use ark_snark::SNARK;
 use lazai_model::QuantizedMlp;
 use rand::{CryptoRng, RngCore, SeedableRng};
 
+/// The BN254 scalar field: salts, commitments and public signals.
+pub use ark_bn254::Fr;
 pub use circuit::{
     INPUT_SIGNAL, INPUTS_PER_ELEMENT, InferenceCircuit, Private, Statement, TASK_SIGNAL,
     commitment, fr_i128, pack,
@@ -61,6 +63,8 @@ pub enum ZkmlError {
     Model(#[from] lazai_model::ModelError),
     #[error("the model has {0} classes; a proof carries at most {max}", max = lazai_zk::MAX_PUBLIC_INPUTS - 3)]
     TooManyClasses(u32),
+    #[error("input {index} is {value}; a model's int8 input is within -127..=127")]
+    InputOutOfRange { index: usize, value: i8 },
     #[error("constraint system: {0}")]
     Synthesis(String),
     #[error("key: {0}")]
@@ -86,6 +90,17 @@ fn check(model: &QuantizedMlp) -> Result<(), ZkmlError> {
         return Err(ZkmlError::TooManyClasses(model.classes()));
     }
     Ok(())
+}
+
+/// `-128` is an `i8` but never a quantized input, and the circuit's range excludes it.
+fn check_input(input: &[i8]) -> Result<(), ZkmlError> {
+    match input.iter().position(|&v| v == i8::MIN) {
+        Some(index) => Err(ZkmlError::InputOutOfRange {
+            index,
+            value: i8::MIN,
+        }),
+        None => Ok(()),
+    }
 }
 
 /// The seed of a model's dev setup: BLAKE3 of the domain and the model file's hash.
@@ -131,6 +146,7 @@ pub fn statement(
     salt: Fr,
     task: Fr,
 ) -> Result<Statement, ZkmlError> {
+    check_input(input)?;
     let outputs = model.layer_outputs(input)?;
     let logits = outputs.last().cloned().unwrap_or_default();
     Ok(Statement {
@@ -175,6 +191,7 @@ pub fn is_satisfied(
     salt: Fr,
     task: Fr,
 ) -> Result<bool, ZkmlError> {
+    check_input(input)?;
     let cs = ConstraintSystem::<Fr>::new_ref();
     cs.set_optimization_goal(OptimizationGoal::Constraints);
     InferenceCircuit {
@@ -215,4 +232,26 @@ pub fn size(model: &QuantizedMlp) -> Result<Size, ZkmlError> {
         public_inputs: cs.num_instance_variables() - 1,
         witnesses: cs.num_witness_variables(),
     })
+}
+
+/// A fresh random salt for a hiding commitment: 248 bits from the OS (below r by
+/// construction).
+pub fn random_salt() -> Fr {
+    use ark_ff::PrimeField;
+    let mut bytes = [0u8; 31];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    Fr::from_le_bytes_mod_order(&bytes)
+}
+
+/// A field element from 32 big-endian bytes (a salt or a public signal as the chain holds
+/// it), refused at or above r.
+pub fn fr_from_be(b: &[u8; 32]) -> Result<Fr, ZkmlError> {
+    Ok(lazai_zk::public_inputs_from_bytes(b)?[0])
+}
+
+/// The 32 big-endian bytes of a field element.
+pub fn fr_to_be(f: &Fr) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    out.copy_from_slice(&lazai_zk::public_inputs_to_bytes(std::slice::from_ref(f)));
+    out
 }

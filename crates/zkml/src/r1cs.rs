@@ -101,6 +101,7 @@ pub fn write_wtns(
     task: Fr,
 ) -> Result<Vec<u8>, ZkmlError> {
     crate::check(model)?;
+    crate::check_input(input)?;
     let cs = ConstraintSystem::<Fr>::new_ref();
     cs.set_optimization_goal(OptimizationGoal::Constraints);
     cs.set_mode(SynthesisMode::Prove {

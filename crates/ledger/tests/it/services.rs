@@ -34,7 +34,7 @@ fn balance(n: &Net, a: Address) -> U256 {
 }
 
 /// An iDAO owned by OWNER with a dev-TEE policy; `node` attests for it.
-fn attested_idao(n: &mut Net, node: usize) -> U256 {
+pub(crate) fn attested_idao(n: &mut Net, node: usize) -> U256 {
     let r = n.ok(
         OWNER,
         IDAO_REGISTRY_ADDRESS,
@@ -374,7 +374,7 @@ fn settlement_keeps_exact_balances_and_settles_signed_requests_once() {
 }
 
 /// A dataset class (created by OWNER) with two contributors' tokens of shares 3 and 1.
-fn dataset(n: &mut Net) -> U256 {
+pub(crate) fn dataset(n: &mut Net) -> U256 {
     let r = n.ok(
         OWNER,
         DAT_ADDRESS,
@@ -407,7 +407,7 @@ fn dataset(n: &mut Net) -> U256 {
     class
 }
 
-fn register_call(
+pub(crate) fn register_call(
     n: &Net,
     signer_index: usize,
     idao: U256,

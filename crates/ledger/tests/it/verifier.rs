@@ -360,3 +360,106 @@ fn dev_setups_only_where_genesis_enables_them() {
     let circuit = B256::abi_decode(&r.output).expect("circuit id");
     assert!(n.view(V, X::getCircuitCall { circuitId: circuit }).dev);
 }
+
+const WINE: &[u8] = include_bytes!("../../../model/testdata/wine-v1.lzmlp");
+
+fn field_to_u256(f: &ark_bn254::Fr) -> U256 {
+    U256::from_be_slice(&lazai_zk::public_inputs_to_bytes(std::slice::from_ref(f)))
+}
+
+/// lazai-zkml's proof of inference for a registered model: the circuit is tied to the model
+/// by its worker or owner only, a task on it must name that model, and its proof must carry
+/// the task id and the task's input commitment.
+#[test]
+fn a_proof_of_inference_verifies_its_task_for_its_model_and_input_only() {
+    use lazai_abi::{IModelRegistry as M, MODEL_REGISTRY_ADDRESS};
+    let mut n = Net::new();
+    lazai_ledger::modules::enable_dev_zk(&mut n.state);
+    let _ = n.state.take_changes();
+    let idao = crate::services::attested_idao(&mut n, NODE1);
+    let data = crate::services::dataset(&mut n);
+    let model = lazai_model::QuantizedMlp::from_bytes(WINE).expect("wine model");
+    let lineage = vec![M::Lineage {
+        classId: data,
+        weight: U256::from(1),
+    }];
+    let call = crate::services::register_call(&n, NODE1, idao, lineage, B256::from(model.hash()));
+    let r = n.ok(NODE1, MODEL_REGISTRY_ADDRESS, call, 0);
+    let model_id = U256::abi_decode(&r.output).expect("model id");
+
+    let keys = lazai_zkml::dev_setup(&model).expect("setup");
+    let vk = keys.verifying.to_bytes();
+    let register = |dev| {
+        X::registerModelCircuitCall {
+            modelId: model_id,
+            verifyingKey: vk.clone().into(),
+            dev,
+        }
+        .abi_encode()
+    };
+    let r = n.send(ALICE, V, register(true), 0);
+    expect(
+        &r,
+        X::NotModelController {
+            modelId: model_id,
+            caller: n.addr(ALICE),
+        },
+    );
+    let r = n.ok(NODE1, V, register(true), 0);
+    let circuit = B256::abi_decode(&r.output).expect("circuit id");
+    assert_eq!(n.view(V, X::modelCircuitCall { modelId: model_id }), circuit);
+    let info = n.view(V, X::getCircuitCall { circuitId: circuit });
+    assert_eq!((info.modelId, info.taskSignal, info.inputSignal, info.dev), (model_id, 0, 1, true));
+
+    // The task names the model; its input commitment is the caller's.
+    let q = vec![17i8; model.inputs as usize];
+    let salt = ark_bn254::Fr::from(0xdead_beefu64);
+    let commitment = field_to_u256(&lazai_zkml::commitment(&q, salt));
+    let node1 = n.addr(NODE1);
+    let task_call = |model: U256| {
+        X::createTaskCall {
+            idaoId: idao,
+            modelId: model,
+            circuitId: circuit,
+            mode: MODE_ZK,
+            inputCommitment: B256::from(commitment),
+            worker: node1,
+        }
+        .abi_encode()
+    };
+    let r = n.send(ALICE, V, task_call(U256::ZERO), 0);
+    expect(
+        &r,
+        X::CircuitModelMismatch {
+            circuitId: circuit,
+            modelId: U256::ZERO,
+        },
+    );
+    let r = n.ok(ALICE, V, task_call(model_id), 0);
+    let task = U256::abi_decode(&r.output).expect("task id");
+    let task_fr = ark_bn254::Fr::from(task.to::<u64>());
+
+    // A valid proof for this task on another input: refused, the input is not the task's.
+    let other_q = vec![-3i8; model.inputs as usize];
+    let (proof, st) = lazai_zkml::prove(&keys, &model, &other_q, salt, task_fr).expect("prove");
+    let signals: Vec<U256> = st.public_signals().iter().map(field_to_u256).collect();
+    let r = n.send(NODE1, V, zk(task, &proof.to_bytes(), &signals), 0);
+    expect(
+        &r,
+        X::InputNotBound {
+            taskId: task,
+            signal: signals[1],
+        },
+    );
+    // The proof on the committed input: verified; its logits are the model's.
+    let (proof, st) = lazai_zkml::prove(&keys, &model, &q, salt, task_fr).expect("prove");
+    assert_eq!(st.logits, model.layer_outputs(&q).expect("kernel").pop().expect("logits"));
+    let signals: Vec<U256> = st.public_signals().iter().map(field_to_u256).collect();
+    let r = n.ok(NODE1, V, zk(task, &proof.to_bytes(), &signals), 0);
+    eprintln!(
+        "submitZKProof gas ({} public signals, the wine model): {}",
+        signals.len(),
+        r.gas_used
+    );
+    assert!(n.view(V, X::verifyResultCall { taskId: task }));
+}

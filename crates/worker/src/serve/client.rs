@@ -77,8 +77,49 @@ impl ServedModel {
         usage_token: U256,
         features: &[f64],
     ) -> Result<Prediction, PredictError> {
-        let body = serde_json::to_vec(&serde_json::json!({ "features": features }))
-            .map_err(anyhow::Error::from)?;
+        self.call_signed_body(
+            signer,
+            nonce,
+            usage_token,
+            serde_json::json!({ "features": features }),
+        )
+        .await
+    }
+
+    /// A signed call asking for a proof of inference (`"proof": "zk"`), its input committed
+    /// with a random salt the server gives back, or with salt 0 when `clear`. The answer's
+    /// `zk` names the Verifier task the server proves in the background.
+    pub async fn call_proved(
+        &self,
+        signer: &PrivateKeySigner,
+        nonce: U256,
+        usage_token: U256,
+        features: &[f64],
+        clear: bool,
+    ) -> Result<Prediction, PredictError> {
+        let p = self
+            .call_signed_body(
+                signer,
+                nonce,
+                usage_token,
+                serde_json::json!({ "features": features, "proof": "zk", "clear": clear }),
+            )
+            .await?;
+        if p.zk.is_none() {
+            return Err(anyhow!("the server answered without a ZK task").into());
+        }
+        Ok(p)
+    }
+
+    /// A signed call with any JSON body.
+    pub async fn call_signed_body(
+        &self,
+        signer: &PrivateKeySigner,
+        nonce: U256,
+        usage_token: U256,
+        body: serde_json::Value,
+    ) -> Result<Prediction, PredictError> {
+        let body = serde_json::to_vec(&body).map_err(anyhow::Error::from)?;
         let signed = SignedRequest::sign(
             signer,
             signer.address(),

@@ -4,6 +4,7 @@
 use super::auth::parse_auth;
 use super::errors::{ApiError, err};
 use super::receipt::{Prediction, Receipt, input_hash, output_hash, request_id};
+use super::prover::ZkTask;
 use super::state::Shared;
 use alloy_primitives::Bytes;
 use alloy_signer::SignerSync;
@@ -17,6 +18,39 @@ use std::sync::Arc;
 #[derive(Deserialize)]
 struct PredictBody {
     features: Vec<f64>,
+    /// `"zk"`: answer with a Verifier task and prove the call in the background.
+    #[serde(default)]
+    proof: Option<String>,
+    /// The commitment's salt (32 bytes, hex, below the BN254 scalar field's modulus);
+    /// default: a random one, given back in the answer.
+    #[serde(default)]
+    salt: Option<alloy_primitives::B256>,
+    /// Commit with salt 0, so that whoever is shown the input can recompute the commitment.
+    #[serde(default)]
+    clear: bool,
+}
+
+/// Features as a call sends them to thousandths, what the model takes: each finite and of
+/// magnitude at most 1e6, rounded.
+pub fn features_to_milli(features: &[f64]) -> Result<Vec<i32>, String> {
+    features
+        .iter()
+        .enumerate()
+        .map(|(i, &x)| {
+            if !x.is_finite() || x.abs() > 1e6 {
+                return Err(format!(
+                    "feature {i} must be a finite number of magnitude at most 1e6"
+                ));
+            }
+            Ok((x * 1000.0).round() as i32)
+        })
+        .collect()
+}
+
+/// What a call's proof needs: its int8 input and salt, checked before anything is charged.
+struct ProofAsk {
+    input: Vec<i8>,
+    salt: lazai_zkml::Fr,
 }
 
 impl Shared {
@@ -32,17 +66,8 @@ impl Shared {
                 ),
             ));
         }
-        let mut milli = Vec::with_capacity(body.features.len());
-        for (i, &x) in body.features.iter().enumerate() {
-            if !x.is_finite() || x.abs() > 1e6 {
-                return Err(err(
-                    StatusCode::BAD_REQUEST,
-                    "bad_input",
-                    format!("feature {i} must be a finite number of magnitude at most 1e6"),
-                ));
-            }
-            milli.push((x * 1000.0).round() as i32);
-        }
+        let milli = features_to_milli(&body.features)
+            .map_err(|e| err(StatusCode::BAD_REQUEST, "bad_input", e))?;
         let logits = self
             .model
             .logits(&milli)
@@ -54,6 +79,49 @@ impl Shared {
             }
         }
         Ok((milli, class as u32, logits))
+    }
+
+    /// The proof a call asks for, if any: refused (before any charge) when this server does
+    /// not prove, the proof kind is unknown or the salt is not a field element.
+    fn proof_ask(&self, body: &PredictBody, milli: &[i32]) -> Result<Option<ProofAsk>, ApiError> {
+        let bad = |code: &str, msg: String| err(StatusCode::BAD_REQUEST, code, msg);
+        match body.proof.as_deref() {
+            None => return Ok(None),
+            Some("zk") => {}
+            Some(other) => {
+                return Err(bad(
+                    "bad_proof",
+                    format!("proof {other:?}: the server offers \"zk\""),
+                ));
+            }
+        }
+        if self.zk.is_none() {
+            return Err(bad(
+                "zk_unavailable",
+                "this server does not prove its calls (started without proofs)".into(),
+            ));
+        }
+        let salt = match (body.clear, body.salt) {
+            (true, Some(_)) => {
+                return Err(bad("bad_salt", "\"clear\" and \"salt\" exclude each other".into()));
+            }
+            (true, None) => lazai_zkml::Fr::from(0u64),
+            (false, Some(s)) => lazai_zkml::fr_from_be(&s.0)
+                .map_err(|e| bad("bad_salt", format!("salt: {e}")))?,
+            (false, None) => lazai_zkml::random_salt(),
+        };
+        let input = self
+            .model
+            .quantize_input(milli)
+            .map_err(|e| bad("bad_input", e.to_string()))?;
+        Ok(Some(ProofAsk { input, salt }))
+    }
+
+    async fn open_task(&self, ask: Option<ProofAsk>) -> Result<Option<ZkTask>, ApiError> {
+        match (ask, &self.zk) {
+            (Some(a), Some(zk)) => Ok(Some(zk.open(a.input, a.salt).await?)),
+            _ => Ok(None),
+        }
     }
 }
 
@@ -80,13 +148,16 @@ pub(super) async fn predict(
         )
     })?;
     if !s.metering {
-        let (_, class, logits) = s.run_model(&body)?;
+        let (milli, class, logits) = s.run_model(&body)?;
+        let ask = s.proof_ask(&body, &milli)?;
+        let zk = s.open_task(ask).await?;
         s.stats.lock().expect("stats").calls += 1;
         return Ok(Json(Prediction {
             class,
             logits,
             receipt: None,
             remaining: None,
+            zk,
         }));
     }
     let auth = parse_auth(
@@ -100,7 +171,17 @@ pub(super) async fn predict(
     s.check_approval(token.owner, auth.user).await?;
     // Validate the input before charging for it.
     let (milli, class, logits) = s.run_model(&body)?;
+    let ask = s.proof_ask(&body, &milli)?;
     let (counter, left) = s.reserve(&auth)?;
+    // The task is opened once the call is reserved (so it is never opened for a call that
+    // is then refused); a task that cannot be opened releases the reservation.
+    let zk = match s.open_task(ask).await {
+        Ok(zk) => zk,
+        Err(e) => {
+            s.settle(auth.token, None);
+            return Err(e);
+        }
+    };
     let mut receipt = Receipt {
         request_id: request_id(s.chain_id, s.node, auth.user, auth.nonce),
         chain_id: s.chain_id,
@@ -113,6 +194,7 @@ pub(super) async fn predict(
         output_hash: output_hash(class, &logits),
         usage_token: auth.token,
         counter,
+        task_id: zk.as_ref().map(|z| z.task_id),
         signature: Bytes::new(),
     };
     let message = receipt.message();
@@ -152,6 +234,7 @@ pub(super) async fn predict(
         logits,
         receipt: Some(receipt),
         remaining: Some(left.to_string()),
+        zk,
     }))
 }
 

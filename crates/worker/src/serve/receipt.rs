@@ -23,13 +23,34 @@ pub struct Receipt {
     pub usage_token: U256,
     /// This call's ordinal on the usage token (1 for its first call ever).
     pub counter: u64,
+    /// The Verifier task of a call answered with a proof (absent otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<U256>,
     /// EIP-191 over [`Receipt::message`] by `node`.
     pub signature: Bytes,
 }
 
 impl Receipt {
-    /// What the node signs.
+    /// What the node signs: [`Receipt::message_v1`] for a call without a task; with one,
+    /// `keccak256(abi.encode(keccak256("LAZAI_INFERENCE_RECEIPT_V2"), v1, taskId))`.
     pub fn message(&self) -> B256 {
+        use alloy::sol_types::SolValue;
+        match self.task_id {
+            None => self.message_v1(),
+            Some(task) => keccak256(
+                (
+                    keccak256(b"LAZAI_INFERENCE_RECEIPT_V2"),
+                    self.message_v1(),
+                    task,
+                )
+                    .abi_encode_params(),
+            ),
+        }
+    }
+
+    /// `keccak256(abi.encode(keccak256("LAZAI_INFERENCE_RECEIPT_V1"), chainId, node,
+    /// requestId, modelId, modelHash, inputHash, outputHash, usageToken, counter))`.
+    pub fn message_v1(&self) -> B256 {
         use alloy::sol_types::SolValue;
         keccak256(
             (
@@ -86,4 +107,7 @@ pub struct Prediction {
     pub receipt: Option<Receipt>,
     /// Calls left on the usage token after this one (absent with metering off).
     pub remaining: Option<String>,
+    /// The call's ZK task, when a proof was asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zk: Option<super::prover::ZkTask>,
 }

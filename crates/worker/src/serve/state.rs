@@ -66,6 +66,8 @@ pub(super) struct Shared {
     pub(super) meter: Mutex<Meter>,
     pub(super) stats: Mutex<ServeStats>,
     pub(super) flush: Notify,
+    /// Proofs of inference, when on.
+    pub(super) zk: Option<std::sync::Arc<super::prover::Zk>>,
 }
 
 pub(super) fn now_secs() -> u64 {

@@ -59,6 +59,11 @@ fn load_model(call: &mut Call<'_>, id: U256) -> Result<M::Model, ModuleError> {
         .ok_or_else(|| revert_with(M::ModelNotFound { modelId: id }))
 }
 
+/// Model `id` as the registry records it, for another module (reverts `ModelNotFound`).
+pub(crate) fn model(call: &mut Call<'_>, id: U256) -> Result<M::Model, ModuleError> {
+    call.enter(MODEL_REGISTRY_ADDRESS, |c| load_model(c, id))
+}
+
 /// The model registry module.
 #[derive(Clone, Debug, Default)]
 pub struct ModelRegistry;

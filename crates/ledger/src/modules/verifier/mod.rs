@@ -16,11 +16,18 @@
 //!   Groth16 proofs are malleable, so the task is bound by a public input, never by proof
 //!   bytes. Gas for the pairing check is charged before it runs
 //!   (`lazai_zk::verify_gas`). A failed check reverts `InvalidProof`; nothing is stored.
-//! - **Circuits.** `registerCircuit(verifyingKey, dev, taskSignal)` stores a verifying key in canonical
-//!   form (strictly parsed: every point on its curve and in its subgroup, every coordinate
-//!   below its modulus) under `keccak256(key)`, once. A key from a fixed-seed setup is
-//!   forgeable: `dev = true` is accepted only where genesis enabled dev setups, and shown as
-//!   such (`getCircuit(id).dev`).
+//! - **Circuits.** `registerCircuit(verifyingKey, dev, taskSignal)` stores a verifying key in
+//!   canonical form (strictly parsed: every point on its curve and in its subgroup, every
+//!   coordinate below its modulus) under `keccak256(key)`, once. A key from a fixed-seed setup
+//!   is forgeable: `dev = true` is accepted only where genesis enabled dev setups, and shown
+//!   as such (`getCircuit(id).dev`).
+//! - **Model circuits.** `registerModelCircuit(modelId, verifyingKey, dev)` registers the
+//!   proof-of-inference circuit of a registered model (lazai-zkml's layout: task id at
+//!   signal 0, input commitment at 1) and makes it the model's current circuit
+//!   (`modelCircuit`). The key cannot show which weights it was made for, so only those who
+//!   answer for the model may tie one to it: its worker or its iDAO's owner. A ZK task on
+//!   such a circuit must name its model, and its proof's signal 1 must be the task's input
+//!   commitment.
 //! - `verifyResult(taskId)` is whether the task is verified; every transition has an event.
 //!
 //! # Storage slots
@@ -31,9 +38,11 @@
 //! | `task/` ‖ id | ABI of `Task` |
 //! | `circuit/` ‖ id | ABI of `Circuit` |
 //! | `circuit-key/` ‖ id | the canonical verifying key |
+//! | `model-circuit/` ‖ model id | the model's current circuit id |
 //! | `dev-zk` | `0x01` when genesis enabled dev setups |
 
 use super::idao::facade as idao_registry;
+use super::models::model as registered_model;
 use crate::kernel::{Call, Module, ModuleError, decode_call, revert_with, slot};
 use crate::state::State;
 use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
@@ -60,6 +69,13 @@ fn circuit_slot(id: B256) -> Vec<u8> {
 fn circuit_key_slot(id: B256) -> Vec<u8> {
     slot(b"circuit-key/", &[id.as_slice()])
 }
+fn model_circuit_slot(model: U256) -> Vec<u8> {
+    slot(b"model-circuit/", &[&model.to_be_bytes::<32>()])
+}
+
+/// The signals of lazai-zkml's inference circuit: the task id, then the input commitment.
+const MODEL_TASK_SIGNAL: u32 = 0;
+const MODEL_INPUT_SIGNAL: u32 = 1;
 
 /// Records the genesis flag that lets the chain accept dev (fixed-seed) setups.
 pub fn enable_dev_zk(state: &mut State) {
@@ -107,7 +123,13 @@ impl Verifier {
         match c.mode {
             MODE_TEE => {}
             MODE_ZK => {
-                load_circuit(call, c.circuitId)?;
+                let circuit = load_circuit(call, c.circuitId)?;
+                if !circuit.modelId.is_zero() && circuit.modelId != c.modelId {
+                    return Err(revert_with(X::CircuitModelMismatch {
+                        circuitId: c.circuitId,
+                        modelId: c.modelId,
+                    }));
+                }
             }
             MODE_OPTIMISTIC => return Err(revert_with(X::NotSupported {})),
             other => return Err(revert_with(X::InvalidMode { mode: other })),
@@ -216,6 +238,15 @@ impl Verifier {
                 signal: bound,
             }));
         }
+        if circuit.inputSignal != NO_SIGNAL {
+            let input = c.publicSignals[circuit.inputSignal as usize];
+            if B256::from(input) != task.inputCommitment {
+                return Err(revert_with(X::InputNotBound {
+                    taskId: c.taskId,
+                    signal: input,
+                }));
+            }
+        }
         let valid = Self::check_proof(call, task.circuitId, &c.zkProof, &c.publicSignals)?;
         if !valid {
             return Err(revert_with(X::InvalidProof { taskId: c.taskId }));
@@ -261,20 +292,70 @@ impl Verifier {
         call: &mut Call<'_>,
         c: X::registerCircuitCall,
     ) -> Result<Vec<u8>, ModuleError> {
-        if c.verifyingKey.len() > MAX_VK_BYTES {
-            return Err(revert_with(X::InvalidVerifyingKey {
-                reason: format!("{} bytes; at most {MAX_VK_BYTES}", c.verifyingKey.len()),
+        let id = Self::store_circuit(
+            call,
+            &c.verifyingKey,
+            c.dev,
+            c.taskSignal,
+            NO_SIGNAL,
+            U256::ZERO,
+        )?;
+        Ok(id.abi_encode())
+    }
+
+    fn register_model_circuit(
+        call: &mut Call<'_>,
+        c: X::registerModelCircuitCall,
+    ) -> Result<Vec<u8>, ModuleError> {
+        let model = registered_model(call, c.modelId)?;
+        let owner = idao_registry::idao(call, model.idaoId)?.owner;
+        if call.caller != model.worker && call.caller != owner {
+            return Err(revert_with(X::NotModelController {
+                modelId: c.modelId,
+                caller: call.caller,
             }));
         }
-        if c.dev && !call.load_flag(DEV_ZK)? {
+        let id = Self::store_circuit(
+            call,
+            &c.verifyingKey,
+            c.dev,
+            MODEL_TASK_SIGNAL,
+            MODEL_INPUT_SIGNAL,
+            c.modelId,
+        )?;
+        call.store(&model_circuit_slot(c.modelId), Bytes::copy_from_slice(id.as_slice()))?;
+        call.emit(&X::ModelCircuitSet {
+            modelId: c.modelId,
+            circuitId: id,
+            dev: c.dev,
+        })?;
+        Ok(id.abi_encode())
+    }
+
+    /// Checks and stores a verifying key; `task_signal` and `input_signal` (or `NO_SIGNAL`)
+    /// must be among its public inputs.
+    fn store_circuit(
+        call: &mut Call<'_>,
+        verifying_key: &[u8],
+        dev: bool,
+        task_signal: u32,
+        input_signal: u32,
+        model: U256,
+    ) -> Result<B256, ModuleError> {
+        if verifying_key.len() > MAX_VK_BYTES {
+            return Err(revert_with(X::InvalidVerifyingKey {
+                reason: format!("{} bytes; at most {MAX_VK_BYTES}", verifying_key.len()),
+            }));
+        }
+        if dev && !call.load_flag(DEV_ZK)? {
             return Err(revert_with(X::DevSetupNotAllowed {}));
         }
         // Paid before parsing: the subgroup checks are the expensive part.
-        let points = (c.verifyingKey.len() / 64) as u64;
+        let points = (verifying_key.len() / 64) as u64;
         call.charge(
             REGISTER_GAS_BASE.saturating_add(points.saturating_mul(REGISTER_GAS_PER_INPUT)),
         )?;
-        let key = lazai_zk::VerifyingKey::from_bytes(&c.verifyingKey).map_err(|e| {
+        let key = lazai_zk::VerifyingKey::from_bytes(verifying_key).map_err(|e| {
             revert_with(X::InvalidVerifyingKey {
                 reason: e.to_string(),
             })
@@ -285,19 +366,20 @@ impl Verifier {
             return Err(revert_with(X::CircuitExists { circuitId: id }));
         }
         let inputs = u32::try_from(key.public_inputs()).unwrap_or(u32::MAX);
-        if c.taskSignal >= inputs {
-            return Err(revert_with(X::InvalidVerifyingKey {
-                reason: format!(
-                    "taskSignal {} is not one of its {inputs} public inputs",
-                    c.taskSignal
-                ),
-            }));
+        for (name, signal) in [("taskSignal", task_signal), ("inputSignal", input_signal)] {
+            if signal >= inputs && !(name == "inputSignal" && signal == NO_SIGNAL) {
+                return Err(revert_with(X::InvalidVerifyingKey {
+                    reason: format!("{name} {signal} is not one of its {inputs} public inputs"),
+                }));
+            }
         }
         let record = X::Circuit {
             registrant: call.caller,
-            dev: c.dev,
+            dev,
             publicInputs: inputs,
-            taskSignal: c.taskSignal,
+            taskSignal: task_signal,
+            inputSignal: input_signal,
+            modelId: model,
             registeredAt: now(call),
         };
         call.store_abi(&circuit_slot(id), &record)?;
@@ -305,11 +387,11 @@ impl Verifier {
         call.emit(&X::CircuitRegistered {
             circuitId: id,
             registrant: call.caller,
-            dev: c.dev,
+            dev,
             publicInputs: inputs,
-            taskSignal: c.taskSignal,
+            taskSignal: task_signal,
         })?;
-        Ok(id.abi_encode())
+        Ok(id)
     }
 }
 
@@ -343,6 +425,11 @@ impl Module for Verifier {
             Calls::getTask(c) => Ok(load_task(call, c.taskId)?.abi_encode()),
             Calls::tasksCount(_) => Ok(call.load_u256(TASKS_N)?.abi_encode()),
             Calls::registerCircuit(c) => Self::register_circuit(call, c),
+            Calls::registerModelCircuit(c) => Self::register_model_circuit(call, c),
+            Calls::modelCircuit(c) => {
+                let id = call.load(&model_circuit_slot(c.modelId))?;
+                Ok(if id.len() == 32 { B256::from_slice(&id) } else { B256::ZERO }.abi_encode())
+            }
             Calls::getCircuit(c) => Ok(load_circuit(call, c.circuitId)?.abi_encode()),
             Calls::verifyProof(c) => {
                 let circuit = load_circuit(call, c.circuitId)?;
