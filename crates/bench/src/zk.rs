@@ -135,8 +135,13 @@ fn measure(name: &str, model: &QuantizedMlp, proofs: usize) -> Result<Row> {
             .map(|_| ((rng.next() % 255) as i16 - 127) as i8)
             .collect();
         let t = Instant::now();
-        let (proof, st) =
-            lazai_zkml::prove(&keys, model, &q, Fr::from(rng.next()), Fr::from(i as u64 + 1))?;
+        let (proof, st) = lazai_zkml::prove(
+            &keys,
+            model,
+            &q,
+            Fr::from(rng.next()),
+            Fr::from(i as u64 + 1),
+        )?;
         times.push(t.elapsed());
         last = Some((proof, st));
     }

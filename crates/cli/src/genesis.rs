@@ -61,6 +61,10 @@ pub struct GenesisArgs {
     /// proves nothing about hardware) [default: off].
     #[arg(long)]
     dev_tee: bool,
+    /// Accept Groth16 keys from dev (fixed-seed, forgeable) setups in the Verifier
+    /// (development networks only: whoever knows the seed can forge proofs) [default: off].
+    #[arg(long)]
+    dev_zk_setups: bool,
     /// Output file.
     #[arg(long, default_value = "genesis.json")]
     out: PathBuf,
@@ -74,6 +78,7 @@ const GENESIS_TOML_HELP: &str = r#"GENESIS FILE (--config), every field optional
   dev_balance = 10000            # LAZAI
   stake = 1000                   # default validator stake, LAZAI
   dev_tee = false                # accept the simulated dev TEE (development networks only)
+  dev_zk_setups = false          # accept dev (forgeable) ZK setups (development networks only)
   [staking]
   epoch_length = 100
   max_validators = 100
@@ -100,6 +105,7 @@ struct GenesisFile {
     dev_balance: Option<u64>,
     stake: Option<u64>,
     dev_tee: Option<bool>,
+    dev_zk_setups: Option<bool>,
     #[serde(default)]
     staking: StakingFile,
     #[serde(default)]
@@ -275,6 +281,12 @@ pub fn run(args: GenesisArgs) -> Result<()> {
     if genesis.dev_tee {
         eprintln!(
             "warning: dev_tee is on: the simulated TEE's evidence is accepted (development only)"
+        );
+    }
+    genesis.dev_zk_setups = args.dev_zk_setups || file.dev_zk_setups.unwrap_or(false);
+    if genesis.dev_zk_setups {
+        eprintln!(
+            "warning: dev_zk_setups is on: ZK keys from fixed-seed setups, which anyone can forge proofs for, are accepted (development only)"
         );
     }
     if let Err(e) = genesis.validate() {

@@ -392,7 +392,9 @@ fn serve(mut a: ServeArgs) -> Result<()> {
                 batch_calls: a.batch.max(1),
                 batch_interval: Duration::from_millis(a.batch_ms.max(10)),
                 require_request_signature: a.require_request_signature,
-                zk: a.zk.then_some(lazai_worker::serve::ZkServe { queue: a.zk_queue }),
+                zk: a
+                    .zk
+                    .then_some(lazai_worker::serve::ZkServe { queue: a.zk_queue }),
                 ..ServeConfig::default()
             },
         )

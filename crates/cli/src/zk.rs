@@ -270,15 +270,14 @@ async fn show(a: ShowArgs) -> Result<()> {
         .call(VERIFIER_ADDRESS, X::getTaskCall { taskId: a.id })
         .await?;
     let dev = t.mode == lazai_abi::MODE_ZK
-        && c
-            .call(
-                VERIFIER_ADDRESS,
-                X::getCircuitCall {
-                    circuitId: t.circuitId,
-                },
-            )
-            .await?
-            .dev;
+        && c.call(
+            VERIFIER_ADDRESS,
+            X::getCircuitCall {
+                circuitId: t.circuitId,
+            },
+        )
+        .await?
+        .dev;
     if a.read.json {
         println!(
             "{}",
@@ -355,7 +354,11 @@ fn setup(a: SetupArgs) -> Result<()> {
     let model = load_model(&a.model)?;
     let size = lazai_zkml::size(&model)?;
     let keys = lazai_zkml::dev_setup(&model)?;
-    let path = write(&a.out, "verification_key.json", &keys.verifying.to_snarkjs_json())?;
+    let path = write(
+        &a.out,
+        "verification_key.json",
+        &keys.verifying.to_snarkjs_json(),
+    )?;
     println!("circuit       {}", B256::from(keys.verifying.id()));
     println!("setup         dev (seeded by the model hash: forgeable, dev chains only)");
     println!(
@@ -386,11 +389,22 @@ fn prove(a: ProveArgs) -> Result<()> {
     let proved = started.elapsed();
     let signals = st.public_signals();
     write(&a.out, "proof.json", &proof.to_snarkjs_json())?;
-    write(&a.out, "public.json", &lazai_zk::public_inputs_to_snarkjs_json(&signals))?;
-    write(&a.out, "verification_key.json", &keys.verifying.to_snarkjs_json())?;
+    write(
+        &a.out,
+        "public.json",
+        &lazai_zk::public_inputs_to_snarkjs_json(&signals),
+    )?;
+    write(
+        &a.out,
+        "verification_key.json",
+        &keys.verifying.to_snarkjs_json(),
+    )?;
     println!("class         {}", st.class);
     println!("logits        {:?}", st.logits);
-    println!("commitment    {}", B256::from(lazai_zkml::fr_to_be(&st.commitment)));
+    println!(
+        "commitment    {}",
+        B256::from(lazai_zkml::fr_to_be(&st.commitment))
+    );
     println!("salt          {}", B256::from(lazai_zkml::fr_to_be(&salt)));
     println!(
         "circuit       {} (dev setup)",
@@ -424,17 +438,37 @@ fn export(a: ExportArgs) -> Result<()> {
     Ok(())
 }
 
-/// After a call answered with a ZK task: checks the answer's commitment against its input
-/// and salt, waits until the chain has verified the task, and checks that what the chain
-/// verified is the answer (the task's result hash is that of the answer's statement).
+/// `lazai model call --proof zk`'s wait: [`wait_verified`], narrated.
 pub async fn await_proved_call(
     rpc: &str,
     zk: &lazai_worker::serve::ZkTask,
     p: &lazai_worker::serve::Prediction,
     timeout: std::time::Duration,
 ) -> Result<()> {
+    println!(
+        "task          {} (zk{}), input commitment {}",
+        zk.task_id,
+        if zk.dev { ", dev setup" } else { "" },
+        zk.input_commitment
+    );
+    wait_verified(rpc, zk, p, timeout).await?;
+    println!("verified      on chain: the logits and class are the model's on the committed input");
+    Ok(())
+}
+
+/// After a call answered with a ZK task: checks the answer's commitment against its input
+/// and salt, waits until the chain has verified the task, and checks that what the chain
+/// verified is the answer (the task's result hash is that of the answer's statement).
+pub async fn wait_verified(
+    rpc: &str,
+    zk: &lazai_worker::serve::ZkTask,
+    p: &lazai_worker::serve::Prediction,
+    timeout: std::time::Duration,
+) -> Result<()> {
     let salt = field(&zk.salt, "the answer's salt")?;
-    let commitment = B256::from(lazai_zkml::fr_to_be(&lazai_zkml::commitment(&zk.input, salt)));
+    let commitment = B256::from(lazai_zkml::fr_to_be(&lazai_zkml::commitment(
+        &zk.input, salt,
+    )));
     if commitment != zk.input_commitment {
         bail!("the answer's input commitment is not Poseidon(input, salt)");
     }
@@ -450,12 +484,6 @@ pub async fn await_proved_call(
         .map(|f| U256::from_be_bytes(lazai_zkml::fr_to_be(f)))
         .collect();
     let expected = lazai_abi::zk_result_hash(&signals);
-    println!(
-        "task          {} (zk{}), input commitment {}",
-        zk.task_id,
-        if zk.dev { ", dev setup" } else { "" },
-        zk.input_commitment
-    );
     let c = Client::read(rpc)?;
     let deadline = std::time::Instant::now() + timeout;
     loop {
@@ -463,7 +491,10 @@ pub async fn await_proved_call(
             .call(VERIFIER_ADDRESS, X::getTaskCall { taskId: zk.task_id })
             .await?;
         if t.inputCommitment != zk.input_commitment || t.circuitId != zk.circuit_id {
-            bail!("task {} on chain is not the one the answer names", zk.task_id);
+            bail!(
+                "task {} on chain is not the one the answer names",
+                zk.task_id
+            );
         }
         if t.status == lazai_abi::TASK_VERIFIED {
             if t.resultHash != expected {
@@ -472,7 +503,6 @@ pub async fn await_proved_call(
                     zk.task_id
                 );
             }
-            println!("verified      on chain: the logits and class are the model's on the committed input");
             return Ok(());
         }
         if t.status != lazai_abi::TASK_PENDING {

@@ -133,8 +133,11 @@ impl Builder {
 
     /// `lc = 0`.
     fn zero(&self, lc: LinearCombination<Fr>) -> Result<(), SynthesisError> {
-        self.cs
-            .enforce_constraint(lc, LinearCombination::from(Variable::One), LinearCombination::zero())
+        self.cs.enforce_constraint(
+            lc,
+            LinearCombination::from(Variable::One),
+            LinearCombination::zero(),
+        )
     }
 
     fn boolean(&self, v: Option<bool>) -> Result<Variable, SynthesisError> {
@@ -148,7 +151,12 @@ impl Builder {
     }
 
     /// Constrains `lc` (whose value is `v`) to `0 ≤ lc < 2^n`.
-    fn range(&self, lc: LinearCombination<Fr>, v: Option<u128>, n: u32) -> Result<(), SynthesisError> {
+    fn range(
+        &self,
+        lc: LinearCombination<Fr>,
+        v: Option<u128>,
+        n: u32,
+    ) -> Result<(), SynthesisError> {
         let mut sum = lc;
         let mut pow = Fr::one();
         for k in 0..n {
@@ -203,9 +211,7 @@ fn acc_bound(d: &Dense, j: usize, amax: u128) -> u128 {
 impl ConstraintSynthesizer<Fr> for InferenceCircuit<'_> {
     fn generate_constraints(self, cs: ConstraintSystemRef<Fr>) -> Result<(), SynthesisError> {
         let model = self.model;
-        model
-            .check()
-            .map_err(|_| SynthesisError::Unsatisfiable)?;
+        model.check().map_err(|_| SynthesisError::Unsatisfiable)?;
         let b = Builder { cs };
         // Native values first: every layer's output, by the model's own kernel.
         let native = match &self.assignment {
@@ -242,9 +248,7 @@ impl ConstraintSynthesizer<Fr> for InferenceCircuit<'_> {
             let shifted = b.ranged(v, 8)?;
             // q = shifted - 127 as its own variable, what the first layer reads.
             let qv = b.witness(q.as_ref().map(|q| fr_i128(i128::from(q[t]))))?;
-            b.zero(
-                LinearCombination::from(qv) - shifted + (Fr::from(127u64), Variable::One),
-            )?;
+            b.zero(LinearCombination::from(qv) - shifted + (Fr::from(127u64), Variable::One))?;
             inputs.push((shifted, qv));
         }
         let mut absorbed: Vec<Lc> = inputs
@@ -318,7 +322,14 @@ impl ConstraintSynthesizer<Fr> for InferenceCircuit<'_> {
             amax = 127;
         }
 
-        class_gadget(&b, &logit_vars, class_var, logits.as_deref(), class, logit_bound)?;
+        class_gadget(
+            &b,
+            &logit_vars,
+            class_var,
+            logits.as_deref(),
+            class,
+            logit_bound,
+        )?;
         Ok(())
     }
 }
@@ -355,7 +366,10 @@ fn class_gadget(
         let prod = poseidon::mul(
             &b.cs,
             &Lc::var(sels[i], sel_values.as_ref().map(|s| Fr::from(s[i]))),
-            &Lc::var(logit_vars[i], logits.as_ref().map(|l| fr_i128(i128::from(l[i])))),
+            &Lc::var(
+                logit_vars[i],
+                logits.as_ref().map(|l| fr_i128(i128::from(l[i]))),
+            ),
         )?;
         m = m + prod.lc;
     }
@@ -415,8 +429,7 @@ impl Unit {
         )?;
         let y = |acc_v: i128| acc_v * mult + half;
         // y - 2^s·h + lo·2^B
-        let lower = LinearCombination::from((fr_i128(mult), acc))
-            + (fr_i128(half), Variable::One)
+        let lower = LinearCombination::from((fr_i128(mult), acc)) + (fr_i128(half), Variable::One)
             - (fr_i128(two_s), h)
             + (fr_i128(two_b), lo);
         let lower_v = acc_value.zip(h_value).zip(lo_v).map(|((a, h), lo)| {
@@ -472,9 +485,12 @@ mod tests {
             .map(|&l| b.witness(Some(fr_i128(i128::from(l)))).expect("alloc"))
             .collect();
         let class_var = b.witness(Some(Fr::from(class as u64))).expect("alloc");
-        let bound = logits.iter().map(|l| u128::from(l.unsigned_abs())).max().unwrap_or(0);
-        class_gadget(&b, &vars, class_var, Some(logits), Some(class), bound)
-            .expect("synthesizes");
+        let bound = logits
+            .iter()
+            .map(|l| u128::from(l.unsigned_abs()))
+            .max()
+            .unwrap_or(0);
+        class_gadget(&b, &vars, class_var, Some(logits), Some(class), bound).expect("synthesizes");
         cs.is_satisfied().expect("checks")
     }
 

@@ -41,7 +41,9 @@ pub mod r1cs;
 
 use ark_bn254::Bn254;
 use ark_groth16::Groth16;
-use ark_relations::r1cs::{ConstraintSynthesizer, ConstraintSystem, OptimizationGoal, SynthesisMode};
+use ark_relations::r1cs::{
+    ConstraintSynthesizer, ConstraintSystem, OptimizationGoal, SynthesisMode,
+};
 use ark_snark::SNARK;
 use lazai_model::QuantizedMlp;
 use rand::{CryptoRng, RngCore, SeedableRng};

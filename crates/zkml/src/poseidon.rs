@@ -39,7 +39,7 @@ pub fn config() -> &'static PoseidonConfig<Fr> {
 }
 
 fn is_full(round: usize) -> bool {
-    round < FULL_ROUNDS / 2 || round >= FULL_ROUNDS / 2 + PARTIAL_ROUNDS
+    !(FULL_ROUNDS / 2..FULL_ROUNDS / 2 + PARTIAL_ROUNDS).contains(&round)
 }
 
 fn permute(state: &mut [Fr; WIDTH]) {
@@ -123,7 +123,10 @@ fn sbox(cs: &ConstraintSystemRef<Fr>, x: &Lc) -> Result<Lc, SynthesisError> {
     mul(cs, &x4, x)
 }
 
-fn permute_gadget(cs: &ConstraintSystemRef<Fr>, state: &mut [Lc; WIDTH]) -> Result<(), SynthesisError> {
+fn permute_gadget(
+    cs: &ConstraintSystemRef<Fr>,
+    state: &mut [Lc; WIDTH],
+) -> Result<(), SynthesisError> {
     let p = config();
     for round in 0..FULL_ROUNDS + PARTIAL_ROUNDS {
         for (s, k) in state.iter_mut().zip(&p.ark[round]) {

@@ -22,7 +22,11 @@ fn wine_rows() -> Vec<(Vec<i32>, Vec<i64>)> {
         .skip(2)
         .filter_map(|l| l.split_once(" : "))
         .map(|(x, y)| {
-            let parse = |s: &str| s.split(',').map(|v| v.trim().parse::<i64>().expect("int")).collect::<Vec<_>>();
+            let parse = |s: &str| {
+                s.split(',')
+                    .map(|v| v.trim().parse::<i64>().expect("int"))
+                    .collect::<Vec<_>>()
+            };
             (parse(x).into_iter().map(|v| v as i32).collect(), parse(y))
         })
         .collect()
@@ -62,8 +66,12 @@ fn a_proof_verifies_and_no_other_statement_does() {
     }
     // Through the canonical bytes and the snarkjs JSON, as the chain and the CLI see it.
     let back = lazai_zk::Proof::from_snarkjs_json(&proof.to_snarkjs_json()).expect("proof json");
-    let vk = lazai_zk::VerifyingKey::from_snarkjs_json(&keys.verifying.to_snarkjs_json()).expect("vk json");
-    let public = lazai_zk::public_inputs_from_snarkjs_json(&lazai_zk::public_inputs_to_snarkjs_json(&signals)).expect("public json");
+    let vk = lazai_zk::VerifyingKey::from_snarkjs_json(&keys.verifying.to_snarkjs_json())
+        .expect("vk json");
+    let public = lazai_zk::public_inputs_from_snarkjs_json(
+        &lazai_zk::public_inputs_to_snarkjs_json(&signals),
+    )
+    .expect("public json");
     assert_eq!(vk.id(), keys.verifying.id());
     assert!(lazai_zk::verify(&vk, &back, &public).expect("verify"));
 }
@@ -76,7 +84,10 @@ fn dev_setups_are_reproducible_and_per_model() {
     assert_eq!(a.verifying.id(), b.verifying.id());
     let mut other = m.clone();
     other.layers[0].b[0] += 1;
-    assert_ne!(dev_setup(&other).expect("setup").verifying.id(), a.verifying.id());
+    assert_ne!(
+        dev_setup(&other).expect("setup").verifying.id(),
+        a.verifying.id()
+    );
 }
 
 #[test]
@@ -88,7 +99,9 @@ fn a_proof_for_one_model_fails_under_another_models_key() {
     let keys_other = dev_setup(&other).expect("setup");
     let q = vec![5i8; m.inputs as usize];
     let (proof, st) = prove(&keys, &m, &q, Fr::from(1u64), Fr::from(1u64)).expect("prove");
-    assert!(!lazai_zk::verify(&keys_other.verifying, &proof, &st.public_signals()).expect("verify"));
+    assert!(
+        !lazai_zk::verify(&keys_other.verifying, &proof, &st.public_signals()).expect("verify")
+    );
 }
 
 /// Reads the header of a circom binary file: (magic, sections as (type, body)).
@@ -117,7 +130,11 @@ fn r1cs_and_wtns_exports_agree_with_the_circuit() {
     let header = &secs[0].1;
     let word = |o: usize| u32::from_le_bytes(header[o..o + 4].try_into().expect("4"));
     assert_eq!(word(0), 32);
-    assert_eq!(word(36) as usize, 1 + sz.public_inputs + sz.witnesses, "wires");
+    assert_eq!(
+        word(36) as usize,
+        1 + sz.public_inputs + sz.witnesses,
+        "wires"
+    );
     assert_eq!(word(44) as usize, sz.public_inputs);
     assert_eq!(word(60) as usize, sz.constraints);
     let q = vec![-3i8; m.inputs as usize];

@@ -916,3 +916,185 @@ fn the_request_signature_binds_body_and_token_and_can_be_required() {
         },
     );
 }
+
+/// A call asking for a proof of inference: answered with a ZK task, proved by the worker in
+/// the background, verified by the chain's Verifier against the model's registered circuit —
+/// for the answer's logits and class on the committed input. A full proof queue is a 503
+/// and charges nothing; a server started without proofs refuses with a clear 400.
+#[test]
+fn a_call_proved_in_zk_is_verified_on_chain() {
+    with_chain(
+        |_| {},
+        |rpc, dir| async move {
+            use lazai_abi::{IVerifier as X, TASK_VERIFIED, VERIFIER_ADDRESS};
+            let price = lazai(1) / U256::from(1_000);
+            let (worker, model, record) = registered_model(&rpc, &dir, 6, price, 3)
+                .await
+                .expect("registered model");
+            let node = worker.address();
+            let dave_key = account(3);
+            let dave = Client::signing(&rpc, dave_key.clone(), TIMEOUT).expect("client");
+            let token = buy(&dave, record.id, 20, price, 0).await;
+            let server = lazai_worker::serve::start(
+                worker,
+                model.clone(),
+                record.clone(),
+                ServeConfig {
+                    listen: "127.0.0.1:0".parse().expect("addr"),
+                    zk: Some(lazai_worker::serve::ZkServe { queue: 1 }),
+                    ..ServeConfig::default()
+                },
+            )
+            .await
+            .expect("server with proofs");
+            // The model's circuit is on chain, from a dev setup.
+            let reader = Client::read(&rpc).expect("reader");
+            let circuit = reader
+                .call(VERIFIER_ADDRESS, X::modelCircuitCall { modelId: record.id })
+                .await
+                .expect("modelCircuit");
+            let info = reader
+                .call(VERIFIER_ADDRESS, X::getCircuitCall { circuitId: circuit })
+                .await
+                .expect("getCircuit");
+            assert!(info.dev);
+            assert_eq!(info.modelId, record.id);
+
+            let base = format!("http://{}", server.addr);
+            let served = lazai_worker::serve::ServedModel::new(&base, node, DEVNET_CHAIN_ID);
+            let features = [
+                7.4, 0.7, 0.0, 1.9, 0.076, 11.0, 34.0, 0.9978, 3.51, 0.56, 9.4,
+            ];
+            let p = served
+                .call_proved(&dave_key, U256::from(1), token, &features, false)
+                .await
+                .expect("proved call");
+            let zk = p.zk.clone().expect("a ZK task");
+            assert_eq!(zk.circuit_id, circuit);
+            let receipt = p.receipt.clone().expect("receipt");
+            assert_eq!(
+                receipt.task_id,
+                Some(zk.task_id),
+                "the receipt names the task"
+            );
+            assert_eq!(receipt.signer(), Some(node));
+            let milli = lazai_worker::serve::features_to_milli(&features).expect("features");
+            assert_eq!(p.logits, model.logits(&milli).expect("logits"));
+            lazai_cli::zk::wait_verified(&rpc, &zk, &p, Duration::from_secs(120))
+                .await
+                .expect("verified on chain");
+            assert!(
+                reader
+                    .call(VERIFIER_ADDRESS, X::verifyResultCall { taskId: zk.task_id })
+                    .await
+                    .expect("verifyResult")
+            );
+            let task = reader
+                .call(VERIFIER_ADDRESS, X::getTaskCall { taskId: zk.task_id })
+                .await
+                .expect("getTask");
+            assert_eq!(
+                (task.status, task.worker, task.modelId),
+                (TASK_VERIFIED, node, record.id)
+            );
+
+            // Salt 0 on request ("clear"): anyone shown the input recomputes the commitment.
+            let p = served
+                .call_proved(&dave_key, U256::from(2), token, &features, true)
+                .await
+                .expect("clear call");
+            let zk = p.zk.clone().expect("task");
+            assert_eq!(zk.salt, alloy_primitives::B256::ZERO);
+            let q = model.quantize_input(&milli).expect("quantize");
+            assert_eq!(zk.input, q);
+            assert_eq!(
+                zk.input_commitment,
+                alloy_primitives::B256::from(lazai_zkml::fr_to_be(&lazai_zkml::commitment(
+                    &q,
+                    lazai_zkml::Fr::from(0u64)
+                )))
+            );
+            lazai_cli::zk::wait_verified(&rpc, &zk, &p, Duration::from_secs(120))
+                .await
+                .expect("verified on chain");
+
+            // A queue of one: concurrent proof requests beyond it get 503 and pay nothing
+            // (six agents of Dave's, so that no nonce orders them).
+            let mut calls = Vec::new();
+            for _ in 0..6 {
+                let agent = PrivateKeySigner::random();
+                dave.send(
+                    DAT_ADDRESS,
+                    D::approveForClassCall {
+                        classId: record.classId,
+                        operator: agent.address(),
+                        approved: true,
+                    },
+                    U256::ZERO,
+                )
+                .await
+                .expect("approveForClass");
+                calls.push(agent);
+            }
+            let calls: Vec<_> = calls
+                .into_iter()
+                .map(|agent| {
+                    let served = served.clone();
+                    tokio::spawn(async move {
+                        served
+                            .call_proved(&agent, U256::from(1), token, &features, false)
+                            .await
+                    })
+                })
+                .collect();
+            let (mut ok, mut busy) = (0u64, 0u64);
+            for c in calls {
+                match c.await.expect("task") {
+                    Ok(_) => ok += 1,
+                    Err(lazai_worker::serve::PredictError::Refused { status, body }) => {
+                        assert_eq!(status.as_u16(), 503, "{body}");
+                        assert!(body.contains("proof_queue_full"), "{body}");
+                        busy += 1;
+                    }
+                    Err(e) => panic!("{e}"),
+                }
+            }
+            assert!(busy >= 1 && ok >= 1, "{ok} answered, {busy} refused");
+            let stats = server.stop().await;
+            assert_eq!(stats.calls, 2 + ok, "refused calls are not served");
+
+            // Without proofs: a clear refusal.
+            let (worker, model, record) = registered_model(&rpc, &dir, 7, price, 4)
+                .await
+                .expect("second model");
+            let plain = lazai_worker::serve::start(
+                worker,
+                model,
+                record.clone(),
+                ServeConfig {
+                    listen: "127.0.0.1:0".parse().expect("addr"),
+                    ..ServeConfig::default()
+                },
+            )
+            .await
+            .expect("server");
+            let token = buy(&dave, record.id, 2, price, 0).await;
+            let served = lazai_worker::serve::ServedModel::new(
+                &format!("http://{}", plain.addr),
+                record.worker,
+                DEVNET_CHAIN_ID,
+            );
+            match served
+                .call_proved(&dave_key, U256::from(1), token, &features, false)
+                .await
+            {
+                Err(lazai_worker::serve::PredictError::Refused { status, body }) => {
+                    assert_eq!(status.as_u16(), 400);
+                    assert!(body.contains("zk_unavailable"), "{body}");
+                }
+                other => panic!("expected a refusal, got {other:?}"),
+            }
+            plain.stop().await;
+        },
+    );
+}

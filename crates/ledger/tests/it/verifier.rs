@@ -407,9 +407,15 @@ fn a_proof_of_inference_verifies_its_task_for_its_model_and_input_only() {
     );
     let r = n.ok(NODE1, V, register(true), 0);
     let circuit = B256::abi_decode(&r.output).expect("circuit id");
-    assert_eq!(n.view(V, X::modelCircuitCall { modelId: model_id }), circuit);
+    assert_eq!(
+        n.view(V, X::modelCircuitCall { modelId: model_id }),
+        circuit
+    );
     let info = n.view(V, X::getCircuitCall { circuitId: circuit });
-    assert_eq!((info.modelId, info.taskSignal, info.inputSignal, info.dev), (model_id, 0, 1, true));
+    assert_eq!(
+        (info.modelId, info.taskSignal, info.inputSignal, info.dev),
+        (model_id, 0, 1, true)
+    );
 
     // The task names the model; its input commitment is the caller's.
     let q = vec![17i8; model.inputs as usize];
@@ -453,7 +459,14 @@ fn a_proof_of_inference_verifies_its_task_for_its_model_and_input_only() {
     );
     // The proof on the committed input: verified; its logits are the model's.
     let (proof, st) = lazai_zkml::prove(&keys, &model, &q, salt, task_fr).expect("prove");
-    assert_eq!(st.logits, model.layer_outputs(&q).expect("kernel").pop().expect("logits"));
+    assert_eq!(
+        st.logits,
+        model
+            .layer_outputs(&q)
+            .expect("kernel")
+            .pop()
+            .expect("logits")
+    );
     let signals: Vec<U256> = st.public_signals().iter().map(field_to_u256).collect();
     let r = n.ok(NODE1, V, zk(task, &proof.to_bytes(), &signals), 0);
     eprintln!(

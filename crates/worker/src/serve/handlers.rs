@@ -3,8 +3,8 @@
 
 use super::auth::parse_auth;
 use super::errors::{ApiError, err};
-use super::receipt::{Prediction, Receipt, input_hash, output_hash, request_id};
 use super::prover::ZkTask;
+use super::receipt::{Prediction, Receipt, input_hash, output_hash, request_id};
 use super::state::Shared;
 use alloy_primitives::Bytes;
 use alloy_signer::SignerSync;
@@ -84,7 +84,7 @@ impl Shared {
     /// The proof a call asks for, if any: refused (before any charge) when this server does
     /// not prove, the proof kind is unknown or the salt is not a field element.
     fn proof_ask(&self, body: &PredictBody, milli: &[i32]) -> Result<Option<ProofAsk>, ApiError> {
-        let bad = |code: &str, msg: String| err(StatusCode::BAD_REQUEST, code, msg);
+        let bad = |code: &'static str, msg: String| err(StatusCode::BAD_REQUEST, code, msg);
         match body.proof.as_deref() {
             None => return Ok(None),
             Some("zk") => {}
@@ -103,11 +103,15 @@ impl Shared {
         }
         let salt = match (body.clear, body.salt) {
             (true, Some(_)) => {
-                return Err(bad("bad_salt", "\"clear\" and \"salt\" exclude each other".into()));
+                return Err(bad(
+                    "bad_salt",
+                    "\"clear\" and \"salt\" exclude each other".into(),
+                ));
             }
             (true, None) => lazai_zkml::Fr::from(0u64),
-            (false, Some(s)) => lazai_zkml::fr_from_be(&s.0)
-                .map_err(|e| bad("bad_salt", format!("salt: {e}")))?,
+            (false, Some(s)) => {
+                lazai_zkml::fr_from_be(&s.0).map_err(|e| bad("bad_salt", format!("salt: {e}")))?
+            }
             (false, None) => lazai_zkml::random_salt(),
         };
         let input = self

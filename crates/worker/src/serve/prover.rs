@@ -90,12 +90,7 @@ impl Zk {
             .context("dev setup")??;
         let circuit = B256::from(keys.verifying.id());
         let current = client
-            .call(
-                VERIFIER_ADDRESS,
-                X::modelCircuitCall {
-                    modelId: record.id,
-                },
-            )
+            .call(VERIFIER_ADDRESS, X::modelCircuitCall { modelId: record.id })
             .await?;
         if current != circuit {
             client
@@ -225,8 +220,12 @@ async fn prover(zk: Arc<Zk>, keys: Arc<Keys>, model: QuantizedMlp, mut rx: mpsc:
             )
             .await
         {
-            Ok(r) => info!(%task, prove_ms, gas = r.gas_used, "proof of inference verified on chain"),
-            Err(e) => warn!(%task, error = %format!("{e:#}"), "submitZKProof failed; the task stays pending"),
+            Ok(r) => {
+                info!(%task, prove_ms, gas = r.gas_used, "proof of inference verified on chain")
+            }
+            Err(e) => {
+                warn!(%task, error = %format!("{e:#}"), "submitZKProof failed; the task stays pending")
+            }
         }
     }
 }

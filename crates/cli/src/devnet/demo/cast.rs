@@ -58,6 +58,9 @@ pub struct Summary {
     pub calls_made: u64,
     pub calls_correct: u64,
     pub receipts_verified: u64,
+    /// Calls proved in zero knowledge and verified by the chain's Verifier.
+    #[serde(rename = "zk_verified_tasks")]
+    pub zk_verified_tasks: u64,
     pub usage_batches: u64,
     pub usage_gas: u64,
     pub usage_gas_per_call: u64,
@@ -113,11 +116,12 @@ pub(super) fn print_summary(s: &Summary) {
         s.majority_baseline * 100.0
     );
     println!(
-        "Usage: {} calls bought at {} each, {} made, {} receipts verified; on chain in {} batch(es), {} gas per call",
+        "Usage: {} calls bought at {} each, {} made, {} receipts verified, {} proved in ZK and verified on chain; on chain in {} batch(es), {} gas per call",
         s.calls_bought,
         lazai_text(s.price_per_call),
         s.calls_made,
         s.receipts_verified,
+        s.zk_verified_tasks,
         s.usage_batches,
         s.usage_gas_per_call
     );

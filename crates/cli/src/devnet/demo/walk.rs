@@ -18,7 +18,7 @@ use lazai_blob::{BlobStore, Fetcher};
 use lazai_client::{Client, event};
 use lazai_crypto::{PublicKey, SecretKey, generate_keypair};
 use lazai_types::{DEVNET_CHAIN_ID, lazai};
-use lazai_worker::serve::{PredictError, ServedModel};
+use lazai_worker::serve::{PredictError, Prediction, ServedModel, ZkTask};
 use lazai_worker::{
     ModelWorker, Packager, ServeConfig, ServeStats, TrainingJob, TrainingOutcome, Worker,
     WorkerConfig,
@@ -57,6 +57,8 @@ struct Usage {
     paid: U256,
     correct: u64,
     verified: u64,
+    /// Calls proved in zero knowledge and verified on chain.
+    zk_verified: u64,
     stats: ServeStats,
 }
 
@@ -117,6 +119,7 @@ pub async fn walk(
         calls_made: stats.calls,
         calls_correct: usage.correct,
         receipts_verified: usage.verified,
+        zk_verified_tasks: usage.zk_verified,
         usage_batches: stats.batches,
         usage_gas: stats.batch_gas,
         usage_gas_per_call: stats.batch_gas / stats.calls_recorded.max(1),
@@ -374,13 +377,23 @@ async fn buy_and_call(
         ServeConfig {
             listen: "127.0.0.1:0".parse()?,
             batch_calls: 25,
+            zk: Some(lazai_worker::serve::ZkServe::default()),
             ..ServeConfig::default()
         },
     )
     .await?;
     let url = format!("http://{}", server.addr);
     say(&format!("   worker serving at {url}"));
-    let (correct, verified) = call_model(&url, node, usage_token, calls).await?;
+    let (correct, verified, proved) = call_model(&url, node, usage_token, calls).await?;
+    let mut zk_verified = 0;
+    if let Some((zk, p)) = proved {
+        crate::zk::wait_verified(stage.rpc, &zk, &p, Duration::from_secs(120)).await?;
+        zk_verified += 1;
+        say(&format!(
+            "   the last call asked for a proof: task {} verified on chain in zero knowledge (Groth16 over BN254, dev setup), class {} and logits {:?} on an input the chain saw only as the commitment {}",
+            zk.task_id, p.class, p.logits, zk.input_commitment
+        ));
+    }
     let stats = server.stop().await;
     let token: D::DatToken = consumer
         .call(
@@ -402,13 +415,19 @@ async fn buy_and_call(
         paid,
         correct,
         verified,
+        zk_verified,
         stats,
     })
 }
 
 /// Dave's `calls` signed calls to the model server at `url` (its base URL; served by `node`) against usage DAT
 /// `usage_token`, on the held-out wine rows; (predictions right, receipts verified).
-async fn call_model(url: &str, node: Address, usage_token: U256, calls: u64) -> Result<(u64, u64)> {
+async fn call_model(
+    url: &str,
+    node: Address,
+    usage_token: U256,
+    calls: u64,
+) -> Result<(u64, u64, Option<(ZkTask, Prediction)>)> {
     let served = ServedModel::new(url, node, DEVNET_CHAIN_ID);
     let dave = account(CONSUMER);
     let label_at = 11;
@@ -420,28 +439,40 @@ async fn call_model(url: &str, node: Address, usage_token: U256, calls: u64) -> 
         .map(|(_, l)| l.split(',').filter_map(|x| x.trim().parse().ok()).collect())
         .collect();
     let (mut correct, mut verified) = (0u64, 0u64);
+    let mut proved = None;
     for n in 0..calls {
         let row = &test_rows[(n as usize) % test_rows.len()];
         let features: Vec<f64> = row[..label_at].to_vec();
-        let p = match served
-            .call_signed(&dave, U256::from(n + 1), usage_token, &features)
-            .await
-        {
+        let nonce = U256::from(n + 1);
+        // The last call asks for a proof of inference.
+        let answer = if n + 1 == calls {
+            served
+                .call_proved(&dave, nonce, usage_token, &features, false)
+                .await
+        } else {
+            served
+                .call_signed(&dave, nonce, usage_token, &features)
+                .await
+        };
+        let p = match answer {
             Ok(p) => p,
             Err(PredictError::Refused { status, body }) => {
                 bail!("call {} refused: {status} {body}", n + 1)
             }
             Err(PredictError::Other(e)) => return Err(e),
         };
-        let receipt = p.receipt.ok_or_else(|| anyhow!("no receipt"))?;
+        let receipt = p.receipt.as_ref().ok_or_else(|| anyhow!("no receipt"))?;
         if receipt.signer() == Some(node) && receipt.counter == n + 1 {
             verified += 1;
         }
         if p.class == u32::from(row[label_at] >= 6.0) {
             correct += 1;
         }
+        if let Some(zk) = &p.zk {
+            proved = Some((zk.clone(), p.clone()));
+        }
     }
-    Ok((correct, verified))
+    Ok((correct, verified, proved))
 }
 
 /// Step 5, first half: how the payment was split at purchase; (to the model, to the data).

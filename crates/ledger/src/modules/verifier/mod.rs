@@ -323,7 +323,10 @@ impl Verifier {
             MODEL_INPUT_SIGNAL,
             c.modelId,
         )?;
-        call.store(&model_circuit_slot(c.modelId), Bytes::copy_from_slice(id.as_slice()))?;
+        call.store(
+            &model_circuit_slot(c.modelId),
+            Bytes::copy_from_slice(id.as_slice()),
+        )?;
         call.emit(&X::ModelCircuitSet {
             modelId: c.modelId,
             circuitId: id,
@@ -428,7 +431,12 @@ impl Module for Verifier {
             Calls::registerModelCircuit(c) => Self::register_model_circuit(call, c),
             Calls::modelCircuit(c) => {
                 let id = call.load(&model_circuit_slot(c.modelId))?;
-                Ok(if id.len() == 32 { B256::from_slice(&id) } else { B256::ZERO }.abi_encode())
+                Ok(if id.len() == 32 {
+                    B256::from_slice(&id)
+                } else {
+                    B256::ZERO
+                }
+                .abi_encode())
             }
             Calls::getCircuit(c) => Ok(load_circuit(call, c.circuitId)?.abi_encode()),
             Calls::verifyProof(c) => {
