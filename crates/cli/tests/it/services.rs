@@ -475,6 +475,15 @@ async fn the_demo_runs_and_its_numbers_add_up() {
     );
     assert_eq!(n("callsMade"), 100);
     assert_eq!(n("receiptsVerified"), 100);
+    assert_eq!(
+        n("zk_verified_tasks"),
+        1,
+        "one call proved in ZK and verified"
+    );
+    assert!(
+        stderr.contains("verified on chain in zero knowledge"),
+        "{stderr}"
+    );
     assert!(n("usageBatches") < 100, "usage recorded in batches");
     assert!(
         s["heldOutAccuracyInt8"].as_f64().expect("accuracy")
@@ -546,6 +555,83 @@ async fn the_demo_runs_and_its_numbers_add_up() {
     .expect("model buy");
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("usage DAT"));
+
+    // The demo's proved call is a verified ZK task on a dev circuit; the CLI proves the same
+    // model locally with the same (dev) keys, and the chain checks that proof, and refuses
+    // it once a public signal is changed.
+    let out = lazai_cmd(&["task", "show", "1", "--rpc", &url, "--json"])
+        .stdout(std::process::Stdio::piped())
+        .output()
+        .expect("task show");
+    assert!(out.status.success());
+    let task: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(task["mode"], "zk");
+    assert_eq!(task["verified"], true);
+    assert_eq!(task["circuitDev"], true);
+    let model_file = std::fs::read_dir(data.join("models"))
+        .expect("models")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| {
+            std::fs::read(p)
+                .ok()
+                .and_then(|b| lazai_model::QuantizedMlp::from_bytes(&b).ok())
+                .is_some_and(|m| {
+                    format!("{}", alloy_primitives::B256::from(m.hash()))
+                        == s["modelHash"].as_str().unwrap_or("")
+                })
+        })
+        .expect("the demo's model file");
+    let proof_dir = dir.path().join("proof");
+    let out = lazai_cmd(&[
+        "zk",
+        "prove",
+        "--model",
+        &model_file.display().to_string(),
+        "--features",
+        "7.4,0.7,0,1.9,0.076,11,34,0.9978,3.51,0.56,9.4",
+        "--task",
+        "77",
+        "--out",
+        &proof_dir.display().to_string(),
+    ])
+    .stdout(std::process::Stdio::piped())
+    .output()
+    .expect("zk prove");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let verify = |public: &std::path::Path| {
+        lazai_cmd(&[
+            "zk",
+            "verify",
+            "--circuit",
+            task["circuitId"].as_str().expect("circuit"),
+            "--proof",
+            &proof_dir.join("proof.json").display().to_string(),
+            "--public",
+            &public.display().to_string(),
+            "--rpc",
+            &url,
+        ])
+        .stdout(std::process::Stdio::piped())
+        .output()
+        .expect("zk verify")
+        .status
+        .success()
+    };
+    assert!(verify(&proof_dir.join("public.json")));
+    let mut public: Vec<String> =
+        serde_json::from_slice(&std::fs::read(proof_dir.join("public.json")).expect("public.json"))
+            .expect("signals");
+    public[0] = "78".into();
+    let forged = proof_dir.join("forged.json");
+    std::fs::write(&forged, serde_json::to_vec(&public).expect("json")).expect("write");
+    assert!(
+        !verify(&forged),
+        "a proof for task 77 is not one for task 78"
+    );
 }
 
 const BODY: &str = r#"{"features":[7.4,0.7,0,1.9,0.076,11,34,0.9978,3.51,0.56,9.4]}"#;
