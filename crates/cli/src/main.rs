@@ -56,8 +56,8 @@ enum Command {
     /// call, show.
     #[command(subcommand)]
     Model(model::ModelCommand),
-    /// Zero-knowledge proofs: register Groth16 circuits (snarkjs format), check proofs on
-    /// chain.
+    /// Zero-knowledge proofs: register Groth16 circuits (snarkjs format) and check proofs on
+    /// chain; prove a model's inference locally, export its circuit for a ceremony.
     #[command(subcommand)]
     Zk(zk::ZkCommand),
     /// Verifier tasks: the execution record of off-chain work and how it was verified.

@@ -30,8 +30,8 @@ pub enum ZkCommand {
     /// Prove a model on one input, locally (dev-setup keys): writes snarkjs's `proof.json`
     /// and `public.json` (task id, input commitment, logits, class) for `lazai zk verify`.
     Prove(ProveArgs),
-    /// Export a model's proof-of-inference circuit as circom's `.r1cs` (and, with --input, a
-    /// witness as `.wtns`) for a snarkjs ceremony and snarkjs proving.
+    /// Export a model's proof-of-inference circuit as circom's `.r1cs` (and, with --features
+    /// and --wtns, a witness as `.wtns`) for a snarkjs ceremony and snarkjs proving.
     Export(ExportArgs),
 }
 
