@@ -208,3 +208,24 @@ proptest! {
         prop_assert!(is_satisfied(&m, &q, Fr::from(salt), Fr::from(task)).expect("synthesizes"));
     }
 }
+
+/// The circuit exported as `.r1cs`, through a snarkjs ceremony, proved by snarkjs from our
+/// `.wtns` (`testdata/wine-ceremony/make.sh`): the key and proof verify with the chain's
+/// verifier, the public signals are our statement for that input, and a changed signal fails.
+#[test]
+fn a_snarkjs_ceremony_over_the_exported_circuit_verifies() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/wine-ceremony/");
+    let read = |f: &str| std::fs::read_to_string(format!("{dir}{f}")).expect("fixture");
+    let vk = lazai_zk::VerifyingKey::from_snarkjs_json(&read("verification_key.json")).expect("vk");
+    let proof = lazai_zk::Proof::from_snarkjs_json(&read("proof.json")).expect("proof");
+    let public = lazai_zk::public_inputs_from_snarkjs_json(&read("public.json")).expect("public");
+    assert!(lazai_zk::verify(&vk, &proof, &public).expect("verify"));
+    let m = wine();
+    let x: Vec<i32> = [7400, 700, 0, 1900, 76, 11000, 34000, 998, 3510, 560, 9400].to_vec();
+    let q = m.quantize_input(&x).expect("quantize");
+    let st = statement(&m, &q, Fr::from(0u64), Fr::from(5u64)).expect("statement");
+    assert_eq!(public, st.public_signals());
+    let mut forged = public.clone();
+    forged[2] += Fr::from(1u64);
+    assert!(!lazai_zk::verify(&vk, &proof, &forged).expect("verify"));
+}
