@@ -1104,6 +1104,51 @@ fn a_call_proved_in_zk_is_verified_on_chain() {
                 .await
                 .expect("verified on chain");
 
+            // Malformed proof requests: clear 400s, before anything is charged or opened.
+            let modulus = "0x30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001";
+            let bad_bodies = [
+                (
+                    serde_json::json!({"features": features, "proof": "tee"}),
+                    "bad_proof",
+                ),
+                (
+                    serde_json::json!({"features": features, "proof": "zk", "salt": modulus}),
+                    "bad_salt",
+                ),
+                (
+                    serde_json::json!({"features": features, "proof": "zk", "clear": true, "salt": "0x01"}),
+                    "bad_body",
+                ),
+                (
+                    serde_json::json!({"features": features, "proof": "zk", "clear": true, "salt": format!("0x{}", "00".repeat(32))}),
+                    "bad_salt",
+                ),
+            ];
+            let tasks_before = reader
+                .call(VERIFIER_ADDRESS, X::tasksCountCall {})
+                .await
+                .expect("tasksCount");
+            for (i, (body, want)) in bad_bodies.into_iter().enumerate() {
+                match served
+                    .call_signed_body(&dave_key, U256::from(10 + i as u64), token, body)
+                    .await
+                {
+                    Err(lazai_worker::serve::PredictError::Refused { status, body }) => {
+                        assert_eq!(status.as_u16(), 400, "{body}");
+                        assert!(body.contains(want), "{want}: {body}");
+                    }
+                    other => panic!("expected a refusal ({want}), got {other:?}"),
+                }
+            }
+            assert_eq!(
+                reader
+                    .call(VERIFIER_ADDRESS, X::tasksCountCall {})
+                    .await
+                    .expect("tasksCount"),
+                tasks_before,
+                "no task opened for a refused call"
+            );
+
             // A queue of one: concurrent proof requests beyond it get 503 and pay nothing
             // (six agents of Dave's, so that no nonce orders them).
             let mut calls = Vec::new();
