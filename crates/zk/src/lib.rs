@@ -1,7 +1,9 @@
 //! Groth16 over BN254: verification keys, proofs and public inputs read strictly from snarkjs
 //! JSON or from their canonical bytes, and verification, for the chain's Verifier module.
 //!
-//! Consensus-critical, so: deterministic (no randomness, no parallelism, no floating point),
+//! Consensus-critical, so: deterministic (no randomness, no floating point; arkworks may split a
+//! pairing over threads when a prover in the same build enables its `parallel` feature, which
+//! changes no result),
 //! never panics on any input, and every byte from outside is checked before use: field
 //! elements below their modulus (refused, never reduced), points finite, on their curve and in
 //! their prime-order subgroup (an explicit check on G2), counts and lengths bounded
