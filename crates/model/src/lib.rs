@@ -11,6 +11,8 @@
 //!   `MatMul` + `Add`), quantized the same way.
 //! - [`QuantizedMlp::predict`]: integers only, so every machine gives the same logits, which is
 //!   what lets a ZK proof or an optimistic re-execution check it.
+//! - [`trace`]: commitments to one execution (a Merkle tree over the units' weights, a hash
+//!   per layer output) and [`Dense::unit`], the one integer kernel a single unit re-runs.
 //! - [`QuantizedMlp::to_bytes`] / [`QuantizedMlp::from_bytes`]: the model file (formats below)
 //!   and [`QuantizedMlp::hash`] (BLAKE3 of the file).
 //!
@@ -51,6 +53,7 @@ mod float;
 pub mod onnx;
 mod protobuf;
 mod spec;
+pub mod trace;
 
 pub use float::{Dataset, FloatDense, FloatMlp, FloatNet, TrainConfig, train};
 use spec::INPUT_RANGE;
@@ -78,19 +81,8 @@ pub struct Dense {
 impl Dense {
     /// The layer on int inputs; `hidden` applies ReLU and the requantization.
     fn forward(&self, a: &[i64], hidden: bool) -> Vec<i64> {
-        let n_in = self.inputs as usize;
         (0..self.outputs as usize)
-            .map(|j| {
-                let mut acc = i64::from(self.b[j]);
-                for (t, &x) in a.iter().enumerate() {
-                    acc += i64::from(self.w[j * n_in + t]) * x;
-                }
-                if hidden {
-                    requant(acc.max(0), i64::from(self.mult), self.shift).clamp(0, 127)
-                } else {
-                    acc
-                }
-            })
+            .map(|j| self.unit(j, a, hidden))
             .collect()
     }
 }
