@@ -252,7 +252,7 @@ mod tests {
             let mut input: Vec<i64> = q.iter().map(|&v| i64::from(v)).collect();
             for (l, d) in m.layers.iter().enumerate() {
                 prop_assert_eq!(activations_hash(l as u32, &outputs[l]), trace.layer_hashes[l]);
-                for j in 0..d.outputs as usize {
+                for (j, &want) in outputs[l].iter().enumerate() {
                     let index = tree.index(&m, l, j).expect("unit");
                     let path = tree.open(index);
                     let leaf = d.unit_leaf(l as u32, j);
@@ -268,7 +268,7 @@ mod tests {
                         bent[0] = node_hash(first, first);
                         prop_assert!(!verify_opening(&root, &leaf, index, &bent));
                     }
-                    prop_assert_eq!(d.unit(j, &input, l + 1 < n), outputs[l][j]);
+                    prop_assert_eq!(d.unit(j, &input, l + 1 < n), want);
                 }
                 input = outputs[l].clone();
             }
