@@ -67,7 +67,7 @@ sol! {
         /// `dev` keys (from a fixed-seed setup) only where genesis enables dev setups.
         function registerCircuit(bytes calldata verifyingKey, bool dev, uint32 taskSignal) external returns (bytes32 circuitId);
         /// Registers the proof-of-inference circuit of a model (its weights are the
-        /// circuit's constants): public signals `taskId, inputCommitment, logits…, class`
+        /// circuit's constants): public signals `taskId, inputCommitment, outputCommitment`
         /// (task at 0, input at 1). Only the model's worker or its iDAO's owner; the model's
         /// current circuit becomes this one (earlier tasks keep theirs).
         function registerModelCircuit(uint256 modelId, bytes calldata verifyingKey, bool dev) external returns (bytes32 circuitId);

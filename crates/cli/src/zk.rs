@@ -28,7 +28,7 @@ pub enum ZkCommand {
     /// hash, so anyone can recompute the keys — and forge proofs: dev chains only.
     Setup(SetupArgs),
     /// Prove a model on one input, locally (dev-setup keys): writes snarkjs's `proof.json`
-    /// and `public.json` (task id, input commitment, logits, class) for `lazai zk verify`.
+    /// and `public.json` (task id, input commitment, output commitment) for `lazai zk verify`.
     Prove(ProveArgs),
     /// Export a model's proof-of-inference circuit as circom's `.r1cs` (and, with --features
     /// and --wtns, a witness as `.wtns`) for a snarkjs ceremony and snarkjs proving.
@@ -362,10 +362,8 @@ fn setup(a: SetupArgs) -> Result<()> {
     println!("circuit       {}", B256::from(keys.verifying.id()));
     println!("setup         dev (seeded by the model hash: forgeable, dev chains only)");
     println!(
-        "constraints   {} ({} public signals: task, input commitment, {} logits, class)",
-        size.constraints,
-        size.public_inputs,
-        model.classes()
+        "constraints   {} ({} public signals: task, input commitment, output commitment)",
+        size.constraints, size.public_inputs
     );
     println!("key           {}", path.display());
     Ok(())

@@ -1,8 +1,11 @@
 //! The inference circuit: R1CS for one [`QuantizedMlp`] with its weights as constants.
 //!
 //! Public inputs, in order ([`Statement::public_signals`]): the task id, the input
-//! commitment, the logits (`classes` of them, each the field element `v mod r`, so a negative
-//! logit `v` is `r - |v|`), the predicted class. Private: the int8 input `q` and the salt.
+//! commitment and the output commitment — three, whatever the model, so verification costs
+//! the same for any number of classes. The output commitment is Poseidon over the logits
+//! (each the field element `v mod r`, so a negative logit `v` is `r - |v|`) and the predicted
+//! class ([`output_commitment`]): whoever holds the answer recomputes it. Private: the int8
+//! input `q`, the salt, the logits and the class.
 //!
 //! Constraints (all integers below are exact: every bound is computed from the model's
 //! constants and kept far below the field's 254 bits):
@@ -19,7 +22,8 @@
 //!   `h = clamp(floor(y / 2^s), 0, 127)`, which equals lazai-model's
 //!   `clamp(requant(max(acc, 0)), 0, 127)` (for `acc ≤ 0` both are 0). With `M ≤ 0` the unit
 //!   is the constant 0 and costs nothing.
-//! - **Output**: each logit is one constraint tying the public input to its `acc`. The class:
+//! - **Output**: each logit is one constraint tying a witness to its `acc`; the output
+//!   commitment is Poseidon over them and the class (one permutation per two values). The class:
 //!   one-hot booleans `sel`, `Σ sel = 1`, `Σ i·sel_i = class`, `m = Σ sel_i · logit_i`, and for
 //!   every `i`, `m - logit_i - [i < class]` is an `L`-bit number: `m` is the largest logit and
 //!   no earlier index reaches it (the lowest index wins a tie, as `QuantizedMlp::predict`).
@@ -68,7 +72,15 @@ pub fn commitment(q: &[i8], salt: Fr) -> Fr {
     poseidon::hash(&m)
 }
 
-/// What a proof states: the public inputs.
+/// The output commitment: Poseidon over the logits (`v mod r` each) and the class.
+pub fn output_commitment(logits: &[i64], class: u32) -> Fr {
+    let mut m: Vec<Fr> = logits.iter().map(|&v| fr_i128(i128::from(v))).collect();
+    m.push(Fr::from(u64::from(class)));
+    poseidon::hash(&m)
+}
+
+/// What a proof states: its public inputs are the task, the input commitment and
+/// [`output_commitment`]`(logits, class)`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Statement {
     pub task: Fr,
@@ -81,19 +93,19 @@ pub struct Statement {
 pub const TASK_SIGNAL: u32 = 0;
 /// Index of the input commitment among the public signals.
 pub const INPUT_SIGNAL: u32 = 1;
+/// Index of the output commitment among the public signals.
+pub const OUTPUT_SIGNAL: u32 = 2;
+/// Public signals of every inference circuit.
+pub const SIGNALS: usize = 3;
 
 impl Statement {
     /// The public signals, in the circuit's order (see the module docs).
     pub fn public_signals(&self) -> Vec<Fr> {
-        let mut out = vec![self.task, self.commitment];
-        out.extend(self.logits.iter().map(|&v| fr_i128(i128::from(v))));
-        out.push(Fr::from(u64::from(self.class)));
-        out
-    }
-
-    /// How many public signals a model's statement has.
-    pub fn signals_for(model: &QuantizedMlp) -> usize {
-        model.classes() as usize + 3
+        vec![
+            self.task,
+            self.commitment,
+            output_commitment(&self.logits, self.class),
+        ]
     }
 }
 
@@ -231,11 +243,30 @@ impl ConstraintSynthesizer<Fr> for InferenceCircuit<'_> {
         let task = b.input(self.assignment.as_ref().map(|(t, _)| *t))?;
         let commitment_value = q.as_ref().zip(salt).map(|(q, s)| commitment(q, s));
         let commitment_var = b.input(commitment_value)?;
+        let output_var = b.input(
+            logits
+                .as_ref()
+                .zip(class)
+                .map(|(l, c)| output_commitment(l, c as u32)),
+        )?;
         let classes = model.classes() as usize;
-        let logit_vars = (0..classes)
-            .map(|i| b.input(logits.as_ref().map(|l| fr_i128(i128::from(l[i])))))
+        let logit_values: Vec<Option<Fr>> = (0..classes)
+            .map(|i| logits.as_ref().map(|l| fr_i128(i128::from(l[i]))))
+            .collect();
+        let logit_vars = logit_values
+            .iter()
+            .map(|v| b.witness(*v))
             .collect::<Result<Vec<_>, _>>()?;
-        let class_var = b.input(class.map(|c| Fr::from(c as u64)))?;
+        let class_value = class.map(|c| Fr::from(c as u64));
+        let class_var = b.witness(class_value)?;
+        let mut outputs: Vec<Lc> = logit_vars
+            .iter()
+            .zip(&logit_values)
+            .map(|(v, value)| Lc::var(*v, *value))
+            .collect();
+        outputs.push(Lc::var(class_var, class_value));
+        let output_digest = poseidon::hash_gadget(&b.cs, &outputs)?;
+        b.zero(output_digest.lc - output_var)?;
         // The task id is bound by the key (arkworks and snarkjs both add a constraint row per
         // public input); it takes part in no other constraint.
         let _ = task;

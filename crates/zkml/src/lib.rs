@@ -23,8 +23,10 @@
 //! (`"clear"`) anyone can recompute it.
 //!
 //! Constraints in detail: [`circuit`]. Public signals: [`Statement::public_signals`]
-//! (`task, commitment, logits…, class`; task id at [`TASK_SIGNAL`], commitment at
-//! [`INPUT_SIGNAL`]).
+//! (`task, input commitment, output commitment`, at [`TASK_SIGNAL`], [`INPUT_SIGNAL`] and
+//! [`OUTPUT_SIGNAL`]): three for every model, so a verification's gas does not grow with the
+//! classes; the output commitment is Poseidon over the logits and the class
+//! ([`output_commitment`]), which whoever holds the answer recomputes.
 //!
 //! # Keys
 //!
@@ -51,8 +53,8 @@ use rand::{CryptoRng, RngCore, SeedableRng};
 /// The BN254 scalar field: salts, commitments and public signals.
 pub use ark_bn254::Fr;
 pub use circuit::{
-    INPUT_SIGNAL, INPUTS_PER_ELEMENT, InferenceCircuit, Private, Statement, TASK_SIGNAL,
-    commitment, fr_i128, pack,
+    INPUT_SIGNAL, INPUTS_PER_ELEMENT, InferenceCircuit, OUTPUT_SIGNAL, Private, SIGNALS, Statement,
+    TASK_SIGNAL, commitment, fr_i128, output_commitment, pack,
 };
 
 /// The domain of the dev-setup seed.
@@ -63,8 +65,6 @@ pub const DEV_SETUP_DOMAIN: &str = "LAZAI_DEV_ZK_SETUP_V1";
 pub enum ZkmlError {
     #[error("model: {0}")]
     Model(#[from] lazai_model::ModelError),
-    #[error("the model has {0} classes; a proof carries at most {max}", max = lazai_zk::MAX_PUBLIC_INPUTS - 3)]
-    TooManyClasses(u32),
     #[error("input {index} is {value}; a model's int8 input is within -127..=127")]
     InputOutOfRange { index: usize, value: i8 },
     #[error("constraint system: {0}")]
@@ -87,11 +87,7 @@ pub struct Keys {
 }
 
 fn check(model: &QuantizedMlp) -> Result<(), ZkmlError> {
-    model.check()?;
-    if Statement::signals_for(model) > lazai_zk::MAX_PUBLIC_INPUTS {
-        return Err(ZkmlError::TooManyClasses(model.classes()));
-    }
-    Ok(())
+    Ok(model.check()?)
 }
 
 /// `-128` is an `i8` but never a quantized input, and the circuit's range excludes it.

@@ -5,7 +5,7 @@
 
 use ark_bn254::Fr;
 use lazai_model::{Dense, QuantizedMlp};
-use lazai_zkml::{Statement, commitment, dev_setup, is_satisfied, prove, size, statement};
+use lazai_zkml::{commitment, dev_setup, is_satisfied, prove, size, statement};
 use proptest::prelude::*;
 
 const WINE: &[u8] = include_bytes!("../../model/testdata/wine-v1.lzmlp");
@@ -48,7 +48,7 @@ fn wine_rows_satisfy_the_circuit_with_the_fixture_logits() {
 fn a_proof_verifies_and_no_other_statement_does() {
     let m = wine();
     let keys = dev_setup(&m).expect("setup");
-    assert_eq!(keys.verifying.public_inputs(), Statement::signals_for(&m));
+    assert_eq!(keys.verifying.public_inputs(), lazai_zkml::SIGNALS);
     let (x, _) = wine_rows().remove(0);
     let q = m.quantize_input(&x).expect("quantize");
     let salt = Fr::from(123_456_789u64);
