@@ -157,6 +157,138 @@ pub fn verify_opening(root: &[u8; 32], leaf: &[u8], index: usize, path: &[[u8; 3
     &h == root
 }
 
+/// Widest layer a one-step proof takes (a leaf's `inputs`).
+pub const MAX_ONE_STEP_WIDTH: u32 = 4096;
+
+/// Why a one-step proof does not decide.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OneStepError {
+    #[error("unit leaf: {0}")]
+    BadLeaf(&'static str),
+    #[error("the leaf is unit {got_unit} of layer {got_layer}, not the one disputed")]
+    WrongUnit { got_layer: u32, got_unit: u32 },
+    #[error("the leaf does not open under the weights root")]
+    BadOpening,
+    #[error("{got} input values for a unit with {want} inputs")]
+    InputLength { got: usize, want: usize },
+    #[error("the input values do not hash to the committed activations")]
+    InputMismatch,
+    #[error("input {index} is {value}, outside what the previous layer can output")]
+    InputOutOfRange { index: usize, value: i64 },
+}
+
+/// One unit's parameters as its leaf carries them (layout on [`Dense::unit_leaf`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnitLeaf {
+    pub layer: u32,
+    pub unit: u32,
+    pub inputs: u32,
+    pub w: Vec<i8>,
+    pub b: i32,
+    pub mult: i32,
+    pub shift: u8,
+}
+
+impl UnitLeaf {
+    /// Reads a leaf strictly: 21 + `inputs` bytes exactly, `inputs` in
+    /// 1..=[`MAX_ONE_STEP_WIDTH`].
+    pub fn from_bytes(b: &[u8]) -> Result<Self, OneStepError> {
+        let word = |at: usize| -> Result<[u8; 4], OneStepError> {
+            b.get(at..at + 4)
+                .and_then(|s| s.try_into().ok())
+                .ok_or(OneStepError::BadLeaf("truncated"))
+        };
+        let layer = u32::from_le_bytes(word(0)?);
+        let unit = u32::from_le_bytes(word(4)?);
+        let inputs = u32::from_le_bytes(word(8)?);
+        if inputs == 0 || inputs > MAX_ONE_STEP_WIDTH {
+            return Err(OneStepError::BadLeaf("input count out of range"));
+        }
+        let n = inputs as usize;
+        if b.len() != 21 + n {
+            return Err(OneStepError::BadLeaf("length differs from 21 + inputs"));
+        }
+        let w = b[12..12 + n].iter().map(|&v| v as i8).collect();
+        Ok(Self {
+            layer,
+            unit,
+            inputs,
+            w,
+            b: i32::from_le_bytes(word(12 + n)?),
+            mult: i32::from_le_bytes(word(16 + n)?),
+            shift: b[20 + n],
+        })
+    }
+}
+
+/// A one-step proof: one unit of one layer, its parameters opened under the weights root and
+/// its input opened against the committed activations of the layer before (the int8 input
+/// for layer 0).
+#[derive(Clone, Copy, Debug)]
+pub struct OneStep<'a> {
+    pub weights_root: [u8; 32],
+    /// How many layers the model has (the last one has no requantization).
+    pub layers: u32,
+    pub layer: u32,
+    pub unit: u32,
+    /// The committed hash of this unit's input: [`activations_hash`] of the previous layer's
+    /// output, or of the int8 input (layer `u32::MAX`) for layer 0.
+    pub input_hash: [u8; 32],
+    pub leaf: &'a [u8],
+    pub index: usize,
+    pub path: &'a [[u8; 32]],
+    pub input: &'a [i64],
+}
+
+/// Re-executes one unit after checking every opening: the unit's true output given the
+/// committed weights and input. Integer only, bounded by the leaf's width, and it never
+/// panics: every value is checked before it is used.
+pub fn one_step(s: &OneStep<'_>) -> Result<i64, OneStepError> {
+    let leaf = UnitLeaf::from_bytes(s.leaf)?;
+    if leaf.layer != s.layer || leaf.unit != s.unit {
+        return Err(OneStepError::WrongUnit {
+            got_layer: leaf.layer,
+            got_unit: leaf.unit,
+        });
+    }
+    if !verify_opening(&s.weights_root, s.leaf, s.index, s.path) {
+        return Err(OneStepError::BadOpening);
+    }
+    if s.input.len() != leaf.inputs as usize {
+        return Err(OneStepError::InputLength {
+            got: s.input.len(),
+            want: leaf.inputs as usize,
+        });
+    }
+    let previous = s.layer.checked_sub(1).unwrap_or(u32::MAX);
+    if activations_hash(previous, s.input) != s.input_hash {
+        return Err(OneStepError::InputMismatch);
+    }
+    // What the previous stage can output: int8 inputs, or a hidden layer's 0..=127.
+    let range = if s.layer == 0 { -127..=127 } else { 0..=127 };
+    if let Some((index, &value)) = s
+        .input
+        .iter()
+        .enumerate()
+        .find(|(_, v)| !range.contains(*v))
+    {
+        return Err(OneStepError::InputOutOfRange { index, value });
+    }
+    let hidden = s.layer.saturating_add(1) < s.layers;
+    if hidden && !(1..=62).contains(&leaf.shift) {
+        return Err(OneStepError::BadLeaf("a hidden unit's shift is 1..=62"));
+    }
+    let dense = Dense {
+        inputs: leaf.inputs,
+        outputs: 1,
+        w: leaf.w,
+        b: vec![leaf.b],
+        mult: leaf.mult,
+        shift: leaf.shift,
+    };
+    Ok(dense.unit(0, s.input, hidden))
+}
+
 /// What an execution commits to: the weights' root, the input's hash and every layer's.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Trace {
@@ -231,6 +363,58 @@ mod tests {
         }
     }
 
+    #[test]
+    fn committed_garbage_activations_are_refused_not_overflowed() {
+        // A party that committed out-of-range activations cannot make the re-execution overflow.
+        let d = Dense {
+            inputs: 2,
+            outputs: 1,
+            w: vec![127, 127],
+            b: vec![0],
+            mult: 1 << 20,
+            shift: 24,
+        };
+        let m = QuantizedMlp {
+            inputs: 2,
+            in_offset: vec![0; 2],
+            in_mult: vec![1 << 16; 2],
+            layers: vec![
+                Dense {
+                    inputs: 2,
+                    outputs: 2,
+                    w: vec![1; 4],
+                    b: vec![0; 2],
+                    mult: 1 << 20,
+                    shift: 24,
+                },
+                d,
+            ],
+        };
+        let tree = WeightTree::new(&m);
+        let leaf = m.layers[1].unit_leaf(1, 0);
+        let index = tree.index(&m, 1, 0).expect("unit");
+        let path = tree.open(index);
+        let input = [i64::MAX, i64::MAX];
+        let step = OneStep {
+            weights_root: tree.root(),
+            layers: 2,
+            layer: 1,
+            unit: 0,
+            input_hash: activations_hash(0, &input),
+            leaf: &leaf,
+            index,
+            path: &path,
+            input: &input,
+        };
+        assert_eq!(
+            one_step(&step),
+            Err(OneStepError::InputOutOfRange {
+                index: 0,
+                value: i64::MAX
+            })
+        );
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(32))]
 
@@ -272,6 +456,62 @@ mod tests {
                 }
                 input = outputs[l].clone();
             }
+        }
+
+        /// A one-step proof of every unit gives the trace's value; a wrong unit, opening or
+        /// input is refused.
+        #[test]
+        fn one_step_re_executes_every_unit_and_refuses_bad_openings(
+            widths in proptest::collection::vec(1u32..7, 2..5),
+            seed in any::<u64>(),
+            q in proptest::collection::vec(-127i8..=127, 8),
+        ) {
+            let m = model(&widths, seed);
+            prop_assume!(m.check().is_ok());
+            let q = &q[..m.inputs as usize];
+            let tree = WeightTree::new(&m);
+            let (trace, outputs) = Trace::of(&m, &tree, q).expect("trace");
+            let layers = m.layers.len() as u32;
+            let mut input: Vec<i64> = q.iter().map(|&v| i64::from(v)).collect();
+            let mut input_hash = trace.input_hash;
+            for (l, d) in m.layers.iter().enumerate() {
+                for (j, &want) in outputs[l].iter().enumerate() {
+                    let index = tree.index(&m, l, j).expect("unit");
+                    let path = tree.open(index);
+                    let leaf = d.unit_leaf(l as u32, j);
+                    let step = OneStep {
+                        weights_root: tree.root(),
+                        layers,
+                        layer: l as u32,
+                        unit: j as u32,
+                        input_hash,
+                        leaf: &leaf,
+                        index,
+                        path: &path,
+                        input: &input,
+                    };
+                    prop_assert_eq!(one_step(&step), Ok(want));
+                    let other = OneStep { unit: j as u32 + 1, ..step };
+                    let is_wrong_unit = matches!(one_step(&other), Err(OneStepError::WrongUnit { .. }));
+                    prop_assert!(is_wrong_unit);
+                    let other = OneStep { index: index ^ 1, ..step };
+                    prop_assert_eq!(one_step(&other), Err(OneStepError::BadOpening));
+                    let mut changed = input.clone();
+                    changed[0] = if changed[0] == 0 { 1 } else { 0 };
+                    let other = OneStep { input: &changed, ..step };
+                    prop_assert_eq!(one_step(&other), Err(OneStepError::InputMismatch));
+                    let other = OneStep { input: &input[1..], ..step };
+                    let is_length = matches!(one_step(&other), Err(OneStepError::InputLength { .. }));
+                    prop_assert!(is_length);
+                }
+                input = outputs[l].clone();
+                input_hash = trace.layer_hashes[l];
+            }
+        }
+
+        #[test]
+        fn unit_leaves_from_random_bytes_never_panic(b in proptest::collection::vec(any::<u8>(), 0..64)) {
+            let _ = UnitLeaf::from_bytes(&b);
         }
     }
 }
