@@ -68,8 +68,9 @@ sol! {
         function registerCircuit(bytes calldata verifyingKey, bool dev, uint32 taskSignal) external returns (bytes32 circuitId);
         /// Registers the proof-of-inference circuit of a model (its weights are the
         /// circuit's constants): public signals `taskId, inputCommitment, outputCommitment`
-        /// (task at 0, input at 1). Only the model's worker or its iDAO's owner; the model's
-        /// current circuit becomes this one (earlier tasks keep theirs).
+        /// (task at 0, input at 1). Only the model's worker or its iDAO's owner; its id is
+        /// `model_circuit_id(modelId, key)`; the model's current circuit becomes this one
+        /// (earlier tasks keep theirs).
         function registerModelCircuit(uint256 modelId, bytes calldata verifyingKey, bool dev) external returns (bytes32 circuitId);
         /// The current proof-of-inference circuit of a model (zero: none).
         function modelCircuit(uint256 modelId) external view returns (bytes32);
@@ -124,6 +125,14 @@ pub fn tee_result_digest(chain_id: u64, task: U256, result_hash: B256) -> B256 {
         )
             .abi_encode(),
     )
+}
+
+/// The id of a model's proof-of-inference circuit:
+/// `keccak256(abi.encode(keccak256("LAZAI_MODEL_CIRCUIT_V1"), modelId, keccak256(key)))` over
+/// the key's canonical bytes. Bound to the model, so that nobody can take a model key's id
+/// first by registering the same key as a plain circuit (whose id is `keccak256(key)`).
+pub fn model_circuit_id(model: U256, key: &[u8]) -> B256 {
+    keccak256((keccak256(b"LAZAI_MODEL_CIRCUIT_V1"), model, keccak256(key)).abi_encode())
 }
 
 /// The result hash of a ZK task: `keccak256(abi.encode(publicSignals))`.

@@ -161,7 +161,10 @@ fn read(path: &Path) -> Result<String> {
 async fn register(a: RegisterArgs) -> Result<()> {
     let key = lazai_zk::VerifyingKey::from_snarkjs_json(&read(&a.vk)?)
         .with_context(|| format!("{} is not a usable Groth16 BN254 key", a.vk.display()))?;
-    let id = B256::from(key.id());
+    let id = match a.model {
+        Some(model) => lazai_abi::model_circuit_id(model, &key.to_bytes()),
+        None => B256::from(key.id()),
+    };
     let c = signing(&a.tx)?;
     let receipt = match a.model {
         Some(model) => {
@@ -359,7 +362,10 @@ fn setup(a: SetupArgs) -> Result<()> {
         "verification_key.json",
         &keys.verifying.to_snarkjs_json(),
     )?;
-    println!("circuit       {}", B256::from(keys.verifying.id()));
+    println!(
+        "key id        {} (as a model's circuit, its id is bound to the model id)",
+        B256::from(keys.verifying.id())
+    );
     println!("setup         dev (seeded by the model hash: forgeable, dev chains only)");
     println!(
         "constraints   {} ({} public signals: task, input commitment, output commitment)",
@@ -405,7 +411,7 @@ fn prove(a: ProveArgs) -> Result<()> {
     );
     println!("salt          {}", B256::from(lazai_zkml::fr_to_be(&salt)));
     println!(
-        "circuit       {} (dev setup)",
+        "key id        {} (dev setup)",
         B256::from(keys.verifying.id())
     );
     println!(

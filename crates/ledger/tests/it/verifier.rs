@@ -389,7 +389,7 @@ fn a_proof_of_inference_verifies_its_task_for_its_model_and_input_only() {
 
     let keys = lazai_zkml::dev_setup(&model).expect("setup");
     let vk = keys.verifying.to_bytes();
-    let register = |dev| {
+    let register_model = |dev| {
         X::registerModelCircuitCall {
             modelId: model_id,
             verifyingKey: vk.clone().into(),
@@ -397,7 +397,7 @@ fn a_proof_of_inference_verifies_its_task_for_its_model_and_input_only() {
         }
         .abi_encode()
     };
-    let r = n.send(ALICE, V, register(true), 0);
+    let r = n.send(ALICE, V, register_model(true), 0);
     expect(
         &r,
         X::NotModelController {
@@ -405,8 +405,17 @@ fn a_proof_of_inference_verifies_its_task_for_its_model_and_input_only() {
             caller: n.addr(ALICE),
         },
     );
-    let r = n.ok(NODE1, V, register(true), 0);
+    // Someone registers the same key as a plain circuit first: the model's circuit id is
+    // bound to the model, so this blocks nothing.
+    let r = n.ok(ALICE, V, register(&vk, true, 0), 0);
+    let plain = B256::abi_decode(&r.output).expect("circuit id");
+    assert_eq!(plain, B256::from(keys.verifying.id()));
+    let r = n.ok(NODE1, V, register_model(true), 0);
     let circuit = B256::abi_decode(&r.output).expect("circuit id");
+    assert_eq!(circuit, lazai_abi::model_circuit_id(model_id, &vk));
+    assert_ne!(circuit, plain);
+    let r = n.send(NODE1, V, register_model(true), 0);
+    expect(&r, X::CircuitExists { circuitId: circuit });
     assert_eq!(
         n.view(V, X::modelCircuitCall { modelId: model_id }),
         circuit

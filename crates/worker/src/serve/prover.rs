@@ -88,7 +88,7 @@ impl Zk {
         let keys = tokio::task::spawn_blocking(move || lazai_zkml::dev_setup(&m))
             .await
             .context("dev setup")??;
-        let circuit = B256::from(keys.verifying.id());
+        let circuit = lazai_abi::model_circuit_id(record.id, &keys.verifying.to_bytes());
         let current = client
             .call(VERIFIER_ADDRESS, X::modelCircuitCall { modelId: record.id })
             .await?;

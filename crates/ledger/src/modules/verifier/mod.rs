@@ -23,8 +23,9 @@
 //!   as such (`getCircuit(id).dev`).
 //! - **Model circuits.** `registerModelCircuit(modelId, verifyingKey, dev)` registers the
 //!   proof-of-inference circuit of a registered model (lazai-zkml's layout: task id at
-//!   signal 0, input commitment at 1) and makes it the model's current circuit
-//!   (`modelCircuit`). The key cannot show which weights it was made for, so only those who
+//!   signal 0, input commitment at 1) under `model_circuit_id(modelId, key)` — bound to the
+//!   model, so registering the same key as a plain circuit first blocks nothing — and makes
+//!   it the model's current circuit (`modelCircuit`). The key cannot show which weights it was made for, so only those who
 //!   answer for the model may tie one to it: its worker or its iDAO's owner. A ZK task on
 //!   such a circuit must name its model, and its proof's signal 1 must be the task's input
 //!   commitment.
@@ -364,7 +365,11 @@ impl Verifier {
             })
         })?;
         let canonical = key.to_bytes();
-        let id = B256::from(key.id());
+        let id = if model.is_zero() {
+            B256::from(key.id())
+        } else {
+            model_circuit_id(model, &canonical)
+        };
         if call.load_abi::<X::Circuit>(&circuit_slot(id))?.is_some() {
             return Err(revert_with(X::CircuitExists { circuitId: id }));
         }
