@@ -451,3 +451,33 @@ fn a_closed_stdout_ends_the_command_quietly() {
     assert!(!stderr.contains("Broken pipe"), "{stderr}");
     assert!(out.status.success(), "{:?} {stderr}", out.status);
 }
+
+/// `lazai genesis` leaves dev ZK setups off unless asked, and warns when they are on.
+#[test]
+fn genesis_enables_dev_zk_setups_only_when_asked() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let key = d.join("validator.key").display().to_string();
+    let (ok, err) = run_to_end(&["keys", "generate", "--out", &key]);
+    assert!(ok.success(), "{err}");
+    let spec = format!("{key}@127.0.0.1:30300");
+    for (flag, on) in [(None, false), (Some("--dev-zk-setups"), true)] {
+        let out = d.join(format!("genesis-{on}.json")).display().to_string();
+        let mut args = vec![
+            "genesis",
+            "--validator",
+            &spec,
+            "--dev-accounts",
+            "1",
+            "--out",
+            &out,
+        ];
+        args.extend(flag);
+        let (ok, err) = run_to_end(&args);
+        assert!(ok.success(), "{err}");
+        let g: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&out).expect("genesis")).expect("JSON");
+        assert_eq!(g["dev_zk_setups"].as_bool().unwrap_or(false), on, "{g}");
+        assert_eq!(err.contains("dev_zk_setups is on"), on, "{err}");
+    }
+}

@@ -1229,3 +1229,34 @@ fn a_call_proved_in_zk_is_verified_on_chain() {
         },
     );
 }
+
+/// On a chain whose genesis does not enable dev ZK setups, a server asked to prove refuses
+/// to start (it has only dev keys), and says why.
+#[test]
+fn a_server_with_proofs_refuses_a_chain_without_dev_setups() {
+    with_chain(
+        |g| g.dev_zk_setups = false,
+        |rpc, dir| async move {
+            let price = lazai(1) / U256::from(1_000);
+            let (worker, model, record) = registered_model(&rpc, &dir, 6, price, 5)
+                .await
+                .expect("registered model");
+            let err = match lazai_worker::serve::start(
+                worker,
+                model,
+                record,
+                ServeConfig {
+                    listen: "127.0.0.1:0".parse().expect("addr"),
+                    zk: Some(lazai_worker::serve::ZkServe::default()),
+                    ..ServeConfig::default()
+                },
+            )
+            .await
+            {
+                Ok(_) => panic!("a server with dev keys started on a chain without dev setups"),
+                Err(e) => format!("{e:#}"),
+            };
+            assert!(err.contains("does not accept dev ZK setups"), "{err}");
+        },
+    );
+}
