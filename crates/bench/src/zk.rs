@@ -12,8 +12,6 @@ use ark_bn254::Fr;
 use lazai_model::{FloatDense, FloatNet, QuantizedMlp, TrainConfig, train};
 use std::time::{Duration, Instant};
 
-const WINE: &str = include_str!("../../worker/testdata/winequality-red.csv");
-
 /// `lazai-bench zk`.
 #[derive(clap::Args, Debug)]
 pub struct ZkArgs {
@@ -45,21 +43,9 @@ impl Rng {
     }
 }
 
+/// The demo's model: its wine data, trained as the demo trains it.
 fn wine_model() -> Result<QuantizedMlp> {
-    let mut d = lazai_model::Dataset {
-        classes: 2,
-        ..Default::default()
-    };
-    for line in WINE.lines().skip(1) {
-        let v: Vec<f32> = line
-            .split(',')
-            .filter_map(|x| x.trim().parse().ok())
-            .collect();
-        if v.len() == 12 {
-            d.features.push(v[..11].to_vec());
-            d.labels.push(u32::from(v[11] >= 6.0));
-        }
-    }
+    let d = lazai_cli::devnet::demo::wine_dataset();
     let f = train(
         &d,
         &TrainConfig {

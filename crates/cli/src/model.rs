@@ -449,17 +449,20 @@ fn buy(a: BuyArgs) -> Result<()> {
     })
 }
 
-fn call(a: CallArgs) -> Result<()> {
-    let signer = crate::worker::node_signer(a.key.as_deref())?;
-    let features: Vec<f64> = a
-        .features
-        .split(',')
+/// Comma-separated feature values, as `--features` takes them.
+pub(crate) fn parse_features(s: &str) -> Result<Vec<f64>> {
+    s.split(',')
         .map(|x| {
             x.trim()
                 .parse::<f64>()
                 .map_err(|_| anyhow!("feature {x:?} is not a number"))
         })
-        .collect::<Result<_>>()?;
+        .collect()
+}
+
+fn call(a: CallArgs) -> Result<()> {
+    let signer = crate::worker::node_signer(a.key.as_deref())?;
+    let features = parse_features(&a.features)?;
     let nonce = a.nonce.unwrap_or_else(|| {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

@@ -330,15 +330,9 @@ fn load_model(path: &Path) -> Result<lazai_model::QuantizedMlp> {
         .with_context(|| format!("{} is not a LazAI model file", path.display()))
 }
 
+/// `--features` in thousandths, as the inference server converts them.
 fn parse_features(s: &str) -> Result<Vec<i32>> {
-    let values: Vec<f64> = s
-        .split(',')
-        .map(|x| {
-            x.trim()
-                .parse::<f64>()
-                .map_err(|_| anyhow::anyhow!("feature {x:?} is not a number"))
-        })
-        .collect::<Result<_>>()?;
+    let values = crate::model::parse_features(s)?;
     lazai_worker::serve::features_to_milli(&values).map_err(anyhow::Error::msg)
 }
 

@@ -324,13 +324,17 @@ impl QuantizedMlp {
 
     /// The predicted class (lowest index on a tie).
     pub fn predict(&self, x: &[i32]) -> Result<u32, ModelError> {
-        let l = self.logits(x)?;
-        let mut best = 0;
-        for (i, v) in l.iter().enumerate() {
-            if *v > l[best] {
-                best = i;
-            }
-        }
-        Ok(best as u32)
+        Ok(argmax(&self.logits(x)?) as u32)
     }
+}
+
+/// The predicted class of `logits`: the first index of the largest (0 when empty).
+pub fn argmax(logits: &[i64]) -> usize {
+    let mut best = 0;
+    for (i, v) in logits.iter().enumerate() {
+        if *v > logits[best] {
+            best = i;
+        }
+    }
+    best
 }

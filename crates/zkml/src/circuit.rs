@@ -33,7 +33,7 @@ use ark_ff::{One, Zero};
 use ark_relations::r1cs::{
     ConstraintSynthesizer, ConstraintSystemRef, LinearCombination, SynthesisError, Variable,
 };
-use lazai_model::{Dense, QuantizedMlp};
+use lazai_model::{Dense, QuantizedMlp, argmax};
 
 use crate::poseidon::{self, Lc};
 
@@ -121,6 +121,30 @@ pub struct Private {
 pub struct InferenceCircuit<'a> {
     pub model: &'a QuantizedMlp,
     pub assignment: Option<(Fr, Private)>,
+}
+
+impl<'a> InferenceCircuit<'a> {
+    /// The circuit of `model` on the int8 `input` with its salt, for `task`.
+    pub fn assigned(model: &'a QuantizedMlp, input: &[i8], salt: Fr, task: Fr) -> Self {
+        Self {
+            model,
+            assignment: Some((
+                task,
+                Private {
+                    input: input.to_vec(),
+                    salt,
+                },
+            )),
+        }
+    }
+
+    /// The circuit of `model` without values: for a setup, an export or a count.
+    pub fn unassigned(model: &'a QuantizedMlp) -> Self {
+        Self {
+            model,
+            assignment: None,
+        }
+    }
 }
 
 /// Bits of an unsigned bound: the smallest `n` with `v < 2^n`.
@@ -478,17 +502,6 @@ impl Unit {
         b.range(upper, upper_v, big + 1)?;
         Ok(h)
     }
-}
-
-/// The first index of the largest value.
-pub fn argmax(l: &[i64]) -> usize {
-    let mut best = 0;
-    for (i, v) in l.iter().enumerate() {
-        if *v > l[best] {
-            best = i;
-        }
-    }
-    best
 }
 
 #[cfg(test)]

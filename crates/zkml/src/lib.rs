@@ -44,7 +44,7 @@ pub mod r1cs;
 use ark_bn254::Bn254;
 use ark_groth16::Groth16;
 use ark_relations::r1cs::{
-    ConstraintSynthesizer, ConstraintSystem, OptimizationGoal, SynthesisMode,
+    ConstraintSynthesizer, ConstraintSystem, ConstraintSystemRef, OptimizationGoal, SynthesisMode,
 };
 use ark_snark::SNARK;
 use lazai_model::QuantizedMlp;
@@ -115,10 +115,7 @@ pub fn setup_with<R: RngCore + CryptoRng>(
     rng: &mut R,
 ) -> Result<Keys, ZkmlError> {
     check(model)?;
-    let circuit = InferenceCircuit {
-        model,
-        assignment: None,
-    };
+    let circuit = InferenceCircuit::unassigned(model);
     let (proving, vk) = Groth16::<Bn254>::circuit_specific_setup(circuit, rng)?;
     let verifying = lazai_zk::VerifyingKey::from_points(
         vk.alpha_g1,
@@ -150,7 +147,7 @@ pub fn statement(
     Ok(Statement {
         task,
         commitment: commitment(input, salt),
-        class: circuit::argmax(&logits) as u32,
+        class: lazai_model::argmax(&logits) as u32,
         logits,
     })
 }
@@ -166,16 +163,7 @@ pub fn prove(
 ) -> Result<(lazai_zk::Proof, Statement), ZkmlError> {
     check(model)?;
     let statement = statement(model, input, salt, task)?;
-    let circuit = InferenceCircuit {
-        model,
-        assignment: Some((
-            task,
-            Private {
-                input: input.to_vec(),
-                salt,
-            },
-        )),
-    };
+    let circuit = InferenceCircuit::assigned(model, input, salt, task);
     let proof = Groth16::<Bn254>::prove(&keys.proving, circuit, &mut rand::rngs::OsRng)?;
     let proof = lazai_zk::Proof::from_points(proof.a, proof.b, proof.c)?;
     Ok((proof, statement))
@@ -190,20 +178,26 @@ pub fn is_satisfied(
     task: Fr,
 ) -> Result<bool, ZkmlError> {
     check_input(input)?;
+    let cs = synthesize(
+        InferenceCircuit::assigned(model, input, salt, task),
+        SynthesisMode::Prove {
+            construct_matrices: true,
+        },
+    )?;
+    Ok(cs.is_satisfied()?)
+}
+
+/// `circuit` laid out in a fresh constraint system in `mode` (constraint count as the goal,
+/// as the prover and the setup use).
+fn synthesize(
+    circuit: InferenceCircuit<'_>,
+    mode: SynthesisMode,
+) -> Result<ConstraintSystemRef<Fr>, ZkmlError> {
     let cs = ConstraintSystem::<Fr>::new_ref();
     cs.set_optimization_goal(OptimizationGoal::Constraints);
-    InferenceCircuit {
-        model,
-        assignment: Some((
-            task,
-            Private {
-                input: input.to_vec(),
-                salt,
-            },
-        )),
-    }
-    .generate_constraints(cs.clone())?;
-    Ok(cs.is_satisfied()?)
+    cs.set_mode(mode);
+    circuit.generate_constraints(cs.clone())?;
+    Ok(cs)
 }
 
 /// The circuit's size: constraints, public inputs (without the constant one) and private
@@ -218,13 +212,7 @@ pub struct Size {
 /// Lays out the circuit of `model` (no values) and counts it.
 pub fn size(model: &QuantizedMlp) -> Result<Size, ZkmlError> {
     check(model)?;
-    let cs = ConstraintSystem::<Fr>::new_ref();
-    cs.set_mode(SynthesisMode::Setup);
-    InferenceCircuit {
-        model,
-        assignment: None,
-    }
-    .generate_constraints(cs.clone())?;
+    let cs = synthesize(InferenceCircuit::unassigned(model), SynthesisMode::Setup)?;
     Ok(Size {
         constraints: cs.num_constraints(),
         public_inputs: cs.num_instance_variables() - 1,

@@ -10,12 +10,10 @@
 
 use ark_bn254::Fr;
 use ark_ff::{BigInteger, PrimeField};
-use ark_relations::r1cs::{
-    ConstraintSynthesizer, ConstraintSystem, OptimizationGoal, SynthesisMode,
-};
+use ark_relations::r1cs::SynthesisMode;
 use lazai_model::QuantizedMlp;
 
-use crate::{InferenceCircuit, Private, ZkmlError};
+use crate::{InferenceCircuit, ZkmlError};
 
 const N8: u32 = 32;
 
@@ -40,14 +38,7 @@ fn to_u32(n: usize, what: &str) -> Result<u32, ZkmlError> {
 /// The circuit of `model` as a circom `.r1cs` file.
 pub fn write_r1cs(model: &QuantizedMlp) -> Result<Vec<u8>, ZkmlError> {
     crate::check(model)?;
-    let cs = ConstraintSystem::<Fr>::new_ref();
-    cs.set_optimization_goal(OptimizationGoal::Constraints);
-    cs.set_mode(SynthesisMode::Setup);
-    InferenceCircuit {
-        model,
-        assignment: None,
-    }
-    .generate_constraints(cs.clone())?;
+    let cs = crate::synthesize(InferenceCircuit::unassigned(model), SynthesisMode::Setup)?;
     cs.finalize();
     let m = cs
         .to_matrices()
@@ -102,22 +93,12 @@ pub fn write_wtns(
 ) -> Result<Vec<u8>, ZkmlError> {
     crate::check(model)?;
     crate::check_input(input)?;
-    let cs = ConstraintSystem::<Fr>::new_ref();
-    cs.set_optimization_goal(OptimizationGoal::Constraints);
-    cs.set_mode(SynthesisMode::Prove {
-        construct_matrices: false,
-    });
-    InferenceCircuit {
-        model,
-        assignment: Some((
-            task,
-            Private {
-                input: input.to_vec(),
-                salt,
-            },
-        )),
-    }
-    .generate_constraints(cs.clone())?;
+    let cs = crate::synthesize(
+        InferenceCircuit::assigned(model, input, salt, task),
+        SynthesisMode::Prove {
+            construct_matrices: false,
+        },
+    )?;
     let inner = cs
         .borrow()
         .ok_or_else(|| ZkmlError::Synthesis("constraint system in use".into()))?;

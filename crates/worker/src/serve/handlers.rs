@@ -72,13 +72,8 @@ impl Shared {
             .model
             .logits(&milli)
             .map_err(|e| err(StatusCode::BAD_REQUEST, "bad_input", e.to_string()))?;
-        let mut class = 0usize;
-        for (i, v) in logits.iter().enumerate() {
-            if *v > logits[class] {
-                class = i;
-            }
-        }
-        Ok((milli, class as u32, logits))
+        let class = lazai_model::argmax(&logits) as u32;
+        Ok((milli, class, logits))
     }
 
     /// The proof a call asks for, if any: refused (before any charge) when this server does
