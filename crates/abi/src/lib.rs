@@ -43,8 +43,9 @@ pub use settlement::{
 pub use tee::{Attestation, ITeeRegistry, MAX_EVIDENCE_AGE, MAX_POLICY_MEASUREMENTS, TeePolicy};
 pub use verified::IVerifiedComputing;
 pub use verifier::{
-    IVerifier, MODE_OPTIMISTIC, MODE_TEE, MODE_ZK, TASK_CHALLENGED, TASK_PENDING, TASK_REJECTED,
-    TASK_VERIFIED, model_circuit_id, tee_result_digest, zk_result_hash,
+    IVerifier, MODE_OPTIMISTIC, MODE_TEE, MODE_ZK, TASK_CHALLENGED, TASK_FRAUD, TASK_PENDING,
+    TASK_REJECTED, TASK_VERIFIED, claim_commitment, model_circuit_id, tee_result_digest,
+    zk_result_hash,
 };
 pub use vsc::{
     FILE_DISPUTED, FILE_IN_FLOW, FILE_NONE, FILE_REJECTED, FILE_RESUBMITTED, FILE_VERIFIED,

@@ -223,6 +223,22 @@ impl<'a> Call<'a> {
         Ok(())
     }
 
+    /// Burns `amount` wei of this module's balance: it leaves every account and is counted in
+    /// the state's `burned`, so supply stays auditable.
+    pub fn burn(&mut self, amount: U256) -> Result<(), ModuleError> {
+        if amount.is_zero() {
+            return Ok(());
+        }
+        let mut from = self.state.account(&self.module);
+        from.balance = from
+            .balance
+            .checked_sub(amount)
+            .ok_or_else(|| revert_msg("module balance too low"))?;
+        self.state.set_account(&self.module, from);
+        self.state.add_burned(amount);
+        Ok(())
+    }
+
     /// Runs `f` as this module calling another native module's code directly (not through
     /// calldata): inside `f`, `module` is the module whose storage and logs are used and
     /// `caller` is this module; no value moves. Gas, state and logs are shared, so a revert

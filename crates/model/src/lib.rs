@@ -80,7 +80,7 @@ pub struct Dense {
 
 impl Dense {
     /// The layer on int inputs; `hidden` applies ReLU and the requantization.
-    fn forward(&self, a: &[i64], hidden: bool) -> Vec<i64> {
+    pub fn forward(&self, a: &[i64], hidden: bool) -> Vec<i64> {
         (0..self.outputs as usize)
             .map(|j| self.unit(j, a, hidden))
             .collect()

@@ -289,6 +289,81 @@ pub fn one_step(s: &OneStep<'_>) -> Result<i64, OneStepError> {
     Ok(dense.unit(0, s.input, hidden))
 }
 
+/// A model's widths as the chain records them: its input, then each layer's outputs.
+pub fn widths(model: &QuantizedMlp) -> Vec<u32> {
+    std::iter::once(model.inputs)
+        .chain(model.layers.iter().map(|d| d.outputs))
+        .collect()
+}
+
+/// The leaf index of unit `unit` of layer `layer` in a [`WeightTree`] of a model of `widths`
+/// (see [`widths`]), if there is one.
+pub fn unit_index(widths: &[u32], layer: usize, unit: usize) -> Option<usize> {
+    let outputs = widths.get(1..)?;
+    if unit >= *outputs.get(layer)? as usize {
+        return None;
+    }
+    Some(outputs[..layer].iter().map(|&w| w as usize).sum::<usize>() + unit)
+}
+
+/// Values as a reveal or a one-step proof carries them: each an i64, little-endian.
+pub fn encode_values(values: &[i64]) -> Vec<u8> {
+    values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+/// The inverse of [`encode_values`]; `None` unless the length is a multiple of 8.
+pub fn decode_values(bytes: &[u8]) -> Option<Vec<i64>> {
+    if bytes.len() % 8 != 0 {
+        return None;
+    }
+    Some(
+        bytes
+            .chunks_exact(8)
+            .map(|c| i64::from_le_bytes(c.try_into().unwrap_or_default()))
+            .collect(),
+    )
+}
+
+/// A model of `widths` (input first) with parameters from a seeded xorshift: integer weights
+/// over the whole int8 range, hidden layers requantized with shift 24. For tests and
+/// benchmarks of the trace and the game, where the model's accuracy does not matter.
+pub fn seeded_mlp(widths: &[u32], seed: u64) -> QuantizedMlp {
+    let mut s = seed | 1;
+    let mut next = move || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        s
+    };
+    let layers = widths
+        .windows(2)
+        .enumerate()
+        .map(|(i, w)| {
+            let hidden = i + 2 < widths.len();
+            Dense {
+                inputs: w[0],
+                outputs: w[1],
+                w: (0..w[0] * w[1])
+                    .map(|_| ((next() % 255) as i16 - 127) as i8)
+                    .collect(),
+                b: (0..w[1]).map(|_| (next() % 2001) as i32 - 1000).collect(),
+                mult: if hidden {
+                    (next() % (1 << 20)) as i32 + 1
+                } else {
+                    0
+                },
+                shift: if hidden { 24 } else { 0 },
+            }
+        })
+        .collect();
+    QuantizedMlp {
+        inputs: widths[0],
+        in_offset: vec![0; widths[0] as usize],
+        in_mult: vec![1 << 16; widths[0] as usize],
+        layers,
+    }
+}
+
 /// What an execution commits to: the weights' root, the input's hash and every layer's.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Trace {
@@ -305,19 +380,22 @@ impl Trace {
         q: &[i8],
     ) -> Result<(Self, Vec<Vec<i64>>), crate::ModelError> {
         let outputs = model.layer_outputs(q)?;
+        Ok((Self::from_outputs(tree.root(), q, &outputs), outputs))
+    }
+
+    /// The commitment to `outputs` as the layers' outputs on input `q` (whatever computed
+    /// them).
+    pub fn from_outputs(weights_root: [u8; 32], q: &[i8], outputs: &[Vec<i64>]) -> Self {
         let input: Vec<i64> = q.iter().map(|&v| i64::from(v)).collect();
-        Ok((
-            Self {
-                weights_root: tree.root(),
-                input_hash: activations_hash(u32::MAX, &input),
-                layer_hashes: outputs
-                    .iter()
-                    .enumerate()
-                    .map(|(l, o)| activations_hash(l as u32, o))
-                    .collect(),
-            },
-            outputs,
-        ))
+        Self {
+            weights_root,
+            input_hash: activations_hash(u32::MAX, &input),
+            layer_hashes: outputs
+                .iter()
+                .enumerate()
+                .map(|(l, o)| activations_hash(l as u32, o))
+                .collect(),
+        }
     }
 }
 
@@ -327,40 +405,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn model(widths: &[u32], seed: u64) -> QuantizedMlp {
-        let mut s = seed | 1;
-        let mut next = move || {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            s
-        };
-        let layers = widths
-            .windows(2)
-            .enumerate()
-            .map(|(i, w)| {
-                let hidden = i + 2 < widths.len();
-                Dense {
-                    inputs: w[0],
-                    outputs: w[1],
-                    w: (0..w[0] * w[1])
-                        .map(|_| ((next() % 255) as i16 - 127) as i8)
-                        .collect(),
-                    b: (0..w[1]).map(|_| (next() % 2001) as i32 - 1000).collect(),
-                    mult: if hidden {
-                        (next() % (1 << 20)) as i32 + 1
-                    } else {
-                        0
-                    },
-                    shift: if hidden { 24 } else { 0 },
-                }
-            })
-            .collect();
-        QuantizedMlp {
-            inputs: widths[0],
-            in_offset: vec![0; widths[0] as usize],
-            in_mult: vec![1 << 16; widths[0] as usize],
-            layers,
-        }
+        seeded_mlp(widths, seed)
     }
 
     #[test]

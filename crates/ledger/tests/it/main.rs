@@ -3,6 +3,7 @@
 mod conservation;
 mod dat;
 mod modules;
+mod optimistic;
 mod registry;
 mod services;
 mod staking;

@@ -89,6 +89,14 @@ impl Net {
     }
 
     pub(crate) fn view<C: SolCall>(&self, to: Address, c: C) -> C::Return {
+        match self.try_view(to, c) {
+            Ok(v) => v,
+            Err(output) => panic!("view reverted: {output}"),
+        }
+    }
+
+    /// A view call, or its revert data.
+    pub(crate) fn try_view<C: SolCall>(&self, to: Address, c: C) -> Result<C::Return, Bytes> {
         let out = self
             .ledger
             .call(
@@ -103,8 +111,10 @@ impl Net {
                 },
             )
             .expect("call");
-        assert!(out.success, "view reverted: {}", out.output);
-        C::abi_decode_returns(&out.output).expect("decodes")
+        if !out.success {
+            return Err(out.output);
+        }
+        Ok(C::abi_decode_returns(&out.output).expect("decodes"))
     }
 
     fn proof(&self, signer: usize, file: u64, score: u64) -> R::Proof {

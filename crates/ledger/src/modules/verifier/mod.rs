@@ -29,6 +29,11 @@
 //!   answer for the model may tie one to it: its worker or its iDAO's owner. A ZK task on
 //!   such a circuit must name its model, and its proof's signal 1 must be the task's input
 //!   commitment.
+//! - **Optimistic mode** ([`optimistic`]): `postOptimisticResult` opens and posts a bonded
+//!   result in one transaction; it is final after its window unless a registered challenger
+//!   proves it wrong with the fraud-proof game (`challenge`, `revealLayer`,
+//!   `submitFraudProof`, `timeout`, `finalize`). `createTask` in mode 3 reverts
+//!   `NotSupported`: an optimistic task is opened by its post.
 //! - `verifyResult(taskId)` is whether the task is verified; every transition has an event.
 //!
 //! # Storage slots
@@ -41,6 +46,15 @@
 //! | `circuit-key/` ‖ id | the canonical verifying key |
 //! | `model-circuit/` ‖ model id | the model's current circuit id |
 //! | `dev-zk` | `0x01` when genesis enabled dev setups |
+//! | `opt-params/` ‖ iDAO | ABI of `OptimisticParams` (unset: the defaults) |
+//! | `weights/` ‖ model id | ABI of `ModelWeights` |
+//! | `chal/` ‖ iDAO ‖ address, `chal-n/` ‖ iDAO, `chal-at/` ‖ iDAO ‖ i | challengers and their list |
+//! | `opt/` ‖ task id | ABI of `Optimistic` |
+//! | `disp/` ‖ task id ‖ challenger, `disp-at/` ‖ task id ‖ i | disputes and their list |
+//! | `revealed/` ‖ task id ‖ layer | `0x01` once the worker revealed that layer |
+//! | `wq/` ‖ worker ‖ (`head`, `tail`, i) | the worker's results in posting order |
+
+pub mod optimistic;
 
 use super::idao::facade as idao_registry;
 use super::models::model as registered_model;
@@ -412,14 +426,38 @@ impl Module for Verifier {
         VERIFIER_ADDRESS
     }
 
-    /// Nothing is payable.
+    /// Payable: `registerChallenger` (the deposit) and `postOptimisticResult` (the bond).
     fn call(&self, call: &mut Call<'_>, input: &[u8]) -> Result<Vec<u8>, ModuleError> {
-        call.non_payable()?;
-        match decode_call::<Calls>(self.name(), input)? {
+        let decoded = decode_call::<Calls>(self.name(), input)?;
+        if !matches!(
+            decoded,
+            Calls::registerChallenger(_) | Calls::postOptimisticResult(_)
+        ) {
+            call.non_payable()?;
+        }
+        match decoded {
             Calls::createTask(c) => Self::create_task(call, c),
             Calls::submitTEEProof(c) => Self::submit_tee(call, c),
             Calls::submitZKProof(c) => Self::submit_zk(call, c),
-            Calls::submitFraudProof(_) => Err(revert_with(X::NotSupported {})),
+            Calls::submitFraudProof(c) => optimistic::fraud_proof(call, c),
+            Calls::setOptimisticParams(c) => optimistic::set_params(call, c),
+            Calls::optimisticParams(c) => {
+                Ok(optimistic::params(call, c.idaoId)?.abi_encode())
+            }
+            Calls::setModelWeights(c) => optimistic::set_weights(call, c),
+            Calls::modelWeights(c) => optimistic::model_weights(call, c.modelId),
+            Calls::registerChallenger(c) => optimistic::register_challenger(call, c),
+            Calls::withdrawChallenger(c) => optimistic::withdraw_challenger(call, c),
+            Calls::getChallenger(c) => optimistic::get_challenger(call, c.idaoId, c.account),
+            Calls::challengers(c) => optimistic::challengers(call, c.idaoId),
+            Calls::postOptimisticResult(c) => optimistic::post(call, c),
+            Calls::challenge(c) => optimistic::challenge(call, c),
+            Calls::revealLayer(c) => optimistic::reveal(call, c),
+            Calls::timeout(c) => optimistic::timeout(call, c),
+            Calls::finalize(c) => optimistic::finalize(call, c.taskId),
+            Calls::getOptimistic(c) => optimistic::get_optimistic(call, c.taskId),
+            Calls::getDispute(c) => optimistic::get_dispute(call, c.taskId, c.challenger),
+            Calls::disputes(c) => optimistic::disputes(call, c.taskId),
             Calls::verifyResult(c) => {
                 Ok((load_task(call, c.taskId)?.status == TASK_VERIFIED).abi_encode())
             }
