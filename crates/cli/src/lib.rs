@@ -10,6 +10,7 @@ pub mod keys;
 pub mod kit;
 pub mod model;
 pub mod node;
+pub mod optimistic;
 pub mod status;
 pub mod worker;
 pub mod zk;

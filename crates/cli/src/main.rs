@@ -3,7 +3,9 @@
 //! benchmarks are the separate `lazai-bench` binary (`crates/bench`).
 
 use clap::{Parser, Subcommand};
-use lazai_cli::{attest, dat, data, devnet, genesis, keys, model, node, status, worker, zk};
+use lazai_cli::{
+    attest, dat, data, devnet, genesis, keys, model, node, optimistic, status, worker, zk,
+};
 
 /// LazAI network node: LazChain, an Ethereum-compatible chain finalized by commonware BFT
 /// consensus, with LazAI's contracts as native modules.
@@ -60,6 +62,9 @@ enum Command {
     /// chain; prove a model's inference locally, export its circuit for a ceremony.
     #[command(subcommand)]
     Zk(zk::ZkCommand),
+    /// Watch an iDAO's optimistic results: re-execute each one this challenger can open and
+    /// dispute the wrong ones with the fraud-proof game (bonded; only the wrong ones).
+    Challenger(optimistic::ChallengerArgs),
     /// Verifier tasks: the execution record of off-chain work and how it was verified.
     #[command(subcommand)]
     Task(zk::TaskCommand),
@@ -130,6 +135,7 @@ fn main() -> std::process::ExitCode {
         Command::Attest(cmd) => attest::run(cmd),
         Command::Zk(cmd) => zk::run(cmd),
         Command::Task(cmd) => zk::run_task(cmd),
+        Command::Challenger(a) => optimistic::run_challenger(a),
         Command::Model(cmd) => model::run(cmd),
     };
     match result {

@@ -94,6 +94,16 @@ pub struct ServeArgs {
     /// Calls waiting to be proved before further proof requests get 503.
     #[arg(long, default_value_t = 16, requires = "zk")]
     pub zk_queue: usize,
+    /// Post results of calls that ask for it (`"proof": "optimistic"`) with a bond (the
+    /// iDAO's worker bond, from this worker's account), open to the iDAO's challengers for
+    /// its window; disputes are answered automatically. Commits the model's weights root on
+    /// chain first if needed.
+    #[arg(long, requires = "blobs")]
+    pub optimistic: bool,
+    /// With --optimistic: the blob store each call's input is sealed to the iDAO's
+    /// challengers in (their `lazai challenger --blobs`).
+    #[arg(long, value_name = "LOCATION")]
+    pub blobs: Option<String>,
 }
 
 #[derive(Args)]
@@ -129,10 +139,12 @@ pub struct CallArgs {
     /// The request nonce (default: the time in milliseconds, which increases between calls).
     #[arg(long)]
     pub nonce: Option<u64>,
-    /// Ask for a proof of inference (`zk`) and wait until the chain has verified it.
-    #[arg(long, value_parser = ["zk"])]
+    /// Ask for a proof of inference (`zk`: wait until the chain verified it) or an
+    /// optimistic result (`optimistic`: check the posted result is the answer, wait until it
+    /// is final).
+    #[arg(long, value_parser = ["zk", "optimistic"])]
     pub proof: Option<String>,
-    /// With --proof: commit to the input with salt 0 (anyone shown the input can recompute
+    /// With --proof zk: commit to the input with salt 0 (anyone shown the input can recompute
     /// the commitment) instead of a random salt.
     #[arg(long, requires = "proof")]
     pub clear: bool,
@@ -395,6 +407,10 @@ fn serve(mut a: ServeArgs) -> Result<()> {
                 zk: a
                     .zk
                     .then_some(lazai_worker::serve::ZkServe { queue: a.zk_queue }),
+                optimistic: a
+                    .blobs
+                    .filter(|_| a.optimistic)
+                    .map(|blobs| lazai_worker::optimistic::OptimisticServe { blobs }),
                 ..ServeConfig::default()
             },
         )
@@ -472,7 +488,11 @@ fn call(a: CallArgs) -> Result<()> {
     runtime()?.block_on(async move {
         let served = ServedModel::discover(&a.url).await?;
         let node = served.node;
-        let p = if a.proof.is_some() {
+        let p = if a.proof.as_deref() == Some("optimistic") {
+            served
+                .call_optimistic(&signer, U256::from(nonce), a.token, &features)
+                .await?
+        } else if a.proof.is_some() {
             served
                 .call_proved(&signer, U256::from(nonce), a.token, &features, a.clear)
                 .await?
@@ -499,6 +519,15 @@ fn call(a: CallArgs) -> Result<()> {
         }
         if let Some(zk) = &p.zk {
             crate::zk::await_proved_call(&a.rpc, zk, &p, Duration::from_secs(a.wait_secs)).await?;
+        }
+        if let Some(o) = &p.optimistic {
+            crate::optimistic::await_optimistic_call(
+                &a.rpc,
+                o,
+                &p,
+                Duration::from_secs(a.wait_secs),
+            )
+            .await?;
         }
         Ok(())
     })

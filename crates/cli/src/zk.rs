@@ -263,6 +263,7 @@ fn status_name(status: u8) -> &'static str {
         2 => "verified",
         3 => "rejected",
         4 => "challenged",
+        5 => "fraud",
         _ => "unknown",
     }
 }
@@ -281,10 +282,16 @@ async fn show(a: ShowArgs) -> Result<()> {
         )
         .await?
         .dev;
+    let optimistic = if t.mode == lazai_abi::MODE_OPTIMISTIC {
+        Some(crate::optimistic::dispute_json(&c, a.id).await?)
+    } else {
+        None
+    };
     if a.read.json {
         println!(
             "{}",
             serde_json::to_string_pretty(&json!({
+                "optimistic": optimistic,
                 "taskId": a.id.to_string(),
                 "circuitDev": dev,
                 "idaoId": t.idaoId.to_string(),
@@ -321,10 +328,13 @@ async fn show(a: ShowArgs) -> Result<()> {
     println!("result        {}", t.resultHash);
     println!("created       {}", utc_or_never(t.createdAt));
     println!("updated       {}", utc_or_never(t.updatedAt));
+    if optimistic.is_some() {
+        crate::optimistic::print_dispute(&c, a.id).await?;
+    }
     Ok(())
 }
 
-fn load_model(path: &Path) -> Result<lazai_model::QuantizedMlp> {
+pub(crate) fn load_model(path: &Path) -> Result<lazai_model::QuantizedMlp> {
     let bytes = std::fs::read(path).with_context(|| format!("read {}", path.display()))?;
     lazai_model::QuantizedMlp::from_bytes(&bytes)
         .with_context(|| format!("{} is not a LazAI model file", path.display()))

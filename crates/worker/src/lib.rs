@@ -9,6 +9,7 @@
 //! [`evaluate_sdk`]).
 
 pub mod contribution;
+pub mod optimistic;
 pub mod packager;
 pub mod schema;
 pub mod score;

@@ -107,6 +107,8 @@ pub struct ServeConfig {
     pub require_request_signature: bool,
     /// Proofs of inference (`"proof": "zk"`) on, with their queue's size.
     pub zk: Option<ZkServe>,
+    /// Optimistic results (`"proof": "optimistic"`) on, sealing inputs to this blob store.
+    pub optimistic: Option<crate::optimistic::OptimisticServe>,
 }
 
 impl Default for ServeConfig {
@@ -119,6 +121,7 @@ impl Default for ServeConfig {
             metering: true,
             require_request_signature: false,
             zk: None,
+            optimistic: None,
         }
     }
 }
@@ -234,6 +237,12 @@ pub async fn start(
         Some(z) => Some(prover::Zk::start(worker.client().clone(), &model, &record, z).await?),
         None => None,
     };
+    let optimistic = match &cfg.optimistic {
+        Some(o) => Some(
+            crate::optimistic::Poster::start(worker.client().clone(), &model, &record, o).await?,
+        ),
+        None => None,
+    };
     let shared = Arc::new(Shared {
         model,
         node: worker.address(),
@@ -249,6 +258,7 @@ pub async fn start(
         stats: Mutex::new(ServeStats::default()),
         flush: Notify::new(),
         zk,
+        optimistic,
     });
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await

@@ -111,6 +111,29 @@ impl ServedModel {
         Ok(p)
     }
 
+    /// A signed call asking for an optimistic result (`"proof": "optimistic"`): the answer's
+    /// `optimistic` names the task the server posted with a bond.
+    pub async fn call_optimistic(
+        &self,
+        signer: &PrivateKeySigner,
+        nonce: U256,
+        usage_token: U256,
+        features: &[f64],
+    ) -> Result<Prediction, PredictError> {
+        let p = self
+            .call_signed_body(
+                signer,
+                nonce,
+                usage_token,
+                serde_json::json!({ "features": features, "proof": "optimistic" }),
+            )
+            .await?;
+        if p.optimistic.is_none() {
+            return Err(anyhow!("the server answered without an optimistic task").into());
+        }
+        Ok(p)
+    }
+
     /// A signed call with any JSON body.
     pub async fn call_signed_body(
         &self,

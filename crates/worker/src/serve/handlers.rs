@@ -18,7 +18,8 @@ use std::sync::Arc;
 #[derive(Deserialize)]
 struct PredictBody {
     features: Vec<f64>,
-    /// `"zk"`: answer with a Verifier task and prove the call in the background.
+    /// `"zk"`: answer with a Verifier task and prove the call in the background;
+    /// `"optimistic"`: post the result with a bond, open to challenges for a window.
     #[serde(default)]
     proof: Option<String>,
     /// The commitment's salt (32 bytes, hex, below the BN254 scalar field's modulus);
@@ -47,10 +48,27 @@ pub fn features_to_milli(features: &[f64]) -> Result<Vec<i32>, String> {
         .collect()
 }
 
-/// What a call's proof needs: its int8 input and salt, checked before anything is charged.
-struct ProofAsk {
-    input: Vec<i8>,
-    salt: lazai_zkml::Fr,
+/// What a call's proof needs, checked before anything is charged: its int8 input, and the
+/// salt of a ZK commitment.
+enum ProofAsk {
+    Zk { input: Vec<i8>, salt: lazai_zkml::Fr },
+    Optimistic { input: Vec<i8> },
+}
+
+/// The task a call's proof opened.
+#[derive(Default)]
+struct Opened {
+    zk: Option<ZkTask>,
+    optimistic: Option<crate::optimistic::OptimisticTask>,
+}
+
+impl Opened {
+    fn task_id(&self) -> Option<alloy_primitives::U256> {
+        self.zk
+            .as_ref()
+            .map(|z| z.task_id)
+            .or(self.optimistic.as_ref().map(|o| o.task_id))
+    }
 }
 
 impl Shared {
@@ -83,10 +101,30 @@ impl Shared {
         match body.proof.as_deref() {
             None => return Ok(None),
             Some("zk") => {}
+            Some("optimistic") => {
+                if self.optimistic.is_none() {
+                    return Err(bad(
+                        "optimistic_unavailable",
+                        "this server does not post optimistic results (started without them)"
+                            .into(),
+                    ));
+                }
+                if body.salt.is_some() || body.clear {
+                    return Err(bad(
+                        "bad_salt",
+                        "\"salt\" and \"clear\" are for \"zk\" proofs".into(),
+                    ));
+                }
+                let input = self
+                    .model
+                    .quantize_input(milli)
+                    .map_err(|e| bad("bad_input", e.to_string()))?;
+                return Ok(Some(ProofAsk::Optimistic { input }));
+            }
             Some(other) => {
                 return Err(bad(
                     "bad_proof",
-                    format!("proof {other:?}: the server offers \"zk\""),
+                    format!("proof {other:?}: the server offers \"zk\" and \"optimistic\""),
                 ));
             }
         }
@@ -113,13 +151,33 @@ impl Shared {
             .model
             .quantize_input(milli)
             .map_err(|e| bad("bad_input", e.to_string()))?;
-        Ok(Some(ProofAsk { input, salt }))
+        Ok(Some(ProofAsk::Zk { input, salt }))
     }
 
-    async fn open_task(&self, ask: Option<ProofAsk>) -> Result<Option<ZkTask>, ApiError> {
-        match (ask, &self.zk) {
-            (Some(a), Some(zk)) => Ok(Some(zk.open(a.input, a.salt).await?)),
-            _ => Ok(None),
+    async fn open_task(
+        &self,
+        ask: Option<ProofAsk>,
+        user: alloy_primitives::Address,
+    ) -> Result<Opened, ApiError> {
+        match (ask, &self.zk, &self.optimistic) {
+            (Some(ProofAsk::Zk { input, salt }), Some(zk), _) => Ok(Opened {
+                zk: Some(zk.open(input, salt).await?),
+                ..Opened::default()
+            }),
+            (Some(ProofAsk::Optimistic { input }), _, Some(poster)) => {
+                let task = poster.post(&input, user).await.map_err(|e| {
+                    err(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "task_failed",
+                        format!("cannot post the call's optimistic result: {e:#}"),
+                    )
+                })?;
+                Ok(Opened {
+                    optimistic: Some(task),
+                    ..Opened::default()
+                })
+            }
+            _ => Ok(Opened::default()),
         }
     }
 }
@@ -149,14 +207,15 @@ pub(super) async fn predict(
     if !s.metering {
         let (milli, class, logits) = s.run_model(&body)?;
         let ask = s.proof_ask(&body, &milli)?;
-        let zk = s.open_task(ask).await?;
+        let opened = s.open_task(ask, alloy_primitives::Address::ZERO).await?;
         s.stats.lock().expect("stats").calls += 1;
         return Ok(Json(Prediction {
             class,
             logits,
             receipt: None,
             remaining: None,
-            zk,
+            zk: opened.zk,
+            optimistic: opened.optimistic,
         }));
     }
     let auth = parse_auth(
@@ -174,8 +233,8 @@ pub(super) async fn predict(
     let (counter, left) = s.reserve(&auth)?;
     // The task is opened once the call is reserved (so it is never opened for a call that
     // is then refused); a task that cannot be opened releases the reservation.
-    let zk = match s.open_task(ask).await {
-        Ok(zk) => zk,
+    let opened = match s.open_task(ask, auth.user).await {
+        Ok(o) => o,
         Err(e) => {
             s.settle(auth.token, None);
             return Err(e);
@@ -193,7 +252,7 @@ pub(super) async fn predict(
         output_hash: output_hash(class, &logits),
         usage_token: auth.token,
         counter,
-        task_id: zk.as_ref().map(|z| z.task_id),
+        task_id: opened.task_id(),
         signature: Bytes::new(),
     };
     let message = receipt.message();
@@ -233,7 +292,8 @@ pub(super) async fn predict(
         logits,
         receipt: Some(receipt),
         remaining: Some(left.to_string()),
-        zk,
+        zk: opened.zk,
+        optimistic: opened.optimistic,
     }))
 }
 

@@ -110,4 +110,7 @@ pub struct Prediction {
     /// The call's ZK task, when a proof was asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub zk: Option<super::prover::ZkTask>,
+    /// The call's optimistic result, when one was asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optimistic: Option<crate::optimistic::OptimisticTask>,
 }

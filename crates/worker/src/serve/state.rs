@@ -68,6 +68,8 @@ pub(super) struct Shared {
     pub(super) flush: Notify,
     /// Proofs of inference, when on.
     pub(super) zk: Option<std::sync::Arc<super::prover::Zk>>,
+    /// Optimistic results, when on.
+    pub(super) optimistic: Option<std::sync::Arc<crate::optimistic::Poster>>,
 }
 
 pub(super) fn now_secs() -> u64 {
