@@ -12,6 +12,7 @@ mod devnet;
 mod flow;
 #[path = "../../../node/tests/it/lazai_abi.rs"]
 mod lazai_abi;
+mod optimistic;
 mod process;
 mod resubmit;
 mod sdk_journey;

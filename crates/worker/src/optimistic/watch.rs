@@ -281,6 +281,7 @@ impl Watcher {
             )
             .await?;
         if d.status != DISPUTE_OPEN {
+            // Closed by someone else's move (a timeout another sent, or another dispute).
             match d.status {
                 DISPUTE_CHALLENGER_WON if d.claimed != d.actual => self.stats.frauds_proven += 1,
                 DISPUTE_CHALLENGER_WON => self.stats.won_by_timeout += 1,
@@ -305,7 +306,9 @@ impl Watcher {
                     )
                     .await
                     .context("claim the worker's timeout")?;
-                info!(task = %id, "the worker did not answer in time");
+                self.stats.won_by_timeout += 1;
+                self.disputed.remove(&id);
+                info!(task = %id, "the worker did not answer in time: slashed");
             }
             return Ok(());
         }
@@ -343,6 +346,8 @@ impl Watcher {
             )
             .await
             .context("submit the fraud proof")?;
+        self.stats.frauds_proven += 1;
+        self.disputed.remove(&id);
         info!(task = %id, layer = l, unit, gas = r.gas_used, "fraud proven");
         Ok(())
     }

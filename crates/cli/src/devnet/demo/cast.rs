@@ -16,6 +16,8 @@ pub(super) const MODEL_SHARE_BPS: u16 = 2_000;
 pub(super) const CONTRIBUTORS: [(&str, u32); 3] = [("Alice", 1), ("Bob", 2), ("Carol", 3)];
 pub(super) const OWNER: u32 = 0;
 pub(super) const CONSUMER: u32 = 4;
+/// Erin, the iDAO's challenger of optimistic results.
+pub(super) const CHALLENGER: u32 = 5;
 pub(super) const MODEL_WORKER: u32 = 6;
 pub(super) const VERIFIERS: [u32; 3] = [7, 8, 9];
 
@@ -61,6 +63,9 @@ pub struct Summary {
     /// Calls proved in zero knowledge and verified by the chain's Verifier.
     #[serde(rename = "zk_verified_tasks")]
     pub zk_verified_tasks: u64,
+    /// The optimistic step: results final, frauds proven, and where the slashed bond went.
+    #[serde(flatten)]
+    pub optimistic: super::optimistic::OptimisticOutcome,
     pub usage_batches: u64,
     pub usage_gas: u64,
     pub usage_gas_per_call: u64,
@@ -124,6 +129,16 @@ pub(super) fn print_summary(s: &Summary) {
         s.zk_verified_tasks,
         s.usage_batches,
         s.usage_gas_per_call
+    );
+    let o = &s.optimistic;
+    println!(
+        "Optimistic: {} result(s) final, {} fraud(s) proven; slashed {} = refunded {} + to the challenger {} + burned {}",
+        o.optimistic_final,
+        o.frauds_proven,
+        lazai_text(o.slashed),
+        lazai_text(o.refunded),
+        lazai_text(o.to_challenger),
+        lazai_text(o.burned)
     );
     println!();
     println!(

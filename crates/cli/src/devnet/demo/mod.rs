@@ -17,6 +17,10 @@
 //! 4. Dave buys 100 calls (a usage DAT), makes them against the worker's `/v1/predict` with
 //!    signed headers, and checks every receipt's signature; usage is recorded on chain in
 //!    batches.
+//!    The iDAO also takes optimistic results: Erin (account 5) registers as its challenger;
+//!    one of Dave's calls is posted optimistically and is final after its window, untouched;
+//!    then the worker posts a tampered result and Erin proves it wrong with the fraud-proof
+//!    game (the worker's bond slashed: Dave refunded, Erin paid, the rest burned).
 //! 5. The payment was split at purchase: 20% to the model class (the iDAO's ownership token),
 //!    80% to the dataset class, shared by score. Everyone claims; the summary shows who
 //!    earned what and that `paid = claimed + unclaimed + dust` exactly.
@@ -24,6 +28,7 @@
 mod cast;
 mod claims;
 mod fixtures;
+mod optimistic;
 mod walk;
 mod wine_model;
 

@@ -59,6 +59,7 @@ struct Usage {
     verified: u64,
     /// Calls proved in zero knowledge and verified on chain.
     zk_verified: u64,
+    optimistic: super::optimistic::OptimisticOutcome,
     stats: ServeStats,
 }
 
@@ -120,6 +121,7 @@ pub async fn walk(
         calls_correct: usage.correct,
         receipts_verified: usage.verified,
         zk_verified_tasks: usage.zk_verified,
+        optimistic: usage.optimistic.clone(),
         usage_batches: stats.batches,
         usage_gas: stats.batch_gas,
         usage_gas_per_call: stats.batch_gas / stats.calls_recorded.max(1),
@@ -370,21 +372,28 @@ async fn buy_and_call(
         )
         .await?;
     let node = trainer.address();
+    let worker_client = trainer.client().clone();
+    let blobs = stage.dir.join("blobs").display().to_string();
+    let challenger =
+        super::optimistic::start(stage.rpc, record.idaoId, &trained.model, &blobs).await?;
     let server = lazai_worker::serve::start(
         trainer,
         trained.model.clone(),
-        record,
+        record.clone(),
         ServeConfig {
             listen: "127.0.0.1:0".parse()?,
             batch_calls: 25,
             zk: Some(lazai_worker::serve::ZkServe::default()),
+            optimistic: Some(lazai_worker::optimistic::OptimisticServe {
+                blobs: blobs.clone(),
+            }),
             ..ServeConfig::default()
         },
     )
     .await?;
     let url = format!("http://{}", server.addr);
     say(&format!("   worker serving at {url}"));
-    let (correct, verified, proved) = call_model(&url, node, usage_token, calls).await?;
+    let (correct, verified, proved, posted) = call_model(&url, node, usage_token, calls).await?;
     let mut zk_verified = 0;
     if let Some((zk, p)) = proved {
         crate::zk::wait_verified(stage.rpc, &zk, &p, Duration::from_secs(120)).await?;
@@ -394,6 +403,18 @@ async fn buy_and_call(
             zk.task_id, p.class, p.logits, zk.input_commitment
         ));
     }
+    let optimistic = super::optimistic::catch_a_lie(
+        stage.rpc,
+        say,
+        worker_client,
+        &trained.model,
+        &record,
+        &blobs,
+        posted,
+        consumer.from(),
+        challenger,
+    )
+    .await?;
     let stats = server.stop().await;
     let token: D::DatToken = consumer
         .call(
@@ -416,18 +437,23 @@ async fn buy_and_call(
         correct,
         verified,
         zk_verified,
+        optimistic,
         stats,
     })
 }
 
-/// Dave's `calls` signed calls to the model server at `url` (its base URL; served by `node`) against usage DAT
-/// `usage_token`, on the held-out wine rows; (predictions right, receipts verified).
+/// The task of a call posted optimistically, and when.
+type Posted = Option<(U256, Instant)>;
+
+/// Dave's `calls` signed calls to the model server at `url` (its base URL; served by `node`)
+/// against usage DAT `usage_token`, on the held-out wine rows; (predictions right, receipts
+/// verified, the call proved in ZK, the call posted optimistically).
 async fn call_model(
     url: &str,
     node: Address,
     usage_token: U256,
     calls: u64,
-) -> Result<(u64, u64, Option<(ZkTask, Prediction)>)> {
+) -> Result<(u64, u64, Option<(ZkTask, Prediction)>, Posted)> {
     let served = ServedModel::new(url, node, DEVNET_CHAIN_ID);
     let dave = account(CONSUMER);
     let label_at = 11;
@@ -440,14 +466,19 @@ async fn call_model(
         .collect();
     let (mut correct, mut verified) = (0u64, 0u64);
     let mut proved = None;
+    let mut posted = None;
     for n in 0..calls {
         let row = &test_rows[(n as usize) % test_rows.len()];
         let features: Vec<f64> = row[..label_at].to_vec();
         let nonce = U256::from(n + 1);
-        // The last call asks for a proof of inference.
+        // The last call asks for a proof of inference, the one before for an optimistic result.
         let answer = if n + 1 == calls {
             served
                 .call_proved(&dave, nonce, usage_token, &features, false)
+                .await
+        } else if n + 2 == calls {
+            served
+                .call_optimistic(&dave, nonce, usage_token, &features)
                 .await
         } else {
             served
@@ -471,8 +502,11 @@ async fn call_model(
         if let Some(zk) = &p.zk {
             proved = Some((zk.clone(), p.clone()));
         }
+        if let Some(o) = &p.optimistic {
+            posted = Some((o.task_id, Instant::now()));
+        }
     }
-    Ok((correct, verified, proved))
+    Ok((correct, verified, proved, posted))
 }
 
 /// Step 5, first half: how the payment was split at purchase; (to the model, to the data).

@@ -1,0 +1,219 @@
+//! Optimistic results on a running devnet with `lazai challenger` as its own process: an
+//! honest worker's result is re-executed and left alone (final after its window), a result the
+//! same worker tampered with is disputed and proven wrong by the challenger process — the
+//! worker slashed, the caller refunded — and `lazai task show` shows the dispute.
+
+use crate::process::{Killed, lazai as lazai_cmd};
+use crate::tee::{account, with_chain};
+use alloy_primitives::{Address, U256};
+use lazai_abi::verifier::DISPUTE_CHALLENGER_WON;
+use lazai_abi::{IVerifier as X, TASK_FRAUD, TASK_VERIFIED, VERIFIER_ADDRESS};
+use lazai_cli::devnet::demo::registered_model;
+use lazai_client::Client;
+use lazai_types::lazai;
+use lazai_worker::optimistic::{OptimisticServe, Poster};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+const TIMEOUT: Duration = Duration::from_secs(60);
+const OWNER: u32 = 1;
+const DAVE: u32 = 3;
+const ERIN: u32 = 5;
+
+async fn wait_status(c: &Client, task: U256, want: u8, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let t = c
+            .call(VERIFIER_ADDRESS, X::getTaskCall { taskId: task })
+            .await
+            .expect("task");
+        if t.status == want {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "task {task} is {} after {timeout:?}, not {want}",
+            t.status
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn balance_of(c: &Client, who: Address) -> impl std::future::Future<Output = U256> + '_ {
+    use alloy::providers::Provider as _;
+    async move { c.provider().get_balance(who).await.expect("balance") }
+}
+
+#[test]
+fn lazai_challenger_catches_a_wrong_result_and_leaves_a_right_one_alone() {
+    with_chain(
+        |_| {},
+        |rpc, dir| async move {
+            let price = lazai(1) / U256::from(1_000);
+            let (worker, model, record) = registered_model(&rpc, &dir, 6, price, 3)
+                .await
+                .expect("registered model");
+            let owner = Client::signing(&rpc, account(OWNER), TIMEOUT).expect("owner");
+            owner
+                .send(
+                    VERIFIER_ADDRESS,
+                    X::setOptimisticParamsCall {
+                        idaoId: record.idaoId,
+                        params: X::OptimisticParams {
+                            window: 25,
+                            moveTime: 25,
+                            workerBond: lazai(1) / U256::from(10),
+                            challengerBond: lazai(1) / U256::from(20),
+                        },
+                    },
+                    U256::ZERO,
+                )
+                .await
+                .expect("terms");
+            let model_file = dir.join("wine.lzmlp");
+            std::fs::write(&model_file, model.to_bytes()).expect("model file");
+            let blobs = dir.join("blobs");
+            std::fs::create_dir_all(&blobs).expect("blobs");
+            let blobs = blobs.display().to_string();
+            let erin = account(ERIN);
+            let erin_key = alloy_primitives::hex::encode_prefixed(erin.to_bytes());
+
+            // The challenger, as a user runs it.
+            let mut cmd = lazai_cmd(&[
+                "challenger",
+                "--idao",
+                &record.idaoId.to_string(),
+                "--model",
+                &model_file.display().to_string(),
+                "--blobs",
+                &blobs,
+                "--rpc",
+                &rpc,
+                "--poll-ms",
+                "100",
+            ]);
+            cmd.env("LAZAI_PRIVATE_KEY", &erin_key)
+                .stdout(Stdio::piped());
+            let challenger = Killed(cmd.spawn().expect("lazai challenger"));
+            let reader = Client::read(&rpc).expect("reader");
+            let registered = Instant::now();
+            while reader
+                .call(
+                    VERIFIER_ADDRESS,
+                    X::getChallengerCall {
+                        idaoId: record.idaoId,
+                        account: erin.address(),
+                    },
+                )
+                .await
+                .is_err()
+            {
+                assert!(registered.elapsed() < TIMEOUT, "the challenger never registered");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+
+            let dave = account(DAVE).address();
+            let poster = Poster::start(
+                worker.client().clone(),
+                &model,
+                &record,
+                &OptimisticServe {
+                    blobs: blobs.clone(),
+                },
+            )
+            .await
+            .expect("poster");
+            let q: Vec<i8> = (0..model.inputs as i8).map(|i| i * 9 - 40).collect();
+
+            // Honest: re-executed, left alone, final once anyone finalizes after the window.
+            let honest = poster.post(&q, dave).await.expect("honest post");
+            let o = reader
+                .call(VERIFIER_ADDRESS, X::getOptimisticCall { taskId: honest.task_id })
+                .await
+                .expect("optimistic");
+            use alloy::providers::Provider as _;
+            while reader.provider().get_block_number().await.expect("height")
+                <= o.postedAt + o.window
+            {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            owner
+                .send(
+                    VERIFIER_ADDRESS,
+                    X::finalizeCall { taskId: honest.task_id },
+                    U256::ZERO,
+                )
+                .await
+                .expect("finalize");
+            wait_status(&reader, honest.task_id, TASK_VERIFIED, TIMEOUT).await;
+            let disputes = reader
+                .call(VERIFIER_ADDRESS, X::disputesCall { taskId: honest.task_id })
+                .await
+                .expect("disputes");
+            assert!(disputes.is_empty(), "an honest result was disputed");
+
+            // Tampered: one hidden unit off by one, the logits computed from it.
+            let mut outputs = model.layer_outputs(&q).expect("outputs");
+            outputs[0][1] = if outputs[0][1] >= 127 { 126 } else { outputs[0][1] + 1 };
+            let last = outputs.len() - 1;
+            outputs[last] = model.layers[last].forward(&outputs[0], false);
+            let dave_before = balance_of(&reader, dave).await;
+            let wrong = poster.post_outputs(&q, outputs, dave).await.expect("post");
+            wait_status(&reader, wrong.task_id, TASK_FRAUD, TIMEOUT).await;
+            let d = reader
+                .call(
+                    VERIFIER_ADDRESS,
+                    X::getDisputeCall {
+                        taskId: wrong.task_id,
+                        challenger: erin.address(),
+                    },
+                )
+                .await
+                .expect("dispute");
+            assert_eq!((d.status, d.layer, d.unit), (DISPUTE_CHALLENGER_WON, 0, 1));
+            assert_ne!(d.claimed, d.actual);
+            assert!(d.moves <= 3, "{} moves", d.moves);
+            assert_eq!(balance_of(&reader, dave).await - dave_before, price);
+            assert!(!reader
+                .call(VERIFIER_ADDRESS, X::verifyResultCall { taskId: wrong.task_id })
+                .await
+                .expect("verifyResult"));
+
+            // `lazai task show` shows the dispute.
+            let out = lazai_cmd(&["task", "show", &wrong.task_id.to_string(), "--rpc", &rpc, "--json"])
+                .stdout(Stdio::piped())
+                .output()
+                .expect("task show");
+            assert!(out.status.success());
+            let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+            assert_eq!(v["status"], "fraud");
+            assert_eq!(v["mode"], "optimistic");
+            assert_eq!(v["optimistic"]["disputes"][0]["status"], "challenger won");
+            assert_eq!(v["optimistic"]["disputes"][0]["unit"], 1);
+
+            // Stopped by a signal, the challenger says what it did.
+            let mut challenger = challenger;
+            let child = &mut challenger.0;
+            let pid = child.id().to_string();
+            let _ = std::process::Command::new("kill").args(["-INT", &pid]).status();
+            let mut stdout = String::new();
+            use std::io::Read as _;
+            child
+                .stdout
+                .take()
+                .expect("stdout")
+                .read_to_string(&mut stdout)
+                .expect("read");
+            let _ = child.wait();
+            let stats: serde_json::Value = serde_json::from_str(
+                stdout.lines().last().expect("a line of stats"),
+            )
+            .expect("stats json");
+            assert_eq!(stats["checked"], 2, "{stdout}");
+            assert_eq!(stats["correct"], 1);
+            assert_eq!(stats["challenged"], 1);
+            assert_eq!(stats["fraudsProven"], 1);
+            assert_eq!(stats["lost"], 0);
+        },
+    );
+}
