@@ -26,6 +26,7 @@ mod dat;
 mod data;
 pub mod inference;
 mod load;
+pub mod optimistic;
 mod processes;
 pub mod zk;
 
@@ -67,6 +68,10 @@ pub enum BenchCommand {
     /// verification gas and peak memory for the demo's wine model, a 784-56-10 MLP and the
     /// largest dense MLP proved within --budget-secs.
     Zk(zk::ZkArgs),
+    /// Optimistic results and the fraud-proof game: gas of the post, each move and the
+    /// one-step proof, moves of a full dispute, wall time to final and to proven fraud, for
+    /// the demo's model and a 4.2M-parameter MLP; one-step gas up to 4,096-wide layers.
+    Optimistic(optimistic::OptimisticArgs),
 }
 
 pub fn run(cmd: BenchCommand, log_filter: &str) -> Result<()> {
@@ -79,6 +84,7 @@ pub fn run(cmd: BenchCommand, log_filter: &str) -> Result<()> {
         BenchCommand::Attest(args) => attest::run(args),
         BenchCommand::Inference(args) => inference::run(args),
         BenchCommand::Zk(args) => zk::run(args),
+        BenchCommand::Optimistic(args) => optimistic::run(args),
     }
 }
 

@@ -484,6 +484,14 @@ async fn the_demo_runs_and_its_numbers_add_up() {
         stderr.contains("verified on chain in zero knowledge"),
         "{stderr}"
     );
+    // The optimistic step: the honest call left alone and final, the tampered result caught,
+    // and the slashed bond accounted for to the wei (Dave refunded one call).
+    assert_eq!(n("optimistic_final"), 1, "{s}");
+    assert_eq!(n("frauds_proven"), 1, "{s}");
+    let (slashed, refunded) = (n("slashed"), n("refunded"));
+    assert_eq!(slashed, 10u128.pow(17), "the worker's 0.1 LAZAI bond");
+    assert_eq!(refunded, 10u128.pow(16), "one call's price");
+    assert_eq!(slashed, refunded + n("to_challenger") + n("burned"));
     assert!(n("usageBatches") < 100, "usage recorded in batches");
     assert!(
         s["heldOutAccuracyInt8"].as_f64().expect("accuracy")

@@ -767,3 +767,66 @@ fn the_honest_party_always_wins_every_small_game() {
     // Every dishonest worker facing an honest challenger was caught (asserted per game).
     assert!(frauds >= 4 * 11, "{frauds} frauds");
 }
+
+// ---- garbage and random play ----------------------------------------------------------------
+
+use proptest::prelude::*;
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// Any sequence of moves by anyone, with garbage mixed in, in any order and at any time:
+    /// never a panic, and every wei stays accounted for (balances + burned constant).
+    #[test]
+    fn random_play_conserves_every_wei(ops in proptest::collection::vec((0u8..9, 0usize..5, any::<u16>()), 1..40)) {
+        let mut g = Game::new();
+        g.register(CH1, CHALLENGER_BOND * 3);
+        g.register(CH2, CHALLENGER_BOND);
+        let x = q(&g.model, 2);
+        let honest = outputs(&g.model, &x, None);
+        let lie = outputs(&g.model, &x, Some(1));
+        let mut tasks = vec![];
+        for (op, who, arg) in ops {
+            let task = tasks.get(arg as usize % tasks.len().max(1)).copied().unwrap_or(U256::from(1));
+            let l = arg as usize % 3;
+            let input = match op {
+                0 => {
+                    let outs = if arg % 2 == 0 { &honest } else { &lie };
+                    let call = g.post_call(&x, outs);
+                    let r = g.n.send(WORKER, V, call, WORKER_BOND);
+                    if r.success {
+                        tasks.push(U256::abi_decode(&r.output).expect("id"));
+                    }
+                    continue;
+                }
+                1 => {
+                    let mut h = hashes(&honest);
+                    if arg % 3 == 0 { h[l] = B256::repeat_byte(arg as u8); }
+                    g.claim(who, task, &h)
+                }
+                2 => Game::reveal(task, l as u32, if arg % 2 == 0 { &lie[l] } else { &honest[l] }),
+                3 => {
+                    let previous = if l == 0 { input_values(&x) } else { honest[l - 1].clone() };
+                    let unit = arg as usize % honest[l].len();
+                    g.fraud(who, task, g.proof(l, unit, &previous, &lie[l]))
+                }
+                4 => X::timeoutCall { taskId: task, challenger: g.n.addr(who) }.abi_encode(),
+                5 => X::finalizeCall { taskId: task }.abi_encode(),
+                6 => X::withdrawChallengerCall { idaoId: g.idao, amount: U256::from(arg) * U256::from(1_000u64) }.abi_encode(),
+                7 => {
+                    g.advance(u64::from(arg % 5));
+                    continue;
+                }
+                _ => {
+                    // Garbage: random evidence, a truncated call, random values.
+                    let mut raw = X::submitFraudProofCall { taskId: task, evidence: vec![arg as u8; arg as usize % 300].into(), challenger: g.n.addr(who) }.abi_encode();
+                    raw.truncate(raw.len().saturating_sub(arg as usize % 3));
+                    raw
+                }
+            };
+            let _ = g.n.send(who, V, input, 0);
+            g.conserved();
+        }
+        g.conserved();
+    }
+}

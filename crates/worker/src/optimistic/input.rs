@@ -113,3 +113,61 @@ pub fn challenger_secret(account: &alloy_signer_local::PrivateKeySigner) -> Resu
     zeroize::Zeroize::zeroize(&mut seed);
     Ok(SecretKey::from_bytes(digest.as_slice())?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_sealed_input_opens_for_its_challengers_only() {
+        let store = BlobStore::open("memory://").expect("store");
+        let (a, b, c) = (
+            lazai_crypto::generate_keypair(),
+            lazai_crypto::generate_keypair(),
+            lazai_crypto::generate_keypair(),
+        );
+        let (who_a, who_b, who_c) = (
+            Address::repeat_byte(1),
+            Address::repeat_byte(2),
+            Address::repeat_byte(3),
+        );
+        let input = vec![-127i8, 0, 5, 127];
+        let root = seal_input(
+            &store,
+            &input,
+            &[
+                (who_a, B256::from(a.1.to_bytes())),
+                (who_b, B256::from(b.1.to_bytes())),
+            ],
+        )
+        .await
+        .expect("seal");
+        for (who, key) in [(who_a, &a.0), (who_b, &b.0)] {
+            assert_eq!(open_input(&store, root, who, key).await.expect("open"), input);
+        }
+        // Not sealed to c; b's sealed key does not open with c's secret; nothing under
+        // another root.
+        assert!(open_input(&store, root, who_c, &c.0).await.is_err());
+        assert!(open_input(&store, root, who_b, &c.0).await.is_err());
+        assert!(
+            open_input(&store, B256::repeat_byte(9), who_a, &a.0)
+                .await
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn a_challenger_key_is_derived_from_its_account_and_differs_per_account() {
+        let k1 = alloy_signer_local::PrivateKeySigner::random();
+        let k2 = alloy_signer_local::PrivateKeySigner::random();
+        let a = challenger_secret(&k1).expect("key").public_key().to_bytes();
+        assert_eq!(
+            a,
+            challenger_secret(&k1).expect("key").public_key().to_bytes()
+        );
+        assert_ne!(
+            a,
+            challenger_secret(&k2).expect("key").public_key().to_bytes()
+        );
+    }
+}

@@ -35,7 +35,7 @@ mod wine_model;
 pub use self::cast::{ContributorRow, Summary};
 pub use self::fixtures::{WINE, WINE_SCHEMA, dev_tee_idao, submit_file, wait_flow, wine_slice};
 pub use self::walk::walk;
-pub use self::wine_model::{registered_model, wine_dataset};
+pub use self::wine_model::{register_model, registered_model, wine_dataset};
 
 use self::cast::{account, print_summary};
 use crate::devnet::load_or_store_genesis;

@@ -44,14 +44,38 @@ pub fn wine_dataset() -> Dataset {
     d
 }
 
-/// An iDAO (owner: account 1) with a dev-TEE policy, a dataset class, a model trained on the
-/// wine data and registered by model worker `worker_index` (attested), at `price` per call.
+/// [`register_model`] of a model trained on the wine data with `seed`.
 pub async fn registered_model(
     rpc: &str,
     dir: &Path,
     worker_index: u32,
     price: U256,
     seed: u64,
+) -> Result<(ModelWorker, QuantizedMlp, M::Model)> {
+    let data = wine_dataset();
+    let model = tokio::task::spawn_blocking(move || {
+        let f = train(
+            &data,
+            &TrainConfig {
+                epochs: 5,
+                seed,
+                ..TrainConfig::default()
+            },
+        )?;
+        Ok::<_, lazai_model::ModelError>(QuantizedMlp::quantize(&f, &data.features))
+    })
+    .await??;
+    register_model(rpc, dir, worker_index, price, model).await
+}
+
+/// An iDAO (owner: account 1) with a dev-TEE policy, a dataset class, and `model` registered
+/// by model worker `worker_index` (attested) at `price` per call, its lineage the dataset.
+pub async fn register_model(
+    rpc: &str,
+    dir: &Path,
+    worker_index: u32,
+    price: U256,
+    model: QuantizedMlp,
 ) -> Result<(ModelWorker, QuantizedMlp, M::Model)> {
     let owner = Client::signing(rpc, account(1)?, TIMEOUT)?;
     let (secret, public) = lazai_crypto::generate_keypair();
@@ -111,19 +135,6 @@ pub async fn registered_model(
         )
     };
     let worker = ModelWorker::new(cfg).await?;
-    let data = wine_dataset();
-    let model = tokio::task::spawn_blocking(move || {
-        let f = train(
-            &data,
-            &TrainConfig {
-                epochs: 5,
-                seed,
-                ..TrainConfig::default()
-            },
-        )?;
-        Ok::<_, lazai_model::ModelError>(QuantizedMlp::quantize(&f, &data.features))
-    })
-    .await??;
     let lineage = vec![M::Lineage {
         classId: dataset,
         weight: U256::from(1),
