@@ -14,9 +14,9 @@ use lazai_abi::verifier::MAX_OPTIMISTIC_WIDTH;
 use lazai_abi::{IVerifier as X, TASK_FRAUD, TASK_VERIFIED, VERIFIER_ADDRESS, claim_commitment};
 use lazai_cli::devnet::demo::{register_model, registered_model};
 use lazai_client::Client;
+use lazai_consensus::runtime::{Runner as _, tokio as cw_tokio};
 use lazai_model::QuantizedMlp;
 use lazai_model::trace::{self, WeightTree};
-use lazai_consensus::runtime::{Runner as _, tokio as cw_tokio};
 use lazai_node::{NodeSettings, dev_account, devnet_genesis, start_devnet};
 use lazai_types::{DEVNET_CHAIN_ID, lazai};
 use lazai_worker::optimistic::{OptimisticServe, Poster, Watcher};
@@ -70,7 +70,9 @@ async fn gas_of<E: SolEvent>(c: &Client, task: U256) -> Result<u64> {
 async fn wait_status(c: &Client, task: U256, want: u8) -> Result<()> {
     let deadline = Instant::now() + TIMEOUT;
     loop {
-        let t = c.call(VERIFIER_ADDRESS, X::getTaskCall { taskId: task }).await?;
+        let t = c
+            .call(VERIFIER_ADDRESS, X::getTaskCall { taskId: task })
+            .await?;
         if t.status == want {
             return Ok(());
         }
@@ -122,7 +124,11 @@ async fn game(
     rpc: &str,
     blobs: &str,
     name: &str,
-    (worker, model, record): (lazai_worker::ModelWorker, QuantizedMlp, lazai_abi::IModelRegistry::Model),
+    (worker, model, record): (
+        lazai_worker::ModelWorker,
+        QuantizedMlp,
+        lazai_abi::IModelRegistry::Model,
+    ),
 ) -> Result<Row> {
     set_terms(rpc, record.idaoId).await?;
     let reader = Client::read(rpc)?;
@@ -153,7 +159,12 @@ async fn game(
             .event_signature(X::ModelWeightsSet::SIGNATURE_HASH)
             .topic1(B256::from(record.id))
             .from_block(0);
-        let log = reader.provider().get_logs(&filter).await?.into_iter().next();
+        let log = reader
+            .provider()
+            .get_logs(&filter)
+            .await?
+            .into_iter()
+            .next();
         match log.and_then(|l| l.transaction_hash) {
             Some(h) => reader
                 .provider()
@@ -164,13 +175,20 @@ async fn game(
             None => 0,
         }
     };
-    let q: Vec<i8> = (0..model.inputs).map(|i| ((i * 37) % 200) as i8 - 100).collect();
+    let q: Vec<i8> = (0..model.inputs)
+        .map(|i| ((i * 37) % 200) as i8 - 100)
+        .collect();
     let user = account(3)?.address();
 
     let started = Instant::now();
     let honest = poster.post(&q, user).await?;
     let o = reader
-        .call(VERIFIER_ADDRESS, X::getOptimisticCall { taskId: honest.task_id })
+        .call(
+            VERIFIER_ADDRESS,
+            X::getOptimisticCall {
+                taskId: honest.task_id,
+            },
+        )
         .await?;
     while reader.provider().get_block_number().await? <= o.postedAt + o.window {
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -198,7 +216,11 @@ async fn game(
     for (l, d) in model.layers.iter().enumerate() {
         a = d.forward(&a, l + 1 < n);
         if l == widest {
-            a[0] = if (0..127).contains(&a[0]) { a[0] + 1 } else { a[0] - 1 };
+            a[0] = if (0..127).contains(&a[0]) {
+                a[0] + 1
+            } else {
+                a[0] - 1
+            };
         }
         outputs.push(a.clone());
     }
@@ -241,7 +263,12 @@ async fn game(
 /// registered and its weights committed, a result tampered at layer 0 posted, challenged,
 /// revealed and proven wrong with these transactions directly (the model format stops at
 /// 1,024-wide layers; the chain's one-step limit is 4,096 inputs).
-async fn one_step_at(rpc: &str, root: &std::path::Path, width: u32, worker_index: u32) -> Result<(u64, u64)> {
+async fn one_step_at(
+    rpc: &str,
+    root: &std::path::Path,
+    width: u32,
+    worker_index: u32,
+) -> Result<(u64, u64)> {
     let model = trace::seeded_mlp(&[width, 2], u64::from(width));
     let (worker, model, record) =
         register_model(rpc, root, worker_index, U256::from(1), model).await?;
@@ -269,7 +296,10 @@ async fn one_step_at(rpc: &str, root: &std::path::Path, width: u32, worker_index
         lazai(1) / U256::from(20),
     )
     .await?;
-    let q: Vec<i8> = (0..width).map(|i| ((i * 31) % 250) as i8).map(|v| v.max(-127)).collect();
+    let q: Vec<i8> = (0..width)
+        .map(|i| ((i * 31) % 250) as i8)
+        .map(|v| v.max(-127))
+        .collect();
     let input: Vec<i64> = q.iter().map(|&v| i64::from(v)).collect();
     let truth = model.layers[0].forward(&input, false);
     let mut lie = truth.clone();
@@ -341,11 +371,17 @@ pub fn run(args: OptimisticArgs) -> Result<()> {
     let dir = tempfile::Builder::new()
         .prefix("lazai-bench-optimistic-")
         .tempdir()?;
-    let accounts: Vec<_> = (0..10)
+    let accounts: Vec<_> = (0..13)
         .map(|i| account(i).map(|a| a.address()))
         .collect::<Result<_>>()?;
     let settings = NodeSettings::new(
-        devnet_genesis(DEVNET_CHAIN_ID, 1, &accounts, lazai(1_000_000), 1_000_000_000),
+        devnet_genesis(
+            DEVNET_CHAIN_ID,
+            1,
+            &accounts,
+            lazai(1_000_000),
+            1_000_000_000,
+        ),
         dir.path().join("chain"),
         "127.0.0.1:0".parse()?,
         Duration::from_millis(BLOCK_MS),
@@ -422,19 +458,28 @@ pub fn run(args: OptimisticArgs) -> Result<()> {
         if args.quick {
             widths = vec![MAX_OPTIMISTIC_WIDTH];
         }
-        let mut last = (0u32, 0u64);
+        let mut points = Vec::new();
         for (i, &w) in widths.iter().enumerate() {
-            let (gas, _) = one_step_at(&rpc, &root, w, 8 + i as u32).await?;
-            println!("  {w:>5} inputs: {gas:>9} gas ({:.1}% of the block)", gas as f64 * 100.0 / limit as f64);
-            last = (w, gas);
+            let (gas, _) = one_step_at(&rpc, &root, w, 10 + i as u32).await?;
+            println!("  {w:>5} inputs: {gas:>9} gas ({:.3}% of the block)", gas as f64 * 100.0 / limit as f64);
+            points.push((w, gas));
         }
+        let last = *points.last().context("a width")?;
         println!(
-            "  the chain takes layers up to {} wide (MAX_OPTIMISTIC_WIDTH); the widest, {} inputs, costs {} gas, {:.1}% of a block",
+            "  the chain takes layers up to {} wide (MAX_OPTIMISTIC_WIDTH): the widest costs {} gas ({:.3}% of a block)",
             MAX_OPTIMISTIC_WIDTH,
-            last.0,
             last.1,
             last.1 as f64 * 100.0 / limit as f64
         );
+        if let [.., (w0, g0), (w1, g1)] = points[..] {
+            let per_input = (g1 as f64 - g0 as f64) / f64::from(w1 - w0);
+            let at = |budget: f64| (budget - g1 as f64) / per_input + f64::from(w1);
+            println!(
+                "  {per_input:.0} gas per input: 2M gas would be reached at ~{:.0} inputs, the block gas limit at ~{:.0} (extrapolated)",
+                at(2_000_000.0),
+                at(limit as f64)
+            );
+        }
         Ok::<_, anyhow::Error>(())
     })?;
     Ok(())

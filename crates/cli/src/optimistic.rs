@@ -176,10 +176,20 @@ pub async fn await_optimistic_call(
     }
     let c = Client::read(rpc)?;
     let t = c
-        .call(VERIFIER_ADDRESS, X::getTaskCall { taskId: task.task_id })
+        .call(
+            VERIFIER_ADDRESS,
+            X::getTaskCall {
+                taskId: task.task_id,
+            },
+        )
         .await?;
     let o = c
-        .call(VERIFIER_ADDRESS, X::getOptimisticCall { taskId: task.task_id })
+        .call(
+            VERIFIER_ADDRESS,
+            X::getOptimisticCall {
+                taskId: task.task_id,
+            },
+        )
         .await?;
     let last = o.layerHashes.len().saturating_sub(1) as u32;
     if t.inputCommitment != task.input_hash
@@ -193,7 +203,12 @@ pub async fn await_optimistic_call(
     let deadline = std::time::Instant::now() + timeout;
     loop {
         let t = c
-            .call(VERIFIER_ADDRESS, X::getTaskCall { taskId: task.task_id })
+            .call(
+                VERIFIER_ADDRESS,
+                X::getTaskCall {
+                    taskId: task.task_id,
+                },
+            )
             .await
             .context("read the task")?;
         match t.status {
@@ -202,7 +217,10 @@ pub async fn await_optimistic_call(
                 return Ok(());
             }
             lazai_abi::TASK_FRAUD => {
-                bail!("task {} was proven wrong: the answer is invalid (refunded)", task.task_id)
+                bail!(
+                    "task {} was proven wrong: the answer is invalid (refunded)",
+                    task.task_id
+                )
             }
             _ => {}
         }
@@ -215,4 +233,101 @@ pub async fn await_optimistic_call(
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+}
+
+#[derive(Args)]
+pub struct TermsArgs {
+    /// The iDAO.
+    #[arg(long, value_parser = crate::kit::units::parse_u256)]
+    pub idao: U256,
+    /// Set the challenge window, in blocks (the iDAO's owner only; unset fields keep their
+    /// value). Without any of these options the terms are printed.
+    #[arg(long, value_name = "BLOCKS")]
+    pub window: Option<u64>,
+    /// Set each party's clock per dispute, in blocks.
+    #[arg(long, value_name = "BLOCKS")]
+    pub move_time: Option<u64>,
+    /// Set the bond a worker posts with each result, in LAZAI.
+    #[arg(long, value_name = "LAZAI")]
+    pub worker_bond: Option<String>,
+    /// Set the bond each challenge locks, in LAZAI.
+    #[arg(long, value_name = "LAZAI")]
+    pub challenger_bond: Option<String>,
+    #[command(flatten)]
+    pub tx: TxArgs,
+}
+
+/// `lazai task terms`: an iDAO's optimistic terms, printed or set.
+pub fn terms(a: TermsArgs) -> Result<()> {
+    use crate::kit::units::{format_lazai, parse_lazai};
+    block_on(async move {
+        let reader = Client::read(&a.tx.rpc)?;
+        let mut p = reader
+            .call(VERIFIER_ADDRESS, X::optimisticParamsCall { idaoId: a.idao })
+            .await?;
+        let setting = a.window.is_some()
+            || a.move_time.is_some()
+            || a.worker_bond.is_some()
+            || a.challenger_bond.is_some();
+        if setting {
+            p.window = a.window.unwrap_or(p.window);
+            p.moveTime = a.move_time.unwrap_or(p.moveTime);
+            if let Some(b) = &a.worker_bond {
+                p.workerBond = parse_lazai(b)?;
+            }
+            if let Some(b) = &a.challenger_bond {
+                p.challengerBond = parse_lazai(b)?;
+            }
+            let c = crate::kit::client::signing(&a.tx)?;
+            let r = c
+                .send(
+                    VERIFIER_ADDRESS,
+                    X::setOptimisticParamsCall {
+                        idaoId: a.idao,
+                        params: p.clone(),
+                    },
+                    U256::ZERO,
+                )
+                .await?;
+            if !a.tx.json {
+                crate::kit::output::print_tx(&r);
+            }
+        }
+        if a.tx.json {
+            println!(
+                "{}",
+                json!({
+                    "idaoId": a.idao.to_string(),
+                    "window": p.window,
+                    "moveTime": p.moveTime,
+                    "workerBond": p.workerBond.to_string(),
+                    "challengerBond": p.challengerBond.to_string(),
+                })
+            );
+        } else {
+            println!("window        {} blocks", p.window);
+            println!("move time     {} blocks per party", p.moveTime);
+            println!("worker bond   {}", format_lazai(p.workerBond));
+            println!("challenge     {}", format_lazai(p.challengerBond));
+        }
+        Ok(())
+    })
+}
+
+/// `lazai task finalize`: makes an optimistic result final once its window passed undisputed
+/// (anyone may; the worker's bond goes back to it).
+pub fn finalize(id: U256, tx: TxArgs) -> Result<()> {
+    block_on(async move {
+        let c = crate::kit::client::signing(&tx)?;
+        let r = c
+            .send(VERIFIER_ADDRESS, X::finalizeCall { taskId: id }, U256::ZERO)
+            .await?;
+        if tx.json {
+            println!("{}", crate::kit::output::tx_json(&r));
+        } else {
+            println!("task {id} is final");
+            crate::kit::output::print_tx(&r);
+        }
+        Ok(())
+    })
 }

@@ -38,8 +38,23 @@ pub enum ZkCommand {
 #[derive(Subcommand)]
 pub enum TaskCommand {
     /// A task's execution record: iDAO, model, circuit, worker, input commitment, result,
-    /// mode and status.
+    /// mode and status; for an optimistic result, its window, bonds and disputes.
     Show(ShowArgs),
+    /// An iDAO's terms for optimistic results (window, clocks, bonds): print, or set as its
+    /// owner.
+    Terms(crate::optimistic::TermsArgs),
+    /// Make an optimistic result final once its window passed with no dispute open (anyone
+    /// may; the worker's bond goes back to it).
+    Finalize(FinalizeArgs),
+}
+
+#[derive(Args)]
+pub struct FinalizeArgs {
+    /// The task id.
+    #[arg(value_parser = crate::kit::units::parse_u256)]
+    id: U256,
+    #[command(flatten)]
+    tx: TxArgs,
 }
 
 #[derive(Args)]
@@ -151,6 +166,8 @@ pub fn run(cmd: ZkCommand) -> Result<()> {
 pub fn run_task(cmd: TaskCommand) -> Result<()> {
     match cmd {
         TaskCommand::Show(a) => block_on(show(a)),
+        TaskCommand::Terms(a) => crate::optimistic::terms(a),
+        TaskCommand::Finalize(a) => crate::optimistic::finalize(a.id, a.tx),
     }
 }
 

@@ -313,7 +313,7 @@ pub fn encode_values(values: &[i64]) -> Vec<u8> {
 
 /// The inverse of [`encode_values`]; `None` unless the length is a multiple of 8.
 pub fn decode_values(bytes: &[u8]) -> Option<Vec<i64>> {
-    if bytes.len() % 8 != 0 {
+    if !bytes.len().is_multiple_of(8) {
         return None;
     }
     Some(

@@ -53,23 +53,50 @@ fn lazai_challenger_catches_a_wrong_result_and_leaves_a_right_one_alone() {
             let (worker, model, record) = registered_model(&rpc, &dir, 6, price, 3)
                 .await
                 .expect("registered model");
-            let owner = Client::signing(&rpc, account(OWNER), TIMEOUT).expect("owner");
-            owner
-                .send(
-                    VERIFIER_ADDRESS,
-                    X::setOptimisticParamsCall {
-                        idaoId: record.idaoId,
-                        params: X::OptimisticParams {
-                            window: 25,
-                            moveTime: 25,
-                            workerBond: lazai(1) / U256::from(10),
-                            challengerBond: lazai(1) / U256::from(20),
-                        },
-                    },
-                    U256::ZERO,
-                )
-                .await
-                .expect("terms");
+            // The iDAO's owner sets short terms with the CLI; anyone reads them.
+            let owner_key = alloy_primitives::hex::encode_prefixed(account(OWNER).to_bytes());
+            let idao = record.idaoId.to_string();
+            let set = lazai_cmd(&[
+                "task",
+                "terms",
+                "--idao",
+                &idao,
+                "--window",
+                "25",
+                "--move-time",
+                "25",
+                "--worker-bond",
+                "0.1",
+                "--challenger-bond",
+                "0.05",
+                "--rpc",
+                &rpc,
+            ])
+            .env("LAZAI_PRIVATE_KEY", &owner_key)
+            .status()
+            .expect("task terms");
+            assert!(set.success());
+            let out = lazai_cmd(&["task", "terms", "--idao", &idao, "--rpc", &rpc, "--json"])
+                .stdout(Stdio::piped())
+                .output()
+                .expect("task terms");
+            let terms: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+            assert_eq!(terms["window"], 25);
+            assert_eq!(
+                terms["challengerBond"],
+                (lazai(1) / U256::from(20)).to_string()
+            );
+            // Only the owner.
+            let stranger = lazai_cmd(&[
+                "task", "terms", "--idao", &idao, "--window", "1", "--rpc", &rpc,
+            ])
+            .env(
+                "LAZAI_PRIVATE_KEY",
+                alloy_primitives::hex::encode_prefixed(account(DAVE).to_bytes()),
+            )
+            .status()
+            .expect("task terms");
+            assert!(!stranger.success());
             let model_file = dir.join("wine.lzmlp");
             std::fs::write(&model_file, model.to_bytes()).expect("model file");
             let blobs = dir.join("blobs");
@@ -108,7 +135,10 @@ fn lazai_challenger_catches_a_wrong_result_and_leaves_a_right_one_alone() {
                 .await
                 .is_err()
             {
-                assert!(registered.elapsed() < TIMEOUT, "the challenger never registered");
+                assert!(
+                    registered.elapsed() < TIMEOUT,
+                    "the challenger never registered"
+                );
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
 
@@ -128,7 +158,12 @@ fn lazai_challenger_catches_a_wrong_result_and_leaves_a_right_one_alone() {
             // Honest: re-executed, left alone, final once anyone finalizes after the window.
             let honest = poster.post(&q, dave).await.expect("honest post");
             let o = reader
-                .call(VERIFIER_ADDRESS, X::getOptimisticCall { taskId: honest.task_id })
+                .call(
+                    VERIFIER_ADDRESS,
+                    X::getOptimisticCall {
+                        taskId: honest.task_id,
+                    },
+                )
                 .await
                 .expect("optimistic");
             use alloy::providers::Provider as _;
@@ -140,21 +175,32 @@ fn lazai_challenger_catches_a_wrong_result_and_leaves_a_right_one_alone() {
             owner
                 .send(
                     VERIFIER_ADDRESS,
-                    X::finalizeCall { taskId: honest.task_id },
+                    X::finalizeCall {
+                        taskId: honest.task_id,
+                    },
                     U256::ZERO,
                 )
                 .await
                 .expect("finalize");
             wait_status(&reader, honest.task_id, TASK_VERIFIED, TIMEOUT).await;
             let disputes = reader
-                .call(VERIFIER_ADDRESS, X::disputesCall { taskId: honest.task_id })
+                .call(
+                    VERIFIER_ADDRESS,
+                    X::disputesCall {
+                        taskId: honest.task_id,
+                    },
+                )
                 .await
                 .expect("disputes");
             assert!(disputes.is_empty(), "an honest result was disputed");
 
             // Tampered: one hidden unit off by one, the logits computed from it.
             let mut outputs = model.layer_outputs(&q).expect("outputs");
-            outputs[0][1] = if outputs[0][1] >= 127 { 126 } else { outputs[0][1] + 1 };
+            outputs[0][1] = if outputs[0][1] >= 127 {
+                126
+            } else {
+                outputs[0][1] + 1
+            };
             let last = outputs.len() - 1;
             outputs[last] = model.layers[last].forward(&outputs[0], false);
             let dave_before = balance_of(&reader, dave).await;
@@ -174,16 +220,30 @@ fn lazai_challenger_catches_a_wrong_result_and_leaves_a_right_one_alone() {
             assert_ne!(d.claimed, d.actual);
             assert!(d.moves <= 3, "{} moves", d.moves);
             assert_eq!(balance_of(&reader, dave).await - dave_before, price);
-            assert!(!reader
-                .call(VERIFIER_ADDRESS, X::verifyResultCall { taskId: wrong.task_id })
-                .await
-                .expect("verifyResult"));
+            assert!(
+                !reader
+                    .call(
+                        VERIFIER_ADDRESS,
+                        X::verifyResultCall {
+                            taskId: wrong.task_id
+                        }
+                    )
+                    .await
+                    .expect("verifyResult")
+            );
 
             // `lazai task show` shows the dispute.
-            let out = lazai_cmd(&["task", "show", &wrong.task_id.to_string(), "--rpc", &rpc, "--json"])
-                .stdout(Stdio::piped())
-                .output()
-                .expect("task show");
+            let out = lazai_cmd(&[
+                "task",
+                "show",
+                &wrong.task_id.to_string(),
+                "--rpc",
+                &rpc,
+                "--json",
+            ])
+            .stdout(Stdio::piped())
+            .output()
+            .expect("task show");
             assert!(out.status.success());
             let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
             assert_eq!(v["status"], "fraud");
@@ -195,7 +255,9 @@ fn lazai_challenger_catches_a_wrong_result_and_leaves_a_right_one_alone() {
             let mut challenger = challenger;
             let child = &mut challenger.0;
             let pid = child.id().to_string();
-            let _ = std::process::Command::new("kill").args(["-INT", &pid]).status();
+            let _ = std::process::Command::new("kill")
+                .args(["-INT", &pid])
+                .status();
             let mut stdout = String::new();
             use std::io::Read as _;
             child
@@ -205,10 +267,9 @@ fn lazai_challenger_catches_a_wrong_result_and_leaves_a_right_one_alone() {
                 .read_to_string(&mut stdout)
                 .expect("read");
             let _ = child.wait();
-            let stats: serde_json::Value = serde_json::from_str(
-                stdout.lines().last().expect("a line of stats"),
-            )
-            .expect("stats json");
+            let stats: serde_json::Value =
+                serde_json::from_str(stdout.lines().last().expect("a line of stats"))
+                    .expect("stats json");
             assert_eq!(stats["checked"], 2, "{stdout}");
             assert_eq!(stats["correct"], 1);
             assert_eq!(stats["challenged"], 1);

@@ -275,7 +275,10 @@ fn an_honest_result_is_final_after_its_window_for_one_worker_transaction() {
     // A registered challenger agreeing everywhere has nothing to dispute; a stranger cannot.
     g.register(CH1, CHALLENGER_BOND);
     let claim = g.claim(CH1, task, &hashes(&honest));
-    expect(&g.n.send(CH1, V, claim, 0), X::NoDisagreement { taskId: task });
+    expect(
+        &g.n.send(CH1, V, claim, 0),
+        X::NoDisagreement { taskId: task },
+    );
     let claim = g.claim(GOV, task, &hashes(&honest));
     expect(
         &g.n.send(GOV, V, claim, 0),
@@ -314,10 +317,7 @@ fn an_honest_result_is_final_after_its_window_for_one_worker_transaction() {
     assert_eq!(g.task(task2).status, TASK_VERIFIED);
     // Both bonds came back: the Verifier holds only the challenger's deposit, the worker paid
     // only gas.
-    assert_eq!(
-        g.n.state.account(&V).balance,
-        U256::from(CHALLENGER_BOND)
-    );
+    assert_eq!(g.n.state.account(&V).balance, U256::from(CHALLENGER_BOND));
     assert!(before - g.balance(WORKER) < U256::from(10u128.pow(16)));
     g.conserved();
 }
@@ -397,14 +397,20 @@ fn a_wrong_result_is_proven_with_one_unit_and_every_bad_move_is_refused() {
         leaf[12] ^= 1; // one weight changed
         leaf.into()
     };
-    let r = g.n.send(CH1, V, g.fraud(CH1, task, forged.abi_encode().into()), 0);
+    let r =
+        g.n.send(CH1, V, g.fraud(CH1, task, forged.abi_encode().into()), 0);
     assert!(!r.success);
     let reason = <X::InvalidOneStep as SolError>::abi_decode(&r.output).expect("InvalidOneStep");
     assert!(reason.reason.contains("weights root"), "{}", reason.reason);
     let mut wrong_unit: X::OneStepProof =
         SolValue::abi_decode(&g.proof(1, 1, &honest[0], &lie[1])).expect("proof");
     wrong_unit.unit = 0;
-    let r = g.n.send(CH1, V, g.fraud(CH1, task, wrong_unit.abi_encode().into()), 0);
+    let r = g.n.send(
+        CH1,
+        V,
+        g.fraud(CH1, task, wrong_unit.abi_encode().into()),
+        0,
+    );
     assert!(
         <X::InvalidOneStep as SolError>::abi_decode(&r.output).is_ok(),
         "{}",
@@ -413,9 +419,11 @@ fn a_wrong_result_is_proven_with_one_unit_and_every_bad_move_is_refused() {
     let mut bad_input: X::OneStepProof =
         SolValue::abi_decode(&g.proof(1, 0, &honest[0], &lie[1])).expect("proof");
     bad_input.previous = trace::encode_values(&honest[1][..4]).into();
-    let r = g.n.send(CH1, V, g.fraud(CH1, task, bad_input.abi_encode().into()), 0);
+    let r =
+        g.n.send(CH1, V, g.fraud(CH1, task, bad_input.abi_encode().into()), 0);
     assert!(<X::InvalidOneStep as SolError>::abi_decode(&r.output).is_ok());
-    let r = g.n.send(CH1, V, g.fraud(CH1, task, Bytes::from(vec![7u8; 99])), 0);
+    let r =
+        g.n.send(CH1, V, g.fraud(CH1, task, Bytes::from(vec![7u8; 99])), 0);
     assert!(<X::InvalidOneStep as SolError>::abi_decode(&r.output).is_ok());
     let good = g.proof(1, 0, &honest[0], &lie[1]);
     let r = g.n.send(GOV, V, g.fraud(CH1, task, good.clone()), 0);
@@ -434,7 +442,16 @@ fn a_wrong_result_is_proven_with_one_unit_and_every_bad_move_is_refused() {
         },
     );
     expect(
-        &g.n.send(GOV, V, X::timeoutCall { taskId: task, challenger: g.n.addr(CH1) }.abi_encode(), 0),
+        &g.n.send(
+            GOV,
+            V,
+            X::timeoutCall {
+                taskId: task,
+                challenger: g.n.addr(CH1),
+            }
+            .abi_encode(),
+            0,
+        ),
         X::ClockRunning {
             taskId: task,
             leftBlocks: MOVE,
@@ -461,7 +478,10 @@ fn a_wrong_result_is_proven_with_one_unit_and_every_bad_move_is_refused() {
     // Nothing more to do on it: replayed proof, finalize, a new challenge.
     assert!(!g.n.send(CH1, V, g.fraud(CH1, task, good), 0).success);
     g.advance(WINDOW + 1);
-    assert!(!g.n.send(GOV, V, X::finalizeCall { taskId: task }.abi_encode(), 0).success);
+    assert!(
+        !g.n.send(GOV, V, X::finalizeCall { taskId: task }.abi_encode(), 0)
+            .success
+    );
     // The whole deposit comes back.
     g.n.ok(
         CH1,
@@ -517,7 +537,11 @@ fn late_moves_lose_and_a_silent_worker_is_slashed() {
     g.advance(MOVE + 1);
     let proof = g.proof(0, 0, &input_values(&x), &honest[0]);
     let r = g.n.send(CH1, V, g.fraud(CH1, task, proof), 0);
-    assert!(<X::ClockExpired as SolError>::abi_decode(&r.output).is_ok(), "{}", r.output);
+    assert!(
+        <X::ClockExpired as SolError>::abi_decode(&r.output).is_ok(),
+        "{}",
+        r.output
+    );
     let worker0 = g.balance(WORKER);
     g.n.ok(
         GOV,
@@ -634,10 +658,10 @@ fn play(worker: Worker, parties: [Challenger; 2]) -> u8 {
                     Challenger::Copycat => claims[1 - i].clone(),
                     _ => None,
                 };
-                if let Some(call) = call {
-                    if g.n.send(me, V, call.clone(), 0).success {
-                        claims[i] = Some(call);
-                    }
+                if let Some(call) = call
+                    && g.n.send(me, V, call.clone(), 0).success
+                {
+                    claims[i] = Some(call);
                 }
             }
             // Its move: a proof at the first unit where the revealed layer is not the
@@ -681,9 +705,8 @@ fn play(worker: Worker, parties: [Challenger; 2]) -> u8 {
             for d in ds {
                 if d.status == DISPUTE_OPEN && d.turn == TURN_WORKER {
                     let l = d.layer as usize;
-                    let _ = g
-                        .n
-                        .send(WORKER, V, Game::reveal(task, d.layer, &posted[l]), 0);
+                    let _ =
+                        g.n.send(WORKER, V, Game::reveal(task, d.layer, &posted[l]), 0);
                 }
             }
         }
@@ -698,9 +721,8 @@ fn play(worker: Worker, parties: [Challenger; 2]) -> u8 {
                 let _ = g.n.send(OWNER, V, call.abi_encode(), 0);
             }
         }
-        let _ = g
-            .n
-            .send(OWNER, V, X::finalizeCall { taskId: task }.abi_encode(), 0);
+        let _ =
+            g.n.send(OWNER, V, X::finalizeCall { taskId: task }.abi_encode(), 0);
         g.advance(1);
     }
     let status = g.task(task).status;
@@ -723,11 +745,18 @@ fn play(worker: Worker, parties: [Challenger; 2]) -> u8 {
     // An honest challenger never loses its deposit.
     for i in 0..2 {
         if parties[i] == Challenger::Honest {
-            assert_eq!(g.deposit(who[i]), deposits0[i], "{label}: honest challenger lost");
+            assert_eq!(
+                g.deposit(who[i]),
+                deposits0[i],
+                "{label}: honest challenger lost"
+            );
         }
         // A challenge against an honest worker always loses its bond.
         if worker == Worker::Honest && claims[i].is_some() {
-            assert!(g.deposit(who[i]) < deposits0[i], "{label}: a false challenge won");
+            assert!(
+                g.deposit(who[i]) < deposits0[i],
+                "{label}: a false challenge won"
+            );
         }
     }
     g.conserved();

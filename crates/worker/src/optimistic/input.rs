@@ -58,7 +58,10 @@ pub async fn seal_input(
         .await
         .context("store the sealed input")?;
     store
-        .put_bytes(&keys_name(&summary.root), serde_json::to_vec(&sealed)?.into())
+        .put_bytes(
+            &keys_name(&summary.root),
+            serde_json::to_vec(&sealed)?.into(),
+        )
         .await
         .context("store the input's sealed keys")?;
     Ok(B256::from(*summary.root.as_bytes()))
@@ -143,7 +146,10 @@ mod tests {
         .await
         .expect("seal");
         for (who, key) in [(who_a, &a.0), (who_b, &b.0)] {
-            assert_eq!(open_input(&store, root, who, key).await.expect("open"), input);
+            assert_eq!(
+                open_input(&store, root, who, key).await.expect("open"),
+                input
+            );
         }
         // Not sealed to c; b's sealed key does not open with c's secret; nothing under
         // another root.

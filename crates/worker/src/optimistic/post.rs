@@ -173,7 +173,13 @@ impl Poster {
 
     /// One pass over the posted results: reveal what disputes await, forget what is settled.
     pub async fn defend_once(&self) -> Result<()> {
-        let tasks: Vec<U256> = self.posted.lock().expect("posted").keys().copied().collect();
+        let tasks: Vec<U256> = self
+            .posted
+            .lock()
+            .expect("posted")
+            .keys()
+            .copied()
+            .collect();
         for id in tasks {
             let task = self
                 .client
@@ -219,8 +225,12 @@ impl Poster {
                     )
                     .await
                 {
-                    Ok(r) => info!(task = %id, layer, gas = r.gas_used, "revealed a disputed layer"),
-                    Err(e) => warn!(task = %id, layer, error = %format!("{e:#}"), "cannot reveal a disputed layer"),
+                    Ok(r) => {
+                        info!(task = %id, layer, gas = r.gas_used, "revealed a disputed layer")
+                    }
+                    Err(e) => {
+                        warn!(task = %id, layer, error = %format!("{e:#}"), "cannot reveal a disputed layer")
+                    }
                 }
             }
         }

@@ -126,7 +126,14 @@ impl Watcher {
             .map(|m| {
                 let tree = WeightTree::new(&m);
                 let widths = trace::widths(&m);
-                (B256::from(m.hash()), Held { model: m, tree, widths })
+                (
+                    B256::from(m.hash()),
+                    Held {
+                        model: m,
+                        tree,
+                        widths,
+                    },
+                )
             })
             .collect();
         Ok(Self {
@@ -386,12 +393,7 @@ fn one_step_evidence(
             .unit_leaf(layer as u32, unit)
             .into(),
         index: U256::from(index),
-        path: held
-            .tree
-            .open(index)
-            .into_iter()
-            .map(B256::from)
-            .collect(),
+        path: held.tree.open(index).into_iter().map(B256::from).collect(),
     }
     .abi_encode()
     .into()

@@ -51,8 +51,13 @@ pub fn features_to_milli(features: &[f64]) -> Result<Vec<i32>, String> {
 /// What a call's proof needs, checked before anything is charged: its int8 input, and the
 /// salt of a ZK commitment.
 enum ProofAsk {
-    Zk { input: Vec<i8>, salt: lazai_zkml::Fr },
-    Optimistic { input: Vec<i8> },
+    Zk {
+        input: Vec<i8>,
+        salt: lazai_zkml::Fr,
+    },
+    Optimistic {
+        input: Vec<i8>,
+    },
 }
 
 /// The task a call's proof opened.

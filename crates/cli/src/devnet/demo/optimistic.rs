@@ -72,7 +72,8 @@ pub(super) async fn start(
         )
         .await?;
     let erin = signing(rpc, CHALLENGER)?;
-    let watcher = Watcher::start(erin, &account(CHALLENGER), idao, vec![model.clone()], blobs).await?;
+    let watcher =
+        Watcher::start(erin, &account(CHALLENGER), idao, vec![model.clone()], blobs).await?;
     let (stop, rx) = tokio::sync::oneshot::channel();
     let task = tokio::spawn(watcher.run(Duration::from_millis(100), async {
         let _ = rx.await;
@@ -90,12 +91,17 @@ impl Challenger {
 async fn wait_status(c: &Client, task: U256, timeout: Duration) -> Result<u8> {
     let deadline = Instant::now() + timeout;
     loop {
-        let t = c.call(VERIFIER_ADDRESS, X::getTaskCall { taskId: task }).await?;
+        let t = c
+            .call(VERIFIER_ADDRESS, X::getTaskCall { taskId: task })
+            .await?;
         if t.status == TASK_VERIFIED || t.status == TASK_FRAUD {
             return Ok(t.status);
         }
         if Instant::now() > deadline {
-            bail!("optimistic task {task} is still open after {} s", timeout.as_secs());
+            bail!(
+                "optimistic task {task} is still open after {} s",
+                timeout.as_secs()
+            );
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -103,13 +109,19 @@ async fn wait_status(c: &Client, task: U256, timeout: Duration) -> Result<u8> {
 
 /// Sends `finalize` for `task` once its window has passed (anyone may).
 async fn finalize_after_window(c: &Client, task: U256) -> Result<()> {
-    let o = c.call(VERIFIER_ADDRESS, X::getOptimisticCall { taskId: task }).await?;
+    let o = c
+        .call(VERIFIER_ADDRESS, X::getOptimisticCall { taskId: task })
+        .await?;
     let ends = o.postedAt.saturating_add(o.window);
     while c.provider().get_block_number().await? <= ends {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    c.send(VERIFIER_ADDRESS, X::finalizeCall { taskId: task }, U256::ZERO)
-        .await?;
+    c.send(
+        VERIFIER_ADDRESS,
+        X::finalizeCall { taskId: task },
+        U256::ZERO,
+    )
+    .await?;
     Ok(())
 }
 
@@ -145,7 +157,9 @@ pub(super) async fn catch_a_lie(
 
     // The same worker lies: one unit of the hidden layer off by one, the logits computed
     // from it.
-    let q: Vec<i8> = (0..model.inputs as i8).map(|i| i.wrapping_mul(13) % 100).collect();
+    let q: Vec<i8> = (0..model.inputs as i8)
+        .map(|i| i.wrapping_mul(13) % 100)
+        .collect();
     let mut a: Vec<i64> = q.iter().map(|&v| i64::from(v)).collect();
     let mut lie = Vec::new();
     let n = model.layers.len();

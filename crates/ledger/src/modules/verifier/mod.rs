@@ -441,9 +441,7 @@ impl Module for Verifier {
             Calls::submitZKProof(c) => Self::submit_zk(call, c),
             Calls::submitFraudProof(c) => optimistic::fraud_proof(call, c),
             Calls::setOptimisticParams(c) => optimistic::set_params(call, c),
-            Calls::optimisticParams(c) => {
-                Ok(optimistic::params(call, c.idaoId)?.abi_encode())
-            }
+            Calls::optimisticParams(c) => Ok(optimistic::params(call, c.idaoId)?.abi_encode()),
             Calls::setModelWeights(c) => optimistic::set_weights(call, c),
             Calls::modelWeights(c) => optimistic::model_weights(call, c.modelId),
             Calls::registerChallenger(c) => optimistic::register_challenger(call, c),

@@ -82,14 +82,19 @@ fn dispute_at_slot(task: U256, i: u32) -> Vec<u8> {
     slot(b"disp-at/", &[&task.to_be_bytes::<32>(), &i.to_be_bytes()])
 }
 fn revealed_slot(task: U256, layer: u32) -> Vec<u8> {
-    slot(b"revealed/", &[&task.to_be_bytes::<32>(), &layer.to_be_bytes()])
+    slot(
+        b"revealed/",
+        &[&task.to_be_bytes::<32>(), &layer.to_be_bytes()],
+    )
 }
 fn queue_slot(worker: Address, what: &[u8]) -> Vec<u8> {
     slot(b"wq/", &[worker.as_slice(), what])
 }
 
 fn hash_gas(bytes: usize) -> u64 {
-    (bytes as u64).div_ceil(32).saturating_mul(HASH_GAS_PER_WORD)
+    (bytes as u64)
+        .div_ceil(32)
+        .saturating_mul(HASH_GAS_PER_WORD)
 }
 
 /// The gas a one-step proof of a unit with `inputs` inputs and a `levels`-deep opening costs
@@ -145,11 +150,7 @@ fn load_dispute(call: &mut Call<'_>, task: U256, who: Address) -> Result<X::Disp
         })
 }
 
-fn open_dispute(
-    call: &mut Call<'_>,
-    task: U256,
-    who: Address,
-) -> Result<X::Dispute, ModuleError> {
+fn open_dispute(call: &mut Call<'_>, task: U256, who: Address) -> Result<X::Dispute, ModuleError> {
     let d = load_dispute(call, task, who)?;
     if d.status != DISPUTE_OPEN {
         return Err(revert_with(X::DisputeClosed {
@@ -648,7 +649,11 @@ pub(super) fn challenge(call: &mut Call<'_>, c: X::challengeCall) -> Result<Vec<
     let dispute = X::Dispute {
         challenger: who,
         layer,
-        turn: if revealed { TURN_CHALLENGER } else { TURN_WORKER },
+        turn: if revealed {
+            TURN_CHALLENGER
+        } else {
+            TURN_WORKER
+        },
         status: DISPUTE_OPEN,
         moves: 1,
         lastMoveAt: call.block.height,
@@ -786,7 +791,12 @@ pub(super) fn fraud_proof(
     let revealed = trace::decode_values(&proof.revealed)
         .filter(|v| v.len() == outputs)
         .filter(|v| B256::from(trace::activations_hash(d.layer, v)) == o.layerHashes[l])
-        .ok_or_else(|| revert_with(X::RevealMismatch { taskId: id, layer: d.layer }))?;
+        .ok_or_else(|| {
+            revert_with(X::RevealMismatch {
+                taskId: id,
+                layer: d.layer,
+            })
+        })?;
     let previous = trace::decode_values(&proof.previous)
         .ok_or_else(|| invalid("previous values: a multiple of 8 bytes".into()))?;
     let unit = proof.unit as usize;
