@@ -172,16 +172,17 @@ fn lazai_challenger_catches_a_wrong_result_and_leaves_a_right_one_alone() {
             {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
-            owner
-                .send(
-                    VERIFIER_ADDRESS,
-                    X::finalizeCall {
-                        taskId: honest.task_id,
-                    },
-                    U256::ZERO,
-                )
-                .await
-                .expect("finalize");
+            let fin = lazai_cmd(&[
+                "task",
+                "finalize",
+                &honest.task_id.to_string(),
+                "--rpc",
+                &rpc,
+            ])
+            .env("LAZAI_PRIVATE_KEY", &owner_key)
+            .status()
+            .expect("task finalize");
+            assert!(fin.success());
             wait_status(&reader, honest.task_id, TASK_VERIFIED, TIMEOUT).await;
             let disputes = reader
                 .call(
