@@ -121,7 +121,8 @@ sol! {
         function setOptimisticParams(uint256 idaoId, OptimisticParams calldata params) external;
         function optimisticParams(uint256 idaoId) external view returns (OptimisticParams memory);
         /// Commits a model to its weights root and widths for optimistic results: its
-        /// worker or its iDAO's owner only.
+        /// worker once, or its iDAO's owner (who alone replaces a commitment). Each result
+        /// keeps the commitment current when it was posted.
         function setModelWeights(uint256 modelId, bytes32 root, uint32[] calldata widths) external;
         function modelWeights(uint256 modelId) external view returns (ModelWeights memory);
         /// Registers (or tops up) the caller as a challenger of an iDAO with its X25519 key;

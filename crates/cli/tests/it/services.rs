@@ -1233,6 +1233,32 @@ fn a_call_proved_in_zk_is_verified_on_chain() {
                 }
                 other => panic!("expected a refusal, got {other:?}"),
             }
+            // Nor optimistic results; an unknown proof kind names both; nothing is charged.
+            match served
+                .call_optimistic(&dave_key, U256::from(2), token, &features)
+                .await
+            {
+                Err(lazai_worker::serve::PredictError::Refused { status, body }) => {
+                    assert_eq!(status.as_u16(), 400);
+                    assert!(body.contains("optimistic_unavailable"), "{body}");
+                }
+                other => panic!("expected a refusal, got {other:?}"),
+            }
+            match served
+                .call_signed_body(
+                    &dave_key,
+                    U256::from(3),
+                    token,
+                    serde_json::json!({"features": features, "proof": "fraud"}),
+                )
+                .await
+            {
+                Err(lazai_worker::serve::PredictError::Refused { status, body }) => {
+                    assert_eq!(status.as_u16(), 400);
+                    assert!(body.contains("\"optimistic\""), "{body}");
+                }
+                other => panic!("expected a refusal, got {other:?}"),
+            }
             plain.stop().await;
         },
     );

@@ -859,3 +859,48 @@ proptest! {
         g.conserved();
     }
 }
+
+#[test]
+fn a_model_commitment_is_its_controllers_and_the_worker_commits_once() {
+    let mut g = Game::new();
+    let set = |root: B256, widths: Vec<u32>| {
+        X::setModelWeightsCall {
+            modelId: g.model_id,
+            root,
+            widths,
+        }
+        .abi_encode()
+    };
+    let root = B256::from(g.tree.root());
+    let widths = g.widths.clone();
+    // Game::new committed it as the worker: the worker cannot swap it, a stranger cannot
+    // touch it, the iDAO's owner can replace it.
+    let r = g.n.send(WORKER, V, set(B256::repeat_byte(1), widths.clone()), 0);
+    let e = <X::InvalidWeights as SolError>::abi_decode(&r.output).expect("InvalidWeights");
+    assert!(e.reason.contains("only the iDAO's owner"), "{}", e.reason);
+    expect(
+        &g.n.send(CH1, V, set(root, widths.clone()), 0),
+        X::NotModelController {
+            modelId: g.model_id,
+            caller: g.n.addr(CH1),
+        },
+    );
+    for bad in [
+        set(B256::ZERO, widths.clone()),
+        set(root, vec![6]),
+        set(root, vec![6, 0, 3]),
+        set(root, vec![6, MAX_OPTIMISTIC_WIDTH + 1, 3]),
+        set(root, vec![1; MAX_OPTIMISTIC_LAYERS + 2]),
+    ] {
+        let r = g.n.send(OWNER, V, bad, 0);
+        assert!(<X::InvalidWeights as SolError>::abi_decode(&r.output).is_ok());
+    }
+    // A result keeps the commitment current when it was posted.
+    let x = q(&g.model, 4);
+    let task = g.post(&x, &outputs(&g.model, &x, None));
+    g.n.ok(OWNER, V, set(B256::repeat_byte(2), widths.clone()), 0);
+    let o = g.n.view(V, X::getOptimisticCall { taskId: task });
+    assert_eq!(o.weightsRoot, root);
+    let w = g.n.view(V, X::modelWeightsCall { modelId: g.model_id });
+    assert_eq!((w.root, w.setBy), (B256::repeat_byte(2), g.n.addr(OWNER)));
+}

@@ -79,6 +79,10 @@ impl Poster {
             .call(VERIFIER_ADDRESS, X::modelWeightsCall { modelId: record.id })
             .await
             .ok();
+        if let Some(w) = current.as_ref().filter(|w| (w.root, &w.widths) != (root, &widths)) {
+            warn!(model = %record.id, committed = %w.root, file = %root, set_by = %w.setBy,
+                "the chain commits this model to another weights root than its file's");
+        }
         if current.as_ref().map(|w| (w.root, &w.widths)) != Some((root, &widths)) {
             client
                 .send(
@@ -91,7 +95,9 @@ impl Poster {
                     U256::ZERO,
                 )
                 .await
-                .context("commit the model's weights root")?;
+                .context(
+                    "commit the model's weights root (a worker commits once; only the iDAO's owner replaces a commitment)",
+                )?;
             info!(model = %record.id, %root, "committed the model's weights for optimistic results");
         }
         let poster = Arc::new(Self {

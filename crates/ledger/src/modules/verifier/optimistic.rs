@@ -265,6 +265,16 @@ pub(super) fn set_weights(
         }));
     }
     let bad = |reason: String| Err(revert_with(X::InvalidWeights { reason }));
+    // The worker commits once; only the iDAO's owner replaces a commitment (to correct one a
+    // challenger found not to be the model file's), so a worker cannot swap roots between
+    // its results.
+    if call.caller != owner
+        && call
+            .load_abi::<X::ModelWeights>(&weights_slot(c.modelId))?
+            .is_some()
+    {
+        return bad("already committed: only the iDAO's owner replaces it".into());
+    }
     if c.root.is_zero() {
         return bad("the root is zero".into());
     }
