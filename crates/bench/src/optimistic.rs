@@ -146,6 +146,7 @@ async fn game(
     }));
     let poster = Poster::start(
         worker.client().clone(),
+        &worker.config().signer,
         &model,
         &record,
         &OptimisticServe {

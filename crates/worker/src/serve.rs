@@ -239,7 +239,14 @@ pub async fn start(
     };
     let optimistic = match &cfg.optimistic {
         Some(o) => Some(
-            crate::optimistic::Poster::start(worker.client().clone(), &model, &record, o).await?,
+            crate::optimistic::Poster::start(
+                worker.client().clone(),
+                &worker.cfg.signer,
+                &model,
+                &record,
+                o,
+            )
+            .await?,
         ),
         None => None,
     };

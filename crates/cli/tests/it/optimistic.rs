@@ -145,6 +145,7 @@ fn lazai_challenger_catches_a_wrong_result_and_leaves_a_right_one_alone() {
             let dave = account(DAVE).address();
             let poster = Poster::start(
                 worker.client().clone(),
+                &account(6),
                 &model,
                 &record,
                 &OptimisticServe {
@@ -278,4 +279,163 @@ fn lazai_challenger_catches_a_wrong_result_and_leaves_a_right_one_alone() {
             assert_eq!(stats["lost"], 0);
         },
     );
+}
+
+/// A worker stopped after posting and started again mid-dispute still defends its result: the
+/// input was sealed to it too, so it recomputes its layers and reveals the disputed one; the
+/// false challenge loses its bond, and the result becomes final.
+#[test]
+fn a_restarted_worker_defends_the_results_it_posted_before() {
+    with_chain(
+        |_| {},
+        |rpc, dir| async move {
+            use alloy::providers::Provider as _;
+            use lazai_abi::verifier::{DISPUTE_WORKER_WON, TURN_CHALLENGER};
+            let price = lazai(1) / U256::from(1_000);
+            let (worker, model, record) = registered_model(&rpc, &dir, 6, price, 4)
+                .await
+                .expect("registered model");
+            let owner = Client::signing(&rpc, account(OWNER), TIMEOUT).expect("owner");
+            owner
+                .send(
+                    VERIFIER_ADDRESS,
+                    X::setOptimisticParamsCall {
+                        idaoId: record.idaoId,
+                        params: X::OptimisticParams {
+                            window: 60,
+                            moveTime: 20,
+                            workerBond: lazai(1) / U256::from(10),
+                            challengerBond: lazai(1) / U256::from(20),
+                        },
+                    },
+                    U256::ZERO,
+                )
+                .await
+                .expect("terms");
+            let blobs = dir.join("blobs");
+            std::fs::create_dir_all(&blobs).expect("blobs");
+            let cfg = OptimisticServe {
+                blobs: blobs.display().to_string(),
+            };
+            let erin = Client::signing(&rpc, account(ERIN), TIMEOUT).expect("erin");
+            let erin_key = lazai_worker::optimistic::challenger_secret(&account(ERIN))
+                .expect("key")
+                .public_key()
+                .to_bytes();
+            erin.send(
+                VERIFIER_ADDRESS,
+                X::registerChallengerCall {
+                    idaoId: record.idaoId,
+                    hpkeKey: erin_key.into(),
+                },
+                lazai(1) / U256::from(20),
+            )
+            .await
+            .expect("register");
+
+            let poster = Poster::start(worker.client().clone(), &account(6), &model, &record, &cfg)
+                .await
+                .expect("poster");
+            let q: Vec<i8> = (0..model.inputs as i8).map(|i| 50 - i * 7).collect();
+            let task = poster
+                .post(&q, account(DAVE).address())
+                .await
+                .expect("post")
+                .task_id;
+            drop(poster);
+            tokio::time::sleep(Duration::from_millis(600)).await;
+
+            // Erin disputes layer 0 falsely while the worker is down.
+            let chain = erin.provider().get_chain_id().await.expect("chain id");
+            let outputs = model.layer_outputs(&q).expect("outputs");
+            let claim: Vec<_> = outputs
+                .iter()
+                .enumerate()
+                .map(|(l, o)| {
+                    let h = if l == 0 {
+                        alloy_primitives::B256::repeat_byte(0xee)
+                    } else {
+                        alloy_primitives::B256::from(lazai_model::trace::activations_hash(
+                            l as u32, o,
+                        ))
+                    };
+                    lazai_abi::claim_commitment(chain, task, erin.from(), h)
+                })
+                .collect();
+            erin.send(
+                VERIFIER_ADDRESS,
+                X::challengeCall {
+                    taskId: task,
+                    claim,
+                },
+                U256::ZERO,
+            )
+            .await
+            .expect("challenge");
+
+            // The restarted worker takes the result back and reveals.
+            let _restarted =
+                Poster::start(worker.client().clone(), &account(6), &model, &record, &cfg)
+                    .await
+                    .expect("restarted poster");
+            let dispute = || reader_call(&rpc, task, erin.from());
+            let deadline = Instant::now() + TIMEOUT;
+            let d = loop {
+                let d = dispute().await;
+                if d.turn == TURN_CHALLENGER {
+                    break d;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "the restarted worker never revealed"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            };
+            // Erin has nothing to prove; once her clock ran out anyone ends the dispute.
+            while erin.provider().get_block_number().await.expect("height")
+                <= d.lastMoveAt + d.challengerClock
+            {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            owner
+                .send(
+                    VERIFIER_ADDRESS,
+                    X::timeoutCall {
+                        taskId: task,
+                        challenger: erin.from(),
+                    },
+                    U256::ZERO,
+                )
+                .await
+                .expect("timeout");
+            assert_eq!(dispute().await.status, DISPUTE_WORKER_WON);
+            let deposit = Client::read(&rpc)
+                .expect("reader")
+                .call(
+                    VERIFIER_ADDRESS,
+                    X::getChallengerCall {
+                        idaoId: record.idaoId,
+                        account: erin.from(),
+                    },
+                )
+                .await
+                .expect("challenger")
+                .deposit;
+            assert_eq!(deposit, U256::ZERO, "the false challenge lost its bond");
+        },
+    );
+}
+
+async fn reader_call(rpc: &str, task: U256, challenger: Address) -> X::Dispute {
+    Client::read(rpc)
+        .expect("reader")
+        .call(
+            VERIFIER_ADDRESS,
+            X::getDisputeCall {
+                taskId: task,
+                challenger,
+            },
+        )
+        .await
+        .expect("dispute")
 }

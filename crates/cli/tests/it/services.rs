@@ -567,12 +567,29 @@ async fn the_demo_runs_and_its_numbers_add_up() {
     // The demo's proved call is a verified ZK task on a dev circuit; the CLI proves the same
     // model locally with the same (dev) keys, and the chain checks that proof, and refuses
     // it once a public signal is changed.
-    let out = lazai_cmd(&["task", "show", "1", "--rpc", &url, "--json"])
-        .stdout(std::process::Stdio::piped())
-        .output()
-        .expect("task show");
-    assert!(out.status.success());
-    let task: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    // Tasks: 1 the optimistic call (final, undisputed), 2 the proved call, 3 the tampered
+    // result (fraud, Erin's dispute won).
+    let show = |id: &str| {
+        let out = lazai_cmd(&["task", "show", id, "--rpc", &url, "--json"])
+            .stdout(std::process::Stdio::piped())
+            .output()
+            .expect("task show");
+        assert!(out.status.success());
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("JSON")
+    };
+    let honest = show("1");
+    assert_eq!(
+        (honest["mode"].as_str(), honest["status"].as_str()),
+        (Some("optimistic"), Some("verified"))
+    );
+    assert_eq!(
+        honest["optimistic"]["disputes"].as_array().map(Vec::len),
+        Some(0)
+    );
+    let lie = show("3");
+    assert_eq!(lie["status"], "fraud");
+    assert_eq!(lie["optimistic"]["disputes"][0]["status"], "challenger won");
+    let task = show("2");
     assert_eq!(task["mode"], "zk");
     assert_eq!(task["verified"], true);
     assert_eq!(task["circuitDev"], true);

@@ -875,7 +875,8 @@ fn a_model_commitment_is_its_controllers_and_the_worker_commits_once() {
     let widths = g.widths.clone();
     // Game::new committed it as the worker: the worker cannot swap it, a stranger cannot
     // touch it, the iDAO's owner can replace it.
-    let r = g.n.send(WORKER, V, set(B256::repeat_byte(1), widths.clone()), 0);
+    let r =
+        g.n.send(WORKER, V, set(B256::repeat_byte(1), widths.clone()), 0);
     let e = <X::InvalidWeights as SolError>::abi_decode(&r.output).expect("InvalidWeights");
     assert!(e.reason.contains("only the iDAO's owner"), "{}", e.reason);
     expect(
@@ -901,6 +902,11 @@ fn a_model_commitment_is_its_controllers_and_the_worker_commits_once() {
     g.n.ok(OWNER, V, set(B256::repeat_byte(2), widths.clone()), 0);
     let o = g.n.view(V, X::getOptimisticCall { taskId: task });
     assert_eq!(o.weightsRoot, root);
-    let w = g.n.view(V, X::modelWeightsCall { modelId: g.model_id });
+    let w = g.n.view(
+        V,
+        X::modelWeightsCall {
+            modelId: g.model_id,
+        },
+    );
     assert_eq!((w.root, w.setBy), (B256::repeat_byte(2), g.n.addr(OWNER)));
 }

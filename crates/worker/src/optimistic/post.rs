@@ -1,8 +1,12 @@
 //! The worker's side of optimistic results: post each call's result with a bond (one
 //! transaction: `postOptimisticResult`), keep its layer outputs, and reveal the disputed layer
 //! whenever a challenger disputes one — honestly: the outputs revealed are the ones computed.
+//!
+//! The input is sealed to the worker itself too, so a restarted worker still defends what it
+//! posted before: on start it finds its open results on chain, opens their inputs and
+//! recomputes their layers (keeping those whose trace is this model's on that input).
 
-use super::input::seal_input;
+use super::input::{challenger_secret, open_input, seal_input};
 use alloy_primitives::{Address, B256, U256};
 use anyhow::{Context as _, Result, anyhow};
 use lazai_abi::verifier::TURN_WORKER;
@@ -40,9 +44,14 @@ pub struct OptimisticTask {
     pub input: Vec<i8>,
 }
 
+/// How many of the newest tasks a starting worker looks through for its open results.
+pub const RECOVER_TASKS: u64 = 10_000;
+
 /// A model served with optimistic results.
 pub struct Poster {
     client: Client,
+    /// This worker's X25519 key (from its account key), to which inputs are sealed too.
+    secret: lazai_crypto::SecretKey,
     model: QuantizedMlp,
     tree: WeightTree,
     idao: U256,
@@ -54,9 +63,11 @@ pub struct Poster {
 
 impl Poster {
     /// Commits the model's weights on chain when the chain does not already hold this root
-    /// (as its worker), opens the blob store and starts answering disputes.
+    /// (as its worker), opens the blob store, takes back this worker's open results (see the
+    /// module docs) and starts answering disputes. `signer` is `client`'s key.
     pub async fn start(
         client: Client,
+        signer: &alloy_signer_local::PrivateKeySigner,
         model: &QuantizedMlp,
         record: &lazai_abi::IModelRegistry::Model,
         cfg: &OptimisticServe,
@@ -79,7 +90,10 @@ impl Poster {
             .call(VERIFIER_ADDRESS, X::modelWeightsCall { modelId: record.id })
             .await
             .ok();
-        if let Some(w) = current.as_ref().filter(|w| (w.root, &w.widths) != (root, &widths)) {
+        if let Some(w) = current
+            .as_ref()
+            .filter(|w| (w.root, &w.widths) != (root, &widths))
+        {
             warn!(model = %record.id, committed = %w.root, file = %root, set_by = %w.setBy,
                 "the chain commits this model to another weights root than its file's");
         }
@@ -102,6 +116,7 @@ impl Poster {
         }
         let poster = Arc::new(Self {
             client,
+            secret: challenger_secret(signer)?,
             model: model.clone(),
             tree,
             idao: record.idaoId,
@@ -109,8 +124,63 @@ impl Poster {
             store,
             posted: Mutex::default(),
         });
+        poster.recover().await?;
         tokio::spawn(defend(poster.clone()));
         Ok(poster)
+    }
+
+    /// Takes back this worker's open results on this model among the newest
+    /// [`RECOVER_TASKS`] tasks: their layers recomputed from their sealed inputs.
+    async fn recover(&self) -> Result<()> {
+        let me = self.client.from();
+        let count = self
+            .client
+            .call(VERIFIER_ADDRESS, X::tasksCountCall {})
+            .await?
+            .saturating_to::<u64>();
+        let mut recovered = 0;
+        for id in count.saturating_sub(RECOVER_TASKS) + 1..=count {
+            let id = U256::from(id);
+            let task = self
+                .client
+                .call(VERIFIER_ADDRESS, X::getTaskCall { taskId: id })
+                .await?;
+            if task.worker != me
+                || task.mode != lazai_abi::MODE_OPTIMISTIC
+                || task.modelId != self.model_id
+                || (task.status != lazai_abi::TASK_PENDING
+                    && task.status != lazai_abi::TASK_CHALLENGED)
+            {
+                continue;
+            }
+            let o = self
+                .client
+                .call(VERIFIER_ADDRESS, X::getOptimisticCall { taskId: id })
+                .await?;
+            let outputs = match open_input(&self.store, o.inputBlob, me, &self.secret).await {
+                Ok(q) => self.model.layer_outputs(&q).ok().filter(|outs| {
+                    Trace::from_outputs(self.tree.root(), &q, outs)
+                        .layer_hashes
+                        .iter()
+                        .map(|h| B256::from(*h))
+                        .eq(o.layerHashes.iter().copied())
+                }),
+                Err(_) => None,
+            };
+            match outputs {
+                Some(outs) => {
+                    self.posted.lock().expect("posted").insert(id, outs);
+                    recovered += 1;
+                }
+                None => {
+                    warn!(task = %id, "cannot defend an open result of this worker: its input does not open or its trace is not this model's")
+                }
+            }
+        }
+        if recovered > 0 {
+            info!(recovered, "took back open optimistic results");
+        }
+        Ok(())
     }
 
     /// Posts the model's result on `input`: the refund of a proven fraud goes to `user`.
@@ -135,7 +205,7 @@ impl Poster {
                 X::optimisticParamsCall { idaoId: self.idao },
             )
             .await?;
-        let challengers: Vec<(Address, B256)> = self
+        let mut recipients: Vec<(Address, B256)> = self
             .client
             .call(VERIFIER_ADDRESS, X::challengersCall { idaoId: self.idao })
             .await?
@@ -143,7 +213,12 @@ impl Poster {
             .filter(|c| c.deposit - c.locked >= params.challengerBond)
             .map(|c| (c.account, c.hpkeKey))
             .collect();
-        let blob = seal_input(&self.store, input, &challengers).await?;
+        let challengers = recipients.len();
+        recipients.push((
+            self.client.from(),
+            B256::from(self.secret.public_key().to_bytes()),
+        ));
+        let blob = seal_input(&self.store, input, &recipients).await?;
         let layer_hashes: Vec<B256> = t.layer_hashes.iter().map(|h| B256::from(*h)).collect();
         let receipt = self
             .client
@@ -166,7 +241,7 @@ impl Poster {
             .lock()
             .expect("posted")
             .insert(posted.taskId, outputs);
-        info!(task = %posted.taskId, gas = receipt.gas_used, challengers = challengers.len(), "optimistic result posted");
+        info!(task = %posted.taskId, gas = receipt.gas_used, challengers, "optimistic result posted");
         Ok(OptimisticTask {
             task_id: posted.taskId,
             input_hash: B256::from(t.input_hash),

@@ -172,6 +172,7 @@ pub(super) async fn catch_a_lie(
     }
     let poster = Poster::start(
         worker,
+        &account(super::cast::MODEL_WORKER),
         model,
         record,
         &OptimisticServe {
