@@ -863,9 +863,10 @@ proptest! {
 #[test]
 fn a_model_commitment_is_its_controllers_and_the_worker_commits_once() {
     let mut g = Game::new();
+    let model_id = g.model_id;
     let set = |root: B256, widths: Vec<u32>| {
         X::setModelWeightsCall {
-            modelId: g.model_id,
+            modelId: model_id,
             root,
             widths,
         }
