@@ -7,7 +7,7 @@
 
 use alloy::providers::Provider as _;
 use alloy::rpc::types::{BlockNumberOrTag, Filter};
-use alloy::sol_types::{SolEvent, SolValue};
+use alloy::sol_types::SolEvent;
 use alloy_primitives::{Address, B256, U256};
 use anyhow::{Context as _, Result, bail};
 use lazai_abi::verifier::MAX_OPTIMISTIC_WIDTH;
@@ -344,22 +344,13 @@ async fn one_step_at(
         U256::ZERO,
     )
     .await?;
-    let index = trace::unit_index(&widths, 0, 0).context("unit")?;
-    let evidence = X::OneStepProof {
-        unit: 0,
-        previous: trace::encode_values(&input).into(),
-        revealed: trace::encode_values(&lie).into(),
-        leaf: model.layers[0].unit_leaf(0, 0).into(),
-        index: U256::from(index),
-        path: tree.open(index).into_iter().map(B256::from).collect(),
-    }
-    .abi_encode();
+    let evidence = lazai_worker::optimistic::one_step_evidence(&model, &tree, 0, 0, &input, &lie);
     let r = erin
         .send(
             VERIFIER_ADDRESS,
             X::submitFraudProofCall {
                 taskId: task,
-                evidence: evidence.into(),
+                evidence,
                 challenger: erin.from(),
             },
             U256::ZERO,

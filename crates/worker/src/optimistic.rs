@@ -8,4 +8,4 @@ pub mod watch;
 
 pub use input::{challenger_secret, open_input, seal_input};
 pub use post::{OptimisticServe, OptimisticTask, Poster};
-pub use watch::{WatchStats, Watcher};
+pub use watch::{WatchStats, Watcher, one_step_evidence};

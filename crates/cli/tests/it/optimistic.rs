@@ -439,3 +439,143 @@ async fn reader_call(rpc: &str, task: U256, challenger: Address) -> X::Dispute {
         .await
         .expect("dispute")
 }
+
+/// A challenger restarted mid-dispute finds its dispute on chain and plays it to the end.
+#[test]
+fn a_restarted_challenger_plays_its_dispute_on() {
+    with_chain(
+        |_| {},
+        |rpc, dir| async move {
+            use alloy_primitives::B256;
+            use lazai_model::trace::{self, WeightTree};
+            use lazai_worker::optimistic::{Watcher, challenger_secret, seal_input};
+            let price = lazai(1) / U256::from(1_000);
+            let (worker, model, record) = registered_model(&rpc, &dir, 6, price, 8)
+                .await
+                .expect("registered model");
+            let owner = Client::signing(&rpc, account(OWNER), TIMEOUT).expect("owner");
+            owner
+                .send(
+                    VERIFIER_ADDRESS,
+                    X::setOptimisticParamsCall {
+                        idaoId: record.idaoId,
+                        params: X::OptimisticParams {
+                            window: 60,
+                            moveTime: 60,
+                            workerBond: lazai(1) / U256::from(10),
+                            challengerBond: lazai(1) / U256::from(20),
+                        },
+                    },
+                    U256::ZERO,
+                )
+                .await
+                .expect("terms");
+            let blobs = dir.join("blobs");
+            std::fs::create_dir_all(&blobs).expect("blobs");
+            let blobs = blobs.display().to_string();
+            let w = worker.client();
+            let tree = WeightTree::new(&model);
+            w.send(
+                VERIFIER_ADDRESS,
+                X::setModelWeightsCall {
+                    modelId: record.id,
+                    root: B256::from(tree.root()),
+                    widths: trace::widths(&model),
+                },
+                U256::ZERO,
+            )
+            .await
+            .expect("weights");
+            let erin = || Client::signing(&rpc, account(ERIN), TIMEOUT).expect("erin");
+            let mut first = Watcher::start(
+                erin(),
+                &account(ERIN),
+                record.idaoId,
+                vec![model.clone()],
+                &blobs,
+            )
+            .await
+            .expect("watcher");
+
+            // The worker posts a lie by hand (no automatic defence) with the input sealed to Erin.
+            let q: Vec<i8> = (0..model.inputs as i8).map(|i| i * 11 - 60).collect();
+            let mut outputs = model.layer_outputs(&q).expect("outputs");
+            outputs[0][2] = if outputs[0][2] >= 127 {
+                126
+            } else {
+                outputs[0][2] + 1
+            };
+            let last = outputs.len() - 1;
+            outputs[last] = model.layers[last].forward(&outputs[0], false);
+            let store = lazai_blob::BlobStore::open(&blobs).expect("store");
+            let key = challenger_secret(&account(ERIN))
+                .expect("key")
+                .public_key()
+                .to_bytes();
+            let blob = seal_input(&store, &q, &[(account(ERIN).address(), B256::from(key))])
+                .await
+                .expect("seal");
+            let input: Vec<i64> = q.iter().map(|&v| i64::from(v)).collect();
+            let r = w
+                .send(
+                    VERIFIER_ADDRESS,
+                    X::postOptimisticResultCall {
+                        idaoId: record.idaoId,
+                        modelId: record.id,
+                        inputHash: B256::from(trace::activations_hash(u32::MAX, &input)),
+                        layerHashes: outputs
+                            .iter()
+                            .enumerate()
+                            .map(|(l, o)| B256::from(trace::activations_hash(l as u32, o)))
+                            .collect(),
+                        inputBlob: blob,
+                        user: Address::ZERO,
+                    },
+                    lazai(1) / U256::from(10),
+                )
+                .await
+                .expect("post");
+            let task = lazai_client::event::<X::OptimisticPosted>(&r, VERIFIER_ADDRESS)
+                .expect("posted")
+                .taskId;
+
+            // The first run challenges, then stops before the worker answers.
+            first.step().await.expect("step");
+            assert_eq!(first.stats.challenged, 1);
+            drop(first);
+            w.send(
+                VERIFIER_ADDRESS,
+                X::revealLayerCall {
+                    taskId: task,
+                    layer: 0,
+                    values: trace::encode_values(&outputs[0]).into(),
+                },
+                U256::ZERO,
+            )
+            .await
+            .expect("reveal");
+
+            // A new run resumes the dispute and proves the fraud.
+            let mut second = Watcher::start(
+                erin(),
+                &account(ERIN),
+                record.idaoId,
+                vec![model.clone()],
+                &blobs,
+            )
+            .await
+            .expect("watcher");
+            let deadline = Instant::now() + TIMEOUT;
+            while second.stats.frauds_proven == 0 {
+                second.step().await.expect("step");
+                assert!(
+                    Instant::now() < deadline,
+                    "the restarted challenger never proved"
+                );
+            }
+            assert_eq!(second.stats.challenged, 0, "it did not challenge twice");
+            let reader = Client::read(&rpc).expect("reader");
+            wait_status(&reader, task, TASK_FRAUD, TIMEOUT).await;
+        },
+    );
+}

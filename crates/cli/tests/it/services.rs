@@ -1272,7 +1272,10 @@ fn a_call_proved_in_zk_is_verified_on_chain() {
             {
                 Err(lazai_worker::serve::PredictError::Refused { status, body }) => {
                     assert_eq!(status.as_u16(), 400);
-                    assert!(body.contains("\"optimistic\""), "{body}");
+                    assert!(
+                        body.contains("bad_proof") && body.contains("optimistic"),
+                        "{body}"
+                    );
                 }
                 other => panic!("expected a refusal, got {other:?}"),
             }

@@ -246,6 +246,29 @@ impl Watcher {
             info!(task = %id, "optimistic result re-executed: correct");
             return Ok(());
         }
+        // Already disputed by this challenger (it was restarted): play on.
+        if let Ok(d) = self
+            .client
+            .call(
+                VERIFIER_ADDRESS,
+                X::getDisputeCall {
+                    taskId: id,
+                    challenger: self.me,
+                },
+            )
+            .await
+        {
+            info!(task = %id, layer = d.layer, "resuming this challenger's dispute");
+            self.disputed.insert(
+                id,
+                Disputed {
+                    input,
+                    outputs,
+                    model: hash,
+                },
+            );
+            return Ok(());
+        }
         let layer = mine
             .iter()
             .zip(&o.layerHashes)
@@ -339,7 +362,7 @@ impl Watcher {
         } else {
             &state.outputs[l - 1]
         };
-        let evidence = one_step_evidence(held, l, unit, previous, &revealed);
+        let evidence = one_step_evidence(&held.model, &held.tree, l, unit, previous, &revealed);
         let r = self
             .client
             .send(
@@ -375,25 +398,26 @@ impl Watcher {
     }
 }
 
-/// The ABI of a one-step proof of `unit` of `layer` (see `IVerifier.OneStepProof`).
-fn one_step_evidence(
-    held: &Held,
+/// The ABI of a one-step proof (`IVerifier.OneStepProof`) of `unit` of `layer` of `model`
+/// (whose tree is `tree`): the unit's leaf opened, the layer's agreed input `previous` and the
+/// worker's `revealed` output of the layer.
+pub fn one_step_evidence(
+    model: &QuantizedMlp,
+    tree: &WeightTree,
     layer: usize,
     unit: usize,
     previous: &[i64],
     revealed: &[i64],
 ) -> alloy_primitives::Bytes {
     use alloy::sol_types::SolValue;
-    let index = trace::unit_index(&held.widths, layer, unit).unwrap_or_default();
+    let index = trace::unit_index(&trace::widths(model), layer, unit).unwrap_or_default();
     X::OneStepProof {
         unit: unit as u32,
         previous: trace::encode_values(previous).into(),
         revealed: trace::encode_values(revealed).into(),
-        leaf: held.model.layers[layer]
-            .unit_leaf(layer as u32, unit)
-            .into(),
+        leaf: model.layers[layer].unit_leaf(layer as u32, unit).into(),
         index: U256::from(index),
-        path: held.tree.open(index).into_iter().map(B256::from).collect(),
+        path: tree.open(index).into_iter().map(B256::from).collect(),
     }
     .abi_encode()
     .into()

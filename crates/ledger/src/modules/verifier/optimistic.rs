@@ -140,6 +140,30 @@ fn load_challenger(
     call.load_abi::<X::Challenger>(&challenger_slot(idao, who))
 }
 
+/// `who`'s record as a challenger of `idao`; reverts `NotChallenger` when it is none.
+fn registered_challenger(
+    call: &mut Call<'_>,
+    idao: U256,
+    who: Address,
+) -> Result<X::Challenger, ModuleError> {
+    load_challenger(call, idao, who)?.ok_or_else(|| {
+        revert_with(X::NotChallenger {
+            idaoId: idao,
+            caller: who,
+        })
+    })
+}
+
+/// The `i`-th dispute of task `task`, with its challenger.
+fn dispute_at(
+    call: &mut Call<'_>,
+    task: U256,
+    i: u32,
+) -> Result<(Address, X::Dispute), ModuleError> {
+    let who = Address::from_slice(&call.load(&dispute_at_slot(task, i))?);
+    Ok((who, load_dispute(call, task, who)?))
+}
+
 fn load_dispute(call: &mut Call<'_>, task: U256, who: Address) -> Result<X::Dispute, ModuleError> {
     call.load_abi::<X::Dispute>(&dispute_slot(task, who))?
         .ok_or_else(|| {
@@ -371,12 +395,7 @@ pub(super) fn withdraw_challenger(
     c: X::withdrawChallengerCall,
 ) -> Result<Vec<u8>, ModuleError> {
     let who = call.caller;
-    let mut record = load_challenger(call, c.idaoId, who)?.ok_or_else(|| {
-        revert_with(X::NotChallenger {
-            idaoId: c.idaoId,
-            caller: who,
-        })
-    })?;
+    let mut record = registered_challenger(call, c.idaoId, who)?;
     let free = record.deposit - record.locked;
     if c.amount > free {
         return Err(revert_with(X::DepositTooLow {
@@ -412,12 +431,7 @@ pub(super) fn get_challenger(
     idao: U256,
     who: Address,
 ) -> Result<Vec<u8>, ModuleError> {
-    let r = load_challenger(call, idao, who)?.ok_or_else(|| {
-        revert_with(X::NotChallenger {
-            idaoId: idao,
-            caller: who,
-        })
-    })?;
+    let r = registered_challenger(call, idao, who)?;
     Ok(r.abi_encode())
 }
 
@@ -615,12 +629,7 @@ pub(super) fn challenge(call: &mut Call<'_>, c: X::challengeCall) -> Result<Vec<
         }));
     }
     let who = call.caller;
-    let mut me = load_challenger(call, task.idaoId, who)?.ok_or_else(|| {
-        revert_with(X::NotChallenger {
-            idaoId: task.idaoId,
-            caller: who,
-        })
-    })?;
+    let mut me = registered_challenger(call, task.idaoId, who)?;
     if call
         .load_abi::<X::Dispute>(&dispute_slot(id, who))?
         .is_some()
@@ -737,8 +746,7 @@ pub(super) fn reveal(call: &mut Call<'_>, c: X::revealLayerCall) -> Result<Vec<u
     }
     let (mut answered, mut expired) = (0, None);
     for i in 0..o.disputes {
-        let who = Address::from_slice(&call.load(&dispute_at_slot(id, i))?);
-        let mut d = load_dispute(call, id, who)?;
+        let (who, mut d) = dispute_at(call, id, i)?;
         if d.status != DISPUTE_OPEN || d.layer != c.layer || d.turn != TURN_WORKER {
             continue;
         }
@@ -909,8 +917,7 @@ fn slash_worker(
         status: DISPUTE_CHALLENGER_WON,
     })?;
     for i in 0..o.disputes {
-        let who = Address::from_slice(&call.load(&dispute_at_slot(id, i))?);
-        let mut other = load_dispute(call, id, who)?;
+        let (who, mut other) = dispute_at(call, id, i)?;
         if other.status != DISPUTE_OPEN {
             continue;
         }
@@ -999,8 +1006,7 @@ pub(super) fn disputes(call: &mut Call<'_>, id: U256) -> Result<Vec<u8>, ModuleE
     let o = load_optimistic(call, id)?;
     let mut out = Vec::with_capacity(o.disputes as usize);
     for i in 0..o.disputes {
-        let who = Address::from_slice(&call.load(&dispute_at_slot(id, i))?);
-        out.push(load_dispute(call, id, who)?);
+        out.push(dispute_at(call, id, i)?.1);
     }
     Ok(out.abi_encode())
 }
