@@ -161,14 +161,20 @@ fn a_tee_result_signed_by_a_worker_attested_now_verifies_its_task() {
             status: TASK_VERIFIED,
         },
     );
-    // Fraud proofs arrive with the optimistic mode.
+    // Fraud proofs are for optimistic tasks only.
     let fraud = X::submitFraudProofCall {
         taskId: task,
         evidence: Bytes::new(),
         challenger: n.addr(ALICE),
     };
     let r = n.send(ALICE, V, fraud.abi_encode(), 0);
-    expect(&r, X::NotSupported {});
+    expect(
+        &r,
+        X::WrongMode {
+            taskId: task,
+            mode: MODE_TEE,
+        },
+    );
     assert_eq!(n.view(V, X::tasksCountCall {}), U256::from(1));
 }
 
