@@ -20,9 +20,7 @@ use lazai_abi::{
 };
 use lazai_cli::devnet::demo::registered_model;
 use lazai_client::{Client, event};
-use lazai_consensus::runtime::{Runner as _, tokio as cw_tokio};
-use lazai_node::{NodeSettings, dev_account, devnet_genesis, start_devnet};
-use lazai_types::{DEVNET_CHAIN_ID, lazai};
+use lazai_node::dev_account;
 use lazai_worker::ServeConfig;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -180,119 +178,102 @@ pub fn run(args: InferenceArgs) -> Result<()> {
     if args.batch == 0 || args.batch > 100_000 {
         bail!("--batch must be between 1 and 100000");
     }
-    let dir = tempfile::Builder::new()
-        .prefix("lazai-bench-inference-")
-        .tempdir()?;
-    let accounts: Vec<_> = (0..10)
-        .map(|i| account(i).map(|a| a.address()))
-        .collect::<Result<_>>()?;
-    let settings = NodeSettings::new(
-        devnet_genesis(
-            DEVNET_CHAIN_ID,
-            1,
-            &accounts,
-            lazai(1_000_000),
-            1_000_000_000,
-        ),
-        dir.path().join("chain"),
-        "127.0.0.1:0".parse()?,
+    crate::devnet::with_devnet(
+        "inference",
+        10,
         Duration::from_millis(100),
-    );
-    let p2p = lazai_cli::devnet::cluster::free_port_run(1)?;
-    let keys = vec![lazai_consensus::devnet_key(0)];
-    let root = dir.path().to_path_buf();
-    cw_tokio::Runner::new(settings.runtime()).start(|context| async move {
-        let devnet = start_devnet(context, settings, keys, p2p).await?;
-        let rpc = format!("http://{}", devnet.rpc_addr());
-        let (worker, model, record) = registered_model(&rpc, &root, 6, U256::from(1), 1).await?;
-        let node = worker.address();
-        let buyer = Client::signing(&rpc, account(3)?, TIMEOUT)?;
-        let calls = MAX_CALLS_PER_AGENT * args.clients as u64;
-        let r = buyer
-            .send(
-                MODEL_REGISTRY_ADDRESS,
-                M::buyUsageCall {
-                    modelId: record.id,
-                    calls: U256::from(calls),
-                    expireAt: 0,
+        move |rpc, root| async move {
+            let (worker, model, record) =
+                registered_model(&rpc, &root, 6, U256::from(1), 1).await?;
+            let node = worker.address();
+            let buyer = Client::signing(&rpc, account(3)?, TIMEOUT)?;
+            let calls = MAX_CALLS_PER_AGENT * args.clients as u64;
+            let r = buyer
+                .send(
+                    MODEL_REGISTRY_ADDRESS,
+                    M::buyUsageCall {
+                        modelId: record.id,
+                        calls: U256::from(calls),
+                        expireAt: 0,
+                    },
+                    U256::from(calls),
+                )
+                .await?;
+            let token = event::<M::UsageBought>(&r, MODEL_REGISTRY_ADDRESS)?.tokenId;
+            let per_agent = (40_000 * args.seconds).min(MAX_CALLS_PER_AGENT);
+            println!(
+                "signing {} request headers per client for {} clients…",
+                per_agent, args.clients
+            );
+            let agents =
+                signed_agents(&buyer, record.classId, node, per_agent, args.clients).await?;
+
+            // Unmetered first (its own worker key: one signer per process).
+            let (plain_worker, plain_model, plain_record) =
+                registered_model(&rpc, &root, 5, U256::from(1), 2).await?;
+            let plain = lazai_worker::serve::start(
+                plain_worker,
+                plain_model,
+                plain_record,
+                ServeConfig {
+                    listen: "127.0.0.1:0".parse()?,
+                    metering: false,
+                    ..ServeConfig::default()
                 },
-                U256::from(calls),
             )
             .await?;
-        let token = event::<M::UsageBought>(&r, MODEL_REGISTRY_ADDRESS)?.tokenId;
-        let per_agent = (40_000 * args.seconds).min(MAX_CALLS_PER_AGENT);
-        println!(
-            "signing {} request headers per client for {} clients…",
-            per_agent, args.clients
-        );
-        let agents = signed_agents(&buyer, record.classId, node, per_agent, args.clients).await?;
+            let url = format!("http://{}/v1/predict", plain.addr);
+            let n = load(&url, &agents, token, false, args.seconds).await?;
+            plain.stop().await;
+            let plain_rate = n as f64 / args.seconds as f64;
 
-        // Unmetered first (its own worker key: one signer per process).
-        let (plain_worker, plain_model, plain_record) =
-            registered_model(&rpc, &root, 5, U256::from(1), 2).await?;
-        let plain = lazai_worker::serve::start(
-            plain_worker,
-            plain_model,
-            plain_record,
-            ServeConfig {
-                listen: "127.0.0.1:0".parse()?,
-                metering: false,
-                ..ServeConfig::default()
-            },
-        )
-        .await?;
-        let url = format!("http://{}/v1/predict", plain.addr);
-        let n = load(&url, &agents, token, false, args.seconds).await?;
-        plain.stop().await;
-        let plain_rate = n as f64 / args.seconds as f64;
+            let metered = lazai_worker::serve::start(
+                worker,
+                model,
+                record,
+                ServeConfig {
+                    listen: "127.0.0.1:0".parse()?,
+                    batch_calls: args.batch,
+                    batch_interval: Duration::from_secs(1),
+                    ..ServeConfig::default()
+                },
+            )
+            .await?;
+            let url = format!("http://{}/v1/predict", metered.addr);
+            let started = Instant::now();
+            let m = load(&url, &agents, token, true, args.seconds).await?;
+            let metered_rate = m as f64 / started.elapsed().as_secs_f64();
+            let stats = metered.stop().await;
+            if stats.calls_recorded != m {
+                bail!(
+                    "{} calls answered but {} recorded on chain",
+                    m,
+                    stats.calls_recorded
+                );
+            }
 
-        let metered = lazai_worker::serve::start(
-            worker,
-            model,
-            record,
-            ServeConfig {
-                listen: "127.0.0.1:0".parse()?,
-                batch_calls: args.batch,
-                batch_interval: Duration::from_secs(1),
-                ..ServeConfig::default()
-            },
-        )
-        .await?;
-        let url = format!("http://{}/v1/predict", metered.addr);
-        let started = Instant::now();
-        let m = load(&url, &agents, token, true, args.seconds).await?;
-        let metered_rate = m as f64 / started.elapsed().as_secs_f64();
-        let stats = metered.stop().await;
-        if stats.calls_recorded != m {
-            bail!(
-                "{} calls answered but {} recorded on chain",
-                m,
-                stats.calls_recorded
+            // One call recorded per transaction, for comparison.
+            let single = single_call_gas(&rpc, &root).await?;
+
+            println!();
+            println!(
+                "inference through the worker, {} clients, {} s each:",
+                args.clients, args.seconds
             );
-        }
-
-        // One call recorded per transaction, for comparison.
-        let single = single_call_gas(&rpc, &root).await?;
-
-        println!();
-        println!(
-            "inference through the worker, {} clients, {} s each:",
-            args.clients, args.seconds
-        );
-        println!("  metering off: {plain_rate:>10.0} calls/s");
-        println!(
-            "  metering on:  {metered_rate:>10.0} calls/s ({:.0}% of off): signed headers checked, quota reserved, receipt signed",
-            metered_rate / plain_rate.max(1.0) * 100.0
-        );
-        println!(
-            "usage recorded on chain: {} calls in {} transactions (each sent once at least {} calls wait, or every second), {} gas in all = {} gas per call; one call per transaction: {single} gas per call",
-            stats.calls_recorded,
-            stats.batches,
-            args.batch,
-            stats.batch_gas,
-            stats.batch_gas / stats.calls_recorded.max(1)
-        );
-        Ok::<_, anyhow::Error>(())
-    })?;
-    Ok(())
+            println!("  metering off: {plain_rate:>10.0} calls/s");
+            println!(
+                "  metering on:  {metered_rate:>10.0} calls/s ({:.0}% of off): signed headers checked, quota reserved, receipt signed",
+                metered_rate / plain_rate.max(1.0) * 100.0
+            );
+            println!(
+                "usage recorded on chain: {} calls in {} transactions (each sent once at least {} calls wait, or every second), {} gas in all = {} gas per call; one call per transaction: {single} gas per call",
+                stats.calls_recorded,
+                stats.batches,
+                args.batch,
+                stats.batch_gas,
+                stats.batch_gas / stats.calls_recorded.max(1)
+            );
+            Ok(())
+        },
+    )
 }

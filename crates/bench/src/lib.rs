@@ -24,6 +24,7 @@ mod attest;
 mod catchup;
 mod dat;
 mod data;
+mod devnet;
 pub mod inference;
 mod load;
 pub mod optimistic;

@@ -14,11 +14,10 @@ use lazai_abi::verifier::MAX_OPTIMISTIC_WIDTH;
 use lazai_abi::{IVerifier as X, TASK_FRAUD, TASK_VERIFIED, VERIFIER_ADDRESS, claim_commitment};
 use lazai_cli::devnet::demo::{register_model, registered_model};
 use lazai_client::Client;
-use lazai_consensus::runtime::{Runner as _, tokio as cw_tokio};
 use lazai_model::QuantizedMlp;
 use lazai_model::trace::{self, WeightTree};
-use lazai_node::{NodeSettings, dev_account, devnet_genesis, start_devnet};
-use lazai_types::{DEVNET_CHAIN_ID, lazai};
+use lazai_node::dev_account;
+use lazai_types::lazai;
 use lazai_worker::optimistic::{OptimisticServe, Poster, Watcher};
 use std::time::{Duration, Instant};
 
@@ -177,7 +176,7 @@ async fn game(
         }
     };
     let q: Vec<i8> = (0..model.inputs)
-        .map(|i| ((i * 37) % 200) as i8 - 100)
+        .map(|i| (((i * 37) % 200) as i32 - 100) as i8)
         .collect();
     let user = account(3)?.address();
 
@@ -360,119 +359,118 @@ async fn one_step_at(
 }
 
 pub fn run(args: OptimisticArgs) -> Result<()> {
-    let dir = tempfile::Builder::new()
-        .prefix("lazai-bench-optimistic-")
-        .tempdir()?;
-    let accounts: Vec<_> = (0..13)
-        .map(|i| account(i).map(|a| a.address()))
-        .collect::<Result<_>>()?;
-    let settings = NodeSettings::new(
-        devnet_genesis(
-            DEVNET_CHAIN_ID,
-            1,
-            &accounts,
-            lazai(1_000_000),
-            1_000_000_000,
-        ),
-        dir.path().join("chain"),
-        "127.0.0.1:0".parse()?,
+    crate::devnet::with_devnet(
+        "optimistic",
+        13,
         Duration::from_millis(BLOCK_MS),
-    );
-    let p2p = lazai_cli::devnet::cluster::free_port_run(1)?;
-    let keys = vec![lazai_consensus::devnet_key(0)];
-    let root = dir.path().to_path_buf();
-    cw_tokio::Runner::new(settings.runtime()).start(|context| async move {
-        let devnet = start_devnet(context, settings, keys, p2p).await?;
-        let rpc = format!("http://{}", devnet.rpc_addr());
-        let blobs = root.join("blobs");
-        std::fs::create_dir_all(&blobs)?;
-        let blobs = blobs.display().to_string();
-        println!(
-            "optimistic results on a 1-validator devnet ({BLOCK_MS} ms blocks; window {WINDOW} blocks, {MOVE_TIME} blocks per move); the challenger polls every 20 ms"
-        );
-        let mut rows = vec![
-            game(
-                &rpc,
-                &blobs,
-                "wine (demo)",
-                registered_model(&rpc, &root, 6, U256::from(1), 1).await?,
-            )
-            .await?,
-        ];
-        if !args.quick {
-            println!("registering the dense model (4.2M parameters)…");
-            let big = trace::seeded_mlp(&[1024, 1024, 1024, 1024, 1000, 10], 9);
-            rows.push(
+        move |rpc, root| async move {
+            let blobs = root.join("blobs");
+            std::fs::create_dir_all(&blobs)?;
+            let blobs = blobs.display().to_string();
+            println!(
+                "optimistic results on a 1-validator devnet ({BLOCK_MS} ms blocks; window {WINDOW} blocks, {MOVE_TIME} blocks per move); the challenger polls every 20 ms"
+            );
+            let mut rows = vec![
                 game(
                     &rpc,
                     &blobs,
-                    "dense 1024-1024-1024-1024-1000-10",
-                    register_model(&rpc, &root, 7, U256::from(1), big).await?,
+                    "wine (demo)",
+                    registered_model(&rpc, &root, 6, U256::from(1), 1).await?,
                 )
                 .await?,
-            );
-        }
-        println!();
-        println!(
-            "{:<36} {:>9} {:>7} {:>10} {:>9} {:>10} {:>9} {:>10} {:>9} {:>6} {:>6} {:>11} {:>10}",
-            "model", "params", "layers", "weights", "post", "challenge", "reveal", "one-step", "finalize", "moves", "bound", "post→final", "post→fraud"
-        );
-        for r in &rows {
-            let bound = 2.0 * ((r.layers as f64) * (r.units as f64 / r.layers as f64)).log2() + 2.0;
+            ];
+            if !args.quick {
+                println!("registering the dense model (4.2M parameters)…");
+                let big = trace::seeded_mlp(&[1024, 1024, 1024, 1024, 1000, 10], 9);
+                rows.push(
+                    game(
+                        &rpc,
+                        &blobs,
+                        "dense 1024-1024-1024-1024-1000-10",
+                        register_model(&rpc, &root, 7, U256::from(1), big).await?,
+                    )
+                    .await?,
+                );
+            }
+            println!();
             println!(
-                "{:<36} {:>9} {:>7} {:>10} {:>9} {:>10} {:>9} {:>10} {:>9} {:>6} {:>6.0} {:>10.2}s {:>9.2}s",
-                r.name,
-                r.params,
-                r.layers,
-                r.weights_gas,
-                r.post_gas,
-                r.challenge_gas,
-                r.reveal_gas,
-                r.one_step_gas,
-                r.finalize_gas,
-                r.moves,
-                bound.floor(),
-                r.honest_final.as_secs_f64(),
-                r.caught.as_secs_f64(),
+                "{:<36} {:>9} {:>7} {:>10} {:>9} {:>10} {:>9} {:>10} {:>9} {:>6} {:>6} {:>11} {:>10}",
+                "model",
+                "params",
+                "layers",
+                "weights",
+                "post",
+                "challenge",
+                "reveal",
+                "one-step",
+                "finalize",
+                "moves",
+                "bound",
+                "post→final",
+                "post→fraud"
             );
-        }
-        println!("(gas of whole transactions; bound = 2·log2(layers·width) + 2 moves)");
-        let limit = Client::read(&rpc)?
-            .provider()
-            .get_block_by_number(BlockNumberOrTag::Latest)
-            .await?
-            .context("latest block")?
-            .header
-            .gas_limit;
-        println!();
-        println!("one-step proof by layer width (a unit with that many inputs; block gas limit {limit}):");
-        let mut widths = vec![1024u32, 2048, MAX_OPTIMISTIC_WIDTH];
-        if args.quick {
-            widths = vec![MAX_OPTIMISTIC_WIDTH];
-        }
-        let mut points = Vec::new();
-        for (i, &w) in widths.iter().enumerate() {
-            let (gas, _) = one_step_at(&rpc, &root, w, 10 + i as u32).await?;
-            println!("  {w:>5} inputs: {gas:>9} gas ({:.3}% of the block)", gas as f64 * 100.0 / limit as f64);
-            points.push((w, gas));
-        }
-        let last = *points.last().context("a width")?;
-        println!(
-            "  the chain takes layers up to {} wide (MAX_OPTIMISTIC_WIDTH): the widest costs {} gas ({:.3}% of a block)",
-            MAX_OPTIMISTIC_WIDTH,
-            last.1,
-            last.1 as f64 * 100.0 / limit as f64
-        );
-        if let [.., (w0, g0), (w1, g1)] = points[..] {
-            let per_input = (g1 as f64 - g0 as f64) / f64::from(w1 - w0);
-            let at = |budget: f64| (budget - g1 as f64) / per_input + f64::from(w1);
+            for r in &rows {
+                let bound =
+                    2.0 * ((r.layers as f64) * (r.units as f64 / r.layers as f64)).log2() + 2.0;
+                println!(
+                    "{:<36} {:>9} {:>7} {:>10} {:>9} {:>10} {:>9} {:>10} {:>9} {:>6} {:>6.0} {:>10.2}s {:>9.2}s",
+                    r.name,
+                    r.params,
+                    r.layers,
+                    r.weights_gas,
+                    r.post_gas,
+                    r.challenge_gas,
+                    r.reveal_gas,
+                    r.one_step_gas,
+                    r.finalize_gas,
+                    r.moves,
+                    bound.floor(),
+                    r.honest_final.as_secs_f64(),
+                    r.caught.as_secs_f64(),
+                );
+            }
+            println!("(gas of whole transactions; bound = 2·log2(layers·width) + 2 moves)");
+            let limit = Client::read(&rpc)?
+                .provider()
+                .get_block_by_number(BlockNumberOrTag::Latest)
+                .await?
+                .context("latest block")?
+                .header
+                .gas_limit;
+            println!();
             println!(
-                "  {per_input:.0} gas per input: 2M gas would be reached at ~{:.0} inputs, the block gas limit at ~{:.0} (extrapolated)",
-                at(2_000_000.0),
-                at(limit as f64)
+                "one-step proof by layer width (a unit with that many inputs; block gas limit {limit}):"
             );
-        }
-        Ok::<_, anyhow::Error>(())
-    })?;
-    Ok(())
+            let mut widths = vec![1024u32, 2048, MAX_OPTIMISTIC_WIDTH];
+            if args.quick {
+                widths = vec![MAX_OPTIMISTIC_WIDTH];
+            }
+            let mut points = Vec::new();
+            for (i, &w) in widths.iter().enumerate() {
+                let (gas, _) = one_step_at(&rpc, &root, w, 10 + i as u32).await?;
+                println!(
+                    "  {w:>5} inputs: {gas:>9} gas ({:.3}% of the block)",
+                    gas as f64 * 100.0 / limit as f64
+                );
+                points.push((w, gas));
+            }
+            let last = *points.last().context("a width")?;
+            println!(
+                "  the chain takes layers up to {} wide (MAX_OPTIMISTIC_WIDTH): the widest costs {} gas ({:.3}% of a block)",
+                MAX_OPTIMISTIC_WIDTH,
+                last.1,
+                last.1 as f64 * 100.0 / limit as f64
+            );
+            if let [.., (w0, g0), (w1, g1)] = points[..] {
+                let per_input = (g1 as f64 - g0 as f64) / f64::from(w1 - w0);
+                let at = |budget: f64| (budget - g1 as f64) / per_input + f64::from(w1);
+                println!(
+                    "  {per_input:.0} gas per input: 2M gas would be reached at ~{:.0} inputs, the block gas limit at ~{:.0} (extrapolated)",
+                    at(2_000_000.0),
+                    at(limit as f64)
+                );
+            }
+            Ok(())
+        },
+    )
 }

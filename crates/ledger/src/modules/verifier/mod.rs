@@ -111,6 +111,20 @@ fn now(call: &Call<'_>) -> u64 {
     call.block.timestamp_ms / 1000
 }
 
+/// Checks that the caller answers for registered model `id` — its worker or its iDAO's
+/// owner — and returns that owner.
+fn model_controller(call: &mut Call<'_>, id: U256) -> Result<Address, ModuleError> {
+    let model = registered_model(call, id)?;
+    let owner = idao_registry::idao(call, model.idaoId)?.owner;
+    if call.caller != model.worker && call.caller != owner {
+        return Err(revert_with(X::NotModelController {
+            modelId: id,
+            caller: call.caller,
+        }));
+    }
+    Ok(owner)
+}
+
 /// A pending task of `mode`.
 fn pending(call: &mut Call<'_>, id: U256, mode: u8) -> Result<X::Task, ModuleError> {
     let task = load_task(call, id)?;
@@ -322,14 +336,7 @@ impl Verifier {
         call: &mut Call<'_>,
         c: X::registerModelCircuitCall,
     ) -> Result<Vec<u8>, ModuleError> {
-        let model = registered_model(call, c.modelId)?;
-        let owner = idao_registry::idao(call, model.idaoId)?.owner;
-        if call.caller != model.worker && call.caller != owner {
-            return Err(revert_with(X::NotModelController {
-                modelId: c.modelId,
-                caller: call.caller,
-            }));
-        }
+        model_controller(call, c.modelId)?;
         let id = Self::store_circuit(
             call,
             &c.verifyingKey,

@@ -280,14 +280,7 @@ pub(super) fn set_weights(
     call: &mut Call<'_>,
     c: X::setModelWeightsCall,
 ) -> Result<Vec<u8>, ModuleError> {
-    let model = registered_model(call, c.modelId)?;
-    let owner = idao_registry::idao(call, model.idaoId)?.owner;
-    if call.caller != model.worker && call.caller != owner {
-        return Err(revert_with(X::NotModelController {
-            modelId: c.modelId,
-            caller: call.caller,
-        }));
-    }
+    let owner = super::model_controller(call, c.modelId)?;
     let bad = |reason: String| Err(revert_with(X::InvalidWeights { reason }));
     // The worker commits once; only the iDAO's owner replaces a commitment (to correct one a
     // challenger found not to be the model file's), so a worker cannot swap roots between
