@@ -55,29 +55,26 @@
 //! | `wq/` ‖ worker ‖ (`head`, `tail`, i) | the worker's results in posting order |
 
 pub mod optimistic;
+mod tasks;
 
 use super::idao::facade as idao_registry;
-use super::models::model as registered_model;
 use crate::kernel::{Call, Module, ModuleError, decode_call, revert_with, slot};
 use crate::state::State;
 use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
 use alloy_sol_types::{SolCall, SolValue};
 use lazai_abi::verifier::*;
 use lazai_abi::{VERIFIER_ADDRESS, parse_signature};
+use tasks::{TASKS_N, load_task, model_controller, now, open_task, store_task, task_slot};
 
 use IVerifier as X;
 use X::IVerifierCalls as Calls;
 
-const TASKS_N: &[u8] = b"tasks-n";
 const DEV_ZK: &[u8] = b"dev-zk";
 /// Gas for parsing and checking a verifying key, per public input (one G1 point) and fixed
 /// (four G2/G1 points with subgroup checks), on top of storage.
 pub const REGISTER_GAS_BASE: u64 = 60_000;
 pub const REGISTER_GAS_PER_INPUT: u64 = 5_000;
 
-fn task_slot(id: U256) -> Vec<u8> {
-    slot(b"task/", &[&id.to_be_bytes::<32>()])
-}
 fn circuit_slot(id: B256) -> Vec<u8> {
     slot(b"circuit/", &[id.as_slice()])
 }
@@ -97,32 +94,9 @@ pub fn enable_dev_zk(state: &mut State) {
     state.module_set(&VERIFIER_ADDRESS, DEV_ZK, Bytes::from_static(&[1]));
 }
 
-fn load_task(call: &mut Call<'_>, id: U256) -> Result<X::Task, ModuleError> {
-    call.load_abi::<X::Task>(&task_slot(id))?
-        .ok_or_else(|| revert_with(X::TaskNotFound { taskId: id }))
-}
-
 fn load_circuit(call: &mut Call<'_>, id: B256) -> Result<X::Circuit, ModuleError> {
     call.load_abi::<X::Circuit>(&circuit_slot(id))?
         .ok_or_else(|| revert_with(X::CircuitNotFound { circuitId: id }))
-}
-
-fn now(call: &Call<'_>) -> u64 {
-    call.block.timestamp_ms / 1000
-}
-
-/// Checks that the caller answers for registered model `id` — its worker or its iDAO's
-/// owner — and returns that owner.
-fn model_controller(call: &mut Call<'_>, id: U256) -> Result<Address, ModuleError> {
-    let model = registered_model(call, id)?;
-    let owner = idao_registry::idao(call, model.idaoId)?.owner;
-    if call.caller != model.worker && call.caller != owner {
-        return Err(revert_with(X::NotModelController {
-            modelId: id,
-            caller: call.caller,
-        }));
-    }
-    Ok(owner)
 }
 
 /// A pending task of `mode`.
@@ -169,7 +143,6 @@ impl Verifier {
                 worker: c.worker,
             }));
         }
-        let id = call.load_u256(TASKS_N)? + U256::from(1);
         let at = now(call);
         let task = X::Task {
             idaoId: c.idaoId,
@@ -188,17 +161,7 @@ impl Verifier {
             createdAt: at,
             updatedAt: at,
         };
-        call.store_abi(&task_slot(id), &task)?;
-        call.store_u256(TASKS_N, id)?;
-        call.emit(&X::TaskCreated {
-            taskId: id,
-            idaoId: task.idaoId,
-            worker: task.worker,
-            mode: task.mode,
-            circuitId: task.circuitId,
-            inputCommitment: task.inputCommitment,
-        })?;
-        Ok(id.abi_encode())
+        Ok(open_task(call, &task)?.abi_encode())
     }
 
     fn verified(
@@ -209,8 +172,7 @@ impl Verifier {
     ) -> Result<(), ModuleError> {
         task.resultHash = result;
         task.status = TASK_VERIFIED;
-        task.updatedAt = now(call);
-        call.store_abi(&task_slot(id), &task)?;
+        store_task(call, id, &mut task)?;
         call.emit(&X::TaskVerified {
             taskId: id,
             mode: task.mode,
