@@ -364,6 +364,30 @@ pub fn seeded_mlp(widths: &[u32], seed: u64) -> QuantizedMlp {
     }
 }
 
+/// The layers' outputs on the int8 input `q` with unit `unit` of layer `layer` off by one
+/// (down from 127, else up) and every later layer computed, correctly, from it: a wrong
+/// execution, for tests, demos and benchmarks of the fraud-proof game. Widths are not checked.
+pub fn tampered_outputs(
+    model: &QuantizedMlp,
+    q: &[i8],
+    layer: usize,
+    unit: usize,
+) -> Vec<Vec<i64>> {
+    let n = model.layers.len();
+    let mut a: Vec<i64> = q.iter().map(|&v| i64::from(v)).collect();
+    let mut out = Vec::with_capacity(n);
+    for (l, d) in model.layers.iter().enumerate() {
+        a = d.forward(&a, l + 1 < n);
+        if l == layer
+            && let Some(v) = a.get_mut(unit)
+        {
+            *v = if *v >= 127 { *v - 1 } else { *v + 1 };
+        }
+        out.push(a.clone());
+    }
+    out
+}
+
 /// What an execution commits to: the weights' root, the input's hash and every layer's.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Trace {

@@ -197,14 +197,7 @@ fn lazai_challenger_catches_a_wrong_result_and_leaves_a_right_one_alone() {
             assert!(disputes.is_empty(), "an honest result was disputed");
 
             // Tampered: one hidden unit off by one, the logits computed from it.
-            let mut outputs = model.layer_outputs(&q).expect("outputs");
-            outputs[0][1] = if outputs[0][1] >= 127 {
-                126
-            } else {
-                outputs[0][1] + 1
-            };
-            let last = outputs.len() - 1;
-            outputs[last] = model.layers[last].forward(&outputs[0], false);
+            let outputs = lazai_model::trace::tampered_outputs(&model, &q, 0, 1);
             let dave_before = balance_of(&reader, dave).await;
             let wrong = poster.post_outputs(&q, outputs, dave).await.expect("post");
             wait_status(&reader, wrong.task_id, TASK_FRAUD, TIMEOUT).await;
@@ -499,14 +492,7 @@ fn a_restarted_challenger_plays_its_dispute_on() {
 
             // The worker posts a lie by hand (no automatic defence) with the input sealed to Erin.
             let q: Vec<i8> = (0..model.inputs as i8).map(|i| i * 11 - 60).collect();
-            let mut outputs = model.layer_outputs(&q).expect("outputs");
-            outputs[0][2] = if outputs[0][2] >= 127 {
-                126
-            } else {
-                outputs[0][2] + 1
-            };
-            let last = outputs.len() - 1;
-            outputs[last] = model.layers[last].forward(&outputs[0], false);
+            let outputs = trace::tampered_outputs(&model, &q, 0, 2);
             let store = lazai_blob::BlobStore::open(&blobs).expect("store");
             let key = challenger_secret(&account(ERIN))
                 .expect("key")

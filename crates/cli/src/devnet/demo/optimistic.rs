@@ -160,16 +160,7 @@ pub(super) async fn catch_a_lie(
     let q: Vec<i8> = (0..model.inputs as i8)
         .map(|i| i.wrapping_mul(13) % 100)
         .collect();
-    let mut a: Vec<i64> = q.iter().map(|&v| i64::from(v)).collect();
-    let mut lie = Vec::new();
-    let n = model.layers.len();
-    for (l, d) in model.layers.iter().enumerate() {
-        a = d.forward(&a, l + 1 < n);
-        if l == 0 {
-            a[0] = if a[0] >= 127 { 126 } else { a[0] + 1 };
-        }
-        lie.push(a.clone());
-    }
+    let lie = lazai_model::trace::tampered_outputs(model, &q, 0, 0);
     let poster = Poster::start(
         worker,
         &account(super::cast::MODEL_WORKER),
