@@ -12,6 +12,7 @@ pub mod idao;
 pub mod models;
 pub mod registry;
 pub mod settlement;
+pub mod state;
 pub mod tee;
 pub mod verified;
 pub mod verifier;

@@ -461,8 +461,8 @@ impl Ledger {
         transactions: Vec<Arc<RecoveredTx>>,
         gas_used: u64,
     ) -> ExecutedBlock {
+        let state_root = state.commit_root();
         let changes = state.take_changes();
-        let state_root = state.root();
         let encoded: Vec<Vec<u8>> = receipts.iter().map(|r| r.consensus_encoding()).collect();
         let receipts_root = alloy_trie::root::ordered_trie_root_with_encoder(&encoded, |r, buf| {
             buf.extend_from_slice(r)

@@ -14,6 +14,7 @@ pub mod rsa_key;
 mod state;
 mod tx;
 
+pub use alloy_trie::EMPTY_ROOT_HASH as EMPTY_ROOT;
 pub use env::BlockEnv;
 pub use env::{
     EQUIVOCATION_CONFLICTING_FINALIZE, EQUIVOCATION_CONFLICTING_NOTARIZE,
@@ -23,7 +24,10 @@ pub use error::{BlockError, TxError};
 pub use exec::{CallOutcome, CallParams, ExecutedBlock, Ledger};
 pub use modules::idao::staking;
 pub use staking::{ActiveValidator, epoch_of, is_last_of_epoch, validator_set};
-pub use state::{Account, Changes, State, account_key, module_key};
+pub use state::{
+    Account, Changes, State, StateSource, TrieError, TrieUpdate, account_key, meta_key, module_key,
+    trie,
+};
 pub use tx::{RecoveredTx, decode_and_recover, decode_and_recover_many, decode_with_sender};
 
 use lazai_types::{Genesis, U256};
@@ -78,6 +82,7 @@ pub fn genesis_state(genesis: &Genesis) -> Result<State, lazai_types::GenesisErr
             })?;
         }
     }
+    state.commit_root();
     let _ = state.take_changes();
     Ok(state)
 }

@@ -1,19 +1,23 @@
-//! World state: one flat, authenticated key-value map over accounts and module storage.
+//! World state: one authenticated key-value map over accounts and module storage.
 //!
-//! Keys are 32-byte hashes (`keccak256(domain || preimage)`), so the map's order is the trie's
-//! order and the state root is an Ethereum-style Merkle-Patricia root over every entry. The map
-//! is persistent (`imbl`): cloning a state is O(1) and shares structure, which lets the node keep
-//! the post-state of every unfinalized block and lets a reverted call be discarded for free.
+//! Keys are 32-byte hashes (`keccak256(domain || preimage)`, see `lazai_abi::state`), and the
+//! state root is the root of an Ethereum Merkle-Patricia trie over every entry (`trie.rs`).
+//!
+//! A `State` is a view: a [`StateSource`] (the finalized state on disk, a past block's trie, or
+//! nothing) under an overlay of the writes made since, kept in persistent `imbl` maps so a clone
+//! is O(1) and shares structure. That lets the node keep the post-state of every unfinalized block
+//! and lets a reverted call be discarded for free. The trie is folded incrementally: only the
+//! keys written since the last root are re-hashed, along their paths.
 
-use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
+pub mod trie;
+
+use alloy_primitives::{Address, B256, Bytes, U256};
 use alloy_rlp::{Decodable, Encodable, RlpDecodable, RlpEncodable};
-use alloy_trie::{EMPTY_ROOT_HASH, HashBuilder, Nibbles};
+use alloy_trie::EMPTY_ROOT_HASH;
+pub use lazai_abi::state::{account_key, meta_key, module_key};
 use std::collections::BTreeMap;
-
-/// Domain tags that keep the key spaces of accounts, module storage and chain metadata apart.
-const DOMAIN_ACCOUNT: u8 = 0;
-const DOMAIN_MODULE: u8 = 1;
-const DOMAIN_META: u8 = 2;
+use std::sync::Arc;
+pub use trie::{TrieError, TrieUpdate};
 
 /// An Ethereum account as the ledger keeps it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, RlpEncodable, RlpDecodable)]
@@ -28,77 +32,114 @@ impl Account {
     }
 }
 
-/// The key under which an account lives.
-pub fn account_key(address: &Address) -> B256 {
-    let mut pre = [0u8; 21];
-    pre[0] = DOMAIN_ACCOUNT;
-    pre[1..].copy_from_slice(address.as_slice());
-    keccak256(pre)
+/// Where a state's unwritten entries and stored trie nodes come from.
+///
+/// A source answers for one fixed state (a snapshot): the node's finalized head, a recent block,
+/// or nothing. A source that cannot read (a failing disk) must not answer `None` as if the entry
+/// were absent; it stops the process, which is what a validator with a broken disk must do.
+pub trait StateSource: Send + Sync {
+    /// The value of an entry, `None` when absent.
+    fn entry(&self, key: &B256) -> Option<Bytes>;
+    /// A stored trie node by its hash.
+    fn node(&self, hash: &B256) -> Option<Bytes>;
 }
 
-/// The key of a module's storage slot: modules name their slots with arbitrary bytes.
-pub fn module_key(module: &Address, slot: &[u8]) -> B256 {
-    let mut pre = Vec::with_capacity(21 + slot.len());
-    pre.push(DOMAIN_MODULE);
-    pre.extend_from_slice(module.as_slice());
-    pre.extend_from_slice(slot);
-    keccak256(pre)
+/// The source of a state built from nothing (genesis, tests).
+struct NoSource;
+
+impl StateSource for NoSource {
+    fn entry(&self, _: &B256) -> Option<Bytes> {
+        None
+    }
+    fn node(&self, _: &B256) -> Option<Bytes> {
+        None
+    }
 }
 
-fn meta_key(name: &str) -> B256 {
-    let mut pre = vec![DOMAIN_META];
-    pre.extend_from_slice(name.as_bytes());
-    keccak256(pre)
+/// What a block (or genesis) wrote: its entries (`None` = deleted), the trie nodes it created and
+/// the stored nodes it retired. Nodes are sorted by hash, so two executions compare equal.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Changes {
+    pub entries: BTreeMap<B256, Option<Bytes>>,
+    pub nodes: Vec<(B256, Bytes)>,
+    pub stale: Vec<B256>,
 }
 
-/// A write set: every key a block touched and its final value (`None` = deleted).
-pub type Changes = BTreeMap<B256, Option<Bytes>>;
-
-/// The whole world state.
-#[derive(Clone, Debug, Default)]
+/// The world state as seen by one block.
+#[derive(Clone)]
 pub struct State {
-    entries: imbl::OrdMap<B256, Bytes>,
+    source: Arc<dyn StateSource>,
+    /// Entries written since `source`'s state (`None` = deleted).
+    writes: imbl::OrdMap<B256, Option<Bytes>>,
+    /// Trie nodes created since `source`'s state and still in this state's trie.
+    nodes: imbl::HashMap<B256, Bytes>,
+    /// The root over `source` and `writes`, `dirty` keys aside.
+    root: B256,
+    /// Keys written since the root was last folded.
+    dirty: imbl::OrdSet<B256>,
     /// Keys written since the last `take_changes`, so a block's write set is known exactly.
     touched: imbl::OrdSet<B256>,
+    /// Trie nodes created and retired since the last `take_changes`.
+    created: imbl::HashMap<B256, Bytes>,
+    retired: imbl::OrdSet<B256>,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        Self::at(Arc::new(NoSource), EMPTY_ROOT_HASH)
+    }
+}
+
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("State")
+            .field("root", &self.root)
+            .field("writes", &self.writes.len())
+            .field("dirty", &self.dirty.len())
+            .finish()
+    }
 }
 
 impl State {
-    /// Rebuilds a state from persisted entries.
-    pub fn from_entries(entries: impl IntoIterator<Item = (B256, Bytes)>) -> Self {
+    /// The state `source` holds, whose trie has root `root`.
+    pub fn at(source: Arc<dyn StateSource>, root: B256) -> Self {
         Self {
-            entries: entries.into_iter().filter(|(_, v)| !v.is_empty()).collect(),
+            source,
+            writes: imbl::OrdMap::new(),
+            nodes: imbl::HashMap::new(),
+            root,
+            dirty: imbl::OrdSet::new(),
             touched: imbl::OrdSet::new(),
+            created: imbl::HashMap::new(),
+            retired: imbl::OrdSet::new(),
         }
     }
 
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+    /// Builds a state from entries alone (with no source behind it).
+    pub fn from_entries(entries: impl IntoIterator<Item = (B256, Bytes)>) -> Self {
+        let mut state = Self::default();
+        for (k, v) in entries {
+            state.set(k, v);
+        }
+        state.commit_root();
+        let _ = state.take_changes();
+        state
     }
 
     /// Raw read.
-    pub fn get(&self, key: &B256) -> Option<&Bytes> {
-        self.entries.get(key)
+    pub fn get(&self, key: &B256) -> Option<Bytes> {
+        match self.writes.get(key) {
+            Some(v) => v.clone(),
+            None => self.source.entry(key),
+        }
     }
 
     /// Raw write; an empty value deletes the entry (empty values are never stored).
     pub fn set(&mut self, key: B256, value: Bytes) {
         self.touched.insert(key);
-        if value.is_empty() {
-            self.entries.remove(&key);
-        } else {
-            self.entries.insert(key, value);
-        }
-    }
-
-    /// Applies a write set.
-    pub fn apply(&mut self, changes: &Changes) {
-        for (k, v) in changes {
-            self.set(*k, v.clone().unwrap_or_default());
-        }
+        self.dirty.insert(key);
+        self.writes
+            .insert(key, if value.is_empty() { None } else { Some(value) });
     }
 
     pub fn account(&self, address: &Address) -> Account {
@@ -128,9 +169,7 @@ impl State {
 
     /// Reads a module slot; empty when unset.
     pub fn module_get(&self, module: &Address, slot: &[u8]) -> Bytes {
-        self.get(&module_key(module, slot))
-            .cloned()
-            .unwrap_or_default()
+        self.get(&module_key(module, slot)).unwrap_or_default()
     }
 
     pub fn module_set(&mut self, module: &Address, slot: &[u8], value: Bytes) {
@@ -140,7 +179,7 @@ impl State {
     /// Total base fees burned since genesis (kept in state so supply is auditable).
     pub fn burned(&self) -> U256 {
         self.get(&meta_key("burned"))
-            .map(|raw| U256::from_be_slice(raw))
+            .map(|raw| U256::from_be_slice(&raw))
             .unwrap_or_default()
     }
 
@@ -152,32 +191,108 @@ impl State {
 
     /// The authenticated commitment over every entry: a Merkle-Patricia root whose leaves are
     /// the hashed keys and the RLP-encoded values. Empty state has Ethereum's empty root.
+    ///
+    /// Costs the keys written since the last fold times the trie's depth; [`State::commit_root`]
+    /// keeps the work.
     pub fn root(&self) -> B256 {
-        if self.entries.is_empty() {
-            return EMPTY_ROOT_HASH;
+        if self.dirty.is_empty() {
+            return self.root;
         }
-        let mut hb = HashBuilder::default();
-        let mut leaf = Vec::with_capacity(64);
-        for (key, value) in self.entries.iter() {
-            leaf.clear();
-            value.as_ref().encode(&mut leaf);
-            hb.add_leaf(Nibbles::unpack(key), &leaf);
-        }
-        hb.root()
+        self.clone().commit_root()
     }
 
-    /// The write set since the last call: every touched key with its current value.
+    /// Folds the keys written since the last fold into the trie and returns the root.
+    ///
+    /// # Panics
+    /// When the state's source lacks a trie node it must hold (a corrupt data dir): the node
+    /// cannot execute blocks on such a state.
+    pub fn commit_root(&mut self) -> B256 {
+        if let Err(e) = self.try_commit_root() {
+            panic!("cannot compute the state root: {e}; the data dir is corrupt");
+        }
+        self.root
+    }
+
+    /// [`State::commit_root`], with the error of a missing or corrupt stored node.
+    pub fn try_commit_root(&mut self) -> Result<B256, TrieError> {
+        if self.dirty.is_empty() {
+            return Ok(self.root);
+        }
+        let changes: Vec<(B256, Option<Bytes>)> = self
+            .dirty
+            .iter()
+            .map(|k| (*k, self.writes.get(k).cloned().flatten()))
+            .collect();
+        let update = {
+            let nodes = &self.nodes;
+            let source = &self.source;
+            let load = |h: &B256| nodes.get(h).cloned().or_else(|| source.node(h));
+            trie::update(
+                self.root,
+                changes
+                    .iter()
+                    .map(|(k, v)| (k, v.as_ref().map(|b| b.as_ref()))),
+                &load,
+            )?
+        };
+        for hash in update.stale {
+            self.nodes.remove(&hash);
+            if self.created.remove(&hash).is_none() {
+                self.retired.insert(hash);
+            }
+        }
+        for (hash, raw) in update.created {
+            self.retired.remove(&hash);
+            self.nodes.insert(hash, raw.clone());
+            self.created.insert(hash, raw);
+        }
+        self.root = update.root;
+        self.dirty = imbl::OrdSet::new();
+        Ok(self.root)
+    }
+
+    /// The write set since the last call: every touched key with its current value, and the trie
+    /// nodes created and retired. Fold the root first ([`State::commit_root`]) so the nodes are
+    /// those of the state's current root.
     pub fn take_changes(&mut self) -> Changes {
         let touched = std::mem::take(&mut self.touched);
-        touched
+        let entries = touched
             .into_iter()
-            .map(|k| (k, self.entries.get(&k).cloned()))
-            .collect()
+            .map(|k| {
+                let v = self.writes.get(&k).cloned().flatten();
+                (k, v)
+            })
+            .collect();
+        let mut nodes: Vec<(B256, Bytes)> = std::mem::take(&mut self.created).into_iter().collect();
+        nodes.sort_unstable_by_key(|(h, _)| *h);
+        let stale = std::mem::take(&mut self.retired).into_iter().collect();
+        Changes {
+            entries,
+            nodes,
+            stale,
+        }
     }
 
-    /// Iterates every entry in key order (used to persist a full snapshot).
-    pub fn iter(&self) -> impl Iterator<Item = (&B256, &Bytes)> {
-        self.entries.iter()
+    /// Every entry written since the source's state, in key order (`None` = deleted): for a
+    /// state built from nothing, the whole state.
+    pub fn writes(&self) -> impl Iterator<Item = (&B256, Option<&Bytes>)> {
+        self.writes.iter().map(|(k, v)| (k, v.as_ref()))
+    }
+
+    /// The trie nodes created since the source's state that this state's trie holds (fold the
+    /// root first): for a state built from nothing, its whole trie.
+    pub fn nodes(&self) -> impl Iterator<Item = (&B256, &Bytes)> {
+        self.nodes.iter()
+    }
+
+    /// An Ethereum-style proof of `key` against this state's root: the trie nodes on its path.
+    pub fn proof(&self, key: &B256) -> Result<Vec<Bytes>, TrieError> {
+        let mut folded = self.clone();
+        let root = folded.try_commit_root()?;
+        let nodes = &folded.nodes;
+        let source = &folded.source;
+        let load = |h: &B256| nodes.get(h).cloned().or_else(|| source.node(h));
+        trie::proof(root, key, &load)
     }
 }
 
@@ -210,6 +325,7 @@ mod tests {
     fn empty_accounts_are_not_stored() {
         let mut s = State::default();
         s.set_account(&Address::ZERO, Account::default());
-        assert!(s.is_empty());
+        assert_eq!(s.root(), EMPTY_ROOT_HASH);
+        assert!(s.get(&account_key(&Address::ZERO)).is_none());
     }
 }

@@ -4,14 +4,16 @@
 //! Headers commit to their own post-state. A proposer executes its block on the parent's
 //! post-state, which may not be finalized yet; every block this node builds or verifies keeps
 //! its post-state here (structurally shared, so a copy costs O(1)) until a descendant is
-//! finalized. Finalization commits the block, its receipts and its write set to disk in one
-//! transaction, then swaps the in-memory head.
+//! finalized. Finalization commits the block, its receipts and its write set (entries and trie
+//! nodes) to disk in one transaction, then swaps the in-memory head for a view of the disk: the
+//! head's state is never held in memory, only the writes of blocks not yet finalized are.
 
 use crate::mempool::Mempool;
+use crate::state::{HeadSource, PastSource};
 use lazai_consensus::{Executor, Validator, ValidatorSet};
 use lazai_ledger::staking::Equivocation;
 use lazai_ledger::{BlockEnv, ExecutedBlock, Ledger, RecoveredTx, State, decode_and_recover, gas};
-use lazai_storage::{Store, TxLocation};
+use lazai_storage::{History, Options, StateWrites, Store, TxLocation};
 use lazai_types::{
     Address, B256, Block, Bytes, FinalizedBlock, Genesis, Header, Receipt, keccak256,
 };
@@ -37,13 +39,26 @@ pub enum ChainError {
     #[error("database head {height} is missing its block")]
     MissingHead { height: u64 },
     #[error(
-        "state on disk has root {computed} but block {height} commits to {header}; the data dir is corrupt"
+        "block {height} commits to state root {root}, which the data dir does not hold; the data dir is corrupt"
     )]
-    StateRootMismatch {
-        height: u64,
-        header: B256,
-        computed: B256,
+    MissingState { height: u64, root: B256 },
+}
+
+/// Why the state of a block cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StateAtError {
+    #[error("block {requested} is not finalized yet (finalized head {finalized})")]
+    Unknown { requested: u64, finalized: u64 },
+    #[error(
+        "the state of block {requested} is no longer kept: this node keeps the last {window} blocks' state (finalized head {finalized}); run an archive node (--archive) for older blocks"
+    )]
+    Pruned {
+        requested: u64,
+        finalized: u64,
+        window: u64,
     },
+    #[error("storage: {0}")]
+    Storage(String),
 }
 
 /// Chain parameters that are local choices, not consensus rules.
@@ -56,6 +71,10 @@ pub struct ChainConfig {
     pub max_block_txs: usize,
     /// Most transaction bytes a block built here carries.
     pub max_block_tx_bytes: usize,
+    /// How many finalized blocks' state stay readable.
+    pub history: History,
+    /// The database's page cache.
+    pub db_cache_bytes: usize,
 }
 
 /// The finalized head and its state.
@@ -100,24 +119,37 @@ impl Chain {
         let ledger = Ledger::from_genesis(&config.genesis);
         let genesis_state = lazai_ledger::genesis_state(&config.genesis)?;
         let genesis_block = config.genesis.block(genesis_state.root());
-        let store = Store::open(&config.db_path)?;
-        if store.init_genesis(&genesis_block, genesis_state.iter())? {
+        let store = Store::open_with(
+            &config.db_path,
+            Options {
+                history: config.history,
+                cache_bytes: config.db_cache_bytes,
+            },
+        )?;
+        let nodes: Vec<(B256, Bytes)> = genesis_state
+            .nodes()
+            .map(|(h, raw)| (*h, raw.clone()))
+            .collect();
+        let writes = StateWrites {
+            entries: genesis_state.writes(),
+            nodes: &nodes,
+            stale: &[],
+        };
+        if store.init_genesis(&genesis_block, writes)? {
             info!(hash = %genesis_block.hash(), chain_id = config.genesis.chain_id, "initialised genesis");
         }
+        drop((genesis_state, nodes));
         let height = store.head()?.unwrap_or(0);
         let block = store
             .block(height)?
             .ok_or(ChainError::MissingHead { height })?;
-        let state = State::from_entries(store.load_state()?);
-        let computed = state.root();
-        if computed != block.header.state_root {
-            return Err(ChainError::StateRootMismatch {
-                height,
-                header: block.header.state_root,
-                computed,
-            });
+        let root = block.header.state_root;
+        let snapshot = store.snapshot()?;
+        if root != lazai_ledger::EMPTY_ROOT && snapshot.node(&root)?.is_none() {
+            return Err(ChainError::MissingState { height, root });
         }
-        info!(height, hash = %block.hash(), state_root = %computed, accounts = state.len(), "chain opened");
+        let state = State::at(Arc::new(HeadSource(snapshot)), root);
+        info!(height, hash = %block.hash(), state_root = %root, history = ?config.history, "chain opened");
         let (events, _) = broadcast::channel(1024);
         let hash = block.hash();
         Ok(Self {
@@ -143,6 +175,47 @@ impl Chain {
 
     pub(crate) fn head(&self) -> Head {
         self.inner.head.read().clone()
+    }
+
+    /// The state after finalized block `height`: the head's, or an earlier one's while it is in
+    /// the history window.
+    pub fn state_at(&self, height: u64) -> Result<State, StateAtError> {
+        let head = self.head();
+        let finalized = head.block.height();
+        if height == finalized {
+            return Ok(head.state);
+        }
+        if height > finalized {
+            return Err(StateAtError::Unknown {
+                requested: height,
+                finalized,
+            });
+        }
+        let storage = |e: lazai_storage::Error| StateAtError::Storage(e.to_string());
+        // The window is checked against the snapshot's own head, so a block committed meanwhile
+        // cannot prune what this read needs.
+        let snapshot = self.inner.store.snapshot().map_err(storage)?;
+        let finalized = snapshot.head;
+        if let History::Recent(window) = self.inner.store.history()
+            && finalized - height >= window
+        {
+            return Err(StateAtError::Pruned {
+                requested: height,
+                finalized,
+                window,
+            });
+        }
+        let header =
+            self.inner
+                .store
+                .header(height)
+                .map_err(storage)?
+                .ok_or(StateAtError::Unknown {
+                    requested: height,
+                    finalized,
+                })?;
+        let root = header.state_root;
+        Ok(State::at(Arc::new(PastSource { snapshot, root }), root))
     }
 
     pub fn finalized_height(&self) -> u64 {
@@ -380,14 +453,23 @@ impl Chain {
             Some(c) => c.executed.clone(),
             None => self.execute_and_check(&head.block.header, &head.state, block)?,
         };
+        let changes = &executed.changes;
+        let writes = StateWrites {
+            entries: changes.entries.iter().map(|(k, v)| (k, v.as_ref())),
+            nodes: &changes.nodes,
+            stale: &changes.stale,
+        };
         self.inner
             .store
-            .commit_block(
-                block,
-                &executed.receipts,
-                executed.changes.iter().map(|(k, v)| (k, v.as_ref())),
-            )
+            .commit_block(block, &executed.receipts, writes)
             .map_err(|e| format!("cannot persist block {}: {e}", block.height()))?;
+        // The new head reads the disk: the block's writes leave memory with it.
+        let snapshot = self
+            .inner
+            .store
+            .snapshot()
+            .map_err(|e| format!("cannot read block {} back: {e}", block.height()))?;
+        let state = State::at(Arc::new(HeadSource(snapshot)), executed.state_root);
         let block = Arc::new(block.clone());
         let receipts = Arc::new(executed.receipts.clone());
         let height = block.height();
@@ -408,11 +490,11 @@ impl Chain {
         let head = Head {
             block,
             hash,
-            state: executed.state.clone(),
+            state: state.clone(),
         };
         self.inner
             .mempool
-            .finalize(&executed.transactions, &executed.state, || {
+            .finalize(&executed.transactions, &state, || {
                 *self.inner.head.write() = head;
             });
         self.inner

@@ -88,6 +88,8 @@ pub struct NodeSettings {
     pub max_block_txs: usize,
     /// Non-validating nodes (key, address) allowed to connect and follow this one.
     pub observers: Vec<(keys::PublicKey, SocketAddr)>,
+    /// How many finalized blocks' state stay readable (RPC reads at a block, proofs).
+    pub history: lazai_storage::History,
 }
 
 impl NodeSettings {
@@ -109,6 +111,7 @@ impl NodeSettings {
             mempool: MempoolConfig::default(),
             max_block_txs: DEFAULT_MAX_BLOCK_TXS,
             observers: Vec::new(),
+            history: lazai_storage::DEFAULT_HISTORY,
         }
     }
 
@@ -175,6 +178,8 @@ fn open_chain(
             db_path: dir.join("chain.redb"),
             max_block_txs: settings.max_block_txs,
             max_block_tx_bytes: DEFAULT_MAX_BLOCK_TX_BYTES,
+            history: settings.history,
+            db_cache_bytes: lazai_storage::DEFAULT_CACHE_BYTES,
         },
         mempool,
     )?)

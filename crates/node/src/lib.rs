@@ -7,9 +7,10 @@ mod devnet;
 mod ingress;
 mod launch;
 mod mempool;
+mod state;
 
 pub use api::{NodeApi, SUGGESTED_TIP};
-pub use chain::{Chain, ChainConfig, ChainError};
+pub use chain::{Chain, ChainConfig, ChainError, StateAtError};
 pub use devnet::{
     DEV_MNEMONIC, DEVNET_BASE_FEE, DEVNET_FLOW_DEADLINE_BLOCKS, DEVNET_IDAO_SCHEMA,
     DEVNET_OPERATOR_INDEX, DEVNET_USAGE_QUOTA, DEVNET_WORKER_INDEX, dev_account, devnet_genesis,

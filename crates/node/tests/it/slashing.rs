@@ -71,6 +71,8 @@ fn equivocation_is_recorded_slashed_and_removes_the_validator() {
                     db_path: dir.path().join(format!("chain-{i}.redb")),
                     max_block_txs: 1000,
                     max_block_tx_bytes: 1 << 20,
+                    history: lazai_storage::DEFAULT_HISTORY,
+                    db_cache_bytes: lazai_storage::DEFAULT_CACHE_BYTES,
                 },
                 Arc::new(Mempool::new(MempoolConfig::default())),
             )
