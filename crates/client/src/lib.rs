@@ -18,6 +18,8 @@ use alloy_primitives::{Address, B256, Bytes, U256};
 use alloy_signer_local::PrivateKeySigner;
 use anyhow::{Context as _, Result, anyhow, bail};
 use lazai_abi::{IDataAnchoringToken, IDataRegistry, IIdaoRegistry, IVerifiedComputing, IVsc};
+pub mod proof;
+
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

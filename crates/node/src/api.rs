@@ -1,15 +1,15 @@
 //! The node's answers to the RPC server: reads of finalized blocks and state, calls, and
 //! admission of transactions into the mempool.
 
-use crate::chain::Chain;
+use crate::chain::{Chain, StateAtError};
 use crate::ingress::Ingress;
 use crate::mempool::AdmitError;
 use futures::channel::mpsc::UnboundedSender;
 use lazai_consensus::StatusHandle;
-use lazai_ledger::{Account, CallOutcome, CallParams, TxError, decode_with_sender};
+use lazai_ledger::{Account, BlockEnv, CallOutcome, CallParams, State, decode_with_sender};
 use lazai_rpc::{
-    CallRequest, ChainApi, FinalizedBlock, NodeStatus, SubmitError, TxInBlock, TxLookup,
-    ValidatorStatus,
+    CallRequest, ChainApi, EthError, FinalizedBlock, NodeStatus, ProvenEntry, StateAt,
+    SubmitError, TxInBlock, TxLookup, ValidatorStatus,
 };
 use lazai_types::{Address, B256, Block, Bytes, Header, Receipt, U256};
 use parking_lot::RwLock;
@@ -25,6 +25,45 @@ pub struct NodeApi {
     ingress: Ingress,
     validators: Arc<RwLock<Vec<ValidatorStatus>>>,
     consensus: Option<StatusHandle>,
+}
+
+impl NodeApi {
+    /// The state a read names.
+    fn state(&self, at: StateAt) -> Result<State, EthError> {
+        match at {
+            StateAt::Head => Ok(self.chain().head().state),
+            StateAt::Block(height) => self.chain().state_at(height).map_err(state_error),
+        }
+    }
+
+    /// A state and the environment of a block on top of it, for calls.
+    fn call_state(&self, at: StateAt) -> Result<(State, BlockEnv), EthError> {
+        match at {
+            StateAt::Head => Ok(self.ingress.next_block()),
+            StateAt::Block(height) => {
+                let state = self.state(at)?;
+                let header = self.chain().header(height).ok_or(EthError::UnknownBlock)?;
+                let env = self.chain().child_env(&header, header.timestamp_ms + 1, Address::ZERO);
+                Ok((state, env))
+            }
+        }
+    }
+}
+
+fn state_error(e: StateAtError) -> EthError {
+    match e {
+        StateAtError::Unknown { .. } => EthError::UnknownBlock,
+        StateAtError::Pruned {
+            requested,
+            finalized,
+            window,
+        } => EthError::HistoricalState {
+            requested,
+            finalized,
+            window,
+        },
+        StateAtError::Storage(reason) => EthError::Internal(reason),
+    }
 }
 
 /// The mempool's refusals as the RPC crate names them (it maps each to its JSON-RPC error).
@@ -161,20 +200,20 @@ impl ChainApi for NodeApi {
         })
     }
 
-    fn account(&self, address: &Address, pending: bool) -> Account {
-        let mut account = self.chain().head().state.account(address);
-        if pending {
+    fn account(&self, address: &Address, at: StateAt, pending: bool) -> Result<Account, EthError> {
+        let mut account = self.state(at)?.account(address);
+        if pending && at == StateAt::Head {
             account.nonce = self.chain().mempool().pending_nonce(address, account.nonce);
         }
-        account
+        Ok(account)
     }
 
     fn code(&self, address: &Address) -> Bytes {
         self.chain().ledger().modules.code(address)
     }
 
-    fn call(&self, request: &CallRequest) -> Result<CallOutcome, TxError> {
-        let (state, env) = self.ingress.next_block();
+    fn call(&self, request: &CallRequest, at: StateAt) -> Result<CallOutcome, EthError> {
+        let (state, env) = self.call_state(at)?;
         let gas = request.gas.unwrap_or(env.gas_limit).min(env.gas_limit);
         let params = CallParams {
             from: request.from.unwrap_or_default(),
@@ -183,7 +222,32 @@ impl ChainApi for NodeApi {
             input: request.input.clone(),
             gas_limit: gas,
         };
-        self.chain().ledger().call(&state, &env, &params)
+        Ok(self.chain().ledger().call(&state, &env, &params)?)
+    }
+
+    fn prove(&self, keys: &[B256], at: StateAt) -> Result<(u64, B256, Vec<ProvenEntry>), EthError> {
+        let (height, state) = match at {
+            StateAt::Head => {
+                let head = self.chain().head();
+                (head.block.height(), head.state)
+            }
+            StateAt::Block(h) => (h, self.state(at)?),
+        };
+        let root = state.root();
+        let entries = keys
+            .iter()
+            .map(|key| {
+                let proof = state
+                    .proof(key)
+                    .map_err(|e| EthError::Internal(e.to_string()))?;
+                Ok(ProvenEntry {
+                    key: *key,
+                    value: state.get(key),
+                    proof,
+                })
+            })
+            .collect::<Result<_, EthError>>()?;
+        Ok((height, root, entries))
     }
 
     fn next_base_fee(&self) -> u64 {

@@ -21,6 +21,23 @@ pub struct TxInBlock {
     pub index: u32,
 }
 
+/// The state a read names: the finalized head's, or an earlier finalized block's (served while
+/// it is in the node's history window, [`crate::EthError::HistoricalState`] after).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StateAt {
+    Head,
+    Block(u64),
+}
+
+/// One entry of a state proof: the key, its value (`None` when absent) and the trie nodes from
+/// the root to it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProvenEntry {
+    pub key: B256,
+    pub value: Option<Bytes>,
+    pub proof: Vec<Bytes>,
+}
+
 /// Parameters of `eth_call` / `eth_estimateGas` after the RPC layer has parsed them.
 #[derive(Clone, Debug, Default)]
 pub struct CallRequest {
@@ -107,13 +124,22 @@ pub trait ChainApi: Send + Sync + 'static {
     fn receipts(&self, height: u64) -> Option<Arc<Vec<Receipt>>>;
     /// A transaction that is finalized or waiting in the mempool.
     fn transaction(&self, hash: &B256) -> Option<TxLookup>;
-    /// An account at the last finalized block; with `pending`, the nonce also counts the
+    /// An account at a finalized block; with `pending` (head only), the nonce also counts the
     /// sender's transactions waiting in the mempool.
-    fn account(&self, address: &Address, pending: bool) -> Account;
+    fn account(
+        &self,
+        address: &Address,
+        at: StateAt,
+        pending: bool,
+    ) -> Result<Account, crate::EthError>;
     /// `eth_getCode`: non-empty for native modules.
     fn code(&self, address: &Address) -> Bytes;
-    /// Runs a read-only call on the last finalized state.
-    fn call(&self, request: &CallRequest) -> Result<CallOutcome, TxError>;
+    /// Runs a read-only call on a finalized block's state (in the environment of a block on top
+    /// of it).
+    fn call(&self, request: &CallRequest, at: StateAt) -> Result<CallOutcome, crate::EthError>;
+    /// Proofs of state entries against the `stateRoot` of the block `at` names (returned with
+    /// that block's height and root).
+    fn prove(&self, keys: &[B256], at: StateAt) -> Result<(u64, B256, Vec<ProvenEntry>), crate::EthError>;
     /// Base fee the next block will charge.
     fn next_base_fee(&self) -> u64;
     /// Suggested priority fee (wei per gas).

@@ -6,7 +6,7 @@
 //! only, so a state query for any older block fails with a clear error instead of silently
 //! answering from the head.
 
-use crate::api::{ChainApi, TxInBlock};
+use crate::api::{ChainApi, StateAt, TxInBlock};
 use crate::convert::{
     TxContext, rpc_block, rpc_block_receipts, rpc_block_transaction, rpc_receipt, rpc_transaction,
 };
@@ -30,17 +30,15 @@ pub fn tag_height<A: ChainApi>(api: &A, tag: BlockNumberOrTag) -> u64 {
     }
 }
 
-/// Checks that a state query names the state this node serves.
-///
-/// Returns `true` when the query asked for `pending` (only the nonce differs: it then counts
-/// the sender's transactions waiting in the mempool). A block number or hash of the finalized
-/// head is accepted; an older block fails with [`EthError::HistoricalState`], an unknown or
-/// future one with [`EthError::UnknownBlock`].
-pub fn state_block<A: ChainApi>(api: &A, id: Option<BlockId>) -> Result<bool, EthError> {
+/// The state a query names, and whether it asked for `pending` (only the nonce differs: it then
+/// counts the sender's transactions waiting in the mempool). A block number or hash of a finalized
+/// block is accepted (whether its state is still kept is the node's answer); an unknown or future
+/// one fails with [`EthError::UnknownBlock`].
+pub fn state_block<A: ChainApi>(api: &A, id: Option<BlockId>) -> Result<(StateAt, bool), EthError> {
     let head = api.finalized_height();
     let requested = match id {
-        None => return Ok(false),
-        Some(BlockId::Number(BlockNumberOrTag::Pending)) => return Ok(true),
+        None => return Ok((StateAt::Head, false)),
+        Some(BlockId::Number(BlockNumberOrTag::Pending)) => return Ok((StateAt::Head, true)),
         Some(BlockId::Number(tag)) => tag_height(api, tag),
         Some(BlockId::Hash(hash)) => api
             .block_by_hash(&hash.block_hash)
@@ -48,12 +46,9 @@ pub fn state_block<A: ChainApi>(api: &A, id: Option<BlockId>) -> Result<bool, Et
             .height(),
     };
     if requested == head {
-        Ok(false)
+        Ok((StateAt::Head, false))
     } else if requested < head {
-        Err(EthError::HistoricalState {
-            requested,
-            finalized: head,
-        })
+        Ok((StateAt::Block(requested), false))
     } else {
         Err(EthError::UnknownBlock)
     }

@@ -64,12 +64,16 @@ pub enum EthError {
     /// `eth_estimateGas`: the call needs more gas than it may use.
     #[error("gas required exceeds allowance ({0})")]
     GasAllowance(u64),
-    /// A state query named a block older than the finalized head.
+    /// A state query named a block whose state this node no longer keeps.
     #[error(
-        "historical state is not available: this node serves only the latest finalized state \
-         (block {finalized}), requested block {requested}"
+        "historical state is not available: block {requested} is older than the last {window} \
+         blocks this node keeps (finalized head {finalized}); ask an archive node (--archive)"
     )]
-    HistoricalState { requested: u64, finalized: u64 },
+    HistoricalState {
+        requested: u64,
+        finalized: u64,
+        window: u64,
+    },
     /// The block a query names does not exist (yet).
     #[error("header not found")]
     UnknownBlock,

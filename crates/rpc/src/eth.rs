@@ -10,6 +10,7 @@
 //! their own key space, not in 32-byte slots of an account.
 
 use crate::api::{CallRequest, ChainApi};
+use crate::api::StateAt;
 use crate::blocks::{self, state_block, tag_height};
 use crate::error::{EthError, join_error};
 use crate::fees;
@@ -153,7 +154,7 @@ impl<A: ChainApi> EthRpc<A> {
     /// names both: otherwise the call fails before running, with geth's "insufficient funds
     /// for gas * price + value" (code -32000, no revert data), which wallets and ethers
     /// (`INSUFFICIENT_FUNDS`) recognise.
-    fn check_funds(&self, request: &TransactionRequest) -> Result<(), EthError> {
+    fn check_funds(&self, request: &TransactionRequest, at: StateAt) -> Result<(), EthError> {
         let price = request.max_fee_per_gas.or(request.gas_price);
         let fee = match (request.gas, price) {
             (Some(gas), Some(price)) => U256::from(gas).saturating_mul(U256::from(price)),
@@ -165,7 +166,7 @@ impl<A: ChainApi> EthRpc<A> {
         }
         let balance = self
             .api
-            .account(&request.from.unwrap_or_default(), false)
+            .account(&request.from.unwrap_or_default(), at, false)?
             .balance;
         if balance < cost {
             return Err(TxError::InsufficientFunds { balance, cost }.into());
@@ -214,13 +215,13 @@ impl<A: ChainApi> EthApiServer for EthRpc<A> {
     }
 
     fn balance(&self, address: Address, block: Option<BlockId>) -> RpcResult<U256> {
-        state_block(&*self.api, block)?;
-        Ok(self.api.account(&address, false).balance)
+        let (at, _) = state_block(&*self.api, block)?;
+        Ok(self.api.account(&address, at, false)?.balance)
     }
 
     fn transaction_count(&self, address: Address, block: Option<BlockId>) -> RpcResult<U64> {
-        let pending = state_block(&*self.api, block)?;
-        Ok(U64::from(self.api.account(&address, pending).nonce))
+        let (at, pending) = state_block(&*self.api, block)?;
+        Ok(U64::from(self.api.account(&address, at, pending)?.nonce))
     }
 
     fn code(&self, address: Address, block: Option<BlockId>) -> RpcResult<Bytes> {
@@ -260,11 +261,11 @@ impl<A: ChainApi> EthApiServer for EthRpc<A> {
     }
 
     async fn call(&self, request: TransactionRequest, block: Option<BlockId>) -> RpcResult<Bytes> {
-        state_block(&*self.api, block)?;
-        self.check_funds(&request)?;
+        let (at, _) = state_block(&*self.api, block)?;
+        self.check_funds(&request, at)?;
         let request = self.call_request(request)?;
         self.blocking(move |api| {
-            let outcome = api.call(&request)?;
+            let outcome = api.call(&request, at)?;
             if outcome.out_of_gas {
                 Err(EthError::OutOfGas)
             } else if !outcome.success {
@@ -281,11 +282,11 @@ impl<A: ChainApi> EthApiServer for EthRpc<A> {
         request: TransactionRequest,
         block: Option<BlockId>,
     ) -> RpcResult<U64> {
-        state_block(&*self.api, block)?;
-        self.check_funds(&request)?;
+        let (at, _) = state_block(&*self.api, block)?;
+        self.check_funds(&request, at)?;
         let request = self.call_request(request)?;
         self.blocking(move |api| {
-            let outcome = api.call(&request)?;
+            let outcome = api.call(&request, at)?;
             if outcome.out_of_gas {
                 Err(EthError::GasAllowance(
                     request.gas.unwrap_or_else(|| api.gas_limit()),

@@ -1,8 +1,11 @@
-//! The `lazai_*` namespace: node status and bulk transaction submission.
+//! The `lazai_*` namespace: node status, bulk transaction submission and state proofs.
 
 use crate::api::{ChainApi, NodeStatus};
-use crate::error::{SERVER_ERROR_CODE, join_error};
-use alloy_primitives::{B256, Bytes};
+use crate::blocks::state_block;
+use crate::error::{EthError, SERVER_ERROR_CODE, join_error};
+use alloy_eips::BlockId;
+use alloy_primitives::{Address, B256, Bytes, U64, U256};
+use alloy_rlp::Decodable;
 use jsonrpsee::core::{RpcResult, async_trait};
 use jsonrpsee::proc_macros::rpc;
 use serde::{Deserialize, Serialize};
@@ -26,6 +29,43 @@ pub struct SubmitFailure {
     pub message: String,
 }
 
+/// Most module slots one `lazai_getProof` proves.
+pub const MAX_PROOF_SLOTS: usize = 64;
+/// Longest module slot name `lazai_getProof` accepts.
+pub const MAX_PROOF_SLOT_BYTES: usize = 1024;
+
+/// `lazai_getProof`: an account and module slots proven against a block's `stateRoot`.
+///
+/// LazChain's state is one Merkle-Patricia trie (not Ethereum's account trie with a storage trie
+/// per account): the account lives under `accountKey = keccak256(0x00 || address)` with the value
+/// `rlp([nonce, balance])`, and slot `s` of the module at `address` under
+/// `keccak256(0x01 || address || s)` with its raw bytes as the value. Each proof lists the trie
+/// nodes from the root to the key, as `eth_getProof` does; a leaf holds the RLP string of the
+/// value. An absent entry (an empty account, an unset slot) is proven by a path that ends before
+/// it. `lazai_client::proof::verify` checks one without trusting the node.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StateProof {
+    pub block_number: U64,
+    pub state_root: B256,
+    pub address: Address,
+    pub account_key: B256,
+    pub account_proof: Vec<Bytes>,
+    pub nonce: U64,
+    pub balance: U256,
+    pub storage_proof: Vec<SlotProof>,
+}
+
+/// One module slot of a [`StateProof`]; `value` is absent (`null`) when the slot is unset.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SlotProof {
+    pub slot: Bytes,
+    pub key: B256,
+    pub value: Option<Bytes>,
+    pub proof: Vec<Bytes>,
+}
+
 /// LazChain's own methods.
 #[rpc(server, namespace = "lazai")]
 pub trait LazaiApi {
@@ -42,6 +82,15 @@ pub trait LazaiApi {
     /// transaction does not stop the others.
     #[method(name = "sendRawTransactions")]
     async fn send_raw_transactions(&self, raws: Vec<Bytes>) -> RpcResult<Vec<SubmitResult>>;
+    /// Proofs of an account and of slots of the module at that address, against the
+    /// `stateRoot` of a finalized block in the node's history window (default: the head).
+    #[method(name = "getProof")]
+    async fn get_proof(
+        &self,
+        address: Address,
+        slots: Vec<Bytes>,
+        block: Option<BlockId>,
+    ) -> RpcResult<StateProof>;
 }
 
 /// The `lazai_*` handler over a [`ChainApi`].
@@ -93,5 +142,63 @@ impl<A: ChainApi> LazaiApiServer for LazaiRpc<A> {
         let admitted = out.iter().filter(|r| r.hash.is_some()).count();
         tracing::debug!(count, admitted, "bulk submission");
         Ok(out)
+    }
+
+    async fn get_proof(
+        &self,
+        address: Address,
+        slots: Vec<Bytes>,
+        block: Option<BlockId>,
+    ) -> RpcResult<StateProof> {
+        if slots.len() > MAX_PROOF_SLOTS {
+            return Err(EthError::InvalidParams(format!(
+                "{} slots; at most {MAX_PROOF_SLOTS} per request",
+                slots.len()
+            ))
+            .into());
+        }
+        if let Some(long) = slots.iter().find(|s| s.len() > MAX_PROOF_SLOT_BYTES) {
+            return Err(EthError::InvalidParams(format!(
+                "a slot of {} bytes; at most {MAX_PROOF_SLOT_BYTES}",
+                long.len()
+            ))
+            .into());
+        }
+        let (at, _) = state_block(&*self.api, block)?;
+        let account_key = lazai_ledger::account_key(&address);
+        let mut keys = vec![account_key];
+        keys.extend(slots.iter().map(|s| lazai_ledger::module_key(&address, s)));
+        let api = self.api.clone();
+        let (height, root, mut entries) = tokio::task::spawn_blocking(move || api.prove(&keys, at))
+            .await
+            .map_err(join_error)??;
+        if entries.len() != slots.len() + 1 {
+            return Err(EthError::Internal("proof count mismatch".into()).into());
+        }
+        let account_entry = entries.remove(0);
+        let account = match &account_entry.value {
+            Some(raw) => lazai_ledger::Account::decode(&mut raw.as_ref())
+                .map_err(|e| EthError::Internal(format!("stored account: {e}")))?,
+            None => lazai_ledger::Account::default(),
+        };
+        Ok(StateProof {
+            block_number: U64::from(height),
+            state_root: root,
+            address,
+            account_key,
+            account_proof: account_entry.proof,
+            nonce: U64::from(account.nonce),
+            balance: account.balance,
+            storage_proof: slots
+                .into_iter()
+                .zip(entries)
+                .map(|(slot, e)| SlotProof {
+                    slot,
+                    key: e.key,
+                    value: e.value,
+                    proof: e.proof,
+                })
+                .collect(),
+        })
     }
 }

@@ -33,10 +33,10 @@ mod server;
 pub mod subscriptions;
 
 pub use api::{
-    CallRequest, ChainApi, FinalizedBlock, NodeStatus, SubmitError, TxInBlock, TxLookup,
-    ValidatorStatus,
+    CallRequest, ChainApi, FinalizedBlock, NodeStatus, ProvenEntry, StateAt, SubmitError,
+    TxInBlock, TxLookup, ValidatorStatus,
 };
 pub use error::{EthError, RpcError};
 pub use filters::FilterConfig;
-pub use lazai::{SubmitFailure, SubmitResult};
+pub use lazai::{SlotProof, StateProof, SubmitFailure, SubmitResult};
 pub use server::{DEFAULT_PORT, RpcConfig, RpcHandle, rpc_module, start};

@@ -35,13 +35,16 @@ const EPOCH_LENGTH: u64 = 10;
 
 fn call(api: &NodeApi, input: Vec<u8>) -> Vec<u8> {
     let outcome = api
-        .call(&CallRequest {
-            from: None,
+        .call(
+            &CallRequest {
+                from: None,
             to: Some(REGISTRY),
             value: None,
             input: input.into(),
-            gas: None,
-        })
+                gas: None,
+            },
+            lazai_rpc::StateAt::Head,
+        )
         .expect("call");
     assert!(outcome.success, "registry call reverted");
     outcome.output.to_vec()

@@ -7,9 +7,7 @@ use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
 use alloy_sol_types::{Revert, SolError};
 use lazai_ledger::{Account, CallOutcome, RecoveredTx, TxError, decode_and_recover};
-use lazai_rpc::{
-    CallRequest, ChainApi, FinalizedBlock, NodeStatus, SubmitError, TxInBlock, TxLookup,
-};
+use lazai_rpc::{CallRequest, ChainApi, EthError, FinalizedBlock, NodeStatus, ProvenEntry, StateAt, SubmitError, TxInBlock, TxLookup};
 use lazai_types::{Block, Header, Receipt, logs_bloom};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -142,6 +140,23 @@ impl Mock {
     }
 }
 
+impl Mock {
+    /// The mock keeps the state of the head and its parent only.
+    fn keeps(&self, at: StateAt) -> Result<(), EthError> {
+        let finalized = self.finalized_height();
+        match at {
+            StateAt::Block(requested) if requested + 1 < finalized => {
+                Err(EthError::HistoricalState {
+                    requested,
+                    finalized,
+                    window: 2,
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
 impl ChainApi for Mock {
     fn chain_id(&self) -> u64 {
         CHAIN_ID
@@ -174,20 +189,22 @@ impl ChainApi for Mock {
             }),
         })
     }
-    fn account(&self, _address: &Address, pending: bool) -> Account {
-        Account {
+    fn account(&self, _address: &Address, at: StateAt, pending: bool) -> Result<Account, EthError> {
+        self.keeps(at)?;
+        Ok(Account {
             nonce: if pending {
                 ACCOUNT_NONCE + 2
             } else {
                 ACCOUNT_NONCE
             },
             balance: U256::from(1_000_000u64),
-        }
+        })
     }
     fn code(&self, _address: &Address) -> Bytes {
         Bytes::new()
     }
-    fn call(&self, request: &CallRequest) -> Result<CallOutcome, TxError> {
+    fn call(&self, request: &CallRequest, at: StateAt) -> Result<CallOutcome, EthError> {
+        self.keeps(at)?;
         let input = request.input.clone();
         let revert = input.starts_with(&REVERT_INPUT);
         let out_of_gas = input.as_ref() == OOG_INPUT;
@@ -202,6 +219,18 @@ impl ChainApi for Mock {
             logs: Vec::new(),
             out_of_gas,
         })
+    }
+    fn prove(&self, keys: &[B256], at: StateAt) -> Result<(u64, B256, Vec<ProvenEntry>), EthError> {
+        self.keeps(at)?;
+        let entries = keys
+            .iter()
+            .map(|key| ProvenEntry {
+                key: *key,
+                value: None,
+                proof: Vec::new(),
+            })
+            .collect();
+        Ok((self.finalized_height(), lazai_ledger::EMPTY_ROOT, entries))
     }
     fn next_base_fee(&self) -> u64 {
         BASE_FEE + 1
