@@ -4,6 +4,7 @@
 mod dat;
 mod epochs;
 mod errors;
+mod history;
 mod lazai_abi;
 mod restart;
 mod rpc;
