@@ -29,6 +29,7 @@ pub mod inference;
 mod load;
 pub mod optimistic;
 mod processes;
+mod state;
 pub mod zk;
 
 pub use args::{CatchupArgs, ClusterArgs, LoadArgs, TransfersArgs};
@@ -73,6 +74,10 @@ pub enum BenchCommand {
     /// one-step proof, moves of a full dispute, wall time to final and to proven fraud, for
     /// the demo's model and a 4.2M-parameter MLP; one-step gas up to 4,096-wide layers.
     Optimistic(optimistic::OptimisticArgs),
+    /// The chain at 10k, 1M and 10M state entries: node start-up time, resident memory and
+    /// finalized transfers/s for the same load at each size, and the time to commit a block of
+    /// --changes changed entries (root, then write).
+    State(state::StateArgs),
 }
 
 pub fn run(cmd: BenchCommand, log_filter: &str) -> Result<()> {
@@ -86,6 +91,7 @@ pub fn run(cmd: BenchCommand, log_filter: &str) -> Result<()> {
         BenchCommand::Inference(args) => inference::run(args),
         BenchCommand::Zk(args) => zk::run(args),
         BenchCommand::Optimistic(args) => optimistic::run(args),
+        BenchCommand::State(args) => state::run(args),
     }
 }
 

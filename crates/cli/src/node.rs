@@ -18,6 +18,8 @@ pub struct NodeArgs {
     /// runs a full node that follows the chain, serves RPC and forwards transactions.
     #[arg(long)]
     config: PathBuf,
+    #[command(flatten)]
+    history: crate::kit::args::HistoryArgs,
 }
 
 /// The node config file.
@@ -108,6 +110,7 @@ pub fn run(args: NodeArgs) -> Result<()> {
         config.rpc_addr,
         Duration::from_millis(config.block_time_ms.clamp(1, 60_000)),
     );
+    settings.history = args.history.history();
     for observer in &config.observers {
         let key = lazai_consensus::keys::public_key_from_hex(&observer.key).with_context(|| {
             format!(

@@ -9,7 +9,7 @@
 //! head's state is never held in memory, only the writes of blocks not yet finalized are.
 
 use crate::mempool::Mempool;
-use crate::state::{HeadSource, PastSource};
+use crate::state::{StoreSource, PastSource};
 use lazai_consensus::{Executor, Validator, ValidatorSet};
 use lazai_ledger::staking::Equivocation;
 use lazai_ledger::{BlockEnv, ExecutedBlock, Ledger, RecoveredTx, State, decode_and_recover, gas};
@@ -111,14 +111,18 @@ pub struct Chain {
     inner: Arc<Inner>,
 }
 
+/// The hash a data dir records of the genesis document it was made from (its canonical JSON).
+pub fn genesis_document(genesis: &Genesis) -> B256 {
+    keccak256(serde_json::to_vec(genesis).expect("a genesis serializes"))
+}
+
 impl Chain {
-    /// Opens the chain in its data dir: creates genesis on first start, otherwise reloads the
-    /// last finalized state and checks it against that block's state root.
+    /// Opens the chain in its data dir: creates genesis on first start; otherwise checks that the
+    /// data dir was made from this genesis and opens the last finalized state where it lies on
+    /// disk (nothing is loaded or rehashed: start-up does not grow with the state).
     pub fn open(config: ChainConfig, mempool: Arc<Mempool>) -> Result<Self, ChainError> {
         config.genesis.validate()?;
         let ledger = Ledger::from_genesis(&config.genesis);
-        let genesis_state = lazai_ledger::genesis_state(&config.genesis)?;
-        let genesis_block = config.genesis.block(genesis_state.root());
         let store = Store::open_with(
             &config.db_path,
             Options {
@@ -126,19 +130,34 @@ impl Chain {
                 cache_bytes: config.db_cache_bytes,
             },
         )?;
-        let nodes: Vec<(B256, Bytes)> = genesis_state
-            .nodes()
-            .map(|(h, raw)| (*h, raw.clone()))
-            .collect();
-        let writes = StateWrites {
-            entries: genesis_state.writes(),
-            nodes: &nodes,
-            stale: &[],
+        let document = genesis_document(&config.genesis);
+        let genesis_block = match store.genesis_document()? {
+            // A data dir made from this genesis: its block is on disk, its state is not rebuilt.
+            Some(stored) if stored == document => {
+                store.block(0)?.ok_or(ChainError::MissingHead { height: 0 })?
+            }
+            Some(stored) => {
+                return Err(lazai_storage::Error::GenesisMismatch {
+                    stored,
+                    expected: document,
+                }
+                .into());
+            }
+            None => {
+                let state = lazai_ledger::genesis_state(&config.genesis)?;
+                let block = config.genesis.block(state.root());
+                let nodes: Vec<(B256, Bytes)> =
+                    state.nodes().map(|(h, raw)| (*h, raw.clone())).collect();
+                let writes = StateWrites {
+                    entries: state.writes(),
+                    nodes: &nodes,
+                    stale: &[],
+                };
+                store.init_genesis(&block, document, writes)?;
+                info!(hash = %block.hash(), chain_id = config.genesis.chain_id, "initialised genesis");
+                block
+            }
         };
-        if store.init_genesis(&genesis_block, writes)? {
-            info!(hash = %genesis_block.hash(), chain_id = config.genesis.chain_id, "initialised genesis");
-        }
-        drop((genesis_state, nodes));
         let height = store.head()?.unwrap_or(0);
         let block = store
             .block(height)?
@@ -148,7 +167,7 @@ impl Chain {
         if root != lazai_ledger::EMPTY_ROOT && snapshot.node(&root)?.is_none() {
             return Err(ChainError::MissingState { height, root });
         }
-        let state = State::at(Arc::new(HeadSource(snapshot)), root);
+        let state = State::at(Arc::new(StoreSource(snapshot)), root);
         info!(height, hash = %block.hash(), state_root = %root, history = ?config.history, "chain opened");
         let (events, _) = broadcast::channel(1024);
         let hash = block.hash();
@@ -469,7 +488,7 @@ impl Chain {
             .store
             .snapshot()
             .map_err(|e| format!("cannot read block {} back: {e}", block.height()))?;
-        let state = State::at(Arc::new(HeadSource(snapshot)), executed.state_root);
+        let state = State::at(Arc::new(StoreSource(snapshot)), executed.state_root);
         let block = Arc::new(block.clone());
         let receipts = Arc::new(executed.receipts.clone());
         let height = block.height();

@@ -13,10 +13,10 @@ fn fatal(what: &str, e: lazai_storage::Error) -> ! {
     panic!("state read failed: {what}: {e}");
 }
 
-/// The finalized head's state, as a snapshot taken when it was committed.
-pub(crate) struct HeadSource(pub Snapshot);
+/// The finalized head's state, as a snapshot of the store taken when it was committed.
+pub struct StoreSource(pub Snapshot);
 
-impl StateSource for HeadSource {
+impl StateSource for StoreSource {
     fn entry(&self, key: &B256) -> Option<Bytes> {
         self.0.entry(key).unwrap_or_else(|e| fatal("entry", e))
     }

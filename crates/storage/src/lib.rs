@@ -35,6 +35,7 @@ const SCHEMA_KEY: &str = "schema";
 
 const HEAD_KEY: &str = "head";
 const GENESIS_KEY: &str = "genesis_hash";
+const GENESIS_DOC_KEY: &str = "genesis_document";
 
 /// Storage errors.
 #[derive(Debug, thiserror::Error)]
@@ -43,7 +44,7 @@ pub enum Error {
     Database(String),
     #[error("corrupt record in {table}: {reason}")]
     Corrupt { table: &'static str, reason: String },
-    #[error("data dir holds another chain: genesis {stored}, expected {expected}")]
+    #[error("data dir holds another chain: genesis document {stored}, expected {expected}")]
     GenesisMismatch { stored: B256, expected: B256 },
     #[error("block {got} does not extend head {head}")]
     NotNext { head: u64, got: u64 },
@@ -217,28 +218,34 @@ impl Store {
     }
 
     /// Writes the genesis block and state on first start; on later starts checks that the data
-    /// dir belongs to the same chain. Returns `true` when it initialised.
+    /// dir belongs to the same chain, by the hash of the genesis document it was created from
+    /// (`document`), so a restart never rebuilds the genesis state. Returns `true` when it
+    /// initialised.
     pub fn init_genesis<'a>(
         &self,
         genesis: &Block,
+        document: B256,
         state: StateWrites<'a, impl IntoIterator<Item = (&'a B256, Option<&'a Bytes>)>>,
     ) -> Result<bool> {
-        let expected = genesis.hash();
-        if let Some(stored) = self.genesis_hash()? {
-            if stored != expected {
-                return Err(Error::GenesisMismatch { stored, expected });
+        if let Some(stored) = self.genesis_document()? {
+            if stored != document {
+                return Err(Error::GenesisMismatch {
+                    stored,
+                    expected: document,
+                });
             }
             return Ok(false);
         }
-        self.write_block(genesis, &[], state, true)?;
+        self.write_block(genesis, &[], state, Some(document))?;
         Ok(true)
     }
 
-    fn genesis_hash(&self) -> Result<Option<B256>> {
+    /// The hash of the genesis document this data dir was created from.
+    pub fn genesis_document(&self) -> Result<Option<B256>> {
         let tx = self.db.begin_read().map_err(db_err)?;
         let meta = tx.open_table(META).map_err(db_err)?;
         Ok(meta
-            .get(GENESIS_KEY)
+            .get(GENESIS_DOC_KEY)
             .map_err(db_err)?
             .map(|v| B256::from_slice(v.value())))
     }
@@ -271,7 +278,7 @@ impl Store {
                 got: block.height(),
             });
         }
-        self.write_block(block, receipts, changes, false)
+        self.write_block(block, receipts, changes, None)
     }
 
     fn write_block<'a>(
@@ -279,7 +286,7 @@ impl Store {
         block: &Block,
         receipts: &[Receipt],
         changes: StateWrites<'a, impl IntoIterator<Item = (&'a B256, Option<&'a Bytes>)>>,
-        genesis: bool,
+        genesis_document: Option<B256>,
     ) -> Result<()> {
         let hash = block.hash();
         let height = block.height();
@@ -326,8 +333,10 @@ impl Store {
             let mut meta = tx.open_table(META).map_err(db_err)?;
             meta.insert(HEAD_KEY, height.to_be_bytes().as_slice())
                 .map_err(db_err)?;
-            if genesis {
+            if let Some(document) = genesis_document {
                 meta.insert(GENESIS_KEY, hash.as_slice()).map_err(db_err)?;
+                meta.insert(GENESIS_DOC_KEY, document.as_slice())
+                    .map_err(db_err)?;
             }
         }
         tx.commit().map_err(db_err)
@@ -469,6 +478,8 @@ mod tests {
         }
     }
 
+    const DOC: B256 = B256::repeat_byte(0xd0);
+
     type Entries<'a> = std::iter::Map<
         std::slice::Iter<'a, (B256, Option<Bytes>)>,
         fn(&'a (B256, Option<Bytes>)) -> (&'a B256, Option<&'a Bytes>),
@@ -497,7 +508,7 @@ mod tests {
             let genesis = [(k, Some(v.clone()))];
             assert!(
                 store
-                    .init_genesis(&block(0), writes(&genesis, &[], &[]))
+                    .init_genesis(&block(0), DOC, writes(&genesis, &[], &[]))
                     .expect("genesis")
             );
             assert_eq!(
@@ -515,7 +526,7 @@ mod tests {
         let store = Store::open(&path).expect("reopen");
         assert!(
             !store
-                .init_genesis(&block(0), writes(&[], &[], &[]))
+                .init_genesis(&block(0), DOC, writes(&[], &[], &[]))
                 .expect("same genesis")
         );
         assert_eq!(store.head().expect("head"), Some(1));
@@ -531,7 +542,7 @@ mod tests {
         let mut other = block(0);
         other.header.timestamp_ms = 5;
         assert!(matches!(
-            store.init_genesis(&other, writes(&[], &[], &[])),
+            store.init_genesis(&other, B256::repeat_byte(0xee), writes(&[], &[], &[])),
             Err(Error::GenesisMismatch { .. })
         ));
     }
@@ -551,7 +562,7 @@ mod tests {
             let b = (B256::repeat_byte(0xb), Bytes::from_static(b"node b"));
             let genesis_nodes = [a.clone(), b.clone()];
             store
-                .init_genesis(&block(0), writes(&[], &genesis_nodes, &[]))
+                .init_genesis(&block(0), DOC, writes(&[], &genesis_nodes, &[]))
                 .expect("genesis");
             // Block 1 retires both; block 2 creates `b` again.
             store

@@ -90,6 +90,8 @@ pub struct DevnetArgs {
         conflicts_with = "processes"
     )]
     pub proof_api_addr: SocketAddr,
+    #[command(flatten)]
+    pub history: crate::kit::args::HistoryArgs,
 }
 
 /// Loads `<dir>/genesis.json` if present, otherwise writes `genesis`. A restart resumes with
@@ -167,6 +169,7 @@ pub fn run(args: DevnetArgs, log_filter: &str) -> Result<()> {
         Duration::from_millis(args.block_time),
     );
     settings.rpc.max_connections = args.rpc_max_connections;
+    settings.history = args.history.history();
     let keys: Vec<_> = (0..args.validators)
         .map(lazai_consensus::devnet_key)
         .collect();

@@ -38,3 +38,28 @@ pub struct TxArgs {
     #[arg(long)]
     pub(crate) json: bool,
 }
+
+/// How much state history a node keeps (`lazai devnet`, `lazai node`).
+#[derive(Args, Debug, Clone)]
+pub struct HistoryArgs {
+    /// Keep the state of the last BLOCKS finalized blocks readable: `eth_getBalance`,
+    /// `eth_getTransactionCount`, `eth_call`, `eth_estimateGas` and `lazai_getProof` at a block
+    /// number or hash. Older blocks answer "historical state is not available".
+    #[arg(long, value_name = "BLOCKS", default_value_t = 128,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub history: u64,
+    /// Keep every block's state (an archive node): the data dir then grows with every block's
+    /// changed trie nodes.
+    #[arg(long)]
+    pub archive: bool,
+}
+
+impl HistoryArgs {
+    pub fn history(&self) -> lazai_node::History {
+        if self.archive {
+            lazai_node::History::Archive
+        } else {
+            lazai_node::History::Recent(self.history)
+        }
+    }
+}

@@ -1,0 +1,291 @@
+//! `lazai-bench state`: the chain at growing state sizes. For each size, a one-validator chain
+//! whose genesis state holds that many extra accounts (written into the data dir the way a node
+//! initialises genesis: entries flat, the trie's nodes by hash) is started as a `lazai node`
+//! process, and the benchmark measures its start-up time, its resident memory idle and after
+//! the load, and finalized transfers per second for the same load at every size. Then, with
+//! the node stopped, it commits blocks of `--changes` changed entries (half rewritten accounts,
+//! half new) straight to the store, timing the root computation (what proposing and verifying
+//! a block pay) and the write (what finalizing pays).
+
+use crate::args::LoadArgs;
+use crate::load::{Workload, collect, rpc_feed, submit};
+use crate::processes::{start_validators, stop_all};
+use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
+use anyhow::{Context as _, Result, anyhow};
+use clap::Args;
+use lazai_cli::devnet::cluster::{self, ClusterPlan};
+use lazai_ledger::{Account, State, account_key, trie};
+use lazai_node::{StoreSource, genesis_document};
+use lazai_storage::{StateWrites, Store};
+use lazai_types::{Block, DEVNET_CHAIN_ID, Genesis, Header, lazai};
+use rayon::prelude::*;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Args, Debug, Clone)]
+pub struct StateArgs {
+    /// State sizes to measure: accounts in the genesis state besides the load's senders.
+    #[arg(long, value_delimiter = ',', default_values_t = [10_000u64, 1_000_000, 10_000_000])]
+    pub sizes: Vec<u64>,
+    /// Entries each committed block changes (half existing accounts rewritten, half new).
+    #[arg(long, default_value_t = 10_000)]
+    pub changes: usize,
+    /// Blocks committed per size; the median is reported.
+    #[arg(long, default_value_t = 5)]
+    pub blocks: usize,
+    #[command(flatten)]
+    pub load: LoadArgs,
+}
+
+/// One size's figures.
+struct Row {
+    entries: u64,
+    seed: Duration,
+    db_bytes: u64,
+    startup: Duration,
+    rss_idle_kib: u64,
+    rss_load_kib: u64,
+    tps: f64,
+    root: Duration,
+    persist: Duration,
+}
+
+pub fn run(args: StateArgs) -> Result<()> {
+    let work = Workload::sign(&args.load)?;
+    let mut rows = Vec::new();
+    for &size in &args.sizes {
+        let row = one_size(size, &args, &work)?;
+        println!(
+            "{} entries: seeded in {:.1} s ({} MiB on disk), start-up {} ms, RSS idle {} MiB / after load {} MiB, {:.0} transfers/s, commit of {} changes: root {:.1} ms + write {:.1} ms",
+            row.entries,
+            row.seed.as_secs_f64(),
+            row.db_bytes >> 20,
+            row.startup.as_millis(),
+            row.rss_idle_kib >> 10,
+            row.rss_load_kib >> 10,
+            row.tps,
+            args.changes,
+            ms(row.root),
+            ms(row.persist),
+        );
+        rows.push(row);
+    }
+    println!();
+    println!(
+        "| state entries | start-up | RSS idle | RSS after load | finalized transfers/s | root of {} changes | write of the block | on disk |",
+        args.changes
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for r in &rows {
+        println!(
+            "| {} | {} ms | {} MiB | {} MiB | {:.0} | {:.1} ms | {:.1} ms | {} MiB |",
+            r.entries,
+            r.startup.as_millis(),
+            r.rss_idle_kib >> 10,
+            r.rss_load_kib >> 10,
+            r.tps,
+            ms(r.root),
+            ms(r.persist),
+            r.db_bytes >> 20
+        );
+    }
+    if let (Some(first), Some(last)) = (rows.first(), rows.last()) {
+        println!(
+            "throughput at {} entries is {:.2}x throughput at {}",
+            last.entries,
+            last.tps / first.tps.max(1e-9),
+            first.entries
+        );
+    }
+    Ok(())
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// The `i`-th filler account.
+fn filler(i: u64) -> Address {
+    Address::from_word(keccak256(format!("lazai-bench-state-{i}")))
+}
+
+fn account_value(nonce: u64, balance: u64) -> Bytes {
+    let mut raw = Vec::new();
+    alloy_rlp::Encodable::encode(
+        &Account {
+            nonce,
+            balance: U256::from(balance),
+        },
+        &mut raw,
+    );
+    raw.into()
+}
+
+/// Writes `genesis` with `size` extra accounts into a fresh database at `db`.
+fn seed(genesis: &Genesis, size: u64, db: &Path) -> Result<()> {
+    let base = lazai_ledger::genesis_state(genesis)?;
+    let mut entries: Vec<(B256, Bytes)> = base
+        .writes()
+        .filter_map(|(k, v)| v.map(|v| (*k, v.clone())))
+        .collect();
+    let value = account_value(0, 1);
+    entries.par_extend(
+        (0..size)
+            .into_par_iter()
+            .map(|i| (account_key(&filler(i)), value.clone())),
+    );
+    let built = trie::build(entries.iter().map(|(k, v)| (k, v.as_ref())))?;
+    let block = genesis.block(built.root);
+    std::fs::create_dir_all(db.parent().context("db dir")?)?;
+    let store = Store::open(db)?;
+    store.init_genesis(
+        &block,
+        genesis_document(genesis),
+        StateWrites {
+            entries: entries.iter().map(|(k, v)| (k, Some(v))),
+            nodes: &built.created,
+            stale: &[],
+        },
+    )?;
+    Ok(())
+}
+
+fn rss_kib(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn one_size(size: u64, args: &StateArgs, work: &Workload) -> Result<Row> {
+    let dir = tempfile::Builder::new()
+        .prefix("lazai-bench-state-")
+        .tempdir()?;
+    let plan = ClusterPlan {
+        chain_id: DEVNET_CHAIN_ID,
+        validators: cluster::free_loopback_addrs(1)?,
+        full_nodes: Vec::new(),
+        accounts: work.senders.clone(),
+        balance: lazai(1_000),
+        gas_limit: 2_000_000_000,
+        block_time_ms: args.load.block_time,
+    };
+    let layout = cluster::init_or_load(dir.path(), &plan)?;
+    let spec = layout.nodes[0].clone();
+    let config = lazai_cli::node::NodeConfig::load(&spec.config)?;
+    let base = spec.config.parent().context("node dir")?;
+    let db = base.join(&config.data_dir).join("chain").join("chain.redb");
+    eprintln!("seeding a genesis state of {size} accounts ...");
+    let started = Instant::now();
+    seed(&layout.genesis, size, &db)?;
+    let seed_time = started.elapsed();
+    let db_bytes = std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0);
+
+    let started = Instant::now();
+    let (mut cluster, runtime) = start_validators(&layout.nodes, dir.path(), "warn")?;
+    let pid = cluster.nodes()[0].pid();
+    let load = args.load.clone();
+    let outcome = runtime.block_on(async {
+        let client = cluster::http_client()?;
+        let url = spec.rpc_url();
+        let startup = loop {
+            if cluster::block_number(&client, &url).await.is_ok() {
+                break started.elapsed();
+            }
+            if started.elapsed() > Duration::from_secs(300) {
+                return Err(anyhow!("the node did not answer within 300 s"));
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        };
+        while cluster::block_number(&client, &url).await? < 3 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let idle = rss_kib(pid, "VmRSS:");
+        let mut feed = rpc_feed(&spec).await?;
+        let sub = submit(&url, work, &load).await?;
+        let expected = work.total - sub.rejected;
+        let fin = collect(&mut feed, &sub, expected, Duration::from_secs(load.timeout)).await?;
+        let elapsed = fin.last - sub.start;
+        let tps = fin.latencies.len() as f64 / elapsed.as_secs_f64().max(1e-9);
+        Ok::<_, anyhow::Error>((startup, idle, rss_kib(pid, "VmRSS:"), tps))
+    });
+    drop(runtime);
+    stop_all(&mut cluster);
+    let (startup, rss_idle_kib, rss_load_kib, tps) = outcome?;
+    let (root, persist) = commit_cost(&db, size, args)?;
+    Ok(Row {
+        entries: size,
+        seed: seed_time,
+        db_bytes,
+        startup,
+        rss_idle_kib,
+        rss_load_kib,
+        tps,
+        root,
+        persist,
+    })
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v.get(v.len() / 2).copied().unwrap_or_default()
+}
+
+/// Commits `args.blocks` blocks of `args.changes` changed entries on top of the stopped node's
+/// head: the median time to fold them into the root, and to write the block.
+fn commit_cost(db: &Path, size: u64, args: &StateArgs) -> Result<(Duration, Duration)> {
+    let store = Store::open(db)?;
+    let mut height = store.head()?.context("head")?;
+    let mut parent = store.header(height)?.context("head header")?;
+    let (mut roots, mut writes) = (Vec::new(), Vec::new());
+    for b in 0..args.blocks as u64 {
+        let source = Arc::new(StoreSource(store.snapshot()?));
+        let mut state = State::at(source, parent.state_root);
+        for j in 0..args.changes as u64 {
+            let seed = keccak256(format!("{b}-{j}"));
+            let address = if j % 2 == 0 && size > 0 {
+                filler(u64::from_be_bytes(seed[..8].try_into().expect("8")) % size)
+            } else {
+                Address::from_word(seed)
+            };
+            state.set(account_key(&address), account_value(b + 1, 1 + j));
+        }
+        let t = Instant::now();
+        let root = state.commit_root();
+        roots.push(t.elapsed());
+        let changes = state.take_changes();
+        let header = Header {
+            parent_hash: parent.hash(),
+            height: height + 1,
+            timestamp_ms: parent.timestamp_ms + 1,
+            state_root: root,
+            ..parent.clone()
+        };
+        let block = Block {
+            header: header.clone(),
+            transactions: Vec::new(),
+            evidence: Vec::new(),
+        };
+        let t = Instant::now();
+        store.commit_block(
+            &block,
+            &[],
+            StateWrites {
+                entries: changes.entries.iter().map(|(k, v)| (k, v.as_ref())),
+                nodes: &changes.nodes,
+                stale: &changes.stale,
+            },
+        )?;
+        writes.push(t.elapsed());
+        height += 1;
+        parent = header;
+    }
+    Ok((median(roots), median(writes)))
+}
