@@ -4,7 +4,8 @@
 //! anyone holding a block's `stateRoot` can check a proof of an account or a module slot against
 //! it (`lazai_getProof`, verified by `lazai_client::proof`) without the node's help.
 
-use alloy_primitives::{Address, B256, keccak256};
+use alloy_primitives::{Address, B256, Bytes, U64, U256, keccak256};
+use serde::{Deserialize, Serialize};
 
 /// Domain tags that keep the key spaces of accounts, module storage and chain metadata apart.
 pub const DOMAIN_ACCOUNT: u8 = 0;
@@ -33,4 +34,34 @@ pub fn meta_key(name: &str) -> B256 {
     let mut pre = vec![DOMAIN_META];
     pre.extend_from_slice(name.as_bytes());
     keccak256(pre)
+}
+
+/// `lazai_getProof`'s answer: an account and module slots proven against a block's `stateRoot`.
+///
+/// The account lives under [`account_key`] with the value `rlp([nonce, balance])`, slot `s` of
+/// the module at `address` under [`module_key`] with its raw bytes as the value. Each proof lists
+/// the trie nodes from the root to the key, as `eth_getProof` does; a leaf holds the RLP string
+/// of the value. An absent entry (an empty account, an unset slot) is proven by a path that ends
+/// before it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StateProof {
+    pub block_number: U64,
+    pub state_root: B256,
+    pub address: Address,
+    pub account_key: B256,
+    pub account_proof: Vec<Bytes>,
+    pub nonce: U64,
+    pub balance: U256,
+    pub storage_proof: Vec<SlotProof>,
+}
+
+/// One module slot of a [`StateProof`]; `value` is absent (`null`) when the slot is unset.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SlotProof {
+    pub slot: Bytes,
+    pub key: B256,
+    pub value: Option<Bytes>,
+    pub proof: Vec<Bytes>,
 }

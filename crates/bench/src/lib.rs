@@ -13,7 +13,7 @@
 use alloy_primitives::Bytes;
 use anyhow::{Result, anyhow, bail};
 use clap::Subcommand;
-use lazai_cli::devnet::cluster::{self, ClusterPlan};
+use lazai_cli::devnet::cluster;
 use lazai_consensus::runtime::{Runner as _, tokio as cw_tokio};
 use lazai_node::{NodeSettings, devnet_genesis, start_devnet};
 use lazai_types::{DEVNET_CHAIN_ID, lazai};
@@ -38,7 +38,7 @@ pub use dat::{DatArgs, DatReport, HolderFigures, KindFigures, run_dat};
 use load::{
     Workload, chain_feed, collect, free_port_base, recovery_rates, report, rpc_feed, submit,
 };
-use processes::{start_validators, stop_all};
+use processes::{bench_plan, start_validators, stop_all};
 
 #[derive(Subcommand, Debug)]
 pub enum BenchCommand {
@@ -166,15 +166,7 @@ fn cluster(args: ClusterArgs, log_filter: &str) -> Result<()> {
     let dir = tempfile::Builder::new()
         .prefix("lazai-bench-cluster-")
         .tempdir()?;
-    let plan = ClusterPlan {
-        chain_id: DEVNET_CHAIN_ID,
-        validators: cluster::free_loopback_addrs(args.validators)?,
-        full_nodes: Vec::new(),
-        accounts: work.senders.clone(),
-        balance: lazai(1_000),
-        gas_limit: 2_000_000_000,
-        block_time_ms: args.load.block_time,
-    };
+    let plan = bench_plan(args.validators, &work, args.load.block_time)?;
     let layout = cluster::init_or_load(dir.path(), &plan)?;
     let (mut cluster, runtime) = start_validators(&layout.nodes, dir.path(), log_filter)?;
     let target = &layout.nodes[0];

@@ -1,7 +1,9 @@
 //! Validator processes for the cluster and catch-up benchmarks.
 
+use crate::load::Workload;
 use anyhow::{Context as _, Result};
-use lazai_cli::devnet::cluster::{Cluster, NodeSpec};
+use lazai_cli::devnet::cluster::{Cluster, ClusterPlan, NodeSpec, free_loopback_addrs};
+use lazai_types::{DEVNET_CHAIN_ID, lazai};
 use std::time::Duration;
 
 /// Stops every process of `cluster`, reporting any that did not exit cleanly.
@@ -35,4 +37,22 @@ pub(crate) fn start_validators(
         .enable_all()
         .build()?;
     Ok((cluster, runtime))
+}
+
+/// A cluster of `validators` validator processes on loopback whose genesis funds the load's
+/// senders with 1,000 LAZAI each.
+pub(crate) fn bench_plan(
+    validators: usize,
+    work: &Workload,
+    block_time_ms: u64,
+) -> Result<ClusterPlan> {
+    Ok(ClusterPlan {
+        chain_id: DEVNET_CHAIN_ID,
+        validators: free_loopback_addrs(validators)?,
+        full_nodes: Vec::new(),
+        accounts: work.senders.clone(),
+        balance: lazai(1_000),
+        gas_limit: 2_000_000_000,
+        block_time_ms,
+    })
 }

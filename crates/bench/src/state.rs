@@ -9,15 +9,15 @@
 
 use crate::args::LoadArgs;
 use crate::load::{Workload, collect, rpc_feed, submit};
-use crate::processes::{start_validators, stop_all};
+use crate::processes::{bench_plan, start_validators, stop_all};
 use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
 use anyhow::{Context as _, Result, anyhow};
 use clap::Args;
-use lazai_cli::devnet::cluster::{self, ClusterPlan};
+use lazai_cli::devnet::cluster;
 use lazai_ledger::{Account, State, account_key, trie};
 use lazai_node::{StoreSource, genesis_document};
 use lazai_storage::{StateWrites, Store};
-use lazai_types::{Block, DEVNET_CHAIN_ID, Genesis, Header, lazai};
+use lazai_types::{Block, Genesis, Header};
 use rayon::prelude::*;
 use std::path::Path;
 use std::sync::Arc;
@@ -167,15 +167,7 @@ fn one_size(size: u64, args: &StateArgs, work: &Workload) -> Result<Row> {
     let dir = tempfile::Builder::new()
         .prefix("lazai-bench-state-")
         .tempdir()?;
-    let plan = ClusterPlan {
-        chain_id: DEVNET_CHAIN_ID,
-        validators: cluster::free_loopback_addrs(1)?,
-        full_nodes: Vec::new(),
-        accounts: work.senders.clone(),
-        balance: lazai(1_000),
-        gas_limit: 2_000_000_000,
-        block_time_ms: args.load.block_time,
-    };
+    let plan = bench_plan(1, work, args.load.block_time)?;
     let layout = cluster::init_or_load(dir.path(), &plan)?;
     let spec = layout.nodes[0].clone();
     let config = lazai_cli::node::NodeConfig::load(&spec.config)?;
@@ -242,8 +234,8 @@ fn median(mut v: Vec<Duration>) -> Duration {
 /// head: the median time to fold them into the root, and to write the block.
 fn commit_cost(db: &Path, size: u64, args: &StateArgs) -> Result<(Duration, Duration)> {
     let store = Store::open(db)?;
-    let mut height = store.head()?.context("head")?;
-    let mut parent = store.header(height)?.context("head header")?;
+    let head = store.head()?.context("head")?;
+    let mut parent = store.header(head)?.context("head header")?;
     let (mut roots, mut writes) = (Vec::new(), Vec::new());
     for b in 0..args.blocks as u64 {
         let source = Arc::new(StoreSource(store.snapshot()?));
@@ -263,7 +255,7 @@ fn commit_cost(db: &Path, size: u64, args: &StateArgs) -> Result<(Duration, Dura
         let changes = state.take_changes();
         let header = Header {
             parent_hash: parent.hash(),
-            height: height + 1,
+            height: parent.height + 1,
             timestamp_ms: parent.timestamp_ms + 1,
             state_root: root,
             ..parent.clone()
@@ -284,7 +276,6 @@ fn commit_cost(db: &Path, size: u64, args: &StateArgs) -> Result<(Duration, Dura
             },
         )?;
         writes.push(t.elapsed());
-        height += 1;
         parent = header;
     }
     Ok((median(roots), median(writes)))

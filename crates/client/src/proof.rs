@@ -10,36 +10,12 @@
 
 use alloy::providers::Provider;
 use alloy::rpc::types::BlockId;
-use alloy_primitives::{Address, B256, Bytes, U64, U256};
+use alloy_primitives::{Address, B256, Bytes, U256};
 use alloy_rlp::{RlpDecodable, RlpEncodable};
 use alloy_trie::Nibbles;
 use anyhow::Context as _;
+pub use lazai_abi::state::{SlotProof, StateProof};
 use lazai_abi::state::{account_key, module_key};
-use serde::{Deserialize, Serialize};
-
-/// `lazai_getProof`'s answer (field for field).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct StateProof {
-    pub block_number: U64,
-    pub state_root: B256,
-    pub address: Address,
-    pub account_key: B256,
-    pub account_proof: Vec<Bytes>,
-    pub nonce: U64,
-    pub balance: U256,
-    pub storage_proof: Vec<SlotProof>,
-}
-
-/// One module slot of a [`StateProof`]; `value` is `None` when the slot is unset.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SlotProof {
-    pub slot: Bytes,
-    pub key: B256,
-    pub value: Option<Bytes>,
-    pub proof: Vec<Bytes>,
-}
 
 /// Why a proof does not hold.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -314,23 +314,23 @@ mod tests {
 
     impl StateSource for MapSource {
         fn entry(&self, key: &B256) -> Option<Bytes> {
-            self.entries.read().unwrap().get(key).cloned()
+            self.entries.read().expect("test store").get(key).cloned()
         }
         fn node(&self, hash: &B256) -> Option<Bytes> {
-            self.nodes.read().unwrap().get(hash).cloned()
+            self.nodes.read().expect("test store").get(hash).cloned()
         }
     }
 
     impl MapSource {
         fn persist(&self, changes: &Changes) {
-            let mut entries = self.entries.write().unwrap();
+            let mut entries = self.entries.write().expect("test store");
             for (k, v) in &changes.entries {
                 match v {
                     Some(v) => entries.insert(*k, v.clone()),
                     None => entries.remove(k),
                 };
             }
-            let mut nodes = self.nodes.write().unwrap();
+            let mut nodes = self.nodes.write().expect("test store");
             for h in &changes.stale {
                 nodes.remove(h);
             }
@@ -385,7 +385,7 @@ mod tests {
             // Nothing stale was left behind: the store holds exactly the trie's nodes.
             let live = State::from_entries(model.iter().map(|(k, v)| (*k, v.clone())));
             let expected: std::collections::HashSet<B256> = live.nodes().map(|(h, _)| *h).collect();
-            let stored: std::collections::HashSet<B256> = source.nodes.read().unwrap().keys().copied().collect();
+            let stored: std::collections::HashSet<B256> = source.nodes.read().expect("test store").keys().copied().collect();
             prop_assert_eq!(stored, expected);
         }
     }
@@ -443,8 +443,13 @@ mod tests {
         ] {
             let proof = state.proof(&key).expect("proof");
             let expected = value.map(trie::leaf_value);
-            alloy_trie::proof::verify_proof(root, alloy_trie::Nibbles::unpack(key), expected, &proof)
-                .expect("verifies");
+            alloy_trie::proof::verify_proof(
+                root,
+                alloy_trie::Nibbles::unpack(key),
+                expected,
+                &proof,
+            )
+            .expect("verifies");
         }
     }
 

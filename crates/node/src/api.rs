@@ -8,8 +8,8 @@ use futures::channel::mpsc::UnboundedSender;
 use lazai_consensus::StatusHandle;
 use lazai_ledger::{Account, BlockEnv, CallOutcome, CallParams, State, decode_with_sender};
 use lazai_rpc::{
-    CallRequest, ChainApi, EthError, FinalizedBlock, NodeStatus, ProvenEntry, StateAt,
-    SubmitError, TxInBlock, TxLookup, ValidatorStatus,
+    CallRequest, ChainApi, EthError, FinalizedBlock, NodeStatus, ProvenEntry, StateAt, SubmitError,
+    TxInBlock, TxLookup, ValidatorStatus,
 };
 use lazai_types::{Address, B256, Block, Bytes, Header, Receipt, U256};
 use parking_lot::RwLock;
@@ -43,7 +43,9 @@ impl NodeApi {
             StateAt::Block(height) => {
                 let state = self.state(at)?;
                 let header = self.chain().header(height).ok_or(EthError::UnknownBlock)?;
-                let env = self.chain().child_env(&header, header.timestamp_ms + 1, Address::ZERO);
+                let env = self
+                    .chain()
+                    .child_env(&header, header.timestamp_ms + 1, Address::ZERO);
                 Ok((state, env))
             }
         }

@@ -9,7 +9,7 @@
 //! head's state is never held in memory, only the writes of blocks not yet finalized are.
 
 use crate::mempool::Mempool;
-use crate::state::{StoreSource, PastSource};
+use crate::state::{PastSource, StoreSource};
 use lazai_consensus::{Executor, Validator, ValidatorSet};
 use lazai_ledger::staking::Equivocation;
 use lazai_ledger::{BlockEnv, ExecutedBlock, Ledger, RecoveredTx, State, decode_and_recover, gas};
@@ -128,14 +128,15 @@ impl Chain {
             Options {
                 history: config.history,
                 cache_bytes: config.db_cache_bytes,
+                ..Options::default()
             },
         )?;
         let document = genesis_document(&config.genesis);
         let genesis_block = match store.genesis_document()? {
             // A data dir made from this genesis: its block is on disk, its state is not rebuilt.
-            Some(stored) if stored == document => {
-                store.block(0)?.ok_or(ChainError::MissingHead { height: 0 })?
-            }
+            Some(stored) if stored == document => store
+                .block(0)?
+                .ok_or(ChainError::MissingHead { height: 0 })?,
             Some(stored) => {
                 return Err(lazai_storage::Error::GenesisMismatch {
                     stored,

@@ -11,7 +11,6 @@ mod state;
 
 pub use api::{NodeApi, SUGGESTED_TIP};
 pub use chain::{Chain, ChainConfig, ChainError, StateAtError, genesis_document};
-pub use state::StoreSource;
 pub use devnet::{
     DEV_MNEMONIC, DEVNET_BASE_FEE, DEVNET_FLOW_DEADLINE_BLOCKS, DEVNET_IDAO_SCHEMA,
     DEVNET_OPERATOR_INDEX, DEVNET_USAGE_QUOTA, DEVNET_WORKER_INDEX, dev_account, devnet_genesis,
@@ -23,3 +22,4 @@ pub use launch::{
 };
 pub use lazai_storage::{DEFAULT_HISTORY, History};
 pub use mempool::{AdmitError, Mempool, MempoolConfig};
+pub use state::StoreSource;

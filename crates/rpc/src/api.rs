@@ -139,7 +139,11 @@ pub trait ChainApi: Send + Sync + 'static {
     fn call(&self, request: &CallRequest, at: StateAt) -> Result<CallOutcome, crate::EthError>;
     /// Proofs of state entries against the `stateRoot` of the block `at` names (returned with
     /// that block's height and root).
-    fn prove(&self, keys: &[B256], at: StateAt) -> Result<(u64, B256, Vec<ProvenEntry>), crate::EthError>;
+    fn prove(
+        &self,
+        keys: &[B256],
+        at: StateAt,
+    ) -> Result<(u64, B256, Vec<ProvenEntry>), crate::EthError>;
     /// Base fee the next block will charge.
     fn next_base_fee(&self) -> u64;
     /// Suggested priority fee (wei per gas).

@@ -9,8 +9,8 @@
 //! `eth_getStorageAt` always answers the zero word: native modules keep their storage in
 //! their own key space, not in 32-byte slots of an account.
 
-use crate::api::{CallRequest, ChainApi};
 use crate::api::StateAt;
+use crate::api::{CallRequest, ChainApi};
 use crate::blocks::{self, state_block, tag_height};
 use crate::error::{EthError, join_error};
 use crate::fees;

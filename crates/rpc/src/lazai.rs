@@ -4,7 +4,7 @@ use crate::api::{ChainApi, NodeStatus};
 use crate::blocks::state_block;
 use crate::error::{EthError, SERVER_ERROR_CODE, join_error};
 use alloy_eips::BlockId;
-use alloy_primitives::{Address, B256, Bytes, U64, U256};
+use alloy_primitives::{Address, B256, Bytes, U64};
 use alloy_rlp::Decodable;
 use jsonrpsee::core::{RpcResult, async_trait};
 use jsonrpsee::proc_macros::rpc;
@@ -34,37 +34,7 @@ pub const MAX_PROOF_SLOTS: usize = 64;
 /// Longest module slot name `lazai_getProof` accepts.
 pub const MAX_PROOF_SLOT_BYTES: usize = 1024;
 
-/// `lazai_getProof`: an account and module slots proven against a block's `stateRoot`.
-///
-/// LazChain's state is one Merkle-Patricia trie (not Ethereum's account trie with a storage trie
-/// per account): the account lives under `accountKey = keccak256(0x00 || address)` with the value
-/// `rlp([nonce, balance])`, and slot `s` of the module at `address` under
-/// `keccak256(0x01 || address || s)` with its raw bytes as the value. Each proof lists the trie
-/// nodes from the root to the key, as `eth_getProof` does; a leaf holds the RLP string of the
-/// value. An absent entry (an empty account, an unset slot) is proven by a path that ends before
-/// it. `lazai_client::proof::verify` checks one without trusting the node.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct StateProof {
-    pub block_number: U64,
-    pub state_root: B256,
-    pub address: Address,
-    pub account_key: B256,
-    pub account_proof: Vec<Bytes>,
-    pub nonce: U64,
-    pub balance: U256,
-    pub storage_proof: Vec<SlotProof>,
-}
-
-/// One module slot of a [`StateProof`]; `value` is absent (`null`) when the slot is unset.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SlotProof {
-    pub slot: Bytes,
-    pub key: B256,
-    pub value: Option<Bytes>,
-    pub proof: Vec<Bytes>,
-}
+pub use lazai_abi::state::{SlotProof, StateProof};
 
 /// LazChain's own methods.
 #[rpc(server, namespace = "lazai")]

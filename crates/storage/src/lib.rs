@@ -73,13 +73,58 @@ pub enum History {
 /// Geth's default: the state of the last 128 blocks.
 pub const DEFAULT_HISTORY: History = History::Recent(128);
 /// The page cache of the database file.
-pub const DEFAULT_CACHE_BYTES: usize = 64 << 20;
+pub const DEFAULT_CACHE_BYTES: usize = 32 << 20;
+/// The cache of state trie nodes, shared by every view of the store.
+pub const DEFAULT_NODE_CACHE_BYTES: usize = 64 << 20;
+
+/// Recently read or written trie nodes by hash. A node's hash names its content forever, so an
+/// entry can never be stale: the cache is shared by every snapshot, old and new, and only its
+/// size is bounded (least recently used out first).
+struct NodeCache {
+    inner: parking_lot::Mutex<(lru::LruCache<B256, Bytes>, usize)>,
+    budget: usize,
+}
+
+impl NodeCache {
+    fn new(budget: usize) -> Self {
+        Self {
+            inner: parking_lot::Mutex::new((lru::LruCache::unbounded(), 0)),
+            budget,
+        }
+    }
+
+    fn get(&self, hash: &B256) -> Option<Bytes> {
+        self.inner.lock().0.get(hash).cloned()
+    }
+
+    fn insert(&self, hash: B256, raw: Bytes) {
+        if self.budget == 0 {
+            return;
+        }
+        let mut guard = self.inner.lock();
+        let (lru, bytes) = &mut *guard;
+        let size = raw.len() + 64;
+        if let Some(old) = lru.put(hash, raw) {
+            *bytes -= old.len() + 64;
+        }
+        *bytes += size;
+        while *bytes > self.budget {
+            match lru.pop_lru() {
+                Some((_, old)) => *bytes -= old.len() + 64,
+                None => break,
+            }
+        }
+    }
+}
 
 /// How a store is opened.
 #[derive(Clone, Copy, Debug)]
 pub struct Options {
     pub history: History,
+    /// The database file's page cache.
     pub cache_bytes: usize,
+    /// The trie node cache.
+    pub node_cache_bytes: usize,
 }
 
 impl Default for Options {
@@ -87,6 +132,7 @@ impl Default for Options {
         Self {
             history: DEFAULT_HISTORY,
             cache_bytes: DEFAULT_CACHE_BYTES,
+            node_cache_bytes: DEFAULT_NODE_CACHE_BYTES,
         }
     }
 }
@@ -95,6 +141,7 @@ impl Default for Options {
 pub struct Store {
     db: Database,
     options: Options,
+    nodes: std::sync::Arc<NodeCache>,
 }
 
 /// What a block wrote to the state: entries (`None` deletes), trie nodes created, nodes retired.
@@ -111,6 +158,7 @@ pub struct Snapshot {
     pub head: u64,
     state: redb::ReadOnlyTable<&'static [u8; 32], &'static [u8]>,
     nodes: redb::ReadOnlyTable<&'static [u8; 32], &'static [u8]>,
+    cache: std::sync::Arc<NodeCache>,
 }
 
 impl Snapshot {
@@ -125,6 +173,9 @@ impl Snapshot {
 
     /// A trie node's RLP.
     pub fn node(&self, hash: &B256) -> Result<Option<Bytes>> {
+        if let Some(raw) = self.cache.get(hash) {
+            return Ok(Some(raw));
+        }
         let Some(v) = self.nodes.get(&hash.0).map_err(db_err)? else {
             return Ok(None);
         };
@@ -135,7 +186,9 @@ impl Snapshot {
                 reason: format!("node {hash} is {} bytes", raw.len()),
             });
         }
-        Ok(Some(Bytes::copy_from_slice(&raw[8..])))
+        let raw = Bytes::copy_from_slice(&raw[8..]);
+        self.cache.insert(*hash, raw.clone());
+        Ok(Some(raw))
     }
 }
 
@@ -191,7 +244,11 @@ impl Store {
             tx.open_table(STATE).map_err(db_err)?;
         }
         tx.commit().map_err(db_err)?;
-        Ok(Self { db, options })
+        Ok(Self {
+            db,
+            options,
+            nodes: std::sync::Arc::new(NodeCache::new(options.node_cache_bytes)),
+        })
     }
 
     /// The history this store keeps.
@@ -214,6 +271,7 @@ impl Store {
             head,
             state: tx.open_table(STATE).map_err(db_err)?,
             nodes: tx.open_table(NODES).map_err(db_err)?,
+            cache: self.nodes.clone(),
         })
     }
 
@@ -569,7 +627,7 @@ mod tests {
                 .commit_block(&block(1), &[], writes(&[], &[], &[a.0, b.0]))
                 .expect("1");
             store
-                .commit_block(&block(2), &[], writes(&[], &[b.clone()], &[]))
+                .commit_block(&block(2), &[], writes(&[], std::slice::from_ref(&b), &[]))
                 .expect("2");
             // Nodes retired at 1 are block 0's: a window of 3 at head 2 still serves block 0.
             let kept = store.snapshot().expect("snap").node(&a.0).expect("read");

@@ -148,6 +148,25 @@ async fn sigkill_and_restart_keeps_every_finalized_transaction() {
         .expect("rpc")
         .expect("parent");
     assert_eq!(block.header.parent_hash, parent.header.hash);
+    // The state survived whole: a proof of the recipient checks against its block's header,
+    // and the state of the block before is still readable.
+    let proof = lazai_client::proof::get_proof(&p, recipient, &[], None)
+        .await
+        .expect("lazai_getProof");
+    let at: u64 = proof.block_number.to();
+    let proven = p
+        .get_block_by_number(BlockNumberOrTag::Number(at))
+        .await
+        .expect("rpc")
+        .expect("proof block");
+    lazai_client::proof::verify(proven.header.state_root, &proof).expect("proof verifies");
+    assert_eq!(proof.balance, balance);
+    let before = p
+        .get_balance(recipient)
+        .block_id((at - 1).into())
+        .await
+        .expect("balance at the block before");
+    assert!(before <= balance);
     // And it keeps finalizing.
     wait_for_height(&p, height + 5).await;
     assert!(transfer(&p, recipient, U256::from(1)).await.status());

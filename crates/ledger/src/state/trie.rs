@@ -84,10 +84,55 @@ struct Updater<'a, F> {
     buf: Vec<u8>,
 }
 
-impl<F> Updater<'_, F>
+impl<'a, F> Updater<'a, F>
 where
     F: Fn(&B256) -> Option<Bytes>,
 {
+    fn new(load: &'a F) -> Self {
+        Self {
+            load,
+            loaded: Vec::new(),
+            created: Vec::new(),
+            buf: Vec::with_capacity(600),
+        }
+    }
+
+    fn apply(&mut self, node: Work, key: &B256, value: Option<&[u8]>) -> Result<Work, TrieError> {
+        let path = Nibbles::unpack(key);
+        match value {
+            Some(v) if !v.is_empty() => self.insert(node, path, leaf_value(v)),
+            _ => self.delete(node, path),
+        }
+    }
+
+    /// The update once the root node is encoded: its hash (a root under 32 bytes is still named
+    /// and stored by its hash), the created nodes, and the loaded ones not created again.
+    fn finish(mut self, rlp: Option<RlpNode>) -> TrieUpdate {
+        let root = match rlp {
+            None => EMPTY_ROOT_HASH,
+            Some(rlp) => match rlp.as_hash() {
+                Some(hash) => hash,
+                None => {
+                    let hash = keccak256(&rlp[..]);
+                    self.created.push((hash, Bytes::copy_from_slice(&rlp[..])));
+                    hash
+                }
+            },
+        };
+        let created_set: HashSet<B256> = self.created.iter().map(|(h, _)| *h).collect();
+        let mut seen = HashSet::new();
+        let stale = self
+            .loaded
+            .into_iter()
+            .filter(|h| !created_set.contains(h) && seen.insert(*h))
+            .collect();
+        TrieUpdate {
+            root,
+            created: self.created,
+            stale,
+        }
+    }
+
     /// Decodes a referenced node; `remaining` is the number of key nibbles below it.
     fn expand(&mut self, node: &RlpNode, remaining: usize) -> Result<Work, TrieError> {
         match node.as_hash() {
@@ -280,54 +325,103 @@ fn root_ref(root: B256) -> Work {
     }
 }
 
+/// One changed key: its new value, `None` (or empty) to delete.
+type Change<'c> = (&'c B256, Option<&'c [u8]>);
+
+/// A root child folded on its own thread: its new reference and the work that made it.
+type Folded<'a, F> = Result<(Option<RlpNode>, Updater<'a, F>), TrieError>;
+
+/// Below this many changed keys an update runs on one thread.
+const PARALLEL_CHANGES: usize = 256;
+
 /// Folds `changes` (sorted or not; `None` deletes; an empty value also deletes) into the trie
 /// rooted at `root`, reading stored nodes through `load`.
+///
+/// Large batches under a root branch are folded one root child per thread: the children's
+/// subtries are disjoint, so each thread loads and hashes its own paths.
 pub fn update<'c, F>(
     root: B256,
     changes: impl IntoIterator<Item = (&'c B256, Option<&'c [u8]>)>,
     load: &F,
 ) -> Result<TrieUpdate, TrieError>
 where
-    F: Fn(&B256) -> Option<Bytes>,
+    F: Fn(&B256) -> Option<Bytes> + Sync,
 {
-    let mut up = Updater {
-        load,
-        loaded: Vec::new(),
-        created: Vec::new(),
-        buf: Vec::with_capacity(600),
-    };
+    let changes: Vec<Change<'c>> = changes.into_iter().collect();
+    if changes.len() >= PARALLEL_CHANGES
+        && let Some(update) = update_by_child(root, &changes, load)?
+    {
+        return Ok(update);
+    }
+    let mut up = Updater::new(load);
     let mut node = root_ref(root);
     for (key, value) in changes {
-        let path = Nibbles::unpack(key);
-        node = match value {
-            Some(v) if !v.is_empty() => up.insert(node, path, leaf_value(v))?,
-            _ => up.delete(node, path)?,
-        };
+        node = up.apply(node, key, value)?;
     }
-    let new_root = match up.encode(node) {
-        None => EMPTY_ROOT_HASH,
-        Some(rlp) => match rlp.as_hash() {
-            Some(hash) => hash,
-            None => {
-                // A root under 32 bytes is still named (and stored) by its hash.
-                let hash = keccak256(&rlp[..]);
-                up.created.push((hash, Bytes::copy_from_slice(&rlp[..])));
-                hash
-            }
-        },
+    let rlp = up.encode(node);
+    Ok(up.finish(rlp))
+}
+
+/// [`update`] with the root's children folded in parallel; `None` when the root is not a branch
+/// or stops being one (the caller then folds sequentially).
+fn update_by_child<F>(
+    root: B256,
+    changes: &[Change<'_>],
+    load: &F,
+) -> Result<Option<TrieUpdate>, TrieError>
+where
+    F: Fn(&B256) -> Option<Bytes> + Sync,
+{
+    use rayon::prelude::*;
+    let Work::Ref(root_rlp) = root_ref(root) else {
+        return Ok(None);
     };
-    let created_set: HashSet<B256> = up.created.iter().map(|(h, _)| *h).collect();
-    let mut seen = HashSet::new();
-    let stale = up
-        .loaded
+    let mut top = Updater::new(load);
+    let Work::Branch(children) = top.expand(&root_rlp, KEY_NIBBLES)? else {
+        return Ok(None);
+    };
+    let mut groups: Vec<Vec<Change<'_>>> = vec![Vec::new(); 16];
+    for change in changes {
+        groups[(change.0[0] >> 4) as usize].push(*change);
+    }
+    let folded: Vec<Folded<'_, F>> = children
         .into_iter()
-        .filter(|h| !created_set.contains(h) && seen.insert(*h))
+        .zip(groups)
+        .collect::<Vec<_>>()
+        .into_par_iter()
+        .map(|(child, group)| {
+            let mut up = Updater::new(load);
+            let mut node = child;
+            for (key, value) in group {
+                let path = Nibbles::unpack(key).slice(1..);
+                node = match value {
+                    Some(v) if !v.is_empty() => up.insert(node, path, leaf_value(v))?,
+                    _ => up.delete(node, path)?,
+                };
+            }
+            Ok((up.encode(node), up))
+        })
         .collect();
-    Ok(TrieUpdate {
-        root: new_root,
-        created: up.created,
-        stale,
-    })
+    let mut stack = Vec::with_capacity(16);
+    let mut mask = TrieMask::default();
+    for (i, result) in folded.into_iter().enumerate() {
+        let (rlp, up) = result?;
+        top.loaded.extend(up.loaded);
+        top.created.extend(up.created);
+        if let Some(rlp) = rlp {
+            stack.push(rlp);
+            mask.set_bit(i as u8);
+        }
+    }
+    if stack.len() < 2 {
+        return Ok(None);
+    }
+    top.buf.clear();
+    let rlp = BranchNode::new(stack, mask).as_ref().rlp(&mut top.buf);
+    if let Some(hash) = rlp.as_hash() {
+        top.created.push((hash, Bytes::copy_from_slice(&top.buf)));
+    }
+    Ok(Some(top.finish(Some(rlp))))
 }
 
 /// The nodes on `key`'s path from `root`, hashed nodes only (inline ones are inside their
@@ -460,7 +554,7 @@ mod tests {
                     changes.insert(key(i, 7), v);
                 }
                 let load = |h: &B256| store.get(h).cloned();
-                let up = update(root, changes.iter().map(|(k, v)| (k, v.as_deref())), &load).unwrap();
+                let up = update(root, changes.iter().map(|(k, v)| (k, v.as_deref())), &load).expect("test store");
                 for (k, v) in &changes {
                     match v {
                         Some(v) if !v.is_empty() => { model.insert(*k, v.clone()); }
@@ -477,9 +571,9 @@ mod tests {
             let load = |h: &B256| store.get(h).cloned();
             for i in 0u8..60 {
                 let k = key(i, 7);
-                let got = get(root, &k, &load).unwrap();
+                let got = get(root, &k, &load).expect("test store");
                 prop_assert_eq!(got.map(|b| b.to_vec()), model.get(&k).cloned());
-                let p = proof(root, &k, &load).unwrap();
+                let p = proof(root, &k, &load).expect("test store");
                 let expected = model.get(&k).map(|v| leaf_value(v));
                 if root != EMPTY_ROOT_HASH && store.get(&root).is_some_and(|r| r.len() >= 32) {
                     prop_assert!(alloy_trie::proof::verify_proof(root, Nibbles::unpack(k), expected, &p).is_ok());
@@ -488,17 +582,68 @@ mod tests {
         }
     }
 
+    /// Batches large enough to fold the root's children in parallel give the reference root,
+    /// including a batch that deletes all but one entry (the root stops being a branch).
+    #[test]
+    fn large_batches_fold_in_parallel_to_the_reference_root() {
+        let mut store: HashMap<B256, Bytes> = HashMap::new();
+        let mut model: BTreeMap<B256, Vec<u8>> = BTreeMap::new();
+        let entries: Vec<(B256, Vec<u8>)> = (0..3000u16)
+            .map(|i| {
+                (
+                    keccak256(i.to_be_bytes()),
+                    vec![(i % 251) as u8; 1 + (i % 40) as usize],
+                )
+            })
+            .collect();
+        let up = build(entries.iter().map(|(k, v)| (k, v.as_slice()))).expect("test store");
+        model.extend(entries.iter().cloned());
+        assert_eq!(up.root, reference_root(&model));
+        store.extend(up.created);
+        let mut root = up.root;
+        let batches: [Vec<(B256, Option<Vec<u8>>)>; 2] = [
+            (0..1500u16)
+                .map(|i| {
+                    let k = keccak256((i * 2).to_be_bytes());
+                    (k, (i % 3 != 0).then(|| vec![7; 33]))
+                })
+                .chain((5000..5400u16).map(|i| (keccak256(i.to_be_bytes()), Some(vec![1; 5]))))
+                .collect(),
+            model
+                .keys()
+                .skip(1)
+                .map(|k| (*k, None))
+                .chain((5000..5400u16).map(|i| (keccak256(i.to_be_bytes()), None)))
+                .collect(),
+        ];
+        for batch in batches {
+            let load = |h: &B256| store.get(h).cloned();
+            let up = update(root, batch.iter().map(|(k, v)| (k, v.as_deref())), &load)
+                .expect("test store");
+            for (k, v) in &batch {
+                match v {
+                    Some(v) => model.insert(*k, v.clone()),
+                    None => model.remove(k),
+                };
+            }
+            assert_eq!(up.root, reference_root(&model));
+            store.extend(up.created);
+            root = up.root;
+        }
+        assert_eq!(model.len(), 1);
+    }
+
     #[test]
     fn stale_nodes_are_exactly_the_replaced_ones() {
         let mut store: HashMap<B256, Bytes> = HashMap::new();
         let entries: Vec<(B256, Vec<u8>)> = (0..200u8).map(|i| (key(i, 1), vec![i; 40])).collect();
-        let up = build(entries.iter().map(|(k, v)| (k, v.as_slice()))).unwrap();
+        let up = build(entries.iter().map(|(k, v)| (k, v.as_slice()))).expect("test store");
         assert!(up.stale.is_empty());
         store.extend(up.created);
         let root = up.root;
         let changed = key(5, 1);
         let load = |h: &B256| store.get(h).cloned();
-        let next = update(root, [(&changed, Some(&[9u8; 40][..]))], &load).unwrap();
+        let next = update(root, [(&changed, Some(&[9u8; 40][..]))], &load).expect("test store");
         assert!(!next.stale.is_empty());
         // The old path is stale, the new one created, and nothing else moved.
         assert_eq!(next.stale.len(), next.created.len());
@@ -507,14 +652,15 @@ mod tests {
         let mut store2 = store.clone();
         store2.extend(next.created.clone());
         let load2 = |h: &B256| store2.get(h).cloned();
-        let back = update(next.root, [(&changed, Some(&[5u8; 40][..]))], &load2).unwrap();
+        let back =
+            update(next.root, [(&changed, Some(&[5u8; 40][..]))], &load2).expect("test store");
         assert_eq!(back.root, root);
     }
 
     #[test]
     fn a_corrupt_or_missing_node_is_an_error_not_a_panic() {
         let entries: Vec<(B256, Vec<u8>)> = (0..50u8).map(|i| (key(i, 2), vec![i; 40])).collect();
-        let up = build(entries.iter().map(|(k, v)| (k, v.as_slice()))).unwrap();
+        let up = build(entries.iter().map(|(k, v)| (k, v.as_slice()))).expect("test store");
         let empty = |_: &B256| None;
         assert_eq!(
             get(up.root, &key(1, 2), &empty),

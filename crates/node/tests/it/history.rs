@@ -73,7 +73,12 @@ fn block_with_transfer(chain: &Chain, api: &NodeApi, value: u64) {
     api.submit(transfer(height, value)).expect("admitted");
     let parent = chain.block(height).expect("head");
     let block = chain
-        .propose(&parent, parent.header.timestamp_ms + 1_000, parent.header.proposer, Vec::new())
+        .propose(
+            &parent,
+            parent.header.timestamp_ms + 1_000,
+            parent.header.proposer,
+            Vec::new(),
+        )
         .expect("proposed");
     assert_eq!(block.transactions.len(), 1);
     chain.finalized(&block);
@@ -86,7 +91,11 @@ fn balance(api: &NodeApi, at: StateAt) -> Result<U256, EthError> {
 
 fn proof(api: &NodeApi, at: StateAt, slots: &[Bytes]) -> (B256, StateProof) {
     let mut keys = vec![lazai_ledger::account_key(&RECIPIENT)];
-    keys.extend(slots.iter().map(|s| lazai_ledger::module_key(&RECIPIENT, s)));
+    keys.extend(
+        slots
+            .iter()
+            .map(|s| lazai_ledger::module_key(&RECIPIENT, s)),
+    );
     let (height, root, mut entries) = api.prove(&keys, at).expect("prove");
     let account = entries.remove(0);
     let state = account
@@ -158,13 +167,21 @@ fn reads_at_the_window_edges_and_proofs() {
         value: Some(total(7)),
         ..Default::default()
     };
-    assert!(api.call(&call, StateAt::Block(7)).expect("call at 7").success);
+    assert!(
+        api.call(&call, StateAt::Block(7))
+            .expect("call at 7")
+            .success
+    );
 
     // Proofs at the head and at the oldest kept block verify against those blocks' roots;
     // an unset module slot is proven absent.
     let slots = [Bytes::from_static(b"no such slot")];
     for h in [head, head + 1 - WINDOW] {
-        let at = if h == head { StateAt::Head } else { StateAt::Block(h) };
+        let at = if h == head {
+            StateAt::Head
+        } else {
+            StateAt::Block(h)
+        };
         let (root, p) = proof(&api, at, &slots);
         assert_eq!(root, chain.header(h).expect("header").state_root);
         assert_eq!(p.balance, total(h));
@@ -196,7 +213,10 @@ fn reads_at_the_window_edges_and_proofs() {
     assert_eq!(balance(&api, StateAt::Block(head - 1)), Ok(total(head - 1)));
     block_with_transfer(&chain, &api, 11);
     assert_eq!(balance(&api, StateAt::Head), Ok(total(11)));
-    assert!(balance(&api, StateAt::Block(7)).is_err(), "7 left the window");
+    assert!(
+        balance(&api, StateAt::Block(7)).is_err(),
+        "7 left the window"
+    );
     assert_eq!(balance(&api, StateAt::Block(8)), Ok(total(8)));
 }
 

@@ -38,9 +38,9 @@ fn call(api: &NodeApi, input: Vec<u8>) -> Vec<u8> {
         .call(
             &CallRequest {
                 from: None,
-            to: Some(REGISTRY),
-            value: None,
-            input: input.into(),
+                to: Some(REGISTRY),
+                value: None,
+                input: input.into(),
                 gas: None,
             },
             lazai_rpc::StateAt::Head,

@@ -7,7 +7,10 @@ use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
 use alloy_sol_types::{Revert, SolError};
 use lazai_ledger::{Account, CallOutcome, RecoveredTx, TxError, decode_and_recover};
-use lazai_rpc::{CallRequest, ChainApi, EthError, FinalizedBlock, NodeStatus, ProvenEntry, StateAt, SubmitError, TxInBlock, TxLookup};
+use lazai_rpc::{
+    CallRequest, ChainApi, EthError, FinalizedBlock, NodeStatus, ProvenEntry, StateAt, SubmitError,
+    TxInBlock, TxLookup,
+};
 use lazai_types::{Block, Header, Receipt, logs_bloom};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
