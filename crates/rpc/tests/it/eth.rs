@@ -118,7 +118,7 @@ async fn transaction_and_receipt_deserialize_into_alloy_types() {
 }
 
 #[tokio::test]
-async fn state_queries_serve_the_head_only() {
+async fn state_queries_outside_the_history_window_fail_clearly() {
     let (handle, mock) = start().await;
     let addr = handle.local_addr();
     let who = format!("{}", Address::repeat_byte(1));
@@ -145,7 +145,8 @@ async fn state_queries_serve_the_head_only() {
     assert!(
         old["message"]
             .as_str()
-            .is_some_and(|m| m.contains("only the latest")),
+            .is_some_and(|m| m.contains("historical state is not available")
+                && m.contains("older than the last 1 blocks")),
         "{old}"
     );
     assert_eq!(
@@ -317,4 +318,36 @@ async fn log_results_are_capped() {
             .as_str()
             .is_some_and(|m| m.starts_with("query returned more than 0"))
     );
+}
+
+#[tokio::test]
+async fn get_proof_answers_in_its_documented_shape_and_bounds_its_input() {
+    let (handle, _) = start().await;
+    let addr = handle.local_addr();
+    let who = format!("{}", Address::repeat_byte(1));
+    let proof = result(addr, "lazai_getProof", json!([who, ["0x01"], "latest"])).await;
+    for field in [
+        "blockNumber",
+        "stateRoot",
+        "address",
+        "accountKey",
+        "accountProof",
+        "nonce",
+        "balance",
+        "storageProof",
+    ] {
+        assert!(proof.get(field).is_some(), "{field} missing: {proof}");
+    }
+    assert_eq!(proof["storageProof"][0]["slot"], "0x01");
+    assert!(proof["storageProof"][0]["value"].is_null());
+    let many: Vec<String> = (0..65).map(|i| format!("0x{i:02x}")).collect();
+    let err = error(addr, "lazai_getProof", json!([who, many])).await;
+    assert_eq!(err["code"], -32602, "{err}");
+    let long = format!("0x{}", "ab".repeat(1025));
+    let err = error(addr, "lazai_getProof", json!([who, [long]])).await;
+    assert_eq!(err["code"], -32602, "{err}");
+    let err = error(addr, "lazai_getProof", json!([who, [], "0x0"])).await;
+    assert_eq!(err["code"], -32000, "outside the window: {err}");
+    let err = error(addr, "lazai_getProof", json!(["0x12", []])).await;
+    assert_eq!(err["code"], -32602, "a malformed address: {err}");
 }

@@ -144,15 +144,15 @@ impl Mock {
 }
 
 impl Mock {
-    /// The mock keeps the state of the head and its parent only.
+    /// The mock keeps the state of the head only (a history window of one block).
     fn keeps(&self, at: StateAt) -> Result<(), EthError> {
         let finalized = self.finalized_height();
         match at {
-            StateAt::Block(requested) if requested + 1 < finalized => {
+            StateAt::Block(requested) if requested < finalized => {
                 Err(EthError::HistoricalState {
                     requested,
                     finalized,
-                    window: 2,
+                    window: 1,
                 })
             }
             _ => Ok(()),
