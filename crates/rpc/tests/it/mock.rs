@@ -148,13 +148,11 @@ impl Mock {
     fn keeps(&self, at: StateAt) -> Result<(), EthError> {
         let finalized = self.finalized_height();
         match at {
-            StateAt::Block(requested) if requested < finalized => {
-                Err(EthError::HistoricalState {
-                    requested,
-                    finalized,
-                    window: 1,
-                })
-            }
+            StateAt::Block(requested) if requested < finalized => Err(EthError::HistoricalState {
+                requested,
+                finalized,
+                window: 1,
+            }),
             _ => Ok(()),
         }
     }
