@@ -97,6 +97,14 @@ impl NodeCache {
         self.inner.lock().0.get(hash).cloned()
     }
 
+    fn remove(&self, hash: &B256) {
+        let mut guard = self.inner.lock();
+        let (lru, bytes) = &mut *guard;
+        if let Some(old) = lru.pop(hash) {
+            *bytes -= old.len() + 64;
+        }
+    }
+
     fn insert(&self, hash: B256, raw: Bytes) {
         if self.budget == 0 {
             return;
@@ -387,7 +395,12 @@ impl Store {
                 changes.nodes,
                 changes.stale,
                 self.options.history,
+                &self.nodes,
             )?;
+            // The next block reads the top of these paths again.
+            for (hash, raw) in changes.nodes {
+                self.nodes.insert(*hash, raw.clone());
+            }
             let mut meta = tx.open_table(META).map_err(db_err)?;
             meta.insert(HEAD_KEY, height.to_be_bytes().as_slice())
                 .map_err(db_err)?;
@@ -472,6 +485,7 @@ fn write_nodes(
     created: &[(B256, Bytes)],
     stale: &[B256],
     history: History,
+    cache: &NodeCache,
 ) -> Result<()> {
     let mut nodes = tx.open_table(NODES).map_err(db_err)?;
     let mut record = Vec::with_capacity(600);
@@ -512,8 +526,11 @@ fn write_nodes(
                 }
                 None => None,
             };
-            if let Some(raw) = reborn {
-                nodes.insert(hash, raw.as_slice()).map_err(db_err)?;
+            match reborn {
+                Some(raw) => {
+                    nodes.insert(hash, raw.as_slice()).map_err(db_err)?;
+                }
+                None => cache.remove(&B256::from(*hash)),
             }
         }
     }
