@@ -5,6 +5,7 @@
 //! it (`lazai_getProof`, verified by `lazai_client::proof`) without the node's help.
 
 use alloy_primitives::{Address, B256, Bytes, U64, U256, keccak256};
+use alloy_rlp::{RlpDecodable, RlpEncodable};
 use serde::{Deserialize, Serialize};
 
 /// Domain tags that keep the key spaces of accounts, module storage and chain metadata apart.
@@ -18,6 +19,27 @@ pub fn account_key(address: &Address) -> B256 {
     pre[0] = DOMAIN_ACCOUNT;
     pre[1..].copy_from_slice(address.as_slice());
     keccak256(pre)
+}
+
+/// An account as the state keeps it: the value under [`account_key`] is its RLP list.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, RlpEncodable, RlpDecodable)]
+pub struct Account {
+    pub nonce: u64,
+    pub balance: U256,
+}
+
+impl Account {
+    /// An empty account is not stored (its key is absent from the trie).
+    pub fn is_empty(&self) -> bool {
+        self.nonce == 0 && self.balance.is_zero()
+    }
+}
+
+/// What a trie leaf holds for an entry: the RLP string of its bytes.
+pub fn leaf_value(value: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(value.len() + 3);
+    alloy_rlp::Encodable::encode(&value, &mut out);
+    out
 }
 
 /// The key of a module's storage slot: modules name their slots with arbitrary bytes.

@@ -10,12 +10,11 @@
 
 use alloy::providers::Provider;
 use alloy::rpc::types::BlockId;
-use alloy_primitives::{Address, B256, Bytes, U256};
-use alloy_rlp::{RlpDecodable, RlpEncodable};
+use alloy_primitives::{Address, B256, Bytes};
 use alloy_trie::Nibbles;
 use anyhow::Context as _;
+use lazai_abi::state::{Account, account_key, leaf_value, module_key};
 pub use lazai_abi::state::{SlotProof, StateProof};
-use lazai_abi::state::{account_key, module_key};
 
 /// Why a proof does not hold.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -32,18 +31,6 @@ pub enum ProofError {
         root: B256,
         reason: String,
     },
-}
-
-#[derive(RlpEncodable, RlpDecodable)]
-struct Account {
-    nonce: u64,
-    balance: U256,
-}
-
-fn leaf_value(value: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(value.len() + 3);
-    alloy_rlp::Encodable::encode(&value, &mut out);
-    out
 }
 
 fn check(
@@ -73,17 +60,11 @@ fn check(
 pub fn verify(root: B256, proof: &StateProof) -> Result<(), ProofError> {
     let address = proof.address;
     let nonce: u64 = proof.nonce.to();
-    let account = (nonce != 0 || !proof.balance.is_zero()).then(|| {
-        let mut raw = Vec::new();
-        alloy_rlp::Encodable::encode(
-            &Account {
-                nonce,
-                balance: proof.balance,
-            },
-            &mut raw,
-        );
-        raw
-    });
+    let account = Account {
+        nonce,
+        balance: proof.balance,
+    };
+    let account = (!account.is_empty()).then(|| alloy_rlp::encode(account));
     check(
         root,
         format!("account {address}"),

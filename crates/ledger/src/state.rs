@@ -12,25 +12,12 @@
 pub mod trie;
 
 use alloy_primitives::{Address, B256, Bytes, U256};
-use alloy_rlp::{Decodable, Encodable, RlpDecodable, RlpEncodable};
+use alloy_rlp::{Decodable, Encodable};
 use alloy_trie::EMPTY_ROOT_HASH;
-pub use lazai_abi::state::{account_key, meta_key, module_key};
+pub use lazai_abi::state::{Account, account_key, meta_key, module_key};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 pub use trie::{TrieError, TrieUpdate};
-
-/// An Ethereum account as the ledger keeps it.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, RlpEncodable, RlpDecodable)]
-pub struct Account {
-    pub nonce: u64,
-    pub balance: U256,
-}
-
-impl Account {
-    fn is_empty(&self) -> bool {
-        self.nonce == 0 && self.balance.is_zero()
-    }
-}
 
 /// Where a state's unwritten entries and stored trie nodes come from.
 ///

@@ -1,6 +1,6 @@
 //! The `lazai_*` namespace: node status, bulk transaction submission and state proofs.
 
-use crate::api::{ChainApi, NodeStatus};
+use crate::api::{ChainApi, NodeStatus, ProvenEntry};
 use crate::blocks::state_block;
 use crate::error::{EthError, SERVER_ERROR_CODE, join_error};
 use alloy_eips::BlockId;
@@ -27,6 +27,52 @@ pub struct SubmitResult {
 pub struct SubmitFailure {
     pub code: i32,
     pub message: String,
+}
+
+/// The state keys `lazai_getProof` proves for `address` and `slots`: the account's, then one per
+/// slot of the module at that address.
+pub fn proof_keys(address: &Address, slots: &[Bytes]) -> Vec<B256> {
+    let mut keys = vec![lazai_ledger::account_key(address)];
+    keys.extend(slots.iter().map(|s| lazai_ledger::module_key(address, s)));
+    keys
+}
+
+/// `lazai_getProof`'s answer from what [`ChainApi::prove`] returned for [`proof_keys`].
+pub fn state_proof(
+    address: Address,
+    slots: Vec<Bytes>,
+    height: u64,
+    root: B256,
+    mut entries: Vec<ProvenEntry>,
+) -> Result<StateProof, EthError> {
+    if entries.len() != slots.len() + 1 {
+        return Err(EthError::Internal("proof count mismatch".into()));
+    }
+    let account_entry = entries.remove(0);
+    let account = match &account_entry.value {
+        Some(raw) => lazai_ledger::Account::decode(&mut raw.as_ref())
+            .map_err(|e| EthError::Internal(format!("stored account: {e}")))?,
+        None => lazai_ledger::Account::default(),
+    };
+    Ok(StateProof {
+        block_number: U64::from(height),
+        state_root: root,
+        address,
+        account_key: account_entry.key,
+        account_proof: account_entry.proof,
+        nonce: U64::from(account.nonce),
+        balance: account.balance,
+        storage_proof: slots
+            .into_iter()
+            .zip(entries)
+            .map(|(slot, e)| SlotProof {
+                slot,
+                key: e.key,
+                value: e.value,
+                proof: e.proof,
+            })
+            .collect(),
+    })
 }
 
 /// Most module slots one `lazai_getProof` proves.
@@ -135,40 +181,11 @@ impl<A: ChainApi> LazaiApiServer for LazaiRpc<A> {
             .into());
         }
         let (at, _) = state_block(&*self.api, block)?;
-        let account_key = lazai_ledger::account_key(&address);
-        let mut keys = vec![account_key];
-        keys.extend(slots.iter().map(|s| lazai_ledger::module_key(&address, s)));
+        let keys = proof_keys(&address, &slots);
         let api = self.api.clone();
-        let (height, root, mut entries) = tokio::task::spawn_blocking(move || api.prove(&keys, at))
+        let (height, root, entries) = tokio::task::spawn_blocking(move || api.prove(&keys, at))
             .await
             .map_err(join_error)??;
-        if entries.len() != slots.len() + 1 {
-            return Err(EthError::Internal("proof count mismatch".into()).into());
-        }
-        let account_entry = entries.remove(0);
-        let account = match &account_entry.value {
-            Some(raw) => lazai_ledger::Account::decode(&mut raw.as_ref())
-                .map_err(|e| EthError::Internal(format!("stored account: {e}")))?,
-            None => lazai_ledger::Account::default(),
-        };
-        Ok(StateProof {
-            block_number: U64::from(height),
-            state_root: root,
-            address,
-            account_key,
-            account_proof: account_entry.proof,
-            nonce: U64::from(account.nonce),
-            balance: account.balance,
-            storage_proof: slots
-                .into_iter()
-                .zip(entries)
-                .map(|(slot, e)| SlotProof {
-                    slot,
-                    key: e.key,
-                    value: e.value,
-                    proof: e.proof,
-                })
-                .collect(),
-        })
+        Ok(state_proof(address, slots, height, root, entries)?)
     }
 }

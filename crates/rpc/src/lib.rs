@@ -38,5 +38,5 @@ pub use api::{
 };
 pub use error::{EthError, RpcError};
 pub use filters::FilterConfig;
-pub use lazai::{SlotProof, StateProof, SubmitFailure, SubmitResult};
+pub use lazai::{SlotProof, StateProof, SubmitFailure, SubmitResult, proof_keys, state_proof};
 pub use server::{DEFAULT_PORT, RpcConfig, RpcHandle, rpc_module, start};

@@ -15,6 +15,7 @@ use alloy_primitives::{B256, Bytes, keccak256};
 use alloy_rlp::Decodable;
 use alloy_trie::nodes::{BranchNode, ExtensionNode, LeafNode, RlpNode, TrieNode};
 use alloy_trie::{EMPTY_ROOT_HASH, Nibbles, TrieMask};
+pub use lazai_abi::state::leaf_value;
 use std::collections::HashSet;
 
 /// Every key is 32 bytes, so every leaf sits at 64 nibbles.
@@ -58,13 +59,6 @@ fn wrap(prefix: Nibbles, node: Work) -> Work {
     } else {
         Work::Ext(prefix, Box::new(node))
     }
-}
-
-/// The leaf value of an entry: the RLP string of its bytes (what `HashBuilder::add_leaf` takes).
-pub fn leaf_value(value: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(value.len() + 3);
-    alloy_rlp::Encodable::encode(&value, &mut out);
-    out
 }
 
 fn decode_leaf_value(hash: B256, raw: &[u8]) -> Result<Bytes, TrieError> {

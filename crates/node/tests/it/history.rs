@@ -6,12 +6,12 @@
 use crate::support::account;
 use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};
 use alloy_eips::eip2718::Encodable2718;
-use alloy_primitives::{Address, B256, Bytes, TxKind, U64, U256};
+use alloy_primitives::{Address, B256, Bytes, TxKind, U256};
 use alloy_signer::SignerSync;
-use lazai_client::proof::{SlotProof, StateProof, verify};
+use lazai_client::proof::{StateProof, verify};
 use lazai_consensus::Executor;
 use lazai_node::{Chain, ChainConfig, Mempool, MempoolConfig, NodeApi, devnet_genesis};
-use lazai_rpc::{CallRequest, ChainApi, EthError, StateAt};
+use lazai_rpc::{CallRequest, ChainApi, EthError, StateAt, proof_keys, state_proof};
 use lazai_storage::History;
 use lazai_types::{DEVNET_CHAIN_ID, lazai};
 use std::path::Path;
@@ -90,40 +90,10 @@ fn balance(api: &NodeApi, at: StateAt) -> Result<U256, EthError> {
 }
 
 fn proof(api: &NodeApi, at: StateAt, slots: &[Bytes]) -> (B256, StateProof) {
-    let mut keys = vec![lazai_ledger::account_key(&RECIPIENT)];
-    keys.extend(
-        slots
-            .iter()
-            .map(|s| lazai_ledger::module_key(&RECIPIENT, s)),
-    );
-    let (height, root, mut entries) = api.prove(&keys, at).expect("prove");
-    let account = entries.remove(0);
-    let state = account
-        .value
-        .map(|raw| alloy::rlp::Decodable::decode(&mut raw.as_ref()).expect("account"))
-        .unwrap_or(lazai_ledger::Account::default());
-    (
-        root,
-        StateProof {
-            block_number: U64::from(height),
-            state_root: root,
-            address: RECIPIENT,
-            account_key: account.key,
-            account_proof: account.proof,
-            nonce: U64::from(state.nonce),
-            balance: state.balance,
-            storage_proof: slots
-                .iter()
-                .zip(entries)
-                .map(|(slot, e)| SlotProof {
-                    slot: slot.clone(),
-                    key: e.key,
-                    value: e.value,
-                    proof: e.proof,
-                })
-                .collect(),
-        },
-    )
+    let keys = proof_keys(&RECIPIENT, slots);
+    let (height, root, entries) = api.prove(&keys, at).expect("prove");
+    let proof = state_proof(RECIPIENT, slots.to_vec(), height, root, entries).expect("assemble");
+    (root, proof)
 }
 
 #[test]

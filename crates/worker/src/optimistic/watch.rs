@@ -247,17 +247,7 @@ impl Watcher {
             return Ok(());
         }
         // Already disputed by this challenger (it was restarted): play on.
-        if let Ok(d) = self
-            .client
-            .call(
-                VERIFIER_ADDRESS,
-                X::getDisputeCall {
-                    taskId: id,
-                    challenger: self.me,
-                },
-            )
-            .await
-        {
+        if let Ok(d) = self.my_dispute(id).await {
             info!(task = %id, layer = d.layer, "resuming this challenger's dispute");
             self.disputed.insert(
                 id,
@@ -299,9 +289,9 @@ impl Watcher {
         Ok(())
     }
 
-    async fn play(&mut self, id: U256) -> Result<()> {
-        let d = self
-            .client
+    /// This challenger's dispute of task `id` (an error when it has none).
+    async fn my_dispute(&self, id: U256) -> Result<X::Dispute> {
+        self.client
             .call(
                 VERIFIER_ADDRESS,
                 X::getDisputeCall {
@@ -309,7 +299,11 @@ impl Watcher {
                     challenger: self.me,
                 },
             )
-            .await?;
+            .await
+    }
+
+    async fn play(&mut self, id: U256) -> Result<()> {
+        let d = self.my_dispute(id).await?;
         if d.status != DISPUTE_OPEN {
             // Closed by someone else's move (a timeout another sent, or another dispute).
             match d.status {
