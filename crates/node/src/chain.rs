@@ -23,6 +23,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Instant;
 use tokio::sync::broadcast;
 use tracing::{debug, error, info, warn};
 
@@ -479,10 +480,12 @@ impl Chain {
             nodes: &changes.nodes,
             stale: &changes.stale,
         };
+        let started = Instant::now();
         self.inner
             .store
             .commit_block(block, &executed.receipts, writes)
             .map_err(|e| format!("cannot persist block {}: {e}", block.height()))?;
+        debug!(height = block.height(), entries = changes.entries.len(), nodes = changes.nodes.len(), stale = changes.stale.len(), elapsed = ?started.elapsed(), "persisted");
         // The new head reads the disk: the block's writes leave memory with it.
         let snapshot = self
             .inner
@@ -560,6 +563,7 @@ impl Executor for Chain {
             bytes += tx.raw.len();
             bytes <= budget
         });
+        let started = Instant::now();
         let (executed, skipped) = self.inner.ledger.build_block(&state, &env, candidates);
         if !skipped.is_empty() {
             debug!(skipped = skipped.len(), first = %skipped[0].1, "skipped transactions while building");
@@ -575,7 +579,7 @@ impl Executor for Chain {
         };
         block.header = Self::header_for(&parent.header, &env, &block, &executed);
         let hash = block.hash();
-        debug!(height = env.height, %hash, txs = block.transactions.len(), "proposed");
+        debug!(height = env.height, %hash, txs = block.transactions.len(), changed = executed.changes.entries.len(), elapsed = ?started.elapsed(), "proposed");
         self.remember(hash, env.height, executed);
         Some(block)
     }
