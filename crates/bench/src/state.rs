@@ -34,6 +34,13 @@ pub struct StateArgs {
     /// Blocks committed per size; the median is reported.
     #[arg(long, default_value_t = 5)]
     pub blocks: usize,
+    /// The node's log filter (its `node.log`); `info,lazai_node::chain=debug` logs each block's
+    /// execution time, write time and write-set size.
+    #[arg(long, default_value = "warn")]
+    pub node_log: String,
+    /// Keep each size's data dir (database, cluster files, `node.log`) instead of deleting it.
+    #[arg(long)]
+    pub keep: bool,
     #[command(flatten)]
     pub load: LoadArgs,
 }
@@ -180,7 +187,7 @@ fn one_size(size: u64, args: &StateArgs, work: &Workload) -> Result<Row> {
     let db_bytes = std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0);
 
     let started = Instant::now();
-    let (mut cluster, runtime) = start_validators(&layout.nodes, dir.path(), "warn")?;
+    let (mut cluster, runtime) = start_validators(&layout.nodes, dir.path(), &args.node_log)?;
     let pid = cluster.nodes()[0].pid();
     let load = args.load.clone();
     let outcome = runtime.block_on(async {
@@ -212,6 +219,9 @@ fn one_size(size: u64, args: &StateArgs, work: &Workload) -> Result<Row> {
     stop_all(&mut cluster);
     let (startup, rss_idle_kib, rss_load_kib, tps) = outcome?;
     let (root, persist) = commit_cost(&db, size, args)?;
+    if args.keep {
+        eprintln!("kept {}", dir.keep().display());
+    }
     Ok(Row {
         entries: size,
         seed: seed_time,
