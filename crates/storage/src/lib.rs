@@ -86,6 +86,11 @@ struct NodeCache {
 }
 
 impl NodeCache {
+    /// What an entry counts against the budget: its bytes and a share for the key and links.
+    fn cost(raw: &Bytes) -> usize {
+        raw.len() + 64
+    }
+
     fn new(budget: usize) -> Self {
         Self {
             inner: parking_lot::Mutex::new((lru::LruCache::unbounded(), 0)),
@@ -101,7 +106,7 @@ impl NodeCache {
         let mut guard = self.inner.lock();
         let (lru, bytes) = &mut *guard;
         if let Some(old) = lru.pop(hash) {
-            *bytes -= old.len() + 64;
+            *bytes -= Self::cost(&old);
         }
     }
 
@@ -111,14 +116,14 @@ impl NodeCache {
         }
         let mut guard = self.inner.lock();
         let (lru, bytes) = &mut *guard;
-        let size = raw.len() + 64;
+        let size = Self::cost(&raw);
         if let Some(old) = lru.put(hash, raw) {
-            *bytes -= old.len() + 64;
+            *bytes -= Self::cost(&old);
         }
         *bytes += size;
         while *bytes > self.budget {
             match lru.pop_lru() {
-                Some((_, old)) => *bytes -= old.len() + 64,
+                Some((_, old)) => *bytes -= Self::cost(&old),
                 None => break,
             }
         }

@@ -91,8 +91,15 @@ where
         }
     }
 
-    fn apply(&mut self, node: Work, key: &B256, value: Option<&[u8]>) -> Result<Work, TrieError> {
-        let path = Nibbles::unpack(key);
+    /// Writes (or deletes) `key` in `node`, which sits `depth` nibbles below the root.
+    fn apply(
+        &mut self,
+        node: Work,
+        depth: usize,
+        key: &B256,
+        value: Option<&[u8]>,
+    ) -> Result<Work, TrieError> {
+        let path = Nibbles::unpack(key).slice(depth..);
         match value {
             Some(v) if !v.is_empty() => self.insert(node, path, leaf_value(v)),
             _ => self.delete(node, path),
@@ -350,7 +357,7 @@ where
     let mut up = Updater::new(load);
     let mut node = root_ref(root);
     for (key, value) in changes {
-        node = up.apply(node, key, value)?;
+        node = up.apply(node, 0, key, value)?;
     }
     let rlp = up.encode(node);
     Ok(up.finish(rlp))
@@ -387,11 +394,7 @@ where
             let mut up = Updater::new(load);
             let mut node = child;
             for (key, value) in group {
-                let path = Nibbles::unpack(key).slice(1..);
-                node = match value {
-                    Some(v) if !v.is_empty() => up.insert(node, path, leaf_value(v))?,
-                    _ => up.delete(node, path)?,
-                };
+                node = up.apply(node, 1, key, value)?;
             }
             Ok((up.encode(node), up))
         })
