@@ -12,6 +12,9 @@ use serde::{Deserialize, Serialize};
 pub const DOMAIN_ACCOUNT: u8 = 0;
 pub const DOMAIN_MODULE: u8 = 1;
 pub const DOMAIN_META: u8 = 2;
+pub const DOMAIN_CODE_HASH: u8 = 3;
+pub const DOMAIN_CODE: u8 = 4;
+pub const DOMAIN_STORAGE: u8 = 5;
 
 /// The key under which an account lives; its value is the RLP list `[nonce, balance]`.
 pub fn account_key(address: &Address) -> B256 {
@@ -48,6 +51,32 @@ pub fn module_key(module: &Address, slot: &[u8]) -> B256 {
     pre.push(DOMAIN_MODULE);
     pre.extend_from_slice(module.as_slice());
     pre.extend_from_slice(slot);
+    keccak256(pre)
+}
+
+/// The key under which a contract's code hash lives (32 bytes; absent for accounts without code).
+pub fn code_hash_key(address: &Address) -> B256 {
+    let mut pre = [0u8; 21];
+    pre[0] = DOMAIN_CODE_HASH;
+    pre[1..].copy_from_slice(address.as_slice());
+    keccak256(pre)
+}
+
+/// The key under which contract code lives, by its keccak256 hash (shared by identical contracts).
+pub fn code_key(code_hash: &B256) -> B256 {
+    let mut pre = [0u8; 33];
+    pre[0] = DOMAIN_CODE;
+    pre[1..].copy_from_slice(code_hash.as_slice());
+    keccak256(pre)
+}
+
+/// The key of an EVM contract's storage slot; its value is the slot's word with leading zero
+/// bytes stripped (a zero word is absent).
+pub fn storage_key(address: &Address, slot: &B256) -> B256 {
+    let mut pre = [0u8; 53];
+    pre[0] = DOMAIN_STORAGE;
+    pre[1..21].copy_from_slice(address.as_slice());
+    pre[21..].copy_from_slice(slot.as_slice());
     keccak256(pre)
 }
 

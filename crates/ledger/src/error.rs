@@ -1,6 +1,6 @@
 //! Ledger errors: why a transaction cannot be included, and why a block is invalid.
 
-use alloy_primitives::{Address, B256, U256};
+use alloy_primitives::{B256, U256};
 
 /// Why a transaction is not valid against a state (it cannot be included in a block).
 ///
@@ -33,12 +33,11 @@ pub enum TxError {
     GasLimitExceeded { gas: u64, left: u64 },
     #[error("insufficient funds for gas * price + value: balance {balance}, cost {cost}")]
     InsufficientFunds { balance: U256, cost: U256 },
-    #[error(
-        "contract creation is not supported: LazChain runs native modules (a general EVM comes later)"
-    )]
-    ContractCreation,
-    #[error("no contract at address {0}: only native LazAI modules accept calldata")]
-    NoContract(Address),
+    #[error("max initcode size exceeded: the limit is {max} bytes")]
+    InitcodeTooLarge { max: usize },
+    /// The EVM refused the transaction for a reason the variants above do not name.
+    #[error("{0}")]
+    Evm(String),
 }
 
 /// Why a proposed block is invalid.

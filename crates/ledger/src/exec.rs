@@ -9,13 +9,14 @@
 
 use crate::env::BlockEnv;
 use crate::error::{BlockError, TxError};
+use crate::evm;
 use crate::gas;
 use crate::kernel::{Call, ModuleError};
 use crate::modules::Modules;
 use crate::modules::idao::staking;
 use crate::state::{Changes, State};
 use crate::tx::RecoveredTx;
-use alloy_primitives::{Address, B256, Bloom, Bytes, Log, U256};
+use alloy_primitives::{Address, B256, Bloom, Bytes, Log, TxKind, U256};
 use lazai_types::{Genesis, Receipt, StakingParams, logs_bloom};
 use std::sync::Arc;
 
@@ -36,7 +37,7 @@ pub struct CallOutcome {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CallParams {
     pub from: Address,
-    /// `None` would create a contract, which is refused.
+    /// `None` runs `input` as a contract's initcode.
     pub to: Option<Address>,
     pub value: U256,
     pub input: Bytes,
@@ -122,11 +123,25 @@ impl Ledger {
                 },
             });
         }
-        let to = tx.to().ok_or(TxError::ContractCreation)?;
-        if !tx.input().is_empty() && self.modules.get(&to).is_none() {
-            return Err(TxError::NoContract(to));
-        }
-        let intrinsic = gas::check_intrinsic(&tx.envelope)?;
+        let intrinsic = match tx.to() {
+            Some(to) if self.modules.get(&to).is_some() => gas::check_intrinsic(&tx.envelope)?,
+            to => {
+                if to.is_none() && tx.input().len() > evm::MAX_INITCODE_SIZE {
+                    return Err(TxError::InitcodeTooLarge {
+                        max: evm::MAX_INITCODE_SIZE,
+                    });
+                }
+                use alloy_consensus::Transaction;
+                let want = evm::intrinsic_gas(tx.input(), to.is_none(), tx.envelope.access_list());
+                if tx.gas_limit() < want {
+                    return Err(TxError::IntrinsicGas {
+                        have: tx.gas_limit(),
+                        want,
+                    });
+                }
+                want
+            }
+        };
         if tx.gas_limit() > gas_left {
             return Err(TxError::GasLimitExceeded {
                 gas: tx.gas_limit(),
@@ -202,6 +217,29 @@ impl Ledger {
             })?;
         let price_u = U256::from(price);
 
+        if evm::runs_in_evm(state, &self.modules, tx.to(), tx.input()) {
+            let outcome = evm::transact(
+                state,
+                &self.modules,
+                env,
+                evm::EvmTx::from_signed(tx),
+                evm::Mode::Transaction,
+            )?;
+            return Ok(Receipt {
+                tx_type: tx.tx_type(),
+                success: outcome.success,
+                gas_used: outcome.gas_used,
+                cumulative_gas_used: cumulative_gas + outcome.gas_used,
+                effective_gas_price: price,
+                logs: outcome.logs,
+                output: outcome.output,
+                from: tx.sender,
+                to: tx.to().unwrap_or_default(),
+                tx_hash: tx.hash,
+                contract_address: tx.to().is_none().then(|| tx.sender.create(tx.nonce())),
+            });
+        }
+
         // Up-front charge for the whole gas limit, and the nonce bump; neither is undone by a
         // revert.
         let mut sender = state.account(&tx.sender);
@@ -209,7 +247,7 @@ impl Ledger {
         sender.balance -= U256::from(tx.gas_limit()) * price_u;
         state.set_account(&tx.sender, sender);
 
-        let to = tx.to().ok_or(TxError::ContractCreation)?;
+        let to = tx.to().expect("a creation runs in the EVM");
         let call_gas = tx.gas_limit() - intrinsic;
         let mut scratch = state.clone();
         let outcome = self.dispatch(
@@ -254,6 +292,7 @@ impl Ledger {
             from: tx.sender,
             to,
             tx_hash: tx.hash,
+            contract_address: None,
         })
     }
 
@@ -360,10 +399,30 @@ impl Ledger {
             gas_limit,
         } = params;
         let (from, value, gas_limit) = (*from, *value, *gas_limit);
-        let to = to.ok_or(TxError::ContractCreation)?;
-        if !input.is_empty() && self.modules.get(&to).is_none() {
-            return Err(TxError::NoContract(to));
+        if evm::runs_in_evm(state, &self.modules, *to, input) {
+            let mut scratch = state.clone();
+            let tx = evm::EvmTx {
+                caller: from,
+                kind: to.map_or(TxKind::Create, TxKind::Call),
+                value,
+                input: input.clone(),
+                gas_limit,
+                nonce: scratch.nonce(&from),
+                max_fee_per_gas: 0,
+                max_priority_fee_per_gas: None,
+                access_list: Default::default(),
+                tx_type: 2,
+            };
+            let outcome = evm::transact(&mut scratch, &self.modules, env, tx, evm::Mode::Call)?;
+            return Ok(CallOutcome {
+                success: outcome.success,
+                out_of_gas: outcome.out_of_gas(),
+                output: outcome.output,
+                gas_used: outcome.gas_used,
+                logs: outcome.logs,
+            });
         }
+        let to = to.expect("a creation runs in the EVM");
         let zeros = input.iter().filter(|b| **b == 0).count() as u64;
         let intrinsic = gas::TX_BASE
             + zeros * gas::CALLDATA_ZERO
@@ -405,6 +464,7 @@ impl Ledger {
         let mut state = parent.clone();
         let _ = state.take_changes();
         staking::begin_block(&mut state, env, &self.staking);
+        Self::record_parent_hash(&mut state, env);
         let mut receipts = Vec::with_capacity(txs.len());
         let mut cumulative = 0u64;
         for (index, tx) in txs.iter().enumerate() {
@@ -434,6 +494,7 @@ impl Ledger {
         let mut state = parent.clone();
         let _ = state.take_changes();
         staking::begin_block(&mut state, env, &self.staking);
+        Self::record_parent_hash(&mut state, env);
         let mut receipts = Vec::new();
         let mut included = Vec::new();
         let mut skipped = Vec::new();
@@ -453,6 +514,13 @@ impl Ledger {
         }
         staking::end_block(&mut state, env, &self.staking);
         (Self::seal(state, receipts, included, cumulative), skipped)
+    }
+
+    /// Keeps the parent's hash for the EVM's `BLOCKHASH`.
+    fn record_parent_hash(state: &mut State, env: &BlockEnv) {
+        if let Some(parent) = env.height.checked_sub(1) {
+            state.record_block_hash(parent, env.parent_hash);
+        }
     }
 
     fn seal(

@@ -6,6 +6,7 @@
 
 mod env;
 pub mod error;
+pub mod evm;
 mod exec;
 pub mod gas;
 mod kernel;
@@ -25,8 +26,8 @@ pub use exec::{CallOutcome, CallParams, ExecutedBlock, Ledger};
 pub use modules::idao::staking;
 pub use staking::{ActiveValidator, epoch_of, is_last_of_epoch, validator_set};
 pub use state::{
-    Account, Changes, State, StateSource, TrieError, TrieUpdate, account_key, meta_key, module_key,
-    trie,
+    Account, BLOCK_HASH_WINDOW, Changes, State, StateSource, TrieError, TrieUpdate, account_key,
+    code_hash_key, code_key, meta_key, module_key, storage_key, trie,
 };
 pub use tx::{RecoveredTx, decode_and_recover, decode_and_recover_many, decode_with_sender};
 

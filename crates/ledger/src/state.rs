@@ -14,7 +14,9 @@ pub mod trie;
 use alloy_primitives::{Address, B256, Bytes, U256};
 use alloy_rlp::{Decodable, Encodable};
 use alloy_trie::EMPTY_ROOT_HASH;
-pub use lazai_abi::state::{Account, account_key, meta_key, module_key};
+pub use lazai_abi::state::{
+    Account, account_key, code_hash_key, code_key, meta_key, module_key, storage_key,
+};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 pub use trie::{TrieError, TrieUpdate};
@@ -29,6 +31,13 @@ pub trait StateSource: Send + Sync {
     fn entry(&self, key: &B256) -> Option<Bytes>;
     /// A stored trie node by its hash.
     fn node(&self, hash: &B256) -> Option<Bytes>;
+}
+
+/// How many recent block hashes the state keeps (the EVM's `BLOCKHASH` window).
+pub const BLOCK_HASH_WINDOW: u64 = 256;
+
+fn block_hash_key(height: u64) -> B256 {
+    meta_key(&format!("block_hash/{}", height % BLOCK_HASH_WINDOW))
 }
 
 /// The source of a state built from nothing (genesis, tests).
@@ -161,6 +170,73 @@ impl State {
 
     pub fn module_set(&mut self, module: &Address, slot: &[u8], value: Bytes) {
         self.set(module_key(module, slot), value);
+    }
+
+    /// The keccak256 of a contract's code; `None` for an account without code.
+    pub fn code_hash(&self, address: &Address) -> Option<B256> {
+        self.get(&code_hash_key(address))
+            .filter(|raw| raw.len() == 32)
+            .map(|raw| B256::from_slice(&raw))
+    }
+
+    /// A contract's code (empty for an account without code).
+    pub fn code(&self, address: &Address) -> Bytes {
+        self.code_hash(address)
+            .map(|hash| self.code_by_hash(&hash))
+            .unwrap_or_default()
+    }
+
+    /// Code by its hash (empty when no contract has it).
+    pub fn code_by_hash(&self, hash: &B256) -> Bytes {
+        self.get(&code_key(hash)).unwrap_or_default()
+    }
+
+    /// Gives `address` this code (empty code removes it). The code is stored once per hash.
+    pub fn set_code(&mut self, address: &Address, code: Bytes) {
+        if code.is_empty() {
+            self.set(code_hash_key(address), Bytes::new());
+            return;
+        }
+        let hash = alloy_primitives::keccak256(&code);
+        let key = code_key(&hash);
+        if self.get(&key).is_none() {
+            self.set(key, code);
+        }
+        self.set(
+            code_hash_key(address),
+            Bytes::copy_from_slice(hash.as_slice()),
+        );
+    }
+
+    /// An EVM contract's storage word (zero when unset).
+    pub fn storage(&self, address: &Address, slot: &B256) -> U256 {
+        self.get(&storage_key(address, slot))
+            .filter(|raw| raw.len() <= 32)
+            .map(|raw| U256::from_be_slice(&raw))
+            .unwrap_or_default()
+    }
+
+    /// Writes an EVM contract's storage word; zero deletes it.
+    pub fn set_storage(&mut self, address: &Address, slot: &B256, value: U256) {
+        self.set(
+            storage_key(address, slot),
+            value.to_be_bytes_trimmed_vec().into(),
+        );
+    }
+
+    /// Remembers the hash of block `height` for the EVM's `BLOCKHASH` (the last
+    /// [`BLOCK_HASH_WINDOW`] blocks, in a ring of slots).
+    pub fn record_block_hash(&mut self, height: u64, hash: B256) {
+        let mut value = Vec::with_capacity(40);
+        value.extend_from_slice(&height.to_be_bytes());
+        value.extend_from_slice(hash.as_slice());
+        self.set(block_hash_key(height), value.into());
+    }
+
+    /// The hash of block `height` if it is among the last [`BLOCK_HASH_WINDOW`] recorded.
+    pub fn block_hash(&self, height: u64) -> Option<B256> {
+        let raw = self.get(&block_hash_key(height))?;
+        (raw.len() == 40 && raw[..8] == height.to_be_bytes()).then(|| B256::from_slice(&raw[8..]))
     }
 
     /// Total base fees burned since genesis (kept in state so supply is auditable).

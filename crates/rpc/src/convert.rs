@@ -235,8 +235,8 @@ pub fn rpc_receipt(
         blob_gas_used: None,
         blob_gas_price: None,
         from: receipt.from,
-        to: Some(receipt.to),
-        contract_address: None,
+        to: receipt.contract_address.is_none().then_some(receipt.to),
+        contract_address: receipt.contract_address,
     }
 }
 
@@ -284,6 +284,7 @@ mod tests {
             from: Address::repeat_byte(1),
             to: Address::repeat_byte(2),
             tx_hash,
+            contract_address: None,
         }
     }
 

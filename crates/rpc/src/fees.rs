@@ -174,6 +174,7 @@ mod tests {
             from: Address::ZERO,
             to: Address::ZERO,
             tx_hash: B256::ZERO,
+            contract_address: None,
         }
     }
 

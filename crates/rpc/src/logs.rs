@@ -154,6 +154,7 @@ mod tests {
             from: Address::ZERO,
             to: Address::ZERO,
             tx_hash: B256::repeat_byte(0xaa),
+            contract_address: None,
         }
     }
 

@@ -5,6 +5,7 @@ use alloy_rlp::{RlpDecodable, RlpEncodable};
 
 /// The outcome of one transaction in a block.
 #[derive(Clone, Debug, PartialEq, Eq, RlpEncodable, RlpDecodable)]
+#[rlp(trailing)]
 pub struct Receipt {
     /// EIP-2718 type of the transaction (0 legacy, 1 EIP-2930, 2 EIP-1559).
     pub tx_type: u8,
@@ -22,10 +23,14 @@ pub struct Receipt {
     pub output: Bytes,
     /// Sender, recovered once at admission.
     pub from: Address,
-    /// Recipient (contract creation is not supported, so there always is one).
+    /// Recipient; the zero address for a contract creation (see `contract_address`).
     pub to: Address,
     /// Transaction hash.
     pub tx_hash: B256,
+    /// For a contract creation, the address of the contract (as geth reports it, also when
+    /// the creation failed and nothing was deployed); `None` for calls. Receipts stored before
+    /// contracts existed decode with `None`.
+    pub contract_address: Option<Address>,
 }
 
 impl Receipt {

@@ -2,6 +2,7 @@
 
 mod conservation;
 mod dat;
+mod evm;
 mod modules;
 mod optimistic;
 mod registry;

@@ -54,6 +54,8 @@ pub struct Tx {
     pub max_fee: u128,
     pub tip: u128,
     pub chain_id: u64,
+    /// Creates a contract with `input` as initcode (`to` is ignored).
+    pub create: bool,
 }
 
 impl Tx {
@@ -67,6 +69,23 @@ impl Tx {
             max_fee: 2 * GWEI,
             tip: GWEI,
             chain_id: CHAIN_ID,
+            create: false,
+        }
+    }
+    /// A contract creation running `initcode`.
+    pub fn create(nonce: u64, initcode: Vec<u8>) -> Self {
+        Self {
+            input: initcode.into(),
+            gas: 3_000_000,
+            create: true,
+            ..Self::transfer(nonce, Address::ZERO, U256::ZERO)
+        }
+    }
+    fn kind(&self) -> TxKind {
+        if self.create {
+            TxKind::Create
+        } else {
+            TxKind::Call(self.to)
         }
     }
     pub fn call(nonce: u64, to: Address, input: Vec<u8>) -> Self {
@@ -84,7 +103,7 @@ impl Tx {
             gas_limit: self.gas,
             max_fee_per_gas: self.max_fee,
             max_priority_fee_per_gas: self.tip,
-            to: TxKind::Call(self.to),
+            to: self.kind(),
             value: self.value,
             input: self.input.clone(),
             access_list: Default::default(),
@@ -101,7 +120,7 @@ impl Tx {
             nonce: self.nonce,
             gas_price: self.max_fee,
             gas_limit: self.gas,
-            to: TxKind::Call(self.to),
+            to: self.kind(),
             value: self.value,
             input: self.input.clone(),
         };
@@ -114,7 +133,7 @@ impl Tx {
             nonce: self.nonce,
             gas_price: self.max_fee,
             gas_limit: self.gas,
-            to: TxKind::Call(self.to),
+            to: self.kind(),
             value: self.value,
             input: self.input.clone(),
             access_list: Default::default(),

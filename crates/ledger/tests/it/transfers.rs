@@ -1,7 +1,7 @@
 //! Value transfers, exact fees, and every way a transaction is refused.
 
 use crate::support::*;
-use alloy_primitives::{Address, U256};
+use alloy_primitives::U256;
 use lazai_ledger::{TxError, decode_and_recover};
 
 #[test]
@@ -135,9 +135,16 @@ fn refusals_have_distinct_errors_and_leave_state_alone() {
         Tx::transfer(0, bob.address(), U256::from(10u128.pow(18))).eip1559(&alice),
         |e| matches!(e, TxError::InsufficientFunds { .. }),
     );
+    check(Tx::create(0, vec![0; 49_153]).eip1559(&alice), |e| {
+        matches!(e, TxError::InitcodeTooLarge { max: 49_152 })
+    });
     check(
-        Tx::call(0, Address::repeat_byte(7), vec![1, 2, 3, 4]).eip1559(&alice),
-        |e| matches!(e, TxError::NoContract(_)),
+        Tx {
+            gas: 53_000,
+            ..Tx::create(0, vec![0x60, 0x00])
+        }
+        .eip1559(&alice),
+        |e| matches!(e, TxError::IntrinsicGas { want: 53_022, .. }),
     );
     check(t(0).eip1559_high_s(&alice), |e| {
         matches!(e, TxError::BadSignature)

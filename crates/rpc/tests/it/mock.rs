@@ -100,6 +100,7 @@ impl Mock {
             from: tx.sender,
             to: Address::repeat_byte(0x22),
             tx_hash: tx.hash,
+            contract_address: None,
         };
         let mut block = Block {
             header: Header {

@@ -1,0 +1,378 @@
+//! User contracts: revm (Prague rules) beside the native modules, over the same authenticated
+//! state.
+//!
+//! A transaction goes to the EVM when it creates a contract, carries calldata to an address that
+//! is not a native module, or is addressed to a contract or a precompile; module calls and plain
+//! transfers between accounts keep the native path. Contracts live in the world state under
+//! their own key spaces (`lazai_abi::state::{code_hash_key, code_key, storage_key}`), so their
+//! code and storage are committed by the block's `stateRoot` and provable like any entry.
+//!
+//! Fees follow the ledger's one rule for both paths: the sender pays `gas_used` times the
+//! effective price, the tip goes to the proposer and the base-fee part is burned (added to the
+//! state's `burned`, which revm does not know of). Native modules show their marker code to the
+//! EVM, whose first byte is `INVALID`: a contract that calls a module halts that call frame.
+
+use crate::env::BlockEnv;
+use crate::error::TxError;
+use crate::modules::Modules;
+use crate::state::State;
+use alloy_primitives::{Address, B256, Bytes, Log, TxKind, U256};
+use revm::context::result::{EVMError, ExecutionResult, HaltReason, InvalidTransaction};
+use revm::context::{BlockEnv as RevmBlock, CfgEnv, TxEnv};
+use revm::context_interface::block::BlobExcessGasAndPrice;
+use revm::context_interface::cfg::gas::calculate_initial_tx_gas;
+use revm::context_interface::transaction::AccessList;
+use revm::precompile::{PrecompileSpecId, Precompiles};
+use revm::primitives::KECCAK_EMPTY;
+use revm::primitives::hardfork::SpecId;
+use revm::state::{AccountInfo, Bytecode, EvmState};
+use revm::{Context, DatabaseRef, ExecuteEvm, MainBuilder, MainContext};
+use std::convert::Infallible;
+
+/// The hardfork whose rules contracts run under.
+pub const SPEC: SpecId = SpecId::PRAGUE;
+
+/// Largest deployed code (EIP-170).
+pub const MAX_CODE_SIZE: usize = 24_576;
+/// Largest initcode of a creating transaction (EIP-3860).
+pub const MAX_INITCODE_SIZE: usize = 2 * MAX_CODE_SIZE;
+
+/// Blob base fee update fraction of Prague (blobs are refused, the value only prices
+/// `BLOBBASEFEE`).
+const BLOB_BASE_FEE_UPDATE_FRACTION: u64 = 5_007_716;
+
+/// True when the address is one of the EVM's precompiles under [`SPEC`].
+pub fn is_precompile(address: &Address) -> bool {
+    Precompiles::new(PrecompileSpecId::from_spec_id(SPEC)).contains(address)
+}
+
+/// What a transaction to `to` with `input` runs: the EVM, or the native path (a module call or a
+/// plain transfer between accounts).
+pub fn runs_in_evm(state: &State, modules: &Modules, to: Option<Address>, input: &[u8]) -> bool {
+    match to {
+        None => true,
+        Some(to) if modules.get(&to).is_some() => false,
+        Some(to) => !input.is_empty() || is_precompile(&to) || state.code_hash(&to).is_some(),
+    }
+}
+
+/// Intrinsic gas of a transaction the EVM runs, with Prague's calldata floor (EIP-7623): the
+/// gas limit must cover the larger of the two.
+pub fn intrinsic_gas(input: &[u8], create: bool, access_list: Option<&AccessList>) -> u64 {
+    let (accounts, keys) = access_list
+        .map(|list| {
+            list.iter().fold((0u64, 0u64), |(a, k), item| {
+                (a + 1, k + item.storage_keys.len() as u64)
+            })
+        })
+        .unwrap_or_default();
+    let gas = calculate_initial_tx_gas(SPEC, input, create, accounts, keys, 0, None);
+    gas.initial_regular_gas.max(gas.floor_gas)
+}
+
+/// The state as revm reads it.
+struct StateDb<'a> {
+    state: &'a State,
+    modules: &'a Modules,
+}
+
+impl DatabaseRef for StateDb<'_> {
+    type Error = Infallible;
+
+    fn basic_ref(&self, address: Address) -> Result<Option<AccountInfo>, Infallible> {
+        let account = self.state.account(&address);
+        let code = if self.modules.get(&address).is_some() {
+            Some(self.modules.code(&address))
+        } else {
+            self.state
+                .code_hash(&address)
+                .map(|hash| self.state.code_by_hash(&hash))
+        };
+        if account.is_empty() && code.is_none() {
+            return Ok(None);
+        }
+        let (code_hash, code) = match code {
+            Some(code) if !code.is_empty() => {
+                let bytecode = Bytecode::new_raw(code);
+                (bytecode.hash_slow(), Some(bytecode))
+            }
+            _ => (KECCAK_EMPTY, Some(Bytecode::default())),
+        };
+        Ok(Some(AccountInfo {
+            balance: account.balance,
+            nonce: account.nonce,
+            code_hash,
+            code,
+            ..Default::default()
+        }))
+    }
+
+    fn code_by_hash_ref(&self, code_hash: B256) -> Result<Bytecode, Infallible> {
+        if code_hash == KECCAK_EMPTY {
+            return Ok(Bytecode::default());
+        }
+        Ok(Bytecode::new_raw(self.state.code_by_hash(&code_hash)))
+    }
+
+    fn storage_ref(&self, address: Address, index: U256) -> Result<U256, Infallible> {
+        Ok(self.state.storage(&address, &B256::from(index)))
+    }
+
+    fn block_hash_ref(&self, number: u64) -> Result<B256, Infallible> {
+        Ok(self.state.block_hash(number).unwrap_or_default())
+    }
+}
+
+/// A transaction or call for the EVM.
+#[derive(Clone, Debug)]
+pub struct EvmTx {
+    pub caller: Address,
+    pub kind: TxKind,
+    pub value: U256,
+    pub input: Bytes,
+    pub gas_limit: u64,
+    pub nonce: u64,
+    /// Fee cap (the gas price of a legacy transaction).
+    pub max_fee_per_gas: u128,
+    /// Tip cap (`None` for legacy and EIP-2930 transactions).
+    pub max_priority_fee_per_gas: Option<u128>,
+    pub access_list: AccessList,
+    pub tx_type: u8,
+}
+
+impl EvmTx {
+    /// The EVM form of a signed transaction.
+    pub fn from_signed(tx: &crate::tx::RecoveredTx) -> Self {
+        use alloy_consensus::Transaction;
+        Self {
+            caller: tx.sender,
+            kind: tx.envelope.kind(),
+            value: tx.value(),
+            input: tx.input().clone(),
+            gas_limit: tx.gas_limit(),
+            nonce: tx.nonce(),
+            max_fee_per_gas: tx.max_fee_per_gas(),
+            max_priority_fee_per_gas: tx.envelope.max_priority_fee_per_gas(),
+            access_list: tx.envelope.access_list().cloned().unwrap_or_default(),
+            tx_type: tx.tx_type(),
+        }
+    }
+}
+
+/// How an EVM run ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EvmOutcome {
+    pub success: bool,
+    /// Return data on success, revert data on a revert, empty on a halt.
+    pub output: Bytes,
+    /// Gas the transaction is charged for (intrinsic included, refunds applied).
+    pub gas_used: u64,
+    pub logs: Vec<Log>,
+    /// The address of the contract a successful creation deployed.
+    pub created: Option<Address>,
+    /// Why execution halted (out of gas, invalid opcode, …), `None` on success or revert.
+    pub halt: Option<String>,
+}
+
+impl EvmOutcome {
+    pub fn out_of_gas(&self) -> bool {
+        self.halt
+            .as_deref()
+            .is_some_and(|h| h.starts_with("out of gas"))
+    }
+}
+
+/// Whether a run is a transaction (nonce and fees enforced and charged) or a read-only call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Transaction,
+    Call,
+}
+
+/// Runs `tx` in the EVM on `state`. On `Ok` the state holds the run's effects (for a
+/// transaction: nonce bump, fees paid and burned, and the call's writes if it succeeded); on
+/// `Err` the transaction is invalid and the state is unchanged.
+pub fn transact(
+    state: &mut State,
+    modules: &Modules,
+    env: &BlockEnv,
+    tx: EvmTx,
+    mode: Mode,
+) -> Result<EvmOutcome, TxError> {
+    let mut cfg = CfgEnv::new_with_spec(SPEC);
+    cfg.chain_id = env.chain_id;
+    cfg.limit_contract_code_size = Some(MAX_CODE_SIZE);
+    cfg.limit_contract_initcode_size = Some(MAX_INITCODE_SIZE);
+    let (gas_price, gas_priority_fee) = match mode {
+        Mode::Transaction => (tx.max_fee_per_gas, tx.max_priority_fee_per_gas),
+        Mode::Call => {
+            // eth_call: no fee, any nonce, and any sender (contracts included).
+            cfg.disable_nonce_check = true;
+            cfg.disable_base_fee = true;
+            cfg.disable_eip3607 = true;
+            (0, None)
+        }
+    };
+    let block = RevmBlock {
+        number: U256::from(env.height),
+        beneficiary: env.proposer,
+        timestamp: U256::from(env.timestamp_ms / 1000),
+        gas_limit: env.gas_limit,
+        basefee: match mode {
+            Mode::Transaction => env.base_fee,
+            Mode::Call => 0,
+        },
+        difficulty: U256::ZERO,
+        // Not randomness: the parent hash, which every validator knows (see `BlockEnv`).
+        prevrandao: Some(env.parent_hash),
+        blob_excess_gas_and_price: Some(BlobExcessGasAndPrice::new(
+            0,
+            BLOB_BASE_FEE_UPDATE_FRACTION,
+        )),
+        ..Default::default()
+    };
+    let tx_env = TxEnv {
+        tx_type: tx.tx_type,
+        caller: tx.caller,
+        gas_limit: tx.gas_limit,
+        gas_price,
+        kind: tx.kind,
+        value: tx.value,
+        data: tx.input,
+        nonce: tx.nonce,
+        chain_id: Some(env.chain_id),
+        access_list: tx.access_list,
+        gas_priority_fee,
+        ..Default::default()
+    };
+    let executed = {
+        let db = StateDb { state, modules };
+        let mut evm = Context::mainnet()
+            .with_ref_db(db)
+            .with_cfg(cfg)
+            .with_block(block)
+            .build_mainnet();
+        evm.transact(tx_env)
+    };
+    let executed = executed.map_err(|e| match e {
+        EVMError::Transaction(invalid) => invalid_tx(invalid),
+        other => TxError::Evm(other.to_string()),
+    })?;
+    let result = executed.result;
+    let gas_used = result.tx_gas_used();
+    apply_state(state, executed.state);
+    if mode == Mode::Transaction {
+        state.add_burned(U256::from(gas_used) * U256::from(env.base_fee));
+    }
+    Ok(match result {
+        ExecutionResult::Success { logs, output, .. } => EvmOutcome {
+            success: true,
+            created: output.address().copied(),
+            output: output.into_data(),
+            gas_used,
+            logs,
+            halt: None,
+        },
+        ExecutionResult::Revert { output, .. } => EvmOutcome {
+            success: false,
+            output,
+            gas_used,
+            logs: Vec::new(),
+            created: None,
+            halt: None,
+        },
+        ExecutionResult::Halt { reason, .. } => EvmOutcome {
+            success: false,
+            output: Bytes::new(),
+            gas_used,
+            logs: Vec::new(),
+            created: None,
+            halt: Some(halt_reason(&reason)),
+        },
+    })
+}
+
+/// Writes what revm changed into the world state.
+fn apply_state(state: &mut State, changes: EvmState) {
+    for (address, account) in changes {
+        if !account.is_touched() {
+            continue;
+        }
+        if account.is_selfdestructed() {
+            // Since Cancun only a contract created in the same transaction is destroyed, so
+            // every slot it ever wrote is in this change set.
+            for (slot, _) in account.storage.iter() {
+                state.set_storage(&address, &B256::from(*slot), U256::ZERO);
+            }
+            state.set_code(&address, Bytes::new());
+            state.set_account(&address, Default::default());
+            continue;
+        }
+        state.set_account(
+            &address,
+            crate::state::Account {
+                nonce: account.info.nonce,
+                balance: account.info.balance,
+            },
+        );
+        if account.is_created()
+            && let Some(code) = &account.info.code
+        {
+            state.set_code(&address, code.original_bytes());
+        }
+        for (slot, value) in account.changed_storage_slots() {
+            state.set_storage(&address, &B256::from(*slot), value.present_value);
+        }
+    }
+}
+
+fn invalid_tx(invalid: InvalidTransaction) -> TxError {
+    match invalid {
+        InvalidTransaction::CallGasCostMoreThanGasLimit {
+            initial_gas,
+            gas_limit,
+        }
+        | InvalidTransaction::GasFloorMoreThanGasLimit {
+            gas_floor: initial_gas,
+            gas_limit,
+        } => TxError::IntrinsicGas {
+            have: gas_limit,
+            want: initial_gas,
+        },
+        InvalidTransaction::CreateInitCodeSizeLimit => TxError::InitcodeTooLarge {
+            max: MAX_INITCODE_SIZE,
+        },
+        InvalidTransaction::LackOfFundForMaxFee { fee, balance } => TxError::InsufficientFunds {
+            balance: *balance,
+            cost: *fee,
+        },
+        InvalidTransaction::NonceTooLow { tx, state } => TxError::NonceTooLow {
+            expected: state,
+            got: tx,
+        },
+        InvalidTransaction::NonceTooHigh { tx, state } => TxError::NonceTooHigh {
+            expected: state,
+            got: tx,
+        },
+        other => TxError::Evm(other.to_string()),
+    }
+}
+
+fn halt_reason(reason: &HaltReason) -> String {
+    match reason {
+        HaltReason::OutOfGas(_) => "out of gas".into(),
+        HaltReason::InvalidFEOpcode => "invalid opcode: INVALID".into(),
+        HaltReason::OpcodeNotFound => "invalid opcode".into(),
+        HaltReason::InvalidJump => "invalid jump destination".into(),
+        HaltReason::StackUnderflow => "stack underflow".into(),
+        HaltReason::StackOverflow => "stack limit reached 1024".into(),
+        HaltReason::CallTooDeep => "max call depth exceeded".into(),
+        HaltReason::CreateContractSizeLimit => "max code size exceeded".into(),
+        HaltReason::CreateInitCodeSizeLimit => "max initcode size exceeded".into(),
+        HaltReason::CreateCollision => "contract address collision".into(),
+        HaltReason::CreateContractStartingWithEF => "invalid code: must not begin with 0xef".into(),
+        HaltReason::StateChangeDuringStaticCall => "write protection".into(),
+        HaltReason::OutOfFunds => "insufficient balance for transfer".into(),
+        other => format!("{other:?}"),
+    }
+}
