@@ -210,8 +210,16 @@ impl ChainApi for NodeApi {
         Ok(account)
     }
 
-    fn code(&self, address: &Address) -> Bytes {
-        self.chain().ledger().modules.code(address)
+    fn code(&self, address: &Address, at: StateAt) -> Result<Bytes, EthError> {
+        let modules = &self.chain().ledger().modules;
+        if modules.get(address).is_some() {
+            return Ok(modules.code(address));
+        }
+        Ok(self.state(at)?.code(address))
+    }
+
+    fn storage(&self, address: &Address, slot: &B256, at: StateAt) -> Result<B256, EthError> {
+        Ok(B256::from(self.state(at)?.storage(address, slot)))
     }
 
     fn call(&self, request: &CallRequest, at: StateAt) -> Result<CallOutcome, EthError> {

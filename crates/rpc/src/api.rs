@@ -132,8 +132,13 @@ pub trait ChainApi: Send + Sync + 'static {
         at: StateAt,
         pending: bool,
     ) -> Result<Account, crate::EthError>;
-    /// `eth_getCode`: non-empty for native modules.
-    fn code(&self, address: &Address) -> Bytes;
+    /// `eth_getCode` at a finalized block: a contract's code, a native module's marker (the
+    /// `INVALID` opcode and its name), empty for any other account.
+    fn code(&self, address: &Address, at: StateAt) -> Result<Bytes, crate::EthError>;
+    /// `eth_getStorageAt`: a contract's storage word at a finalized block (zero when unset, and
+    /// for native modules, whose storage is keyed by name; see `lazai_getProof`).
+    fn storage(&self, address: &Address, slot: &B256, at: StateAt)
+    -> Result<B256, crate::EthError>;
     /// Runs a read-only call on a finalized block's state (in the environment of a block on top
     /// of it).
     fn call(&self, request: &CallRequest, at: StateAt) -> Result<CallOutcome, crate::EthError>;

@@ -6,8 +6,12 @@
 //! `eth_getBlockBy*`) run on tokio's blocking pool so they neither stall the runtime nor
 //! serialize concurrent requests.
 //!
-//! `eth_getStorageAt` always answers the zero word: native modules keep their storage in
-//! their own key space, not in 32-byte slots of an account.
+//! `eth_getStorageAt` answers a contract's storage words; for a native module it answers the
+//! zero word, since modules keep their storage in their own key space, not in 32-byte slots.
+//!
+//! `eth_estimateGas` returns the least gas limit with which the call succeeds: the gas a call
+//! uses is not always enough to run it (refunds are paid after the fact, and a call passes on
+//! only 63/64 of its gas), so when the used gas fails it searches between that and the cap.
 
 use crate::api::StateAt;
 use crate::api::{CallRequest, ChainApi};
@@ -47,10 +51,10 @@ pub trait EthApi {
     /// Nonce at the finalized head; with `pending`, also counting mempool transactions.
     #[method(name = "getTransactionCount")]
     fn transaction_count(&self, address: Address, block: Option<BlockId>) -> RpcResult<U64>;
-    /// Non-empty for native modules.
+    /// A contract's code; a native module's marker; empty otherwise.
     #[method(name = "getCode")]
     fn code(&self, address: Address, block: Option<BlockId>) -> RpcResult<Bytes>;
-    /// Always the zero word (see the module documentation).
+    /// A contract's storage word (zero for native modules: see `lazai_getProof`).
     #[method(name = "getStorageAt")]
     fn storage_at(&self, address: Address, slot: U256, block: Option<BlockId>) -> RpcResult<B256>;
     /// Next block's base fee plus the suggested tip.
@@ -225,18 +229,13 @@ impl<A: ChainApi> EthApiServer for EthRpc<A> {
     }
 
     fn code(&self, address: Address, block: Option<BlockId>) -> RpcResult<Bytes> {
-        state_block(&*self.api, block)?;
-        Ok(self.api.code(&address))
+        let (at, _) = state_block(&*self.api, block)?;
+        Ok(self.api.code(&address, at)?)
     }
 
-    fn storage_at(
-        &self,
-        _address: Address,
-        _slot: U256,
-        block: Option<BlockId>,
-    ) -> RpcResult<B256> {
-        state_block(&*self.api, block)?;
-        Ok(B256::ZERO)
+    fn storage_at(&self, address: Address, slot: U256, block: Option<BlockId>) -> RpcResult<B256> {
+        let (at, _) = state_block(&*self.api, block)?;
+        Ok(self.api.storage(&address, &B256::from(slot), at)?)
     }
 
     fn gas_price(&self) -> RpcResult<U256> {
@@ -286,16 +285,40 @@ impl<A: ChainApi> EthApiServer for EthRpc<A> {
         self.check_funds(&request, at)?;
         let request = self.call_request(request)?;
         self.blocking(move |api| {
+            let cap = request.gas.unwrap_or_else(|| api.gas_limit());
             let outcome = api.call(&request, at)?;
             if outcome.out_of_gas {
-                Err(EthError::GasAllowance(
-                    request.gas.unwrap_or_else(|| api.gas_limit()),
-                ))
-            } else if !outcome.success {
-                Err(EthError::Reverted(outcome.output))
-            } else {
-                Ok(U64::from(outcome.gas_used))
+                return Err(EthError::GasAllowance(cap));
             }
+            if !outcome.success {
+                return Err(EthError::Reverted(outcome.output));
+            }
+            let succeeds = |gas: u64| -> Result<bool, EthError> {
+                let trial = CallRequest {
+                    gas: Some(gas),
+                    ..request.clone()
+                };
+                match api.call(&trial, at) {
+                    Ok(outcome) => Ok(outcome.success),
+                    Err(EthError::Tx(TxError::IntrinsicGas { .. })) => Ok(false),
+                    Err(e) => Err(e),
+                }
+            };
+            let used = outcome.gas_used.min(cap);
+            if used == cap || succeeds(used)? {
+                return Ok(U64::from(used));
+            }
+            // `used` fails and `cap` succeeds: the least limit that succeeds lies above `used`.
+            let (mut low, mut high) = (used, cap);
+            while high - low > 1 {
+                let mid = low + (high - low) / 2;
+                if succeeds(mid)? {
+                    high = mid;
+                } else {
+                    low = mid;
+                }
+            }
+            Ok(U64::from(high))
         })
         .await
     }

@@ -4,6 +4,7 @@
 mod dat;
 mod epochs;
 mod errors;
+mod evm;
 mod history;
 mod lazai_abi;
 mod restart;

@@ -202,8 +202,13 @@ impl ChainApi for Mock {
             balance: U256::from(1_000_000u64),
         })
     }
-    fn code(&self, _address: &Address) -> Bytes {
-        Bytes::new()
+    fn code(&self, _address: &Address, at: StateAt) -> Result<Bytes, EthError> {
+        self.keeps(at)?;
+        Ok(Bytes::new())
+    }
+    fn storage(&self, _address: &Address, _slot: &B256, at: StateAt) -> Result<B256, EthError> {
+        self.keeps(at)?;
+        Ok(B256::ZERO)
     }
     fn call(&self, request: &CallRequest, at: StateAt) -> Result<CallOutcome, EthError> {
         self.keeps(at)?;

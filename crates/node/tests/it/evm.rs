@@ -1,0 +1,146 @@
+//! Contracts through the whole node: compiled Solidity (`contracts/`) deployed and called with
+//! alloy's provider over JSON-RPC, as an app developer would.
+
+use crate::support::*;
+use alloy::network::TransactionBuilder;
+use alloy::providers::Provider;
+use alloy::rpc::types::{BlockId, TransactionRequest};
+use alloy::sol;
+use alloy_primitives::{Address, B256, Bytes, U256, hex};
+
+sol! {
+    #[sol(rpc)]
+    #[derive(Debug, PartialEq)]
+    interface Token {
+        function balanceOf(address who) external view returns (uint256);
+        function totalSupply() external view returns (uint256);
+        function transfer(address to, uint256 value) external returns (bool);
+        event Transfer(address indexed from, address indexed to, uint256 value);
+        error InsufficientBalance(uint256 have, uint256 want);
+        error InsufficientAllowance(uint256 have, uint256 want);
+    }
+    #[sol(rpc)]
+    interface Probe {
+        function value() external view returns (uint256);
+        function churn(uint256 n) external;
+    }
+}
+
+fn artifact(json: &str) -> (Vec<u8>, Bytes) {
+    let v: serde_json::Value = serde_json::from_str(json).expect("artifact JSON");
+    let field = |k: &str| hex::decode(v[k].as_str().expect("hex field")).expect("hex");
+    (field("bytecode"), field("deployedBytecode").into())
+}
+
+async fn deploy(p: &alloy::providers::DynProvider, initcode: Vec<u8>) -> Address {
+    let receipt = p
+        .send_transaction(TransactionRequest::default().with_deploy_code(initcode))
+        .await
+        .expect("send")
+        .get_receipt()
+        .await
+        .expect("receipt");
+    assert!(receipt.status(), "deployment reverted: {receipt:?}");
+    assert_eq!(receipt.to, None, "a creation has no recipient");
+    receipt.contract_address.expect("contractAddress")
+}
+
+#[test]
+fn an_erc20_deploys_and_runs_through_the_node() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    with_devnet(dir.path(), 1, |devnet| async move {
+        let (alice, bob) = (account(0), account(1));
+        let p = provider(&devnet, alice.clone());
+        let (mut initcode, runtime) =
+            artifact(include_str!("../../../../contracts/out/Token.json"));
+        initcode.extend_from_slice(&alloy::sol_types::SolValue::abi_encode_params(&(
+            "Data".to_string(),
+            "DATA".to_string(),
+            U256::from(1_000_000),
+        )));
+        let before = p.get_block_number().await.expect("blockNumber");
+        let address = deploy(&p, initcode).await;
+        assert_eq!(address, alice.address().create(0));
+        assert_eq!(p.get_code_at(address).await.expect("getCode"), runtime);
+        assert!(
+            p.get_code_at(address)
+                .block_id(BlockId::number(before))
+                .await
+                .expect("getCode at an earlier block")
+                .is_empty(),
+            "no code before the deployment"
+        );
+        // Slot 2 is `totalSupply` (after `name` and `symbol`).
+        assert_eq!(
+            p.get_storage_at(address, U256::from(2))
+                .await
+                .expect("getStorageAt"),
+            U256::from(1_000_000)
+        );
+
+        let token = Token::new(address, p.clone());
+        let receipt = token
+            .transfer(bob.address(), U256::from(250))
+            .send()
+            .await
+            .expect("send")
+            .get_receipt()
+            .await
+            .expect("receipt");
+        assert!(receipt.status());
+        let transfer = receipt
+            .decoded_log::<Token::Transfer>()
+            .expect("Transfer event");
+        assert_eq!(
+            (transfer.from, transfer.to, transfer.value),
+            (alice.address(), bob.address(), U256::from(250))
+        );
+        assert_eq!(
+            token.balanceOf(bob.address()).call().await.expect("call"),
+            U256::from(250)
+        );
+        let err = reverts_with::<Token::InsufficientBalance, Token::TokenErrors, _, _>(
+            &token.transfer(bob.address(), U256::from(2_000_000)),
+        )
+        .await;
+        assert_eq!(err.want, U256::from(2_000_000));
+        // Logs of contracts are found by eth_getLogs like those of modules.
+        let logs = p
+            .get_logs(
+                &alloy::rpc::types::Filter::new()
+                    .address(address)
+                    .from_block(0),
+            )
+            .await
+            .expect("getLogs");
+        assert_eq!(logs.len(), 2, "mint and transfer");
+    });
+}
+
+#[test]
+fn estimated_gas_is_enough_when_refunds_lower_the_gas_used() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    with_devnet(dir.path(), 1, |devnet| async move {
+        let p = provider(&devnet, account(0));
+        let (mut initcode, _) = artifact(include_str!("../../../../contracts/out/Probe.json"));
+        initcode.extend_from_slice(&B256::ZERO.0);
+        let address = deploy(&p, initcode).await;
+        let probe = Probe::new(address, p.clone());
+        let call = probe.churn(U256::from(30));
+        let estimate = call.estimate_gas().await.expect("estimateGas");
+        let receipt = call
+            .gas(estimate)
+            .send()
+            .await
+            .expect("send")
+            .get_receipt()
+            .await
+            .expect("receipt");
+        assert!(receipt.status(), "the estimate must be enough: {receipt:?}");
+        assert!(
+            receipt.gas_used < estimate,
+            "storage refunds are paid after the fact: used {} of {estimate}",
+            receipt.gas_used
+        );
+    });
+}
