@@ -30,6 +30,7 @@ if (errors.length) process.exit(1);
 fs.mkdirSync(path.join(here, "out"), { recursive: true });
 for (const [file, contracts] of Object.entries(output.contracts)) {
   for (const [name, c] of Object.entries(contracts)) {
+    if (!c.evm.bytecode.object) continue; // an interface
     const artifact = {
       contractName: name,
       sourceName: `src/${file}`,

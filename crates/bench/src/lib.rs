@@ -25,6 +25,7 @@ mod catchup;
 mod dat;
 mod data;
 mod devnet;
+mod evm;
 pub mod inference;
 mod load;
 pub mod optimistic;
@@ -78,6 +79,9 @@ pub enum BenchCommand {
     /// finalized transfers/s for the same load at each size, and the time to commit a block of
     /// --changes changed entries (root, then write).
     State(state::StateArgs),
+    /// ERC-20 transfers (a compiled Solidity token) finalized through the whole node beside
+    /// native transfers in the same run, and the EVM's execution rate alone (Mgas/s).
+    Evm(evm::EvmArgs),
 }
 
 pub fn run(cmd: BenchCommand, log_filter: &str) -> Result<()> {
@@ -92,6 +96,7 @@ pub fn run(cmd: BenchCommand, log_filter: &str) -> Result<()> {
         BenchCommand::Zk(args) => zk::run(args),
         BenchCommand::Optimistic(args) => optimistic::run(args),
         BenchCommand::State(args) => state::run(args),
+        BenchCommand::Evm(args) => evm::run(args),
     }
 }
 

@@ -9,24 +9,45 @@
 //!
 //! Fees follow the ledger's one rule for both paths: the sender pays `gas_used` times the
 //! effective price, the tip goes to the proposer and the base-fee part is burned (added to the
-//! state's `burned`, which revm does not know of). Native modules show their marker code to the
-//! EVM, whose first byte is `INVALID`: a contract that calls a module halts that call frame.
+//! state's `burned`, which revm does not know of).
+//!
+//! **Contracts call modules.** A CALL or STATICCALL from EVM code to a module's address runs the
+//! native module ([`Bridge`]) with `msg.sender` = the calling contract, the value (moved to the
+//! module before it runs, as for any call) and the gas the caller passed; its return data,
+//! revert data and logs come back as a contract's would. The module reads and writes through the
+//! EVM's journal ([`JournalHost`]): balances as accounts, its own slots as journaled words of a
+//! reserved account ([`MODULE_WRITES`]) that point into the transaction's list of written
+//! values, so when a caller reverts after a module call, the module's writes are undone with
+//! everything else. DELEGATECALL and CALLCODE to a module are refused (a module's code cannot run
+//! on another account's storage), and a STATICCALL cannot make it write. A module pays an
+//! address by crediting its balance, without running the recipient's code, so a payout cannot be
+//! re-entered.
 
 use crate::env::BlockEnv;
 use crate::error::TxError;
+use crate::gas;
+use crate::kernel::{Call, Host, ModuleError, revert_msg};
 use crate::modules::Modules;
-use crate::state::State;
-use alloy_primitives::{Address, B256, Bytes, Log, TxKind, U256};
+use crate::state::{Account, State};
+use alloy_primitives::{Address, B256, Bytes, Log, TxKind, U256, address};
 use revm::context::result::{EVMError, ExecutionResult, HaltReason, InvalidTransaction};
-use revm::context::{BlockEnv as RevmBlock, CfgEnv, TxEnv};
+use revm::context::{BlockEnv as RevmBlock, CfgEnv, Evm, FrameStack, Journal, TxEnv};
 use revm::context_interface::block::BlobExcessGasAndPrice;
 use revm::context_interface::cfg::gas::calculate_initial_tx_gas;
+use revm::context_interface::journaled_state::account::JournaledAccountTr;
 use revm::context_interface::transaction::AccessList;
+use revm::context_interface::{ContextTr, JournalTr};
+use revm::database_interface::WrapDatabaseRef;
+use revm::handler::instructions::EthInstructions;
+use revm::handler::{EthFrame, EthPrecompiles, PrecompileProvider};
+use revm::interpreter::interpreter::EthInterpreter;
+use revm::interpreter::{CallInputs, CallScheme, Gas, InstructionResult, InterpreterResult};
 use revm::precompile::{PrecompileSpecId, Precompiles};
+use revm::primitives::AddressSet;
 use revm::primitives::KECCAK_EMPTY;
 use revm::primitives::hardfork::SpecId;
 use revm::state::{AccountInfo, Bytecode, EvmState};
-use revm::{Context, DatabaseRef, ExecuteEvm, MainBuilder, MainContext};
+use revm::{Context, DatabaseRef, ExecuteEvm, MainContext};
 use std::convert::Infallible;
 
 /// The hardfork whose rules contracts run under.
@@ -245,14 +266,29 @@ pub fn transact(
         gas_priority_fee,
         ..Default::default()
     };
-    let executed = {
-        let db = StateDb { state, modules };
-        let mut evm = Context::mainnet()
-            .with_ref_db(db)
+    let (executed, writes) = {
+        let db = WrapDatabaseRef(StateDb { state, modules });
+        let ctx = Context::mainnet()
+            .with_db(db)
             .with_cfg(cfg)
-            .with_block(block)
-            .build_mainnet();
-        evm.transact(tx_env)
+            .with_block(block);
+        let bridge = Bridge {
+            eth: EthPrecompiles::new(SPEC),
+            modules,
+            env,
+            base: state,
+            writes: Vec::new(),
+        };
+        let mut evm: Evm<_, (), EthInstructions<EthInterpreter, _>, _, EthFrame<EthInterpreter>> =
+            Evm {
+                ctx,
+                inspector: (),
+                instruction: EthInstructions::new_mainnet_with_spec(SPEC),
+                precompiles: bridge,
+                frame_stack: FrameStack::new_prealloc(8),
+            };
+        let executed = evm.transact(tx_env);
+        (executed, std::mem::take(&mut evm.precompiles.writes))
     };
     let executed = executed.map_err(|e| match e {
         EVMError::Transaction(invalid) => invalid_tx(invalid),
@@ -260,7 +296,7 @@ pub fn transact(
     })?;
     let result = executed.result;
     let gas_used = result.tx_gas_used();
-    apply_state(state, executed.state);
+    apply_state(state, executed.state, &writes);
     if mode == Mode::Transaction {
         state.add_burned(U256::from(gas_used) * U256::from(env.base_fee));
     }
@@ -292,11 +328,19 @@ pub fn transact(
     })
 }
 
-/// Writes what revm changed into the world state.
-fn apply_state(state: &mut State, changes: EvmState) {
+/// Writes what revm changed into the world state, and the module writes that survived.
+fn apply_state(state: &mut State, changes: EvmState, writes: &[Bytes]) {
     for (address, account) in changes {
         if !account.is_touched() {
             continue;
+        }
+        if address == MODULE_WRITES {
+            for (key, id) in account.changed_storage_slots() {
+                let id = usize::try_from(id.present_value).unwrap_or(usize::MAX);
+                if let Some(value) = id.checked_sub(1).and_then(|i| writes.get(i)) {
+                    state.set(B256::from(*key), value.clone());
+                }
+            }
         }
         if account.is_selfdestructed() {
             // Since Cancun only a contract created in the same transaction is destroyed, so
@@ -308,21 +352,185 @@ fn apply_state(state: &mut State, changes: EvmState) {
             state.set_account(&address, Default::default());
             continue;
         }
-        state.set_account(
-            &address,
-            crate::state::Account {
-                nonce: account.info.nonce,
-                balance: account.info.balance,
-            },
-        );
+        let now = Account {
+            nonce: account.info.nonce,
+            balance: account.info.balance,
+        };
+        // A touched account is often unchanged (a call's target, a module's reserved account);
+        // rewriting it would only re-hash its trie path.
+        if state.account(&address) != now {
+            state.set_account(&address, now);
+        }
         if account.is_created()
             && let Some(code) = &account.info.code
         {
             state.set_code(&address, code.original_bytes());
         }
         for (slot, value) in account.changed_storage_slots() {
-            state.set_storage(&address, &B256::from(*slot), value.present_value);
+            if address != MODULE_WRITES {
+                state.set_storage(&address, &B256::from(*slot), value.present_value);
+            }
         }
+    }
+}
+
+/// The reserved account whose journaled storage words record a transaction's module writes: word
+/// `key` holds `i + 1` when the entry `key` was last written with the `i`-th value of the
+/// transaction's list (ASCII "LazAI module writes!": no one holds its key, and no contract can
+/// write another account's storage).
+pub const MODULE_WRITES: Address = address!("0x4c617a4149206d6f64756c652077726974657321");
+
+type Db<'a> = WrapDatabaseRef<StateDb<'a>>;
+type Ctx<'a> = Context<RevmBlock, TxEnv, CfgEnv, Db<'a>, Journal<Db<'a>>, ()>;
+
+/// The EVM's precompiles plus the native modules, which contracts call like any contract.
+struct Bridge<'a> {
+    eth: EthPrecompiles,
+    modules: &'a Modules,
+    env: &'a BlockEnv,
+    /// The state the transaction started from.
+    base: &'a State,
+    /// Values written by module calls in this transaction, in order.
+    writes: Vec<Bytes>,
+}
+
+impl<'a> PrecompileProvider<Ctx<'a>> for Bridge<'a> {
+    type Output = InterpreterResult;
+
+    fn set_spec(&mut self, spec: SpecId) -> bool {
+        <EthPrecompiles as PrecompileProvider<Ctx<'a>>>::set_spec(&mut self.eth, spec)
+    }
+
+    fn run(
+        &mut self,
+        ctx: &mut Ctx<'a>,
+        inputs: &CallInputs,
+    ) -> Result<Option<InterpreterResult>, String> {
+        let Some(module) = self.modules.get(&inputs.bytecode_address) else {
+            return self.eth.run(ctx, inputs);
+        };
+        let mut gas = Gas::new(inputs.gas_limit);
+        let revert = |gas: Gas, error: ModuleError| {
+            let data = match error {
+                ModuleError::Revert(data) => data,
+                ModuleError::OutOfGas => Bytes::new(),
+            };
+            Ok(Some(InterpreterResult::new(
+                InstructionResult::Revert,
+                data,
+                gas,
+            )))
+        };
+        if !matches!(inputs.scheme, CallScheme::Call | CallScheme::StaticCall) {
+            return revert(
+                gas,
+                revert_msg(format!(
+                    "{}: DELEGATECALL and CALLCODE to a native module are refused",
+                    module.name()
+                )),
+            );
+        }
+        let input = inputs.input.bytes(ctx);
+        let mut host = JournalHost {
+            ctx,
+            base: self.base,
+            writes: &mut self.writes,
+        };
+        let mut call = Call::new(
+            inputs.target_address,
+            inputs.caller,
+            inputs.value.get(),
+            self.env,
+            &mut host,
+            inputs.gas_limit,
+        );
+        if inputs.is_static {
+            call = call.read_only();
+        }
+        let result = call
+            .charge(gas::MODULE_CALL)
+            .and_then(|_| module.call(&mut call, &input));
+        let used = call.gas_used();
+        let logs = call.into_logs();
+        // The module's meter was given the frame's gas, so it cannot have used more.
+        if matches!(result, Err(ModuleError::OutOfGas)) || !gas.record_regular_cost(used) {
+            gas.spend_all();
+            return Ok(Some(InterpreterResult::new(
+                InstructionResult::PrecompileOOG,
+                Bytes::new(),
+                gas,
+            )));
+        }
+        match result {
+            Ok(output) => {
+                for log in logs {
+                    host.ctx.journal_mut().log(log);
+                }
+                Ok(Some(InterpreterResult::new(
+                    InstructionResult::Return,
+                    output.into(),
+                    gas,
+                )))
+            }
+            Err(error) => revert(gas, error),
+        }
+    }
+
+    fn warm_addresses(&self) -> &AddressSet {
+        self.eth.warm_addresses()
+    }
+}
+
+/// A module call's view of the world inside the EVM: accounts from the journal, entries from the
+/// journaled module writes over the transaction's starting state.
+struct JournalHost<'c, 'a> {
+    ctx: &'c mut Ctx<'a>,
+    base: &'a State,
+    writes: &'c mut Vec<Bytes>,
+}
+
+impl JournalHost<'_, '_> {
+    fn write_id(&mut self, key: &B256) -> U256 {
+        let journal = self.ctx.journal_mut();
+        let Ok(_) = journal.load_account(MODULE_WRITES);
+        let Ok(id) = journal.sload(MODULE_WRITES, U256::from_be_bytes(key.0));
+        id.data
+    }
+}
+
+impl Host for JournalHost<'_, '_> {
+    fn account(&mut self, address: &Address) -> Account {
+        let Ok(account) = self.ctx.journal_mut().load_account(*address);
+        Account {
+            nonce: account.data.info.nonce,
+            balance: account.data.info.balance,
+        }
+    }
+
+    fn set_account(&mut self, address: &Address, account: Account) {
+        let Ok(mut loaded) = self.ctx.journal_mut().load_account_mut(*address);
+        // Modules move balances; nonces are the EVM's.
+        loaded.data.set_balance(account.balance);
+    }
+
+    fn entry(&mut self, key: &B256) -> Bytes {
+        let id = self.write_id(key);
+        if id.is_zero() {
+            return self.base.get(key).unwrap_or_default();
+        }
+        usize::try_from(id)
+            .ok()
+            .and_then(|id| self.writes.get(id - 1))
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    fn set_entry(&mut self, key: B256, value: Bytes) {
+        self.writes.push(value);
+        let id = U256::from(self.writes.len());
+        let journal = self.ctx.journal_mut();
+        let Ok(_) = journal.load_account(MODULE_WRITES);
+        let Ok(_) = journal.sstore(MODULE_WRITES, U256::from_be_bytes(key.0), id);
     }
 }
 

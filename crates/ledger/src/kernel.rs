@@ -11,8 +11,8 @@
 
 use crate::env::BlockEnv;
 use crate::gas::{self, GasMeter, OutOfGas};
-use crate::state::State;
-use alloy_primitives::{Address, Bytes, Log, U256};
+use crate::state::{Account, State, meta_key, module_key};
+use alloy_primitives::{Address, B256, Bytes, Log, U256};
 use alloy_sol_types::{Revert, SolError, SolEvent, SolInterface, SolValue};
 
 /// How a module call ends without success.
@@ -78,6 +78,41 @@ pub fn decode_call<C: SolInterface>(module: &str, input: &[u8]) -> Result<C, Mod
     Ok(decoded)
 }
 
+/// What a module call reads and writes: accounts and the entries of the world state (module
+/// slots, chain metadata). A [`State`] is one; inside the EVM, the bridge that lets contracts
+/// call modules is another (it reads and writes through the EVM's journal, so a reverting
+/// caller undoes the module's writes too).
+pub trait Host {
+    fn account(&mut self, address: &Address) -> Account;
+    /// Sets an account's balance and nonce.
+    fn set_account(&mut self, address: &Address, account: Account);
+    /// An entry's value (empty when absent).
+    fn entry(&mut self, key: &B256) -> Bytes;
+    /// Writes an entry; an empty value deletes it.
+    fn set_entry(&mut self, key: B256, value: Bytes);
+    /// Adds to the chain's total of burned LAZAI (kept in state so supply is auditable).
+    fn add_burned(&mut self, amount: U256) {
+        let key = meta_key("burned");
+        let total = U256::from_be_slice(&self.entry(&key)).saturating_add(amount);
+        self.set_entry(key, total.to_be_bytes_trimmed_vec().into());
+    }
+}
+
+impl Host for State {
+    fn account(&mut self, address: &Address) -> Account {
+        State::account(self, address)
+    }
+    fn set_account(&mut self, address: &Address, account: Account) {
+        State::set_account(self, address, account)
+    }
+    fn entry(&mut self, key: &B256) -> Bytes {
+        self.get(key).unwrap_or_default()
+    }
+    fn set_entry(&mut self, key: B256, value: Bytes) {
+        self.set(key, value)
+    }
+}
+
 /// The environment of one module call.
 pub struct Call<'a> {
     /// The module's address.
@@ -87,9 +122,11 @@ pub struct Call<'a> {
     /// LAZAI (wei) sent with the call; already credited to the module's balance.
     pub value: U256,
     pub block: &'a BlockEnv,
-    state: &'a mut State,
+    state: &'a mut dyn Host,
     gas: GasMeter,
     logs: Vec<Log>,
+    /// A call from a contract's STATICCALL: any write reverts.
+    read_only: bool,
 }
 
 impl<'a> Call<'a> {
@@ -98,7 +135,7 @@ impl<'a> Call<'a> {
         caller: Address,
         value: U256,
         block: &'a BlockEnv,
-        state: &'a mut State,
+        state: &'a mut dyn Host,
         gas_limit: u64,
     ) -> Self {
         Self {
@@ -109,6 +146,23 @@ impl<'a> Call<'a> {
             state,
             gas: GasMeter::new(gas_limit),
             logs: Vec::new(),
+            read_only: false,
+        }
+    }
+
+    /// Makes every write of this call revert (a contract's STATICCALL).
+    pub(crate) fn read_only(mut self) -> Self {
+        self.read_only = true;
+        self
+    }
+
+    fn writable(&self) -> Result<(), ModuleError> {
+        if self.read_only {
+            Err(revert_msg(
+                "write protection: a static call cannot change state",
+            ))
+        } else {
+            Ok(())
         }
     }
 
@@ -136,12 +190,14 @@ impl<'a> Call<'a> {
     /// Reads one of this module's slots (empty when unset).
     pub fn load(&mut self, slot: &[u8]) -> Result<Bytes, ModuleError> {
         self.charge(gas::SLOAD)?;
-        Ok(self.state.module_get(&self.module, slot))
+        Ok(self.state.entry(&module_key(&self.module, slot)))
     }
 
     /// Writes one of this module's slots; an empty value deletes it.
     pub fn store(&mut self, slot: &[u8], value: Bytes) -> Result<(), ModuleError> {
-        let exists = !self.state.module_get(&self.module, slot).is_empty();
+        self.writable()?;
+        let key = module_key(&self.module, slot);
+        let exists = !self.state.entry(&key).is_empty();
         let words = (value.len() as u64).div_ceil(32).saturating_sub(1);
         self.charge(if exists {
             gas::SSTORE_RESET
@@ -149,7 +205,7 @@ impl<'a> Call<'a> {
             gas::SSTORE_SET
         })?;
         self.charge(words.saturating_mul(gas::SSTORE_WORD))?;
-        self.state.module_set(&self.module, slot, value);
+        self.state.set_entry(key, value);
         Ok(())
     }
 
@@ -205,6 +261,7 @@ impl<'a> Call<'a> {
     /// Reverts if the module's balance cannot cover it; the total is conserved exactly.
     pub fn pay(&mut self, to: Address, amount: U256) -> Result<(), ModuleError> {
         self.charge(gas::CALL_VALUE)?;
+        self.writable()?;
         if amount.is_zero() || to == self.module {
             return Ok(());
         }
@@ -229,6 +286,7 @@ impl<'a> Call<'a> {
         if amount.is_zero() {
             return Ok(());
         }
+        self.writable()?;
         let mut from = self.state.account(&self.module);
         from.balance = from
             .balance
@@ -264,6 +322,7 @@ impl<'a> Call<'a> {
     /// nothing, when the caller's balance is short.
     pub fn collect(&mut self, amount: U256) -> Result<bool, ModuleError> {
         self.charge(gas::CALL_VALUE)?;
+        self.writable()?;
         if amount.is_zero() || self.caller == self.module {
             return Ok(true);
         }
@@ -285,6 +344,7 @@ impl<'a> Call<'a> {
     /// Emits a Solidity event as an Ethereum log of this module.
     pub fn emit<E: SolEvent>(&mut self, event: &E) -> Result<(), ModuleError> {
         let data = event.encode_log_data();
+        self.writable()?;
         self.charge(gas::LOG)?;
         self.charge(gas::LOG_TOPIC.saturating_mul(data.topics().len() as u64))?;
         self.charge(gas::LOG_BYTE.saturating_mul(data.data.len() as u64))?;

@@ -247,9 +247,7 @@ impl State {
     }
 
     pub fn add_burned(&mut self, amount: U256) {
-        let total = self.burned().saturating_add(amount);
-        let bytes = total.to_be_bytes_trimmed_vec();
-        self.set(meta_key("burned"), bytes.into());
+        crate::kernel::Host::add_burned(self, amount)
     }
 
     /// The authenticated commitment over every entry: a Merkle-Patricia root whose leaves are

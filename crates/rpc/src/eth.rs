@@ -73,14 +73,22 @@ pub trait EthApi {
     ) -> RpcResult<FeeHistory>;
     /// Runs a call on the finalized state; a revert fails with code 3 and the revert data, a
     /// sender that cannot pay the value (see `check_funds`) with code -32000.
+    /// A state-override argument is refused rather than ignored.
     #[method(name = "call")]
-    async fn call(&self, request: TransactionRequest, block: Option<BlockId>) -> RpcResult<Bytes>;
-    /// Gas a call uses on the finalized state, intrinsic cost included.
+    async fn call(
+        &self,
+        request: TransactionRequest,
+        block: Option<BlockId>,
+        state_overrides: Option<serde_json::Value>,
+    ) -> RpcResult<Bytes>;
+    /// The least gas limit with which the call succeeds on the finalized state, intrinsic cost
+    /// included. A state-override argument is refused rather than ignored.
     #[method(name = "estimateGas")]
     async fn estimate_gas(
         &self,
         request: TransactionRequest,
         block: Option<BlockId>,
+        state_overrides: Option<serde_json::Value>,
     ) -> RpcResult<U64>;
     /// Admits a signed transaction (EIP-2718 bytes) to the mempool; returns its hash.
     #[method(name = "sendRawTransaction")]
@@ -200,6 +208,19 @@ impl<A: ChainApi> EthRpc<A> {
     }
 }
 
+/// State overrides change what a call sees; answering as if they were applied when they were not
+/// would mislead, so a non-empty override set is refused.
+fn refuse_overrides(overrides: Option<serde_json::Value>) -> Result<(), EthError> {
+    match overrides {
+        None | Some(serde_json::Value::Null) => Ok(()),
+        Some(serde_json::Value::Object(map)) if map.is_empty() => Ok(()),
+        Some(_) => Err(EthError::InvalidParams(
+            "state overrides are not supported by this node: the call would run without them"
+                .into(),
+        )),
+    }
+}
+
 #[async_trait]
 impl<A: ChainApi> EthApiServer for EthRpc<A> {
     fn chain_id(&self) -> RpcResult<U64> {
@@ -259,7 +280,13 @@ impl<A: ChainApi> EthApiServer for EthRpc<A> {
         .await
     }
 
-    async fn call(&self, request: TransactionRequest, block: Option<BlockId>) -> RpcResult<Bytes> {
+    async fn call(
+        &self,
+        request: TransactionRequest,
+        block: Option<BlockId>,
+        state_overrides: Option<serde_json::Value>,
+    ) -> RpcResult<Bytes> {
+        refuse_overrides(state_overrides)?;
         let (at, _) = state_block(&*self.api, block)?;
         self.check_funds(&request, at)?;
         let request = self.call_request(request)?;
@@ -280,7 +307,9 @@ impl<A: ChainApi> EthApiServer for EthRpc<A> {
         &self,
         request: TransactionRequest,
         block: Option<BlockId>,
+        state_overrides: Option<serde_json::Value>,
     ) -> RpcResult<U64> {
+        refuse_overrides(state_overrides)?;
         let (at, _) = state_block(&*self.api, block)?;
         self.check_funds(&request, at)?;
         let request = self.call_request(request)?;

@@ -441,34 +441,261 @@ fn an_erc20_moves_balances_and_reverts_with_its_error() {
     assert_eq!((err.have, err.want), (U256::from(750), U256::from(751)));
 }
 
+sol! {
+    contract ModuleCaller {
+        function register(string name) external returns (uint256);
+        function registerThenRevert(string name) external;
+        function registerAfterUndone(string name) external returns (uint256 idaoId);
+        function count() external view returns (uint256);
+        function staticRegister(string name) external view returns (bool ok, bytes ret);
+        function delegateRegister(string name) external returns (bool ok, bytes ret);
+        function raw(address target, bytes data) external payable returns (bool ok, bytes ret);
+        function join() external payable;
+        function withdraw(uint256 amount, bool tryReentry) external;
+        function received() external view returns (uint256);
+    }
+}
+
+fn module_caller(chain: &mut Chain) -> Address {
+    let code = artifact(include_str!("../../../../contracts/out/ModuleCaller.json")).bytecode;
+    chain.deploy(code, U256::ZERO)
+}
+
+fn idao_count(chain: &Chain) -> U256 {
+    use lazai_abi::IIdaoRegistry;
+    let out = chain.view(
+        lazai_abi::IDAO_REGISTRY_ADDRESS,
+        IIdaoRegistry::idaoCountCall {}.abi_encode(),
+    );
+    U256::from_be_slice(&out)
+}
+
 #[test]
-fn a_contract_cannot_run_a_native_module_as_evm_code() {
+fn a_contract_calls_a_module_as_itself() {
+    use lazai_abi::IIdaoRegistry;
     let mut chain = Chain::new();
-    let probe = chain.deploy(probe_initcode(0), U256::ZERO);
-    let module = lazai_abi::DATA_REGISTRY_ADDRESS;
-    let before = chain.state.balance(&module);
+    let caller = module_caller(&mut chain);
+    let before = idao_count(&chain);
+    let receipt = chain.call(
+        caller,
+        ModuleCaller::registerCall {
+            name: "by contract".into(),
+        }
+        .abi_encode(),
+    );
+    assert!(receipt.success, "{receipt:?}");
+    let id = U256::from_be_slice(&receipt.output);
+    assert_eq!(id, before + U256::from(1));
+    assert_eq!(idao_count(&chain), id);
+    // The module's event is in the receipt, emitted by the module's address.
+    let registered = receipt
+        .logs
+        .iter()
+        .find(|l| l.address == lazai_abi::IDAO_REGISTRY_ADDRESS)
+        .expect("IdaoRegistered log");
+    assert_eq!(
+        registered.topics()[2],
+        caller.into_word(),
+        "msg.sender is the contract"
+    );
+    let idao = chain.view(
+        lazai_abi::IDAO_REGISTRY_ADDRESS,
+        IIdaoRegistry::getIdaoCall { idaoId: id }.abi_encode(),
+    );
+    let idao = IIdaoRegistry::getIdaoCall::abi_decode_returns(&idao).expect("Idao");
+    assert_eq!(idao.owner, caller);
+    assert_eq!(idao.name, "by contract");
+    // A view of a module through a contract.
+    assert_eq!(
+        U256::from_be_slice(&chain.view(caller, ModuleCaller::countCall {}.abi_encode())),
+        id
+    );
+}
+
+#[test]
+fn a_reverting_caller_undoes_what_the_module_wrote() {
+    let mut chain = Chain::new();
+    let caller = module_caller(&mut chain);
+    let before = idao_count(&chain);
+    let start = chain.state.clone();
+    let _ = chain.state.take_changes();
+    let receipt = chain.call(
+        caller,
+        ModuleCaller::registerThenRevertCall {
+            name: "gone".into(),
+        }
+        .abi_encode(),
+    );
+    assert!(!receipt.success);
+    assert_eq!(
+        alloy_sol_types::Revert::abi_decode(&receipt.output)
+            .unwrap()
+            .reason,
+        "undone"
+    );
+    assert!(receipt.logs.is_empty());
+    assert_eq!(idao_count(&chain), before);
+    // What changed: the sender's account (nonce and fee), the proposer's tip, the burned total.
+    let changed: Vec<_> = chain
+        .state
+        .take_changes()
+        .entries
+        .into_iter()
+        .filter(|(k, v)| start.get(k) != *v)
+        .map(|(k, _)| k)
+        .collect();
+    let mut expected = vec![
+        lazai_ledger::account_key(&chain.user.address()),
+        lazai_ledger::account_key(&env().proposer),
+        lazai_ledger::meta_key("burned"),
+    ];
+    expected.sort();
+    assert_eq!(changed, expected);
+
+    // An inner call that registers and reverts, then a registration that stays.
+    let receipt = chain.call(
+        caller,
+        ModuleCaller::registerAfterUndoneCall {
+            name: "kept".into(),
+        }
+        .abi_encode(),
+    );
+    assert!(receipt.success, "{receipt:?}");
+    assert_eq!(U256::from_be_slice(&receipt.output), before + U256::from(1));
+    assert_eq!(idao_count(&chain), before + U256::from(1));
+    let events = receipt
+        .logs
+        .iter()
+        .filter(|l| l.address == lazai_abi::IDAO_REGISTRY_ADDRESS)
+        .count();
+    assert_eq!(events, 1, "the undone registration's event is gone too");
+}
+
+#[test]
+fn static_and_delegate_calls_cannot_make_a_module_write() {
+    let mut chain = Chain::new();
+    let caller = module_caller(&mut chain);
+    let before = idao_count(&chain);
+    let out = chain.view(
+        caller,
+        ModuleCaller::staticRegisterCall { name: "s".into() }.abi_encode(),
+    );
+    let out = ModuleCaller::staticRegisterCall::abi_decode_returns(&out).unwrap();
+    assert!(!out.ok);
+    let reason = alloy_sol_types::Revert::abi_decode(&out.ret)
+        .unwrap()
+        .reason;
+    assert!(reason.contains("write protection"), "{reason}");
+
+    let receipt = chain.call(
+        caller,
+        ModuleCaller::delegateRegisterCall { name: "d".into() }.abi_encode(),
+    );
+    assert!(receipt.success);
+    let out = ModuleCaller::delegateRegisterCall::abi_decode_returns(&receipt.output).unwrap();
+    assert!(!out.ok);
+    let reason = alloy_sol_types::Revert::abi_decode(&out.ret)
+        .unwrap()
+        .reason;
+    assert!(reason.contains("DELEGATECALL"), "{reason}");
+    assert_eq!(idao_count(&chain), before);
+}
+
+#[test]
+fn junk_calldata_and_unwanted_value_from_a_contract_revert_cleanly() {
+    let mut chain = Chain::new();
+    let caller = module_caller(&mut chain);
+    for data in [vec![], vec![1, 2, 3], vec![0xde, 0xad, 0xbe, 0xef, 0, 1]] {
+        let receipt = chain.call(
+            caller,
+            ModuleCaller::rawCall {
+                target: lazai_abi::IDAO_REGISTRY_ADDRESS,
+                data: data.into(),
+            }
+            .abi_encode(),
+        );
+        assert!(receipt.success);
+        let out = ModuleCaller::rawCall::abi_decode_returns(&receipt.output).unwrap();
+        assert!(!out.ok);
+        assert!(
+            alloy_sol_types::Revert::abi_decode(&out.ret).is_ok(),
+            "a reason: {:?}",
+            out.ret
+        );
+    }
+    // Value to a function that is not payable goes back to the caller.
+    let registry_before = chain.state.balance(&lazai_abi::IDAO_REGISTRY_ADDRESS);
     let receipt = chain.send(Tx {
         gas: 1_000_000,
-        value: U256::from(5),
+        value: U256::from(7),
         ..Tx::call(
             0,
-            probe,
-            Probe::forwardCall {
-                target: module,
-                data: vec![1, 2, 3, 4].into(),
+            caller,
+            ModuleCaller::rawCall {
+                target: lazai_abi::IDAO_REGISTRY_ADDRESS,
+                data: lazai_abi::IIdaoRegistry::idaoCountCall {}
+                    .abi_encode()
+                    .into(),
             }
             .abi_encode(),
         )
     });
     assert!(receipt.success);
-    let out = Probe::forwardCall::abi_decode_returns(&receipt.output).unwrap();
-    assert!(!out.ok, "the module's marker code starts with INVALID");
-    assert_eq!(chain.state.balance(&module), before);
+    let out = ModuleCaller::rawCall::abi_decode_returns(&receipt.output).unwrap();
+    assert!(!out.ok);
     assert_eq!(
-        chain.state.balance(&probe),
-        U256::from(5),
-        "the value stayed with the caller"
+        chain.state.balance(&lazai_abi::IDAO_REGISTRY_ADDRESS),
+        registry_before
     );
+    assert_eq!(chain.state.balance(&caller), U256::from(7));
+}
+
+#[test]
+fn a_payout_to_a_contract_cannot_be_reentered() {
+    let mut chain = Chain::new();
+    let caller = module_caller(&mut chain);
+    let settlement = lazai_abi::SETTLEMENT_ADDRESS;
+    let receipt = chain.send(Tx {
+        gas: 1_000_000,
+        value: U256::from(1_000),
+        ..Tx::call(0, caller, ModuleCaller::joinCall {}.abi_encode())
+    });
+    assert!(receipt.success, "{receipt:?}");
+    assert_eq!(chain.state.balance(&settlement), U256::from(1_000));
+    // The contract's receive() would withdraw again if it ran: the module credits the balance
+    // without running the recipient's code, so it never does.
+    let receipt = chain.call(
+        caller,
+        ModuleCaller::withdrawCall {
+            amount: U256::from(400),
+            tryReentry: true,
+        }
+        .abi_encode(),
+    );
+    assert!(receipt.success, "{receipt:?}");
+    assert_eq!(chain.state.balance(&caller), U256::from(400));
+    assert_eq!(chain.state.balance(&settlement), U256::from(600));
+    assert_eq!(
+        U256::from_be_slice(&chain.view(caller, ModuleCaller::receivedCall {}.abi_encode())),
+        U256::ZERO
+    );
+    let user = chain.view(
+        settlement,
+        lazai_abi::ISettlement::getUserCall { user: caller }.abi_encode(),
+    );
+    let user = lazai_abi::ISettlement::getUserCall::abi_decode_returns(&user).unwrap();
+    assert_eq!(user.availableBalance, U256::from(600));
+    // More than is left reverts inside the module; the contract's call reverts with it.
+    let receipt = chain.call(
+        caller,
+        ModuleCaller::withdrawCall {
+            amount: U256::from(601),
+            tryReentry: false,
+        }
+        .abi_encode(),
+    );
+    assert!(!receipt.success);
+    assert_eq!(chain.state.balance(&settlement), U256::from(600));
 }
 
 #[test]

@@ -1,0 +1,288 @@
+//! `lazai-bench evm`: ERC-20 transfers (the `Token` contract of `contracts/`) through the whole
+//! node beside native transfers in the same run, and the EVM's execution rate alone.
+//!
+//! Through the node: sender 0 deploys the token and hands every other sender a balance, then
+//! the other senders send `--txs` token transfers (each to a fresh or reused recipient), then
+//! `--txs` native transfers; each phase reports finalized transactions per second. Alone: the
+//! same token transfers applied by `Ledger::apply` on an in-memory state, in Mgas/s.
+
+use crate::args::LoadArgs;
+use crate::load::{Workload, chain_feed, collect, free_port_base, report, sender_key, submit};
+use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};
+use alloy_eips::eip2718::Encodable2718;
+use alloy_primitives::{Address, Bytes, TxKind, U256, keccak256};
+use alloy_signer::SignerSync;
+use alloy_signer_local::PrivateKeySigner;
+use alloy_sol_types::{SolCall, SolValue, sol};
+use anyhow::{Context as _, Result, bail};
+use clap::Args;
+use lazai_consensus::runtime::{Runner as _, tokio as cw_tokio};
+use lazai_ledger::{BlockEnv, Ledger, State, decode_and_recover};
+use lazai_node::{NodeSettings, devnet_genesis, start_devnet};
+use lazai_types::{DEVNET_CHAIN_ID, lazai};
+use rayon::prelude::*;
+use std::time::{Duration, Instant};
+
+sol! {
+    function transfer(address to, uint256 value) external returns (bool);
+}
+
+/// Gas limit of one token transfer (a transfer to a new holder uses about 52k).
+const TRANSFER_GAS: u64 = 80_000;
+
+#[derive(Args, Debug, Clone)]
+pub struct EvmArgs {
+    #[command(flatten)]
+    pub load: LoadArgs,
+}
+
+fn token_initcode(supply: U256) -> Result<Vec<u8>> {
+    let artifact: serde_json::Value =
+        serde_json::from_str(include_str!("../../../contracts/out/Token.json"))?;
+    let hex = artifact["bytecode"].as_str().context("Token bytecode")?;
+    let mut code = alloy_primitives::hex::decode(hex)?;
+    code.extend_from_slice(&("Bench".to_string(), "BNCH".to_string(), supply).abi_encode_params());
+    Ok(code)
+}
+
+fn sign(
+    signer: &PrivateKeySigner,
+    nonce: u64,
+    to: TxKind,
+    input: Vec<u8>,
+    gas_limit: u64,
+) -> Result<Bytes> {
+    let tx = TxEip1559 {
+        chain_id: DEVNET_CHAIN_ID,
+        nonce,
+        gas_limit,
+        max_fee_per_gas: 10_000_000_000,
+        max_priority_fee_per_gas: 1_000_000_000,
+        to,
+        value: if input.is_empty() {
+            U256::from(1_000 + nonce)
+        } else {
+            U256::ZERO
+        },
+        input: input.into(),
+        access_list: Default::default(),
+    };
+    let sig = signer.sign_hash_sync(&tx.signature_hash())?;
+    Ok(TxEnvelope::from(tx.into_signed(sig)).encoded_2718().into())
+}
+
+/// The three phases' signed transactions.
+struct Plan {
+    senders: Vec<Address>,
+    token: Address,
+    setup: Workload,
+    erc20: Workload,
+    native: Workload,
+}
+
+impl Plan {
+    fn sign(load: &LoadArgs) -> Result<Self> {
+        if load.senders < 2 || load.txs < load.senders - 1 {
+            bail!("need at least 2 senders and txs >= senders - 1");
+        }
+        eprintln!(
+            "signing {} token and {} native transfers from {} senders ...",
+            load.txs,
+            load.txs,
+            load.senders - 1
+        );
+        let keys: Vec<PrivateKeySigner> =
+            (0..load.senders).map(sender_key).collect::<Result<_>>()?;
+        let senders: Vec<Address> = keys.iter().map(|k| k.address()).collect();
+        let deployer = &keys[0];
+        let token = deployer.address().create(0);
+        let share = U256::from(1_000_000_000u64);
+        let supply = share * U256::from(load.senders);
+        let mut setup = vec![sign(
+            deployer,
+            0,
+            TxKind::Create,
+            token_initcode(supply)?,
+            3_000_000,
+        )?];
+        for (i, to) in senders.iter().enumerate().skip(1) {
+            let input = transferCall {
+                to: *to,
+                value: share,
+            }
+            .abi_encode();
+            setup.push(sign(
+                deployer,
+                i as u64,
+                TxKind::Call(token),
+                input,
+                TRANSFER_GAS,
+            )?);
+        }
+        let recipients: Vec<Address> = (0..1024u64)
+            .map(|i| Address::from_word(keccak256(i.to_be_bytes())))
+            .collect();
+        let workers = load.senders - 1;
+        let (each, extra) = (load.txs / workers, load.txs % workers);
+        let per_sender = |kind: bool| -> Result<Vec<Vec<Bytes>>> {
+            let mut all: Vec<Vec<Bytes>> = keys[1..]
+                .par_iter()
+                .enumerate()
+                .map(|(i, key)| {
+                    let count = (each + usize::from(i < extra)) as u64;
+                    let first = if kind { 0 } else { count };
+                    (0..count)
+                        .map(|n| {
+                            let to = recipients[(i + n as usize) % recipients.len()];
+                            if kind {
+                                let input = transferCall {
+                                    to,
+                                    value: U256::from(1 + n),
+                                }
+                                .abi_encode();
+                                sign(key, first + n, TxKind::Call(token), input, TRANSFER_GAS)
+                            } else {
+                                sign(key, first + n, TxKind::Call(to), Vec::new(), 21_000)
+                            }
+                        })
+                        .collect()
+                })
+                .collect::<Result<_>>()?;
+            all.insert(0, Vec::new());
+            Ok(all)
+        };
+        let workload = |signed: Vec<Vec<Bytes>>| Workload {
+            senders: senders.clone(),
+            total: signed.iter().map(Vec::len).sum(),
+            signed,
+        };
+        let mut setup_signed = vec![setup];
+        setup_signed.extend(std::iter::repeat_n(Vec::new(), workers));
+        Ok(Self {
+            token,
+            setup: workload(setup_signed),
+            erc20: workload(per_sender(true)?),
+            native: workload(per_sender(false)?),
+            senders,
+        })
+    }
+}
+
+pub fn run(args: EvmArgs) -> Result<()> {
+    let plan = Plan::sign(&args.load)?;
+    execution_alone(&plan)?;
+
+    let genesis = devnet_genesis(
+        DEVNET_CHAIN_ID,
+        1,
+        &plan.senders,
+        lazai(1_000),
+        2_000_000_000,
+    );
+    let dir = tempfile::Builder::new()
+        .prefix("lazai-bench-evm-")
+        .tempdir()?;
+    let mut settings = NodeSettings::new(
+        genesis,
+        dir.path().to_path_buf(),
+        "127.0.0.1:0".parse()?,
+        Duration::from_millis(args.load.block_time),
+    );
+    settings.rpc.max_batch_len = args.load.batch.max(1000) as u32;
+    let keys = vec![lazai_consensus::devnet_key(0)];
+    let p2p = free_port_base(1)?;
+    let runtime = settings.runtime().with_worker_threads(2);
+    let load = args.load.clone();
+    cw_tokio::Runner::new(runtime).start(|context| async move {
+        let devnet = start_devnet(context, settings, keys, p2p).await?;
+        let url = format!("http://{}", devnet.rpc_addr());
+        let mut feed = chain_feed(devnet.nodes[0].chain());
+        let timeout = Duration::from_secs(load.timeout);
+        for (label, work) in [
+            ("setup (deploy + token to each sender)", &plan.setup),
+            ("ERC-20 transfers", &plan.erc20),
+            ("native transfers", &plan.native),
+        ] {
+            let sub = submit(&url, work, &load).await?;
+            let fin = collect(&mut feed, &sub, work.total - sub.rejected, timeout).await?;
+            report(label, work.total, &sub, &fin, load.timeout)?;
+        }
+        let chain = devnet.nodes[0].chain();
+        let state = chain.head().state;
+        let code = state.code(&plan.token);
+        if code.is_empty() {
+            bail!("the token was not deployed");
+        }
+        Ok::<_, anyhow::Error>(())
+    })?;
+    Ok(())
+}
+
+/// Applies the token transfers with `Ledger::apply` on an in-memory state: the EVM's rate alone,
+/// without consensus, RPC, signature recovery or disk.
+fn execution_alone(plan: &Plan) -> Result<()> {
+    let ledger = Ledger::new(DEVNET_CHAIN_ID);
+    let mut state = State::default();
+    for s in &plan.senders {
+        state.set_account(
+            s,
+            lazai_ledger::Account {
+                nonce: 0,
+                balance: lazai(1_000),
+            },
+        );
+    }
+    let env = BlockEnv {
+        chain_id: DEVNET_CHAIN_ID,
+        height: 1,
+        parent_hash: Default::default(),
+        timestamp_ms: 1_700_000_000_000,
+        proposer: Address::repeat_byte(0xfe),
+        base_fee: 1_000_000_000,
+        gas_limit: u64::MAX,
+        evidence: Vec::new(),
+    };
+    let recover = |work: &Workload| -> Result<Vec<_>> {
+        let rounds = work.rounds();
+        let mut out = Vec::with_capacity(work.total);
+        for n in 0..rounds {
+            for txs in &work.signed {
+                if let Some(raw) = txs.get(n) {
+                    out.push(decode_and_recover(raw, DEVNET_CHAIN_ID)?);
+                }
+            }
+        }
+        Ok(out)
+    };
+    for tx in recover(&plan.setup)? {
+        let r = ledger.apply(&mut state, &env, &tx, 0)?;
+        if !r.success {
+            bail!("setup transaction reverted");
+        }
+    }
+    for (label, work) in [
+        ("ERC-20 transfers", &plan.erc20),
+        ("native transfers", &plan.native),
+    ] {
+        let txs = recover(work)?;
+        let start = Instant::now();
+        let mut gas = 0u64;
+        for tx in &txs {
+            let r = ledger.apply(&mut state, &env, tx, 0)?;
+            if !r.success {
+                bail!("{label}: a transfer reverted");
+            }
+            gas += r.gas_used;
+        }
+        let elapsed = start.elapsed().as_secs_f64();
+        println!(
+            "execution alone, {label}: {:.0} tx/s, {:.1} Mgas/s ({} txs, {:.1} Mgas, avg {} gas)",
+            txs.len() as f64 / elapsed,
+            gas as f64 / elapsed / 1e6,
+            txs.len(),
+            gas as f64 / 1e6,
+            gas / txs.len().max(1) as u64
+        );
+    }
+    Ok(())
+}
