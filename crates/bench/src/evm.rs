@@ -8,6 +8,7 @@
 
 use crate::args::LoadArgs;
 use crate::load::{Workload, chain_feed, collect, free_port_base, report, sender_key, submit};
+use alloy::providers::Provider as _;
 use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};
 use alloy_eips::eip2718::Encodable2718;
 use alloy_primitives::{Address, Bytes, TxKind, U256, keccak256};
@@ -207,11 +208,21 @@ pub fn run(args: EvmArgs) -> Result<()> {
             let fin = collect(&mut feed, &sub, work.total - sub.rejected, timeout).await?;
             report(label, work.total, &sub, &fin, load.timeout)?;
         }
-        let chain = devnet.nodes[0].chain();
-        let state = chain.head().state;
-        let code = state.code(&plan.token);
-        if code.is_empty() {
+        // Finalized is not succeeded: check the token exists and the transfers did not revert.
+        let provider = alloy::providers::ProviderBuilder::new().connect_http(url.parse()?);
+        if provider.get_code_at(plan.token).await?.is_empty() {
             bail!("the token was not deployed");
+        }
+        let sample = plan.erc20.signed.iter().flatten();
+        for raw in sample.clone().take(1).chain(sample.last()) {
+            let hash = keccak256(raw);
+            let receipt = provider
+                .get_transaction_receipt(hash)
+                .await?
+                .context("a finalized transfer has a receipt")?;
+            if !receipt.status() {
+                bail!("token transfer {hash} reverted");
+            }
         }
         Ok::<_, anyhow::Error>(())
     })?;

@@ -285,8 +285,10 @@ fn create2_children_and_contracts_that_destroy_themselves() {
     assert!(receipt.success, "{receipt:?}");
     let child_initcode = {
         let v: serde_json::Value =
-            serde_json::from_str(include_str!("../../../../contracts/out/Child.json")).unwrap();
-        hex::decode(v["bytecode"].as_str().unwrap()).unwrap()
+            serde_json::from_str(include_str!("../../../../contracts/out/Child.json"))
+                .expect("well-formed test data");
+        hex::decode(v["bytecode"].as_str().expect("well-formed test data"))
+            .expect("well-formed test data")
     };
     let child = probe.create2(salt, keccak256(&child_initcode));
     assert!(!chain.state.code(&child).is_empty());
@@ -331,7 +333,9 @@ fn the_block_environment_and_recent_block_hashes_are_visible() {
         .execute_block(&state, &env5, vec![deploy])
         .expect("valid block");
     state = block.state;
-    let probe = block.receipts[0].contract_address.unwrap();
+    let probe = block.receipts[0]
+        .contract_address
+        .expect("well-formed test data");
     let env6 = lazai_ledger::BlockEnv {
         height: 6,
         parent_hash: B256::repeat_byte(0xcd),
@@ -366,7 +370,8 @@ fn the_block_environment_and_recent_block_hashes_are_visible() {
         "block 5's own hash is not recorded until block 6 runs"
     );
     assert_eq!(hash(3), B256::ZERO);
-    let out = Probe::envCall::abi_decode_returns(&view(Probe::envCall {}.abi_encode())).unwrap();
+    let out = Probe::envCall::abi_decode_returns(&view(Probe::envCall {}.abi_encode()))
+        .expect("well-formed test data");
     assert_eq!(out.chainId, U256::from(CHAIN_ID));
     assert_eq!(out.number, U256::from(6));
     assert_eq!(out.timestamp, U256::from(env6.timestamp_ms / 1000));
@@ -378,14 +383,15 @@ fn bn254_precompiles_answer() {
     let mut chain = Chain::new();
     let probe = chain.deploy(probe_initcode(0), U256::ZERO);
     let out = chain.view(probe, Probe::doubleGeneratorCall {}.abi_encode());
-    let two_g = Probe::doubleGeneratorCall::abi_decode_returns(&out).unwrap();
+    let two_g =
+        Probe::doubleGeneratorCall::abi_decode_returns(&out).expect("well-formed test data");
     assert_eq!(
         two_g.x,
         U256::from_str_radix(
             "030644e72e131a029b85045b68181585d97816a916871ca8d3c208c16d87cfd3",
             16
         )
-        .unwrap()
+        .expect("well-formed test data")
     );
     assert_eq!(
         two_g.y,
@@ -393,10 +399,10 @@ fn bn254_precompiles_answer() {
             "15ed738c0e0a7c92e7845f96b2ae9c0a68a6a449e3538fc7ff3ebf7a5a18a2c4",
             16
         )
-        .unwrap()
+        .expect("well-formed test data")
     );
     let out = chain.view(probe, Probe::emptyPairingCall {}.abi_encode());
-    assert!(Probe::emptyPairingCall::abi_decode_returns(&out).unwrap());
+    assert!(Probe::emptyPairingCall::abi_decode_returns(&out).expect("well-formed test data"));
 }
 
 #[test]
@@ -437,7 +443,8 @@ fn an_erc20_moves_balances_and_reverts_with_its_error() {
         .abi_encode(),
     );
     assert!(!receipt.success);
-    let err = Token::InsufficientBalance::abi_decode(&receipt.output).unwrap();
+    let err =
+        Token::InsufficientBalance::abi_decode(&receipt.output).expect("well-formed test data");
     assert_eq!((err.have, err.want), (U256::from(750), U256::from(751)));
 }
 
@@ -529,7 +536,7 @@ fn a_reverting_caller_undoes_what_the_module_wrote() {
     assert!(!receipt.success);
     assert_eq!(
         alloy_sol_types::Revert::abi_decode(&receipt.output)
-            .unwrap()
+            .expect("well-formed test data")
             .reason,
         "undone"
     );
@@ -580,10 +587,11 @@ fn static_and_delegate_calls_cannot_make_a_module_write() {
         caller,
         ModuleCaller::staticRegisterCall { name: "s".into() }.abi_encode(),
     );
-    let out = ModuleCaller::staticRegisterCall::abi_decode_returns(&out).unwrap();
+    let out =
+        ModuleCaller::staticRegisterCall::abi_decode_returns(&out).expect("well-formed test data");
     assert!(!out.ok);
     let reason = alloy_sol_types::Revert::abi_decode(&out.ret)
-        .unwrap()
+        .expect("well-formed test data")
         .reason;
     assert!(reason.contains("write protection"), "{reason}");
 
@@ -592,10 +600,11 @@ fn static_and_delegate_calls_cannot_make_a_module_write() {
         ModuleCaller::delegateRegisterCall { name: "d".into() }.abi_encode(),
     );
     assert!(receipt.success);
-    let out = ModuleCaller::delegateRegisterCall::abi_decode_returns(&receipt.output).unwrap();
+    let out = ModuleCaller::delegateRegisterCall::abi_decode_returns(&receipt.output)
+        .expect("well-formed test data");
     assert!(!out.ok);
     let reason = alloy_sol_types::Revert::abi_decode(&out.ret)
-        .unwrap()
+        .expect("well-formed test data")
         .reason;
     assert!(reason.contains("DELEGATECALL"), "{reason}");
     assert_eq!(idao_count(&chain), before);
@@ -615,7 +624,8 @@ fn junk_calldata_and_unwanted_value_from_a_contract_revert_cleanly() {
             .abi_encode(),
         );
         assert!(receipt.success);
-        let out = ModuleCaller::rawCall::abi_decode_returns(&receipt.output).unwrap();
+        let out = ModuleCaller::rawCall::abi_decode_returns(&receipt.output)
+            .expect("well-formed test data");
         assert!(!out.ok);
         assert!(
             alloy_sol_types::Revert::abi_decode(&out.ret).is_ok(),
@@ -641,7 +651,8 @@ fn junk_calldata_and_unwanted_value_from_a_contract_revert_cleanly() {
         )
     });
     assert!(receipt.success);
-    let out = ModuleCaller::rawCall::abi_decode_returns(&receipt.output).unwrap();
+    let out =
+        ModuleCaller::rawCall::abi_decode_returns(&receipt.output).expect("well-formed test data");
     assert!(!out.ok);
     assert_eq!(
         chain.state.balance(&lazai_abi::IDAO_REGISTRY_ADDRESS),
@@ -683,7 +694,8 @@ fn a_payout_to_a_contract_cannot_be_reentered() {
         settlement,
         lazai_abi::ISettlement::getUserCall { user: caller }.abi_encode(),
     );
-    let user = lazai_abi::ISettlement::getUserCall::abi_decode_returns(&user).unwrap();
+    let user = lazai_abi::ISettlement::getUserCall::abi_decode_returns(&user)
+        .expect("well-formed test data");
     assert_eq!(user.availableBalance, U256::from(600));
     // More than is left reverts inside the module; the contract's call reverts with it.
     let receipt = chain.call(
@@ -716,7 +728,10 @@ fn code_size_limits_hold() {
     });
     assert!(receipt.success, "{receipt:?}");
     assert_eq!(
-        chain.state.code(&receipt.contract_address.unwrap()).len(),
+        chain
+            .state
+            .code(&receipt.contract_address.expect("well-formed test data"))
+            .len(),
         24_576
     );
 }
