@@ -218,6 +218,13 @@ impl ChainApi for NodeApi {
         Ok(self.state(at)?.code(address))
     }
 
+    fn pool(&self, from: Option<Address>, max: usize) -> lazai_rpc::PoolView {
+        let state = self.chain().head().state;
+        self.chain()
+            .mempool()
+            .view(|sender| state.nonce(sender), from, max)
+    }
+
     fn storage(&self, address: &Address, slot: &B256, at: StateAt) -> Result<B256, EthError> {
         Ok(B256::from(self.state(at)?.storage(address, slot)))
     }

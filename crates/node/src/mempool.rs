@@ -245,6 +245,43 @@ impl Mempool {
             .collect()
     }
 
+    /// The pool as `txpool_*` reports it (see [`lazai_rpc::PoolView`]); `nonce_of` gives each
+    /// sender's finalized nonce.
+    pub fn view(
+        &self,
+        nonce_of: impl Fn(&Address) -> u64,
+        from: Option<Address>,
+        max: usize,
+    ) -> lazai_rpc::PoolView {
+        let inner = self.inner.lock();
+        let mut view = lazai_rpc::PoolView::default();
+        let mut queued = Vec::new();
+        let senders: Vec<_> = match from {
+            Some(from) => inner.by_sender.get_key_value(&from).into_iter().collect(),
+            None => inner.by_sender.iter().collect(),
+        };
+        for (sender, queue) in senders {
+            let mut next = nonce_of(sender);
+            for (nonce, tx) in queue.range(next..) {
+                if *nonce == next {
+                    next += 1;
+                    view.pending += 1;
+                    if view.listed_pending.len() < max {
+                        view.listed_pending.push(tx.clone());
+                    }
+                } else {
+                    view.queued += 1;
+                    if queued.len() < max {
+                        queued.push(tx.clone());
+                    }
+                }
+            }
+        }
+        queued.truncate(max - view.listed_pending.len());
+        view.listed_queued = queued;
+        view
+    }
+
     /// Runs `swap` (which installs the new finalized head) and then removes the transactions
     /// the block included and every pooled transaction of their senders whose nonce is now
     /// used, all under the pool's lock.
@@ -316,6 +353,45 @@ mod tests {
             gas_limit: 30_000_000,
             evidence: Vec::new(),
         }
+    }
+
+    #[test]
+    fn the_pool_view_counts_exactly_and_lists_at_most_what_is_asked() {
+        let (alice, bob) = (PrivateKeySigner::random(), PrivateKeySigner::random());
+        let mut state = State::default();
+        for s in [&alice, &bob] {
+            state.set_account(
+                &s.address(),
+                Account {
+                    nonce: 0,
+                    balance: U256::from(10u128.pow(18)),
+                },
+            );
+        }
+        let ledger = Ledger::new(CHAIN);
+        let pool = Mempool::new(MempoolConfig::default());
+        let current = || (state.clone(), env());
+        for n in 0..3 {
+            pool.admit(&ledger, tx(&alice, n), current).expect("alice");
+        }
+        pool.admit(&ledger, tx(&bob, 0), current).expect("bob");
+        let all = pool.view(|_| 0, None, 10);
+        assert_eq!((all.pending, all.queued), (4, 0));
+        assert_eq!(all.listed_pending.len(), 4);
+        let capped = pool.view(|_| 0, None, 2);
+        assert_eq!(capped.pending, 4, "counts stay exact");
+        assert_eq!(capped.listed_pending.len(), 2);
+        let bobs = pool.view(|_| 0, Some(bob.address()), 10);
+        assert_eq!(bobs.pending, 1);
+        assert_eq!(bobs.listed_pending[0].sender, bob.address());
+        // Against a head where alice's nonce 0 is used, her run starts at 1.
+        let later = pool.view(
+            |a| u64::from(*a == alice.address()),
+            Some(alice.address()),
+            10,
+        );
+        assert_eq!(later.pending, 2);
+        assert_eq!(later.listed_pending[0].nonce(), 1);
     }
 
     #[test]

@@ -38,6 +38,17 @@ pub struct ProvenEntry {
     pub proof: Vec<Bytes>,
 }
 
+/// The mempool as `txpool_*` reports it: each sender's gap-free run from its finalized nonce is
+/// pending, the rest queued. The counts are exact; the lists name at most the number asked for,
+/// pending first.
+#[derive(Clone, Debug, Default)]
+pub struct PoolView {
+    pub pending: usize,
+    pub queued: usize,
+    pub listed_pending: Vec<Arc<lazai_ledger::RecoveredTx>>,
+    pub listed_queued: Vec<Arc<lazai_ledger::RecoveredTx>>,
+}
+
 /// Parameters of `eth_call` / `eth_estimateGas` after the RPC layer has parsed them.
 #[derive(Clone, Debug, Default)]
 pub struct CallRequest {
@@ -166,6 +177,12 @@ pub trait ChainApi: Send + Sync + 'static {
     /// filters. A node without a mempool keeps the default, a stream that ends at once.
     fn pending_transactions(&self) -> tokio::sync::broadcast::Receiver<B256> {
         tokio::sync::broadcast::channel(1).1
+    }
+    /// The mempool's transactions (only `from`'s when given), at most `max` listed. A node
+    /// without a mempool keeps the default, an empty pool.
+    fn pool(&self, from: Option<Address>, max: usize) -> PoolView {
+        let _ = (from, max);
+        PoolView::default()
     }
     fn status(&self) -> NodeStatus;
 }

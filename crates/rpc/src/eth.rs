@@ -39,7 +39,7 @@ pub trait EthApi {
     /// Always `false`: the node serves what it has finalized.
     #[method(name = "syncing")]
     fn syncing(&self) -> RpcResult<bool>;
-    /// Always empty: the node holds no user keys.
+    /// A devnet's dev accounts; empty on a real network, whose nodes hold no user keys.
     #[method(name = "accounts")]
     fn accounts(&self) -> RpcResult<Vec<Address>>;
     /// Height of the finalized head.
@@ -142,11 +142,17 @@ pub trait EthApi {
 pub struct EthRpc<A> {
     api: Arc<A>,
     log_limits: LogLimits,
+    /// What `eth_accounts` answers: a devnet's dev accounts, none on a real network.
+    accounts: Vec<Address>,
 }
 
 impl<A: ChainApi> EthRpc<A> {
-    pub fn new(api: Arc<A>, log_limits: LogLimits) -> Self {
-        Self { api, log_limits }
+    pub fn new(api: Arc<A>, log_limits: LogLimits, accounts: Vec<Address>) -> Self {
+        Self {
+            api,
+            log_limits,
+            accounts,
+        }
     }
 
     /// Runs `f` with the API on the blocking pool.
@@ -161,51 +167,108 @@ impl<A: ChainApi> EthRpc<A> {
             .map_err(join_error)?;
         Ok(result?)
     }
+}
 
-    /// The sender's balance must cover the call's `value`, plus `gas * price` when the request
-    /// names both: otherwise the call fails before running, with geth's "insufficient funds
-    /// for gas * price + value" (code -32000, no revert data), which wallets and ethers
-    /// (`INSUFFICIENT_FUNDS`) recognise.
-    fn check_funds(&self, request: &TransactionRequest, at: StateAt) -> Result<(), EthError> {
-        let price = request.max_fee_per_gas.or(request.gas_price);
-        let fee = match (request.gas, price) {
-            (Some(gas), Some(price)) => U256::from(gas).saturating_mul(U256::from(price)),
-            _ => U256::ZERO,
-        };
-        let cost = request.value.unwrap_or_default().saturating_add(fee);
-        if cost.is_zero() {
-            return Ok(());
-        }
-        let balance = self
-            .api
-            .account(&request.from.unwrap_or_default(), at, false)?
-            .balance;
-        if balance < cost {
-            return Err(TxError::InsufficientFunds { balance, cost }.into());
-        }
-        Ok(())
+/// The sender's balance must cover the call's `value`, plus `gas * price` when the request
+/// names both: otherwise the call fails before running, with geth's "insufficient funds
+/// for gas * price + value" (code -32000, no revert data), which wallets and ethers
+/// (`INSUFFICIENT_FUNDS`) recognise.
+fn check_funds<A: ChainApi>(
+    api: &A,
+    request: &TransactionRequest,
+    at: StateAt,
+) -> Result<(), EthError> {
+    let price = request.max_fee_per_gas.or(request.gas_price);
+    let fee = match (request.gas, price) {
+        (Some(gas), Some(price)) => U256::from(gas).saturating_mul(U256::from(price)),
+        _ => U256::ZERO,
+    };
+    let cost = request.value.unwrap_or_default().saturating_add(fee);
+    if cost.is_zero() {
+        return Ok(());
     }
+    let balance = api
+        .account(&request.from.unwrap_or_default(), at, false)?
+        .balance;
+    if balance < cost {
+        return Err(TxError::InsufficientFunds { balance, cost }.into());
+    }
+    Ok(())
+}
 
-    /// Parses call parameters; the gas is capped at the block gas limit.
-    fn call_request(&self, request: TransactionRequest) -> Result<CallRequest, EthError> {
-        let to = match request.to {
-            Some(TxKind::Call(to)) => Some(to),
-            Some(TxKind::Create) | None => None,
+/// Parses call parameters; the gas is capped at the block gas limit.
+fn call_request<A: ChainApi>(
+    api: &A,
+    request: TransactionRequest,
+) -> Result<CallRequest, EthError> {
+    let to = match request.to {
+        Some(TxKind::Call(to)) => Some(to),
+        Some(TxKind::Create) | None => None,
+    };
+    let input = request
+        .input
+        .try_into_unique_input()
+        .map_err(|e| EthError::InvalidParams(e.to_string()))?
+        .unwrap_or_default();
+    let gas = request.gas.map(|gas| gas.min(api.gas_limit()));
+    Ok(CallRequest {
+        from: request.from,
+        to,
+        value: request.value,
+        input,
+        gas,
+    })
+}
+
+/// The least gas limit with which `request` succeeds on the state `block` names (see the module
+/// documentation); shared by `eth_estimateGas` and the devnet's `eth_sendTransaction`.
+pub(crate) async fn estimate<A: ChainApi>(
+    api: &Arc<A>,
+    request: TransactionRequest,
+    block: Option<BlockId>,
+) -> Result<u64, EthError> {
+    let (at, _) = state_block(&**api, block)?;
+    check_funds(&**api, &request, at)?;
+    let request = call_request(&**api, request)?;
+    let api = api.clone();
+    tokio::task::spawn_blocking(move || {
+        let cap = request.gas.unwrap_or_else(|| api.gas_limit());
+        let outcome = api.call(&request, at)?;
+        if outcome.out_of_gas {
+            return Err(EthError::GasAllowance(cap));
+        }
+        if !outcome.success {
+            return Err(EthError::Reverted(outcome.output));
+        }
+        let succeeds = |gas: u64| -> Result<bool, EthError> {
+            let trial = CallRequest {
+                gas: Some(gas),
+                ..request.clone()
+            };
+            match api.call(&trial, at) {
+                Ok(outcome) => Ok(outcome.success),
+                Err(EthError::Tx(TxError::IntrinsicGas { .. })) => Ok(false),
+                Err(e) => Err(e),
+            }
         };
-        let input = request
-            .input
-            .try_into_unique_input()
-            .map_err(|e| EthError::InvalidParams(e.to_string()))?
-            .unwrap_or_default();
-        let gas = request.gas.map(|gas| gas.min(self.api.gas_limit()));
-        Ok(CallRequest {
-            from: request.from,
-            to,
-            value: request.value,
-            input,
-            gas,
-        })
-    }
+        let used = outcome.gas_used.min(cap);
+        if used == cap || succeeds(used)? {
+            return Ok(used);
+        }
+        // `used` fails and `cap` succeeds: the least limit that succeeds lies above `used`.
+        let (mut low, mut high) = (used, cap);
+        while high - low > 1 {
+            let mid = low + (high - low) / 2;
+            if succeeds(mid)? {
+                high = mid;
+            } else {
+                low = mid;
+            }
+        }
+        Ok(high)
+    })
+    .await
+    .map_err(|e| EthError::Internal(e.to_string()))?
 }
 
 /// State overrides change what a call sees; answering as if they were applied when they were not
@@ -232,7 +295,7 @@ impl<A: ChainApi> EthApiServer for EthRpc<A> {
     }
 
     fn accounts(&self) -> RpcResult<Vec<Address>> {
-        Ok(Vec::new())
+        Ok(self.accounts.clone())
     }
 
     fn block_number(&self) -> RpcResult<U64> {
@@ -288,8 +351,8 @@ impl<A: ChainApi> EthApiServer for EthRpc<A> {
     ) -> RpcResult<Bytes> {
         refuse_overrides(state_overrides)?;
         let (at, _) = state_block(&*self.api, block)?;
-        self.check_funds(&request, at)?;
-        let request = self.call_request(request)?;
+        check_funds(&*self.api, &request, at)?;
+        let request = call_request(&*self.api, request)?;
         self.blocking(move |api| {
             let outcome = api.call(&request, at)?;
             if outcome.out_of_gas {
@@ -310,46 +373,7 @@ impl<A: ChainApi> EthApiServer for EthRpc<A> {
         state_overrides: Option<serde_json::Value>,
     ) -> RpcResult<U64> {
         refuse_overrides(state_overrides)?;
-        let (at, _) = state_block(&*self.api, block)?;
-        self.check_funds(&request, at)?;
-        let request = self.call_request(request)?;
-        self.blocking(move |api| {
-            let cap = request.gas.unwrap_or_else(|| api.gas_limit());
-            let outcome = api.call(&request, at)?;
-            if outcome.out_of_gas {
-                return Err(EthError::GasAllowance(cap));
-            }
-            if !outcome.success {
-                return Err(EthError::Reverted(outcome.output));
-            }
-            let succeeds = |gas: u64| -> Result<bool, EthError> {
-                let trial = CallRequest {
-                    gas: Some(gas),
-                    ..request.clone()
-                };
-                match api.call(&trial, at) {
-                    Ok(outcome) => Ok(outcome.success),
-                    Err(EthError::Tx(TxError::IntrinsicGas { .. })) => Ok(false),
-                    Err(e) => Err(e),
-                }
-            };
-            let used = outcome.gas_used.min(cap);
-            if used == cap || succeeds(used)? {
-                return Ok(U64::from(used));
-            }
-            // `used` fails and `cap` succeeds: the least limit that succeeds lies above `used`.
-            let (mut low, mut high) = (used, cap);
-            while high - low > 1 {
-                let mid = low + (high - low) / 2;
-                if succeeds(mid)? {
-                    high = mid;
-                } else {
-                    low = mid;
-                }
-            }
-            Ok(U64::from(high))
-        })
-        .await
+        Ok(U64::from(estimate(&self.api, request, block).await?))
     }
 
     async fn send_raw_transaction(&self, raw: Bytes) -> RpcResult<B256> {

@@ -1,4 +1,4 @@
-//! Ethereum JSON-RPC (`eth_*`, `net_*`, `web3_*`) and the `lazai_*` namespace over HTTP and
+//! Ethereum JSON-RPC (`eth_*`, `net_*`, `web3_*`, `txpool_*`) and the `lazai_*` namespace over HTTP and
 //! WebSocket on one port.
 //!
 //! The server depends on the node only through [`ChainApi`]. Start it with [`start`]:
@@ -20,6 +20,7 @@ mod api;
 mod batch;
 pub mod blocks;
 pub mod convert;
+pub mod dev;
 pub mod error;
 pub mod eth;
 pub mod fees;
@@ -31,9 +32,10 @@ pub mod net_web3;
 mod request_ids;
 mod server;
 pub mod subscriptions;
+pub mod txpool;
 
 pub use api::{
-    CallRequest, ChainApi, FinalizedBlock, NodeStatus, ProvenEntry, StateAt, SubmitError,
+    CallRequest, ChainApi, FinalizedBlock, NodeStatus, PoolView, ProvenEntry, StateAt, SubmitError,
     TxInBlock, TxLookup, ValidatorStatus,
 };
 pub use error::{EthError, RpcError};

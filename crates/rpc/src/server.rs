@@ -12,6 +12,7 @@
 
 use crate::api::ChainApi;
 use crate::batch::BatchService;
+use crate::dev::{DevEthApiServer, DevSigner, PersonalApiServer};
 use crate::error::RpcError;
 use crate::eth::{EthApiServer, EthRpc};
 use crate::filters::{ClientAddr, EthFilter, EthFilterApiServer, FilterConfig};
@@ -21,6 +22,7 @@ use crate::logs::LogLimits;
 use crate::net_web3::{NetApiServer, NetWeb3Rpc, Web3ApiServer};
 use crate::request_ids::rewrite_invalid_ids;
 use crate::subscriptions::{EthPubSub, EthPubSubApiServer};
+use crate::txpool::{TxPoolApiServer, TxPoolRpc};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use jsonrpsee::Methods;
@@ -59,6 +61,10 @@ pub struct RpcConfig {
     pub max_logs_per_query: usize,
     /// Limits of `eth_newFilter` and the other polling filters.
     pub filters: FilterConfig,
+    /// Keys the node signs with for `eth_sendTransaction`, `eth_sign`, `personal_sign` and
+    /// `eth_signTypedData_v4`, listed by `eth_accounts`: a devnet's public dev accounts, never
+    /// anything on a real network (empty by default).
+    pub dev_accounts: crate::dev::DevAccounts,
 }
 
 impl Default for RpcConfig {
@@ -73,6 +79,7 @@ impl Default for RpcConfig {
             max_log_range: 10_000,
             max_logs_per_query: 10_000,
             filters: FilterConfig::default(),
+            dev_accounts: Default::default(),
         }
     }
 }
@@ -116,7 +123,7 @@ pub fn rpc_module<A: ChainApi>(api: Arc<A>, config: &RpcConfig) -> Result<RpcMod
     let mut module = RpcModule::new(());
     let register = |e: jsonrpsee::core::RegisterMethodError| RpcError::Register(e.to_string());
     module
-        .merge(EthRpc::new(api.clone(), limits).into_rpc())
+        .merge(EthRpc::new(api.clone(), limits, config.dev_accounts.addresses()).into_rpc())
         .map_err(register)?;
     module
         .merge(EthFilter::new(api.clone(), config.filters.clone(), limits).into_rpc())
@@ -130,6 +137,22 @@ pub fn rpc_module<A: ChainApi>(api: Arc<A>, config: &RpcConfig) -> Result<RpcMod
     module
         .merge(Web3ApiServer::into_rpc(NetWeb3Rpc::new(api.clone())))
         .map_err(register)?;
+    module
+        .merge(TxPoolRpc::new(api.clone()).into_rpc())
+        .map_err(|e| RpcError::Register(e.to_string()))?;
+    let dev_accounts = Arc::new(config.dev_accounts.0.clone());
+    module
+        .merge(DevEthApiServer::into_rpc(DevSigner::new(
+            api.clone(),
+            dev_accounts.clone(),
+        )))
+        .map_err(|e| RpcError::Register(e.to_string()))?;
+    module
+        .merge(PersonalApiServer::into_rpc(DevSigner::new(
+            api.clone(),
+            dev_accounts,
+        )))
+        .map_err(|e| RpcError::Register(e.to_string()))?;
     module
         .merge(LazaiRpc::new(api).into_rpc())
         .map_err(register)?;

@@ -169,6 +169,9 @@ pub fn run(args: DevnetArgs, log_filter: &str) -> Result<()> {
         Duration::from_millis(args.block_time),
     );
     settings.rpc.max_connections = args.rpc_max_connections;
+    // The dev accounts' keys are public; a devnet signs with them on request
+    // (`eth_sendTransaction`, `eth_sign`, …), as Hardhat and Foundry expect.
+    settings.rpc.dev_accounts = lazai_rpc::dev::DevAccounts(signers.clone());
     settings.history = args.history.history();
     let keys: Vec<_> = (0..args.validators)
         .map(lazai_consensus::devnet_key)

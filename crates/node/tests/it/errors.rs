@@ -79,9 +79,10 @@ fn bad_transactions_and_requests_get_clear_errors() {
                     0,
                     2 * gwei,
                     U256::ZERO,
-                    Bytes::from(vec![1u8; 4]),
+                    // Covers the calldata's standard cost but not Prague's floor (EIP-7623).
+                    Bytes::from(vec![1u8; 10 * 1024]),
                 ),
-                "no contract at address",
+                "intrinsic gas too low",
             ),
             (
                 signed(

@@ -144,3 +144,122 @@ fn estimated_gas_is_enough_when_refunds_lower_the_gas_used() {
         );
     });
 }
+
+#[test]
+fn a_devnet_signs_for_its_dev_accounts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    with_devnet(dir.path(), 1, |devnet| async move {
+        let (alice, bob) = (account(0), account(1));
+        // No wallet: the node signs.
+        let url = format!("http://{}", devnet.rpc_addr())
+            .parse()
+            .expect("url");
+        let p = alloy::providers::ProviderBuilder::new()
+            .connect_http(url)
+            .erased();
+        let accounts = p.get_accounts().await.expect("eth_accounts");
+        assert_eq!(accounts.len(), 10);
+        assert_eq!(accounts[0], alice.address());
+
+        let before = p.get_balance(bob.address()).await.expect("balance");
+        let receipt = p
+            .send_transaction(
+                TransactionRequest::default()
+                    .with_from(alice.address())
+                    .with_to(bob.address())
+                    .with_value(U256::from(12_345)),
+            )
+            .await
+            .expect("eth_sendTransaction")
+            .get_receipt()
+            .await
+            .expect("receipt");
+        assert!(receipt.status());
+        assert_eq!(receipt.from, alice.address());
+        assert_eq!(
+            p.get_balance(bob.address()).await.expect("balance"),
+            before + U256::from(12_345)
+        );
+        // A deployment through eth_sendTransaction (gas estimated by the node).
+        let (initcode, runtime) = artifact(include_str!("../../../../contracts/out/Probe.json"));
+        let mut initcode = initcode;
+        initcode.extend_from_slice(&B256::ZERO.0);
+        let receipt = p
+            .send_transaction(
+                TransactionRequest::default()
+                    .with_from(alice.address())
+                    .with_deploy_code(initcode),
+            )
+            .await
+            .expect("eth_sendTransaction")
+            .get_receipt()
+            .await
+            .expect("receipt");
+        let probe = receipt.contract_address.expect("deployed");
+        assert_eq!(p.get_code_at(probe).await.expect("code"), runtime);
+
+        // eth_sign / personal_sign: EIP-191; eth_signTypedData_v4: EIP-712.
+        let message = b"hello LazChain".to_vec();
+        let raw = raw_call(
+            &devnet,
+            serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "eth_sign",
+                "params": [alice.address(), Bytes::from(message.clone())]}),
+        )
+        .await;
+        let sig: Bytes = serde_json::from_value(raw["result"].clone()).expect("signature");
+        let sig = alloy_primitives::Signature::try_from(sig.as_ref()).expect("65 bytes");
+        assert_eq!(
+            sig.recover_address_from_msg(&message).expect("recover"),
+            alice.address()
+        );
+        let raw = raw_call(
+            &devnet,
+            serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "personal_sign",
+                "params": [Bytes::from(message.clone()), bob.address()]}),
+        )
+        .await;
+        let sig: Bytes = serde_json::from_value(raw["result"].clone()).expect("signature");
+        let sig = alloy_primitives::Signature::try_from(sig.as_ref()).expect("65 bytes");
+        assert_eq!(
+            sig.recover_address_from_msg(&message).expect("recover"),
+            bob.address()
+        );
+        let typed = serde_json::json!({
+            "types": {
+                "EIP712Domain": [{"name": "name", "type": "string"}, {"name": "chainId", "type": "uint256"}],
+                "Mail": [{"name": "to", "type": "address"}, {"name": "contents", "type": "string"}]
+            },
+            "primaryType": "Mail",
+            "domain": {"name": "LazAI", "chainId": 133718},
+            "message": {"to": bob.address(), "contents": "hi"}
+        });
+        let raw = raw_call(
+            &devnet,
+            serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "eth_signTypedData_v4",
+                "params": [alice.address(), typed.to_string()]}),
+        )
+        .await;
+        let sig: Bytes = serde_json::from_value(raw["result"].clone()).expect("signature");
+        let sig = alloy_primitives::Signature::try_from(sig.as_ref()).expect("65 bytes");
+        let data: alloy_dyn_abi::TypedData = serde_json::from_value(typed).expect("typed data");
+        let hash = data.eip712_signing_hash().expect("hash");
+        assert_eq!(
+            sig.recover_address_from_prehash(&hash).expect("recover"),
+            alice.address()
+        );
+        // An account the node has no key for.
+        let raw = raw_call(
+            &devnet,
+            serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "eth_sign",
+                "params": [Address::repeat_byte(7), "0x00"]}),
+        )
+        .await;
+        assert!(
+            raw["error"]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("unknown account"),
+            "{raw}"
+        );
+    });
+}

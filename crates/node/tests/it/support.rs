@@ -76,12 +76,14 @@ where
     Fut: Future<Output = T> + Send + 'static,
     T: Send + 'static,
 {
-    let settings = NodeSettings::new(
+    let mut settings = NodeSettings::new(
         genesis(dir, validators, tweak),
         dir.to_path_buf(),
         "127.0.0.1:0".parse().expect("addr"),
         Duration::from_millis(100),
     );
+    // As `lazai devnet` does: the node signs for the public dev accounts.
+    settings.rpc.dev_accounts = lazai_rpc::dev::DevAccounts((0..10).map(account).collect());
     let keys = (0..validators).map(lazai_consensus::devnet_key).collect();
     let p2p = free_ports(validators as u16);
     let runtime = settings.runtime().with_worker_threads(2);

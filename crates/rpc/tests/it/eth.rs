@@ -374,3 +374,34 @@ async fn get_proof_answers_in_its_documented_shape_and_bounds_its_input() {
     let err = error(addr, "lazai_getProof", json!(["0x12", []])).await;
     assert_eq!(err["code"], -32602, "a malformed address: {err}");
 }
+
+#[tokio::test]
+async fn the_txpool_namespace_shows_the_pool_as_geth_does() {
+    let (handle, mock) = start().await;
+    let addr = handle.local_addr();
+    let status = result(addr, "txpool_status", json!([])).await;
+    assert_eq!(status, json!({"pending": "0x1", "queued": "0x0"}));
+    let sender = format!("{}", mock.tx.sender);
+    let content = result(addr, "txpool_content", json!([])).await;
+    let pooled = &content["pending"][&sender]["1"];
+    assert_eq!(pooled["nonce"], "0x1", "{content}");
+    assert!(
+        pooled["blockHash"].is_null(),
+        "a pooled transaction is in no block"
+    );
+    assert_eq!(content["queued"], json!({}));
+    let from = result(addr, "txpool_contentFrom", json!([sender])).await;
+    assert_eq!(from["pending"]["1"]["nonce"], "0x1");
+    let nobody = result(
+        addr,
+        "txpool_contentFrom",
+        json!([format!("{}", Address::repeat_byte(1))]),
+    )
+    .await;
+    assert_eq!(nobody, json!({"pending": {}, "queued": {}}));
+    let inspect = result(addr, "txpool_inspect", json!([])).await;
+    let line = inspect["pending"][&sender]["1"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(line.contains(" wei + 21000 gas × "), "{line}");
+}

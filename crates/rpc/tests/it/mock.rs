@@ -259,6 +259,19 @@ impl ChainApi for Mock {
     fn subscribe(&self) -> broadcast::Receiver<FinalizedBlock> {
         self.finalized.subscribe()
     }
+    /// The pool holds one transaction: the next nonce of the mock's sender.
+    fn pool(&self, from: Option<Address>, max: usize) -> lazai_rpc::PoolView {
+        let tx = Arc::new(decode_and_recover(&signed_transfer(1), CHAIN_ID).expect("valid tx"));
+        if from.is_some_and(|from| from != tx.sender) {
+            return Default::default();
+        }
+        lazai_rpc::PoolView {
+            pending: 1,
+            queued: 0,
+            listed_pending: if max > 0 { vec![tx] } else { Vec::new() },
+            listed_queued: Vec::new(),
+        }
+    }
     fn pending_transactions(&self) -> broadcast::Receiver<B256> {
         self.pending.subscribe()
     }
