@@ -30,6 +30,10 @@ use crate::kernel::{Call, Host, ModuleError, revert_msg};
 use crate::modules::Modules;
 use crate::state::{Account, State};
 use alloy_primitives::{Address, B256, Bytes, Log, TxKind, U256, address};
+use alloy_rpc_types_trace::geth::{
+    CallConfig, CallFrame, CallLogFrame, DefaultFrame, GethDebugBuiltInTracerType,
+    GethDebugTracerType, GethDebugTracingOptions, GethDefaultTracingOptions, GethTrace,
+};
 use revm::context::result::{EVMError, ExecutionResult, HaltReason, InvalidTransaction};
 use revm::context::{BlockEnv as RevmBlock, CfgEnv, Evm, FrameStack, Journal, TxEnv};
 use revm::context_interface::block::BlobExcessGasAndPrice;
@@ -40,6 +44,7 @@ use revm::context_interface::{ContextTr, JournalTr};
 use revm::database_interface::WrapDatabaseRef;
 use revm::handler::instructions::EthInstructions;
 use revm::handler::{EthFrame, EthPrecompiles, PrecompileProvider};
+use revm::inspector::{InspectEvm, Inspector, NoOpInspector};
 use revm::interpreter::interpreter::EthInterpreter;
 use revm::interpreter::{CallInputs, CallScheme, Gas, InstructionResult, InterpreterResult};
 use revm::precompile::{PrecompileSpecId, Precompiles};
@@ -48,6 +53,7 @@ use revm::primitives::KECCAK_EMPTY;
 use revm::primitives::hardfork::SpecId;
 use revm::state::{AccountInfo, Bytecode, EvmState};
 use revm::{Context, DatabaseRef, ExecuteEvm, MainContext};
+use revm_inspectors::tracing::{TracingInspector, TracingInspectorConfig};
 use std::convert::Infallible;
 
 /// The hardfork whose rules contracts run under.
@@ -180,6 +186,31 @@ impl EvmTx {
     }
 }
 
+impl EvmTx {
+    /// The EVM form of a read-only call from `from` (whose next nonce is `nonce`).
+    pub fn call(
+        from: Address,
+        to: Option<Address>,
+        value: U256,
+        input: Bytes,
+        gas_limit: u64,
+        nonce: u64,
+    ) -> Self {
+        Self {
+            caller: from,
+            kind: to.map_or(TxKind::Create, TxKind::Call),
+            value,
+            input,
+            gas_limit,
+            nonce,
+            max_fee_per_gas: 0,
+            max_priority_fee_per_gas: None,
+            access_list: Default::default(),
+            tx_type: 2,
+        }
+    }
+}
+
 /// How an EVM run ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EvmOutcome {
@@ -220,6 +251,22 @@ pub fn transact(
     tx: EvmTx,
     mode: Mode,
 ) -> Result<EvmOutcome, TxError> {
+    run(state, modules, env, tx, mode, NoOpInspector, false).map(|(outcome, _)| outcome)
+}
+
+/// [`transact`] with an inspector watching every step (`inspect`), which it hands back.
+fn run<I>(
+    state: &mut State,
+    modules: &Modules,
+    env: &BlockEnv,
+    tx: EvmTx,
+    mode: Mode,
+    inspector: I,
+    inspect: bool,
+) -> Result<(EvmOutcome, I), TxError>
+where
+    I: for<'x> Inspector<Ctx<'x>, EthInterpreter>,
+{
     let mut cfg = CfgEnv::new_with_spec(SPEC);
     cfg.chain_id = env.chain_id;
     cfg.limit_contract_code_size = Some(MAX_CODE_SIZE);
@@ -266,7 +313,7 @@ pub fn transact(
         gas_priority_fee,
         ..Default::default()
     };
-    let (executed, writes) = {
+    let (executed, writes, inspector) = {
         let db = WrapDatabaseRef(StateDb { state, modules });
         let ctx = Context::mainnet()
             .with_db(db)
@@ -279,16 +326,21 @@ pub fn transact(
             base: state,
             writes: Vec::new(),
         };
-        let mut evm: Evm<_, (), EthInstructions<EthInterpreter, _>, _, EthFrame<EthInterpreter>> =
+        let mut evm: Evm<_, I, EthInstructions<EthInterpreter, _>, _, EthFrame<EthInterpreter>> =
             Evm {
                 ctx,
-                inspector: (),
+                inspector,
                 instruction: EthInstructions::new_mainnet_with_spec(SPEC),
                 precompiles: bridge,
                 frame_stack: FrameStack::new_prealloc(8),
             };
-        let executed = evm.transact(tx_env);
-        (executed, std::mem::take(&mut evm.precompiles.writes))
+        let executed = if inspect {
+            evm.inspect_tx(tx_env)
+        } else {
+            evm.transact(tx_env)
+        };
+        let writes = std::mem::take(&mut evm.precompiles.writes);
+        (executed, writes, evm.inspector)
     };
     let executed = executed.map_err(|e| match e {
         EVMError::Transaction(invalid) => invalid_tx(invalid),
@@ -300,7 +352,7 @@ pub fn transact(
     if mode == Mode::Transaction {
         state.add_burned(U256::from(gas_used) * U256::from(env.base_fee));
     }
-    Ok(match result {
+    let outcome = match result {
         ExecutionResult::Success { logs, output, .. } => EvmOutcome {
             success: true,
             created: output.address().copied(),
@@ -325,6 +377,137 @@ pub fn transact(
             created: None,
             halt: Some(halt_reason(&reason)),
         },
+    };
+    Ok((outcome, inspector))
+}
+
+/// Why a trace could not be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TraceError {
+    /// The transaction or call is invalid (it could not have been included).
+    #[error(transparent)]
+    Invalid(#[from] TxError),
+    /// The tracer or its configuration is not one this node serves.
+    #[error("{0}")]
+    Tracer(String),
+}
+
+/// What a tracer asks to watch.
+enum Tracer {
+    StructLogs(GethDefaultTracingOptions),
+    Calls(CallConfig),
+    Noop,
+}
+
+impl Tracer {
+    fn of(opts: &GethDebugTracingOptions) -> Result<Self, TraceError> {
+        use GethDebugBuiltInTracerType as T;
+        match &opts.tracer {
+            None => Ok(Self::StructLogs(opts.config.clone())),
+            Some(GethDebugTracerType::BuiltInTracer(T::CallTracer)) => opts
+                .tracer_config
+                .clone()
+                .into_call_config()
+                .map(Self::Calls)
+                .map_err(|e| TraceError::Tracer(format!("invalid callTracer config: {e}"))),
+            Some(GethDebugTracerType::BuiltInTracer(T::NoopTracer)) => Ok(Self::Noop),
+            Some(other) => Err(TraceError::Tracer(format!(
+                "tracer {other:?} is not supported: the default struct logger, callTracer and \
+                 noopTracer are"
+            ))),
+        }
+    }
+}
+
+/// Runs `tx` like [`transact`] under the tracer `opts` names (geth's default struct logger,
+/// `callTracer` or `noopTracer`), and returns its outcome with the trace.
+pub fn trace(
+    state: &mut State,
+    modules: &Modules,
+    env: &BlockEnv,
+    tx: EvmTx,
+    mode: Mode,
+    opts: &GethDebugTracingOptions,
+) -> Result<(EvmOutcome, GethTrace), TraceError> {
+    let tracer = Tracer::of(opts)?;
+    let config = match &tracer {
+        Tracer::StructLogs(c) => TracingInspectorConfig::from_geth_config(c),
+        Tracer::Calls(c) => TracingInspectorConfig::from_geth_call_config(c),
+        Tracer::Noop => TracingInspectorConfig::none(),
+    };
+    let (outcome, inspector) = run(
+        state,
+        modules,
+        env,
+        tx,
+        mode,
+        TracingInspector::new(config),
+        !matches!(tracer, Tracer::Noop),
+    )?;
+    let builder = inspector.into_geth_builder();
+    let trace = match tracer {
+        Tracer::StructLogs(c) => {
+            GethTrace::Default(builder.geth_traces(outcome.gas_used, outcome.output.clone(), c))
+        }
+        Tracer::Calls(c) => GethTrace::CallTracer(builder.geth_call_traces(c, outcome.gas_used)),
+        Tracer::Noop => GethTrace::NoopTracer(Default::default()),
+    };
+    Ok((outcome, trace))
+}
+
+/// The trace of a transaction or call that did not run in the EVM (a module call or a plain
+/// transfer): one frame, with no opcode steps.
+#[allow(clippy::too_many_arguments)]
+pub fn native_trace(
+    opts: &GethDebugTracingOptions,
+    from: Address,
+    to: Address,
+    value: U256,
+    input: Bytes,
+    gas_limit: u64,
+    success: bool,
+    gas_used: u64,
+    output: Bytes,
+    logs: &[Log],
+) -> Result<GethTrace, TraceError> {
+    Ok(match Tracer::of(opts)? {
+        Tracer::StructLogs(_) => GethTrace::Default(DefaultFrame {
+            failed: !success,
+            gas: gas_used,
+            return_value: output,
+            struct_logs: Vec::new(),
+            ..Default::default()
+        }),
+        Tracer::Calls(config) => GethTrace::CallTracer(CallFrame {
+            from,
+            gas: U256::from(gas_limit),
+            gas_used: U256::from(gas_used),
+            to: Some(to),
+            input,
+            error: (!success).then(|| "execution reverted".to_string()),
+            revert_reason: (!success)
+                .then(|| alloy_sol_types::decode_revert_reason(&output))
+                .flatten(),
+            output: Some(output),
+            logs: if config.with_log.unwrap_or_default() {
+                logs.iter()
+                    .enumerate()
+                    .map(|(i, log)| CallLogFrame {
+                        address: Some(log.address),
+                        topics: Some(log.topics().to_vec()),
+                        data: Some(log.data.data.clone()),
+                        position: Some(0),
+                        index: Some(i as u64),
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            },
+            value: Some(value),
+            typ: "CALL".to_string(),
+            ..Default::default()
+        }),
+        Tracer::Noop => GethTrace::NoopTracer(Default::default()),
     })
 }
 

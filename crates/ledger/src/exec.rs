@@ -16,7 +16,8 @@ use crate::modules::Modules;
 use crate::modules::idao::staking;
 use crate::state::{Changes, State};
 use crate::tx::RecoveredTx;
-use alloy_primitives::{Address, B256, Bloom, Bytes, Log, TxKind, U256};
+use alloy_primitives::{Address, B256, Bloom, Bytes, Log, U256};
+use alloy_rpc_types_trace::geth::{GethDebugTracingOptions, GethTrace};
 use lazai_types::{Genesis, Receipt, StakingParams, logs_bloom};
 use std::sync::Arc;
 
@@ -401,18 +402,14 @@ impl Ledger {
         let (from, value, gas_limit) = (*from, *value, *gas_limit);
         if evm::runs_in_evm(state, &self.modules, *to, input) {
             let mut scratch = state.clone();
-            let tx = evm::EvmTx {
-                caller: from,
-                kind: to.map_or(TxKind::Create, TxKind::Call),
+            let tx = evm::EvmTx::call(
+                from,
+                *to,
                 value,
-                input: input.clone(),
+                input.clone(),
                 gas_limit,
-                nonce: scratch.nonce(&from),
-                max_fee_per_gas: 0,
-                max_priority_fee_per_gas: None,
-                access_list: Default::default(),
-                tx_type: 2,
-            };
+                state.nonce(&from),
+            );
             let outcome = evm::transact(&mut scratch, &self.modules, env, tx, evm::Mode::Call)?;
             return Ok(CallOutcome {
                 success: outcome.success,
@@ -461,10 +458,7 @@ impl Ledger {
         env: &BlockEnv,
         txs: Vec<Arc<RecoveredTx>>,
     ) -> Result<ExecutedBlock, BlockError> {
-        let mut state = parent.clone();
-        let _ = state.take_changes();
-        staking::begin_block(&mut state, env, &self.staking);
-        Self::record_parent_hash(&mut state, env);
+        let mut state = self.begin_block(parent, env);
         let mut receipts = Vec::with_capacity(txs.len());
         let mut cumulative = 0u64;
         for (index, tx) in txs.iter().enumerate() {
@@ -491,10 +485,7 @@ impl Ledger {
         env: &BlockEnv,
         candidates: impl IntoIterator<Item = Arc<RecoveredTx>>,
     ) -> (ExecutedBlock, Vec<(Arc<RecoveredTx>, TxError)>) {
-        let mut state = parent.clone();
-        let _ = state.take_changes();
-        staking::begin_block(&mut state, env, &self.staking);
-        Self::record_parent_hash(&mut state, env);
+        let mut state = self.begin_block(parent, env);
         let mut receipts = Vec::new();
         let mut included = Vec::new();
         let mut skipped = Vec::new();
@@ -514,6 +505,107 @@ impl Ledger {
         }
         staking::end_block(&mut state, env, &self.staking);
         (Self::seal(state, receipts, included, cumulative), skipped)
+    }
+
+    /// The state a block's transactions start from: its parent's, after the block-level start
+    /// (evidence and slashing, the parent's hash for `BLOCKHASH`).
+    fn begin_block(&self, parent: &State, env: &BlockEnv) -> State {
+        let mut state = parent.clone();
+        let _ = state.take_changes();
+        staking::begin_block(&mut state, env, &self.staking);
+        Self::record_parent_hash(&mut state, env);
+        state
+    }
+
+    /// The state right before transaction `index` of a block (environment `env`, transactions
+    /// `txs`) on `parent`, and the gas the transactions before it used.
+    pub fn state_before(
+        &self,
+        parent: &State,
+        env: &BlockEnv,
+        txs: &[Arc<RecoveredTx>],
+        index: usize,
+    ) -> Result<(State, u64), BlockError> {
+        let mut state = self.begin_block(parent, env);
+        let mut cumulative = 0u64;
+        for (i, tx) in txs.iter().enumerate().take(index) {
+            let receipt = self
+                .apply(&mut state, env, tx, cumulative)
+                .map_err(|error| BlockError::InvalidTx {
+                    index: i,
+                    hash: tx.hash,
+                    error,
+                })?;
+            cumulative = receipt.cumulative_gas_used;
+        }
+        Ok((state, cumulative))
+    }
+
+    /// Applies `tx` as [`Ledger::apply`] does and traces it with the tracer `opts` names
+    /// (`debug_traceTransaction`).
+    pub fn trace_transaction(
+        &self,
+        state: &mut State,
+        env: &BlockEnv,
+        tx: &RecoveredTx,
+        cumulative_gas: u64,
+        opts: &GethDebugTracingOptions,
+    ) -> Result<GethTrace, evm::TraceError> {
+        if evm::runs_in_evm(state, &self.modules, tx.to(), tx.input()) {
+            self.validate(state, env, tx, env.gas_limit.saturating_sub(cumulative_gas))?;
+            let tx = evm::EvmTx::from_signed(tx);
+            return evm::trace(state, &self.modules, env, tx, evm::Mode::Transaction, opts)
+                .map(|(_, trace)| trace);
+        }
+        let receipt = self.apply(state, env, tx, cumulative_gas)?;
+        evm::native_trace(
+            opts,
+            tx.sender,
+            receipt.to,
+            tx.value(),
+            tx.input().clone(),
+            tx.gas_limit(),
+            receipt.success,
+            receipt.gas_used,
+            receipt.output,
+            &receipt.logs,
+        )
+    }
+
+    /// Runs a read-only call as [`Ledger::call`] does and traces it (`debug_traceCall`).
+    pub fn trace_call(
+        &self,
+        state: &State,
+        env: &BlockEnv,
+        params: &CallParams,
+        opts: &GethDebugTracingOptions,
+    ) -> Result<GethTrace, evm::TraceError> {
+        if evm::runs_in_evm(state, &self.modules, params.to, &params.input) {
+            let mut scratch = state.clone();
+            let tx = evm::EvmTx::call(
+                params.from,
+                params.to,
+                params.value,
+                params.input.clone(),
+                params.gas_limit,
+                state.nonce(&params.from),
+            );
+            return evm::trace(&mut scratch, &self.modules, env, tx, evm::Mode::Call, opts)
+                .map(|(_, trace)| trace);
+        }
+        let outcome = self.call(state, env, params)?;
+        evm::native_trace(
+            opts,
+            params.from,
+            params.to.unwrap_or_default(),
+            params.value,
+            params.input.clone(),
+            params.gas_limit,
+            outcome.success,
+            outcome.gas_used,
+            outcome.output,
+            &outcome.logs,
+        )
     }
 
     /// Keeps the parent's hash for the EVM's `BLOCKHASH`.

@@ -1,11 +1,13 @@
 //! The node's answers to the RPC server: reads of finalized blocks and state, calls, and
 //! admission of transactions into the mempool.
 
-use crate::chain::{Chain, StateAtError};
+use crate::chain::{Chain, StateAtError, TraceFailure};
 use crate::ingress::Ingress;
 use crate::mempool::AdmitError;
+use alloy_rpc_types_trace::geth::{GethDebugTracingOptions, GethTrace};
 use futures::channel::mpsc::UnboundedSender;
 use lazai_consensus::StatusHandle;
+use lazai_ledger::evm::TraceError;
 use lazai_ledger::{Account, BlockEnv, CallOutcome, CallParams, State, decode_with_sender};
 use lazai_rpc::{
     CallRequest, ChainApi, EthError, FinalizedBlock, NodeStatus, ProvenEntry, StateAt, SubmitError,
@@ -49,6 +51,24 @@ impl NodeApi {
                 Ok((state, env))
             }
         }
+    }
+}
+
+/// A call request as the ledger runs it (gas defaults to, and is capped at, the block's limit).
+fn call_params(request: &CallRequest, env: &BlockEnv) -> CallParams {
+    CallParams {
+        from: request.from.unwrap_or_default(),
+        to: request.to,
+        value: request.value.unwrap_or(U256::ZERO),
+        input: request.input.clone(),
+        gas_limit: request.gas.unwrap_or(env.gas_limit).min(env.gas_limit),
+    }
+}
+
+fn trace_error(e: TraceError) -> EthError {
+    match e {
+        TraceError::Invalid(e) => EthError::Tx(e),
+        TraceError::Tracer(reason) => EthError::InvalidParams(reason),
     }
 }
 
@@ -231,15 +251,43 @@ impl ChainApi for NodeApi {
 
     fn call(&self, request: &CallRequest, at: StateAt) -> Result<CallOutcome, EthError> {
         let (state, env) = self.call_state(at)?;
-        let gas = request.gas.unwrap_or(env.gas_limit).min(env.gas_limit);
-        let params = CallParams {
-            from: request.from.unwrap_or_default(),
-            to: request.to,
-            value: request.value.unwrap_or(U256::ZERO),
-            input: request.input.clone(),
-            gas_limit: gas,
-        };
+        let params = call_params(request, &env);
         Ok(self.chain().ledger().call(&state, &env, &params)?)
+    }
+
+    fn trace_transaction(
+        &self,
+        hash: &B256,
+        opts: &GethDebugTracingOptions,
+    ) -> Result<GethTrace, EthError> {
+        let location = self
+            .chain()
+            .tx_location(hash)
+            .ok_or_else(|| EthError::InvalidParams(format!("transaction {hash} not found")))?;
+        self.chain()
+            .trace_transaction(location.height, location.index as usize, opts)
+            .map_err(|e| match e {
+                TraceFailure::State(e) => state_error(e),
+                TraceFailure::Trace(e) => trace_error(e),
+                TraceFailure::Genesis | TraceFailure::Missing => {
+                    EthError::InvalidParams(format!("transaction {hash} not found"))
+                }
+                TraceFailure::Replay(reason) => EthError::Internal(reason),
+            })
+    }
+
+    fn trace_call(
+        &self,
+        request: &CallRequest,
+        at: StateAt,
+        opts: &GethDebugTracingOptions,
+    ) -> Result<GethTrace, EthError> {
+        let (state, env) = self.call_state(at)?;
+        let params = call_params(request, &env);
+        self.chain()
+            .ledger()
+            .trace_call(&state, &env, &params, opts)
+            .map_err(trace_error)
     }
 
     fn prove(&self, keys: &[B256], at: StateAt) -> Result<(u64, B256, Vec<ProvenEntry>), EthError> {

@@ -178,6 +178,29 @@ pub trait ChainApi: Send + Sync + 'static {
     fn pending_transactions(&self) -> tokio::sync::broadcast::Receiver<B256> {
         tokio::sync::broadcast::channel(1).1
     }
+    /// `debug_traceTransaction`: a finalized transaction re-run in its block under a tracer.
+    fn trace_transaction(
+        &self,
+        hash: &B256,
+        opts: &alloy_rpc_types_trace::geth::GethDebugTracingOptions,
+    ) -> Result<alloy_rpc_types_trace::geth::GethTrace, crate::EthError> {
+        let _ = (hash, opts);
+        Err(crate::EthError::InvalidParams(
+            "tracing is not served by this node".into(),
+        ))
+    }
+    /// `debug_traceCall`: a call on a finalized block's state under a tracer.
+    fn trace_call(
+        &self,
+        request: &CallRequest,
+        at: StateAt,
+        opts: &alloy_rpc_types_trace::geth::GethDebugTracingOptions,
+    ) -> Result<alloy_rpc_types_trace::geth::GethTrace, crate::EthError> {
+        let _ = (request, at, opts);
+        Err(crate::EthError::InvalidParams(
+            "tracing is not served by this node".into(),
+        ))
+    }
     /// The mempool's transactions (only `from`'s when given), at most `max` listed. A node
     /// without a mempool keeps the default, an empty pool.
     fn pool(&self, from: Option<Address>, max: usize) -> PoolView {

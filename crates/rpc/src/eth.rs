@@ -197,7 +197,7 @@ fn check_funds<A: ChainApi>(
 }
 
 /// Parses call parameters; the gas is capped at the block gas limit.
-fn call_request<A: ChainApi>(
+pub(crate) fn call_request<A: ChainApi>(
     api: &A,
     request: TransactionRequest,
 ) -> Result<CallRequest, EthError> {

@@ -1,4 +1,4 @@
-//! Ethereum JSON-RPC (`eth_*`, `net_*`, `web3_*`, `txpool_*`) and the `lazai_*` namespace over HTTP and
+//! Ethereum JSON-RPC (`eth_*`, `net_*`, `web3_*`, `txpool_*`, `debug_trace*`) and the `lazai_*` namespace over HTTP and
 //! WebSocket on one port.
 //!
 //! The server depends on the node only through [`ChainApi`]. Start it with [`start`]:
@@ -20,6 +20,7 @@ mod api;
 mod batch;
 pub mod blocks;
 pub mod convert;
+pub mod debug;
 pub mod dev;
 pub mod error;
 pub mod eth;

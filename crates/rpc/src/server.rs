@@ -12,6 +12,7 @@
 
 use crate::api::ChainApi;
 use crate::batch::BatchService;
+use crate::debug::{DebugApiServer, DebugRpc};
 use crate::dev::{DevEthApiServer, DevSigner, PersonalApiServer};
 use crate::error::RpcError;
 use crate::eth::{EthApiServer, EthRpc};
@@ -137,6 +138,9 @@ pub fn rpc_module<A: ChainApi>(api: Arc<A>, config: &RpcConfig) -> Result<RpcMod
     module
         .merge(Web3ApiServer::into_rpc(NetWeb3Rpc::new(api.clone())))
         .map_err(register)?;
+    module
+        .merge(DebugRpc::new(api.clone()).into_rpc())
+        .map_err(|e| RpcError::Register(e.to_string()))?;
     module
         .merge(TxPoolRpc::new(api.clone()).into_rpc())
         .map_err(|e| RpcError::Register(e.to_string()))?;

@@ -711,6 +711,42 @@ fn a_payout_to_a_contract_cannot_be_reentered() {
 }
 
 #[test]
+fn a_call_tree_shows_the_module_a_contract_called() {
+    use alloy_rpc_types_trace::geth::{GethDebugTracingOptions, GethTrace};
+    let mut chain = Chain::new();
+    let caller = module_caller(&mut chain);
+    let opts: GethDebugTracingOptions =
+        serde_json::from_value(serde_json::json!({"tracer": "callTracer"})).expect("options");
+    let trace = chain
+        .ledger
+        .trace_call(
+            &chain.state,
+            &env(),
+            &CallParams {
+                from: chain.user.address(),
+                to: Some(caller),
+                input: ModuleCaller::registerCall {
+                    name: "traced".into(),
+                }
+                .abi_encode()
+                .into(),
+                gas_limit: 1_000_000,
+                ..Default::default()
+            },
+            &opts,
+        )
+        .expect("traced");
+    let GethTrace::CallTracer(frame) = trace else {
+        panic!("a call frame: {trace:?}")
+    };
+    assert_eq!(frame.to, Some(caller));
+    assert_eq!(frame.calls.len(), 1, "{frame:?}");
+    assert_eq!(frame.calls[0].to, Some(lazai_abi::IDAO_REGISTRY_ADDRESS));
+    assert_eq!(frame.calls[0].from, caller);
+    assert!(frame.calls[0].error.is_none());
+}
+
+#[test]
 fn code_size_limits_hold() {
     let mut chain = Chain::new();
     // Initcode returning 24,577 zero bytes: one more than EIP-170 allows.

@@ -6,6 +6,7 @@ use alloy::network::TransactionBuilder;
 use alloy::providers::Provider;
 use alloy::rpc::types::{BlockId, TransactionRequest};
 use alloy::sol;
+use alloy::sol_types::SolCall;
 use alloy_primitives::{Address, B256, Bytes, U256, hex};
 
 sol! {
@@ -261,5 +262,143 @@ fn a_devnet_signs_for_its_dev_accounts() {
                 .contains("unknown account"),
             "{raw}"
         );
+    });
+}
+
+#[test]
+fn transactions_and_calls_are_traced_as_geth_traces_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    with_devnet(dir.path(), 1, |devnet| async move {
+        let (alice, bob) = (account(0), account(1));
+        let p = provider(&devnet, alice.clone());
+        let (mut initcode, _) = artifact(include_str!("../../../../contracts/out/Token.json"));
+        initcode.extend_from_slice(&alloy::sol_types::SolValue::abi_encode_params(&(
+            "Data".to_string(),
+            "DATA".to_string(),
+            U256::from(1_000),
+        )));
+        let address = deploy(&p, initcode).await;
+        let token = Token::new(address, p.clone());
+        let receipt = token
+            .transfer(bob.address(), U256::from(5))
+            .send()
+            .await
+            .expect("send")
+            .get_receipt()
+            .await
+            .expect("receipt");
+        let trace = |method: &'static str, params: serde_json::Value| {
+            let devnet = &devnet;
+            async move {
+                raw_call(
+                    devnet,
+                    serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}),
+                )
+                .await
+            }
+        };
+        let hash = receipt.transaction_hash;
+        let calls = trace(
+            "debug_traceTransaction",
+            serde_json::json!([hash, {"tracer": "callTracer", "tracerConfig": {"withLog": true}}]),
+        )
+        .await;
+        let frame = &calls["result"];
+        assert_eq!(frame["type"], "CALL", "{calls}");
+        assert_eq!(frame["from"], alice.address().to_string().to_lowercase());
+        assert_eq!(frame["to"], address.to_string().to_lowercase());
+        assert_eq!(
+            u64::from_str_radix(
+                frame["gasUsed"]
+                    .as_str()
+                    .unwrap_or("0x0")
+                    .trim_start_matches("0x"),
+                16
+            )
+            .expect("hex"),
+            receipt.gas_used
+        );
+        assert_eq!(frame["logs"].as_array().map(Vec::len), Some(1), "{frame}");
+
+        let steps = trace("debug_traceTransaction", serde_json::json!([hash])).await;
+        let result = &steps["result"];
+        assert_eq!(result["failed"], false, "{steps}");
+        assert_eq!(result["gas"], receipt.gas_used);
+        let logs = result["structLogs"].as_array().expect("structLogs");
+        assert!(
+            logs.len() > 50,
+            "an ERC-20 transfer runs many opcodes: {}",
+            logs.len()
+        );
+        assert!(logs.iter().any(|l| l["op"] == "SSTORE"));
+
+        // A call traced on the head's state, and one that reverts.
+        let input = Token::balanceOfCall { who: bob.address() }.abi_encode();
+        let call = trace("debug_traceCall", serde_json::json!([{"to": address, "input": Bytes::from(input)}, "latest", {"tracer": "callTracer"}])).await;
+        assert_eq!(call["result"]["output"], format!("0x{:064x}", 5), "{call}");
+        let input = Token::transferCall {
+            to: alice.address(),
+            value: U256::from(1),
+        }
+        .abi_encode();
+        let failing = trace("debug_traceCall", serde_json::json!([{"from": bob.address(), "to": address, "input": Bytes::from(input.clone())}, "latest", {"tracer": "callTracer"}])).await;
+        assert!(
+            failing["result"]["error"].is_null(),
+            "bob holds 5 tokens: {failing}"
+        );
+        let poor = Address::repeat_byte(0x42);
+        let failing = trace("debug_traceCall", serde_json::json!([{"from": poor, "to": address, "input": Bytes::from(input)}, "latest", {"tracer": "callTracer"}])).await;
+        assert_eq!(
+            failing["result"]["error"], "execution reverted",
+            "{failing}"
+        );
+
+        // A plain transfer is one frame without steps.
+        let plain = transfer(&p, bob.address(), U256::from(1)).await;
+        let one = trace(
+            "debug_traceTransaction",
+            serde_json::json!([plain.transaction_hash, {"tracer": "callTracer"}]),
+        )
+        .await;
+        assert_eq!(one["result"]["type"], "CALL");
+        assert_eq!(one["result"]["value"], "0x1");
+        let none = trace(
+            "debug_traceTransaction",
+            serde_json::json!([plain.transaction_hash]),
+        )
+        .await;
+        assert_eq!(none["result"]["structLogs"], serde_json::json!([]));
+
+        // Refusals: an unknown transaction, an unsupported tracer, overrides.
+        let unknown = trace(
+            "debug_traceTransaction",
+            serde_json::json!([B256::repeat_byte(9)]),
+        )
+        .await;
+        assert!(
+            unknown["error"]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("not found"),
+            "{unknown}"
+        );
+        let js = trace(
+            "debug_traceTransaction",
+            serde_json::json!([hash, {"tracer": "prestateTracer"}]),
+        )
+        .await;
+        assert!(
+            js["error"]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("not supported"),
+            "{js}"
+        );
+        let overrides = trace(
+            "debug_traceCall",
+            serde_json::json!([{"to": address}, "latest", {"stateOverrides": {}}]),
+        )
+        .await;
+        assert!(overrides["error"].is_object(), "{overrides}");
     });
 }
