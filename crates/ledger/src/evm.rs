@@ -403,7 +403,7 @@ impl Tracer {
     fn of(opts: &GethDebugTracingOptions) -> Result<Self, TraceError> {
         use GethDebugBuiltInTracerType as T;
         match &opts.tracer {
-            None => Ok(Self::StructLogs(opts.config.clone())),
+            None => Ok(Self::StructLogs(opts.config)),
             Some(GethDebugTracerType::BuiltInTracer(T::CallTracer)) => opts
                 .tracer_config
                 .clone()
