@@ -25,36 +25,33 @@
 
 use crate::env::BlockEnv;
 use crate::error::TxError;
-use crate::gas;
-use crate::kernel::{Call, Host, ModuleError, revert_msg};
+use crate::kernel::Host;
 use crate::modules::Modules;
 use crate::state::{Account, State};
-use alloy_primitives::{Address, B256, Bytes, Log, TxKind, U256, address};
-use alloy_rpc_types_trace::geth::{
-    CallConfig, CallFrame, CallLogFrame, DefaultFrame, GethDebugBuiltInTracerType,
-    GethDebugTracerType, GethDebugTracingOptions, GethDefaultTracingOptions, GethTrace,
-};
+use alloy_primitives::{Address, B256, Bytes, Log, TxKind, U256};
 use revm::context::result::{EVMError, ExecutionResult, HaltReason, InvalidTransaction};
 use revm::context::{BlockEnv as RevmBlock, CfgEnv, Evm, FrameStack, Journal, TxEnv};
 use revm::context_interface::block::BlobExcessGasAndPrice;
 use revm::context_interface::cfg::gas::calculate_initial_tx_gas;
-use revm::context_interface::journaled_state::account::JournaledAccountTr;
 use revm::context_interface::transaction::AccessList;
-use revm::context_interface::{ContextTr, JournalTr};
 use revm::database_interface::WrapDatabaseRef;
 use revm::handler::instructions::EthInstructions;
-use revm::handler::{EthFrame, EthPrecompiles, PrecompileProvider};
+use revm::handler::{EthFrame, EthPrecompiles};
 use revm::inspector::{InspectEvm, Inspector, NoOpInspector};
 use revm::interpreter::interpreter::EthInterpreter;
-use revm::interpreter::{CallInputs, CallScheme, Gas, InstructionResult, InterpreterResult};
 use revm::precompile::{PrecompileSpecId, Precompiles};
-use revm::primitives::AddressSet;
 use revm::primitives::KECCAK_EMPTY;
 use revm::primitives::hardfork::SpecId;
 use revm::state::{AccountInfo, Bytecode, EvmState};
 use revm::{Context, DatabaseRef, ExecuteEvm, MainContext};
-use revm_inspectors::tracing::{TracingInspector, TracingInspectorConfig};
 use std::convert::Infallible;
+
+mod bridge;
+mod trace;
+
+use bridge::Bridge;
+pub use bridge::MODULE_WRITES;
+pub use trace::{TraceError, native_trace, trace};
 
 /// The hardfork whose rules contracts run under.
 pub const SPEC: SpecId = SpecId::PRAGUE;
@@ -381,136 +378,6 @@ where
     Ok((outcome, inspector))
 }
 
-/// Why a trace could not be made.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum TraceError {
-    /// The transaction or call is invalid (it could not have been included).
-    #[error(transparent)]
-    Invalid(#[from] TxError),
-    /// The tracer or its configuration is not one this node serves.
-    #[error("{0}")]
-    Tracer(String),
-}
-
-/// What a tracer asks to watch.
-enum Tracer {
-    StructLogs(GethDefaultTracingOptions),
-    Calls(CallConfig),
-    Noop,
-}
-
-impl Tracer {
-    fn of(opts: &GethDebugTracingOptions) -> Result<Self, TraceError> {
-        use GethDebugBuiltInTracerType as T;
-        match &opts.tracer {
-            None => Ok(Self::StructLogs(opts.config)),
-            Some(GethDebugTracerType::BuiltInTracer(T::CallTracer)) => opts
-                .tracer_config
-                .clone()
-                .into_call_config()
-                .map(Self::Calls)
-                .map_err(|e| TraceError::Tracer(format!("invalid callTracer config: {e}"))),
-            Some(GethDebugTracerType::BuiltInTracer(T::NoopTracer)) => Ok(Self::Noop),
-            Some(other) => Err(TraceError::Tracer(format!(
-                "tracer {other:?} is not supported: the default struct logger, callTracer and \
-                 noopTracer are"
-            ))),
-        }
-    }
-}
-
-/// Runs `tx` like [`transact`] under the tracer `opts` names (geth's default struct logger,
-/// `callTracer` or `noopTracer`), and returns its outcome with the trace.
-pub fn trace(
-    state: &mut State,
-    modules: &Modules,
-    env: &BlockEnv,
-    tx: EvmTx,
-    mode: Mode,
-    opts: &GethDebugTracingOptions,
-) -> Result<(EvmOutcome, GethTrace), TraceError> {
-    let tracer = Tracer::of(opts)?;
-    let config = match &tracer {
-        Tracer::StructLogs(c) => TracingInspectorConfig::from_geth_config(c),
-        Tracer::Calls(c) => TracingInspectorConfig::from_geth_call_config(c),
-        Tracer::Noop => TracingInspectorConfig::none(),
-    };
-    let (outcome, inspector) = run(
-        state,
-        modules,
-        env,
-        tx,
-        mode,
-        TracingInspector::new(config),
-        !matches!(tracer, Tracer::Noop),
-    )?;
-    let builder = inspector.into_geth_builder();
-    let trace = match tracer {
-        Tracer::StructLogs(c) => {
-            GethTrace::Default(builder.geth_traces(outcome.gas_used, outcome.output.clone(), c))
-        }
-        Tracer::Calls(c) => GethTrace::CallTracer(builder.geth_call_traces(c, outcome.gas_used)),
-        Tracer::Noop => GethTrace::NoopTracer(Default::default()),
-    };
-    Ok((outcome, trace))
-}
-
-/// The trace of a transaction or call that did not run in the EVM (a module call or a plain
-/// transfer): one frame, with no opcode steps.
-#[allow(clippy::too_many_arguments)]
-pub fn native_trace(
-    opts: &GethDebugTracingOptions,
-    from: Address,
-    to: Address,
-    value: U256,
-    input: Bytes,
-    gas_limit: u64,
-    success: bool,
-    gas_used: u64,
-    output: Bytes,
-    logs: &[Log],
-) -> Result<GethTrace, TraceError> {
-    Ok(match Tracer::of(opts)? {
-        Tracer::StructLogs(_) => GethTrace::Default(DefaultFrame {
-            failed: !success,
-            gas: gas_used,
-            return_value: output,
-            struct_logs: Vec::new(),
-            ..Default::default()
-        }),
-        Tracer::Calls(config) => GethTrace::CallTracer(CallFrame {
-            from,
-            gas: U256::from(gas_limit),
-            gas_used: U256::from(gas_used),
-            to: Some(to),
-            input,
-            error: (!success).then(|| "execution reverted".to_string()),
-            revert_reason: (!success)
-                .then(|| alloy_sol_types::decode_revert_reason(&output))
-                .flatten(),
-            output: Some(output),
-            logs: if config.with_log.unwrap_or_default() {
-                logs.iter()
-                    .enumerate()
-                    .map(|(i, log)| CallLogFrame {
-                        address: Some(log.address),
-                        topics: Some(log.topics().to_vec()),
-                        data: Some(log.data.data.clone()),
-                        position: Some(0),
-                        index: Some(i as u64),
-                    })
-                    .collect()
-            } else {
-                Vec::new()
-            },
-            value: Some(value),
-            typ: "CALL".to_string(),
-            ..Default::default()
-        }),
-        Tracer::Noop => GethTrace::NoopTracer(Default::default()),
-    })
-}
-
 /// Writes what revm changed into the world state, and the module writes that survived.
 fn apply_state(state: &mut State, changes: EvmState, writes: &[Bytes]) {
     for (address, account) in changes {
@@ -557,165 +424,8 @@ fn apply_state(state: &mut State, changes: EvmState, writes: &[Bytes]) {
     }
 }
 
-/// The reserved account whose journaled storage words record a transaction's module writes: word
-/// `key` holds `i + 1` when the entry `key` was last written with the `i`-th value of the
-/// transaction's list (ASCII "LazAI module writes!": no one holds its key, and no contract can
-/// write another account's storage).
-pub const MODULE_WRITES: Address = address!("0x4c617a4149206d6f64756c652077726974657321");
-
 type Db<'a> = WrapDatabaseRef<StateDb<'a>>;
 type Ctx<'a> = Context<RevmBlock, TxEnv, CfgEnv, Db<'a>, Journal<Db<'a>>, ()>;
-
-/// The EVM's precompiles plus the native modules, which contracts call like any contract.
-struct Bridge<'a> {
-    eth: EthPrecompiles,
-    modules: &'a Modules,
-    env: &'a BlockEnv,
-    /// The state the transaction started from.
-    base: &'a State,
-    /// Values written by module calls in this transaction, in order.
-    writes: Vec<Bytes>,
-}
-
-impl<'a> PrecompileProvider<Ctx<'a>> for Bridge<'a> {
-    type Output = InterpreterResult;
-
-    fn set_spec(&mut self, spec: SpecId) -> bool {
-        <EthPrecompiles as PrecompileProvider<Ctx<'a>>>::set_spec(&mut self.eth, spec)
-    }
-
-    fn run(
-        &mut self,
-        ctx: &mut Ctx<'a>,
-        inputs: &CallInputs,
-    ) -> Result<Option<InterpreterResult>, String> {
-        let Some(module) = self.modules.get(&inputs.bytecode_address) else {
-            return self.eth.run(ctx, inputs);
-        };
-        let mut gas = Gas::new(inputs.gas_limit);
-        let revert = |gas: Gas, error: ModuleError| {
-            let data = match error {
-                ModuleError::Revert(data) => data,
-                ModuleError::OutOfGas => Bytes::new(),
-            };
-            Ok(Some(InterpreterResult::new(
-                InstructionResult::Revert,
-                data,
-                gas,
-            )))
-        };
-        if !matches!(inputs.scheme, CallScheme::Call | CallScheme::StaticCall) {
-            return revert(
-                gas,
-                revert_msg(format!(
-                    "{}: DELEGATECALL and CALLCODE to a native module are refused",
-                    module.name()
-                )),
-            );
-        }
-        let input = inputs.input.bytes(ctx);
-        let mut host = JournalHost {
-            ctx,
-            base: self.base,
-            writes: &mut self.writes,
-        };
-        let mut call = Call::new(
-            inputs.target_address,
-            inputs.caller,
-            inputs.value.get(),
-            self.env,
-            &mut host,
-            inputs.gas_limit,
-        );
-        if inputs.is_static {
-            call = call.read_only();
-        }
-        let result = call
-            .charge(gas::MODULE_CALL)
-            .and_then(|_| module.call(&mut call, &input));
-        let used = call.gas_used();
-        let logs = call.into_logs();
-        // The module's meter was given the frame's gas, so it cannot have used more.
-        if matches!(result, Err(ModuleError::OutOfGas)) || !gas.record_regular_cost(used) {
-            gas.spend_all();
-            return Ok(Some(InterpreterResult::new(
-                InstructionResult::PrecompileOOG,
-                Bytes::new(),
-                gas,
-            )));
-        }
-        match result {
-            Ok(output) => {
-                for log in logs {
-                    host.ctx.journal_mut().log(log);
-                }
-                Ok(Some(InterpreterResult::new(
-                    InstructionResult::Return,
-                    output.into(),
-                    gas,
-                )))
-            }
-            Err(error) => revert(gas, error),
-        }
-    }
-
-    fn warm_addresses(&self) -> &AddressSet {
-        self.eth.warm_addresses()
-    }
-}
-
-/// A module call's view of the world inside the EVM: accounts from the journal, entries from the
-/// journaled module writes over the transaction's starting state.
-struct JournalHost<'c, 'a> {
-    ctx: &'c mut Ctx<'a>,
-    base: &'a State,
-    writes: &'c mut Vec<Bytes>,
-}
-
-impl JournalHost<'_, '_> {
-    fn write_id(&mut self, key: &B256) -> U256 {
-        let journal = self.ctx.journal_mut();
-        let Ok(_) = journal.load_account(MODULE_WRITES);
-        let Ok(id) = journal.sload(MODULE_WRITES, U256::from_be_bytes(key.0));
-        id.data
-    }
-}
-
-impl Host for JournalHost<'_, '_> {
-    fn account(&mut self, address: &Address) -> Account {
-        let Ok(account) = self.ctx.journal_mut().load_account(*address);
-        Account {
-            nonce: account.data.info.nonce,
-            balance: account.data.info.balance,
-        }
-    }
-
-    fn set_account(&mut self, address: &Address, account: Account) {
-        let Ok(mut loaded) = self.ctx.journal_mut().load_account_mut(*address);
-        // Modules move balances; nonces are the EVM's.
-        loaded.data.set_balance(account.balance);
-    }
-
-    fn entry(&mut self, key: &B256) -> Bytes {
-        let id = self.write_id(key);
-        if id.is_zero() {
-            return self.base.get(key).unwrap_or_default();
-        }
-        usize::try_from(id)
-            .ok()
-            .and_then(|id| self.writes.get(id - 1))
-            .cloned()
-            .unwrap_or_default()
-    }
-
-    fn set_entry(&mut self, key: B256, value: Bytes) {
-        self.writes.push(value);
-        let id = U256::from(self.writes.len());
-        let journal = self.ctx.journal_mut();
-        let Ok(_) = journal.load_account(MODULE_WRITES);
-        let Ok(_) = journal.sstore(MODULE_WRITES, U256::from_be_bytes(key.0), id);
-    }
-}
 
 fn invalid_tx(invalid: InvalidTransaction) -> TxError {
     match invalid {
