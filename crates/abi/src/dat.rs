@@ -145,6 +145,17 @@ sol! {
         error InvalidUnitDecimals(uint8 unitDecimals, uint8 max);
         /// The token's class has locked value: only its creator moves it.
         error ValueLocked(uint256 tokenId, address caller);
+        /// A contract receiving DATs did not accept them (its `onERC1155Received` /
+        /// `onERC1155BatchReceived` did not return its selector, or reverted without a reason).
+        error ERC1155InvalidReceiver(address receiver);
+    }
+
+    /// What a contract implements to receive DATs (ERC-1155's receiver). Every transfer or mint
+    /// to an address with code calls it after the balances moved, and reverts unless it returns
+    /// its own selector; a receiver's revert reason is passed on.
+    interface IERC1155Receiver {
+        function onERC1155Received(address operator, address from, uint256 id, uint256 value, bytes calldata data) external returns (bytes4);
+        function onERC1155BatchReceived(address operator, address from, uint256[] calldata ids, uint256[] calldata values, bytes calldata data) external returns (bytes4);
     }
 }
 

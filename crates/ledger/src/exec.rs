@@ -259,6 +259,7 @@ impl Ledger {
             tx.value(),
             tx.input(),
             call_gas,
+            price,
         );
         if outcome.success {
             *state = scratch;
@@ -309,6 +310,7 @@ impl Ledger {
         value: U256,
         input: &Bytes,
         gas_limit: u64,
+        gas_price: u128,
     ) -> Dispatch {
         let module = self.modules.get(&to);
         let mut meter = gas::GasMeter::new(gas_limit);
@@ -353,7 +355,14 @@ impl Ledger {
             };
         };
         let already = meter.used();
-        let mut call = Call::new(to, from, value, env, state, gas_limit - already);
+        let mut host = evm::NativeHost {
+            state,
+            modules: &self.modules,
+            env,
+            origin: from,
+            gas_price,
+        };
+        let mut call = Call::new(to, from, value, env, &mut host, gas_limit - already);
         let result = call
             .charge(gas::MODULE_CALL)
             .and_then(|_| module.call(&mut call, input));
@@ -439,6 +448,7 @@ impl Ledger {
             value,
             input,
             gas_limit - intrinsic,
+            0,
         );
         Ok(CallOutcome {
             success: d.success,

@@ -38,6 +38,10 @@ pub const LOG: u64 = 375;
 pub const LOG_TOPIC: u64 = 375;
 pub const LOG_BYTE: u64 = 8;
 pub const CALL_VALUE: u64 = 9_000;
+/// Reading whether an account holds code (EIP-2929's cold account access).
+pub const ACCOUNT_READ: u64 = 2_600;
+/// A module calling a contract whose code it just checked (EIP-2929's warm access).
+pub const CONTRACT_CALL: u64 = 100;
 pub const ED25519_VERIFY: u64 = 3_000;
 pub const ECRECOVER: u64 = 3_000;
 /// One keccak256 over up to 32 bytes (the EVM's 30 + 6 per word, rounded up).

@@ -11,7 +11,7 @@
 
 use crate::env::BlockEnv;
 use crate::gas::{self, GasMeter, OutOfGas};
-use crate::state::{Account, State, meta_key, module_key};
+use crate::state::{Account, meta_key, module_key};
 use alloy_primitives::{Address, B256, Bytes, Log, U256};
 use alloy_sol_types::{Revert, SolError, SolEvent, SolInterface, SolValue};
 
@@ -90,6 +90,11 @@ pub trait Host {
     fn entry(&mut self, key: &B256) -> Bytes;
     /// Writes an entry; an empty value deletes it.
     fn set_entry(&mut self, key: B256, value: Bytes);
+    /// True when `address` holds contract code (native modules and precompiles do not count).
+    fn is_contract(&mut self, address: &Address) -> bool;
+    /// Runs a call from a module to a contract (an ERC-1155 receiver hook). The contract's
+    /// writes stay only if it succeeds and the module call that made it does too.
+    fn call_contract(&mut self, call: ContractCall) -> ContractReturn;
     /// Adds to the chain's total of burned LAZAI (kept in state so supply is auditable).
     fn add_burned(&mut self, amount: U256) {
         let key = meta_key("burned");
@@ -98,20 +103,32 @@ pub trait Host {
     }
 }
 
-impl Host for State {
-    fn account(&mut self, address: &Address) -> Account {
-        State::account(self, address)
-    }
-    fn set_account(&mut self, address: &Address, account: Account) {
-        State::set_account(self, address, account)
-    }
-    fn entry(&mut self, key: &B256) -> Bytes {
-        self.get(key).unwrap_or_default()
-    }
-    fn set_entry(&mut self, key: B256, value: Bytes) {
-        self.set(key, value)
-    }
+/// A call from a module into a contract.
+#[derive(Clone, Debug)]
+pub struct ContractCall {
+    /// The calling module (the contract's `msg.sender`).
+    pub from: Address,
+    pub to: Address,
+    pub input: Bytes,
+    pub gas_limit: u64,
+    /// Made from a static call: the contract cannot write either.
+    pub is_static: bool,
 }
+
+/// How a module's call into a contract ended.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ContractReturn {
+    pub success: bool,
+    /// Return data, or revert data.
+    pub output: Bytes,
+    pub gas_used: u64,
+    /// The logs the call left (none when it failed).
+    pub logs: Vec<Log>,
+}
+
+/// Nested module → contract → module → contract calls allowed in one transaction (each level
+/// is a receiver hook calling back into a module that calls another hook).
+pub const MAX_CONTRACT_CALL_DEPTH: usize = 8;
 
 /// The environment of one module call.
 pub struct Call<'a> {
@@ -255,6 +272,35 @@ impl<'a> Call<'a> {
             Bytes::new()
         };
         self.store(slot, value)
+    }
+
+    /// True when `address` holds contract code (metered as an account read).
+    pub fn is_contract(&mut self, address: Address) -> Result<bool, ModuleError> {
+        self.charge(gas::ACCOUNT_READ)?;
+        Ok(self.state.is_contract(&address))
+    }
+
+    /// Calls contract `to` with `input`, from this module, forwarding all but 1/64 of the gas
+    /// left (EIP-150); the contract's logs join this call's. A failure of the contract is
+    /// returned, not raised: the module decides (an ERC-1155 hook refusing reverts the
+    /// transfer).
+    pub fn call_contract(
+        &mut self,
+        to: Address,
+        input: Bytes,
+    ) -> Result<ContractReturn, ModuleError> {
+        self.charge(gas::CONTRACT_CALL)?;
+        let left = self.gas.remaining();
+        let mut ret = self.state.call_contract(ContractCall {
+            from: self.module,
+            to,
+            input,
+            gas_limit: left - left / 64,
+            is_static: self.read_only,
+        });
+        self.charge(ret.gas_used)?;
+        self.logs.append(&mut ret.logs);
+        Ok(ret)
     }
 
     /// Pays `amount` wei out of this module's balance to `to` (metered as a value transfer).

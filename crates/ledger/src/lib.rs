@@ -23,6 +23,7 @@ pub use env::{
 };
 pub use error::{BlockError, TxError};
 pub use exec::{CallOutcome, CallParams, ExecutedBlock, Ledger};
+pub use kernel::MAX_CONTRACT_CALL_DEPTH;
 pub use modules::idao::staking;
 pub use staking::{ActiveValidator, epoch_of, is_last_of_epoch, validator_set};
 pub use state::{
@@ -73,8 +74,15 @@ pub fn genesis_state(genesis: &Genesis) -> Result<State, lazai_types::GenesisErr
             let module = modules
                 .get(&c.to)
                 .ok_or_else(|| failed("no native module at that address".into()))?;
+            let mut host = evm::NativeHost {
+                state: &mut state,
+                modules: &modules,
+                env: &env,
+                origin: c.from,
+                gas_price: 0,
+            };
             let mut call =
-                modules::Call::new(c.to, c.from, U256::ZERO, &env, &mut state, GENESIS_CALL_GAS);
+                modules::Call::new(c.to, c.from, U256::ZERO, &env, &mut host, GENESIS_CALL_GAS);
             module.call(&mut call, &c.input).map_err(|e| {
                 failed(match e {
                     modules::ModuleError::Revert(data) => format!("reverted with {data}"),

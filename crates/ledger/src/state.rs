@@ -247,7 +247,8 @@ impl State {
     }
 
     pub fn add_burned(&mut self, amount: U256) {
-        crate::kernel::Host::add_burned(self, amount)
+        let total = self.burned().saturating_add(amount);
+        self.set(meta_key("burned"), total.to_be_bytes_trimmed_vec().into());
     }
 
     /// The authenticated commitment over every entry: a Merkle-Patricia root whose leaves are

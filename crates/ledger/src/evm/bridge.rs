@@ -2,20 +2,24 @@
 //! reaches its address, and the module's view of the world through the EVM's journal (see the
 //! parent module's documentation).
 
-use super::Ctx;
+use super::host::call_frame;
+use super::{Ctx, StateDb, new_evm};
 
 use crate::env::BlockEnv;
 use crate::gas;
-use crate::kernel::{Call, Host, ModuleError, revert_msg};
+use crate::kernel::{Call, ContractCall, ContractReturn, Host, ModuleError, revert_msg};
 use crate::modules::Modules;
 use crate::state::{Account, State};
 use alloy_primitives::{Address, B256, Bytes, U256, address};
 use revm::context_interface::journaled_state::account::JournaledAccountTr;
 use revm::context_interface::{ContextTr, JournalTr};
+use revm::database_interface::WrapDatabaseRef;
 use revm::handler::{EthPrecompiles, PrecompileProvider};
+use revm::inspector::NoOpInspector;
 use revm::interpreter::{CallInputs, CallScheme, Gas, InstructionResult, InterpreterResult};
-use revm::primitives::AddressSet;
 use revm::primitives::hardfork::SpecId;
+use revm::primitives::{AddressSet, KECCAK_EMPTY};
+use revm::{Context, MainContext};
 
 /// The reserved account whose journaled storage words record a transaction's module writes: word
 /// `key` holds `i + 1` when the entry `key` was last written with the `i`-th value of the
@@ -32,6 +36,8 @@ pub(super) struct Bridge<'a> {
     pub(super) base: &'a State,
     /// Values written by module calls in this transaction, in order.
     pub(super) writes: Vec<Bytes>,
+    /// How many module → contract calls (receiver hooks) this EVM runs inside.
+    pub(super) depth: usize,
 }
 
 impl<'a> PrecompileProvider<Ctx<'a>> for Bridge<'a> {
@@ -74,7 +80,10 @@ impl<'a> PrecompileProvider<Ctx<'a>> for Bridge<'a> {
         let mut host = JournalHost {
             ctx,
             base: self.base,
+            modules: self.modules,
+            env: self.env,
             writes: &mut self.writes,
+            depth: self.depth,
         };
         let mut call = Call::new(
             inputs.target_address,
@@ -126,7 +135,10 @@ impl<'a> PrecompileProvider<Ctx<'a>> for Bridge<'a> {
 struct JournalHost<'c, 'a> {
     ctx: &'c mut Ctx<'a>,
     base: &'a State,
+    modules: &'a Modules,
+    env: &'a BlockEnv,
     writes: &'c mut Vec<Bytes>,
+    depth: usize,
 }
 
 impl JournalHost<'_, '_> {
@@ -171,5 +183,37 @@ impl Host for JournalHost<'_, '_> {
         let journal = self.ctx.journal_mut();
         let Ok(_) = journal.load_account(MODULE_WRITES);
         let Ok(_) = journal.sstore(MODULE_WRITES, U256::from_be_bytes(key.0), id);
+    }
+
+    fn is_contract(&mut self, address: &Address) -> bool {
+        if self.modules.get(address).is_some() {
+            return false;
+        }
+        let Ok(account) = self.ctx.journal_mut().load_account(*address);
+        account.data.info.code_hash != KECCAK_EMPTY
+    }
+
+    fn call_contract(&mut self, call: ContractCall) -> ContractReturn {
+        // The hook runs as a nested frame of this transaction's journal: the EVM that runs it
+        // borrows the context, and hands it back with the frame's effects in it.
+        let stand_in = Context::mainnet().with_db(WrapDatabaseRef(StateDb {
+            state: self.base,
+            modules: self.modules,
+        }));
+        let ctx = std::mem::replace(self.ctx, stand_in);
+        let mut evm = new_evm(
+            ctx,
+            NoOpInspector,
+            self.modules,
+            self.env,
+            self.base,
+            self.depth + 1,
+        );
+        evm.precompiles.writes = std::mem::take(self.writes);
+        let depth = evm.ctx.journal().depth();
+        let ret = call_frame(&mut evm, depth, call);
+        *self.writes = std::mem::take(&mut evm.precompiles.writes);
+        *self.ctx = evm.ctx;
+        ret
     }
 }

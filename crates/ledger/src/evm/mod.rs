@@ -25,7 +25,6 @@
 
 use crate::env::BlockEnv;
 use crate::error::TxError;
-use crate::kernel::Host;
 use crate::modules::Modules;
 use crate::state::{Account, State};
 use alloy_primitives::{Address, B256, Bytes, Log, TxKind, U256};
@@ -47,10 +46,12 @@ use revm::{Context, DatabaseRef, ExecuteEvm, MainContext};
 use std::convert::Infallible;
 
 mod bridge;
+mod host;
 mod trace;
 
 use bridge::Bridge;
 pub use bridge::MODULE_WRITES;
+pub use host::NativeHost;
 pub use trace::{TraceError, native_trace, trace};
 
 /// The hardfork whose rules contracts run under.
@@ -264,10 +265,7 @@ fn run<I>(
 where
     I: for<'x> Inspector<Ctx<'x>, EthInterpreter>,
 {
-    let mut cfg = CfgEnv::new_with_spec(SPEC);
-    cfg.chain_id = env.chain_id;
-    cfg.limit_contract_code_size = Some(MAX_CODE_SIZE);
-    cfg.limit_contract_initcode_size = Some(MAX_INITCODE_SIZE);
+    let mut cfg = cfg_env(env);
     let (gas_price, gas_priority_fee) = match mode {
         Mode::Transaction => (tx.max_fee_per_gas, tx.max_priority_fee_per_gas),
         Mode::Call => {
@@ -278,24 +276,13 @@ where
             (0, None)
         }
     };
-    let block = RevmBlock {
-        number: U256::from(env.height),
-        beneficiary: env.proposer,
-        timestamp: U256::from(env.timestamp_ms / 1000),
-        gas_limit: env.gas_limit,
-        basefee: match mode {
+    let block = block_env(
+        env,
+        match mode {
             Mode::Transaction => env.base_fee,
             Mode::Call => 0,
         },
-        difficulty: U256::ZERO,
-        // Not randomness: the parent hash, which every validator knows (see `BlockEnv`).
-        prevrandao: Some(env.parent_hash),
-        blob_excess_gas_and_price: Some(BlobExcessGasAndPrice::new(
-            0,
-            BLOB_BASE_FEE_UPDATE_FRACTION,
-        )),
-        ..Default::default()
-    };
+    );
     let tx_env = TxEnv {
         tx_type: tx.tx_type,
         caller: tx.caller,
@@ -316,21 +303,7 @@ where
             .with_db(db)
             .with_cfg(cfg)
             .with_block(block);
-        let bridge = Bridge {
-            eth: EthPrecompiles::new(SPEC),
-            modules,
-            env,
-            base: state,
-            writes: Vec::new(),
-        };
-        let mut evm: Evm<_, I, EthInstructions<EthInterpreter, _>, _, EthFrame<EthInterpreter>> =
-            Evm {
-                ctx,
-                inspector,
-                instruction: EthInstructions::new_mainnet_with_spec(SPEC),
-                precompiles: bridge,
-                frame_stack: FrameStack::new_prealloc(8),
-            };
+        let mut evm = new_evm(ctx, inspector, modules, env, state, 0);
         let executed = if inspect {
             evm.inspect_tx(tx_env)
         } else {
@@ -426,6 +399,63 @@ fn apply_state(state: &mut State, changes: EvmState, writes: &[Bytes]) {
 
 type Db<'a> = WrapDatabaseRef<StateDb<'a>>;
 type Ctx<'a> = Context<RevmBlock, TxEnv, CfgEnv, Db<'a>, Journal<Db<'a>>, ()>;
+/// The EVM with the native modules as precompiles.
+type ModuleEvm<'a, I> =
+    Evm<Ctx<'a>, I, EthInstructions<EthInterpreter, Ctx<'a>>, Bridge<'a>, EthFrame<EthInterpreter>>;
+
+/// The EVM over `ctx`, whose calls into modules run them on `base` (the state the transaction
+/// started from) and the journal; `depth` counts the module → contract calls it runs inside.
+fn new_evm<'a, I>(
+    ctx: Ctx<'a>,
+    inspector: I,
+    modules: &'a Modules,
+    env: &'a BlockEnv,
+    base: &'a State,
+    depth: usize,
+) -> ModuleEvm<'a, I> {
+    Evm {
+        ctx,
+        inspector,
+        instruction: EthInstructions::new_mainnet_with_spec(SPEC),
+        precompiles: Bridge {
+            eth: EthPrecompiles::new(SPEC),
+            modules,
+            env,
+            base,
+            writes: Vec::new(),
+            depth,
+        },
+        frame_stack: FrameStack::new_prealloc(8),
+    }
+}
+
+/// The chain's EVM configuration (Prague, EIP-170/3860 limits).
+fn cfg_env(env: &BlockEnv) -> CfgEnv {
+    let mut cfg = CfgEnv::new_with_spec(SPEC);
+    cfg.chain_id = env.chain_id;
+    cfg.limit_contract_code_size = Some(MAX_CODE_SIZE);
+    cfg.limit_contract_initcode_size = Some(MAX_INITCODE_SIZE);
+    cfg
+}
+
+/// The block as contracts see it, with `basefee` (zero for `eth_call`).
+fn block_env(env: &BlockEnv, basefee: u64) -> RevmBlock {
+    RevmBlock {
+        number: U256::from(env.height),
+        beneficiary: env.proposer,
+        timestamp: U256::from(env.timestamp_ms / 1000),
+        gas_limit: env.gas_limit,
+        basefee,
+        difficulty: U256::ZERO,
+        // Not randomness: the parent hash, which every validator knows (see `BlockEnv`).
+        prevrandao: Some(env.parent_hash),
+        blob_excess_gas_and_price: Some(BlobExcessGasAndPrice::new(
+            0,
+            BLOB_BASE_FEE_UPDATE_FRACTION,
+        )),
+        ..Default::default()
+    }
+}
 
 fn invalid_tx(invalid: InvalidTransaction) -> TxError {
     match invalid {

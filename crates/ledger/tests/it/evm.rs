@@ -38,12 +38,12 @@ sol! {
 }
 
 /// Creation bytecode and runtime code of a compiled contract.
-struct Artifact {
-    bytecode: Vec<u8>,
-    runtime: Vec<u8>,
+pub(crate) struct Artifact {
+    pub(crate) bytecode: Vec<u8>,
+    pub(crate) runtime: Vec<u8>,
 }
 
-fn artifact(json: &str) -> Artifact {
+pub(crate) fn artifact(json: &str) -> Artifact {
     let v: serde_json::Value = serde_json::from_str(json).expect("artifact JSON");
     let field = |k: &str| hex::decode(v[k].as_str().expect("hex field")).expect("hex");
     Artifact {
@@ -60,15 +60,15 @@ fn token() -> Artifact {
     artifact(include_str!("../../../../contracts/out/Token.json"))
 }
 
-struct Chain {
-    ledger: Ledger,
-    state: State,
-    user: PrivateKeySigner,
-    nonce: u64,
+pub(crate) struct Chain {
+    pub(crate) ledger: Ledger,
+    pub(crate) state: State,
+    pub(crate) user: PrivateKeySigner,
+    pub(crate) nonce: u64,
 }
 
 impl Chain {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let user = signer(0);
         Self {
             ledger: ledger(),
@@ -78,7 +78,7 @@ impl Chain {
         }
     }
 
-    fn send(&mut self, tx: Tx) -> Receipt {
+    pub(crate) fn send(&mut self, tx: Tx) -> Receipt {
         let tx = recover(
             &Tx {
                 nonce: self.nonce,
@@ -94,7 +94,7 @@ impl Chain {
         receipt
     }
 
-    fn deploy(&mut self, initcode: Vec<u8>, value: U256) -> Address {
+    pub(crate) fn deploy(&mut self, initcode: Vec<u8>, value: U256) -> Address {
         let receipt = self.send(Tx {
             value,
             ..Tx::create(0, initcode)
@@ -103,14 +103,14 @@ impl Chain {
         receipt.contract_address.expect("creation receipt")
     }
 
-    fn call(&mut self, to: Address, input: Vec<u8>) -> Receipt {
+    pub(crate) fn call(&mut self, to: Address, input: Vec<u8>) -> Receipt {
         self.send(Tx {
             gas: 1_000_000,
             ..Tx::call(0, to, input)
         })
     }
 
-    fn view(&self, to: Address, input: Vec<u8>) -> Bytes {
+    pub(crate) fn view(&self, to: Address, input: Vec<u8>) -> Bytes {
         let outcome = self
             .ledger
             .call(

@@ -5,6 +5,7 @@ mod dat;
 mod evm;
 mod modules;
 mod optimistic;
+mod receiver;
 mod registry;
 mod services;
 mod staking;

@@ -150,6 +150,7 @@ impl Dat {
                     id,
                     value: c.amount,
                 })?;
+                receiver::accept_single(call, Address::ZERO, to, id, c.amount, Bytes::new())?;
                 Ok(id.abi_encode())
             }
             Calls::batchMint(c) => self.batch_mint(call, c),
@@ -206,6 +207,7 @@ impl Dat {
                     id: c.id,
                     value: c.value,
                 })?;
+                receiver::accept_single(call, c.from, c.to, c.id, c.value, c.data)?;
                 Ok(Vec::new())
             }
             Calls::safeBatchTransferFrom(c) => Self::safe_batch_transfer(call, c),

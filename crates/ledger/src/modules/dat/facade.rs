@@ -102,5 +102,6 @@ pub(crate) fn legacy_mint(
         id,
         value: amount,
     })?;
+    super::receiver::accept_single(call, Address::ZERO, to, id, amount, Default::default())?;
     Ok(id)
 }

@@ -97,6 +97,7 @@
 mod book;
 mod dispatch;
 pub(crate) mod facade;
+mod receiver;
 mod records;
 mod revenue;
 mod transfer;
@@ -106,7 +107,7 @@ use lazai_abi::{DAT_ADDRESS, DATA_REGISTRY_ADDRESS, VERIFIED_COMPUTING_ADDRESS};
 
 use crate::kernel::{Call, Module, ModuleError, decode_call, revert_with};
 use I::IDataAnchoringTokenCalls as Calls;
-use alloy_primitives::{Address, B256, U256};
+use alloy_primitives::{Address, B256, Bytes, U256};
 use alloy_sol_types::{SolCall, SolValue};
 use lazai_abi::dat::IDataAnchoringToken as I;
 use records::{ClassRecord, ClassTotals, TokenRecord};
@@ -432,6 +433,7 @@ impl Dat {
             id: class_id,
             value,
         })?;
+        receiver::accept_single(call, Address::ZERO, to, class_id, value, Bytes::new())?;
         Ok(id.abi_encode())
     }
 
@@ -507,8 +509,16 @@ impl Dat {
             from: Address::ZERO,
             to: c.to,
             ids: ids.clone(),
-            values: c.amounts,
+            values: c.amounts.clone(),
         })?;
+        receiver::accept_batch(
+            call,
+            Address::ZERO,
+            c.to,
+            ids.clone(),
+            c.amounts,
+            Bytes::new(),
+        )?;
         Ok(ids.abi_encode())
     }
 

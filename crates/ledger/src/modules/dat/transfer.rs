@@ -45,6 +45,7 @@ impl Dat {
             id: t.classId,
             value: t.value,
         })?;
+        receiver::accept_single(call, from, to, t.classId, t.value, Bytes::new())?;
         Ok(Vec::new())
     }
 
@@ -143,6 +144,7 @@ impl Dat {
                 id: f.classId,
                 value,
             })?;
+            receiver::accept_single(call, f.owner, t.owner, f.classId, value, Bytes::new())?;
         }
         Ok(Vec::new())
     }
@@ -208,9 +210,10 @@ impl Dat {
             operator: call.caller,
             from: c.from,
             to: c.to,
-            ids: c.ids,
-            values: c.values,
+            ids: c.ids.clone(),
+            values: c.values.clone(),
         })?;
+        receiver::accept_batch(call, c.from, c.to, c.ids, c.values, c.data)?;
         Ok(Vec::new())
     }
 }

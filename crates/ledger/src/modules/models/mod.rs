@@ -144,7 +144,6 @@ impl ModelRegistry {
             let id = facade::create_class(x, metadata, c.modelHash, String::new())?;
             facade::set_service(x, id, MODEL_REGISTRY_ADDRESS, true)?;
             facade::lock_value(x, id)?;
-            facade::mint(x, id, owner, U256::ZERO, U256::from(1), 0)?;
             Ok(id)
         })?;
         let id = call.load_u256(MODELS_N)? + U256::from(1);
@@ -176,6 +175,11 @@ impl ModelRegistry {
             modelHash: model.modelHash,
             reportHash: model.reportHash,
             worker,
+        })?;
+        // Last, once the model is recorded: the owner may be a contract, whose receiver hook
+        // runs here and may call back in.
+        call.enter(DAT_ADDRESS, |x| {
+            facade::mint(x, class_id, owner, U256::ZERO, U256::from(1), 0)
         })?;
         Ok((id, class_id).abi_encode_params())
     }
@@ -241,12 +245,14 @@ impl ModelRegistry {
             }));
         }
         let (buyer, class) = (call.caller, model.classId);
-        let token = call.enter(DAT_ADDRESS, |x| {
-            facade::mint(x, class, buyer, c.calls, U256::ZERO, c.expireAt)
-        })?;
         model.callsSold += c.calls;
         Self::split(call, &mut model, expected)?;
         call.store_abi(&model_slot(c.modelId), &model)?;
+        // The usage token carries no share, so the split above is the same before or after it
+        // exists; minting last lets a buying contract's receiver hook call back in safely.
+        let token = call.enter(DAT_ADDRESS, |x| {
+            facade::mint(x, class, buyer, c.calls, U256::ZERO, c.expireAt)
+        })?;
         call.emit(&M::UsageBought {
             modelId: c.modelId,
             tokenId: token,

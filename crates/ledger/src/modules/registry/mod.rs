@@ -212,12 +212,14 @@ impl DataRegistry {
         }
         let score = proof.data.score;
         let (owner, url) = (record.ownerAddress, record.url.clone());
-        call.enter(DAT_ADDRESS, |c| {
-            dat::legacy_mint(c, owner, score, url, true)
-        })?;
+        // The reward is recorded before the mint: the owner may be a contract whose receiver
+        // hook calls back in, and must find the file already rewarded.
         record.rewardProofIndex = index;
         record.rewardAmount = score;
         call.store_abi(&file_slot(id), &record)?;
+        call.enter(DAT_ADDRESS, |c| {
+            dat::legacy_mint(c, owner, score, url, true)
+        })?;
         call.emit(&R::RewardRequested {
             contributorAddress: record.ownerAddress,
             fileId: id,
