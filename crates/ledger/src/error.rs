@@ -38,6 +38,9 @@ pub enum TxError {
     /// The EVM refused the transaction for a reason the variants above do not name.
     #[error("{0}")]
     Evm(String),
+    /// A read-only call's state override that cannot be honoured.
+    #[error("invalid state override: {0}")]
+    StateOverride(String),
 }
 
 /// Why a proposed block is invalid.

@@ -21,30 +21,6 @@ use alloy_rpc_types_trace::geth::{GethDebugTracingOptions, GethTrace};
 use lazai_types::{Genesis, Receipt, StakingParams, logs_bloom};
 use std::sync::Arc;
 
-/// The outcome of a read-only call (`eth_call`, `eth_estimateGas`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CallOutcome {
-    pub success: bool,
-    /// Return data on success, revert data otherwise.
-    pub output: Bytes,
-    /// Gas including the intrinsic cost of a transaction with this calldata.
-    pub gas_used: u64,
-    pub logs: Vec<Log>,
-    /// True when the call ran out of gas.
-    pub out_of_gas: bool,
-}
-
-/// A read-only call (`eth_call`, `eth_estimateGas`).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct CallParams {
-    pub from: Address,
-    /// `None` runs `input` as a contract's initcode.
-    pub to: Option<Address>,
-    pub value: U256,
-    pub input: Bytes,
-    pub gas_limit: u64,
-}
-
 /// A block executed on a parent state.
 #[derive(Clone, Debug)]
 pub struct ExecutedBlock {
@@ -67,12 +43,13 @@ pub struct Ledger {
     pub staking: StakingParams,
 }
 
-struct Dispatch {
-    success: bool,
-    output: Bytes,
-    gas_used: u64,
-    logs: Vec<Log>,
-    out_of_gas: bool,
+/// How a native-path call ended.
+pub(crate) struct Dispatch {
+    pub(crate) success: bool,
+    pub(crate) output: Bytes,
+    pub(crate) gas_used: u64,
+    pub(crate) logs: Vec<Log>,
+    pub(crate) out_of_gas: bool,
 }
 
 impl Ledger {
@@ -260,6 +237,7 @@ impl Ledger {
             tx.input(),
             call_gas,
             price,
+            &evm::ReplacedStorage::new(),
         );
         if outcome.success {
             *state = scratch;
@@ -301,7 +279,7 @@ impl Ledger {
     /// Moves `value` to `to` and runs the module there, if any. Never fails the transaction:
     /// failures are reverts.
     #[allow(clippy::too_many_arguments)]
-    fn dispatch(
+    pub(crate) fn dispatch(
         &self,
         state: &mut State,
         env: &BlockEnv,
@@ -311,6 +289,7 @@ impl Ledger {
         input: &Bytes,
         gas_limit: u64,
         gas_price: u128,
+        replaced: &evm::ReplacedStorage,
     ) -> Dispatch {
         let module = self.modules.get(&to);
         let mut meter = gas::GasMeter::new(gas_limit);
@@ -359,6 +338,7 @@ impl Ledger {
             state,
             modules: &self.modules,
             env,
+            replaced,
             origin: from,
             gas_price,
         };
@@ -390,73 +370,6 @@ impl Ledger {
                 out_of_gas: true,
             },
         }
-    }
-
-    /// Runs a call against a state without keeping any change (`eth_call`). Does not check
-    /// nonce or fees; value is moved only if `from` can afford it. `gas_used` includes the
-    /// intrinsic gas of a transaction carrying this calldata, as `eth_estimateGas` reports.
-    pub fn call(
-        &self,
-        state: &State,
-        env: &BlockEnv,
-        params: &CallParams,
-    ) -> Result<CallOutcome, TxError> {
-        let CallParams {
-            from,
-            to,
-            value,
-            input,
-            gas_limit,
-        } = params;
-        let (from, value, gas_limit) = (*from, *value, *gas_limit);
-        if evm::runs_in_evm(state, &self.modules, *to, input) {
-            let mut scratch = state.clone();
-            let tx = evm::EvmTx::call(
-                from,
-                *to,
-                value,
-                input.clone(),
-                gas_limit,
-                state.nonce(&from),
-            );
-            let outcome = evm::transact(&mut scratch, &self.modules, env, tx, evm::Mode::Call)?;
-            return Ok(CallOutcome {
-                success: outcome.success,
-                out_of_gas: outcome.out_of_gas(),
-                output: outcome.output,
-                gas_used: outcome.gas_used,
-                logs: outcome.logs,
-            });
-        }
-        let to = to.expect("a creation runs in the EVM");
-        let zeros = input.iter().filter(|b| **b == 0).count() as u64;
-        let intrinsic = gas::TX_BASE
-            + zeros * gas::CALLDATA_ZERO
-            + (input.len() as u64 - zeros) * gas::CALLDATA_NONZERO;
-        if gas_limit < intrinsic {
-            return Err(TxError::IntrinsicGas {
-                have: gas_limit,
-                want: intrinsic,
-            });
-        }
-        let mut scratch = state.clone();
-        let d = self.dispatch(
-            &mut scratch,
-            env,
-            from,
-            to,
-            value,
-            input,
-            gas_limit - intrinsic,
-            0,
-        );
-        Ok(CallOutcome {
-            success: d.success,
-            output: d.output,
-            gas_used: intrinsic + d.gas_used,
-            logs: d.logs,
-            out_of_gas: d.out_of_gas,
-        })
     }
 
     /// Executes a proposed block: its evidence, its transactions in order, then (at an epoch's
@@ -579,42 +492,6 @@ impl Ledger {
             receipt.gas_used,
             receipt.output,
             &receipt.logs,
-        )
-    }
-
-    /// Runs a read-only call as [`Ledger::call`] does and traces it (`debug_traceCall`).
-    pub fn trace_call(
-        &self,
-        state: &State,
-        env: &BlockEnv,
-        params: &CallParams,
-        opts: &GethDebugTracingOptions,
-    ) -> Result<GethTrace, evm::TraceError> {
-        if evm::runs_in_evm(state, &self.modules, params.to, &params.input) {
-            let mut scratch = state.clone();
-            let tx = evm::EvmTx::call(
-                params.from,
-                params.to,
-                params.value,
-                params.input.clone(),
-                params.gas_limit,
-                state.nonce(&params.from),
-            );
-            return evm::trace(&mut scratch, &self.modules, env, tx, evm::Mode::Call, opts)
-                .map(|(_, trace)| trace);
-        }
-        let outcome = self.call(state, env, params)?;
-        evm::native_trace(
-            opts,
-            params.from,
-            params.to.unwrap_or_default(),
-            params.value,
-            params.input.clone(),
-            params.gas_limit,
-            outcome.success,
-            outcome.gas_used,
-            outcome.output,
-            &outcome.logs,
         )
     }
 

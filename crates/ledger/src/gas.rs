@@ -52,11 +52,15 @@ const ELASTICITY: u64 = 2;
 
 /// Gas a transaction costs before it executes anything.
 pub fn intrinsic_gas(tx: &TxEnvelope) -> u64 {
-    let data = tx.input();
+    intrinsic_of(tx.input(), tx.access_list())
+}
+
+/// Intrinsic gas of a call carrying `data` and `access_list` on the native path.
+pub fn intrinsic_of(data: &[u8], access_list: Option<&alloy_eips::eip2930::AccessList>) -> u64 {
     let zeros = data.iter().filter(|b| **b == 0).count() as u64;
     let nonzeros = data.len() as u64 - zeros;
     let mut gas = TX_BASE + zeros * CALLDATA_ZERO + nonzeros * CALLDATA_NONZERO;
-    if let Some(list) = tx.access_list() {
+    if let Some(list) = access_list {
         for item in list.iter() {
             gas = gas.saturating_add(ACCESS_LIST_ADDRESS);
             gas =

@@ -4,6 +4,7 @@
 //! no clocks, no randomness. Everything execution depends on comes in [`BlockEnv`], which is what
 //! makes blocks replayable on every validator and safe under BFT consensus.
 
+mod calls;
 mod env;
 pub mod error;
 pub mod evm;
@@ -15,14 +16,16 @@ pub mod rsa_key;
 mod state;
 mod tx;
 
+pub use alloy_eips::eip2930::AccessList;
 pub use alloy_trie::EMPTY_ROOT_HASH as EMPTY_ROOT;
+pub use calls::{CallOutcome, CallParams};
 pub use env::BlockEnv;
 pub use env::{
     EQUIVOCATION_CONFLICTING_FINALIZE, EQUIVOCATION_CONFLICTING_NOTARIZE,
     EQUIVOCATION_NULLIFY_FINALIZE, Equivocation,
 };
 pub use error::{BlockError, TxError};
-pub use exec::{CallOutcome, CallParams, ExecutedBlock, Ledger};
+pub use exec::{ExecutedBlock, Ledger};
 pub use kernel::MAX_CONTRACT_CALL_DEPTH;
 pub use modules::idao::staking;
 pub use staking::{ActiveValidator, epoch_of, is_last_of_epoch, validator_set};
@@ -78,6 +81,7 @@ pub fn genesis_state(genesis: &Genesis) -> Result<State, lazai_types::GenesisErr
                 state: &mut state,
                 modules: &modules,
                 env: &env,
+                replaced: &Default::default(),
                 origin: c.from,
                 gas_price: 0,
             };

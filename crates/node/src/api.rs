@@ -7,6 +7,7 @@ use crate::mempool::AdmitError;
 use alloy_rpc_types_trace::geth::{GethDebugTracingOptions, GethTrace};
 use futures::channel::mpsc::UnboundedSender;
 use lazai_consensus::StatusHandle;
+use lazai_ledger::AccessList;
 use lazai_ledger::evm::TraceError;
 use lazai_ledger::{Account, BlockEnv, CallOutcome, CallParams, State, decode_with_sender};
 use lazai_rpc::{
@@ -62,6 +63,8 @@ fn call_params(request: &CallRequest, env: &BlockEnv) -> CallParams {
         value: request.value.unwrap_or(U256::ZERO),
         input: request.input.clone(),
         gas_limit: request.gas.unwrap_or(env.gas_limit).min(env.gas_limit),
+        access_list: request.access_list.clone(),
+        overrides: request.overrides.clone(),
     }
 }
 
@@ -274,6 +277,19 @@ impl ChainApi for NodeApi {
                 }
                 TraceFailure::Replay(reason) => EthError::Internal(reason),
             })
+    }
+
+    fn create_access_list(
+        &self,
+        request: &CallRequest,
+        at: StateAt,
+    ) -> Result<(AccessList, CallOutcome), EthError> {
+        let (state, env) = self.call_state(at)?;
+        let params = call_params(request, &env);
+        Ok(self
+            .chain()
+            .ledger()
+            .create_access_list(&state, &env, &params)?)
     }
 
     fn trace_call(

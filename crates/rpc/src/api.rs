@@ -58,6 +58,10 @@ pub struct CallRequest {
     pub input: Bytes,
     /// Defaults to the block gas limit.
     pub gas: Option<u64>,
+    /// Counted and warmed as a transaction's would be.
+    pub access_list: alloy_eips::eip2930::AccessList,
+    /// geth's state override set, applied before the call runs.
+    pub overrides: alloy_rpc_types_eth::state::StateOverride,
 }
 
 /// Why a submitted transaction was refused; [`crate::error::submit_error`] maps each variant to
@@ -187,6 +191,18 @@ pub trait ChainApi: Send + Sync + 'static {
         let _ = (hash, opts);
         Err(crate::EthError::InvalidParams(
             "tracing is not served by this node".into(),
+        ))
+    }
+    /// `eth_createAccessList`: the accounts and slots the call touches, with the outcome of the
+    /// call given that list.
+    fn create_access_list(
+        &self,
+        request: &CallRequest,
+        at: StateAt,
+    ) -> Result<(alloy_eips::eip2930::AccessList, lazai_ledger::CallOutcome), crate::EthError> {
+        let _ = (request, at);
+        Err(crate::EthError::InvalidParams(
+            "eth_createAccessList is not served by this node".into(),
         ))
     }
     /// `debug_traceCall`: a call on a finalized block's state under a tracer.

@@ -26,7 +26,8 @@ pub trait DebugApi {
         hash: B256,
         opts: Option<GethDebugTracingOptions>,
     ) -> RpcResult<GethTrace>;
-    /// A call on the state of a kept block, traced (state and block overrides are refused).
+    /// A call on the state of a kept block, traced (with `eth_call`'s state overrides; block
+    /// overrides are refused).
     #[method(name = "traceCall")]
     async fn trace_call(
         &self,
@@ -69,14 +70,15 @@ impl<A: ChainApi> DebugApiServer for DebugRpc<A> {
         opts: Option<GethDebugTracingCallOptions>,
     ) -> RpcResult<GethTrace> {
         let opts = opts.unwrap_or_default();
-        if opts.state_overrides.is_some() || opts.block_overrides.is_some() {
+        if opts.block_overrides.is_some() {
             return Err(EthError::InvalidParams(
-                "state and block overrides are not supported by this node".into(),
+                "block overrides are not supported by this node: blocks are made by consensus"
+                    .into(),
             )
             .into());
         }
         let (at, _) = state_block(&*self.api, block)?;
-        let request = call_request(&*self.api, request)?;
+        let request = call_request(&*self.api, request, opts.state_overrides)?;
         let api = self.api.clone();
         let trace = tokio::task::spawn_blocking(move || {
             api.trace_call(&request, at, &opts.tracing_options)

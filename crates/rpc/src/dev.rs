@@ -111,7 +111,7 @@ impl<A: ChainApi> DevEthApiServer for DevSigner<A> {
         };
         let gas = match request.gas {
             Some(gas) => gas,
-            None => estimate(&self.api, request.clone(), None).await?,
+            None => estimate(&self.api, request.clone(), None, None).await?,
         };
         let to = request.to.unwrap_or(TxKind::Create);
         let input = request.input.input().cloned().unwrap_or_default();

@@ -98,7 +98,9 @@ impl EthError {
     /// The JSON-RPC error code of this error.
     pub fn code(&self) -> i32 {
         match self {
-            EthError::InvalidParams(_) => INVALID_PARAMS_CODE,
+            EthError::InvalidParams(_) | EthError::Tx(TxError::StateOverride(_)) => {
+                INVALID_PARAMS_CODE
+            }
             EthError::Reverted(_) => EXECUTION_REVERTED_CODE,
             EthError::RangeTooLarge(_) | EthError::TooManyLogs(_) | EthError::TooManyFilters(_) => {
                 LIMIT_EXCEEDED_CODE

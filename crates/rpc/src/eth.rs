@@ -21,9 +21,10 @@ use crate::fees;
 use crate::logs::{self, LogLimits};
 use alloy_eips::{BlockId, BlockNumberOrTag};
 use alloy_primitives::{Address, B256, Bytes, TxKind, U64, U256};
+use alloy_rpc_types_eth::state::StateOverride;
 use alloy_rpc_types_eth::{
-    Block as RpcBlock, FeeHistory, Filter, Index, Log as RpcLog, Transaction as RpcTransaction,
-    TransactionReceipt, TransactionRequest,
+    AccessListResult, Block as RpcBlock, FeeHistory, Filter, Index, Log as RpcLog,
+    Transaction as RpcTransaction, TransactionReceipt, TransactionRequest,
 };
 use jsonrpsee::core::{RpcResult, async_trait};
 use jsonrpsee::proc_macros::rpc;
@@ -72,24 +73,35 @@ pub trait EthApi {
         reward_percentiles: Option<Vec<f64>>,
     ) -> RpcResult<FeeHistory>;
     /// Runs a call on the finalized state; a revert fails with code 3 and the revert data, a
-    /// sender that cannot pay the value (see `check_funds`) with code -32000.
-    /// A state-override argument is refused rather than ignored.
+    /// sender that cannot pay the value (see `check_funds`) with code -32000. geth's state
+    /// override set (balance, nonce, code, `state`, `stateDiff` per account) is applied first;
+    /// one that cannot be honoured (`movePrecompileToAddress`, a module's code or storage) is
+    /// refused with code -32602.
     #[method(name = "call")]
     async fn call(
         &self,
         request: TransactionRequest,
         block: Option<BlockId>,
-        state_overrides: Option<serde_json::Value>,
+        state_overrides: Option<StateOverride>,
     ) -> RpcResult<Bytes>;
     /// The least gas limit with which the call succeeds on the finalized state, intrinsic cost
-    /// included. A state-override argument is refused rather than ignored.
+    /// included, with the same state overrides as `eth_call`.
     #[method(name = "estimateGas")]
     async fn estimate_gas(
         &self,
         request: TransactionRequest,
         block: Option<BlockId>,
-        state_overrides: Option<serde_json::Value>,
+        state_overrides: Option<StateOverride>,
     ) -> RpcResult<U64>;
+    /// The access list a transaction like the request would use (every account and slot its
+    /// call touches, sender, recipient and precompiles left out) and the gas the call uses with
+    /// it; a failing call still answers, with `error` set.
+    #[method(name = "createAccessList")]
+    async fn create_access_list(
+        &self,
+        request: TransactionRequest,
+        block: Option<BlockId>,
+    ) -> RpcResult<AccessListResult>;
     /// Admits a signed transaction (EIP-2718 bytes) to the mempool; returns its hash.
     #[method(name = "sendRawTransaction")]
     async fn send_raw_transaction(&self, raw: Bytes) -> RpcResult<B256>;
@@ -176,6 +188,7 @@ impl<A: ChainApi> EthRpc<A> {
 fn check_funds<A: ChainApi>(
     api: &A,
     request: &TransactionRequest,
+    overrides: Option<&StateOverride>,
     at: StateAt,
 ) -> Result<(), EthError> {
     let price = request.max_fee_per_gas.or(request.gas_price);
@@ -187,9 +200,12 @@ fn check_funds<A: ChainApi>(
     if cost.is_zero() {
         return Ok(());
     }
-    let balance = api
-        .account(&request.from.unwrap_or_default(), at, false)?
-        .balance;
+    let from = request.from.unwrap_or_default();
+    let overridden = overrides.and_then(|o| o.get(&from)).and_then(|o| o.balance);
+    let balance = match overridden {
+        Some(balance) => balance,
+        None => api.account(&from, at, false)?.balance,
+    };
     if balance < cost {
         return Err(TxError::InsufficientFunds { balance, cost }.into());
     }
@@ -200,6 +216,7 @@ fn check_funds<A: ChainApi>(
 pub(crate) fn call_request<A: ChainApi>(
     api: &A,
     request: TransactionRequest,
+    overrides: Option<StateOverride>,
 ) -> Result<CallRequest, EthError> {
     let to = match request.to {
         Some(TxKind::Call(to)) => Some(to),
@@ -217,6 +234,8 @@ pub(crate) fn call_request<A: ChainApi>(
         value: request.value,
         input,
         gas,
+        access_list: request.access_list.unwrap_or_default(),
+        overrides: overrides.unwrap_or_default(),
     })
 }
 
@@ -226,10 +245,11 @@ pub(crate) async fn estimate<A: ChainApi>(
     api: &Arc<A>,
     request: TransactionRequest,
     block: Option<BlockId>,
+    overrides: Option<StateOverride>,
 ) -> Result<u64, EthError> {
     let (at, _) = state_block(&**api, block)?;
-    check_funds(&**api, &request, at)?;
-    let request = call_request(&**api, request)?;
+    check_funds(&**api, &request, overrides.as_ref(), at)?;
+    let request = call_request(&**api, request, overrides)?;
     let api = api.clone();
     tokio::task::spawn_blocking(move || {
         let cap = request.gas.unwrap_or_else(|| api.gas_limit());
@@ -269,19 +289,6 @@ pub(crate) async fn estimate<A: ChainApi>(
     })
     .await
     .map_err(|e| EthError::Internal(e.to_string()))?
-}
-
-/// State overrides change what a call sees; answering as if they were applied when they were not
-/// would mislead, so a non-empty override set is refused.
-fn refuse_overrides(overrides: Option<serde_json::Value>) -> Result<(), EthError> {
-    match overrides {
-        None | Some(serde_json::Value::Null) => Ok(()),
-        Some(serde_json::Value::Object(map)) if map.is_empty() => Ok(()),
-        Some(_) => Err(EthError::InvalidParams(
-            "state overrides are not supported by this node: the call would run without them"
-                .into(),
-        )),
-    }
 }
 
 #[async_trait]
@@ -347,12 +354,11 @@ impl<A: ChainApi> EthApiServer for EthRpc<A> {
         &self,
         request: TransactionRequest,
         block: Option<BlockId>,
-        state_overrides: Option<serde_json::Value>,
+        state_overrides: Option<StateOverride>,
     ) -> RpcResult<Bytes> {
-        refuse_overrides(state_overrides)?;
         let (at, _) = state_block(&*self.api, block)?;
-        check_funds(&*self.api, &request, at)?;
-        let request = call_request(&*self.api, request)?;
+        check_funds(&*self.api, &request, state_overrides.as_ref(), at)?;
+        let request = call_request(&*self.api, request, state_overrides)?;
         self.blocking(move |api| {
             let outcome = api.call(&request, at)?;
             if outcome.out_of_gas {
@@ -370,10 +376,37 @@ impl<A: ChainApi> EthApiServer for EthRpc<A> {
         &self,
         request: TransactionRequest,
         block: Option<BlockId>,
-        state_overrides: Option<serde_json::Value>,
+        state_overrides: Option<StateOverride>,
     ) -> RpcResult<U64> {
-        refuse_overrides(state_overrides)?;
-        Ok(U64::from(estimate(&self.api, request, block).await?))
+        Ok(U64::from(
+            estimate(&self.api, request, block, state_overrides).await?,
+        ))
+    }
+
+    async fn create_access_list(
+        &self,
+        request: TransactionRequest,
+        block: Option<BlockId>,
+    ) -> RpcResult<AccessListResult> {
+        let (at, _) = state_block(&*self.api, block)?;
+        check_funds(&*self.api, &request, None, at)?;
+        let request = call_request(&*self.api, request, None)?;
+        self.blocking(move |api| {
+            let (access_list, outcome) = api.create_access_list(&request, at)?;
+            let error = if outcome.out_of_gas {
+                Some(EthError::OutOfGas.to_string())
+            } else if !outcome.success {
+                Some(EthError::Reverted(outcome.output).to_string())
+            } else {
+                None
+            };
+            Ok(AccessListResult {
+                access_list,
+                gas_used: U256::from(outcome.gas_used),
+                error,
+            })
+        })
+        .await
     }
 
     async fn send_raw_transaction(&self, raw: Bytes) -> RpcResult<B256> {

@@ -3,7 +3,7 @@
 //! parent module's documentation).
 
 use super::host::call_frame;
-use super::{Ctx, StateDb, new_evm};
+use super::{Ctx, ReplacedStorage, StateDb, new_evm};
 
 use crate::env::BlockEnv;
 use crate::gas;
@@ -34,6 +34,8 @@ pub(super) struct Bridge<'a> {
     pub(super) env: &'a BlockEnv,
     /// The state the transaction started from.
     pub(super) base: &'a State,
+    /// Storage a read-only call's override replaced.
+    pub(super) replaced: &'a ReplacedStorage,
     /// Values written by module calls in this transaction, in order.
     pub(super) writes: Vec<Bytes>,
     /// How many module → contract calls (receiver hooks) this EVM runs inside.
@@ -80,6 +82,7 @@ impl<'a> PrecompileProvider<Ctx<'a>> for Bridge<'a> {
         let mut host = JournalHost {
             ctx,
             base: self.base,
+            replaced: self.replaced,
             modules: self.modules,
             env: self.env,
             writes: &mut self.writes,
@@ -135,6 +138,7 @@ impl<'a> PrecompileProvider<Ctx<'a>> for Bridge<'a> {
 struct JournalHost<'c, 'a> {
     ctx: &'c mut Ctx<'a>,
     base: &'a State,
+    replaced: &'a ReplacedStorage,
     modules: &'a Modules,
     env: &'a BlockEnv,
     writes: &'c mut Vec<Bytes>,
@@ -199,6 +203,7 @@ impl Host for JournalHost<'_, '_> {
         let stand_in = Context::mainnet().with_db(WrapDatabaseRef(StateDb {
             state: self.base,
             modules: self.modules,
+            replaced: self.replaced,
         }));
         let ctx = std::mem::replace(self.ctx, stand_in);
         let mut evm = new_evm(
@@ -207,6 +212,7 @@ impl Host for JournalHost<'_, '_> {
             self.modules,
             self.env,
             self.base,
+            self.replaced,
             self.depth + 1,
         );
         evm.precompiles.writes = std::mem::take(self.writes);

@@ -7,7 +7,7 @@
 //! it too. Each hook level is a nested Rust call, so the nesting of hooks is capped
 //! ([`MAX_CONTRACT_CALL_DEPTH`]).
 
-use super::{Ctx, ModuleEvm, StateDb, apply_state, block_env, cfg_env, new_evm};
+use super::{Ctx, ModuleEvm, ReplacedStorage, StateDb, apply_state, block_env, cfg_env, new_evm};
 use crate::env::BlockEnv;
 use crate::kernel::{ContractCall, ContractReturn, Host, MAX_CONTRACT_CALL_DEPTH, revert_msg};
 use crate::modules::Modules;
@@ -29,6 +29,8 @@ pub struct NativeHost<'a> {
     pub state: &'a mut State,
     pub modules: &'a Modules,
     pub env: &'a BlockEnv,
+    /// Storage a read-only call's override replaced (empty for transactions).
+    pub replaced: &'a ReplacedStorage,
     /// The transaction's sender and gas price, as `tx.origin` and `GASPRICE` inside a hook.
     pub origin: Address,
     pub gas_price: u128,
@@ -62,6 +64,7 @@ impl Host for NativeHost<'_> {
                 .with_db(WrapDatabaseRef(StateDb {
                     state,
                     modules: self.modules,
+                    replaced: self.replaced,
                 }))
                 .with_cfg(cfg_env(self.env))
                 .with_block(block_env(self.env, self.env.base_fee))
@@ -71,7 +74,15 @@ impl Host for NativeHost<'_> {
                     chain_id: Some(self.env.chain_id),
                     ..Default::default()
                 });
-            let mut evm = new_evm(ctx, NoOpInspector, self.modules, self.env, state, 1);
+            let mut evm = new_evm(
+                ctx,
+                NoOpInspector,
+                self.modules,
+                self.env,
+                state,
+                self.replaced,
+                1,
+            );
             let ret = call_frame(&mut evm, 0, call);
             let changes = evm.ctx.journal_mut().finalize();
             (ret, changes, std::mem::take(&mut evm.precompiles.writes))

@@ -47,11 +47,13 @@ use std::convert::Infallible;
 
 mod bridge;
 mod host;
+mod overrides;
 mod trace;
 
 use bridge::Bridge;
 pub use bridge::MODULE_WRITES;
 pub use host::NativeHost;
+pub use overrides::{ReplacedStorage, apply_overrides};
 pub use trace::{TraceError, native_trace, trace};
 
 /// The hardfork whose rules contracts run under.
@@ -99,6 +101,8 @@ pub fn intrinsic_gas(input: &[u8], create: bool, access_list: Option<&AccessList
 struct StateDb<'a> {
     state: &'a State,
     modules: &'a Modules,
+    /// Accounts whose whole storage a call's override replaced.
+    replaced: &'a ReplacedStorage,
 }
 
 impl DatabaseRef for StateDb<'_> {
@@ -140,6 +144,9 @@ impl DatabaseRef for StateDb<'_> {
     }
 
     fn storage_ref(&self, address: Address, index: U256) -> Result<U256, Infallible> {
+        if let Some(slots) = self.replaced.get(&address) {
+            return Ok(slots.get(&index).copied().unwrap_or_default());
+        }
         Ok(self.state.storage(&address, &B256::from(index)))
     }
 
@@ -232,11 +239,19 @@ impl EvmOutcome {
     }
 }
 
-/// Whether a run is a transaction (nonce and fees enforced and charged) or a read-only call.
+/// Whether a run is a transaction (nonce and fees enforced and charged) or a read-only call
+/// (which may see overridden storage).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mode {
+pub enum Mode<'r> {
     Transaction,
-    Call,
+    Call(&'r ReplacedStorage),
+}
+
+impl Mode<'static> {
+    /// A read-only call on the state as it is.
+    pub fn call() -> Self {
+        Mode::Call(&overrides::NONE)
+    }
 }
 
 /// Runs `tx` in the EVM on `state`. On `Ok` the state holds the run's effects (for a
@@ -247,9 +262,32 @@ pub fn transact(
     modules: &Modules,
     env: &BlockEnv,
     tx: EvmTx,
-    mode: Mode,
+    mode: Mode<'_>,
 ) -> Result<EvmOutcome, TxError> {
     run(state, modules, env, tx, mode, NoOpInspector, false).map(|(outcome, _)| outcome)
+}
+
+/// Runs a read-only call with revm-inspectors' access-list inspector and returns the accounts
+/// and slots it touched (sender, recipient and precompiles left out, as geth does) with the
+/// outcome of that run.
+pub fn access_list(
+    state: &mut State,
+    modules: &Modules,
+    env: &BlockEnv,
+    tx: EvmTx,
+    replaced: &ReplacedStorage,
+) -> Result<(AccessList, EvmOutcome), TxError> {
+    let inspector = revm_inspectors::access_list::AccessListInspector::new(tx.access_list.clone());
+    let (outcome, inspector) = run(
+        state,
+        modules,
+        env,
+        tx,
+        Mode::Call(replaced),
+        inspector,
+        true,
+    )?;
+    Ok((inspector.into_access_list(), outcome))
 }
 
 /// [`transact`] with an inspector watching every step (`inspect`), which it hands back.
@@ -258,7 +296,7 @@ fn run<I>(
     modules: &Modules,
     env: &BlockEnv,
     tx: EvmTx,
-    mode: Mode,
+    mode: Mode<'_>,
     inspector: I,
     inspect: bool,
 ) -> Result<(EvmOutcome, I), TxError>
@@ -268,7 +306,7 @@ where
     let mut cfg = cfg_env(env);
     let (gas_price, gas_priority_fee) = match mode {
         Mode::Transaction => (tx.max_fee_per_gas, tx.max_priority_fee_per_gas),
-        Mode::Call => {
+        Mode::Call(_) => {
             // eth_call: no fee, any nonce, and any sender (contracts included).
             cfg.disable_nonce_check = true;
             cfg.disable_base_fee = true;
@@ -280,7 +318,7 @@ where
         env,
         match mode {
             Mode::Transaction => env.base_fee,
-            Mode::Call => 0,
+            Mode::Call(_) => 0,
         },
     );
     let tx_env = TxEnv {
@@ -298,12 +336,20 @@ where
         ..Default::default()
     };
     let (executed, writes, inspector) = {
-        let db = WrapDatabaseRef(StateDb { state, modules });
+        let replaced = match mode {
+            Mode::Transaction => &overrides::NONE,
+            Mode::Call(replaced) => replaced,
+        };
+        let db = WrapDatabaseRef(StateDb {
+            state,
+            modules,
+            replaced,
+        });
         let ctx = Context::mainnet()
             .with_db(db)
             .with_cfg(cfg)
             .with_block(block);
-        let mut evm = new_evm(ctx, inspector, modules, env, state, 0);
+        let mut evm = new_evm(ctx, inspector, modules, env, state, replaced, 0);
         let executed = if inspect {
             evm.inspect_tx(tx_env)
         } else {
@@ -411,6 +457,7 @@ fn new_evm<'a, I>(
     modules: &'a Modules,
     env: &'a BlockEnv,
     base: &'a State,
+    replaced: &'a ReplacedStorage,
     depth: usize,
 ) -> ModuleEvm<'a, I> {
     Evm {
@@ -422,6 +469,7 @@ fn new_evm<'a, I>(
             modules,
             env,
             base,
+            replaced,
             writes: Vec::new(),
             depth,
         },

@@ -59,7 +59,7 @@ pub fn trace(
     modules: &Modules,
     env: &BlockEnv,
     tx: EvmTx,
-    mode: Mode,
+    mode: Mode<'_>,
     opts: &GethDebugTracingOptions,
 ) -> Result<(EvmOutcome, GethTrace), TraceError> {
     let tracer = Tracer::of(opts)?;

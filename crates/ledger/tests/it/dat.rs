@@ -88,6 +88,7 @@ impl Bench {
                     value: U256::ZERO,
                     input: c.abi_encode().into(),
                     gas_limit: 10_000_000,
+                    ..Default::default()
                 },
             )
             .expect("call");

@@ -13,6 +13,7 @@ fn view(from: alloy_primitives::Address, input: Vec<u8>) -> CallParams {
         value: U256::ZERO,
         input: input.into(),
         gas_limit: 1_000_000,
+        ..Default::default()
     }
 }
 

@@ -108,6 +108,7 @@ impl Net {
                     value: U256::ZERO,
                     input: c.abi_encode().into(),
                     gas_limit: 10_000_000,
+                    ..Default::default()
                 },
             )
             .expect("call");

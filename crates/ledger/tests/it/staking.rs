@@ -183,6 +183,7 @@ impl Net {
                     value: U256::ZERO,
                     input: call.abi_encode().into(),
                     gas_limit: 10_000_000,
+                    ..Default::default()
                 },
             )
             .expect("call");
@@ -202,6 +203,7 @@ impl Net {
                     value: U256::ZERO,
                     input: call.abi_encode().into(),
                     gas_limit: 10_000_000,
+                    ..Default::default()
                 },
             )
             .expect("call");

@@ -148,6 +148,7 @@ impl Net {
                     value: U256::ZERO,
                     input: c.abi_encode().into(),
                     gas_limit: 30_000_000,
+                    ..Default::default()
                 },
             )
             .expect("call");
@@ -1210,6 +1211,7 @@ fn configuration_refusals_change_nothing() {
                 .abi_encode()
                 .into(),
                 gas_limit: 1_000_000,
+                ..Default::default()
             },
         )
         .expect("call");
@@ -1443,6 +1445,7 @@ fn submission_refusals_change_nothing() {
                 .abi_encode()
                 .into(),
                 gas_limit: 1_000_000,
+                ..Default::default()
             },
         )
         .expect("call");

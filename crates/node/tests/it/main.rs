@@ -5,6 +5,7 @@ mod dat;
 mod epochs;
 mod errors;
 mod evm;
+mod evm_calls;
 mod history;
 mod lazai_abi;
 mod restart;

@@ -42,6 +42,7 @@ fn call(api: &NodeApi, input: Vec<u8>) -> Vec<u8> {
                 value: None,
                 input: input.into(),
                 gas: None,
+                ..Default::default()
             },
             lazai_rpc::StateAt::Head,
         )
