@@ -10,6 +10,7 @@ mod dat;
 #[cfg(unix)]
 mod devnet;
 mod flow;
+mod hardhat;
 #[path = "../../../node/tests/it/lazai_abi.rs"]
 mod lazai_abi;
 mod optimistic;
