@@ -45,6 +45,8 @@ pub(crate) struct ApplicationConfig {
     pub block_time: Duration,
     pub max_future_drift: Duration,
     pub max_block_bytes: usize,
+    /// A devnet's controls (blocks on demand, a movable clock).
+    pub dev: Option<lazai_types::DevControls>,
     pub genesis: BlockDigest,
 }
 
@@ -63,6 +65,7 @@ impl ApplicationConfig {
             evidence: evidence.clone(),
             block_time: config.block_time,
             max_future_drift: config.max_future_drift,
+            dev: config.dev.clone(),
             max_block_bytes: BlockCodecConfig::new(config.max_block_bytes).max_block_bytes,
             genesis,
         }
@@ -77,6 +80,9 @@ pub struct ChainApplication<X> {
     marshal: MarshalMailbox,
     gate: FinalityGate,
 }
+
+/// How often a devnet making blocks on demand looks for work while idle.
+const ON_DEMAND_POLL: Duration = Duration::from_millis(20);
 
 fn now_ms(clock: &impl Clock) -> u64 {
     clock
@@ -101,6 +107,12 @@ where
 }
 
 impl<X: Executor> ChainApplication<X> {
+    /// Now, as this chain sees it: the clock, moved by a devnet's controls.
+    fn now(&self, clock: &impl Clock) -> u64 {
+        let now = now_ms(clock);
+        self.config.dev.as_ref().map_or(now, |dev| dev.now_ms(now))
+    }
+
     pub(crate) fn new(
         executor: X,
         config: ApplicationConfig,
@@ -290,17 +302,28 @@ where
         }
 
         // Pace the chain: build no earlier than one block time after the parent (bounded, so a
-        // parent stamped in our future cannot stall us).
+        // parent stamped in our future cannot stall us). A devnet making blocks on demand waits
+        // for a transaction or a request instead.
         let parent_ts = parent.inner().block().header.timestamp_ms;
         let block_time_ms = u64::try_from(self.config.block_time.as_millis()).unwrap_or(u64::MAX);
-        let now = now_ms(&context);
-        let target = parent_ts
-            .saturating_add(block_time_ms)
-            .min(now.saturating_add(block_time_ms));
-        if target > now {
-            context.sleep(Duration::from_millis(target - now)).await;
+        let dev = self.config.dev.clone();
+        if let Some(dev) = dev.as_ref().filter(|d| d.on_demand()) {
+            while !dev.take_block_request() && !self.executor.has_pending() {
+                context.sleep(ON_DEMAND_POLL).await;
+            }
+        } else {
+            let now = self.now(&context);
+            let target = parent_ts
+                .saturating_add(block_time_ms)
+                .min(now.saturating_add(block_time_ms));
+            if target > now {
+                context.sleep(Duration::from_millis(target - now)).await;
+            }
         }
-        let timestamp = now_ms(&context).max(parent_ts.saturating_add(1));
+        let timestamp = match &dev {
+            Some(dev) => dev.block_timestamp(now_ms(&context), parent_ts),
+            None => now_ms(&context).max(parent_ts.saturating_add(1)),
+        };
 
         let executor = self.executor.clone();
         let fee_recipient = match self
@@ -389,7 +412,7 @@ where
 
         // A timestamp too far in our future is not invalid forever: abstain until it is near.
         let drift_ms = u64::try_from(self.config.max_future_drift.as_millis()).unwrap_or(0);
-        let horizon = now_ms(&context).saturating_add(drift_ms);
+        let horizon = self.now(&context).saturating_add(drift_ms);
         if header.timestamp_ms > horizon {
             let wait = header.timestamp_ms - horizon;
             debug!(

@@ -54,6 +54,9 @@ pub struct EngineConfig {
     pub mailbox_size: usize,
     /// How far ahead of our clock a block timestamp may be before verification waits for it.
     pub max_future_drift: Duration,
+    /// A devnet's controls: blocks on demand (with a zero `block_time`) and a movable clock,
+    /// shared by its in-process validators. `None` on every real network.
+    pub dev: Option<lazai_types::DevControls>,
 }
 
 impl EngineConfig {
@@ -77,6 +80,7 @@ impl EngineConfig {
             max_block_bytes: lazai_types::MAX_BLOCK_BYTES,
             mailbox_size: 1024,
             max_future_drift: DEFAULT_MAX_FUTURE_DRIFT,
+            dev: None,
         }
     }
 
@@ -121,9 +125,16 @@ impl EngineConfig {
                 self.partition_prefix
             )));
         }
-        if self.block_time.is_zero() || self.block_time > Duration::from_secs(60) {
+        let on_demand = self.dev.as_ref().is_some_and(|d| d.on_demand());
+        if on_demand != self.block_time.is_zero() {
+            return Err(Error::InvalidConfig(
+                "a zero block time means blocks on demand, which only a devnet's controls provide"
+                    .into(),
+            ));
+        }
+        if self.block_time > Duration::from_secs(60) {
             return Err(Error::InvalidConfig(format!(
-                "block time {:?} must be in (0, 60s]",
+                "block time {:?} must be at most 60s",
                 self.block_time
             )));
         }
@@ -166,7 +177,11 @@ impl EngineConfig {
 
     /// The consensus timeouts derived from [`Self::block_time`].
     pub fn timeouts(&self) -> Timeouts {
-        Timeouts::from_block_time(self.block_time)
+        if self.block_time.is_zero() {
+            Timeouts::on_demand()
+        } else {
+            Timeouts::from_block_time(self.block_time)
+        }
     }
 }
 
@@ -207,6 +222,19 @@ impl Timeouts {
             retry,
             skip,
             fetch,
+        }
+    }
+
+    /// Timeouts of a devnet that makes blocks on demand: a leader waits (for a transaction or a
+    /// request) as long as it takes, so no view is skipped for want of a proposal.
+    pub fn on_demand() -> Self {
+        let hour = Duration::from_secs(3600);
+        Self {
+            leader: hour,
+            certification: hour * 2,
+            retry: hour,
+            skip: hour * 3,
+            fetch: Duration::from_secs(2),
         }
     }
 }

@@ -81,6 +81,12 @@ pub trait Executor: Clone + Send + Sync + 'static {
     /// Height of the last block that `finalized` made durable (0 after genesis).
     fn last_finalized_height(&self) -> u64;
 
+    /// Whether transactions wait to be included (a devnet making blocks on demand builds one
+    /// when they do). The default, for executors without a pool, is never.
+    fn has_pending(&self) -> bool {
+        false
+    }
+
     /// The validator set of the epoch that follows the last finalized block. `None` (the
     /// default) means the chain has no epochs: the engine's configured participants validate
     /// every height.

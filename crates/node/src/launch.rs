@@ -90,6 +90,9 @@ pub struct NodeSettings {
     pub observers: Vec<(keys::PublicKey, SocketAddr)>,
     /// How many finalized blocks' state stay readable (RPC reads at a block, proofs).
     pub history: lazai_storage::History,
+    /// An in-process devnet's controls (blocks on demand when `block_time` is zero, a movable
+    /// clock, `evm_mine` and friends over RPC); `None` for every real node.
+    pub dev: Option<lazai_types::DevControls>,
 }
 
 impl NodeSettings {
@@ -112,6 +115,7 @@ impl NodeSettings {
             max_block_txs: DEFAULT_MAX_BLOCK_TXS,
             observers: Vec::new(),
             history: lazai_storage::DEFAULT_HISTORY,
+            dev: None,
         }
     }
 
@@ -204,6 +208,7 @@ fn engine_config(
         settings.genesis.chain_id,
     );
     config.block_time = settings.block_time;
+    config.dev = settings.dev.clone();
     config.epoch_length = std::num::NonZeroU64::new(settings.genesis.staking.epoch_length);
     config.max_validators = config
         .participants
@@ -260,13 +265,17 @@ where
         .zip(&validators)
         .map(|(chain, v)| NodeApi::new(chain, statuses.clone(), Some(v.status.clone())))
         .collect();
-    let rpc = lazai_rpc::start(Arc::new(nodes[0].clone()), settings.rpc.clone())
+    let public = RpcConfig {
+        dev_controls: settings.dev.clone(),
+        ..settings.rpc.clone()
+    };
+    let rpc = lazai_rpc::start(Arc::new(nodes[0].clone()), public.clone())
         .await
         .map_err(|e| LaunchError::Rpc(e.to_string()))?;
     let internal = RpcConfig {
         addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
         max_connections: RpcConfig::default().max_connections,
-        ..settings.rpc.clone()
+        ..public
     };
     let internal_rpc = lazai_rpc::start(Arc::new(nodes[0].clone()), internal)
         .await

@@ -9,10 +9,10 @@
 use crate::api::{ChainApi, StateAt};
 use crate::error::{EthError, join_error};
 use crate::eth::estimate;
-use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope, TxLegacy};
+use alloy_consensus::{SignableTransaction, Signed, TxEip1559, TxEnvelope, TxLegacy};
 use alloy_dyn_abi::TypedData;
 use alloy_eips::eip2718::Encodable2718;
-use alloy_primitives::{Address, B256, Bytes, TxKind};
+use alloy_primitives::{Address, B256, Bytes, Signature, TxKind};
 use alloy_rpc_types_eth::TransactionRequest;
 use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
@@ -89,6 +89,31 @@ impl<A: ChainApi> DevSigner<A> {
             .ok_or_else(|| EthError::InvalidParams(format!("unknown account {address}")))
     }
 
+    /// The dev accounts' keys.
+    pub(crate) fn accounts(&self) -> &[PrivateKeySigner] {
+        &self.accounts
+    }
+
+    /// Signs `tx` with the dev account `from` and submits it; returns its hash.
+    pub(crate) async fn sign_and_submit<T>(&self, from: Address, tx: T) -> Result<B256, EthError>
+    where
+        T: SignableTransaction<Signature>,
+        TxEnvelope: From<Signed<T>>,
+    {
+        let signature = self
+            .signer(&from)?
+            .sign_hash_sync(&tx.signature_hash())
+            .map_err(|e| EthError::Internal(e.to_string()))?;
+        let raw: Bytes = TxEnvelope::from(tx.into_signed(signature))
+            .encoded_2718()
+            .into();
+        let api = self.api.clone();
+        tokio::task::spawn_blocking(move || api.submit(raw))
+            .await
+            .map_err(join_error)?
+            .map_err(EthError::from)
+    }
+
     fn sign_message(&self, address: Address, data: &[u8]) -> RpcResult<Bytes> {
         let signature = self
             .signer(&address)?
@@ -104,7 +129,7 @@ impl<A: ChainApi> DevEthApiServer for DevSigner<A> {
         let from = request
             .from
             .ok_or_else(|| EthError::InvalidParams("eth_sendTransaction needs a from".into()))?;
-        let signer = self.signer(&from)?.clone();
+        self.signer(&from)?;
         let nonce = match request.nonce {
             Some(nonce) => nonce,
             None => self.api.account(&from, StateAt::Head, true)?.nonce,
@@ -117,7 +142,7 @@ impl<A: ChainApi> DevEthApiServer for DevSigner<A> {
         let input = request.input.input().cloned().unwrap_or_default();
         let value = request.value.unwrap_or_default();
         let chain_id = self.api.chain_id();
-        let envelope = if let Some(gas_price) = request.gas_price {
+        if let Some(gas_price) = request.gas_price {
             let tx = TxLegacy {
                 chain_id: Some(chain_id),
                 nonce,
@@ -127,42 +152,28 @@ impl<A: ChainApi> DevEthApiServer for DevSigner<A> {
                 value,
                 input,
             };
-            let sig = signer
-                .sign_hash_sync(&tx.signature_hash())
-                .map_err(|e| EthError::Internal(e.to_string()))?;
-            TxEnvelope::from(tx.into_signed(sig))
-        } else {
-            let tip = request
-                .max_priority_fee_per_gas
-                .unwrap_or_else(|| self.api.suggested_priority_fee());
-            let max_fee = request.max_fee_per_gas.unwrap_or_else(|| {
-                u128::from(self.api.next_base_fee())
-                    .saturating_mul(2)
-                    .saturating_add(tip)
-            });
-            let tx = TxEip1559 {
-                chain_id,
-                nonce,
-                gas_limit: gas,
-                max_fee_per_gas: max_fee,
-                max_priority_fee_per_gas: tip,
-                to,
-                value,
-                input,
-                access_list: request.access_list.clone().unwrap_or_default(),
-            };
-            let sig = signer
-                .sign_hash_sync(&tx.signature_hash())
-                .map_err(|e| EthError::Internal(e.to_string()))?;
-            TxEnvelope::from(tx.into_signed(sig))
+            return Ok(self.sign_and_submit(from, tx).await?);
+        }
+        let tip = request
+            .max_priority_fee_per_gas
+            .unwrap_or_else(|| self.api.suggested_priority_fee());
+        let max_fee = request.max_fee_per_gas.unwrap_or_else(|| {
+            u128::from(self.api.next_base_fee())
+                .saturating_mul(2)
+                .saturating_add(tip)
+        });
+        let tx = TxEip1559 {
+            chain_id,
+            nonce,
+            gas_limit: gas,
+            max_fee_per_gas: max_fee,
+            max_priority_fee_per_gas: tip,
+            to,
+            value,
+            input,
+            access_list: request.access_list.clone().unwrap_or_default(),
         };
-        let raw: Bytes = envelope.encoded_2718().into();
-        let api = self.api.clone();
-        let hash = tokio::task::spawn_blocking(move || api.submit(raw))
-            .await
-            .map_err(join_error)?
-            .map_err(EthError::from)?;
-        Ok(hash)
+        Ok(self.sign_and_submit(from, tx).await?)
     }
 
     fn sign(&self, address: Address, data: Bytes) -> RpcResult<Bytes> {

@@ -22,6 +22,8 @@ pub const EXECUTION_REVERTED_CODE: i32 = 3;
 pub const SERVER_ERROR_CODE: i32 = -32000;
 /// The request exceeds a limit of this server.
 pub const LIMIT_EXCEEDED_CODE: i32 = -32005;
+/// EIP-1474's "method not supported".
+pub const METHOD_NOT_SUPPORTED_CODE: i32 = -32004;
 /// Parameters are well-formed JSON but invalid.
 pub const INVALID_PARAMS_CODE: i32 = -32602;
 /// The server failed for a reason unrelated to the request.
@@ -92,6 +94,9 @@ pub enum EthError {
     /// A worker task failed; never the client's fault.
     #[error("internal error: {0}")]
     Internal(String),
+    /// A method this chain cannot honour (the message says why).
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 impl EthError {
@@ -106,6 +111,7 @@ impl EthError {
                 LIMIT_EXCEEDED_CODE
             }
             EthError::Internal(_) => INTERNAL_ERROR_CODE,
+            EthError::Unsupported(_) => METHOD_NOT_SUPPORTED_CODE,
             EthError::Submit(_)
             | EthError::Tx(_)
             | EthError::OutOfGas

@@ -22,6 +22,7 @@ pub mod blocks;
 pub mod convert;
 pub mod debug;
 pub mod dev;
+pub mod devctl;
 pub mod error;
 pub mod eth;
 pub mod fees;

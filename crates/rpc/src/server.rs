@@ -14,6 +14,7 @@ use crate::api::ChainApi;
 use crate::batch::BatchService;
 use crate::debug::{DebugApiServer, DebugRpc};
 use crate::dev::{DevEthApiServer, DevSigner, PersonalApiServer};
+use crate::devctl::{DevControl, DevControlApiServer};
 use crate::error::RpcError;
 use crate::eth::{EthApiServer, EthRpc};
 use crate::filters::{ClientAddr, EthFilter, EthFilterApiServer, FilterConfig};
@@ -66,6 +67,10 @@ pub struct RpcConfig {
     /// `eth_signTypedData_v4`, listed by `eth_accounts`: a devnet's public dev accounts, never
     /// anything on a real network (empty by default).
     pub dev_accounts: crate::dev::DevAccounts,
+    /// An in-process devnet's controls, behind `evm_mine`, `evm_increaseTime`,
+    /// `evm_setNextBlockTimestamp` and the balance setters; `None` (the default) on every real
+    /// node, whose devnet methods then say they are devnet-only.
+    pub dev_controls: Option<lazai_types::DevControls>,
 }
 
 impl Default for RpcConfig {
@@ -81,6 +86,7 @@ impl Default for RpcConfig {
             max_logs_per_query: 10_000,
             filters: FilterConfig::default(),
             dev_accounts: Default::default(),
+            dev_controls: None,
         }
     }
 }
@@ -154,9 +160,16 @@ pub fn rpc_module<A: ChainApi>(api: Arc<A>, config: &RpcConfig) -> Result<RpcMod
     module
         .merge(PersonalApiServer::into_rpc(DevSigner::new(
             api.clone(),
-            dev_accounts,
+            dev_accounts.clone(),
         )))
         .map_err(|e| RpcError::Register(e.to_string()))?;
+    module
+        .merge(DevControlApiServer::into_rpc(DevControl::new(
+            api.clone(),
+            config.dev_controls.clone(),
+            DevSigner::new(api.clone(), dev_accounts),
+        )))
+        .map_err(register)?;
     module
         .merge(LazaiRpc::new(api).into_rpc())
         .map_err(register)?;

@@ -5,6 +5,7 @@
 //! computes them, so ordinary clients can check them.
 
 mod block;
+mod dev;
 mod genesis;
 mod receipt;
 
@@ -12,6 +13,7 @@ pub use alloy_primitives::{
     Address, B256, Bloom, Bytes, Log, LogData, U256, address, b256, keccak256,
 };
 pub use block::{Block, FinalizedBlock, Header, MAX_BLOCK_BYTES, MAX_TX_BYTES, NotAChild};
+pub use dev::DevControls;
 pub use genesis::{
     DEFAULT_EPOCH_LENGTH, DEFAULT_GENESIS_STAKE, DEFAULT_MAX_VALIDATORS,
     DEFAULT_MIN_VALIDATOR_STAKE, DEFAULT_SLASH_BPS, DEFAULT_UNBONDING_DELAY, Genesis,

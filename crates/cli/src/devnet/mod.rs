@@ -56,7 +56,8 @@ pub struct DevnetArgs {
     /// Without it the chain lives in a temporary directory removed at exit.
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
-    /// Target block time in milliseconds.
+    /// Target block time in milliseconds. 0 makes blocks on demand: one as soon as a transaction
+    /// waits, or when `evm_mine` / `hardhat_mine` asks (in-process devnets only).
     #[arg(long, default_value_t = 500)]
     pub block_time: u64,
     /// First p2p port; validator i listens on 127.0.0.1:(port + i).
@@ -112,8 +113,13 @@ pub fn run(args: DevnetArgs, log_filter: &str) -> Result<()> {
     if args.validators == 0 || args.validators > 64 {
         bail!("--validators must be between 1 and 64");
     }
-    if args.block_time == 0 || args.block_time > 60_000 {
-        bail!("--block-time must be between 1 and 60000 ms");
+    if args.block_time > 60_000 {
+        bail!("--block-time must be at most 60000 ms (0 makes blocks on demand)");
+    }
+    if args.block_time == 0 && args.processes {
+        bail!(
+            "--block-time 0 (blocks on demand) needs the validators in this process: drop --processes"
+        );
     }
     let temp = tempfile::Builder::new().prefix("lazai-devnet-").tempdir()?;
     let data_dir = args
@@ -173,6 +179,9 @@ pub fn run(args: DevnetArgs, log_filter: &str) -> Result<()> {
     // (`eth_sendTransaction`, `eth_sign`, …), as Hardhat and Foundry expect.
     settings.rpc.dev_accounts = lazai_rpc::dev::DevAccounts(signers.clone());
     settings.history = args.history.history();
+    // One set of controls for every in-process validator and the RPC server: blocks on demand
+    // with --block-time 0, and the clock `evm_increaseTime` moves.
+    settings.dev = Some(lazai_types::DevControls::new(args.block_time == 0));
     let keys: Vec<_> = (0..args.validators)
         .map(lazai_consensus::devnet_key)
         .collect();
@@ -418,11 +427,15 @@ fn print_banner(
     temporary: bool,
 ) {
     println!();
+    let pace = if args.block_time == 0 {
+        "blocks on demand (a transaction or evm_mine makes one)".to_string()
+    } else {
+        format!("block time {} ms", args.block_time)
+    };
     println!(
-        "LazAI devnet — LazChain chain id {} — {} validator(s), block time {} ms",
+        "LazAI devnet — LazChain chain id {} — {} validator(s), {pace}",
         genesis.chain_id,
         genesis.validators.len(),
-        args.block_time
     );
     println!();
     print_accounts(args.balance, signers);

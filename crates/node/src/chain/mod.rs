@@ -623,6 +623,10 @@ impl Executor for Chain {
         self.finalized_height()
     }
 
+    fn has_pending(&self) -> bool {
+        !self.inner.mempool.is_empty()
+    }
+
     fn validator_set(&self) -> Option<ValidatorSet> {
         let head = self.head();
         let (epoch, elected) = lazai_ledger::staking::validator_set(&head.state);

@@ -2,6 +2,7 @@
 //! and local signer, restarts from the data dir, and a four-validator network.
 
 mod dat;
+mod devctl;
 mod epochs;
 mod errors;
 mod evm;

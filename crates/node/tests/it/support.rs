@@ -76,14 +76,33 @@ where
     Fut: Future<Output = T> + Send + 'static,
     T: Send + 'static,
 {
+    with_devnet_settings(dir, validators, tweak, |_| {}, test)
+}
+
+/// [`with_devnet_genesis`] with `settings` applied to the node settings too.
+pub fn with_devnet_settings<F, Fut, T>(
+    dir: &Path,
+    validators: usize,
+    tweak: impl FnOnce(&mut Genesis),
+    settings_tweak: impl FnOnce(&mut NodeSettings),
+    test: F,
+) -> T
+where
+    F: FnOnce(Devnet) -> Fut + Send + 'static,
+    Fut: Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
     let mut settings = NodeSettings::new(
         genesis(dir, validators, tweak),
         dir.to_path_buf(),
         "127.0.0.1:0".parse().expect("addr"),
         Duration::from_millis(100),
     );
-    // As `lazai devnet` does: the node signs for the public dev accounts.
+    // As `lazai devnet` does: the node signs for the public dev accounts, and offers the devnet
+    // controls.
     settings.rpc.dev_accounts = lazai_rpc::dev::DevAccounts((0..10).map(account).collect());
+    settings.dev = Some(lazai_types::DevControls::new(false));
+    settings_tweak(&mut settings);
     let keys = (0..validators).map(lazai_consensus::devnet_key).collect();
     let p2p = free_ports(validators as u16);
     let runtime = settings.runtime().with_worker_threads(2);
