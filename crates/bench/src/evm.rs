@@ -1,10 +1,13 @@
 //! `lazai-bench evm`: ERC-20 transfers (the `Token` contract of `contracts/`) through the whole
-//! node beside native transfers in the same run, and the EVM's execution rate alone.
+//! node beside native transfers in the same run, contract calls into the DAT module, and the
+//! EVM's execution rate alone.
 //!
-//! Through the node: sender 0 deploys the token and hands every other sender a balance, then
-//! the other senders send `--txs` token transfers (each to a fresh or reused recipient), then
-//! `--txs` native transfers; each phase reports finalized transactions per second. Alone: the
-//! same token transfers applied by `Ledger::apply` on an in-memory state, in Mgas/s.
+//! Through the node: sender 0 deploys the token and hands every other sender a balance, and
+//! deploys a `Probe` contract; then the other senders send `--txs` token transfers (each to a
+//! fresh or reused recipient), then `--txs` native transfers, then `--txs` calls of
+//! `Probe.forward(DAT, createClass(…))` (a contract calling the native DAT module, which records a
+//! class owned by the contract); each phase reports finalized transactions per second. Alone:
+//! the same transactions applied by `Ledger::apply` on an in-memory state, in Mgas/s.
 
 use crate::args::LoadArgs;
 use crate::load::{Workload, chain_feed, collect, free_port_base, report, sender_key, submit};
@@ -26,10 +29,21 @@ use std::time::{Duration, Instant};
 
 sol! {
     function transfer(address to, uint256 value) external returns (bool);
+    function forward(address target, bytes data) external payable returns (bool ok, bytes ret);
 }
 
 /// Gas limit of one token transfer (a transfer to a new holder uses about 52k).
 const TRANSFER_GAS: u64 = 80_000;
+/// Gas limit of one contract call into the DAT module (a new class writes a few records).
+const DAT_CALL_GAS: u64 = 400_000;
+
+/// What one phase's transactions do.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Erc20,
+    Native,
+    DatCall,
+}
 
 #[derive(Args, Debug, Clone)]
 pub struct EvmArgs {
@@ -37,13 +51,46 @@ pub struct EvmArgs {
     pub load: LoadArgs,
 }
 
-fn token_initcode(supply: U256) -> Result<Vec<u8>> {
-    let artifact: serde_json::Value =
-        serde_json::from_str(include_str!("../../../contracts/out/Token.json"))?;
-    let hex = artifact["bytecode"].as_str().context("Token bytecode")?;
+fn initcode(json: &str, name: &str, args: &[u8]) -> Result<Vec<u8>> {
+    let artifact: serde_json::Value = serde_json::from_str(json)?;
+    let hex = artifact["bytecode"]
+        .as_str()
+        .with_context(|| format!("{name} bytecode"))?;
     let mut code = alloy_primitives::hex::decode(hex)?;
-    code.extend_from_slice(&("Bench".to_string(), "BNCH".to_string(), supply).abi_encode_params());
+    code.extend_from_slice(args);
     Ok(code)
+}
+
+fn token_initcode(supply: U256) -> Result<Vec<u8>> {
+    initcode(
+        include_str!("../../../contracts/out/Token.json"),
+        "Token",
+        &("Bench".to_string(), "BNCH".to_string(), supply).abi_encode_params(),
+    )
+}
+
+fn probe_initcode() -> Result<Vec<u8>> {
+    initcode(
+        include_str!("../../../contracts/out/Probe.json"),
+        "Probe",
+        &U256::ZERO.abi_encode(),
+    )
+}
+
+/// `forward(DAT, createClass(…))`: the probe contract creates a DAT class.
+fn dat_call(n: u64) -> Vec<u8> {
+    use lazai_abi::IDataAnchoringToken as I;
+    let create = I::createClassCall {
+        metadataURI: format!("ipfs://bench/{n}"),
+        integrityHash: Default::default(),
+        unitDecimals: 0,
+        policyURI: String::new(),
+    };
+    forwardCall {
+        target: lazai_abi::DAT_ADDRESS,
+        data: create.abi_encode().into(),
+    }
+    .abi_encode()
 }
 
 fn sign(
@@ -76,9 +123,11 @@ fn sign(
 struct Plan {
     senders: Vec<Address>,
     token: Address,
+    probe: Address,
     setup: Workload,
     erc20: Workload,
     native: Workload,
+    dat_calls: Workload,
 }
 
 impl Plan {
@@ -87,7 +136,8 @@ impl Plan {
             bail!("need at least 2 senders and txs >= senders - 1");
         }
         eprintln!(
-            "signing {} token and {} native transfers from {} senders ...",
+            "signing {} token transfers, {} native transfers and {} DAT-module calls from {} senders ...",
+            load.txs,
             load.txs,
             load.txs,
             load.senders - 1
@@ -120,30 +170,53 @@ impl Plan {
                 TRANSFER_GAS,
             )?);
         }
+        let probe = deployer.address().create(load.senders as u64);
+        setup.push(sign(
+            deployer,
+            load.senders as u64,
+            TxKind::Create,
+            probe_initcode()?,
+            3_000_000,
+        )?);
         let recipients: Vec<Address> = (0..1024u64)
             .map(|i| Address::from_word(keccak256(i.to_be_bytes())))
             .collect();
         let workers = load.senders - 1;
         let (each, extra) = (load.txs / workers, load.txs % workers);
-        let per_sender = |kind: bool| -> Result<Vec<Vec<Bytes>>> {
+        let per_sender = |phase: Phase| -> Result<Vec<Vec<Bytes>>> {
             let mut all: Vec<Vec<Bytes>> = keys[1..]
                 .par_iter()
                 .enumerate()
                 .map(|(i, key)| {
                     let count = (each + usize::from(i < extra)) as u64;
-                    let first = if kind { 0 } else { count };
+                    let first = match phase {
+                        Phase::Erc20 => 0,
+                        Phase::Native => count,
+                        Phase::DatCall => 2 * count,
+                    };
                     (0..count)
                         .map(|n| {
                             let to = recipients[(i + n as usize) % recipients.len()];
-                            if kind {
-                                let input = transferCall {
-                                    to,
-                                    value: U256::from(1 + n),
+                            let nonce = first + n;
+                            match phase {
+                                Phase::Erc20 => {
+                                    let input = transferCall {
+                                        to,
+                                        value: U256::from(1 + n),
+                                    }
+                                    .abi_encode();
+                                    sign(key, nonce, TxKind::Call(token), input, TRANSFER_GAS)
                                 }
-                                .abi_encode();
-                                sign(key, first + n, TxKind::Call(token), input, TRANSFER_GAS)
-                            } else {
-                                sign(key, first + n, TxKind::Call(to), Vec::new(), 21_000)
+                                Phase::Native => {
+                                    sign(key, nonce, TxKind::Call(to), Vec::new(), 21_000)
+                                }
+                                Phase::DatCall => sign(
+                                    key,
+                                    nonce,
+                                    TxKind::Call(probe),
+                                    dat_call(nonce),
+                                    DAT_CALL_GAS,
+                                ),
                             }
                         })
                         .collect()
@@ -162,8 +235,10 @@ impl Plan {
         Ok(Self {
             token,
             setup: workload(setup_signed),
-            erc20: workload(per_sender(true)?),
-            native: workload(per_sender(false)?),
+            erc20: workload(per_sender(Phase::Erc20)?),
+            native: workload(per_sender(Phase::Native)?),
+            dat_calls: workload(per_sender(Phase::DatCall)?),
+            probe,
             senders,
         })
     }
@@ -203,6 +278,7 @@ pub fn run(args: EvmArgs) -> Result<()> {
             ("setup (deploy + token to each sender)", &plan.setup),
             ("ERC-20 transfers", &plan.erc20),
             ("native transfers", &plan.native),
+            ("contract calls into the DAT module", &plan.dat_calls),
         ] {
             let sub = submit(&url, work, &load).await?;
             let fin = collect(&mut feed, &sub, work.total - sub.rejected, timeout).await?;
@@ -210,8 +286,19 @@ pub fn run(args: EvmArgs) -> Result<()> {
         }
         // Finalized is not succeeded: check the token exists and the transfers did not revert.
         let provider = alloy::providers::ProviderBuilder::new().connect_http(url.parse()?);
-        if provider.get_code_at(plan.token).await?.is_empty() {
-            bail!("the token was not deployed");
+        if provider.get_code_at(plan.token).await?.is_empty()
+            || provider.get_code_at(plan.probe).await?.is_empty()
+        {
+            bail!("the token or the probe was not deployed");
+        }
+        // Every DAT call made its class (the probe does not revert when its call does).
+        let count = lazai_abi::IDataAnchoringToken::classCountCall {};
+        let request = alloy::rpc::types::TransactionRequest::default()
+            .to(lazai_abi::DAT_ADDRESS)
+            .input(count.abi_encode().into());
+        let classes = U256::abi_decode(&provider.call(request).await?)?;
+        if classes != U256::from(plan.dat_calls.total) {
+            bail!("{} DAT calls made {classes} classes", plan.dat_calls.total);
         }
         let sample = plan.erc20.signed.iter().flatten();
         for raw in sample.clone().take(1).chain(sample.last()) {
@@ -271,9 +358,10 @@ fn execution_alone(plan: &Plan) -> Result<()> {
             bail!("setup transaction reverted");
         }
     }
-    for (label, work) in [
-        ("ERC-20 transfers", &plan.erc20),
-        ("native transfers", &plan.native),
+    for (label, work, makes_classes) in [
+        ("ERC-20 transfers", &plan.erc20, false),
+        ("native transfers", &plan.native, false),
+        ("contract calls into the DAT module", &plan.dat_calls, true),
     ] {
         let txs = recover(work)?;
         let start = Instant::now();
@@ -281,11 +369,29 @@ fn execution_alone(plan: &Plan) -> Result<()> {
         for tx in &txs {
             let r = ledger.apply(&mut state, &env, tx, 0)?;
             if !r.success {
-                bail!("{label}: a transfer reverted");
+                bail!("{label}: a transaction reverted");
             }
             gas += r.gas_used;
         }
         let elapsed = start.elapsed().as_secs_f64();
+        // The probe does not revert when its call does: count the classes made.
+        if makes_classes {
+            let classes = ledger.call(
+                &state,
+                &env,
+                &lazai_ledger::CallParams {
+                    to: Some(lazai_abi::DAT_ADDRESS),
+                    input: lazai_abi::IDataAnchoringToken::classCountCall {}
+                        .abi_encode()
+                        .into(),
+                    gas_limit: 1_000_000,
+                    ..Default::default()
+                },
+            )?;
+            if U256::abi_decode(&classes.output)? != U256::from(txs.len()) {
+                bail!("{label}: not every call made its class");
+            }
+        }
         println!(
             "execution alone, {label}: {:.0} tx/s, {:.1} Mgas/s ({} txs, {:.1} Mgas, avg {} gas)",
             txs.len() as f64 / elapsed,

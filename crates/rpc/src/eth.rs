@@ -181,17 +181,32 @@ impl<A: ChainApi> EthRpc<A> {
     }
 }
 
-/// The sender's balance must cover the call's `value`, plus `gas * price` when the request
-/// names both: otherwise the call fails before running, with geth's "insufficient funds
-/// for gas * price + value" (code -32000, no revert data), which wallets and ethers
-/// (`INSUFFICIENT_FUNDS`) recognise.
+/// What geth checks of a call before running it, with geth's words (code -32000, no revert
+/// data), which wallets and ethers recognise: fees the request names must be coherent (a tip
+/// above the fee cap; on the latest state, a fee cap below the next block's base fee), and the
+/// sender's balance must cover the call's `value`, plus `gas * price` when the request names
+/// both ("insufficient funds for gas * price + value", ethers' `INSUFFICIENT_FUNDS`). A call
+/// that names no price runs free, as in geth.
 fn check_funds<A: ChainApi>(
     api: &A,
     request: &TransactionRequest,
     overrides: Option<&StateOverride>,
     at: StateAt,
 ) -> Result<(), EthError> {
+    if let (Some(tip), Some(cap)) = (request.max_priority_fee_per_gas, request.max_fee_per_gas)
+        && tip > cap
+    {
+        return Err(TxError::TipAboveFeeCap.into());
+    }
     let price = request.max_fee_per_gas.or(request.gas_price);
+    if let Some(fee_cap) = price.filter(|p| *p > 0)
+        && at == StateAt::Head
+    {
+        let base_fee = api.next_base_fee();
+        if fee_cap < u128::from(base_fee) {
+            return Err(TxError::FeeCapTooLow { fee_cap, base_fee }.into());
+        }
+    }
     let fee = match (request.gas, price) {
         (Some(gas), Some(price)) => U256::from(gas).saturating_mul(U256::from(price)),
         _ => U256::ZERO,

@@ -169,6 +169,32 @@ fn bad_transactions_and_requests_get_clear_errors() {
             );
             assert!(r["error"].get("data").is_none(), "{method}: {r}");
         }
+        // Fees a call names are checked as a transaction's would be, in geth's words.
+        for (fees, words) in [
+            (
+                json!({"maxFeePerGas": "0x1"}),
+                "max fee per gas less than block base fee",
+            ),
+            (
+                json!({"maxFeePerGas": "0x3b9aca00", "maxPriorityFeePerGas": "0x77359400"}),
+                "max priority fee per gas higher than max fee per gas",
+            ),
+        ] {
+            let mut call = json!({"from": format!("{}", alice.address()), "to": format!("{}", alice.address())});
+            for (k, v) in fees.as_object().expect("object") {
+                call[k] = v.clone();
+            }
+            for method in ["eth_estimateGas", "eth_call"] {
+                let r = raw_call(
+                    &devnet,
+                    json!({"jsonrpc":"2.0","id":1,"method":method,"params":[call]}),
+                )
+                .await;
+                assert_eq!(r["error"]["code"], -32000, "{method}: {r}");
+                let message = r["error"]["message"].as_str().unwrap_or_default();
+                assert!(message.starts_with(words), "{method}: {r}");
+            }
+        }
         // A request whose id is an object is invalid, as in geth.
         let r = raw_call(
             &devnet,
