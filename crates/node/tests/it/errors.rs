@@ -152,38 +152,24 @@ fn bad_transactions_and_requests_get_clear_errors() {
                 .contains("nonce too low")
         );
 
-        // An unfunded sender's estimate: geth's message and code, no revert data (ethers reads
-        // it as INSUFFICIENT_FUNDS).
-        for method in ["eth_estimateGas", "eth_call"] {
-            let call = json!({"from": format!("{}", poor.address()), "to": format!("{}", alice.address()), "value": "0x1"});
-            let r = raw_call(
-                &devnet,
-                json!({"jsonrpc":"2.0","id":1,"method":method,"params":[call]}),
-            )
-            .await;
-            assert_eq!(r["error"]["code"], -32000, "{method}: {r}");
-            let message = r["error"]["message"].as_str().unwrap_or_default();
-            assert!(
-                message.starts_with("insufficient funds for gas * price + value"),
-                "{method}: {r}"
-            );
-            assert!(r["error"].get("data").is_none(), "{method}: {r}");
-        }
-        // Fees a call names are checked as a transaction's would be, in geth's words.
-        for (fees, words) in [
+        // Refused before running, in geth's words and code, without revert data: an unfunded
+        // sender (ethers reads it as INSUFFICIENT_FUNDS) and fees that could not pay.
+        let (from, to) = (poor.address().to_string(), alice.address().to_string());
+        let rich = alice.address().to_string();
+        for (call, words) in [
             (
-                json!({"maxFeePerGas": "0x1"}),
+                json!({"from": from, "to": to, "value": "0x1"}),
+                "insufficient funds for gas * price + value",
+            ),
+            (
+                json!({"from": rich, "to": to, "maxFeePerGas": "0x1"}),
                 "max fee per gas less than block base fee",
             ),
             (
-                json!({"maxFeePerGas": "0x3b9aca00", "maxPriorityFeePerGas": "0x77359400"}),
+                json!({"from": rich, "to": to, "maxFeePerGas": "0x3b9aca00", "maxPriorityFeePerGas": "0x77359400"}),
                 "max priority fee per gas higher than max fee per gas",
             ),
         ] {
-            let mut call = json!({"from": format!("{}", alice.address()), "to": format!("{}", alice.address())});
-            for (k, v) in fees.as_object().expect("object") {
-                call[k] = v.clone();
-            }
             for method in ["eth_estimateGas", "eth_call"] {
                 let r = raw_call(
                     &devnet,
@@ -193,6 +179,7 @@ fn bad_transactions_and_requests_get_clear_errors() {
                 assert_eq!(r["error"]["code"], -32000, "{method}: {r}");
                 let message = r["error"]["message"].as_str().unwrap_or_default();
                 assert!(message.starts_with(words), "{method}: {r}");
+                assert!(r["error"].get("data").is_none(), "{method}: {r}");
             }
         }
         // A request whose id is an object is invalid, as in geth.

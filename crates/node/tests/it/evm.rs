@@ -46,6 +46,17 @@ pub(crate) async fn deploy(p: &alloy::providers::DynProvider, initcode: Vec<u8>)
     receipt.contract_address.expect("contractAddress")
 }
 
+/// Deploys `contracts/src/Token.sol` ("Data", "DATA", `supply` to the sender).
+pub(crate) async fn deploy_token(p: &alloy::providers::DynProvider, supply: u64) -> Address {
+    let (mut initcode, _) = artifact(include_str!("../../../../contracts/out/Token.json"));
+    initcode.extend_from_slice(&alloy::sol_types::SolValue::abi_encode_params(&(
+        "Data".to_string(),
+        "DATA".to_string(),
+        U256::from(supply),
+    )));
+    deploy(p, initcode).await
+}
+
 #[test]
 fn an_erc20_deploys_and_runs_through_the_node() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -271,13 +282,7 @@ fn transactions_and_calls_are_traced_as_geth_traces_them() {
     with_devnet(dir.path(), 1, |devnet| async move {
         let (alice, bob) = (account(0), account(1));
         let p = provider(&devnet, alice.clone());
-        let (mut initcode, _) = artifact(include_str!("../../../../contracts/out/Token.json"));
-        initcode.extend_from_slice(&alloy::sol_types::SolValue::abi_encode_params(&(
-            "Data".to_string(),
-            "DATA".to_string(),
-            U256::from(1_000),
-        )));
-        let address = deploy(&p, initcode).await;
+        let address = deploy_token(&p, 1_000).await;
         let token = Token::new(address, p.clone());
         let receipt = token
             .transfer(bob.address(), U256::from(5))

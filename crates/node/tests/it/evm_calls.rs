@@ -1,7 +1,7 @@
 //! Read-only calls with what app developers pass to them: geth's state overrides on `eth_call`,
 //! `eth_estimateGas` and `debug_traceCall`, and `eth_createAccessList`, over JSON-RPC.
 
-use crate::evm::{artifact, deploy};
+use crate::evm::{artifact, deploy_token};
 use crate::support::*;
 use alloy::sol_types::SolCall;
 use alloy_primitives::{Address, B256, U256, keccak256};
@@ -42,13 +42,7 @@ fn calls_honour_state_overrides_and_build_access_lists() {
     with_devnet(dir.path(), 1, |devnet| async move {
         let (alice, bob) = (account(0), account(1));
         let p = provider(&devnet, alice.clone());
-        let (mut initcode, _) = artifact(include_str!("../../../../contracts/out/Token.json"));
-        initcode.extend_from_slice(&alloy::sol_types::SolValue::abi_encode_params(&(
-            "Data".to_string(),
-            "DATA".to_string(),
-            U256::from(1_000),
-        )));
-        let token = deploy(&p, initcode).await;
+        let token = deploy_token(&p, 1_000).await;
         let rpc = |method: &'static str, params: Value| {
             let devnet = &devnet;
             async move {
