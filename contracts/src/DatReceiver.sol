@@ -6,11 +6,13 @@ interface IDat {
     function safeBatchTransferFrom(address from, address to, uint256[] calldata ids, uint256[] calldata values, bytes calldata data) external;
     function transferToken(uint256 tokenId, address to) external;
     function balanceOf(address account, uint256 id) external view returns (uint256);
+    function claim(uint256 tokenId, address asset, address to) external returns (uint256 amount);
 }
 
 /// A contract that receives DATs, with every answer a receiver can give: accept, answer wrongly,
 /// refuse with a reason, refuse without one, burn all its gas, or pass what it got on to another
-/// contract from inside its hook (a chain of such contracts nests hooks).
+/// contract from inside its hook (a chain of such contracts nests hooks). It also claims revenue
+/// and would claim again from `receive` if a payout ever ran its code.
 contract DatReceiver {
     address public constant DAT = 0x2eD344c586303C98FC3c6D5B42C5616ED42f9D9d;
 
@@ -23,6 +25,10 @@ contract DatReceiver {
     address public lastOperator;
     address public lastFrom;
     bytes public lastData;
+    /// How many times `receive` ran.
+    uint256 public received;
+    /// The token `receive` claims again (0: none).
+    uint256 public claimAgain;
 
     event Received(address operator, address from, uint256 id, uint256 value, bytes data);
     event BatchReceived(address operator, address from, uint256[] ids, uint256[] values, bytes data);
@@ -73,6 +79,26 @@ contract DatReceiver {
     /// then runs another contract).
     function send(address to, uint256 id, uint256 value, bytes calldata data) external {
         IDat(DAT).safeTransferFrom(address(this), to, id, value, data);
+    }
+
+    /// Calls anything as this contract (a revert is passed on).
+    function exec(address target, bytes calldata data) external payable returns (bytes memory ret) {
+        bool ok;
+        (ok, ret) = target.call{value: msg.value}(data);
+        if (!ok) {
+            assembly {
+                revert(add(ret, 32), mload(ret))
+            }
+        }
+    }
+
+    function reenterOnReceive(uint256 tokenId) external {
+        claimAgain = tokenId;
+    }
+
+    receive() external payable {
+        received += 1;
+        if (claimAgain != 0) IDat(DAT).claim(claimAgain, address(0), address(this));
     }
 
     function answer() private view {

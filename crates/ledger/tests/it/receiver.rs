@@ -19,6 +19,9 @@ sol! {
         function lastFrom() external view returns (address);
         function lastData() external view returns (bytes);
         function send(address to, uint256 id, uint256 value, bytes data) external;
+        function exec(address target, bytes data) external payable returns (bytes ret);
+        function reenterOnReceive(uint256 tokenId) external;
+        function received() external view returns (uint256);
     }
 }
 
@@ -261,4 +264,89 @@ fn hooks_that_send_on_nest_up_to_the_limit() {
         assert_eq!(read(&chain, *r, DatReceiver::singlesCall {}), U256::ZERO);
     }
     assert_eq!(balance(&chain, chain.user.address(), id), U256::from(97));
+}
+
+#[test]
+fn a_dat_revenue_payout_to_a_contract_cannot_be_reentered() {
+    let mut chain = Chain::new();
+    let r = receiver(&mut chain, ACCEPT, Address::ZERO);
+    // A class whose one token, with the whole share, belongs to the contract; revenue on it.
+    let created = chain.call(
+        DAT_ADDRESS,
+        I::createClassCall {
+            metadataURI: "ipfs://payout".into(),
+            integrityHash: Default::default(),
+            unitDecimals: 0,
+            policyURI: String::new(),
+        }
+        .abi_encode(),
+    );
+    let class = U256::abi_decode(&created.output).expect("class id");
+    let minted = chain.call(
+        DAT_ADDRESS,
+        I::mint_0Call {
+            classId: class,
+            to: r,
+            value: U256::from(1),
+            shareRatio: U256::from(1),
+            expireAt: 0,
+        }
+        .abi_encode(),
+    );
+    assert!(minted.success, "{minted:?}");
+    let token = U256::abi_decode(&minted.output).expect("token id");
+    let settled = chain.send(Tx {
+        gas: 1_000_000,
+        value: U256::from(1_000),
+        ..Tx::call(
+            0,
+            DAT_ADDRESS,
+            I::settleRevenueETHCall { classId: class }.abi_encode(),
+        )
+    });
+    assert!(settled.success, "{settled:?}");
+
+    // The contract's receive() would claim again if it ran: the module credits the balance
+    // without running the recipient's code, so it never does.
+    let set = chain.call(
+        r,
+        DatReceiver::reenterOnReceiveCall { tokenId: token }.abi_encode(),
+    );
+    assert!(set.success);
+    let claim = I::claimCall {
+        tokenId: token,
+        asset: Address::ZERO,
+        to: r,
+    };
+    let exec = DatReceiver::execCall {
+        target: DAT_ADDRESS,
+        data: claim.abi_encode().into(),
+    };
+    let receipt = chain.call(r, exec.abi_encode());
+    assert!(receipt.success, "{receipt:?}");
+    assert_eq!(chain.state.balance(&r), U256::from(1_000));
+    assert_eq!(read(&chain, r, DatReceiver::receivedCall {}), U256::ZERO);
+    let pending = chain.view(
+        DAT_ADDRESS,
+        I::pendingRevenueCall {
+            tokenId: token,
+            asset: Address::ZERO,
+        }
+        .abi_encode(),
+    );
+    assert_eq!(U256::abi_decode(&pending).expect("pending"), U256::ZERO);
+    // Nothing is left to claim a second time.
+    let again = chain.call(r, exec.abi_encode());
+    assert!(!again.success);
+    assert_eq!(
+        again.output,
+        Bytes::from(
+            I::NothingToClaim {
+                tokenId: token,
+                asset: Address::ZERO
+            }
+            .abi_encode()
+        )
+    );
+    assert_eq!(chain.state.balance(&r), U256::from(1_000));
 }
