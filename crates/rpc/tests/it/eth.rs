@@ -215,8 +215,8 @@ async fn a_sender_that_cannot_pay_gets_insufficient_funds() {
     let from = format!("{}", Address::repeat_byte(0x23));
     // Every mock account holds 1_000_000 wei.
     let too_much = json!([{"from": from, "to": to, "value": "0xf4241"}]);
-    let fee_too_high =
-        json!([{"from": from, "to": to, "value": "0x1", "gas": "0x5208", "maxFeePerGas": "0x64"}]);
+    // 2 gwei per gas: above the mock's base fee (so that check passes), far above the balance.
+    let fee_too_high = json!([{"from": from, "to": to, "value": "0x1", "gas": "0x5208", "maxFeePerGas": "0x77359400"}]);
     for params in [too_much, fee_too_high] {
         for method in ["eth_call", "eth_estimateGas"] {
             let err = error(addr, method, params.clone()).await;
