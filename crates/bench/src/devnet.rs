@@ -40,3 +40,52 @@ where
         bench(format!("http://{}", devnet.rpc_addr()), root).await
     })
 }
+
+/// An in-process devnet for a load run, ready to start (see [`load_devnet`]).
+pub(crate) struct LoadDevnet {
+    pub(crate) settings: NodeSettings,
+    pub(crate) keys: Vec<lazai_consensus::keys::PrivateKey>,
+    pub(crate) p2p: u16,
+    /// The chain's temporary directory; removed when this is dropped.
+    pub(crate) dir: tempfile::TempDir,
+}
+
+impl LoadDevnet {
+    /// The runtime a load run uses: the settings' with two worker threads.
+    pub(crate) fn runtime(&self) -> cw_tokio::Config {
+        self.settings.runtime().with_worker_threads(2)
+    }
+}
+
+/// `validators` validators in this process for `load`: `senders` funded with 1,000 LAZAI each,
+/// a 2-billion block gas limit, the load's block time, RPC batches as large as its batches.
+pub(crate) fn load_devnet(
+    name: &str,
+    senders: &[alloy_primitives::Address],
+    validators: usize,
+    load: &crate::args::LoadArgs,
+) -> Result<LoadDevnet> {
+    let genesis = devnet_genesis(
+        DEVNET_CHAIN_ID,
+        validators,
+        senders,
+        lazai(1_000),
+        2_000_000_000,
+    );
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("lazai-bench-{name}-"))
+        .tempdir()?;
+    let mut settings = NodeSettings::new(
+        genesis,
+        dir.path().to_path_buf(),
+        "127.0.0.1:0".parse()?,
+        Duration::from_millis(load.block_time),
+    );
+    settings.rpc.max_batch_len = load.batch.max(1000) as u32;
+    Ok(LoadDevnet {
+        settings,
+        keys: (0..validators).map(lazai_consensus::devnet_key).collect(),
+        p2p: lazai_cli::devnet::cluster::free_port_run(validators)?,
+        dir,
+    })
+}

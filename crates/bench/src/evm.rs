@@ -10,7 +10,7 @@
 //! the same transactions applied by `Ledger::apply` on an in-memory state, in Mgas/s.
 
 use crate::args::LoadArgs;
-use crate::load::{Workload, chain_feed, collect, free_port_base, report, sender_key, submit};
+use crate::load::{Workload, chain_feed, collect, report, sender_key, submit};
 use alloy::providers::Provider as _;
 use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};
 use alloy_eips::eip2718::Encodable2718;
@@ -22,7 +22,7 @@ use anyhow::{Context as _, Result, bail};
 use clap::Args;
 use lazai_consensus::runtime::{Runner as _, tokio as cw_tokio};
 use lazai_ledger::{BlockEnv, Ledger, State, decode_and_recover};
-use lazai_node::{NodeSettings, devnet_genesis, start_devnet};
+use lazai_node::start_devnet;
 use lazai_types::{DEVNET_CHAIN_ID, lazai};
 use rayon::prelude::*;
 use std::time::{Duration, Instant};
@@ -248,26 +248,14 @@ pub fn run(args: EvmArgs) -> Result<()> {
     let plan = Plan::sign(&args.load)?;
     execution_alone(&plan)?;
 
-    let genesis = devnet_genesis(
-        DEVNET_CHAIN_ID,
-        1,
-        &plan.senders,
-        lazai(1_000),
-        2_000_000_000,
-    );
-    let dir = tempfile::Builder::new()
-        .prefix("lazai-bench-evm-")
-        .tempdir()?;
-    let mut settings = NodeSettings::new(
-        genesis,
-        dir.path().to_path_buf(),
-        "127.0.0.1:0".parse()?,
-        Duration::from_millis(args.load.block_time),
-    );
-    settings.rpc.max_batch_len = args.load.batch.max(1000) as u32;
-    let keys = vec![lazai_consensus::devnet_key(0)];
-    let p2p = free_port_base(1)?;
-    let runtime = settings.runtime().with_worker_threads(2);
+    let net = crate::devnet::load_devnet("evm", &plan.senders, 1, &args.load)?;
+    let runtime = net.runtime();
+    let crate::devnet::LoadDevnet {
+        settings,
+        keys,
+        p2p,
+        dir: _dir,
+    } = net;
     let load = args.load.clone();
     cw_tokio::Runner::new(runtime).start(|context| async move {
         let devnet = start_devnet(context, settings, keys, p2p).await?;

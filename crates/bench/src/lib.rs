@@ -15,8 +15,7 @@ use anyhow::{Result, anyhow, bail};
 use clap::Subcommand;
 use lazai_cli::devnet::cluster;
 use lazai_consensus::runtime::{Runner as _, tokio as cw_tokio};
-use lazai_node::{NodeSettings, devnet_genesis, start_devnet};
-use lazai_types::{DEVNET_CHAIN_ID, lazai};
+use lazai_node::start_devnet;
 use std::time::Duration;
 
 mod args;
@@ -37,7 +36,7 @@ pub use args::{CatchupArgs, ClusterArgs, LoadArgs, TransfersArgs};
 use catchup::catchup;
 pub use dat::{DatArgs, DatReport, HolderFigures, KindFigures, run_dat};
 use load::{
-    Workload, chain_feed, collect, free_port_base, recovery_rates, report, rpc_feed, submit,
+    Workload, chain_feed, collect, recovery_rates, report, rpc_feed, submit,
 };
 use processes::{bench_plan, start_validators, stop_all};
 
@@ -110,26 +109,14 @@ fn transfers(args: TransfersArgs) -> Result<()> {
         rayon::current_num_threads()
     );
 
-    let genesis = devnet_genesis(
-        DEVNET_CHAIN_ID,
-        args.validators,
-        &work.senders,
-        lazai(1_000),
-        2_000_000_000,
-    );
-    let dir = tempfile::Builder::new().prefix("lazai-bench-").tempdir()?;
-    let mut settings = NodeSettings::new(
-        genesis,
-        dir.path().to_path_buf(),
-        "127.0.0.1:0".parse()?,
-        Duration::from_millis(args.load.block_time),
-    );
-    settings.rpc.max_batch_len = args.load.batch.max(1000) as u32;
-    let keys: Vec<_> = (0..args.validators)
-        .map(lazai_consensus::devnet_key)
-        .collect();
-    let p2p = free_port_base(args.validators)?;
-    let runtime = settings.runtime().with_worker_threads(2);
+    let net = devnet::load_devnet("transfers", &work.senders, args.validators, &args.load)?;
+    let runtime = net.runtime();
+    let devnet::LoadDevnet {
+        settings,
+        keys,
+        p2p,
+        dir: _dir,
+    } = net;
     let load = args.load.clone();
     let (sub, fin, roots) = cw_tokio::Runner::new(runtime).start(|context| async move {
         let devnet = start_devnet(context, settings, keys, p2p).await?;
