@@ -35,9 +35,7 @@ pub mod zk;
 pub use args::{CatchupArgs, ClusterArgs, LoadArgs, TransfersArgs};
 use catchup::catchup;
 pub use dat::{DatArgs, DatReport, HolderFigures, KindFigures, run_dat};
-use load::{
-    Workload, chain_feed, collect, recovery_rates, report, rpc_feed, submit,
-};
+use load::{Workload, chain_feed, collect, recovery_rates, report, rpc_feed, submit};
 use processes::{bench_plan, start_validators, stop_all};
 
 #[derive(Subcommand, Debug)]
