@@ -52,10 +52,21 @@ impl Ledger {
         env: &BlockEnv,
         params: &CallParams,
     ) -> Result<CallOutcome, TxError> {
-        let (mut scratch, replaced) = self.overridden(state, params)?;
+        let (scratch, replaced) = self.overridden(state, params)?;
+        self.call_overridden(scratch, &replaced, env, params)
+    }
+
+    /// [`Ledger::call`] on a scratch state the overrides were already applied to.
+    fn call_overridden(
+        &self,
+        mut scratch: State,
+        replaced: &evm::ReplacedStorage,
+        env: &BlockEnv,
+        params: &CallParams,
+    ) -> Result<CallOutcome, TxError> {
         if evm::runs_in_evm(&scratch, &self.modules, params.to, &params.input) {
             let tx = evm_call(&scratch, params);
-            let mode = evm::Mode::Call(&replaced);
+            let mode = evm::Mode::Call(replaced);
             let outcome = evm::transact(&mut scratch, &self.modules, env, tx, mode)?;
             return Ok(CallOutcome {
                 success: outcome.success,
@@ -82,7 +93,7 @@ impl Ledger {
             &params.input,
             params.gas_limit - intrinsic,
             0,
-            &replaced,
+            replaced,
         );
         Ok(CallOutcome {
             success: d.success,
@@ -106,16 +117,20 @@ impl Ledger {
     ) -> Result<(AccessList, CallOutcome), TxError> {
         let (mut scratch, replaced) = self.overridden(state, params)?;
         if !evm::runs_in_evm(&scratch, &self.modules, params.to, &params.input) {
-            let outcome = self.call(state, env, params)?;
+            let outcome = self.call_overridden(scratch, &replaced, env, params)?;
             return Ok((params.access_list.clone(), outcome));
         }
+        // The listing run changes its copy; the measured run starts from the same overridden
+        // state.
+        let fresh = scratch.clone();
         let tx = evm_call(&scratch, params);
         let (list, _) = evm::access_list(&mut scratch, &self.modules, env, tx, &replaced)?;
         let with_list = CallParams {
             access_list: list.clone(),
             ..params.clone()
         };
-        Ok((list, self.call(state, env, &with_list)?))
+        let outcome = self.call_overridden(fresh, &replaced, env, &with_list)?;
+        Ok((list, outcome))
     }
 
     /// Runs a read-only call as [`Ledger::call`] does and traces it (`debug_traceCall`).
@@ -133,7 +148,7 @@ impl Ledger {
             return evm::trace(&mut scratch, &self.modules, env, tx, mode, opts)
                 .map(|(_, trace)| trace);
         }
-        let outcome = self.call(state, env, params)?;
+        let outcome = self.call_overridden(scratch, &replaced, env, params)?;
         evm::native_trace(
             opts,
             params.from,

@@ -247,13 +247,6 @@ pub enum Mode<'r> {
     Call(&'r ReplacedStorage),
 }
 
-impl Mode<'static> {
-    /// A read-only call on the state as it is.
-    pub fn call() -> Self {
-        Mode::Call(&overrides::NONE)
-    }
-}
-
 /// Runs `tx` in the EVM on `state`. On `Ok` the state holds the run's effects (for a
 /// transaction: nonce bump, fees paid and burned, and the call's writes if it succeeded); on
 /// `Err` the transaction is invalid and the state is unchanged.
