@@ -6,6 +6,7 @@ use alloy_sol_types::{SolCall, sol};
 
 sol! {
     /// The DataAnchoringToken's Solidity interface (both faces).
+    #[sol(abi)]
     #[derive(Debug, PartialEq, Eq)]
     interface IDataAnchoringToken {
         /// A class: one dataset, model or other asset. `fungible` classes are the ERC-1155

@@ -46,6 +46,7 @@ pub fn consensus_key_message(
 
 sol! {
     /// The iDAO registry's Solidity interface.
+    #[sol(abi)]
     #[derive(Debug, PartialEq, Eq)]
     interface IIdaoRegistry {
         /// An iDAO. `roles` is a bitmask (DATA=1, MODEL=2, COMPUTE=4, APPLICATION=8);

@@ -16,6 +16,7 @@ pub const BPS: u16 = 10_000;
 
 sol! {
     /// The model registry's Solidity interface.
+    #[sol(abi)]
     #[derive(Debug, PartialEq, Eq)]
     interface IModelRegistry {
         struct Lineage { uint256 classId; uint256 weight; }

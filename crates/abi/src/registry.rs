@@ -20,6 +20,7 @@ pub const MAX_SCORE: u64 = 10_000;
 
 sol! {
     /// DataRegistry's Solidity interface (LazAI's).
+    #[sol(abi)]
     #[derive(Debug, PartialEq, Eq)]
     interface IDataRegistry {
         struct ProofData { uint256 id; uint256 score; string fileUrl; string proofUrl; }

@@ -31,6 +31,7 @@ sol! {
     struct Settlement { bytes signature; SettlementData data; }
 
     /// Settlement's Solidity interface (LazAI's, plus `lockTime`/`updateLockTime`/`paused`).
+    #[sol(abi)]
     #[derive(Debug, PartialEq, Eq)]
     interface ISettlement {
         function version() external pure returns (uint256);
@@ -81,6 +82,7 @@ sol! {
     }
 
     /// AIProcess's Solidity interface (LazAI's).
+    #[sol(abi)]
     #[derive(Debug, PartialEq, Eq)]
     interface IAIProcess {
         enum NodeStatus { None, Active, Removed }

@@ -9,6 +9,7 @@ pub const MAX_EVIDENCE_AGE: u64 = 366 * 24 * 3600;
 
 sol! {
     /// The TEE part of the iDAO registry.
+    #[sol(abi)]
     #[derive(Debug, PartialEq, Eq)]
     interface ITeeRegistry {
         struct TeePolicy { uint32 platforms; bytes32[] measurements; uint8 minTcbStatus; uint64 maxEvidenceAge; }

@@ -11,6 +11,7 @@ pub const MAX_NODE_STRING_BYTES: usize = 1024;
 
 sol! {
     /// VerifiedComputing's Solidity interface (LazAI's, plus `cancelJob`).
+    #[sol(abi)]
     #[derive(Debug, PartialEq, Eq)]
     interface IVerifiedComputing {
         enum NodeStatus { None, Active, Removed }

@@ -63,6 +63,7 @@ pub const TEE_RESULT_DOMAIN: &str = "LAZAI_TEE_RESULT_V1";
 
 sol! {
     /// The Verifier module (LazAI's `IVerifier`, with its types fixed).
+    #[sol(abi)]
     #[derive(Debug, PartialEq, Eq)]
     interface IVerifier {
         /// An execution record. `mode`: 1 TEE, 2 ZK, 3 optimistic (reserved); `status`:

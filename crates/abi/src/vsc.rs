@@ -47,6 +47,7 @@ pub const REASON_UNAVAILABLE: u8 = 1;
 
 sol! {
     /// The VSC's Solidity interface.
+    #[sol(abi)]
     #[derive(Debug, PartialEq, Eq)]
     interface IVsc {
         /// What an iDAO's owner declares (see the module docs). `storeUrl` is where the

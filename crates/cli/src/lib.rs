@@ -5,6 +5,7 @@ pub mod attest;
 pub mod dat;
 pub mod data;
 pub mod devnet;
+pub mod explorer;
 pub mod genesis;
 pub mod keys;
 pub mod kit;

@@ -4,7 +4,8 @@
 
 use clap::{Parser, Subcommand};
 use lazai_cli::{
-    attest, dat, data, devnet, genesis, keys, model, node, optimistic, status, worker, zk,
+    attest, dat, data, devnet, explorer, genesis, keys, model, node, optimistic, status, worker,
+    zk,
 };
 
 /// LazAI network node: LazChain, an Ethereum-compatible chain finalized by commonware BFT
@@ -36,6 +37,9 @@ enum Command {
     Genesis(genesis::GenesisArgs),
     /// Print a node's status (height, finalized block, validators, peers).
     Status(status::StatusArgs),
+    /// Serve the web explorer for any node: blocks, transactions, and LazAI's iDAOs, DATs,
+    /// flows, models (with lineage) and verification tasks (devnets serve it at /explorer).
+    Explorer(explorer::ExplorerArgs),
     /// Data Anchoring Tokens: classes, minting, usage and revenue.
     #[command(subcommand)]
     Dat(dat::DatCommand),
@@ -127,6 +131,7 @@ fn main() -> std::process::ExitCode {
         Command::Keys(cmd) => keys::run(cmd),
         Command::Genesis(args) => genesis::run(args),
         Command::Status(args) => status::run(args),
+        Command::Explorer(args) => explorer::run(args),
         Command::Dat(cmd) => dat::run(cmd),
         Command::Idao(cmd) => data::run_idao(cmd),
         Command::Data(cmd) => data::run_data(cmd),

@@ -36,7 +36,7 @@ use jsonrpsee::server::{
 };
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-use tower::Service;
+use tower::{Service, ServiceExt as _};
 use tower_http::cors::CorsLayer;
 
 /// Default JSON-RPC port, as Ethereum clients use.
@@ -96,6 +96,32 @@ impl Default for RpcConfig {
 pub struct RpcHandle {
     local_addr: SocketAddr,
     inner: ServerHandle,
+    pages: Pages,
+}
+
+/// Web pages served beside JSON-RPC on the same port: requests whose path starts with the
+/// prefix go to the router, everything else to JSON-RPC. Empty until [`RpcHandle::mount`].
+#[derive(Clone, Default)]
+struct Pages(Arc<std::sync::RwLock<Option<(String, axum::Router)>>>);
+
+impl Pages {
+    fn route(&self, path: &str) -> Option<axum::Router> {
+        let slot = self.0.read().ok()?;
+        let (prefix, router) = slot.as_ref()?;
+        let rest = path.strip_prefix(prefix.as_str())?;
+        (rest.is_empty() || rest.starts_with('/')).then(|| router.clone())
+    }
+}
+
+impl std::fmt::Debug for Pages {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let prefix = self
+            .0
+            .read()
+            .ok()
+            .and_then(|s| s.as_ref().map(|(p, _)| p.clone()));
+        f.debug_tuple("Pages").field(&prefix).finish()
+    }
 }
 
 impl RpcHandle {
@@ -118,6 +144,15 @@ impl RpcHandle {
     /// Whether the server has stopped.
     pub fn is_stopped(&self) -> bool {
         self.inner.is_stopped()
+    }
+
+    /// Serves `router` for every request whose path is `prefix` or under it (`/explorer`,
+    /// `/explorer/…`), on this server's port, in place of any router mounted before.
+    /// JSON-RPC and WebSocket requests keep their paths.
+    pub fn mount(&self, prefix: &str, router: axum::Router) {
+        if let Ok(mut slot) = self.pages.0.write() {
+            *slot = Some((prefix.trim_end_matches('/').to_string(), router));
+        }
     }
 }
 
@@ -207,6 +242,8 @@ pub async fn start<A: ChainApi>(api: Arc<A>, config: RpcConfig) -> Result<RpcHan
     let local_addr = listener.local_addr().map_err(RpcError::LocalAddr)?;
     let (stop, inner) = stop_channel();
     let max_body = u64::from(config.max_request_body_bytes);
+    let pages = Pages::default();
+    let mounted = pages.clone();
     tokio::spawn(async move {
         loop {
             let (socket, remote) = tokio::select! {
@@ -226,9 +263,18 @@ pub async fn start<A: ChainApi>(api: Arc<A>, config: RpcConfig) -> Result<RpcHan
             }
             let connection = builder.clone().build(methods.clone(), stop.clone());
             let client = ClientAddr(remote.ip());
+            let pages = mounted.clone();
             let service = tower::service_fn(move |mut request: hyper::Request<Incoming>| {
                 let mut connection = connection.clone();
+                let page = pages.route(request.uri().path());
                 async move {
+                    if let Some(router) = page {
+                        let response = router
+                            .oneshot(request.map(axum::body::Body::new))
+                            .await
+                            .unwrap_or_else(|never| match never {});
+                        return Ok(response.map(HttpBody::new));
+                    }
                     request.extensions_mut().insert(client);
                     let request = screen_ids(request, max_body).await?;
                     connection.call(request).await
@@ -242,7 +288,11 @@ pub async fn start<A: ChainApi>(api: Arc<A>, config: RpcConfig) -> Result<RpcHan
         }
     });
     tracing::info!(addr = %local_addr, "rpc server listening (http and websocket)");
-    Ok(RpcHandle { local_addr, inner })
+    Ok(RpcHandle {
+        local_addr,
+        inner,
+        pages,
+    })
 }
 
 /// Reads a JSON-RPC POST body of known length (within the body limit) and rewrites requests

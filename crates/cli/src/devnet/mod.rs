@@ -196,6 +196,13 @@ pub fn run(args: DevnetArgs, log_filter: &str) -> Result<()> {
             &data_dir,
         )
         .await?;
+        // The explorer reads through the internal listener, like the default iDAO's services,
+        // so a full public listener does not blind it.
+        let explorer = crate::explorer::mount_on(
+            &devnet.rpc,
+            &format!("http://{}", devnet.internal_rpc_addr()),
+            &data_dir,
+        )?;
         print_banner(
             &args,
             &genesis,
@@ -209,6 +216,7 @@ pub fn run(args: DevnetArgs, log_filter: &str) -> Result<()> {
         }
         let signal = crate::kit::signal::shutdown_signal().await?;
         eprintln!("{signal}: shutting down");
+        drop(explorer);
         if let Some(s) = services {
             s.stop().await;
         }
@@ -440,6 +448,10 @@ fn print_banner(
     println!();
     print_accounts(args.balance, signers);
     println!("Listening on http://{rpc} and ws://{rpc}");
+    println!(
+        "Explorer: http://{rpc}{}",
+        lazai_explorer::BASE_PATH
+    );
     println!(
         "Data dir: {}{}",
         data_dir.display(),

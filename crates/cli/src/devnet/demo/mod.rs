@@ -132,6 +132,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
             .await
             .with_context(|| format!("start the devnet (is {} free?)", args.rpc_addr))?;
         let rpc = format!("http://{}", devnet.rpc_addr());
+        let explorer = crate::explorer::mount_on(&devnet.rpc, &rpc, &data_dir)?;
         let say = |line: &str| {
             if json {
                 eprintln!("{line}");
@@ -155,10 +156,14 @@ pub fn run(args: DemoArgs) -> Result<()> {
             summary.model_class
         ));
         if keep {
-            say(&format!("The devnet keeps running at {rpc}; Ctrl-C stops it."));
+            say(&format!(
+                "The devnet keeps running at {rpc}; explore it at {rpc}{}. Ctrl-C stops it.",
+                lazai_explorer::BASE_PATH
+            ));
             let signal = crate::kit::signal::shutdown_signal().await?;
             eprintln!("{signal}: shutting down");
         }
+        drop(explorer);
         Ok::<_, anyhow::Error>(())
     })?;
     Ok(())

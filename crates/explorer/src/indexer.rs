@@ -1,0 +1,137 @@
+//! Feeds the index from the node: follows the finalized head over JSON-RPC, fetching blocks
+//! and receipts in batches while the previous batch is written. It only reads from the node,
+//! so it never holds up block production; after a restart it resumes from the indexed height,
+//! and an index built from another chain (another genesis) is emptied first.
+
+use crate::index::{Index, IndexError, extract};
+use crate::rpc::{Rpc, SourceError};
+use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Blocks fetched per round trip.
+pub const DEFAULT_BATCH: u64 = 64;
+
+/// What the pages show about indexing.
+#[derive(Debug, Default)]
+pub struct IndexStatus {
+    /// The node's finalized height as last seen (`u64::MAX` before the first answer).
+    node_height: AtomicU64,
+    last_error: Mutex<Option<String>>,
+}
+
+impl IndexStatus {
+    pub fn new() -> Self {
+        Self {
+            node_height: AtomicU64::new(u64::MAX),
+            last_error: Mutex::new(None),
+        }
+    }
+
+    pub fn node_height(&self) -> Option<u64> {
+        let h = self.node_height.load(Ordering::Relaxed);
+        (h != u64::MAX).then_some(h)
+    }
+
+    pub fn last_error(&self) -> Option<String> {
+        self.last_error.lock().ok().and_then(|e| e.clone())
+    }
+
+    fn set_error(&self, error: Option<String>) {
+        if let Ok(mut e) = self.last_error.lock() {
+            *e = error;
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum FollowError {
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error(transparent)]
+    Index(#[from] IndexError),
+    #[error("the index writer stopped: {0}")]
+    Join(String),
+}
+
+/// Makes the index follow the chain `rpc` serves, until the task is dropped or aborted.
+pub async fn follow(rpc: Rpc, index: Arc<Index>, status: Arc<IndexStatus>, batch: u64, poll: Duration) {
+    let mut backoff = poll;
+    loop {
+        match run(&rpc, &index, &status, batch.max(1), poll).await {
+            Ok(()) => return,
+            Err(error) => {
+                tracing::warn!(%error, rpc = rpc.url(), "explorer indexer: retrying");
+                status.set_error(Some(error.to_string()));
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}
+
+async fn check_genesis(rpc: &Rpc, index: &Arc<Index>) -> Result<(), FollowError> {
+    let genesis = rpc
+        .block(0)
+        .await?
+        .ok_or_else(|| SourceError::Malformed {
+            method: "eth_getBlockByNumber".into(),
+            reason: "the node has no block 0".into(),
+        })?
+        .header
+        .hash;
+    let index = index.clone();
+    tokio::task::spawn_blocking(move || -> Result<(), IndexError> {
+        if index.genesis()? != Some(genesis) {
+            if index.genesis()?.is_some() {
+                tracing::info!(%genesis, "explorer index: another chain; rebuilding");
+            }
+            index.reset(genesis)?;
+        }
+        Ok(())
+    })
+    .await
+    .map_err(|e| FollowError::Join(e.to_string()))??;
+    Ok(())
+}
+
+async fn run(
+    rpc: &Rpc,
+    index: &Arc<Index>,
+    status: &Arc<IndexStatus>,
+    batch: u64,
+    poll: Duration,
+) -> Result<(), FollowError> {
+    check_genesis(rpc, index).await?;
+    let mut next = {
+        let index = index.clone();
+        tokio::task::spawn_blocking(move || index.height())
+            .await
+            .map_err(|e| FollowError::Join(e.to_string()))??
+            .map_or(0, |h| h + 1)
+    };
+    let mut writing: Option<tokio::task::JoinHandle<Result<(), IndexError>>> = None;
+    loop {
+        let head = rpc.block_number().await?;
+        status.node_height.store(head, Ordering::Relaxed);
+        status.set_error(None);
+        if next > head {
+            if let Some(w) = writing.take() {
+                w.await.map_err(|e| FollowError::Join(e.to_string()))??;
+            }
+            tokio::time::sleep(poll).await;
+            continue;
+        }
+        let last = head.min(next.saturating_add(batch - 1));
+        let fetched = rpc.blocks_with_receipts(next..=last).await?;
+        if let Some(w) = writing.take() {
+            w.await.map_err(|e| FollowError::Join(e.to_string()))??;
+        }
+        let index = index.clone();
+        writing = Some(tokio::task::spawn_blocking(move || {
+            let entries: Vec<_> = fetched.iter().map(|(b, r)| extract(b, r)).collect();
+            index.apply(&entries)
+        }));
+        next = last + 1;
+    }
+}
