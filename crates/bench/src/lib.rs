@@ -25,6 +25,7 @@ mod dat;
 mod data;
 mod devnet;
 mod evm;
+mod explorer;
 pub mod inference;
 mod load;
 pub mod optimistic;
@@ -79,6 +80,10 @@ pub enum BenchCommand {
     /// ERC-20 transfers (a compiled Solidity token) finalized through the whole node beside
     /// native transfers in the same run, and the EVM's execution rate alone (Mgas/s).
     Evm(evm::EvmArgs),
+    /// The web explorer: page latency p50/p99 per page type on the demo's chain and on it
+    /// after --transfers more transactions, and index catch-up in blocks/s against the chain's
+    /// block production.
+    Explorer(explorer::ExplorerArgs),
 }
 
 pub fn run(cmd: BenchCommand, log_filter: &str) -> Result<()> {
@@ -94,6 +99,7 @@ pub fn run(cmd: BenchCommand, log_filter: &str) -> Result<()> {
         BenchCommand::Optimistic(args) => optimistic::run(args),
         BenchCommand::State(args) => state::run(args),
         BenchCommand::Evm(args) => evm::run(args),
+        BenchCommand::Explorer(args) => explorer::run(args),
     }
 }
 

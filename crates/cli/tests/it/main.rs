@@ -8,6 +8,10 @@ mod cluster;
 mod contribute;
 mod dat;
 #[cfg(unix)]
+mod explorer;
+#[cfg(unix)]
+mod explorer_browser;
+#[cfg(unix)]
 mod devnet;
 mod flow;
 mod hardhat;

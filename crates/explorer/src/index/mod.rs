@@ -47,6 +47,8 @@ impl Kind {
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 /// height → [`BlockSummary`].
 const BLOCKS: TableDefinition<u64, &[u8]> = TableDefinition::new("blocks");
+/// height → transaction count, for blocks with transactions only.
+const TX_BLOCKS: TableDefinition<u64, u32> = TableDefinition::new("tx_blocks");
 /// address ++ height ++ tx index → tx hash.
 const ADDRESS_TXS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("address_txs");
 /// class ++ holder → first height seen.
@@ -194,6 +196,7 @@ impl Index {
         {
             tx.open_table(META)?;
             tx.open_table(BLOCKS)?;
+            tx.open_table(TX_BLOCKS)?;
             tx.open_table(ADDRESS_TXS)?;
             tx.open_table(HOLDERS)?;
             tx.open_table(HELD)?;
@@ -229,6 +232,7 @@ impl Index {
         let tx = self.db.begin_write()?;
         tx.delete_table(META)?;
         tx.delete_table(BLOCKS)?;
+        tx.delete_table(TX_BLOCKS)?;
         tx.delete_table(ADDRESS_TXS)?;
         tx.delete_table(HOLDERS)?;
         tx.delete_table(HELD)?;
@@ -237,6 +241,7 @@ impl Index {
         tx.delete_table(CHILDREN)?;
         {
             tx.open_table(BLOCKS)?;
+            tx.open_table(TX_BLOCKS)?;
             tx.open_table(ADDRESS_TXS)?;
             tx.open_table(HOLDERS)?;
             tx.open_table(HELD)?;
@@ -262,6 +267,7 @@ impl Index {
         {
             let mut meta = tx.open_table(META)?;
             let mut summaries = tx.open_table(BLOCKS)?;
+            let mut tx_blocks = tx.open_table(TX_BLOCKS)?;
             let mut address_txs = tx.open_table(ADDRESS_TXS)?;
             let mut holders = tx.open_table(HOLDERS)?;
             let mut held = tx.open_table(HELD)?;
@@ -281,6 +287,9 @@ impl Index {
                 }
                 expected = h + 1;
                 summaries.insert(h, block.summary.encode().as_slice())?;
+                if block.summary.tx_count > 0 {
+                    tx_blocks.insert(h, block.summary.tx_count)?;
+                }
                 for (address, pos, hash) in &block.address_txs {
                     let mut key = address.to_vec();
                     key.extend_from_slice(&pos_bytes(*pos));
@@ -353,6 +362,17 @@ impl Index {
             if let Some(s) = BlockSummary::decode(k.value(), v.value()) {
                 out.push(s);
             }
+        }
+        Ok(out)
+    }
+
+    /// Heights of the newest `limit` blocks that hold transactions.
+    pub fn latest_tx_blocks(&self, limit: usize) -> IndexResult<Vec<u64>> {
+        let tx = self.db.begin_read()?;
+        let table = tx.open_table(TX_BLOCKS)?;
+        let mut out = Vec::new();
+        for entry in table.iter()?.rev().take(limit) {
+            out.push(entry?.0.value());
         }
         Ok(out)
     }

@@ -106,13 +106,7 @@ pub fn blocks_table(state: &AppState, blocks: &[BlockSummary], live: bool) -> Ma
 }
 
 async fn latest_transactions(state: &AppState) -> Result<Vec<alloy_rpc_types_eth::Transaction>, PageError> {
-    let summaries = state.index.latest_blocks(None, 200)?;
-    let heights: Vec<u64> = summaries
-        .iter()
-        .filter(|b| b.tx_count > 0)
-        .take(5)
-        .map(|b| b.height)
-        .collect();
+    let heights = state.index.latest_tx_blocks(5)?;
     let params = heights
         .iter()
         .map(|h| serde_json::json!([format!("{h:#x}"), true]))

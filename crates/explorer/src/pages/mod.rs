@@ -211,6 +211,10 @@ pub fn group(digits: &str) -> String {
 
 /// A Unix time as UTC (`2026-12-07 05:30:00`).
 pub fn utc(secs: u64) -> String {
+    // Past the year 9999: a "never" sentinel, not a date.
+    if secs > 253_402_300_799 {
+        return "never".into();
+    }
     let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;
     // Civil from days (Howard Hinnant's algorithm).

@@ -79,7 +79,7 @@ pub async fn page(state: &AppState, id: &str) -> PageResult {
             ("Model hash", mono(format!("{:#x}", model.modelHash))),
             ("Training report hash", mono(format!("{:#x}", model.reportHash))),
             ("URI", mono(model.uri.clone())),
-            ("Registered at block", block_link(state, model.registeredAt)),
+            ("Registered", text(utc(model.registeredAt))),
             ("Price per call", text(lazai(model.pricePerCall))),
             ("Calls sold / recorded", text(format!("{} / {}", group(&model.callsSold.to_string()), group(&model.callsRecorded.to_string())))),
             ("Revenue", text(lazai(model.revenue))),

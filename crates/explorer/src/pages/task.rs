@@ -72,8 +72,8 @@ pub async fn page(state: &AppState, id: &str) -> PageResult {
             ("Requester", addr_link(state, &task.requester)),
             ("Input commitment", mono(format!("{:#x}", task.inputCommitment))),
             ("Result hash", if task.resultHash.is_zero() { text("not posted") } else { mono(format!("{:#x}", task.resultHash)) }),
-            ("Created at block", block_link(state, task.createdAt)),
-            ("Updated at block", block_link(state, task.updatedAt)),
+            ("Created", text(utc(task.createdAt))),
+            ("Updated", text(utc(task.updatedAt))),
         ]))
         @if let Some(c) = &circuit {
             h2 { "ZK circuit" }

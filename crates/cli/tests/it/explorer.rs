@@ -1,0 +1,306 @@
+//! The explorer against the demo's chain: `lazai demo --keep-running` serves it at /explorer;
+//! every page type shows what the demo did, attacker strings stay inert, and bad ids, hashes
+//! and cursors get clear errors.
+
+use crate::process::{DEV_KEY_0, free_port};
+use alloy_primitives::{B256, U256};
+use lazai_abi::{
+    DAT_ADDRESS, IDAO_REGISTRY_ADDRESS, IDataAnchoringToken as Dat, IIdaoRegistry as Reg, IVsc,
+    ROLE_DATA, VSC_ADDRESS,
+};
+use lazai_client::Client;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A `lazai demo --keep-running`, killed when dropped.
+pub(crate) struct Demo {
+    child: Child,
+    pub(crate) rpc: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Demo {
+    /// Runs the demo to its end (the chain keeps running) and waits until the explorer has
+    /// indexed it.
+    pub(crate) async fn start() -> Demo {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let port = free_port();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_lazai"))
+            .args(["demo", "--keep-running", "--calls", "20", "--data-dir"])
+            .arg(dir.path().join("demo"))
+            .args(["--rpc-addr", &format!("127.0.0.1:{port}")])
+            .env("LAZAI_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn lazai demo");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if line.contains("keeps running") {
+                    let _ = tx.send(());
+                }
+            }
+        });
+        let demo = Demo {
+            child,
+            rpc: format!("http://127.0.0.1:{port}"),
+            _dir: dir,
+        };
+        rx.recv_timeout(Duration::from_secs(600))
+            .expect("the demo finishes its walk");
+        demo.wait_indexed().await;
+        demo
+    }
+
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("{}/explorer{path}", self.rpc)
+    }
+
+    /// Waits until the explorer's index reaches the node's head as it is now.
+    pub(crate) async fn wait_indexed(&self) {
+        let http = reqwest::Client::new();
+        let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber", "params": []});
+        let head: serde_json::Value = http
+            .post(&self.rpc)
+            .json(&body)
+            .send()
+            .await
+            .expect("eth_blockNumber")
+            .json()
+            .await
+            .expect("json");
+        let head = u64::from_str_radix(
+            head["result"].as_str().expect("height").trim_start_matches("0x"),
+            16,
+        )
+        .expect("hex height");
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            if let Ok(r) = http.get(self.url("/api/head")).send().await
+                && let Ok(v) = r.json::<serde_json::Value>().await
+                && v["indexed"].as_u64().is_some_and(|i| i >= head)
+            {
+                return;
+            }
+            assert!(Instant::now() < deadline, "the explorer's index did not reach block {head}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("http client")
+}
+
+async fn get(url: &str) -> (u16, String) {
+    let r = http().get(url).send().await.expect("GET");
+    let status = r.status().as_u16();
+    (status, r.text().await.expect("body"))
+}
+
+async fn page(demo: &Demo, path: &str) -> String {
+    let (status, body) = get(&demo.url(path)).await;
+    assert_eq!(status, 200, "{path}: {body}");
+    assert!(body.len() < 2 * 1024 * 1024, "{path} is {} bytes", body.len());
+    body
+}
+
+fn assert_has(body: &str, needles: &[&str], what: &str) {
+    for n in needles {
+        assert!(body.contains(n), "{what} lacks {n:?}");
+    }
+}
+
+/// The first `/explorer/tx/0x…` link in a page.
+fn first_tx_link(body: &str) -> Option<String> {
+    let at = body.find("/explorer/tx/0x")?;
+    Some(body[at..at + "/explorer/tx/".len() + 66].to_string())
+}
+
+const XSS_NAME: &str = "<script>alert('idao')</script>";
+const XSS_URI: &str = "javascript:alert(1)//\"><img src=x onerror=alert(2)>";
+const XSS_SCHEMA: &str = "{\"format\":\"csv\",\"columns\":[{\"name\":\"</pre><script>alert(3)</script>\",\"type\":\"string\"}]}";
+
+/// Sends the attacker's objects: an iDAO, its data configuration and a DAT class, every string
+/// a script.
+async fn inject(rpc: &str) -> (U256, U256) {
+    let signer = lazai_client::parse_key(DEV_KEY_0).expect("key");
+    let client = Client::signing(rpc, signer, Duration::from_secs(60)).expect("client");
+    let count = client
+        .call(IDAO_REGISTRY_ADDRESS, Reg::idaoCountCall {})
+        .await
+        .expect("idaoCount");
+    client
+        .send(
+            IDAO_REGISTRY_ADDRESS,
+            Reg::registerIdao_1Call {
+                name: XSS_NAME.into(),
+                metadataUri: XSS_URI.into(),
+                roles: ROLE_DATA,
+            },
+            U256::ZERO,
+        )
+        .await
+        .expect("register the iDAO");
+    let idao = count + U256::from(1);
+    client
+        .send(
+            VSC_ADDRESS,
+            IVsc::configureIdaoCall {
+                idaoId: idao,
+                params: IVsc::DataParams {
+                    schema: XSS_SCHEMA.into(),
+                    workerKey: B256::repeat_byte(7),
+                    storeUrl: XSS_URI.into(),
+                    quorumSize: 1,
+                    threshold: 1,
+                    deadlineBlocks: 100,
+                    nodeFee: U256::ZERO,
+                    usageQuota: U256::from(10),
+                },
+            },
+            U256::ZERO,
+        )
+        .await
+        .expect("configure the iDAO");
+    let classes = client
+        .call(DAT_ADDRESS, Dat::classCountCall {})
+        .await
+        .expect("classCount");
+    client
+        .send(
+            DAT_ADDRESS,
+            Dat::createClassCall {
+                metadataURI: XSS_NAME.into(),
+                integrityHash: B256::repeat_byte(1),
+                unitDecimals: 0,
+                policyURI: XSS_URI.into(),
+            },
+            U256::ZERO,
+        )
+        .await
+        .expect("create the class");
+    (idao, classes + U256::from(1))
+}
+
+/// No markup an attacker wrote survives: every `<` of theirs is escaped.
+fn assert_inert(body: &str, what: &str) {
+    for bad in ["<script>alert", "<img src=x", "</pre><script>"] {
+        assert!(!body.contains(bad), "{what} carries live markup {bad:?}");
+    }
+    let scripts = body.matches("<script").count();
+    assert_eq!(scripts, 1, "{what}: only the explorer's own script tag");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_explorer_shows_the_demo_chain_and_refuses_bad_input() {
+    let demo = Demo::start().await;
+
+    let home = page(&demo, "/").await;
+    assert_has(
+        &home,
+        &["Finalized head", "Validators", "validator-0", "LazAI objects", "/explorer/idao/2", "/explorer/model/1", "/explorer/task/1"],
+        "home",
+    );
+    let tx = first_tx_link(&home).expect("the home page lists transactions");
+
+    let idao = page(&demo, "/idao/2").await;
+    assert_has(
+        &idao,
+        &["wine-quality", "dev (simulated, not a real TEE)", "/explorer/flow/1", "/explorer/model/1", "2 of 3 verifiers must agree", "Attested workers"],
+        "iDAO 2",
+    );
+    let class = page(&demo, "/class/1").await;
+    assert_has(&class, &["DAT class 1", "Holders", "/explorer/token/1", "Settled", "Revenue settled", "<svg"], "class 1");
+    let token = page(&demo, "/token/1").await;
+    assert_has(&token, &["DAT token 1", "Pending revenue", "Minted"], "token 1");
+    let model = page(&demo, "/model/1").await;
+    assert_has(&model, &["Lineage of model 1", "<svg", "/explorer/class/1", "Price per call", "UsageBatchRecorded"], "model 1");
+    let flow = page(&demo, "/flow/1").await;
+    assert_has(&flow, &["Quorum agreement", "agreed", "Anchored results root", "FlowVerified"], "flow 1");
+    let task = page(&demo, "/task/1").await;
+    assert_has(&task, &["optimistic", "Challenge window", "OptimisticPosted", "data-countdown-end"], "task 1");
+    let block = page(&demo, "/block/1").await;
+    assert_has(&block, &["Block 1", "State root", "/explorer/block/2"], "block 1");
+    let tx_page = page(&demo, tx.trim_start_matches("/explorer")).await;
+    assert_has(&tx_page, &["Transaction", "success", "Call", "Events ("], "a transaction");
+    let blocks = page(&demo, "/blocks?before=10").await;
+    assert_has(&blocks, &["/explorer/block/9\"", "/explorer/block/0\""], "blocks before 10");
+    assert!(!blocks.contains("/explorer/block/10\""), "the cursor excludes block 10");
+
+    // The index answers what RPC cannot: the worker's transactions and the class's holders.
+    let model_worker = idao
+        .split("/explorer/address/")
+        .nth(2)
+        .and_then(|s| s.get(..42))
+        .expect("a worker address on the iDAO page")
+        .to_string();
+    let address = page(&demo, &format!("/address/{model_worker}")).await;
+    assert_has(&address, &["Transactions", "/explorer/tx/0x", "Balance"], "a worker's address");
+
+    // Search.
+    for (q, to) in [("idao 2", "/explorer/idao/2"), ("12", "/explorer/block/12"), ("Class #1", "/explorer/class/1"), ("task:1", "/explorer/task/1")] {
+        let r = http().get(demo.url("/search")).query(&[("q", q)]).send().await.expect("search");
+        assert!(r.status().is_redirection(), "search {q:?}: {}", r.status());
+        assert_eq!(r.headers()["location"].to_str().expect("location"), to, "search {q:?}");
+    }
+    let r = http().get(demo.url("/search")).query(&[("q", tx.trim_start_matches("/explorer/tx/"))]).send().await.expect("search");
+    assert_eq!(r.headers()["location"].to_str().expect("location"), tx);
+
+    // Bad input: clear errors, never a 500.
+    for (path, status, says) in [
+        ("/block/abc", 400, "is not a block number"),
+        ("/block/99999999999", 404, "not finalized"),
+        ("/idao/999999", 404, "no iDAO 999999"),
+        ("/class/123456789012345678901234567890123456789012345678901234567890123456789012345678901", 400, "is not an id"),
+        ("/flow/0x", 400, "is not an id"),
+        ("/model/77777", 404, "no model 77777"),
+        ("/task/-1", 400, "is not an id"),
+        ("/token/99999", 404, "no DAT token"),
+        ("/address/0x12", 400, "is not an address"),
+        ("/tx/0x1234", 400, "32-byte hash"),
+        ("/tx/0x0000000000000000000000000000000000000000000000000000000000000000", 404, "no transaction"),
+        ("/address/0x0000000000000000000000000000000000000001?before=x.y", 400, "list position"),
+        ("/nowhere", 404, "no such page"),
+        ("/search?q=%3Cscript%3E", 400, "&lt;script&gt;"),
+    ] {
+        let (got, body) = get(&demo.url(path)).await;
+        assert_eq!(got, status, "{path}: {body}");
+        assert!(body.contains(says), "{path} should say {says:?}");
+        assert_inert(&body, path);
+    }
+    for path in ["/blocks?before=18446744073709551615", "/address/0x0000000000000000000000000000000000000001?before=18446744073709551615.4294967295", "/class/1?after=0xffffffffffffffffffffffffffffffffffffffff"] {
+        page(&demo, path).await;
+    }
+
+    // Attacker strings in an iDAO's name and URI, its schema and store URL, a class's URIs.
+    let (idao, class) = inject(&demo.rpc).await;
+    demo.wait_indexed().await;
+    for path in [format!("/idao/{idao}"), format!("/class/{class}"), "/".to_string()] {
+        let body = page(&demo, &path).await;
+        assert_inert(&body, &path);
+        if path != "/" {
+            assert!(body.contains("&lt;script&gt;alert("), "{path} shows the name as text");
+        }
+    }
+    let class_page = page(&demo, &format!("/class/{class}")).await;
+    let tx = first_tx_link(&class_page).expect("the class's history links its creation");
+    let body = page(&demo, tx.trim_start_matches("/explorer")).await;
+    assert_inert(&body, "the attacker's transaction");
+    assert!(body.contains("createClass"), "the decoded call is named");
+}
