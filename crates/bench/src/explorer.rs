@@ -35,15 +35,27 @@ pub fn run(args: ExplorerArgs) -> Result<()> {
     }
     let block = Duration::from_millis(args.block_ms.max(10));
     with_devnet("explorer", SENDERS, block, move |rpc, dir| async move {
-        println!("explorer bench: the demo's walk on a devnet (block time {} ms)", block.as_millis());
+        println!(
+            "explorer bench: the demo's walk on a devnet (block time {} ms)",
+            block.as_millis()
+        );
         let demo = dir.join("demo");
         std::fs::create_dir_all(&demo)?;
-        lazai_cli::devnet::demo::walk(&rpc, &demo, 20, lazai_types::lazai(1) / alloy_primitives::U256::from(100), &|_| {})
-            .await
-            .context("the demo's walk")?;
+        lazai_cli::devnet::demo::walk(
+            &rpc,
+            &demo,
+            20,
+            lazai_types::lazai(1) / alloy_primitives::U256::from(100),
+            &|_| {},
+        )
+        .await
+        .context("the demo's walk")?;
         measure("demo chain", &rpc, &dir.join("index-demo"), &args, block).await?;
         println!();
-        println!("adding {} transfers from {SENDERS} senders …", args.transfers);
+        println!(
+            "adding {} transfers from {SENDERS} senders …",
+            args.transfers
+        );
         let started = Instant::now();
         add_transfers(&rpc, args.transfers).await?;
         println!("  finalized in {:.1} s", started.elapsed().as_secs_f64());
@@ -85,8 +97,15 @@ async fn add_transfers(rpc: &str, count: usize) -> Result<()> {
     let mut senders = Vec::new();
     for s in 0..SENDERS {
         let signer = dev_account(s)?;
-        let start = rpc_call(&http, rpc, "eth_getTransactionCount", json!([signer.address(), "latest"])).await?;
-        let start = u64::from_str_radix(start.as_str().unwrap_or("0x0").trim_start_matches("0x"), 16)?;
+        let start = rpc_call(
+            &http,
+            rpc,
+            "eth_getTransactionCount",
+            json!([signer.address(), "latest"]),
+        )
+        .await?;
+        let start =
+            u64::from_str_radix(start.as_str().unwrap_or("0x0").trim_start_matches("0x"), 16)?;
         let to = Address::repeat_byte(0x42);
         for n in 0..per as u64 {
             raws.push(sign_transfer(&signer, start + n, to)?);
@@ -100,7 +119,9 @@ async fn add_transfers(rpc: &str, count: usize) -> Result<()> {
         for chunk in pending.chunks(2_000) {
             let results = rpc_call(&http, rpc, "lazai_sendRawTransactions", json!([chunk])).await?;
             for (raw, r) in chunk.iter().zip(results.as_array().context("results")?) {
-                if r.get("error").is_some_and(|e| e.to_string().contains("full")) {
+                if r.get("error")
+                    .is_some_and(|e| e.to_string().contains("full"))
+                {
                     refused.push(raw.clone());
                 }
             }
@@ -113,7 +134,13 @@ async fn add_transfers(rpc: &str, count: usize) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(600);
     for (address, want) in senders {
         loop {
-            let n = rpc_call(&http, rpc, "eth_getTransactionCount", json!([address, "latest"])).await?;
+            let n = rpc_call(
+                &http,
+                rpc,
+                "eth_getTransactionCount",
+                json!([address, "latest"]),
+            )
+            .await?;
             let n = u64::from_str_radix(n.as_str().unwrap_or("0x0").trim_start_matches("0x"), 16)?;
             if n >= want {
                 break;
@@ -128,7 +155,13 @@ async fn add_transfers(rpc: &str, count: usize) -> Result<()> {
 }
 
 /// Indexes the chain from block 0 with a fresh index, then times each page type.
-async fn measure(label: &str, rpc: &str, index: &Path, args: &ExplorerArgs, block: Duration) -> Result<()> {
+async fn measure(
+    label: &str,
+    rpc: &str,
+    index: &Path,
+    args: &ExplorerArgs,
+    block: Duration,
+) -> Result<()> {
     let http = reqwest::Client::new();
     let head = rpc_call(&http, rpc, "eth_blockNumber", json!([])).await?;
     let head = u64::from_str_radix(head.as_str().unwrap_or("0x0").trim_start_matches("0x"), 16)?;
@@ -183,7 +216,10 @@ async fn measure(label: &str, rpc: &str, index: &Path, args: &ExplorerArgs, bloc
         ("task", "/task/1".into()),
         ("blocks", "/blocks".into()),
     ];
-    println!("  {:<12} {:>9} {:>9} {:>9}", "page", "p50 ms", "p99 ms", "bytes");
+    println!(
+        "  {:<12} {:>9} {:>9} {:>9}",
+        "page", "p50 ms", "p99 ms", "bytes"
+    );
     for (name, path) in pages {
         let url = format!("{base}{path}");
         let mut times = Vec::with_capacity(args.requests);
@@ -216,7 +252,13 @@ async fn measure(label: &str, rpc: &str, index: &Path, args: &ExplorerArgs, bloc
 /// A transaction, the block holding it and its sender, from the newest block with one.
 async fn sample(http: &reqwest::Client, rpc: &str, head: u64) -> Result<(B256, u64, String)> {
     for h in (0..=head).rev() {
-        let b = rpc_call(http, rpc, "eth_getBlockByNumber", json!([format!("{h:#x}"), true])).await?;
+        let b = rpc_call(
+            http,
+            rpc,
+            "eth_getBlockByNumber",
+            json!([format!("{h:#x}"), true]),
+        )
+        .await?;
         if let Some(t) = b["transactions"].as_array().and_then(|t| t.first()) {
             let hash: B256 = t["hash"].as_str().context("hash")?.parse()?;
             let from = t["from"].as_str().context("from")?.to_string();

@@ -30,12 +30,17 @@ pub struct ExplorerArgs {
 
 pub fn run(args: ExplorerArgs) -> Result<()> {
     if !(args.rpc.starts_with("http://") || args.rpc.starts_with("https://")) {
-        bail!("--rpc must be an http:// or https:// URL, not {:?}", args.rpc);
+        bail!(
+            "--rpc must be an http:// or https:// URL, not {:?}",
+            args.rpc
+        );
     }
     if args.rpc_timeout == 0 || args.rpc_timeout > 600 {
         bail!("--rpc-timeout must be between 1 and 600 seconds");
     }
-    let temp = tempfile::Builder::new().prefix("lazai-explorer-").tempdir()?;
+    let temp = tempfile::Builder::new()
+        .prefix("lazai-explorer-")
+        .tempdir()?;
     let dir = args
         .data_dir
         .clone()
@@ -56,7 +61,10 @@ pub fn run(args: ExplorerArgs) -> Result<()> {
         };
         explorer
             .serve(args.listen, shutdown, |addr| {
-                println!("LazAI explorer at http://{addr}{BASE_PATH} reading {}", args.rpc);
+                println!(
+                    "LazAI explorer at http://{addr}{BASE_PATH} reading {}",
+                    args.rpc
+                );
                 println!("Index: {}", dir.display());
             })
             .await?;

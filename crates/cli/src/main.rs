@@ -4,8 +4,7 @@
 
 use clap::{Parser, Subcommand};
 use lazai_cli::{
-    attest, dat, data, devnet, explorer, genesis, keys, model, node, optimistic, status, worker,
-    zk,
+    attest, dat, data, devnet, explorer, genesis, keys, model, node, optimistic, status, worker, zk,
 };
 
 /// LazAI network node: LazChain, an Ethereum-compatible chain finalized by commonware BFT

@@ -57,13 +57,22 @@ fn merge(parts: &[JsonAbi]) -> JsonAbi {
     let mut out = JsonAbi::new();
     for part in parts {
         for f in part.functions() {
-            out.functions.entry(f.name.clone()).or_default().push(f.clone());
+            out.functions
+                .entry(f.name.clone())
+                .or_default()
+                .push(f.clone());
         }
         for e in part.events() {
-            out.events.entry(e.name.clone()).or_default().push(e.clone());
+            out.events
+                .entry(e.name.clone())
+                .or_default()
+                .push(e.clone());
         }
         for e in part.errors() {
-            out.errors.entry(e.name.clone()).or_default().push(e.clone());
+            out.errors
+                .entry(e.name.clone())
+                .or_default()
+                .push(e.clone());
         }
     }
     out
@@ -82,20 +91,44 @@ fn registry() -> &'static Registry {
                     abi::ITeeRegistry::abi::contract(),
                 ]),
             ),
-            (abi::DAT_ADDRESS, "DataAnchoringToken", abi::IDataAnchoringToken::abi::contract()),
-            (abi::DATA_REGISTRY_ADDRESS, "DataRegistry", abi::IDataRegistry::abi::contract()),
+            (
+                abi::DAT_ADDRESS,
+                "DataAnchoringToken",
+                abi::IDataAnchoringToken::abi::contract(),
+            ),
+            (
+                abi::DATA_REGISTRY_ADDRESS,
+                "DataRegistry",
+                abi::IDataRegistry::abi::contract(),
+            ),
             (
                 abi::VERIFIED_COMPUTING_ADDRESS,
                 "VerifiedComputing",
                 abi::IVerifiedComputing::abi::contract(),
             ),
             (abi::VSC_ADDRESS, "VSC", abi::IVsc::abi::contract()),
-            (abi::MODEL_REGISTRY_ADDRESS, "ModelRegistry", abi::IModelRegistry::abi::contract()),
-            (abi::SETTLEMENT_ADDRESS, "Settlement", abi::ISettlement::abi::contract()),
+            (
+                abi::MODEL_REGISTRY_ADDRESS,
+                "ModelRegistry",
+                abi::IModelRegistry::abi::contract(),
+            ),
+            (
+                abi::SETTLEMENT_ADDRESS,
+                "Settlement",
+                abi::ISettlement::abi::contract(),
+            ),
             (abi::QUERY_ADDRESS, "AIProcess (query)", process.clone()),
-            (abi::INFERENCE_ADDRESS, "AIProcess (inference)", process.clone()),
+            (
+                abi::INFERENCE_ADDRESS,
+                "AIProcess (inference)",
+                process.clone(),
+            ),
             (abi::TRAINING_ADDRESS, "AIProcess (training)", process),
-            (abi::VERIFIER_ADDRESS, "Verifier", abi::IVerifier::abi::contract()),
+            (
+                abi::VERIFIER_ADDRESS,
+                "Verifier",
+                abi::IVerifier::abi::contract(),
+            ),
         ];
         let erc20 = IERC20::abi::contract();
         let mut functions = HashMap::new();
@@ -230,10 +263,12 @@ pub fn decode_revert(data: &[u8]) -> Option<String> {
     if data.is_empty() {
         return None;
     }
-    if let Some(reason) = alloy_sol_types::decode_revert_reason(data)
-        && !reason.starts_with("custom error")
-    {
-        return Some(reason);
+    use alloy_sol_types::SolError as _;
+    if let Ok(revert) = alloy_sol_types::Revert::abi_decode(data) {
+        return Some(revert.reason);
+    }
+    if let Ok(panic) = alloy_sol_types::Panic::abi_decode(data) {
+        return Some(format!("Panic({:#x})", panic.code));
     }
     let selector: [u8; 4] = data.get(..4)?.try_into().ok()?;
     let error = registry().errors.get(&selector)?;
@@ -265,9 +300,7 @@ pub fn plain(value: &DynSolValue) -> String {
         DynSolValue::Function(f) => format!("0x{}", hex::encode(f.as_slice())),
         DynSolValue::Bytes(b) => format!("0x{}", hex::encode(b)),
         DynSolValue::String(s) => s.clone(),
-        DynSolValue::Array(items)
-        | DynSolValue::FixedArray(items)
-        | DynSolValue::Tuple(items) => {
+        DynSolValue::Array(items) | DynSolValue::FixedArray(items) | DynSolValue::Tuple(items) => {
             let inner: Vec<String> = items.iter().map(plain).collect();
             format!("[{}]", inner.join(", "))
         }
@@ -289,7 +322,7 @@ mod tests {
 
     #[test]
     fn a_module_call_decodes_into_its_function_and_named_arguments() {
-        let call = abi::IDataAnchoringToken::mintCall {
+        let call = abi::IDataAnchoringToken::mint_0Call {
             classId: U256::from(3),
             to: Address::repeat_byte(9),
             value: U256::from(100),
@@ -309,7 +342,10 @@ mod tests {
             idaoId: U256::from(42),
         }
         .abi_encode();
-        assert_eq!(decode_revert(&data).as_deref(), Some("IdaoNotFound(idaoId: 42)"));
+        assert_eq!(
+            decode_revert(&data).as_deref(),
+            Some("IdaoNotFound(idaoId: 42)")
+        );
         assert_eq!(decode_revert(&[1, 2, 3, 4, 5]), None);
         assert_eq!(decode_revert(&[]), None);
     }

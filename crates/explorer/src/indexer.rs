@@ -5,8 +5,8 @@
 
 use crate::index::{Index, IndexError, extract};
 use crate::rpc::{Rpc, SourceError};
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Blocks fetched per round trip.
@@ -55,7 +55,13 @@ enum FollowError {
 }
 
 /// Makes the index follow the chain `rpc` serves, until the task is dropped or aborted.
-pub async fn follow(rpc: Rpc, index: Arc<Index>, status: Arc<IndexStatus>, batch: u64, poll: Duration) {
+pub async fn follow(
+    rpc: Rpc,
+    index: Arc<Index>,
+    status: Arc<IndexStatus>,
+    batch: u64,
+    poll: Duration,
+) {
     let mut backoff = poll;
     loop {
         match run(&rpc, &index, &status, batch.max(1), poll).await {

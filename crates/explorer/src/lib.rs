@@ -11,8 +11,8 @@ pub mod decode;
 pub mod index;
 pub mod indexer;
 pub mod pages;
-pub mod rpc;
 mod routes;
+pub mod rpc;
 pub mod svg;
 
 pub use index::{Index, IndexError};

@@ -42,8 +42,14 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/task/{id}", get(task))
         .route("/search", get(search))
         .route("/api/head", get(head))
-        .route("/assets/style.css", get(|| asset(STYLE, "text/css; charset=utf-8")))
-        .route("/assets/live.js", get(|| asset(LIVE, "text/javascript; charset=utf-8")))
+        .route(
+            "/assets/style.css",
+            get(|| asset(STYLE, "text/css; charset=utf-8")),
+        )
+        .route(
+            "/assets/live.js",
+            get(|| asset(LIVE, "text/javascript; charset=utf-8")),
+        )
         .route("/assets/icon.svg", get(|| asset(ICON, "image/svg+xml")))
         .fallback(not_found)
         .with_state(state);
@@ -112,7 +118,11 @@ async fn idao(State(s): St, Path(id): Path<String>) -> Response {
 }
 
 async fn class(State(s): St, Path(id): Path<String>, Query(q): Query<ListQuery>) -> Response {
-    render(s.clone(), pages::dat::class_page(&s, &id, q.after.as_deref())).await
+    render(
+        s.clone(),
+        pages::dat::class_page(&s, &id, q.after.as_deref()),
+    )
+    .await
 }
 
 async fn token(State(s): St, Path(id): Path<String>) -> Response {
@@ -141,11 +151,7 @@ async fn search(State(s): St, Query(q): Query<ListQuery>) -> Response {
 
 async fn head(State(s): St) -> Response {
     let feed = pages::home::head_feed(&s).await;
-    (
-        [(header::CACHE_CONTROL, "no-store")],
-        axum::Json(feed),
-    )
-        .into_response()
+    ([(header::CACHE_CONTROL, "no-store")], axum::Json(feed)).into_response()
 }
 
 async fn not_found(State(s): St) -> Response {

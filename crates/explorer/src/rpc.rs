@@ -125,12 +125,8 @@ impl Rpc {
             }
             bytes.extend_from_slice(&chunk);
         }
-        serde_json::from_slice(&bytes).map_err(|e| {
-            self.malformed(
-                method,
-                &format!("HTTP {status}, not JSON-RPC ({e})"),
-            )
-        })
+        serde_json::from_slice(&bytes)
+            .map_err(|e| self.malformed(method, &format!("HTTP {status}, not JSON-RPC ({e})")))
     }
 
     fn timeout_error(&self) -> SourceError {
@@ -148,7 +144,11 @@ impl Rpc {
     }
 
     /// One call.
-    pub async fn request<T: DeserializeOwned>(&self, method: &str, params: Value) -> SourceResult<T> {
+    pub async fn request<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        params: Value,
+    ) -> SourceResult<T> {
         let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
         let answer = self.post(&body, method).await?;
         self.result(method, answer)
@@ -233,12 +233,16 @@ impl Rpc {
     }
 
     pub async fn block(&self, height: u64) -> SourceResult<Option<FullBlock>> {
-        self.request("eth_getBlockByNumber", json!([format!("{height:#x}"), true]))
-            .await
+        self.request(
+            "eth_getBlockByNumber",
+            json!([format!("{height:#x}"), true]),
+        )
+        .await
     }
 
     pub async fn block_by_hash(&self, hash: B256) -> SourceResult<Option<FullBlock>> {
-        self.request("eth_getBlockByHash", json!([hash, true])).await
+        self.request("eth_getBlockByHash", json!([hash, true]))
+            .await
     }
 
     /// Blocks and their receipts for `heights`, in two batches.
@@ -269,11 +273,13 @@ impl Rpc {
         &self,
         hash: B256,
     ) -> SourceResult<Option<alloy_rpc_types_eth::Transaction>> {
-        self.request("eth_getTransactionByHash", json!([hash])).await
+        self.request("eth_getTransactionByHash", json!([hash]))
+            .await
     }
 
     pub async fn receipt(&self, hash: B256) -> SourceResult<Option<TransactionReceipt>> {
-        self.request("eth_getTransactionReceipt", json!([hash])).await
+        self.request("eth_getTransactionReceipt", json!([hash]))
+            .await
     }
 
     /// The geth call tracer's tree of a transaction.
@@ -286,7 +292,8 @@ impl Rpc {
     }
 
     pub async fn balance(&self, address: Address) -> SourceResult<U256> {
-        self.request("eth_getBalance", json!([address, "latest"])).await
+        self.request("eth_getBalance", json!([address, "latest"]))
+            .await
     }
 
     pub async fn nonce(&self, address: Address) -> SourceResult<U256> {
@@ -295,7 +302,8 @@ impl Rpc {
     }
 
     pub async fn code(&self, address: Address) -> SourceResult<Bytes> {
-        self.request("eth_getCode", json!([address, "latest"])).await
+        self.request("eth_getCode", json!([address, "latest"]))
+            .await
     }
 
     /// A view of a native module or contract at the head, decoded with its `sol!` interface.

@@ -12,7 +12,11 @@ use maud::{Markup, html};
 
 /// Display value of a large amount (relative sizes only).
 fn approx(v: U256) -> f64 {
-    let (scaled, shift) = if v.bit_len() > 100 { (v >> 60usize, 60) } else { (v, 0) };
+    let (scaled, shift) = if v.bit_len() > 100 {
+        (v >> 60usize, 60)
+    } else {
+        (v, 0)
+    };
     scaled.saturating_to::<u128>() as f64 * 2f64.powi(shift)
 }
 
@@ -20,7 +24,11 @@ fn approx(v: U256) -> f64 {
 pub fn revenue_chart(points: &[(u64, U256)]) -> Markup {
     let (w, h, pad) = (640.0, 200.0, 30.0);
     let n = points.len().max(1) as f64;
-    let max_bar = points.iter().map(|p| approx(p.1)).fold(0.0, f64::max).max(1.0);
+    let max_bar = points
+        .iter()
+        .map(|p| approx(p.1))
+        .fold(0.0, f64::max)
+        .max(1.0);
     let total: f64 = points.iter().map(|p| approx(p.1)).sum::<f64>().max(1.0);
     let slot = (w - 2.0 * pad) / n;
     let mut cumulative = 0.0;
@@ -32,7 +40,11 @@ pub fn revenue_chart(points: &[(u64, U256)]) -> Markup {
         line.push_str(&format!("{x:.1},{y:.1} "));
     }
     let sum = points.iter().fold(U256::ZERO, |a, p| a.saturating_add(p.1));
-    let label = format!("Revenue settled: {} in {} settlements", lazai(sum), points.len());
+    let label = format!(
+        "Revenue settled: {} in {} settlements",
+        lazai(sum),
+        points.len()
+    );
     html! {
         svg class="chart" viewBox={"0 0 " (w) " " (h)} role="img" aria-label=(label) {
             title { (label) }
@@ -58,8 +70,14 @@ pub fn revenue_chart(points: &[(u64, U256)]) -> Markup {
 pub fn agreement(members: &[Member], anchored: &B256) -> Markup {
     let row = 26.0;
     let h = row * members.len().max(1) as f64 + 12.0;
-    let agreed = members.iter().filter(|m| m.agreed(anchored) == Some(true)).count();
-    let label = format!("{agreed} of {} quorum members agreed on the anchored root", members.len());
+    let agreed = members
+        .iter()
+        .filter(|m| m.agreed(anchored) == Some(true))
+        .count();
+    let label = format!(
+        "{agreed} of {} quorum members agreed on the anchored root",
+        members.len()
+    );
     html! {
         svg class="chart" viewBox={"0 0 640 " (h)} role="img" aria-label=(label) {
             title { (label) }

@@ -448,10 +448,7 @@ fn print_banner(
     println!();
     print_accounts(args.balance, signers);
     println!("Listening on http://{rpc} and ws://{rpc}");
-    println!(
-        "Explorer: http://{rpc}{}",
-        lazai_explorer::BASE_PATH
-    );
+    println!("Explorer: http://{rpc}{}", lazai_explorer::BASE_PATH);
     println!(
         "Data dir: {}{}",
         data_dir.display(),

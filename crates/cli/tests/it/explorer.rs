@@ -81,7 +81,10 @@ impl Demo {
             .await
             .expect("json");
         let head = u64::from_str_radix(
-            head["result"].as_str().expect("height").trim_start_matches("0x"),
+            head["result"]
+                .as_str()
+                .expect("height")
+                .trim_start_matches("0x"),
             16,
         )
         .expect("hex height");
@@ -93,7 +96,10 @@ impl Demo {
             {
                 return;
             }
-            assert!(Instant::now() < deadline, "the explorer's index did not reach block {head}");
+            assert!(
+                Instant::now() < deadline,
+                "the explorer's index did not reach block {head}"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -116,7 +122,11 @@ async fn get(url: &str) -> (u16, String) {
 async fn page(demo: &Demo, path: &str) -> String {
     let (status, body) = get(&demo.url(path)).await;
     assert_eq!(status, 200, "{path}: {body}");
-    assert!(body.len() < 2 * 1024 * 1024, "{path} is {} bytes", body.len());
+    assert!(
+        body.len() < 2 * 1024 * 1024,
+        "{path} is {} bytes",
+        body.len()
+    );
     body
 }
 
@@ -214,7 +224,15 @@ async fn the_explorer_shows_the_demo_chain_and_refuses_bad_input() {
     let home = page(&demo, "/").await;
     assert_has(
         &home,
-        &["Finalized head", "Validators", "validator-0", "LazAI objects", "/explorer/idao/2", "/explorer/model/1", "/explorer/task/1"],
+        &[
+            "Finalized head",
+            "Validators",
+            "validator-0",
+            "LazAI objects",
+            "/explorer/idao/2",
+            "/explorer/model/1",
+            "/explorer/task/1",
+        ],
         "home",
     );
     let tx = first_tx_link(&home).expect("the home page lists transactions");
@@ -222,26 +240,91 @@ async fn the_explorer_shows_the_demo_chain_and_refuses_bad_input() {
     let idao = page(&demo, "/idao/2").await;
     assert_has(
         &idao,
-        &["wine-quality", "dev (simulated, not a real TEE)", "/explorer/flow/1", "/explorer/model/1", "2 of 3 verifiers must agree", "Attested workers"],
+        &[
+            "wine-quality",
+            "dev (simulated, not a real TEE)",
+            "/explorer/flow/1",
+            "/explorer/model/1",
+            "2 of 3 verifiers must agree",
+            "Attested workers",
+        ],
         "iDAO 2",
     );
     let class = page(&demo, "/class/1").await;
-    assert_has(&class, &["DAT class 1", "Holders", "/explorer/token/1", "Settled", "Revenue settled", "<svg"], "class 1");
+    assert_has(
+        &class,
+        &[
+            "DAT class 1",
+            "Holders",
+            "/explorer/token/1",
+            "Settled",
+            "Revenue settled",
+            "<svg",
+        ],
+        "class 1",
+    );
     let token = page(&demo, "/token/1").await;
-    assert_has(&token, &["DAT token 1", "Pending revenue", "Minted"], "token 1");
+    assert_has(
+        &token,
+        &["DAT token 1", "Pending revenue", "Minted"],
+        "token 1",
+    );
     let model = page(&demo, "/model/1").await;
-    assert_has(&model, &["Lineage of model 1", "<svg", "/explorer/class/1", "Price per call", "UsageBatchRecorded"], "model 1");
+    assert_has(
+        &model,
+        &[
+            "Lineage of model 1",
+            "<svg",
+            "/explorer/class/1",
+            "Price per call",
+            "UsageBatchRecorded",
+        ],
+        "model 1",
+    );
     let flow = page(&demo, "/flow/1").await;
-    assert_has(&flow, &["Quorum agreement", "agreed", "Anchored results root", "FlowVerified"], "flow 1");
+    assert_has(
+        &flow,
+        &[
+            "Quorum agreement",
+            "agreed",
+            "Anchored results root",
+            "FlowVerified",
+        ],
+        "flow 1",
+    );
     let task = page(&demo, "/task/1").await;
-    assert_has(&task, &["optimistic", "Challenge window", "OptimisticPosted", "data-countdown-end"], "task 1");
+    assert_has(
+        &task,
+        &[
+            "optimistic",
+            "Challenge window",
+            "OptimisticPosted",
+            "data-countdown-end",
+        ],
+        "task 1",
+    );
     let block = page(&demo, "/block/1").await;
-    assert_has(&block, &["Block 1", "State root", "/explorer/block/2"], "block 1");
+    assert_has(
+        &block,
+        &["Block 1", "State root", "/explorer/block/2"],
+        "block 1",
+    );
     let tx_page = page(&demo, tx.trim_start_matches("/explorer")).await;
-    assert_has(&tx_page, &["Transaction", "success", "Call", "Events ("], "a transaction");
+    assert_has(
+        &tx_page,
+        &["Transaction", "success", "Call", "Events ("],
+        "a transaction",
+    );
     let blocks = page(&demo, "/blocks?before=10").await;
-    assert_has(&blocks, &["/explorer/block/9\"", "/explorer/block/0\""], "blocks before 10");
-    assert!(!blocks.contains("/explorer/block/10\""), "the cursor excludes block 10");
+    assert_has(
+        &blocks,
+        &["/explorer/block/9\"", "/explorer/block/0\""],
+        "blocks before 10",
+    );
+    assert!(
+        !blocks.contains("/explorer/block/10\""),
+        "the cursor excludes block 10"
+    );
 
     // The index answers what RPC cannot: the worker's transactions and the class's holders.
     let model_worker = idao
@@ -251,15 +334,38 @@ async fn the_explorer_shows_the_demo_chain_and_refuses_bad_input() {
         .expect("a worker address on the iDAO page")
         .to_string();
     let address = page(&demo, &format!("/address/{model_worker}")).await;
-    assert_has(&address, &["Transactions", "/explorer/tx/0x", "Balance"], "a worker's address");
+    assert_has(
+        &address,
+        &["Transactions", "/explorer/tx/0x", "Balance"],
+        "a worker's address",
+    );
 
     // Search.
-    for (q, to) in [("idao 2", "/explorer/idao/2"), ("12", "/explorer/block/12"), ("Class #1", "/explorer/class/1"), ("task:1", "/explorer/task/1")] {
-        let r = http().get(demo.url("/search")).query(&[("q", q)]).send().await.expect("search");
+    for (q, to) in [
+        ("idao 2", "/explorer/idao/2"),
+        ("12", "/explorer/block/12"),
+        ("Class #1", "/explorer/class/1"),
+        ("task:1", "/explorer/task/1"),
+    ] {
+        let r = http()
+            .get(demo.url("/search"))
+            .query(&[("q", q)])
+            .send()
+            .await
+            .expect("search");
         assert!(r.status().is_redirection(), "search {q:?}: {}", r.status());
-        assert_eq!(r.headers()["location"].to_str().expect("location"), to, "search {q:?}");
+        assert_eq!(
+            r.headers()["location"].to_str().expect("location"),
+            to,
+            "search {q:?}"
+        );
     }
-    let r = http().get(demo.url("/search")).query(&[("q", tx.trim_start_matches("/explorer/tx/"))]).send().await.expect("search");
+    let r = http()
+        .get(demo.url("/search"))
+        .query(&[("q", tx.trim_start_matches("/explorer/tx/"))])
+        .send()
+        .await
+        .expect("search");
     assert_eq!(r.headers()["location"].to_str().expect("location"), tx);
 
     // Bad input: clear errors, never a 500.
@@ -267,15 +373,27 @@ async fn the_explorer_shows_the_demo_chain_and_refuses_bad_input() {
         ("/block/abc", 400, "is not a block number"),
         ("/block/99999999999", 404, "not finalized"),
         ("/idao/999999", 404, "no iDAO 999999"),
-        ("/class/123456789012345678901234567890123456789012345678901234567890123456789012345678901", 400, "is not an id"),
+        (
+            "/class/123456789012345678901234567890123456789012345678901234567890123456789012345678901",
+            400,
+            "is not an id",
+        ),
         ("/flow/0x", 400, "is not an id"),
         ("/model/77777", 404, "no model 77777"),
         ("/task/-1", 400, "is not an id"),
         ("/token/99999", 404, "no DAT token"),
         ("/address/0x12", 400, "is not an address"),
         ("/tx/0x1234", 400, "32-byte hash"),
-        ("/tx/0x0000000000000000000000000000000000000000000000000000000000000000", 404, "no transaction"),
-        ("/address/0x0000000000000000000000000000000000000001?before=x.y", 400, "list position"),
+        (
+            "/tx/0x0000000000000000000000000000000000000000000000000000000000000000",
+            404,
+            "no transaction",
+        ),
+        (
+            "/address/0x0000000000000000000000000000000000000001?before=x.y",
+            400,
+            "list position",
+        ),
         ("/nowhere", 404, "no such page"),
         ("/search?q=%3Cscript%3E", 400, "&lt;script&gt;"),
     ] {
@@ -284,18 +402,29 @@ async fn the_explorer_shows_the_demo_chain_and_refuses_bad_input() {
         assert!(body.contains(says), "{path} should say {says:?}");
         assert_inert(&body, path);
     }
-    for path in ["/blocks?before=18446744073709551615", "/address/0x0000000000000000000000000000000000000001?before=18446744073709551615.4294967295", "/class/1?after=0xffffffffffffffffffffffffffffffffffffffff"] {
+    for path in [
+        "/blocks?before=18446744073709551615",
+        "/address/0x0000000000000000000000000000000000000001?before=18446744073709551615.4294967295",
+        "/class/1?after=0xffffffffffffffffffffffffffffffffffffffff",
+    ] {
         page(&demo, path).await;
     }
 
     // Attacker strings in an iDAO's name and URI, its schema and store URL, a class's URIs.
     let (idao, class) = inject(&demo.rpc).await;
     demo.wait_indexed().await;
-    for path in [format!("/idao/{idao}"), format!("/class/{class}"), "/".to_string()] {
+    for path in [
+        format!("/idao/{idao}"),
+        format!("/class/{class}"),
+        "/".to_string(),
+    ] {
         let body = page(&demo, &path).await;
         assert_inert(&body, &path);
         if path != "/" {
-            assert!(body.contains("&lt;script&gt;alert("), "{path} shows the name as text");
+            assert!(
+                body.contains("&lt;script&gt;alert("),
+                "{path} shows the name as text"
+            );
         }
     }
     let class_page = page(&demo, &format!("/class/{class}")).await;

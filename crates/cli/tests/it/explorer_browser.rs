@@ -88,7 +88,9 @@ impl Browser {
             .to_string();
         let shots = std::env::var_os("LAZAI_SCREENSHOTS")
             .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("explorer-screenshots"));
+            .unwrap_or_else(|| {
+                PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("explorer-screenshots")
+            });
         std::fs::create_dir_all(&shots).expect("screenshot dir");
         Browser {
             driver,
@@ -106,7 +108,13 @@ impl Browser {
         if let Some(b) = body {
             req = req.json(&b);
         }
-        let v: Value = req.send().await.expect("webdriver").json().await.expect("json");
+        let v: Value = req
+            .send()
+            .await
+            .expect("webdriver")
+            .json()
+            .await
+            .expect("json");
         assert!(
             v["value"].get("error").is_none(),
             "webdriver {path}: {}",
@@ -116,7 +124,8 @@ impl Browser {
     }
 
     async fn go(&self, url: &str) {
-        self.cmd(reqwest::Method::POST, "/url", Some(json!({"url": url}))).await;
+        self.cmd(reqwest::Method::POST, "/url", Some(json!({"url": url})))
+            .await;
     }
 
     async fn js(&self, script: &str) -> Value {
@@ -133,7 +142,11 @@ impl Browser {
             "var e = document.querySelector({}); return e ? e.textContent : null;",
             serde_json::to_string(css).expect("css")
         );
-        self.js(&script).await.as_str().unwrap_or_default().to_string()
+        self.js(&script)
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
     }
 
     async fn click(&self, css: &str) {
@@ -150,8 +163,12 @@ impl Browser {
             .and_then(Value::as_str)
             .expect("element id")
             .to_string();
-        self.cmd(reqwest::Method::POST, &format!("/element/{id}/click"), Some(json!({})))
-            .await;
+        self.cmd(
+            reqwest::Method::POST,
+            &format!("/element/{id}/click"),
+            Some(json!({})),
+        )
+        .await;
         self.wait_loaded().await;
     }
 
@@ -175,7 +192,11 @@ impl Browser {
     /// The browser's console entries at level SEVERE since the last call.
     async fn errors(&self) -> Vec<String> {
         let entries = self
-            .cmd(reqwest::Method::POST, "/se/log", Some(json!({"type": "browser"})))
+            .cmd(
+                reqwest::Method::POST,
+                "/se/log",
+                Some(json!({"type": "browser"})),
+            )
             .await;
         entries
             .as_array()
@@ -207,7 +228,11 @@ impl Browser {
 
 async fn expect_page(b: &Browser, name: &str, h1: &str, shows: &[&str]) {
     let title = b.text("h1").await;
-    assert!(title.contains(h1), "{name}: h1 is {title:?}, url {}", b.url().await);
+    assert!(
+        title.contains(h1),
+        "{name}: h1 is {title:?}, url {}",
+        b.url().await
+    );
     let body = b.text("main").await;
     for s in shows {
         assert!(body.contains(s), "{name} does not show {s:?}");
@@ -229,7 +254,13 @@ async fn explorer_in_a_browser() {
 
     b.go(&demo.url("/")).await;
     b.wait_loaded().await;
-    expect_page(&b, "home", "LazChain", &["Finalized head", "Latest blocks", "LazAI objects"]).await;
+    expect_page(
+        &b,
+        "home",
+        "LazChain",
+        &["Finalized head", "Latest blocks", "LazAI objects"],
+    )
+    .await;
     // The console log endpoint works (a check that cannot fail would prove nothing).
     b.js("console.error('probe')").await;
     assert_eq!(b.errors().await.len(), 1, "the browser's console is read");
@@ -246,7 +277,10 @@ async fn explorer_in_a_browser() {
         assert!(Instant::now() < deadline, "the head stayed at {first}");
     }
     let row = b.text("[data-live=blocks] tr td a").await;
-    assert!(row.parse::<u64>().unwrap_or(0) > first.parse::<u64>().unwrap_or(u64::MAX) - 1, "the latest blocks list is live: {row}");
+    assert!(
+        row.parse::<u64>().unwrap_or(0) > first.parse::<u64>().unwrap_or(u64::MAX) - 1,
+        "the latest blocks list is live: {row}"
+    );
 
     b.click("[data-live=blocks] tr td a").await;
     expect_page(&b, "block", "Block", &["State root", "Proposer"]).await;
@@ -254,12 +288,28 @@ async fn explorer_in_a_browser() {
     b.go(&demo.url("/")).await;
     b.wait_loaded().await;
     b.click("a[href^='/explorer/tx/0x']").await;
-    expect_page(&b, "transaction", "Transaction", &["Status", "Call", "Events ("]).await;
+    expect_page(
+        &b,
+        "transaction",
+        "Transaction",
+        &["Status", "Call", "Events ("],
+    )
+    .await;
 
     b.go(&demo.url("/")).await;
     b.wait_loaded().await;
     b.click("a[href='/explorer/idao/2']").await;
-    expect_page(&b, "idao", "wine-quality", &["Attested workers", "dev (simulated, not a real TEE)", "TEE policy"]).await;
+    expect_page(
+        &b,
+        "idao",
+        "wine-quality",
+        &[
+            "Attested workers",
+            "dev (simulated, not a real TEE)",
+            "TEE policy",
+        ],
+    )
+    .await;
 
     b.click("a[href='/explorer/class/1']").await;
     expect_page(&b, "class", "DAT class 1", &["Holders", "Settled"]).await;
@@ -268,8 +318,13 @@ async fn explorer_in_a_browser() {
     b.wait_loaded().await;
     b.click("a[href='/explorer/model/1']").await;
     expect_page(&b, "model", "Model 1", &["Lineage", "Price per call"]).await;
-    let nodes = b.js("return document.querySelectorAll('svg.lineage a').length").await;
-    assert!(nodes.as_u64().unwrap_or(0) >= 2, "the lineage graph has nodes: {nodes}");
+    let nodes = b
+        .js("return document.querySelectorAll('svg.lineage a').length")
+        .await;
+    assert!(
+        nodes.as_u64().unwrap_or(0) >= 2,
+        "the lineage graph has nodes: {nodes}"
+    );
     // The graph's nodes are links: follow one to its class.
     b.click("svg.lineage a[href='/explorer/class/1']").await;
     assert!(b.url().await.ends_with("/explorer/class/1"));
@@ -277,11 +332,21 @@ async fn explorer_in_a_browser() {
     b.go(&demo.url("/idao/2")).await;
     b.wait_loaded().await;
     b.click("a[href='/explorer/task/1']").await;
-    expect_page(&b, "task", "Verification task 1", &["optimistic", "Challenge window"]).await;
+    expect_page(
+        &b,
+        "task",
+        "Verification task 1",
+        &["optimistic", "Challenge window"],
+    )
+    .await;
 
     // A phone-sized screen: no sideways scrolling, the search box still there.
     b.resize(390, 900).await;
-    for (name, path) in [("narrow-home", "/"), ("narrow-idao", "/idao/2"), ("narrow-flow", "/flow/1")] {
+    for (name, path) in [
+        ("narrow-home", "/"),
+        ("narrow-idao", "/idao/2"),
+        ("narrow-flow", "/flow/1"),
+    ] {
         b.go(&demo.url(path)).await;
         b.wait_loaded().await;
         let overflow = b

@@ -8,11 +8,11 @@ mod cluster;
 mod contribute;
 mod dat;
 #[cfg(unix)]
+mod devnet;
+#[cfg(unix)]
 mod explorer;
 #[cfg(unix)]
 mod explorer_browser;
-#[cfg(unix)]
-mod devnet;
 mod flow;
 mod hardhat;
 #[path = "../../../node/tests/it/lazai_abi.rs"]

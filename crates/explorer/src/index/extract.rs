@@ -40,7 +40,13 @@ impl ObjectLog {
         out
     }
 
-    pub(super) fn decode(kind: Kind, id: U256, pos: TxPos, log_index: u32, bytes: &[u8]) -> Option<Self> {
+    pub(super) fn decode(
+        kind: Kind,
+        id: U256,
+        pos: TxPos,
+        log_index: u32,
+        bytes: &[u8],
+    ) -> Option<Self> {
         let tx_hash = B256::from_slice(bytes.get(..32)?);
         let address = Address::from_slice(bytes.get(32..52)?);
         let truncated = *bytes.get(52)? != 0;
@@ -154,7 +160,13 @@ fn log_addresses(log: &Log) -> Vec<Address> {
         .collect()
 }
 
-fn object_entries(entries: &mut BlockEntries, log: &Log, pos: TxPos, log_index: u32, tx_hash: B256) {
+fn object_entries(
+    entries: &mut BlockEntries,
+    log: &Log,
+    pos: TxPos,
+    log_index: u32,
+    tx_hash: B256,
+) {
     let topics = log.topics();
     let Some(module) = decode::module(&log.address) else {
         return;
@@ -201,9 +213,12 @@ fn object_entries(entries: &mut BlockEntries, log: &Log, pos: TxPos, log_index: 
     }
     if log.address == abi::IDAO_REGISTRY_ADDRESS && event.name == "NodeAttested" {
         if let (Some((_, idao)), Some(node)) = (named.first(), topic_address(topics.get(2))) {
-            entries
-                .children
-                .push((Kind::Idao, *idao, Kind::Worker, U256::from_be_slice(node.as_slice())));
+            entries.children.push((
+                Kind::Idao,
+                *idao,
+                Kind::Worker,
+                U256::from_be_slice(node.as_slice()),
+            ));
         }
     }
     if log.address != abi::DAT_ADDRESS {
@@ -231,7 +246,10 @@ fn object_entries(entries: &mut BlockEntries, log: &Log, pos: TxPos, log_index: 
             let Some(decoded) = decode::decode_log(topics, data) else {
                 return;
             };
-            let ids = decoded.args.iter().find(|a| a.name == "id" || a.name == "ids");
+            let ids = decoded
+                .args
+                .iter()
+                .find(|a| a.name == "id" || a.name == "ids");
             match ids.map(|a| &a.value) {
                 Some(alloy_dyn_abi::DynSolValue::Uint(id, _)) => entries.holdings.push((*id, to)),
                 Some(alloy_dyn_abi::DynSolValue::Array(ids)) => {

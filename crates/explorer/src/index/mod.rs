@@ -337,7 +337,14 @@ impl Index {
                     }
                 }
             }
-            meta.insert(HEIGHT_KEY, last.summary.height.max(current.unwrap_or(0)).to_be_bytes().as_slice())?;
+            meta.insert(
+                HEIGHT_KEY,
+                last.summary
+                    .height
+                    .max(current.unwrap_or(0))
+                    .to_be_bytes()
+                    .as_slice(),
+            )?;
         }
         tx.commit()?;
         Ok(())
@@ -352,7 +359,11 @@ impl Index {
     }
 
     /// Up to `limit` block summaries, newest first, below `before` (all when `None`).
-    pub fn latest_blocks(&self, before: Option<u64>, limit: usize) -> IndexResult<Vec<BlockSummary>> {
+    pub fn latest_blocks(
+        &self,
+        before: Option<u64>,
+        limit: usize,
+    ) -> IndexResult<Vec<BlockSummary>> {
         let tx = self.db.begin_read()?;
         let table = tx.open_table(BLOCKS)?;
         let end = before.unwrap_or(u64::MAX);
@@ -396,7 +407,11 @@ impl Index {
             None => prefix_end(address.as_slice()),
         };
         let mut out = Vec::new();
-        for entry in table.range(start.as_slice()..end.as_slice())?.rev().take(limit) {
+        for entry in table
+            .range(start.as_slice()..end.as_slice())?
+            .rev()
+            .take(limit)
+        {
             let (k, v) = entry?;
             if let Some(pos) = pos_from(&k.value()[20..]) {
                 out.push((pos, B256::from_slice(v.value())));
@@ -407,7 +422,12 @@ impl Index {
 
     /// A class's holders (every address that ever received one of its tokens), in address
     /// order after `after`.
-    pub fn holders(&self, class: U256, after: Option<Address>, limit: usize) -> IndexResult<Vec<Address>> {
+    pub fn holders(
+        &self,
+        class: U256,
+        after: Option<Address>,
+        limit: usize,
+    ) -> IndexResult<Vec<Address>> {
         let tx = self.db.begin_read()?;
         let table = tx.open_table(HOLDERS)?;
         let prefix = word(class);
@@ -467,10 +487,16 @@ impl Index {
             None => prefix_end(&prefix),
         };
         let mut out = Vec::new();
-        for entry in table.range(prefix.as_slice()..end.as_slice())?.rev().take(limit) {
+        for entry in table
+            .range(prefix.as_slice()..end.as_slice())?
+            .rev()
+            .take(limit)
+        {
             let (k, v) = entry?;
             let key = k.value();
-            let Some(pos) = pos_from(&key[33..]) else { continue };
+            let Some(pos) = pos_from(&key[33..]) else {
+                continue;
+            };
             let log_index = key
                 .get(45..49)
                 .and_then(|b| b.try_into().ok())
@@ -484,14 +510,24 @@ impl Index {
 
     /// An object's children of one kind (an iDAO's flows, models, tasks, workers), newest id
     /// first.
-    pub fn children(&self, kind: Kind, id: U256, child: Kind, limit: usize) -> IndexResult<Vec<U256>> {
+    pub fn children(
+        &self,
+        kind: Kind,
+        id: U256,
+        child: Kind,
+        limit: usize,
+    ) -> IndexResult<Vec<U256>> {
         let tx = self.db.begin_read()?;
         let table = tx.open_table(CHILDREN)?;
         let mut prefix = object_prefix(kind, id);
         prefix.push(child as u8);
         let end = prefix_end(&prefix);
         let mut out = Vec::new();
-        for entry in table.range(prefix.as_slice()..end.as_slice())?.rev().take(limit) {
+        for entry in table
+            .range(prefix.as_slice()..end.as_slice())?
+            .rev()
+            .take(limit)
+        {
             let (k, _) = entry?;
             out.push(U256::from_be_slice(&k.value()[34..]));
         }

@@ -40,11 +40,17 @@ async fn holdings(state: &AppState, address: Address) -> Result<Vec<Holding>, Pa
     let rpc = &state.rpc;
     let balances: Vec<_> = classes
         .iter()
-        .map(|c| abi::IDataAnchoringToken::balanceOfCall { account: address, id: *c })
+        .map(|c| abi::IDataAnchoringToken::balanceOfCall {
+            account: address,
+            id: *c,
+        })
         .collect();
     let tokens: Vec<_> = classes
         .iter()
-        .map(|c| abi::IDataAnchoringToken::holdingOfCall { classId: *c, owner: address })
+        .map(|c| abi::IDataAnchoringToken::holdingOfCall {
+            classId: *c,
+            owner: address,
+        })
         .collect();
     let (balances, tokens) = tokio::try_join!(
         rpc.views(abi::DAT_ADDRESS, &balances),
@@ -53,7 +59,10 @@ async fn holdings(state: &AppState, address: Address) -> Result<Vec<Holding>, Pa
     let tokens: Vec<U256> = tokens.into_iter().map(|t| t.unwrap_or_default()).collect();
     let pending_calls: Vec<_> = tokens
         .iter()
-        .map(|t| abi::IDataAnchoringToken::pendingRevenueCall { tokenId: *t, asset: abi::NATIVE_ASSET })
+        .map(|t| abi::IDataAnchoringToken::pendingRevenueCall {
+            tokenId: *t,
+            asset: abi::NATIVE_ASSET,
+        })
         .collect();
     let pending = rpc.views(abi::DAT_ADDRESS, &pending_calls).await?;
     Ok(classes
@@ -65,7 +74,11 @@ async fn holdings(state: &AppState, address: Address) -> Result<Vec<Holding>, Pa
             class,
             balance: balance.unwrap_or_default(),
             token,
-            pending: if token.is_zero() { U256::ZERO } else { pending.unwrap_or_default() },
+            pending: if token.is_zero() {
+                U256::ZERO
+            } else {
+                pending.unwrap_or_default()
+            },
         })
         .collect())
 }
@@ -80,7 +93,9 @@ pub async fn page(state: &AppState, address: &str, before: Option<&str>) -> Page
     )?;
     let txs = state.index.address_txs(address, before, PAGE_ROWS)?;
     let held = holdings(state, address).await?;
-    let total_pending = held.iter().fold(U256::ZERO, |a, h| a.saturating_add(h.pending));
+    let total_pending = held
+        .iter()
+        .fold(U256::ZERO, |a, h| a.saturating_add(h.pending));
     let module = crate::decode::module(&address);
     let kind = match (module, code.is_empty()) {
         (Some(m), _) => format!("native module {}", m.name),
@@ -138,5 +153,9 @@ pub async fn page(state: &AppState, address: &str, before: Option<&str>) -> Page
             pre class="code" { (hex_clip(&code)) }
         }
     };
-    Ok(layout(state, &format!("Address {}", short_addr(&address)), body))
+    Ok(layout(
+        state,
+        &format!("Address {}", short_addr(&address)),
+        body,
+    ))
 }

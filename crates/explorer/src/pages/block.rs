@@ -44,7 +44,12 @@ pub async fn page(state: &AppState, id: &str) -> PageResult {
         )));
     };
     let h = &block.header;
-    let txs: Vec<_> = block.transactions.txns().take(MAX_BLOCK_TXS).cloned().collect();
+    let txs: Vec<_> = block
+        .transactions
+        .txns()
+        .take(MAX_BLOCK_TXS)
+        .cloned()
+        .collect();
     let count = block.transactions.len();
     let body = html! {
         h1 { "Block " (group(&h.number.to_string())) }

@@ -19,13 +19,25 @@ pub async fn class_page(state: &AppState, id: &str, after: Option<&str>) -> Page
     let after = after.map(super::address::parse_address).transpose()?;
     let rpc = &state.rpc;
     let class = not_found_on_revert(
-        rpc.view(abi::DAT_ADDRESS, abi::IDataAnchoringToken::classInfoCall { classId: id }).await,
+        rpc.view(
+            abi::DAT_ADDRESS,
+            abi::IDataAnchoringToken::classInfoCall { classId: id },
+        )
+        .await,
         || format!("no DAT class {id}"),
     )?;
     let (revenue, model) = tokio::join!(
-        rpc.view(abi::DAT_ADDRESS, abi::IDataAnchoringToken::classRevenueCall { classId: id, asset: abi::NATIVE_ASSET }
+        rpc.view(
+            abi::DAT_ADDRESS,
+            abi::IDataAnchoringToken::classRevenueCall {
+                classId: id,
+                asset: abi::NATIVE_ASSET
+            }
         ),
-        rpc.view(abi::MODEL_REGISTRY_ADDRESS, abi::IModelRegistry::modelOfClassCall { classId: id }),
+        rpc.view(
+            abi::MODEL_REGISTRY_ADDRESS,
+            abi::IModelRegistry::modelOfClassCall { classId: id }
+        ),
     );
     let holders = state.index.holders(id, after, PAGE_ROWS)?;
     let balance_calls: Vec<_> = holders
@@ -34,13 +46,19 @@ pub async fn class_page(state: &AppState, id: &str, after: Option<&str>) -> Page
         .collect();
     let holding_calls: Vec<_> = holders
         .iter()
-        .map(|h| abi::IDataAnchoringToken::holdingOfCall { classId: id, owner: *h })
+        .map(|h| abi::IDataAnchoringToken::holdingOfCall {
+            classId: id,
+            owner: *h,
+        })
         .collect();
     let (balances, holdings) = tokio::try_join!(
         rpc.views(abi::DAT_ADDRESS, &balance_calls),
         rpc.views(abi::DAT_ADDRESS, &holding_calls)
     )?;
-    let token_ids: Vec<U256> = holdings.into_iter().map(|t| t.unwrap_or_default()).collect();
+    let token_ids: Vec<U256> = holdings
+        .into_iter()
+        .map(|t| t.unwrap_or_default())
+        .collect();
     let info_calls: Vec<_> = token_ids
         .iter()
         .filter(|t| !t.is_zero())
@@ -54,7 +72,11 @@ pub async fn class_page(state: &AppState, id: &str, after: Option<&str>) -> Page
         .map(|((address, balance), token)| Holder {
             address: *address,
             balance: balance.unwrap_or_default(),
-            token: if token.is_zero() { None } else { infos.next().and_then(Result::ok) },
+            token: if token.is_zero() {
+                None
+            } else {
+                infos.next().and_then(Result::ok)
+            },
         })
         .collect();
     let logs = state.index.object_logs(Kind::Class, id, None, 500)?;
@@ -135,7 +157,13 @@ fn revenue_points(logs: &[ObjectLog]) -> Vec<(u64, U256)> {
         .filter_map(|l| {
             let d = decode_log(&l.topics, &l.data)?;
             (d.name == "RevenueSettled").then_some(())?;
-            let amount = d.args.iter().find(|a| a.name == "amount")?.value.as_uint()?.0;
+            let amount = d
+                .args
+                .iter()
+                .find(|a| a.name == "amount")?
+                .value
+                .as_uint()?
+                .0;
             Some((l.pos.height, amount))
         })
         .collect();
@@ -171,14 +199,33 @@ pub async fn token_page(state: &AppState, id: &str) -> PageResult {
     let id = parse_id(id)?;
     let rpc = &state.rpc;
     let token = not_found_on_revert(
-        rpc.view(abi::DAT_ADDRESS, abi::IDataAnchoringToken::tokenInfoCall { tokenId: id }).await,
+        rpc.view(
+            abi::DAT_ADDRESS,
+            abi::IDataAnchoringToken::tokenInfoCall { tokenId: id },
+        )
+        .await,
         || format!("no DAT token {id}"),
     )?;
     let (pending, class, calls) = tokio::join!(
-        rpc.view(abi::DAT_ADDRESS, abi::IDataAnchoringToken::pendingRevenueCall { tokenId: id, asset: abi::NATIVE_ASSET }
+        rpc.view(
+            abi::DAT_ADDRESS,
+            abi::IDataAnchoringToken::pendingRevenueCall {
+                tokenId: id,
+                asset: abi::NATIVE_ASSET
+            }
         ),
-        rpc.view(abi::DAT_ADDRESS, abi::IDataAnchoringToken::classInfoCall { classId: token.classId }),
-        rpc.view(abi::DAT_ADDRESS, abi::IDataAnchoringToken::usageOfCall { tokenId: id, metricType: abi::calls_metric() }
+        rpc.view(
+            abi::DAT_ADDRESS,
+            abi::IDataAnchoringToken::classInfoCall {
+                classId: token.classId
+            }
+        ),
+        rpc.view(
+            abi::DAT_ADDRESS,
+            abi::IDataAnchoringToken::usageOfCall {
+                tokenId: id,
+                metricType: abi::calls_metric()
+            }
         ),
     );
     let logs = state.index.object_logs(Kind::Token, id, None, PAGE_ROWS)?;

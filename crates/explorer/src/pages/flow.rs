@@ -61,7 +61,8 @@ pub async fn page(state: &AppState, id: &str) -> PageResult {
     let id = parse_id(id)?;
     let rpc = &state.rpc;
     let flow = not_found_on_revert(
-        rpc.view(abi::VSC_ADDRESS, abi::IVsc::getFlowCall { flowId: id }).await,
+        rpc.view(abi::VSC_ADDRESS, abi::IVsc::getFlowCall { flowId: id })
+            .await,
         || format!("no flow {id}"),
     )?;
     let files = rpc
@@ -76,7 +77,10 @@ pub async fn page(state: &AppState, id: &str) -> PageResult {
     let post_calls: Vec<_> = flow
         .quorum
         .iter()
-        .map(|n| abi::IVsc::postedRootCall { flowId: id, node: *n })
+        .map(|n| abi::IVsc::postedRootCall {
+            flowId: id,
+            node: *n,
+        })
         .collect();
     let (statuses, posts) = tokio::try_join!(
         rpc.views(abi::VSC_ADDRESS, &status_calls),
@@ -85,7 +89,12 @@ pub async fn page(state: &AppState, id: &str) -> PageResult {
     let results = if flow.resultsRoot.is_zero() {
         Vec::new()
     } else {
-        rpc.view(abi::VSC_ADDRESS, abi::IVsc::flowResultsCall { flowId: id, resultsRoot: flow.resultsRoot },
+        rpc.view(
+            abi::VSC_ADDRESS,
+            abi::IVsc::flowResultsCall {
+                flowId: id,
+                resultsRoot: flow.resultsRoot,
+            },
         )
         .await
         .unwrap_or_default()
@@ -94,9 +103,15 @@ pub async fn page(state: &AppState, id: &str) -> PageResult {
         .quorum
         .iter()
         .zip(posts)
-        .map(|(node, root)| Member { node: *node, root: root.unwrap_or_default() })
+        .map(|(node, root)| Member {
+            node: *node,
+            root: root.unwrap_or_default(),
+        })
         .collect();
-    let agreeing = members.iter().filter(|m| m.agreed(&flow.resultsRoot) == Some(true)).count();
+    let agreeing = members
+        .iter()
+        .filter(|m| m.agreed(&flow.resultsRoot) == Some(true))
+        .count();
     let logs = state.index.object_logs(Kind::Flow, id, None, PAGE_ROWS)?;
     let body = html! {
         h1 { "Flow " (id) " " (flow_status(flow.status)) }

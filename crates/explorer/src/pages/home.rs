@@ -60,7 +60,10 @@ fn tx_rate(blocks: &[BlockSummary]) -> String {
     let newest = blocks[0].timestamp;
     let oldest = blocks[blocks.len() - 1].timestamp;
     // Transactions after the oldest block, over the seconds since it.
-    let txs: u64 = blocks[..blocks.len() - 1].iter().map(|b| u64::from(b.tx_count)).sum();
+    let txs: u64 = blocks[..blocks.len() - 1]
+        .iter()
+        .map(|b| u64::from(b.tx_count))
+        .sum();
     let secs = newest.saturating_sub(oldest).max(1);
     let tenths = txs * 10 / secs;
     format!("{}.{}", tenths / 10, tenths % 10)
@@ -105,7 +108,9 @@ pub fn blocks_table(state: &AppState, blocks: &[BlockSummary], live: bool) -> Ma
     }
 }
 
-async fn latest_transactions(state: &AppState) -> Result<Vec<alloy_rpc_types_eth::Transaction>, PageError> {
+async fn latest_transactions(
+    state: &AppState,
+) -> Result<Vec<alloy_rpc_types_eth::Transaction>, PageError> {
     let heights = state.index.latest_tx_blocks(5)?;
     let params = heights
         .iter()
@@ -131,19 +136,34 @@ async fn latest_transactions(state: &AppState) -> Result<Vec<alloy_rpc_types_eth
 /// The newest `n` ids below `count` (ids start at 1).
 fn newest(count: U256, n: u64) -> Vec<U256> {
     let count = count.saturating_to::<u64>();
-    (count.saturating_sub(n) + 1..=count).rev().map(U256::from).collect()
+    (count.saturating_sub(n) + 1..=count)
+        .rev()
+        .map(U256::from)
+        .collect()
 }
 
 pub async fn page(state: &AppState) -> PageResult {
-    let status: NodeStatus = state.rpc.request("lazai_status", serde_json::json!([])).await?;
+    let status: NodeStatus = state
+        .rpc
+        .request("lazai_status", serde_json::json!([]))
+        .await?;
     let blocks = state.index.latest_blocks(None, 30)?;
     let txs = latest_transactions(state).await?;
     let rpc = &state.rpc;
     let (idaos, classes, flows, models, tasks) = tokio::join!(
-        rpc.view(abi::IDAO_REGISTRY_ADDRESS, abi::IIdaoRegistry::idaoCountCall {}),
-        rpc.view(abi::DAT_ADDRESS, abi::IDataAnchoringToken::classCountCall {}),
+        rpc.view(
+            abi::IDAO_REGISTRY_ADDRESS,
+            abi::IIdaoRegistry::idaoCountCall {}
+        ),
+        rpc.view(
+            abi::DAT_ADDRESS,
+            abi::IDataAnchoringToken::classCountCall {}
+        ),
         rpc.view(abi::VSC_ADDRESS, abi::IVsc::flowCountCall {}),
-        rpc.view(abi::MODEL_REGISTRY_ADDRESS, abi::IModelRegistry::modelCountCall {}),
+        rpc.view(
+            abi::MODEL_REGISTRY_ADDRESS,
+            abi::IModelRegistry::modelCountCall {}
+        ),
         rpc.view(abi::VERIFIER_ADDRESS, abi::IVerifier::tasksCountCall {}),
     );
     let counts = [

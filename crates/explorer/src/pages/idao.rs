@@ -49,7 +49,11 @@ fn roles(r: u8) -> String {
     .filter(|(bit, _)| r & bit != 0)
     .map(|(_, n)| *n)
     .collect();
-    if names.is_empty() { "none".into() } else { names.join(", ") }
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names.join(", ")
+    }
 }
 
 pub fn id_list(state: &AppState, kind: &str, ids: &[U256]) -> Markup {
@@ -63,12 +67,19 @@ pub async fn page(state: &AppState, id: &str) -> PageResult {
     let id = parse_id(id)?;
     let rpc = &state.rpc;
     let idao = not_found_on_revert(
-        rpc.view(abi::IDAO_REGISTRY_ADDRESS, abi::IIdaoRegistry::getIdaoCall { idaoId: id }).await,
+        rpc.view(
+            abi::IDAO_REGISTRY_ADDRESS,
+            abi::IIdaoRegistry::getIdaoCall { idaoId: id },
+        )
+        .await,
         || format!("no iDAO {id}"),
     )?;
     let (configured, policy, verifiers) = tokio::join!(
         rpc.view(abi::VSC_ADDRESS, abi::IVsc::dataConfigCall { idaoId: id }),
-        rpc.view(abi::IDAO_REGISTRY_ADDRESS, abi::ITeeRegistry::teePolicyCall { idaoId: id }),
+        rpc.view(
+            abi::IDAO_REGISTRY_ADDRESS,
+            abi::ITeeRegistry::teePolicyCall { idaoId: id }
+        ),
         rpc.view(abi::VSC_ADDRESS, abi::IVsc::verifiersCall { idaoId: id }),
     );
     let config = configured.ok();
@@ -82,9 +93,14 @@ pub async fn page(state: &AppState, id: &str) -> PageResult {
         .collect();
     let attestation_calls: Vec<_> = workers
         .iter()
-        .map(|w| abi::ITeeRegistry::attestationOfCall { idaoId: id, node: *w })
+        .map(|w| abi::ITeeRegistry::attestationOfCall {
+            idaoId: id,
+            node: *w,
+        })
         .collect();
-    let attestations = rpc.views(abi::IDAO_REGISTRY_ADDRESS, &attestation_calls).await?;
+    let attestations = rpc
+        .views(abi::IDAO_REGISTRY_ADDRESS, &attestation_calls)
+        .await?;
     let flows = state.index.children(Kind::Idao, id, Kind::Flow, 20)?;
     let models = state.index.children(Kind::Idao, id, Kind::Model, 20)?;
     let tasks = state.index.children(Kind::Idao, id, Kind::Task, 20)?;
@@ -166,5 +182,9 @@ fn platforms(mask: u32) -> String {
         .filter(|p| mask & (1 << p) != 0)
         .map(platform_name)
         .collect();
-    if names.is_empty() { format!("mask {mask:#x}") } else { names.join(", ") }
+    if names.is_empty() {
+        format!("mask {mask:#x}")
+    } else {
+        names.join(", ")
+    }
 }

@@ -120,7 +120,10 @@ pub fn error_page(state: &AppState, error: &PageError) -> Response {
             "The explorer reads everything from the node; try again when it is back.",
         ),
         PageError::Timeout(_) => ("Too slow", "Try again in a moment."),
-        _ => ("The node's answer was unusable", "Try again; if it persists, check the node's logs."),
+        _ => (
+            "The node's answer was unusable",
+            "Try again; if it persists, check the node's logs.",
+        ),
     };
     let body = html! {
         h1 { (title) }

@@ -13,7 +13,10 @@ const MAX_LINEAGE_MODELS: usize = 12;
 
 /// The lineage graph of `root`: its dataset classes, and for each class that is a model's
 /// class, that model's own lineage, breadth first.
-async fn lineage(state: &AppState, root: &abi::IModelRegistry::Model) -> Result<LineageGraph, PageError> {
+async fn lineage(
+    state: &AppState,
+    root: &abi::IModelRegistry::Model,
+) -> Result<LineageGraph, PageError> {
     let mut graph = LineageGraph::default();
     let mut queue: Vec<(abi::IModelRegistry::Model, usize)> = vec![(root.clone(), 0)];
     let mut seen = vec![root.id];
@@ -41,7 +44,10 @@ async fn lineage(state: &AppState, root: &abi::IModelRegistry::Model) -> Result<
                 seen.push(parent);
                 if let Ok(m) = state
                     .rpc
-                    .view(abi::MODEL_REGISTRY_ADDRESS, abi::IModelRegistry::getModelCall { modelId: parent })
+                    .view(
+                        abi::MODEL_REGISTRY_ADDRESS,
+                        abi::IModelRegistry::getModelCall { modelId: parent },
+                    )
                     .await
                 {
                     queue.push((m, depth + 1));
@@ -57,7 +63,10 @@ pub async fn page(state: &AppState, id: &str) -> PageResult {
     let model = not_found_on_revert(
         state
             .rpc
-            .view(abi::MODEL_REGISTRY_ADDRESS, abi::IModelRegistry::getModelCall { modelId: id })
+            .view(
+                abi::MODEL_REGISTRY_ADDRESS,
+                abi::IModelRegistry::getModelCall { modelId: id },
+            )
             .await,
         || format!("no model {id}"),
     )?;
@@ -65,7 +74,10 @@ pub async fn page(state: &AppState, id: &str) -> PageResult {
     let logs = state.index.object_logs(Kind::Model, id, None, PAGE_ROWS)?;
     let circuit = state
         .rpc
-        .view(abi::VERIFIER_ADDRESS, abi::IVerifier::modelCircuitCall { modelId: id })
+        .view(
+            abi::VERIFIER_ADDRESS,
+            abi::IVerifier::modelCircuitCall { modelId: id },
+        )
         .await
         .ok()
         .filter(|c| !c.is_zero());

@@ -41,22 +41,37 @@ pub async fn page(state: &AppState, id: &str) -> PageResult {
     let id = parse_id(id)?;
     let rpc = &state.rpc;
     let task = not_found_on_revert(
-        rpc.view(abi::VERIFIER_ADDRESS, abi::IVerifier::getTaskCall { taskId: id }).await,
+        rpc.view(
+            abi::VERIFIER_ADDRESS,
+            abi::IVerifier::getTaskCall { taskId: id },
+        )
+        .await,
         || format!("no verification task {id}"),
     )?;
     let optimistic = if task.mode == abi::MODE_OPTIMISTIC {
         let (o, d) = tokio::join!(
-            rpc.view(abi::VERIFIER_ADDRESS, abi::IVerifier::getOptimisticCall { taskId: id }),
-            rpc.view(abi::VERIFIER_ADDRESS, abi::IVerifier::disputesCall { taskId: id }),
+            rpc.view(
+                abi::VERIFIER_ADDRESS,
+                abi::IVerifier::getOptimisticCall { taskId: id }
+            ),
+            rpc.view(
+                abi::VERIFIER_ADDRESS,
+                abi::IVerifier::disputesCall { taskId: id }
+            ),
         );
         o.ok().map(|o| (o, d.unwrap_or_default()))
     } else {
         None
     };
     let circuit = if task.mode == abi::MODE_ZK && !task.circuitId.is_zero() {
-        rpc.view(abi::VERIFIER_ADDRESS, abi::IVerifier::getCircuitCall { circuitId: task.circuitId })
-            .await
-            .ok()
+        rpc.view(
+            abi::VERIFIER_ADDRESS,
+            abi::IVerifier::getCircuitCall {
+                circuitId: task.circuitId,
+            },
+        )
+        .await
+        .ok()
     } else {
         None
     };

@@ -90,7 +90,11 @@ pub async fn page(state: &AppState, hash: &str) -> PageResult {
             ul class="tree" { (frame(state, tree, 0, &mut 0)) }
         }
     };
-    Ok(layout(state, &format!("Transaction {}", short(&hash)), body))
+    Ok(layout(
+        state,
+        &format!("Transaction {}", short(&hash)),
+        body,
+    ))
 }
 
 /// The revert reason of a call tracer's root frame (or of its deepest failing frame).
@@ -120,11 +124,15 @@ fn frame(state: &AppState, f: &Value, depth: usize, shown: &mut usize) -> Markup
     let from: Option<Address> = field(f, "from").parse().ok();
     let input: Bytes = field(f, "input").parse().unwrap_or_default();
     let output: Bytes = field(f, "output").parse().unwrap_or_default();
-    let gas_used = u64::from_str_radix(field(f, "gasUsed").trim_start_matches("0x"), 16).unwrap_or(0);
+    let gas_used =
+        u64::from_str_radix(field(f, "gasUsed").trim_start_matches("0x"), 16).unwrap_or(0);
     let value = field(f, "value").parse::<U256>().unwrap_or_default();
     let call = decode_call(to.as_ref(), &input);
     let failed = f.get("error").is_some();
-    let calls: &[Value] = f.get("calls").and_then(Value::as_array).map_or(&[], |v| v.as_slice());
+    let calls: &[Value] = f
+        .get("calls")
+        .and_then(Value::as_array)
+        .map_or(&[], |v| v.as_slice());
     html! {
         li class=[failed.then_some("failed")] {
             span class="badge" { (clip(field(f, "type"), 16)) }
