@@ -41,14 +41,23 @@ pub fn run(args: ExplorerArgs) -> Result<()> {
         );
         let demo = dir.join("demo");
         std::fs::create_dir_all(&demo)?;
-        lazai_cli::devnet::demo::walk(
-            &rpc,
-            &demo,
-            20,
-            lazai_types::lazai(1) / alloy_primitives::U256::from(100),
-            &|_| {},
-        )
-        .await
+        // The walk's narrator is not Sync: it runs on a runtime of its own.
+        let (walk_rpc, walk_dir) = (rpc.clone(), demo.clone());
+        tokio::task::spawn_blocking(move || -> Result<()> {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let price = lazai_types::lazai(1) / alloy_primitives::U256::from(100);
+            runtime.block_on(lazai_cli::devnet::demo::walk(
+                &walk_rpc,
+                &walk_dir,
+                20,
+                price,
+                &|_| {},
+            ))?;
+            Ok(())
+        })
+        .await?
         .context("the demo's walk")?;
         measure("demo chain", &rpc, &dir.join("index-demo"), &args, block).await?;
         println!();

@@ -184,7 +184,7 @@ pub fn lineage(state: &AppState, graph: &LineageGraph) -> Markup {
 pub fn bisection(disputes: &[Dispute], layers: usize) -> Markup {
     let layers = layers.max(1);
     let row = 34.0;
-    let h = row * disputes.len().min(50).max(1) as f64 + 24.0;
+    let h = row * disputes.len().clamp(1, 50) as f64 + 24.0;
     let (left, right) = (150.0, 630.0);
     let cell = (right - left) / layers as f64;
     let label = format!("{} disputes over a {layers}-layer model", disputes.len());

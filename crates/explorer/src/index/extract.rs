@@ -211,15 +211,16 @@ fn object_entries(
             }
         }
     }
-    if log.address == abi::IDAO_REGISTRY_ADDRESS && event.name == "NodeAttested" {
-        if let (Some((_, idao)), Some(node)) = (named.first(), topic_address(topics.get(2))) {
-            entries.children.push((
-                Kind::Idao,
-                *idao,
-                Kind::Worker,
-                U256::from_be_slice(node.as_slice()),
-            ));
-        }
+    if log.address == abi::IDAO_REGISTRY_ADDRESS
+        && event.name == "NodeAttested"
+        && let (Some((_, idao)), Some(node)) = (named.first(), topic_address(topics.get(2)))
+    {
+        entries.children.push((
+            Kind::Idao,
+            *idao,
+            Kind::Worker,
+            U256::from_be_slice(node.as_slice()),
+        ));
     }
     if log.address != abi::DAT_ADDRESS {
         return;

@@ -217,7 +217,7 @@ pub async fn page(state: &AppState) -> PageResult {
                         tbody {
                             @for t in &txs {
                                 tr {
-                                    td { (tx_link(state, &t.inner.tx_hash())) }
+                                    td { (tx_link(state, t.inner.tx_hash())) }
                                     td { (addr_link(state, &t.inner.signer())) }
                                     td { @match t.to() { Some(to) => (addr_link(state, &to)), None => "contract creation" } }
                                     td { (crate::decode::decode_call(t.to().as_ref(), t.input()).map_or("—".to_string(), |d| clip(&d.name, 40))) }

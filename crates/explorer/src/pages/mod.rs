@@ -23,7 +23,7 @@ use alloy_dyn_abi::DynSolValue;
 use alloy_primitives::{Address, B256, U256};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use maud::{DOCTYPE, Markup, PreEscaped, html};
+use maud::{DOCTYPE, Markup, html};
 
 /// Rows on one page of a list.
 pub const PAGE_ROWS: usize = 50;
@@ -204,7 +204,7 @@ pub fn lazai(wei: U256) -> String {
 pub fn group(digits: &str) -> String {
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -352,9 +352,4 @@ pub fn index_lag(state: &AppState) -> Markup {
             }
         }
     }
-}
-
-/// Raw HTML that is known safe (generated SVG).
-pub fn raw(s: String) -> Markup {
-    PreEscaped(s)
 }
