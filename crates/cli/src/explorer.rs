@@ -74,6 +74,20 @@ pub fn run(args: ExplorerArgs) -> Result<()> {
     Ok(())
 }
 
+/// `http://ADDR` for a listener's address, with an unspecified IP (`0.0.0.0`, `::`) replaced by
+/// loopback: the URL this host reaches it at.
+pub fn loopback_url(addr: SocketAddr) -> String {
+    let mut addr = addr;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(if addr.is_ipv4() {
+            std::net::Ipv4Addr::LOCALHOST.into()
+        } else {
+            std::net::Ipv6Addr::LOCALHOST.into()
+        });
+    }
+    format!("http://{addr}")
+}
+
 /// Starts an explorer that reads `rpc_url` and indexes into `data_dir/explorer`, and mounts
 /// its pages at [`BASE_PATH`] on `server`. The caller keeps the explorer alive.
 pub fn mount_on(server: &lazai_rpc::RpcHandle, rpc_url: &str, data_dir: &Path) -> Result<Explorer> {

@@ -31,6 +31,7 @@ pub struct NodeArgs {
 /// rpc_addr = "127.0.0.1:8545"
 /// p2p_addr = "0.0.0.0:30300"
 /// block_time_ms = 500
+/// explorer = true          # serve the web explorer at http://RPC_ADDR/explorer (optional)
 ///
 /// # Full nodes allowed to connect to this validator and follow it (optional).
 /// [[observers]]
@@ -51,6 +52,10 @@ pub struct NodeConfig {
     /// Full nodes allowed to connect to this node and receive consensus traffic.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub observers: Vec<Observer>,
+    /// Serve the web explorer on the RPC port at `/explorer`, indexing into
+    /// `DATA_DIR/explorer` (off unless set).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub explorer: bool,
 }
 
 /// A full node a validator lets follow it.
@@ -137,8 +142,17 @@ pub fn run(args: NodeArgs) -> Result<()> {
             node.rpc.local_addr(),
             config.p2p_addr
         );
+        let explorer = if config.explorer {
+            let own = crate::explorer::loopback_url(node.rpc.local_addr());
+            let explorer = crate::explorer::mount_on(&node.rpc, &own, &data_dir)?;
+            println!("explorer: {own}{}", lazai_explorer::BASE_PATH);
+            Some(explorer)
+        } else {
+            None
+        };
         let signal = crate::kit::signal::shutdown_signal().await?;
         eprintln!("{signal}: shutting down");
+        drop(explorer);
         Ok::<_, anyhow::Error>(())
     })
 }

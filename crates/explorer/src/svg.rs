@@ -205,3 +205,123 @@ pub fn bisection(disputes: &[Dispute], layers: usize) -> Markup {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy_primitives::Address;
+
+    fn state() -> (tempfile::TempDir, AppState) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let index = crate::Index::open(dir.path()).expect("index");
+        let state = AppState {
+            rpc: crate::Rpc::new("http://127.0.0.1:1", std::time::Duration::from_secs(1))
+                .expect("rpc"),
+            index: std::sync::Arc::new(index),
+            status: std::sync::Arc::new(crate::IndexStatus::new()),
+            base: "/explorer".into(),
+            page_timeout: std::time::Duration::from_secs(1),
+        };
+        (dir, state)
+    }
+
+    #[test]
+    fn the_lineage_graph_links_every_class_and_model_once() {
+        // Model 2 is trained on classes 1 and 5; class 5 is model 1's class, trained on class 3.
+        let graph = LineageGraph {
+            models: vec![
+                (U256::from(2), U256::from(6), 0),
+                (U256::from(1), U256::from(5), 1),
+            ],
+            edges: vec![
+                LineageEdge {
+                    class: U256::from(1),
+                    model: U256::from(2),
+                    weight: U256::from(60),
+                    class_model: None,
+                    depth: 0,
+                },
+                LineageEdge {
+                    class: U256::from(5),
+                    model: U256::from(2),
+                    weight: U256::from(40),
+                    class_model: Some(U256::from(1)),
+                    depth: 0,
+                },
+                LineageEdge {
+                    class: U256::from(3),
+                    model: U256::from(1),
+                    weight: U256::from(100),
+                    class_model: None,
+                    depth: 1,
+                },
+            ],
+        };
+        let (_dir, state) = state();
+        let svg = lineage(&state, &graph).into_string();
+        for href in [
+            "/explorer/model/2\"",
+            "/explorer/model/1\"",
+            "/explorer/class/1\"",
+            "/explorer/class/5\"",
+            "/explorer/class/3\"",
+        ] {
+            assert_eq!(svg.matches(href).count(), 1, "{href} once in {svg}");
+        }
+        // Three weighted edges and the dashed one from model 1 to its class.
+        assert_eq!(svg.matches("class=\"edge\"").count(), 3);
+        assert_eq!(svg.matches("class=\"edge dashed\"").count(), 1);
+        assert!(svg.contains("w 60") && svg.contains("w 100"));
+        assert!(!svg.contains("NaN"));
+    }
+
+    #[test]
+    fn a_dispute_marks_its_layer_and_the_agreement_colours_each_member() {
+        let dispute = Dispute {
+            challenger: Address::repeat_byte(3),
+            layer: 2,
+            turn: 1,
+            status: 1,
+            moves: 5,
+            lastMoveAt: 10,
+            workerClock: 4,
+            challengerClock: 6,
+            unit: 7,
+            claimed: 1,
+            actual: 2,
+        };
+        let svg = bisection(&[dispute], 4).into_string();
+        assert_eq!(svg.matches("class=\"cell hit\"").count(), 1);
+        assert_eq!(svg.matches("class=\"cell\"").count(), 3);
+        assert!(svg.contains("5 moves"));
+        let anchored = B256::repeat_byte(9);
+        let members = [
+            Member {
+                node: Address::repeat_byte(1),
+                root: anchored,
+            },
+            Member {
+                node: Address::repeat_byte(2),
+                root: B256::repeat_byte(8),
+            },
+            Member {
+                node: Address::repeat_byte(4),
+                root: B256::ZERO,
+            },
+        ];
+        let svg = agreement(&members, &anchored).into_string();
+        assert_eq!(svg.matches("class=\"agree\"").count(), 1);
+        assert_eq!(svg.matches("class=\"dissent\"").count(), 1);
+        assert_eq!(svg.matches("class=\"silent\"").count(), 1);
+        assert!(svg.contains("1 of 3 quorum members agreed"));
+    }
+
+    #[test]
+    fn the_revenue_chart_draws_a_bar_per_settlement_and_survives_huge_amounts() {
+        let points = [(5, U256::from(10)), (9, U256::MAX), (12, U256::ZERO)];
+        let svg = revenue_chart(&points).into_string();
+        assert_eq!(svg.matches("class=\"bar\"").count(), 3);
+        assert!(!svg.contains("NaN") && !svg.contains("inf"));
+        assert!(revenue_chart(&[]).into_string().contains("0 settlements"));
+    }
+}

@@ -309,6 +309,20 @@ fn run_processes(
     println!();
     print_accounts(args.balance, signers);
     cluster::print_table(&layout.nodes);
+    let explorers: Vec<String> = layout
+        .nodes
+        .iter()
+        .filter(|n| crate::node::NodeConfig::load(&n.config).is_ok_and(|c| c.explorer))
+        .map(|n| format!("{}{}", n.rpc_url(), lazai_explorer::BASE_PATH))
+        .collect();
+    if let Some(first) = explorers.first() {
+        let each = if explorers.len() > 1 {
+            " (each node serves one on its RPC port)"
+        } else {
+            ""
+        };
+        println!("Explorer: {first}{each}");
+    }
     let pids: Vec<String> = cluster
         .nodes()
         .iter()

@@ -243,6 +243,23 @@ fn wait_all(supervisor: &mut Supervisor, ports: &[u16], height: u64) -> u64 {
     }
 }
 
+/// A plain HTTP/1.1 GET to 127.0.0.1:`port`: the status line, headers and body.
+fn http_get(port: u16, path: &str) -> String {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .expect("write");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("read");
+    answer
+}
+
 #[test]
 fn processes_outlive_a_killed_node_and_restart_it() {
     const VICTIM: usize = 2;
@@ -293,6 +310,11 @@ fn processes_outlive_a_killed_node_and_restart_it() {
     devnet
         .stdout
         .wait_for("finalizing", |l| l.starts_with("finalizing").then_some(()));
+    // Every node process serves the explorer on its RPC port.
+    for port in [base, base + 3] {
+        let head = http_get(port, "/explorer/api/head");
+        assert!(head.starts_with("HTTP/1.1 200"), "node on {port}: {head}");
+    }
     let victim = format!("validator-{VICTIM}");
     let pid_of = |pids: &[(String, u32)]| {
         pids.iter()

@@ -433,3 +433,105 @@ async fn the_explorer_shows_the_demo_chain_and_refuses_bad_input() {
     assert_inert(&body, "the attacker's transaction");
     assert!(body.contains("createClass"), "the decoded call is named");
 }
+
+async fn indexed(url: &str) -> Option<u64> {
+    let v: serde_json::Value = http().get(url).send().await.ok()?.json().await.ok()?;
+    v["indexed"].as_u64()
+}
+
+async fn wait_indexed_at_least(url: &str, height: u64) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while indexed(url).await.is_none_or(|i| i < height) {
+        assert!(
+            Instant::now() < deadline,
+            "the index did not reach block {height}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_devnet_explorer_keeps_its_index_across_a_kill_and_catches_up() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let chain = dir.path().join("chain");
+    let (rpc, p2p) = (free_port(), free_port());
+    let head = format!("http://127.0.0.1:{rpc}/explorer/api/head");
+    let devnet = crate::dat::devnet(&chain, rpc, p2p, &[]);
+    wait_indexed_at_least(&head, 20).await;
+    drop(devnet); // SIGKILL: no clean shutdown
+
+    let index =
+        lazai_explorer::Index::open(&chain.join("explorer")).expect("the index opens after a kill");
+    let kept = index
+        .height()
+        .expect("height")
+        .expect("indexed blocks survive");
+    assert!(kept >= 20, "kept {kept}");
+    let genesis = index.genesis().expect("genesis");
+    let first = index.block(1).expect("block 1").expect("block 1 indexed");
+    drop(index);
+
+    let _devnet = crate::dat::devnet(&chain, rpc, p2p, &[]);
+    wait_indexed_at_least(&head, kept + 20).await;
+    let home = page_at(&format!("http://127.0.0.1:{rpc}/explorer/")).await;
+    assert!(home.contains("Latest blocks"));
+
+    // `lazai explorer` beside the node, on a port of its own.
+    let mut standalone = Command::new(env!("CARGO_BIN_EXE_lazai"))
+        .args([
+            "explorer",
+            "--rpc",
+            &format!("http://127.0.0.1:{rpc}"),
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
+        .arg(dir.path().join("standalone"))
+        .env("LAZAI_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn lazai explorer");
+    let line = BufReader::new(standalone.stdout.take().expect("stdout"))
+        .lines()
+        .next()
+        .expect("a line")
+        .expect("text");
+    let url = line
+        .strip_prefix("LazAI explorer at ")
+        .and_then(|l| l.split(' ').next())
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_string();
+    wait_indexed_at_least(&format!("{url}/api/head"), kept).await;
+    assert!(page_at(&format!("{url}/idao/1")).await.contains("iDAO 1"));
+    let root = url.trim_end_matches("/explorer");
+    let r = http().get(format!("{root}/")).send().await.expect("GET /");
+    assert!(
+        r.status().is_redirection(),
+        "/ leads to the explorer: {}",
+        r.status()
+    );
+    let _ = standalone.kill();
+    let _ = standalone.wait();
+    drop(_devnet);
+    let index = lazai_explorer::Index::open(&chain.join("explorer")).expect("reopen");
+    assert_eq!(
+        index.genesis().expect("genesis"),
+        genesis,
+        "the same chain, not rebuilt for another"
+    );
+    assert_eq!(index.block(1).expect("block 1"), Some(first));
+    assert!(
+        index
+            .height()
+            .expect("height")
+            .is_some_and(|h| h >= kept + 20)
+    );
+}
+
+async fn page_at(url: &str) -> String {
+    let (status, body) = get(url).await;
+    assert_eq!(status, 200, "{url}: {body}");
+    body
+}

@@ -181,7 +181,7 @@ pub async fn page(state: &AppState) -> PageResult {
         h1 { "LazChain " span class="muted" { "chain " (status.chain_id) } }
         (index_lag(state))
         section class="cards" aria-label="Chain head" {
-            div class="card" { h2 { "Finalized head" } p class="big" data-live="head" { (status.finalized_height) } p class="mono small" { (short(&status.finalized_hash)) } }
+            div class="card" { h2 { "Finalized head" } p class="big" data-live="head" { (status.finalized_height) } p class="mono small" { (short(&status.finalized_hash)) } p class="small" { "final at once (BFT): no reorgs" } }
             div class="card" { h2 { "Tx/s" } p class="big" data-live="tps" { (tx_rate(&blocks)) } p class="small" { "over the last 30 blocks" } }
             div class="card" { h2 { "Epoch" } p class="big" { (status.epoch) } p class="small" { (status.peers) " peers · " (status.mempool_size) " pending" } }
             div class="card" { h2 { "Validators" } p class="big" { (status.validators.len()) } p class="small" { (lazai(total_stake)) " staked" } }

@@ -199,6 +199,7 @@ fn write_node(
         p2p_addr,
         block_time_ms: plan.block_time_ms,
         observers: observers.to_vec(),
+        explorer: true,
     }
     .store(&node_dir.join(CONFIG_FILE))?;
     Ok(public)
