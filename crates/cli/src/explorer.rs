@@ -93,6 +93,6 @@ pub fn loopback_url(addr: SocketAddr) -> String {
 pub fn mount_on(server: &lazai_rpc::RpcHandle, rpc_url: &str, data_dir: &Path) -> Result<Explorer> {
     let explorer = Explorer::start(ExplorerConfig::new(rpc_url, data_dir.join("explorer")))
         .context("start the explorer")?;
-    server.mount(BASE_PATH, explorer.router());
+    server.mount(BASE_PATH, explorer.router())?;
     Ok(explorer)
 }

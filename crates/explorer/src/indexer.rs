@@ -5,6 +5,7 @@
 
 use crate::index::{Index, IndexError, extract};
 use crate::rpc::{Rpc, SourceError};
+use alloy_primitives::B256;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -76,7 +77,9 @@ pub async fn follow(
     }
 }
 
-async fn check_genesis(rpc: &Rpc, index: &Arc<Index>) -> Result<(), FollowError> {
+/// Makes sure the index follows the node's chain: same genesis, and the same block at the
+/// indexed height. Otherwise (another chain at the same URL) it is emptied. Returns the genesis.
+async fn check_chain(rpc: &Rpc, index: &Arc<Index>) -> Result<B256, FollowError> {
     let genesis = rpc
         .block(0)
         .await?
@@ -86,19 +89,44 @@ async fn check_genesis(rpc: &Rpc, index: &Arc<Index>) -> Result<(), FollowError>
         })?
         .header
         .hash;
-    let index = index.clone();
-    tokio::task::spawn_blocking(move || -> Result<(), IndexError> {
-        if index.genesis()? != Some(genesis) {
-            if index.genesis()?.is_some() {
-                tracing::info!(%genesis, "explorer index: another chain; rebuilding");
-            }
-            index.reset(genesis)?;
+    let (stored, at) = {
+        let index = index.clone();
+        tokio::task::spawn_blocking(move || -> Result<_, IndexError> {
+            let at = match index.height()? {
+                Some(h) => index.block(h)?,
+                None => None,
+            };
+            Ok((index.genesis()?, at))
+        })
+        .await
+        .map_err(|e| FollowError::Join(e.to_string()))??
+    };
+    let same_tip = match &at {
+        Some(summary) => rpc
+            .block(summary.height)
+            .await?
+            .is_some_and(|b| b.header.hash == summary.hash),
+        None => true,
+    };
+    if stored != Some(genesis) || !same_tip {
+        if stored.is_some() {
+            tracing::info!(%genesis, "explorer index: the node serves another chain; rebuilding");
         }
-        Ok(())
-    })
-    .await
-    .map_err(|e| FollowError::Join(e.to_string()))??;
-    Ok(())
+        let index = index.clone();
+        tokio::task::spawn_blocking(move || index.reset(genesis))
+            .await
+            .map_err(|e| FollowError::Join(e.to_string()))??;
+    }
+    Ok(genesis)
+}
+
+type Write = tokio::task::JoinHandle<Result<(), IndexError>>;
+
+async fn finish(write: Option<Write>) -> Result<(), FollowError> {
+    match write {
+        Some(w) => Ok(w.await.map_err(|e| FollowError::Join(e.to_string()))??),
+        None => Ok(()),
+    }
 }
 
 async fn run(
@@ -108,7 +136,7 @@ async fn run(
     batch: u64,
     poll: Duration,
 ) -> Result<(), FollowError> {
-    check_genesis(rpc, index).await?;
+    let genesis = check_chain(rpc, index).await?;
     let mut next = {
         let index = index.clone();
         tokio::task::spawn_blocking(move || index.height())
@@ -116,28 +144,53 @@ async fn run(
             .map_err(|e| FollowError::Join(e.to_string()))??
             .map_or(0, |h| h + 1)
     };
-    let mut writing: Option<tokio::task::JoinHandle<Result<(), IndexError>>> = None;
-    loop {
-        let head = rpc.block_number().await?;
-        status.node_height.store(head, Ordering::Relaxed);
-        status.set_error(None);
-        if next > head {
-            if let Some(w) = writing.take() {
-                w.await.map_err(|e| FollowError::Join(e.to_string()))??;
+    let mut writing: Option<Write> = None;
+    // Blocks per round trip: halved when the node cannot answer a batch (too large), grown back
+    // after each success.
+    let mut size = batch;
+    let outcome = async {
+        loop {
+            let head = rpc.block_number().await?;
+            status.node_height.store(head, Ordering::Relaxed);
+            status.set_error(None);
+            if next > head {
+                finish(writing.take()).await?;
+                tokio::time::sleep(poll).await;
+                continue;
             }
-            tokio::time::sleep(poll).await;
-            continue;
+            let last = head.min(next.saturating_add(size - 1));
+            let fetched = match rpc.blocks_with_receipts(next..=last).await {
+                Ok(fetched) => {
+                    size = (size * 2).min(batch);
+                    fetched
+                }
+                Err(e) if e.is_unavailable() => return Err(e.into()),
+                Err(e) if size > 1 => {
+                    tracing::debug!(%e, size, "explorer index: smaller batches");
+                    size = (size / 2).max(1);
+                    continue;
+                }
+                Err(e) => {
+                    // One block whose receipts the node cannot send: keep its summary.
+                    tracing::warn!(height = next, error = %e, "explorer index: block too large to index its receipts; keeping its header only");
+                    let block = rpc.block(next).await?.ok_or_else(|| SourceError::Malformed {
+                        method: "eth_getBlockByNumber".into(),
+                        reason: format!("block {next} is missing"),
+                    })?;
+                    vec![(block, Vec::new())]
+                }
+            };
+            finish(writing.take()).await?;
+            let index = index.clone();
+            writing = Some(tokio::task::spawn_blocking(move || {
+                let entries: Vec<_> = fetched.iter().map(|(b, r)| extract(b, r)).collect();
+                index.apply(genesis, &entries)
+            }));
+            next = last + 1;
         }
-        let last = head.min(next.saturating_add(batch - 1));
-        let fetched = rpc.blocks_with_receipts(next..=last).await?;
-        if let Some(w) = writing.take() {
-            w.await.map_err(|e| FollowError::Join(e.to_string()))??;
-        }
-        let index = index.clone();
-        writing = Some(tokio::task::spawn_blocking(move || {
-            let entries: Vec<_> = fetched.iter().map(|(b, r)| extract(b, r)).collect();
-            index.apply(&entries)
-        }));
-        next = last + 1;
     }
+    .await;
+    // A write still running finishes before the next attempt reads the index.
+    let _ = finish(writing.take()).await;
+    outcome
 }

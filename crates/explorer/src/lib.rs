@@ -82,7 +82,13 @@ pub struct AppState {
     pub status: Arc<IndexStatus>,
     pub base: String,
     pub page_timeout: Duration,
+    /// Pages being built at once, at most [`MAX_CONCURRENT_PAGES`]; more wait briefly, then get
+    /// a "busy" page, so a flood of page views cannot take over the node's RPC.
+    pub pages: Arc<tokio::sync::Semaphore>,
 }
+
+/// Pages built at once.
+pub const MAX_CONCURRENT_PAGES: usize = 16;
 
 /// A running explorer: its index follows the chain until it is dropped.
 pub struct Explorer {
@@ -111,6 +117,7 @@ impl Explorer {
                 status,
                 base,
                 page_timeout: config.page_timeout,
+                pages: Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_PAGES)),
             }),
             indexer,
         })
@@ -146,10 +153,14 @@ impl Explorer {
         let local = listener.local_addr().map_err(ExplorerError::Serve)?;
         on_bound(local);
         let base = self.state.base.clone();
-        let app = self.router().route(
-            "/",
-            axum::routing::get(move || async move { axum::response::Redirect::to(&base) }),
-        );
+        let app = if base.is_empty() {
+            self.router()
+        } else {
+            self.router().route(
+                "/",
+                axum::routing::get(move || async move { axum::response::Redirect::to(&base) }),
+            )
+        };
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
             .await

@@ -83,10 +83,16 @@ where
     F: Future<Output = PageResult>,
 {
     let deadline = state.page_timeout;
+    let permit = match tokio::time::timeout(deadline / 2, state.pages.clone().acquire_owned()).await
+    {
+        Ok(Ok(permit)) => permit,
+        _ => return pages::respond(&state, Err(PageError::Busy)),
+    };
     let result = match tokio::time::timeout(deadline, build).await {
         Ok(result) => result,
         Err(_) => Err(PageError::Timeout(deadline.as_secs())),
     };
+    drop(permit);
     if let Err(error) = &result {
         tracing::debug!(%error, "explorer page failed");
     }
@@ -143,9 +149,11 @@ async fn task(State(s): St, Path(id): Path<String>) -> Response {
 
 async fn search(State(s): St, Query(q): Query<ListQuery>) -> Response {
     let text = q.q.unwrap_or_default();
-    match pages::search::resolve(&s, &text).await {
-        Ok(target) => axum::response::Redirect::to(&target).into_response(),
-        Err(error) => pages::error_page(&s, &error),
+    let found = tokio::time::timeout(s.page_timeout, pages::search::resolve(&s, &text)).await;
+    match found {
+        Ok(Ok(target)) => axum::response::Redirect::to(&target).into_response(),
+        Ok(Err(error)) => pages::error_page(&s, &error),
+        Err(_) => pages::error_page(&s, &PageError::Timeout(s.page_timeout.as_secs())),
     }
 }
 

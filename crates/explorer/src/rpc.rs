@@ -245,14 +245,36 @@ impl Rpc {
             .await
     }
 
-    /// Blocks and their receipts for `heights`, in two batches.
+    /// A block (by number or hash) with its transactions' hashes only.
+    pub async fn block_header(&self, id: Value) -> SourceResult<Option<FullBlock>> {
+        let method = if id.as_str().is_some_and(|s| s.len() == 66) {
+            "eth_getBlockByHash"
+        } else {
+            "eth_getBlockByNumber"
+        };
+        self.request(method, json!([id, false])).await
+    }
+
+    /// Transactions by hash, in one batch, in the order asked (`None` for unknown ones).
+    pub async fn transactions(
+        &self,
+        hashes: &[B256],
+    ) -> SourceResult<Vec<Option<alloy_rpc_types_eth::Transaction>>> {
+        let params = hashes.iter().map(|h| json!([h])).collect();
+        let answers = self
+            .batch::<Option<alloy_rpc_types_eth::Transaction>>("eth_getTransactionByHash", params)
+            .await?;
+        Ok(answers.into_iter().map(|a| a.ok().flatten()).collect())
+    }
+
+    /// Blocks (with transaction hashes only) and their receipts for `heights`, in two batches.
     pub async fn blocks_with_receipts(
         &self,
         heights: std::ops::RangeInclusive<u64>,
     ) -> SourceResult<Vec<(FullBlock, Vec<TransactionReceipt>)>> {
         let params: Vec<Value> = heights
             .clone()
-            .map(|h| json!([format!("{h:#x}"), true]))
+            .map(|h| json!([format!("{h:#x}"), false]))
             .collect();
         let receipt_params: Vec<Value> = heights.map(|h| json!([format!("{h:#x}")])).collect();
         let (blocks, receipts) = tokio::try_join!(

@@ -221,6 +221,7 @@ mod tests {
             status: std::sync::Arc::new(crate::IndexStatus::new()),
             base: "/explorer".into(),
             page_timeout: std::time::Duration::from_secs(1),
+            pages: std::sync::Arc::new(tokio::sync::Semaphore::new(1)),
         };
         (dir, state)
     }

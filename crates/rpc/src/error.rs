@@ -43,6 +43,8 @@ pub enum RpcError {
     Register(String),
     #[error("the rpc server has already stopped")]
     AlreadyStopped,
+    #[error("cannot serve pages at {0}")]
+    Mount(String),
 }
 
 /// A failed method call; converts into the JSON-RPC error object the client receives.

@@ -148,11 +148,18 @@ impl RpcHandle {
 
     /// Serves `router` for every request whose path is `prefix` or under it (`/explorer`,
     /// `/explorer/…`), on this server's port, in place of any router mounted before.
-    /// JSON-RPC and WebSocket requests keep their paths.
-    pub fn mount(&self, prefix: &str, router: axum::Router) {
-        if let Ok(mut slot) = self.pages.0.write() {
-            *slot = Some((prefix.trim_end_matches('/').to_string(), router));
+    /// JSON-RPC and WebSocket requests keep their paths, so the prefix cannot be `/`.
+    pub fn mount(&self, prefix: &str, router: axum::Router) -> Result<(), RpcError> {
+        let prefix = prefix.trim_end_matches('/');
+        if !prefix.starts_with('/') {
+            return Err(RpcError::Mount(format!(
+                "{prefix:?}: pages need a path of their own, like /explorer (/ is JSON-RPC's)"
+            )));
         }
+        if let Ok(mut slot) = self.pages.0.write() {
+            *slot = Some((prefix.to_string(), router));
+        }
+        Ok(())
     }
 }
 

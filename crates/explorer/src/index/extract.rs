@@ -75,6 +75,8 @@ impl ObjectLog {
 #[derive(Clone, Debug)]
 pub struct BlockEntries {
     pub summary: BlockSummary,
+    /// The parent's hash (the index checks each block follows the one before).
+    pub parent: B256,
     pub address_txs: Vec<(Address, TxPos, B256)>,
     /// (class, holder) pairs seen receiving DATs.
     pub holdings: Vec<(U256, Address)>,
@@ -85,6 +87,22 @@ pub struct BlockEntries {
     pub object_logs: Vec<ObjectLog>,
     /// (parent kind, parent id, child kind, child id).
     pub children: Vec<(Kind, U256, Kind, U256)>,
+}
+
+impl BlockEntries {
+    /// A block with nothing but its summary.
+    pub fn new(summary: BlockSummary, parent: B256) -> Self {
+        Self {
+            summary,
+            parent,
+            address_txs: Vec::new(),
+            holdings: Vec::new(),
+            token_classes: Vec::new(),
+            token_moves: Vec::new(),
+            object_logs: Vec::new(),
+            children: Vec::new(),
+        }
+    }
 }
 
 /// The object kind an indexed event parameter names.
@@ -107,22 +125,17 @@ fn topic_address(topic: Option<&B256>) -> Option<Address> {
 /// The index entries of `block` given its receipts.
 pub fn extract(block: &Block, receipts: &[TransactionReceipt]) -> BlockEntries {
     let height = block.header.number;
-    let mut entries = BlockEntries {
-        summary: BlockSummary {
+    let mut entries = BlockEntries::new(
+        BlockSummary {
             height,
             hash: block.header.hash,
             timestamp: block.header.timestamp,
-            tx_count: receipts.len() as u32,
+            tx_count: block.transactions.len() as u32,
             gas_used: block.header.gas_used,
             proposer: block.header.beneficiary,
         },
-        address_txs: Vec::new(),
-        holdings: Vec::new(),
-        token_classes: Vec::new(),
-        token_moves: Vec::new(),
-        object_logs: Vec::new(),
-        children: Vec::new(),
-    };
+        block.header.parent_hash,
+    );
     for (i, receipt) in receipts.iter().enumerate() {
         let pos = TxPos {
             height,
@@ -132,8 +145,8 @@ pub fn extract(block: &Block, receipts: &[TransactionReceipt]) -> BlockEntries {
         let mut touched: Vec<Address> = vec![receipt.from];
         touched.extend(receipt.to);
         touched.extend(receipt.contract_address);
-        for log in receipt.inner.logs() {
-            let log_index = log.log_index.unwrap_or(0) as u32;
+        for (position, log) in receipt.inner.logs().iter().enumerate() {
+            let log_index = log.log_index.unwrap_or(position as u64) as u32;
             touched.extend(log_addresses(&log.inner));
             object_entries(&mut entries, &log.inner, pos, log_index, hash);
         }
@@ -236,7 +249,10 @@ fn object_entries(
             }
         }
         "TransferToken" => {
-            if let (Some(t), Some(to)) = (topics.get(1), topic_address(topics.get(3))) {
+            if let (Some(t), Some(to)) = (
+                topics.get(1),
+                topic_address(topics.get(3)).filter(|a| !a.is_zero()),
+            ) {
                 entries.token_moves.push((U256::from_be_bytes(t.0), to));
             }
         }

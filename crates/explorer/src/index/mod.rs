@@ -115,6 +115,8 @@ pub struct TxPos {
 pub enum IndexError {
     #[error("explorer index: {0}")]
     Db(String),
+    #[error("explorer index: the node's chain changed: {0}")]
+    ChainChanged(String),
     #[error("explorer index at {path}: {reason}")]
     Open { path: String, reason: String },
 }
@@ -180,6 +182,20 @@ fn pos_from(bytes: &[u8]) -> Option<TxPos> {
     })
 }
 
+/// Creates every table (opening one in a write transaction creates it).
+fn create_tables(tx: &redb::WriteTransaction) -> IndexResult<()> {
+    tx.open_table(META)?;
+    tx.open_table(BLOCKS)?;
+    tx.open_table(TX_BLOCKS)?;
+    tx.open_table(ADDRESS_TXS)?;
+    tx.open_table(HOLDERS)?;
+    tx.open_table(HELD)?;
+    tx.open_table(TOKEN_CLASS)?;
+    tx.open_table(OBJECT_LOGS)?;
+    tx.open_table(CHILDREN)?;
+    Ok(())
+}
+
 impl Index {
     /// Opens (or creates) the index in `dir`.
     pub fn open(dir: &Path) -> IndexResult<Self> {
@@ -193,17 +209,7 @@ impl Index {
             reason: e.to_string(),
         })?;
         let tx = db.begin_write()?;
-        {
-            tx.open_table(META)?;
-            tx.open_table(BLOCKS)?;
-            tx.open_table(TX_BLOCKS)?;
-            tx.open_table(ADDRESS_TXS)?;
-            tx.open_table(HOLDERS)?;
-            tx.open_table(HELD)?;
-            tx.open_table(TOKEN_CLASS)?;
-            tx.open_table(OBJECT_LOGS)?;
-            tx.open_table(CHILDREN)?;
-        }
+        create_tables(&tx)?;
         tx.commit()?;
         Ok(Self { db })
     }
@@ -239,15 +245,8 @@ impl Index {
         tx.delete_table(TOKEN_CLASS)?;
         tx.delete_table(OBJECT_LOGS)?;
         tx.delete_table(CHILDREN)?;
+        create_tables(&tx)?;
         {
-            tx.open_table(BLOCKS)?;
-            tx.open_table(TX_BLOCKS)?;
-            tx.open_table(ADDRESS_TXS)?;
-            tx.open_table(HOLDERS)?;
-            tx.open_table(HELD)?;
-            tx.open_table(TOKEN_CLASS)?;
-            tx.open_table(OBJECT_LOGS)?;
-            tx.open_table(CHILDREN)?;
             let mut meta = tx.open_table(META)?;
             meta.insert(GENESIS_KEY, genesis.as_slice())?;
         }
@@ -256,16 +255,28 @@ impl Index {
     }
 
     /// Writes consecutive blocks' entries and moves the indexed height to the last of them, in
-    /// one transaction. Blocks at or below the indexed height are skipped (a repeated batch
-    /// changes nothing); a gap is refused.
-    pub fn apply(&self, blocks: &[BlockEntries]) -> IndexResult<()> {
+    /// one transaction, for the chain whose block 0 is `genesis`. Blocks at or below the indexed
+    /// height are skipped (a repeated batch changes nothing); a gap, a block whose parent is not
+    /// the indexed block, or an index of another genesis is refused with nothing written.
+    pub fn apply(&self, genesis: B256, blocks: &[BlockEntries]) -> IndexResult<()> {
         let Some(last) = blocks.last() else {
             return Ok(());
         };
-        let current = self.height()?;
         let tx = self.db.begin_write()?;
         {
             let mut meta = tx.open_table(META)?;
+            let stored = meta
+                .get(GENESIS_KEY)?
+                .filter(|v| v.value().len() == 32)
+                .map(|v| B256::from_slice(v.value()));
+            if stored != Some(genesis) {
+                return Err(IndexError::ChainChanged(
+                    "the index was built from another genesis".into(),
+                ));
+            }
+            let current = meta
+                .get(HEIGHT_KEY)?
+                .and_then(|v| v.value().try_into().ok().map(u64::from_be_bytes));
             let mut summaries = tx.open_table(BLOCKS)?;
             let mut tx_blocks = tx.open_table(TX_BLOCKS)?;
             let mut address_txs = tx.open_table(ADDRESS_TXS)?;
@@ -286,6 +297,17 @@ impl Index {
                     )));
                 }
                 expected = h + 1;
+                if h > 0 {
+                    let parent = summaries
+                        .get(h - 1)?
+                        .and_then(|v| BlockSummary::decode(h - 1, v.value()));
+                    if parent.is_some_and(|p| p.hash != block.parent) {
+                        return Err(IndexError::ChainChanged(format!(
+                            "block {h} does not extend the indexed block {}",
+                            h - 1
+                        )));
+                    }
+                }
                 summaries.insert(h, block.summary.encode().as_slice())?;
                 if block.summary.tx_count > 0 {
                     tx_blocks.insert(h, block.summary.tx_count)?;
@@ -377,13 +399,14 @@ impl Index {
         Ok(out)
     }
 
-    /// Heights of the newest `limit` blocks that hold transactions.
-    pub fn latest_tx_blocks(&self, limit: usize) -> IndexResult<Vec<u64>> {
+    /// The newest `limit` blocks that hold transactions, with their transaction counts.
+    pub fn latest_tx_blocks(&self, limit: usize) -> IndexResult<Vec<(u64, u32)>> {
         let tx = self.db.begin_read()?;
         let table = tx.open_table(TX_BLOCKS)?;
         let mut out = Vec::new();
         for entry in table.iter()?.rev().take(limit) {
-            out.push(entry?.0.value());
+            let (h, n) = entry?;
+            out.push((h.value(), n.value()));
         }
         Ok(out)
     }

@@ -30,25 +30,26 @@ pub fn parse_hash(s: &str) -> Result<B256, PageError> {
 }
 
 pub async fn page(state: &AppState, id: &str) -> PageResult {
-    let block = if id.len() == 66 {
-        let hash = parse_hash(id)?;
-        state.rpc.block_by_hash(hash).await?
+    let id_json = if id.len() == 66 {
+        serde_json::json!(format!("{:#x}", parse_hash(id)?))
     } else {
-        let height = parse_height(id)?;
-        state.rpc.block(height).await?
+        serde_json::json!(format!("{:#x}", parse_height(id)?))
     };
-    let Some(block) = block else {
+    let Some(block) = state.rpc.block_header(id_json).await? else {
         return Err(PageError::NotFound(format!(
             "block {} is not finalized (or does not exist)",
             clip(id, 80)
         )));
     };
     let h = &block.header;
-    let txs: Vec<_> = block
-        .transactions
-        .txns()
-        .take(MAX_BLOCK_TXS)
-        .cloned()
+    // Only the transactions listed are fetched, never a whole large block.
+    let hashes: Vec<B256> = block.transactions.hashes().take(MAX_BLOCK_TXS).collect();
+    let txs: Vec<_> = state
+        .rpc
+        .transactions(&hashes)
+        .await?
+        .into_iter()
+        .flatten()
         .collect();
     let count = block.transactions.len();
     let body = html! {

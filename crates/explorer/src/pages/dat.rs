@@ -111,7 +111,7 @@ pub async fn class_page(state: &AppState, id: &str, after: Option<&str>) -> Page
         @if !settlements.is_empty() {
             figure {
                 (crate::svg::revenue_chart(&settlements))
-                figcaption { "Revenue settled over time (" (settlements.len()) " settlements; bars per settlement, line cumulative)" }
+                figcaption { "Revenue settled over time: the last " (settlements.len()) " settlements indexed (bars per settlement, the line cumulative); the totals above are the chain's." }
             }
         }
         h2 { "Holders" }

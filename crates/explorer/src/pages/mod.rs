@@ -45,6 +45,8 @@ pub enum PageError {
     Index(#[from] IndexError),
     #[error("the page took longer than {0} s to build; the node may be overloaded")]
     Timeout(u64),
+    #[error("the explorer is busy with other pages; try again in a moment")]
+    Busy,
 }
 
 pub type PageResult = Result<Markup, PageError>;
@@ -56,6 +58,7 @@ impl PageError {
             PageError::BadRequest(_) => StatusCode::BAD_REQUEST,
             PageError::Source(e) if e.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
             PageError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            PageError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::BAD_GATEWAY,
         }
     }
@@ -120,6 +123,7 @@ pub fn error_page(state: &AppState, error: &PageError) -> Response {
             "The explorer reads everything from the node; try again when it is back.",
         ),
         PageError::Timeout(_) => ("Too slow", "Try again in a moment."),
+        PageError::Busy => ("Busy", "Try again in a moment."),
         _ => (
             "The node's answer was unusable",
             "Try again; if it persists, check the node's logs.",

@@ -112,14 +112,14 @@ pub async fn page(state: &AppState, id: &str) -> PageResult {
                 }),
                 ("Move time per party", text(format!("{} blocks", o.moveTime))),
                 ("Bonds", text(format!("worker {}, challenger {}", lazai(o.workerBond), lazai(o.challengerBond)))),
-                ("Layers", text(o.widths.len().to_string())),
+                ("Layers", text(o.widths.len().saturating_sub(1).to_string())),
                 ("Disputes", text(format!("{} ({} open)", o.disputes, o.openDisputes))),
                 ("Slashed by", if o.slashedBy.is_zero() { text("—") } else { addr_link(state, &o.slashedBy) }),
             ]))
             @if !disputes.is_empty() {
                 h2 { "Disputes" }
                 figure {
-                    (crate::svg::bisection(disputes, o.widths.len()))
+                    (crate::svg::bisection(disputes, o.widths.len().saturating_sub(1)))
                     figcaption { "Each dispute narrows to one layer of the model (marked), then one unit of it is re-computed on chain." }
                 }
                 table class="list" {

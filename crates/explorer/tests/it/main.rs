@@ -20,21 +20,20 @@ fn summary(height: u64, txs: u32) -> BlockSummary {
 }
 
 fn empty(height: u64) -> BlockEntries {
-    BlockEntries {
-        summary: summary(height, 0),
-        address_txs: Vec::new(),
-        holdings: Vec::new(),
-        token_classes: Vec::new(),
-        token_moves: Vec::new(),
-        object_logs: Vec::new(),
-        children: Vec::new(),
-    }
+    let parent = if height == 0 {
+        B256::ZERO
+    } else {
+        B256::with_last_byte((height - 1) as u8)
+    };
+    BlockEntries::new(summary(height, 0), parent)
 }
+
+const GENESIS: B256 = B256::repeat_byte(1);
 
 fn open() -> (tempfile::TempDir, Index) {
     let dir = tempfile::tempdir().expect("tempdir");
     let index = Index::open(dir.path()).expect("open");
-    index.reset(B256::repeat_byte(1)).expect("reset");
+    index.reset(GENESIS).expect("reset");
     (dir, index)
 }
 
@@ -43,19 +42,31 @@ fn blocks_apply_in_order_once_and_a_gap_is_refused() {
     let (_dir, index) = open();
     assert_eq!(index.height().expect("height"), None);
     let blocks: Vec<_> = (0..5).map(empty).collect();
-    index.apply(&blocks[..3]).expect("apply 0..3");
+    index.apply(GENESIS, &blocks[..3]).expect("apply 0..3");
     assert_eq!(index.height().expect("height"), Some(2));
     // The same batch again, and an overlapping one, change nothing and move on.
-    index.apply(&blocks[..3]).expect("repeat");
-    index.apply(&blocks[1..5]).expect("overlap");
+    index.apply(GENESIS, &blocks[..3]).expect("repeat");
+    index.apply(GENESIS, &blocks[1..5]).expect("overlap");
     assert_eq!(index.height().expect("height"), Some(4));
     assert_eq!(index.latest_blocks(None, 10).expect("list").len(), 5);
     // A gap is refused and leaves the index as it was.
-    let error = index.apply(&[empty(9)]).expect_err("a gap");
+    let error = index.apply(GENESIS, &[empty(9)]).expect_err("a gap");
     assert!(error.to_string().contains("does not follow"), "{error}");
     assert_eq!(index.height().expect("height"), Some(4));
     assert_eq!(index.block(9).expect("block"), None);
     assert_eq!(index.block(3).expect("block"), Some(summary(3, 0)));
+    // A block that does not extend the indexed one, or a batch for another genesis: refused,
+    // nothing written.
+    let mut stranger = empty(5);
+    stranger.parent = B256::repeat_byte(0x77);
+    let error = index.apply(GENESIS, &[stranger]).expect_err("a fork");
+    assert!(error.to_string().contains("does not extend"), "{error}");
+    let error = index
+        .apply(B256::repeat_byte(2), &[empty(5)])
+        .expect_err("another chain");
+    assert!(error.to_string().contains("another genesis"), "{error}");
+    assert_eq!(index.height().expect("height"), Some(4));
+    index.apply(GENESIS, &[empty(5)]).expect("the real block 5");
 }
 
 #[test]
@@ -88,7 +99,7 @@ fn an_address_pages_newest_first_without_gaps_or_repeats() {
         ));
         blocks.push(b);
     }
-    index.apply(&blocks).expect("apply");
+    index.apply(GENESIS, &blocks).expect("apply");
     let mut seen = Vec::new();
     let mut before = None;
     loop {
@@ -285,7 +296,7 @@ fn module_events_feed_holders_children_and_object_history() {
         .expect("receipt"),
     ];
     let entries = lazai_explorer::index::extract(&block1, &receipts);
-    index.apply(&[empty(0), entries]).expect("apply");
+    index.apply(GENESIS, &[empty(0), entries]).expect("apply");
 
     assert_eq!(
         index.holders(class, None, 10).expect("holders"),
@@ -331,7 +342,7 @@ fn module_events_feed_holders_children_and_object_history() {
 #[test]
 fn a_reset_forgets_the_other_chain() {
     let (_dir, index) = open();
-    index.apply(&[empty(0), empty(1)]).expect("apply");
+    index.apply(GENESIS, &[empty(0), empty(1)]).expect("apply");
     index.reset(B256::repeat_byte(2)).expect("reset");
     assert_eq!(index.height().expect("height"), None);
     assert_eq!(
