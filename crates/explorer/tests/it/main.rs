@@ -142,7 +142,7 @@ fn an_address_pages_newest_first_without_gaps_or_repeats() {
     );
     assert_eq!(
         index.latest_tx_blocks(3).expect("tx blocks"),
-        vec![39, 38, 37]
+        vec![(39, 3), (38, 3), (37, 3)]
     );
 }
 
