@@ -198,7 +198,7 @@ fn receipt_json(
 fn block_json(height: u64, txs: usize) -> serde_json::Value {
     serde_json::json!({
         "hash": B256::with_last_byte(height as u8),
-        "parentHash": B256::ZERO,
+        "parentHash": if height == 0 { B256::ZERO } else { B256::with_last_byte((height - 1) as u8) },
         "sha3Uncles": B256::ZERO,
         "miner": Address::repeat_byte(0xee),
         "stateRoot": B256::ZERO,
@@ -435,4 +435,69 @@ async fn pages_of_an_unreachable_node_say_so_quickly() {
     assert_eq!(css.status().as_u16(), 200);
     let _ = stop_tx.send(());
     server.await.expect("join").expect("serve");
+}
+
+/// A node of `HEIGHT + 1` empty blocks that, like a node whose response limit a batch
+/// exceeds, answers any receipts batch of more than 8 blocks with one "too big" error.
+async fn small_response_node() -> std::net::SocketAddr {
+    const HEIGHT: u64 = 200;
+    fn answer(call: &serde_json::Value) -> serde_json::Value {
+        let id = call["id"].clone();
+        let param = call["params"][0]
+            .as_str()
+            .unwrap_or("0x0")
+            .trim_start_matches("0x")
+            .to_string();
+        let height = u64::from_str_radix(&param, 16).unwrap_or(0);
+        let result = match call["method"].as_str().unwrap_or("") {
+            "eth_blockNumber" => serde_json::json!(format!("{HEIGHT:#x}")),
+            "eth_getBlockByNumber" if height <= HEIGHT => block_json(height, 0),
+            "eth_getBlockReceipts" if height <= HEIGHT => serde_json::json!([]),
+            _ => serde_json::Value::Null,
+        };
+        serde_json::json!({"jsonrpc": "2.0", "id": id, "result": result})
+    }
+    let app = axum::Router::new().route(
+        "/",
+        axum::routing::post(|axum::Json(body): axum::Json<serde_json::Value>| async move {
+            let answer = match &body {
+                serde_json::Value::Array(calls) => {
+                    let receipts = calls.iter().any(|c| c["method"] == "eth_getBlockReceipts");
+                    if receipts && calls.len() > 8 {
+                        serde_json::json!({"jsonrpc": "2.0", "id": null, "error": {"code": -32008, "message": "Response is too big"}})
+                    } else {
+                        serde_json::Value::Array(calls.iter().map(answer).collect())
+                    }
+                }
+                call => answer(call),
+            };
+            axum::Json(answer)
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_a_node_refuses_as_too_big_are_split_until_it_answers() {
+    let addr = small_response_node().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let explorer = lazai_explorer::Explorer::start(lazai_explorer::ExplorerConfig::new(
+        format!("http://{addr}"),
+        dir.path(),
+    ))
+    .expect("start");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while explorer.indexed_height() != Some(200) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "stuck at {:?}",
+            explorer.indexed_height()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
