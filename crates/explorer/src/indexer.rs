@@ -146,8 +146,11 @@ async fn run(
     };
     let mut writing: Option<Write> = None;
     // Blocks per round trip: halved when the node cannot answer a batch (too large), grown back
-    // after each success.
+    // by one after each success, never again past a size the node refused (the ceiling rises by
+    // one every 32 successes, for blocks that got smaller).
     let mut size = batch;
+    let mut ceiling = batch;
+    let mut successes = 0u32;
     let outcome = async {
         loop {
             let head = rpc.block_number().await?;
@@ -161,12 +164,17 @@ async fn run(
             let last = head.min(next.saturating_add(size - 1));
             let fetched = match rpc.blocks_with_receipts(next..=last).await {
                 Ok(fetched) => {
-                    size = (size * 2).min(batch);
+                    successes += 1;
+                    if successes.is_multiple_of(32) {
+                        ceiling = (ceiling + 1).min(batch);
+                    }
+                    size = (size + 1).min(ceiling);
                     fetched
                 }
                 Err(e) if e.is_unavailable() => return Err(e.into()),
                 Err(e) if size > 1 => {
                     tracing::debug!(%e, size, "explorer index: smaller batches");
+                    ceiling = (size - 1).max(1);
                     size = (size / 2).max(1);
                     continue;
                 }

@@ -18,13 +18,14 @@ pub async fn page(state: &AppState, hash: &str) -> PageResult {
     let Some(tx) = tx else {
         return Err(PageError::NotFound(format!("no transaction {hash:#x}")));
     };
-    // The tracer re-runs the transaction; a node that does not trace leaves the tree out.
-    let trace = match &receipt {
-        Some(_) => state.rpc.call_trace(hash).await.ok(),
-        None => None,
-    };
     let to = tx.to();
     let input = tx.input().clone();
+    // The tracer re-runs the transaction in its block; a plain transfer has no tree to show,
+    // and a node that does not trace leaves it out.
+    let trace = match &receipt {
+        Some(_) if !input.is_empty() || to.is_none() => state.rpc.call_trace(hash).await.ok(),
+        _ => None,
+    };
     let call = decode_call(to.as_ref(), &input);
     let revert = trace.as_ref().and_then(revert_reason);
     let status = match &receipt {
