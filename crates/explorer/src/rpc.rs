@@ -50,6 +50,27 @@ impl SourceError {
 
 pub type SourceResult<T> = Result<T, SourceError>;
 
+/// One JSON-RPC answer, parsed straight into the result's type.
+#[derive(serde::Deserialize)]
+struct Answer<T> {
+    #[serde(default)]
+    id: Option<Value>,
+    #[serde(default = "Option::default")]
+    result: Option<T>,
+    #[serde(default)]
+    error: Option<ErrorObject>,
+}
+
+#[derive(serde::Deserialize)]
+struct ErrorObject {
+    #[serde(default)]
+    code: i64,
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    data: Option<Value>,
+}
+
 /// The full block type the explorer reads (transactions included).
 pub type FullBlock = Block;
 
@@ -84,7 +105,11 @@ impl Rpc {
         &self.url
     }
 
-    async fn post(&self, body: &Value, method: &str) -> SourceResult<Value> {
+    async fn post(
+        &self,
+        body: &Value,
+        method: &str,
+    ) -> SourceResult<(reqwest::StatusCode, Vec<u8>)> {
         let body = serde_json::to_vec(body).map_err(|e| self.malformed(method, &e.to_string()))?;
         let send = self
             .http
@@ -125,8 +150,16 @@ impl Rpc {
             }
             bytes.extend_from_slice(&chunk);
         }
-        serde_json::from_slice(&bytes)
-            .map_err(|e| self.malformed(method, &format!("HTTP {status}, not JSON-RPC ({e})")))
+        Ok((status, bytes))
+    }
+
+    fn not_json(
+        &self,
+        method: &str,
+        status: reqwest::StatusCode,
+        e: serde_json::Error,
+    ) -> SourceError {
+        self.malformed(method, &format!("HTTP {status}, not JSON-RPC ({e})"))
     }
 
     fn timeout_error(&self) -> SourceError {
@@ -150,33 +183,32 @@ impl Rpc {
         params: Value,
     ) -> SourceResult<T> {
         let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-        let answer = self.post(&body, method).await?;
+        let (status, bytes) = self.post(&body, method).await?;
+        // Parsed straight into `T`: no intermediate JSON tree.
+        let answer: Answer<T> =
+            serde_json::from_slice(&bytes).map_err(|e| self.not_json(method, status, e))?;
         self.result(method, answer)
     }
 
-    fn result<T: DeserializeOwned>(&self, method: &str, mut answer: Value) -> SourceResult<T> {
-        if let Some(error) = answer.get("error") {
+    fn result<T: DeserializeOwned>(&self, method: &str, answer: Answer<T>) -> SourceResult<T> {
+        if let Some(error) = answer.error {
             return Err(SourceError::Rpc {
                 method: method.to_string(),
-                code: error.get("code").and_then(Value::as_i64).unwrap_or(0),
-                message: error
-                    .get("message")
-                    .and_then(Value::as_str)
-                    .unwrap_or("no message")
-                    .chars()
-                    .take(500)
-                    .collect(),
+                code: error.code,
+                message: error.message.chars().take(500).collect(),
                 data: error
-                    .get("data")
+                    .data
+                    .as_ref()
                     .and_then(Value::as_str)
                     .and_then(|d| d.parse().ok()),
             });
         }
-        let result = answer
-            .get_mut("result")
-            .map(Value::take)
-            .ok_or_else(|| self.malformed(method, "neither result nor error"))?;
-        serde_json::from_value(result).map_err(|e| self.malformed(method, &e.to_string()))
+        match answer.result {
+            Some(result) => Ok(result),
+            // A `null` result: fine for an optional answer, malformed for any other.
+            None => T::deserialize(Value::Null)
+                .map_err(|_| self.malformed(method, "neither result nor error")),
+        }
     }
 
     /// Many calls in one JSON-RPC batch; answers in the order asked.
@@ -194,17 +226,21 @@ impl Rpc {
             .map(|(i, p)| json!({"jsonrpc": "2.0", "id": i, "method": method, "params": p}))
             .collect();
         let count = body.len();
-        let answer = self.post(&Value::Array(body), method).await?;
-        let Value::Array(items) = answer else {
-            // A node that refuses the whole batch answers with one error object.
-            return Err(self
-                .result::<Value>(method, answer)
-                .err()
-                .unwrap_or_else(|| self.malformed(method, "a batch answered with one result")));
+        let (status, bytes) = self.post(&Value::Array(body), method).await?;
+        let items: Vec<Answer<T>> = match serde_json::from_slice(&bytes) {
+            Ok(items) => items,
+            Err(e) => {
+                // A node that refuses the whole batch answers with one error object.
+                let one: Answer<Value> =
+                    serde_json::from_slice(&bytes).map_err(|_| self.not_json(method, status, e))?;
+                return Err(self.result(method, one).err().unwrap_or_else(|| {
+                    self.malformed(method, "a batch answered with one result")
+                }));
+            }
         };
         let mut out: Vec<Option<SourceResult<T>>> = (0..count).map(|_| None).collect();
         for item in items {
-            let Some(id) = item.get("id").and_then(Value::as_u64) else {
+            let Some(id) = item.id.as_ref().and_then(Value::as_u64) else {
                 continue;
             };
             if let Some(slot) = out.get_mut(id as usize) {
@@ -271,7 +307,7 @@ impl Rpc {
     pub async fn blocks_with_receipts(
         &self,
         heights: std::ops::RangeInclusive<u64>,
-    ) -> SourceResult<Vec<(FullBlock, Vec<TransactionReceipt>)>> {
+    ) -> SourceResult<Vec<(FullBlock, Vec<crate::index::IndexReceipt>)>> {
         let params: Vec<Value> = heights
             .clone()
             .map(|h| json!([format!("{h:#x}"), false]))
@@ -279,7 +315,10 @@ impl Rpc {
         let receipt_params: Vec<Value> = heights.map(|h| json!([format!("{h:#x}")])).collect();
         let (blocks, receipts) = tokio::try_join!(
             self.batch::<Option<FullBlock>>("eth_getBlockByNumber", params),
-            self.batch::<Option<Vec<TransactionReceipt>>>("eth_getBlockReceipts", receipt_params),
+            self.batch::<Option<Vec<crate::index::IndexReceipt>>>(
+                "eth_getBlockReceipts",
+                receipt_params
+            ),
         )?;
         let mut out = Vec::with_capacity(blocks.len());
         for (block, receipts) in blocks.into_iter().zip(receipts) {

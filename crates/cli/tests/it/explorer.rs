@@ -493,11 +493,17 @@ async fn a_devnet_explorer_keeps_its_index_across_a_kill_and_catches_up() {
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn lazai explorer");
-    let line = BufReader::new(standalone.stdout.take().expect("stdout"))
-        .lines()
-        .next()
-        .expect("a line")
-        .expect("text");
+    // Keep reading its stdout: a closed pipe would end it at its next line.
+    let out = standalone.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let line = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("its first line");
     let url = line
         .strip_prefix("LazAI explorer at ")
         .and_then(|l| l.split(' ').next())

@@ -4,12 +4,42 @@
 use super::{BlockSummary, Kind, TxPos};
 use crate::decode;
 use alloy_primitives::{Address, B256, Log, U256};
-use alloy_rpc_types_eth::{Block, TransactionReceipt};
+use alloy_primitives::{Bytes, U64};
+use alloy_rpc_types_eth::Block;
 use lazai_abi as abi;
 
 /// Log data kept in the index up to this size; a larger log is kept without its data (its page
 /// shows it from the node).
 pub const MAX_LOG_DATA: usize = 16 * 1024;
+
+/// What the index reads of a receipt (the rest — bloom, gas, status — is skipped unparsed).
+#[derive(Clone, Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IndexReceipt {
+    pub transaction_hash: B256,
+    #[serde(default)]
+    pub transaction_index: Option<U64>,
+    pub from: Address,
+    #[serde(default)]
+    pub to: Option<Address>,
+    #[serde(default)]
+    pub contract_address: Option<Address>,
+    #[serde(default)]
+    pub logs: Vec<IndexLog>,
+}
+
+/// What the index reads of a log.
+#[derive(Clone, Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IndexLog {
+    pub address: Address,
+    #[serde(default)]
+    pub topics: Vec<B256>,
+    #[serde(default)]
+    pub data: Bytes,
+    #[serde(default)]
+    pub log_index: Option<U64>,
+}
 
 /// A log that names an object, as the index keeps it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -123,7 +153,7 @@ fn topic_address(topic: Option<&B256>) -> Option<Address> {
 }
 
 /// The index entries of `block` given its receipts.
-pub fn extract(block: &Block, receipts: &[TransactionReceipt]) -> BlockEntries {
+pub fn extract(block: &Block, receipts: &[IndexReceipt]) -> BlockEntries {
     let height = block.header.number;
     let mut entries = BlockEntries::new(
         BlockSummary {
@@ -139,16 +169,19 @@ pub fn extract(block: &Block, receipts: &[TransactionReceipt]) -> BlockEntries {
     for (i, receipt) in receipts.iter().enumerate() {
         let pos = TxPos {
             height,
-            index: receipt.transaction_index.map_or(i as u32, |x| x as u32),
+            index: receipt
+                .transaction_index
+                .map_or(i as u32, |x| x.to::<u32>()),
         };
         let hash = receipt.transaction_hash;
         let mut touched: Vec<Address> = vec![receipt.from];
         touched.extend(receipt.to);
         touched.extend(receipt.contract_address);
-        for (position, log) in receipt.inner.logs().iter().enumerate() {
-            let log_index = log.log_index.unwrap_or(position as u64) as u32;
-            touched.extend(log_addresses(&log.inner));
-            object_entries(&mut entries, &log.inner, pos, log_index, hash);
+        for (position, log) in receipt.logs.iter().enumerate() {
+            let log_index = log.log_index.map_or(position as u32, |x| x.to::<u32>());
+            let log = Log::new_unchecked(log.address, log.topics.clone(), log.data.clone());
+            touched.extend(log_addresses(&log));
+            object_entries(&mut entries, &log, pos, log_index, hash);
         }
         touched.sort();
         touched.dedup();

@@ -9,7 +9,7 @@
 
 mod extract;
 
-pub use extract::{BlockEntries, ObjectLog, extract};
+pub use extract::{BlockEntries, IndexLog, IndexReceipt, ObjectLog, extract};
 
 use alloy_primitives::{Address, B256, U256};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};

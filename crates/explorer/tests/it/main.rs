@@ -277,7 +277,7 @@ fn module_events_feed_holders_children_and_object_history() {
     };
     let block1: alloy_rpc_types_eth::Block =
         serde_json::from_value(block_json(1, 2)).expect("block");
-    let receipts: Vec<alloy_rpc_types_eth::TransactionReceipt> = vec![
+    let receipts: Vec<lazai_explorer::index::IndexReceipt> = vec![
         serde_json::from_value(receipt_json(
             B256::repeat_byte(0x11),
             0,
