@@ -177,52 +177,44 @@ pub fn modules() -> impl Iterator<Item = (&'static Address, &'static Module)> {
     registry().modules.iter()
 }
 
-/// A call's input decoded: by the module at `to` when there is one, else by any module's or
-/// ERC-20's function with that selector.
-pub fn decode_call(to: Option<&Address>, input: &[u8]) -> Option<Decoded> {
+/// The function a call's input names: the module's at `to` when there is one, else any
+/// module's or ERC-20's with that selector.
+fn function_for(to: Option<&Address>, input: &[u8]) -> Option<&'static Function> {
     let selector: [u8; 4] = input.get(..4)?.try_into().ok()?;
-    let function = to
-        .and_then(module)
+    to.and_then(module)
         .and_then(|m| m.abi.functions().find(|f| f.selector().0 == selector))
-        .or_else(|| registry().functions.get(&selector))?;
+        .or_else(|| registry().functions.get(&selector))
+}
+
+/// Parameters paired with their decoded values.
+fn named(params: &[alloy_json_abi::Param], values: Vec<DynSolValue>) -> Vec<Arg> {
+    params
+        .iter()
+        .zip(values)
+        .map(|(p, value)| Arg {
+            name: p.name.clone(),
+            ty: p.ty.clone(),
+            value,
+            indexed: false,
+        })
+        .collect()
+}
+
+/// A call's input decoded (see [`function_for`] for which function).
+pub fn decode_call(to: Option<&Address>, input: &[u8]) -> Option<Decoded> {
+    let function = function_for(to, input)?;
     let values = function.abi_decode_input(&input[4..]).ok()?;
     Some(Decoded {
         name: function.name.clone(),
-        args: function
-            .inputs
-            .iter()
-            .zip(values)
-            .map(|(p, value)| Arg {
-                name: p.name.clone(),
-                ty: p.ty.clone(),
-                value,
-                indexed: false,
-            })
-            .collect(),
+        args: named(&function.inputs, values),
     })
 }
 
 /// A call's output decoded by the function its input names.
 pub fn decode_output(to: Option<&Address>, input: &[u8], output: &[u8]) -> Option<Vec<Arg>> {
-    let selector: [u8; 4] = input.get(..4)?.try_into().ok()?;
-    let function = to
-        .and_then(module)
-        .and_then(|m| m.abi.functions().find(|f| f.selector().0 == selector))
-        .or_else(|| registry().functions.get(&selector))?;
+    let function = function_for(to, input)?;
     let values = function.abi_decode_output(output).ok()?;
-    Some(
-        function
-            .outputs
-            .iter()
-            .zip(values)
-            .map(|(p, value)| Arg {
-                name: p.name.clone(),
-                ty: p.ty.clone(),
-                value,
-                indexed: false,
-            })
-            .collect(),
-    )
+    Some(named(&function.outputs, values))
 }
 
 /// An event decoded by the first known event with its topic 0 whose shape fits.
