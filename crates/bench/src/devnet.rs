@@ -20,6 +20,23 @@ where
     F: FnOnce(String, PathBuf) -> Fut + Send + 'static,
     Fut: Future<Output = Result<()>> + Send,
 {
+    with_devnet_node(name, accounts, block, move |rpc, dir, _node| {
+        bench(rpc, dir)
+    })
+}
+
+/// [`with_devnet`], handing the bench the validator's own API too (for what runs inside the
+/// node, like the explorer's in-process block source).
+pub(crate) fn with_devnet_node<F, Fut>(
+    name: &str,
+    accounts: u32,
+    block: Duration,
+    bench: F,
+) -> Result<()>
+where
+    F: FnOnce(String, PathBuf, lazai_node::NodeApi) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<()>> + Send,
+{
     let dir = tempfile::Builder::new()
         .prefix(&format!("lazai-bench-{name}-"))
         .tempdir()?;
@@ -37,7 +54,8 @@ where
     let root = dir.path().to_path_buf();
     cw_tokio::Runner::new(settings.runtime()).start(|context| async move {
         let devnet = start_devnet(context, settings, keys, p2p).await?;
-        bench(format!("http://{}", devnet.rpc_addr()), root).await
+        let node = devnet.nodes[0].clone();
+        bench(format!("http://{}", devnet.rpc_addr()), root, node).await
     })
 }
 

@@ -1,16 +1,21 @@
 //! `lazai-bench explorer`: page latency (p50/p99 per page type) of the web explorer on the
 //! demo's chain and on the same chain after --transfers more transactions, and how fast its
-//! index catches up from block 0, against how fast the chain makes blocks.
+//! index catches up from block 0 — reading the node in process (as `lazai devnet` and `lazai
+//! node` with `explorer = true` do) and over JSON-RPC (as `lazai explorer` does) — against how
+//! fast the chain makes blocks.
 
-use crate::devnet::with_devnet;
+use crate::devnet::with_devnet_node;
 use crate::load::{percentile, sign_transfer};
 use alloy_primitives::{Address, B256, Bytes};
 use anyhow::{Context as _, Result, bail};
 use clap::Args;
+use lazai_cli::explorer::ChainSource;
 use lazai_explorer::{Explorer, ExplorerConfig};
 use lazai_node::dev_account;
+use lazai_rpc::ChainApi as _;
 use serde_json::{Value, json};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 #[derive(Args, Debug, Clone)]
@@ -34,49 +39,72 @@ pub fn run(args: ExplorerArgs) -> Result<()> {
         bail!("--requests must be at least 2 and --transfers at most 1,000,000");
     }
     let block = Duration::from_millis(args.block_ms.max(10));
-    with_devnet("explorer", SENDERS, block, move |rpc, dir| async move {
-        println!(
-            "explorer bench: the demo's walk on a devnet (block time {} ms)",
-            block.as_millis()
-        );
-        let demo = dir.join("demo");
-        std::fs::create_dir_all(&demo)?;
-        // The walk's narrator is not Sync: it runs on a runtime of its own.
-        let (walk_rpc, walk_dir) = (rpc.clone(), demo.clone());
-        tokio::task::spawn_blocking(move || -> Result<()> {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
-            let price = lazai_types::lazai(1) / alloy_primitives::U256::from(100);
-            runtime.block_on(lazai_cli::devnet::demo::walk(
-                &walk_rpc,
-                &walk_dir,
-                20,
-                price,
-                &|_| {},
-            ))?;
-            Ok(())
-        })
-        .await?
-        .context("the demo's walk")?;
-        measure("demo chain", &rpc, &dir.join("index-demo"), &args, block).await?;
-        println!();
-        println!(
-            "adding {} transfers from {SENDERS} senders …",
-            args.transfers
-        );
-        let started = Instant::now();
-        add_transfers(&rpc, args.transfers).await?;
-        println!("  finalized in {:.1} s", started.elapsed().as_secs_f64());
-        measure(
-            &format!("{}k-transaction chain", args.transfers / 1000),
-            &rpc,
-            &dir.join("index-large"),
-            &args,
-            block,
-        )
-        .await
-    })
+    with_devnet_node(
+        "explorer",
+        SENDERS,
+        block,
+        move |rpc, dir, node| async move {
+            println!(
+                "explorer bench: the demo's walk on a devnet (block time {} ms)",
+                block.as_millis()
+            );
+            let demo = dir.join("demo");
+            std::fs::create_dir_all(&demo)?;
+            // The walk's narrator is not Sync: it runs on a runtime of its own.
+            let (walk_rpc, walk_dir) = (rpc.clone(), demo.clone());
+            tokio::task::spawn_blocking(move || -> Result<()> {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?;
+                let price = lazai_types::lazai(1) / alloy_primitives::U256::from(100);
+                runtime.block_on(lazai_cli::devnet::demo::walk(
+                    &walk_rpc,
+                    &walk_dir,
+                    20,
+                    price,
+                    &|_| {},
+                ))?;
+                Ok(())
+            })
+            .await?
+            .context("the demo's walk")?;
+            let chain = Arc::new(node);
+            measure(
+                "demo chain",
+                &rpc,
+                &chain,
+                &dir.join("index-demo"),
+                &args,
+                block,
+                None,
+            )
+            .await?;
+            println!();
+            println!(
+                "adding {} transfers from {SENDERS} senders …",
+                args.transfers
+            );
+            let before = chain.finalized_height();
+            let started = Instant::now();
+            add_transfers(&rpc, args.transfers).await?;
+            let took = started.elapsed().as_secs_f64();
+            let made = chain.finalized_height().saturating_sub(before);
+            println!(
+                "  finalized in {took:.1} s ({made} blocks, {:.1} blocks/s)",
+                made as f64 / took
+            );
+            measure(
+                &format!("{}k-transaction chain", args.transfers / 1000),
+                &rpc,
+                &chain,
+                &dir.join("index-large"),
+                &args,
+                block,
+                Some(made as f64 / took),
+            )
+            .await
+        },
+    )
 }
 
 async fn rpc_call(http: &reqwest::Client, rpc: &str, method: &str, params: Value) -> Result<Value> {
@@ -163,37 +191,58 @@ async fn add_transfers(rpc: &str, count: usize) -> Result<()> {
     Ok(())
 }
 
-/// Indexes the chain from block 0 with a fresh index, then times each page type.
-async fn measure(
-    label: &str,
-    rpc: &str,
-    index: &Path,
-    args: &ExplorerArgs,
-    block: Duration,
-) -> Result<()> {
-    let http = reqwest::Client::new();
-    let head = rpc_call(&http, rpc, "eth_blockNumber", json!([])).await?;
-    let head = u64::from_str_radix(head.as_str().unwrap_or("0x0").trim_start_matches("0x"), 16)?;
-    let explorer = Explorer::start(ExplorerConfig::new(rpc, index))?;
+/// How long an explorer takes to index the chain up to `head` from block 0.
+async fn catch_up(explorer: &Explorer, head: u64) -> Result<f64> {
     let started = Instant::now();
     while explorer.indexed_height().is_none_or(|h| h < head) {
         if started.elapsed() > Duration::from_secs(900) {
             bail!("the index did not reach block {head}");
         }
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        tokio::time::sleep(Duration::from_millis(2)).await;
     }
-    let secs = started.elapsed().as_secs_f64();
-    let rate = (head + 1) as f64 / secs;
-    let produced = 1.0 / block.as_secs_f64();
+    Ok(started.elapsed().as_secs_f64())
+}
+
+/// Indexes the chain from block 0 with a fresh index from each source, then times each page
+/// type. `built` is the rate the chain actually made these blocks, when known.
+#[allow(clippy::too_many_arguments)]
+async fn measure(
+    label: &str,
+    rpc: &str,
+    chain: &Arc<lazai_node::NodeApi>,
+    index: &Path,
+    args: &ExplorerArgs,
+    block: Duration,
+    built: Option<f64>,
+) -> Result<()> {
+    let http = reqwest::Client::new();
+    let head = chain.finalized_height();
+    let nominal = 1.0 / block.as_secs_f64();
     println!();
     println!("{label}: {} blocks", head + 1);
-    println!(
-        "  index catch-up: {:.2} s, {:.0} blocks/s = {:.0}x the chain's {:.0} blocks/s",
-        secs,
-        rate,
-        rate / produced,
-        produced
-    );
+    let mut explorer = None;
+    for in_process in [false, true] {
+        let mut config = ExplorerConfig::new(
+            rpc,
+            index.join(if in_process { "in-process" } else { "json-rpc" }),
+        );
+        if in_process {
+            config.blocks = Some(Arc::new(ChainSource::new(chain.clone())));
+        }
+        let started = Explorer::start(config)?;
+        let secs = catch_up(&started, head).await?;
+        let rate = (head + 1) as f64 / secs;
+        let versus_built = built.map_or(String::new(), |b| {
+            format!(", {:.0}x the {b:.1} blocks/s it built them at", rate / b)
+        });
+        println!(
+            "  index catch-up ({}): {secs:.2} s, {rate:.0} blocks/s = {:.0}x the chain's {nominal:.0} blocks/s{versus_built}",
+            if in_process { "in process" } else { "JSON-RPC" },
+            rate / nominal,
+        );
+        explorer = Some(started);
+    }
+    let explorer = explorer.context("an explorer")?;
     let (tx, _block_with_txs, sender) = sample(&http, rpc, head).await?;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();

@@ -144,7 +144,12 @@ pub fn run(args: NodeArgs) -> Result<()> {
         );
         let explorer = if config.explorer {
             let own = crate::explorer::loopback_url(node.rpc.local_addr());
-            let explorer = crate::explorer::mount_on(&node.rpc, &own, &data_dir)?;
+            let explorer = crate::explorer::mount_on(
+                &node.rpc,
+                &own,
+                std::sync::Arc::new(node.node.clone()),
+                &data_dir,
+            )?;
             println!("explorer: {own}{}", lazai_explorer::BASE_PATH);
             Some(explorer)
         } else {

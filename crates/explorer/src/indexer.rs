@@ -1,10 +1,12 @@
-//! Feeds the index from the node: follows the finalized head over JSON-RPC, fetching blocks
-//! and receipts in batches while the previous batch is written. It only reads from the node,
-//! so it never holds up block production; after a restart it resumes from the indexed height,
-//! and an index built from another chain (another genesis) is emptied first.
+//! Feeds the index from the node: follows the finalized head of a [`BlockSource`] (JSON-RPC, or
+//! the node's own chain in process), fetching blocks and receipts in batches while the previous
+//! batch is written. It only reads from the node, so it never holds up block production; after
+//! a restart it resumes from the indexed height, and an index built from another chain
+//! (another genesis) is emptied first.
 
 use crate::index::{Index, IndexError, extract};
-use crate::rpc::{Rpc, SourceError};
+use crate::rpc::SourceError;
+use crate::source::{BlockSource, missing_block};
 use alloy_primitives::B256;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -57,7 +59,7 @@ enum FollowError {
 
 /// Makes the index follow the chain `rpc` serves, until the task is dropped or aborted.
 pub async fn follow(
-    rpc: Rpc,
+    source: Arc<dyn BlockSource>,
     index: Arc<Index>,
     status: Arc<IndexStatus>,
     batch: u64,
@@ -65,10 +67,10 @@ pub async fn follow(
 ) {
     let mut backoff = poll;
     loop {
-        match run(&rpc, &index, &status, batch.max(1), poll).await {
+        match run(source.as_ref(), &index, &status, batch.max(1), poll).await {
             Ok(()) => return,
             Err(error) => {
-                tracing::warn!(%error, rpc = rpc.url(), "explorer indexer: retrying");
+                tracing::warn!(%error, source = source.describe(), "explorer indexer: retrying");
                 status.set_error(Some(error.to_string()));
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(Duration::from_secs(5));
@@ -79,16 +81,11 @@ pub async fn follow(
 
 /// Makes sure the index follows the node's chain: same genesis, and the same block at the
 /// indexed height. Otherwise (another chain at the same URL) it is emptied. Returns the genesis.
-async fn check_chain(rpc: &Rpc, index: &Arc<Index>) -> Result<B256, FollowError> {
-    let genesis = rpc
-        .block(0)
+async fn check_chain(source: &dyn BlockSource, index: &Arc<Index>) -> Result<B256, FollowError> {
+    let genesis = source
+        .block_hash(0)
         .await?
-        .ok_or_else(|| SourceError::Malformed {
-            method: "eth_getBlockByNumber".into(),
-            reason: "the node has no block 0".into(),
-        })?
-        .header
-        .hash;
+        .ok_or_else(|| missing_block(&source.describe(), 0))?;
     let (stored, at) = {
         let index = index.clone();
         tokio::task::spawn_blocking(move || -> Result<_, IndexError> {
@@ -102,10 +99,7 @@ async fn check_chain(rpc: &Rpc, index: &Arc<Index>) -> Result<B256, FollowError>
         .map_err(|e| FollowError::Join(e.to_string()))??
     };
     let same_tip = match &at {
-        Some(summary) => rpc
-            .block(summary.height)
-            .await?
-            .is_some_and(|b| b.header.hash == summary.hash),
+        Some(summary) => source.block_hash(summary.height).await? == Some(summary.hash),
         None => true,
     };
     if stored != Some(genesis) || !same_tip {
@@ -130,13 +124,13 @@ async fn finish(write: Option<Write>) -> Result<(), FollowError> {
 }
 
 async fn run(
-    rpc: &Rpc,
+    source: &dyn BlockSource,
     index: &Arc<Index>,
     status: &Arc<IndexStatus>,
     batch: u64,
     poll: Duration,
 ) -> Result<(), FollowError> {
-    let genesis = check_chain(rpc, index).await?;
+    let genesis = check_chain(source, index).await?;
     let mut next = {
         let index = index.clone();
         tokio::task::spawn_blocking(move || index.height())
@@ -153,16 +147,16 @@ async fn run(
     let mut successes = 0u32;
     let outcome = async {
         loop {
-            let head = rpc.block_number().await?;
+            let head = source.finalized_height().await?;
             status.node_height.store(head, Ordering::Relaxed);
             status.set_error(None);
             if next > head {
                 finish(writing.take()).await?;
-                tokio::time::sleep(poll).await;
+                source.wait_for_block(poll).await;
                 continue;
             }
             let last = head.min(next.saturating_add(size - 1));
-            let fetched = match rpc.blocks_with_receipts(next..=last).await {
+            let fetched = match source.blocks(next..=last).await {
                 Ok(fetched) => {
                     successes += 1;
                     if successes.is_multiple_of(32) {
@@ -181,17 +175,17 @@ async fn run(
                 Err(e) => {
                     // One block whose receipts the node cannot send: keep its summary.
                     tracing::warn!(height = next, error = %e, "explorer index: block too large to index its receipts; keeping its header only");
-                    let block = rpc.block(next).await?.ok_or_else(|| SourceError::Malformed {
-                        method: "eth_getBlockByNumber".into(),
-                        reason: format!("block {next} is missing"),
-                    })?;
-                    vec![(block, Vec::new())]
+                    let block = source
+                        .summary(next)
+                        .await?
+                        .ok_or_else(|| missing_block(&source.describe(), next))?;
+                    vec![block]
                 }
             };
             finish(writing.take()).await?;
             let index = index.clone();
             writing = Some(tokio::task::spawn_blocking(move || {
-                let entries: Vec<_> = fetched.iter().map(|(b, r)| extract(b, r)).collect();
+                let entries: Vec<_> = fetched.iter().map(extract).collect();
                 index.apply(genesis, &entries)
             }));
             next = last + 1;

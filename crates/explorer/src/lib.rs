@@ -13,11 +13,13 @@ pub mod indexer;
 pub mod pages;
 mod routes;
 pub mod rpc;
+pub mod source;
 pub mod svg;
 
 pub use index::{Index, IndexError};
 pub use indexer::IndexStatus;
 pub use rpc::{Rpc, SourceError};
+pub use source::{BlockSource, SourceBlock};
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -28,10 +30,12 @@ use std::time::Duration;
 pub const BASE_PATH: &str = "/explorer";
 
 /// How to run an explorer.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ExplorerConfig {
     /// The node's JSON-RPC URL (`http://host:port`).
     pub rpc_url: String,
+    /// Where the indexer reads finalized blocks; the JSON-RPC URL when `None`.
+    pub blocks: Option<Arc<dyn BlockSource>>,
     /// Where the index lives.
     pub index_dir: PathBuf,
     /// Path prefix of every page and asset.
@@ -46,10 +50,26 @@ pub struct ExplorerConfig {
     pub poll: Duration,
 }
 
+impl std::fmt::Debug for ExplorerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExplorerConfig")
+            .field("rpc_url", &self.rpc_url)
+            .field("blocks", &self.blocks.as_ref().map(|s| s.describe()))
+            .field("index_dir", &self.index_dir)
+            .field("base", &self.base)
+            .field("rpc_timeout", &self.rpc_timeout)
+            .field("page_timeout", &self.page_timeout)
+            .field("index_batch", &self.index_batch)
+            .field("poll", &self.poll)
+            .finish()
+    }
+}
+
 impl ExplorerConfig {
     pub fn new(rpc_url: impl Into<String>, index_dir: impl Into<PathBuf>) -> Self {
         Self {
             rpc_url: rpc_url.into(),
+            blocks: None,
             index_dir: index_dir.into(),
             base: BASE_PATH.to_string(),
             rpc_timeout: Duration::from_secs(5),
@@ -102,8 +122,13 @@ impl Explorer {
         let rpc = Rpc::new(&config.rpc_url, config.rpc_timeout)?;
         let index = Arc::new(Index::open(&config.index_dir)?);
         let status = Arc::new(IndexStatus::new());
+        let blocks: Arc<dyn BlockSource> = match &config.blocks {
+            Some(source) => source.clone(),
+            None => Arc::new(rpc.clone()),
+        };
+        tracing::debug!(source = blocks.describe(), "explorer indexer");
         let indexer = tokio::spawn(indexer::follow(
-            rpc.clone(),
+            blocks,
             index.clone(),
             status.clone(),
             config.index_batch,

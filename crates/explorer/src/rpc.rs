@@ -307,7 +307,7 @@ impl Rpc {
     pub async fn blocks_with_receipts(
         &self,
         heights: std::ops::RangeInclusive<u64>,
-    ) -> SourceResult<Vec<(FullBlock, Vec<crate::index::IndexReceipt>)>> {
+    ) -> SourceResult<Vec<crate::source::SourceBlock>> {
         let params: Vec<Value> = heights
             .clone()
             .map(|h| json!([format!("{h:#x}"), false]))
@@ -325,7 +325,7 @@ impl Rpc {
             let (Some(block), Some(receipts)) = (block?, receipts?) else {
                 return Err(self.malformed("eth_getBlockByNumber", "a finalized block is missing"));
             };
-            out.push((block, receipts));
+            out.push(crate::source::SourceBlock::from_rpc(&block, receipts));
         }
         Ok(out)
     }

@@ -201,6 +201,7 @@ pub fn run(args: DevnetArgs, log_filter: &str) -> Result<()> {
         let explorer = crate::explorer::mount_on(
             &devnet.rpc,
             &format!("http://{}", devnet.internal_rpc_addr()),
+            std::sync::Arc::new(devnet.nodes[0].clone()),
             &data_dir,
         )?;
         print_banner(

@@ -142,9 +142,11 @@ fn first_tx_link(body: &str) -> Option<String> {
     Some(body[at..at + "/explorer/tx/".len() + 66].to_string())
 }
 
-const XSS_NAME: &str = "<script>alert('idao')</script>";
-const XSS_URI: &str = "javascript:alert(1)//\"><img src=x onerror=alert(2)>";
-const XSS_SCHEMA: &str = "{\"format\":\"csv\",\"columns\":[{\"name\":\"</pre><script>alert(3)</script>\",\"type\":\"string\"}]}";
+// Each also carries a right-to-left override (U+202E), which would make the text after it
+// read backwards.
+const XSS_NAME: &str = "<script>alert('idao')</script>\u{202E}OADi dooG";
+const XSS_URI: &str = "javascript:alert(1)//\"><img src=x onerror=alert(2)>\u{202E}";
+const XSS_SCHEMA: &str = "{\"format\":\"csv\",\"columns\":[{\"name\":\"</pre><script>alert(3)</script>\u{202E}\",\"type\":\"string\"}]}";
 
 /// Sends the attacker's objects: an iDAO, its data configuration and a DAT class, every string
 /// a script.
@@ -215,6 +217,10 @@ fn assert_inert(body: &str, what: &str) {
     }
     let scripts = body.matches("<script").count();
     assert_eq!(scripts, 1, "{what}: only the explorer's own script tag");
+    assert!(
+        !body.contains('\u{202E}'),
+        "{what} carries a live right-to-left override"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -425,6 +431,10 @@ async fn the_explorer_shows_the_demo_chain_and_refuses_bad_input() {
                 body.contains("&lt;script&gt;alert("),
                 "{path} shows the name as text"
             );
+            assert!(
+                body.contains("[U+202E]"),
+                "{path} shows the override as its code point"
+            );
         }
     }
     let class_page = page(&demo, &format!("/class/{class}")).await;
@@ -520,8 +530,16 @@ async fn a_devnet_explorer_keeps_its_index_across_a_kill_and_catches_up() {
     );
     let _ = standalone.kill();
     let _ = standalone.wait();
+    // The node's index (read from its chain in process) and `lazai explorer`'s (over JSON-RPC)
+    // hold the same entries for the blocks both indexed.
+    let theirs = lazai_explorer::Index::open(&dir.path().join("standalone")).expect("standalone");
+    let up_to = theirs.height().expect("height").expect("indexed");
+    wait_indexed_at_least(&head, up_to).await;
+    let addresses = addresses_in(&format!("http://127.0.0.1:{rpc}"), up_to).await;
     drop(_devnet);
     let index = lazai_explorer::Index::open(&chain.join("explorer")).expect("reopen");
+    assert_same_entries(&index, &theirs, up_to, &addresses);
+    drop(theirs);
     assert_eq!(
         index.genesis().expect("genesis"),
         genesis,
@@ -540,4 +558,81 @@ async fn page_at(url: &str) -> String {
     let (status, body) = get(url).await;
     assert_eq!(status, 200, "{url}: {body}");
     body
+}
+
+/// Every sender and recipient of blocks `0..=up_to`, from the node.
+async fn addresses_in(rpc: &str, up_to: u64) -> Vec<alloy_primitives::Address> {
+    let mut out = std::collections::BTreeSet::new();
+    for h in 0..=up_to {
+        let body = serde_json::json!({
+            "jsonrpc": "2.0", "id": 1, "method": "eth_getBlockReceipts",
+            "params": [format!("{h:#x}")],
+        });
+        let r: serde_json::Value = http()
+            .post(rpc)
+            .json(&body)
+            .send()
+            .await
+            .expect("receipts")
+            .json()
+            .await
+            .expect("json");
+        for receipt in r["result"]
+            .as_array()
+            .expect("receipts of a finalized block")
+        {
+            for key in ["from", "to", "contractAddress"] {
+                if let Some(a) = receipt[key].as_str().and_then(|a| a.parse().ok()) {
+                    out.insert(a);
+                }
+            }
+        }
+    }
+    out.into_iter().collect()
+}
+
+/// `a` and `b` index blocks `0..=up_to` the same way: summaries, every address's
+/// transactions, and the iDAOs' histories and children.
+fn assert_same_entries(
+    a: &lazai_explorer::Index,
+    b: &lazai_explorer::Index,
+    up_to: u64,
+    addresses: &[alloy_primitives::Address],
+) {
+    use lazai_explorer::index::Kind;
+    let blocks =
+        |i: &lazai_explorer::Index| i.latest_blocks(Some(up_to + 1), 100_000).expect("blocks");
+    assert_eq!(blocks(a), blocks(b), "block summaries");
+    assert_eq!(blocks(a).len() as u64, up_to + 1);
+    assert!(
+        !addresses.is_empty(),
+        "the devnet's services sent transactions"
+    );
+    for address in addresses {
+        let txs = |i: &lazai_explorer::Index| {
+            let mut txs = i.address_txs(*address, None, 100_000).expect("txs");
+            txs.retain(|(pos, _)| pos.height <= up_to);
+            txs
+        };
+        assert_eq!(txs(a), txs(b), "transactions of {address}");
+        assert!(!txs(a).is_empty(), "{address} has its transactions indexed");
+    }
+    for idao in 1..=3u64 {
+        let id = U256::from(idao);
+        let logs = |i: &lazai_explorer::Index| {
+            let mut logs = i.object_logs(Kind::Idao, id, None, 10_000).expect("logs");
+            logs.retain(|l| l.pos.height <= up_to);
+            logs
+        };
+        assert_eq!(logs(a), logs(b), "history of iDAO {idao}");
+        let workers = |i: &lazai_explorer::Index| {
+            i.children(Kind::Idao, id, Kind::Worker, 100)
+                .expect("workers")
+        };
+        assert_eq!(workers(a), workers(b), "workers of iDAO {idao}");
+    }
+    let history = a
+        .object_logs(Kind::Idao, U256::from(1), None, 10)
+        .expect("iDAO 1");
+    assert!(!history.is_empty(), "iDAO 1's events are indexed");
 }

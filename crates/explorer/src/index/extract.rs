@@ -3,9 +3,9 @@
 
 use super::{BlockSummary, Kind, TxPos};
 use crate::decode;
+use crate::source::SourceBlock;
 use alloy_primitives::{Address, B256, Log, U256};
 use alloy_primitives::{Bytes, U64};
-use alloy_rpc_types_eth::Block;
 use lazai_abi as abi;
 
 /// Log data kept in the index up to this size; a larger log is kept without its data (its page
@@ -152,21 +152,12 @@ fn topic_address(topic: Option<&B256>) -> Option<Address> {
     topic.map(|t| Address::from_slice(&t[12..]))
 }
 
-/// The index entries of `block` given its receipts.
-pub fn extract(block: &Block, receipts: &[IndexReceipt]) -> BlockEntries {
-    let height = block.header.number;
-    let mut entries = BlockEntries::new(
-        BlockSummary {
-            height,
-            hash: block.header.hash,
-            timestamp: block.header.timestamp,
-            tx_count: block.transactions.len() as u32,
-            gas_used: block.header.gas_used,
-            proposer: block.header.beneficiary,
-        },
-        block.header.parent_hash,
-    );
-    for (i, receipt) in receipts.iter().enumerate() {
+/// The index entries of a block, from its summary and receipts.
+pub fn extract(block: &SourceBlock) -> BlockEntries {
+    let height = block.summary.height;
+    let mut entries = BlockEntries::new(block.summary, block.parent);
+    let mut touched: Vec<Address> = Vec::new();
+    for (i, receipt) in block.receipts.iter().enumerate() {
         let pos = TxPos {
             height,
             index: receipt
@@ -174,7 +165,8 @@ pub fn extract(block: &Block, receipts: &[IndexReceipt]) -> BlockEntries {
                 .map_or(i as u32, |x| x.to::<u32>()),
         };
         let hash = receipt.transaction_hash;
-        let mut touched: Vec<Address> = vec![receipt.from];
+        touched.clear();
+        touched.push(receipt.from);
         touched.extend(receipt.to);
         touched.extend(receipt.contract_address);
         for (position, log) in receipt.logs.iter().enumerate() {
@@ -185,7 +177,7 @@ pub fn extract(block: &Block, receipts: &[IndexReceipt]) -> BlockEntries {
         }
         touched.sort();
         touched.dedup();
-        for address in touched {
+        for &address in &touched {
             entries.address_txs.push((address, pos, hash));
         }
     }

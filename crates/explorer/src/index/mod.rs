@@ -49,8 +49,12 @@ const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const BLOCKS: TableDefinition<u64, &[u8]> = TableDefinition::new("blocks");
 /// height → transaction count, for blocks with transactions only.
 const TX_BLOCKS: TableDefinition<u64, u32> = TableDefinition::new("tx_blocks");
-/// address ++ height ++ tx index → tx hash.
-const ADDRESS_TXS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("address_txs");
+/// address ++ height → the address's transactions in that block, in order, each as
+/// tx index (4 bytes, big-endian) ++ tx hash: one entry per address and block, so a block of
+/// many transfers from few senders is a few writes.
+const ADDRESS_TXS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("address_block_txs");
+/// The first layout's address table (one entry per transaction), dropped on open.
+const LEGACY_ADDRESS_TXS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("address_txs");
 /// class ++ holder → first height seen.
 const HOLDERS: TableDefinition<&[u8], u64> = TableDefinition::new("holders");
 /// holder ++ class → first height seen.
@@ -64,6 +68,11 @@ const CHILDREN: TableDefinition<&[u8], u64> = TableDefinition::new("children");
 
 const HEIGHT_KEY: &str = "height";
 const GENESIS_KEY: &str = "genesis";
+const LAYOUT_KEY: &str = "layout";
+/// The tables' layout; an index of another layout is emptied on open and rebuilt.
+const LAYOUT: u32 = 2;
+/// Bytes of one transaction in an [`ADDRESS_TXS`] value.
+const ADDRESS_TX_LEN: usize = 4 + 32;
 
 /// What the index keeps of a block (the home page's list and tx/s read it without the node).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -196,6 +205,49 @@ fn create_tables(tx: &redb::WriteTransaction) -> IndexResult<()> {
     Ok(())
 }
 
+/// Drops every table (and the first layout's address table).
+fn delete_tables(tx: &redb::WriteTransaction) -> IndexResult<()> {
+    tx.delete_table(META)?;
+    tx.delete_table(BLOCKS)?;
+    tx.delete_table(TX_BLOCKS)?;
+    tx.delete_table(ADDRESS_TXS)?;
+    tx.delete_table(LEGACY_ADDRESS_TXS)?;
+    tx.delete_table(HOLDERS)?;
+    tx.delete_table(HELD)?;
+    tx.delete_table(TOKEN_CLASS)?;
+    tx.delete_table(OBJECT_LOGS)?;
+    tx.delete_table(CHILDREN)?;
+    Ok(())
+}
+
+/// An [`ADDRESS_TXS`] key.
+fn address_block_key(address: &Address, height: u64) -> [u8; 28] {
+    let mut key = [0u8; 28];
+    key[..20].copy_from_slice(address.as_slice());
+    key[20..].copy_from_slice(&height.to_be_bytes());
+    key
+}
+
+/// A block's [`ADDRESS_TXS`] entries: its (address, position, hash) triples grouped by address,
+/// each group in transaction order.
+fn address_block_entries(block: &BlockEntries) -> Vec<([u8; 28], Vec<u8>)> {
+    let mut txs: Vec<&(Address, TxPos, B256)> = block.address_txs.iter().collect();
+    // Stable: each address keeps its transactions in block order.
+    txs.sort_by_key(|(address, _, _)| *address);
+    let mut out: Vec<([u8; 28], Vec<u8>)> = Vec::new();
+    for (address, pos, hash) in txs {
+        let key = address_block_key(address, pos.height);
+        if out.last().is_none_or(|(k, _)| *k != key) {
+            out.push((key, Vec::with_capacity(ADDRESS_TX_LEN)));
+        }
+        if let Some((_, value)) = out.last_mut() {
+            value.extend_from_slice(&pos.index.to_be_bytes());
+            value.extend_from_slice(hash.as_slice());
+        }
+    }
+    out
+}
+
 impl Index {
     /// Opens (or creates) the index in `dir`.
     pub fn open(dir: &Path) -> IndexResult<Self> {
@@ -210,6 +262,22 @@ impl Index {
         })?;
         let tx = db.begin_write()?;
         create_tables(&tx)?;
+        let layout = tx
+            .open_table(META)?
+            .get(LAYOUT_KEY)?
+            .and_then(|v| v.value().try_into().ok().map(u32::from_be_bytes));
+        if layout != Some(LAYOUT) {
+            if layout.is_some() || tx.open_table(META)?.get(HEIGHT_KEY)?.is_some() {
+                tracing::info!(
+                    path = %path.display(),
+                    "explorer index: written by another version; rebuilding"
+                );
+            }
+            delete_tables(&tx)?;
+            create_tables(&tx)?;
+            tx.open_table(META)?
+                .insert(LAYOUT_KEY, LAYOUT.to_be_bytes().as_slice())?;
+        }
         tx.commit()?;
         Ok(Self { db })
     }
@@ -236,18 +304,11 @@ impl Index {
     /// Empties every table and records `genesis`: the index now follows that chain.
     pub fn reset(&self, genesis: B256) -> IndexResult<()> {
         let tx = self.db.begin_write()?;
-        tx.delete_table(META)?;
-        tx.delete_table(BLOCKS)?;
-        tx.delete_table(TX_BLOCKS)?;
-        tx.delete_table(ADDRESS_TXS)?;
-        tx.delete_table(HOLDERS)?;
-        tx.delete_table(HELD)?;
-        tx.delete_table(TOKEN_CLASS)?;
-        tx.delete_table(OBJECT_LOGS)?;
-        tx.delete_table(CHILDREN)?;
+        delete_tables(&tx)?;
         create_tables(&tx)?;
         {
             let mut meta = tx.open_table(META)?;
+            meta.insert(LAYOUT_KEY, LAYOUT.to_be_bytes().as_slice())?;
             meta.insert(GENESIS_KEY, genesis.as_slice())?;
         }
         tx.commit()?;
@@ -286,6 +347,8 @@ impl Index {
             let mut object_logs = tx.open_table(OBJECT_LOGS)?;
             let mut children = tx.open_table(CHILDREN)?;
             let mut expected = current.map_or(0, |h| h + 1);
+            // Written after the loop in key order: one pass over each address's leaf.
+            let mut address_entries: Vec<([u8; 28], Vec<u8>)> = Vec::new();
             for block in blocks {
                 let h = block.summary.height;
                 if current.is_some_and(|c| h <= c) {
@@ -312,11 +375,7 @@ impl Index {
                 if block.summary.tx_count > 0 {
                     tx_blocks.insert(h, block.summary.tx_count)?;
                 }
-                for (address, pos, hash) in &block.address_txs {
-                    let mut key = address.to_vec();
-                    key.extend_from_slice(&pos_bytes(*pos));
-                    address_txs.insert(key.as_slice(), hash.as_slice())?;
-                }
+                address_entries.extend(address_block_entries(block));
                 for (token, class) in &block.token_classes {
                     token_class.insert(word(*token).as_slice(), word(*class).as_slice())?;
                 }
@@ -358,6 +417,10 @@ impl Index {
                         children.insert(key.as_slice(), h)?;
                     }
                 }
+            }
+            address_entries.sort_unstable_by_key(|(key, _)| *key);
+            for (key, value) in &address_entries {
+                address_txs.insert(key.as_slice(), value.as_slice())?;
             }
             meta.insert(
                 HEIGHT_KEY,
@@ -420,24 +483,41 @@ impl Index {
     ) -> IndexResult<Vec<(TxPos, B256)>> {
         let tx = self.db.begin_read()?;
         let table = tx.open_table(ADDRESS_TXS)?;
-        let start = address.to_vec();
+        let start = address_block_key(&address, 0);
         let end = match before {
-            Some(pos) => {
-                let mut k = address.to_vec();
-                k.extend_from_slice(&pos_bytes(pos));
-                k
-            }
+            // The cursor's own block is read too (its earlier transactions).
+            Some(pos) => match pos.height.checked_add(1) {
+                Some(h) => address_block_key(&address, h).to_vec(),
+                None => prefix_end(address.as_slice()),
+            },
             None => prefix_end(address.as_slice()),
         };
         let mut out = Vec::new();
-        for entry in table
-            .range(start.as_slice()..end.as_slice())?
-            .rev()
-            .take(limit)
-        {
+        for entry in table.range(start.as_slice()..end.as_slice())?.rev() {
+            if out.len() >= limit {
+                break;
+            }
             let (k, v) = entry?;
-            if let Some(pos) = pos_from(&k.value()[20..]) {
-                out.push((pos, B256::from_slice(v.value())));
+            let Some(height) = k
+                .value()
+                .get(20..28)
+                .and_then(|b| b.try_into().ok())
+                .map(u64::from_be_bytes)
+            else {
+                continue;
+            };
+            for tx in v.value().chunks_exact(ADDRESS_TX_LEN).rev() {
+                let pos = TxPos {
+                    height,
+                    index: u32::from_be_bytes([tx[0], tx[1], tx[2], tx[3]]),
+                };
+                if before.is_some_and(|b| pos >= b) {
+                    continue;
+                }
+                out.push((pos, B256::from_slice(&tx[4..])));
+                if out.len() >= limit {
+                    break;
+                }
             }
         }
         Ok(out)

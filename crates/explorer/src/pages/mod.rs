@@ -153,13 +153,32 @@ pub fn respond(state: &AppState, result: PageResult) -> Response {
     }
 }
 
-/// `s` shortened to `max` characters, with an ellipsis when cut.
+/// Whether `c` would reorder or hide text around it: bidirectional overrides, embeddings,
+/// isolates and marks (the "Trojan Source" characters), zero-width characters, and control
+/// characters other than tab and newline.
+fn is_deceptive(c: char) -> bool {
+    matches!(c,
+        '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200B}'..='\u{200F}'
+        | '\u{061C}' | '\u{2060}' | '\u{FEFF}')
+        || (c.is_control() && c != '\t' && c != '\n')
+}
+
+/// A chain string as a page shows it: shortened to `max` characters, with an ellipsis when
+/// cut, and every character that could reorder or hide text (see [`is_deceptive`]) shown as
+/// its code point, `[U+202E]`, so an iDAO's name cannot make itself read as another's.
 pub fn clip(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_string();
+    let mut out = String::with_capacity(s.len().min(max * 4));
+    for (i, c) in s.chars().enumerate() {
+        if i == max {
+            out.push('…');
+            break;
+        }
+        if is_deceptive(c) {
+            out.push_str(&format!("[U+{:04X}]", c as u32));
+        } else {
+            out.push(c);
+        }
     }
-    let mut out: String = s.chars().take(max).collect();
-    out.push('…');
     out
 }
 
@@ -355,5 +374,37 @@ pub fn index_lag(state: &AppState) -> Markup {
                 p class="warn" role="status" { "The index is catching up: block " (i) " of " (n) "; lists below may be incomplete." }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clip;
+
+    #[test]
+    fn clip_shortens_with_an_ellipsis_only_when_cut() {
+        assert_eq!(clip("abc", 3), "abc");
+        assert_eq!(clip("abcd", 3), "abc…");
+        assert_eq!(clip("", 3), "");
+        assert_eq!(clip("données", 7), "données");
+    }
+
+    #[test]
+    fn clip_shows_characters_that_reorder_or_hide_text() {
+        // "Good iDAO" written with a right-to-left override to read as something else.
+        assert_eq!(
+            clip("Good\u{202E}OADi", 80),
+            "Good[U+202E]OADi",
+            "a bidi override is shown, not applied"
+        );
+        assert_eq!(clip("a\u{2066}b\u{2069}", 80), "a[U+2066]b[U+2069]");
+        assert_eq!(clip("x\u{200B}y", 80), "x[U+200B]y");
+        assert_eq!(clip("bell\u{7}", 80), "bell[U+0007]");
+        assert_eq!(clip("tab\there\nnext", 80), "tab\there\nnext");
+        assert_eq!(
+            clip("ab\u{202E}cd", 2),
+            "ab…",
+            "the limit counts characters"
+        );
     }
 }

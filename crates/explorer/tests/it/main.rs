@@ -295,7 +295,8 @@ fn module_events_feed_holders_children_and_object_history() {
         ))
         .expect("receipt"),
     ];
-    let entries = lazai_explorer::index::extract(&block1, &receipts);
+    let entries =
+        lazai_explorer::index::extract(&lazai_explorer::SourceBlock::from_rpc(&block1, receipts));
     index.apply(GENESIS, &[empty(0), entries]).expect("apply");
 
     assert_eq!(
@@ -337,6 +338,105 @@ fn module_events_feed_holders_children_and_object_history() {
     let bobs = index.address_txs(bob, None, 10).expect("bob");
     assert_eq!(bobs.len(), 1);
     assert_eq!(bobs[0].1, B256::repeat_byte(0x22));
+}
+
+#[test]
+fn an_address_keeps_its_transactions_in_block_order_when_others_interleave() {
+    let (_dir, index) = open();
+    let (alice, bob) = (Address::repeat_byte(0xa1), Address::repeat_byte(0xb0));
+    let mut block = empty(0);
+    block.summary = summary(0, 5);
+    // alice, bob, alice, bob, alice: each keeps its own order.
+    for i in 0..5u32 {
+        let who = if i % 2 == 0 { alice } else { bob };
+        block.address_txs.push((
+            who,
+            TxPos {
+                height: 0,
+                index: i,
+            },
+            B256::with_last_byte(i as u8),
+        ));
+    }
+    index.apply(GENESIS, &[block]).expect("apply");
+    let indexes = |a| -> Vec<u32> {
+        index
+            .address_txs(a, None, 10)
+            .expect("txs")
+            .iter()
+            .map(|(pos, hash)| {
+                assert_eq!(
+                    hash.0[31] as u32, pos.index,
+                    "each hash stays with its index"
+                );
+                pos.index
+            })
+            .collect()
+    };
+    assert_eq!(indexes(alice), vec![4, 2, 0]);
+    assert_eq!(indexes(bob), vec![3, 1]);
+    // A cursor inside the block.
+    let after = index
+        .address_txs(
+            alice,
+            Some(TxPos {
+                height: 0,
+                index: 2,
+            }),
+            10,
+        )
+        .expect("after");
+    assert_eq!(after.len(), 1);
+    assert_eq!(after[0].0.index, 0);
+}
+
+#[test]
+fn an_index_of_the_first_layout_is_emptied_on_open() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        // The first layout: one address entry per transaction, no layout key.
+        let db = redb::Database::create(dir.path().join("index.redb")).expect("create");
+        let tx = db.begin_write().expect("write");
+        {
+            let mut meta = tx
+                .open_table(redb::TableDefinition::<&str, &[u8]>::new("meta"))
+                .expect("meta");
+            meta.insert("genesis", GENESIS.as_slice()).expect("genesis");
+            meta.insert("height", 7u64.to_be_bytes().as_slice())
+                .expect("height");
+            let mut old = tx
+                .open_table(redb::TableDefinition::<&[u8], &[u8]>::new("address_txs"))
+                .expect("old table");
+            old.insert([0xa1u8; 32].as_slice(), [0u8; 32].as_slice())
+                .expect("entry");
+        }
+        tx.commit().expect("commit");
+    }
+    let index = Index::open(dir.path()).expect("open");
+    assert_eq!(
+        index.height().expect("height"),
+        None,
+        "rebuilt from block 0"
+    );
+    assert_eq!(index.genesis().expect("genesis"), None);
+    drop(index);
+    let db = redb::Database::open(dir.path().join("index.redb")).expect("reopen");
+    let tx = redb::ReadableDatabase::begin_read(&db).expect("read");
+    assert!(
+        tx.list_tables()
+            .expect("tables")
+            .all(|t| redb::TableHandle::name(&t) != "address_txs"),
+        "the old table is dropped"
+    );
+    drop(tx);
+    drop(db);
+    // A second open keeps what the first wrote.
+    let index = Index::open(dir.path()).expect("open again");
+    index.reset(GENESIS).expect("reset");
+    index.apply(GENESIS, &[empty(0)]).expect("apply");
+    drop(index);
+    let index = Index::open(dir.path()).expect("open a third time");
+    assert_eq!(index.height().expect("height"), Some(0));
 }
 
 #[test]

@@ -132,7 +132,12 @@ pub fn run(args: DemoArgs) -> Result<()> {
             .await
             .with_context(|| format!("start the devnet (is {} free?)", args.rpc_addr))?;
         let rpc = format!("http://{}", devnet.rpc_addr());
-        let explorer = crate::explorer::mount_on(&devnet.rpc, &rpc, &data_dir)?;
+        let explorer = crate::explorer::mount_on(
+            &devnet.rpc,
+            &rpc,
+            std::sync::Arc::new(devnet.nodes[0].clone()),
+            &data_dir,
+        )?;
         let say = |line: &str| {
             if json {
                 eprintln!("{line}");
