@@ -1,9 +1,10 @@
-// LazAI explorer: keeps the head, tx/s and the latest blocks live, and counts down challenge
-// windows. It only reads /api/head and writes text (never HTML) into the page.
+// LazAI explorer: keeps the head, tx/s, the latest blocks and the latest transactions live, and
+// counts down challenge windows. It only reads /api/head and writes text (never HTML) into the page.
 (function () {
   "use strict";
   var base = document.body.getAttribute("data-base") || "";
   var blocks = document.querySelector("[data-live=blocks]");
+  var txs = document.querySelector("[data-live=txs]");
   function setText(selector, value) {
     var nodes = document.querySelectorAll(selector);
     for (var i = 0; i < nodes.length; i++) { nodes[i].textContent = String(value); }
@@ -34,6 +35,41 @@
     blocks.textContent = "";
     blocks.appendChild(rows);
   }
+  function linkCell(row, href, label, title) {
+    var td = document.createElement("td");
+    var a = document.createElement("a");
+    a.className = "mono";
+    a.href = href;
+    a.title = title;
+    a.textContent = label;
+    td.appendChild(a);
+    row.appendChild(td);
+  }
+  function renderTxs(list) {
+    if (!txs || !list) { return; }
+    var rows = document.createDocumentFragment();
+    if (list.length === 0) {
+      var empty = document.createElement("tr");
+      var td = cell(empty, "No transactions yet.");
+      td.colSpan = 4;
+      td.className = "muted";
+      rows.appendChild(empty);
+    }
+    list.forEach(function (t) {
+      var tr = document.createElement("tr");
+      linkCell(tr, base + "/tx/" + t.hash, t.hashLabel, t.hash);
+      linkCell(tr, base + "/address/" + t.from, t.fromLabel, t.from);
+      if (t.to) {
+        linkCell(tr, base + "/address/" + t.to, t.toLabel, t.to);
+      } else {
+        cell(tr, "contract creation");
+      }
+      cell(tr, t.call);
+      rows.appendChild(tr);
+    });
+    txs.textContent = "";
+    txs.appendChild(rows);
+  }
   function countdowns(head) {
     var nodes = document.querySelectorAll("[data-countdown-end]");
     for (var i = 0; i < nodes.length; i++) {
@@ -52,6 +88,7 @@
         }
         setText("[data-live=tps]", h.txPerSec);
         renderBlocks(h.blocks);
+        renderTxs(h.txs);
       })
       .catch(function () { /* the node or the explorer is down: keep the last view */ })
       .then(function () { window.setTimeout(tick, 1500); });

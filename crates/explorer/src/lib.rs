@@ -105,6 +105,29 @@ pub struct AppState {
     /// Pages being built at once, at most [`MAX_CONCURRENT_PAGES`]; more wait briefly, then get
     /// a "busy" page, so a flood of page views cannot take over the node's RPC.
     pub pages: Arc<tokio::sync::Semaphore>,
+    /// The newest transactions and the indexed height they were read at (see
+    /// [`pages::home::latest_txs`]).
+    pub latest_txs: std::sync::Mutex<Option<(u64, Arc<Vec<pages::home::LatestTx>>)>>,
+}
+
+impl AppState {
+    pub fn new(
+        rpc: Rpc,
+        index: Arc<Index>,
+        status: Arc<IndexStatus>,
+        base: String,
+        page_timeout: Duration,
+    ) -> Self {
+        Self {
+            rpc,
+            index,
+            status,
+            base,
+            page_timeout,
+            pages: Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_PAGES)),
+            latest_txs: std::sync::Mutex::new(None),
+        }
+    }
 }
 
 /// Pages built at once.
@@ -136,14 +159,7 @@ impl Explorer {
         ));
         let base = config.base.trim_end_matches('/').to_string();
         Ok(Self {
-            state: Arc::new(AppState {
-                rpc,
-                index,
-                status,
-                base,
-                page_timeout: config.page_timeout,
-                pages: Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_PAGES)),
-            }),
+            state: Arc::new(AppState::new(rpc, index, status, base, config.page_timeout)),
             indexer,
         })
     }

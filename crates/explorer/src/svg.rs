@@ -214,15 +214,13 @@ mod tests {
     fn state() -> (tempfile::TempDir, AppState) {
         let dir = tempfile::tempdir().expect("tempdir");
         let index = crate::Index::open(dir.path()).expect("index");
-        let state = AppState {
-            rpc: crate::Rpc::new("http://127.0.0.1:1", std::time::Duration::from_secs(1))
-                .expect("rpc"),
-            index: std::sync::Arc::new(index),
-            status: std::sync::Arc::new(crate::IndexStatus::new()),
-            base: "/explorer".into(),
-            page_timeout: std::time::Duration::from_secs(1),
-            pages: std::sync::Arc::new(tokio::sync::Semaphore::new(1)),
-        };
+        let state = AppState::new(
+            crate::Rpc::new("http://127.0.0.1:1", std::time::Duration::from_secs(1)).expect("rpc"),
+            std::sync::Arc::new(index),
+            std::sync::Arc::new(crate::IndexStatus::new()),
+            "/explorer".into(),
+            std::time::Duration::from_secs(1),
+        );
         (dir, state)
     }
 

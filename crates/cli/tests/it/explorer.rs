@@ -242,6 +242,25 @@ async fn the_explorer_shows_the_demo_chain_and_refuses_bad_input() {
         "home",
     );
     let tx = first_tx_link(&home).expect("the home page lists transactions");
+    // The live feed carries the same newest transactions, with links the page can follow.
+    let feed: serde_json::Value = http()
+        .get(demo.url("/api/head"))
+        .send()
+        .await
+        .expect("feed")
+        .json()
+        .await
+        .expect("feed JSON");
+    let txs = feed["txs"].as_array().expect("the feed lists transactions");
+    assert!((1..=10).contains(&txs.len()), "{feed}");
+    assert!(
+        txs.iter().any(|t| t["hash"]
+            .as_str()
+            .is_some_and(|h| tx == format!("/explorer/tx/{h}"))),
+        "the feed lists the page's newest transaction {tx}: {feed}"
+    );
+    assert!(txs[0]["fromLabel"].as_str().is_some_and(|l| !l.is_empty()));
+    assert!(txs.iter().all(|t| t["call"].is_string()));
 
     let idao = page(&demo, "/idao/2").await;
     assert_has(

@@ -1,7 +1,8 @@
 //! The explorer in a real browser: headless Chromium, driven over WebDriver by chromedriver,
 //! loads the home page of a demo chain, follows links to a block, a transaction, an iDAO, a DAT
-//! class, a model's lineage and a task, checks what each shows, that the head updates live,
-//! that a narrow screen does not scroll sideways and that no page logs a JavaScript error.
+//! class, a model's lineage and a task, checks what each shows, that the head, the latest
+//! blocks and a new transaction appear live, that a narrow screen does not scroll sideways and
+//! that no page logs a JavaScript error.
 //! Screenshots of each page type are saved under `target/tmp/explorer-screenshots/` (or
 //! `$LAZAI_SCREENSHOTS`).
 //!
@@ -280,6 +281,44 @@ async fn explorer_in_a_browser() {
     assert!(
         row.parse::<u64>().unwrap_or(0) > first.parse::<u64>().unwrap_or(u64::MAX) - 1,
         "the latest blocks list is live: {row}"
+    );
+
+    // A new transaction reaches the top of the latest transactions without a reload.
+    let signer = lazai_client::parse_key(crate::process::DEV_KEY_0).expect("key");
+    let client =
+        lazai_client::Client::signing(&demo.rpc, signer, Duration::from_secs(60)).expect("client");
+    let sent = client
+        .send(
+            lazai_abi::IDAO_REGISTRY_ADDRESS,
+            lazai_abi::IIdaoRegistry::registerIdao_1Call {
+                name: "live".into(),
+                metadataUri: String::new(),
+                roles: lazai_abi::ROLE_DATA,
+            },
+            alloy_primitives::U256::ZERO,
+        )
+        .await
+        .expect("register an iDAO");
+    let hash = format!("{:#x}", sent.transaction_hash);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let top = b
+            .js("var a = document.querySelector('[data-live=txs] tr td a'); return a ? a.title : null;")
+            .await;
+        if top.as_str() == Some(hash.as_str()) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the latest transactions did not show {hash} (top: {top})"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(
+        b.text("[data-live=txs] tr td:nth-child(4)")
+            .await
+            .contains("registerIdao"),
+        "the new transaction's call is named"
     );
 
     b.click("[data-live=blocks] tr td a").await;

@@ -1,5 +1,5 @@
 //! The home page: the head and its finality, validators with stake, tx/s, the latest blocks and
-//! transactions (kept live by the script), and LazAI's newest objects.
+//! transactions (kept live by the script, through `/api/head`), and LazAI's newest objects.
 
 use super::*;
 use crate::index::BlockSummary;
@@ -7,6 +7,7 @@ use alloy_consensus::Transaction as _;
 use alloy_primitives::U256;
 use lazai_abi as abi;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// `lazai_status` as the explorer reads it.
 #[derive(Debug, Deserialize)]
@@ -42,6 +43,46 @@ pub struct HeadFeed {
     pub indexed: Option<u64>,
     pub tx_per_sec: String,
     pub blocks: Vec<FeedBlock>,
+    /// `None` when the node could not be asked and nothing was read before.
+    pub txs: Option<Vec<FeedTx>>,
+}
+
+/// One of the newest transactions, as the home page lists it.
+#[derive(Clone, Debug)]
+pub struct LatestTx {
+    pub hash: B256,
+    pub from: Address,
+    /// `None` for a contract creation.
+    pub to: Option<Address>,
+    /// The decoded call's function name, `—` when it is not a known call.
+    pub call: String,
+}
+
+/// A [`LatestTx`] in the live feed: full hex for the links, and the labels the page shows.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FeedTx {
+    pub hash: String,
+    pub hash_label: String,
+    pub from: String,
+    pub from_label: String,
+    pub to: Option<String>,
+    pub to_label: Option<String>,
+    pub call: String,
+}
+
+impl From<&LatestTx> for FeedTx {
+    fn from(t: &LatestTx) -> Self {
+        Self {
+            hash: format!("{:#x}", t.hash),
+            hash_label: short(&t.hash),
+            from: t.from.to_checksum(None),
+            from_label: addr_label(&t.from),
+            to: t.to.map(|a| a.to_checksum(None)),
+            to_label: t.to.as_ref().map(addr_label),
+            call: t.call.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -71,7 +112,11 @@ fn tx_rate(blocks: &[BlockSummary]) -> String {
 
 pub async fn head_feed(state: &AppState) -> HeadFeed {
     let blocks = state.index.latest_blocks(None, 30).unwrap_or_default();
+    let txs = latest_txs(state)
+        .await
+        .map(|list| list.iter().map(FeedTx::from).collect());
     HeadFeed {
+        txs,
         height: state.status.node_height(),
         indexed: state.index.height().ok().flatten(),
         tx_per_sec: tx_rate(&blocks),
@@ -110,9 +155,7 @@ pub fn blocks_table(state: &AppState, blocks: &[BlockSummary], live: bool) -> Ma
 
 /// The ten newest transactions, by position (blocks with transactions come from the index,
 /// so no whole block is fetched).
-async fn latest_transactions(
-    state: &AppState,
-) -> Result<Vec<alloy_rpc_types_eth::Transaction>, PageError> {
+async fn latest_transactions(state: &AppState) -> Result<Vec<LatestTx>, PageError> {
     let mut wanted = Vec::new();
     for (height, count) in state.index.latest_tx_blocks(10)? {
         for i in (0..count).rev() {
@@ -132,7 +175,41 @@ async fn latest_transactions(
             wanted,
         )
         .await?;
-    Ok(txs.into_iter().filter_map(|t| t.ok().flatten()).collect())
+    Ok(txs
+        .into_iter()
+        .filter_map(|t| t.ok().flatten())
+        .map(|t| LatestTx {
+            hash: *t.inner.tx_hash(),
+            from: t.inner.signer(),
+            to: t.to(),
+            call: crate::decode::decode_call(t.to().as_ref(), t.input())
+                .map_or("—".to_string(), |d| clip(&d.name, 40)),
+        })
+        .collect())
+}
+
+/// The newest transactions as of the indexed height: read from the node once per indexed
+/// height and shared by every page view and live feed (so open pages polling the feed cost
+/// the node one read per new block, not one per viewer). When the node cannot answer, the
+/// list read last, if any.
+pub async fn latest_txs(state: &AppState) -> Option<Arc<Vec<LatestTx>>> {
+    let indexed = state.index.height().ok().flatten();
+    let cached = state.latest_txs.lock().ok().and_then(|c| c.clone());
+    if let Some((height, list)) = &cached
+        && Some(*height) == indexed
+    {
+        return Some(list.clone());
+    }
+    match latest_transactions(state).await {
+        Ok(list) => {
+            let list = Arc::new(list);
+            if let (Some(height), Ok(mut cache)) = (indexed, state.latest_txs.lock()) {
+                *cache = Some((height, list.clone()));
+            }
+            Some(list)
+        }
+        Err(_) => cached.map(|(_, list)| list),
+    }
 }
 
 /// The newest `n` ids below `count` (ids start at 1).
@@ -151,7 +228,7 @@ pub async fn page(state: &AppState) -> PageResult {
         .await?;
     let blocks = state.index.latest_blocks(None, 30)?;
     // The list is an extra: a node that cannot answer it leaves it out, not the page.
-    let txs = latest_transactions(state).await.unwrap_or_default();
+    let txs = latest_txs(state).await.unwrap_or_default();
     let rpc = &state.rpc;
     let (idaos, classes, flows, models, tasks) = tokio::join!(
         rpc.view(
@@ -213,18 +290,17 @@ pub async fn page(state: &AppState) -> PageResult {
             }
             section aria-labelledby="latest-txs" {
                 h2 id="latest-txs" { "Latest transactions" }
-                @if txs.is_empty() { p class="muted" { "No transactions yet." } }
-                @else {
-                    table class="list" {
-                        thead { tr { th scope="col" { "Hash" } th scope="col" { "From" } th scope="col" { "To" } th scope="col" { "Call" } } }
-                        tbody {
-                            @for t in &txs {
-                                tr {
-                                    td { (tx_link(state, t.inner.tx_hash())) }
-                                    td { (addr_link(state, &t.inner.signer())) }
-                                    td { @match t.to() { Some(to) => (addr_link(state, &to)), None => "contract creation" } }
-                                    td { (crate::decode::decode_call(t.to().as_ref(), t.input()).map_or("—".to_string(), |d| clip(&d.name, 40))) }
-                                }
+                table class="list" {
+                    caption class="visually-hidden" { "Latest transactions" }
+                    thead { tr { th scope="col" { "Hash" } th scope="col" { "From" } th scope="col" { "To" } th scope="col" { "Call" } } }
+                    tbody data-live="txs" {
+                        @if txs.is_empty() { tr { td colspan="4" class="muted" { "No transactions yet." } } }
+                        @for t in txs.iter() {
+                            tr {
+                                td { (tx_link(state, &t.hash)) }
+                                td { (addr_link(state, &t.from)) }
+                                td { @match &t.to { Some(to) => (addr_link(state, to)), None => "contract creation" } }
+                                td { (t.call) }
                             }
                         }
                     }

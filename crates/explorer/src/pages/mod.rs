@@ -270,10 +270,14 @@ pub fn tx_link(state: &AppState, hash: &B256) -> Markup {
     html! { a class="mono" href={(state.base) "/tx/" (format!("{hash:#x}"))} title=(format!("{hash:#x}")) { (short(hash)) } }
 }
 
+/// What a page shows for an address: a native module's name, or the shortened address.
+pub fn addr_label(a: &Address) -> String {
+    crate::decode::module(a).map_or_else(|| short_addr(a), |m| m.name.to_string())
+}
+
 pub fn addr_link(state: &AppState, a: &Address) -> Markup {
     let full = a.to_checksum(None);
-    let label = crate::decode::module(a).map_or_else(|| short_addr(a), |m| m.name.to_string());
-    html! { a class="mono" href={(state.base) "/address/" (full)} title=(full) { (label) } }
+    html! { a class="mono" href={(state.base) "/address/" (full)} title=(full) { (addr_label(a)) } }
 }
 
 /// A link to one of LazAI's objects (`idao`, `class`, `token`, `flow`, `model`, `task`).
