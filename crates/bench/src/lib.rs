@@ -82,7 +82,8 @@ pub enum BenchCommand {
     Evm(evm::EvmArgs),
     /// The web explorer: page latency p50/p99 per page type on the demo's chain and on it
     /// after --transfers more transactions, and index catch-up in blocks/s against the chain's
-    /// block production.
+    /// block production, reading the node in process (as devnets and nodes serve it) and over
+    /// JSON-RPC (as `lazai explorer` does).
     Explorer(explorer::ExplorerArgs),
 }
 
