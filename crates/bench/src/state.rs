@@ -4,8 +4,9 @@
 //! process, and the benchmark measures its start-up time, its resident memory idle and after
 //! the load, and finalized transfers per second for the same load at every size. Then, with
 //! the node stopped, it commits blocks of `--changes` changed entries (half rewritten accounts,
-//! half new) straight to the store, timing the root computation (what proposing and verifying
-//! a block pay) and the write (what finalizing pays).
+//! half new) straight to the store as the node does, timing the reads and writes of execution
+//! (with the trie prefetch thread running), the root fold (what proposing and verifying a block
+//! pay on top of execution) and the write (what finalizing pays).
 
 use crate::args::LoadArgs;
 use crate::load::{Workload, collect, rpc_feed, submit};
@@ -15,7 +16,7 @@ use anyhow::{Context as _, Result, anyhow};
 use clap::Args;
 use lazai_cli::devnet::cluster;
 use lazai_ledger::{Account, State, account_key, trie};
-use lazai_node::{StoreSource, genesis_document};
+use lazai_node::{Prefetcher, StoreSource, genesis_document};
 use lazai_storage::{StateWrites, Store};
 use lazai_types::{Block, Genesis, Header};
 use rayon::prelude::*;
@@ -41,6 +42,19 @@ pub struct StateArgs {
     /// Keep each size's data dir (database, cluster files, `node.log`) instead of deleting it.
     #[arg(long)]
     pub keep: bool,
+    /// Measure only the block commits (no node process: start-up, memory and throughput are
+    /// not measured). The load's senders are still funded in genesis, so a small `--txs` saves
+    /// signing time.
+    #[arg(long)]
+    pub commit_only: bool,
+    /// Use the data dir an earlier run kept (`--keep`) instead of seeding a new one (one size;
+    /// the blocks committed before stay on it).
+    #[arg(long, value_name = "DIR")]
+    pub seeded: Option<std::path::PathBuf>,
+    /// Commit without the trie prefetch thread (the root fold then reads every node it needs
+    /// itself, as a node did before it had one).
+    #[arg(long)]
+    pub no_prefetch: bool,
     #[command(flatten)]
     pub load: LoadArgs,
 }
@@ -54,8 +68,19 @@ struct Row {
     rss_idle_kib: u64,
     rss_load_kib: u64,
     tps: f64,
+    commit: Commit,
+}
+
+/// The median cost of committing one block of changes, by phase.
+#[derive(Clone, Copy, Default)]
+struct Commit {
+    /// Reading each changed entry and writing its new value, as execution does (the prefetch
+    /// thread loads the keys' trie paths meanwhile).
+    exec: Duration,
+    /// Folding the changes into the state root, after `exec`.
     root: Duration,
-    persist: Duration,
+    /// Writing the block and its state changes to disk.
+    write: Duration,
 }
 
 pub fn run(args: StateArgs) -> Result<()> {
@@ -64,7 +89,7 @@ pub fn run(args: StateArgs) -> Result<()> {
     for &size in &args.sizes {
         let row = one_size(size, &args, &work)?;
         println!(
-            "{} entries: seeded in {:.1} s ({} MiB on disk), start-up {} ms, RSS idle {} MiB / after load {} MiB, {:.0} transfers/s, commit of {} changes: root {:.1} ms + write {:.1} ms",
+            "{} entries: seeded in {:.1} s ({} MiB on disk), start-up {} ms, RSS idle {} MiB / after load {} MiB, {:.0} transfers/s, commit of {} changes: execution {:.1} ms, root {:.1} ms, write {:.1} ms",
             row.entries,
             row.seed.as_secs_f64(),
             row.db_bytes >> 20,
@@ -73,31 +98,35 @@ pub fn run(args: StateArgs) -> Result<()> {
             row.rss_load_kib >> 10,
             row.tps,
             args.changes,
-            ms(row.root),
-            ms(row.persist),
+            ms(row.commit.exec),
+            ms(row.commit.root),
+            ms(row.commit.write),
         );
         rows.push(row);
     }
     println!();
     println!(
-        "| state entries | start-up | RSS idle | RSS after load | finalized transfers/s | root of {} changes | write of the block | on disk |",
+        "| state entries | start-up | RSS idle | RSS after load | finalized transfers/s | execution of {} changes | root | write of the block | on disk |",
         args.changes
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for r in &rows {
         println!(
-            "| {} | {} ms | {} MiB | {} MiB | {:.0} | {:.1} ms | {:.1} ms | {} MiB |",
+            "| {} | {} ms | {} MiB | {} MiB | {:.0} | {:.1} ms | {:.1} ms | {:.1} ms | {} MiB |",
             r.entries,
             r.startup.as_millis(),
             r.rss_idle_kib >> 10,
             r.rss_load_kib >> 10,
             r.tps,
-            ms(r.root),
-            ms(r.persist),
+            ms(r.commit.exec),
+            ms(r.commit.root),
+            ms(r.commit.write),
             r.db_bytes >> 20
         );
     }
-    if let (Some(first), Some(last)) = (rows.first(), rows.last()) {
+    if let (Some(first), Some(last)) = (rows.first(), rows.last())
+        && !args.commit_only
+    {
         println!(
             "throughput at {} entries is {:.2}x throughput at {}",
             last.entries,
@@ -174,20 +203,54 @@ fn one_size(size: u64, args: &StateArgs, work: &Workload) -> Result<Row> {
     let dir = tempfile::Builder::new()
         .prefix("lazai-bench-state-")
         .tempdir()?;
+    let seeded = args.seeded.clone();
+    let root = seeded.clone().unwrap_or_else(|| dir.path().to_path_buf());
     let plan = bench_plan(1, work, args.load.block_time)?;
-    let layout = cluster::init_or_load(dir.path(), &plan)?;
+    let layout = cluster::init_or_load(&root, &plan)?;
     let spec = layout.nodes[0].clone();
     let config = lazai_cli::node::NodeConfig::load(&spec.config)?;
     let base = spec.config.parent().context("node dir")?;
     let db = base.join(&config.data_dir).join("chain").join("chain.redb");
-    eprintln!("seeding a genesis state of {size} accounts ...");
     let started = Instant::now();
-    seed(&layout.genesis, size, &db)?;
+    if seeded.is_none() {
+        eprintln!("seeding a genesis state of {size} accounts ...");
+        seed(&layout.genesis, size, &db)?;
+    }
     let seed_time = started.elapsed();
     let db_bytes = std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0);
 
+    let (startup, rss_idle_kib, rss_load_kib, tps) = if args.commit_only {
+        Default::default()
+    } else {
+        run_node(&layout, &root, args, work)?
+    };
+    let commit = commit_cost(&db, size, args)?;
+    if args.keep && seeded.is_none() {
+        eprintln!("kept {}", dir.keep().display());
+    }
+    Ok(Row {
+        entries: size,
+        seed: seed_time,
+        db_bytes,
+        startup,
+        rss_idle_kib,
+        rss_load_kib,
+        tps,
+        commit,
+    })
+}
+
+/// Runs the seeded chain as a node process under the load: its start-up time, resident memory
+/// idle and after the load (KiB), and finalized transfers per second.
+fn run_node(
+    layout: &cluster::ClusterLayout,
+    dir: &Path,
+    args: &StateArgs,
+    work: &Workload,
+) -> Result<(Duration, u64, u64, f64)> {
+    let spec = layout.nodes[0].clone();
     let started = Instant::now();
-    let (mut cluster, runtime) = start_validators(&layout.nodes, dir.path(), &args.node_log)?;
+    let (mut cluster, runtime) = start_validators(&layout.nodes, dir, &args.node_log)?;
     let pid = cluster.nodes()[0].pid();
     let load = args.load.clone();
     let outcome = runtime.block_on(async {
@@ -217,22 +280,7 @@ fn one_size(size: u64, args: &StateArgs, work: &Workload) -> Result<Row> {
     });
     drop(runtime);
     stop_all(&mut cluster);
-    let (startup, rss_idle_kib, rss_load_kib, tps) = outcome?;
-    let (root, persist) = commit_cost(&db, size, args)?;
-    if args.keep {
-        eprintln!("kept {}", dir.keep().display());
-    }
-    Ok(Row {
-        entries: size,
-        seed: seed_time,
-        db_bytes,
-        startup,
-        rss_idle_kib,
-        rss_load_kib,
-        tps,
-        root,
-        persist,
-    })
+    outcome
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -241,15 +289,23 @@ fn median(mut v: Vec<Duration>) -> Duration {
 }
 
 /// Commits `args.blocks` blocks of `args.changes` changed entries on top of the stopped node's
-/// head: the median time to fold them into the root, and to write the block.
-fn commit_cost(db: &Path, size: u64, args: &StateArgs) -> Result<(Duration, Duration)> {
+/// head, as the node does: each changed entry is read, then written (with the prefetch thread
+/// loading the written keys' trie paths meanwhile, unless `--no-prefetch`), the root is folded,
+/// and the block written. The median of each phase.
+fn commit_cost(db: &Path, size: u64, args: &StateArgs) -> Result<Commit> {
     let store = Store::open(db)?;
     let head = store.head()?.context("head")?;
     let mut parent = store.header(head)?.context("head header")?;
-    let (mut roots, mut writes) = (Vec::new(), Vec::new());
+    let prefetcher = (!args.no_prefetch).then(Prefetcher::spawn).transpose()?;
+    let (mut execs, mut roots, mut writes) = (Vec::new(), Vec::new(), Vec::new());
     for b in 0..args.blocks as u64 {
-        let source = Arc::new(StoreSource(store.snapshot()?));
-        let mut state = State::at(source, parent.state_root);
+        let mut source = StoreSource::new(store.snapshot()?, parent.state_root);
+        if let Some(prefetcher) = &prefetcher {
+            source = source.with_prefetcher(prefetcher.clone());
+        }
+        let mut state = State::at(Arc::new(source), parent.state_root);
+        state.prefetch_writes(true);
+        let t = Instant::now();
         for j in 0..args.changes as u64 {
             let seed = keccak256(format!("{b}-{j}"));
             let address = if j % 2 == 0 && size > 0 {
@@ -257,8 +313,11 @@ fn commit_cost(db: &Path, size: u64, args: &StateArgs) -> Result<(Duration, Dura
             } else {
                 Address::from_word(seed)
             };
-            state.set(account_key(&address), account_value(b + 1, 1 + j));
+            let key = account_key(&address);
+            let nonce = state.get(&key).map_or(0, |_| b + 1);
+            state.set(key, account_value(nonce, 1 + j));
         }
+        execs.push(t.elapsed());
         let t = Instant::now();
         let root = state.commit_root();
         roots.push(t.elapsed());
@@ -288,5 +347,9 @@ fn commit_cost(db: &Path, size: u64, args: &StateArgs) -> Result<(Duration, Dura
         writes.push(t.elapsed());
         parent = header;
     }
-    Ok((median(roots), median(writes)))
+    Ok(Commit {
+        exec: median(execs),
+        root: median(roots),
+        write: median(writes),
+    })
 }

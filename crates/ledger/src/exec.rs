@@ -381,7 +381,7 @@ impl Ledger {
         env: &BlockEnv,
         txs: Vec<Arc<RecoveredTx>>,
     ) -> Result<ExecutedBlock, BlockError> {
-        let mut state = self.begin_block(parent, env);
+        let mut state = self.begin_block(parent, env, true);
         let mut receipts = Vec::with_capacity(txs.len());
         let mut cumulative = 0u64;
         for (index, tx) in txs.iter().enumerate() {
@@ -408,7 +408,7 @@ impl Ledger {
         env: &BlockEnv,
         candidates: impl IntoIterator<Item = Arc<RecoveredTx>>,
     ) -> (ExecutedBlock, Vec<(Arc<RecoveredTx>, TxError)>) {
-        let mut state = self.begin_block(parent, env);
+        let mut state = self.begin_block(parent, env, true);
         let mut receipts = Vec::new();
         let mut included = Vec::new();
         let mut skipped = Vec::new();
@@ -432,9 +432,12 @@ impl Ledger {
 
     /// The state a block's transactions start from: its parent's, after the block-level start
     /// (evidence and slashing, the parent's hash for `BLOCKHASH`).
-    fn begin_block(&self, parent: &State, env: &BlockEnv) -> State {
+    /// The block's working state on `parent`, after the block's opening writes. `prefetch`
+    /// turns the source's write hints on (execution and building, not tracing).
+    fn begin_block(&self, parent: &State, env: &BlockEnv, prefetch: bool) -> State {
         let mut state = parent.clone();
         let _ = state.take_changes();
+        state.prefetch_writes(prefetch);
         staking::begin_block(&mut state, env, &self.staking);
         Self::record_parent_hash(&mut state, env);
         state
@@ -449,7 +452,7 @@ impl Ledger {
         txs: &[Arc<RecoveredTx>],
         index: usize,
     ) -> Result<(State, u64), BlockError> {
-        let mut state = self.begin_block(parent, env);
+        let mut state = self.begin_block(parent, env, false);
         let mut cumulative = 0u64;
         for (i, tx) in txs.iter().enumerate().take(index) {
             let receipt = self
@@ -508,6 +511,7 @@ impl Ledger {
         transactions: Vec<Arc<RecoveredTx>>,
         gas_used: u64,
     ) -> ExecutedBlock {
+        state.prefetch_writes(false);
         let state_root = state.commit_root();
         let changes = state.take_changes();
         let encoded: Vec<Vec<u8>> = receipts.iter().map(|r| r.consensus_encoding()).collect();

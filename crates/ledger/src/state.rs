@@ -31,6 +31,9 @@ pub trait StateSource: Send + Sync {
     fn entry(&self, key: &B256) -> Option<Bytes>;
     /// A stored trie node by its hash.
     fn node(&self, hash: &B256) -> Option<Bytes>;
+    /// A hint that `key` is about to be written: a source on disk may start loading the trie
+    /// nodes on its path, so that the next root fold finds them in memory. It must not block.
+    fn prefetch(&self, _key: &B256) {}
 }
 
 /// How many recent block hashes the state keeps (the EVM's `BLOCKHASH` window).
@@ -78,6 +81,9 @@ pub struct State {
     /// Trie nodes created and retired since the last `take_changes`.
     created: imbl::HashMap<B256, Bytes>,
     retired: imbl::OrdSet<B256>,
+    /// Whether a key's first write since the last fold is passed on to the source as a
+    /// [`StateSource::prefetch`] hint (on while a block executes).
+    prefetch: bool,
 }
 
 impl Default for State {
@@ -108,7 +114,14 @@ impl State {
             touched: imbl::OrdSet::new(),
             created: imbl::HashMap::new(),
             retired: imbl::OrdSet::new(),
+            prefetch: false,
         }
+    }
+
+    /// Turns the [`StateSource::prefetch`] hints on or off: a block's execution turns them on
+    /// so the source loads the trie paths of the keys it writes while it runs.
+    pub fn prefetch_writes(&mut self, on: bool) {
+        self.prefetch = on;
     }
 
     /// Builds a state from entries alone (with no source behind it).
@@ -133,7 +146,9 @@ impl State {
     /// Raw write; an empty value deletes the entry (empty values are never stored).
     pub fn set(&mut self, key: B256, value: Bytes) {
         self.touched.insert(key);
-        self.dirty.insert(key);
+        if self.dirty.insert(key).is_none() && self.prefetch {
+            self.source.prefetch(&key);
+        }
         self.writes
             .insert(key, if value.is_empty() { None } else { Some(value) });
     }

@@ -184,6 +184,11 @@ impl Snapshot {
             .map(|v| Bytes::copy_from_slice(v.value())))
     }
 
+    /// Whether the shared node cache holds `hash` (reading it would not touch the disk).
+    pub fn is_cached(&self, hash: &B256) -> bool {
+        self.cache.inner.lock().0.contains(hash)
+    }
+
     /// A trie node's RLP.
     pub fn node(&self, hash: &B256) -> Result<Option<Bytes>> {
         if let Some(raw) = self.cache.get(hash) {

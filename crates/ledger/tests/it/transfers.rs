@@ -1,7 +1,7 @@
 //! Value transfers, exact fees, and every way a transaction is refused.
 
 use crate::support::*;
-use alloy_primitives::U256;
+use alloy_primitives::{Bytes, U256};
 use lazai_ledger::{TxError, decode_and_recover};
 
 #[test]
@@ -195,4 +195,71 @@ fn block_with_an_invalid_transaction_is_rejected_whole() {
         .expect("valid");
     assert_eq!(replay.state_root, built.state_root);
     assert_eq!(replay.receipts_root, built.receipts_root);
+}
+
+/// A source that records the prefetch hints it is given.
+#[derive(Default)]
+struct HintSource {
+    hints: std::sync::Mutex<Vec<alloy_primitives::B256>>,
+}
+
+impl lazai_ledger::StateSource for HintSource {
+    fn entry(&self, _: &alloy_primitives::B256) -> Option<Bytes> {
+        None
+    }
+    fn node(&self, _: &alloy_primitives::B256) -> Option<Bytes> {
+        None
+    }
+    fn prefetch(&self, key: &alloy_primitives::B256) {
+        self.hints.lock().expect("test lock").push(*key);
+    }
+}
+
+/// Executing or building a block hints the source with every key the block writes, once per
+/// key; writes outside a block (a simulated call, a test's setup) and tracing give no hints.
+#[test]
+fn a_block_hints_its_source_with_the_keys_it_writes() {
+    use lazai_ledger::{State, account_key};
+    let (alice, bob) = (signer(0), signer(1));
+    let source = std::sync::Arc::new(HintSource::default());
+    let mut state = State::at(source.clone(), lazai_ledger::EMPTY_ROOT);
+    let mut a = state.account(&alice.address());
+    a.balance = U256::from(10u128.pow(18));
+    state.set_account(&alice.address(), a);
+    state.commit_root();
+    let _ = state.take_changes();
+    assert!(source.hints.lock().expect("test lock").is_empty());
+
+    let txs: Vec<_> = (0..3)
+        .map(|n| {
+            std::sync::Arc::new(recover(
+                &Tx::transfer(n, bob.address(), U256::from(1)).eip1559(&alice),
+            ))
+        })
+        .collect();
+    let executed = ledger()
+        .execute_block(&state, &env(), txs.clone())
+        .expect("valid");
+    let hints = std::mem::take(&mut *source.hints.lock().expect("test lock"));
+    let written: std::collections::BTreeSet<_> = executed.changes.entries.keys().copied().collect();
+    let hinted: std::collections::BTreeSet<_> = hints.iter().copied().collect();
+    assert_eq!(hints.len(), hinted.len(), "one hint per key: {hints:?}");
+    assert_eq!(hinted, written);
+    assert!(hinted.contains(&account_key(&alice.address())));
+    assert!(hinted.contains(&account_key(&bob.address())));
+
+    let (built, _) = ledger().build_block(&state, &env(), txs.clone());
+    let hinted: std::collections::BTreeSet<_> =
+        std::mem::take(&mut *source.hints.lock().expect("test lock"))
+            .into_iter()
+            .collect();
+    assert_eq!(hinted, built.changes.entries.keys().copied().collect());
+
+    // The executed post-state and the tracer's pre-states hint nothing.
+    let mut after = executed.state.clone();
+    after.set(account_key(&bob.address()), Bytes::from_static(b"x"));
+    ledger()
+        .state_before(&state, &env(), &txs, 2)
+        .expect("valid");
+    assert!(source.hints.lock().expect("test lock").is_empty());
 }

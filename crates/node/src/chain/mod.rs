@@ -9,7 +9,7 @@
 //! head's state is never held in memory, only the writes of blocks not yet finalized are.
 
 use crate::mempool::Mempool;
-use crate::state::{PastSource, StoreSource};
+use crate::state::{PastSource, Prefetcher, StoreSource};
 use lazai_consensus::{Executor, Validator, ValidatorSet};
 use lazai_ledger::staking::Equivocation;
 use lazai_ledger::{BlockEnv, ExecutedBlock, Ledger, RecoveredTx, State, decode_and_recover, gas};
@@ -107,6 +107,8 @@ struct Inner {
     events: broadcast::Sender<FinalizedBlock>,
     max_block_txs: usize,
     max_block_tx_bytes: usize,
+    /// Loads the trie paths of the keys blocks write while they execute.
+    prefetcher: Prefetcher,
 }
 
 /// A handle to the chain; cheap to clone.
@@ -172,7 +174,11 @@ impl Chain {
         if root != lazai_ledger::EMPTY_ROOT && snapshot.node(&root)?.is_none() {
             return Err(ChainError::MissingState { height, root });
         }
-        let state = State::at(Arc::new(StoreSource(snapshot)), root);
+        let prefetcher = Prefetcher::spawn().map_err(|e| {
+            lazai_storage::Error::Database(format!("cannot start the trie prefetch thread: {e}"))
+        })?;
+        let source = StoreSource::new(snapshot, root).with_prefetcher(prefetcher.clone());
+        let state = State::at(Arc::new(source), root);
         info!(height, hash = %block.hash(), state_root = %root, history = ?config.history, "chain opened");
         let (events, _) = broadcast::channel(1024);
         let hash = block.hash();
@@ -193,6 +199,7 @@ impl Chain {
                 events,
                 max_block_txs: config.max_block_txs,
                 max_block_tx_bytes: config.max_block_tx_bytes,
+                prefetcher,
             }),
         })
     }
@@ -495,7 +502,9 @@ impl Chain {
             .store
             .snapshot()
             .map_err(|e| format!("cannot read block {} back: {e}", block.height()))?;
-        let state = State::at(Arc::new(StoreSource(snapshot)), executed.state_root);
+        let source = StoreSource::new(snapshot, executed.state_root)
+            .with_prefetcher(self.inner.prefetcher.clone());
+        let state = State::at(Arc::new(source), executed.state_root);
         let block = Arc::new(block.clone());
         let receipts = Arc::new(executed.receipts.clone());
         let height = block.height();
