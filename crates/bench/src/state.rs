@@ -84,6 +84,11 @@ struct Commit {
 }
 
 pub fn run(args: StateArgs) -> Result<()> {
+    if args.seeded.is_some() && args.sizes.len() != 1 {
+        return Err(anyhow!(
+            "--seeded reuses one data dir: give the one size it was seeded with (--sizes N)"
+        ));
+    }
     let work = Workload::sign(&args.load)?;
     let mut rows = Vec::new();
     for &size in &args.sizes {
@@ -204,6 +209,14 @@ fn one_size(size: u64, args: &StateArgs, work: &Workload) -> Result<Row> {
         .prefix("lazai-bench-state-")
         .tempdir()?;
     let seeded = args.seeded.clone();
+    if let Some(dir) = &seeded
+        && !dir.join("genesis.json").is_file()
+    {
+        return Err(anyhow!(
+            "{} is not a data dir kept by `lazai-bench state --keep` (no genesis.json)",
+            dir.display()
+        ));
+    }
     let root = seeded.clone().unwrap_or_else(|| dir.path().to_path_buf());
     let plan = bench_plan(1, work, args.load.block_time)?;
     let layout = cluster::init_or_load(&root, &plan)?;
@@ -211,6 +224,12 @@ fn one_size(size: u64, args: &StateArgs, work: &Workload) -> Result<Row> {
     let config = lazai_cli::node::NodeConfig::load(&spec.config)?;
     let base = spec.config.parent().context("node dir")?;
     let db = base.join(&config.data_dir).join("chain").join("chain.redb");
+    if seeded.is_some() && !db.is_file() {
+        return Err(anyhow!(
+            "the kept data dir has no database at {}",
+            db.display()
+        ));
+    }
     let started = Instant::now();
     if seeded.is_none() {
         eprintln!("seeding a genesis state of {size} accounts ...");

@@ -431,9 +431,8 @@ impl Ledger {
     }
 
     /// The state a block's transactions start from: its parent's, after the block-level start
-    /// (evidence and slashing, the parent's hash for `BLOCKHASH`).
-    /// The block's working state on `parent`, after the block's opening writes. `prefetch`
-    /// turns the source's write hints on (execution and building, not tracing).
+    /// (evidence and slashing, the parent's hash for `BLOCKHASH`). `prefetch` turns the source's
+    /// write hints on (execution and building, not tracing).
     fn begin_block(&self, parent: &State, env: &BlockEnv, prefetch: bool) -> State {
         let mut state = parent.clone();
         let _ = state.take_changes();

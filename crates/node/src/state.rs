@@ -4,7 +4,7 @@
 use lazai_ledger::{StateSource, trie};
 use lazai_storage::Snapshot;
 use lazai_types::{B256, Bytes};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use tracing::error;
 
 /// Stops the node on a failing disk: a state read that cannot be answered must not pass for an
@@ -15,7 +15,6 @@ fn fatal(what: &str, e: lazai_storage::Error) -> ! {
 }
 
 /// The finalized head's state, as a snapshot of the store taken when it was committed.
-#[derive(Clone)]
 pub struct StoreSource {
     head: Arc<Finalized>,
     prefetcher: Option<Prefetcher>,
@@ -76,21 +75,22 @@ const PREFETCH_QUEUE: usize = 1 << 16;
 /// Best effort: a full queue drops hints, a failing read is left for the fold to report.
 #[derive(Clone)]
 pub struct Prefetcher {
-    jobs: std::sync::mpsc::SyncSender<(Arc<Finalized>, B256)>,
+    jobs: std::sync::mpsc::SyncSender<(Weak<Finalized>, B256)>,
 }
 
 impl Prefetcher {
     /// Starts the prefetch thread; it stops when the last `Prefetcher` clone is dropped.
     pub fn spawn() -> std::io::Result<Self> {
-        let (jobs, queue) = std::sync::mpsc::sync_channel::<(Arc<Finalized>, B256)>(PREFETCH_QUEUE);
+        let (jobs, queue) =
+            std::sync::mpsc::sync_channel::<(Weak<Finalized>, B256)>(PREFETCH_QUEUE);
         std::thread::Builder::new()
             .name("trie-prefetch".into())
             .spawn(move || {
                 while let Ok((head, key)) = queue.recv() {
-                    // Nobody reads this state any more: its block was folded and dropped.
-                    if Arc::strong_count(&head) == 1 {
+                    // A state nobody reads any more (a newer head replaced it) is not walked.
+                    let Some(head) = head.upgrade() else {
                         continue;
-                    }
+                    };
                     let load = |h: &B256| head.snapshot.node(h).ok().flatten();
                     let _ = trie::get(head.root, &key, &load);
                 }
@@ -99,7 +99,7 @@ impl Prefetcher {
     }
 
     fn request(&self, head: &Arc<Finalized>, key: &B256) {
-        let _ = self.jobs.try_send((head.clone(), *key));
+        let _ = self.jobs.try_send((Arc::downgrade(head), *key));
     }
 }
 

@@ -46,6 +46,8 @@ pub enum ChainError {
         "block {height} commits to state root {root}, which the data dir does not hold; the data dir is corrupt"
     )]
     MissingState { height: u64, root: B256 },
+    #[error("cannot start the trie prefetch thread: {0}")]
+    Prefetch(std::io::Error),
 }
 
 /// Why the state of a block cannot be read.
@@ -174,9 +176,7 @@ impl Chain {
         if root != lazai_ledger::EMPTY_ROOT && snapshot.node(&root)?.is_none() {
             return Err(ChainError::MissingState { height, root });
         }
-        let prefetcher = Prefetcher::spawn().map_err(|e| {
-            lazai_storage::Error::Database(format!("cannot start the trie prefetch thread: {e}"))
-        })?;
+        let prefetcher = Prefetcher::spawn().map_err(ChainError::Prefetch)?;
         let source = StoreSource::new(snapshot, root).with_prefetcher(prefetcher.clone());
         let state = State::at(Arc::new(source), root);
         info!(height, hash = %block.hash(), state_root = %root, history = ?config.history, "chain opened");
