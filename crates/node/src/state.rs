@@ -1,8 +1,8 @@
 //! The ledger's view of the state on disk: the finalized head's entries read flat, and the state
 //! of a recent block read through its trie.
 
-use lazai_ledger::{StateSource, trie};
-use lazai_storage::Snapshot;
+use lazai_ledger::{State, StateSource, trie};
+use lazai_storage::{Snapshot, Store};
 use lazai_types::{B256, Bytes};
 use std::sync::{Arc, Weak};
 use tracing::error;
@@ -62,6 +62,21 @@ impl StateSource for StoreSource {
             prefetcher.request(&self.head, key);
         }
     }
+}
+
+/// Re-derives the trie nodes of the blocks whose state changes `store` had committed but not
+/// applied when it was last closed (a crash): each block's changes are folded into its parent's
+/// trie, and must give the root its header holds. Returns how many blocks it recovered.
+pub fn recover_state(store: &Store) -> Result<usize, lazai_storage::Error> {
+    store.recover(&mut |snapshot, parent, entries| {
+        let mut state = State::at(Arc::new(StoreSource::new(snapshot, parent)), parent);
+        for (key, value) in entries {
+            state.set(*key, value.clone().unwrap_or_default());
+        }
+        let root = state.try_commit_root().map_err(|e| e.to_string())?;
+        let changes = state.take_changes();
+        Ok((root, changes.nodes, changes.stale))
+    })
 }
 
 /// Hints waiting for the prefetch thread at most; past that, hints are dropped (the root fold
@@ -137,6 +152,33 @@ mod tests {
     use std::collections::HashMap;
     use std::time::{Duration, Instant};
 
+    /// A new store at `path` whose genesis (`header`) holds `entries`, with their trie's nodes.
+    fn genesis_store(
+        path: &std::path::Path,
+        header: Header,
+        entries: &[(B256, Bytes)],
+        nodes: &[(B256, Bytes)],
+    ) -> Store {
+        let store = Store::open(path).expect("open");
+        let genesis = Block {
+            header,
+            transactions: vec![],
+            evidence: vec![],
+        };
+        store
+            .init_genesis(
+                &genesis,
+                B256::repeat_byte(1),
+                StateWrites {
+                    entries: entries.iter().map(|(k, v)| (k, Some(v))),
+                    nodes,
+                    stale: &[],
+                },
+            )
+            .expect("genesis");
+        store
+    }
+
     /// A hint for a key makes the prefetch thread load every stored node on the key's path into
     /// the store's node cache, which starts cold after a reopen.
     #[test]
@@ -161,25 +203,12 @@ mod tests {
             path_nodes.len() >= 3,
             "a path through branches: {path_nodes:?}"
         );
-        {
-            let store = Store::open(&path).expect("open");
-            let genesis = Block {
-                header: Header::default(),
-                transactions: vec![],
-                evidence: vec![],
-            };
-            store
-                .init_genesis(
-                    &genesis,
-                    B256::repeat_byte(1),
-                    StateWrites {
-                        entries: entries.iter().map(|(k, v)| (k, Some(v))),
-                        nodes: &built.created,
-                        stale: &[],
-                    },
-                )
-                .expect("genesis");
-        }
+        drop(genesis_store(
+            &path,
+            Header::default(),
+            &entries,
+            &built.created,
+        ));
         let store = Store::open(&path).expect("reopen");
         let snapshot = store.snapshot().expect("snapshot");
         assert!(path_nodes.iter().all(|h| !snapshot.is_cached(h)), "cold");
@@ -194,5 +223,102 @@ mod tests {
             );
             std::thread::sleep(Duration::from_millis(5));
         }
+    }
+
+    /// After a crash that left finalized blocks' state changes in the journal, unapplied,
+    /// `recover_state` re-derives their trie nodes by folding them into their parents' tries:
+    /// the head's entries read the same flat and through its trie, and once applied the tables
+    /// hold them after a clean reopen.
+    #[test]
+    fn a_crash_with_unapplied_blocks_recovers_the_same_state() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("chain.redb");
+        let key = |i: u32| lazai_types::keccak256(i.to_be_bytes());
+        let genesis_entries: Vec<(B256, Bytes)> = (0..2_000u32)
+            .map(|i| (key(i), Bytes::from(vec![7u8; 40])))
+            .collect();
+        let built =
+            trie::build(genesis_entries.iter().map(|(k, v)| (k, v.as_ref()))).expect("build");
+        let mut parent = Header {
+            state_root: built.root,
+            ..Header::default()
+        };
+        let mut last: HashMap<B256, Option<Bytes>> = genesis_entries
+            .iter()
+            .map(|(k, v)| (*k, Some(v.clone())))
+            .collect();
+        {
+            let store = genesis_store(&path, parent.clone(), &genesis_entries, &built.created);
+            for b in 1..=3u32 {
+                if b == 2 {
+                    // Blocks 2 and 3 stay in the journal, as if the node died right after them.
+                    store.hold_apply(true);
+                }
+                let source =
+                    StoreSource::new(store.snapshot().expect("snapshot"), parent.state_root);
+                let mut state = State::at(Arc::new(source), parent.state_root);
+                for j in 0..60u32 {
+                    // Rewrites of genesis keys, new keys, and one deletion per block.
+                    let k = if j % 2 == 0 {
+                        key(b * 100 + j)
+                    } else {
+                        key(10_000 * b + j)
+                    };
+                    let v = Bytes::from(format!("block {b} entry {j}").into_bytes());
+                    state.set(k, v.clone());
+                    last.insert(k, Some(v));
+                }
+                state.set(key(b), Bytes::new());
+                last.insert(key(b), None);
+                let root = state.commit_root();
+                let changes = state.take_changes();
+                let header = Header {
+                    height: u64::from(b),
+                    parent_hash: parent.hash(),
+                    state_root: root,
+                    ..Header::default()
+                };
+                let block = Block {
+                    header: header.clone(),
+                    transactions: vec![],
+                    evidence: vec![],
+                };
+                store
+                    .commit_block(
+                        &block,
+                        &[],
+                        StateWrites {
+                            entries: changes.entries.iter().map(|(k, v)| (k, v.as_ref())),
+                            nodes: &changes.nodes,
+                            stale: &changes.stale,
+                        },
+                    )
+                    .expect("commit");
+                parent = header;
+            }
+        }
+        let check = |store: &Store| {
+            let snapshot = store.snapshot().expect("snapshot");
+            assert_eq!(snapshot.head, 3);
+            let load = |h: &B256| snapshot.node(h).expect("node");
+            for (k, v) in &last {
+                assert_eq!(&snapshot.entry(k).expect("entry"), v, "flat read of {k}");
+                assert_eq!(
+                    &trie::get(parent.state_root, k, &load).expect("walk"),
+                    v,
+                    "trie read of {k}"
+                );
+            }
+        };
+        let store = Store::open(&path).expect("reopen after the crash");
+        assert_eq!(store.unrecovered(), 2);
+        assert!(store.snapshot().is_err(), "no reads before recovery");
+        assert_eq!(recover_state(&store).expect("recover"), 2);
+        check(&store);
+        store.wait_applied().expect("applied");
+        drop(store);
+        let store = Store::open(&path).expect("clean reopen");
+        assert_eq!(store.unrecovered(), 0);
+        check(&store);
     }
 }

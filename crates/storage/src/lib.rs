@@ -2,9 +2,18 @@
 //! world state, in one embedded `redb` database.
 //!
 //! Each finalized block is committed in a single write transaction (block, receipts, indexes,
-//! state write set, trie nodes and the new head together), so after a crash — SIGKILL included —
-//! the database holds exactly the blocks up to some height `h` and the state after `h`, never half
-//! of a block.
+//! the block's state changes as one record of the `state_journal` table, and the new head
+//! together), so after a crash — SIGKILL included — the database holds exactly the blocks up to
+//! some height `h` and the state after `h`, never half of a block.
+//!
+//! A block's state changes land in the `state` and `trie_nodes` tables later, on the store's
+//! `state-apply` thread, in small write transactions: a changed entry or a trie node is a write
+//! to a random page of a large table, so applying 10k changes to a state of millions of entries
+//! dirties tens of thousands of pages, while the journal record is one sequential value. Until a
+//! record is applied, its changes (and the trie nodes the block created, which the record does
+//! not hold) stay in memory and every [`Snapshot`] reads them first. After a crash, the records
+//! not yet applied are read back and their trie nodes re-derived by folding the record into its
+//! parent's trie ([`Store::recover`]): the fold must give the root the block's header holds.
 //!
 //! The state is kept twice, for two kinds of reads: `state` holds the finalized head's entries
 //! flat (one lookup per read, what execution needs), and `trie_nodes` holds the nodes of the state
@@ -14,8 +23,10 @@
 
 use alloy_rlp::{Decodable, Encodable};
 use lazai_types::{B256, Block, Bytes, Header, Receipt};
+use parking_lot::{Condvar, Mutex};
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
 use std::path::Path;
+use std::sync::Arc;
 
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const BLOCKS: TableDefinition<u64, &[u8]> = TableDefinition::new("blocks");
@@ -28,6 +39,15 @@ const STATE: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("state");
 const NODES: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("trie_nodes");
 /// The hashes (32 bytes each, concatenated) of the nodes a block retired, by its height.
 const STALE: TableDefinition<u64, &[u8]> = TableDefinition::new("stale_nodes");
+/// A finalized block's state changes not yet applied to `state` and `trie_nodes`, by height
+/// (see [`encode_entries`]).
+const JOURNAL: TableDefinition<u64, &[u8]> = TableDefinition::new("state_journal");
+
+/// Blocks whose state changes may wait in the journal; a commit past that waits for the apply
+/// thread (the restart after a crash re-derives at most this many blocks' trie nodes).
+pub const MAX_UNAPPLIED: usize = 4;
+/// Table writes per apply transaction: a block commit waits at most for one such transaction.
+const APPLY_CHUNK: usize = 4_096;
 
 /// The layout this code reads and writes; a data dir with another one is refused.
 const SCHEMA: u64 = 2;
@@ -48,6 +68,13 @@ pub enum Error {
     GenesisMismatch { stored: B256, expected: B256 },
     #[error("block {got} does not extend head {head}")]
     NotNext { head: u64, got: u64 },
+    #[error(
+        "the state changes of {blocks} finalized block(s) are not applied yet; recover them \
+         first (Store::recover)"
+    )]
+    Recovering { blocks: usize },
+    #[error("applying finalized state changes failed: {0}")]
+    Apply(String),
     #[error(
         "data dir was written by another version of lazai (state layout {found}, this one reads \
          {SCHEMA}); start from an empty data dir"
@@ -152,9 +179,88 @@ impl Default for Options {
 
 /// The node's database.
 pub struct Store {
+    shared: Arc<Shared>,
+    applier: Option<std::thread::JoinHandle<()>>,
+}
+
+/// What the store's handle and its apply thread share.
+struct Shared {
     db: Database,
     options: Options,
-    nodes: std::sync::Arc<NodeCache>,
+    nodes: Arc<NodeCache>,
+    journal: Mutex<Journal>,
+    /// Signalled when the journal changes (a record committed, applied, or the apply failed).
+    changed: Condvar,
+    /// Taken for every write transaction, and handed on fairly by the apply thread, so a block
+    /// commit waits for at most one apply transaction.
+    writer: Mutex<()>,
+}
+
+/// The blocks whose state changes are committed to the journal but not yet applied.
+#[derive(Default)]
+struct Journal {
+    /// Oldest first. A record is pushed before its block's transaction commits (see
+    /// [`Store::snapshot`]) and removed once applied.
+    pending: Vec<Arc<Pending>>,
+    /// Counts pushes, so a snapshot can tell whether one raced with it.
+    pushed: u64,
+    /// The highest height whose block transaction committed: records above it are not durable
+    /// yet and are not applied.
+    committed: u64,
+    /// Records found on disk at open whose trie nodes [`Store::recover`] has not re-derived.
+    unrecovered: Vec<(u64, Entries)>,
+    failed: Option<String>,
+    stop: bool,
+    /// Holds the apply thread (and lets a drop leave the journal as a crash would).
+    #[cfg(any(test, feature = "testing"))]
+    paused: bool,
+}
+
+type Entries = Vec<(B256, Option<Bytes>)>;
+
+/// One block's state changes, in memory until applied.
+struct Pending {
+    height: u64,
+    /// Sorted by key; `None` deletes.
+    entries: Entries,
+    /// Sorted by hash.
+    nodes: Vec<(B256, Bytes)>,
+    stale: Vec<B256>,
+}
+
+impl Pending {
+    fn new(
+        height: u64,
+        mut entries: Entries,
+        mut nodes: Vec<(B256, Bytes)>,
+        stale: Vec<B256>,
+    ) -> Self {
+        // The last write of a key wins: reversed, a stable sort keeps it first among its equals.
+        entries.reverse();
+        entries.sort_by_key(|(k, _)| *k);
+        entries.dedup_by_key(|(k, _)| *k);
+        nodes.sort_unstable_by_key(|(h, _)| *h);
+        Self {
+            height,
+            entries,
+            nodes,
+            stale,
+        }
+    }
+
+    fn entry(&self, key: &B256) -> Option<Option<Bytes>> {
+        self.entries
+            .binary_search_by_key(key, |(k, _)| *k)
+            .ok()
+            .map(|i| self.entries[i].1.clone())
+    }
+
+    fn node(&self, hash: &B256) -> Option<Bytes> {
+        self.nodes
+            .binary_search_by_key(hash, |(h, _)| *h)
+            .ok()
+            .map(|i| self.nodes[i].1.clone())
+    }
 }
 
 /// What a block wrote to the state: entries (`None` deletes), trie nodes created, nodes retired.
@@ -164,6 +270,16 @@ pub struct StateWrites<'a, I> {
     pub stale: &'a [B256],
 }
 
+/// How a block's state changes re-derive their trie nodes after a crash: given a snapshot that
+/// holds the parent's trie, the parent's root and the changes, the new root, the trie nodes the
+/// fold created and the ones it retired.
+pub type Refold<'a> = dyn FnMut(
+        Snapshot,
+        B256,
+        &[(B256, Option<Bytes>)],
+    ) -> std::result::Result<(B256, Vec<(B256, Bytes)>, Vec<B256>), String>
+    + 'a;
+
 /// A consistent read-only view of the store at one moment: the finalized state then, and every
 /// trie node still kept. Cheap to hold; it pins that version of the file until dropped.
 pub struct Snapshot {
@@ -171,12 +287,19 @@ pub struct Snapshot {
     pub head: u64,
     state: redb::ReadOnlyTable<&'static [u8; 32], &'static [u8]>,
     nodes: redb::ReadOnlyTable<&'static [u8; 32], &'static [u8]>,
-    cache: std::sync::Arc<NodeCache>,
+    /// Committed state changes the tables may not hold yet, oldest first.
+    pending: Vec<Arc<Pending>>,
+    cache: Arc<NodeCache>,
 }
 
 impl Snapshot {
     /// A finalized-head entry.
     pub fn entry(&self, key: &B256) -> Result<Option<Bytes>> {
+        for p in self.pending.iter().rev() {
+            if let Some(v) = p.entry(key) {
+                return Ok(v);
+            }
+        }
         Ok(self
             .state
             .get(&key.0)
@@ -191,6 +314,11 @@ impl Snapshot {
 
     /// A trie node's RLP.
     pub fn node(&self, hash: &B256) -> Result<Option<Bytes>> {
+        for p in self.pending.iter().rev() {
+            if let Some(raw) = p.node(hash) {
+                return Ok(Some(raw));
+            }
+        }
         if let Some(raw) = self.cache.get(hash) {
             return Ok(Some(raw));
         }
@@ -223,7 +351,8 @@ impl Store {
         Self::open_with(path, Options::default())
     }
 
-    /// Opens (or creates) the database file.
+    /// Opens (or creates) the database file. When the last run stopped with state changes not
+    /// yet applied, [`Store::recover`] must re-derive them before [`Store::snapshot`] answers.
     pub fn open_with(path: &Path, options: Options) -> Result<Self> {
         let db = Database::builder()
             .set_cache_size(options.cache_bytes)
@@ -254,6 +383,7 @@ impl Store {
             }
             tx.open_table(NODES).map_err(db_err)?;
             tx.open_table(STALE).map_err(db_err)?;
+            tx.open_table(JOURNAL).map_err(db_err)?;
             tx.open_table(BLOCKS).map_err(db_err)?;
             tx.open_table(HEADERS).map_err(db_err)?;
             tx.open_table(HASHES).map_err(db_err)?;
@@ -262,21 +392,146 @@ impl Store {
             tx.open_table(STATE).map_err(db_err)?;
         }
         tx.commit().map_err(db_err)?;
-        Ok(Self {
+        let unrecovered = {
+            let tx = db.begin_read().map_err(db_err)?;
+            let journal = tx.open_table(JOURNAL).map_err(db_err)?;
+            let mut records = Vec::new();
+            for row in journal.iter().map_err(db_err)? {
+                let (height, raw) = row.map_err(db_err)?;
+                records.push((height.value(), decode_entries(raw.value())?));
+            }
+            records
+        };
+        let committed = unrecovered.last().map_or(0, |(h, _)| *h);
+        let shared = Arc::new(Shared {
             db,
             options,
-            nodes: std::sync::Arc::new(NodeCache::new(options.node_cache_bytes)),
+            nodes: Arc::new(NodeCache::new(options.node_cache_bytes)),
+            journal: Mutex::new(Journal {
+                unrecovered,
+                committed,
+                ..Journal::default()
+            }),
+            changed: Condvar::new(),
+            writer: Mutex::new(()),
+        });
+        let applier = {
+            let shared = shared.clone();
+            std::thread::Builder::new()
+                .name("state-apply".into())
+                .spawn(move || apply_loop(&shared))
+                .map_err(|e| Error::Database(format!("cannot start the state-apply thread: {e}")))?
+        };
+        Ok(Self {
+            shared,
+            applier: Some(applier),
         })
     }
 
     /// The history this store keeps.
     pub fn history(&self) -> History {
-        self.options.history
+        self.shared.options.history
+    }
+
+    /// The blocks whose state changes wait for [`Store::recover`].
+    pub fn unrecovered(&self) -> usize {
+        self.shared.journal.lock().unrecovered.len()
+    }
+
+    /// Re-derives the trie nodes of the blocks whose state changes were committed but not
+    /// applied when the store was last closed (a crash), oldest first, with `refold`; each
+    /// fold must give the root its block's header holds. Returns how many blocks it recovered.
+    pub fn recover(&self, refold: &mut Refold<'_>) -> Result<usize> {
+        let mut count = 0;
+        loop {
+            let Some((height, entries)) = self.shared.journal.lock().unrecovered.first().cloned()
+            else {
+                return Ok(count);
+            };
+            let root_at = |h: u64| -> Result<B256> {
+                Ok(self
+                    .header(h)?
+                    .ok_or(Error::Corrupt {
+                        table: "headers",
+                        reason: format!("no header at {h}, whose state changes are journaled"),
+                    })?
+                    .state_root)
+            };
+            let parent = root_at(height.checked_sub(1).ok_or(Error::Corrupt {
+                table: "state_journal",
+                reason: "a record at height 0".into(),
+            })?)?;
+            let expected = root_at(height)?;
+            let snapshot = self.snapshot_unchecked()?;
+            let (root, nodes, stale) =
+                refold(snapshot, parent, &entries).map_err(|reason| Error::Corrupt {
+                    table: "state_journal",
+                    reason: format!("block {height}'s changes do not fold: {reason}"),
+                })?;
+            if root != expected {
+                return Err(Error::Corrupt {
+                    table: "state_journal",
+                    reason: format!(
+                        "block {height}'s changes fold to root {root}, its header holds {expected}"
+                    ),
+                });
+            }
+            let mut journal = self.shared.journal.lock();
+            journal.unrecovered.remove(0);
+            journal
+                .pending
+                .push(Arc::new(Pending::new(height, entries, nodes, stale)));
+            journal.pushed += 1;
+            self.shared.changed.notify_all();
+            count += 1;
+        }
+    }
+
+    /// Holds (or releases) the apply thread; a store dropped while held leaves its journal as a
+    /// crash would. For tests of recovery.
+    #[cfg(any(test, feature = "testing"))]
+    pub fn hold_apply(&self, held: bool) {
+        self.shared.journal.lock().paused = held;
+        self.shared.changed.notify_all();
+    }
+
+    /// Waits until every committed block's state changes are applied to the tables.
+    pub fn wait_applied(&self) -> Result<()> {
+        let mut journal = self.shared.journal.lock();
+        loop {
+            if let Some(e) = &journal.failed {
+                return Err(Error::Apply(e.clone()));
+            }
+            if journal.pending.is_empty() {
+                return Ok(());
+            }
+            self.shared.changed.wait(&mut journal);
+        }
     }
 
     /// A consistent view of the store as it is now.
     pub fn snapshot(&self) -> Result<Snapshot> {
-        let tx = self.db.begin_read().map_err(db_err)?;
+        let blocks = self.unrecovered();
+        if blocks > 0 {
+            return Err(Error::Recovering { blocks });
+        }
+        self.snapshot_unchecked()
+    }
+
+    fn snapshot_unchecked(&self) -> Result<Snapshot> {
+        // Records are pushed before their block commits and removed after they are applied, so
+        // a list taken before the read transaction, with no push in between, holds every change
+        // the transaction's tables lack (and maybe some they already hold, which read the same).
+        let (pending, tx) = loop {
+            let (pushed, pending) = {
+                let journal = self.shared.journal.lock();
+                (journal.pushed, journal.pending.clone())
+            };
+            let tx = self.shared.db.begin_read().map_err(db_err)?;
+            if self.shared.journal.lock().pushed == pushed {
+                break (pending, tx);
+            }
+        };
         let meta = tx.open_table(META).map_err(db_err)?;
         let head = match meta.get(HEAD_KEY).map_err(db_err)? {
             Some(v) => u64::from_be_bytes(v.value().try_into().map_err(|_| Error::Corrupt {
@@ -285,11 +540,13 @@ impl Store {
             })?),
             None => 0,
         };
+        let pending = pending.into_iter().filter(|p| p.height <= head).collect();
         Ok(Snapshot {
             head,
             state: tx.open_table(STATE).map_err(db_err)?,
             nodes: tx.open_table(NODES).map_err(db_err)?,
-            cache: self.nodes.clone(),
+            pending,
+            cache: self.shared.nodes.clone(),
         })
     }
 
@@ -312,13 +569,34 @@ impl Store {
             }
             return Ok(false);
         }
-        self.write_block(genesis, &[], state, Some(document))?;
+        let _writer = self.shared.writer.lock();
+        let hash = genesis.hash();
+        let mut tx = self.shared.db.begin_write().map_err(db_err)?;
+        tx.set_durability(Durability::Immediate).map_err(db_err)?;
+        write_block_records(&tx, genesis, &[])?;
+        {
+            let mut table = tx.open_table(STATE).map_err(db_err)?;
+            for (k, v) in state.entries {
+                if let Some(v) = v.filter(|v| !v.is_empty()) {
+                    table.insert(&k.0, v.as_ref()).map_err(db_err)?;
+                }
+            }
+            let mut nodes = tx.open_table(NODES).map_err(db_err)?;
+            for (hash, raw) in state.nodes {
+                insert_node(&mut nodes, 0, hash, raw)?;
+            }
+            let mut meta = tx.open_table(META).map_err(db_err)?;
+            meta.insert(GENESIS_KEY, hash.as_slice()).map_err(db_err)?;
+            meta.insert(GENESIS_DOC_KEY, document.as_slice())
+                .map_err(db_err)?;
+        }
+        tx.commit().map_err(db_err)?;
         Ok(true)
     }
 
     /// The hash of the genesis document this data dir was created from.
     pub fn genesis_document(&self) -> Result<Option<B256>> {
-        let tx = self.db.begin_read().map_err(db_err)?;
+        let tx = self.shared.db.begin_read().map_err(db_err)?;
         let meta = tx.open_table(META).map_err(db_err)?;
         Ok(meta
             .get(GENESIS_DOC_KEY)
@@ -328,7 +606,7 @@ impl Store {
 
     /// Height of the last committed block (`None` before genesis).
     pub fn head(&self) -> Result<Option<u64>> {
-        let tx = self.db.begin_read().map_err(db_err)?;
+        let tx = self.shared.db.begin_read().map_err(db_err)?;
         let meta = tx.open_table(META).map_err(db_err)?;
         let Some(v) = meta.get(HEAD_KEY).map_err(db_err)? else {
             return Ok(None);
@@ -340,7 +618,8 @@ impl Store {
         Ok(Some(u64::from_be_bytes(bytes)))
     }
 
-    /// Commits a finalized block with its receipts and state write set, atomically.
+    /// Commits a finalized block with its receipts and state write set, atomically: the state
+    /// changes go to the journal, and reach the state tables on the apply thread.
     pub fn commit_block<'a>(
         &self,
         block: &Block,
@@ -348,83 +627,76 @@ impl Store {
         changes: StateWrites<'a, impl IntoIterator<Item = (&'a B256, Option<&'a Bytes>)>>,
     ) -> Result<()> {
         let head = self.head()?.unwrap_or(0);
-        if block.height() != head + 1 {
-            return Err(Error::NotNext {
-                head,
-                got: block.height(),
-            });
+        let height = block.height();
+        if height != head + 1 {
+            return Err(Error::NotNext { head, got: height });
         }
-        self.write_block(block, receipts, changes, None)
+        let entries: Entries = changes
+            .entries
+            .into_iter()
+            .map(|(k, v)| (*k, v.filter(|v| !v.is_empty()).cloned()))
+            .collect();
+        let pending = Arc::new(Pending::new(
+            height,
+            entries,
+            changes.nodes.to_vec(),
+            changes.stale.to_vec(),
+        ));
+        {
+            let mut journal = self.shared.journal.lock();
+            loop {
+                if let Some(e) = &journal.failed {
+                    return Err(Error::Apply(e.clone()));
+                }
+                if !journal.unrecovered.is_empty() {
+                    return Err(Error::Recovering {
+                        blocks: journal.unrecovered.len(),
+                    });
+                }
+                if journal.pending.len() < MAX_UNAPPLIED {
+                    break;
+                }
+                self.shared.changed.wait(&mut journal);
+            }
+            journal.pending.push(pending.clone());
+            journal.pushed += 1;
+        }
+        let written = self.write_journaled(block, receipts, &pending);
+        let mut journal = self.shared.journal.lock();
+        match &written {
+            Ok(()) => journal.committed = height,
+            Err(_) => journal.pending.retain(|p| !Arc::ptr_eq(p, &pending)),
+        }
+        self.shared.changed.notify_all();
+        written
     }
 
-    fn write_block<'a>(
+    fn write_journaled(
         &self,
         block: &Block,
         receipts: &[Receipt],
-        changes: StateWrites<'a, impl IntoIterator<Item = (&'a B256, Option<&'a Bytes>)>>,
-        genesis_document: Option<B256>,
+        pending: &Pending,
     ) -> Result<()> {
-        let hash = block.hash();
-        let height = block.height();
-        let mut tx = self.db.begin_write().map_err(db_err)?;
+        let _writer = self.shared.writer.lock();
+        let mut tx = self.shared.db.begin_write().map_err(db_err)?;
         tx.set_durability(Durability::Immediate).map_err(db_err)?;
+        write_block_records(&tx, block, receipts)?;
         {
-            let mut blocks = tx.open_table(BLOCKS).map_err(db_err)?;
-            blocks
-                .insert(height, block.to_bytes().as_slice())
+            let mut journal = tx.open_table(JOURNAL).map_err(db_err)?;
+            journal
+                .insert(block.height(), encode_entries(&pending.entries).as_slice())
                 .map_err(db_err)?;
-            let mut header = Vec::with_capacity(600);
-            block.header.encode(&mut header);
-            let mut headers = tx.open_table(HEADERS).map_err(db_err)?;
-            headers.insert(height, header.as_slice()).map_err(db_err)?;
-            let mut hashes = tx.open_table(HASHES).map_err(db_err)?;
-            hashes.insert(&hash.0, height).map_err(db_err)?;
-            let mut encoded = Vec::new();
-            receipts.to_vec().encode(&mut encoded);
-            let mut rtable = tx.open_table(RECEIPTS).map_err(db_err)?;
-            rtable.insert(height, encoded.as_slice()).map_err(db_err)?;
-            let mut txs = tx.open_table(TXS).map_err(db_err)?;
-            for (index, r) in receipts.iter().enumerate() {
-                txs.insert(&r.tx_hash.0, (height, index as u32))
-                    .map_err(db_err)?;
-            }
-            let mut state = tx.open_table(STATE).map_err(db_err)?;
-            for (k, v) in changes.entries {
-                match v {
-                    Some(v) if !v.is_empty() => {
-                        state.insert(&k.0, v.as_ref()).map_err(db_err)?;
-                    }
-                    _ => {
-                        state.remove(&k.0).map_err(db_err)?;
-                    }
-                }
-            }
-            write_nodes(
-                &tx,
-                height,
-                changes.nodes,
-                changes.stale,
-                self.options.history,
-                &self.nodes,
-            )?;
-            // The next block reads the top of these paths again.
-            for (hash, raw) in changes.nodes {
-                self.nodes.insert(*hash, raw.clone());
-            }
-            let mut meta = tx.open_table(META).map_err(db_err)?;
-            meta.insert(HEAD_KEY, height.to_be_bytes().as_slice())
-                .map_err(db_err)?;
-            if let Some(document) = genesis_document {
-                meta.insert(GENESIS_KEY, hash.as_slice()).map_err(db_err)?;
-                meta.insert(GENESIS_DOC_KEY, document.as_slice())
-                    .map_err(db_err)?;
-            }
         }
-        tx.commit().map_err(db_err)
+        tx.commit().map_err(db_err)?;
+        // The next block reads the top of these paths again.
+        for (hash, raw) in &pending.nodes {
+            self.shared.nodes.insert(*hash, raw.clone());
+        }
+        Ok(())
     }
 
     pub fn block(&self, height: u64) -> Result<Option<Block>> {
-        let tx = self.db.begin_read().map_err(db_err)?;
+        let tx = self.shared.db.begin_read().map_err(db_err)?;
         let table = tx.open_table(BLOCKS).map_err(db_err)?;
         let Some(v) = table.get(height).map_err(db_err)? else {
             return Ok(None);
@@ -439,7 +711,7 @@ impl Store {
 
     /// A committed block's header alone (cheaper than the whole block).
     pub fn header(&self, height: u64) -> Result<Option<Header>> {
-        let tx = self.db.begin_read().map_err(db_err)?;
+        let tx = self.shared.db.begin_read().map_err(db_err)?;
         let table = tx.open_table(HEADERS).map_err(db_err)?;
         let Some(v) = table.get(height).map_err(db_err)? else {
             return Ok(None);
@@ -454,13 +726,13 @@ impl Store {
     }
 
     pub fn height_of(&self, hash: &B256) -> Result<Option<u64>> {
-        let tx = self.db.begin_read().map_err(db_err)?;
+        let tx = self.shared.db.begin_read().map_err(db_err)?;
         let table = tx.open_table(HASHES).map_err(db_err)?;
         Ok(table.get(&hash.0).map_err(db_err)?.map(|v| v.value()))
     }
 
     pub fn receipts(&self, height: u64) -> Result<Vec<Receipt>> {
-        let tx = self.db.begin_read().map_err(db_err)?;
+        let tx = self.shared.db.begin_read().map_err(db_err)?;
         let table = tx.open_table(RECEIPTS).map_err(db_err)?;
         let Some(v) = table.get(height).map_err(db_err)? else {
             return Ok(Vec::new());
@@ -473,7 +745,7 @@ impl Store {
     }
 
     pub fn tx_location(&self, hash: &B256) -> Result<Option<TxLocation>> {
-        let tx = self.db.begin_read().map_err(db_err)?;
+        let tx = self.shared.db.begin_read().map_err(db_err)?;
         let table = tx.open_table(TXS).map_err(db_err)?;
         Ok(table.get(&hash.0).map_err(db_err)?.map(|v| {
             let (height, index) = v.value();
@@ -482,71 +754,319 @@ impl Store {
     }
 }
 
-/// Stores a block's new trie nodes, lists the ones it retired, and deletes the retired nodes no
-/// block of the history window reads any more.
-///
-/// A node retired at height `s` is part of the state of every block before `s`; with a window of
-/// the last `n` blocks ending at `height`, the oldest state served is `height - n + 1`, so the
-/// nodes retired at `s <= height - n + 1` go. A node can be created again after it was retired
-/// (a value written back): its record then carries the later height and the old list spares it.
-fn write_nodes(
+impl Drop for Store {
+    /// Applies what the journal still holds (so a clean restart has nothing to recover), then
+    /// stops the apply thread.
+    fn drop(&mut self) {
+        self.shared.journal.lock().stop = true;
+        self.shared.changed.notify_all();
+        if let Some(applier) = self.applier.take() {
+            let _ = applier.join();
+        }
+    }
+}
+
+/// A block's records besides its state: the block, header, hash, receipts, transaction index and
+/// the new head.
+fn write_block_records(
     tx: &redb::WriteTransaction,
-    height: u64,
-    created: &[(B256, Bytes)],
-    stale: &[B256],
-    history: History,
-    cache: &NodeCache,
+    block: &Block,
+    receipts: &[Receipt],
 ) -> Result<()> {
-    let mut nodes = tx.open_table(NODES).map_err(db_err)?;
-    let mut record = Vec::with_capacity(600);
-    for (hash, raw) in created {
-        record.clear();
-        record.extend_from_slice(&height.to_be_bytes());
-        record.extend_from_slice(raw);
-        nodes.insert(&hash.0, record.as_slice()).map_err(db_err)?;
-    }
-    let History::Recent(window) = history else {
-        return Ok(());
-    };
-    let mut lists = tx.open_table(STALE).map_err(db_err)?;
-    if !stale.is_empty() {
-        let list: Vec<u8> = stale.iter().flat_map(|h| h.0).collect();
-        lists.insert(height, list.as_slice()).map_err(db_err)?;
-    }
-    let Some(cutoff) = (height + 1).checked_sub(window.max(1)) else {
-        return Ok(());
-    };
-    let due: Vec<(u64, Vec<u8>)> = lists
-        .extract_from_if(..=cutoff, |_, _| true)
-        .map_err(db_err)?
-        .map(|row| row.map(|(k, v)| (k.value(), v.value().to_vec())))
-        .collect::<std::result::Result<_, _>>()
+    let hash = block.hash();
+    let height = block.height();
+    let mut blocks = tx.open_table(BLOCKS).map_err(db_err)?;
+    blocks
+        .insert(height, block.to_bytes().as_slice())
         .map_err(db_err)?;
-    for (retired_at, list) in due {
-        for hash in list.chunks_exact(32) {
-            let hash: &[u8; 32] = hash.try_into().expect("chunks of 32");
-            let reborn = match nodes.remove(hash).map_err(db_err)? {
-                Some(old) => {
-                    let raw = old.value();
-                    let born = raw
-                        .get(..8)
-                        .map(|b| u64::from_be_bytes(b.try_into().expect("8 bytes")))
-                        .unwrap_or(0);
-                    (born > retired_at).then(|| raw.to_vec())
-                }
-                None => None,
-            };
-            match reborn {
-                Some(raw) => {
-                    nodes.insert(hash, raw.as_slice()).map_err(db_err)?;
-                }
-                None => cache.remove(&B256::from(*hash)),
+    let mut header = Vec::with_capacity(600);
+    block.header.encode(&mut header);
+    let mut headers = tx.open_table(HEADERS).map_err(db_err)?;
+    headers.insert(height, header.as_slice()).map_err(db_err)?;
+    let mut hashes = tx.open_table(HASHES).map_err(db_err)?;
+    hashes.insert(&hash.0, height).map_err(db_err)?;
+    let mut encoded = Vec::new();
+    receipts.to_vec().encode(&mut encoded);
+    let mut rtable = tx.open_table(RECEIPTS).map_err(db_err)?;
+    rtable.insert(height, encoded.as_slice()).map_err(db_err)?;
+    let mut txs = tx.open_table(TXS).map_err(db_err)?;
+    for (index, r) in receipts.iter().enumerate() {
+        txs.insert(&r.tx_hash.0, (height, index as u32))
+            .map_err(db_err)?;
+    }
+    let mut meta = tx.open_table(META).map_err(db_err)?;
+    meta.insert(HEAD_KEY, height.to_be_bytes().as_slice())
+        .map_err(db_err)?;
+    Ok(())
+}
+
+/// A trie node's record: the height it was (last) created at, 8 bytes big-endian, then its RLP.
+fn insert_node(
+    nodes: &mut redb::Table<&'static [u8; 32], &'static [u8]>,
+    height: u64,
+    hash: &B256,
+    raw: &[u8],
+) -> Result<()> {
+    let mut record = Vec::with_capacity(8 + raw.len());
+    record.extend_from_slice(&height.to_be_bytes());
+    record.extend_from_slice(raw);
+    nodes.insert(&hash.0, record.as_slice()).map_err(db_err)?;
+    Ok(())
+}
+
+/// A journal record: per entry, its key (32 bytes), then `0` for a deletion or `1`, the value's
+/// length (4 bytes big-endian) and the value.
+fn encode_entries(entries: &[(B256, Option<Bytes>)]) -> Vec<u8> {
+    let size = entries
+        .iter()
+        .map(|(_, v)| 37 + v.as_ref().map_or(0, |v| v.len()))
+        .sum();
+    let mut out = Vec::with_capacity(size);
+    for (k, v) in entries {
+        out.extend_from_slice(k.as_slice());
+        match v {
+            None => out.push(0),
+            Some(v) => {
+                out.push(1);
+                out.extend_from_slice(&(v.len() as u32).to_be_bytes());
+                out.extend_from_slice(v);
             }
         }
+    }
+    out
+}
+
+fn decode_entries(mut raw: &[u8]) -> Result<Entries> {
+    let corrupt = |reason: &str| Error::Corrupt {
+        table: "state_journal",
+        reason: reason.into(),
+    };
+    let mut entries = Vec::new();
+    while !raw.is_empty() {
+        let (key, rest) = raw
+            .split_first_chunk::<33>()
+            .ok_or_else(|| corrupt("a truncated key"))?;
+        let value = match key[32] {
+            0 => {
+                raw = rest;
+                None
+            }
+            1 => {
+                let (len, rest) = rest
+                    .split_first_chunk::<4>()
+                    .ok_or_else(|| corrupt("a truncated length"))?;
+                let len = u32::from_be_bytes(*len) as usize;
+                if rest.len() < len {
+                    return Err(corrupt("a truncated value"));
+                }
+                let (value, rest) = rest.split_at(len);
+                raw = rest;
+                Some(Bytes::copy_from_slice(value))
+            }
+            _ => return Err(corrupt("an unknown entry tag")),
+        };
+        entries.push((B256::from_slice(&key[..32]), value));
+    }
+    Ok(entries)
+}
+
+/// Deletes a node retired at `retired_at`, unless it was created again later.
+fn prune_node(
+    nodes: &mut redb::Table<&'static [u8; 32], &'static [u8]>,
+    cache: &NodeCache,
+    retired_at: u64,
+    hash: &[u8; 32],
+) -> Result<()> {
+    let reborn = match nodes.remove(hash).map_err(db_err)? {
+        Some(old) => {
+            let raw = old.value();
+            let born = raw
+                .get(..8)
+                .map(|b| u64::from_be_bytes(b.try_into().expect("8 bytes")))
+                .unwrap_or(0);
+            (born > retired_at).then(|| raw.to_vec())
+        }
+        None => None,
+    };
+    match reborn {
+        Some(raw) => {
+            nodes.insert(hash, raw.as_slice()).map_err(db_err)?;
+        }
+        None => cache.remove(&B256::from(*hash)),
     }
     Ok(())
 }
 
+/// The apply thread: applies committed journal records oldest first, until the store is
+/// dropped (it applies what is left first) or a write fails (every later commit then fails).
+fn apply_loop(shared: &Shared) {
+    loop {
+        let next = {
+            let mut journal = shared.journal.lock();
+            loop {
+                if journal.failed.is_some() {
+                    return;
+                }
+                #[cfg(any(test, feature = "testing"))]
+                if journal.paused {
+                    if journal.stop {
+                        return;
+                    }
+                    shared.changed.wait(&mut journal);
+                    continue;
+                }
+                if let Some(p) = journal.pending.first()
+                    && p.height <= journal.committed
+                {
+                    break p.clone();
+                }
+                if journal.stop {
+                    return;
+                }
+                shared.changed.wait(&mut journal);
+            }
+        };
+        let applied = apply(shared, &next);
+        let mut journal = shared.journal.lock();
+        match applied {
+            Ok(()) => {
+                journal.pending.retain(|p| !Arc::ptr_eq(p, &next));
+            }
+            Err(e) => {
+                tracing::error!(height = next.height, %e, "cannot apply a finalized block's state changes");
+                journal.failed = Some(format!("block {}: {e}", next.height));
+            }
+        }
+        shared.changed.notify_all();
+    }
+}
+
+/// A `stale_nodes` row: the height that retired the nodes, and their hashes concatenated.
+type RetiredList = (u64, Vec<u8>);
+
+/// Where the apply of one record stands.
+enum Stage {
+    Entries(usize),
+    Nodes(usize),
+    /// The retired-node lists due, and how many of their hashes are done.
+    Prune(Option<(Vec<RetiredList>, usize)>),
+    Done,
+}
+
+/// Applies one journal record to the tables in transactions of at most [`APPLY_CHUNK`] writes:
+/// its entries, its trie nodes, its list of retired nodes, and the deletion of the retired nodes
+/// no block of the history window reads any more; the last transaction removes the record.
+/// Every step can run twice (a crash between two transactions re-applies the record), so all of
+/// them are idempotent.
+///
+/// A node retired at height `s` is part of the state of every block before `s`; with a window of
+/// the last `n` blocks ending at `height`, the oldest state served is `height - n + 1`, so the
+/// nodes retired at `s <= height - n + 1` go, but never the parent's (`s <= height - 1`): a
+/// restart re-derives this record's nodes from its parent's trie. A node can be created again
+/// after it was retired (a value written back): its record then carries the later height and
+/// the old list spares it.
+fn apply(shared: &Shared, p: &Pending) -> Result<()> {
+    let mut stage = Stage::Entries(0);
+    loop {
+        let writer = shared.writer.lock();
+        let mut tx = shared.db.begin_write().map_err(db_err)?;
+        // Durable on its own, so the next block's commit does not flush this one's pages.
+        tx.set_durability(Durability::Immediate).map_err(db_err)?;
+        let mut budget = APPLY_CHUNK;
+        {
+            let mut state = tx.open_table(STATE).map_err(db_err)?;
+            let mut nodes = tx.open_table(NODES).map_err(db_err)?;
+            let mut lists = tx.open_table(STALE).map_err(db_err)?;
+            let mut journal = tx.open_table(JOURNAL).map_err(db_err)?;
+            while budget > 0 {
+                stage = match stage {
+                    Stage::Entries(i) => {
+                        let end = (i + budget).min(p.entries.len());
+                        for (k, v) in &p.entries[i..end] {
+                            match v {
+                                Some(v) => state.insert(&k.0, v.as_ref()).map_err(db_err)?,
+                                None => state.remove(&k.0).map_err(db_err)?,
+                            };
+                        }
+                        budget -= end - i;
+                        if end == p.entries.len() {
+                            Stage::Nodes(0)
+                        } else {
+                            Stage::Entries(end)
+                        }
+                    }
+                    Stage::Nodes(i) => {
+                        let end = (i + budget).min(p.nodes.len());
+                        for (hash, raw) in &p.nodes[i..end] {
+                            insert_node(&mut nodes, p.height, hash, raw)?;
+                        }
+                        budget -= end - i;
+                        if end == p.nodes.len() {
+                            Stage::Prune(None)
+                        } else {
+                            Stage::Nodes(end)
+                        }
+                    }
+                    Stage::Prune(None) => {
+                        let History::Recent(window) = shared.options.history else {
+                            journal.remove(p.height).map_err(db_err)?;
+                            stage = Stage::Done;
+                            continue;
+                        };
+                        if !p.stale.is_empty() {
+                            let list: Vec<u8> = p.stale.iter().flat_map(|h| h.0).collect();
+                            lists.insert(p.height, list.as_slice()).map_err(db_err)?;
+                        }
+                        let cutoff = (p.height + 1)
+                            .checked_sub(window.max(1))
+                            .map(|c| c.min(p.height - 1));
+                        let due = match cutoff {
+                            Some(cutoff) => lists
+                                .range(..=cutoff)
+                                .map_err(db_err)?
+                                .map(|row| row.map(|(k, v)| (k.value(), v.value().to_vec())))
+                                .collect::<std::result::Result<Vec<_>, _>>()
+                                .map_err(db_err)?,
+                            None => Vec::new(),
+                        };
+                        budget -= 1;
+                        Stage::Prune(Some((due, 0)))
+                    }
+                    Stage::Prune(Some((due, done))) => {
+                        let all: usize = due.iter().map(|(_, l)| l.len() / 32).sum();
+                        let end = (done + budget).min(all);
+                        let mut at = 0;
+                        for (retired_at, list) in &due {
+                            for hash in list.chunks_exact(32) {
+                                if at >= done && at < end {
+                                    let hash: &[u8; 32] = hash.try_into().expect("chunks of 32");
+                                    prune_node(&mut nodes, &shared.nodes, *retired_at, hash)?;
+                                }
+                                at += 1;
+                            }
+                        }
+                        budget -= end - done;
+                        if end == all {
+                            for (retired_at, _) in &due {
+                                lists.remove(*retired_at).map_err(db_err)?;
+                            }
+                            journal.remove(p.height).map_err(db_err)?;
+                            Stage::Done
+                        } else {
+                            Stage::Prune(Some((due, end)))
+                        }
+                    }
+                    Stage::Done => break,
+                };
+            }
+        }
+        tx.commit().map_err(db_err)?;
+        parking_lot::MutexGuard::unlock_fair(writer);
+        if matches!(stage, Stage::Done) {
+            return Ok(());
+        }
+    }
+}
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -663,6 +1183,7 @@ mod tests {
             store
                 .commit_block(&block(3), &[], writes(&[], &[], &[]))
                 .expect("3");
+            store.wait_applied().expect("applied");
             let snap = store.snapshot().expect("snap");
             let node = |h: &B256| snap.node(h).expect("read");
             match history {
@@ -676,5 +1197,132 @@ mod tests {
                 }
             }
         }
+    }
+
+    fn table_entry(store: &Store, key: &B256) -> Option<Vec<u8>> {
+        let tx = store.shared.db.begin_read().expect("read");
+        let table = tx.open_table(STATE).expect("table");
+        table.get(&key.0).expect("get").map(|v| v.value().to_vec())
+    }
+
+    /// A committed block's state changes are read from memory until the apply thread writes
+    /// them to the tables; a store closed before that (as by a crash) refuses snapshots and
+    /// commits until `recover` re-derives the block's trie nodes to the root its header holds,
+    /// and then applies them.
+    #[test]
+    fn unapplied_changes_are_read_from_memory_and_recovered_after_a_crash() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("chain.redb");
+        let (k1, k2) = (B256::repeat_byte(1), B256::repeat_byte(2));
+        let node = (
+            B256::repeat_byte(0xa1),
+            Bytes::from_static(b"node of block 1"),
+        );
+        let root = B256::repeat_byte(0x55);
+        let mut one = block(1);
+        one.header.state_root = root;
+        let changes = [(k1, Some(Bytes::from_static(b"new"))), (k2, None)];
+        {
+            let store = Store::open(&path).expect("open");
+            let genesis = [(k2, Some(Bytes::from_static(b"old")))];
+            store
+                .init_genesis(&block(0), DOC, writes(&genesis, &[], &[]))
+                .expect("genesis");
+            store.hold_apply(true);
+            store
+                .commit_block(
+                    &one,
+                    &[],
+                    writes(&changes, std::slice::from_ref(&node), &[]),
+                )
+                .expect("commit");
+            let snap = store.snapshot().expect("snapshot");
+            assert_eq!(snap.head, 1);
+            assert_eq!(
+                snap.entry(&k1).expect("read"),
+                Some(Bytes::from_static(b"new"))
+            );
+            assert_eq!(snap.entry(&k2).expect("read"), None, "deleted by block 1");
+            assert_eq!(snap.node(&node.0).expect("read"), Some(node.1.clone()));
+            assert_eq!(table_entry(&store, &k1), None, "not applied yet");
+            assert_eq!(table_entry(&store, &k2), Some(b"old".to_vec()));
+        }
+        let store = Store::open(&path).expect("reopen");
+        store.hold_apply(true);
+        assert_eq!(store.unrecovered(), 1);
+        assert!(matches!(
+            store.snapshot(),
+            Err(Error::Recovering { blocks: 1 })
+        ));
+        assert!(matches!(
+            store.commit_block(&block(2), &[], writes(&[], &[], &[])),
+            Err(Error::Recovering { .. })
+        ));
+        // The refold gets the parent's root and the block's changes, as committed.
+        let mut seen = Vec::new();
+        let wrong =
+            store.recover(&mut |_snap: Snapshot,
+                                parent: B256,
+                                entries: &[(B256, Option<Bytes>)]| {
+                seen.push((parent, entries.to_vec()));
+                Ok((B256::repeat_byte(0x66), vec![node.clone()], vec![]))
+            });
+        assert!(
+            matches!(
+                wrong,
+                Err(Error::Corrupt {
+                    table: "state_journal",
+                    ..
+                })
+            ),
+            "{wrong:?}"
+        );
+        assert_eq!(store.unrecovered(), 1, "a failed recovery keeps the record");
+        assert_eq!(seen, vec![(B256::ZERO, changes.to_vec())]);
+        drop(store);
+
+        let store = Store::open(&path).expect("reopen");
+        let recovered = store
+            .recover(
+                &mut |_snap: Snapshot, _parent: B256, _entries: &[(B256, Option<Bytes>)]| {
+                    Ok((root, vec![node.clone()], vec![]))
+                },
+            )
+            .expect("recover");
+        assert_eq!(recovered, 1);
+        let snap = store.snapshot().expect("snapshot");
+        assert_eq!(
+            snap.entry(&k1).expect("read"),
+            Some(Bytes::from_static(b"new"))
+        );
+        assert_eq!(snap.node(&node.0).expect("read"), Some(node.1.clone()));
+        store.wait_applied().expect("applied");
+        assert_eq!(table_entry(&store, &k1), Some(b"new".to_vec()));
+        assert_eq!(table_entry(&store, &k2), None);
+        store
+            .commit_block(&block(2), &[], writes(&[], &[], &[]))
+            .expect("commits again");
+        drop(store);
+        let store = Store::open(&path).expect("reopen");
+        assert_eq!(store.unrecovered(), 0, "a clean close applies everything");
+        assert_eq!(table_entry(&store, &k1), Some(b"new".to_vec()));
+    }
+
+    /// A journal record survives encoding; a truncated or mistagged one is refused.
+    #[test]
+    fn journal_records_round_trip_and_garbage_is_refused() {
+        let entries = vec![
+            (B256::repeat_byte(1), Some(Bytes::from_static(b"value"))),
+            (B256::repeat_byte(2), None),
+            (B256::repeat_byte(3), Some(Bytes::new())),
+        ];
+        let raw = encode_entries(&entries);
+        assert_eq!(decode_entries(&raw).expect("decode"), entries);
+        for cut in [1, 32, 33, 35, 38, raw.len() - 1] {
+            assert!(decode_entries(&raw[..cut]).is_err(), "cut at {cut}");
+        }
+        let mut bad = raw.clone();
+        bad[32] = 7;
+        assert!(decode_entries(&bad).is_err());
     }
 }

@@ -139,6 +139,13 @@ impl Chain {
                 ..Options::default()
             },
         )?;
+        let recovered = crate::state::recover_state(&store)?;
+        if recovered > 0 {
+            info!(
+                blocks = recovered,
+                "re-derived the state changes of finalized blocks not applied before the last stop"
+            );
+        }
         let document = genesis_document(&config.genesis);
         let genesis_block = match store.genesis_document()? {
             // A data dir made from this genesis: its block is on disk, its state is not rebuilt.
