@@ -8,7 +8,9 @@
 //! (with the trie prefetch thread running), the root fold (what proposing and verifying a block
 //! pay on top of execution), the write (what finalizing pays: the block and its state changes as
 //! one journal record, durable) and the store's background apply of those changes to the state
-//! tables (timed from the write's start; what bounds such blocks back to back).
+//! tables (timed from the write's start; what bounds such blocks back to back). The figures are
+//! the medians of `--blocks` blocks committed after `--warmup` others, as on a node that has run
+//! a while; the warm-up blocks' root is reported as the cold one.
 
 use crate::args::LoadArgs;
 use crate::load::{Workload, collect, rpc_feed, submit};
@@ -34,9 +36,14 @@ pub struct StateArgs {
     /// Entries each committed block changes (half existing accounts rewritten, half new).
     #[arg(long, default_value_t = 10_000)]
     pub changes: usize,
-    /// Blocks committed per size; the median is reported.
+    /// Blocks committed per size after the warm-up; the median is reported.
     #[arg(long, default_value_t = 5)]
     pub blocks: usize,
+    /// Blocks committed first, as a node that has run a while has (its cache of the trie's
+    /// upper levels filled by the blocks that rewrote them); they rewrite existing accounts only,
+    /// so the state keeps its size, and their median root is reported as the cold one.
+    #[arg(long, default_value_t = 30)]
+    pub warmup: usize,
     /// The node's log filter (its `node.log`); `info,lazai_node::chain=debug` logs each block's
     /// execution time, write time and write-set size.
     #[arg(long, default_value = "warn")]
@@ -53,6 +60,10 @@ pub struct StateArgs {
     /// the blocks committed before stay on it).
     #[arg(long, value_name = "DIR")]
     pub seeded: Option<std::path::PathBuf>,
+    /// The store's cache of the trie's upper levels, in MiB (0: they share the other nodes'
+    /// cache, as before it had one).
+    #[arg(long, default_value_t = lazai_storage::DEFAULT_UPPER_CACHE_BYTES >> 20)]
+    pub upper_cache_mib: usize,
     /// Commit without the trie prefetch thread (the root fold then reads every node it needs
     /// itself, as a node did before it had one).
     #[arg(long)]
@@ -81,6 +92,8 @@ struct Commit {
     exec: Duration,
     /// Folding the changes into the state root, after `exec`.
     root: Duration,
+    /// `root` over the warm-up blocks.
+    root_cold: Duration,
     /// Writing the block and its state changes to disk (the journal record; durable when it
     /// returns).
     write: Duration,
@@ -100,7 +113,7 @@ pub fn run(args: StateArgs) -> Result<()> {
     for &size in &args.sizes {
         let row = one_size(size, &args, &work)?;
         println!(
-            "{} entries: seeded in {:.1} s ({} MiB on disk), start-up {} ms, RSS idle {} MiB / after load {} MiB, {:.0} transfers/s, commit of {} changes: execution {:.1} ms, root {:.1} ms, write {:.1} ms (commit {:.1} ms), background apply {:.1} ms",
+            "{} entries: seeded in {:.1} s ({} MiB on disk), start-up {} ms, RSS idle {} MiB / after load {} MiB, {:.0} transfers/s, commit of {} changes: execution {:.1} ms, root {:.1} ms (cold {:.1} ms), write {:.1} ms (commit {:.1} ms), background apply {:.1} ms",
             row.entries,
             row.seed.as_secs_f64(),
             row.db_bytes >> 20,
@@ -111,6 +124,7 @@ pub fn run(args: StateArgs) -> Result<()> {
             args.changes,
             ms(row.commit.exec),
             ms(row.commit.root),
+            ms(row.commit.root_cold),
             ms(row.commit.write),
             ms(row.commit.root + row.commit.write),
             ms(row.commit.apply),
@@ -197,6 +211,7 @@ fn seed(genesis: &Genesis, size: u64, db: &Path) -> Result<()> {
             entries: entries.iter().map(|(k, v)| (k, Some(v))),
             nodes: &built.created,
             stale: &[],
+            upper: &[],
         },
     )?;
     Ok(())
@@ -246,7 +261,10 @@ fn one_size(size: u64, args: &StateArgs, work: &Workload) -> Result<Row> {
         seed(&layout.genesis, size, &db)?;
     }
     let seed_time = started.elapsed();
-    let db_bytes = std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0);
+    // Allocated, not the file's length: the database grows its file ahead, sparsely.
+    let db_bytes = std::fs::metadata(&db)
+        .map(|m| std::os::unix::fs::MetadataExt::blocks(&m) * 512)
+        .unwrap_or(0);
 
     let (startup, rss_idle_kib, rss_load_kib, tps) = if args.commit_only {
         Default::default()
@@ -322,14 +340,27 @@ fn median(mut v: Vec<Duration>) -> Duration {
 /// loading the written keys' trie paths meanwhile, unless `--no-prefetch`), the root is folded,
 /// and the block written. The median of each phase.
 fn commit_cost(db: &Path, size: u64, args: &StateArgs) -> Result<Commit> {
-    let store = Store::open(db)?;
+    let store = Store::open_with(
+        db,
+        lazai_storage::Options {
+            upper_cache_bytes: args.upper_cache_mib << 20,
+            ..Default::default()
+        },
+    )?;
     lazai_node::recover_state(&store)?;
     let head = store.head()?.context("head")?;
     let mut parent = store.header(head)?.context("head header")?;
     let prefetcher = (!args.no_prefetch).then(Prefetcher::spawn).transpose()?;
     let (mut execs, mut roots, mut writes, mut applies) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for b in 0..args.blocks as u64 {
+    let mut cold = Vec::new();
+    for b in 0..(args.warmup + args.blocks) as u64 {
+        if b == args.warmup as u64 {
+            cold = std::mem::take(&mut roots);
+            execs.clear();
+            writes.clear();
+            applies.clear();
+        }
         let mut source = StoreSource::new(store.snapshot()?, parent.state_root);
         if let Some(prefetcher) = &prefetcher {
             source = source.with_prefetcher(prefetcher.clone());
@@ -339,7 +370,8 @@ fn commit_cost(db: &Path, size: u64, args: &StateArgs) -> Result<Commit> {
         let t = Instant::now();
         for j in 0..args.changes as u64 {
             let seed = keccak256(format!("{b}-{j}"));
-            let address = if j % 2 == 0 && size > 0 {
+            // Warm-up blocks only rewrite, so the state keeps its size.
+            let address = if (j % 2 == 0 || b < args.warmup as u64) && size > 0 {
                 filler(u64::from_be_bytes(seed[..8].try_into().expect("8")) % size)
             } else {
                 Address::from_word(seed)
@@ -373,6 +405,7 @@ fn commit_cost(db: &Path, size: u64, args: &StateArgs) -> Result<Commit> {
                 entries: changes.entries.iter().map(|(k, v)| (k, v.as_ref())),
                 nodes: &changes.nodes,
                 stale: &changes.stale,
+                upper: &changes.upper,
             },
         )?;
         writes.push(t.elapsed());
@@ -386,5 +419,6 @@ fn commit_cost(db: &Path, size: u64, args: &StateArgs) -> Result<Commit> {
         root: median(roots),
         write: median(writes),
         apply: median(applies),
+        root_cold: median(cold),
     })
 }

@@ -62,6 +62,9 @@ pub struct Changes {
     pub entries: BTreeMap<B256, Option<Bytes>>,
     pub nodes: Vec<(B256, Bytes)>,
     pub stale: Vec<B256>,
+    /// The nodes of `nodes` in the trie's upper levels ([`trie::UPPER_DEPTH`]), sorted: what a
+    /// node cache should keep.
+    pub upper: Vec<B256>,
 }
 
 /// The world state as seen by one block.
@@ -81,6 +84,8 @@ pub struct State {
     /// Trie nodes created and retired since the last `take_changes`.
     created: imbl::HashMap<B256, Bytes>,
     retired: imbl::OrdSet<B256>,
+    /// The nodes of `created` in the trie's upper levels.
+    upper: imbl::OrdSet<B256>,
     /// Whether a key's first write since the last fold is passed on to the source as a
     /// [`StateSource::prefetch`] hint (on while a block executes).
     prefetch: bool,
@@ -114,6 +119,7 @@ impl State {
             touched: imbl::OrdSet::new(),
             created: imbl::HashMap::new(),
             retired: imbl::OrdSet::new(),
+            upper: imbl::OrdSet::new(),
             prefetch: false,
         }
     }
@@ -314,10 +320,12 @@ impl State {
         };
         for hash in update.stale {
             self.nodes.remove(&hash);
+            self.upper.remove(&hash);
             if self.created.remove(&hash).is_none() {
                 self.retired.insert(hash);
             }
         }
+        self.upper.extend(update.upper);
         for (hash, raw) in update.created {
             self.retired.remove(&hash);
             self.nodes.insert(hash, raw.clone());
@@ -343,10 +351,12 @@ impl State {
         let mut nodes: Vec<(B256, Bytes)> = std::mem::take(&mut self.created).into_iter().collect();
         nodes.sort_unstable_by_key(|(h, _)| *h);
         let stale = std::mem::take(&mut self.retired).into_iter().collect();
+        let upper = std::mem::take(&mut self.upper).into_iter().collect();
         Changes {
             entries,
             nodes,
             stale,
+            upper,
         }
     }
 

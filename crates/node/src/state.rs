@@ -173,6 +173,7 @@ mod tests {
                     entries: entries.iter().map(|(k, v)| (k, Some(v))),
                     nodes,
                     stale: &[],
+                    upper: &[],
                 },
             )
             .expect("genesis");
@@ -291,6 +292,7 @@ mod tests {
                             entries: changes.entries.iter().map(|(k, v)| (k, v.as_ref())),
                             nodes: &changes.nodes,
                             stale: &changes.stale,
+                            upper: &changes.upper,
                         },
                     )
                     .expect("commit");

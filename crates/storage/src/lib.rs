@@ -101,18 +101,18 @@ pub enum History {
 pub const DEFAULT_HISTORY: History = History::Recent(128);
 /// The page cache of the database file.
 pub const DEFAULT_CACHE_BYTES: usize = 32 << 20;
-/// The cache of state trie nodes, shared by every view of the store.
+/// The cache of recently used state trie nodes, shared by every view of the store.
 pub const DEFAULT_NODE_CACHE_BYTES: usize = 64 << 20;
+/// The cache of the trie's upper levels (at most ~70k nodes, ~45 MiB, whatever the state's size).
+pub const DEFAULT_UPPER_CACHE_BYTES: usize = 64 << 20;
 
-/// Recently read or written trie nodes by hash. A node's hash names its content forever, so an
-/// entry can never be stale: the cache is shared by every snapshot, old and new, and only its
-/// size is bounded (least recently used out first).
-struct NodeCache {
-    inner: parking_lot::Mutex<(lru::LruCache<B256, Bytes>, usize)>,
+/// Trie nodes by hash, least recently used out first past a budget.
+struct Segment {
+    inner: Mutex<(lru::LruCache<B256, Bytes>, usize)>,
     budget: usize,
 }
 
-impl NodeCache {
+impl Segment {
     /// What an entry counts against the budget: its bytes and a share for the key and links.
     fn cost(raw: &Bytes) -> usize {
         raw.len() + 64
@@ -120,13 +120,17 @@ impl NodeCache {
 
     fn new(budget: usize) -> Self {
         Self {
-            inner: parking_lot::Mutex::new((lru::LruCache::unbounded(), 0)),
+            inner: Mutex::new((lru::LruCache::unbounded(), 0)),
             budget,
         }
     }
 
     fn get(&self, hash: &B256) -> Option<Bytes> {
         self.inner.lock().0.get(hash).cloned()
+    }
+
+    fn contains(&self, hash: &B256) -> bool {
+        self.inner.lock().0.contains(hash)
     }
 
     fn remove(&self, hash: &B256) {
@@ -157,14 +161,54 @@ impl NodeCache {
     }
 }
 
+/// Trie nodes kept in memory. A node's hash names its content forever, so an entry can never be
+/// stale: the cache is shared by every snapshot, old and new, and only its size is bounded.
+///
+/// Two segments, because two kinds of nodes are reused differently. A block's changes pass
+/// through the trie's upper levels every time, but each pass replaces the nodes it passes (a new
+/// child hash is a new node), so what the next pass reads is the version the last block
+/// *created*, often many blocks later: at 10M entries a level-4 node is rewritten about every
+/// 7 blocks of 10k changes, while the ~60k other nodes each such block reads and creates would
+/// have pushed it out of one shared LRU long before. So the upper levels a finalized block
+/// creates go to `upper` (and the versions it replaces leave it), every other node read or
+/// written goes to `lower`.
+struct NodeCache {
+    lower: Segment,
+    upper: Segment,
+}
+
+impl NodeCache {
+    fn new(lower: usize, upper: usize) -> Self {
+        Self {
+            lower: Segment::new(lower),
+            upper: Segment::new(upper),
+        }
+    }
+
+    fn get(&self, hash: &B256) -> Option<Bytes> {
+        self.upper.get(hash).or_else(|| self.lower.get(hash))
+    }
+
+    fn contains(&self, hash: &B256) -> bool {
+        self.upper.contains(hash) || self.lower.contains(hash)
+    }
+
+    fn remove(&self, hash: &B256) {
+        self.upper.remove(hash);
+        self.lower.remove(hash);
+    }
+}
+
 /// How a store is opened.
 #[derive(Clone, Copy, Debug)]
 pub struct Options {
     pub history: History,
     /// The database file's page cache.
     pub cache_bytes: usize,
-    /// The trie node cache.
+    /// The cache of recently used trie nodes.
     pub node_cache_bytes: usize,
+    /// The cache of the trie's upper levels (0: they share the other nodes' cache).
+    pub upper_cache_bytes: usize,
 }
 
 impl Default for Options {
@@ -173,6 +217,7 @@ impl Default for Options {
             history: DEFAULT_HISTORY,
             cache_bytes: DEFAULT_CACHE_BYTES,
             node_cache_bytes: DEFAULT_NODE_CACHE_BYTES,
+            upper_cache_bytes: DEFAULT_UPPER_CACHE_BYTES,
         }
     }
 }
@@ -226,6 +271,8 @@ struct Pending {
     /// Sorted by hash.
     nodes: Vec<(B256, Bytes)>,
     stale: Vec<B256>,
+    /// Sorted; see [`StateWrites::upper`].
+    upper: Vec<B256>,
 }
 
 impl Pending {
@@ -234,17 +281,20 @@ impl Pending {
         mut entries: Entries,
         mut nodes: Vec<(B256, Bytes)>,
         stale: Vec<B256>,
+        mut upper: Vec<B256>,
     ) -> Self {
         // The last write of a key wins: reversed, a stable sort keeps it first among its equals.
         entries.reverse();
         entries.sort_by_key(|(k, _)| *k);
         entries.dedup_by_key(|(k, _)| *k);
         nodes.sort_unstable_by_key(|(h, _)| *h);
+        upper.sort_unstable();
         Self {
             height,
             entries,
             nodes,
             stale,
+            upper,
         }
     }
 
@@ -268,6 +318,8 @@ pub struct StateWrites<'a, I> {
     pub entries: I,
     pub nodes: &'a [(B256, Bytes)],
     pub stale: &'a [B256],
+    /// The nodes of `nodes` in the trie's upper levels, which the node cache keeps apart.
+    pub upper: &'a [B256],
 }
 
 /// How a block's state changes re-derive their trie nodes after a crash: given a snapshot that
@@ -309,7 +361,7 @@ impl Snapshot {
 
     /// Whether the shared node cache holds `hash` (reading it would not touch the disk).
     pub fn is_cached(&self, hash: &B256) -> bool {
-        self.cache.inner.lock().0.contains(hash)
+        self.cache.contains(hash)
     }
 
     /// A trie node's RLP.
@@ -333,7 +385,7 @@ impl Snapshot {
             });
         }
         let raw = Bytes::copy_from_slice(&raw[8..]);
-        self.cache.insert(*hash, raw.clone());
+        self.cache.lower.insert(*hash, raw.clone());
         Ok(Some(raw))
     }
 }
@@ -406,7 +458,10 @@ impl Store {
         let shared = Arc::new(Shared {
             db,
             options,
-            nodes: Arc::new(NodeCache::new(options.node_cache_bytes)),
+            nodes: Arc::new(NodeCache::new(
+                options.node_cache_bytes,
+                options.upper_cache_bytes,
+            )),
             journal: Mutex::new(Journal {
                 unrecovered,
                 committed,
@@ -478,9 +533,13 @@ impl Store {
             }
             let mut journal = self.shared.journal.lock();
             journal.unrecovered.remove(0);
-            journal
-                .pending
-                .push(Arc::new(Pending::new(height, entries, nodes, stale)));
+            journal.pending.push(Arc::new(Pending::new(
+                height,
+                entries,
+                nodes,
+                stale,
+                Vec::new(),
+            )));
             journal.pushed += 1;
             self.shared.changed.notify_all();
             count += 1;
@@ -641,6 +700,7 @@ impl Store {
             entries,
             changes.nodes.to_vec(),
             changes.stale.to_vec(),
+            changes.upper.to_vec(),
         ));
         {
             let mut journal = self.shared.journal.lock();
@@ -688,9 +748,17 @@ impl Store {
                 .map_err(db_err)?;
         }
         tx.commit().map_err(db_err)?;
-        // The next block reads the top of these paths again.
+        // The next blocks read these paths again: the upper levels surely, the rest maybe.
+        let cache = &self.shared.nodes;
+        for hash in &pending.stale {
+            cache.upper.remove(hash);
+        }
         for (hash, raw) in &pending.nodes {
-            self.shared.nodes.insert(*hash, raw.clone());
+            if cache.upper.budget > 0 && pending.upper.binary_search(hash).is_ok() {
+                cache.upper.insert(*hash, raw.clone());
+            } else {
+                cache.lower.insert(*hash, raw.clone());
+            }
         }
         Ok(())
     }
@@ -1099,6 +1167,7 @@ mod tests {
             entries: entries.iter().map(|(k, v)| (k, v.as_ref())),
             nodes,
             stale,
+            upper: &[],
         }
     }
 
@@ -1324,5 +1393,65 @@ mod tests {
         let mut bad = raw.clone();
         bad[32] = 7;
         assert!(decode_entries(&bad).is_err());
+    }
+
+    /// The upper-level nodes a block creates stay cached while many more other nodes pass
+    /// through the cache, and leave it when a later block replaces them.
+    #[test]
+    fn upper_levels_outlive_the_traffic_of_lower_nodes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let options = Options {
+            node_cache_bytes: 10 << 10,
+            upper_cache_bytes: 10 << 10,
+            ..Options::default()
+        };
+        let store = Store::open_with(&dir.path().join("c.redb"), options).expect("open");
+        store
+            .init_genesis(&block(0), DOC, writes(&[], &[], &[]))
+            .expect("genesis");
+        let node = |i: u32| {
+            (
+                lazai_types::keccak256(i.to_be_bytes()),
+                Bytes::from(vec![i as u8; 200]),
+            )
+        };
+        let upper = node(0);
+        let lower: Vec<(B256, Bytes)> = (1..=100).map(node).collect();
+        let mut created = lower.clone();
+        created.push(upper.clone());
+        let commit = |height: u64, nodes: &[(B256, Bytes)], stale: &[B256], upper: &[B256]| {
+            store
+                .commit_block(
+                    &block(height),
+                    &[],
+                    StateWrites {
+                        entries: std::iter::empty(),
+                        nodes,
+                        stale,
+                        upper,
+                    },
+                )
+                .expect("commit");
+        };
+        commit(1, &created, &[], &[upper.0]);
+        let snap = store.snapshot().expect("snapshot");
+        assert!(snap.is_cached(&upper.0), "kept apart");
+        assert!(!snap.is_cached(&lower[0].0), "pushed out by the others");
+        assert!(snap.is_cached(&lower[99].0));
+        // Reading many other nodes does not push it out either.
+        store.wait_applied().expect("applied");
+        for (hash, _) in &lower {
+            let _ = store
+                .snapshot()
+                .expect("snapshot")
+                .node(hash)
+                .expect("read");
+        }
+        assert!(snap.is_cached(&upper.0));
+        commit(2, &[], &[upper.0], &[]);
+        assert!(
+            !store.snapshot().expect("snapshot").is_cached(&upper.0),
+            "replaced"
+        );
     }
 }

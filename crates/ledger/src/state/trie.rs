@@ -21,6 +21,11 @@ use std::collections::HashSet;
 /// Every key is 32 bytes, so every leaf sits at 64 nibbles.
 const KEY_NIBBLES: usize = 64;
 
+/// Nodes whose path from the root is at most this many nibbles are the trie's upper levels: at
+/// most 1 + 16 + … + 16^4 ≈ 70k nodes whatever the state's size, and on the path of every
+/// change, so a node store should keep them in memory (see [`TrieUpdate::upper`]).
+pub const UPPER_DEPTH: usize = 4;
+
 /// A node the store should hold but does not, or holds in a form that does not decode.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TrieError {
@@ -38,6 +43,9 @@ pub struct TrieUpdate {
     pub created: Vec<(B256, Bytes)>,
     /// Hashes of stored nodes the new trie no longer holds.
     pub stale: Vec<B256>,
+    /// The created nodes at most [`UPPER_DEPTH`] nibbles below the root (a subset of
+    /// `created`): the next blocks' changes pass through them again.
+    pub upper: Vec<B256>,
 }
 
 /// A node while an update works on it: untouched subtrees stay references.
@@ -75,6 +83,7 @@ struct Updater<'a, F> {
     load: &'a F,
     loaded: Vec<B256>,
     created: Vec<(B256, Bytes)>,
+    upper: Vec<B256>,
     buf: Vec<u8>,
 }
 
@@ -87,6 +96,7 @@ where
             load,
             loaded: Vec::new(),
             created: Vec::new(),
+            upper: Vec::new(),
             buf: Vec::with_capacity(600),
         }
     }
@@ -116,6 +126,7 @@ where
                 None => {
                     let hash = keccak256(&rlp[..]);
                     self.created.push((hash, Bytes::copy_from_slice(&rlp[..])));
+                    self.upper.push(hash);
                     hash
                 }
             },
@@ -131,6 +142,7 @@ where
             root,
             created: self.created,
             stale,
+            upper: self.upper,
         }
     }
 
@@ -240,8 +252,9 @@ where
         })
     }
 
-    /// Encodes a node bottom-up; nodes of 32 bytes or more are recorded as created.
-    fn encode(&mut self, node: Work) -> Option<RlpNode> {
+    /// Encodes a node `depth` nibbles below the root, bottom-up; nodes of 32 bytes or more are
+    /// recorded as created.
+    fn encode(&mut self, node: Work, depth: usize) -> Option<RlpNode> {
         let rlp = match node {
             Work::Empty => return None,
             Work::Ref(r) => return Some(r),
@@ -250,7 +263,7 @@ where
                 LeafNode::new(path, value).as_ref().rlp(&mut self.buf)
             }
             Work::Ext(path, child) => {
-                let child = self.encode(*child)?;
+                let child = self.encode(*child, depth + path.len())?;
                 self.buf.clear();
                 ExtensionNode::new(path, child).as_ref().rlp(&mut self.buf)
             }
@@ -258,7 +271,7 @@ where
                 let mut stack = Vec::with_capacity(16);
                 let mut mask = TrieMask::default();
                 for (i, child) in children.into_iter().enumerate() {
-                    if let Some(rlp) = self.encode(child) {
+                    if let Some(rlp) = self.encode(child, depth + 1) {
                         stack.push(rlp);
                         mask.set_bit(i as u8);
                     }
@@ -269,6 +282,9 @@ where
         };
         if let Some(hash) = rlp.as_hash() {
             self.created.push((hash, Bytes::copy_from_slice(&self.buf)));
+            if depth <= UPPER_DEPTH {
+                self.upper.push(hash);
+            }
         }
         Some(rlp)
     }
@@ -359,7 +375,7 @@ where
     for (key, value) in changes {
         node = up.apply(node, 0, key, value)?;
     }
-    let rlp = up.encode(node);
+    let rlp = up.encode(node, 0);
     Ok(up.finish(rlp))
 }
 
@@ -396,7 +412,7 @@ where
             for (key, value) in group {
                 node = up.apply(node, 1, key, value)?;
             }
-            Ok((up.encode(node), up))
+            Ok((up.encode(node, 1), up))
         })
         .collect();
     let mut stack = Vec::with_capacity(16);
@@ -405,6 +421,7 @@ where
         let (rlp, up) = result?;
         top.loaded.extend(up.loaded);
         top.created.extend(up.created);
+        top.upper.extend(up.upper);
         if let Some(rlp) = rlp {
             stack.push(rlp);
             mask.set_bit(i as u8);
@@ -417,6 +434,7 @@ where
     let rlp = BranchNode::new(stack, mask).as_ref().rlp(&mut top.buf);
     if let Some(hash) = rlp.as_hash() {
         top.created.push((hash, Bytes::copy_from_slice(&top.buf)));
+        top.upper.push(hash);
     }
     Ok(Some(top.finish(Some(rlp))))
 }
@@ -669,5 +687,78 @@ mod tests {
             Err(TrieError::Corrupt { .. })
         ));
         assert!(get(up.root, &key(1, 2), &garbage).is_err());
+    }
+
+    /// The depth (nibbles from the root) of every hashed node on `key`'s path.
+    fn path_depths(root: B256, key: &B256, store: &HashMap<B256, Bytes>) -> Vec<(B256, usize)> {
+        let mut out = Vec::new();
+        let mut depth = 0;
+        let mut next = Some(root);
+        while let Some(hash) = next.take() {
+            out.push((hash, depth));
+            let raw = store.get(&hash).expect("stored");
+            let child = match TrieNode::decode(&mut &raw[..]).expect("node") {
+                TrieNode::Branch(branch) => {
+                    let i = Nibbles::unpack(key).get_unchecked(depth);
+                    depth += 1;
+                    if !branch.state_mask.is_bit_set(i) {
+                        break;
+                    }
+                    let before = (0..i).filter(|j| branch.state_mask.is_bit_set(*j)).count();
+                    branch.stack[before].clone()
+                }
+                TrieNode::Extension(ext) => {
+                    depth += ext.key.len();
+                    ext.child
+                }
+                _ => break,
+            };
+            next = child.as_hash();
+        }
+        out
+    }
+
+    /// `upper` lists exactly the created nodes at most `UPPER_DEPTH` nibbles below the root, in
+    /// a build and in an update folded in parallel.
+    #[test]
+    fn upper_nodes_are_the_created_ones_near_the_root() {
+        let entries: Vec<(B256, Vec<u8>)> = (0..20_000u32)
+            .map(|i| (keccak256(i.to_be_bytes()), vec![3; 40]))
+            .collect();
+        let built = build(entries.iter().map(|(k, v)| (k, v.as_slice()))).expect("build");
+        let mut store: HashMap<B256, Bytes> = built.created.iter().cloned().collect();
+        let changes: Vec<(B256, Vec<u8>)> = (0..2_000u32)
+            .map(|i| (keccak256((i * 7).to_be_bytes()), vec![4; 40]))
+            .collect();
+        let load = |h: &B256| store.get(h).cloned();
+        let next = update(
+            built.root,
+            changes.iter().map(|(k, v)| (k, Some(v.as_slice()))),
+            &load,
+        )
+        .expect("update");
+        for (up, keys) in [(&built, &entries), (&next, &changes)] {
+            store.extend(up.created.iter().cloned());
+            let created: HashSet<B256> = up.created.iter().map(|(h, _)| *h).collect();
+            let upper: HashSet<B256> = up.upper.iter().copied().collect();
+            assert_eq!(upper.len(), up.upper.len(), "listed once each");
+            assert!(upper.is_subset(&created));
+            let (mut shallow, mut deep) = (0, 0);
+            for (k, _) in keys.iter().step_by(97) {
+                for (hash, depth) in path_depths(up.root, k, &store) {
+                    if !created.contains(&hash) {
+                        continue;
+                    }
+                    if depth <= UPPER_DEPTH {
+                        shallow += 1;
+                        assert!(upper.contains(&hash), "node at depth {depth}");
+                    } else {
+                        deep += 1;
+                        assert!(!upper.contains(&hash), "node at depth {depth}");
+                    }
+                }
+            }
+            assert!(shallow > 0 && deep > 0, "both kinds seen: {shallow} {deep}");
+        }
     }
 }

@@ -168,6 +168,7 @@ impl Chain {
                     entries: state.writes(),
                     nodes: &nodes,
                     stale: &[],
+                    upper: &[],
                 };
                 store.init_genesis(&block, document, writes)?;
                 info!(hash = %block.hash(), chain_id = config.genesis.chain_id, "initialised genesis");
@@ -496,6 +497,7 @@ impl Chain {
             entries: changes.entries.iter().map(|(k, v)| (k, v.as_ref())),
             nodes: &changes.nodes,
             stale: &changes.stale,
+            upper: &changes.upper,
         };
         let started = Instant::now();
         self.inner
