@@ -398,16 +398,7 @@ fn commit_cost(db: &Path, size: u64, args: &StateArgs) -> Result<Commit> {
             evidence: Vec::new(),
         };
         let t = Instant::now();
-        store.commit_block(
-            &block,
-            &[],
-            StateWrites {
-                entries: changes.entries.iter().map(|(k, v)| (k, v.as_ref())),
-                nodes: &changes.nodes,
-                stale: &changes.stale,
-                upper: &changes.upper,
-            },
-        )?;
+        store.commit_block(&block, &[], lazai_node::state_writes(&changes))?;
         writes.push(t.elapsed());
         // Each block starts with the apply thread idle; its time is reported apart.
         store.wait_applied()?;

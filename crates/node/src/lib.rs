@@ -22,4 +22,4 @@ pub use launch::{
 };
 pub use lazai_storage::{DEFAULT_HISTORY, History};
 pub use mempool::{AdmitError, Mempool, MempoolConfig};
-pub use state::{Prefetcher, StoreSource, recover_state};
+pub use state::{Prefetcher, StoreSource, recover_state, state_writes};

@@ -2,7 +2,7 @@
 //! of a recent block read through its trie.
 
 use lazai_ledger::{State, StateSource, trie};
-use lazai_storage::{Snapshot, Store};
+use lazai_storage::{Snapshot, StateWrites, Store};
 use lazai_types::{B256, Bytes};
 use std::sync::{Arc, Weak};
 use tracing::error;
@@ -61,6 +61,18 @@ impl StateSource for StoreSource {
         if let Some(prefetcher) = &self.prefetcher {
             prefetcher.request(&self.head, key);
         }
+    }
+}
+
+/// A block's state changes as the store writes them.
+pub fn state_writes(
+    changes: &lazai_ledger::Changes,
+) -> StateWrites<'_, impl Iterator<Item = (&B256, Option<&Bytes>)>> {
+    StateWrites {
+        entries: changes.entries.iter().map(|(k, v)| (k, v.as_ref())),
+        nodes: &changes.nodes,
+        stale: &changes.stale,
+        upper: &changes.upper,
     }
 }
 
@@ -285,16 +297,7 @@ mod tests {
                     evidence: vec![],
                 };
                 store
-                    .commit_block(
-                        &block,
-                        &[],
-                        StateWrites {
-                            entries: changes.entries.iter().map(|(k, v)| (k, v.as_ref())),
-                            nodes: &changes.nodes,
-                            stale: &changes.stale,
-                            upper: &changes.upper,
-                        },
-                    )
+                    .commit_block(&block, &[], state_writes(&changes))
                     .expect("commit");
                 parent = header;
             }

@@ -4,9 +4,10 @@
 //! Headers commit to their own post-state. A proposer executes its block on the parent's
 //! post-state, which may not be finalized yet; every block this node builds or verifies keeps
 //! its post-state here (structurally shared, so a copy costs O(1)) until a descendant is
-//! finalized. Finalization commits the block, its receipts and its write set (entries and trie
-//! nodes) to disk in one transaction, then swaps the in-memory head for a view of the disk: the
-//! head's state is never held in memory, only the writes of blocks not yet finalized are.
+//! finalized. Finalization commits the block, its receipts and its state changes (one journal
+//! record, which the store applies to its state tables afterwards) to disk in one transaction,
+//! then swaps the in-memory head for a view of the disk: the head's state is never held in
+//! memory, only the writes of blocks not yet finalized (and of finalized ones not yet applied).
 
 use crate::mempool::Mempool;
 use crate::state::{PastSource, Prefetcher, StoreSource};
@@ -27,6 +28,7 @@ use std::time::Instant;
 use tokio::sync::broadcast;
 use tracing::{debug, error, info, warn};
 
+mod open;
 mod trace;
 pub use trace::TraceFailure;
 
@@ -125,93 +127,6 @@ pub fn genesis_document(genesis: &Genesis) -> B256 {
 }
 
 impl Chain {
-    /// Opens the chain in its data dir: creates genesis on first start; otherwise checks that the
-    /// data dir was made from this genesis and opens the last finalized state where it lies on
-    /// disk (nothing is loaded or rehashed: start-up does not grow with the state).
-    pub fn open(config: ChainConfig, mempool: Arc<Mempool>) -> Result<Self, ChainError> {
-        config.genesis.validate()?;
-        let ledger = Ledger::from_genesis(&config.genesis);
-        let store = Store::open_with(
-            &config.db_path,
-            Options {
-                history: config.history,
-                cache_bytes: config.db_cache_bytes,
-                ..Options::default()
-            },
-        )?;
-        let recovered = crate::state::recover_state(&store)?;
-        if recovered > 0 {
-            info!(
-                blocks = recovered,
-                "re-derived the state changes of finalized blocks not applied before the last stop"
-            );
-        }
-        let document = genesis_document(&config.genesis);
-        let genesis_block = match store.genesis_document()? {
-            // A data dir made from this genesis: its block is on disk, its state is not rebuilt.
-            Some(stored) if stored == document => store
-                .block(0)?
-                .ok_or(ChainError::MissingHead { height: 0 })?,
-            Some(stored) => {
-                return Err(lazai_storage::Error::GenesisMismatch {
-                    stored,
-                    expected: document,
-                }
-                .into());
-            }
-            None => {
-                let state = lazai_ledger::genesis_state(&config.genesis)?;
-                let block = config.genesis.block(state.root());
-                let nodes: Vec<(B256, Bytes)> =
-                    state.nodes().map(|(h, raw)| (*h, raw.clone())).collect();
-                let writes = StateWrites {
-                    entries: state.writes(),
-                    nodes: &nodes,
-                    stale: &[],
-                    upper: &[],
-                };
-                store.init_genesis(&block, document, writes)?;
-                info!(hash = %block.hash(), chain_id = config.genesis.chain_id, "initialised genesis");
-                block
-            }
-        };
-        let height = store.head()?.unwrap_or(0);
-        let block = store
-            .block(height)?
-            .ok_or(ChainError::MissingHead { height })?;
-        let root = block.header.state_root;
-        let snapshot = store.snapshot()?;
-        if root != lazai_ledger::EMPTY_ROOT && snapshot.node(&root)?.is_none() {
-            return Err(ChainError::MissingState { height, root });
-        }
-        let prefetcher = Prefetcher::spawn().map_err(ChainError::Prefetch)?;
-        let source = StoreSource::new(snapshot, root).with_prefetcher(prefetcher.clone());
-        let state = State::at(Arc::new(source), root);
-        info!(height, hash = %block.hash(), state_root = %root, history = ?config.history, "chain opened");
-        let (events, _) = broadcast::channel(1024);
-        let hash = block.hash();
-        Ok(Self {
-            inner: Arc::new(Inner {
-                ledger,
-                genesis: config.genesis,
-                genesis_block,
-                store,
-                mempool,
-                head: RwLock::new(Head {
-                    block: Arc::new(block),
-                    hash,
-                    state,
-                }),
-                candidates: Mutex::new(HashMap::new()),
-                recent: Mutex::new(BTreeMap::new()),
-                events,
-                max_block_txs: config.max_block_txs,
-                max_block_tx_bytes: config.max_block_tx_bytes,
-                prefetcher,
-            }),
-        })
-    }
-
     pub(crate) fn head(&self) -> Head {
         self.inner.head.read().clone()
     }
@@ -493,12 +408,7 @@ impl Chain {
             None => self.execute_and_check(&head.block.header, &head.state, block)?,
         };
         let changes = &executed.changes;
-        let writes = StateWrites {
-            entries: changes.entries.iter().map(|(k, v)| (k, v.as_ref())),
-            nodes: &changes.nodes,
-            stale: &changes.stale,
-            upper: &changes.upper,
-        };
+        let writes = crate::state::state_writes(changes);
         let started = Instant::now();
         self.inner
             .store
