@@ -68,6 +68,10 @@ pub struct StateArgs {
     /// itself, as a node did before it had one).
     #[arg(long)]
     pub no_prefetch: bool,
+    /// Commit without passing the changed entries' old values to the root fold (it then loads
+    /// the leaf of every key it rewrites).
+    #[arg(long)]
+    pub no_old_values: bool,
     #[command(flatten)]
     pub load: LoadArgs,
 }
@@ -362,6 +366,9 @@ fn commit_cost(db: &Path, size: u64, args: &StateArgs) -> Result<Commit> {
             applies.clear();
         }
         let mut source = StoreSource::new(store.snapshot()?, parent.state_root);
+        if args.no_old_values {
+            source = source.forgetting();
+        }
         if let Some(prefetcher) = &prefetcher {
             source = source.with_prefetcher(prefetcher.clone());
         }

@@ -31,9 +31,15 @@ pub trait StateSource: Send + Sync {
     fn entry(&self, key: &B256) -> Option<Bytes>;
     /// A stored trie node by its hash.
     fn node(&self, hash: &B256) -> Option<Bytes>;
-    /// A hint that `key` is about to be written: a source on disk may start loading the trie
-    /// nodes on its path, so that the next root fold finds them in memory. It must not block.
-    fn prefetch(&self, _key: &B256) {}
+    /// A hint that `key`, whose value in this source's trie is `old` when known, is about to be
+    /// written: a source on disk may start loading the trie nodes on its path, so that the next
+    /// root fold finds them in memory. It must not block.
+    fn prefetch(&self, _key: &B256, _old: Option<&Bytes>) {}
+    /// An entry's value if the source holds it in memory (`Some(None)`: known absent); never
+    /// reads the disk. A root fold passes it on as the key's old value ([`trie::Change::old`]).
+    fn known_entry(&self, _key: &B256) -> Option<Option<Bytes>> {
+        None
+    }
 }
 
 /// How many recent block hashes the state keeps (the EVM's `BLOCKHASH` window).
@@ -79,6 +85,9 @@ pub struct State {
     root: B256,
     /// Keys written since the root was last folded.
     dirty: imbl::OrdSet<B256>,
+    /// The values `dirty` keys held at the last fold, where known without a read: what lets
+    /// the fold recognise their leaves instead of loading them.
+    before: imbl::HashMap<B256, Bytes>,
     /// Keys written since the last `take_changes`, so a block's write set is known exactly.
     touched: imbl::OrdSet<B256>,
     /// Trie nodes created and retired since the last `take_changes`.
@@ -116,6 +125,7 @@ impl State {
             nodes: imbl::HashMap::new(),
             root,
             dirty: imbl::OrdSet::new(),
+            before: imbl::HashMap::new(),
             touched: imbl::OrdSet::new(),
             created: imbl::HashMap::new(),
             retired: imbl::OrdSet::new(),
@@ -152,8 +162,17 @@ impl State {
     /// Raw write; an empty value deletes the entry (empty values are never stored).
     pub fn set(&mut self, key: B256, value: Bytes) {
         self.touched.insert(key);
-        if self.dirty.insert(key).is_none() && self.prefetch {
-            self.source.prefetch(&key);
+        if self.dirty.insert(key).is_none() {
+            let old = match self.writes.get(&key) {
+                Some(v) => v.clone(),
+                None => self.source.known_entry(&key).flatten(),
+            };
+            if self.prefetch {
+                self.source.prefetch(&key, old.as_ref());
+            }
+            if let Some(old) = old {
+                self.before.insert(key, old);
+            }
         }
         self.writes
             .insert(key, if value.is_empty() { None } else { Some(value) });
@@ -301,23 +320,32 @@ impl State {
         if self.dirty.is_empty() {
             return Ok(self.root);
         }
-        let changes: Vec<(B256, Option<Bytes>)> = self
+        let changes: Vec<(B256, Option<Bytes>, Option<&Bytes>)> = self
             .dirty
             .iter()
-            .map(|k| (*k, self.writes.get(k).cloned().flatten()))
+            .map(|k| {
+                (
+                    *k,
+                    self.writes.get(k).cloned().flatten(),
+                    self.before.get(k),
+                )
+            })
             .collect();
         let update = {
             let nodes = &self.nodes;
             let source = &self.source;
             let load = |h: &B256| nodes.get(h).cloned().or_else(|| source.node(h));
-            trie::update(
+            trie::update_known(
                 self.root,
-                changes
-                    .iter()
-                    .map(|(k, v)| (k, v.as_ref().map(|b| b.as_ref()))),
+                changes.iter().map(|(key, value, old)| trie::Change {
+                    key,
+                    value: value.as_ref().map(|b| b.as_ref()),
+                    old: old.map(|b| b.as_ref()),
+                }),
                 &load,
             )?
         };
+        drop(changes);
         for hash in update.stale {
             self.nodes.remove(&hash);
             self.upper.remove(&hash);
@@ -333,6 +361,7 @@ impl State {
         }
         self.root = update.root;
         self.dirty = imbl::OrdSet::new();
+        self.before = imbl::HashMap::new();
         Ok(self.root)
     }
 
@@ -393,10 +422,13 @@ mod tests {
 
     /// A store as the node keeps one: entries flat, trie nodes by hash; `persist` applies a
     /// block's changes and deletes the nodes it retired at once (a history window of one block).
+    /// With `remember`, it answers `known_entry` as a node's head does for the entries it read.
     #[derive(Default)]
     struct MapSource {
         entries: RwLock<HashMap<B256, Bytes>>,
         nodes: RwLock<HashMap<B256, Bytes>>,
+        remember: bool,
+        node_loads: std::sync::atomic::AtomicUsize,
     }
 
     impl StateSource for MapSource {
@@ -404,7 +436,12 @@ mod tests {
             self.entries.read().expect("test store").get(key).cloned()
         }
         fn node(&self, hash: &B256) -> Option<Bytes> {
+            self.node_loads
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             self.nodes.read().expect("test store").get(hash).cloned()
+        }
+        fn known_entry(&self, key: &B256) -> Option<Option<Bytes>> {
+            self.remember.then(|| self.entry(key))
         }
     }
 
@@ -427,6 +464,61 @@ mod tests {
 
     fn k(i: u16) -> B256 {
         keccak256(i.to_be_bytes())
+    }
+
+    /// The old values a source knows reach the root fold, which then loads the rewritten keys'
+    /// leaves no more (they sit deep under shared key prefixes here): the same root with fewer
+    /// loads, a key written twice before a fold and a key rewritten after one included.
+    #[test]
+    fn known_old_values_spare_leaf_loads() {
+        let deep = |i: u16| {
+            let mut key = k(i);
+            key[..3].copy_from_slice(&[0xab, 0xcd, (i % 3) as u8]);
+            key
+        };
+        let mut model: BTreeMap<B256, Bytes> = (0..3000u16)
+            .map(|i| (deep(i), Bytes::from(vec![(i % 200) as u8 + 1; 30])))
+            .collect();
+        let genesis = State::from_entries(model.clone());
+        let sources = [false, true].map(|remember| {
+            let source = MapSource {
+                remember,
+                ..MapSource::default()
+            };
+            source
+                .entries
+                .write()
+                .expect("test store")
+                .extend(model.clone());
+            let nodes = genesis.nodes().map(|(h, raw)| (*h, raw.clone()));
+            source.nodes.write().expect("test store").extend(nodes);
+            Arc::new(source)
+        });
+        let mut roots = Vec::new();
+        for source in &sources {
+            let mut state = State::at(source.clone(), genesis.root());
+            for i in (0..3000u16).step_by(4) {
+                let old = state.get(&deep(i)).expect("present");
+                state.set(deep(i), Bytes::from(vec![old[0], 2]));
+                state.set(deep(i), Bytes::from(vec![old[0], 3]));
+            }
+            let first = state.commit_root();
+            state.set(deep(8), Bytes::from(vec![4; 20]));
+            roots.push((first, state.commit_root()));
+        }
+        for i in (0..3000u16).step_by(4) {
+            let v = model[&deep(i)][0];
+            model.insert(deep(i), Bytes::from(vec![v, 3]));
+        }
+        let first = scratch_root(&model);
+        model.insert(deep(8), Bytes::from(vec![4; 20]));
+        assert_eq!(roots, vec![(first, scratch_root(&model)); 2]);
+        let [plain, known] =
+            sources.map(|s| s.node_loads.load(std::sync::atomic::Ordering::Relaxed));
+        assert!(
+            plain >= known + 750,
+            "the 750 rewritten leaves are not loaded: {plain} vs {known} loads"
+        );
     }
 
     /// The root of `model` computed from nothing, by alloy-trie's `HashBuilder`.

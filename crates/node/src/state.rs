@@ -4,6 +4,7 @@
 use lazai_ledger::{State, StateSource, trie};
 use lazai_storage::{Snapshot, StateWrites, Store};
 use lazai_types::{B256, Bytes};
+use std::collections::HashMap;
 use std::sync::{Arc, Weak};
 use tracing::error;
 
@@ -18,21 +19,42 @@ fn fatal(what: &str, e: lazai_storage::Error) -> ! {
 pub struct StoreSource {
     head: Arc<Finalized>,
     prefetcher: Option<Prefetcher>,
+    /// Whether entries read are remembered and offered as old values (on by default).
+    remember: bool,
 }
 
 /// A snapshot of the store and the root of the state it holds.
 struct Finalized {
     snapshot: Snapshot,
     root: B256,
+    /// Entries read so far (at most [`REMEMBERED_ENTRIES`]): a block reads the entries it
+    /// writes, and its root fold uses their old values (see [`StateSource::known_entry`]).
+    read: parking_lot::Mutex<HashMap<B256, Option<Bytes>>>,
 }
+
+/// How many entries a finalized head remembers having read (~10 MiB of small values at most;
+/// a head lives until the next block is finalized).
+const REMEMBERED_ENTRIES: usize = 1 << 16;
 
 impl StoreSource {
     /// The state `snapshot` holds, whose trie has root `root`.
     pub fn new(snapshot: Snapshot, root: B256) -> Self {
         Self {
-            head: Arc::new(Finalized { snapshot, root }),
+            head: Arc::new(Finalized {
+                snapshot,
+                root,
+                read: parking_lot::Mutex::new(HashMap::new()),
+            }),
             prefetcher: None,
+            remember: true,
         }
+    }
+
+    /// Stops remembering the entries read, so root folds load every leaf they replace (what a
+    /// benchmark compares against).
+    pub fn forgetting(mut self) -> Self {
+        self.remember = false;
+        self
     }
 
     /// Passes write hints on to `prefetcher`.
@@ -44,10 +66,31 @@ impl StoreSource {
 
 impl StateSource for StoreSource {
     fn entry(&self, key: &B256) -> Option<Bytes> {
-        self.head
-            .snapshot
-            .entry(key)
-            .unwrap_or_else(|e| fatal("entry", e))
+        let read = || {
+            self.head
+                .snapshot
+                .entry(key)
+                .unwrap_or_else(|e| fatal("entry", e))
+        };
+        if !self.remember {
+            return read();
+        }
+        if let Some(known) = self.head.read.lock().get(key) {
+            return known.clone();
+        }
+        let value = read();
+        let mut read = self.head.read.lock();
+        if read.len() < REMEMBERED_ENTRIES {
+            read.insert(*key, value.clone());
+        }
+        value
+    }
+
+    fn known_entry(&self, key: &B256) -> Option<Option<Bytes>> {
+        if !self.remember {
+            return None;
+        }
+        self.head.read.lock().get(key).cloned()
     }
 
     fn node(&self, hash: &B256) -> Option<Bytes> {
@@ -57,9 +100,9 @@ impl StateSource for StoreSource {
             .unwrap_or_else(|e| fatal("trie node", e))
     }
 
-    fn prefetch(&self, key: &B256) {
+    fn prefetch(&self, key: &B256, old: Option<&Bytes>) {
         if let Some(prefetcher) = &self.prefetcher {
-            prefetcher.request(&self.head, key);
+            prefetcher.request(&self.head, key, old);
         }
     }
 }
@@ -99,34 +142,41 @@ const PREFETCH_QUEUE: usize = 1 << 16;
 /// executes, into the store's shared node cache, so the root fold that ends the block finds its
 /// nodes in memory instead of reading them one by one from disk. Paths are walked in the
 /// finalized head's trie: the nodes below what unfinalized blocks rewrote are the same.
-/// Best effort: a full queue drops hints, a failing read is left for the fold to report.
+/// A key's leaf, recognised by the hash of its old value when the hint carries it, is not
+/// loaded: the fold will not load it either. Best effort: a full queue drops hints, a failing
+/// read is left for the fold to report.
 #[derive(Clone)]
 pub struct Prefetcher {
-    jobs: std::sync::mpsc::SyncSender<(Weak<Finalized>, B256)>,
+    jobs: std::sync::mpsc::SyncSender<Hint>,
 }
+
+/// A key to prefetch in a head's trie, with its value there when known.
+type Hint = (Weak<Finalized>, B256, Option<Bytes>);
 
 impl Prefetcher {
     /// Starts the prefetch thread; it stops when the last `Prefetcher` clone is dropped.
     pub fn spawn() -> std::io::Result<Self> {
-        let (jobs, queue) =
-            std::sync::mpsc::sync_channel::<(Weak<Finalized>, B256)>(PREFETCH_QUEUE);
+        let (jobs, queue) = std::sync::mpsc::sync_channel::<Hint>(PREFETCH_QUEUE);
         std::thread::Builder::new()
             .name("trie-prefetch".into())
             .spawn(move || {
-                while let Ok((head, key)) = queue.recv() {
+                while let Ok((head, key, old)) = queue.recv() {
                     // A state nobody reads any more (a newer head replaced it) is not walked.
                     let Some(head) = head.upgrade() else {
                         continue;
                     };
                     let load = |h: &B256| head.snapshot.node(h).ok().flatten();
-                    let _ = trie::get(head.root, &key, &load);
+                    let _ =
+                        trie::load_path(head.root, &key, old.as_ref().map(|b| b.as_ref()), &load);
                 }
             })?;
         Ok(Self { jobs })
     }
 
-    fn request(&self, head: &Arc<Finalized>, key: &B256) {
-        let _ = self.jobs.try_send((Arc::downgrade(head), *key));
+    fn request(&self, head: &Arc<Finalized>, key: &B256, old: Option<&Bytes>) {
+        let _ = self
+            .jobs
+            .try_send((Arc::downgrade(head), *key, old.cloned()));
     }
 }
 
@@ -227,7 +277,7 @@ mod tests {
         assert!(path_nodes.iter().all(|h| !snapshot.is_cached(h)), "cold");
         let source = StoreSource::new(store.snapshot().expect("snapshot"), built.root)
             .with_prefetcher(Prefetcher::spawn().expect("thread"));
-        source.prefetch(&key);
+        source.prefetch(&key, None);
         let started = Instant::now();
         while !path_nodes.iter().all(|h| snapshot.is_cached(h)) {
             assert!(

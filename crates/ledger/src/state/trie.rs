@@ -13,7 +13,7 @@
 
 use alloy_primitives::{B256, Bytes, keccak256};
 use alloy_rlp::Decodable;
-use alloy_trie::nodes::{BranchNode, ExtensionNode, LeafNode, RlpNode, TrieNode};
+use alloy_trie::nodes::{BranchNode, ExtensionNode, LeafNode, LeafNodeRef, RlpNode, TrieNode};
 use alloy_trie::{EMPTY_ROOT_HASH, Nibbles, TrieMask};
 pub use lazai_abi::state::leaf_value;
 use std::collections::HashSet;
@@ -46,6 +46,9 @@ pub struct TrieUpdate {
     /// The created nodes at most [`UPPER_DEPTH`] nibbles below the root (a subset of
     /// `created`): the next blocks' changes pass through them again.
     pub upper: Vec<B256>,
+    /// Stored leaves recognised from the old values the caller passed ([`update_known`])
+    /// instead of being loaded.
+    pub recognised: usize,
 }
 
 /// A node while an update works on it: untouched subtrees stay references.
@@ -84,6 +87,7 @@ struct Updater<'a, F> {
     loaded: Vec<B256>,
     created: Vec<(B256, Bytes)>,
     upper: Vec<B256>,
+    known: usize,
     buf: Vec<u8>,
 }
 
@@ -97,23 +101,40 @@ where
             loaded: Vec::new(),
             created: Vec::new(),
             upper: Vec::new(),
+            known: 0,
             buf: Vec::with_capacity(600),
         }
     }
 
-    /// Writes (or deletes) `key` in `node`, which sits `depth` nibbles below the root.
-    fn apply(
-        &mut self,
-        node: Work,
-        depth: usize,
-        key: &B256,
-        value: Option<&[u8]>,
-    ) -> Result<Work, TrieError> {
-        let path = Nibbles::unpack(key).slice(depth..);
-        match value {
-            Some(v) if !v.is_empty() => self.insert(node, path, leaf_value(v)),
-            _ => self.delete(node, path),
+    /// Writes (or deletes) `key` in `node`, which sits `depth` nibbles below the root; `old` is
+    /// the key's value in the trie if the caller knows it (see [`update_known`]).
+    fn apply(&mut self, node: Work, depth: usize, change: &Change<'_>) -> Result<Work, TrieError> {
+        let path = Nibbles::unpack(change.key).slice(depth..);
+        let old = change.old.filter(|v| !v.is_empty());
+        match change.value {
+            Some(v) if !v.is_empty() => self.insert(node, path, leaf_value(v), old),
+            _ => self.delete(node, path, old),
         }
+    }
+
+    /// The node `node` refers to, `path` being the changed key's nibbles below it: the key's own
+    /// leaf, recognised without a load when its reference is the hash of the leaf of `old` (the
+    /// key's value as the caller knows it); otherwise the stored node.
+    fn open(
+        &mut self,
+        node: &RlpNode,
+        path: &Nibbles,
+        old: Option<&[u8]>,
+    ) -> Result<Work, TrieError> {
+        if let Some(old) = old {
+            let value = leaf_value(old);
+            if let Some(hash) = leaf_of(node, path, &value, &mut self.buf) {
+                self.loaded.push(hash);
+                self.known += 1;
+                return Ok(Work::Leaf(path.clone(), value));
+            }
+        }
+        self.expand(node, path.len())
     }
 
     /// The update once the root node is encoded: its hash (a root under 32 bytes is still named
@@ -143,6 +164,7 @@ where
             created: self.created,
             stale,
             upper: self.upper,
+            recognised: self.known,
         }
     }
 
@@ -158,12 +180,18 @@ where
         }
     }
 
-    fn insert(&mut self, node: Work, path: Nibbles, value: Vec<u8>) -> Result<Work, TrieError> {
+    fn insert(
+        &mut self,
+        node: Work,
+        path: Nibbles,
+        value: Vec<u8>,
+        old: Option<&[u8]>,
+    ) -> Result<Work, TrieError> {
         Ok(match node {
             Work::Empty => Work::Leaf(path, value),
             Work::Ref(r) => {
-                let node = self.expand(&r, path.len())?;
-                self.insert(node, path, value)?
+                let node = self.open(&r, &path, old)?;
+                self.insert(node, path, value, old)?
             }
             Work::Leaf(lp, lv) => {
                 if lp == path {
@@ -178,7 +206,7 @@ where
             Work::Ext(ep, child) => {
                 let c = ep.common_prefix_length(&path);
                 if c == ep.len() {
-                    let child = self.insert(*child, path.slice(c..), value)?;
+                    let child = self.insert(*child, path.slice(c..), value, old)?;
                     return Ok(Work::Ext(ep, Box::new(child)));
                 }
                 let mut children = no_children();
@@ -189,19 +217,19 @@ where
             }
             Work::Branch(mut children) => {
                 let i = path.get_unchecked(0) as usize;
-                let old = std::mem::replace(&mut children[i], Work::Empty);
-                children[i] = self.insert(old, path.slice(1..), value)?;
+                let below = std::mem::replace(&mut children[i], Work::Empty);
+                children[i] = self.insert(below, path.slice(1..), value, old)?;
                 Work::Branch(children)
             }
         })
     }
 
-    fn delete(&mut self, node: Work, path: Nibbles) -> Result<Work, TrieError> {
+    fn delete(&mut self, node: Work, path: Nibbles, old: Option<&[u8]>) -> Result<Work, TrieError> {
         Ok(match node {
             Work::Empty => Work::Empty,
             Work::Ref(r) => {
-                let node = self.expand(&r, path.len())?;
-                self.delete(node, path)?
+                let node = self.open(&r, &path, old)?;
+                self.delete(node, path, old)?
             }
             Work::Leaf(lp, lv) => {
                 if lp == path {
@@ -215,13 +243,13 @@ where
                     return Ok(Work::Ext(ep, child));
                 }
                 let below = path.len() - ep.len();
-                let child = self.delete(*child, path.slice(ep.len()..))?;
+                let child = self.delete(*child, path.slice(ep.len()..), old)?;
                 self.join(ep, child, below)?
             }
             Work::Branch(mut children) => {
                 let i = path.get_unchecked(0) as usize;
-                let old = std::mem::replace(&mut children[i], Work::Empty);
-                children[i] = self.delete(old, path.slice(1..))?;
+                let below = std::mem::replace(&mut children[i], Work::Empty);
+                children[i] = self.delete(below, path.slice(1..), old)?;
                 let live: Vec<usize> = (0..16)
                     .filter(|j| !matches!(children[*j], Work::Empty))
                     .collect();
@@ -290,6 +318,18 @@ where
     }
 }
 
+/// `node`'s hash if it is the leaf that holds `value` (RLP-encoded) with `path` the key's nibbles
+/// left below its parent. Only tried below the upper levels (which are cached, and where leaves
+/// are rare in a large trie), so the hash it costs is spent where a load would be a disk read.
+fn leaf_of(node: &RlpNode, path: &Nibbles, value: &[u8], buf: &mut Vec<u8>) -> Option<B256> {
+    let hash = node.as_hash()?;
+    if path.len() >= KEY_NIBBLES - UPPER_DEPTH {
+        return None;
+    }
+    buf.clear();
+    (LeafNodeRef::new(path, value).rlp(buf) == *node).then_some(hash)
+}
+
 fn corrupt(hash: B256, reason: impl Into<String>) -> TrieError {
     TrieError::Corrupt {
         hash,
@@ -342,8 +382,17 @@ fn root_ref(root: B256) -> Work {
     }
 }
 
-/// One changed key: its new value, `None` (or empty) to delete.
-type Change<'c> = (&'c B256, Option<&'c [u8]>);
+/// One changed key for [`update_known`].
+#[derive(Clone, Copy, Debug)]
+pub struct Change<'c> {
+    pub key: &'c B256,
+    /// The new value; `None` (or empty) deletes the key.
+    pub value: Option<&'c [u8]>,
+    /// The key's value in the trie being updated, if the caller knows it (`None`: unknown or
+    /// absent). Lets the update recognise the key's stored leaf by its hash instead of loading
+    /// it; a wrong value only costs that hash.
+    pub old: Option<&'c [u8]>,
+}
 
 /// A root child folded on its own thread: its new reference and the work that made it.
 type Folded<'a, F> = Result<(Option<RlpNode>, Updater<'a, F>), TrieError>;
@@ -364,6 +413,28 @@ pub fn update<'c, F>(
 where
     F: Fn(&B256) -> Option<Bytes> + Sync,
 {
+    update_known(
+        root,
+        changes.into_iter().map(|(key, value)| Change {
+            key,
+            value,
+            old: None,
+        }),
+        load,
+    )
+}
+
+/// [`update`] with each key's old value where the caller knows it: a rewritten or deleted key
+/// whose leaf is recognised by the hash of its old value is not loaded, which at a large state
+/// saves one stored-node read per such key (its leaf is the node least likely to be cached).
+pub fn update_known<'c, F>(
+    root: B256,
+    changes: impl IntoIterator<Item = Change<'c>>,
+    load: &F,
+) -> Result<TrieUpdate, TrieError>
+where
+    F: Fn(&B256) -> Option<Bytes> + Sync,
+{
     let changes: Vec<Change<'c>> = changes.into_iter().collect();
     if changes.len() >= PARALLEL_CHANGES
         && let Some(update) = update_by_child(root, &changes, load)?
@@ -372,8 +443,8 @@ where
     }
     let mut up = Updater::new(load);
     let mut node = root_ref(root);
-    for (key, value) in changes {
-        node = up.apply(node, 0, key, value)?;
+    for change in &changes {
+        node = up.apply(node, 0, change)?;
     }
     let rlp = up.encode(node, 0);
     Ok(up.finish(rlp))
@@ -399,7 +470,7 @@ where
     };
     let mut groups: Vec<Vec<Change<'_>>> = vec![Vec::new(); 16];
     for change in changes {
-        groups[(change.0[0] >> 4) as usize].push(*change);
+        groups[(change.key[0] >> 4) as usize].push(*change);
     }
     let folded: Vec<Folded<'_, F>> = children
         .into_iter()
@@ -409,8 +480,8 @@ where
         .map(|(child, group)| {
             let mut up = Updater::new(load);
             let mut node = child;
-            for (key, value) in group {
-                node = up.apply(node, 1, key, value)?;
+            for change in &group {
+                node = up.apply(node, 1, change)?;
             }
             Ok((up.encode(node, 1), up))
         })
@@ -422,6 +493,7 @@ where
         top.loaded.extend(up.loaded);
         top.created.extend(up.created);
         top.upper.extend(up.upper);
+        top.known += up.known;
         if let Some(rlp) = rlp {
             stack.push(rlp);
             mask.set_bit(i as u8);
@@ -446,7 +518,7 @@ where
     F: Fn(&B256) -> Option<Bytes>,
 {
     let mut out = Vec::new();
-    walk(root, key, load, |raw| out.push(raw.clone()))?;
+    walk(root, key, None, load, |raw| out.push(raw.clone()))?;
     Ok(out)
 }
 
@@ -455,12 +527,26 @@ pub fn get<F>(root: B256, key: &B256, load: &F) -> Result<Option<Bytes>, TrieErr
 where
     F: Fn(&B256) -> Option<Bytes>,
 {
-    walk(root, key, load, |_| ())
+    walk(root, key, None, load, |_| ())
 }
 
+/// Loads the stored nodes on `key`'s path as [`get`] does, but not the key's leaf when it is
+/// recognised by the hash of `old`, the key's value as the caller knows it: the nodes a later
+/// [`update_known`] of the key with that old value will load.
+pub fn load_path<F>(root: B256, key: &B256, old: Option<&[u8]>, load: &F) -> Result<(), TrieError>
+where
+    F: Fn(&B256) -> Option<Bytes>,
+{
+    let known = old.filter(|v| !v.is_empty()).map(leaf_value);
+    walk(root, key, known.as_deref(), load, |_| ()).map(|_| ())
+}
+
+/// Follows `key`'s path from `root`, handing each stored node to `visit`. With `known` (the key's
+/// RLP-encoded leaf value) it stops, without a load, at a reference to the key's leaf holding it.
 fn walk<F>(
     root: B256,
     key: &B256,
+    known: Option<&[u8]>,
     load: &F,
     mut visit: impl FnMut(&Bytes),
 ) -> Result<Option<Bytes>, TrieError>
@@ -474,6 +560,7 @@ where
     let mut depth = 0;
     let mut hash = root;
     let mut raw = load(&root).ok_or(TrieError::MissingNode(root))?;
+    let mut buf = Vec::new();
     visit(&raw);
     loop {
         let node = TrieNode::decode(&mut &raw[..]).map_err(|e| corrupt(hash, e.to_string()))?;
@@ -506,6 +593,11 @@ where
                 branch.stack[before].clone()
             }
         };
+        if let Some(value) = known
+            && leaf_of(&next, &path.slice(depth..), value, &mut buf).is_some()
+        {
+            return decode_leaf_value(hash, value).map(Some);
+        }
         match next.as_hash() {
             Some(h) => {
                 hash = h;
@@ -595,6 +687,140 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A key 6 nibbles below one of two shared prefixes: its leaf sits below the upper levels
+    /// even in a small trie, where [`update_known`] recognises leaves.
+    fn deep_key(i: u16) -> B256 {
+        let mut k = keccak256(i.to_be_bytes());
+        k[..3].copy_from_slice(if i % 2 == 0 {
+            &[0xab, 0xcd, 0xef]
+        } else {
+            &[0xab, 0xcd, 0x01]
+        });
+        k
+    }
+
+    /// A node store that counts its loads.
+    struct Counting<'a> {
+        store: &'a HashMap<B256, Bytes>,
+        loads: std::sync::atomic::AtomicUsize,
+    }
+
+    impl<'a> Counting<'a> {
+        fn new(store: &'a HashMap<B256, Bytes>) -> Self {
+            Self {
+                store,
+                loads: Default::default(),
+            }
+        }
+        fn load(&self, hash: &B256) -> Option<Bytes> {
+            self.loads
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.store.get(hash).cloned()
+        }
+        fn loads(&self) -> usize {
+            self.loads.load(std::sync::atomic::Ordering::Relaxed)
+        }
+    }
+
+    fn sorted<T: Ord + Clone>(v: &[T]) -> Vec<T> {
+        let mut v = v.to_vec();
+        v.sort();
+        v
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Old values (right, wrong or missing) change nothing in an update but its loads: the
+        /// same root, created, stale and upper nodes, and exactly one load fewer per leaf it
+        /// recognised, never more than the right old values given.
+        #[test]
+        fn old_values_spare_leaf_loads_and_change_nothing_else(
+            values in prop::collection::vec(prop::collection::vec(any::<u8>(), 1..40), 64..128),
+            batch in prop::collection::vec((0u16..160, prop::option::of(prop::collection::vec(any::<u8>(), 0..40)), 0u8..3), 1..60),
+        ) {
+            let entries: BTreeMap<B256, Vec<u8>> =
+                values.iter().enumerate().map(|(i, v)| (deep_key(i as u16), v.clone())).collect();
+            let built = build(entries.iter().map(|(k, v)| (k, v.as_slice()))).expect("build");
+            let store: HashMap<B256, Bytes> = built.created.into_iter().collect();
+            let mut changes: BTreeMap<B256, (Option<Vec<u8>>, Option<Vec<u8>>)> = BTreeMap::new();
+            for (i, value, hint) in batch {
+                let k = deep_key(i);
+                let old = match hint {
+                    0 => None,
+                    1 => entries.get(&k).cloned(),
+                    _ => Some(vec![0x5a; 3]),
+                };
+                changes.insert(k, (value, old));
+            }
+            let right = changes.iter().filter(|(k, (_, old))| old.is_some() && entries.get(*k) == old.as_ref()).count();
+            let (a, b) = (Counting::new(&store), Counting::new(&store));
+            let plain = update(built.root, changes.iter().map(|(k, (v, _))| (k, v.as_deref())), &|h: &B256| a.load(h)).expect("update");
+            let known = update_known(
+                built.root,
+                changes.iter().map(|(key, (v, old))| Change { key, value: v.as_deref(), old: old.as_deref() }),
+                &|h: &B256| b.load(h),
+            ).expect("update");
+            prop_assert_eq!(known.root, plain.root);
+            prop_assert_eq!(sorted(&known.created), sorted(&plain.created));
+            prop_assert_eq!(sorted(&known.stale), sorted(&plain.stale));
+            prop_assert_eq!(sorted(&known.upper), sorted(&plain.upper));
+            prop_assert_eq!(plain.recognised, 0);
+            prop_assert!(known.recognised <= right);
+            prop_assert_eq!(a.loads() - b.loads(), known.recognised);
+        }
+    }
+
+    /// Rewriting keys whose old values are known loads none of their leaves, in a batch folded
+    /// in parallel too, and a prefetch walk given the old value stops above the leaf.
+    #[test]
+    fn known_old_values_leave_the_rewritten_leaves_unloaded() {
+        let entries: BTreeMap<B256, Vec<u8>> = (0..3000u16)
+            .map(|i| (deep_key(i), vec![(i % 251) as u8; 40]))
+            .collect();
+        let built = build(entries.iter().map(|(k, v)| (k, v.as_slice()))).expect("build");
+        let store: HashMap<B256, Bytes> = built.created.into_iter().collect();
+        let new = vec![9u8; 40];
+        let rewrites: Vec<(&B256, &Vec<u8>)> = entries.iter().step_by(3).collect();
+        let (a, b) = (Counting::new(&store), Counting::new(&store));
+        let plain = update(
+            built.root,
+            rewrites.iter().map(|(k, _)| (*k, Some(&new[..]))),
+            &|h: &B256| a.load(h),
+        )
+        .expect("update");
+        let known = update_known(
+            built.root,
+            rewrites.iter().map(|(key, old)| Change {
+                key,
+                value: Some(&new[..]),
+                old: Some(&old[..]),
+            }),
+            &|h: &B256| b.load(h),
+        )
+        .expect("update");
+        assert_eq!(known.root, plain.root);
+        assert_eq!(known.recognised, rewrites.len());
+        assert_eq!(a.loads() - b.loads(), rewrites.len());
+
+        let (key, old) = rewrites[7];
+        let (full, short, wrong) = (
+            Counting::new(&store),
+            Counting::new(&store),
+            Counting::new(&store),
+        );
+        let value = get(built.root, key, &|h: &B256| full.load(h)).expect("get");
+        assert_eq!(value.map(|v| v.to_vec()), Some(old.clone()));
+        load_path(built.root, key, Some(old), &|h: &B256| short.load(h)).expect("walk");
+        assert_eq!(
+            short.loads() + 1,
+            full.loads(),
+            "the leaf is the one node not loaded"
+        );
+        load_path(built.root, key, Some(&[1, 2, 3]), &|h: &B256| wrong.load(h)).expect("walk");
+        assert_eq!(wrong.loads(), full.loads());
     }
 
     /// Batches large enough to fold the root's children in parallel give the reference root,

@@ -210,7 +210,7 @@ impl lazai_ledger::StateSource for HintSource {
     fn node(&self, _: &alloy_primitives::B256) -> Option<Bytes> {
         None
     }
-    fn prefetch(&self, key: &alloy_primitives::B256) {
+    fn prefetch(&self, key: &alloy_primitives::B256, _old: Option<&Bytes>) {
         self.hints.lock().expect("test lock").push(*key);
     }
 }
