@@ -17,3 +17,13 @@ pub mod worker;
 pub mod zk;
 
 pub use kit::signal::shutdown_signal;
+
+/// Turns transparent huge pages off for this process (and the processes it starts): on hosts
+/// where THP is `always`, the allocator's arenas are backed by 2 MiB pages and an idle node holds
+/// ~50 MB more than it uses (238 against 190 MiB for `lazai devnet`). Returns why it could not.
+pub fn no_huge_pages() -> Result<(), String> {
+    #[cfg(target_os = "linux")]
+    return rustix::thread::disable_transparent_huge_pages(true).map_err(|e| e.to_string());
+    #[cfg(not(target_os = "linux"))]
+    Ok(())
+}
