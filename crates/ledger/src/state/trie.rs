@@ -131,7 +131,7 @@ where
             if let Some(hash) = leaf_of(node, path, &value, &mut self.buf) {
                 self.loaded.push(hash);
                 self.known += 1;
-                return Ok(Work::Leaf(path.clone(), value));
+                return Ok(Work::Leaf(*path, value));
             }
         }
         self.expand(node, path.len())
@@ -693,7 +693,7 @@ mod tests {
     /// even in a small trie, where [`update_known`] recognises leaves.
     fn deep_key(i: u16) -> B256 {
         let mut k = keccak256(i.to_be_bytes());
-        k[..3].copy_from_slice(if i % 2 == 0 {
+        k[..3].copy_from_slice(if i.is_multiple_of(2) {
             &[0xab, 0xcd, 0xef]
         } else {
             &[0xab, 0xcd, 0x01]
@@ -724,6 +724,8 @@ mod tests {
         }
     }
 
+    type ChangeAndOld = (Option<Vec<u8>>, Option<Vec<u8>>);
+
     fn sorted<T: Ord + Clone>(v: &[T]) -> Vec<T> {
         let mut v = v.to_vec();
         v.sort();
@@ -745,7 +747,8 @@ mod tests {
                 values.iter().enumerate().map(|(i, v)| (deep_key(i as u16), v.clone())).collect();
             let built = build(entries.iter().map(|(k, v)| (k, v.as_slice()))).expect("build");
             let store: HashMap<B256, Bytes> = built.created.into_iter().collect();
-            let mut changes: BTreeMap<B256, (Option<Vec<u8>>, Option<Vec<u8>>)> = BTreeMap::new();
+            // Per key: the new value and the old value the fold is told.
+            let mut changes: BTreeMap<B256, ChangeAndOld> = BTreeMap::new();
             for (i, value, hint) in batch {
                 let k = deep_key(i);
                 let old = match hint {
@@ -782,7 +785,7 @@ mod tests {
             .collect();
         let built = build(entries.iter().map(|(k, v)| (k, v.as_slice()))).expect("build");
         let store: HashMap<B256, Bytes> = built.created.into_iter().collect();
-        let new = vec![9u8; 40];
+        let new = [9u8; 40];
         let rewrites: Vec<(&B256, &Vec<u8>)> = entries.iter().step_by(3).collect();
         let (a, b) = (Counting::new(&store), Counting::new(&store));
         let plain = update(
