@@ -27,14 +27,40 @@ pub struct StoreSource {
 struct Finalized {
     snapshot: Snapshot,
     root: B256,
-    /// Entries read so far (at most [`REMEMBERED_ENTRIES`]): a block reads the entries it
-    /// writes, and its root fold uses their old values (see [`StateSource::known_entry`]).
-    read: parking_lot::Mutex<HashMap<B256, Option<Bytes>>>,
+    /// Entries read so far: a block reads the entries it writes, and its root fold uses their
+    /// old values (see [`StateSource::known_entry`]).
+    read: parking_lot::Mutex<Remembered>,
 }
 
-/// How many entries a finalized head remembers having read (~10 MiB of small values at most;
-/// a head lives until the next block is finalized).
+/// How many entries, and how many bytes of them, a finalized head remembers having read at
+/// most (a head lives until the next block is finalized; past either bound, reads are not
+/// remembered: RPC reads of large entries cannot make a head hold more).
 const REMEMBERED_ENTRIES: usize = 1 << 16;
+const REMEMBERED_BYTES: usize = 16 << 20;
+
+/// The entries a head has read, within [`REMEMBERED_ENTRIES`] and [`REMEMBERED_BYTES`].
+#[derive(Default)]
+struct Remembered {
+    entries: HashMap<B256, Option<Bytes>>,
+    bytes: usize,
+}
+
+impl Remembered {
+    fn get(&self, key: &B256) -> Option<Option<Bytes>> {
+        self.entries.get(key).cloned()
+    }
+
+    fn insert(&mut self, key: B256, value: &Option<Bytes>) {
+        // The key, the map's slot and the value's handle: ~96 bytes besides the value.
+        let bytes = 96 + value.as_ref().map_or(0, |v| v.len());
+        if self.entries.len() < REMEMBERED_ENTRIES
+            && self.bytes + bytes <= REMEMBERED_BYTES
+            && self.entries.insert(key, value.clone()).is_none()
+        {
+            self.bytes += bytes;
+        }
+    }
+}
 
 impl StoreSource {
     /// The state `snapshot` holds, whose trie has root `root`.
@@ -43,7 +69,7 @@ impl StoreSource {
             head: Arc::new(Finalized {
                 snapshot,
                 root,
-                read: parking_lot::Mutex::new(HashMap::new()),
+                read: parking_lot::Mutex::default(),
             }),
             prefetcher: None,
             remember: true,
@@ -76,13 +102,10 @@ impl StateSource for StoreSource {
             return read();
         }
         if let Some(known) = self.head.read.lock().get(key) {
-            return known.clone();
+            return known;
         }
         let value = read();
-        let mut read = self.head.read.lock();
-        if read.len() < REMEMBERED_ENTRIES {
-            read.insert(*key, value.clone());
-        }
+        self.head.read.lock().insert(*key, &value);
         value
     }
 
@@ -90,7 +113,7 @@ impl StateSource for StoreSource {
         if !self.remember {
             return None;
         }
-        self.head.read.lock().get(key).cloned()
+        self.head.read.lock().get(key)
     }
 
     fn node(&self, hash: &B256) -> Option<Bytes> {
@@ -286,6 +309,44 @@ mod tests {
             );
             std::thread::sleep(Duration::from_millis(5));
         }
+    }
+
+    /// A head remembers the entries it read, as old values for the next root fold, up to its
+    /// byte budget: reads of large entries past it are answered but not remembered.
+    #[test]
+    fn a_head_remembers_what_it_read_within_its_budget() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("chain.redb");
+        let key = |i: u32| lazai_types::keccak256(i.to_be_bytes());
+        let big = Bytes::from(vec![3u8; 1 << 20]);
+        let mut entries: Vec<(B256, Bytes)> = vec![(key(0), Bytes::from(vec![1u8; 40]))];
+        entries.extend((1..=20u32).map(|i| (key(i), big.clone())));
+        let built = trie::build(entries.iter().map(|(k, v)| (k, v.as_ref()))).expect("build");
+        let store = genesis_store(&path, Header::default(), &entries, &built.created);
+        let source = StoreSource::new(store.snapshot().expect("snapshot"), built.root);
+        assert_eq!(source.known_entry(&key(0)), None, "nothing read yet");
+        assert_eq!(source.entry(&key(0)), Some(entries[0].1.clone()));
+        assert_eq!(
+            source.known_entry(&key(0)),
+            Some(Some(entries[0].1.clone()))
+        );
+        assert_eq!(source.entry(&key(99)), None);
+        assert_eq!(source.known_entry(&key(99)), Some(None), "known absent");
+        for i in 1..=20u32 {
+            assert_eq!(source.entry(&key(i)).as_ref(), Some(&big), "answered");
+        }
+        let remembered = (1..=20u32)
+            .filter(|i| source.known_entry(&key(*i)).is_some())
+            .count();
+        assert_eq!(
+            remembered, 15,
+            "16 MiB hold 15 entries of 1 MiB beside the small ones"
+        );
+        assert!(source.head.read.lock().bytes <= REMEMBERED_BYTES);
+        let forgetting =
+            StoreSource::new(store.snapshot().expect("snapshot"), built.root).forgetting();
+        assert_eq!(forgetting.entry(&key(0)), Some(entries[0].1.clone()));
+        assert_eq!(forgetting.known_entry(&key(0)), None);
     }
 
     /// After a crash that left finalized blocks' state changes in the journal, unapplied,
