@@ -110,7 +110,9 @@ where
     /// the key's value in the trie if the caller knows it (see [`update_known`]).
     fn apply(&mut self, node: Work, depth: usize, change: &Change<'_>) -> Result<Work, TrieError> {
         let path = Nibbles::unpack(change.key).slice(depth..);
-        let old = change.old.filter(|v| !v.is_empty());
+        // Encoded once per change, not at every node of its path.
+        let old = change.old.filter(|v| !v.is_empty()).map(leaf_value);
+        let old = old.as_deref();
         match change.value {
             Some(v) if !v.is_empty() => self.insert(node, path, leaf_value(v), old),
             _ => self.delete(node, path, old),
@@ -118,21 +120,21 @@ where
     }
 
     /// The node `node` refers to, `path` being the changed key's nibbles below it: the key's own
-    /// leaf, recognised without a load when its reference is the hash of the leaf of `old` (the
-    /// key's value as the caller knows it); otherwise the stored node.
+    /// leaf, recognised without a load when its reference is the hash of the leaf holding `old`
+    /// (the key's value as the caller knows it, RLP-encoded as a leaf holds it); otherwise the
+    /// stored node.
     fn open(
         &mut self,
         node: &RlpNode,
         path: &Nibbles,
         old: Option<&[u8]>,
     ) -> Result<Work, TrieError> {
-        if let Some(old) = old {
-            let value = leaf_value(old);
-            if let Some(hash) = leaf_of(node, path, &value, &mut self.buf) {
-                self.loaded.push(hash);
-                self.known += 1;
-                return Ok(Work::Leaf(*path, value));
-            }
+        if let Some(old) = old
+            && let Some(hash) = leaf_of(node, path, old, &mut self.buf)
+        {
+            self.loaded.push(hash);
+            self.known += 1;
+            return Ok(Work::Leaf(*path, old.to_vec()));
         }
         self.expand(node, path.len())
     }
