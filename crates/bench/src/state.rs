@@ -64,6 +64,17 @@ pub struct StateArgs {
     /// cache, as before it had one).
     #[arg(long, default_value_t = lazai_storage::DEFAULT_UPPER_CACHE_BYTES >> 20)]
     pub upper_cache_mib: usize,
+    /// The store's cache of the other trie nodes, in MiB.
+    #[arg(long, default_value_t = lazai_storage::DEFAULT_NODE_CACHE_BYTES >> 20)]
+    pub node_cache_mib: usize,
+    /// The database file's page cache, in MiB.
+    #[arg(long, default_value_t = lazai_storage::DEFAULT_CACHE_BYTES >> 20)]
+    pub db_cache_mib: usize,
+    /// Wait this long between a block's execution and its root fold, as a block whose
+    /// transactions take that long to execute gives the prefetch thread (this benchmark's
+    /// execution only reads and writes the entries; 10k transfers execute for ~0.6 s in a node).
+    #[arg(long, default_value_t = 0)]
+    pub settle_ms: u64,
     /// Commit without the trie prefetch thread (the root fold then reads every node it needs
     /// itself, as a node did before it had one).
     #[arg(long)]
@@ -348,6 +359,8 @@ fn commit_cost(db: &Path, size: u64, args: &StateArgs) -> Result<Commit> {
         db,
         lazai_storage::Options {
             upper_cache_bytes: args.upper_cache_mib << 20,
+            node_cache_bytes: args.node_cache_mib << 20,
+            cache_bytes: args.db_cache_mib << 20,
             ..Default::default()
         },
     )?;
@@ -388,6 +401,7 @@ fn commit_cost(db: &Path, size: u64, args: &StateArgs) -> Result<Commit> {
             state.set(key, account_value(nonce, 1 + j));
         }
         execs.push(t.elapsed());
+        std::thread::sleep(Duration::from_millis(args.settle_ms));
         let t = Instant::now();
         let root = state.commit_root();
         roots.push(t.elapsed());

@@ -35,6 +35,9 @@ pub trait StateSource: Send + Sync {
     /// written: a source on disk may start loading the trie nodes on its path, so that the next
     /// root fold finds them in memory. It must not block.
     fn prefetch(&self, _key: &B256, _old: Option<&Bytes>) {}
+    /// A root fold of the keys written so far starts: hints not acted on yet are not worth
+    /// loading any more (the fold loads what it needs itself, and would share the cores).
+    fn folding(&self) {}
     /// An entry's value if the source holds it in memory (`Some(None)`: known absent); never
     /// reads the disk. A root fold passes it on as the key's old value ([`trie::Change::old`]).
     fn known_entry(&self, _key: &B256) -> Option<Option<Bytes>> {
@@ -320,6 +323,9 @@ impl State {
         if self.dirty.is_empty() {
             return Ok(self.root);
         }
+        if self.prefetch {
+            self.source.folding();
+        }
         let changes: Vec<(B256, Option<Bytes>, Option<&Bytes>)> = self
             .dirty
             .iter()
@@ -346,19 +352,46 @@ impl State {
             )?
         };
         drop(changes);
-        for hash in update.stale {
-            self.nodes.remove(&hash);
-            self.upper.remove(&hash);
-            if self.created.remove(&hash).is_none() {
-                self.retired.insert(hash);
-            }
-        }
-        self.upper.extend(update.upper);
-        for (hash, raw) in update.created {
-            self.retired.remove(&hash);
-            self.nodes.insert(hash, raw.clone());
-            self.created.insert(hash, raw);
-        }
+        // The node map and the write set's bookkeeping are apart: two threads. A stale node
+        // is mostly one this state never held (read from the source): look before removing,
+        // which would copy a shared map's path even for an absent key.
+        let TrieUpdate { created, stale, .. } = &update;
+        let mut nodes = std::mem::take(&mut self.nodes);
+        let (mut upper, mut born, mut retired) = (
+            std::mem::take(&mut self.upper),
+            std::mem::take(&mut self.created),
+            std::mem::take(&mut self.retired),
+        );
+        rayon::join(
+            || {
+                for hash in stale {
+                    if nodes.contains_key(hash) {
+                        nodes.remove(hash);
+                    }
+                }
+                for (hash, raw) in created {
+                    nodes.insert(*hash, raw.clone());
+                }
+            },
+            || {
+                for hash in stale {
+                    if upper.contains(hash) {
+                        upper.remove(hash);
+                    }
+                    if !born.contains_key(hash) || born.remove(hash).is_none() {
+                        retired.insert(*hash);
+                    }
+                }
+                upper.extend(update.upper.iter().copied());
+                for (hash, raw) in created {
+                    if retired.contains(hash) {
+                        retired.remove(hash);
+                    }
+                    born.insert(*hash, raw.clone());
+                }
+            },
+        );
+        (self.nodes, self.upper, self.created, self.retired) = (nodes, upper, born, retired);
         self.root = update.root;
         self.dirty = imbl::OrdSet::new();
         self.before = imbl::HashMap::new();
@@ -429,6 +462,7 @@ mod tests {
         nodes: RwLock<HashMap<B256, Bytes>>,
         remember: bool,
         node_loads: std::sync::atomic::AtomicUsize,
+        folds: std::sync::atomic::AtomicUsize,
     }
 
     impl StateSource for MapSource {
@@ -443,6 +477,28 @@ mod tests {
         fn known_entry(&self, key: &B256) -> Option<Option<Bytes>> {
             self.remember.then(|| self.entry(key))
         }
+        fn folding(&self) {
+            self.folds
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    /// A block that hints its writes tells its source when their root fold starts (so hints
+    /// not acted on yet can be dropped); a fold with nothing to fold, or without hints, does not.
+    #[test]
+    fn a_fold_of_hinted_writes_tells_the_source() {
+        let source = Arc::new(MapSource::default());
+        let folds = || source.folds.load(std::sync::atomic::Ordering::Relaxed);
+        let mut state = State::at(source.clone(), EMPTY_ROOT_HASH);
+        state.set(k(1), Bytes::from_static(b"one"));
+        state.commit_root();
+        assert_eq!(folds(), 0, "no hints given");
+        state.prefetch_writes(true);
+        state.commit_root();
+        assert_eq!(folds(), 0, "nothing to fold");
+        state.set(k(2), Bytes::from_static(b"two"));
+        state.commit_root();
+        assert_eq!(folds(), 1);
     }
 
     impl MapSource {

@@ -5,6 +5,7 @@ use lazai_ledger::{State, StateSource, trie};
 use lazai_storage::{Snapshot, StateWrites, Store};
 use lazai_types::{B256, Bytes};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use tracing::error;
 
@@ -30,6 +31,9 @@ struct Finalized {
     /// Entries read so far: a block reads the entries it writes, and its root fold uses their
     /// old values (see [`StateSource::known_entry`]).
     read: parking_lot::Mutex<Remembered>,
+    /// How many root folds have started on this head: a prefetch hint given before the
+    /// latest one started is dropped (see [`StateSource::folding`]).
+    folds: AtomicU64,
 }
 
 /// How many entries, and how many bytes of them, a finalized head remembers having read at
@@ -70,6 +74,7 @@ impl StoreSource {
                 snapshot,
                 root,
                 read: parking_lot::Mutex::default(),
+                folds: AtomicU64::new(0),
             }),
             prefetcher: None,
             remember: true,
@@ -128,6 +133,10 @@ impl StateSource for StoreSource {
             prefetcher.request(&self.head, key, old);
         }
     }
+
+    fn folding(&self) {
+        self.head.folds.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 /// A block's state changes as the store writes them.
@@ -167,14 +176,17 @@ const PREFETCH_QUEUE: usize = 1 << 16;
 /// finalized head's trie: the nodes below what unfinalized blocks rewrote are the same.
 /// A key's leaf, recognised by the hash of its old value when the hint carries it, is not
 /// loaded: the fold will not load it either. Best effort: a full queue drops hints, a failing
-/// read is left for the fold to report.
+/// read is left for the fold to report. Once a root fold starts on a head, the hints given
+/// before it are dropped: the fold loads what it needs itself, and the thread would only take
+/// its cores.
 #[derive(Clone)]
 pub struct Prefetcher {
     jobs: std::sync::mpsc::SyncSender<Hint>,
 }
 
-/// A key to prefetch in a head's trie, with its value there when known.
-type Hint = (Weak<Finalized>, B256, Option<Bytes>);
+/// A key to prefetch in a head's trie (with the count of folds started on it when the hint
+/// was given), with its value there when known.
+type Hint = (Weak<Finalized>, u64, B256, Option<Bytes>);
 
 impl Prefetcher {
     /// Starts the prefetch thread; it stops when the last `Prefetcher` clone is dropped.
@@ -183,24 +195,39 @@ impl Prefetcher {
         std::thread::Builder::new()
             .name("trie-prefetch".into())
             .spawn(move || {
-                while let Ok((head, key, old)) = queue.recv() {
-                    // A state nobody reads any more (a newer head replaced it) is not walked.
-                    let Some(head) = head.upgrade() else {
-                        continue;
-                    };
-                    let load = |h: &B256| head.snapshot.node(h).ok().flatten();
-                    let _ =
-                        trie::load_path(head.root, &key, old.as_ref().map(|b| b.as_ref()), &load);
+                while let Ok(hint) = queue.recv() {
+                    walk_hint(hint);
                 }
             })?;
         Ok(Self { jobs })
     }
 
     fn request(&self, head: &Arc<Finalized>, key: &B256, old: Option<&Bytes>) {
-        let _ = self
-            .jobs
-            .try_send((Arc::downgrade(head), *key, old.cloned()));
+        let _ = self.jobs.try_send(hint(head, key, old));
     }
+}
+
+fn hint(head: &Arc<Finalized>, key: &B256, old: Option<&Bytes>) -> Hint {
+    (
+        Arc::downgrade(head),
+        head.folds.load(Ordering::Relaxed),
+        *key,
+        old.cloned(),
+    )
+}
+
+/// Loads a hint's path into the node cache; whether it did. A state nobody reads any more (a
+/// newer head replaced it) is not walked, nor a key whose root fold has started.
+fn walk_hint((head, folds, key, old): Hint) -> bool {
+    let Some(head) = head.upgrade() else {
+        return false;
+    };
+    if head.folds.load(Ordering::Relaxed) != folds {
+        return false;
+    }
+    let load = |h: &B256| head.snapshot.node(h).ok().flatten();
+    let _ = trie::load_path(head.root, &key, old.as_ref().map(|b| b.as_ref()), &load);
+    true
 }
 
 /// The state of an earlier block in the history window: its entries are found by walking the
@@ -309,6 +336,54 @@ mod tests {
             );
             std::thread::sleep(Duration::from_millis(5));
         }
+    }
+
+    /// A hint given before a root fold started on its head is dropped; one given after, or on
+    /// another head, is walked.
+    #[test]
+    fn a_fold_drops_the_hints_given_before_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("chain.redb");
+        let entries: Vec<(B256, Bytes)> = (0..500u32)
+            .map(|i| {
+                (
+                    lazai_types::keccak256(i.to_be_bytes()),
+                    Bytes::from(vec![3u8; 40]),
+                )
+            })
+            .collect();
+        let built = trie::build(entries.iter().map(|(k, v)| (k, v.as_ref()))).expect("build");
+        drop(genesis_store(
+            &path,
+            Header::default(),
+            &entries,
+            &built.created,
+        ));
+        let store = Store::open(&path).expect("reopen");
+        let root_node = |s: &Snapshot| s.is_cached(&built.root);
+        let source = StoreSource::new(store.snapshot().expect("snapshot"), built.root);
+        let other = StoreSource::new(store.snapshot().expect("snapshot"), built.root);
+        let key = entries[7].0;
+        let before = hint(&source.head, &key, None);
+        let on_other = hint(&other.head, &key, None);
+        source.folding();
+        assert!(!walk_hint(before), "given before the fold");
+        assert!(
+            !root_node(&store.snapshot().expect("snapshot")),
+            "nothing loaded"
+        );
+        assert!(walk_hint(on_other), "another head's fold has not started");
+        assert!(
+            root_node(&store.snapshot().expect("snapshot")),
+            "its path loaded"
+        );
+        assert!(
+            walk_hint(hint(&source.head, &key, None)),
+            "given after the fold"
+        );
+        let gone = hint(&source.head, &key, None);
+        drop(source);
+        assert!(!walk_hint(gone), "a head nobody reads any more");
     }
 
     /// A head remembers the entries it read, as old values for the next root fold, up to its

@@ -1,12 +1,28 @@
 //! The store's cache of trie nodes.
 
 use super::*;
+use alloy_primitives::map::FbBuildHasher;
 
 /// Trie nodes by hash, least recently used out first past a budget.
+///
+/// Split into shards by the hash's first byte, each with its own lock and an equal share of the
+/// budget, so the threads of a root fold and the prefetch thread rarely wait on each other. A
+/// budget under [`SHARD_BYTES`] per shard has fewer shards (one under 2 MiB: a plain LRU).
 pub(crate) struct Segment {
-    pub(crate) inner: Mutex<(lru::LruCache<B256, Bytes>, usize)>,
+    shards: Box<[Mutex<Shard>]>,
     pub(crate) budget: usize,
 }
+
+/// One shard: its LRU and the bytes it holds. Keys are hashes, so a fixed-size hasher serves.
+struct Shard {
+    lru: lru::LruCache<B256, Bytes, FbBuildHasher<32>>,
+    bytes: usize,
+    budget: usize,
+}
+
+/// At most this many shards per segment, each with at least [`SHARD_BYTES`] of budget.
+const MAX_SHARDS: usize = 16;
+const SHARD_BYTES: usize = 1 << 20;
 
 impl Segment {
     /// What an entry counts against the budget: its bytes and a share for the key and links.
@@ -15,25 +31,37 @@ impl Segment {
     }
 
     pub(crate) fn new(budget: usize) -> Self {
+        let shards = (budget / SHARD_BYTES).clamp(1, MAX_SHARDS);
         Self {
-            inner: Mutex::new((lru::LruCache::unbounded(), 0)),
+            shards: (0..shards)
+                .map(|_| {
+                    Mutex::new(Shard {
+                        lru: lru::LruCache::unbounded_with_hasher(FbBuildHasher::default()),
+                        bytes: 0,
+                        budget: budget / shards,
+                    })
+                })
+                .collect(),
             budget,
         }
     }
 
+    fn shard(&self, hash: &B256) -> &Mutex<Shard> {
+        &self.shards[hash[0] as usize % self.shards.len()]
+    }
+
     pub(crate) fn get(&self, hash: &B256) -> Option<Bytes> {
-        self.inner.lock().0.get(hash).cloned()
+        self.shard(hash).lock().lru.get(hash).cloned()
     }
 
     pub(crate) fn contains(&self, hash: &B256) -> bool {
-        self.inner.lock().0.contains(hash)
+        self.shard(hash).lock().lru.contains(hash)
     }
 
     pub(crate) fn remove(&self, hash: &B256) {
-        let mut guard = self.inner.lock();
-        let (lru, bytes) = &mut *guard;
-        if let Some(old) = lru.pop(hash) {
-            *bytes -= Self::cost(&old);
+        let mut shard = self.shard(hash).lock();
+        if let Some(old) = shard.lru.pop(hash) {
+            shard.bytes -= Self::cost(&old);
         }
     }
 
@@ -41,16 +69,16 @@ impl Segment {
         if self.budget == 0 {
             return;
         }
-        let mut guard = self.inner.lock();
-        let (lru, bytes) = &mut *guard;
         let size = Self::cost(&raw);
-        if let Some(old) = lru.put(hash, raw) {
-            *bytes -= Self::cost(&old);
+        let mut guard = self.shard(&hash).lock();
+        let shard = &mut *guard;
+        if let Some(old) = shard.lru.put(hash, raw) {
+            shard.bytes -= Self::cost(&old);
         }
-        *bytes += size;
-        while *bytes > self.budget {
-            match lru.pop_lru() {
-                Some((_, old)) => *bytes -= Self::cost(&old),
+        shard.bytes += size;
+        while shard.bytes > shard.budget {
+            match shard.lru.pop_lru() {
+                Some((_, old)) => shard.bytes -= Self::cost(&old),
                 None => break,
             }
         }

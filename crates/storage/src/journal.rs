@@ -201,6 +201,7 @@ pub(crate) fn apply_loop(shared: &Shared) {
                 shared.changed.wait(&mut journal);
             }
         };
+        cache_nodes(shared, &next);
         let applied = apply(shared, &next);
         let mut journal = shared.journal.lock();
         match applied {
@@ -213,6 +214,24 @@ pub(crate) fn apply_loop(shared: &Shared) {
             }
         }
         shared.changed.notify_all();
+    }
+}
+
+/// Puts a committed block's new nodes in the node cache and takes out the upper-level ones it
+/// replaced: the next blocks read these paths again, the upper levels surely, the rest maybe.
+/// Done by the apply thread, before the record leaves `pending` (which answers reads until
+/// then), so the committing thread does not wait for it.
+fn cache_nodes(shared: &Shared, p: &Pending) {
+    let cache = &shared.nodes;
+    for hash in &p.stale {
+        cache.upper.remove(hash);
+    }
+    for (hash, raw) in &p.nodes {
+        if cache.upper.budget > 0 && p.upper.binary_search(hash).is_ok() {
+            cache.upper.insert(*hash, raw.clone());
+        } else {
+            cache.lower.insert(*hash, raw.clone());
+        }
     }
 }
 

@@ -533,18 +533,8 @@ impl Store {
                 .map_err(db_err)?;
         }
         tx.commit().map_err(db_err)?;
-        // The next blocks read these paths again: the upper levels surely, the rest maybe.
-        let cache = &self.shared.nodes;
-        for hash in &pending.stale {
-            cache.upper.remove(hash);
-        }
-        for (hash, raw) in &pending.nodes {
-            if cache.upper.budget > 0 && pending.upper.binary_search(hash).is_ok() {
-                cache.upper.insert(*hash, raw.clone());
-            } else {
-                cache.lower.insert(*hash, raw.clone());
-            }
-        }
+        // Until its record is applied the block's nodes are read from `pending`; the apply
+        // thread moves them to the node cache first (`journal::cache_nodes`).
         Ok(())
     }
 
@@ -952,12 +942,13 @@ mod tests {
                 .expect("commit");
         };
         commit(1, &created, &[], &[upper.0]);
+        // The apply thread caches a block's nodes.
+        store.wait_applied().expect("applied");
         let snap = store.snapshot().expect("snapshot");
         assert!(snap.is_cached(&upper.0), "kept apart");
         assert!(!snap.is_cached(&lower[0].0), "pushed out by the others");
         assert!(snap.is_cached(&lower[99].0));
         // Reading many other nodes does not push it out either.
-        store.wait_applied().expect("applied");
         for (hash, _) in &lower {
             let _ = store
                 .snapshot()
@@ -967,6 +958,7 @@ mod tests {
         }
         assert!(snap.is_cached(&upper.0));
         commit(2, &[], &[upper.0], &[]);
+        store.wait_applied().expect("applied");
         assert!(
             !store.snapshot().expect("snapshot").is_cached(&upper.0),
             "replaced"

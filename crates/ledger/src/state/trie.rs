@@ -11,12 +11,12 @@
 //! number of entries), never the state's size. It reports the nodes it created and the stored nodes
 //! it replaced (stale: kept while recent blocks may read them, then pruned).
 
+use alloy_primitives::map::B256Set;
 use alloy_primitives::{B256, Bytes, keccak256};
 use alloy_rlp::Decodable;
 use alloy_trie::nodes::{BranchNode, ExtensionNode, LeafNode, LeafNodeRef, RlpNode, TrieNode};
 use alloy_trie::{EMPTY_ROOT_HASH, Nibbles, TrieMask};
 pub use lazai_abi::state::leaf_value;
-use std::collections::HashSet;
 
 /// Every key is 32 bytes, so every leaf sits at 64 nibbles.
 const KEY_NIBBLES: usize = 64;
@@ -154,8 +154,8 @@ where
                 }
             },
         };
-        let created_set: HashSet<B256> = self.created.iter().map(|(h, _)| *h).collect();
-        let mut seen = HashSet::new();
+        let created_set: B256Set = self.created.iter().map(|(h, _)| *h).collect();
+        let mut seen = B256Set::default();
         let stale = self
             .loaded
             .into_iter()
@@ -627,7 +627,7 @@ mod tests {
     use super::*;
     use alloy_trie::HashBuilder;
     use proptest::prelude::*;
-    use std::collections::{BTreeMap, HashMap};
+    use std::collections::{BTreeMap, HashMap, HashSet};
 
     fn reference_root(entries: &BTreeMap<B256, Vec<u8>>) -> B256 {
         let mut hb = HashBuilder::default();
