@@ -25,12 +25,6 @@ enum Command {
     Node(lazai_cli::node::NodeArgs),
 }
 
-/// mimalloc rather than the system allocator: the node allocates a buffer per stored trie node it
-/// reads and per node a block creates, and glibc's `free` took about a third of a block's commit at
-/// 10M state entries.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> std::process::ExitCode {
     let huge_pages = lazai_cli::no_huge_pages();
     let cli = Cli::parse();

@@ -7,12 +7,6 @@ use lazai_cli::{
     attest, dat, data, devnet, explorer, genesis, keys, model, node, optimistic, status, worker, zk,
 };
 
-/// mimalloc rather than the system allocator: the node allocates a buffer per stored trie node it
-/// reads and per node a block creates, and glibc's `free` took about a third of a block's commit at
-/// 10M state entries.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// LazAI network node: LazChain, an Ethereum-compatible chain finalized by commonware BFT
 /// consensus, with LazAI's contracts as native modules.
 #[derive(Parser)]

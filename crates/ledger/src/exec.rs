@@ -510,8 +510,9 @@ impl Ledger {
         transactions: Vec<Arc<RecoveredTx>>,
         gas_used: u64,
     ) -> ExecutedBlock {
-        state.prefetch_writes(false);
+        // Folded with the hints still on, so the source drops the ones not acted on yet.
         let state_root = state.commit_root();
+        state.prefetch_writes(false);
         let changes = state.take_changes();
         let encoded: Vec<Vec<u8>> = receipts.iter().map(|r| r.consensus_encoding()).collect();
         let receipts_root = alloy_trie::root::ordered_trie_root_with_encoder(&encoded, |r, buf| {

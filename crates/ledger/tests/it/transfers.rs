@@ -197,10 +197,11 @@ fn block_with_an_invalid_transaction_is_rejected_whole() {
     assert_eq!(replay.receipts_root, built.receipts_root);
 }
 
-/// A source that records the prefetch hints it is given.
+/// A source that records the prefetch hints it is given, and counts the folds it is told of.
 #[derive(Default)]
 struct HintSource {
     hints: std::sync::Mutex<Vec<alloy_primitives::B256>>,
+    folds: std::sync::atomic::AtomicUsize,
 }
 
 impl lazai_ledger::StateSource for HintSource {
@@ -213,10 +214,15 @@ impl lazai_ledger::StateSource for HintSource {
     fn prefetch(&self, key: &alloy_primitives::B256, _old: Option<&Bytes>) {
         self.hints.lock().expect("test lock").push(*key);
     }
+    fn folding(&self) {
+        self.folds
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 /// Executing or building a block hints the source with every key the block writes, once per
-/// key; writes outside a block (a simulated call, a test's setup) and tracing give no hints.
+/// key, and tells it when the block's root fold starts; writes outside a block (a simulated
+/// call, a test's setup) and tracing give no hints and no fold notice.
 #[test]
 fn a_block_hints_its_source_with_the_keys_it_writes() {
     use lazai_ledger::{State, account_key};
@@ -240,6 +246,8 @@ fn a_block_hints_its_source_with_the_keys_it_writes() {
     let executed = ledger()
         .execute_block(&state, &env(), txs.clone())
         .expect("valid");
+    let folds = || source.folds.load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(folds(), 1, "the block's fold");
     let hints = std::mem::take(&mut *source.hints.lock().expect("test lock"));
     let written: std::collections::BTreeSet<_> = executed.changes.entries.keys().copied().collect();
     let hinted: std::collections::BTreeSet<_> = hints.iter().copied().collect();
@@ -254,12 +262,16 @@ fn a_block_hints_its_source_with_the_keys_it_writes() {
             .into_iter()
             .collect();
     assert_eq!(hinted, built.changes.entries.keys().copied().collect());
+    assert_eq!(folds(), 2, "the built block's fold");
 
     // The executed post-state and the tracer's pre-states hint nothing.
     let mut after = executed.state.clone();
     after.set(account_key(&bob.address()), Bytes::from_static(b"x"));
-    ledger()
+    after.commit_root();
+    let (mut before, _) = ledger()
         .state_before(&state, &env(), &txs, 2)
         .expect("valid");
+    before.commit_root();
     assert!(source.hints.lock().expect("test lock").is_empty());
+    assert_eq!(folds(), 2, "no fold notice outside a block");
 }
