@@ -292,19 +292,31 @@ mod tests {
         store
     }
 
-    /// A hint for a key makes the prefetch thread load every stored node on the key's path into
-    /// the store's node cache, which starts cold after a reopen.
-    #[test]
-    fn a_hint_loads_the_keys_path_into_the_node_cache() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("chain.redb");
-        let entries: Vec<(B256, Bytes)> = (0..2_000u32)
+    /// A store at `path` whose genesis holds `n` entries with their trie's nodes, reopened (so
+    /// its node cache is cold), with the entries and the trie.
+    fn trie_store(path: &std::path::Path, n: u32) -> (Store, Vec<(B256, Bytes)>, trie::TrieUpdate) {
+        let entries: Vec<(B256, Bytes)> = (0..n)
             .map(|i| {
                 let key = lazai_types::keccak256(i.to_be_bytes());
                 (key, Bytes::from(vec![7u8; 40]))
             })
             .collect();
         let built = trie::build(entries.iter().map(|(k, v)| (k, v.as_ref()))).expect("build");
+        drop(genesis_store(
+            path,
+            Header::default(),
+            &entries,
+            &built.created,
+        ));
+        (Store::open(path).expect("reopen"), entries, built)
+    }
+
+    /// A hint for a key makes the prefetch thread load every stored node on the key's path into
+    /// the store's node cache, which starts cold after a reopen.
+    #[test]
+    fn a_hint_loads_the_keys_path_into_the_node_cache() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (store, entries, built) = trie_store(&dir.path().join("chain.redb"), 2_000);
         let key = entries[1_234].0;
         let all: HashMap<B256, Bytes> = built.created.iter().cloned().collect();
         let path_nodes: Vec<B256> = trie::proof(built.root, &key, &|h: &B256| all.get(h).cloned())
@@ -316,13 +328,6 @@ mod tests {
             path_nodes.len() >= 3,
             "a path through branches: {path_nodes:?}"
         );
-        drop(genesis_store(
-            &path,
-            Header::default(),
-            &entries,
-            &built.created,
-        ));
-        let store = Store::open(&path).expect("reopen");
         let snapshot = store.snapshot().expect("snapshot");
         assert!(path_nodes.iter().all(|h| !snapshot.is_cached(h)), "cold");
         let source = StoreSource::new(store.snapshot().expect("snapshot"), built.root)
@@ -343,23 +348,7 @@ mod tests {
     #[test]
     fn a_fold_drops_the_hints_given_before_it() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("chain.redb");
-        let entries: Vec<(B256, Bytes)> = (0..500u32)
-            .map(|i| {
-                (
-                    lazai_types::keccak256(i.to_be_bytes()),
-                    Bytes::from(vec![3u8; 40]),
-                )
-            })
-            .collect();
-        let built = trie::build(entries.iter().map(|(k, v)| (k, v.as_ref()))).expect("build");
-        drop(genesis_store(
-            &path,
-            Header::default(),
-            &entries,
-            &built.created,
-        ));
-        let store = Store::open(&path).expect("reopen");
+        let (store, entries, built) = trie_store(&dir.path().join("chain.redb"), 500);
         let root_node = |s: &Snapshot| s.is_cached(&built.root);
         let source = StoreSource::new(store.snapshot().expect("snapshot"), built.root);
         let other = StoreSource::new(store.snapshot().expect("snapshot"), built.root);
