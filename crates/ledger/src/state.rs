@@ -351,7 +351,6 @@ impl State {
                 &load,
             )?
         };
-        drop(changes);
         // The node map and the write set's bookkeeping are apart: two threads. A stale node
         // is mostly one this state never held (read from the source): look before removing,
         // which would copy a shared map's path even for an absent key.
@@ -378,7 +377,10 @@ impl State {
                     if upper.contains(hash) {
                         upper.remove(hash);
                     }
-                    if !born.contains_key(hash) || born.remove(hash).is_none() {
+                    // Created since the last `take_changes`: it never reached the store.
+                    if born.contains_key(hash) {
+                        born.remove(hash);
+                    } else {
                         retired.insert(*hash);
                     }
                 }
