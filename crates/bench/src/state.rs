@@ -79,6 +79,17 @@ pub struct StateArgs {
     /// itself, as a node did before it had one).
     #[arg(long)]
     pub no_prefetch: bool,
+    /// Spread each block's writes over at least this long, the thread busy meanwhile, as a
+    /// node's execution keeps one core busy for the block's transactions (a block of 10k
+    /// changed entries, ~5k transfers, executes for ~0.3 s in a node; 0: as fast as the reads
+    /// go).
+    #[arg(long, default_value_t = 0)]
+    pub exec_ms: u64,
+    /// Fold the root only after execution, in one go (without folding every
+    /// `FOLD_AHEAD_KEYS` written keys on another thread while execution goes on, as a node
+    /// does).
+    #[arg(long)]
+    pub no_fold_ahead: bool,
     /// Commit without passing the changed entries' old values to the root fold (it then loads
     /// the leaf of every key it rewrites).
     #[arg(long)]
@@ -103,9 +114,11 @@ struct Row {
 #[derive(Clone, Copy, Default)]
 struct Commit {
     /// Reading each changed entry and writing its new value, as execution does (the prefetch
-    /// thread loads the keys' trie paths meanwhile).
+    /// thread loads the keys' trie paths meanwhile, and all but the last keys are folded on
+    /// another thread unless `--no-fold-ahead`).
     exec: Duration,
-    /// Folding the changes into the state root, after `exec`.
+    /// Folding the changes into the state root, after `exec`: what is left of the fold when
+    /// execution ends.
     root: Duration,
     /// `root` over the warm-up blocks.
     root_cold: Duration,
@@ -128,7 +141,7 @@ pub fn run(args: StateArgs) -> Result<()> {
     for &size in &args.sizes {
         let row = one_size(size, &args, &work)?;
         println!(
-            "{} entries: seeded in {:.1} s ({} MiB on disk), start-up {} ms, RSS idle {} MiB / after load {} MiB, {:.0} transfers/s, commit of {} changes: execution {:.1} ms, root {:.1} ms (cold {:.1} ms), write {:.1} ms (commit {:.1} ms), background apply {:.1} ms",
+            "{} entries: seeded in {:.1} s ({} MiB on disk), start-up {} ms, RSS idle {} MiB / after load {} MiB, {:.0} transfers/s, commit of {} changes: execution {:.1} ms, root {:.1} ms (cold {:.1} ms), write {:.1} ms (commit {:.1} ms; execution + commit {:.1} ms), background apply {:.1} ms",
             row.entries,
             row.seed.as_secs_f64(),
             row.db_bytes >> 20,
@@ -142,6 +155,7 @@ pub fn run(args: StateArgs) -> Result<()> {
             ms(row.commit.root_cold),
             ms(row.commit.write),
             ms(row.commit.root + row.commit.write),
+            ms(row.commit.exec + row.commit.root + row.commit.write),
             ms(row.commit.apply),
         );
         rows.push(row);
@@ -399,6 +413,14 @@ fn commit_cost(db: &Path, size: u64, args: &StateArgs) -> Result<Commit> {
             let key = account_key(&address);
             let nonce = state.get(&key).map_or(0, |_| b + 1);
             state.set(key, account_value(nonce, 1 + j));
+            if !args.no_fold_ahead {
+                state.fold_ahead();
+            }
+            let due =
+                Duration::from_millis(args.exec_ms) * (j as u32 + 1) / args.changes.max(1) as u32;
+            while t.elapsed() < due {
+                std::hint::spin_loop();
+            }
         }
         execs.push(t.elapsed());
         std::thread::sleep(Duration::from_millis(args.settle_ms));

@@ -394,6 +394,7 @@ impl Ledger {
                 })?;
             cumulative = receipt.cumulative_gas_used;
             receipts.push(receipt);
+            state.fold_ahead();
         }
         staking::end_block(&mut state, env, &self.staking);
         Ok(Self::seal(state, receipts, txs, cumulative))
@@ -422,6 +423,7 @@ impl Ledger {
                     cumulative = receipt.cumulative_gas_used;
                     receipts.push(receipt);
                     included.push(tx);
+                    state.fold_ahead();
                 }
                 Err(e) => skipped.push((tx, e)),
             }

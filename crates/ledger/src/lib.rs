@@ -30,8 +30,8 @@ pub use kernel::MAX_CONTRACT_CALL_DEPTH;
 pub use modules::idao::staking;
 pub use staking::{ActiveValidator, epoch_of, is_last_of_epoch, validator_set};
 pub use state::{
-    Account, BLOCK_HASH_WINDOW, Changes, State, StateSource, TrieError, TrieUpdate, account_key,
-    code_hash_key, code_key, meta_key, module_key, storage_key, trie,
+    Account, BLOCK_HASH_WINDOW, Changes, FOLD_AHEAD_KEYS, State, StateSource, TrieError,
+    TrieUpdate, account_key, code_hash_key, code_key, meta_key, module_key, storage_key, trie,
 };
 pub use tx::{RecoveredTx, decode_and_recover, decode_and_recover_many, decode_with_sender};
 

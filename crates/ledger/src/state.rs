@@ -18,8 +18,13 @@ pub use lazai_abi::state::{
     Account, account_key, code_hash_key, code_key, meta_key, module_key, storage_key,
 };
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex};
 pub use trie::{TrieError, TrieUpdate};
+
+/// How many keys written since the last fold make [`State::fold_ahead`] start folding them on
+/// another thread: enough that a fold's fixed cost (the trie's top levels, hashed again each
+/// time) stays small, few enough that the fold left when a block's execution ends is short.
+pub const FOLD_AHEAD_KEYS: usize = 1024;
 
 /// Where a state's unwritten entries and stored trie nodes come from.
 ///
@@ -101,6 +106,56 @@ pub struct State {
     /// Whether a key's first write since the last fold is passed on to the source as a
     /// [`StateSource::prefetch`] hint (on while a block executes).
     prefetch: bool,
+    /// A fold of earlier writes running on another thread ([`State::fold_ahead`]). Until it is
+    /// adopted, `root`, `nodes`, `created`, `retired` and `upper` are those from before it, and
+    /// `dirty` and `before` hold only the keys written since it started.
+    ahead: Option<Arc<Ahead>>,
+}
+
+/// A fold [`State::fold_ahead`] started: the state it folds, handed back once done.
+#[derive(Default)]
+struct Ahead {
+    outcome: Mutex<Option<Outcome>>,
+    ready: Condvar,
+}
+
+enum Outcome {
+    /// The state, folded.
+    Folded(State),
+    /// The fold met a missing or corrupt stored node: the state as it was given.
+    Failed(State),
+    /// The fold panicked (a source that cannot read stops the process).
+    Panicked,
+}
+
+impl Ahead {
+    fn is_done(&self) -> bool {
+        self.outcome
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
+    }
+
+    fn finish(&self, outcome: Outcome) {
+        *self.outcome.lock().unwrap_or_else(|e| e.into_inner()) = Some(outcome);
+        self.ready.notify_all();
+    }
+
+    /// Waits for the fold: the state it was given and whether it is folded (the state is
+    /// shared, so a clone is cheap).
+    fn wait(&self) -> (State, bool) {
+        let mut outcome = self.outcome.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            match &*outcome {
+                Some(Outcome::Folded(state)) => return (state.clone(), true),
+                Some(Outcome::Failed(state)) => return (state.clone(), false),
+                Some(Outcome::Panicked) => panic!("the state root fold thread panicked"),
+                None => {
+                    outcome = self.ready.wait(outcome).unwrap_or_else(|e| e.into_inner());
+                }
+            }
+        }
+    }
 }
 
 impl Default for State {
@@ -134,6 +189,7 @@ impl State {
             retired: imbl::OrdSet::new(),
             upper: imbl::OrdSet::new(),
             prefetch: false,
+            ahead: None,
         }
     }
 
@@ -300,10 +356,78 @@ impl State {
     /// Costs the keys written since the last fold times the trie's depth; [`State::commit_root`]
     /// keeps the work.
     pub fn root(&self) -> B256 {
-        if self.dirty.is_empty() {
+        if self.dirty.is_empty() && self.ahead.is_none() {
             return self.root;
         }
         self.clone().commit_root()
+    }
+
+    /// Starts folding the keys written so far on another thread once there are
+    /// [`FOLD_AHEAD_KEYS`] of them, so that most of a block's root is folded while its
+    /// transactions still execute and the fold left at its end is short. While one such fold
+    /// runs, later writes wait for the next (it never blocks): slow folds take bigger batches.
+    ///
+    /// Where the folds fall thus depends on timing, but nothing they produce does: the root is
+    /// the trie's over the entries, and the nodes [`State::take_changes`] lists as created and
+    /// retired are the difference between the trie before the block and after it, however its
+    /// writes were grouped. Call it between transactions; every reader of the trie (the root,
+    /// proofs, the changes) first waits for a running fold and takes its result over.
+    pub fn fold_ahead(&mut self) {
+        self.fold_ahead_from(FOLD_AHEAD_KEYS);
+    }
+
+    fn fold_ahead_from(&mut self, keys: usize) {
+        if self.dirty.len() < keys.max(1) {
+            return;
+        }
+        match &self.ahead {
+            Some(ahead) if !ahead.is_done() => return,
+            _ => self.adopt(),
+        }
+        let mut snapshot = self.clone();
+        let ahead = Arc::new(Ahead::default());
+        let done = ahead.clone();
+        let spawned = std::thread::Builder::new()
+            .name("state-fold".into())
+            .spawn(move || {
+                let folded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    snapshot.try_commit_root().is_ok()
+                }));
+                done.finish(match folded {
+                    Ok(true) => Outcome::Folded(snapshot),
+                    Ok(false) => Outcome::Failed(snapshot),
+                    Err(_) => Outcome::Panicked,
+                });
+            });
+        // Without a thread, the keys simply stay for the next fold.
+        if spawned.is_ok() {
+            self.dirty = imbl::OrdSet::new();
+            self.before = imbl::HashMap::new();
+            self.ahead = Some(ahead);
+        }
+    }
+
+    /// Takes over the result of a fold running ahead, waiting for it. A fold that failed gives
+    /// its keys back to `dirty`, so the next fold meets (and reports) the same error.
+    fn adopt(&mut self) {
+        let Some(ahead) = self.ahead.take() else {
+            return;
+        };
+        match ahead.wait() {
+            (folded, true) => {
+                self.root = folded.root;
+                self.nodes = folded.nodes;
+                self.created = folded.created;
+                self.retired = folded.retired;
+                self.upper = folded.upper;
+            }
+            (unfolded, false) => {
+                self.dirty = unfolded.dirty.union(std::mem::take(&mut self.dirty));
+                // A key written both before and after the fold started held, at the last fold,
+                // the value the failed fold was given.
+                self.before = unfolded.before.union(std::mem::take(&mut self.before));
+            }
+        }
     }
 
     /// Folds the keys written since the last fold into the trie and returns the root.
@@ -320,6 +444,7 @@ impl State {
 
     /// [`State::commit_root`], with the error of a missing or corrupt stored node.
     pub fn try_commit_root(&mut self) -> Result<B256, TrieError> {
+        self.adopt();
         if self.dirty.is_empty() {
             return Ok(self.root);
         }
@@ -384,13 +509,22 @@ impl State {
                         retired.insert(*hash);
                     }
                 }
-                upper.extend(update.upper.iter().copied());
                 for (hash, raw) in created {
+                    // Retired earlier since the last `take_changes` and made again: the store
+                    // still holds it, and it is not new (a later fold may retire it again).
                     if retired.contains(hash) {
                         retired.remove(hash);
+                    } else {
+                        born.insert(*hash, raw.clone());
                     }
-                    born.insert(*hash, raw.clone());
                 }
+                upper.extend(
+                    update
+                        .upper
+                        .iter()
+                        .filter(|hash| born.contains_key(*hash))
+                        .copied(),
+                );
             },
         );
         (self.nodes, self.upper, self.created, self.retired) = (nodes, upper, born, retired);
@@ -404,6 +538,7 @@ impl State {
     /// nodes created and retired. Fold the root first ([`State::commit_root`]) so the nodes are
     /// those of the state's current root.
     pub fn take_changes(&mut self) -> Changes {
+        self.adopt();
         let touched = std::mem::take(&mut self.touched);
         let entries = touched
             .into_iter()
@@ -593,38 +728,190 @@ mod tests {
 
         /// Blocks of random writes and deletes, each persisted to a store (retired nodes deleted
         /// at once) and the next one executed on a fresh view of it: every root equals the root
-        /// computed from nothing over the same entries, and reads see exactly the model.
+        /// computed from nothing over the same entries, and reads see exactly the model. With
+        /// `ahead`, the root is folded on another thread every `ahead` written keys
+        /// ([`State::fold_ahead`]), as a block's execution does.
         #[test]
         fn roots_over_a_store_equal_a_recomputation(
             blocks in prop::collection::vec(
                 prop::collection::vec((0u16..300, prop::collection::vec(any::<u8>(), 0..24)), 1..60),
                 1..10,
             ),
+            ahead in prop::option::of(1usize..16),
         ) {
             let source = Arc::new(MapSource::default());
             let mut model: BTreeMap<B256, Bytes> = BTreeMap::new();
             let mut root = EMPTY_ROOT_HASH;
             for block in blocks {
                 let mut state = State::at(source.clone(), root);
+                let mut plain = state.clone();
                 for (i, v) in block {
                     let v = Bytes::from(v);
                     state.set(k(i), v.clone());
+                    plain.set(k(i), v.clone());
+                    if let Some(keys) = ahead {
+                        state.fold_ahead_from(keys);
+                    }
                     if v.is_empty() { model.remove(&k(i)); } else { model.insert(k(i), v); }
                 }
                 root = state.commit_root();
                 prop_assert_eq!(root, scratch_root(&model));
-                source.persist(&state.take_changes());
+                let changes = state.take_changes();
+                plain.commit_root();
+                prop_assert_eq!(&changes, &plain.take_changes(), "the same changes as one fold");
+                source.persist(&changes);
                 let fresh = State::at(source.clone(), root);
                 for i in 0u16..300 {
                     prop_assert_eq!(fresh.get(&k(i)), model.get(&k(i)).cloned());
                 }
             }
             // Nothing stale was left behind: the store holds exactly the trie's nodes.
-            let live = State::from_entries(model.iter().map(|(k, v)| (*k, v.clone())));
-            let expected: std::collections::HashSet<B256> = live.nodes().map(|(h, _)| *h).collect();
-            let stored: std::collections::HashSet<B256> = source.nodes.read().expect("test store").keys().copied().collect();
-            prop_assert_eq!(stored, expected);
+            assert_store_holds_the_trie(&source, &model);
         }
+    }
+
+    /// The nodes the store holds are exactly those of the trie over `model`.
+    fn assert_store_holds_the_trie(source: &MapSource, model: &BTreeMap<B256, Bytes>) {
+        let live = State::from_entries(model.iter().map(|(k, v)| (*k, v.clone())));
+        let expected: std::collections::HashSet<B256> = live.nodes().map(|(h, _)| *h).collect();
+        let stored: std::collections::HashSet<B256> = source
+            .nodes
+            .read()
+            .expect("test store")
+            .keys()
+            .copied()
+            .collect();
+        let leaked: Vec<_> = stored.difference(&expected).collect();
+        let lost: Vec<_> = expected.difference(&stored).collect();
+        assert!(
+            leaked.is_empty() && lost.is_empty(),
+            "stale nodes stored: {leaked:?}; trie nodes missing: {lost:?}"
+        );
+    }
+
+    /// A key rewritten with its own value (or an absent key deleted) re-encodes its path
+    /// unchanged; a later fold of the same block that changes a neighbour retires those nodes.
+    /// They are retired from the store, not forgotten as nodes created by the block.
+    #[test]
+    fn an_unchanged_path_folded_twice_in_a_block_leaves_no_stale_node() {
+        let source = Arc::new(MapSource::default());
+        let mut model: BTreeMap<B256, Bytes> =
+            (0..50).map(|i| (k(i), Bytes::from(vec![7; 4]))).collect();
+        let mut state = State::at(source.clone(), EMPTY_ROOT_HASH);
+        for (key, v) in &model {
+            state.set(*key, v.clone());
+        }
+        let root = state.commit_root();
+        source.persist(&state.take_changes());
+        let mut state = State::at(source.clone(), root);
+        state.set(k(3), Bytes::from(vec![7; 4]));
+        state.set(k(999), Bytes::new());
+        state.commit_root();
+        state.set(k(3), Bytes::from_static(b"changed"));
+        state.set(k(999), Bytes::from_static(b"new"));
+        model.insert(k(3), Bytes::from_static(b"changed"));
+        model.insert(k(999), Bytes::from_static(b"new"));
+        assert_eq!(state.commit_root(), scratch_root(&model));
+        source.persist(&state.take_changes());
+        assert_store_holds_the_trie(&source, &model);
+    }
+
+    /// A stored leaf retired by one fold of a block (a key added beside it pushes it down), made
+    /// again by the next (that key deleted) and retired by a third (its own key changed) is
+    /// retired from the store.
+    #[test]
+    fn a_node_retired_remade_and_retired_in_one_block_leaves_the_store() {
+        let source = Arc::new(MapSource::default());
+        let (a, b) = (k(1), k(2));
+        let c = (100..u16::MAX)
+            .map(k)
+            .find(|c| c[0] >> 4 == a[0] >> 4 && c[0] >> 4 != b[0] >> 4)
+            .expect("a key beside a");
+        let mut model: BTreeMap<B256, Bytes> =
+            [(a, Bytes::from(vec![1; 40])), (b, Bytes::from(vec![2; 40]))].into();
+        let mut state = State::at(source.clone(), EMPTY_ROOT_HASH);
+        for (key, v) in &model {
+            state.set(*key, v.clone());
+        }
+        let root = state.commit_root();
+        source.persist(&state.take_changes());
+        let mut state = State::at(source.clone(), root);
+        state.set(c, Bytes::from(vec![3; 40]));
+        state.commit_root();
+        state.set(c, Bytes::new());
+        assert_eq!(
+            state.commit_root(),
+            root,
+            "the trie is the stored one again"
+        );
+        state.set(a, Bytes::from(vec![4; 40]));
+        model.insert(a, Bytes::from(vec![4; 40]));
+        assert_eq!(state.commit_root(), scratch_root(&model));
+        source.persist(&state.take_changes());
+        assert_store_holds_the_trie(&source, &model);
+    }
+
+    /// A fold running ahead is adopted by every state that continues the one that started it:
+    /// two forks taken while it runs each get its result under their own later writes.
+    #[test]
+    fn forks_of_a_state_folding_ahead_are_isolated() {
+        let source = Arc::new(MapSource::default());
+        let mut state = State::at(source.clone(), EMPTY_ROOT_HASH);
+        let mut model = BTreeMap::new();
+        for i in 0..200 {
+            state.set(k(i), Bytes::from(vec![1; 8]));
+            model.insert(k(i), Bytes::from(vec![1; 8]));
+        }
+        state.fold_ahead_from(100);
+        assert!(state.ahead.is_some(), "a fold runs ahead");
+        let (mut a, mut b) = (state.clone(), state);
+        a.set(k(5), Bytes::from_static(b"a"));
+        b.set(k(5), Bytes::new());
+        b.set(k(700), Bytes::from_static(b"b"));
+        let (mut model_a, mut model_b) = (model.clone(), model);
+        model_a.insert(k(5), Bytes::from_static(b"a"));
+        model_b.remove(&k(5));
+        model_b.insert(k(700), Bytes::from_static(b"b"));
+        assert_eq!(
+            b.root(),
+            scratch_root(&model_b),
+            "root() of a state folding ahead"
+        );
+        assert_eq!(a.commit_root(), scratch_root(&model_a));
+        assert_eq!(b.commit_root(), scratch_root(&model_b));
+        assert_eq!(a.get(&k(700)), None);
+        source.persist(&b.take_changes());
+        assert_store_holds_the_trie(&source, &model_b);
+    }
+
+    /// A fold running ahead that meets a missing stored node does not lose its keys: the next
+    /// fold reports the error, and once the node is back the root is right.
+    #[test]
+    fn a_failed_fold_ahead_gives_its_keys_back() {
+        let source = Arc::new(MapSource::default());
+        let mut model: BTreeMap<B256, Bytes> =
+            (0..100).map(|i| (k(i), Bytes::from(vec![3; 8]))).collect();
+        let genesis = State::from_entries(model.clone());
+        source
+            .nodes
+            .write()
+            .expect("test store")
+            .extend(genesis.nodes().map(|(h, raw)| (*h, raw.clone())));
+        let (hash, raw) = source
+            .nodes
+            .write()
+            .expect("test store")
+            .remove_entry(&genesis.root())
+            .expect("the root node");
+        let mut state = State::at(source.clone(), genesis.root());
+        state.set(k(1), Bytes::from_static(b"x"));
+        state.fold_ahead_from(1);
+        state.set(k(2), Bytes::from_static(b"y"));
+        assert_eq!(state.try_commit_root(), Err(TrieError::MissingNode(hash)));
+        source.nodes.write().expect("test store").insert(hash, raw);
+        model.insert(k(1), Bytes::from_static(b"x"));
+        model.insert(k(2), Bytes::from_static(b"y"));
+        assert_eq!(state.try_commit_root(), Ok(scratch_root(&model)));
     }
 
     /// Two children of one parent (speculative execution of competing blocks) do not see each

@@ -154,13 +154,26 @@ where
                 }
             },
         };
+        // A node loaded and encoded again unchanged (a key rewritten with its value) is neither
+        // new nor stale: the store keeps it as it is. Listing it as created would let a later
+        // fold of the same block, which retires it, drop it as a node that never reached the
+        // store.
         let created_set: B256Set = self.created.iter().map(|(h, _)| *h).collect();
         let mut seen = B256Set::default();
+        let mut unchanged = false;
         let stale = self
             .loaded
             .into_iter()
-            .filter(|h| !created_set.contains(h) && seen.insert(*h))
+            .filter(|h| {
+                let kept = created_set.contains(h);
+                unchanged |= kept;
+                seen.insert(*h) && !kept
+            })
             .collect();
+        if unchanged {
+            self.created.retain(|(h, _)| !seen.contains(h));
+            self.upper.retain(|h| !seen.contains(h));
+        }
         TrieUpdate {
             root,
             created: self.created,

@@ -275,3 +275,45 @@ fn a_block_hints_its_source_with_the_keys_it_writes() {
     assert!(source.hints.lock().expect("test lock").is_empty());
     assert_eq!(folds(), 2, "no fold notice outside a block");
 }
+
+/// A block that writes more keys than `FOLD_AHEAD_KEYS` folds part of its root on another
+/// thread while it executes; executed and built, it gives the root computed from nothing over
+/// its entries and the same changes.
+#[test]
+fn a_large_block_folds_ahead_to_the_same_root_and_changes() {
+    use lazai_ledger::{FOLD_AHEAD_KEYS, State};
+    let (alice, recipients) = (signer(0), FOLD_AHEAD_KEYS + 200);
+    let source = std::sync::Arc::new(HintSource::default());
+    let mut state = State::at(source.clone(), lazai_ledger::EMPTY_ROOT);
+    let mut a = state.account(&alice.address());
+    a.balance = U256::from(10u128.pow(24));
+    state.set_account(&alice.address(), a);
+    state.commit_root();
+    let _ = state.take_changes();
+    let txs: Vec<_> = (0..recipients as u64)
+        .map(|n| {
+            let to = alloy_primitives::Address::with_last_byte(0).create(n);
+            std::sync::Arc::new(recover(&Tx::transfer(n, to, U256::from(1)).eip1559(&alice)))
+        })
+        .collect();
+    let executed = ledger()
+        .execute_block(&state, &env(), txs.clone())
+        .expect("valid");
+    let folds = source.folds.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(
+        folds >= 2,
+        "a fold ran ahead of the block's last one: {folds}"
+    );
+    assert!(executed.changes.entries.len() > FOLD_AHEAD_KEYS);
+    let scratch = State::from_entries(
+        executed
+            .state
+            .writes()
+            .filter_map(|(k, v)| v.map(|v| (*k, v.clone()))),
+    );
+    assert_eq!(executed.state_root, scratch.root());
+    let (built, skipped) = ledger().build_block(&state, &env(), txs);
+    assert!(skipped.is_empty(), "{skipped:?}");
+    assert_eq!(built.state_root, executed.state_root);
+    assert_eq!(built.changes, executed.changes);
+}
