@@ -789,20 +789,26 @@ mod tests {
         );
     }
 
+    /// A store holding `model` as one committed block, and its root.
+    fn stored(model: &BTreeMap<B256, Bytes>) -> (Arc<MapSource>, B256) {
+        let source = Arc::new(MapSource::default());
+        let mut state = State::at(source.clone(), EMPTY_ROOT_HASH);
+        for (key, v) in model {
+            state.set(*key, v.clone());
+        }
+        let root = state.commit_root();
+        source.persist(&state.take_changes());
+        (source, root)
+    }
+
     /// A key rewritten with its own value (or an absent key deleted) re-encodes its path
     /// unchanged; a later fold of the same block that changes a neighbour retires those nodes.
     /// They are retired from the store, not forgotten as nodes created by the block.
     #[test]
     fn an_unchanged_path_folded_twice_in_a_block_leaves_no_stale_node() {
-        let source = Arc::new(MapSource::default());
         let mut model: BTreeMap<B256, Bytes> =
             (0..50).map(|i| (k(i), Bytes::from(vec![7; 4]))).collect();
-        let mut state = State::at(source.clone(), EMPTY_ROOT_HASH);
-        for (key, v) in &model {
-            state.set(*key, v.clone());
-        }
-        let root = state.commit_root();
-        source.persist(&state.take_changes());
+        let (source, root) = stored(&model);
         let mut state = State::at(source.clone(), root);
         state.set(k(3), Bytes::from(vec![7; 4]));
         state.set(k(999), Bytes::new());
@@ -821,7 +827,6 @@ mod tests {
     /// retired from the store.
     #[test]
     fn a_node_retired_remade_and_retired_in_one_block_leaves_the_store() {
-        let source = Arc::new(MapSource::default());
         let (a, b) = (k(1), k(2));
         let c = (100..u16::MAX)
             .map(k)
@@ -829,12 +834,7 @@ mod tests {
             .expect("a key beside a");
         let mut model: BTreeMap<B256, Bytes> =
             [(a, Bytes::from(vec![1; 40])), (b, Bytes::from(vec![2; 40]))].into();
-        let mut state = State::at(source.clone(), EMPTY_ROOT_HASH);
-        for (key, v) in &model {
-            state.set(*key, v.clone());
-        }
-        let root = state.commit_root();
-        source.persist(&state.take_changes());
+        let (source, root) = stored(&model);
         let mut state = State::at(source.clone(), root);
         state.set(c, Bytes::from(vec![3; 40]));
         state.commit_root();
