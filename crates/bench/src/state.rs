@@ -72,7 +72,7 @@ pub struct StateArgs {
     pub db_cache_mib: usize,
     /// Wait this long between a block's execution and its root fold, as a block whose
     /// transactions take that long to execute gives the prefetch thread (this benchmark's
-    /// execution only reads and writes the entries; 10k transfers execute for ~0.6 s in a node).
+    /// execution only reads and writes the entries; 10k transfers execute for ~0.3 s in a node).
     #[arg(long, default_value_t = 0)]
     pub settle_ms: u64,
     /// Commit without the trie prefetch thread (the root fold then reads every node it needs
@@ -80,9 +80,8 @@ pub struct StateArgs {
     #[arg(long)]
     pub no_prefetch: bool,
     /// Spread each block's writes over at least this long, the thread busy meanwhile, as a
-    /// node's execution keeps one core busy for the block's transactions (a block of 10k
-    /// changed entries, ~5k transfers, executes for ~0.3 s in a node; 0: as fast as the reads
-    /// go).
+    /// node's execution keeps one core busy for the block's transactions (10k transfers
+    /// execute for ~0.3 s in a node; 0: as fast as the reads go).
     #[arg(long, default_value_t = 0)]
     pub exec_ms: u64,
     /// Fold the root only after execution, in one go (without folding every
