@@ -144,10 +144,6 @@ pub(super) fn recovery_rates(raws: &[Bytes]) -> (f64, f64) {
     (single, parallel)
 }
 
-pub(super) fn free_port_base(count: usize) -> Result<u16> {
-    cluster::free_port_run(count)
-}
-
 pub(super) fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;

@@ -415,8 +415,8 @@ fn commit_cost(db: &Path, size: u64, args: &StateArgs) -> Result<Commit> {
             if !args.no_fold_ahead {
                 state.fold_ahead();
             }
-            let due =
-                Duration::from_millis(args.exec_ms) * (j as u32 + 1) / args.changes.max(1) as u32;
+            let due = Duration::from_millis(args.exec_ms).saturating_mul(j as u32 + 1)
+                / args.changes.max(1) as u32;
             while t.elapsed() < due {
                 std::hint::spin_loop();
             }

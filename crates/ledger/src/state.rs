@@ -888,22 +888,16 @@ mod tests {
     /// fold reports the error, and once the node is back the root is right.
     #[test]
     fn a_failed_fold_ahead_gives_its_keys_back() {
-        let source = Arc::new(MapSource::default());
         let mut model: BTreeMap<B256, Bytes> =
             (0..100).map(|i| (k(i), Bytes::from(vec![3; 8]))).collect();
-        let genesis = State::from_entries(model.clone());
-        source
-            .nodes
-            .write()
-            .expect("test store")
-            .extend(genesis.nodes().map(|(h, raw)| (*h, raw.clone())));
+        let (source, root) = stored(&model);
         let (hash, raw) = source
             .nodes
             .write()
             .expect("test store")
-            .remove_entry(&genesis.root())
+            .remove_entry(&root)
             .expect("the root node");
-        let mut state = State::at(source.clone(), genesis.root());
+        let mut state = State::at(source.clone(), root);
         state.set(k(1), Bytes::from_static(b"x"));
         state.fold_ahead_from(1);
         state.set(k(2), Bytes::from_static(b"y"));

@@ -7,6 +7,7 @@ mod devnet;
 mod ingress;
 mod launch;
 mod mempool;
+pub mod ports;
 mod state;
 
 pub use api::{NodeApi, SUGGESTED_TIP};

@@ -7,7 +7,7 @@ use super::ops::{
     settle_op, sign_ops,
 };
 use crate::args::LoadArgs;
-use crate::load::{Submission, Workload, free_port_base, submit};
+use crate::load::{Submission, Workload, submit};
 use alloy_primitives::{Address, B256, Bytes, U256};
 use alloy_signer_local::PrivateKeySigner;
 use anyhow::Context as _;
@@ -423,7 +423,7 @@ pub(super) fn start_in_node(
     );
     settings.rpc.max_batch_len = ORDERED_BATCH as u32;
     let validator_keys = vec![lazai_consensus::devnet_key(0)];
-    let p2p = free_port_base(1)?;
+    let p2p = lazai_node::ports::free_port_run(1)?;
     let runtime = settings.runtime().with_worker_threads(2);
     let load = LoadArgs {
         txs: 0,

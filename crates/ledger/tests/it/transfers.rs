@@ -220,20 +220,29 @@ impl lazai_ledger::StateSource for HintSource {
     }
 }
 
+/// A state on a [`HintSource`] where `funded` holds `balance`, folded and with its changes taken.
+fn hinted_state(
+    funded: &alloy_signer_local::PrivateKeySigner,
+    balance: U256,
+) -> (std::sync::Arc<HintSource>, lazai_ledger::State) {
+    let source = std::sync::Arc::new(HintSource::default());
+    let mut state = lazai_ledger::State::at(source.clone(), lazai_ledger::EMPTY_ROOT);
+    let mut account = state.account(&funded.address());
+    account.balance = balance;
+    state.set_account(&funded.address(), account);
+    state.commit_root();
+    let _ = state.take_changes();
+    (source, state)
+}
+
 /// Executing or building a block hints the source with every key the block writes, once per
 /// key, and tells it when the block's root fold starts; writes outside a block (a simulated
 /// call, a test's setup) and tracing give no hints and no fold notice.
 #[test]
 fn a_block_hints_its_source_with_the_keys_it_writes() {
-    use lazai_ledger::{State, account_key};
+    use lazai_ledger::account_key;
     let (alice, bob) = (signer(0), signer(1));
-    let source = std::sync::Arc::new(HintSource::default());
-    let mut state = State::at(source.clone(), lazai_ledger::EMPTY_ROOT);
-    let mut a = state.account(&alice.address());
-    a.balance = U256::from(10u128.pow(18));
-    state.set_account(&alice.address(), a);
-    state.commit_root();
-    let _ = state.take_changes();
+    let (source, state) = hinted_state(&alice, U256::from(10u128.pow(18)));
     assert!(source.hints.lock().expect("test lock").is_empty());
 
     let txs: Vec<_> = (0..3)
@@ -283,13 +292,7 @@ fn a_block_hints_its_source_with_the_keys_it_writes() {
 fn a_large_block_folds_ahead_to_the_same_root_and_changes() {
     use lazai_ledger::{FOLD_AHEAD_KEYS, State};
     let (alice, recipients) = (signer(0), FOLD_AHEAD_KEYS + 200);
-    let source = std::sync::Arc::new(HintSource::default());
-    let mut state = State::at(source.clone(), lazai_ledger::EMPTY_ROOT);
-    let mut a = state.account(&alice.address());
-    a.balance = U256::from(10u128.pow(24));
-    state.set_account(&alice.address(), a);
-    state.commit_root();
-    let _ = state.take_changes();
+    let (source, state) = hinted_state(&alice, U256::from(10u128.pow(24)));
     let txs: Vec<_> = (0..recipients as u64)
         .map(|n| {
             let to = alloy_primitives::Address::with_last_byte(0).create(n);

@@ -14,47 +14,6 @@ pub fn account(i: u32) -> PrivateKeySigner {
     dev_account(i).expect("dev account")
 }
 
-/// Where the ports [`free_ports`] hands out start, and the first one it never hands out: the
-/// operating system's ephemeral range (32768 and up on Linux), from which every listener bound to
-/// port 0 and every outgoing connection takes its port, so one of those could take a port handed
-/// out here between the probe and the node's own bind.
-const TEST_PORTS: std::ops::Range<u16> = 20_000..32_768;
-
-/// A run of `n` consecutive loopback ports that are free now; tests in one binary run in
-/// parallel, so runs are handed out from a shared counter and probed before use.
-fn free_ports(n: u16) -> u16 {
-    use std::sync::atomic::{AtomicU16, Ordering};
-    static NEXT: AtomicU16 = AtomicU16::new(0);
-    let span = TEST_PORTS.end - TEST_PORTS.start - n;
-    let _ = NEXT.compare_exchange(
-        0,
-        (std::process::id() % 1_000) as u16 * 10,
-        Ordering::SeqCst,
-        Ordering::SeqCst,
-    );
-    loop {
-        let base = TEST_PORTS.start + NEXT.fetch_add(n, Ordering::SeqCst) % span;
-        if (0..n).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok()) {
-            return base;
-        }
-    }
-}
-
-/// The ports handed out to the nodes of a test stay out of the ephemeral range (a node's p2p
-/// listener once failed to bind a port an outgoing connection had taken).
-#[test]
-fn test_ports_stay_below_the_ephemeral_range() {
-    for n in [1, 4, 7] {
-        for _ in 0..50 {
-            let base = free_ports(n);
-            assert!(
-                TEST_PORTS.start <= base && base + n <= TEST_PORTS.end,
-                "{base}+{n}"
-            );
-        }
-    }
-}
-
 /// The devnet genesis kept in `dir` (created on first use with `tweak` applied, reused on
 /// restart).
 fn genesis(dir: &Path, validators: usize, tweak: impl FnOnce(&mut Genesis)) -> Genesis {
@@ -126,7 +85,7 @@ where
     settings.dev = Some(lazai_types::DevControls::new(false));
     settings_tweak(&mut settings);
     let keys = (0..validators).map(lazai_consensus::devnet_key).collect();
-    let p2p = free_ports(validators as u16);
+    let p2p = lazai_node::ports::free_port_run(validators).expect("free loopback ports");
     let runtime = settings.runtime().with_worker_threads(2);
     cw_tokio::Runner::new(runtime).start(|context| async move {
         let devnet = start_devnet(context, settings, keys, p2p)
